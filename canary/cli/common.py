@@ -1,0 +1,80 @@
+"""Shared pieces of the CLI: the app, the global options and output helpers."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ..config import Config, load_config
+from ..store import Store, open_store
+
+app = typer.Typer(
+    name="canary",
+    help="Plant canaries into copies of sensitive tables and trace which copy leaked.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@dataclass
+class State:
+    config_path: Path | None = None
+    _config: Config | None = None
+    _store: Store | None = field(default=None, repr=False)
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = open_store(self.config.store_url)
+        return self._store
+
+
+state = State()
+
+
+@app.callback()
+def _global(
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="canary.toml to use (else $CANARY_CONFIG, else ./canary.toml)"
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="log what happens"),
+) -> None:
+    import logging
+
+    state.config_path = config
+    state._config = None
+    state._store = None
+    if verbose:
+        logging.getLogger().setLevel(logging.INFO)
+
+
+def _default(o: Any) -> Any:
+    if isinstance(o, datetime):
+        return o.isoformat()
+    if isinstance(o, Path):
+        return str(o)
+    if isinstance(o, set | tuple):
+        return list(o)
+    raise TypeError(f"cannot serialise {type(o).__name__}")
+
+
+def emit_json(doc: Any) -> None:
+    """Print exactly one JSON document on stdout."""
+    sys.stdout.write(json.dumps(doc, default=_default, ensure_ascii=False, indent=2) + "\n")
+
+
+def echo(text: str = "") -> None:
+    typer.echo(text)

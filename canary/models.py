@@ -1,0 +1,267 @@
+"""The store's tables (SQLAlchemy 2 declarative models).
+
+Schema changes go through a new Alembic migration in canary/migrations/versions;
+`tests/test_store.py` checks that the models and the migrations agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Setting(Base):
+    """Small key/value facts the installation keeps (e.g. the admin token's hash)."""
+
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Domain(Base):
+    __tablename__ = "domains"
+    name: Mapped[str] = mapped_column(String(253), primary_key=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PhoneNumber(Base):
+    __tablename__ = "phone_numbers"
+    number: Mapped[str] = mapped_column(String(20), primary_key=True)  # E.164
+    provider: Mapped[str] = mapped_column(String(20))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    first_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Dataset(Base):
+    """A source table as it was when copies were issued."""
+
+    __tablename__ = "datasets"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(500))
+    source: Mapped[str] = mapped_column(Text)
+    format: Mapped[str] = mapped_column(String(20))
+    columns: Mapped[list[str]] = mapped_column(JSON)
+    row_count: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Copy(Base):
+    """One tagged export of a dataset to one recipient."""
+
+    __tablename__ = "copies"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id"), index=True)
+    recipient: Mapped[str] = mapped_column(String(500))
+    purpose: Mapped[str] = mapped_column(Text, default="")
+    issued_by: Mapped[str] = mapped_column(String(500), default="")
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    path: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    format: Mapped[str] = mapped_column(String(20))
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    dataset: Mapped[Dataset] = relationship()
+    canaries: Mapped[list[Canary]] = relationship(back_populates="copy", order_by="Canary.id")
+
+
+class Canary(Base):
+    """One synthetic person: planted in a copy, or a control never planted anywhere."""
+
+    __tablename__ = "canaries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    copy_id: Mapped[str | None] = mapped_column(ForeignKey("copies.id"), nullable=True, index=True)
+    dataset_id: Mapped[str | None] = mapped_column(ForeignKey("datasets.id"), nullable=True)
+    kind: Mapped[str] = mapped_column(String(10), default="planted")  # planted | control
+    values: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    position: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    copy: Mapped[Copy | None] = relationship(back_populates="canaries")
+    identifiers: Mapped[list[Identifier]] = relationship(
+        back_populates="canary", order_by="Identifier.id"
+    )
+
+
+class Identifier(Base):
+    """Something of a canary that can be contacted or searched for, stored normalised."""
+
+    __tablename__ = "identifiers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    canary_id: Mapped[int] = mapped_column(ForeignKey("canaries.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # email | phone | name | id
+    value: Mapped[str] = mapped_column(String(500))
+    raw: Mapped[str] = mapped_column(String(500), default="")
+
+    canary: Mapped[Canary] = relationship(back_populates="identifiers")
+    __table_args__ = (Index("ix_identifiers_kind_value", "kind", "value"),)
+
+
+class Blob(Base):
+    """Evidence bytes exactly as received, content-addressed."""
+
+    __tablename__ = "blobs"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    content_type: Mapped[str] = mapped_column(String(100), default="application/octet-stream")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Incident(Base):
+    """Hits grouped per copy (or one bucket for unattributed contact to a domain)."""
+
+    __tablename__ = "incidents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    copy_id: Mapped[str | None] = mapped_column(ForeignKey("copies.id"), nullable=True, index=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)  # "copy:ID" | "domain:NAME"
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_hit_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    hit_count: Mapped[int] = mapped_column(Integer, default=0)
+    alerted_hit_count: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Hit(Base):
+    """One observed contact to an identifier (or to an unknown address at a canary domain)."""
+
+    __tablename__ = "hits"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    observed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    channel: Mapped[str] = mapped_column(String(20), index=True)
+    identifier: Mapped[str] = mapped_column(String(500), index=True)  # normalised
+    identifier_kind: Mapped[str] = mapped_column(String(10), default="email")
+    sender: Mapped[str] = mapped_column(String(1000), default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    provider: Mapped[str] = mapped_column(String(30), default="")
+    provider_message_id: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    evidence_sha256: Mapped[str | None] = mapped_column(
+        ForeignKey("blobs.sha256"), nullable=True, index=True
+    )
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: evidence | unattributed | control | burn-in
+    classification: Mapped[str] = mapped_column(String(20), default="evidence")
+    incident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("incidents.id"), nullable=True, index=True
+    )
+
+    candidates: Mapped[list[HitCopy]] = relationship(
+        back_populates="hit", order_by="HitCopy.rank", cascade="all, delete-orphan"
+    )
+    __table_args__ = (
+        UniqueConstraint(
+            "provider", "provider_message_id", "identifier", name="uq_hits_provider_message"
+        ),
+    )
+
+
+class HitCopy(Base):
+    """A candidate source copy of a hit, best first, with its score and reason."""
+
+    __tablename__ = "hit_copies"
+    hit_id: Mapped[int] = mapped_column(ForeignKey("hits.id"), primary_key=True)
+    copy_id: Mapped[str] = mapped_column(ForeignKey("copies.id"), primary_key=True, index=True)
+    rank: Mapped[int] = mapped_column(Integer, default=0)
+    score: Mapped[float] = mapped_column(Float, default=1.0)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    canary_id: Mapped[int | None] = mapped_column(ForeignKey("canaries.id"), nullable=True)
+
+    hit: Mapped[Hit] = relationship(back_populates="candidates")
+
+
+class Alert(Base):
+    """An alert in the outbox, one row per channel, until the channel acknowledges it."""
+
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("incidents.id"), nullable=True, index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))  # first | digest | unattributed | test | system
+    channel: Mapped[str] = mapped_column(String(200))  # channel name, e.g. "webhook#0"
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    state: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(20), default="viewer")  # viewer|investigator|admin
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ChainLink(Base):
+    """Append-only hash chain over issuance records and hits (tamper evidence)."""
+
+    __tablename__ = "chain"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # copy | hit
+    ref_id: Mapped[str] = mapped_column(String(64))
+    record_sha256: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+
+def canary(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    import os
+
+    e = {k: v for k, v in os.environ.items() if not k.startswith("CANARY_")}
+    e.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "canary", *args], cwd=cwd, env=e, capture_output=True, text=True
+    )
+
+
+def test_init_domain_phone_roundtrip(tmp_path: Path) -> None:
+    r = canary("init", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "canary.toml").exists() and (tmp_path / "canary.db").exists()
+    before = (tmp_path / "canary.toml").read_text()
+    assert canary("init", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "canary.toml").read_text() == before
+    assert canary("domain", "add", "Avisos.Example.ORG", cwd=tmp_path).returncode == 0
+    out = canary("domain", "list", "--json", cwd=tmp_path)
+    assert json.loads(out.stdout) == {"domains": ["avisos.example.org"]}
+    assert (
+        canary("phone", "add", "+506 8312 3456", "--provider", "twilio", cwd=tmp_path).returncode
+        == 0
+    )
+    phones = json.loads(canary("phone", "list", "--json", cwd=tmp_path).stdout)["phones"]
+    assert [(p["number"], p["provider"]) for p in phones] == [("+50683123456", "twilio")]
+
+
+def test_errors_are_one_line(tmp_path: Path) -> None:
+    r = canary("domain", "add", "not a domain", cwd=tmp_path)
+    assert r.returncode == 1
+    assert r.stderr.startswith("error: ") and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert canary("no-such-command", cwd=tmp_path).returncode == 2
+
+
+def test_works_without_config(tmp_path: Path) -> None:
+    r = canary("domain", "list", "--json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == {"domains": []}
