@@ -1,0 +1,91 @@
+"""Table formats: read a sample of a source table and write tagged copies of it.
+
+Every format offers the same small surface (`Table`), so planting never cares what
+the file is. Values cross this boundary as text; each format turns a canary's text
+back into the column's own type (numbers, dates) when it writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+#: Given the previous and next source records around an insertion point (as text, None
+#: at either end of the table), return the canary row as text values in column order,
+#: or None to try the next record boundary instead (e.g. no id fits between them).
+RowMaker = Callable[[list[str] | None, list[str] | None], list[str] | None]
+
+Progress = Callable[[int], None]  # advance by N bytes (or rows) processed
+
+
+@dataclass
+class Sample:
+    """Header and a sample of rows, all as text ("" for an empty cell)."""
+
+    header: list[str]
+    rows: list[list[str]]
+    #: True when `rows` holds every row of the table.
+    complete: bool
+    #: Rows in the table when known, else an estimate from the bytes read.
+    row_count: int | None = None
+    #: Format facts worth recording (encoding, delimiter, sheet...).
+    info: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class Insertion:
+    """Where one canary goes (a fraction 0..1 of the way through the table) and its maker."""
+
+    fraction: float
+    make_row: RowMaker
+
+
+@dataclass
+class CopyTarget:
+    """One output copy. The writer fills in the results."""
+
+    path: Path
+    insertions: list[Insertion]
+    #: Text that must not occur anywhere in the source (canary emails, phones, ids as
+    #: written); a writer that sees one raises `Collision` so planting can redraw.
+    needles: list[str] = field(default_factory=list)
+    sha256: str = ""
+    #: 0-based data-row index in the copy of each inserted row, and the rows written.
+    positions: list[int] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)
+
+
+class Collision(Exception):
+    """A canary value already occurs in the source; planting redraws and retries."""
+
+    def __init__(self, needle: str) -> None:
+        super().__init__(needle)
+        self.needle = needle
+
+
+class Table(Protocol):
+    format: str
+    source: str
+
+    def sample(self, limit: int = 20000) -> Sample: ...
+
+    def write_copies(self, targets: list[CopyTarget], progress: Progress | None = None) -> None:
+        """Write every target in one pass over the source; temp files renamed at the end."""
+        ...
+
+    def size(self) -> int:
+        """Units `progress` counts in total (bytes or rows)."""
+        ...
+
+    def source_sha256(self) -> str | None: ...
+
+
+def open_table(
+    source: str | Path, *, table: str | None = None, sheet: str | None = None
+) -> Table:
+    """The right `Table` for a path (by extension) or a SQLAlchemy URL (with `table`)."""
+    from .dispatch import open_table as _open
+
+    return _open(source, table=table, sheet=sheet)
