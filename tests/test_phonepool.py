@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import itertools
+import random
+from collections import Counter
+
+import pytest
+
+from canary.errors import InputError
+from canary.phonepool import assign_phone_sets
+
+POOL = [f"+5284412345{i:02d}" for i in range(40)]
+
+
+def test_large_pool_gives_each_copy_its_own_numbers() -> None:
+    sets = assign_phone_sets(POOL[:30], copies=10, per_copy=3, rng=random.Random(1))
+    flat = [n for s in sets for n in s]
+    assert all(len(s) == 3 for s in sets)
+    assert len(flat) == len(set(flat))
+
+
+def test_small_pool_sets_are_distinct_and_spread() -> None:
+    sets = assign_phone_sets(POOL[:4], copies=4, per_copy=3, rng=random.Random(2))
+    assert len({frozenset(s) for s in sets}) == 4
+    usage = Counter(n for s in sets for n in s)
+    assert max(usage.values()) - min(usage.values()) <= 1
+
+
+def test_pairs_pin_a_single_copy_when_pool_allows() -> None:
+    pool = POOL[:6]
+    sets = assign_phone_sets(pool, copies=15, per_copy=2, rng=random.Random(3))
+    assert {frozenset(s) for s in sets} == {frozenset(c) for c in itertools.combinations(pool, 2)}
+
+
+def test_new_sets_avoid_existing_ones_and_least_used_numbers_first() -> None:
+    existing = [frozenset(POOL[:2]), frozenset(POOL[2:4])]
+    sets = assign_phone_sets(POOL[:6], copies=1, per_copy=2, existing=existing)
+    assert set(sets[0]) == set(POOL[4:6])
+
+
+def test_leak_narrowing_with_shared_numbers() -> None:
+    pool = POOL[:5]
+    sets = assign_phone_sets(pool, copies=8, per_copy=3, rng=random.Random(4))
+    # Every copy's full set identifies it alone.
+    for s in sets:
+        assert sum(1 for t in sets if set(s) <= set(t)) == 1
+
+
+def test_pool_too_small_is_a_clear_error() -> None:
+    with pytest.raises(InputError, match="phone add"):
+        assign_phone_sets(POOL[:2], copies=4, per_copy=2)
+    with pytest.raises(InputError, match="phone add"):
+        assign_phone_sets([], copies=1, per_copy=1)
