@@ -209,7 +209,10 @@ def slack_message(r: Rendered) -> dict[str, Any]:
     return {
         "text": escape_slack(r.subject),
         "blocks": [
-            {"type": "header", "text": {"type": "plain_text", "text": r.subject[:150]}},
+            {
+                "type": "header",
+                "text": {"type": "plain_text", "text": escape_slack(r.subject[:150])},
+            },
             {"type": "section", "text": {"type": "mrkdwn", "text": facts[:2900]}},
         ],
     }

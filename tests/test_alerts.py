@@ -1,0 +1,407 @@
+"""Alerts end to end: hits in, real receivers out (HTTP, SMTP, UDP/TCP syslog, JSON lines)."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import hashlib
+import hmac
+import json
+import socket
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, text
+
+from canary.alerts import dispatch_due, list_alerts, parse_channels, retry, run_digests, send_test
+from canary.config import Config
+from canary.errors import ConfigError
+from canary.hits import Observation, record, record_in
+from canary.models import Alert, Hit, Incident
+from canary.store import Store, open_store
+from tests.alerts_support import (
+    add_copy,
+    http_receiver,
+    smtp_receiver,
+    udp_receiver,
+    wait_for,
+)
+
+CANARY = "ana.perez@avisos.example.org"
+HOSTILE = "<img src=x onerror=alert(1)> <!channel> & *bold* [x](http://evil.example)"
+
+
+def make_config(tmp_path: Path, channels: list[dict[str, Any]], **alerts: Any) -> Config:
+    cfg = Config()
+    cfg.path = tmp_path / "canary.toml"
+    cfg.alerts.channels = channels
+    for k, v in alerts.items():
+        setattr(cfg.alerts, k, v)
+    return cfg
+
+
+class Clock:
+    """An injectable clock for the outbox and digest functions."""
+
+    def __init__(self) -> None:
+        self.t = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.t
+
+    def advance(self, **kw: float) -> datetime:
+        self.t += timedelta(**kw)
+        return self.t
+
+
+def count(store: Store, model: Any, *where: Any) -> int:
+    with store.session() as s:
+        return int(s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+def test_first_hit_reaches_every_channel_as_escaped_text(
+    sqlite_store: Store, tmp_path: Path, port: int
+) -> None:
+    store = sqlite_store
+    with http_receiver() as web, smtp_receiver(port) as mail, udp_receiver() as udp:
+        cfg = make_config(
+            tmp_path,
+            [
+                {"type": "webhook", "url": web.url + "/siem", "secret": "s3cret"},
+                {"type": "slack", "url": web.url + "/slack"},
+                {"type": "teams", "url": web.url + "/teams"},
+                {
+                    "type": "email",
+                    "smtp_host": "127.0.0.1",
+                    "smtp_port": port,
+                    "starttls": False,
+                    "from": "canary@org.example",
+                    "to": ["soc@org.example"],
+                },
+                {"type": "syslog", "address": f"udp://127.0.0.1:{udp.getsockname()[1]}"},
+                {"type": "jsonl", "path": "out/alerts.jsonl"},
+            ],
+        )
+        cfg.listen.admin = "10.0.0.5:8026"
+        copy_id = add_copy(store, "Vendor <b>Acme</b>", CANARY)
+        [rec] = record(
+            store,
+            [
+                Observation(
+                    "smtp", CANARY, sender="Spam\r\nBcc: x@y <spam@bad.example>", summary=HOSTILE
+                )
+            ],
+        )
+        report = dispatch_due(store, cfg)
+        assert len(report.sent) == 6 and not report.retrying
+
+        by_path = {r.path: r for r in web.requests}
+        hook = by_path["/siem"]
+        ts = hook.headers["X-Canary-Timestamp"]
+        expected = hmac.new(b"s3cret", ts.encode() + b"." + hook.body, hashlib.sha256).hexdigest()
+        assert hook.headers["X-Canary-Signature"] == f"sha256={expected}"
+        doc = hook.json()
+        assert doc["kind"] == "first" and doc["payload"]["copy"]["id"] == copy_id
+        assert doc["payload"]["copy"]["recipient"] == "Vendor <b>Acme</b>"
+        assert doc["link"] == f"http://10.0.0.5:8026/hits/{rec.hit_id}"
+        assert "LEAK" in doc["subject"] and "noise" in doc["payload"]
+
+        slack = json.dumps(by_path["/slack"].json())
+        assert "<!channel>" not in slack and "<img" not in slack and "<b>" not in slack
+        assert "&lt;!channel&gt;" in slack and "&lt;img src=x onerror=alert(1)&gt;" in slack
+
+        teams = by_path["/teams"].json()
+        card = teams["attachments"][0]["content"]
+        values = json.dumps(card)
+        assert card["type"] == "AdaptiveCard" and "<img" not in values and "<b>" not in values
+        assert "&lt;img src=x onerror=alert\\\\(1\\\\)&gt;" in values
+
+        [(mail_from, rcpts, raw)] = mail.messages
+        assert mail_from == "canary@org.example" and rcpts == ["soc@org.example"]
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        assert "Bcc" not in msg and "LEAK" in msg["Subject"] and copy_id in msg["Subject"]
+        plain_part = msg.get_body(("plain",)).get_content()
+        html_part = msg.get_body(("html",)).get_content()
+        assert "<img src=x onerror=alert(1)>" in plain_part  # plain text shows it as it was
+        assert "Vendor <b>Acme</b>" in plain_part
+        assert "<img" not in html_part and "&lt;img src=x onerror=alert(1)&gt;" in html_part
+        assert "<b>Acme" not in html_part
+
+        datagram = udp.recv(65535)
+        assert datagram.startswith(b"<129>1 ")  # local0.alert, RFC 5424 version 1
+        assert f'copy="{copy_id}"'.encode() in datagram and b"\xef\xbb\xbf[canary] LEAK" in datagram
+        assert b"\r" not in datagram and b"\n" not in datagram
+
+        [line] = (tmp_path / "out" / "alerts.jsonl").read_text().splitlines()
+        assert json.loads(line)["payload"]["hit"]["id"] == rec.hit_id
+
+        again = dispatch_due(store, cfg)
+        assert again.sent == [] and len(web.requests) == 3 and len(mail.messages) == 1
+
+
+def test_alert_is_committed_with_its_hit_or_not_at_all(sqlite_store: Store) -> None:
+    store = sqlite_store
+    add_copy(store, "Vendor", CANARY)
+    with pytest.raises(RuntimeError), store.session() as s:
+        record_in(s, [Observation("smtp", CANARY, sender="a@b.example")])
+        raise RuntimeError("crash before commit")
+    assert count(store, Hit) == 0 and count(store, Alert) == 0 and count(store, Incident) == 0
+    record(store, [Observation("smtp", CANARY, sender="a@b.example")])
+    assert count(store, Hit) == 1 and count(store, Alert) == 1
+
+
+def test_channel_down_for_an_hour_loses_nothing_and_sends_nothing_twice(
+    store: Store, tmp_path: Path
+) -> None:
+    with http_receiver() as web:
+        web.status = 503
+        cfg = make_config(tmp_path, [{"type": "webhook", "url": web.url + "/h"}])
+        for i in range(3):
+            addr = f"canary{i}@avisos.example.org"
+            add_copy(store, f"Vendor {i}", addr)
+            record(store, [Observation("smtp", addr, sender="x@spam.example")])
+        clock = Clock()
+        start = clock.t
+        while clock.t < start + timedelta(hours=1):
+            r = dispatch_due(store, cfg, now=clock)
+            assert r.sent == [] and r.failed == []
+            clock.advance(minutes=1)
+        with store.session() as s:
+            rows = list(s.scalars(select(Alert).where(Alert.channel == "webhook#0")))
+        assert len(rows) == 3 and all(a.state == "pending" for a in rows)
+        # Exponential backoff: a handful of attempts in an hour, not sixty.
+        assert all(4 <= a.attempts <= 9 for a in rows), [a.attempts for a in rows]
+        assert all("503" in a.last_error for a in rows)
+
+        web.status = 200
+        clock.advance(hours=1)
+        r = dispatch_due(store, cfg, now=clock)
+        assert len(r.sent) == 3
+        clock.advance(hours=2)
+        assert dispatch_due(store, cfg, now=clock).sent == []
+        ids = [req.json()["alert_id"] for req in web.requests]
+        assert sorted(ids) == sorted(a.id for a in rows)
+
+
+def test_failed_alerts_are_listed_and_can_be_retried(sqlite_store: Store, tmp_path: Path) -> None:
+    store = sqlite_store
+    with http_receiver() as web:
+        web.status = 500
+        cfg = make_config(tmp_path, [{"type": "webhook", "url": web.url}])
+        add_copy(store, "Vendor", CANARY)
+        record(store, [Observation("smtp", CANARY)])
+        clock = Clock()
+        dispatch_due(store, cfg, now=clock)
+        clock.advance(hours=49)
+        r = dispatch_due(store, cfg, now=clock)
+        [failed] = list_alerts(store, failed_only=True)
+        assert r.failed == [failed.id] and "HTTP 500" in failed.last_error
+        assert failed.channel == "webhook#0" and "LEAK" in failed.subject
+
+        web.status = 200
+        assert retry(store) == 1
+        assert list_alerts(store, failed_only=True) == []
+        r = dispatch_due(store, cfg, now=clock)
+        assert r.sent == [failed.id] and len(web.requests) == 1
+
+
+def test_pending_alerts_survive_a_restart(store_url: str, tmp_path: Path) -> None:
+    first = open_store(store_url)
+    try:
+        add_copy(first, "Vendor", CANARY)
+        record(first, [Observation("smtp", CANARY)])
+    finally:
+        first.dispose()
+    with http_receiver() as web:
+        cfg = make_config(tmp_path, [{"type": "webhook", "url": web.url}])
+        second = open_store(store_url)
+        try:
+            assert len(dispatch_due(second, cfg).sent) == 1
+        finally:
+            second.dispose()
+        assert web.requests[0].json()["kind"] == "first"
+
+
+def test_alerts_wait_for_a_channel_to_be_configured(sqlite_store: Store, tmp_path: Path) -> None:
+    store = sqlite_store
+    add_copy(store, "Vendor", CANARY)
+    record(store, [Observation("smtp", CANARY)])
+    assert dispatch_due(store, make_config(tmp_path, [])).sent == []
+    with http_receiver() as web:
+        cfg = make_config(tmp_path, [{"type": "webhook", "url": web.url}])
+        assert len(dispatch_due(store, cfg).sent) == 1
+
+
+def test_burst_of_1000_hits_is_one_alert_and_digests_counting_all(
+    store: Store, tmp_path: Path
+) -> None:
+    cfg = make_config(tmp_path, [{"type": "jsonl", "path": "siem.jsonl"}], digest_minutes=15)
+    copy_id = add_copy(store, "Vendor", CANARY)
+    clock = Clock()
+    for batch in range(100):
+        obs = [
+            Observation(
+                "smtp", CANARY, sender=f"bot{batch}@spam.example", summary=f"spam {batch}.{i}"
+            )
+            for i in range(10)
+        ]
+        record(store, obs)
+        clock.advance(minutes=1)
+        run_digests(store, cfg, now=clock)
+        dispatch_due(store, cfg, now=clock)
+    clock.advance(minutes=16)
+    run_digests(store, cfg, now=clock)
+    dispatch_due(store, cfg, now=clock)
+    # Nothing left to report, however often the digest job runs.
+    clock.advance(hours=1)
+    assert run_digests(store, cfg, now=clock) == []
+
+    lines = [json.loads(x) for x in (tmp_path / "siem.jsonl").read_text().splitlines()]
+    kinds = [x["kind"] for x in lines]
+    assert kinds[0] == "first" and kinds.count("first") == 1
+    digests = [x["payload"] for x in lines if x["kind"] == "digest"]
+    assert 1 <= len(digests) <= 8
+    assert 1 + sum(d["counts"]["new"] for d in digests) == 1000
+    assert digests[-1]["counts"]["total"] == 1000
+    assert all(d["copy"]["id"] == copy_id for d in digests)
+    assert sum(sum(d["counts"]["by_channel"].values()) for d in digests) == 999
+    with store.session() as s:
+        inc = s.scalars(select(Incident)).one()
+    assert inc.hit_count == inc.alerted_hit_count == 1000
+
+
+def test_noise_is_digest_only_and_unattributed_is_reported_at_once(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    store = sqlite_store
+    cfg = make_config(tmp_path, [{"type": "jsonl", "path": "a.jsonl"}], digest_minutes=15)
+    add_copy(store, "nobody", "control.one@avisos.example.org", kind="control")
+    [ctl] = record(store, [Observation("smtp", "control.one@avisos.example.org")])
+    [una] = record(store, [Observation("smtp-probe", "random123@avisos.example.org")])
+    assert (ctl.classification, una.classification) == ("control", "unattributed")
+    clock = Clock()
+    dispatch_due(store, cfg, now=clock)
+    lines = [json.loads(x) for x in (tmp_path / "a.jsonl").read_text().splitlines()]
+    assert [x["kind"] for x in lines] == ["unattributed"]
+    assert "Unattributed" in lines[0]["subject"]
+
+    clock.advance(minutes=16)
+    run_digests(store, cfg, now=clock)
+    dispatch_due(store, cfg, now=clock)
+    lines = [json.loads(x) for x in (tmp_path / "a.jsonl").read_text().splitlines()]
+    [noise] = [x for x in lines if x["kind"] == "digest"]
+    assert noise["payload"]["classification"] == "control"
+    assert noise["subject"].startswith("[canary] Digest") and "NOISE" in noise["text"]
+    assert noise["payload"]["noise"]["noise"] == 1
+
+
+@pytest.mark.postgres
+def test_two_processes_opening_one_incident_both_keep_their_hit(store_url: str) -> None:
+    if not store_url.startswith("postgresql"):
+        pytest.skip("needs PostgreSQL")
+    a, b = open_store(store_url), open_store(store_url)
+    try:
+        add_copy(a, "Vendor", CANARY)
+        errors: list[BaseException] = []
+
+        def second() -> None:
+            try:
+                record(b, [Observation("smtp", CANARY, sender="second@x.example")])
+            except BaseException as exc:
+                errors.append(exc)
+
+        t = threading.Thread(target=second)
+        with a.session() as s:
+            record_in(s, [Observation("smtp", CANARY, sender="first@x.example")])
+            t.start()
+            # Commit only once the other transaction is blocked on our new incident row.
+            with a.engine.connect() as c:
+                wait_for(
+                    lambda: c.execute(
+                        text("select count(*) from pg_locks where not granted")
+                    ).scalar()
+                )
+        t.join(60)
+        assert not errors, errors
+        assert count(a, Hit) == 2 and count(a, Alert) == 1
+        with a.session() as s:
+            inc = s.scalars(select(Incident)).one()
+            assert inc.hit_count == 2 and inc.alerted_hit_count == 1
+    finally:
+        a.dispose()
+        b.dispose()
+
+
+def test_syslog_over_tcp_uses_octet_counting(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as srv:
+        srv.settimeout(20)
+        cfg = make_config(
+            tmp_path, [{"type": "syslog", "address": f"tcp://127.0.0.1:{srv.getsockname()[1]}"}]
+        )
+        got: list[bytes] = []
+
+        def serve() -> None:
+            conn, _ = srv.accept()
+            with conn:
+                conn.settimeout(20)
+                while chunk := conn.recv(65536):
+                    got.append(chunk)
+
+        t = threading.Thread(target=serve)
+        t.start()
+        [res] = send_test(cfg)
+        t.join(30)
+    assert res.ok, res.detail
+    data = b"".join(got)
+    length, _, frame = data.partition(b" ")
+    assert int(length) == len(frame) and frame.startswith(b"<134>1 ")
+    assert b"Test alert" in frame
+
+
+def test_alerts_test_reports_each_channel(tmp_path: Path) -> None:
+    with http_receiver() as web:
+        cfg = make_config(
+            tmp_path,
+            [
+                {"type": "slack", "url": web.url + "/ok"},
+                {"type": "webhook", "url": "http://127.0.0.1:9/refused", "name": "dead"},
+            ],
+        )
+        results = {r.channel: r for r in send_test(cfg)}
+        assert results["slack#0"].ok and results["slack#0"].detail == "HTTP 200"
+        assert not results["dead"].ok and "Connect" in results["dead"].detail
+        assert "Test alert" in web.requests[0].json()["text"]
+
+
+@pytest.mark.parametrize(
+    ("channel", "message"),
+    [
+        ({"type": "webhook", "url": "http://x", "secrett": "s"}, "alerts.channels[0].secrett"),
+        ({"type": "pager"}, "type must be one of"),
+        ({"type": "slack"}, "needs 'url'"),
+        ({"type": "syslog", "address": "udp:/nohost"}, "udp://HOST:PORT"),
+        ({"type": "email", "smtp_host": "h", "to": "a@b", "starttls": True, "ssl": False,
+          "tls": True}, "'alerts.channels[0].tls'"),
+    ],
+)  # fmt: skip
+def test_channel_config_errors_name_the_problem(
+    tmp_path: Path, channel: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        parse_channels(make_config(tmp_path, [channel]))
+
+
+def test_channel_secret_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOOK_SECRET", "from-env")
+    with http_receiver() as web:
+        cfg = make_config(
+            tmp_path, [{"type": "webhook", "url": web.url, "secret_env": "HOOK_SECRET"}]
+        )
+        assert send_test(cfg)[0].ok
+        req = web.requests[0]
+        ts = req.headers["X-Canary-Timestamp"]
+        mac = hmac.new(b"from-env", ts.encode() + b"." + req.body, hashlib.sha256).hexdigest()
+        assert req.headers["X-Canary-Signature"] == "sha256=" + mac
