@@ -1,0 +1,215 @@
+"""Read side for investigators: hits, copies and incidents as plain JSON-ready dicts.
+
+Shared by `canary incidents`, `canary incident`, the evidence bundle and the admin
+API, so every view of a hit has the same shape (DESIGN's `canary hits` shape, plus
+details where asked). Everything returned came from an adversary: callers escape it
+wherever they show it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from .errors import InputError, NotFound
+from .models import Canary, Copy, Hit, HitCopy, Incident
+
+MAX_LIMIT = 1000
+
+
+def hit_summary(hit: Hit) -> dict[str, Any]:
+    """A hit in DESIGN's `canary hits` shape."""
+    return {
+        "id": hit.id,
+        "observed_at": hit.observed_at.isoformat(),
+        "channel": hit.channel,
+        "identifier": hit.identifier,
+        "sender": hit.sender,
+        "summary": hit.summary,
+        "copies": [c.copy_id for c in hit.candidates],
+    }
+
+
+def hit_detail(hit: Hit) -> dict[str, Any]:
+    """A hit with its evidence details, classification and candidates (score and reason)."""
+    doc = hit_summary(hit)
+    doc.update(
+        {
+            "identifier_kind": hit.identifier_kind,
+            "classification": hit.classification,
+            "provider": hit.provider,
+            "provider_message_id": hit.provider_message_id,
+            "evidence_sha256": hit.evidence_sha256,
+            "incident_id": hit.incident_id,
+            "details": hit.details or {},
+            "candidates": [
+                {"copy": c.copy_id, "rank": c.rank, "score": c.score, "reason": c.reason}
+                for c in hit.candidates
+            ],
+        }
+    )
+    return doc
+
+
+def parse_time(value: str | None, name: str) -> datetime | None:
+    """An ISO 8601 time from a filter, or None; a clear error when malformed."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InputError(f"{name}: not an ISO 8601 time: {value[:40]!r} (e.g. 2026-05-01)") from exc
+
+
+def list_hits(
+    session: Session,
+    *,
+    copy: str | None = None,
+    channel: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    recipient: str | None = None,
+    sender: str | None = None,
+    limit: int = 200,
+) -> list[Hit]:
+    """Hits newest first, filtered; `recipient` matches the copy's recipient (substring)."""
+    q = select(Hit).options(selectinload(Hit.candidates)).order_by(Hit.id.desc())
+    if copy:
+        q = q.where(Hit.id.in_(select(HitCopy.hit_id).where(HitCopy.copy_id == copy)))
+    if recipient:
+        q = q.where(
+            Hit.id.in_(
+                select(HitCopy.hit_id)
+                .join(Copy, Copy.id == HitCopy.copy_id)
+                .where(func.lower(Copy.recipient).contains(recipient.lower(), autoescape=True))
+            )
+        )
+    if channel:
+        q = q.where(Hit.channel == channel)
+    if sender:
+        q = q.where(func.lower(Hit.sender).contains(sender.lower(), autoescape=True))
+    if since:
+        q = q.where(Hit.observed_at >= since)
+    if until:
+        q = q.where(Hit.observed_at <= until)
+    return list(session.scalars(q.limit(max(1, min(limit, MAX_LIMIT)))).all())
+
+
+def get_hit(session: Session, hit_id: int) -> Hit:
+    hit = session.get(Hit, hit_id)
+    if hit is None:
+        raise NotFound(f"no hit {hit_id}: list them with `canary hits`")
+    return hit
+
+
+def get_copy(session: Session, copy_id: str) -> Copy:
+    copy = session.get(Copy, copy_id.strip().upper()) or session.get(Copy, copy_id)
+    if copy is None:
+        raise NotFound(f"no copy {copy_id[:40]!r}: list them with `canary copies`")
+    return copy
+
+
+def hits_of_copy(session: Session, copy_id: str) -> list[Hit]:
+    """Every hit naming `copy_id` among its candidates, oldest first."""
+    q = (
+        select(Hit)
+        .options(selectinload(Hit.candidates))
+        .where(Hit.id.in_(select(HitCopy.hit_id).where(HitCopy.copy_id == copy_id)))
+        .order_by(Hit.observed_at, Hit.id)
+    )
+    return list(session.scalars(q).all())
+
+
+def copy_summary(session: Session, copy: Copy) -> dict[str, Any]:
+    """A copy in DESIGN's `canary copies` shape."""
+    n_canaries = session.scalar(
+        select(func.count()).select_from(Canary).where(Canary.copy_id == copy.id)
+    )
+    n_hits = session.scalar(
+        select(func.count()).select_from(HitCopy).where(HitCopy.copy_id == copy.id)
+    )
+    return {
+        "id": copy.id,
+        "recipient": copy.recipient,
+        "purpose": copy.purpose,
+        "issued_at": copy.issued_at.isoformat(),
+        "dataset": copy.dataset.name if copy.dataset else copy.dataset_id,
+        "path": copy.path,
+        "canaries": int(n_canaries or 0),
+        "hits": int(n_hits or 0),
+    }
+
+
+def copy_detail(session: Session, copy: Copy) -> dict[str, Any]:
+    """A copy with who issued it, its SHA-256 and its canaries."""
+    doc = copy_summary(session, copy)
+    doc.update(
+        {
+            "issued_by": copy.issued_by,
+            "sha256": copy.sha256,
+            "format": copy.format,
+            "canaries": [
+                {
+                    "id": c.id,
+                    "position": c.position,
+                    "values": c.values,
+                    "identifiers": [{"kind": i.kind, "value": i.value} for i in c.identifiers],
+                }
+                for c in copy.canaries
+            ],
+        }
+    )
+    return doc
+
+
+def list_copies(session: Session) -> list[dict[str, Any]]:
+    copies = session.scalars(select(Copy).order_by(Copy.issued_at.desc(), Copy.id)).all()
+    return [copy_summary(session, c) for c in copies]
+
+
+def incident_summary(session: Session, inc: Incident) -> dict[str, Any]:
+    copy = session.get(Copy, inc.copy_id) if inc.copy_id else None
+    return {
+        "id": inc.id,
+        "key": inc.key,
+        "copy": inc.copy_id,
+        "recipient": copy.recipient if copy else None,
+        "status": inc.status,
+        "opened_at": inc.opened_at.isoformat(),
+        "last_hit_at": inc.last_hit_at.isoformat(),
+        "hits": inc.hit_count,
+    }
+
+
+def list_incidents(session: Session, limit: int = 500) -> list[dict[str, Any]]:
+    """Incidents, most recently active first."""
+    rows = session.scalars(
+        select(Incident).order_by(Incident.last_hit_at.desc(), Incident.id.desc()).limit(limit)
+    ).all()
+    return [incident_summary(session, i) for i in rows]
+
+
+def incident_detail(session: Session, incident_id: int) -> dict[str, Any]:
+    """An incident with its hits as a timeline (oldest first) and the senders seen."""
+    inc = session.get(Incident, incident_id)
+    if inc is None:
+        raise NotFound(f"no incident {incident_id}: list them with `canary incidents`")
+    hits = session.scalars(
+        select(Hit)
+        .options(selectinload(Hit.candidates))
+        .where(Hit.incident_id == inc.id)
+        .order_by(Hit.observed_at, Hit.id)
+    ).all()
+    doc = incident_summary(session, inc)
+    senders: dict[str, int] = {}
+    channels: dict[str, int] = {}
+    for h in hits:
+        senders[h.sender] = senders.get(h.sender, 0) + 1
+        channels[h.channel] = channels.get(h.channel, 0) + 1
+    doc["timeline"] = [hit_summary(h) for h in hits]
+    doc["senders"] = senders
+    doc["channels"] = channels
+    return doc
