@@ -1,0 +1,300 @@
+"""How a delimited file is written: encoding, delimiter, quoting, line ending.
+
+Detection reads only the head of the file (plus a few windows further in for the
+encoding), and every fact is one a copy must reproduce so that its untouched bytes
+stay the source's bytes and its inserted records look like their neighbours.
+
+Record boundaries are found on raw bytes: in every encoding we accept (UTF-8,
+Windows-1252, Latin-1) the delimiter, quote and line-break bytes never occur inside
+a multi-byte character, and a record ends at a line break outside quotes, which a
+count of quote characters since a known boundary tells (doubled quotes count twice).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from ..errors import InputError
+
+BOM_UTF8 = codecs.BOM_UTF8
+DELIMITERS = [",", ";", "\t", "|", ":", "^", "~"]
+_NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?(?:[eE][-+]?\d+)?")
+
+
+@dataclass(frozen=True)
+class Dialect:
+    encoding: str  # codec for canary records: "utf-8", "cp1252" or "latin-1"
+    bom: bool
+    delimiter: str
+    quotechar: str
+    quoting: str  # "minimal", "all" or "nonnumeric"
+    terminator: str  # "\r\n", "\n" or "\r"
+    trailing_newline: bool
+
+    @property
+    def q(self) -> bytes:
+        return self.quotechar.encode("ascii")
+
+    @property
+    def term(self) -> bytes:
+        return self.terminator.encode("ascii")
+
+    def info(self) -> dict[str, object]:
+        names = {"\r\n": "CRLF", "\n": "LF", "\r": "CR"}
+        return {
+            "encoding": ("utf-8-sig" if self.bom else self.encoding),
+            "delimiter": self.delimiter,
+            "quotechar": self.quotechar,
+            "quoting": self.quoting,
+            "line_ending": names[self.terminator],
+            "trailing_newline": self.trailing_newline,
+        }
+
+
+def detect_encoding(head: bytes, windows: list[bytes], name: str) -> tuple[str, bool]:
+    """(codec, has UTF-8 BOM) from the head and a few windows further into the file."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise InputError(f"{name} is UTF-16; save it as UTF-8 (or CSV UTF-8 in Excel) and retry")
+    bom = head.startswith(BOM_UTF8)
+    parts = [head[3:] if bom else head, *windows]
+    for i, part in enumerate(parts):
+        nul = part.find(b"\x00")
+        if nul != -1:
+            where = f"byte {nul}" if i == 0 else "a later part"
+            raise InputError(f"{name} holds NUL bytes ({where}): it is not a text table")
+    if all(_utf8_ok(p, whole=(i == 0)) for i, p in enumerate(parts)):
+        return "utf-8", bom
+    if bom:
+        bad = _first_bad(head[3:], "utf-8")
+        raise InputError(f"{name} starts with a UTF-8 BOM but has invalid UTF-8 at byte {bad}")
+    if all(_decodes(p, "cp1252") for p in parts):
+        return "cp1252", False
+    bad = _first_bad(head, "cp1252")
+    raise InputError(
+        f"{name} is neither UTF-8 nor Windows-1252 (undecodable byte near offset {bad}); "
+        "save it as UTF-8 and retry"
+    )
+
+
+def _utf8_ok(data: bytes, whole: bool) -> bool:
+    if not whole:  # a window may start inside a character: skip continuation bytes
+        i = 0
+        while i < min(4, len(data)) and 0x80 <= data[i] < 0xC0:
+            i += 1
+        data = data[i:]
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(data, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _first_bad(data: bytes, encoding: str) -> int:
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        return int(exc.start)
+    return -1
+
+
+def detect_terminator(head: bytes, q: bytes) -> str:
+    """The line ending of the first record (outside quotes)."""
+    inside = False
+    for i, b in enumerate(head):
+        c = head[i : i + 1]
+        if c == q:
+            inside = not inside
+        elif not inside and b in (10, 13):
+            if b == 13:
+                return "\r\n" if head[i + 1 : i + 2] == b"\n" else "\r"
+            return "\n"
+    return "\r\n" if b"\r\n" in head else "\n"
+
+
+def detect_delimiter(text: str, preferred: str | None) -> str:
+    """The candidate that splits the first lines into the same number (>1) of fields."""
+    lines = text[:65536]
+    best, best_score = preferred or ",", (-1.0, 0)
+    for d in DELIMITERS:
+        if d not in lines:
+            continue
+        rows = _parse(lines, d, '"', limit=200)
+        if len(rows) > 1:
+            rows = rows[:-1]  # the last may be cut by the head's end
+        counts = [len(r) for r in rows if r]
+        if not counts or counts[0] < 2:
+            continue
+        agree = sum(1 for c in counts if c == counts[0]) / len(counts)
+        score = (agree + (0.01 if d == preferred else 0.0), counts[0])
+        if score > best_score:
+            best, best_score = d, score
+    return best
+
+
+def _parse(text: str, delimiter: str, quotechar: str, limit: int) -> list[list[str]]:
+    out: list[list[str]] = []
+    reader = csv.reader(
+        io.StringIO(text, newline=""), delimiter=delimiter, quotechar=quotechar, strict=False
+    )
+    try:
+        for row in reader:
+            out.append(row)
+            if len(out) >= limit:
+                break
+    except csv.Error:
+        pass
+    return out
+
+
+def parse_record(raw: bytes, d: Dialect) -> list[str]:
+    """Fields of one raw record (its terminator may be included)."""
+    text = raw.decode(d.encoding, errors="replace")
+    rows = _parse(text, d.delimiter, d.quotechar, limit=2)
+    return rows[0] if rows else []
+
+
+def is_number(value: str) -> bool:
+    return bool(_NUMBER.fullmatch(value))
+
+
+def encode_fields(fields: list[str], d: Dialect, quoting: str | None = None) -> str:
+    """One record as text, quoted the way the source quotes, with its terminator."""
+    style = quoting or d.quoting
+    q = d.quotechar
+    special = (d.delimiter, q, "\r", "\n")
+    out = []
+    for f in fields:
+        need = (
+            style == "all"
+            or (style == "nonnumeric" and not is_number(f))
+            or any(s in f for s in special)
+            or (len(fields) == 1 and f == "")
+        )
+        out.append(q + f.replace(q, q + q) + q if need else f)
+    return d.delimiter.join(out) + d.terminator
+
+
+def encode_record(fields: list[str], d: Dialect) -> tuple[bytes, list[str]]:
+    """Bytes of a canary record in the source's encoding, and the fields as written.
+
+    A character the encoding cannot hold is replaced by its unaccented form (so
+    "Nguyễn" becomes "Nguyen" in a Windows-1252 file); if that fails too it is an error.
+    """
+    try:
+        return encode_fields(fields, d).encode(d.encoding), list(fields)
+    except UnicodeEncodeError:
+        pass
+    written = [_fold(f, d.encoding) for f in fields]
+    try:
+        return encode_fields(written, d).encode(d.encoding), written
+    except UnicodeEncodeError as exc:
+        raise InputError(
+            f"a canary value cannot be written in the source's encoding ({d.encoding}): {exc}"
+        ) from exc
+
+
+def _fold(value: str, encoding: str) -> str:
+    try:
+        value.encode(encoding)
+        return value
+    except UnicodeEncodeError:
+        pass
+    out = []
+    for ch in value:
+        try:
+            ch.encode(encoding)
+            out.append(ch)
+        except UnicodeEncodeError:
+            base = "".join(
+                c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c)
+            )
+            out.append(base)
+    return "".join(out)
+
+
+def detect_quoting(records: list[tuple[bytes, list[str]]], d: Dialect) -> str:
+    """The style that reproduces most sample records byte for byte."""
+    best, best_n = "minimal", -1
+    for style in ("minimal", "all", "nonnumeric"):
+        n = 0
+        for raw, fields in records:
+            try:
+                enc = encode_fields(fields, d, style).encode(d.encoding)
+            except UnicodeEncodeError:
+                continue
+            n += enc == raw or (not raw.endswith(d.term) and enc == raw + d.term)
+        if n > best_n:
+            best, best_n = style, n
+    return best
+
+
+# -- quote-aware scanning on bytes ---------------------------------------------------
+
+
+def record_end(buf: bytes, pos: int, term: bytes, q: bytes, inside: bool = False) -> int:
+    """Index just past the first record terminator at or after `pos` outside quotes.
+
+    `inside` says whether `pos` is inside a quoted field. Returns -1 if `buf` ends first.
+    """
+    while True:
+        t = buf.find(term, pos)
+        if t == -1:
+            return -1
+        if buf.count(q, pos, t) & 1:
+            inside = not inside
+        if not inside:
+            return t + len(term)
+        pos = t + 1
+
+
+def last_boundary(buf: bytes, term: bytes, q: bytes, quotes_total: int, end: int = -1) -> int:
+    """Index just past the last terminator outside quotes (buf starts at a boundary), or -1.
+
+    `quotes_total` is buf.count(q) (the caller usually has it already).
+    """
+    stop = len(buf) if end < 0 else end
+    after = 0  # quotes in buf[t:] for the candidate t
+    while True:
+        t = buf.rfind(term, 0, stop)
+        if t == -1:
+            return -1
+        after += buf.count(q, t, stop)
+        if (quotes_total - after) & 1 == 0:
+            return t + len(term)
+        stop = t
+
+
+def split_records(buf: bytes, term: bytes, q: bytes) -> list[bytes]:
+    """Raw records (each with its terminator; the last may lack one). For tests and samples."""
+    out = []
+    pos = 0
+    while pos < len(buf):
+        e = record_end(buf, pos, term, q)
+        if e == -1:
+            out.append(buf[pos:])
+            break
+        out.append(buf[pos:e])
+        pos = e
+    return out
+
+
+def quoted_terminators(buf: bytes, tb: bytes, q: bytes, inside: bool = False) -> int:
+    """How many `tb` bytes lie inside quoted fields of buf (starting outside quotes)."""
+    if buf.find(q) == -1:
+        return buf.count(tb) if inside else 0
+    parts = buf.split(q)
+    inner = parts[0::2] if inside else parts[1::2]
+    return b"".join(inner).count(tb)

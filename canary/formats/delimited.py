@@ -1,0 +1,377 @@
+"""Delimited text (.csv .tsv .txt): sampled as text, copied as raw bytes.
+
+The copy is the source's bytes with whole records spliced in at record boundaries, so
+the copy minus the inserted records is byte-identical to the source (BOM, header,
+quoting, encoding, line endings, trailing newline or not). Between insertion points
+the writer only moves bytes: it reads fixed-size chunks, cuts each at its last record
+boundary (a quote count tells whether a line break is inside a quoted field), counts
+records for the row positions, looks for the canary values, and hands the block to
+the writer threads. Only the records next to an insertion point are parsed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputError
+from . import CopyTarget, Insertion, Progress, Sample
+from ._dialect import (
+    BOM_UTF8,
+    Dialect,
+    detect_delimiter,
+    detect_encoding,
+    detect_quoting,
+    detect_terminator,
+    encode_record,
+    last_boundary,
+    parse_record,
+    quoted_terminators,
+    record_end,
+    split_records,
+)
+from ._files import Outputs, sha256_file
+from ._needles import NeedleScanner
+from ._stream import MultiWriter, Piece
+
+log = logging.getLogger(__name__)
+
+HEAD_BYTES = 1 << 20
+CHUNK_BYTES = 8 << 20
+#: Files up to this size are read whole for the sample (every row, complete=True).
+SMALL_BYTES = 64 << 20
+MAX_HEADER_BYTES = 1 << 20
+
+
+@dataclass
+class _Pending:
+    offset: int  # file offset: insert at the first record boundary strictly after it
+    insertion: Insertion
+
+
+class _TargetState:
+    def __init__(self, target: CopyTarget, start: int, span: int) -> None:
+        self.target = target
+        self.pending = sorted(
+            (
+                _Pending(start + int(min(max(i.fraction, 0.0), 1.0) * span), i)
+                for i in target.insertions
+            ),
+            key=lambda p: p.offset,
+        )
+        self.splices: list[tuple[int, bytes]] = []  # (offset in block, record bytes)
+        self.used: set[int] = set()  # file offsets already holding a canary
+        #: (file offset, source rows before it, fields written) per canary placed.
+        self.placed: list[tuple[int, int, list[str]]] = []
+
+    def finish(self) -> None:
+        """Fill the target's positions (0-based data rows of the copy) and rows, in order."""
+        self.placed.sort(key=lambda p: p[0])
+        self.target.positions = [index + k for k, (_, index, _) in enumerate(self.placed)]
+        self.target.rows = [row for _, _, row in self.placed]
+
+
+class DelimitedTable:
+    """A delimited text file; see the module docstring for how copies are written."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.source = str(path)
+        self.format = self.path.suffix.lower().lstrip(".") or "csv"
+        if not self.path.is_file():
+            raise InputError(f"{self.path} does not exist or is not a file")
+        self._size = self.path.stat().st_size
+        if self._size == 0:
+            raise InputError(f"{self.path} is empty: there is no header and no row")
+        self._sha: str | None = None
+        #: fsync copies before renaming them (off only in benchmarks).
+        self.durable = True
+        self._detect()
+
+    # -- detection ---------------------------------------------------------------
+
+    def _detect(self) -> None:
+        name = self.path.name
+        windows: list[bytes] = []
+        with self.path.open("rb") as f:
+            head = f.read(HEAD_BYTES)
+            if self._size > HEAD_BYTES:
+                for frac in (0.2, 0.4, 0.6, 0.8):
+                    f.seek(int(self._size * frac))
+                    windows.append(f.read(65536))
+                f.seek(max(self._size - 65536, HEAD_BYTES))
+                windows.append(f.read(65536))
+        encoding, bom = detect_encoding(head, windows, name)
+        start = len(BOM_UTF8) if bom else 0
+        body = head[start:]
+        if not body.strip():
+            raise InputError(f"{self.path} is empty: there is no header and no row")
+        text = body.decode(encoding, errors="replace")
+        preferred = "\t" if self.format == "tsv" else None
+        delimiter = detect_delimiter(text, preferred)
+        q = b'"'
+        terminator = detect_terminator(body[:MAX_HEADER_BYTES], q)
+        with self.path.open("rb") as f:
+            f.seek(self._size - 1)
+            last = f.read(1)
+        trailing = last in (b"\n", b"\r")
+        d = Dialect(encoding, bom, delimiter, '"', "minimal", terminator, trailing)
+        hend = record_end(body, 0, d.term, q)
+        if hend == -1:
+            if len(head) < self._size:
+                raise InputError(f"{self.path}: the header is longer than 1 MB; is it a table?")
+            raise InputError(f"{self.path} has a header but no data rows")
+        self.header_end = start + hend
+        self.header = parse_record(body[:hend], d)
+        if len(self.header) < 1 or not any(h.strip() for h in self.header):
+            raise InputError(f"{self.path}: the first line is empty; it must be the header")
+        records = split_records(body[hend:], d.term, q)
+        if len(head) < self._size and records:
+            records = records[:-1]  # may be cut by the head's end
+        sample = [(r, parse_record(r, d)) for r in records[:300]]
+        quoting = detect_quoting(sample, d)
+        self.dialect = Dialect(encoding, bom, delimiter, '"', quoting, terminator, trailing)
+
+    # -- Table interface ---------------------------------------------------------
+
+    def size(self) -> int:
+        return self._size
+
+    def source_sha256(self) -> str | None:
+        if self._sha is None:
+            self._sha = sha256_file(self.path)
+        return self._sha
+
+    def sample(self, limit: int = 20000) -> Sample:
+        """Every row of a small file; else the first `limit` rows and an estimated count."""
+        d = self.dialect
+        complete = self._size <= SMALL_BYTES
+        with self.path.open("rb") as f:
+            f.seek(self.header_end)
+            if complete:
+                raw = f.read()
+            else:
+                raw = b""
+                while raw.count(d.term) <= limit + 1 and len(raw) < SMALL_BYTES:
+                    more = f.read(CHUNK_BYTES)
+                    if not more:
+                        break
+                    raw += more
+                cut = last_boundary(raw, d.term, d.q, raw.count(d.q))
+                raw = raw[:cut] if cut > 0 else raw
+        try:
+            text = raw.decode(d.encoding)
+        except UnicodeDecodeError as exc:
+            line = raw.count(b"\n", 0, exc.start) + 2
+            raise InputError(
+                f"{self.path}: line {line} has bytes that are not {d.encoding} "
+                f"(byte {self.header_end + exc.start}); save the file as UTF-8 and retry"
+            ) from None
+        reader = csv.reader(
+            io.StringIO(text, newline=""), delimiter=d.delimiter, quotechar=d.quotechar
+        )
+        rows: list[list[str]] = []
+        width = len(self.header)
+        try:
+            for row in reader:
+                if not row:
+                    continue  # a blank line
+                if len(row) != width:
+                    raise InputError(
+                        f"{self.path}: line {reader.line_num + 1} has {len(row)} fields but the "
+                        f"header has {width}; fix that row (or its quoting) and retry"
+                    )
+                rows.append(row)
+                if not complete and len(rows) >= limit:
+                    break
+        except csv.Error as exc:
+            raise InputError(f"{self.path}: line {reader.line_num + 1}: {exc}") from None
+        if not rows:
+            raise InputError(f"{self.path} has a header but no data rows")
+        if complete:
+            count: int | None = len(rows)
+        else:
+            per_row = max(len(raw) / max(raw.count(d.term), 1), 1.0)
+            count = int((self._size - self.header_end) / per_row)
+        info = dict(self.dialect.info())
+        info["bytes"] = self._size
+        return Sample(header=list(self.header), rows=rows, complete=complete, row_count=count,
+                      info=info)
+
+    def write_copies(self, targets: list[CopyTarget], progress: Progress | None = None) -> None:
+        """One pass over the source writes every target; see the module docstring."""
+        outputs = Outputs([t.path for t in targets], self.path)
+        with outputs:
+            self._write(targets, outputs.temps, progress)
+            outputs.commit()
+
+    # -- the pass ----------------------------------------------------------------
+
+    def _write(self, targets: list[CopyTarget], temps: list[Path], progress: Progress | None) -> None:
+        d = self.dialect
+        term, q, tb = d.term, d.q, d.term[-1:]
+        span = self._size - self.header_end
+        states = [_TargetState(t, self.header_end, span) for t in targets]
+        needles = [n for t in targets for n in t.needles]
+        with self.path.open("rb", buffering=0) as src, MultiWriter(
+            temps, extra_hash=self._sha is None
+        ) as out:
+            head = src.read(min(self._size, HEAD_BYTES))
+            scanner = NeedleScanner(
+                needles, d.encoding, head[self.header_end : self.header_end + (256 << 10)]
+            )
+            src.seek(0)
+            header = src.read(self.header_end)
+            scanner.scan(header)
+            out.submit([[header] for _ in targets], [header])
+            if progress:
+                progress(len(header))
+            file_pos = self.header_end  # file offset of data[0]
+            rows_before = 0
+            carry = b""
+            prev_last: bytes | None = None  # last record of the previous block
+            while True:
+                chunk = src.read(CHUNK_BYTES)
+                final = not chunk
+                data = carry + chunk if carry else chunk
+                if final:
+                    data = carry
+                    lb = len(data)
+                    qt = data.count(q)
+                else:
+                    qt = data.count(q)
+                    lb = last_boundary(data, term, q, qt)
+                    if lb <= 0:
+                        carry = data
+                        continue
+                if not scanner.empty:
+                    scanner.scan(data)
+                for st in states:
+                    self._place(st, data, lb, file_pos, final, prev_last, rows_before)
+                mv = memoryview(data)
+                per_output: list[list[Piece]] = []
+                for st in states:
+                    if not st.splices:
+                        per_output.append([mv[:lb]])
+                        continue
+                    pieces: list[Piece] = []
+                    pos = 0
+                    for off, rec in st.splices:
+                        pieces.append(mv[pos:off])
+                        pieces.append(rec)
+                        pos = off
+                    pieces.append(mv[pos:lb])
+                    per_output.append(pieces)
+                    st.splices = []
+                out.submit(per_output, [mv[:lb]])
+                if progress and lb:
+                    progress(lb)
+                if final:
+                    break
+                # Records in this block, for the positions of later insertions.
+                block_terms = data.count(tb, 0, lb)
+                if qt:
+                    tail = data[lb:]
+                    inq = quoted_terminators(data, tb, q) - quoted_terminators(tail, tb, q)
+                    block_terms -= inq
+                rows_before += block_terms
+                prev_last = _last_record(data, lb, term, q, qt)
+                carry = data[lb:]
+                file_pos += lb
+            for st in states:
+                if st.pending:
+                    log.warning(
+                        "%s: %d canaries found no place (every later boundary refused)",
+                        st.target.path,
+                        len(st.pending),
+                    )
+            shas = out.finish() if self.durable else _no_sync_finish(out)
+            if out.source_hash is not None:
+                self._sha = out.source_hash.hexdigest()
+        for st, sha in zip(states, shas, strict=True):
+            st.target.sha256 = sha
+            st.finish()
+
+    def _place(
+        self,
+        st: _TargetState,
+        data: bytes,
+        lb: int,
+        file_pos: int,
+        final: bool,
+        prev_last: bytes | None,
+        rows_before: int,
+    ) -> None:
+        """Choose boundaries in data[:lb] for the target's due insertions and make the rows."""
+        d = self.dialect
+        term, q, tb = d.term, d.q, d.term[-1:]
+        while st.pending and (final or st.pending[0].offset < file_pos + lb):
+            p = st.pending[0]
+            off = max(p.offset - file_pos, 0)
+            if off >= lb and not final:
+                break
+            inside = bool(data.count(q, 0, off) & 1) if off else False
+            b = record_end(data, off, term, q, inside) if off < len(data) else -1
+            if b == -1 or b > lb:
+                b = lb  # end of file
+            at_eof = final and b >= lb
+            if b == lb and not final:
+                p.offset = file_pos + lb  # continue in the next block
+                break
+            if file_pos + b in st.used:
+                if at_eof:
+                    st.pending.pop(0)
+                    continue
+                p.offset = file_pos + b
+                continue
+            # The record ending at b and the one starting there.
+            end_prev = b - (len(term) if data[b - len(term) : b] == term else 0)
+            if end_prev > 0:
+                ps = last_boundary(data, term, q, data.count(q, 0, end_prev), end=end_prev)
+                prev_raw: bytes | None = data[max(ps, 0) : b]
+            else:
+                prev_raw = prev_last
+            prev = parse_record(prev_raw, d) if prev_raw else None
+            if at_eof:
+                nxt = None
+            else:
+                ne = record_end(data, b, term, q)
+                nxt = parse_record(data[b : ne if ne != -1 else len(data)], d)
+            row = p.insertion.make_row(prev, nxt)
+            if row is None:
+                if at_eof:
+                    st.pending.pop(0)
+                else:
+                    p.offset = file_pos + b
+                continue
+            rec, written = encode_record([str(v) for v in row], d)
+            if at_eof and not d.trailing_newline and b > 0:
+                rec = term + rec[: -len(term)]
+            index = rows_before + data.count(tb, 0, b)
+            if data.find(q, 0, b) != -1:
+                index -= quoted_terminators(data[:b], tb, q)
+            if at_eof and not d.trailing_newline:
+                index += 1
+            st.splices.append((b, rec))
+            st.splices.sort(key=lambda s: s[0])
+            st.used.add(file_pos + b)
+            st.placed.append((file_pos + b, index, written))
+            st.pending.pop(0)
+
+
+def _last_record(data: bytes, lb: int, term: bytes, q: bytes, qt: int) -> bytes:
+    """The last complete record of data[:lb] (cheap: scans back from the end only)."""
+    end = lb - len(term)
+    if end <= 0:
+        return data[:lb]
+    quotes = qt - data.count(q, end)
+    ps = last_boundary(data, term, q, quotes, end=end)
+    return data[max(ps, 0) : lb]
+
+
+def _no_sync_finish(out: MultiWriter) -> list[str]:
+    out.wait()
+    return [h.hexdigest() for h in out.hashes]

@@ -1,0 +1,52 @@
+"""Choosing the `Table` for a source: by file extension, or a SQLAlchemy URL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import InputError
+from . import Table
+
+DELIMITED = {".csv", ".tsv", ".txt"}
+SQLITE = {".sqlite", ".sqlite3", ".db"}
+
+
+def open_table(source: str | Path, *, table: str | None = None, sheet: str | None = None) -> Table:
+    """The right `Table` for a path (by extension) or a SQLAlchemy URL (with `table`)."""
+    text = str(source)
+    if "://" in text and not Path(text).exists():
+        if not table:
+            raise InputError("a database URL needs --table naming the table to copy")
+        from .sql import SqlUrlTable
+
+        return SqlUrlTable(text, table)
+    path = Path(text)
+    ext = path.suffix.lower()
+    known = sorted(DELIMITED | SQLITE | {".xlsx", ".json", ".jsonl"})
+    if ext not in DELIMITED | SQLITE | {".xlsx", ".json", ".jsonl", ".ndjson"}:
+        raise InputError(
+            f"{path}: unknown file type {ext or '(no extension)'}; use one of {', '.join(known)}"
+        )
+    if not path.is_file():
+        raise InputError(f"{path} does not exist or is not a file")
+    if ext in DELIMITED:
+        from .delimited import DelimitedTable
+
+        return DelimitedTable(path)
+    if ext == ".xlsx":
+        from .xlsx import XlsxTable
+
+        return XlsxTable(path, sheet)
+    if ext == ".json":
+        from .jsonfile import JsonTable
+
+        return JsonTable(path)
+    if ext in (".jsonl", ".ndjson"):
+        from .jsonfile import JsonlTable
+
+        return JsonlTable(path)
+    if not table:
+        raise InputError(f"{path} is a SQLite file: name the table with --table")
+    from .sql import SqliteFileTable
+
+    return SqliteFileTable(path, table)
