@@ -28,7 +28,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from .folding import contains_words, fold
@@ -101,10 +101,8 @@ def _rank(
     """Score each candidate copy and explain it; a single candidate scores 1."""
     n = len(eligible)
     what = f"{hit.identifier_kind} {hit.identifier}"
-    weights: dict[str, float] = {}
+    weights: dict[str, float] = {cp.id: 1.0 for _c, cp in eligible}
     notes: dict[str, list[str]] = defaultdict(list)
-    for c, cp in eligible:
-        weights[cp.id] = 1.0
     if n > 1:
         names = _name_matches(session, eligible, text)
         for copy_id, name in names.items():
@@ -174,7 +172,9 @@ def _related_support(
     """Per candidate copy: (summed score, hit count) from the sender's other hits and
     from other hits within `WINDOW`, counting only evidence hits."""
     observed: datetime = hit.observed_at
-    conds = [Hit.observed_at.between(observed - WINDOW, observed + WINDOW)]
+    conds: list[ColumnElement[bool]] = [
+        Hit.observed_at.between(observed - WINDOW, observed + WINDOW)
+    ]
     if hit.sender:
         conds.append(Hit.sender == hit.sender)
     q = (

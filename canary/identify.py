@@ -362,8 +362,8 @@ def detect_encoding(sample: bytes) -> str:
         best = from_bytes(sample).best()
         if best is not None and best.encoding:
             return str(best.encoding)
-    except Exception:  # a guess only; fall through to the usual Windows encoding
-        pass
+    except Exception as exc:  # a guess only; fall back to the usual Windows encoding
+        log.info("encoding detection failed (%s); reading as cp1252", exc)
     return "cp1252"
 
 
