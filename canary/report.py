@@ -1,0 +1,322 @@
+"""The evidence bundle: a self-contained case file for one copy, and its offline check.
+
+`build_bundle` writes a zip with the case report (report.html, readable offline with
+inline CSS and no scripts; report.pdf), the issuance record, every hit with its raw
+message or payload exactly as received, the hash-chain links covering them and a
+manifest with the SHA-256 of every file. `verify_bundle` rechecks all of it from the
+zip alone, so the bundle can be handed to someone who has no access to the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import chain, history
+from .errors import InputError
+from .models import Blob, ChainLink, Copy
+from .pdfreport import render_pdf
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+LANGS = ("es", "en")
+MANIFEST = "manifest.json"
+MAX_BUNDLE_MEMBER = 512 * 1024 * 1024
+
+TEXT: dict[str, dict[str, str]] = {
+    "es": {
+        "title": "Informe de caso: copia {copy}",
+        "intro": "Este informe documenta los contactos recibidos por los registros señuelo "
+        "(canarios) plantados únicamente en la copia {copy}. Cada contacto apunta a esa copia.",
+        "issuance": "Emisión de la copia",
+        "copy": "Copia",
+        "recipient": "Destinatario",
+        "purpose": "Finalidad",
+        "issued_by": "Emitida por",
+        "issued_at": "Fecha de emisión",
+        "dataset": "Conjunto de datos",
+        "sha256": "SHA-256 de la copia",
+        "canaries": "Canarios plantados",
+        "hits": "Contactos recibidos",
+        "no_hits": "Ningún contacto registrado.",
+        "when": "Fecha",
+        "channel": "Canal",
+        "identifier": "Identificador",
+        "sender": "Remitente",
+        "summary": "Resumen",
+        "evidence": "Evidencia",
+        "candidates": "Copias candidatas",
+        "chain": "Cadena de integridad",
+        "chain_text": "Cada emisión y cada contacto quedó enlazado en una cadena de hashes "
+        "SHA-256 en el momento de registrarse. chain.json contiene los eslabones de esta "
+        "copia; manifest.json el SHA-256 de cada archivo. Compruébelo con "
+        "`canary verify <archivo.zip>`.",
+        "chain_status": "Estado de la cadena del almacén al exportar",
+        "chain_ok": "íntegra",
+        "chain_broken": "ROTA: {what}",
+        "generated": "Generado el {when}",
+    },
+    "en": {
+        "title": "Case report: copy {copy}",
+        "intro": "This report documents the contacts received by the decoy records "
+        "(canaries) planted only in copy {copy}. Every contact points at that copy.",
+        "issuance": "Issuance of the copy",
+        "copy": "Copy",
+        "recipient": "Recipient",
+        "purpose": "Purpose",
+        "issued_by": "Issued by",
+        "issued_at": "Issued at",
+        "dataset": "Dataset",
+        "sha256": "SHA-256 of the copy",
+        "canaries": "Planted canaries",
+        "hits": "Contacts received",
+        "no_hits": "No contact recorded.",
+        "when": "When",
+        "channel": "Channel",
+        "identifier": "Identifier",
+        "sender": "Sender",
+        "summary": "Summary",
+        "evidence": "Evidence",
+        "candidates": "Candidate copies",
+        "chain": "Integrity chain",
+        "chain_text": "Every issuance and every contact was linked into a SHA-256 hash chain "
+        "when it was recorded. chain.json holds this copy's links; manifest.json the SHA-256 "
+        "of every file. Check it with `canary verify <file.zip>`.",
+        "chain_status": "State of the store's chain at export",
+        "chain_ok": "intact",
+        "chain_broken": "BROKEN: {what}",
+        "generated": "Generated on {when}",
+    },
+}
+
+
+# Every value in the report may come from an adversary: autoescape, no scripts.
+_env = Environment(autoescape=True)
+_template = _env.from_string(
+    (Path(__file__).parent / "templates" / "report.html").read_text(encoding="utf-8")
+)
+
+
+@dataclass
+class Bundle:
+    path: Path
+    files: dict[str, str]  # name -> sha256
+    manifest_sha256: str
+    hits: int
+
+
+@dataclass
+class BundleCheck:
+    ok: bool
+    problems: list[str] = field(default_factory=list)
+    files: int = 0
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _json(doc: Any) -> bytes:
+    return (
+        json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n"
+    ).encode()
+
+
+def evidence_suffix(content_type: str, channel: str) -> str:
+    return ".eml" if content_type == "message/rfc822" or channel == "smtp" else ".raw"
+
+
+def issuance_record(session: Session, copy: Copy) -> dict[str, Any]:
+    """Who issued the copy to whom, when, for what, its SHA-256 and its canaries."""
+    ds = copy.dataset
+    return {
+        "copy": {
+            "id": copy.id,
+            "recipient": copy.recipient,
+            "purpose": copy.purpose,
+            "issued_by": copy.issued_by,
+            "issued_at": copy.issued_at.isoformat(),
+            "path": copy.path,
+            "sha256": copy.sha256,
+            "format": copy.format,
+        },
+        "dataset": {
+            "id": ds.id,
+            "name": ds.name,
+            "columns": ds.columns,
+            "row_count": ds.row_count,
+            "sha256": ds.sha256,
+        }
+        if ds
+        else {"id": copy.dataset_id},
+        "canaries": history.copy_detail(session, copy)["canaries"],
+    }
+
+
+def chain_links(session: Session, copy_id: str, hit_ids: list[int]) -> list[dict[str, Any]]:
+    """The links covering the copy and its hits, each with the record it hashes."""
+    refs = [("copy", copy_id)] + [("hit", str(i)) for i in hit_ids]
+    out = []
+    for kind, ref in refs:
+        link = session.scalars(
+            select(ChainLink).where(ChainLink.kind == kind, ChainLink.ref_id == ref)
+        ).first()
+        if link is None:
+            continue
+        out.append(
+            {
+                "seq": link.seq,
+                "kind": link.kind,
+                "ref_id": link.ref_id,
+                "prev_hash": link.prev_hash,
+                "record_sha256": link.record_sha256,
+                "hash": link.hash,
+                "record": chain.current_record(session, kind, ref),
+            }
+        )
+    return out
+
+
+def build_bundle(store: Store, copy_id: str, out: Path, lang: str = "es") -> Bundle:
+    """Write the evidence bundle for `copy_id` to `out` (a .zip)."""
+    if lang not in LANGS:
+        raise InputError(f"--lang must be one of {', '.join(LANGS)}, not {lang[:10]!r}")
+    t = TEXT[lang]
+    files: dict[str, bytes] = {}
+    with store.session() as s:
+        copy = history.get_copy(s, copy_id)
+        issuance = issuance_record(s, copy)
+        files["issuance.json"] = _json(issuance)
+        hits = history.hits_of_copy(s, copy.id)
+        hit_views = []
+        for n, hit in enumerate(hits, 1):
+            detail = history.hit_detail(hit)
+            raw_name = None
+            if hit.evidence_sha256:
+                blob = s.get(Blob, hit.evidence_sha256)
+                if blob is not None:
+                    raw_name = f"hits/{n:03d}{evidence_suffix(blob.content_type, hit.channel)}"
+                    files[raw_name] = bytes(blob.data)
+                    detail["evidence_file"] = raw_name
+                    detail["evidence_content_type"] = blob.content_type
+            files[f"hits/{n:03d}.json"] = _json(detail)
+            hit_views.append({"number": n, "hit": detail, "raw": raw_name})
+        files["chain.json"] = _json(
+            {
+                "algorithm": "link = sha256(prev_hash + ':' + record_sha256); record_sha256 = "
+                "sha256(JSON of record, sorted keys, separators ',' ':', UTF-8)",
+                "links": chain_links(s, copy.id, [h.id for h in hits]),
+            }
+        )
+        broken = chain.verify_chain(s)
+        generated = datetime.now(UTC).replace(microsecond=0).isoformat()
+        ctx = {
+            "lang": lang,
+            "t": t,
+            "issuance": issuance,
+            "hits": hit_views,
+            "chain_broken": broken.describe() if broken else None,
+            "generated": generated,
+        }
+        files["report.html"] = _template.render(**ctx).encode("utf-8")
+        files["report.pdf"] = render_pdf(ctx)
+    digests = {name: sha256(data) for name, data in sorted(files.items())}
+    manifest = {"copy": copy_id, "generated_at": generated, "files": digests}
+    mbytes = _json(manifest)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".part")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in sorted(files.items()):
+            zf.writestr(name, data)
+        zf.writestr(MANIFEST, mbytes)
+    tmp.replace(out)
+    log.info("wrote bundle %s (%d hits)", out, len(hits))
+    return Bundle(out, digests, sha256(mbytes), len(hits))
+
+
+def _check_chain(doc: Any, problems: list[str]) -> None:
+    links = doc.get("links") if isinstance(doc, dict) else None
+    if not isinstance(links, list):
+        problems.append("chain.json: no links")
+        return
+    for link in links:
+        try:
+            seq = link["seq"]
+            if chain.record_sha256(link["record"]) != link["record_sha256"]:
+                problems.append(f"chain.json: link #{seq} record does not hash to record_sha256")
+            elif chain.link_hash(link["prev_hash"], link["record_sha256"]) != link["hash"]:
+                problems.append(f"chain.json: link #{seq} hash does not follow from its contents")
+        except (KeyError, TypeError):
+            problems.append("chain.json: malformed link")
+
+
+def _check_hit_evidence(
+    zf: zipfile.ZipFile, name: str, data: bytes, listed: dict[str, str], problems: list[str]
+) -> None:
+    """The raw evidence file of a hit must hash to the SHA-256 the store recorded."""
+    try:
+        doc = json.loads(data)
+        raw_name, want = doc.get("evidence_file"), doc.get("evidence_sha256")
+    except (ValueError, AttributeError):
+        problems.append(f"{name}: not valid JSON")
+        return
+    if raw_name and want and listed.get(raw_name) != want:
+        problems.append(f"{raw_name}: does not match the evidence SHA-256 recorded in {name}")
+
+
+def verify_bundle(path: Path) -> BundleCheck:
+    """Check a bundle offline: every file against the manifest, and the chain links."""
+    problems: list[str] = []
+    try:
+        zf = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise InputError(f"{path}: not a readable evidence bundle ({exc})") from exc
+    with zf:
+        names = [i.filename for i in zf.infolist()]
+        if MANIFEST not in names:
+            return BundleCheck(False, [f"{MANIFEST} is missing"], len(names))
+        try:
+            manifest = json.loads(zf.read(MANIFEST))
+            listed: dict[str, str] = dict(manifest["files"])
+        except (ValueError, KeyError, TypeError):
+            return BundleCheck(False, [f"{MANIFEST} is not a valid manifest"], len(names))
+        for info in zf.infolist():
+            name = info.filename
+            if name == MANIFEST:
+                continue
+            if name not in listed:
+                problems.append(f"{name}: not in the manifest (added)")
+                continue
+            if info.file_size > MAX_BUNDLE_MEMBER:
+                problems.append(f"{name}: too large to check")
+                continue
+            try:
+                data = zf.read(name)
+            except (zipfile.BadZipFile, OSError, zlib.error, EOFError) as exc:  # bytes changed
+                problems.append(f"{name}: changed (unreadable: {exc})")
+                continue
+            if sha256(data) != listed[name]:
+                problems.append(f"{name}: changed (SHA-256 differs from the manifest)")
+            elif name.startswith("hits/") and name.endswith(".json"):
+                _check_hit_evidence(zf, name, data, listed, problems)
+            elif name == "chain.json":
+                try:
+                    _check_chain(json.loads(data), problems)
+                except ValueError:
+                    problems.append("chain.json: not valid JSON")
+        for name in listed:
+            if name not in names:
+                problems.append(f"{name}: missing")
+    return BundleCheck(not problems, problems, len(names))
