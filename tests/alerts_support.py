@@ -145,9 +145,9 @@ class MailSink:
 
 
 @contextmanager
-def smtp_receiver(port: int, handler: Any = None) -> Iterator[Any]:
+def smtp_receiver(port: int, handler: Any = None, **smtp_kwargs: Any) -> Iterator[Any]:
     h = handler or MailSink()
-    ctl = Controller(h, hostname="127.0.0.1", port=port, ready_timeout=30)
+    ctl = Controller(h, hostname="127.0.0.1", port=port, ready_timeout=30, **smtp_kwargs)
     ctl.start()
     try:
         yield h
@@ -219,7 +219,13 @@ def dns_server(zone: dict[tuple[str, str], list[str]]) -> Iterator[int]:
     try:
         yield int(holder["port"])
     finally:
-        loop.call_soon_threadsafe(holder["t"].close)
+
+        async def stop() -> None:
+            holder["t"].close()
+            for _ in range(3):  # let the transport finish closing its socket
+                await asyncio.sleep(0)
+
+        asyncio.run_coroutine_threadsafe(stop(), loop).result(20)
         loop.call_soon_threadsafe(loop.stop)
         t.join(10)
         loop.close()
