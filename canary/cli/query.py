@@ -1,0 +1,201 @@
+"""Investigator commands: `copies`, `copy ID`, `hits`, `trace`, `identify`.
+
+Thin: parse, call one function of canary.queries / trace / identify, print. Values
+shown on a terminal came from adversaries: control characters are dropped and Rich
+markup escaped.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ..identify import identify as identify_file
+from ..queries import HitFilter, copy_detail, hits_csv, list_copies, list_hits, parse_time
+from ..trace import trace as trace_value
+from .common import app, echo, emit_json, state
+
+
+def _safe(value: Any, limit: int = 120) -> str:
+    text = "" if value is None else str(value)
+    text = "".join(ch if ch.isprintable() else " " for ch in text[: limit * 2])
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    """A Rich table on a terminal, tab-separated lines otherwise."""
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.markup import escape
+        from rich.table import Table
+
+        t = Table(title=title)
+        for c in columns:
+            t.add_column(c)
+        for r in rows:
+            t.add_row(*(escape(_safe(v)) for v in r))
+        Console().print(t)
+        return
+    echo("\t".join(columns))
+    for r in rows:
+        echo("\t".join(_safe(v) for v in r))
+
+
+@app.command()
+def copies(as_json: bool = typer.Option(False, "--json", help="print one JSON document")) -> None:
+    """List the issued copies with their canary and hit counts."""
+    doc = list_copies(state.store)
+    if as_json:
+        emit_json(doc)
+        return
+    _table(
+        "Issued copies",
+        ["id", "recipient", "issued_at", "dataset", "canaries", "hits", "path"],
+        [
+            [
+                c["id"],
+                c["recipient"],
+                c["issued_at"][:19],
+                c["dataset"],
+                c["canaries"],
+                c["hits"],
+                c["path"],
+            ]
+            for c in doc["copies"]
+        ],
+    )
+    n = doc["noise"]
+    echo(
+        f"noise: {n['control']} hit(s) on control canaries, {n['burn-in']} in burn-in, "
+        f"{n['unattributed']} unattributed"
+    )
+
+
+@app.command("copy")
+def copy_cmd(
+    copy_id: str = typer.Argument(..., help="copy id, as `canary copies` shows it"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
+) -> None:
+    """Show one copy and its canaries."""
+    doc = copy_detail(state.store, copy_id)
+    if as_json:
+        emit_json(doc)
+        return
+    for key in ("id", "recipient", "purpose", "issued_by", "issued_at", "dataset", "path"):
+        echo(f"{key}: {_safe(doc[key], 300)}")
+    echo(f"sha256: {doc['sha256']}")
+    echo(f"hits: {doc['hits']}")
+    _table(
+        "Canaries",
+        ["id", "position", "identifiers"],
+        [
+            [
+                c["id"],
+                c["position"],
+                ", ".join(f"{i['kind']}:{i['value']}" for i in c["identifiers"]),
+            ]
+            for c in doc["canaries"]
+        ],
+    )
+
+
+@app.command()
+def hits(
+    copy: str | None = typer.Option(None, "--copy", help="only hits naming this copy"),
+    channel: str | None = typer.Option(None, "--channel", help="smtp, sms, whatsapp, voice..."),
+    since: str | None = typer.Option(None, "--since", help="ISO date or time (UTC if naive)"),
+    until: str | None = typer.Option(None, "--until", help="ISO date or time (UTC if naive)"),
+    recipient: str | None = typer.Option(None, "--recipient", help="copies issued to (part of)"),
+    sender: str | None = typer.Option(None, "--sender", help="sender contains"),
+    limit: int | None = typer.Option(None, "--limit", help="at most this many, newest first"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
+    as_csv: bool = typer.Option(False, "--csv", help="print CSV (safe to open in Excel)"),
+) -> None:
+    """List hits, newest first, with their candidate copies best first."""
+    flt = HitFilter(
+        copy=copy,
+        channel=channel,
+        since=parse_time(since) if since else None,
+        until=parse_time(until, end_of_day=True) if until else None,
+        recipient=recipient,
+        sender=sender,
+        limit=limit,
+    )
+    doc = list_hits(state.store, flt)
+    if as_json:
+        emit_json(doc)
+        return
+    if as_csv:
+        sys.stdout.write(hits_csv(doc["hits"]))
+        return
+    _table(
+        "Hits",
+        ["id", "observed_at", "channel", "identifier", "sender", "class", "copies", "summary"],
+        [
+            [
+                h["id"],
+                h["observed_at"][:19],
+                h["channel"],
+                h["identifier"],
+                h["sender"],
+                h["classification"],
+                " ".join(h["copies"]),
+                h["summary"],
+            ]
+            for h in doc["hits"]
+        ],
+    )
+
+
+@app.command()
+def trace(
+    value: str = typer.Argument(..., help="an email address or a phone number, any format"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
+) -> None:
+    """Trace an address or number to its canaries, copies and hits."""
+    doc = trace_value(state.store, value)
+    if as_json:
+        emit_json(doc)
+        return
+    echo(f"{doc['kind']} {doc['identifier']}")
+    if not doc["canaries"]:
+        echo("no canary holds it")
+    for c in doc["copies"]:
+        echo(f"  copy {c['id']} issued to {_safe(c['recipient'])} on {c['issued_at'][:10]}")
+    controls = [c for c in doc["canaries"] if c["kind"] == "control"]
+    if controls:
+        echo(f"  {len(controls)} control canary(ies): contact is background noise")
+    echo(f"{len(doc['hits'])} hit(s)")
+    for h in doc["hits"]:
+        echo(
+            f"  #{h['id']} {h['observed_at'][:19]} {h['channel']} from {_safe(h['sender'], 60)}"
+            f" -> {' '.join(h['copies']) or h['classification']}"
+        )
+
+
+@app.command()
+def identify(
+    path: Path = typer.Argument(..., help="the found dump: any table, JSON or text file"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
+) -> None:
+    """Find which issued copies a leaked file comes from."""
+    doc = identify_file(state.store, path)
+    if as_json:
+        emit_json(doc)
+        return
+    if not doc["copies"]:
+        echo("no canary of any issued copy found")
+    for c in doc["copies"]:
+        shown = ", ".join(f"{i['kind']}:{i['value']}" for i in c["identifiers"][:8])
+        echo(
+            f"{c['id']}  {_safe(c['recipient'])}  {c['matched']} matched ({c['evidence']})  {shown}"
+        )
+    if doc["controls"]:
+        echo(f"{len(doc['controls'])} control canary match(es): noise, not evidence")
+    if doc["unmatched_canary_domain_addresses"]:
+        echo("addresses at canary domains matching no canary:")
+        for a in doc["unmatched_canary_domain_addresses"]:
+            echo(f"  {_safe(a)}")
