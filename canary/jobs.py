@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 DISPATCH_SECONDS = 5.0
 DIGEST_SECONDS = 30.0
+MISFIRE_GRACE_SECONDS = 300
 JOB_IDS = ("canary.alerts.dispatch", "canary.alerts.digest", "canary.dns.drift", "canary.liveness")
 
 
@@ -88,7 +89,11 @@ def create_scheduler(
     """The scheduler with every job added (not started)."""
     sched = AsyncIOScheduler(
         timezone=UTC,
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": MISFIRE_GRACE_SECONDS,
+        },
     )
 
     def add(job_id: str, fn: Callable[[], Any], seconds: float) -> None:
@@ -98,6 +103,9 @@ def create_scheduler(
             id=job_id,
             name=job_id,
             replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=MISFIRE_GRACE_SECONDS,
             next_run_time=datetime.now(UTC),
         )
 
