@@ -1,0 +1,1 @@
+"""The edges that receive contact: SMTP, webhooks, and `serve` that runs them."""
