@@ -131,7 +131,7 @@ def _rank(
             HitCopy(
                 copy_id=cp.id,
                 rank=rank,
-                score=round(weights[cp.id] / total, 6),
+                score=weights[cp.id] / total,
                 canary_id=c.id,
                 reason=reason,
             )
