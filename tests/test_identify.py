@@ -1,0 +1,279 @@
+"""Identify: a found dump, in whatever shape the leaker left it, names the copies it came from."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from canary import identify as identify_mod
+from canary.cli import app
+from canary.config import Config
+from canary.identify import identify, identify_text
+from canary.store import Store, open_store
+from tests.registry_support import DOMAIN, Person, Register, build
+
+SHARED = "+52 844 555 0101"
+COLUMNS = ["folio", "nombre", "correo", "telefono", "municipio"]
+
+CANARIES = {
+    "Partido Azul": [
+        Person("María José Núñez Peña", f"mj.nunez@{DOMAIN}", "+52 844 123 4567", "F-009871"),
+        Person("Ana Ruiz Ortega", f"ana.ruiz@{DOMAIN}", SHARED, "F-009872"),
+    ],
+    "Partido Verde": [
+        Person("Rocío Hernández Soto", f"rocio.hs@{DOMAIN}", "+52 844 987 6543", "F-009873"),
+        Person("Lucía Fernández Mora", f"lfmora@{DOMAIN}", SHARED, "F-009874"),
+    ],
+    "Consultora XYZ": [
+        Person("Sofía Ramírez Luna", f"sofi.rl@{DOMAIN}", "+52 844 222 3344", "F-009875"),
+    ],
+}
+CONTROL = Person("Julia Control Vega", f"julia.cv@{DOMAIN}", None, None)
+
+
+def real_rows(n: int = 40) -> list[list[str]]:
+    return [
+        [
+            f"F-00{1000 + i}",
+            f"Persona{i} Apellido{i} Real",
+            f"persona{i}@gmail.com",
+            f"81 {1000 + i} {2000 + i}",
+            "Saltillo",
+        ]
+        for i in range(n)
+    ]
+
+
+def canary_row(p: Person, phone_mask: str = "({a}) {b}-{c}") -> list[str]:
+    digits = "".join(ch for ch in (p.phone or "") if ch.isdigit())[-10:]
+    phone = phone_mask.format(a=digits[:3], b=digits[3:6], c=digits[6:]) if digits else ""
+    return [p.ident or "", p.name, p.email or "", phone, "Saltillo"]
+
+
+def copy_rows(recipient: str) -> list[list[str]]:
+    rows = real_rows()
+    for k, p in enumerate(CANARIES[recipient]):
+        rows.insert(5 + 11 * k, canary_row(p))
+    return rows
+
+
+@pytest.fixture
+def reg(store: Store) -> Register:
+    return build(store, CANARIES, controls=[CONTROL])
+
+
+def write_csv(path: Path, rows: list[list[str]], header: list[str] = COLUMNS, **kw: str) -> Path:
+    with path.open("w", newline="", encoding=kw.pop("encoding", "utf-8")) as f:
+        w = csv.writer(f, **kw)  # type: ignore[arg-type]
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def ids(result: dict) -> list[str]:
+    return [c["id"] for c in result["copies"]]
+
+
+def values(result: dict, copy_id: str) -> set[str]:
+    [c] = [c for c in result["copies"] if c["id"] == copy_id]
+    return {i["value"] for i in c["identifiers"]}
+
+
+def test_verbatim_copy_names_its_copy_first(store: Store, reg: Register, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "leak.csv", copy_rows("Partido Verde"))
+    result = identify(store, path)
+    verde = reg.copies["Partido Verde"]
+    assert ids(result)[0] == verde
+    first = result["copies"][0]
+    assert first["recipient"] == "Partido Verde"
+    assert first["matched"] == len(first["identifiers"]) == 8  # 2 x (email, phone, name, id)
+    assert {f"rocio.hs@{DOMAIN}", "+528449876543", "F-009873"} <= values(result, verde)
+    # The shared number also points at Partido Azul, listed after, weaker.
+    assert ids(result)[1:] == [reg.copies["Partido Azul"]]
+    assert values(result, reg.copies["Partido Azul"]) == {"+528445550101"}
+    assert result["copies"][1]["identifiers"][0]["shared_with"] == [verde]
+
+
+def test_xlsx_with_columns_dropped_and_reordered(
+    store: Store, reg: Register, tmp_path: Path
+) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["telefono", "nombre"])
+    for row in copy_rows("Partido Azul"):
+        ws.append([row[3], row[1]])
+    path = tmp_path / "base.xlsx"
+    wb.save(path)
+    result = identify(store, path)
+    azul = reg.copies["Partido Azul"]
+    assert ids(result)[0] == azul
+    assert values(result, azul) == {
+        "+528441234567",
+        "+528445550101",
+        "María José Núñez Peña",
+        "Ana Ruiz Ortega",
+    }
+    assert result["copies"][0]["evidence"] == "strong"
+
+
+def test_json_subset_with_escaped_accents(store: Store, reg: Register, tmp_path: Path) -> None:
+    rows = copy_rows("Partido Azul")[:10]  # only the first canary survives
+    docs = [dict(zip(COLUMNS, r, strict=True)) for r in rows]
+    path = tmp_path / "dump.json"
+    path.write_text(json.dumps(docs))  # ensure_ascii: "Mar\u00eda"
+    result = identify(store, path)
+    azul = reg.copies["Partido Azul"]
+    assert ids(result) == [azul]
+    assert values(result, azul) == {
+        f"mj.nunez@{DOMAIN}",
+        "+528441234567",
+        "María José Núñez Peña",
+        "F-009871",
+    }
+
+
+def test_jsonl_re_encoded_as_cp1252_without_emails(
+    store: Store, reg: Register, tmp_path: Path
+) -> None:
+    path = tmp_path / "dump.jsonl"
+    with path.open("w", encoding="cp1252") as f:
+        for r in copy_rows("Consultora XYZ"):
+            f.write(json.dumps({"nombre": r[1], "tel": r[3]}, ensure_ascii=False) + "\n")
+    result = identify(store, path)
+    xyz = reg.copies["Consultora XYZ"]
+    assert ids(result) == [xyz]
+    assert values(result, xyz) == {"Sofía Ramírez Luna", "+528442223344"}
+
+
+def test_merged_copies_are_all_reported(store: Store, reg: Register, tmp_path: Path) -> None:
+    merged = copy_rows("Partido Verde")[:12] + copy_rows("Consultora XYZ")
+    path = write_csv(tmp_path / "merged.tsv", merged, delimiter="\t")
+    result = identify(store, path)
+    verde, xyz = reg.copies["Partido Verde"], reg.copies["Consultora XYZ"]
+    assert set(ids(result)[:2]) == {verde, xyz}
+    assert values(result, verde) == {
+        f"rocio.hs@{DOMAIN}",
+        "+528449876543",
+        "Rocío Hernández Soto",
+        "F-009873",
+    }
+
+
+def test_whatsapp_chat_export(store: Store, reg: Register, tmp_path: Path) -> None:
+    chat = (
+        "12/03/26, 10:14 - Coordinación: Les paso los contactos de las candidatas\n"
+        "12/03/26, 10:15 - Coordinación: ROCIO HERNANDEZ SOTO +52 1 844 987 6543\n"
+        "12/03/26, 10:15 - Coordinación: y a la de +52 1 844 555 0101 tambien\n"
+        f"12/03/26, 10:16 - Luis: mándenle correo a LFMORA@{DOMAIN.upper()} y a "
+        f"quien-sea@{DOMAIN}\n"
+        "12/03/26, 10:17 - Luis: 👍\n"
+    )
+    path = tmp_path / "Chat de WhatsApp con Equipo.txt"
+    path.write_text(chat, encoding="utf-8")
+    result = identify(store, path)
+    verde = reg.copies["Partido Verde"]
+    assert ids(result) == [verde, reg.copies["Partido Azul"]]
+    assert values(result, verde) == {
+        "+528449876543",
+        "+528445550101",
+        f"lfmora@{DOMAIN}",
+        "Rocío Hernández Soto",
+    }
+    assert result["unmatched_canary_domain_addresses"] == [f"quien-sea@{DOMAIN}"]
+
+
+def test_shared_number_ranks_the_copy_that_explains_most(store: Store, reg: Register) -> None:
+    text = f"Lista: 844-555-0101, 8441234567, otro 55 1234 5678 y nadie@gmail.com"
+    result = identify_text(store, text)
+    azul, verde = reg.copies["Partido Azul"], reg.copies["Partido Verde"]
+    assert ids(result) == [azul, verde]
+    assert result["copies"][0]["matched"] == 2
+    assert result["copies"][1]["matched"] == 1
+    assert result["copies"][1]["evidence"] == "shared"
+
+
+def test_controls_are_reported_apart(store: Store, reg: Register) -> None:
+    result = identify_text(store, f"julia.cv@{DOMAIN} Julia Control Vega")
+    assert result["copies"] == []
+    assert {c["kind"] for c in result["controls"]} == {"email", "name"}
+    assert result["unmatched_canary_domain_addresses"] == []
+
+
+def test_nothing_found_in_an_unrelated_file(store: Store, reg: Register, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "other.csv", real_rows(200))
+    assert identify(store, path) == {
+        "copies": [],
+        "unmatched_canary_domain_addresses": [],
+        "controls": [],
+    }
+
+
+def test_identifiers_across_chunk_boundaries(
+    sqlite_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reg = build(sqlite_store, CANARIES)
+    monkeypatch.setattr(identify_mod, "CHUNK_BYTES", 64)
+    text = "x" * 50 + f" mj.nunez@{DOMAIN} " + "y" * 55 + " +52 1 844 987 6543 " + "z" * 40
+    text += " Sofía Ramírez Luna\n"
+    path = tmp_path / "long.txt"
+    path.write_text(text, encoding="utf-8")
+    result = identify(sqlite_store, path)
+    found = {i["value"] for c in result["copies"] for i in c["identifiers"]}
+    assert found == {f"mj.nunez@{DOMAIN}", "+528449876543", "Sofía Ramírez Luna"}
+    assert reg.copies["Partido Azul"] in ids(result)
+
+
+def test_binary_junk_and_utf16(sqlite_store: Store, tmp_path: Path) -> None:
+    reg = build(sqlite_store, CANARIES)
+    junk = bytes(range(256)) * 4 + f"\x00contacto: sofi.rl@{DOMAIN}\x00".encode() + b"\xff\xfe\x00"
+    (tmp_path / "blob.bin").write_bytes(junk)
+    assert ids(identify(sqlite_store, tmp_path / "blob.bin")) == [reg.copies["Consultora XYZ"]]
+    (tmp_path / "u16.txt").write_text(f"Tel: (844) 123-4567 {DOMAIN}", encoding="utf-16")
+    assert ids(identify(sqlite_store, tmp_path / "u16.txt")) == [reg.copies["Partido Azul"]]
+
+
+def test_phone_digits_inside_longer_numbers_do_not_match(sqlite_store: Store) -> None:
+    build(sqlite_store, CANARIES)
+    text = "cuenta 98441234567123 referencia 0008449876543000 folio F-0098710"
+    assert identify_text(sqlite_store, text)["copies"] == []
+
+
+def test_missing_file_is_a_clear_error(sqlite_store: Store, tmp_path: Path) -> None:
+    from canary.errors import InputError
+
+    with pytest.raises(InputError, match="no such file"):
+        identify(sqlite_store, tmp_path / "nope.csv")
+
+
+def test_cli_identify_json_shape(config: Config, tmp_path: Path) -> None:
+    store = open_store(config.store_url)
+    try:
+        reg = build(store, CANARIES, controls=[CONTROL])
+    finally:
+        store.dispose()
+    buf = io.StringIO()
+    csv.writer(buf).writerows(copy_rows("Consultora XYZ"))
+    path = tmp_path / "found.csv"
+    path.write_text(buf.getvalue() + f"julia.cv@{DOMAIN}\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["identify", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert set(doc) >= {"copies", "unmatched_canary_domain_addresses"}
+    [c] = doc["copies"]
+    assert {"id", "recipient", "matched", "identifiers"} <= set(c)
+    assert (c["id"], c["recipient"], c["matched"]) == (
+        reg.copies["Consultora XYZ"],
+        "Consultora XYZ",
+        4,
+    )
+    assert [i["value"] for i in doc["controls"]] == [f"julia.cv@{DOMAIN}"]
+
+    missing = CliRunner().invoke(app, ["identify", str(tmp_path / "nope.csv")])
+    assert missing.exit_code != 0
