@@ -190,7 +190,7 @@ def test_whatsapp_chat_export(store: Store, reg: Register, tmp_path: Path) -> No
 
 
 def test_shared_number_ranks_the_copy_that_explains_most(store: Store, reg: Register) -> None:
-    text = f"Lista: 844-555-0101, 8441234567, otro 55 1234 5678 y nadie@gmail.com"
+    text = "Lista: 844-555-0101, 8441234567, otro 55 1234 5678 y nadie@gmail.com"
     result = identify_text(store, text)
     azul, verde = reg.copies["Partido Azul"], reg.copies["Partido Verde"]
     assert ids(result) == [azul, verde]

@@ -1,0 +1,241 @@
+"""Investigator queries: the register of copies, hit history with filters, CSV, trace."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+from typer.testing import CliRunner
+
+from canary.cli import app
+from canary.config import Config
+from canary.errors import InputError, NotFound
+from canary.hits import Observation, record
+from canary.queries import HitFilter, copy_detail, hits_csv, list_copies, list_hits, safe_cell
+from canary.store import Store, open_store
+from canary.trace import trace
+from tests.registry_support import DOMAIN, T0, Person, Register, build
+
+SHARED = "+52 844 123 4567"
+PERSONS = {
+    "Partido Azul": [
+        Person("María José López García", f"mjlopez@{DOMAIN}", SHARED, "F-1001"),
+        Person("Ana Ruiz Ortega", f"ana.ruiz@{DOMAIN}", "+52 844 987 6543"),
+    ],
+    "Partido Verde": [Person("Rocío Hernández Soto", f"rocio.h@{DOMAIN}", SHARED)],
+    "Consultora XYZ": [Person("Lucía Fernández Mora", f"lfmora@{DOMAIN}", "+52 844 222 3344")],
+}
+CONTROL = Person("Julia Control Vega", f"julia.cv@{DOMAIN}")
+
+
+def populate(store: Store) -> Register:
+    """Three copies, then hits: two on Azul's email, one on the shared number, noise."""
+    reg = build(store, PERSONS, controls=[CONTROL])
+    t = T0 + timedelta(days=10)
+    record(
+        store,
+        [
+            Observation("smtp", f"mjlopez@{DOMAIN}", sender="promo@campana.example", observed_at=t),
+            Observation(
+                "smtp",
+                f"MJLopez@{DOMAIN}",
+                sender='=HYPERLINK("http://evil.example","click")',
+                summary="+cmd|' /C calc'!A0",
+                observed_at=t + timedelta(days=1),
+            ),
+            Observation(
+                "whatsapp",
+                "whatsapp:+5218441234567",
+                sender="@evil",
+                summary="-2+3 hola Rocío Hernández",
+                text="hola Rocío Hernández Soto",
+                observed_at=t + timedelta(days=2),
+            ),
+            Observation("smtp", f"julia.cv@{DOMAIN}", sender="\tx", observed_at=t),
+            Observation("smtp", f"nadie@{DOMAIN}", sender="\rspam", observed_at=t),
+        ],
+    )
+    return reg
+
+
+def test_copies_counts_canaries_evidence_hits_and_noise(store: Store) -> None:
+    reg = populate(store)
+    doc = list_copies(store)
+    by_recipient = {c["recipient"]: c for c in doc["copies"]}
+    assert list(by_recipient) == ["Partido Azul", "Partido Verde", "Consultora XYZ"]
+    azul = by_recipient["Partido Azul"]
+    assert set(azul) == {
+        "id",
+        "recipient",
+        "purpose",
+        "issued_at",
+        "dataset",
+        "path",
+        "canaries",
+        "hits",
+    }
+    assert (azul["id"], azul["canaries"], azul["hits"]) == (reg.copies["Partido Azul"], 2, 3)
+    assert azul["dataset"] == "candidatas.csv"
+    assert by_recipient["Partido Verde"]["hits"] == 1  # the shared number names it too
+    assert by_recipient["Consultora XYZ"]["hits"] == 0
+    assert doc["noise"] == {"control": 1, "burn-in": 0, "unattributed": 1}
+
+
+def test_copy_detail_lists_canaries(store: Store) -> None:
+    reg = populate(store)
+    doc = copy_detail(store, reg.copies["Partido Azul"])
+    assert doc["sha256"] == "ab" * 32 and doc["hits"] == 3
+    first = doc["canaries"][0]
+    assert {"id", "values", "identifiers", "position"} <= set(first)
+    assert first["values"]["nombre"] == "María José López García"
+    assert {"kind": "phone", "value": "+528441234567"} in first["identifiers"]
+    assert {"kind": "email", "value": f"mjlopez@{DOMAIN}"} in first["identifiers"]
+    with pytest.raises(NotFound, match="canary copies"):
+        copy_detail(store, "C-nope")
+
+
+def test_hits_filters(store: Store) -> None:
+    reg = populate(store)
+    azul, verde = reg.copies["Partido Azul"], reg.copies["Partido Verde"]
+    every = list_hits(store)["hits"]
+    assert len(every) == 5
+    assert [h["observed_at"] for h in every] == sorted(
+        (h["observed_at"] for h in every), reverse=True
+    )
+    assert set(every[0]) >= {
+        "id",
+        "observed_at",
+        "channel",
+        "identifier",
+        "sender",
+        "summary",
+        "copies",
+    }
+
+    on_azul = list_hits(store, HitFilter(copy=azul))["hits"]
+    assert len(on_azul) == 3
+    shared = next(h for h in on_azul if h["channel"] == "whatsapp")
+    assert shared["copies"] == [verde, azul]  # the message names Verde's canary: best first
+    assert shared["identifier"] == "+528441234567"
+
+    assert [h["channel"] for h in list_hits(store, HitFilter(channel="whatsapp"))["hits"]] == [
+        "whatsapp"
+    ]
+    later = list_hits(store, HitFilter(since=T0 + timedelta(days=10, hours=12)))["hits"]
+    assert {h["channel"] for h in later} == {"smtp", "whatsapp"} and len(later) == 2
+    early = list_hits(store, HitFilter(until=T0 + timedelta(days=10, hours=12)))["hits"]
+    assert len(early) == 3
+    assert len(list_hits(store, HitFilter(recipient="verde"))["hits"]) == 1
+    assert [h["sender"] for h in list_hits(store, HitFilter(sender="CAMPANA"))["hits"]] == [
+        "promo@campana.example"
+    ]
+    assert list_hits(store, HitFilter(sender="%"))["hits"] == []  # a literal, not a wildcard
+
+
+def test_csv_neutralises_formulas(sqlite_store: Store) -> None:
+    populate(sqlite_store)
+    text = hits_csv(list_hits(sqlite_store)["hits"])
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == 5
+    for row in rows:
+        for value in row.values():
+            assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), value
+    senders = {r["sender"] for r in rows}
+    assert '\'=HYPERLINK("http://evil.example","click")' in senders
+    assert "'@evil" in senders
+    summaries = {r["summary"] for r in rows}
+    assert "'+cmd|' /C calc'!A0" in summaries and "'-2+3 hola Rocío Hernández" in summaries
+    assert safe_cell("ok") == "ok" and safe_cell(None) == ""
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "+52 844 123 4567",
+        "+52 1 (844) 123-4567",
+        "whatsapp:+5218441234567",
+        "844 123 4567",
+        "8441234567",
+    ],
+)
+def test_trace_any_phone_format(sqlite_store: Store, typed: str) -> None:
+    reg = populate(sqlite_store)
+    doc = trace(sqlite_store, typed)
+    assert doc["identifier"] == "+528441234567"
+    assert {c["id"] for c in doc["copies"]} == {
+        reg.copies["Partido Azul"],
+        reg.copies["Partido Verde"],
+    }
+    assert set(doc["copies"][0]) == {"id", "recipient", "issued_at"}
+    assert len(doc["canaries"]) == 2
+    [hit] = doc["hits"]
+    assert hit["channel"] == "whatsapp"
+
+
+def test_trace_email_any_case_and_controls(store: Store) -> None:
+    reg = populate(store)
+    doc = trace(store, f"  MJLOPEZ@{DOMAIN.upper()} ")
+    assert doc["identifier"] == f"mjlopez@{DOMAIN}"
+    assert doc["copies"] == [
+        {
+            "id": reg.copies["Partido Azul"],
+            "recipient": "Partido Azul",
+            "issued_at": T0.isoformat(),
+        }
+    ]
+    assert len(doc["hits"]) == 2
+    assert all(h["copies"] == [reg.copies["Partido Azul"]] for h in doc["hits"])
+    control = trace(store, f"julia.cv@{DOMAIN}")
+    assert control["copies"] == [] and control["canaries"][0]["kind"] == "control"
+    assert [h["classification"] for h in control["hits"]] == ["control"]
+    with pytest.raises(InputError):
+        trace(store, "not a number")
+
+
+def test_cli_json_documents(config: Config) -> None:
+    store = open_store(config.store_url)
+    try:
+        reg = populate(store)
+    finally:
+        store.dispose()
+    runner = CliRunner()
+    copies = json.loads(runner.invoke(app, ["copies", "--json"]).stdout)
+    assert [c["recipient"] for c in copies["copies"]] == list(PERSONS)
+    hits = json.loads(
+        runner.invoke(app, ["hits", "--copy", reg.copies["Partido Verde"], "--json"]).stdout
+    )
+    assert [h["channel"] for h in hits["hits"]] == ["whatsapp"]
+    since = json.loads(
+        runner.invoke(app, ["hits", "--since", "2026-03-12T12:00Z", "--json"]).stdout
+    )
+    assert [h["channel"] for h in since["hits"]] == ["whatsapp"]
+    csv_out = runner.invoke(app, ["hits", "--csv"]).stdout
+    assert csv_out.startswith("id,observed_at,channel")
+    traced = json.loads(runner.invoke(app, ["trace", "(844) 987-6543", "--json"]).stdout)
+    assert traced["identifier"] == "+528449876543"
+    assert set(traced) >= {"identifier", "canaries", "copies", "hits"}
+    detail = json.loads(runner.invoke(app, ["copy", reg.copies["Consultora XYZ"], "--json"]).stdout)
+    assert detail["canaries"][0]["values"]["nombre"] == "Lucía Fernández Mora"
+    table = runner.invoke(app, ["copies"])
+    assert table.exit_code == 0 and "Partido Azul" in table.stdout and "noise:" in table.stdout
+
+
+def test_cli_errors_are_one_line(config: Config) -> None:
+    env = dict(os.environ, CANARY_CONFIG=str(config.path))
+    for args in (["copy", "C-nope", "--json"], ["hits", "--since", "yesterday"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "canary", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert proc.returncode == 1, proc.stderr
+        assert proc.stdout == ""
+        assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: ")
