@@ -98,8 +98,11 @@ def list_hits(
     return list(session.scalars(q.limit(max(1, min(limit, MAX_LIMIT)))).all())
 
 
+MAX_ID = 2**62
+
+
 def get_hit(session: Session, hit_id: int) -> Hit:
-    hit = session.get(Hit, hit_id)
+    hit = session.get(Hit, hit_id) if 0 < hit_id < MAX_ID else None
     if hit is None:
         raise NotFound(f"no hit {hit_id}: list them with `canary hits`")
     return hit
@@ -194,7 +197,7 @@ def list_incidents(session: Session, limit: int = 500) -> list[dict[str, Any]]:
 
 def incident_detail(session: Session, incident_id: int) -> dict[str, Any]:
     """An incident with its hits as a timeline (oldest first) and the senders seen."""
-    inc = session.get(Incident, incident_id)
+    inc = session.get(Incident, incident_id) if 0 < incident_id < MAX_ID else None
     if inc is None:
         raise NotFound(f"no incident {incident_id}: list them with `canary incidents`")
     hits = session.scalars(

@@ -1,0 +1,245 @@
+"""The admin JSON API: hits, copies, trace, identify, incidents, alerts, bundles.
+
+Thin handlers over the library (canary.queries, canary.trace, canary.identify,
+canary.history, canary.report); shapes as DESIGN's CLI documents. GET handlers are
+plain functions, so Starlette runs their blocking store calls in its thread pool.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from canary import history, queries, report
+from canary.errors import InputError
+from canary.identify import identify
+from canary.models import Alert, Blob
+from canary.store import Store
+from canary.trace import trace
+
+from .admin_auth import check_csrf, require
+
+log = logging.getLogger(__name__)
+
+MAX_UPLOAD = 50 * 1024 * 1024
+MAX_QUERY = 500
+HIT_FILTERS = ("copy", "channel", "recipient", "sender")
+
+
+def _param(request: Request, name: str) -> str | None:
+    v = request.query_params.get(name)
+    if v is None or v == "":
+        return None
+    if len(v) > MAX_QUERY:
+        raise InputError(f"{name}: too long (at most {MAX_QUERY} characters)")
+    return v
+
+
+def _limit(request: Request, default: int = 200) -> int:
+    raw = _param(request, "limit")
+    if raw is None:
+        return default
+    try:
+        n = int(raw)
+    except ValueError as exc:
+        raise InputError("limit: a whole number from 1 to 1000") from exc
+    if not 1 <= n <= 1000:
+        raise InputError("limit: a whole number from 1 to 1000")
+    return n
+
+
+def hit_filter(request: Request) -> queries.HitFilter:
+    """The hit filters of a request's query string."""
+    kw: dict[str, Any] = {k: _param(request, k) for k in HIT_FILTERS}
+    since, until = _param(request, "since"), _param(request, "until")
+    kw["since"] = queries.parse_time(since) if since else None
+    kw["until"] = queries.parse_time(until, end_of_day=True) if until else None
+    kw["limit"] = _limit(request)
+    return queries.HitFilter(**kw)
+
+
+def hit_document(store: Store, hit_id: int) -> dict[str, Any]:
+    """A hit with evidence details, candidates and what its raw evidence is."""
+    with store.session() as s:
+        hit = history.get_hit(s, hit_id)
+        doc = queries.hit_dict(hit)
+        doc.update(history.hit_detail(hit))
+        doc["candidates"] = [
+            {"copy": c.copy_id, "rank": c.rank, "score": c.score, "reason": c.reason}
+            for c in hit.candidates
+        ]
+        blob = s.get(Blob, hit.evidence_sha256) if hit.evidence_sha256 else None
+        doc["evidence"] = (
+            {"sha256": blob.sha256, "size": blob.size, "content_type": blob.content_type}
+            if blob
+            else None
+        )
+        return doc
+
+
+def raw_evidence(store: Store, hit_id: int) -> tuple[bytes, str]:
+    """The evidence bytes of a hit exactly as received, and a download file name."""
+    with store.session() as s:
+        hit = history.get_hit(s, hit_id)
+        blob = s.get(Blob, hit.evidence_sha256) if hit.evidence_sha256 else None
+        if blob is None:
+            raise HTTPException(404, f"hit {hit_id} has no stored evidence")
+        suffix = report.evidence_suffix(blob.content_type, hit.channel)
+        return bytes(blob.data), f"hit-{hit_id}{suffix}"
+
+
+def recent_alerts(store: Store, limit: int = 50) -> list[dict[str, Any]]:
+    with store.session() as s:
+        rows = s.scalars(select(Alert).order_by(Alert.id.desc()).limit(limit)).all()
+        return [
+            {
+                "id": a.id,
+                "incident_id": a.incident_id,
+                "kind": a.kind,
+                "channel": a.channel,
+                "state": a.state,
+                "created_at": a.created_at.isoformat(),
+                "title": str((a.payload or {}).get("title", ""))[:300],
+            }
+            for a in rows
+        ]
+
+
+def download(data: bytes, filename: str, media_type: str = "application/octet-stream") -> Response:
+    """Bytes as an attachment, never rendered by the browser."""
+    return Response(
+        data,
+        media_type=media_type,
+        headers={
+            "content-disposition": f'attachment; filename="{filename}"',
+            "content-security-policy": "sandbox",
+        },
+    )
+
+
+async def save_upload(request: Request, limit: int = MAX_UPLOAD) -> tuple[Path, str]:
+    """The uploaded `file` field, streamed to a temporary file; 413 over `limit`."""
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > limit + 64 * 1024:
+        raise HTTPException(413, f"upload too large: at most {limit // (1024 * 1024)} MB")
+    form = await request.form(max_files=1, max_fields=10, max_part_size=1024 * 1024)
+    try:
+        check_csrf(request, _str(form.get("csrf")))
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise InputError("send the dump as a multipart form field named 'file'")
+        fd, name = tempfile.mkstemp(prefix="canary-identify-")
+        size = 0
+        with os.fdopen(fd, "wb") as out:
+            while chunk := await upload.read(1024 * 1024):
+                size += len(chunk)
+                if size > limit:
+                    out.close()
+                    os.unlink(name)
+                    raise HTTPException(413, f"upload too large: at most {limit // 1048576} MB")
+                out.write(chunk)
+        return Path(name), (upload.filename or "upload")[:200]
+    finally:
+        await form.close()
+
+
+def _str(v: Any) -> str | None:
+    return v if isinstance(v, str) else None
+
+
+def identify_upload_sync(store: Store, path: Path) -> dict[str, Any]:
+    try:
+        return identify(store, path)
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def bundle_bytes(store: Store, copy_id: str, lang: str) -> tuple[bytes, str]:
+    """A freshly built evidence bundle for a copy, and its file name."""
+    with tempfile.TemporaryDirectory(prefix="canary-bundle-") as d:
+        out = Path(d) / "case.zip"
+        report.build_bundle(store, copy_id, out, lang=lang)
+        data = out.read_bytes()
+    safe = "".join(ch for ch in copy_id if ch.isalnum())[:40] or "copy"
+    return data, f"case-{safe}.zip"
+
+
+def routes(store: Store) -> list[Route]:
+    """The /api routes, bound to `store`."""
+
+    def api_hits(request: Request) -> Response:
+        require(request, store)
+        return JSONResponse(queries.list_hits(store, hit_filter(request)))
+
+    def api_hit(request: Request) -> Response:
+        require(request, store)
+        return JSONResponse(hit_document(store, request.path_params["hit_id"]))
+
+    def api_hit_raw(request: Request) -> Response:
+        require(request, store, "investigator")
+        data, name = raw_evidence(store, request.path_params["hit_id"])
+        return download(data, name)
+
+    def api_copies(request: Request) -> Response:
+        require(request, store)
+        return JSONResponse(queries.list_copies(store))
+
+    def api_copy(request: Request) -> Response:
+        require(request, store)
+        return JSONResponse(queries.copy_detail(store, request.path_params["copy_id"][:64]))
+
+    def api_bundle(request: Request) -> Response:
+        require(request, store, "investigator")
+        lang = request.query_params.get("lang", "es")
+        data, name = bundle_bytes(store, request.path_params["copy_id"][:64], lang[:5])
+        return download(data, name, "application/zip")
+
+    def api_trace(request: Request) -> Response:
+        require(request, store, "investigator")
+        q = _param(request, "q")
+        if not q:
+            raise InputError("q: give an email address or a phone number to trace")
+        return JSONResponse(trace(store, q))
+
+    async def api_identify(request: Request) -> Response:
+        await run_in_threadpool(require, request, store, "investigator")
+        path, _name = await save_upload(request)
+        return JSONResponse(await run_in_threadpool(identify_upload_sync, store, path))
+
+    def api_incidents(request: Request) -> Response:
+        require(request, store)
+        with store.session() as s:
+            return JSONResponse({"incidents": history.list_incidents(s)})
+
+    def api_incident(request: Request) -> Response:
+        require(request, store)
+        with store.session() as s:
+            return JSONResponse(history.incident_detail(s, request.path_params["incident_id"]))
+
+    def api_alerts(request: Request) -> Response:
+        require(request, store)
+        return JSONResponse({"alerts": recent_alerts(store)})
+
+    return [
+        Route("/api/hits", api_hits),
+        Route("/api/hits/{hit_id:int}", api_hit),
+        Route("/api/hits/{hit_id:int}/raw", api_hit_raw),
+        Route("/api/copies", api_copies),
+        Route("/api/copies/{copy_id}", api_copy),
+        Route("/api/copies/{copy_id}/bundle", api_bundle),
+        Route("/api/trace", api_trace),
+        Route("/api/identify", api_identify, methods=["POST"]),
+        Route("/api/incidents", api_incidents),
+        Route("/api/incidents/{incident_id:int}", api_incident),
+        Route("/api/alerts", api_alerts),
+    ]

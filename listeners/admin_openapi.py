@@ -1,0 +1,206 @@
+"""The admin API's OpenAPI 3.0 document, written by hand to match listeners/admin_api.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_str = {"type": "string"}
+_nstr = {"type": "string", "nullable": True}
+_int = {"type": "integer"}
+
+
+def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    return {"type": "object", "properties": props, "required": required or list(props)}
+
+
+HIT = _obj(
+    {
+        "id": _int,
+        "observed_at": _str,
+        "channel": _str,
+        "identifier": _str,
+        "sender": _str,
+        "summary": _str,
+        "copies": {"type": "array", "items": _str},
+    }
+)
+COPY = _obj(
+    {
+        "id": _str,
+        "recipient": _str,
+        "purpose": _str,
+        "issued_at": _str,
+        "dataset": _str,
+        "path": _str,
+        "canaries": _int,
+        "hits": _int,
+    }
+)
+INCIDENT = _obj(
+    {
+        "id": _int,
+        "key": _str,
+        "copy": _nstr,
+        "recipient": _nstr,
+        "status": _str,
+        "opened_at": _str,
+        "last_hit_at": _str,
+        "hits": _int,
+    }
+)
+ERROR = _obj({"error": _str})
+
+
+def _q(name: str, desc: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": desc,
+        "schema": schema or {"type": "string", "maxLength": 500},
+    }
+
+
+def _path(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
+def _json(schema: dict[str, Any], desc: str = "OK") -> dict[str, Any]:
+    return {"description": desc, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    names = {
+        400: "bad input",
+        401: "no or wrong credentials",
+        403: "role too low or bad CSRF",
+        404: "not found",
+        413: "upload too large",
+    }
+    return {str(c): _json(ERROR, names[c]) for c in codes}
+
+
+def _get(
+    summary: str,
+    ok: dict[str, Any],
+    params: list[dict[str, Any]] | None = None,
+    errors: tuple[int, ...] = (400, 401, 403, 404),
+) -> dict[str, Any]:
+    return {
+        "get": {
+            "summary": summary,
+            "parameters": params or [],
+            "responses": {"200": ok, **_errors(*errors)},
+        }
+    }
+
+
+HIT_ID = _path("hit_id", {"type": "integer", "minimum": 0})
+COPY_ID = _path("copy_id", {"type": "string", "minLength": 1, "maxLength": 64})
+BINARY = {"type": "string", "format": "binary"}
+
+
+def openapi() -> dict[str, Any]:
+    """The OpenAPI document served at /api/openapi.json."""
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "canary-trace admin API",
+            "version": "1",
+            "description": "Hits, copies, trace, identify and incidents. Authenticate with "
+            "`Authorization: Bearer <admin token>` (printed by `canary init`, replaced by "
+            "`canary token rotate`) or a dashboard session cookie plus X-CSRF-Token on POST.",
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Hit": HIT, "Copy": COPY, "Incident": INCIDENT, "Error": ERROR},
+        },
+        "security": [{"bearer": []}],
+        "paths": {
+            "/api/hits": _get(
+                "Hits, newest first, filtered",
+                _json(_obj({"hits": {"type": "array", "items": HIT}})),
+                [
+                    _q("copy", "copy id"),
+                    _q("channel", "smtp, smtp-probe, sms, whatsapp, voice, webhook, dns, import"),
+                    _q("since", "ISO date or time"),
+                    _q("until", "ISO date or time"),
+                    _q("recipient", "substring of the copy's recipient"),
+                    _q("sender", "substring of the sender"),
+                    _q("limit", "1 to 1000", {"type": "integer", "minimum": 1, "maximum": 1000}),
+                ],
+            ),
+            "/api/hits/{hit_id}": _get(
+                "One hit with evidence details and candidate copies", _json(HIT), [HIT_ID]
+            ),
+            "/api/hits/{hit_id}/raw": _get(
+                "The raw evidence exactly as received (download, investigator)",
+                {"description": "OK", "content": {"application/octet-stream": {"schema": BINARY}}},
+                [HIT_ID],
+            ),
+            "/api/copies": _get(
+                "Issued copies",
+                _json(_obj({"copies": {"type": "array", "items": COPY}}, ["copies"])),
+            ),
+            "/api/copies/{copy_id}": _get(
+                "One copy with its canaries",
+                _json(_obj({"id": _str, "recipient": _str, "canaries": {"type": "array"}})),
+                [COPY_ID],
+            ),
+            "/api/copies/{copy_id}/bundle": _get(
+                "The evidence bundle of a copy (zip, investigator)",
+                {"description": "OK", "content": {"application/zip": {"schema": BINARY}}},
+                [COPY_ID, _q("lang", "es or en", {"type": "string", "enum": ["es", "en"]})],
+            ),
+            "/api/trace": _get(
+                "Canaries, copies and hits of an email or phone (investigator)",
+                _json(
+                    _obj(
+                        {
+                            "identifier": _str,
+                            "canaries": {"type": "array"},
+                            "copies": {"type": "array"},
+                            "hits": {"type": "array"},
+                        }
+                    )
+                ),
+                [{**_q("q", "email address or phone number, any formatting"), "required": True}],
+            ),
+            "/api/identify": {
+                "post": {
+                    "summary": "Which copies a found dump came from (investigator)",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "multipart/form-data": {
+                                "schema": _obj({"file": BINARY}),
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": _json(
+                            _obj(
+                                {
+                                    "copies": {"type": "array"},
+                                    "unmatched_canary_domain_addresses": {"type": "array"},
+                                }
+                            )
+                        ),
+                        **_errors(400, 401, 403, 413),
+                    },
+                }
+            },
+            "/api/incidents": _get(
+                "Incidents, most recently active first",
+                _json(_obj({"incidents": {"type": "array", "items": INCIDENT}})),
+            ),
+            "/api/incidents/{incident_id}": _get(
+                "One incident with its timeline",
+                _json(INCIDENT),
+                [_path("incident_id", {"type": "integer", "minimum": 0})],
+            ),
+            "/api/alerts": _get(
+                "Recent alerts in the outbox", _json(_obj({"alerts": {"type": "array"}}))
+            ),
+        },
+    }

@@ -1,0 +1,240 @@
+"""The dashboard pages: server-side Jinja2 templates with autoescape, no inline script.
+
+Every page needs a logged-in user; investigators also search, identify, download
+bundles and raw evidence; admins manage users. Live tables are refreshed by
+/static/app.js from the JSON API.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from canary import history, queries, users
+from canary.errors import CanaryError, InputError
+from canary.store import Store
+from canary.trace import trace
+
+from . import admin_api
+from .admin_auth import LoginLimiter, Principal, check_csrf, csrf_token, principal, require
+from .admin_text import TEXT, pick_lang
+
+HERE = Path(__file__).parent
+MAX_DETAIL_VALUE = 20000
+BODY_KEYS = ("text", "body", "text_body")
+
+env = Environment(
+    loader=FileSystemLoader(str(HERE / "templates")),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+)
+
+
+def render(
+    request: Request,
+    name: str,
+    ctx: dict[str, Any],
+    status: int = 200,
+    who: Principal | None = None,
+) -> HTMLResponse:
+    """A page in the browser's language, with the CSRF token and the user's rights."""
+    lang = pick_lang(request.headers.get("accept-language"))
+    full = {
+        "lang": lang,
+        "t": TEXT[lang],
+        "csrf": csrf_token(request),
+        "user": who,
+        "can_investigate": bool(who and users.role_at_least(who.role, "investigator")),
+        "is_admin": bool(who and who.role == "admin"),
+        **ctx,
+    }
+    return HTMLResponse(env.get_template(name).render(**full), status_code=status)
+
+
+def show_value(value: Any) -> str:
+    """A detail value as bounded text (nested values as indented JSON)."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, indent=2)
+    return text if len(text) <= MAX_DETAIL_VALUE else text[:MAX_DETAIL_VALUE] + "…"
+
+
+def page_user(request: Request, store: Store, role: str = "viewer") -> Principal:
+    """The logged-in user for a page; browsers without a session go to /login."""
+    who = principal(request, store)
+    if who is None:
+        raise HTTPException(303, headers={"location": "/login"})
+    if not users.role_at_least(who.role, role):
+        raise HTTPException(403, f"needs the {role} role")
+    return who
+
+
+def routes(store: Store, limiter_ip: LoginLimiter, limiter_user: LoginLimiter) -> list[Any]:
+    """The dashboard routes, bound to `store` and the login limiters."""
+
+    def index(request: Request) -> Response:
+        who = page_user(request, store)
+        with store.session() as s:
+            incidents = history.list_incidents(s, limit=100)
+        hits = queries.list_hits(store, queries.HitFilter(limit=50))["hits"]
+        alerts = admin_api.recent_alerts(store)
+        return render(
+            request, "index.html", {"incidents": incidents, "hits": hits, "alerts": alerts}, who=who
+        )
+
+    def login_form(request: Request) -> Response:
+        return render(request, "login.html", {"error": None})
+
+    async def login(request: Request) -> Response:
+        form = await request.form(max_files=0, max_fields=5)
+        try:
+            check_csrf(request, _s(form.get("csrf")))
+            name, password = _s(form.get("username"))[:100], _s(form.get("password"))[:1000]
+        finally:
+            await form.close()
+        ip = request.client.host if request.client else "?"
+        t = TEXT[pick_lang(request.headers.get("accept-language"))]
+        if limiter_ip.blocked(ip) or limiter_user.blocked(name.lower()):
+            return render(request, "login.html", {"error": t["too_many"]}, status=429)
+        u = await run_in_threadpool(users.authenticate, store, name, password)
+        if u is None:
+            limiter_ip.fail(ip)
+            limiter_user.fail(name.lower())
+            return render(request, "login.html", {"error": t["bad_login"]}, status=401)
+        limiter_user.reset(name.lower())
+        request.session.clear()  # a fresh session (and CSRF token) after login
+        request.session["user"] = u.username
+        csrf_token(request)
+        return RedirectResponse("/", status_code=303)
+
+    async def logout(request: Request) -> Response:
+        form = await request.form(max_files=0, max_fields=5)
+        try:
+            check_csrf(request, _s(form.get("csrf")))
+        finally:
+            await form.close()
+        request.session.clear()
+        return RedirectResponse("/login", status_code=303)
+
+    def copies(request: Request) -> Response:
+        who = page_user(request, store)
+        return render(request, "copies.html", queries.list_copies(store), who=who)
+
+    def copy_page(request: Request) -> Response:
+        who = page_user(request, store)
+        cid = request.path_params["copy_id"][:64]
+        doc = queries.copy_detail(store, cid)
+        hits = queries.list_hits(store, queries.HitFilter(copy=doc["id"], limit=500))["hits"]
+        return render(request, "copy.html", {"copy": doc, "hits": hits}, who=who)
+
+    def bundle(request: Request) -> Response:
+        page_user(request, store, "investigator")
+        lang = request.query_params.get("lang", "es")[:5]
+        data, name = admin_api.bundle_bytes(store, request.path_params["copy_id"][:64], lang)
+        return admin_api.download(data, name, "application/zip")
+
+    def hit_page(request: Request) -> Response:
+        who = page_user(request, store)
+        hit = admin_api.hit_document(store, request.path_params["hit_id"])
+        details = hit.get("details") or {}
+        body = next((details[k] for k in BODY_KEYS if isinstance(details.get(k), str)), "")
+        rows = [(str(k)[:200], show_value(v)) for k, v in details.items() if k not in BODY_KEYS]
+        return render(
+            request, "hit.html", {"hit": hit, "details": rows, "body": show_value(body)}, who=who
+        )
+
+    def search(request: Request) -> Response:
+        who = page_user(request, store, "investigator")
+        q = request.query_params.get("q", "").strip()[:300]
+        ctx: dict[str, Any] = {"q": q, "traced": None, "hits": None, "error": None}
+        if q:
+            try:
+                traced = trace(store, q)
+                if traced["canaries"] or traced["hits"]:
+                    ctx["traced"], ctx["hits"] = traced, traced["hits"]
+            except InputError:
+                pass
+            if ctx["hits"] is None:
+                flt = queries.HitFilter(sender=q, limit=200)
+                ctx["hits"] = queries.list_hits(store, flt)["hits"]
+        return render(request, "search.html", ctx, who=who)
+
+    def identify_form(request: Request) -> Response:
+        who = page_user(request, store, "investigator")
+        return render(request, "identify.html", {"result": None, "error": None}, who=who)
+
+    async def identify_upload(request: Request) -> Response:
+        who = await run_in_threadpool(page_user, request, store, "investigator")
+        path, filename = await admin_api.save_upload(request)
+        try:
+            result = await run_in_threadpool(admin_api.identify_upload_sync, store, path)
+            ctx = {"result": result, "filename": filename, "error": None}
+        except CanaryError as exc:
+            ctx = {"result": None, "error": str(exc)}
+        return render(request, "identify.html", ctx, who=who)
+
+    def users_page(
+        request: Request, error: str | None = None, who: Principal | None = None
+    ) -> Response:
+        who = who or page_user(request, store, "admin")
+        ctx = {"users": users.list_users(store), "roles": users.ROLES, "error": error}
+        return render(request, "users.html", ctx, who=who, status=400 if error else 200)
+
+    async def users_add(request: Request) -> Response:
+        who = await run_in_threadpool(page_user, request, store, "admin")
+        form = await request.form(max_files=0, max_fields=10)
+        try:
+            check_csrf(request, _s(form.get("csrf")))
+            name, pw, role = (_s(form.get(k)) for k in ("username", "password", "role"))
+        finally:
+            await form.close()
+        try:
+            await run_in_threadpool(users.add_user, store, name, pw, role)
+        except CanaryError as exc:
+            return await run_in_threadpool(users_page, request, str(exc), who)
+        return RedirectResponse("/users", status_code=303)
+
+    async def users_remove(request: Request) -> Response:
+        who = await run_in_threadpool(page_user, request, store, "admin")
+        form = await request.form(max_files=0, max_fields=10)
+        try:
+            check_csrf(request, _s(form.get("csrf")))
+            name = _s(form.get("username"))
+        finally:
+            await form.close()
+        try:
+            await run_in_threadpool(users.remove_user, store, name)
+        except CanaryError as exc:
+            return await run_in_threadpool(users_page, request, str(exc), who)
+        return RedirectResponse("/users", status_code=303)
+
+    return [
+        Route("/", index),
+        Route("/login", login_form, methods=["GET"]),
+        Route("/login", login, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/copies", copies),
+        Route("/copies/{copy_id}", copy_page),
+        Route("/copies/{copy_id}/bundle", bundle),
+        Route("/hits/{hit_id:int}", hit_page),
+        Route("/search", search),
+        Route("/identify", identify_form, methods=["GET"]),
+        Route("/identify", identify_upload, methods=["POST"]),
+        Route("/users", users_page, methods=["GET"]),
+        Route("/users/add", users_add, methods=["POST"]),
+        Route("/users/remove", users_remove, methods=["POST"]),
+        Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
+    ]
+
+
+def _s(v: Any) -> str:
+    return v if isinstance(v, str) else ""
+
+
+__all__ = ["require", "routes"]
