@@ -1,0 +1,386 @@
+"""The public webhook listener: an ASGI (Starlette) app, one route per provider.
+
+`create_app(store, config)` gives the app `canary serve` runs under uvicorn. Every
+POST goes the same way, in this order:
+
+1. read the body, bounded (413 past `max_body`, whatever Content-Length claims);
+2. check the provider's signature on the raw bytes (403 when it is missing, wrong,
+   stale, or when the provider's secret is not configured: nothing is stored);
+3. parse the payload into observations (400 when it cannot be read);
+4. commit the hits (group commit in a worker thread), and only then answer 2xx. A
+   provider retry with the same message id is acknowledged without a second hit.
+
+The whole raw request (request line, headers, body) is kept as the hit's evidence.
+Routes and answers are the contract in DESIGN.md ("Webhook routes").
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from canary.config import Config
+from canary.hits import Observation, Recorded
+from canary.store import Store
+
+from . import payloads, signatures
+from .hitwriter import HitWriter
+from .payloads import Malformed
+
+log = logging.getLogger(__name__)
+
+#: Largest request body accepted (provider webhooks are a few KB).
+MAX_BODY_BYTES = 256 * 1024
+MAX_FORM_FIELDS = 1000
+
+TWIML_EMPTY = "<Response/>"
+TWIML_REJECT = '<Response><Reject reason="busy"/></Response>'
+
+
+class TooLarge(Exception):
+    """The body is over the limit."""
+
+
+def _text(status: int, body: str) -> Response:
+    return PlainTextResponse(body + "\n", status_code=status)
+
+
+def forbidden() -> Response:
+    return _text(403, "forbidden")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, at most `limit` bytes; TooLarge past it (streamed, not trusting headers)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise TooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def raw_request(request: Request, body: bytes) -> bytes:
+    """The request as HTTP/1.1-like bytes: request line, headers as received, body."""
+    scope = request.scope
+    target = scope.get("raw_path") or scope["path"].encode("utf-8")
+    if scope.get("query_string"):
+        target += b"?" + scope["query_string"]
+    version = str(scope.get("http_version", "1.1")).encode("ascii", "replace")
+    lines = [scope["method"].encode("ascii", "replace") + b" " + target + b" HTTP/" + version]
+    lines += [k + b": " + v for k, v in scope.get("headers", [])]
+    return b"\r\n".join(lines) + b"\r\n\r\n" + body
+
+
+def form_params(data: bytes) -> dict[str, list[str]]:
+    """Form-encoded fields, every value kept (Twilio signs over all of them)."""
+    try:
+        pairs = parse_qsl(
+            data.decode("utf-8", "replace"),
+            keep_blank_values=True,
+            max_num_fields=MAX_FORM_FIELDS,
+        )
+    except ValueError as exc:
+        raise Malformed("too many form fields") from exc
+    out: dict[str, list[str]] = {}
+    for k, v in pairs:
+        out.setdefault(k, []).append(v)
+    return out
+
+
+class Webhooks:
+    """The routes, sharing the store, the config and one group-commit writer."""
+
+    def __init__(
+        self,
+        store: Store,
+        config: Config,
+        *,
+        max_body: int = MAX_BODY_BYTES,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.max_body = max_body
+        self.clock = clock
+        self.writer = HitWriter(store)
+
+    # -- shared steps ------------------------------------------------------------------
+
+    def secret(self, provider: str, name: str) -> str:
+        section = getattr(self.config.providers, provider)
+        value = self.config.secret(section, name)
+        if not value:
+            log.warning(
+                "refused a %s webhook: providers.%s.%s is not configured; set it (or %s_env) "
+                "in canary.toml to accept %s webhooks",
+                provider,
+                provider,
+                name,
+                name,
+                provider,
+            )
+        return value
+
+    async def handle(
+        self,
+        request: Request,
+        verify: Callable[[bytes], bool],
+        parse: Callable[[bytes, bytes], list[Observation]],
+        answer: Callable[[list[Recorded]], Response],
+    ) -> Response:
+        """Body, signature, parse, commit, answer: the one path every POST route takes."""
+        try:
+            body = await read_body(request, self.max_body)
+        except TooLarge:
+            return _text(413, "request body too large")
+        try:
+            if not verify(body):
+                return forbidden()
+        except Malformed as exc:
+            return _text(400, f"malformed request: {exc}")
+        evidence = raw_request(request, body)
+        try:
+            observations = parse(body, evidence)
+        except Malformed as exc:
+            return _text(400, f"malformed payload: {exc}")
+        if not observations:
+            return answer([])
+        try:
+            recorded = await self.writer.record(observations)
+        except Exception:
+            log.exception("could not commit webhook hits; the provider will retry")
+            return _text(503, "temporarily unavailable")
+        for obs, rec in zip(observations, recorded, strict=True):
+            self._log_hit(obs, rec)
+        return answer(recorded)
+
+    def _log_hit(self, obs: Observation, rec: Recorded) -> None:
+        if rec.duplicate:
+            log.info(
+                "duplicate %s delivery of hit %d acknowledged",
+                obs.provider,
+                rec.hit_id,
+                extra={"event": "duplicate", "hit_id": rec.hit_id, "provider": obs.provider},
+            )
+            return
+        log.info(
+            "hit %d recorded: channel=%s provider=%s copies=%s (%s)",
+            rec.hit_id,
+            obs.channel,
+            obs.provider,
+            ",".join(rec.copies) or "-",
+            rec.classification,
+            extra={
+                "event": "hit",
+                "hit_id": rec.hit_id,
+                "channel": obs.channel,
+                "provider": obs.provider,
+                "copies": rec.copies,
+                "classification": rec.classification,
+            },
+        )
+
+    def fresh(self, timestamp: str) -> bool:
+        return signatures.timestamp_fresh(timestamp, self.clock())
+
+    # -- Twilio --------------------------------------------------------------------------
+
+    def _twilio_params(self, request: Request, body: bytes) -> dict[str, list[str]]:
+        if "bodySHA256" in request.query_params:
+            return payloads.json_params(payloads.loads(body))
+        return form_params(body)
+
+    def _twilio_verify(self, request: Request) -> Callable[[bytes], bool]:
+        def verify(body: bytes) -> bool:
+            token = self.secret("twilio", "auth_token")
+            signature = request.headers.get("x-twilio-signature", "")
+            if not token or not signature:
+                return False
+            url = self.public_url(request)
+            signed = {} if "bodySHA256" in request.query_params else form_params(body)
+            return signatures.check_twilio(
+                token,
+                url,
+                signed,
+                signature,
+                raw_body=body,
+                settings_header=request.headers.get("x-twilio-webhooks-signature-settings", ""),
+            )
+
+        return verify
+
+    def public_url(self, request: Request) -> str:
+        """The URL the provider called: listen.public_url + path (+ query), as signed."""
+        base = self.config.listen.public_url.rstrip("/")
+        path = (request.scope.get("raw_path") or request.scope["path"].encode()).decode("latin-1")
+        query = request.scope.get("query_string", b"").decode("latin-1")
+        return base + path + (f"?{query}" if query else "")
+
+    async def twilio_sms(self, request: Request) -> Response:
+        return await self.handle(
+            request,
+            self._twilio_verify(request),
+            lambda body, ev: payloads.twilio_message(self._twilio_params(request, body), ev),
+            lambda _: Response(TWIML_EMPTY, media_type="text/xml"),
+        )
+
+    async def twilio_voice(self, request: Request) -> Response:
+        return await self.handle(
+            request,
+            self._twilio_verify(request),
+            lambda body, ev: payloads.twilio_call(self._twilio_params(request, body), ev),
+            lambda _: Response(TWIML_REJECT, media_type="text/xml"),
+        )
+
+    # -- Meta WhatsApp ---------------------------------------------------------------------
+
+    async def whatsapp_verify(self, request: Request) -> Response:
+        """The subscription handshake: echo hub.challenge when the token matches."""
+        q = request.query_params
+        configured = self.secret("whatsapp", "verify_token")
+        challenge = q.get("hub.challenge", "")
+        if (
+            q.get("hub.mode") != "subscribe"
+            or not signatures.check_verify_token(configured, q.get("hub.verify_token", ""))
+            or not challenge
+            or len(challenge) > 512
+        ):
+            return forbidden()
+        return PlainTextResponse(challenge, headers={"X-Content-Type-Options": "nosniff"})
+
+    async def whatsapp(self, request: Request) -> Response:
+        def verify(body: bytes) -> bool:
+            secret = self.secret("whatsapp", "app_secret")
+            header = request.headers.get("x-hub-signature-256", "")
+            return bool(secret and header) and signatures.check_meta(secret, body, header)
+
+        return await self.handle(
+            request,
+            verify,
+            lambda body, ev: payloads.whatsapp(payloads.loads(body), ev),
+            lambda _: _text(200, "ok"),
+        )
+
+    # -- Vonage ----------------------------------------------------------------------------
+
+    async def vonage(self, request: Request) -> Response:
+        params: dict[str, str] = {}
+
+        def verify(body: bytes) -> bool:
+            params.update(self._vonage_params(request, body))
+            secret = self.secret("vonage", "signature_secret")
+            method = self.config.providers.vonage.signature_method.lower()
+            if not secret:
+                return False
+            if method not in signatures.VONAGE_METHODS:
+                log.warning(
+                    "refused a vonage webhook: providers.vonage.signature_method %r is not "
+                    "one of %s",
+                    method,
+                    ", ".join(signatures.VONAGE_METHODS),
+                )
+                return False
+            if not signatures.check_vonage(secret, params, method):
+                return False
+            ts = params.get("timestamp", "")
+            return not ts or self.fresh(ts)
+
+        return await self.handle(
+            request,
+            verify,
+            lambda body, ev: payloads.vonage(params, ev),
+            lambda _: Response(status_code=204),
+        )
+
+    def _vonage_params(self, request: Request, body: bytes) -> dict[str, str]:
+        """Query and body parameters together (Vonage sends GET-style, form or JSON)."""
+        merged = {k: v for k, v in request.query_params.multi_items()}
+        ctype = request.headers.get("content-type", "")
+        if body.strip():
+            if "json" in ctype:
+                fields = payloads.json_params(payloads.loads(body))
+            else:
+                fields = form_params(body)
+            merged.update({k: v[0] for k, v in fields.items()})
+        return merged
+
+    # -- Telnyx ----------------------------------------------------------------------------
+
+    async def telnyx(self, request: Request) -> Response:
+        def verify(body: bytes) -> bool:
+            key = self.secret("telnyx", "public_key")
+            ts = request.headers.get("telnyx-timestamp", "")
+            signature = request.headers.get("telnyx-signature-ed25519", "")
+            return (
+                bool(key) and self.fresh(ts) and signatures.check_telnyx(key, body, signature, ts)
+            )
+
+        return await self.handle(
+            request,
+            verify,
+            lambda body, ev: payloads.telnyx(payloads.loads(body), ev),
+            lambda _: _text(200, "ok"),
+        )
+
+    # -- generic ---------------------------------------------------------------------------
+
+    async def generic(self, request: Request) -> Response:
+        def verify(body: bytes) -> bool:
+            secret = self.secret("generic", "secret")
+            ts = request.headers.get("x-canary-timestamp", "")
+            signature = request.headers.get("x-canary-signature", "")
+            return (
+                bool(secret)
+                and self.fresh(ts)
+                and signatures.check_generic(secret, body, signature, ts)
+            )
+
+        def answer(recorded: list[Recorded]) -> Response:
+            hits: list[dict[str, Any]] = [
+                {"id": r.hit_id, "duplicate": r.duplicate, "copies": r.copies} for r in recorded
+            ]
+            return JSONResponse({"hits": hits})
+
+        return await self.handle(
+            request,
+            verify,
+            lambda body, ev: payloads.generic(payloads.loads(body), ev),
+            answer,
+        )
+
+
+def create_app(
+    store: Store,
+    config: Config,
+    *,
+    max_body: int = MAX_BODY_BYTES,
+    clock: Callable[[], float] = time.time,
+) -> Starlette:
+    """The public webhook app (routes per DESIGN.md) over `store`."""
+    hooks = Webhooks(store, config, max_body=max_body, clock=clock)
+    app = Starlette(
+        routes=[
+            Route("/hooks/twilio/sms", hooks.twilio_sms, methods=["POST"]),
+            Route("/hooks/twilio/voice", hooks.twilio_voice, methods=["POST"]),
+            Route("/hooks/whatsapp", hooks.whatsapp_verify, methods=["GET"]),
+            Route("/hooks/whatsapp", hooks.whatsapp, methods=["POST"]),
+            Route("/hooks/vonage/sms", hooks.vonage, methods=["POST"]),
+            Route("/hooks/telnyx", hooks.telnyx, methods=["POST"]),
+            Route("/hooks/generic", hooks.generic, methods=["POST"]),
+        ]
+    )
+    app.state.webhooks = hooks
+    return app
