@@ -1,0 +1,477 @@
+"""The SMTP listener: mail to a canary becomes a durable, attributed hit.
+
+It looks like an ordinary mail server for the canary domains (DESIGN, SMTP table):
+
+- RCPT to a known canary address: 250;
+- RCPT to an unknown local part at a canary domain: 550 5.1.1, recorded as an
+  unattributed `smtp-probe` hit (the catch-all test of list cleaners);
+- RCPT to any other domain: 550 5.7.1, nothing recorded (never an open relay);
+- a message over `smtp.max_message_bytes`: 552, nothing recorded;
+- DATA: 250 only once the hits are committed (451 4.3.0 if the store fails, so the
+  sender retries and nothing acknowledged is lost);
+- canary addresses RCPT'd and never followed by DATA (RSET, QUIT, disconnect,
+  timeout, shutdown): one `smtp-probe` hit each, the earliest warning there is.
+
+`start_smtp` runs inside the caller's event loop (`canary serve`). Store work runs in
+worker threads: lookups in a small pool, commits in one committer thread that groups
+concurrent sessions into one transaction (`listeners.smtp_commit`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import ssl
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from canary.config import Config
+from canary.errors import ConfigError
+from canary.hits import Observation
+from canary.mailparse import ParsedMail, parse_message, safe_text
+from canary.store import Store, new_id
+
+from .smtp_commit import GroupCommitter
+from .smtp_directory import Directory
+
+log = logging.getLogger(__name__)
+
+#: The banner's word after the hostname: names no software.
+IDENT = "ESMTP"
+#: Messages up to this size are parsed in the loop; larger ones in a thread.
+INLINE_PARSE_BYTES = 64 * 1024
+#: Probe addresses remembered per session at most (each RCPT is also limited).
+MAX_PENDING = 100
+#: Seconds close() lets sessions in the middle of a command finish.
+CLOSE_GRACE = 10.0
+
+R_OK_RCPT = "250 2.1.5 OK"
+R_UNKNOWN = "550 5.1.1 Recipient address rejected: user unknown"
+R_RELAY = "550 5.7.1 Relaying denied"
+R_TEMP = "451 4.3.0 Temporary failure, please try again later"
+R_SHUTDOWN = "421 4.3.2 Service shutting down, try again later"
+
+
+@dataclass
+class _Probe:
+    """A recipient seen at RCPT and not (yet) delivered by DATA."""
+
+    address: str
+    reason: str  # rcpt-without-data | unknown-recipient
+    mail_from: str
+
+
+@dataclass
+class _Stats:
+    messages: int = 0
+    hits: int = 0
+    probes: int = 0
+    rejected: int = 0
+    failures: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+def _peer(session: Session) -> str:
+    peer = session.peer
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        return f"{peer[0]}:{peer[1]}"
+    return safe_text(peer, 100)
+
+
+def _tls(session: Session) -> dict[str, Any] | None:
+    extra = session.ssl
+    if not extra:
+        return None
+    obj = extra.get("ssl_object") if isinstance(extra, dict) else None
+    if obj is None:
+        return {"cipher": safe_text((extra.get("cipher") or ("",))[0], 100)}
+    cipher = obj.cipher() or ("", "", 0)
+    return {"version": safe_text(obj.version(), 20), "cipher": safe_text(cipher[0], 100)}
+
+
+def envelope_details(session: Session, envelope: Envelope) -> dict[str, Any]:
+    """Who connected and what they said in the envelope, bounded."""
+    return {
+        "mail_from": safe_text(envelope.mail_from or "", 500),
+        "rcpt_tos": [safe_text(r, 500) for r in envelope.rcpt_tos[:100]],
+        "helo": safe_text(session.host_name or "", 300),
+        "peer": _peer(session),
+        "tls": _tls(session),
+        "smtputf8": bool(envelope.smtp_utf8),
+    }
+
+
+class CanarySMTP(SMTP):
+    """aiosmtpd's protocol plus what a canary listener needs per connection.
+
+    Keeps the probe addresses of the session, records them when the session ends
+    without delivering them, and takes part in a clean shutdown.
+    """
+
+    def __init__(self, handler: CanaryHandler, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self.canary_handler = handler
+        self.pending: dict[str, _Probe] = {}
+        self.busy = 0
+        self.ended_by = "disconnect"
+        self._ended = False
+        # Wrap every command so shutdown knows who is in the middle of one.
+        self._smtp_methods = {k: self._tracked(v) for k, v in self._smtp_methods.items()}
+
+    def _tracked(self, method: Any) -> Any:
+        @functools.wraps(method)
+        async def run(arg: str | None) -> None:
+            self.busy += 1
+            try:
+                await method(arg)
+            finally:
+                self.busy -= 1
+            if self.canary_handler.closing:
+                self.shutdown_now()
+
+        return run
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        first = self.transport is None
+        super().connection_made(transport)
+        if first:
+            self.canary_handler.sessions.add(self)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        try:
+            super().connection_lost(error)
+        finally:
+            if not self._ended:
+                self._ended = True
+                self.canary_handler.sessions.discard(self)
+                self.canary_handler.session_ended(self, self.ended_by)
+
+    def _timeout_cb(self) -> None:
+        self.ended_by = "timeout"
+        super()._timeout_cb()
+
+    def reset_timeout(self) -> None:
+        """Give the current step a full command timeout again (e.g. while committing)."""
+        self._reset_timeout()
+
+    def shutdown_now(self) -> None:
+        """Tell the client we are going away (421) and close, unless a command is running."""
+        transport = self.transport
+        if self.busy or transport is None or transport.is_closing():
+            return
+        self.ended_by = "shutdown"
+        try:
+            transport.write((R_SHUTDOWN + "\r\n").encode("ascii"))  # type: ignore[attr-defined]
+        finally:
+            transport.close()
+
+
+class CanaryHandler:
+    """aiosmtpd handler hooks: classify recipients, record messages and probes."""
+
+    def __init__(self, store: Store, config: Config) -> None:
+        self.store = store
+        self.config = config
+        self.max_evidence = max(1, config.store.max_evidence_bytes)
+        self.lookups = ThreadPoolExecutor(max_workers=4, thread_name_prefix="smtp-lookup")
+        self.directory = Directory(store, self.lookups)
+        self.committer = GroupCommitter(store)
+        self.sessions: set[CanarySMTP] = set()
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.closing = False
+        self.stats = _Stats()
+
+    # -- hooks -----------------------------------------------------------------------
+
+    async def handle_RCPT(
+        self,
+        server: CanarySMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        try:
+            verdict, norm = await self.directory.classify(address)
+        except Exception:
+            log.exception("looking up an SMTP recipient failed; answered 451")
+            return R_TEMP
+        if verdict == "foreign":
+            self.stats.rejected += 1
+            return R_RELAY
+        mail_from = safe_text(envelope.mail_from or "", 500)
+        if verdict == "unknown":
+            self._remember(server, _Probe(norm, "unknown-recipient", mail_from))
+            return R_UNKNOWN
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        self._remember(server, _Probe(norm, "rcpt-without-data", mail_from))
+        return R_OK_RCPT
+
+    async def handle_DATA(self, server: CanarySMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        if isinstance(raw, str):  # only with decode_data=True, which we never set
+            raw = raw.encode("utf-8", "surrogateescape")
+        if len(raw) <= INLINE_PARSE_BYTES:
+            parsed = parse_message(raw)
+        else:
+            loop = asyncio.get_running_loop()
+            parsed = await loop.run_in_executor(self.lookups, parse_message, raw)
+        queue_id = new_id()
+        observations = self.message_observations(session, envelope, raw, parsed, queue_id)
+        server.reset_timeout()
+        try:
+            await self.committer.submit(observations)
+        except Exception:
+            log.exception("SMTP message from %s not recorded; answered 451", _peer(session))
+            self.stats.failures += 1
+            return R_TEMP
+        for obs in observations:
+            server.pending.pop(obs.identifier, None)
+        self.stats.messages += 1
+        self.stats.hits += len(observations)
+        log.info(
+            "smtp message %s from %s to %d canaries, %d bytes",
+            queue_id,
+            _peer(session),
+            len(observations),
+            len(raw),
+        )
+        return f"250 2.0.0 Ok: queued as {queue_id}"
+
+    async def handle_RSET(self, server: CanarySMTP, session: Session, envelope: Envelope) -> str:
+        await self._flush_probes(server, session, "RSET")
+        return "250 2.0.0 OK"
+
+    async def handle_QUIT(self, server: CanarySMTP, session: Session, envelope: Envelope) -> str:
+        server.ended_by = "QUIT"
+        await self._flush_probes(server, session, "QUIT")
+        return "221 2.0.0 Bye"
+
+    async def handle_exception(self, error: Exception) -> str:
+        """Any unexpected error: a temporary failure that says nothing about us."""
+        log.error("SMTP session error: %s: %s", type(error).__name__, error)
+        return R_TEMP
+
+    # -- observations ----------------------------------------------------------------
+
+    def message_observations(
+        self,
+        session: Session,
+        envelope: Envelope,
+        raw: bytes,
+        parsed: ParsedMail,
+        queue_id: str,
+    ) -> list[Observation]:
+        """One `smtp` observation per accepted recipient; the raw message is the evidence."""
+        evidence = raw[: self.max_evidence]
+        details: dict[str, Any] = {
+            "envelope": envelope_details(session, envelope),
+            "message": parsed.details(),
+            "size": len(raw),
+            "queue_id": queue_id,
+        }
+        if len(evidence) < len(raw):
+            details["evidence_truncated"] = True
+        sender = parsed.from_address or safe_text(envelope.mail_from or "", 500)
+        text = f"{parsed.subject}\n{parsed.text}"
+        out: list[Observation] = []
+        seen: set[str] = set()
+        for rcpt in envelope.rcpt_tos:
+            norm = rcpt_norm(rcpt)
+            if not norm or norm in seen:
+                continue
+            seen.add(norm)
+            out.append(
+                Observation(
+                    channel="smtp",
+                    identifier=norm,
+                    sender=sender,
+                    summary=parsed.subject,
+                    provider="smtp",
+                    provider_message_id=None,
+                    evidence=evidence,
+                    evidence_type="message/rfc822",
+                    details=details,
+                    text=text,
+                )
+            )
+        return out
+
+    def probe_observations(
+        self, server: CanarySMTP, session: Session, ended_by: str
+    ) -> list[Observation]:
+        """The session's undelivered recipients as `smtp-probe` observations (and forget them)."""
+        probes = list(server.pending.values())
+        server.pending.clear()
+        out = []
+        for p in probes:
+            summary = (
+                "RCPT to an unknown address at a canary domain"
+                if p.reason == "unknown-recipient"
+                else "RCPT without DATA (address probe)"
+            )
+            out.append(
+                Observation(
+                    channel="smtp-probe",
+                    identifier=p.address,
+                    sender=p.mail_from,
+                    summary=summary,
+                    provider="smtp",
+                    details={
+                        "reason": p.reason,
+                        "ended_by": ended_by,
+                        "envelope": {
+                            "mail_from": p.mail_from,
+                            "helo": safe_text(session.host_name or "", 300),
+                            "peer": _peer(session),
+                            "tls": _tls(session),
+                        },
+                    },
+                )
+            )
+        return out
+
+    def _remember(self, server: CanarySMTP, probe: _Probe) -> None:
+        if probe.address in server.pending or len(server.pending) < MAX_PENDING:
+            server.pending.setdefault(probe.address, probe)
+
+    async def _flush_probes(self, server: CanarySMTP, session: Session, ended_by: str) -> None:
+        observations = self.probe_observations(server, session, ended_by)
+        if not observations:
+            return
+        try:
+            await self.committer.submit(observations)
+            self.stats.probes += len(observations)
+            log.info(
+                "smtp probe from %s: %d addresses (%s)", _peer(session), len(observations), ended_by
+            )
+        except Exception:
+            log.exception("SMTP probe from %s not recorded", _peer(session))
+            self.stats.failures += 1
+
+    def session_ended(self, server: CanarySMTP, ended_by: str) -> None:
+        """Called from connection_lost: record what the session probed, in the background."""
+        if not server.pending or server.session is None:
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._flush_probes(server, server.session, ended_by)
+        )
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+
+def rcpt_norm(address: str) -> str:
+    from .smtp_directory import split_address
+
+    return split_address(address)[0]
+
+
+def tls_context(config: Config) -> ssl.SSLContext | None:
+    """The STARTTLS context when smtp.tls_cert and smtp.tls_key are set."""
+    cert, key = config.smtp.tls_cert, config.smtp.tls_key
+    if not cert and not key:
+        return None
+    if not (cert and key):
+        raise ConfigError("set both smtp.tls_cert and smtp.tls_key for STARTTLS, or neither")
+    base = config.base_dir
+    cert_path = (base / cert).expanduser()
+    key_path = (base / key).expanduser()
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        ctx.load_cert_chain(str(cert_path), str(key_path))
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(
+            f"cannot load the SMTP certificate {cert_path} / key {key_path}: {exc}; "
+            "check smtp.tls_cert and smtp.tls_key"
+        ) from exc
+    return ctx
+
+
+class SmtpListener:
+    """A running SMTP listener; `close()` stops it without losing anything acknowledged."""
+
+    def __init__(self, server: asyncio.base_events.Server, handler: CanaryHandler) -> None:
+        self.server = server
+        self.handler = handler
+        sock = server.sockets[0]
+        self.port: int = int(sock.getsockname()[1])
+        self.host: str = str(sock.getsockname()[0])
+        self._closed = False
+
+    @property
+    def stats(self) -> _Stats:
+        return self.handler.stats
+
+    async def close(self, grace: float = CLOSE_GRACE) -> None:
+        """Stop accepting, let sessions in a command finish (bounded), record, close.
+
+        Sessions waiting for their next command get 421 at once; a session in the
+        middle of DATA gets its answer (250 only after commit), then 421. After
+        `grace` seconds the rest are cut off: a message not yet answered was not
+        acknowledged, so the sender keeps it and retries.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        h = self.handler
+        h.closing = True
+        self.server.close()
+        for s in list(h.sessions):
+            s.shutdown_now()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        while h.sessions and loop.time() < deadline:
+            await asyncio.sleep(0.02)
+        for s in list(h.sessions):
+            if s.transport is not None:
+                s.transport.abort()  # type: ignore[attr-defined]
+        while h.sessions and loop.time() < deadline + 2:
+            await asyncio.sleep(0.01)
+        if h.tasks:
+            await asyncio.wait(set(h.tasks), timeout=max(grace, 5.0))
+        await h.committer.close()
+        h.lookups.shutdown(wait=True)
+        await self.server.wait_closed()
+        log.info("smtp listener on port %d closed", self.port)
+
+
+async def start_smtp(store: Store, config: Config, host: str, port: int) -> SmtpListener:
+    """Start the SMTP listener on host:port (0 picks a free port) in the running loop."""
+    loop = asyncio.get_running_loop()
+    handler = CanaryHandler(store, config)
+    tls = tls_context(config)
+    c = config.smtp
+
+    def factory() -> CanarySMTP:
+        return CanarySMTP(
+            handler,
+            data_size_limit=c.max_message_bytes,
+            enable_SMTPUTF8=True,
+            decode_data=False,
+            hostname=c.hostname,
+            ident=IDENT,
+            tls_context=tls,
+            timeout=c.command_timeout,
+            command_call_limit=c.max_commands,
+            loop=loop,
+        )
+
+    handler.committer.start()
+    try:
+        server = await loop.create_server(factory, host, port)
+    except OSError as exc:
+        await handler.committer.close()
+        handler.lookups.shutdown(wait=False)
+        raise ConfigError(
+            f"cannot listen for SMTP on {host}:{port}: {exc.strerror or exc}; "
+            "choose another address with --smtp HOST:PORT or listen.smtp"
+        ) from exc
+    listener = SmtpListener(server, handler)
+    log.info("smtp listening on %s:%d", listener.host, listener.port)
+    return listener

@@ -1,0 +1,137 @@
+"""Group commit of SMTP hits: many sessions, one transaction, each answered after it.
+
+Sessions hand their observations to `GroupCommitter.submit` and wait. One committer
+task takes everything queued (up to `max_batch` sessions; whatever arrived while the
+previous commit ran), records it with `canary.hits.record_in` in one transaction in
+its own worker thread, then wakes each waiter. At low load a message commits alone
+at once; under load many share one commit, which is what keeps SQLite (one writer)
+fast. If a grouped commit fails, each session's observations are retried alone, so
+one bad message never fails the others; a session whose own commit fails gets the
+exception (the listener answers 451 and the sender retries).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy.exc import DBAPIError
+
+from canary.hits import Observation, Recorded, record_in
+from canary.store import Store
+
+log = logging.getLogger(__name__)
+
+#: Sessions committed together at most.
+MAX_BATCH = 200
+#: Attempts for one session's observations when the store reports a race or is busy.
+ATTEMPTS = 3
+
+_Item = tuple[list[Observation], "asyncio.Future[list[Recorded]]"]
+_Outcome = list[Recorded] | BaseException
+
+
+class GroupCommitter:
+    """Commit observations from concurrent sessions in shared transactions."""
+
+    def __init__(self, store: Store, *, max_batch: int = MAX_BATCH) -> None:
+        self.store = store
+        self.max_batch = max_batch
+        self._queue: asyncio.Queue[_Item | None] = asyncio.Queue()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smtp-commit")
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+        #: Transactions and observations committed, for logs and benchmarks.
+        self.commits = 0
+        self.committed = 0
+
+    def start(self) -> None:
+        """Start the committer task in the running loop."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="smtp-commit")
+
+    async def submit(self, observations: list[Observation]) -> list[Recorded]:
+        """Queue `observations` and return their results once they are committed.
+
+        The commit goes ahead even if the caller is cancelled (a client that hung
+        up): the message was received whole, so it is kept, just not acknowledged.
+        """
+        if self._closed or self._task is None:
+            raise RuntimeError("the SMTP committer is not running")
+        fut: asyncio.Future[list[Recorded]] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((observations, fut))
+        return await asyncio.shield(fut)
+
+    async def close(self) -> None:
+        """Commit everything queued, then stop the task and the worker thread."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._task is not None:
+            self._queue.put_nowait(None)
+            await self._task
+        self._executor.shutdown(wait=True)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        stop = False
+        while not stop:
+            first = await self._queue.get()
+            if first is None:
+                break
+            batch = [first]
+            while len(batch) < self.max_batch and not self._queue.empty():
+                item = self._queue.get_nowait()
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+            try:
+                outcomes = await loop.run_in_executor(
+                    self._executor, self.commit, [obs for obs, _ in batch]
+                )
+            except BaseException as exc:  # the waiters get it; the task keeps running
+                outcomes = [exc] * len(batch)
+            for (_, fut), outcome in zip(batch, outcomes, strict=True):
+                if fut.done():
+                    continue
+                if isinstance(outcome, BaseException):
+                    fut.set_exception(outcome)
+                else:
+                    fut.set_result(outcome)
+
+    def commit(self, groups: list[list[Observation]]) -> list[_Outcome]:
+        """Record each group (blocking): one transaction for all, else one per group."""
+        if len(groups) > 1:
+            try:
+                with self.store.session() as session:
+                    results: list[_Outcome] = [record_in(session, g) for g in groups]
+                self.commits += 1
+                self.committed += sum(len(g) for g in groups)
+                return results
+            except Exception as exc:
+                log.warning(
+                    "grouped commit of %d sessions failed (%s); one by one", len(groups), exc
+                )
+        return [self._commit_one(g) for g in groups]
+
+    def _commit_one(self, group: list[Observation]) -> _Outcome:
+        last: BaseException | None = None
+        for attempt in range(ATTEMPTS):
+            try:
+                with self.store.session() as session:
+                    result = record_in(session, group)
+                self.commits += 1
+                self.committed += len(group)
+                return result
+            except DBAPIError as exc:  # busy, deadlock or a race with another process
+                last = exc
+                time.sleep(0.05 * (attempt + 1))
+            except Exception as exc:
+                log.exception("recording an SMTP hit failed")
+                return exc
+        log.error("recording an SMTP hit failed after %d attempts: %s", ATTEMPTS, last)
+        assert last is not None
+        return last
