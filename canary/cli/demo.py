@@ -1,0 +1,26 @@
+"""`canary demo`: the whole story in a temporary folder."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import typer
+
+from ..demo import run_demo
+from .common import app, echo
+
+
+@app.command()
+def demo(
+    keep: Path | None = typer.Option(
+        None, "--keep", help="run in this (new or empty) folder and keep it"
+    ),
+) -> None:
+    """Issue three copies, leak one, identify it, contact its canaries, trace the hits."""
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        run_demo(keep.resolve(), echo)
+        return
+    with tempfile.TemporaryDirectory(prefix="canary-demo-") as tmp:
+        run_demo(Path(tmp), echo)
