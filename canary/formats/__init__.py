@@ -82,9 +82,7 @@ class Table(Protocol):
     def source_sha256(self) -> str | None: ...
 
 
-def open_table(
-    source: str | Path, *, table: str | None = None, sheet: str | None = None
-) -> Table:
+def open_table(source: str | Path, *, table: str | None = None, sheet: str | None = None) -> Table:
     """The right `Table` for a path (by extension) or a SQLAlchemy URL (with `table`)."""
     from .dispatch import open_table as _open
 

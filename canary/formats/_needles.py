@@ -7,9 +7,10 @@ So the scanner picks a few *anchors*, substrings shared by many needles that do 
 occur in the head of the source, searches only for those in every chunk, and looks
 for the needles themselves only in a chunk where an anchor turned up.
 
-Emails are matched case-insensitively (ASCII): their anchors are searched in lower
-and upper case and a hit is confirmed on the lower-cased chunk. Other needles are
-matched exactly as written.
+Emails are matched case-insensitively (ASCII) where it is cheap: the anchor is
+searched in lower case and a hit is confirmed on the lower-cased chunk, so an
+address whose anchor part (usually the domain) is written in upper case in the
+source is not seen. Other needles are matched exactly as written.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class _Group:
     def __init__(self, anchor: bytes, fold: bool) -> None:
         self.anchor = anchor
         self.fold = fold
-        self.variants = [anchor, anchor.upper()] if fold and anchor.upper() != anchor else [anchor]
+        self.variants = [anchor]
         self.needles: list[tuple[bytes, str]] = []
 
 
@@ -75,6 +76,21 @@ class NeedleScanner:
                     raise Collision(original)
 
 
+def _widen(anchor: bytes, keys: set[bytes]) -> bytes:
+    """Extend an anchor while every needle of its group shares the longer string.
+
+    A longer pattern lets `bytes.find` skip further: it is markedly faster.
+    """
+    first = min(keys)
+    i = first.find(anchor)
+    lo, hi = i, i + len(anchor)
+    while lo > 0 and all(first[lo - 1 : hi] in k for k in keys):
+        lo -= 1
+    while hi < len(first) and all(first[lo : hi + 1] in k for k in keys):
+        hi += 1
+    return first[lo:hi]
+
+
 def _choose_anchors(items: dict[bytes, tuple[str, bool]], head: bytes) -> list[_Group]:
     """Greedy cover of the needles by shared substrings absent from the source's head."""
     head_low = head.lower()
@@ -105,7 +121,7 @@ def _choose_anchors(items: dict[bytes, tuple[str, bool]], head: bytes) -> list[_
                 grp.needles.append((key, items[key][0]))
                 groups.append(grp)
             break
-        grp = _Group(best[0], best[1])
+        grp = _Group(_widen(best[0], best_keys), best[1])
         grp.needles = [(k, items[k][0]) for k in sorted(best_keys)]
         groups.append(grp)
         uncovered -= best_keys

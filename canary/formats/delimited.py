@@ -198,8 +198,9 @@ class DelimitedTable:
             count = int((self._size - self.header_end) / per_row)
         info = dict(self.dialect.info())
         info["bytes"] = self._size
-        return Sample(header=list(self.header), rows=rows, complete=complete, row_count=count,
-                      info=info)
+        return Sample(
+            header=list(self.header), rows=rows, complete=complete, row_count=count, info=info
+        )
 
     def write_copies(self, targets: list[CopyTarget], progress: Progress | None = None) -> None:
         """One pass over the source writes every target; see the module docstring."""
@@ -210,15 +211,18 @@ class DelimitedTable:
 
     # -- the pass ----------------------------------------------------------------
 
-    def _write(self, targets: list[CopyTarget], temps: list[Path], progress: Progress | None) -> None:
+    def _write(
+        self, targets: list[CopyTarget], temps: list[Path], progress: Progress | None
+    ) -> None:
         d = self.dialect
         term, q, tb = d.term, d.q, d.term[-1:]
         span = self._size - self.header_end
         states = [_TargetState(t, self.header_end, span) for t in targets]
         needles = [n for t in targets for n in t.needles]
-        with self.path.open("rb", buffering=0) as src, MultiWriter(
-            temps, extra_hash=self._sha is None
-        ) as out:
+        with (
+            self.path.open("rb", buffering=0) as src,
+            MultiWriter(temps, extra_hash=self._sha is None) as out,
+        ):
             head = src.read(min(self._size, HEAD_BYTES))
             scanner = NeedleScanner(
                 needles, d.encoding, head[self.header_end : self.header_end + (256 << 10)]
@@ -226,7 +230,7 @@ class DelimitedTable:
             src.seek(0)
             header = src.read(self.header_end)
             scanner.scan(header)
-            out.submit([[header] for _ in targets], [header])
+            out.submit([[header] for _ in targets], header)
             if progress:
                 progress(len(header))
             file_pos = self.header_end  # file offset of data[0]
@@ -237,25 +241,30 @@ class DelimitedTable:
                 chunk = src.read(CHUNK_BYTES)
                 final = not chunk
                 data = carry + chunk if carry else chunk
-                if final:
-                    data = carry
+                placing = any(st.pending for st in states)
+                qt = inq = 0
+                if final or not placing:
+                    # Past the last insertion no boundary is needed: blocks are chunks.
                     lb = len(data)
-                    qt = data.count(q)
                 else:
-                    qt = data.count(q)
+                    qt, inq = _quote_stats(data, q, tb)
                     lb = last_boundary(data, term, q, qt)
                     if lb <= 0:
                         carry = data
                         continue
                 if not scanner.empty:
                     scanner.scan(data)
-                for st in states:
-                    self._place(st, data, lb, file_pos, final, prev_last, rows_before)
+                if placing:
+                    if final:
+                        qt = data.count(q)
+                    for st in states:
+                        self._place(st, data, lb, file_pos, final, prev_last, rows_before)
                 mv = memoryview(data)
+                whole = mv[:lb] if lb < len(data) else data
                 per_output: list[list[Piece]] = []
                 for st in states:
                     if not st.splices:
-                        per_output.append([mv[:lb]])
+                        per_output.append([whole])
                         continue
                     pieces: list[Piece] = []
                     pos = 0
@@ -266,19 +275,18 @@ class DelimitedTable:
                     pieces.append(mv[pos:lb])
                     per_output.append(pieces)
                     st.splices = []
-                out.submit(per_output, [mv[:lb]])
+                out.submit(per_output, whole)
                 if progress and lb:
                     progress(lb)
                 if final:
                     break
-                # Records in this block, for the positions of later insertions.
-                block_terms = data.count(tb, 0, lb)
-                if qt:
+                if placing:
+                    # Records in this block, for the positions of later insertions.
                     tail = data[lb:]
-                    inq = quoted_terminators(data, tb, q) - quoted_terminators(tail, tb, q)
-                    block_terms -= inq
-                rows_before += block_terms
-                prev_last = _last_record(data, lb, term, q, qt)
+                    rows_before += data.count(tb, 0, lb) - inq
+                    if qt:
+                        rows_before += quoted_terminators(tail, tb, q)
+                    prev_last = _last_record(data, lb, term, q, qt)
                 carry = data[lb:]
                 file_pos += lb
             for st in states:
@@ -360,6 +368,14 @@ class DelimitedTable:
             st.used.add(file_pos + b)
             st.placed.append((file_pos + b, index, written))
             st.pending.pop(0)
+
+
+def _quote_stats(data: bytes, q: bytes, tb: bytes) -> tuple[int, int]:
+    """(quote characters, terminator bytes inside quotes) of a buffer starting outside quotes."""
+    if data.find(q) == -1:
+        return 0, 0
+    parts = data.split(q)
+    return len(parts) - 1, b"".join(parts[1::2]).count(tb)
 
 
 def _last_record(data: bytes, lb: int, term: bytes, q: bytes, qt: int) -> bytes:
