@@ -7,9 +7,11 @@ plain functions, so Starlette runs their blocking store calls in its thread pool
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,23 @@ log = logging.getLogger(__name__)
 MAX_UPLOAD = 50 * 1024 * 1024
 MAX_QUERY = 500
 HIT_FILTERS = ("copy", "channel", "recipient", "sender")
+
+
+class Json(JSONResponse):
+    """JSON with datetimes as ISO 8601 and sets/tuples as lists (library documents hold them)."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, default=_default).encode("utf-8")
+
+
+def _default(o: Any) -> Any:
+    if isinstance(o, datetime):
+        return o.isoformat()
+    if isinstance(o, set | tuple | frozenset):
+        return list(o)
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"cannot serialise {type(o).__name__}")
 
 
 def _param(request: Request, name: str) -> str | None:
@@ -179,11 +198,11 @@ def routes(store: Store) -> list[Route]:
 
     def api_hits(request: Request) -> Response:
         require(request, store)
-        return JSONResponse(queries.list_hits(store, hit_filter(request)))
+        return Json(queries.list_hits(store, hit_filter(request)))
 
     def api_hit(request: Request) -> Response:
         require(request, store)
-        return JSONResponse(hit_document(store, request.path_params["hit_id"]))
+        return Json(hit_document(store, request.path_params["hit_id"]))
 
     def api_hit_raw(request: Request) -> Response:
         require(request, store, "investigator")
@@ -192,11 +211,11 @@ def routes(store: Store) -> list[Route]:
 
     def api_copies(request: Request) -> Response:
         require(request, store)
-        return JSONResponse(queries.list_copies(store))
+        return Json(queries.list_copies(store))
 
     def api_copy(request: Request) -> Response:
         require(request, store)
-        return JSONResponse(queries.copy_detail(store, request.path_params["copy_id"][:64]))
+        return Json(queries.copy_detail(store, request.path_params["copy_id"][:64]))
 
     def api_bundle(request: Request) -> Response:
         require(request, store, "investigator")
@@ -209,26 +228,26 @@ def routes(store: Store) -> list[Route]:
         q = _param(request, "q")
         if not q:
             raise InputError("q: give an email address or a phone number to trace")
-        return JSONResponse(trace(store, q))
+        return Json(trace(store, q))
 
     async def api_identify(request: Request) -> Response:
         await run_in_threadpool(require, request, store, "investigator")
         path, _name = await save_upload(request)
-        return JSONResponse(await run_in_threadpool(identify_upload_sync, store, path))
+        return Json(await run_in_threadpool(identify_upload_sync, store, path))
 
     def api_incidents(request: Request) -> Response:
         require(request, store)
         with store.session() as s:
-            return JSONResponse({"incidents": history.list_incidents(s)})
+            return Json({"incidents": history.list_incidents(s)})
 
     def api_incident(request: Request) -> Response:
         require(request, store)
         with store.session() as s:
-            return JSONResponse(history.incident_detail(s, request.path_params["incident_id"]))
+            return Json(history.incident_detail(s, request.path_params["incident_id"]))
 
     def api_alerts(request: Request) -> Response:
         require(request, store)
-        return JSONResponse({"alerts": recent_alerts(store)})
+        return Json({"alerts": recent_alerts(store)})
 
     return [
         Route("/api/hits", api_hits),

@@ -1,0 +1,169 @@
+"""The admin JSON API over a real socket: auth, shapes, raw evidence, identify."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from canary import users
+from canary.admin_token import rotate_admin_token
+from canary.store import Store, open_store
+from tests.admin_support import live_admin
+from tests.case_support import RAW_MAIL, XSS, mail_hit, make_copy
+
+
+@pytest.fixture
+def site(tmp_path: Path, port: int) -> Iterator[tuple[Store, str, str, str, int]]:
+    store = open_store(f"sqlite:///{tmp_path / 'canary.db'}")
+    try:
+        copy_id = make_copy(store, "Proveedor A", ["ana@canary.example"], ["+50683123456"])
+        make_copy(store, "Proveedor B", ["beto@canary.example"])
+        hit_id = mail_hit(store, "ana@canary.example")
+        token = rotate_admin_token(store)
+        with live_admin(store, port) as url:
+            yield store, url, token, copy_id, hit_id
+    finally:
+        store.dispose()
+
+
+def test_auth_no_token_wrong_token_good_token(site) -> None:
+    _store, url, token, _c, _h = site
+    with httpx.Client(base_url=url, timeout=60) as c:
+        for path in ("/api/hits", "/api/copies", "/api/incidents", "/api/trace?q=x@y.example"):
+            assert c.get(path).status_code == 401
+            r = c.get(path, headers={"Authorization": "Bearer not-the-token"})
+            assert r.status_code == 401 and r.json()["error"]
+        r = c.get("/api/hits", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200
+        assert c.post("/api/identify", files={"file": ("a.txt", b"x")}).status_code == 401
+
+
+def test_shapes(site) -> None:
+    _store, url, token, copy_id, hit_id = site
+    auth = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=url, timeout=60, headers=auth) as c:
+        hits = c.get("/api/hits").json()["hits"]
+        assert [h["id"] for h in hits] == [hit_id]
+        assert set(hits[0]) >= {
+            "id",
+            "observed_at",
+            "channel",
+            "identifier",
+            "sender",
+            "summary",
+            "copies",
+        }
+        assert hits[0]["copies"] == [copy_id] and hits[0]["summary"] == XSS
+        assert c.get("/api/hits", params={"copy": "CNONE"}).json()["hits"] == []
+        assert c.get("/api/hits", params={"sender": "CAMPAIGN"}).json()["hits"][0]["id"] == hit_id
+        assert c.get("/api/hits", params={"recipient": "proveedor b"}).json()["hits"] == []
+        assert c.get("/api/hits", params={"since": "2999-01-01"}).json()["hits"] == []
+        assert c.get("/api/hits", params={"since": "yesterday"}).status_code == 400
+
+        one = c.get(f"/api/hits/{hit_id}").json()
+        assert one["details"]["subject"] == XSS
+        assert one["candidates"][0]["copy"] == copy_id and one["candidates"][0]["reason"]
+        assert one["evidence"]["size"] == len(RAW_MAIL)
+        assert c.get("/api/hits/999999").status_code == 404
+
+        raw = c.get(f"/api/hits/{hit_id}/raw")
+        assert raw.status_code == 200 and raw.content == RAW_MAIL
+        assert raw.headers["content-type"] == "application/octet-stream"
+        assert raw.headers["content-disposition"].startswith("attachment;")
+
+        copies = c.get("/api/copies").json()["copies"]
+        assert {cp["recipient"]: cp["hits"] for cp in copies} == {
+            "Proveedor A": 1,
+            "Proveedor B": 0,
+        }
+        detail = c.get(f"/api/copies/{copy_id}").json()
+        assert detail["canaries"][0]["identifiers"][0]["value"] == "ana@canary.example"
+
+        traced = c.get("/api/trace", params={"q": "ANA@Canary.Example"}).json()
+        assert traced["copies"][0]["id"] == copy_id and traced["hits"][0]["id"] == hit_id
+        by_phone = c.get("/api/trace", params={"q": "+506 8312-3456"}).json()
+        assert [cp["id"] for cp in by_phone["copies"]] == [copy_id]
+
+        incidents = c.get("/api/incidents").json()["incidents"]
+        assert [(i["copy"], i["hits"]) for i in incidents] == [(copy_id, 1)]
+        inc = c.get(f"/api/incidents/{incidents[0]['id']}").json()
+        assert [h["id"] for h in inc["timeline"]] == [hit_id]
+
+        found = c.post(
+            "/api/identify",
+            files={"file": ("dump.txt", "lista: otra@x.example, ana@canary.example\n".encode())},
+        ).json()
+        assert [(m["id"], m["matched"]) for m in found["copies"]] == [(copy_id, 1)]
+
+        bundle = c.get(f"/api/copies/{copy_id}/bundle", params={"lang": "en"})
+        assert bundle.status_code == 200 and bundle.content[:2] == b"PK"
+        assert c.get("/api/openapi.json").json()["openapi"].startswith("3.")
+
+
+def test_security_headers(site) -> None:
+    _store, url, _token, _c, _h = site
+    with httpx.Client(base_url=url, timeout=60) as c:
+        r = c.get("/login")
+    csp = r.headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "unsafe-inline" not in csp
+    assert r.headers["x-frame-options"] == "DENY"
+    assert r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_session_login_roles_and_csrf(site) -> None:
+    from tests.admin_support import csrf_of, login
+
+    store, url, _token, copy_id, hit_id = site
+    users.add_user(store, "vera", "viewer password", "viewer")
+    users.add_user(store, "ivan", "investigator pw", "investigator")
+    with httpx.Client(base_url=url, timeout=60) as c:
+        r = login(c, "vera", "viewer password")
+        assert r.status_code == 303
+        cookie = r.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie
+        assert c.get("/api/hits").status_code == 200
+        assert c.get(f"/api/hits/{hit_id}/raw").status_code == 403
+        assert c.get("/api/trace", params={"q": "ana@canary.example"}).status_code == 403
+        assert c.get("/users").status_code == 403
+        page = c.get(f"/hits/{hit_id}")
+        assert page.status_code == 200
+        assert XSS not in page.text and "&lt;img src=x onerror=alert(1)&gt;" in page.text
+        assert "<script>alert(2)" not in page.text
+    with httpx.Client(base_url=url, timeout=60) as c:
+        login(c, "ivan", "investigator pw")
+        files = {"file": ("d.txt", b"ana@canary.example")}
+        assert c.post("/api/identify", files=files).status_code == 403  # no CSRF token
+        token = csrf_of(c.get("/identify").text)
+        r = c.post("/api/identify", files=files, headers={"X-CSRF-Token": token})
+        assert r.status_code == 200 and r.json()["copies"][0]["id"] == copy_id
+        r = c.post("/logout", data={"csrf": "wrong"})
+        assert r.status_code == 403
+        assert c.post("/logout", data={"csrf": token}).status_code == 303
+        assert c.get("/api/hits").status_code == 401
+
+
+def test_wrong_passwords_are_limited_per_user(site) -> None:
+    from tests.admin_support import login
+
+    store, url, *_ = site
+    users.add_user(store, "ana", "the right password", "admin")
+    with httpx.Client(base_url=url, timeout=60) as c:
+        statuses = [login(c, "ana", f"wrong guess {i}").status_code for i in range(5)]
+        assert statuses == [401] * 5
+        assert login(c, "ana", "the right password").status_code == 429
+        assert c.get("/api/hits").status_code == 401
+
+
+def test_upload_over_the_limit_is_refused(site) -> None:
+    _store, url, token, _c, _h = site
+    big = b"a" * (51 * 1024 * 1024)
+    with httpx.Client(base_url=url, timeout=120) as c:
+        r = c.post(
+            "/api/identify",
+            files={"file": ("big.txt", big)},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert r.status_code == 413
