@@ -94,7 +94,7 @@ def test_shapes(site) -> None:
 
         found = c.post(
             "/api/identify",
-            files={"file": ("dump.txt", "lista: otra@x.example, ana@canary.example\n".encode())},
+            files={"file": ("dump.txt", b"lista: otra@x.example, ana@canary.example\n")},
         ).json()
         assert [(m["id"], m["matched"]) for m in found["copies"]] == [(copy_id, 1)]
 
