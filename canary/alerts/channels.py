@@ -48,8 +48,9 @@ KEYS: dict[str, set[str]] = {
         "from",
         "to",
         "html",
+        "ca_file",
     },
-    "webhook": {"url", "url_env", "secret", "secret_env"},
+    "webhook": {"url", "url_env", "secret", "secret_env", "ca_file"},
     "slack": {"url", "url_env"},
     "teams": {"url", "url_env"},
     "syslog": {"address", "facility", "app_name", "hostname"},
@@ -91,6 +92,11 @@ class Channel:
             if value:
                 return value
         return self.options.get(key, default)
+
+    def path(self, value: Any) -> Path:
+        """A path option, relative to the config file's folder."""
+        p = Path(str(value)).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
 
     def send(self, r: Rendered, message: dict[str, Any]) -> str:
         """Deliver one alert; returns what acknowledged it, raises ChannelError."""
@@ -142,7 +148,9 @@ def _check_status(resp: httpx.Response) -> str:
 
 def _post_json(ch: Channel, url: str, body: bytes, headers: dict[str, str]) -> str:
     headers = {"Content-Type": "application/json", "User-Agent": "canary-trace", **headers}
-    with httpx.Client(timeout=ch.timeout, follow_redirects=False) as client:
+    ca = ch.options.get("ca_file")
+    verify: Any = ssl.create_default_context(cafile=str(ch.path(ca))) if ca else True
+    with httpx.Client(timeout=ch.timeout, follow_redirects=False, verify=verify) as client:
         return _check_status(client.post(url, content=body, headers=headers))
 
 
@@ -195,7 +203,8 @@ def _send_email(ch: Channel, r: Rendered, message: dict[str, Any]) -> str:
     host = str(ch.options["smtp_host"])
     use_ssl = bool(ch.options.get("ssl", False))
     port = int(ch.options.get("smtp_port", 465 if use_ssl else 587))
-    ctx = ssl.create_default_context()
+    ca = ch.options.get("ca_file")
+    ctx = ssl.create_default_context(cafile=str(ch.path(ca)) if ca else None)
     smtp: smtplib.SMTP
     if use_ssl:
         smtp = smtplib.SMTP_SSL(host, port, timeout=ch.timeout, context=ctx)
@@ -288,9 +297,7 @@ def _send_syslog(ch: Channel, r: Rendered, message: dict[str, Any]) -> str:
 
 
 def _send_jsonl(ch: Channel, r: Rendered, message: dict[str, Any]) -> str:
-    path = Path(str(ch.options["path"])).expanduser()
-    if not path.is_absolute():
-        path = ch.base_dir / path
+    path = ch.path(ch.options["path"])
     line = json.dumps(
         {**message, "subject": r.subject, "text": r.text(), "link": r.link},
         ensure_ascii=False,

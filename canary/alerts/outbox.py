@@ -43,7 +43,7 @@ FANOUT = "*"
 BACKOFF_START = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
 MAX_AGE = timedelta(hours=48)
-LEASE = timedelta(minutes=3)
+LEASE = timedelta(minutes=10)
 BATCH = 50
 
 
@@ -212,12 +212,41 @@ def _deliver(c: Claimed, channels: dict[str, Channel], admin: str) -> tuple[bool
         return False, f"{type(exc).__name__}: {plain(exc, 300)}"
 
 
-def _settle(store: Store, c: Claimed, ok: bool, note: str, now: datetime) -> str:
+@dataclass
+class Outcome:
+    claimed: Claimed
+    result: str  # sent | attempt-failed | deferred
+    note: str
+
+
+def _deliver_channel(
+    group: list[Claimed], channels: dict[str, Channel], admin: str
+) -> list[Outcome]:
+    """Send one channel's alerts in order; after a failure the rest wait for its retry.
+
+    A channel that is down costs one timeout per dispatch, not one per alert, and
+    its alerts keep their order.
+    """
+    out: list[Outcome] = []
+    failure = ""
+    for c in group:
+        if failure:
+            out.append(Outcome(c, "deferred", f"waiting: {c.channel} failed: {failure}"))
+            continue
+        ok, note = _deliver(c, channels, admin)
+        out.append(Outcome(c, "sent" if ok else "attempt-failed", note))
+        if not ok:
+            failure = note
+    return out
+
+
+def _settle(store: Store, o: Outcome, now: datetime, retry_at: datetime) -> str:
     """Record the outcome of one send; returns the row's new state."""
+    c = o.claimed
     with store.session() as s:
         base = update(Alert).where(Alert.id == c.id, Alert.claimed_until == c.token)
         base = base.execution_options(synchronize_session=False)
-        if ok:
+        if o.result == "sent":
             s.execute(
                 base.values(
                     state="sent", sent_at=now, claimed_until=None,
@@ -225,7 +254,7 @@ def _settle(store: Store, c: Claimed, ok: bool, note: str, now: datetime) -> str
                 )
             )  # fmt: skip
             return "sent"
-        attempts = c.attempts + 1
+        attempts = c.attempts + (1 if o.result == "attempt-failed" else 0)
         queued = c.payload.get("_queued_at")
         start = datetime.fromisoformat(queued) if queued else c.created_at
         state = "failed" if now - start >= MAX_AGE else "pending"
@@ -233,12 +262,13 @@ def _settle(store: Store, c: Claimed, ok: bool, note: str, now: datetime) -> str
             base.values(
                 state=state,
                 attempts=attempts,
-                last_error=plain(note, 1000),
+                last_error=plain(o.note, 1000),
                 claimed_until=None,
-                next_attempt_at=now + backoff(attempts),
+                next_attempt_at=retry_at,
             )
         )
-        log.warning("alert %s via %s: %s (%s)", c.id, c.channel, note, state)
+        if o.result == "attempt-failed" or state == "failed":
+            log.warning("alert %s via %s: %s (%s)", c.id, c.channel, o.note, state)
         return state
 
 
@@ -249,19 +279,35 @@ def dispatch_due(
     now: Callable[[], datetime] = utcnow,
     channels: list[Channel] | None = None,
     workers: int = 4,
+    max_rounds: int = 20,
 ) -> DispatchReport:
-    """Fan out, then send every due alert once; blocking (run it in a thread)."""
+    """Fan out, then send every due alert once; blocking (run it in a thread).
+
+    Channels are served in parallel, each channel's alerts in order.
+    """
     chans = parse_channels(config) if channels is None else channels
     report = DispatchReport(expanded=fan_out(store, chans, now()))
     by_name = {c.name: c for c in chans}
-    claimed = claim(store, now())
-    if not claimed:
-        return report
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(claimed)))) as pool:
-        results = list(pool.map(lambda c: _deliver(c, by_name, config.listen.admin), claimed))
-    for c, (ok, note) in zip(claimed, results, strict=True):
-        state = _settle(store, c, ok, note, now())
-        {"sent": report.sent, "failed": report.failed}.get(state, report.retrying).append(c.id)
+    admin = config.listen.admin
+    for _ in range(max_rounds):
+        claimed = claim(store, now())
+        if not claimed:
+            break
+        groups: dict[str, list[Claimed]] = {}
+        for c in claimed:
+            groups.setdefault(c.channel, []).append(c)
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(groups)))) as pool:
+            results = list(pool.map(lambda g: _deliver_channel(g, by_name, admin), groups.values()))
+        for outcomes in results:
+            t = now()
+            failed = [o for o in outcomes if o.result == "attempt-failed"]
+            retry_at = t + backoff(failed[0].claimed.attempts + 1) if failed else t
+            for o in outcomes:
+                state = _settle(store, o, t, retry_at)
+                bucket = {"sent": report.sent, "failed": report.failed}
+                bucket.get(state, report.retrying).append(o.claimed.id)
+        if len(claimed) < BATCH:
+            break
     return report
 
 
