@@ -537,7 +537,7 @@ def national_number(value: str, region: str) -> str:
 def detect_locale(header: list[str], rows: list[list[str]]) -> tuple[str, str]:
     """(locale, region) the data shows: phone prefixes, email TLDs, places, header language."""
     profiles = all_profiles()
-    score: Counter[str] = Counter()
+    score: dict[str, float] = dict.fromkeys(LOCALES, 0.0)
     cells = [c for r in rows[:2000] for c in r if c]
     for cell in cells:
         low = cell.lower()

@@ -1,0 +1,115 @@
+"""Mexican CURP and RFC built from a person's names, birth date and sex.
+
+A canary in a Mexican registry needs a CURP that agrees with its own row (the first
+letters of its surnames and name, its birth date, its sex) and carries a valid check
+digit, or any validator would single it out.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+
+CURP_CHARS = "0123456789ABCDEFGHIJKLMNÑOPQRSTUVWXYZ"
+CURP_RE = re.compile(r"^[A-Z][AEIOUX][A-Z]{2}\d{6}[HMX][A-Z]{2}[B-DF-HJ-NP-TV-Z]{3}[A-Z0-9]\d$")
+VOWELS = "AEIOU"
+PARTICLES = {
+    "DA", "DAS", "DE", "DEL", "DER", "DI", "DIE", "DD", "EL", "LA", "LOS", "LAS", "LE", "LES",
+    "MAC", "MC", "VAN", "VON", "Y",
+}  # fmt: skip
+COMMON_FIRST = {"MARIA", "MA", "MA.", "JOSE", "J", "J."}
+#: Four-letter starts RENAPO replaces (second letter becomes X).
+INCONVENIENT = {
+    "BACA", "BAKA", "BUEI", "BUEY", "CACA", "CACO", "CAGA", "CAGO", "CAKA", "CAKO", "COGE",
+    "COGI", "COJA", "COJE", "COJI", "COJO", "COLA", "CULO", "FALO", "FETO", "GETA", "GUEI",
+    "GUEY", "JETA", "JOTO", "KACA", "KACO", "KAGA", "KAGO", "KAKA", "KAKO", "KOGE", "KOGI",
+    "KOJA", "KOJE", "KOJI", "KOJO", "KOLA", "KULO", "LILO", "LOCA", "LOCO", "LOKA", "LOKO",
+    "MAME", "MAMO", "MEAR", "MEAS", "MEON", "MIAR", "MION", "MOCO", "MOKO", "MULA", "MULO",
+    "NACA", "NACO", "PEDA", "PEDO", "PENE", "PIPI", "PITO", "POPO", "PUTA", "PUTO", "QULO",
+    "RATA", "ROBA", "ROBE", "ROBO", "RUIN", "SENO", "TETA", "VACA", "VAGA", "VAGO", "VAKA",
+    "VUEI", "VUEY", "WUEI", "WUEY",
+}  # fmt: skip
+
+
+def _plain(text: str) -> str:
+    """Upper case, accents dropped, Ñ kept as Ñ, only letters and spaces."""
+    out = []
+    for c in text.upper():
+        if c == "Ñ":
+            out.append(c)
+            continue
+        d = unicodedata.normalize("NFKD", c)
+        out.append("".join(x for x in d if not unicodedata.combining(x)))
+    return re.sub(r"[^A-ZÑ ]", " ", "".join(out))
+
+
+def _word(name: str, *, given: bool = False) -> str:
+    """The word of a (possibly compound) name that the CURP uses."""
+    words = [w for w in _plain(name).split() if w not in PARTICLES]
+    if given and len(words) > 1 and words[0] in COMMON_FIRST:
+        words = words[1:]
+    return words[0] if words else ""
+
+
+def _first_inner(word: str, vowels: bool) -> str:
+    for c in word[1:]:
+        if (c in VOWELS) == vowels and c.isalpha():
+            return "X" if c == "Ñ" else c
+    return "X"
+
+
+def _letter(word: str) -> str:
+    if not word:
+        return "X"
+    return "X" if word[0] == "Ñ" else word[0]
+
+
+def name_key(given: str, paternal: str, maternal: str) -> str:
+    """The four letters a CURP and an RFC start with."""
+    p, m, g = _word(paternal), _word(maternal), _word(given, given=True)
+    key = _letter(p) + _first_inner(p, True) + _letter(m) + _letter(g)
+    if key in INCONVENIENT:
+        key = key[0] + "X" + key[2:]
+    return key
+
+
+def check_digit(first17: str) -> str:
+    """The CURP's 18th character, computed from the first 17."""
+    total = sum(CURP_CHARS.index(c) * (18 - i) for i, c in enumerate(first17))
+    return str((10 - total % 10) % 10)
+
+
+def make_curp(
+    given: str, paternal: str, maternal: str, birth: date, sex: str, state: str, homoclave: str
+) -> str:
+    """A CURP consistent with the person: sex "F"/"M", state a 2-letter RENAPO code.
+
+    `homoclave` is any character; it is mapped to a digit (born before 2000) or a
+    letter (2000 and later), as RENAPO assigns them.
+    """
+    p, m, g = _word(paternal), _word(maternal), _word(given, given=True)
+    h = ord(homoclave[:1] or "0")
+    homo = str(h % 10) if birth.year < 2000 else chr(ord("A") + h % 26)
+    body = (
+        name_key(given, paternal, maternal)
+        + birth.strftime("%y%m%d")
+        + ("M" if sex == "F" else "H")
+        + (state.upper() + "NE")[:2]
+        + _first_inner(p, False)
+        + _first_inner(m, False)
+        + _first_inner(g, False)
+        + homo
+    )
+    return body + check_digit(body)
+
+
+def curp_valid(curp: str) -> bool:
+    """True when a CURP has the right shape and check digit."""
+    c = curp.strip().upper()
+    return bool(CURP_RE.match(c)) and check_digit(c[:17]) == c[17]
+
+
+def make_rfc(given: str, paternal: str, maternal: str, birth: date, homoclave: str) -> str:
+    """A person's RFC: the CURP's four letters, YYMMDD and a three-character homoclave."""
+    return name_key(given, paternal, maternal) + birth.strftime("%y%m%d") + homoclave[:3].upper()

@@ -1,0 +1,715 @@
+"""Canary synthesis: consistent synthetic people, written as rows that fit their table.
+
+A `CanaryFactory` learns from a table's sample (through its `Schema`) how each column
+is written, then makes `Persona`s (names, sex, birth date, a unique email on the canary
+domains) and turns each into a row: names in the column's casing and accents, the
+canary phone in one of the column's own masks, places copied together from one real
+row (a municipality with its own state, postal code and area code), dates and numbers
+drawn from the column's own values, CURPs consistent with the person, ids continuing
+the sequence (and kept sorted between their neighbours when the table is sorted).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import statistics
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import phonenumbers
+from faker import Faker
+
+from .curp import make_curp, make_rfc
+from .errors import InputError
+from .infer import (
+    Column,
+    DateFormat,
+    Schema,
+    apply_accents,
+    apply_casing,
+    fold,
+    id_number,
+    national_number,
+    parse_number,
+)
+from .normalize import normalize_email, normalize_phone
+from .seeds import locale_profile
+
+log = logging.getLogger(__name__)
+
+MAX_EMAIL_TRIES = 500
+
+#: Local-part shapes matched against a sample's own addresses (digits are a suffix).
+EMAIL_TEMPLATES = (
+    [
+        f"{a}{sep}{b}"
+        for sep in ("", ".", "_", "-")
+        for a, b in (
+            ("{first}", "{last}"),
+            ("{fi}", "{last}"),
+            ("{last}", "{first}"),
+            ("{last}", "{fi}"),
+            ("{first}", "{li}"),
+            ("{first}", "{last2}"),
+            ("{first}", "{first2}"),
+        )
+    ]
+    + [
+        f"{a}{sep}{b}{sep}{c}"
+        for sep in ("", ".", "_")
+        for a, b, c in (
+            ("{first}", "{last}", "{last2}"),
+            ("{fi}", "{last}", "{last2}"),
+            ("{first}", "{first2}", "{last}"),
+            ("{fi}", "{li}", "{last2}"),
+        )
+    ]
+    + ["{first}", "{last}", "{fi}{l2i}{last}", "{fi}{last}{l2i}"]
+)
+
+
+@dataclass
+class Persona:
+    """One synthetic person. Names keep their natural casing and accents."""
+
+    given: str
+    paternal: str
+    maternal: str
+    sex: str  # "F" or "M"
+    birth: date
+    #: The address for the table's first email column (as written there), or None.
+    email: str | None
+    #: Addresses for further email columns, by column index.
+    other_emails: dict[int, str] = field(default_factory=dict)
+    #: Fixes every other choice made for this person, so make_row is repeatable.
+    seed: int = 0
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(x for x in (self.given, self.paternal, self.maternal) if x)
+
+
+def _plain_token(text: str) -> str:
+    """A name as it goes into an email local part: ASCII, lower case, no spaces."""
+    return re.sub(r"[^a-z0-9]", "", fold(text))
+
+
+class CanaryFactory:
+    """Makes canaries for one table; see the module docstring."""
+
+    def __init__(
+        self,
+        schema: Schema,
+        sample: Any,
+        domains: Sequence[str] = (),
+        rng: random.Random | None = None,
+        email_taken: Callable[[str], bool] | None = None,
+    ) -> None:
+        self.schema = schema
+        self.rng = rng or random.Random()
+        self.domains = [d.strip().lower() for d in domains if d.strip()]
+        self.email_taken = email_taken or (lambda _a: False)
+        self.profile = locale_profile(schema.locale)
+        self.faker = Faker(self.profile["faker_locale"])
+        self.faker.seed_instance(self.rng.getrandbits(32))
+        width = len(schema.header)
+        self.rows: list[list[str]] = [
+            (list(r) + [""] * width)[:width] for r in getattr(sample, "rows", [])
+        ]
+        self.cols = schema.columns
+        self._by_kind: dict[str, list[Column]] = {}
+        for c in self.cols:
+            self._by_kind.setdefault(c.kind, []).append(c)
+        self.region = schema.region
+        self.country_code = phonenumbers.country_code_for_region(self.region)
+        self.sample_emails = {
+            normalize_email(r[c.index])
+            for c in self._kind("email")
+            for r in self.rows
+            if r[c.index]
+        }
+        self.sample_ids: dict[int, set[str]] = {
+            c.index: {v.strip() for v in c.values} for c in self.cols if c.kind == "id"
+        }
+        self.sample_id_numbers: dict[int, set[int]] = {
+            i: {n for n in (id_number(v) for v in vals) if n is not None}
+            for i, vals in self.sample_ids.items()
+        }
+        self.issued_emails: set[str] = set()
+        self._id_owner: dict[tuple[int, str], int] = {}
+        self._patterns = self._learn_patterns()
+        self._domain_weights = self._learn_domain_weights()
+        self._female_share = self._learn_female_share()
+        self._births = self._learn_births()
+        self._age_ref = self._learn_age_reference()
+
+    # --- what the sample teaches ---------------------------------------------------
+
+    def _kind(self, kind: str) -> list[Column]:
+        return self._by_kind.get(kind, [])
+
+    def _row_names(self, row: list[str]) -> tuple[str, str, str] | None:
+        """(given, paternal, maternal) of a real row, as far as its columns tell."""
+        given = paternal = maternal = ""
+        for c in self.cols:
+            v = row[c.index].strip()
+            if not v:
+                continue
+            if c.kind == "given_name":
+                given = v
+            elif c.kind in ("paternal", "surname") and not paternal:
+                words = v.split()
+                paternal = words[0] if c.kind == "surname" else v
+                if c.kind == "surname" and len(words) > 1:
+                    maternal = words[1]
+            elif c.kind == "maternal":
+                maternal = v
+            elif c.kind == "full_name" and not given:
+                t = v.replace(",", " ").split()
+                if len(t) < 2:
+                    continue
+                if c.fmt.get("order", "first_last") == "first_last":
+                    given = t[0]
+                    paternal, maternal = (t[-2], t[-1]) if len(t) >= 3 else (t[-1], "")
+                else:
+                    paternal = t[0]
+                    maternal = t[1] if len(t) >= 3 else ""
+                    given = t[2] if len(t) >= 3 else t[1]
+        if not given or not paternal:
+            return None
+        return given, paternal, maternal
+
+    def _learn_patterns(self) -> Counter[str]:
+        """Local-part templates with the share of the sample's addresses that use each."""
+        emails = self._kind("email")
+        found: Counter[str] = Counter()
+        if emails:
+            col = emails[0]
+            for row in self.rows[:3000]:
+                addr = row[col.index].strip()
+                names = self._row_names(row)
+                if not addr or "@" not in addr or names is None:
+                    continue
+                found[self._match_template(addr.rsplit("@", 1)[0].lower(), names)] += 1
+        matched = sum(n for t, n in found.items() if t != "{other}")
+        if matched >= 20:
+            return found
+        return Counter(
+            {t: int(w * 1000) for t, w in self.profile["email_patterns"].items() if w > 0}
+        )
+
+    def _match_template(self, local: str, names: tuple[str, str, str]) -> str:
+        m = re.match(r"^(.*?)(\d*)$", local)
+        body, digits = (m.group(1), m.group(2)) if m else (local, "")
+        tokens = _tokens(*names)
+        for t in EMAIL_TEMPLATES:
+            if _render_template(t, tokens) == body and body:
+                return t + (f"{{d{len(digits)}}}" if digits else "")
+        return "{other}"
+
+    def _learn_domain_weights(self) -> list[float]:
+        """Weight of each canary domain: the i-th is used as often as the i-th most used
+        provider of the column (or, with no emails in the sample, of the locale's mix)."""
+        shares: list[float] = []
+        emails = self._kind("email")
+        if emails and emails[0].fmt.get("domains"):
+            counts: Counter[str] = emails[0].fmt["domains"]
+            total = sum(counts.values())
+            shares = [n / total for _d, n in counts.most_common()]
+        if len(shares) < 2:
+            mix = self.profile["email_providers"]
+            shares = sorted((w for d, w in mix.items() if d != "other"), reverse=True)
+        n = len(self.domains)
+        if not n:
+            return []
+        floor = min(shares) if shares else 1.0
+        weights = [shares[i] if i < len(shares) else floor for i in range(n)]
+        return weights
+
+    def _learn_female_share(self) -> float:
+        sexes = self._kind("sex")
+        if sexes:
+            mapping: dict[str, str] = sexes[0].fmt["sex"]
+            vals = [mapping.get(v.strip()) for v in sexes[0].values]
+            known = [v for v in vals if v]
+            if known:
+                return sum(1 for v in known if v == "F") / len(known)
+        from faker.providers.person.en_US import Provider as EnUS
+        from faker.providers.person.es_ES import Provider as EsES
+        from faker.providers.person.es_MX import Provider as EsMX
+
+        female = {fold(n) for p in (EsMX, EsES, EnUS) for n in p.first_names_female}
+        male = {fold(n) for p in (EsMX, EsES, EnUS) for n in p.first_names_male}
+        for k in self.profile.get("given_female", {}):
+            female.add(fold(k.split()[0]))
+        f = m = 0
+        for row in self.rows[:3000]:
+            names = self._row_names(row)
+            if names is None:
+                continue
+            first = fold(names[0]).split()
+            w = first[1] if len(first) > 1 and first[0] in ("maria", "jose", "ma.") else first[0]
+            f += w in female and w not in male
+            m += w in male and w not in female
+        if f + m >= 20:
+            return f / (f + m)
+        return 0.5
+
+    def _learn_births(self) -> list[date]:
+        births: list[date] = []
+        for c in self._kind("birth_date"):
+            fmt: DateFormat = c.fmt["date"]
+            for v in c.values[:5000]:
+                parsed = fmt.parse(v)
+                if parsed:
+                    births.append(parsed[0])
+            break
+        return births
+
+    def _learn_age_reference(self) -> date:
+        """The date ages in the table were computed at (today when there is nothing to go on)."""
+        ages, births = self._kind("age"), self._kind("birth_date")
+        if not ages or not births:
+            return date.today()
+        fmt: DateFormat = births[0].fmt["date"]
+        refs = []
+        for row in self.rows[:3000]:
+            b, a = fmt.parse(row[births[0].index]), parse_number(row[ages[0].index])
+            if b and a is not None:
+                refs.append(b[0].toordinal() + int((a + 0.5) * 365.25))
+        return date.fromordinal(int(statistics.median(refs))) if refs else date.today()
+
+    # --- personas ------------------------------------------------------------------
+
+    def persona(self) -> Persona:
+        """A new synthetic person with an email no one has (sample, register, this run)."""
+        r = self.rng
+        sex = "F" if r.random() < self._female_share else "M"
+        given = self._given_name(sex)
+        paternal = self._surname()
+        maternal = self._surname()
+        for _ in range(3):
+            if fold(maternal) != fold(paternal):
+                break
+            maternal = self._surname()
+        birth = self._birth()
+        p = Persona(given, paternal, maternal, sex, birth, None, seed=r.getrandbits(63))
+        emails = self._kind("email")
+        if emails:
+            p.email = self._unique_email(p, emails[0])
+            for c in emails[1:]:
+                p.other_emails[c.index] = self._unique_email(p, c)
+        return p
+
+    def _weighted(self, table: dict[str, float]) -> str:
+        names, weights = list(table), list(table.values())
+        return self.rng.choices(names, weights=weights)[0]
+
+    def _given_name(self, sex: str) -> str:
+        words_col = self._kind("given_name") or self._kind("full_name")
+        want = 1
+        if self._kind("given_name"):
+            dist: Counter[int] = words_col[0].fmt.get("words", Counter({1: 1}))
+            want = self.rng.choices(list(dist), weights=list(dist.values()))[0]
+            want = max(1, min(want, 3))
+        table = self.profile.get("given_female" if sex == "F" else "given_male", {})
+        if table and self.rng.random() < self.profile.get("given_share", 0):
+            name = self._weighted(table)
+        else:
+            name = self.faker.first_name_female() if sex == "F" else self.faker.first_name_male()
+        words = name.split()
+        while len(words) < want:
+            extra = self.faker.first_name_female() if sex == "F" else self.faker.first_name_male()
+            if extra not in words:
+                words.append(extra)
+        if self._kind("given_name"):
+            words = words[:want]
+        return " ".join(words)
+
+    def _surname(self) -> str:
+        table = self.profile.get("surnames", {})
+        if table and self.rng.random() < self.profile.get("surname_share", 0):
+            return self._weighted(table)
+        return str(self.faker.last_name())
+
+    def _birth(self) -> date:
+        if self._births:
+            base = self.rng.choice(self._births)
+            return base + timedelta(days=self.rng.randint(-200, 200))
+        ages = self._kind("age")
+        if ages:
+            age = parse_number(self.rng.choice(ages[0].values)) or 40
+            days = int((age + self.rng.random()) * 365.25)
+            return self._age_ref - timedelta(days=days)
+        return date.today() - timedelta(days=self.rng.randint(18 * 365, 75 * 365))
+
+    def _unique_email(self, p: Persona, col: Column) -> str:
+        if not self.domains:
+            raise InputError(
+                "the table has an email column but no canary domain is registered: "
+                "add one with 'canary domain add DOMAIN'"
+            )
+        tokens = _tokens(p.given, p.paternal, p.maternal)
+        for attempt in range(MAX_EMAIL_TRIES):
+            template = self.rng.choices(list(self._patterns), list(self._patterns.values()))[0]
+            local = self._render_local(template, tokens, p.birth, attempt)
+            domain = self.rng.choices(self.domains, weights=self._domain_weights)[0]
+            address = f"{local}@{domain}"
+            norm = normalize_email(address)
+            if norm in self.sample_emails or norm in self.issued_emails:
+                continue
+            if self.email_taken(norm):
+                continue
+            self.issued_emails.add(norm)
+            return address.upper() if col.casing == "upper" else address
+        raise InputError("could not find an unused canary email address; add another domain")
+
+    def _render_local(self, template: str, tokens: dict[str, str], birth: date, n: int) -> str:
+        if template == "{other}":
+            base = re.sub(r"[^a-z0-9._]", "", fold(self.faker.user_name()))
+            local = base or tokens["first"] + tokens["last"]
+        else:
+            local = _render_template(template, tokens)
+
+            def digits(m: re.Match[str]) -> str:
+                k = int(m.group(1))
+                return str(self.rng.randint(10 ** (k - 1) if k > 1 else 0, 10**k - 1))
+
+            local = re.sub(r"\{d(\d+)\}", digits, local)
+            local = local.replace("{yyyy}", str(birth.year)).replace("{yy}", birth.strftime("%y"))
+        if n >= 20:  # the common shapes are taken: add digits, as people do
+            local += str(self.rng.randint(1, 999))
+        local = re.sub(r"[._-]{2,}", ".", local).strip("._-")
+        return local[:64] or "x"
+
+    # --- rows ----------------------------------------------------------------------
+
+    def make_row(
+        self,
+        persona: Persona,
+        phone: str | None = None,
+        prev: list[str] | None = None,
+        next: list[str] | None = None,  # noqa: A002 - the interface plant.py calls
+    ) -> list[str] | None:
+        """The persona as a row of this table, or None when it cannot sit between
+        `prev` and `next` (a sorted id or name column with no room there).
+
+        Repeatable: the same persona, phone and neighbours give the same row.
+        """
+        r = random.Random(f"{persona.seed}:{phone}")
+        donor = self._place_donor(r, phone)
+        row: list[str] = []
+        for c in self.cols:
+            value = self._cell(c, persona, phone, donor, r, prev, next)
+            if value is None:
+                return None
+            row.append(value)
+        return row
+
+    def _empty(self, c: Column, r: random.Random) -> bool:
+        return r.random() < c.empty_rate
+
+    def _cell(
+        self,
+        c: Column,
+        p: Persona,
+        phone: str | None,
+        donor: list[str] | None,
+        r: random.Random,
+        prev: list[str] | None,
+        nxt: list[str] | None,
+    ) -> str | None:
+        k = c.kind
+        primary = {x[0].index for x in (self._kind("email"), self._kind("phone")) if x}
+        if k == "email":
+            if c.index in primary:
+                return p.email or ""
+            return "" if self._empty(c, r) else p.other_emails.get(c.index, "")
+        if k == "phone":
+            if not phone or (c.index not in primary and self._empty(c, r)):
+                return ""
+            return self._format_phone(c, phone, r)
+        if k == "place":
+            return donor[c.index] if donor is not None else r.choice(self._cells(c))
+        if k in ("category", "boolean", "text", "constant", "empty"):
+            return r.choice(self._cells(c))
+        if k == "number":
+            return self._number(c, r)
+        if self._empty(c, r):
+            value = ""
+        else:
+            value = self._generated(c, p, donor, r, prev, nxt)
+        if value is None:
+            return None
+        if c.sorted and k in ("full_name", "paternal", "surname"):
+            key = fold(value)
+            if prev is not None and fold(prev[c.index]) > key:
+                return None
+            if nxt is not None and key > fold(nxt[c.index]):
+                return None
+        return value
+
+    def _cells(self, c: Column) -> list[str]:
+        cells = [row[c.index] for row in self.rows]
+        return cells or [""]
+
+    def _generated(
+        self,
+        c: Column,
+        p: Persona,
+        donor: list[str] | None,
+        r: random.Random,
+        prev: list[str] | None,
+        nxt: list[str] | None,
+    ) -> str | None:
+        k = c.kind
+        if k in ("given_name", "paternal", "maternal", "surname", "full_name"):
+            return self._name_cell(c, p)
+        if k == "sex":
+            wanted = [v for v, s in c.fmt["sex"].items() if s == p.sex]
+            if not wanted:
+                return r.choice(c.values)
+            counts = Counter(v for v in c.values if v in wanted)
+            return counts.most_common(1)[0][0] if counts else wanted[0]
+        if k in ("birth_date", "date"):
+            return self._date(c, p, r)
+        if k == "age":
+            ref = self._age_ref
+            age = ref.year - p.birth.year - ((ref.month, ref.day) < (p.birth.month, p.birth.day))
+            return str(max(age, 0))
+        if k == "curp":
+            return self._curp(c, p, donor, r)
+        if k == "rfc":
+            alnum = "ABCDEFGHIJKLMNPQRSTUVWXYZ0123456789"
+            homo = "".join(r.choice(alnum) for _ in range(3))
+            return make_rfc(p.given, p.paternal, p.maternal, p.birth, homo)
+        if k == "id":
+            return self._id(c, p, r, prev, nxt)
+        return r.choice(c.values)
+
+    def _name_cell(self, c: Column, p: Persona) -> str:
+        k = c.kind
+        if k == "given_name":
+            text = p.given
+        elif k == "paternal":
+            text = p.paternal
+        elif k == "maternal":
+            text = p.maternal
+        elif k == "surname":
+            text = p.paternal if self._kind("maternal") else f"{p.paternal} {p.maternal}"
+        else:
+            order = c.fmt.get("order", "first_last")
+            surnames = " ".join(x for x in (p.paternal, p.maternal) if x)
+            if order == "last_first":
+                text = f"{surnames} {p.given}"
+            elif order == "last_comma_first":
+                text = f"{surnames}, {p.given}"
+            else:
+                text = f"{p.given} {surnames}"
+        return apply_accents(apply_casing(text, c.casing), c.accents)
+
+    def _date(self, c: Column, p: Persona, r: random.Random) -> str:
+        fmt: DateFormat = c.fmt["date"]
+        base_text = r.choice(c.values)
+        parsed = fmt.parse(base_text)
+        tail = parsed[1] if parsed else ""
+        if c.kind == "birth_date" and c is self._kind("birth_date")[0]:
+            return fmt.format(p.birth, tail)
+        if parsed is None:
+            return base_text
+        d = parsed[0] + timedelta(days=r.randint(-10, 10))
+        return fmt.format(d, tail)
+
+    def _curp(self, c: Column, p: Persona, donor: list[str] | None, r: random.Random) -> str:
+        state = ""
+        if donor is not None and len(donor[c.index]) >= 13:
+            state = donor[c.index][11:13].upper()
+        if not state:
+            states = [v[11:13].upper() for v in c.values if len(v) >= 13]
+            state = r.choice(states) if states else "NE"
+        homo = chr(r.randint(33, 126))
+        curp = make_curp(p.given, p.paternal, p.maternal, p.birth, p.sex, state, homo)
+        return curp.lower() if c.casing == "lower" else curp
+
+    def _id(
+        self,
+        c: Column,
+        p: Persona,
+        r: random.Random,
+        prev: list[str] | None,
+        nxt: list[str] | None,
+    ) -> str | None:
+        fmt = c.fmt.get("id")
+        taken_text = self.sample_ids.get(c.index, set())
+        if not fmt:
+            for _ in range(50):
+                v = r.choice(c.values)
+                v = "".join(
+                    str(r.randint(0, 9))
+                    if ch.isdigit()
+                    else (r.choice("ABCDEFGHJKLMNPQRSTUVWXYZ") if ch.isupper() else ch)
+                    for ch in v
+                )
+                if v not in taken_text and self._claim(c, v, p):
+                    return v
+            return None
+        taken = self.sample_id_numbers.get(c.index, set())
+        lo, hi = int(fmt["min"]), int(fmt["max"])
+        if c.sorted and (prev is not None or nxt is not None):
+            a = id_number(prev[c.index]) if prev is not None else None
+            b = id_number(nxt[c.index]) if nxt is not None else None
+            if prev is not None and a is None or nxt is not None and b is None:
+                return None
+            gap = max(1, (hi - lo) // max(len(taken), 1))
+            low = (a + 1) if a is not None else max(0, (b or 0) - gap)
+            high = (b - 1) if b is not None else (a or 0) + gap
+            candidates = [n for n in range(low, high + 1) if n not in taken][:1000]
+        else:
+            span = max(hi - lo, len(taken), 10)
+            high = hi + max(1, span // 20)
+            start = hi + 1 if c.sorted else lo
+            candidates = [n for n in range(start, high + 1) if n not in taken]
+            if len(candidates) > 2000:
+                candidates = r.sample(candidates, 2000)
+        r.shuffle(candidates)
+        for n in candidates:
+            text = _format_id(n, fmt)
+            if text not in taken_text and self._claim(c, text, p):
+                return text
+        return None
+
+    def _claim(self, c: Column, value: str, p: Persona) -> bool:
+        """Reserve an id value for this persona; False if another persona holds it."""
+        owner = self._id_owner.setdefault((c.index, value), p.seed)
+        return owner == p.seed
+
+    def _number(self, c: Column, r: random.Random) -> str:
+        base = r.choice(self._cells(c))
+        x = parse_number(base)
+        if not base or x is None:
+            return base
+        m = re.match(r"^([^\d\-+]*)([-+]?)([\d,. ]*?\d)([.,]\d+)?([^\d]*)$", base.strip())
+        if not m:
+            return base
+        fmt = c.fmt.get("number") or {}
+        point, thousands = fmt.get("point", "."), fmt.get("thousands", "")
+        decimals = len(m.group(4)) - 1 if m.group(4) else 0
+        y = x * r.uniform(0.85, 1.15)
+        if decimals == 0 and x == int(x) and x % 10 == 0 and abs(x) >= 100:
+            y = round(y, -1)  # round amounts stay round
+        text = f"{abs(y):,.{decimals}f}"
+        intpart, _, frac = text.partition(".")
+        intpart = intpart.replace(",", thousands if thousands in m.group(3) else "")
+        out = intpart + (point + frac if decimals else "")
+        return f"{m.group(1)}{m.group(2)}{out}{m.group(5)}"
+
+    def _place_donor(self, r: random.Random, phone: str | None) -> list[str] | None:
+        """A real row to copy place columns from; one whose phone shares the canary's area
+        code when there is one, so the place and the number agree."""
+        if not self.rows or not self._kind("place"):
+            return None
+        phones = self._kind("phone")
+        if phone and phones:
+            nsn = national_number(phone, self.region)
+            col = phones[0].index
+            for k in (3, 2):
+                matches = [
+                    row
+                    for row in self.rows
+                    if row[col] and national_number(row[col], self.region)[:k] == nsn[:k]
+                ]
+                if matches:
+                    return r.choice(matches)
+        return r.choice(self.rows)
+
+    def _format_phone(self, c: Column, phone: str, r: random.Random) -> str:
+        """The E.164 number written in one of the column's own masks."""
+        try:
+            parsed = phonenumbers.parse(phone, None)
+        except phonenumbers.NumberParseException:
+            return phone
+        nsn = phonenumbers.national_significant_number(parsed)
+        same_country = parsed.country_code == self.country_code
+        masks: Counter[str] = c.fmt.get("masks") or Counter()
+        fitting = {
+            m: n
+            for m, n in masks.items()
+            if m.count("#") == len(nsn) and (same_country or not re.search(r"\d", m))
+        }
+        if not fitting and same_country:
+            fitting = {
+                m: w for m, w in self.profile["phone_masks"].items() if m.count("#") == len(nsn)
+            }
+        if not fitting:
+            return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        mask = r.choices(list(fitting), weights=list(fitting.values()))[0]
+        digits = iter(nsn)
+        return "".join(next(digits) if ch == "#" else ch for ch in mask)
+
+    # --- what gets registered -------------------------------------------------------
+
+    def identifiers(self, persona: Persona, row: list[str]) -> list[tuple[str, str, str]]:
+        """(kind, normalised value, as written) for everything that identifies the canary."""
+        out: list[tuple[str, str, str]] = []
+        for c in self.cols:
+            v = row[c.index] if c.index < len(row) else ""
+            if not v:
+                continue
+            if c.kind == "email":
+                out.append(("email", normalize_email(v), v))
+            elif c.kind == "phone":
+                e164 = normalize_phone(v, self.region, strict=False)
+                if e164:
+                    out.append(("phone", e164, v))
+            elif c.kind in ("id", "curp", "rfc"):
+                out.append(("id", v.strip(), v))
+        name_cols = [
+            c
+            for c in self.cols
+            if c.kind in ("given_name", "paternal", "maternal", "surname", "full_name")
+        ]
+        if name_cols:
+            written = " ".join(row[c.index] for c in name_cols if row[c.index])
+            out.append(("name", " ".join(fold(persona.full_name).split()), written))
+        return out
+
+    def needles(self, persona: Persona, row: list[str]) -> list[str]:
+        """Values that must not already occur in the source: emails, phones, ids as written."""
+        return [
+            row[c.index]
+            for c in self.cols
+            if c.kind in ("email", "phone", "id", "curp", "rfc") and row[c.index]
+        ]
+
+
+def _tokens(given: str, paternal: str, maternal: str) -> dict[str, str]:
+    gw = given.split()
+    first = _plain_token(gw[0]) if gw else ""
+    last = _plain_token(paternal)
+    last2 = _plain_token(maternal)
+    return {
+        "first": first,
+        "first2": _plain_token(gw[1]) if len(gw) > 1 else first,
+        "fi": first[:1],
+        "last": last,
+        "li": last[:1],
+        "last2": last2,
+        "l2i": last2[:1],
+    }
+
+
+def _render_template(template: str, tokens: dict[str, str]) -> str:
+    out = template
+    for k in ("first2", "first", "last2", "last", "fi", "li", "l2i"):
+        out = out.replace("{" + k + "}", tokens[k])
+    return out
+
+
+def _format_id(n: int, fmt: dict[str, Any]) -> str:
+    width = int(fmt.get("width") or 0)
+    return f"{fmt.get('prefix', '')}{n:0{width}d}{fmt.get('suffix', '')}"
