@@ -14,9 +14,10 @@ _NON_WORD = re.compile(r"[^0-9a-z]+")
 
 def fold(text: str) -> str:
     """Lower case ASCII words separated by single spaces (accents dropped, ß -> ss...)."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    ascii_only = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _NON_WORD.sub(" ", ascii_only).strip()
+    folded = text.casefold()
+    if not folded.isascii():  # decompose, then drop the accents (and anything not Latin)
+        folded = unicodedata.normalize("NFKD", folded).encode("ascii", "ignore").decode("ascii")
+    return _NON_WORD.sub(" ", folded).strip()
 
 
 def contains_words(haystack_folded: str, needle_folded: str) -> bool:

@@ -147,8 +147,9 @@ class Scanner:
             elif len(self.unmatched) < MAX_UNMATCHED and self._canary_domain(address):
                 self.unmatched.add(address)
         if self.index.national:
+            shortest = min(self.index.national_lengths)
             for m in PHONE_RUN_RE.finditer(buf):
-                if m.end() == end and not final:
+                if m.end() - m.start() < shortest or (m.end() == end and not final):
                     continue
                 self.phones.update(self._phones_in_run(m.group(0)))
         if self.index.words:
