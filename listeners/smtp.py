@@ -150,6 +150,15 @@ class CanarySMTP(SMTP):
                 self.canary_handler.sessions.discard(self)
                 self.canary_handler.session_ended(self, self.ended_by)
 
+    async def smtp_DATA(self, arg: str) -> None:
+        """DATA as usual; once the message was sent (whatever the answer), not a probe."""
+        before = self.envelope
+        rcpts = list(before.rcpt_tos) if before is not None else []
+        await super().smtp_DATA(arg)
+        if self.envelope is not before:  # the transaction ended: 250, 451, 552 or 500
+            for r in rcpts:
+                self.pending.pop(rcpt_norm(r), None)
+
     def _timeout_cb(self) -> None:
         self.ended_by = "timeout"
         super()._timeout_cb()
@@ -230,8 +239,6 @@ class CanaryHandler:
             log.exception("SMTP message from %s not recorded; answered 451", _peer(session))
             self.stats.failures += 1
             return R_TEMP
-        for obs in observations:
-            server.pending.pop(obs.identifier, None)
         self.stats.messages += 1
         self.stats.hits += len(observations)
         log.info(
