@@ -206,7 +206,7 @@ def _contacts(contacts: Any) -> dict[str, dict[str, str]]:
     for c in contacts[:1000]:
         if not isinstance(c, dict):
             continue
-        profile = c.get("profile") if isinstance(c.get("profile"), dict) else {}
+        profile: dict[str, Any] = c["profile"] if isinstance(c.get("profile"), dict) else {}
         info = {
             "name": _str(profile.get("name"), 200),
             "username": _str(profile.get("username"), 200),
@@ -297,7 +297,7 @@ def telnyx(doc: Any, evidence: bytes) -> list[Observation]:
         recipients = [recipients]
     if not msg_id or not isinstance(recipients, list) or not recipients:
         raise Malformed("payload.id and payload.to are required")
-    sender_node = payload.get("from") if isinstance(payload.get("from"), dict) else {}
+    sender_node: dict[str, Any] = payload["from"] if isinstance(payload.get("from"), dict) else {}
     sender = _str(sender_node.get("phone_number"), 50)
     text = _str(payload.get("text"), MAX_TEXT)
     seen: set[str] = set()
