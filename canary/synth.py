@@ -140,6 +140,14 @@ class CanaryFactory:
             i: {n for n in (id_number(v) for v in vals) if n is not None}
             for i, vals in self.sample_ids.items()
         }
+        #: The first email and phone columns: always filled (they are what gets contacted).
+        self._primary = {x[0].index for x in (self._kind("email"), self._kind("phone")) if x}
+        phones = self._kind("phone")
+        self._row_nsn: list[str] = (
+            [national_number(r[phones[0].index], self.region) for r in self.rows]
+            if phones and self._kind("place")
+            else []
+        )
         self.issued_emails: set[str] = set()
         self._id_owner: dict[tuple[int, str], int] = {}
         self._patterns = self._learn_patterns()
@@ -394,17 +402,18 @@ class CanaryFactory:
         persona: Persona,
         phone: str | None = None,
         prev: list[str] | None = None,
-        next: list[str] | None = None,  # noqa: A002 - the interface plant.py calls
+        next: list[str] | None = None,
     ) -> list[str] | None:
         """The persona as a row of this table, or None when it cannot sit between
         `prev` and `next` (a sorted id or name column with no room there).
 
         Repeatable: the same persona, phone and neighbours give the same row.
         """
-        r = random.Random(f"{persona.seed}:{phone}")
-        donor = self._place_donor(r, phone)
+        donor = self._place_donor(random.Random(f"{persona.seed}:{phone}"), phone)
         row: list[str] = []
         for c in self.cols:
+            # One stream per column: a choice in one column never shifts another's.
+            r = random.Random(f"{persona.seed}:{phone}:{c.index}")
             value = self._cell(c, persona, phone, donor, r, prev, next)
             if value is None:
                 return None
@@ -425,7 +434,7 @@ class CanaryFactory:
         nxt: list[str] | None,
     ) -> str | None:
         k = c.kind
-        primary = {x[0].index for x in (self._kind("email"), self._kind("phone")) if x}
+        primary = self._primary
         if k == "email":
             if c.index in primary:
                 return p.email or ""
@@ -440,9 +449,8 @@ class CanaryFactory:
             return r.choice(self._cells(c))
         if k == "number":
             return self._number(c, r)
-        if self._empty(c, r):
-            value = ""
-        else:
+        value: str | None = "" if self._empty(c, r) else None
+        if value is None:
             value = self._generated(c, p, donor, r, prev, nxt)
         if value is None:
             return None
@@ -563,7 +571,7 @@ class CanaryFactory:
         if c.sorted and (prev is not None or nxt is not None):
             a = id_number(prev[c.index]) if prev is not None else None
             b = id_number(nxt[c.index]) if nxt is not None else None
-            if prev is not None and a is None or nxt is not None and b is None:
+            if (prev is not None and a is None) or (nxt is not None and b is None):
                 return None
             gap = max(1, (hi - lo) // max(len(taken), 1))
             low = (a + 1) if a is not None else max(0, (b or 0) - gap)
@@ -613,15 +621,13 @@ class CanaryFactory:
         code when there is one, so the place and the number agree."""
         if not self.rows or not self._kind("place"):
             return None
-        phones = self._kind("phone")
-        if phone and phones:
+        if phone and self._row_nsn:
             nsn = national_number(phone, self.region)
-            col = phones[0].index
             for k in (3, 2):
                 matches = [
                     row
-                    for row in self.rows
-                    if row[col] and national_number(row[col], self.region)[:k] == nsn[:k]
+                    for row, row_nsn in zip(self.rows, self._row_nsn, strict=True)
+                    if row_nsn and row_nsn[:k] == nsn[:k]
                 ]
                 if matches:
                     return r.choice(matches)
