@@ -55,9 +55,8 @@ def generate(path: Path, size: int) -> None:
         phone = f"(844) {rnd.randint(100, 999)}-{rnd.randint(1000, 9999)}"
         town = rnd.choice(TOWNS)
         amount = f"{rnd.randint(100, 99999)}.{rnd.randint(0, 99):02d}"
-        templates.append(
-            f"{name},{email},{phone},{town},2024-0{rnd.randint(1, 9)}-1{rnd.randint(0, 9)},{amount},{note}\n"
-        )
+        day = f"2024-0{rnd.randint(1, 9)}-1{rnd.randint(0, 9)}"
+        templates.append(f"{name},{email},{phone},{town},{day},{amount},{note}\n")
     tmp = path.with_suffix(".part")
     written = 0
     i = 0
@@ -127,7 +126,7 @@ def csv_roundtrip(src: Path, out: Path) -> None:
 def child_peak(src: Path, out_dir: Path) -> float:
     clean(out_dir)
     code = (
-        "import sys; sys.path.insert(0, %r);" % str(ROOT)
+        f"import sys; sys.path.insert(0, {str(ROOT)!r});"
         + "from plant import ours; from pathlib import Path;"
         + f"ours(Path({str(src)!r}), Path({str(out_dir)!r}), 1)"
     )

@@ -1,0 +1,141 @@
+"""Values between typed formats and text, and choosing rows for in-memory formats.
+
+Planting speaks text; JSON, XLSX and SQL hold numbers, dates and booleans. `to_text`
+gives the text a column value is sampled as, and `from_text` turns a canary's text
+back into the type its column holds (decided from the column's own values), falling
+back to the text itself when it does not parse.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from . import CopyTarget
+
+log = logging.getLogger(__name__)
+
+_INT = re.compile(r"[-+]?\d+")
+_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def to_text(value: Any) -> str:
+    """How a cell or field value is shown to planting ("" for empty)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, datetime):
+        if value.time() == time(0, 0) and value.tzinfo is None:
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def column_kind(values: list[Any]) -> str:
+    """'int', 'float', 'bool', 'datetime', 'date', 'json' or 'str' from a column's values."""
+    kinds = set()
+    for v in values:
+        if v is None or v == "":
+            continue
+        if isinstance(v, bool):
+            kinds.add("bool")
+        elif isinstance(v, int):
+            kinds.add("int")
+        elif isinstance(v, float | Decimal):
+            kinds.add("float")
+        elif isinstance(v, datetime):
+            kinds.add("datetime")
+        elif isinstance(v, date):
+            kinds.add("date")
+        elif isinstance(v, dict | list):
+            kinds.add("json")
+        else:
+            kinds.add("str")
+    if kinds == {"int", "float"}:
+        return "float"
+    if len(kinds) == 1:
+        return kinds.pop()
+    return "str"
+
+
+def from_text(text: str, kind: str, nullable: bool = True) -> Any:
+    """The canary's text as a value of the column's kind (the text if it does not fit)."""
+    t = text.strip()
+    if t == "":
+        return None if nullable else text
+    try:
+        if kind == "int" and _INT.fullmatch(t):
+            return int(t)
+        if kind == "float" and _FLOAT.fullmatch(t.replace(",", "")):
+            num = t.replace(",", "")
+            return int(num) if _INT.fullmatch(num) else float(num)
+        if kind == "bool" and t.lower() in ("true", "false", "1", "0", "yes", "no", "sí", "si"):
+            return t.lower() in ("true", "1", "yes", "sí", "si")
+        if kind == "datetime":
+            return _parse_datetime(t)
+        if kind == "date":
+            d = _parse_datetime(t)
+            return d.date() if isinstance(d, datetime) else d
+        if kind == "json" and t[:1] in "[{":
+            return json.loads(t)
+    except (ValueError, InvalidOperation):
+        pass
+    return text
+
+
+def _parse_datetime(t: str) -> datetime | str:
+    try:
+        return datetime.fromisoformat(t)
+    except ValueError:
+        pass
+    for fmt in ("%d/%m/%Y", "%d-%m-%Y", "%m/%d/%Y", "%d/%m/%Y %H:%M", "%Y/%m/%d"):
+        try:
+            return datetime.strptime(t, fmt)
+        except ValueError:
+            continue
+    return t
+
+
+def place_rows(
+    target: CopyTarget, count: int, row_text: Any, taken: Any = None
+) -> list[tuple[int, list[str]]]:
+    """Choose where each insertion goes among `count` rows; returns (before index, row).
+
+    Index k means "between row k-1 and row k" (k == count: after the last row); a
+    canary always follows at least one real row. `row_text(i)` gives row i as text;
+    `taken(row)` may refuse a made row (a key already used), like make_row's None.
+    Fills target.positions and target.rows (copy order).
+    """
+    used: set[int] = set()
+    placed: list[tuple[int, list[str]]] = []
+    for ins in sorted(target.insertions, key=lambda i: i.fraction):
+        k = min(max(1, 1 + int(min(max(ins.fraction, 0.0), 1.0) * count)), count)
+        while k <= count:
+            if k in used:
+                k += 1
+                continue
+            prev = row_text(k - 1)
+            nxt = row_text(k) if k < count else None
+            row = ins.make_row(prev, nxt)
+            if row is not None and not (taken and taken(row)):
+                placed.append((k, [str(v) for v in row]))
+                used.add(k)
+                break
+            k += 1
+        else:
+            log.warning("%s: a canary found no place (every later row refused)", target.path)
+    placed.sort(key=lambda p: p[0])
+    target.positions = [k + j for j, (k, _) in enumerate(placed)]
+    target.rows = [r for _, r in placed]
+    return placed

@@ -1,0 +1,290 @@
+"""JSON (an array of objects) and JSON Lines (one object per line).
+
+JSON is read whole (`json.load`) and written back with the source's indentation,
+separators and ASCII escaping, keys in their order. JSON Lines is streamed line by
+line: untouched lines are copied byte for byte and canary objects are written with
+the separators of the first line. A canary's text is written as the type the column
+holds (a number column gets numbers, booleans stay booleans, null stays null).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from . import CopyTarget, Progress, Sample
+from ._files import Outputs, sha256_file
+from ._needles import NeedleScanner
+from ._values import column_kind, from_text, place_rows, to_text
+
+SMALL_BYTES = 64 << 20
+
+
+def _decode(raw: bytes, path: Path) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}: not UTF-8 (bad byte at offset {exc.start}); JSON must be UTF-8"
+        ) from None
+
+
+def _header(objs: list[dict[str, Any]]) -> list[str]:
+    keys: dict[str, None] = {}
+    for o in objs:
+        for k in o:
+            keys.setdefault(k, None)
+    return list(keys)
+
+
+class JsonTable:
+    """A .json file holding an array of objects."""
+
+    format = "json"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.source = str(path)
+        raw = self.path.read_bytes()
+        if not raw.strip():
+            raise InputError(f"{self.path} is empty: it must hold an array of objects")
+        self._size = len(raw)
+        text = _decode(raw, self.path)
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{self.path}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
+        if not isinstance(data, list) or not all(isinstance(o, dict) for o in data):
+            raise InputError(f"{self.path} must hold an array of objects ([{{...}}, ...])")
+        if not data:
+            raise InputError(f"{self.path} holds an empty array: there are no rows")
+        self.objs: list[dict[str, Any]] = data
+        self.header = _header(data)
+        self.kinds = {h: column_kind([o.get(h) for o in data]) for h in self.header}
+        self.nulls = {h: any(o.get(h) is None for o in data) for h in self.header}
+        self.style = _json_style(text, raw)
+        self.bom = raw.startswith(b"\xef\xbb\xbf")
+
+    def size(self) -> int:
+        return len(self.objs)
+
+    def source_sha256(self) -> str | None:
+        return sha256_file(self.path)
+
+    def _text(self, i: int) -> list[str]:
+        return [to_text(self.objs[i].get(h)) for h in self.header]
+
+    def sample(self, limit: int = 20000) -> Sample:
+        rows = [self._text(i) for i in range(min(limit, len(self.objs)))]
+        return Sample(
+            header=list(self.header),
+            rows=rows,
+            complete=len(rows) == len(self.objs),
+            row_count=len(self.objs),
+            info={"encoding": "utf-8", **{k: str(v) for k, v in self.style.items()}},
+        )
+
+    def write_copies(self, targets: list[CopyTarget], progress: Progress | None = None) -> None:
+        scanner = NeedleScanner([n for t in targets for n in t.needles], "utf-8")
+        scanner.scan_text(json.dumps(self.objs, ensure_ascii=False))
+        with Outputs([t.path for t in targets], self.path) as outputs:
+            for t, tmp in zip(targets, outputs.temps, strict=True):
+                placed = place_rows(t, len(self.objs), self._text)
+                objs = list(self.objs)
+                for k, row in reversed(placed):
+                    obj = self._object(row)
+                    objs.insert(k, obj)
+                data = self._dump(objs)
+                tmp.write_bytes(data)
+                t.sha256 = hashlib.sha256(data).hexdigest()
+                if progress:
+                    progress(len(self.objs))
+            outputs.commit()
+
+    def _object(self, row: list[str]) -> dict[str, Any]:
+        obj = {}
+        for h, v in zip(self.header, row, strict=False):
+            val = from_text(v, self.kinds[h], nullable=self.nulls[h] or self.kinds[h] != "str")
+            obj[h] = val
+        return obj
+
+    def _dump(self, objs: list[dict[str, Any]]) -> bytes:
+        s = self.style
+        text = json.dumps(
+            objs,
+            indent=s["indent"],
+            separators=(str(s["item_sep"]), str(s["key_sep"])),
+            ensure_ascii=bool(s["ensure_ascii"]),
+        )
+        if s["trailing_newline"]:
+            text += "\n"
+        data = text.encode("utf-8")
+        return (b"\xef\xbb\xbf" + data) if self.bom else data
+
+
+def _json_style(text: str, raw: bytes) -> dict[str, Any]:
+    """Indentation, separators and escaping, read roughly from the source text."""
+    body = text.lstrip()
+    indent: int | str | None = None
+    m = re.match(r"\[\s*?\n([ \t]+)\S", body)
+    if m:
+        ws = m.group(1)
+        indent = "\t" * len(ws) if ws.startswith("\t") else len(ws)
+    elif re.match(r"\[\s*\n", body):
+        indent = 0
+    key_sep = ": " if re.search(r'"\s*:\s', body[:4096]) else ":"
+    item_sep = "," if indent is not None or not re.search(r",\s", body[:4096]) else ", "
+    ascii_only = all(b < 0x80 for b in raw)
+    return {
+        "indent": indent,
+        "key_sep": key_sep,
+        "item_sep": item_sep,
+        "ensure_ascii": ascii_only and "\\u" in text,
+        "trailing_newline": text.endswith("\n"),
+    }
+
+
+class JsonlTable:
+    """A .jsonl file: one JSON object per line, streamed."""
+
+    format = "jsonl"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.source = str(path)
+        self._size = self.path.stat().st_size
+        if self._size == 0:
+            raise InputError(f"{self.path} is empty: there are no rows")
+        first = None
+        with self.path.open("rb") as f:
+            for lineno, line in enumerate(f, 1):
+                if line.strip():
+                    first = self._parse(line, lineno)
+                    self._first_line = line
+                    break
+        if first is None:
+            raise InputError(f"{self.path} is empty: there are no rows")
+        ft = self._first_line.decode("utf-8", errors="replace")
+        self.key_sep = ": " if re.search(r'"\s*:\s', ft) else ":"
+        self.item_sep = ", " if re.search(r",\s*\"", ft) and ", " in ft else ","
+        self.ensure_ascii = "\\u" in ft
+        self.newline = b"\r\n" if self._first_line.endswith(b"\r\n") else b"\n"
+        self._sample: Sample | None = None
+
+    def _parse(self, line: bytes, lineno: int) -> dict[str, Any]:
+        try:
+            obj = json.loads(_decode(line, self.path))
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{self.path}: line {lineno} is not valid JSON: {exc.msg}") from None
+        if not isinstance(obj, dict):
+            raise InputError(f"{self.path}: line {lineno} is not a JSON object")
+        return obj
+
+    def size(self) -> int:
+        return self._size
+
+    def source_sha256(self) -> str | None:
+        return sha256_file(self.path)
+
+    def sample(self, limit: int = 20000) -> Sample:
+        objs: list[dict[str, Any]] = []
+        complete = True
+        read = 0
+        with self.path.open("rb") as f:
+            for lineno, line in enumerate(f, 1):
+                read += len(line)
+                if not line.strip():
+                    continue
+                if len(objs) >= limit and self._size > SMALL_BYTES:
+                    complete = False
+                    break
+                objs.append(self._parse(line, lineno))
+        header = _header(objs)
+        self.header = header
+        self.kinds = {h: column_kind([o.get(h) for o in objs]) for h in header}
+        rows = [[to_text(o.get(h)) for h in header] for o in objs]
+        count = len(rows) if complete else int(self._size / max(read / max(len(rows), 1), 1))
+        self._sample = Sample(header, rows, complete, count, {"encoding": "utf-8"})
+        return self._sample
+
+    def _row_text(self, line: bytes) -> list[str]:
+        obj = json.loads(line.decode("utf-8-sig"))
+        return [to_text(obj.get(h)) for h in self.header]
+
+    def write_copies(self, targets: list[CopyTarget], progress: Progress | None = None) -> None:
+        """One streamed pass; a canary goes before the first line at or after its offset."""
+        if self._sample is None:
+            self.sample()
+        scanner = NeedleScanner([n for t in targets for n in t.needles], "utf-8")
+        with Outputs([t.path for t in targets], self.path) as outputs:
+            files = [p.open("wb") for p in outputs.temps]
+            hashes = [hashlib.sha256() for _ in targets]
+            pending = [
+                sorted((int(i.fraction * self._size), i) for i in t.insertions) for t in targets
+            ]
+            placed: list[list[tuple[int, list[str]]]] = [[] for _ in targets]
+            try:
+                prev: bytes | None = None
+                last = b""
+                row_index = 0
+                offset = 0
+                with self.path.open("rb") as src:
+                    for line in src:
+                        scanner.scan(line)
+                        if prev is not None and line.strip():
+                            for ti, pend in enumerate(pending):
+                                while pend and pend[0][0] <= offset:
+                                    ins = pend[0][1]
+                                    row = ins.make_row(self._row_text(prev), self._row_text(line))
+                                    if row is None:
+                                        break  # try again before the next line
+                                    pend.pop(0)
+                                    data = self._dump_row([str(v) for v in row])
+                                    files[ti].write(data)
+                                    hashes[ti].update(data)
+                                    placed[ti].append((row_index, [str(v) for v in row]))
+                        for f, h in zip(files, hashes, strict=True):
+                            f.write(line)
+                            h.update(line)
+                        if line.strip():
+                            prev = line if line.endswith(b"\n") else line + self.newline
+                            row_index += 1
+                        offset += len(line)
+                        last = line
+                        if progress:
+                            progress(len(line))
+                for ti, pend in enumerate(pending):  # offsets past the last line start
+                    while pend and prev is not None:
+                        row = pend.pop(0)[1].make_row(self._row_text(prev), None)
+                        if row is None:
+                            continue
+                        data = self._dump_row([str(v) for v in row])
+                        if not last.endswith(b"\n"):
+                            data = self.newline + data[: -len(self.newline)]
+                        files[ti].write(data)
+                        hashes[ti].update(data)
+                        placed[ti].append((row_index, [str(v) for v in row]))
+                for f in files:
+                    f.flush()
+            finally:
+                for f in files:
+                    f.close()
+            for t, h, pl in zip(targets, hashes, placed, strict=True):
+                t.sha256 = h.hexdigest()
+                t.positions = [k + j for j, (k, _) in enumerate(pl)]
+                t.rows = [r for _, r in pl]
+            outputs.commit()
+
+    def _dump_row(self, row: list[str]) -> bytes:
+        obj = {
+            h: from_text(v, self.kinds.get(h, "str"))
+            for h, v in zip(self.header, row, strict=False)
+        }
+        text = json.dumps(
+            obj, separators=(self.item_sep, self.key_sep), ensure_ascii=self.ensure_ascii
+        )
+        return text.encode("utf-8") + self.newline

@@ -1,0 +1,134 @@
+"""Excel workbooks (.xlsx), through openpyxl.
+
+The copy is the source workbook with rows inserted in one sheet (the first, or the
+one named): sheet names, the other sheets, column widths and cell styles stay as they
+are. Each canary cell takes the style and number format of the cell above it, and
+its text is turned into the type that column holds (numbers stay numbers, dates
+dates). The workbook is loaded whole, once per copy (openpyxl cannot stream edits).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from copy import copy
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from . import CopyTarget, Progress, Sample
+from ._files import Outputs, sha256_file
+from ._needles import NeedleScanner
+from ._values import column_kind, from_text, place_rows, to_text
+
+log = logging.getLogger(__name__)
+
+
+def _load(path: Path, read_only: bool = False) -> Any:
+    import openpyxl
+
+    try:
+        return openpyxl.load_workbook(path, read_only=read_only, data_only=False)
+    except Exception as exc:  # openpyxl raises many kinds on a bad file
+        raise InputError(f"{path} cannot be read as an .xlsx workbook: {exc}") from None
+
+
+class XlsxTable:
+    """One sheet of an .xlsx workbook; the first row is the header."""
+
+    format = "xlsx"
+
+    def __init__(self, path: str | Path, sheet: str | None = None) -> None:
+        self.path = Path(path)
+        self.source = str(path)
+        wb = _load(self.path)
+        try:
+            names = list(wb.sheetnames)
+            if sheet is None:
+                sheet = names[0]
+            elif sheet not in names:
+                raise InputError(
+                    f"{self.path} has no sheet {sheet!r}; its sheets are: {', '.join(names)}"
+                )
+            self.sheet = sheet
+            ws = wb[sheet]
+            values = [list(r) for r in ws.iter_rows(values_only=True)]
+        finally:
+            wb.close()
+        while values and all(v is None for v in values[-1]):
+            values.pop()
+        if not values:
+            raise InputError(f"sheet {self.sheet!r} of {self.path} is empty")
+        width = max(len(r) for r in values)
+        header = values[0] + [None] * (width - len(values[0]))
+        while header and header[-1] is None:
+            header.pop()
+        if not header:
+            raise InputError(
+                f"sheet {self.sheet!r} of {self.path}: the first row must be the header"
+            )
+        self.header = [to_text(h) for h in header]
+        self.values = [(r + [None] * width)[: len(header)] for r in values[1:]]
+        if not self.values:
+            raise InputError(f"sheet {self.sheet!r} of {self.path} has a header but no data rows")
+        cols = list(zip(*self.values, strict=True))
+        self.kinds = [column_kind(list(c)) for c in cols]
+
+    def size(self) -> int:
+        return len(self.values)
+
+    def source_sha256(self) -> str | None:
+        return sha256_file(self.path)
+
+    def _text(self, i: int) -> list[str]:
+        return [to_text(v) for v in self.values[i]]
+
+    def sample(self, limit: int = 20000) -> Sample:
+        rows = [self._text(i) for i in range(min(limit, len(self.values)))]
+        return Sample(
+            header=list(self.header),
+            rows=rows,
+            complete=len(rows) == len(self.values),
+            row_count=len(self.values),
+            info={"sheet": self.sheet, "kinds": ",".join(self.kinds)},
+        )
+
+    def write_copies(self, targets: list[CopyTarget], progress: Progress | None = None) -> None:
+        scanner = NeedleScanner([n for t in targets for n in t.needles], "utf-8")
+        scanner.scan_text("\x00".join(to_text(v) for r in self.values for v in r))
+        with Outputs([t.path for t in targets], self.path) as outputs:
+            for t, tmp in zip(targets, outputs.temps, strict=True):
+                placed = place_rows(t, len(self.values), self._text)
+                wb = _load(self.path)
+                try:
+                    ws = wb[self.sheet]
+                    for k, row in reversed(placed):
+                        self._insert(ws, k, row)
+                    wb.save(tmp)
+                finally:
+                    wb.close()
+                t.sha256 = hashlib.sha256(tmp.read_bytes()).hexdigest()
+                if progress:
+                    progress(len(self.values))
+            outputs.commit()
+
+    def _insert(self, ws: Any, k: int, row: list[str]) -> None:
+        """Insert a row before data row k (sheet row k + 2), styled like the row above."""
+        at = k + 2
+        ws.insert_rows(at)
+        above = at - 1
+        height = ws.row_dimensions[above].height
+        if height is not None:
+            ws.row_dimensions[at].height = height
+        for c, text in enumerate(row[: len(self.header)], start=1):
+            ref = ws.cell(row=above, column=c)
+            cell = ws.cell(row=at, column=c)
+            kind = self.kinds[c - 1]
+            if ref.value is not None:
+                kind = column_kind([ref.value]) if kind == "str" else kind
+            value = from_text(text, kind)
+            if isinstance(value, dict | list):
+                value = text
+            cell.value = value
+            if ref.has_style:
+                cell._style = copy(ref._style)
