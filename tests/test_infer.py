@@ -1,0 +1,185 @@
+"""Schema inference: kinds from Spanish and English headers and from bare values, formats,
+locale detection, on small hand-written tables and on the shipped demo datasets."""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+from datetime import date
+
+import pytest
+from faker import Faker
+
+from canary.formats import Sample
+from canary.infer import Column, DateFormat, infer_schema, kind_from_header, phone_masks_of
+from canary.seeds import demo_dataset, demo_datasets, locale_profile, seeds_dir
+
+
+def sample_of(header: list[str], rows: list[list[str]]) -> Sample:
+    return Sample(header=header, rows=rows, complete=True, row_count=len(rows))
+
+
+def load_demo(name: str) -> Sample:
+    raw = demo_dataset(name).read_bytes()
+    text = raw.decode("utf-8-sig") if raw.startswith(b"\xef\xbb\xbf") else raw.decode("cp1252")
+    rows = list(csv.reader(io.StringIO(text)))
+    return sample_of(rows[0], rows[1:])
+
+
+def by_name(schema, name: str) -> Column:
+    return next(c for c in schema.columns if c.name == name)
+
+
+@pytest.mark.parametrize(
+    ("header", "kind"),
+    [
+        ("NOMBRE(S)", "given_name"),
+        ("Apellido Paterno", "paternal"),
+        ("segundo apellido", "maternal"),
+        ("CORREO ELECTRÓNICO", "email"),
+        ("e-mail", "email"),
+        ("Teléfono", "phone"),
+        ("CELULAR", "phone"),
+        ("WhatsApp", "phone"),
+        ("Fecha de Nacimiento", "birth_date"),
+        ("fecha_registro", "date"),
+        ("Código Postal", "place"),
+        ("MUNICIPIO", "place"),
+        ("First Name", "given_name"),
+        ("Last Name", "surname"),
+        ("Phone Number", "phone"),
+        ("ZIP", "place"),
+        ("CURP", "curp"),
+        ("Folio", "id"),
+        ("Customer ID", "id"),
+        ("Género", "sex"),
+        ("edad", "age"),
+        ("Monto", "number"),
+        ("comentarios", None),
+    ],
+)
+def test_header_kinds(header: str, kind: str | None) -> None:
+    assert kind_from_header(header) == kind
+
+
+def test_candidate_registry_columns_and_locale() -> None:
+    schema = infer_schema(load_demo("candidatas.csv"))
+    assert schema.locale == "es_MX" and schema.region == "MX"
+    assert schema.kinds() == {
+        "FOLIO": "id",
+        "NOMBRE(S)": "given_name",
+        "APELLIDO PATERNO": "paternal",
+        "APELLIDO MATERNO": "maternal",
+        "CURP": "curp",
+        "SEXO": "sex",
+        "FECHA DE NACIMIENTO": "birth_date",
+        "CORREO ELECTRÓNICO": "email",
+        "CELULAR": "phone",
+        "MUNICIPIO": "place",
+        "DISTRITO": "place",
+        "PARTIDO": "category",
+    }
+    assert schema.email_columns == [7] and schema.phone_columns == [8]
+    folio = by_name(schema, "FOLIO")
+    assert folio.sorted and folio.fmt["id"]["prefix"] == "COAH-" and folio.fmt["id"]["width"] == 5
+    assert by_name(schema, "NOMBRE(S)").casing == "upper"
+    assert by_name(schema, "CELULAR").fmt["masks"].most_common(1)[0][0] == "(###) ###-####"
+    assert by_name(schema, "FECHA DE NACIMIENTO").fmt["date"] == DateFormat("dmy", "/", 4, True)
+    assert 0.02 < by_name(schema, "CORREO ELECTRÓNICO").empty_rate < 0.1
+
+
+def test_customer_list_columns_and_locale() -> None:
+    schema = infer_schema(load_demo("clientes.csv"))
+    assert schema.locale == "es_CR" and schema.region == "CR"
+    kinds = schema.kinds()
+    assert kinds["id_cliente"] == "id" and kinds["nombre"] == "full_name"
+    assert kinds["correo"] == "email" and kinds["telefono"] == "phone"
+    assert kinds["fecha_registro"] == "date" and kinds["acepta_promociones"] == "boolean"
+    assert kinds["provincia"] == "place" and kinds["canton"] == "place"
+    assert set(by_name(schema, "telefono").fmt["masks"]) == {"####-####", "########"}
+
+
+def test_kinds_from_values_when_headers_say_nothing() -> None:
+    rng = random.Random(3)
+    fake = Faker("en_US")
+    fake.seed_instance(3)
+    rows = []
+    for i in range(200):
+        rows.append(
+            [
+                f"{1000 + i * 3}",
+                f"user{i}@gmail.com" if i % 10 else "",
+                f"+1 (212) 555-{1000 + i:04d}",
+                f"{rng.randint(1, 12):02d}/{rng.randint(1, 28):02d}/19{rng.randint(50, 99)}",
+                rng.choice(["Gold", "Silver", "Bronze"]),
+                f"{rng.uniform(10, 900):.2f}",
+                rng.choice(["yes", "no"]),
+                f"{fake.first_name()} {fake.last_name()}",
+                "ACME",
+            ]
+        )
+    header = ["c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9"]
+    schema = infer_schema(sample_of(header, rows))
+    assert [c.kind for c in schema.columns] == [
+        "id",
+        "email",
+        "phone",
+        "date",
+        "category",
+        "number",
+        "boolean",
+        "full_name",
+        "constant",
+    ]
+    assert schema.columns[0].sorted
+    assert schema.columns[1].empty_rate == pytest.approx(0.1)
+    assert schema.columns[3].fmt["date"].order == "mdy"  # 12/28 style: month first
+    assert schema.columns[5].fmt["number"]["decimals"] == 2
+    assert schema.locale == "en_US" and schema.region == "US"
+
+
+def test_english_headers_give_english_locale() -> None:
+    rows = [
+        ["1", "Anna", "Miller", "anna.miller@yahoo.com", "(415) 555-0134", "Seattle", "WA"],
+        ["2", "James", "Wilson", "jwilson@gmail.com", "(206) 555-0199", "Boston", "MA"],
+    ] * 5
+    schema = infer_schema(
+        sample_of(["id", "first name", "last name", "email", "phone", "city", "state"], rows)
+    )
+    assert schema.locale == "en_US"
+    assert schema.kinds()["first name"] == "given_name"
+    assert schema.kinds()["last name"] == "surname"
+
+
+@pytest.mark.parametrize(
+    ("values", "region", "mask"),
+    [
+        (["(844) 123-4567", "(871) 222-3344"], "MX", "(###) ###-####"),
+        (["844-123-4567", "871-222-3344"], "MX", "###-###-####"),
+        (["+52 1 844 123 4567", "+52 1 871 222 3344"], "MX", "+52 1 ### ### ####"),
+        (["8441234567", "8712223344"], "MX", "##########"),
+        (["8312-3456", "7012-9988"], "CR", "####-####"),
+        (["+506 8312 3456", "+506 7012 9988"], "CR", "+506 #### ####"),
+    ],
+)
+def test_phone_masks(values: list[str], region: str, mask: str) -> None:
+    assert phone_masks_of(values, region) == {mask: 2}
+
+
+def test_date_format_round_trip() -> None:
+    fmt = DateFormat("dmy", "/", 4, True)
+    assert fmt.format(date(1985, 3, 7)) == "07/03/1985"
+    assert fmt.parse("07/03/1985") == (date(1985, 3, 7), "")
+    loose = DateFormat("mdy", "-", 2, False)
+    assert loose.format(date(2001, 3, 7)) == "3-7-01"
+
+
+def test_seeds_found_and_profiles_complete() -> None:
+    assert (seeds_dir() / "locales").is_dir()
+    assert {p.name for p in demo_datasets()} >= {"candidatas.csv", "clientes.csv"}
+    for loc in ("es_MX", "es_CR", "es_ES", "en_US"):
+        prof = locale_profile(loc)
+        assert prof["locale"] == loc
+        assert abs(sum(prof["email_providers"].values()) - 1) < 0.02
+        assert all(m.count("#") >= 8 for m in prof["phone_masks"])
