@@ -1,0 +1,164 @@
+"""The SMTP listener under concurrency, over STARTTLS, and while it shuts down."""
+
+from __future__ import annotations
+
+import shutil
+import smtplib
+import ssl
+import subprocess
+import threading
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from smtp_support import RawClient, Running, hits, make_config, seed, wait_for
+
+from canary.models import Blob
+from canary.store import Store
+
+THREADS = 8
+PER_THREAD = 25
+
+
+def test_concurrent_senders_lose_and_double_nothing(store: Store) -> None:
+    seeded = seed(store)
+    targets = list(seeded.addresses.items())
+    r = Running(store, make_config())
+    errors: list[BaseException] = []
+
+    def sender(n: int) -> None:
+        try:
+            copy_id, to = targets[n % len(targets)]
+            with smtplib.SMTP("127.0.0.1", r.port, timeout=60) as c:
+                for i in range(PER_THREAD):
+                    body = f"Subject: msg {n}-{i}\r\n\r\nmessage {n}-{i} for {copy_id}\r\n"
+                    assert c.sendmail(f"s{n}@load.example", [to], body.encode()) == {}
+        except BaseException as exc:
+            errors.append(exc)
+
+    try:
+        threads = [threading.Thread(target=sender, args=(n,)) for n in range(THREADS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(300)
+        assert not errors, errors
+        stats = r.listener.stats
+    finally:
+        r.close()
+    found = hits(store, channel="smtp")
+    # Every acknowledged message is there exactly once, traced to the copy it was sent to.
+    counts = Counter(h.summary for h in found)
+    expected = {f"msg {n}-{i}" for n in range(THREADS) for i in range(PER_THREAD)}
+    assert set(counts) == expected
+    assert max(counts.values()) == 1
+    for h in found:
+        n = int(h.summary.split()[1].split("-")[0])
+        assert [c.copy_id for c in h.candidates] == [targets[n % len(targets)][0]]
+    assert hits(store, channel="smtp-probe") == []
+    assert stats.messages == THREADS * PER_THREAD
+    with store.session() as s:
+        assert s.query(Blob).count() == THREADS * PER_THREAD
+
+
+def self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for mx1.canary.example, made with the openssl tool."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("the openssl command is needed to make a test certificate")
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key_path),
+            "-out",
+            str(cert_path),
+            "-days",
+            "30",
+            "-subj",
+            "/CN=mx1.canary.example",
+            "-addext",
+            "subjectAltName=DNS:mx1.canary.example,IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return cert_path, key_path
+
+
+def test_starttls_with_a_self_signed_certificate(sqlite_store: Store, tmp_path: Path) -> None:
+    seeded = seed(sqlite_store)
+    cert, key = self_signed(tmp_path)
+    r = Running(sqlite_store, make_config(tls_cert=str(cert), tls_key=str(key)))
+    try:
+        to = next(iter(seeded.addresses.values()))
+        ctx = ssl.create_default_context(cafile=str(cert))
+        with smtplib.SMTP("127.0.0.1", r.port, timeout=30) as c:
+            c.ehlo("tls.example")
+            assert c.has_extn("starttls")
+            code, _ = c.starttls(context=ctx)
+            assert code == 220
+            c.ehlo("tls.example")
+            assert not c.has_extn("starttls")
+            assert c.sendmail("a@tls.example", [to], b"Subject: over tls\r\n\r\nhi\r\n") == {}
+    finally:
+        r.close()
+    [hit] = hits(sqlite_store)
+    tls = hit.details["envelope"]["tls"]
+    assert tls["version"] in ("TLSv1.2", "TLSv1.3")
+    assert tls["cipher"]
+    assert hit.details["envelope"]["helo"] == "tls.example"
+
+
+def test_half_configured_tls_is_a_clear_error(sqlite_store: Store) -> None:
+    from canary.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="tls_key"):
+        Running(sqlite_store, make_config(tls_cert="/nonexistent.pem"))
+
+
+def test_close_mid_session_acknowledges_only_what_it_kept(sqlite_store: Store) -> None:
+    seeded = seed(sqlite_store)
+    to_a, to_b = list(seeded.addresses.values())[:2]
+    r = Running(sqlite_store, make_config())
+    try:
+        idle = RawClient(r.port)
+        sending = RawClient(r.port)
+        for c, to in ((idle, to_a), (sending, to_b)):
+            c.reply()
+            c.cmd(b"EHLO closing.example")
+            c.cmd(b"MAIL FROM:<a@closing.example>")
+            assert c.cmd(b"RCPT TO:<" + to.encode() + b">").startswith(b"250")
+        assert sending.cmd(b"DATA").startswith(b"354")
+        sending.send(b"Subject: in flight\r\n\r\nfirst half\r\n")
+        # Shut down while the second session is inside DATA and the first one idles.
+        wait_for(lambda: sorted(s.busy for s in r.listener.handler.sessions) == [0, 1])
+        closing = r.loop.submit(r.listener.close(grace=30))
+        # The idle session is told at once; the one in DATA may finish its message.
+        assert idle.reply().startswith(b"421")
+        assert idle.line() == b""
+        sending.send(b"second half\r\n.\r\n")
+        assert sending.reply().startswith(b"250 2.0.0")
+        assert sending.reply().startswith(b"421")
+        assert sending.line() == b""
+        closing.result(60)
+        with pytest.raises(OSError):
+            RawClient(r.port, timeout=5).close()
+        idle.close()
+        sending.close()
+    finally:
+        r.close()
+    found = {h.identifier: h for h in hits(sqlite_store)}
+    assert found[to_b].channel == "smtp" and found[to_b].summary == "in flight"
+    assert found[to_a].channel == "smtp-probe"
+    assert found[to_a].details["ended_by"] == "shutdown"
+    assert len(found) == 2
