@@ -206,6 +206,9 @@ def encode_record(fields: list[str], d: Dialect) -> tuple[bytes, list[str]]:
         ) from exc
 
 
+_NO_DECOMPOSITION = {"Đ": "D", "đ": "d", "Ł": "L", "ł": "l", "Ħ": "H", "ħ": "h", "ı": "i"}
+
+
 def _fold(value: str, encoding: str) -> str:
     try:
         value.encode(encoding)
@@ -218,6 +221,9 @@ def _fold(value: str, encoding: str) -> str:
             ch.encode(encoding)
             out.append(ch)
         except UnicodeEncodeError:
+            if ch in _NO_DECOMPOSITION:
+                out.append(_NO_DECOMPOSITION[ch])
+                continue
             base = "".join(
                 c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c)
             )

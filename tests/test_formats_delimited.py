@@ -1,0 +1,340 @@
+"""Delimited text: copies are the source's bytes plus whole records, in the source's dialect."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from pathlib import Path
+
+import pytest
+
+from canary.errors import InputError
+from canary.formats import Collision, CopyTarget, Insertion, open_table
+from canary.formats import delimited as delimited_mod
+
+NAMES = ["Peña", "Ñuñoa", "José Álvarez", "Zoë", "Müller"]
+
+
+def make_rows(n: int, *, multiline: bool, delimiter: str) -> list[list[str]]:
+    rows = []
+    for i in range(n):
+        note = f"nota {i}"
+        if i % 7 == 3:
+            note = f'dice {delimiter} y "cita" {i}'
+        if multiline and i % 11 == 5:
+            note = f"línea uno\r\nlínea dos {i}" if i % 2 else f"primera\nsegunda {i}"
+        rows.append(
+            [f"F{i:05d}", NAMES[i % len(NAMES)], f"persona{i}@example.com", note, str(i * 3)]
+        )
+    return rows
+
+
+def write_source(
+    path: Path,
+    rows: list[list[str]],
+    *,
+    delimiter: str = ",",
+    quoting: int = csv.QUOTE_MINIMAL,
+    terminator: str = "\r\n",
+    encoding: str = "utf-8",
+    trailing: bool = True,
+) -> bytes:
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf, delimiter=delimiter, quoting=quoting, lineterminator=terminator)
+    w.writerow(["folio", "nombre", "correo", "nota", "monto"])
+    w.writerows(rows)
+    text = buf.getvalue()
+    if not trailing:
+        text = text[: -len(terminator)]
+    data = text.encode("utf-8-sig" if encoding == "utf-8-sig" else encoding)
+    path.write_bytes(data)
+    return data
+
+
+def split_raw(text: str) -> list[str]:
+    """Independent splitter: records as written (terminator included), quote-aware."""
+    out, start, inside, i = [], 0, False, 0
+    while i < len(text):
+        ch = text[i]
+        if ch == '"':
+            inside = not inside
+        elif not inside and ch in "\r\n":
+            end = i + 2 if text[i : i + 2] == "\r\n" else i + 1
+            out.append(text[start:end])
+            start = i = end
+            continue
+        i += 1
+    if start < len(text):
+        out.append(text[start:])
+    return out
+
+
+def parse(raw: str, delimiter: str) -> list[str]:
+    return next(csv.reader(io.StringIO(raw, newline=""), delimiter=delimiter))
+
+
+class Recorder:
+    """A make_row that records what it was shown and returns a canary row."""
+
+    def __init__(self, values: list[str], refuse: int = 0) -> None:
+        self.values = values
+        self.refuse = refuse
+        self.calls: list[tuple[list[str] | None, list[str] | None]] = []
+
+    def __call__(self, prev: list[str] | None, nxt: list[str] | None) -> list[str] | None:
+        self.calls.append((prev, nxt))
+        if len(self.calls) <= self.refuse:
+            return None
+        return list(self.values)
+
+
+def canary_row(k: int, delimiter: str) -> list[str]:
+    return [
+        f"Z{k:05d}",
+        "Canario Peña",
+        f"canario{k}@canary-mail.mx",
+        f"Ñuñoa{delimiter} centro",
+        "7",
+    ]
+
+
+def strip_inserted(copy: bytes, target: CopyTarget, encoding: str, delimiter: str) -> bytes:
+    """Remove the inserted records (by position) and check they hold the rows written."""
+    bom = copy.startswith(b"\xef\xbb\xbf")
+    text = copy[3:].decode(encoding) if bom else copy.decode(encoding)
+    records = split_raw(text)
+    header, data = records[0], records[1:]
+    for pos, row in zip(target.positions, target.rows, strict=True):
+        assert parse(data[pos], delimiter) == row
+    keep = [r for i, r in enumerate(data) if i not in set(target.positions)]
+    out = (header + "".join(keep)).encode(encoding)
+    return (b"\xef\xbb\xbf" + out) if bom else out
+
+
+DIALECTS = [
+    pytest.param(",", csv.QUOTE_MINIMAL, "\r\n", "utf-8", True, True, id="comma-minimal-crlf"),
+    pytest.param(";", csv.QUOTE_ALL, "\r\n", "cp1252", True, True, id="semicolon-all-cp1252"),
+    pytest.param("\t", csv.QUOTE_MINIMAL, "\n", "utf-8-sig", True, False, id="tab-bom-lf"),
+    pytest.param("|", csv.QUOTE_MINIMAL, "\r", "utf-8", False, False, id="pipe-cr-notrail"),
+    pytest.param(",", csv.QUOTE_ALL, "\n", "utf-8-sig", False, True, id="comma-all-bom-notrail"),
+    pytest.param(";", csv.QUOTE_MINIMAL, "\r\n", "cp1252", True, True, id="semicolon-cp1252-ml"),
+]
+
+
+@pytest.mark.parametrize("chunk", [8 << 20, 1024])
+@pytest.mark.parametrize(("delim", "quoting", "term", "enc", "trailing", "multiline"), DIALECTS)
+def test_copy_minus_canaries_is_the_source(
+    tmp_path, monkeypatch, chunk, delim, quoting, term, enc, trailing, multiline
+):
+    monkeypatch.setattr(delimited_mod, "CHUNK_BYTES", chunk)
+    ext = ".tsv" if delim == "\t" else ".csv"
+    src = tmp_path / f"padron{ext}"
+    rows = make_rows(400, multiline=multiline and term != "\r", delimiter=delim)
+    original = write_source(
+        src,
+        rows,
+        delimiter=delim,
+        quoting=quoting,
+        terminator=term,
+        encoding=enc,
+        trailing=trailing,
+    )
+    table = open_table(src)
+    info = table.sample().info
+    assert info["delimiter"] == delim
+    assert info["encoding"] == enc
+    assert info["quoting"] == ("all" if quoting == csv.QUOTE_ALL else "minimal")
+    assert info["line_ending"] == {"\r\n": "CRLF", "\n": "LF", "\r": "CR"}[term]
+
+    makers = [Recorder(canary_row(k, delim)) for k in range(4)]
+    fracs = [0.05, 0.3, 0.55, 0.8]
+    target = CopyTarget(
+        tmp_path / f"copia{ext}", [Insertion(f, m) for f, m in zip(fracs, makers, strict=True)]
+    )
+    seen: list[int] = []
+    table.write_copies([target], seen.append)
+
+    copy = target.path.read_bytes()
+    assert src.read_bytes() == original  # the source is untouched
+    assert target.sha256 == hashlib.sha256(copy).hexdigest()
+    assert sum(seen) == len(original)
+    assert len(target.positions) == 4
+    assert target.positions == sorted(target.positions)
+    assert target.positions[0] < 100 < target.positions[-1]  # spread, not all at the end
+    codec = "utf-8" if enc == "utf-8-sig" else enc
+    assert strip_inserted(copy, target, codec, delim) == original
+
+    # Each canary record is quoted the way the source quotes, in its encoding.
+    text = copy.decode(codec)
+    records = split_raw(text.removeprefix("\ufeff"))[1:]
+    for pos in target.positions:
+        raw = records[pos]
+        assert raw.endswith(term)
+        if quoting == csv.QUOTE_ALL:
+            assert raw.startswith('"Z') and f'"{delim}"' in raw
+        else:
+            assert raw.startswith("Z") and f'"Ñuñoa{delim} centro"' in raw
+    # make_row saw the real neighbours of the place it went.
+    data_rows = [parse(r, delim) for r in records]
+    for m, pos in zip(makers, target.positions, strict=True):
+        prev, nxt = m.calls[-1]
+        assert prev == data_rows[pos - 1]
+        assert nxt == data_rows[pos + 1]
+
+
+def test_make_row_none_moves_to_the_next_boundary(tmp_path):
+    src = tmp_path / "t.csv"
+    original = write_source(src, make_rows(100, multiline=False, delimiter=","))
+    maker = Recorder(canary_row(1, ","), refuse=3)
+    target = CopyTarget(tmp_path / "c.csv", [Insertion(0.5, maker)])
+    open_table(src).write_copies([target])
+    assert len(maker.calls) == 4
+    prevs = [c[0][0] for c in maker.calls]
+    assert prevs == sorted(prevs) and len(set(prevs)) == 4  # each try one record further
+    assert maker.calls[-1][0][0] == f"F{target.positions[0] - 1:05d}"
+    assert strip_inserted(target.path.read_bytes(), target, "utf-8", ",") == original
+
+
+def test_several_copies_in_one_pass_differ(tmp_path):
+    src = tmp_path / "t.csv"
+    original = write_source(src, make_rows(500, multiline=True, delimiter=","))
+    targets = [
+        CopyTarget(
+            tmp_path / f"c{k}.csv",
+            [Insertion(f, Recorder(canary_row(k * 10 + j, ","))) for j, f in enumerate([0.2, 0.7])],
+        )
+        for k in range(3)
+    ]
+    open_table(src).write_copies(targets)
+    datas = [t.path.read_bytes() for t in targets]
+    assert len({hashlib.sha256(d).hexdigest() for d in datas}) == 3
+    for t, d in zip(targets, datas, strict=True):
+        assert t.sha256 == hashlib.sha256(d).hexdigest()
+        assert strip_inserted(d, t, "utf-8", ",") == original
+
+
+def test_unrepresentable_characters_are_folded_for_cp1252(tmp_path):
+    src = tmp_path / "t.csv"
+    original = write_source(
+        src, make_rows(50, multiline=False, delimiter=";"), delimiter=";", encoding="cp1252"
+    )
+    row = ["Z1", "Nguyễn Đỗ", "n@canary-mail.mx", "x", "1"]
+    target = CopyTarget(tmp_path / "c.csv", [Insertion(0.5, Recorder(row))])
+    open_table(src).write_copies([target])
+    assert target.rows == [["Z1", "Nguyen Do", "n@canary-mail.mx", "x", "1"]]
+    assert strip_inserted(target.path.read_bytes(), target, "cp1252", ";") == original
+
+
+def listing(d: Path) -> list[str]:
+    return sorted(p.name for p in d.iterdir())
+
+
+def test_collision_removes_every_temp(tmp_path):
+    src = tmp_path / "t.csv"
+    write_source(src, make_rows(200, multiline=True, delimiter=","))
+    out = tmp_path / "out"
+    out.mkdir()
+    targets = [
+        CopyTarget(out / "a.csv", [Insertion(0.5, Recorder(canary_row(1, ",")))], needles=["Z1"]),
+        CopyTarget(
+            out / "b.csv",
+            [Insertion(0.5, Recorder(canary_row(2, ",")))],
+            needles=["Persona150@Example.com", "canario2@canary-mail.mx"],
+        ),
+    ]
+    with pytest.raises(Collision) as exc:
+        open_table(src).write_copies(targets)
+    assert exc.value.needle == "Persona150@Example.com"  # emails match in any case
+    assert listing(out) == []
+
+
+def test_no_collision_when_needles_are_new(tmp_path):
+    src = tmp_path / "t.csv"
+    write_source(src, make_rows(200, multiline=False, delimiter=","))
+    t = CopyTarget(
+        tmp_path / "c.csv",
+        [Insertion(0.5, Recorder(canary_row(1, ",")))],
+        needles=["canario1@canary-mail.mx", "Z00001", "8445550001"],
+    )
+    open_table(src).write_copies([t])
+    assert t.path.exists()
+
+
+def test_existing_output_is_refused_before_writing(tmp_path):
+    src = tmp_path / "t.csv"
+    write_source(src, make_rows(20, multiline=False, delimiter=","))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "b.csv").write_text("mine")
+    targets = [
+        CopyTarget(out / n, [Insertion(0.5, Recorder(canary_row(1, ",")))])
+        for n in ("a.csv", "b.csv")
+    ]
+    with pytest.raises(InputError, match=r"b\.csv already exists"):
+        open_table(src).write_copies(targets)
+    assert listing(out) == ["b.csv"]
+    assert (out / "b.csv").read_text() == "mine"
+    with pytest.raises(InputError, match="is the source itself"):
+        open_table(src).write_copies([CopyTarget(src, [])])
+
+
+def test_failure_in_make_row_leaves_nothing(tmp_path):
+    src = tmp_path / "t.csv"
+    write_source(src, make_rows(50, multiline=False, delimiter=","))
+
+    def boom(prev, nxt):
+        raise RuntimeError("synthesis failed")
+
+    with pytest.raises(RuntimeError):
+        open_table(src).write_copies([CopyTarget(tmp_path / "c.csv", [Insertion(0.5, boom)])])
+    assert listing(tmp_path) == ["t.csv"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.csv", b"", "is empty"),
+        ("blank.csv", b"\r\n\r\n", "is empty"),
+        ("header.csv", b"a,b,c\r\n", "header but no data rows"),
+        ("header2.csv", b"a,b,c", "header but no data rows"),
+        ("ragged.csv", b"a,b,c\n1,2,3\n4,5\n6,7,8\n", "line 3 has 2 fields but the header has 3"),
+        ("bad.csv", b"a,b\n1,\x81\x8d\x90\n", "neither UTF-8 nor Windows-1252"),
+        ("nul.csv", b"a,b\n1,\x00\x00\n", "NUL bytes"),
+        ("utf16.csv", "a,b\n1,2\n".encode("utf-16"), "UTF-16"),
+        ("table.xls", b"whatever", "unknown file type .xls"),
+        ("noext", b"a,b\n1,2\n", "unknown file type"),
+    ],
+)
+def test_bad_input_is_one_clear_error(tmp_path, name, content, message):
+    src = tmp_path / name
+    src.write_bytes(content)
+    with pytest.raises(InputError, match=message):
+        open_table(src).sample()
+    assert listing(tmp_path) == [name]
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(InputError, match="does not exist"):
+        open_table(tmp_path / "nope.csv")
+
+
+def test_sample_of_a_large_file_is_partial_with_an_estimate(tmp_path, monkeypatch):
+    monkeypatch.setattr(delimited_mod, "SMALL_BYTES", 10_000)
+    src = tmp_path / "t.csv"
+    write_source(src, make_rows(3000, multiline=True, delimiter=","))
+    s = open_table(src).sample(limit=100)
+    assert not s.complete
+    assert len(s.rows) == 100
+    assert s.rows[0][0] == "F00000" and s.rows[99][0] == "F00099"
+    assert s.row_count is not None and 2400 < s.row_count < 3600
+
+
+def test_sample_of_a_small_file_is_complete(tmp_path):
+    src = tmp_path / "t.csv"
+    rows = make_rows(120, multiline=True, delimiter=";")
+    write_source(src, rows, delimiter=";", encoding="cp1252")
+    s = open_table(src).sample()
+    assert s.complete and s.row_count == 120
+    assert s.header == ["folio", "nombre", "correo", "nota", "monto"]
+    assert s.rows == rows
