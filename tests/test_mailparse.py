@@ -1,0 +1,191 @@
+"""Parsing hostile mail into evidence: what is read, what is bounded, what never breaks."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from canary import mailparse
+from canary.mailparse import parse_message, safe_text
+
+CAMPAIGN = (
+    b"Received: from out-12.smtp.sendgrid.net (out-12.smtp.sendgrid.net [167.89.1.2])\r\n"
+    b"\tby mx1.canary.example with ESMTPS; Mon, 23 Nov 2026 10:00:02 +0000\r\n"
+    b"Received: from app.campaign.example by out-12.smtp.sendgrid.net; Mon, 23 Nov 2026"
+    b" 10:00:01 +0000\r\n"
+    b"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=campaign.example;\r\n"
+    b"\th=from:subject; s=s1; bh=abc=; b=def=\r\n"
+    b"DKIM-Signature: v=1; a=rsa-sha256; d=sendgrid.net; s=smtpapi; b=xyz=\r\n"
+    b"From: =?utf-8?q?Campa=C3=B1a?= <news@campaign.example>\r\n"
+    b"Reply-To: replies@campaign.example\r\n"
+    b"Return-Path: <bounces+123@em.campaign.example>\r\n"
+    b"To: maria.quintero0@canary.example\r\n"
+    b"Subject: =?utf-8?b?Vm90YSBwb3Igbm9zb3Ryb3Mg8J+Xs++4jw==?=\r\n"
+    b"Message-ID: <abc123@campaign.example>\r\n"
+    b"Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n"
+    b"List-Unsubscribe: <https://campaign.example/unsub?u=1>, <mailto:u@campaign.example>\r\n"
+    b"X-Mailer: CampaignMailer 4.2\r\n"
+    b"X-SG-EID: abcdef\r\n"
+    b"Feedback-ID: 1:campaign:sendgrid\r\n"
+    b"MIME-Version: 1.0\r\n"
+    b'Content-Type: multipart/alternative; boundary="b1"\r\n'
+    b"\r\n"
+    b"--b1\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n"
+    b"Content-Transfer-Encoding: quoted-printable\r\n"
+    b"\r\n"
+    b"Hola Mar=C3=ADa Quintero, vota: https://campaign.example/vote?id=1.\r\n"
+    b"--b1\r\n"
+    b"Content-Type: text/html; charset=utf-8\r\n"
+    b"\r\n"
+    b'<p>Hola <a href="https://track.example/c/1">vota</a> '
+    b"https://campaign.example/vote?id=1</p>\r\n"
+    b"--b1--\r\n"
+)
+
+
+def test_a_campaign_message_gives_its_whole_trail() -> None:
+    d = parse_message(CAMPAIGN).details()
+    assert d["from"] == "Campaña <news@campaign.example>"
+    assert d["from_address"] == "news@campaign.example"
+    assert d["reply_to"] == "replies@campaign.example"
+    assert d["return_path"] == "<bounces+123@em.campaign.example>"
+    assert d["subject"] == "Vota por nosotros 🗳️"
+    assert d["message_id"] == "<abc123@campaign.example>"
+    assert d["date"] == "Mon, 23 Nov 2026 10:00:00 +0000"
+    # Newest first, as they are stacked in the message; folded lines joined.
+    assert d["received"][0].startswith("from out-12.smtp.sendgrid.net")
+    assert "by mx1.canary.example" in d["received"][0]
+    assert d["received"][1].startswith("from app.campaign.example")
+    assert d["dkim"] == [
+        {"d": "campaign.example", "s": "s1"},
+        {"d": "sendgrid.net", "s": "smtpapi"},
+    ]
+    assert d["list_unsubscribe"].startswith("<https://campaign.example/unsub?u=1>")
+    assert d["x_mailer"] == "CampaignMailer 4.2"
+    assert d["feedback_id"] == "1:campaign:sendgrid"
+    assert d["platforms"] == ["SendGrid"]
+    assert d["urls"] == ["https://campaign.example/vote?id=1", "https://track.example/c/1"]
+    assert d["content_type"] == "multipart/alternative"
+    assert "parse_errors" not in d
+    json.dumps(d)  # storable as is
+
+
+def test_plain_text_is_kept_for_attribution_by_name() -> None:
+    parsed = parse_message(CAMPAIGN)
+    assert "Hola María Quintero" in parsed.text
+
+
+def test_html_only_message_gives_text_without_tags() -> None:
+    raw = (
+        b"Subject: x\r\nContent-Type: text/html\r\n\r\n"
+        b"<html><body><b>Estimada Elena</b><script>alert(1)</script></body></html>\r\n"
+    )
+    parsed = parse_message(raw)
+    assert "Estimada Elena" in parsed.text
+    assert "<b>" not in parsed.text
+
+
+@pytest.mark.parametrize(
+    ("header", "platform"),
+    [
+        (b"X-MC-User: 1a2b", "Mailchimp"),
+        (b"X-SES-Outgoing: 2026.11.23-54.240.1.1", "Amazon SES"),
+        (b"X-Mailgun-Sid: WyI1", "Mailgun"),
+        (b"X-Mandrill-User: md_1", "Mandrill"),
+        (b"X-PM-Message-Id: 1-2-3", "Postmark"),
+        (b"X-Roving-ID: 123.456", "Constant Contact"),
+        (b"X-MarketoID: 123-ABC-456", "Marketo"),
+        (b"X-SFDC-User: 005x", "Salesforce"),
+        (b"DKIM-Signature: v=1; d=news.example; s=mailjet; b=x", "Mailjet"),
+        (b"Feedback-ID: 1.eu-west-1.abc:AmazonSES", "Amazon SES"),
+    ],
+)
+def test_sending_platform_from_its_headers(header: bytes, platform: str) -> None:
+    raw = b"From: a@b.example\r\n" + header + b"\r\nSubject: s\r\n\r\nbody\r\n"
+    assert parse_message(raw).platforms == [platform]
+
+
+def test_no_platform_claimed_without_a_marker() -> None:
+    raw = b"From: a@b.example\r\nX-Mailer: Outlook\r\nSubject: s\r\n\r\nbody\r\n"
+    assert parse_message(raw).platforms == []
+
+
+def test_header_that_breaks_the_modern_parser_falls_back() -> None:
+    raw = b'From: a@b.example\r\nTo: "\r\nSubject: still read\r\n\r\nbody\r\n'
+    parsed = parse_message(raw)
+    assert parsed.to == '"'
+    assert parsed.subject == "still read"
+    assert any("IndexError" in e for e in parsed.errors)
+
+
+def test_urls_are_bounded_and_deduplicated() -> None:
+    links = "".join(f"https://spam.example/{i % 80} " for i in range(500))
+    raw = b"Subject: links\r\n\r\n" + links.encode() + b"\r\n"
+    urls = parse_message(raw).urls
+    assert len(urls) == mailparse.MAX_URLS
+    assert len(set(urls)) == len(urls)
+    long = b"Subject: long\r\n\r\nhttps://x.example/" + b"a" * 5000 + b"\r\n"
+    [u] = parse_message(long).urls
+    assert len(u) <= mailparse.MAX_URL
+
+
+def test_values_are_bounded_and_printable() -> None:
+    raw = (
+        b"Subject: " + b"S" * 5000 + b"\r\n"
+        b"From: evil\x1b[31m\x07 <e@x.example>\r\n"
+        b"X-Mailer: \xff\xfe bad bytes \xc3\r\n"
+        + b"".join(b"Received: from hop%d\r\n" % i for i in range(100))
+        + b"\r\nbody\r\n"
+    )
+    d = parse_message(raw).details()
+    assert len(d["subject"]) <= 1000
+    assert "\x1b" not in d["from"] and "\x07" not in d["from"]
+    assert "\udcff" not in d["x_mailer"]
+    assert len(d["received"]) == mailparse.MAX_RECEIVED
+    assert d["received"][0] == "from hop0"
+    json.dumps(d).encode("utf-8")
+
+
+def test_unknown_charset_and_bad_transfer_encoding_do_not_lose_the_body() -> None:
+    raw = (
+        b"Subject: x\r\nContent-Type: text/plain; charset=x-no-such\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\n"
+        b"SG9sYSBDYXJtZW4gaHR0cHM6Ly9hLmV4YW1wbGUv\r\n"
+    )
+    parsed = parse_message(raw)
+    assert "Hola Carmen" in parsed.text
+    assert parsed.urls == ["https://a.example/"]
+
+
+def test_random_bytes_never_raise() -> None:
+    rng = random.Random(1234)
+    pieces = [
+        b"Subject: ",
+        b"From: ",
+        b'To: "',
+        b"Content-Type: multipart/mixed; boundary=",
+        b"--",
+        b"\r\n",
+        b"\r\n\r\n",
+        b"=?utf-8?b?",
+        b"?=",
+        b"\xff",
+        b"\x00",
+        b"http://",
+        b"<a href='",
+        b"Content-Transfer-Encoding: quoted-printable\r\n",
+    ]
+    for _ in range(300):
+        raw = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 60)))
+        d = parse_message(raw).details()
+        json.dumps(d).encode("utf-8")
+
+
+def test_safe_text() -> None:
+    assert safe_text("a\r\nb\tc\x00d") == "a b cd"
+    assert safe_text("x" * 50, 10) == "x" * 9 + "…"
+    assert safe_text(None) == ""
+    assert safe_text("\udcffok") == "\ufffdok"
