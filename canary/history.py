@@ -1,4 +1,5 @@
-"""Read side for investigators: hits, copies and incidents as plain JSON-ready dicts.
+"""Read side for cases: incidents with their timelines, a hit's full evidence view, a
+copy's hits. (The register of copies and the hit list are in canary.queries.)
 
 Shared by `canary incidents`, `canary incident`, the evidence bundle and the admin
 API, so every view of a hit has the same shape (DESIGN's `canary hits` shape, plus
@@ -8,16 +9,13 @@ wherever they show it.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from .errors import InputError, NotFound
-from .models import Canary, Copy, Hit, HitCopy, Incident
-
-MAX_LIMIT = 1000
+from .errors import NotFound
+from .models import Copy, Hit, HitCopy, Incident
 
 
 def hit_summary(hit: Hit) -> dict[str, Any]:
@@ -54,50 +52,6 @@ def hit_detail(hit: Hit) -> dict[str, Any]:
     return doc
 
 
-def parse_time(value: str | None, name: str) -> datetime | None:
-    """An ISO 8601 time from a filter, or None; a clear error when malformed."""
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise InputError(f"{name}: not an ISO 8601 time: {value[:40]!r} (e.g. 2026-05-01)") from exc
-
-
-def list_hits(
-    session: Session,
-    *,
-    copy: str | None = None,
-    channel: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    recipient: str | None = None,
-    sender: str | None = None,
-    limit: int = 200,
-) -> list[Hit]:
-    """Hits newest first, filtered; `recipient` matches the copy's recipient (substring)."""
-    q = select(Hit).options(selectinload(Hit.candidates)).order_by(Hit.id.desc())
-    if copy:
-        q = q.where(Hit.id.in_(select(HitCopy.hit_id).where(HitCopy.copy_id == copy)))
-    if recipient:
-        q = q.where(
-            Hit.id.in_(
-                select(HitCopy.hit_id)
-                .join(Copy, Copy.id == HitCopy.copy_id)
-                .where(func.lower(Copy.recipient).contains(recipient.lower(), autoescape=True))
-            )
-        )
-    if channel:
-        q = q.where(Hit.channel == channel)
-    if sender:
-        q = q.where(func.lower(Hit.sender).contains(sender.lower(), autoescape=True))
-    if since:
-        q = q.where(Hit.observed_at >= since)
-    if until:
-        q = q.where(Hit.observed_at <= until)
-    return list(session.scalars(q.limit(max(1, min(limit, MAX_LIMIT)))).all())
-
-
 MAX_ID = 2**62
 
 
@@ -124,53 +78,6 @@ def hits_of_copy(session: Session, copy_id: str) -> list[Hit]:
         .order_by(Hit.observed_at, Hit.id)
     )
     return list(session.scalars(q).all())
-
-
-def copy_summary(session: Session, copy: Copy) -> dict[str, Any]:
-    """A copy in DESIGN's `canary copies` shape."""
-    n_canaries = session.scalar(
-        select(func.count()).select_from(Canary).where(Canary.copy_id == copy.id)
-    )
-    n_hits = session.scalar(
-        select(func.count()).select_from(HitCopy).where(HitCopy.copy_id == copy.id)
-    )
-    return {
-        "id": copy.id,
-        "recipient": copy.recipient,
-        "purpose": copy.purpose,
-        "issued_at": copy.issued_at.isoformat(),
-        "dataset": copy.dataset.name if copy.dataset else copy.dataset_id,
-        "path": copy.path,
-        "canaries": int(n_canaries or 0),
-        "hits": int(n_hits or 0),
-    }
-
-
-def copy_detail(session: Session, copy: Copy) -> dict[str, Any]:
-    """A copy with who issued it, its SHA-256 and its canaries."""
-    doc = copy_summary(session, copy)
-    doc.update(
-        {
-            "issued_by": copy.issued_by,
-            "sha256": copy.sha256,
-            "format": copy.format,
-            "canaries": [
-                {
-                    "id": c.id,
-                    "position": c.position,
-                    "values": c.values,
-                    "identifiers": [{"kind": i.kind, "value": i.value} for i in c.identifiers],
-                }
-                for c in copy.canaries
-            ],
-        }
-    )
-    return doc
-
-
-def list_copies(session: Session) -> list[dict[str, Any]]:
-    copies = session.scalars(select(Copy).order_by(Copy.issued_at.desc(), Copy.id)).all()
-    return [copy_summary(session, c) for c in copies]
 
 
 def incident_summary(session: Session, inc: Incident) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from . import chain, history
 from .errors import InputError
 from .models import Blob, ChainLink, Copy
 from .pdfreport import render_pdf
+from .queries import canary_dict
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -161,7 +162,7 @@ def issuance_record(session: Session, copy: Copy) -> dict[str, Any]:
         }
         if ds
         else {"id": copy.dataset_id},
-        "canaries": history.copy_detail(session, copy)["canaries"],
+        "canaries": [canary_dict(c) for c in copy.canaries],
     }
 
 
@@ -213,8 +214,10 @@ def build_bundle(store: Store, copy_id: str, out: Path, lang: str = "es") -> Bun
                     detail["evidence_content_type"] = blob.content_type
             files[f"hits/{n:03d}.json"] = _json(detail)
             hit_views.append({"number": n, "hit": detail, "raw": raw_name})
+        head = s.scalars(select(ChainLink).order_by(ChainLink.seq.desc()).limit(1)).first()
         files["chain.json"] = _json(
             {
+                "store_head": {"seq": head.seq, "hash": head.hash} if head else None,
                 "algorithm": "link = sha256(prev_hash + ':' + record_sha256); record_sha256 = "
                 "sha256(JSON of record, sorted keys, separators ',' ':', UTF-8)",
                 "links": chain_links(s, copy.id, [h.id for h in hits]),

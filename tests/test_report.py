@@ -121,3 +121,41 @@ def test_recomputed_manifest_still_fails_on_the_chain(case, tmp_path: Path) -> N
 def test_unknown_copy_is_a_clear_error(sqlite_store: Store, tmp_path: Path) -> None:
     with pytest.raises(NotFound, match="canary copies"):
         report.build_bundle(sqlite_store, "CNOPE", tmp_path / "x.zip")
+
+
+def test_pdf_without_unicode_font_still_renders(monkeypatch) -> None:
+    from canary import pdfreport
+
+    monkeypatch.setattr(pdfreport, "FONT_DIRS", ())
+    ctx = {
+        "t": report.TEXT["es"],
+        "issuance": {
+            "copy": {
+                "id": "C1",
+                "recipient": "Ñandú 中文 🐦",
+                "purpose": "x",
+                "issued_by": "y",
+                "issued_at": "2026-01-01",
+                "sha256": "0" * 64,
+            },
+            "dataset": {"name": "d"},
+            "canaries": [],
+        },
+        "hits": [
+            {
+                "number": 1,
+                "raw": None,
+                "hit": {
+                    "observed_at": "t",
+                    "channel": "smtp",
+                    "identifier": "a@b",
+                    "sender": "\x00" + "x" * 5000,
+                    "summary": XSS,
+                    "evidence_sha256": None,
+                },
+            }
+        ],
+        "chain_broken": None,
+        "generated": "now",
+    }
+    assert pdfreport.render_pdf(ctx).startswith(b"%PDF")
