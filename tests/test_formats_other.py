@@ -261,7 +261,8 @@ def test_postgresql_url_source(tmp_path):
         with eng.begin() as c:
             c.execute(
                 sa.text(
-                    "create table padron (id integer primary key, nombre text, monto float, alta date)"
+                    "create table padron"
+                    " (id integer primary key, nombre text, monto float, alta date)"
                 )
             )
             for i in range(1, 51):
