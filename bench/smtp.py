@@ -1,0 +1,320 @@
+"""SMTP ingestion benchmark: durable hits against a bare aiosmtpd handler, same run.
+
+    python bench/smtp.py [--messages 5000] [--sessions 8] [--size 2048] [--reps 3]
+                         [--db sqlite|postgresql+psycopg://...] [--load auto|smtp-source|python]
+
+Each repetition starts a server process (pinned to core 0 when taskset exists) and
+drives it with the same load (Postfix's smtp-source when installed, else a
+multi-process smtplib generator, pinned to core 1):
+
+- bare: aiosmtpd with a handler that answers 250 and stores nothing (the baseline);
+- canary: `listeners.smtp.start_smtp` on a fresh store; every message becomes a hit
+  committed before its 250 (checked: the hit count must equal the messages sent).
+
+Prints messages/second for each, the medians and the ratio. Then the latency of
+small messages (p50/p99), alone and while several 10 MB messages stream in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import os
+import shutil
+import signal
+import smtplib
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+CANARY_TO = "maria.quintero0@canary.example"
+BIG = 10 * 1024 * 1024
+
+
+def pin(core: int) -> list[str]:
+    return ["taskset", "-c", str(core)] if shutil.which("taskset") and os.cpu_count() else []
+
+
+# -- server side (runs in a child process) ------------------------------------------
+
+
+async def serve_bare(port_file: Path, max_bytes: int) -> None:
+    from aiosmtpd.smtp import SMTP
+
+    class Bare:
+        async def handle_RCPT(self, server, session, envelope, address, options):  # type: ignore[no-untyped-def]
+            envelope.rcpt_tos.append(address)
+            return "250 2.1.5 OK"
+
+        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+            return "250 2.0.0 Ok"
+
+    loop = asyncio.get_running_loop()
+    handler = Bare()
+    server = await loop.create_server(
+        lambda: SMTP(
+            handler,
+            data_size_limit=max_bytes,
+            enable_SMTPUTF8=True,
+            decode_data=False,
+            hostname="mx.bench",
+            ident="ESMTP",
+            loop=loop,
+        ),
+        "127.0.0.1",
+        0,
+    )
+    port_file.write_text(str(server.sockets[0].getsockname()[1]))
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    await stop.wait()
+    server.close()
+
+
+async def serve_canary(port_file: Path, max_bytes: int, db: str) -> None:
+    from smtp_support import make_config
+
+    from canary.store import open_store
+    from listeners.smtp import start_smtp
+
+    store = open_store(db)
+    cfg = make_config(max_message_bytes=max_bytes, command_timeout=300.0, max_commands=10**9)
+    cfg.store.max_evidence_bytes = max_bytes
+    listener = await start_smtp(store, cfg, "127.0.0.1", 0)
+    port_file.write_text(str(listener.port))
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    await stop.wait()
+    await listener.close()
+    store.dispose()
+
+
+class Server:
+    """A server child process; `port` once it listens."""
+
+    def __init__(self, kind: str, db: str, max_bytes: int) -> None:
+        self.dir = tempfile.TemporaryDirectory()
+        self.port_file = Path(self.dir.name) / "port"
+        cmd = [*pin(0), sys.executable, __file__, "--serve", kind, "--port-file"]
+        cmd += [str(self.port_file), "--db", db, "--max-bytes", str(max_bytes)]
+        self.proc = subprocess.Popen(cmd)
+        deadline = time.monotonic() + 60
+        while not self.port_file.exists() or not self.port_file.read_text():
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise SystemExit(f"{kind} server did not start")
+            time.sleep(0.05)
+        self.port = int(self.port_file.read_text())
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(60)
+        self.dir.cleanup()
+
+
+# -- load side ----------------------------------------------------------------------
+
+
+def _py_sender(port: int, count: int, size: int, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    body = b"Subject: bench\r\n\r\n" + (b"x" * 76 + b"\r\n") * max(1, size // 78)
+    with smtplib.SMTP("127.0.0.1", port, timeout=120) as c:
+        for _ in range(count):
+            c.sendmail("a@b.example", [CANARY_TO], body)
+    out.put(count)
+
+
+def run_load(port: int, messages: int, sessions: int, size: int, load: str) -> float:
+    """Seconds to push `messages` through `sessions` connections."""
+    if load == "smtp-source":
+        cmd = [*pin(1), "smtp-source", "-s", str(sessions), "-m", str(messages), "-l", str(size)]
+        cmd += ["-d", "-c", "-f", "a@b.example", "-t", CANARY_TO, f"127.0.0.1:{port}"]
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        return time.perf_counter() - t0
+    per = messages // sessions
+    q: mp.Queue = mp.Queue()  # type: ignore[type-arg]
+    procs = [mp.Process(target=_py_sender, args=(port, per, size, q)) for _ in range(sessions)]
+    t0 = time.perf_counter()
+    for p in procs:
+        p.start()
+        if shutil.which("taskset"):
+            subprocess.run(["taskset", "-p", "-c", "1", str(p.pid)], stdout=subprocess.DEVNULL)
+    for p in procs:
+        p.join()
+    elapsed = time.perf_counter() - t0
+    q.close()
+    return elapsed
+
+
+def fresh_db(kind: str, workdir: Path, rep: int) -> str:
+    from smtp_support import seed
+
+    from canary.store import open_store
+
+    if kind == "sqlite":
+        url = f"sqlite:///{workdir / f'bench-{rep}.db'}"
+    else:  # a fresh schema on the server, so nobody else's tables are touched
+        from sqlalchemy import create_engine, text
+
+        schema = f"bench_{os.getpid()}_{rep}"
+        eng = create_engine(kind, isolation_level="AUTOCOMMIT")
+        with eng.connect() as c:
+            c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            c.execute(text(f'CREATE SCHEMA "{schema}"'))
+        eng.dispose()
+        SCHEMAS.append((kind, schema))
+        url = f"{kind}{'&' if '?' in kind else '?'}options=-csearch_path%3D{schema}"
+    store = open_store(url)
+    seed(store)
+    store.dispose()
+    return url
+
+
+SCHEMAS: list[tuple[str, str]] = []
+
+
+def drop_schemas() -> None:
+    from sqlalchemy import create_engine, text
+
+    for url, schema in SCHEMAS:
+        eng = create_engine(url, isolation_level="AUTOCOMMIT")
+        with eng.connect() as c:
+            c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        eng.dispose()
+
+
+def count_hits(url: str) -> int:
+    from smtp_support import hit_count
+
+    from canary.store import open_store
+
+    store = open_store(url)
+    try:
+        return hit_count(store)
+    finally:
+        store.dispose()
+
+
+def throughput(args: argparse.Namespace, load: str, workdir: Path) -> None:
+    bare: list[float] = []
+    ours: list[float] = []
+    n = args.messages - args.messages % args.sessions
+    for rep in range(args.reps):
+        for kind in ("bare", "canary"):
+            db = fresh_db(args.db, workdir, rep) if kind == "canary" else "sqlite://"
+            server = Server(kind, db, args.max_bytes)
+            try:
+                secs = run_load(server.port, n, args.sessions, args.size, load)
+            finally:
+                server.stop()
+            rate = n / secs
+            if kind == "canary":
+                got = count_hits(db)
+                if got != n:
+                    raise SystemExit(f"canary server recorded {got} hits for {n} messages")
+                ours.append(rate)
+            else:
+                bare.append(rate)
+            print(f"rep {rep} {kind:7s} {rate:8.0f} msg/s", flush=True)
+    mb, mo = statistics.median(bare), statistics.median(ours)
+    print(f"bare aiosmtpd: median {mb:.0f} msg/s (spread {min(bare):.0f}-{max(bare):.0f})")
+    print(f"canary (durable hits): median {mo:.0f} msg/s (spread {min(ours):.0f}-{max(ours):.0f})")
+    print(f"ratio canary/bare: {mo / mb:.2f}")
+
+
+def latency(args: argparse.Namespace, workdir: Path) -> None:
+    """p50/p99 of small messages alone, then while `--big` 10 MB messages stream in."""
+    db = fresh_db(args.db, workdir, 99)
+    server = Server("canary", db, BIG + 1024 * 1024)
+    small = b"Subject: small\r\n\r\n" + b"x" * 1000 + b"\r\n"
+    big = b"Subject: big\r\n\r\n" + (b"y" * 998 + b"\r\n") * (BIG // 1000)
+
+    def measure(count: int) -> list[float]:
+        lat = []
+        with smtplib.SMTP("127.0.0.1", server.port, timeout=300) as c:
+            for _ in range(count):
+                t0 = time.perf_counter()
+                c.sendmail("a@b.example", [CANARY_TO], small)
+                lat.append(time.perf_counter() - t0)
+        return lat
+
+    def pct(xs: list[float], p: float) -> float:
+        return sorted(xs)[min(len(xs) - 1, int(len(xs) * p))] * 1000
+
+    try:
+        alone = measure(args.latency_messages)
+        stop = threading.Event()
+        sent = [0]
+
+        def big_sender() -> None:
+            with smtplib.SMTP("127.0.0.1", server.port, timeout=300) as c:
+                while not stop.is_set():
+                    c.sendmail("a@b.example", [CANARY_TO], big)
+                    sent[0] += 1
+
+        threads = [threading.Thread(target=big_sender) for _ in range(args.big)]
+        for t in threads:
+            t.start()
+        time.sleep(0.5)
+        loaded = measure(args.latency_messages)
+        stop.set()
+        for t in threads:
+            t.join()
+    finally:
+        server.stop()
+    print(f"small messages alone: p50 {pct(alone, 0.5):.1f} ms, p99 {pct(alone, 0.99):.1f} ms")
+    print(
+        f"with {args.big} senders of 10 MB messages ({sent[0]} sent meanwhile): "
+        f"p50 {pct(loaded, 0.5):.1f} ms, p99 {pct(loaded, 0.99):.1f} ms"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--messages", type=int, default=5000)
+    ap.add_argument("--sessions", type=int, default=8)
+    ap.add_argument("--size", type=int, default=2048)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--db", default="sqlite")
+    ap.add_argument("--load", default="auto", choices=["auto", "smtp-source", "python"])
+    ap.add_argument("--max-bytes", type=int, default=10 * 1024 * 1024)
+    ap.add_argument("--big", type=int, default=3, help="concurrent 10 MB senders")
+    ap.add_argument("--latency-messages", type=int, default=300)
+    ap.add_argument("--skip-latency", action="store_true")
+    ap.add_argument("--serve", choices=["bare", "canary"], help=argparse.SUPPRESS)
+    ap.add_argument("--port-file", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.serve:
+        pf = Path(args.port_file)
+        if args.serve == "bare":
+            asyncio.run(serve_bare(pf, args.max_bytes))
+        else:
+            asyncio.run(serve_canary(pf, args.max_bytes, args.db))
+        return
+    load = args.load
+    if load == "auto":
+        load = "smtp-source" if shutil.which("smtp-source") else "python"
+    print(
+        f"load: {load}, {args.messages} messages of {args.size} bytes over {args.sessions} "
+        f"sessions, {args.reps} repetitions, store {args.db.split('://')[0]}"
+    )
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            throughput(args, load, Path(d))
+            if not args.skip_latency:
+                latency(args, Path(d))
+    finally:
+        drop_schemas()
+
+
+if __name__ == "__main__":
+    main()
