@@ -73,7 +73,14 @@ class HitWriter:
         if len(groups) > 1:
             try:
                 with self.store.session() as session:
-                    return [record_in(session, g) for g in groups]
+                    # One call for the whole batch: incidents are filed once per batch.
+                    flat = record_in(session, [obs for g in groups for obs in g])
+                out: list[Outcome] = []
+                start = 0
+                for g in groups:
+                    out.append(flat[start : start + len(g)])
+                    start += len(g)
+                return out
             except DBAPIError as exc:
                 log.info("grouped commit of %d requests failed (%s); one by one", len(groups), exc)
         return [self._commit_one(g) for g in groups]

@@ -1,0 +1,219 @@
+"""Webhook throughput: durable hits vs a bare Starlette endpoint, same server, same load.
+
+Run by hand:  python bench/webhooks.py [--runs 3] [--duration 10] [--connections 64]
+
+Both servers are the same uvicorn settings (listeners.serve.uvicorn_config, plain
+asyncio loop, httptools) in a subprocess pinned to CPU 0; wrk (Debian's `wrk`)
+runs pinned to CPU 1 and posts signed Twilio SMS webhooks, each with its own
+MessageSid (pre-signed with the twilio library, so every request makes a new hit).
+
+- bare: a Starlette route that reads the body and answers `<Response/>`, nothing stored;
+- canary: listeners.webhooks.create_app over a fresh SQLite store: signature check,
+  parse, attribution, incident, hash chain, commit (group commit), then 200.
+
+Prints the median requests/second of each over the runs and the ratio, and checks
+that the canary store holds exactly one hit per 2xx answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PUBLIC_URL = "https://hooks.example.org"
+TOKEN = "bench-token-0123456789abcdef0123"
+CANARY = "+525512345678"
+LUA = r"""
+local reqs = {}
+local n = 0
+local i = 0
+init = function(args)
+  for line in io.lines(args[1]) do
+    local sig, body = line:match("^([^\t]+)\t(.*)$")
+    n = n + 1
+    reqs[n] = wrk.format("POST", "/hooks/twilio/sms",
+      {["Content-Type"] = "application/x-www-form-urlencoded", ["X-Twilio-Signature"] = sig},
+      body)
+  end
+  i = math.random(n)
+end
+request = function()
+  i = i + 1
+  if i > n then i = 1 end
+  return reqs[i]
+end
+"""
+
+
+def serve(mode: str, port: int, db: str) -> None:
+    """The server process: `bare` or `canary` under the shared uvicorn settings."""
+    import asyncio
+
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from canary.config import Config
+    from canary.store import open_store
+    from listeners.serve import QuietServer, bind, uvicorn_config
+    from listeners.webhooks import create_app
+
+    if mode == "bare":
+
+        async def hook(request: Request) -> Response:
+            await request.body()
+            return Response("<Response/>", media_type="text/xml")
+
+        app = Starlette(routes=[Route("/hooks/twilio/sms", hook, methods=["POST"])])
+    else:
+        cfg = Config()
+        cfg.listen.public_url = PUBLIC_URL
+        cfg.providers.twilio.auth_token = TOKEN
+        store = open_store(f"sqlite:///{db}")
+        _plant(store)
+        app = create_app(store, cfg)
+    server = QuietServer(uvicorn_config(app))
+    asyncio.run(server.serve(sockets=[bind("127.0.0.1", port, "http")]))
+
+
+def _plant(store: object) -> None:
+    sys.path.insert(0, str(ROOT / "tests"))
+    from tests.alerts_support import add_copy
+
+    add_copy(store, "Vendor A", phones=[CANARY])  # type: ignore[arg-type]
+    add_copy(store, "Vendor B", phones=["+525587654321"])  # type: ignore[arg-type]
+
+
+def make_requests(path: Path, count: int, tag: str) -> None:
+    from twilio.request_validator import RequestValidator
+
+    v = RequestValidator(TOKEN)
+    url = PUBLIC_URL + "/hooks/twilio/sms"
+    with path.open("w") as f:
+        for i in range(count):
+            params = {
+                "MessageSid": f"SM{tag}{i:09d}",
+                "AccountSid": "AC0123456789",
+                "From": "+5218441234567",
+                "To": CANARY,
+                "Body": "Hola, te escribimos de la campaña para invitarte al evento del sábado",
+                "NumMedia": "0",
+                "SmsStatus": "received",
+            }
+            f.write(v.compute_signature(url, params) + "\t" + urlencode(params) + "\n")
+
+
+def wrk_run(
+    port: int, script: Path, reqs: Path, duration: int, conns: int
+) -> tuple[float, int, int]:
+    out = subprocess.run(
+        [
+            "taskset",
+            "-c",
+            "1",
+            "wrk",
+            "-t1",
+            f"-c{conns}",
+            f"-d{duration}s",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}/",
+            "--",
+            str(reqs),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return rps, total, int(m.group(1)) if m else 0
+
+
+def one(mode: str, tmp: Path, script: Path, reqs: Path, args: argparse.Namespace) -> float:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    db = tmp / f"{mode}-{time.monotonic_ns()}.db"
+    proc = subprocess.Popen(
+        ["taskset", "-c", "0", sys.executable, __file__, "--serve", mode, str(port), str(db)]
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        time.sleep(0.5)
+        rps, total, bad = wrk_run(port, script, reqs, args.duration, args.connections)
+    finally:
+        proc.terminate()
+        proc.wait(60)
+    note = ""
+    if mode == "canary":
+        from sqlalchemy import create_engine, text
+
+        eng = create_engine(f"sqlite:///{db}")
+        with eng.connect() as c:
+            hits = c.execute(text("select count(*) from hits")).scalar()
+        eng.dispose()
+        note = f"  hits stored {hits} for {total - bad} 2xx answers"
+    print(f"{mode:7s} {rps:9.0f} req/s  ({total} requests, {bad} non-2xx){note}", flush=True)
+    return rps
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--requests", type=int, default=200_000, help="distinct signed requests")
+    ap.add_argument("--serve", nargs=3, metavar=("MODE", "PORT", "DB"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.serve:
+        serve(args.serve[0], int(args.serve[1]), args.serve[2])
+        return
+    if not shutil.which("wrk"):
+        sys.exit("wrk not found: apt-get install -y wrk")
+    tmp = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
+    try:
+        script = tmp / "post.lua"
+        script.write_text(LUA)
+        results: dict[str, list[float]] = {"bare": [], "canary": []}
+        for run in range(args.runs):
+            reqs = tmp / f"reqs-{run}.tsv"
+            make_requests(reqs, args.requests, f"r{run}x")
+            for mode in ("bare", "canary"):
+                results[mode].append(one(mode, tmp, script, reqs, args))
+            reqs.unlink()
+        bare, ours = statistics.median(results["bare"]), statistics.median(results["canary"])
+        spread = {k: f"{min(v):.0f}-{max(v):.0f}" for k, v in results.items()}
+        print(f"\nmedian bare Starlette: {bare:.0f} req/s (spread {spread['bare']})")
+        print(f"median durable hits:   {ours:.0f} req/s (spread {spread['canary']})")
+        print(f"ratio: {ours / bare:.2f} (target >= 0.50); cpu count {os.cpu_count()}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
