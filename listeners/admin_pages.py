@@ -149,6 +149,12 @@ def routes(store: Store, limiter_ip: LoginLimiter, limiter_user: LoginLimiter) -
             request, "hit.html", {"hit": hit, "details": rows, "body": show_value(body)}, who=who
         )
 
+    def incident_page(request: Request) -> Response:
+        who = page_user(request, store)
+        with store.session() as s:
+            inc = history.incident_detail(s, request.path_params["incident_id"])
+        return render(request, "incident.html", {"inc": inc}, who=who)
+
     def search(request: Request) -> Response:
         who = page_user(request, store, "investigator")
         q = request.query_params.get("q", "").strip()[:300]
@@ -223,6 +229,7 @@ def routes(store: Store, limiter_ip: LoginLimiter, limiter_user: LoginLimiter) -
         Route("/copies/{copy_id}", copy_page),
         Route("/copies/{copy_id}/bundle", bundle),
         Route("/hits/{hit_id:int}", hit_page),
+        Route("/incidents/{incident_id:int}", incident_page),
         Route("/search", search),
         Route("/identify", identify_form, methods=["GET"]),
         Route("/identify", identify_upload, methods=["POST"]),

@@ -59,6 +59,10 @@ TEXT: dict[str, dict[str, str]] = {
         "kind": "Tipo",
         "state": "Estado",
         "live": "Se actualiza sola cada pocos segundos.",
+        "incident": "Incidente",
+        "opened": "Abierto",
+        "senders": "Remitentes",
+        "timeline": "Cronología",
     },
     "en": {
         "app": "canary-trace",
@@ -113,6 +117,10 @@ TEXT: dict[str, dict[str, str]] = {
         "kind": "Kind",
         "state": "State",
         "live": "Updates itself every few seconds.",
+        "incident": "Incident",
+        "opened": "Opened",
+        "senders": "Senders",
+        "timeline": "Timeline",
     },
 }
 

@@ -132,6 +132,10 @@ def test_session_login_roles_and_csrf(site) -> None:
         assert page.status_code == 200
         assert XSS not in page.text and "&lt;img src=x onerror=alert(1)&gt;" in page.text
         assert "<script>alert(2)" not in page.text
+        inc = c.get("/api/incidents").json()["incidents"][0]["id"]
+        timeline = c.get(f"/incidents/{inc}")
+        assert timeline.status_code == 200 and f'href="/hits/{hit_id}"' in timeline.text
+        assert XSS not in timeline.text
     with httpx.Client(base_url=url, timeout=60) as c:
         login(c, "ivan", "investigator pw")
         files = {"file": ("d.txt", b"ana@canary.example")}

@@ -36,7 +36,7 @@
       url: "/api/incidents",
       key: "incidents",
       row: function (tr, i) {
-        cell(tr, String(i.id));
+        cell(tr, String(i.id), "/incidents/" + encodeURIComponent(i.id));
         if (i.copy) {
           cell(tr, i.copy, "/copies/" + encodeURIComponent(i.copy));
         } else {
