@@ -822,3 +822,6 @@ def _resolve_names(columns: list[Column]) -> None:
             c.fmt["words"] = Counter(len(t) for t in toks)
         if c.kind == "given_name":
             c.fmt["words"] = Counter(len(v.split()) for v in c.values[:2000])
+        if c.kind == "surname":
+            vals = c.values[:2000]
+            c.fmt["two_words"] = sum(1 for v in vals if len(v.split()) >= 2) / max(len(vals), 1)

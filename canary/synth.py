@@ -300,11 +300,16 @@ class CanaryFactory:
         sex = "F" if r.random() < self._female_share else "M"
         given = self._given_name(sex)
         paternal = self._surname()
-        maternal = self._surname()
-        for _ in range(3):
-            if fold(maternal) != fold(paternal):
-                break
+        maternal = ""
+        if self.profile.get("language") == "es":  # one surname from each parent
             maternal = self._surname()
+            for _ in range(3):
+                if fold(maternal) != fold(paternal):
+                    break
+                maternal = self._surname()
+        maternals = self._kind("maternal")
+        if maternals and self.rng.random() < maternals[0].empty_rate:
+            maternal = ""  # people with a single surname, as often as the column shows
         birth = self._birth()
         p = Persona(given, paternal, maternal, sex, birth, None, seed=r.getrandbits(63))
         emails = self._kind("email")
@@ -449,7 +454,9 @@ class CanaryFactory:
             return r.choice(self._cells(c))
         if k == "number":
             return self._number(c, r)
-        value: str | None = "" if self._empty(c, r) else None
+        names = ("given_name", "paternal", "maternal", "surname", "full_name")
+        # Names are the persona's (a missing surname is decided once, for the CURP too).
+        value: str | None = "" if k not in names and self._empty(c, r) else None
         if value is None:
             value = self._generated(c, p, donor, r, prev, nxt)
         if value is None:
@@ -509,7 +516,8 @@ class CanaryFactory:
         elif k == "maternal":
             text = p.maternal
         elif k == "surname":
-            text = p.paternal if self._kind("maternal") else f"{p.paternal} {p.maternal}"
+            both = not self._kind("maternal") and c.fmt.get("two_words", 0) >= 0.5
+            text = f"{p.paternal} {p.maternal}".strip() if both else p.paternal
         else:
             order = c.fmt.get("order", "first_last")
             surnames = " ".join(x for x in (p.paternal, p.maternal) if x)
@@ -574,12 +582,13 @@ class CanaryFactory:
             if (prev is not None and a is None) or (nxt is not None and b is None):
                 return None
             gap = max(1, (hi - lo) // max(len(taken), 1))
-            low = (a + 1) if a is not None else max(0, (b or 0) - gap)
-            high = (b - 1) if b is not None else (a or 0) + gap
+            floor = 1 if lo >= 1 else 0  # a table numbered from 1 never shows a 0
+            low = (a + 1) if a is not None else max(floor, (b or 0) - 3 * gap)
+            high = (b - 1) if b is not None else (a or 0) + max(3 * gap, 10)
             candidates = [n for n in range(low, high + 1) if n not in taken][:1000]
         else:
             span = max(hi - lo, len(taken), 10)
-            high = hi + max(1, span // 20)
+            high = hi + max(span // 20, 1000)
             start = hi + 1 if c.sorted else lo
             candidates = [n for n in range(start, high + 1) if n not in taken]
             if len(candidates) > 2000:
@@ -681,7 +690,10 @@ class CanaryFactory:
         ]
         if name_cols:
             written = " ".join(row[c.index] for c in name_cols if row[c.index])
-            out.append(("name", " ".join(fold(persona.full_name).split()), written))
+            parts = [persona.given, persona.paternal]
+            if persona.maternal and fold(persona.maternal) in fold(written):
+                parts.append(persona.maternal)
+            out.append(("name", " ".join(fold(" ".join(parts)).split()), written))
         return out
 
     def needles(self, persona: Persona, row: list[str]) -> list[str]:

@@ -1,0 +1,346 @@
+"""Canary synthesis: rows that fit their table, used the way planting uses the factory."""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+import re
+from collections import Counter
+from datetime import date
+
+import pytest
+from faker import Faker
+
+from canary.curp import curp_valid, make_curp, name_key
+from canary.errors import InputError
+from canary.formats import Sample
+from canary.infer import fold, infer_schema
+from canary.normalize import normalize_phone
+from canary.seeds import demo_dataset, locale_profile
+from canary.synth import CanaryFactory
+
+DOMAINS = ["correo-avisos.mx", "buzon-mx.com", "notifica.example.org"]
+
+
+def load_demo(name: str) -> Sample:
+    raw = demo_dataset(name).read_bytes()
+    text = raw.decode("utf-8-sig") if raw.startswith(b"\xef\xbb\xbf") else raw.decode("cp1252")
+    rows = list(csv.reader(io.StringIO(text)))
+    return Sample(header=rows[0], rows=rows[1:], complete=True, row_count=len(rows) - 1)
+
+
+def factory_for(sample: Sample, seed: int = 1, **kw) -> CanaryFactory:
+    return CanaryFactory(
+        infer_schema(sample),
+        sample,
+        domains=kw.pop("domains", DOMAINS),
+        rng=random.Random(seed),
+        **kw,
+    )
+
+
+def shape(value: str) -> str:
+    """A value's format signature: runs of capitals, small letters and digits collapsed."""
+    v = re.sub(r"[A-ZÁÉÍÓÚÑÜ]+", "A", value)
+    v = re.sub(r"[a-záéíóúñü]+", "a", v)
+    return re.sub(r"\d+", "9", v)
+
+
+@pytest.fixture(scope="module")
+def registry() -> Sample:
+    return load_demo("candidatas.csv")
+
+
+@pytest.fixture(scope="module")
+def customers() -> Sample:
+    return load_demo("clientes.csv")
+
+
+@pytest.fixture(scope="module")
+def registry_canaries(registry: Sample) -> tuple[CanaryFactory, list, list[list[str]]]:
+    f = factory_for(registry, seed=11)
+    phones = [f"+52 844 555 {1000 + i:04d}" for i in range(10)] + [
+        f"+52 871 555 {2000 + i:04d}" for i in range(10)
+    ]
+    personas, rows = [], []
+    for i in range(200):
+        p = f.persona()
+        row = f.make_row(p, phone=normalize_phone(phones[i % len(phones)]))
+        assert row is not None
+        personas.append(p)
+        rows.append(row)
+    return f, personas, rows
+
+
+def column(sample: Sample, name: str) -> int:
+    return sample.header.index(name)
+
+
+def test_every_canary_value_has_a_shape_the_real_column_has(registry, registry_canaries) -> None:
+    _f, _p, rows = registry_canaries
+    for i, name in enumerate(registry.header):
+        real = {shape(r[i]) for r in registry.rows}
+        if "CORREO" in name:  # the domains are ours: compare the local parts
+            real = {shape(r[i].split("@")[0]) for r in registry.rows}
+            fake = [shape(r[i].split("@")[0]) for r in rows]
+        else:
+            fake = [shape(r[i]) for r in rows]
+        fitting = sum(1 for s in fake if s in real) / len(fake)
+        assert fitting >= 0.95, (name, Counter(s for s in fake if s not in real))
+
+
+def test_emails_unique_on_canary_domains_and_never_real(registry, registry_canaries) -> None:
+    _f, personas, rows = registry_canaries
+    real = {r[column(registry, "CORREO ELECTRÓNICO")].lower() for r in registry.rows}
+    emails = [r[column(registry, "CORREO ELECTRÓNICO")] for r in rows]
+    assert all(emails) and len(set(emails)) == len(emails)
+    assert not real & {e.lower() for e in emails}
+    assert {e.split("@")[1] for e in emails} == set(DOMAINS)
+    assert [p.email for p in personas] == emails
+
+
+def test_domains_spread_like_the_columns_providers(registry, registry_canaries) -> None:
+    """The sample is ~54% gmail, ~25% hotmail, ~7% outlook: the canary domains follow."""
+    _f, _p, rows = registry_canaries
+    used = Counter(r[column(registry, "CORREO ELECTRÓNICO")].split("@")[1] for r in rows)
+    assert used[DOMAINS[0]] > used[DOMAINS[1]] > used[DOMAINS[2]]
+    assert 0.45 < used[DOMAINS[0]] / len(rows) < 0.8
+
+
+def test_phones_written_in_the_column_mask(registry, registry_canaries) -> None:
+    _f, _p, rows = registry_canaries
+    cel = [r[column(registry, "CELULAR")] for r in rows]
+    assert all(re.fullmatch(r"\(\d{3}\) \d{3}-\d{4}", c) for c in cel)
+    assert {normalize_phone(c, "MX") for c in cel} >= {"+528445551000", "+528715552000"}
+
+
+def test_place_columns_come_together_with_the_area_code(registry, registry_canaries) -> None:
+    _f, _p, rows = registry_canaries
+    mun, dist, cel = (column(registry, n) for n in ("MUNICIPIO", "DISTRITO", "CELULAR"))
+    real_pairs = {(r[mun], r[dist]) for r in registry.rows}
+    codes = {}
+    for r in registry.rows:
+        codes.setdefault(r[cel][1:4], set()).add(r[mun])
+    for row in rows:
+        assert (row[mun], row[dist]) in real_pairs
+        assert row[mun] in codes[row[cel][1:4]]  # 844 -> Saltillo area, 871 -> Torreón area
+
+
+def test_curp_valid_and_consistent_with_the_row(registry, registry_canaries) -> None:
+    _f, personas, rows = registry_canaries
+    idx = {n: column(registry, n) for n in registry.header}
+    for p, row in zip(personas, rows):
+        curp = row[idx["CURP"]]
+        assert curp_valid(curp), curp
+        born = date(int(row[idx["FECHA DE NACIMIENTO"]][6:]), 1, 1)
+        d, m, y = row[idx["FECHA DE NACIMIENTO"]].split("/")
+        assert curp[4:10] == y[2:] + m + d and born.year == p.birth.year
+        assert curp[10] == "M" and row[idx["SEXO"]] == "MUJER"  # a registry of women
+        key = name_key(
+            row[idx["NOMBRE(S)"]], row[idx["APELLIDO PATERNO"]], row[idx["APELLIDO MATERNO"]]
+        )
+        assert curp[:4] == key
+
+
+def test_curp_known_example() -> None:
+    # Built by hand from RENAPO's rules: HErnández, Martínez, Juan; 1990-05-12; Coahuila.
+    curp = make_curp("Juan", "Hernández", "Martínez", date(1990, 5, 12), "M", "CL", "0")
+    assert curp[:16] == "HEMJ900512HCLRRN"
+    assert curp_valid(curp)
+    assert not curp_valid(curp[:17] + str((int(curp[17]) + 1) % 10))
+    # María + another name: the second one counts; "de la" is skipped; Ñ becomes X.
+    assert name_key("María Guadalupe", "de la Cruz", "Ñeco") == "CUXG"
+
+
+def test_names_casing_and_locale(registry, registry_canaries) -> None:
+    _f, personas, rows = registry_canaries
+    prof = locale_profile("es_MX")
+    from faker.providers.person.es_MX import Provider
+
+    known_last = {fold(n) for n in Provider.last_names} | {fold(n) for n in prof["surnames"]}
+    female = list(Provider.first_names_female) + list(prof["given_female"])
+    known_given = {fold(w) for n in female for w in n.split()}
+    for p, row in zip(personas, rows):
+        assert row[column(registry, "APELLIDO PATERNO")] == p.paternal.upper()
+        assert fold(p.paternal) in known_last
+        assert all(fold(w) in known_given for w in p.given.split())
+        assert p.sex == "F"
+
+
+def test_rows_are_repeatable_and_identifiers_normalised(registry_canaries) -> None:
+    f, personas, rows = registry_canaries
+    p, row = personas[0], rows[0]
+    assert f.make_row(p, phone=normalize_phone(row[8], "MX")) == row
+    ids = f.identifiers(p, row)
+    kinds = {k for k, _v, _raw in ids}
+    assert kinds == {"email", "phone", "name", "id"}
+    email = next(v for k, v, _ in ids if k == "email")
+    assert email == row[7].lower()
+    assert next(v for k, v, _ in ids if k == "phone") == normalize_phone(row[8], "MX")
+    name = next(v for k, v, _ in ids if k == "name")
+    assert name == fold(p.full_name) and name.islower()
+    assert {v for k, v, _ in ids if k == "id"} == {row[0], row[4]}
+    assert set(f.needles(p, row)) == {row[0], row[4], row[7], row[8]}
+
+
+def test_sorted_folios_stay_sorted_and_unique(registry) -> None:
+    f = factory_for(registry, seed=5)
+    folio = column(registry, "FOLIO")
+    real = {r[folio] for r in registry.rows}
+    num = lambda s: int(s.split("-")[1])  # noqa: E731
+    placed, nones = [], 0
+    rows = registry.rows
+    for k in range(0, len(rows) - 1):
+        prev, nxt = rows[k], rows[k + 1]
+        row = f.make_row(f.persona(), phone="+528445559999", prev=prev, next=nxt)
+        if row is None:
+            nones += 1
+            assert num(nxt[folio]) - num(prev[folio]) == 1  # no room: contiguous folios
+            continue
+        assert num(prev[folio]) < num(row[folio]) < num(nxt[folio])
+        assert row[folio] not in real
+        placed.append(row[folio])
+        if len(placed) >= 60:
+            break
+    assert nones > 0 and len(set(placed)) == len(placed) == 60
+    at_end = f.make_row(f.persona(), phone="+528445559999", prev=rows[-1], next=None)
+    assert at_end is not None and num(at_end[folio]) > num(rows[-1][folio])
+
+
+def test_no_gap_means_none() -> None:
+    header = ["id", "nombre", "correo"]
+    rows = [[str(i), f"Ana{i}", f"ana{i}@gmail.com"] for i in range(1, 40)]
+    sample = Sample(header, rows, True, len(rows))
+    f = factory_for(sample)
+    assert f.schema.columns[0].sorted
+    p = f.persona()
+    assert f.make_row(p, prev=rows[3], next=rows[4]) is None
+    assert f.make_row(p, prev=None, next=rows[0]) is None  # numbered from 1: nothing below
+    assert int(f.make_row(p, prev=rows[-1], next=None)[0]) > 39
+
+
+def test_empty_rate_roughly_preserved() -> None:
+    rng = random.Random(9)
+    fake = Faker("es_MX")
+    fake.seed_instance(9)
+    header = ["nombre", "apellido paterno", "correo", "colonia", "notas", "fecha registro"]
+    rows = []
+    for i in range(600):
+        given, last = fake.first_name(), fake.last_name()
+        rows.append(
+            [
+                given,
+                last,
+                f"{fold(given).replace(' ', '')}{i}@gmail.com",
+                fake.city() if rng.random() > 0.3 else "",
+                rng.choice(["VIP", "pendiente", "llamar"]) if rng.random() > 0.6 else "",
+                f"2023-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+                if rng.random() > 0.2
+                else "",
+            ]
+        )
+    sample = Sample(header, rows, True, len(rows))
+    f = factory_for(sample, seed=2)
+    made = [f.make_row(f.persona()) for _ in range(400)]
+    for i, expected in ((3, 0.3), (4, 0.6), (5, 0.2)):
+        real = sum(1 for r in rows if not r[i]) / len(rows)
+        got = sum(1 for r in made if not r[i]) / len(made)
+        assert real == pytest.approx(expected, abs=0.06)
+        assert got == pytest.approx(real, abs=0.08), header[i]
+    assert all(r[2] for r in made)  # the contact column is always filled
+
+
+def test_email_local_parts_follow_the_columns_pattern() -> None:
+    fake = Faker("es_ES")
+    fake.seed_instance(4)
+    header = ["Nombre", "Primer apellido", "Segundo apellido", "Email"]
+    rows = []
+    for _ in range(120):
+        g, a, b = fake.first_name(), fake.last_name(), fake.last_name()
+        tok = lambda s: re.sub(r"[^a-z]", "", fold(s.split()[0]))  # noqa: E731
+        rows.append([g, a, b, f"{tok(g)}.{tok(a)}@telefonica.net".upper()])
+    sample = Sample(header, rows, True, len(rows))
+    f = factory_for(sample, domains=["buzon.example.es"])
+    for _ in range(30):
+        p = f.persona()
+        row = f.make_row(p)
+        first = re.sub(r"[^a-z0-9]", "", fold(p.given.split()[0]))
+        last = re.sub(r"[^a-z0-9]", "", fold(p.paternal))
+        assert row[3] == f"{first}.{last}@buzon.example.es".upper()
+
+
+def test_email_taken_is_respected() -> None:
+    header = ["nombre", "correo"]
+    rows = [[f"Ana {i}", f"x{i}@gmail.com"] for i in range(30)]
+    sample = Sample(header, rows, True, len(rows))
+    taken: list[str] = []
+
+    def email_taken(address: str) -> bool:
+        taken.append(address)
+        return len(taken) < 5  # the first four candidates are already registered
+
+    f = factory_for(sample, email_taken=email_taken)
+    p = f.persona()
+    assert p.email and p.email.lower() not in taken[:4] and len(taken) == 5
+
+
+def test_no_domain_is_a_clear_error() -> None:
+    sample = Sample(["correo"], [["a@gmail.com"], ["b@gmail.com"]], True, 2)
+    f = factory_for(sample, domains=[])
+    with pytest.raises(InputError, match="canary domain add"):
+        f.persona()
+
+
+def test_costa_rica_customer_canaries(customers: Sample) -> None:
+    f = factory_for(customers, seed=3)
+    phone = normalize_phone("+506 8312 4455")
+    idx = {n: column(customers, n) for n in customers.header}
+    real_places = {(r[idx["provincia"]], r[idx["canton"]]) for r in customers.rows}
+    amounts = {r[idx["monto"]] for r in customers.rows}
+    for _ in range(50):
+        p = f.persona()
+        row = f.make_row(p, phone=phone)
+        assert row[idx["telefono"]] in {"8312-4455", "83124455"}
+        assert (row[idx["provincia"]], row[idx["canton"]]) in real_places
+        assert row[idx["monto"]] in amounts
+        assert re.fullmatch(r"20(19|2\d)-\d\d-\d\d", row[idx["fecha_registro"]])
+        assert row[idx["nombre"]] == p.full_name
+        assert row[idx["acepta_promociones"]] in {"Sí", "No"}
+
+
+def test_foreign_phone_written_internationally(customers: Sample) -> None:
+    f = factory_for(customers, seed=3)
+    row = f.make_row(f.persona(), phone="+528445551234")
+    assert normalize_phone(row[3]) == "+528445551234" and row[3].startswith("+52")
+
+
+def test_english_table_gets_english_names() -> None:
+    fake = Faker("en_US")
+    fake.seed_instance(1)
+    header = ["First Name", "Last Name", "Email", "Phone", "Signup Date", "Balance"]
+    rows = [
+        [
+            fake.first_name(),
+            fake.last_name(),
+            fake.email(),
+            fake.numerify("(###) 555-####").replace("(0", "(2").replace("(1", "(3"),
+            fake.date_between("-3y").strftime("%m/%d/%Y"),
+            f"{fake.pyfloat(min_value=0, max_value=5000, right_digits=2):,.2f}",
+        ]
+        for _ in range(150)
+    ]
+    sample = Sample(header, rows, True, len(rows))
+    f = factory_for(sample, domains=["mail.example.com"])
+    assert f.schema.locale == "en_US"
+    from faker.providers.person.en_US import Provider
+
+    given = set(Provider.first_names_female) | set(Provider.first_names_male)
+    last = set(Provider.last_names)
+    for _ in range(30):
+        p = f.persona()
+        row = f.make_row(p, phone="+12125550123")
+        assert row[0] in given and row[1] in last
+        assert row[3] == "(212) 555-0123"
+        assert re.fullmatch(r"\d\d/\d\d/20\d\d", row[4])
+        assert re.fullmatch(r"[\d,]+\.\d\d", row[5])
