@@ -25,6 +25,7 @@ from starlette.routing import Route
 from canary import history, queries, report
 from canary.errors import InputError
 from canary.identify import identify
+from canary.mailparse import parse_message
 from canary.models import Alert, Blob
 from canary.store import Store
 from canary.trace import trace
@@ -103,7 +104,18 @@ def hit_document(store: Store, hit_id: int) -> dict[str, Any]:
             if blob
             else None
         )
+        doc["text"] = message_text(hit.summary, doc["details"], blob)
         return doc
+
+
+def message_text(summary: str, details: dict[str, Any], blob: Blob | None) -> str:
+    """The text of what was sent: parsed from a stored mail, else what the listener kept."""
+    for key in ("text", "body"):
+        if isinstance(details.get(key), str):
+            return str(details[key])
+    if blob is not None and blob.content_type == "message/rfc822":
+        return parse_message(bytes(blob.data)).text
+    return summary
 
 
 def raw_evidence(store: Store, hit_id: int) -> tuple[bytes, str]:

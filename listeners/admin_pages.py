@@ -143,7 +143,7 @@ def routes(store: Store, limiter_ip: LoginLimiter, limiter_user: LoginLimiter) -
         who = page_user(request, store)
         hit = admin_api.hit_document(store, request.path_params["hit_id"])
         details = hit.get("details") or {}
-        body = next((details[k] for k in BODY_KEYS if isinstance(details.get(k), str)), "")
+        body = hit.get("text") or ""
         rows = [(str(k)[:200], show_value(v)) for k, v in details.items() if k not in BODY_KEYS]
         return render(
             request, "hit.html", {"hit": hit, "details": rows, "body": show_value(body)}, who=who

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from canary import chain
 from canary.hits import Observation, record
+from canary.mailparse import parse_message
 from canary.models import Canary, Copy, Dataset, Identifier
 from canary.store import Store, new_id
 
@@ -75,6 +76,7 @@ RAW_MAIL = (
     b"To: lucia@canary.example\r\n"
     b"Subject: " + XSS.encode() + b"\r\n"
     b"Message-ID: <1@campaign.example>\r\n"
+    b"X-Mailer: <b>bulk</b>\r\n"
     b"Content-Type: text/plain; charset=utf-8\r\n\r\n"
     b"Vote por nosotros <script>alert(2)</script>\r\n\x00\xff end\r\n"
 )
@@ -96,12 +98,7 @@ def mail_hit(
                 provider_message_id=mid,
                 evidence=raw,
                 evidence_type="message/rfc822",
-                details={
-                    "subject": subject,
-                    "from": "Campaña <news@campaign.example>",
-                    "headers": {"Subject": subject, "X-Mailer": "<b>bulk</b>"},
-                    "text": "Vote por nosotros <script>alert(2)</script>",
-                },
+                details=parse_message(raw).details(),
             )
         ],
     )

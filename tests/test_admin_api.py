@@ -64,7 +64,8 @@ def test_shapes(site) -> None:
         assert c.get("/api/hits", params={"since": "yesterday"}).status_code == 400
 
         one = c.get(f"/api/hits/{hit_id}").json()
-        assert one["details"]["subject"] == XSS
+        assert one["details"]["subject"] == XSS and one["details"]["x_mailer"] == "<b>bulk</b>"
+        assert one["text"].startswith("Vote por nosotros <script>alert(2)</script>")
         assert one["candidates"][0]["copy"] == copy_id and one["candidates"][0]["reason"]
         assert one["evidence"]["size"] == len(RAW_MAIL)
         assert c.get("/api/hits/999999").status_code == 404

@@ -95,6 +95,8 @@ def test_live_hit_xss_shown_as_text_and_bundle_download(page, site, tmp_path: Pa
     assert page.locator("main img").count() == 0
     assert "<script>alert(2)</script>" in page.locator("#hit-body").text_content()
     assert page.locator("main script").count() == 0
+    assert "<b>bulk</b>" in page.locator("#hit-details").text_content()  # X-Mailer, as text
+    assert page.locator("#hit-details b").count() == 0
     with page.expect_download() as dl:
         page.click("#raw-download")
     assert Path(dl.value.path()).read_bytes().startswith(b"From: ")
