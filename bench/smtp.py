@@ -95,8 +95,15 @@ async def serve_canary(port_file: Path, max_bytes: int, db: str) -> None:
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     await stop.wait()
+    committer = listener.handler.committer
     await listener.close()
     store.dispose()
+    if committer.commits:
+        print(
+            f"  ({committer.committed} hits in {committer.commits} transactions, "
+            f"{committer.committed / committer.commits:.1f} per commit)",
+            file=sys.stderr,
+        )
 
 
 class Server:
@@ -235,7 +242,7 @@ def latency(args: argparse.Namespace, workdir: Path) -> None:
     """p50/p99 of small messages alone, then while `--big` 10 MB messages stream in."""
     db = fresh_db(args.db, workdir, 99)
     server = Server("canary", db, BIG + 1024 * 1024)
-    small = b"Subject: small\r\n\r\n" + b"x" * 1000 + b"\r\n"
+    small = b"Subject: small\r\n\r\n" + (b"x" * 98 + b"\r\n") * 10
     big = b"Subject: big\r\n\r\n" + (b"y" * 998 + b"\r\n") * (BIG // 1000)
 
     def measure(count: int) -> list[float]:

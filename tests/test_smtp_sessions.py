@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from smtp_support import RawClient, Running, hits, make_config, seed, wait_for
 
+from canary.chain import verify_chain
 from canary.models import Blob
-from canary.store import Store
+from canary.store import Store, open_store
 
 THREADS = 8
 PER_THREAD = 25
@@ -59,6 +60,46 @@ def test_concurrent_senders_lose_and_double_nothing(store: Store) -> None:
     assert stats.messages == THREADS * PER_THREAD
     with store.session() as s:
         assert s.query(Blob).count() == THREADS * PER_THREAD
+        assert verify_chain(s) is None
+
+
+def test_two_listeners_share_one_store(store_url: str) -> None:
+    """Like two `canary serve` processes: each with its own engine, one database."""
+    stores = [open_store(store_url), open_store(store_url)]
+    seeded = seed(stores[0])
+    to = next(iter(seeded.addresses.values()))
+    servers = [Running(s, make_config()) for s in stores]
+    errors: list[BaseException] = []
+
+    def sender(n: int) -> None:
+        try:
+            with smtplib.SMTP("127.0.0.1", servers[n % 2].port, timeout=60) as c:
+                for i in range(15):
+                    body = f"Subject: two {n}-{i}\r\n\r\nx\r\n".encode()
+                    assert c.sendmail("a@two.example", [to], body) == {}
+        except BaseException as exc:
+            errors.append(exc)
+
+    try:
+        threads = [threading.Thread(target=sender, args=(n,)) for n in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(300)
+        assert not errors, errors
+    finally:
+        for r in servers:
+            r.close()
+    try:
+        found = hits(stores[1], channel="smtp")
+        assert sorted(h.summary for h in found) == sorted(
+            f"two {n}-{i}" for n in range(6) for i in range(15)
+        )
+        with stores[1].session() as s:
+            assert verify_chain(s) is None
+    finally:
+        for st in stores:
+            st.dispose()
 
 
 def self_signed(tmp_path: Path) -> tuple[Path, Path]:
