@@ -24,7 +24,7 @@ import logging
 from collections import OrderedDict
 from datetime import UTC, datetime
 
-from sqlalchemy import case, literal, select
+from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -36,6 +36,18 @@ from .models import Hit, Incident, UTCDateTime
 log = logging.getLogger(__name__)
 
 IMMEDIATE = ("evidence", "unattributed")
+
+_LATEST = bindparam("latest", type_=UTCDateTime())
+#: One cached statement that adds a group of hits to an incident's counters.
+_BUMP = (
+    update(Incident)
+    .where(Incident.id == bindparam("iid"))
+    .values(
+        hit_count=Incident.hit_count + bindparam("n"),
+        alerted_hit_count=Incident.alerted_hit_count + bindparam("alerted"),
+        last_hit_at=case((Incident.last_hit_at < _LATEST, _LATEST), else_=Incident.last_hit_at),
+    )
+)
 
 
 def incident_key(hit: Hit) -> str:
@@ -95,15 +107,13 @@ def attach(session: Session, hits: list[Hit]) -> list[tuple[Incident, Hit, bool]
                 "alerted_through_hit_id": first.id,
             }
         # Counters as SQL expressions: concurrent recorders never lose an increment.
-        inc.hit_count = Incident.hit_count + len(group)
-        if alerted:
-            inc.alerted_hit_count = Incident.alerted_hit_count + alerted
-        inc.last_hit_at = case(
-            (Incident.last_hit_at < latest, literal(latest, UTCDateTime())),
-            else_=Incident.last_hit_at,
+        session.execute(
+            _BUMP,
+            {"iid": inc.id, "n": len(group), "alerted": alerted, "latest": latest},
+            execution_options={"synchronize_session": False},
         )
+        session.expire(inc, ["hit_count", "alerted_hit_count", "last_hit_at"])
         for i, hit in enumerate(group):
             hit.incident_id = inc.id
             out.append((inc, hit, opened and i == 0))
-        session.flush()
     return out

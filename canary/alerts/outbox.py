@@ -220,23 +220,31 @@ class Outcome:
 
 
 def _deliver_channel(
-    group: list[Claimed], channels: dict[str, Channel], admin: str
-) -> list[Outcome]:
-    """Send one channel's alerts in order; after a failure the rest wait for its retry.
+    store: Store,
+    group: list[Claimed],
+    channels: dict[str, Channel],
+    admin: str,
+    now: Callable[[], datetime],
+) -> list[tuple[int, str]]:
+    """Send one channel's alerts in order, marking each as soon as it is acknowledged.
 
-    A channel that is down costs one timeout per dispatch, not one per alert, and
-    its alerts keep their order.
+    After a failure the rest of the channel's alerts wait for its retry: a channel
+    that is down costs one timeout per dispatch, not one per alert, and its alerts
+    keep their order. Returns (alert id, new state) for each.
     """
-    out: list[Outcome] = []
-    failure = ""
-    for c in group:
-        if failure:
-            out.append(Outcome(c, "deferred", f"waiting: {c.channel} failed: {failure}"))
-            continue
+    out: list[tuple[int, str]] = []
+    for i, c in enumerate(group):
         ok, note = _deliver(c, channels, admin)
-        out.append(Outcome(c, "sent" if ok else "attempt-failed", note))
-        if not ok:
-            failure = note
+        t = now()
+        if ok:
+            out.append((c.id, _settle(store, Outcome(c, "sent", note), t, t)))
+            continue
+        retry_at = t + backoff(c.attempts + 1)
+        out.append((c.id, _settle(store, Outcome(c, "attempt-failed", note), t, retry_at)))
+        for rest in group[i + 1 :]:
+            wait = Outcome(rest, "deferred", f"waiting: {c.channel} failed: {note}")
+            out.append((rest.id, _settle(store, wait, t, retry_at)))
+        break
     return out
 
 
@@ -297,15 +305,13 @@ def dispatch_due(
         for c in claimed:
             groups.setdefault(c.channel, []).append(c)
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(groups)))) as pool:
-            results = list(pool.map(lambda g: _deliver_channel(g, by_name, admin), groups.values()))
+            results = list(
+                pool.map(lambda g: _deliver_channel(store, g, by_name, admin, now), groups.values())
+            )
         for outcomes in results:
-            t = now()
-            failed = [o for o in outcomes if o.result == "attempt-failed"]
-            retry_at = t + backoff(failed[0].claimed.attempts + 1) if failed else t
-            for o in outcomes:
-                state = _settle(store, o, t, retry_at)
+            for alert_id, state in outcomes:
                 bucket = {"sent": report.sent, "failed": report.failed}
-                bucket.get(state, report.retrying).append(o.claimed.id)
+                bucket.get(state, report.retrying).append(alert_id)
         if len(claimed) < BATCH:
             break
     return report
