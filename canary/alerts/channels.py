@@ -4,6 +4,22 @@ Each channel's `send` blocks (sockets, SMTP, HTTP) and is called from a worker
 thread by the outbox. It returns a short acknowledgement on success (2xx, SMTP
 accepted, syslog written) and raises `ChannelError` otherwise; only then is an
 alert marked sent.
+
+Keys of a `[[alerts.channels]]` table (an unknown key is an error naming it; every
+secret may instead be given as `<key>_env = "VARIABLE"`):
+
+- all: `type`, `name` (default "<type>#<index>", shown in `canary alerts`), `timeout` (s).
+- email: `smtp_host`, `smtp_port` (587, or 465 with `ssl = true`), `starttls` (true),
+  `ssl`, `username`, `password`, `from`, `to` (address or list), `html` (true: adds an
+  escaped HTML part), `ca_file` (CA bundle for a relay with a private certificate).
+- webhook: `url`, `secret` (signs like /hooks/generic: `X-Canary-Timestamp`,
+  `X-Canary-Signature: sha256=HEX(HMAC-SHA256(secret, ts + "." + body))`), `ca_file`.
+  Body: `{"alert_id", "kind", "created_at", "payload", "subject", "text", "link"}`.
+- slack, teams: `url` (the incoming-webhook URL, a secret: prefer `url_env`). Teams
+  gets an Adaptive Card (Workflows webhooks).
+- syslog: `address` (`udp://host:514` or `tcp://host:601`, octet-counted), `facility`
+  (name or number, default local0), `app_name`, `hostname`.
+- jsonl: `path` (relative to canary.toml); one JSON document per line, fsynced.
 """
 
 from __future__ import annotations
