@@ -109,7 +109,11 @@ class CanaryFactory:
         domains: Sequence[str] = (),
         rng: random.Random | None = None,
         email_taken: Callable[[str], bool] | None = None,
+        keep_sorted: bool = True,
     ) -> None:
+        #: When a column is sorted, a canary must sit in order between its neighbours
+        #: (make_row returns None where it cannot); False lets it go anywhere.
+        self.keep_sorted = keep_sorted
         self.schema = schema
         self.rng = rng or random.Random()
         self.domains = [d.strip().lower() for d in domains if d.strip()]
@@ -414,6 +418,8 @@ class CanaryFactory:
 
         Repeatable: the same persona, phone and neighbours give the same row.
         """
+        if self.keep_sorted and (prev is not None or next is not None):
+            self._fit_sorted_name(persona, prev, next)
         donor = self._place_donor(random.Random(f"{persona.seed}:{phone}"), phone)
         row: list[str] = []
         for c in self.cols:
@@ -461,13 +467,46 @@ class CanaryFactory:
             value = self._generated(c, p, donor, r, prev, nxt)
         if value is None:
             return None
-        if c.sorted and k in ("full_name", "paternal", "surname"):
+        if self.keep_sorted and c.sorted and k in ("full_name", "paternal", "surname"):
             key = fold(value)
             if prev is not None and fold(prev[c.index]) > key:
                 return None
             if nxt is not None and key > fold(nxt[c.index]):
                 return None
         return value
+
+    def _fit_sorted_name(self, p: Persona, prev: list[str] | None, nxt: list[str] | None) -> None:
+        """In a table sorted by a name column, give the persona its neighbour's leading
+        name (a surname shared with the row above, as sorted registries show) when its
+        own would not sort here; its email is redrawn to match the new name."""
+        col = next(
+            (c for c in self.cols if c.sorted and c.kind in ("full_name", "paternal", "surname")),
+            None,
+        )
+        if col is None:
+            return
+        key = fold(self._name_cell(col, p))
+        lo = fold(prev[col.index]) if prev is not None else None
+        hi = fold(nxt[col.index]) if nxt is not None else None
+        if (lo is None or lo <= key) and (hi is None or key <= hi):
+            return
+        source = prev if prev is not None else nxt
+        assert source is not None
+        words = source[col.index].replace(",", " ").split()
+        if not words:
+            return
+        word = apply_casing(words[0], "title")
+        if col.kind == "full_name" and col.fmt.get("order", "first_last") == "first_last":
+            p.given = word
+        elif col.kind == "paternal":
+            p.paternal = apply_casing(source[col.index], "title")
+        else:
+            p.paternal = word
+        emails = self._kind("email")
+        if emails:
+            p.email = self._unique_email(p, emails[0])
+            for c in emails[1:]:
+                p.other_emails[c.index] = self._unique_email(p, c)
 
     def _cells(self, c: Column) -> list[str]:
         cells = [row[c.index] for row in self.rows]
@@ -576,7 +615,8 @@ class CanaryFactory:
             return None
         taken = self.sample_id_numbers.get(c.index, set())
         lo, hi = int(fmt["min"]), int(fmt["max"])
-        if c.sorted and (prev is not None or nxt is not None):
+        cap = 10 ** int(fmt["width"]) - 1 if fmt.get("width") else None
+        if self.keep_sorted and c.sorted and (prev is not None or nxt is not None):
             a = id_number(prev[c.index]) if prev is not None else None
             b = id_number(nxt[c.index]) if nxt is not None else None
             if (prev is not None and a is None) or (nxt is not None and b is None):
@@ -585,16 +625,15 @@ class CanaryFactory:
             floor = 1 if lo >= 1 else 0  # a table numbered from 1 never shows a 0
             low = (a + 1) if a is not None else max(floor, (b or 0) - 3 * gap)
             high = (b - 1) if b is not None else (a or 0) + max(3 * gap, 10)
-            candidates = [n for n in range(low, high + 1) if n not in taken][:1000]
+            candidates = _free_numbers(low, high, taken, r)
         else:
             span = max(hi - lo, len(taken), 10)
             high = hi + max(span // 20, 1000)
             start = hi + 1 if c.sorted else lo
-            candidates = [n for n in range(start, high + 1) if n not in taken]
-            if len(candidates) > 2000:
-                candidates = r.sample(candidates, 2000)
-        r.shuffle(candidates)
+            candidates = _free_numbers(start, high, taken, r)
         for n in candidates:
+            if cap is not None and n > cap:
+                continue  # zero-padded ids keep their width
             text = _format_id(n, fmt)
             if text not in taken_text and self._claim(c, text, p):
                 return text
@@ -726,6 +765,20 @@ def _render_template(template: str, tokens: dict[str, str]) -> str:
     for k in ("first2", "first", "last2", "last", "fi", "li", "l2i"):
         out = out.replace("{" + k + "}", tokens[k])
     return out
+
+
+def _free_numbers(low: int, high: int, taken: set[int], r: random.Random) -> list[int]:
+    """Up to 2,000 numbers in [low, high] not in `taken`, in random order (without
+    enumerating a huge range)."""
+    if high < low:
+        return []
+    if high - low < 20000:
+        free = [n for n in range(low, high + 1) if n not in taken]
+        r.shuffle(free)
+        return free[:2000]
+    free = sorted({r.randint(low, high) for _ in range(2000)} - taken)
+    r.shuffle(free)
+    return free
 
 
 def _format_id(n: int, fmt: dict[str, Any]) -> str:

@@ -344,3 +344,41 @@ def test_english_table_gets_english_names() -> None:
         assert row[3] == "(212) 555-0123"
         assert re.fullmatch(r"\d\d/\d\d/20\d\d", row[4])
         assert re.fullmatch(r"[\d,]+\.\d\d", row[5])
+
+
+def test_table_sorted_by_surname_stays_sorted() -> None:
+    fake = Faker("es_MX")
+    fake.seed_instance(8)
+    people = sorted(
+        ([fake.last_name().upper(), fake.first_name().upper()] for _ in range(300)),
+        key=lambda r: fold(r[0]),
+    )
+    rows = [
+        [a, n, f"{fold(n).split()[0]}.{fold(a).split()[0]}{i}@gmail.com"]
+        for i, (a, n) in enumerate(people)
+    ]
+    sample = Sample(["APELLIDO PATERNO", "NOMBRE", "CORREO"], rows, True, len(rows))
+    f = factory_for(sample, seed=4)
+    assert f.schema.columns[0].sorted
+    rng = random.Random(1)
+    for _ in range(40):
+        k = rng.randrange(len(rows) - 1)
+        p = f.persona()
+        row = f.make_row(p, prev=rows[k], next=rows[k + 1])
+        assert row is not None
+        assert fold(rows[k][0]) <= fold(row[0]) <= fold(rows[k + 1][0])
+        assert row[0] == p.paternal.upper()
+        # the email was redrawn with the name the canary ended up with
+        ids = dict((kind, v) for kind, v, _ in f.identifiers(p, row))
+        assert ids["email"] == p.email.lower() and fold(p.paternal) in ids["name"]
+
+
+def test_keep_sorted_off_places_anywhere() -> None:
+    header = ["id", "nombre", "correo"]
+    rows = [[str(i), f"Ana{i}", f"ana{i}@gmail.com"] for i in range(1, 40)]
+    sample = Sample(header, rows, True, len(rows))
+    f = CanaryFactory(
+        infer_schema(sample), sample, domains=DOMAINS, rng=random.Random(1), keep_sorted=False
+    )
+    row = f.make_row(f.persona(), prev=rows[3], next=rows[4])
+    assert row is not None and int(row[0]) > 39

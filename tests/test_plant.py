@@ -1,0 +1,159 @@
+"""Issuing copies end to end: files, register, canaries, failures that leave nothing."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from canary import registry
+from canary.config import Config
+from canary.errors import InputError
+from canary.models import Canary, Copy, Identifier
+from canary.plant import IssueRequest, issue_copies
+from canary.store import Store
+
+HEADER = ["folio", "nombre", "apellido_paterno", "correo", "celular", "municipio", "monto"]
+NAMES = [
+    ("María", "López", "Saltillo"),
+    ("José", "Hernández", "Torreón"),
+    ("Guadalupe", "García", "Monclova"),
+    ("Juan", "Martínez", "Saltillo"),
+    ("Ana", "Rodríguez", "Piedras Negras"),
+]
+
+
+def make_csv(path: Path, rows: int = 300, *, crlf: bool = True, encoding: str = "utf-8") -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n" if crlf else "\n")
+    w.writerow(HEADER)
+    for i in range(rows):
+        first, last, town = NAMES[i % len(NAMES)]
+        w.writerow(
+            [
+                f"F-{3 * i + 1 + i % 2:05d}",  # sorted, with gaps as real registries have
+                first,
+                last,
+                f"{first.lower()}.{last.lower()}{i}@gmail.com".encode("ascii", "ignore").decode(),
+                f"(844) {100 + i % 900:03d}-{1000 + i:04d}",
+                town,
+                f"{(i * 37) % 1000}.{i % 100:02d}",
+            ]
+        )
+    data = buf.getvalue().encode(encoding)
+    path.write_bytes(data)
+    return data
+
+
+@pytest.fixture
+def ready(store: Store) -> Store:
+    registry.add_domain(store, "correo-avisos.mx")
+    registry.add_domain(store, "buzon-mx.com")
+    for i in range(12):
+        registry.add_phone(store, f"+52 844 555 {1000 + i:04d}", "twilio")
+    return store
+
+
+def strip_rows(copy: bytes, canary_rows: list[list[str]]) -> bytes:
+    """The copy minus the lines holding the canaries' emails (all single-line records here)."""
+    lines = copy.split(b"\r\n")
+    keep = [ln for ln in lines if not any(r[3] and r[3].encode() in ln for r in canary_rows)]
+    return b"\r\n".join(keep)
+
+
+def test_issue_three_copies(ready: Store, tmp_path: Path) -> None:
+    src = tmp_path / "registro.csv"
+    original = make_csv(src)
+    out = tmp_path / "out"
+    copies = issue_copies(
+        ready,
+        Config(),
+        IssueRequest(
+            str(src), ["Ana Pérez", "Vendor SA", "Auditoría"], purpose="test", out_dir=out, seed=7
+        ),
+    )
+    assert src.read_bytes() == original
+    assert len(copies) == 3 and len({c.id for c in copies}) == 3
+    real_emails = {ln.split(",")[3] for ln in original.decode().splitlines()[1:]}
+    all_emails: list[str] = []
+    with ready.session() as s:
+        for c in copies:
+            data = Path(c.path).read_bytes()
+            assert c.canaries >= 3
+            cans = s.scalars(select(Canary).where(Canary.copy_id == c.id)).all()
+            rows = [[can.values[h] for h in HEADER] for can in cans]
+            assert strip_rows(data, rows) == original
+            emails = [can.values["correo"] for can in cans]
+            all_emails += [e.lower() for e in emails]
+            assert not set(e.lower() for e in emails) & real_emails
+            assert all(e.split("@")[1] in {"correo-avisos.mx", "buzon-mx.com"} for e in emails)
+            positions = sorted(can.position for can in cans if can.position is not None)
+            assert positions and positions[0] < 290  # not all at the end
+        assert len(all_emails) == len(set(all_emails))
+        phones = s.scalars(select(Identifier.value).where(Identifier.kind == "phone")).all()
+        assert phones and all(p.startswith("+52844555") for p in phones)
+        controls = s.scalar(select(func.count()).where(Canary.kind == "control"))
+        assert controls and controls > 0
+
+
+def test_issue_json_cli(ready: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from canary.cli import app
+
+    src = tmp_path / "clientes.csv"
+    make_csv(src, 50)
+    monkeypatch.setenv("CANARY_DB_URL", str(ready.engine.url.render_as_string(hide_password=False)))
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(app, ["issue", str(src), "-r", "A", "-r", "B", "--json", "-o", "o"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert [c["recipient"] for c in doc["copies"]] == ["A", "B"]
+    assert set(doc["copies"][0]) == {"id", "recipient", "path", "canaries", "sha256"}
+
+
+def test_small_phone_pool_gives_distinct_sets(store: Store, tmp_path: Path) -> None:
+    registry.add_domain(store, "correo-avisos.mx")
+    registry.add_phone(store, "+52 844 555 0001", "twilio")
+    registry.add_phone(store, "+52 844 555 0002", "twilio")
+    src = tmp_path / "r.csv"
+    make_csv(src, 40)
+    copies = issue_copies(
+        store, Config(), IssueRequest(str(src), ["A", "B", "C"], out_dir=tmp_path / "o", seed=1)
+    )
+    with store.session() as s:
+        sets = []
+        for c in copies:
+            vals = s.scalars(
+                select(Identifier.value)
+                .join(Canary)
+                .where(Canary.copy_id == c.id, Identifier.kind == "phone")
+            ).all()
+            sets.append(frozenset(vals))
+    assert len(set(sets)) == 3
+
+
+def test_failures_leave_nothing(ready: Store, tmp_path: Path) -> None:
+    src = tmp_path / "r.csv"
+    make_csv(src, 20)
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "r.b.csv").write_text("already here")
+    with pytest.raises(InputError, match="already exists"):
+        issue_copies(ready, Config(), IssueRequest(str(src), ["A", "B"], out_dir=out))
+    assert sorted(p.name for p in out.iterdir()) == ["r.b.csv"]
+    with ready.session() as s:
+        assert s.scalar(select(func.count()).select_from(Copy)) == 0
+    with pytest.raises(InputError, match="distinct"):
+        issue_copies(ready, Config(), IssueRequest(str(src), ["A", "a"], out_dir=out))
+
+
+def test_missing_domain_is_a_clear_error(sqlite_store: Store, tmp_path: Path) -> None:
+    src = tmp_path / "r.csv"
+    make_csv(src, 20)
+    with pytest.raises(InputError, match="canary domain add"):
+        issue_copies(sqlite_store, Config(), IssueRequest(str(src), ["A"], out_dir=tmp_path / "o"))
