@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from ..errors import InputError
 
 BOM_UTF8 = codecs.BOM_UTF8
+Buf = bytes | bytearray
 DELIMITERS = [",", ";", "\t", "|", ":", "^", "~"]
 _NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?(?:[eE][-+]?\d+)?")
 
@@ -159,7 +160,7 @@ def _parse(text: str, delimiter: str, quotechar: str, limit: int) -> list[list[s
     return out
 
 
-def parse_record(raw: bytes, d: Dialect) -> list[str]:
+def parse_record(raw: Buf, d: Dialect) -> list[str]:
     """Fields of one raw record (its terminator may be included)."""
     text = raw.decode(d.encoding, errors="replace")
     rows = _parse(text, d.delimiter, d.quotechar, limit=2)
@@ -250,7 +251,7 @@ def detect_quoting(records: list[tuple[bytes, list[str]]], d: Dialect) -> str:
 # -- quote-aware scanning on bytes ---------------------------------------------------
 
 
-def record_end(buf: bytes, pos: int, term: bytes, q: bytes, inside: bool = False) -> int:
+def record_end(buf: Buf, pos: int, term: bytes, q: bytes, inside: bool = False) -> int:
     """Index just past the first record terminator at or after `pos` outside quotes.
 
     `inside` says whether `pos` is inside a quoted field. Returns -1 if `buf` ends first.
@@ -266,7 +267,7 @@ def record_end(buf: bytes, pos: int, term: bytes, q: bytes, inside: bool = False
         pos = t + 1
 
 
-def last_boundary(buf: bytes, term: bytes, q: bytes, quotes_total: int, end: int = -1) -> int:
+def last_boundary(buf: Buf, term: bytes, q: bytes, quotes_total: int, end: int = -1) -> int:
     """Index just past the last terminator outside quotes (buf starts at a boundary), or -1.
 
     `quotes_total` is buf.count(q) (the caller usually has it already).
@@ -283,7 +284,7 @@ def last_boundary(buf: bytes, term: bytes, q: bytes, quotes_total: int, end: int
         stop = t
 
 
-def split_records(buf: bytes, term: bytes, q: bytes) -> list[bytes]:
+def split_records(buf: Buf, term: bytes, q: bytes) -> list[Buf]:
     """Raw records (each with its terminator; the last may lack one). For tests and samples."""
     out = []
     pos = 0
@@ -297,7 +298,7 @@ def split_records(buf: bytes, term: bytes, q: bytes) -> list[bytes]:
     return out
 
 
-def quoted_terminators(buf: bytes, tb: bytes, q: bytes, inside: bool = False) -> int:
+def quoted_terminators(buf: Buf, tb: bytes, q: bytes, inside: bool = False) -> int:
     """How many `tb` bytes lie inside quoted fields of buf (starting outside quotes)."""
     if buf.find(q) == -1:
         return buf.count(tb) if inside else 0

@@ -3,9 +3,9 @@
 A separate `bytes.find` per needle over a 1 GB file costs about 0.4 s each, and a
 regex alternation of many literals is far slower still. Needles are rarely
 independent, though: canary emails share their domain, a copy's ids share a prefix.
-So the scanner picks a few *anchors*, substrings shared by many needles that do not
-occur in the head of the source, searches only for those in every chunk, and looks
-for the needles themselves only in a chunk where an anchor turned up.
+So the scanner picks a few *anchors*, substrings shared by many needles that are
+rare or absent in the head of the source, searches only for those in every chunk,
+and looks for the needles themselves only in a small window around each anchor hit.
 
 Emails are matched case-insensitively (ASCII) where it is cheap: the anchor is
 searched in lower case and a hit is confirmed on the lower-cased chunk, so an
@@ -23,6 +23,8 @@ from . import Collision
 log = logging.getLogger(__name__)
 
 ANCHOR_LEN = 8
+#: An anchor may occur this often in the head (256 KB) and still be worth searching.
+RARE = 2
 MIN_NEEDLE = 4
 
 
@@ -30,7 +32,6 @@ class _Group:
     def __init__(self, anchor: bytes, fold: bool) -> None:
         self.anchor = anchor
         self.fold = fold
-        self.variants = [anchor]
         self.needles: list[tuple[bytes, str]] = []
 
 
@@ -51,20 +52,26 @@ class NeedleScanner:
                 continue  # cannot occur in a source written in this encoding
             items.setdefault(key, (text, fold))
         self.groups = _choose_anchors(items, head)
+        self.longest = max((len(k) for k in items), default=0)
         self.empty = not self.groups
 
     def scan(self, data: bytes | bytearray) -> None:
-        """Check one buffer; needles spanning two buffers are the caller's concern."""
-        lowered: bytes | bytearray | None = None
+        """Check one buffer; needles spanning two buffers are the caller's concern.
+
+        Each occurrence of an anchor is confirmed in a small window around it, so an
+        anchor that does occur now and then in the source stays cheap.
+        """
         for g in self.groups:
-            if not any(data.find(v) != -1 for v in g.variants):
-                continue
-            if g.fold and lowered is None:
-                lowered = data.lower()
-            hay = lowered if g.fold and lowered is not None else data
-            for key, text in g.needles:
-                if hay.find(key) != -1:
-                    raise Collision(text)
+            pos = data.find(g.anchor)
+            while pos != -1:
+                lo = max(0, pos - self.longest)
+                window = data[lo : pos + len(g.anchor) + self.longest]
+                if g.fold:
+                    window = window.lower()
+                for key, text in g.needles:
+                    if window.find(key) != -1:
+                        raise Collision(text)
+                pos = data.find(g.anchor, pos + 1)
 
     def scan_text(self, text: str) -> None:
         """Check decoded text (for formats read as values rather than bytes)."""
@@ -99,21 +106,23 @@ def _choose_anchors(items: dict[bytes, tuple[str, bool]], head: bytes) -> list[_
         size = min(ANCHOR_LEN, len(key))
         for i in range(len(key) - size + 1):
             grams.setdefault((key[i : i + size], fold), set()).add(key)
-    usable = {
-        g: keys
-        for g, keys in grams.items()
-        if (head_low if g[1] else head).find(g[0]) == -1
-        and not (g[1] and head.find(g[0].upper()) != -1)
-    }
+    usable: dict[tuple[bytes, bool], tuple[set[bytes], int]] = {}
+    for g, keys in grams.items():
+        seen = (head_low if g[1] else head).count(g[0])
+        if seen <= RARE:
+            usable[g] = (keys, seen)
     uncovered = set(items)
     groups: list[_Group] = []
     while uncovered:
         best: tuple[bytes, bool] | None = None
         best_keys: set[bytes] = set()
-        for g, keys in usable.items():
+        best_seen = 0
+        for g, (keys, seen) in usable.items():
             cover = keys & uncovered
-            if len(cover) > len(best_keys):
-                best, best_keys = g, cover
+            if len(cover) > len(best_keys) or (
+                cover and len(cover) == len(best_keys) and seen < best_seen
+            ):
+                best, best_keys, best_seen = g, cover, seen
         if best is None:
             # Every substring of these needles is common in the source: search them whole.
             for key in sorted(uncovered):

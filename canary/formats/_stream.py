@@ -15,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 
-Piece = bytes | memoryview
+Piece = bytes | bytearray | memoryview
 
 
 WINDOW = 1 << 20  # work on 1 MB at a time so a window stays in cache across outputs
