@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import logging
 import ssl
 from concurrent.futures import ThreadPoolExecutor
@@ -284,6 +285,7 @@ class CanaryHandler:
         }
         if len(evidence) < len(raw):
             details["evidence_truncated"] = True
+            details["sha256_full"] = hashlib.sha256(raw).hexdigest()
         sender = parsed.from_address or safe_text(envelope.mail_from or "", 500)
         text = f"{parsed.subject}\n{parsed.text}"
         out: list[Observation] = []

@@ -9,9 +9,6 @@ from collections.abc import Iterator
 from email.message import EmailMessage
 
 import pytest
-
-from canary.models import Blob
-from canary.store import Store
 from smtp_support import (
     DOMAIN,
     IDN_DOMAIN,
@@ -25,6 +22,9 @@ from smtp_support import (
     seed,
     wait_for,
 )
+
+from canary.models import Blob
+from canary.store import Store
 
 
 @pytest.fixture
@@ -301,8 +301,28 @@ def test_banner_and_replies_name_no_software(server: Running) -> None:
     assert b"size 200000" in ehlo.lower()
 
 
+def test_evidence_is_bounded_by_the_store_limit(sqlite_store: Store, seeded: Seeded) -> None:
+    cfg = make_config()
+    cfg.store.max_evidence_bytes = 1000
+    r = Running(sqlite_store, cfg)
+    try:
+        to = seeded.addresses[seeded.copies["vendor-a"]]
+        raw = message(to, body="z" * 70 + "\r\n" * 1 + "w" * 5000)
+        with smtplib.SMTP("127.0.0.1", r.port, timeout=30) as c:
+            assert c.sendmail("a@b.example", [to], raw) == {}
+    finally:
+        r.close()
+    [hit] = hits(sqlite_store)
+    assert hit.details["size"] == len(raw) > 5000
+    assert hit.details["evidence_truncated"] is True
+    assert hit.details["sha256_full"] == hashlib.sha256(raw).hexdigest()
+    with sqlite_store.session() as s:
+        blob = s.get(Blob, hit.evidence_sha256)
+        assert blob is not None and blob.data == raw[:1000]
+
+
 def test_slow_client_is_cut_off_and_its_probe_kept(sqlite_store: Store, seeded: Seeded) -> None:
-    r = Running(sqlite_store, make_config(command_timeout=1.0))
+    r = Running(sqlite_store, make_config(command_timeout=2.0))
     try:
         to = seeded.addresses[seeded.copies["vendor-a"]]
         with RawClient(r.port) as c:
