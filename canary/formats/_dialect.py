@@ -232,7 +232,7 @@ def _fold(value: str, encoding: str) -> str:
     return "".join(out)
 
 
-def detect_quoting(records: list[tuple[bytes, list[str]]], d: Dialect) -> str:
+def detect_quoting(records: list[tuple[Buf, list[str]]], d: Dialect) -> str:
     """The style that reproduces most sample records byte for byte."""
     best, best_n = "minimal", -1
     for style in ("minimal", "all", "nonnumeric"):
