@@ -224,3 +224,86 @@ def test_serve_reports_a_port_in_use(tmp_path: Path, config) -> None:
     assert proc.returncode == 1
     assert f"cannot listen for http on 127.0.0.1:{port}" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_all_parts_in_one_process_mail_and_sms_traced_then_clean_stop(tmp_path: Path) -> None:
+    """The newcomer's path: serve everything, mail a canary, send a signed SMS, query."""
+    import smtplib
+    from email.message import EmailMessage
+
+    from canary.registry import add_domain
+
+    db = tmp_path / "canary.db"
+    (tmp_path / "canary.toml").write_text(CONFIG + f'[store]\nurl = "sqlite:///{db}"\n')
+    store = open_store(f"sqlite:///{db}")
+    try:
+        add_domain(store, "correo-seguro.test")
+        copy_id = add_copy(store, "Vendor A", email="ana.ruiz@correo-seguro.test", phones=[CANARY])
+    finally:
+        store.dispose()
+    env = {
+        **os.environ,
+        "CANARY_CONFIG": str(tmp_path / "canary.toml"),
+        "TEST_GENERIC_SECRET": GENERIC_SECRET,
+    }
+    env.pop("CANARY_DB_URL", None)
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "canary",
+            "serve",
+            "--smtp",
+            "127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0",
+            "--admin",
+            "127.0.0.1:0",
+            "--log-json",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+
+    def start_event() -> dict | None:
+        if proc.poll() is not None:
+            raise AssertionError((tmp_path / "serve.log").read_text())
+        for line in (tmp_path / "serve.log").read_text().splitlines():
+            if line.startswith("{") and json.loads(line).get("event") == "start":
+                return json.loads(line)
+        return None
+
+    try:
+        started = wait_for(start_event, timeout=60)
+        assert {"smtp", "http", "admin", "scheduler"} <= set(started)
+        smtp_host, smtp_port = started["smtp"].rsplit(":", 1)
+        msg = EmailMessage()
+        msg["From"] = "campana@partido.example"
+        msg["To"] = "ana.ruiz@correo-seguro.test"
+        msg["Subject"] = "Vota por nosotros"
+        msg.set_content("Hola Ana")
+        with smtplib.SMTP(smtp_host, int(smtp_port), timeout=60) as smtp:
+            smtp.send_message(msg)
+        with httpx.Client(base_url="http://" + started["http"], timeout=60) as c:
+            r = generic_post(c, {"id": "sms-1", "to": CANARY, "channel": "sms", "body": "hola"})
+            assert r.status_code == 200
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(90) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(30)
+        log.close()
+    out = subprocess.run(
+        [sys.executable, "-m", "canary", "hits", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    got = {h["channel"]: h for h in json.loads(out.stdout)["hits"]}
+    assert set(got) == {"smtp", "sms"}
+    assert got["smtp"]["copies"] == [copy_id] and got["sms"]["copies"] == [copy_id]
