@@ -22,6 +22,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from .alerts.channels import parse_channels
 from .alerts.outbox import dispatch_due, enqueue, run_digests
 from .config import Config
 from .dnscheck import Lookup, mx_drift
@@ -86,7 +87,12 @@ def _guard(name: str, fn: Callable[[], Any]) -> Callable[[], None]:
 def create_scheduler(
     store: Store, config: Config, *, lookup: Lookup | None = None, smtp_port: int = 25
 ) -> AsyncIOScheduler:
-    """The scheduler with every job added (not started)."""
+    """The scheduler with every job added (not started).
+
+    Raises ConfigError for a bad `[[alerts.channels]]` table, so `canary serve`
+    refuses to start rather than queue alerts it can never deliver.
+    """
+    parse_channels(config)
     sched = AsyncIOScheduler(
         timezone=UTC,
         job_defaults={

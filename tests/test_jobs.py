@@ -6,10 +6,12 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from canary.config import Config
 from canary.dnscheck import Lookup
+from canary.errors import ConfigError
 from canary.hits import Observation, record
 from canary.jobs import JOB_IDS, check_dns_drift, create_scheduler
 from canary.liveness import PREFIX, run_liveness
@@ -63,6 +65,13 @@ def test_scheduler_without_optional_jobs(sqlite_store: Store) -> None:
         "canary.alerts.digest",
         "canary.alerts.dispatch",
     ]
+
+
+def test_scheduler_refuses_a_bad_channel(sqlite_store: Store) -> None:
+    cfg = Config()
+    cfg.alerts.channels = [{"type": "webhook", "url": "http://x", "sekret": "s"}]
+    with pytest.raises(ConfigError, match="sekret"):
+        create_scheduler(sqlite_store, cfg)
 
 
 def test_dns_drift_alerts_once_per_change(sqlite_store: Store) -> None:
