@@ -6,18 +6,27 @@ name is found in a chat message, a CSV row (one column per name part) or an XLSX
 
 from __future__ import annotations
 
-import re
 import unicodedata
 
-_NON_WORD = re.compile(r"[^0-9a-z]+")
+#: ASCII letters and digits kept (upper case lowered), every other byte a space.
+_TABLE = bytes(
+    c + 32 if 65 <= c <= 90 else c if (48 <= c <= 57 or 97 <= c <= 122) else 32 for c in range(256)
+)
+
+
+def words(text: str) -> list[str]:
+    """The folded words of `text`: lower case ASCII letters and digits."""
+    folded = text.casefold()
+    if folded.isascii():
+        raw = folded.encode("ascii")
+    else:  # decompose, then drop the accents (and anything not Latin)
+        raw = unicodedata.normalize("NFKD", folded).encode("ascii", "ignore")
+    return raw.translate(_TABLE).decode("ascii").split()
 
 
 def fold(text: str) -> str:
     """Lower case ASCII words separated by single spaces (accents dropped, ß -> ss...)."""
-    folded = text.casefold()
-    if not folded.isascii():  # decompose, then drop the accents (and anything not Latin)
-        folded = unicodedata.normalize("NFKD", folded).encode("ascii", "ignore").decode("ascii")
-    return _NON_WORD.sub(" ", folded).strip()
+    return " ".join(words(text))
 
 
 def contains_words(haystack_folded: str, needle_folded: str) -> bool:

@@ -21,6 +21,7 @@ it is only matched against, never executed, never used for a path or a query.
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import logging
 import re
@@ -35,9 +36,9 @@ import phonenumbers
 from sqlalchemy import select
 
 from .errors import InputError
-from .folding import fold
+from .folding import fold, words
 from .models import Canary, Copy, Domain, Identifier, PhoneNumber
-from .normalize import EMAIL_RE, normalize_email
+from .normalize import normalize_email
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ CHUNK_BYTES = 1 << 20
 OVERLAP = 512
 MAX_UNMATCHED = 1000
 MIN_ID_LEN = 5
-PHONE_RUN_RE = re.compile(r"\+?\d[\d \t\r\n().\-/\u00a0]*")
+PHONE_RUN = r"(?<![\d+])\+?\d[\d \t\r\n().\-/\u00a0]{%d,}\d"
 DIGIT_GROUP_RE = re.compile(r"\d+")
 JSON_ESCAPE_RE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
@@ -125,6 +126,8 @@ class Scanner:
     words: dict[tuple[str, str], list[_Holder]] = field(default_factory=dict)
     unmatched: set[str] = field(default_factory=set)
     _carry: str = ""
+    _runs: re.Pattern[str] | None = None
+    _domain_cache: dict[str, bool] = field(default_factory=dict)
 
     def feed(self, text: str, *, final: bool = False) -> None:
         buf = self._carry + text
@@ -138,61 +141,63 @@ class Scanner:
 
     def _scan(self, buf: str, final: bool) -> None:
         end = len(buf)
-        for m in EMAIL_RE.finditer(buf):
-            if m.end() == end and not final:
+        for address, stop in emails_at(buf):
+            if stop == end and not final:
                 continue  # may continue in the next piece; the overlap sees it again
-            address = normalize_email(m.group(1))
             if address in self.index.emails:
                 self.emails.add(address)
             elif len(self.unmatched) < MAX_UNMATCHED and self._canary_domain(address):
                 self.unmatched.add(address)
         if self.index.national:
-            shortest = min(self.index.national_lengths)
-            for m in PHONE_RUN_RE.finditer(buf):
-                if m.end() - m.start() < shortest or (m.end() == end and not final):
+            if self._runs is None:  # runs long enough to hold the shortest canary number
+                shortest = min(self.index.national_lengths)
+                self._runs = re.compile(PHONE_RUN % max(shortest - 2, 0))
+            for m in self._runs.finditer(buf):
+                if m.end() == end and not final:
                     continue
                 self.phones.update(self._phones_in_run(m.group(0)))
         if self.index.words:
-            self._scan_words(fold(buf), final)
+            self._scan_words(words(buf), final)
 
     def _canary_domain(self, address: str) -> bool:
         domain = address.rpartition("@")[2]
-        return any(domain == d or domain.endswith("." + d) for d in self.index.domains)
+        known = self._domain_cache.get(domain)
+        if known is None:
+            known = any(domain == d or domain.endswith("." + d) for d in self.index.domains)
+            if len(self._domain_cache) < 10_000:
+                self._domain_cache[domain] = known
+        return known
 
     def _phones_in_run(self, run: str) -> set[str]:
-        groups = [(m.start(), m.end()) for m in DIGIT_GROUP_RE.finditer(run)]
-        digits = "".join(run[a:b] for a, b in groups)
-        starts, ends, pos = [], set(), 0
-        for a, b in groups:
-            starts.append(pos)
-            pos += b - a
-            ends.add(pos)
-        found: set[str] = set()
         idx = self.index
-        for g in starts:
-            for prefix in idx.prefixes:
-                if prefix and not digits.startswith(prefix, g):
+        groups = DIGIT_GROUP_RE.findall(run)
+        digits = "".join(groups)
+        starts, ends, pos = [], [], 0
+        for g in groups:
+            starts.append(pos)
+            pos += len(g)
+            ends.append(pos)
+        found: set[str] = set()
+        for e in ends:
+            for length in idx.national_lengths:
+                s = e - length
+                if s < 0:
                     continue
-                s = g + len(prefix)
-                for length in idx.national_lengths:
-                    e = s + length
-                    if e not in ends:
-                        continue
-                    holders = idx.national.get(digits[s:e])
-                    if holders:
-                        found.update(_pick_country(holders, digits[:s]))
+                holders = idx.national.get(digits[s:e])
+                if not holders:
+                    continue
+                g = starts[bisect.bisect_right(starts, s) - 1]
+                if s == g or digits[g:s] in idx.prefixes:
+                    found.update(_pick_country(holders, digits[:s]))
         return found
 
-    def _scan_words(self, folded: str, final: bool) -> None:
-        tokens = folded.split()
+    def _scan_words(self, tokens: list[str], final: bool) -> None:
         last = len(tokens)
-        for i, tok in enumerate(tokens):
-            entries = self.index.words.get(tok)
-            if not entries:
-                continue
-            for words, kind, value, holder in entries:
-                n = len(words)
-                if tuple(tokens[i : i + n]) != words:
+        first = self.index.words
+        for i in [i for i, tok in enumerate(tokens) if tok in first]:
+            for needle, kind, value, holder in first[tokens[i]]:
+                n = len(needle)
+                if tuple(tokens[i : i + n]) != needle:
                     continue
                 if i + n == last and not final:
                     continue
@@ -265,6 +270,29 @@ class Scanner:
 def _unescape(hex4: str) -> str:
     ch = chr(int(hex4, 16))
     return ch if ch.isprintable() else " "
+
+
+_LOCAL_RE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}$")
+_DOMAIN_RE = re.compile(
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}(?![\w-])"
+)
+
+
+def emails_at(text: str) -> Iterator[tuple[str, int]]:
+    """(normalised address, end offset) of each email address in `text`.
+
+    Found from each "@" outwards, which is many times faster on large dumps than a
+    regular expression tried at every position.
+    """
+    at = text.find("@")
+    while at != -1:
+        local = _LOCAL_RE.search(text, max(0, at - 64), at)
+        domain = _DOMAIN_RE.match(text, at + 1)
+        if local and domain:
+            part = local.group(0).lstrip(".")
+            if part and not part.endswith(".") and ".." not in part:
+                yield f"{part}@{domain.group(0)}".lower(), domain.end()  # ASCII: lower is normal
+        at = text.find("@", at + 1)
 
 
 def _pick_country(holders: list[tuple[str, str]], before: str) -> list[str]:
