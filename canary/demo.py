@@ -27,6 +27,7 @@ import httpx
 
 from . import registry
 from .config import Config, load_config
+from .formats import open_table
 from .identify import identify
 from .models import Canary, Identifier
 from .plant import IssuedCopy, IssueRequest, issue_copies
@@ -76,10 +77,8 @@ def _write_config(folder: Path, smtp_port: int, http_port: int, token: str) -> P
 
 def _leak_as_chat(store: Store, copy: IssuedCopy, out: Path, rng: random.Random) -> Path:
     """A WhatsApp-style chat export with some rows of the copy, its canaries among them."""
-    import csv
-
-    with open(copy.path, encoding="utf-8-sig", newline="") as f:
-        rows = list(csv.DictReader(f))
+    sample = open_table(copy.path).sample()
+    rows = [dict(zip(sample.header, r, strict=False)) for r in sample.rows]
     with store.session() as s:
         from sqlalchemy import select
 
