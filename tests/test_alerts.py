@@ -302,6 +302,8 @@ def test_noise_is_digest_only_and_unattributed_is_reported_at_once(
     assert noise["payload"]["classification"] == "control"
     assert noise["subject"].startswith("[canary] Digest") and "NOISE" in noise["text"]
     assert noise["payload"]["noise"]["noise"] == 1
+    assert "1 of 1 control canaries contacted" in noise["text"]
+    assert "1 of 1 control canaries contacted" in lines[0]["text"]  # the probe's alert too
 
 
 @pytest.mark.postgres

@@ -90,10 +90,16 @@ def _noise_line(noise: dict[str, Any] | None) -> str:
     un = int(noise.get("unattributed", 0))
     share = noise.get("noise_share")
     pct = f"{share * 100:.0f}%" if isinstance(share, int | float) else "n/a"
-    return (
+    line = (
         f"last {days} days: {ev} evidence, {nz} noise (control/burn-in), "
         f"{un} unattributed hits; noise share {pct}"
     )
+    if noise.get("controls"):
+        line += (
+            f"; {int(noise.get('controls_hit', 0))} of {int(noise['controls'])} "
+            "control canaries contacted"
+        )
+    return line
 
 
 CLASS_LABEL = {

@@ -10,7 +10,8 @@ after a restart without looking anything up again. Its shape:
      "hit": {"id", "observed_at", "channel", "identifier", "sender", "summary", "provider"},
      "counts": {"new", "total", "since", "by_classification", "by_channel"},  # digests
      "samples": [hit, ...],                                                    # digests
-     "noise": {"window_days", "evidence", "noise", "unattributed", "noise_share"}}
+     "noise": {"window_days", "evidence", "noise", "unattributed", "noise_share",
+               "controls", "controls_hit"}}
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import Copy, Dataset, Hit, Incident
+from ..models import Canary, Copy, Dataset, Hit, Identifier, Incident
 
 NOISE_WINDOW_DAYS = 30
 SAMPLES = 5
@@ -69,12 +70,27 @@ def noise_rate(session: Session, now: datetime | None = None) -> dict[str, Any]:
     by = {str(c): int(n) for c, n in rows}
     total = sum(by.values())
     noise = sum(by.get(c, 0) for c in NOISE)
+    controls = session.scalar(
+        select(func.count()).select_from(Canary).where(Canary.kind == "control")
+    )
+    controls_hit = session.scalar(
+        select(func.count(func.distinct(Identifier.canary_id)))
+        .select_from(Hit)
+        .join(
+            Identifier,
+            (Identifier.kind == Hit.identifier_kind) & (Identifier.value == Hit.identifier),
+        )
+        .join(Canary, Canary.id == Identifier.canary_id)
+        .where(Canary.kind == "control", Hit.observed_at >= since)
+    )
     return {
         "window_days": NOISE_WINDOW_DAYS,
         "evidence": by.get("evidence", 0),
         "noise": noise,
         "unattributed": by.get("unattributed", 0),
         "noise_share": round(noise / total, 4) if total else None,
+        "controls": int(controls or 0),
+        "controls_hit": int(controls_hit or 0),
     }
 
 
