@@ -177,7 +177,10 @@ def one(mode: str, tmp: Path, script: Path, reqs: Path, args: argparse.Namespace
         with eng.connect() as c:
             hits = c.execute(text("select count(*) from hits")).scalar()
         eng.dispose()
-        note = f"  hits stored {hits} for {total - bad} 2xx answers"
+        # Requests still in flight when wrk stops are committed but not counted by wrk.
+        note = f"  hits stored {hits} (2xx answers {total - bad}: every one has its hit)"
+        if hits is None or hits < total - bad:
+            note += "  MISSING HITS"
     print(f"{mode:7s} {rps:9.0f} req/s  ({total} requests, {bad} non-2xx){note}", flush=True)
     return rps
 

@@ -14,6 +14,7 @@ from canary.store import Store
 from tests.alerts_support import add_copy
 from tests.webhooks_support import (
     META_VERIFY,
+    TWILIO_TOKEN,
     count,
     generic_post,
     hits,
@@ -442,3 +443,36 @@ def test_message_to_a_number_no_canary_holds_is_recorded_unattributed(sqlite_sto
         assert twilio_post(client, "/hooks/twilio/sms", sms_params(to=OTHER)).status_code == 200
     (hit,) = hits(sqlite_store)
     assert hit.classification == "unattributed" and hit.candidates == []
+
+
+def test_twilio_public_url_with_explicit_port_accepts_either_form(sqlite_store: Store) -> None:
+    from twilio.request_validator import RequestValidator
+
+    cfg = signed_config()
+    cfg.listen.public_url = "https://hooks.example.org:443"
+    with running(sqlite_store, cfg) as client:
+        for i, url in enumerate(
+            [
+                "https://hooks.example.org/hooks/twilio/sms",
+                "https://hooks.example.org:443/hooks/twilio/sms",
+            ]
+        ):
+            params = sms_params(f"SMport{i}")
+            sig = RequestValidator(TWILIO_TOKEN).compute_signature(url, params)
+            r = client.post("/hooks/twilio/sms", data=params, headers={"X-Twilio-Signature": sig})
+            assert r.status_code == 200
+    assert count(sqlite_store) == 2
+
+
+def test_vonage_json_body(sqlite_store: Store) -> None:
+    from tests.webhooks_support import vonage_sig
+
+    copy_id = add_copy(sqlite_store, "Vendor A", phones=[CANARY])
+    params = vonage_params("0J1", timestamp=str(int(time.time())))
+    doc = {**params, "sig": vonage_sig(params)}
+    with running(sqlite_store, signed_config()) as client:
+        assert client.post("/hooks/vonage/sms", json=doc).status_code == 204
+        forged = {**doc, "text": "otra cosa"}
+        assert client.post("/hooks/vonage/sms", json=forged).status_code == 403
+    (hit,) = hits(sqlite_store)
+    assert [c.copy_id for c in hit.candidates] == [copy_id]
