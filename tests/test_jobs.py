@@ -137,3 +137,27 @@ def test_liveness_alerts_when_sentinel_mail_stops_arriving(sqlite_store: Store) 
     assert len(sentinels) == 4 and all(h.incident_id is None for h in sentinels)
     assert incidents == 0
     assert len(system_alerts(store)) == 2
+
+
+def test_liveness_through_the_real_smtp_listener(sqlite_store: Store) -> None:
+    from tests.smtp_support import Running, make_config
+
+    store = sqlite_store
+    add_domain(store, "good.example")
+    zone = {
+        ("good.example.", "MX"): ["10 mx1.good.example."],
+        ("mx1.good.example.", "A"): ["127.0.0.1"],
+    }
+    server = Running(store, make_config())
+    try:
+        with dns_server(zone) as dns_port:
+            lookup = Lookup("127.0.0.1", dns_port, timeout=5)
+            assert run_liveness(store, lookup, port=server.port) == []
+            assert run_liveness(store, lookup, port=server.port) == []
+    finally:
+        server.close()
+    with store.session() as s:
+        sentinels = list(s.scalars(select(Hit).where(Hit.identifier.startswith(PREFIX))))
+        assert len(sentinels) == 2  # one per round, each recorded by the listener
+        assert all(h.channel == "smtp-probe" and h.incident_id is None for h in sentinels)
+        assert s.scalar(select(func.count()).select_from(Alert)) == 0
