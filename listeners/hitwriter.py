@@ -58,7 +58,11 @@ class HitWriter:
             del self._queue[: self.max_batch]
             try:
                 outcomes = await run_in_threadpool(self.commit, [obs for obs, _ in batch])
-            except BaseException as exc:  # the waiters get it
+            except asyncio.CancelledError:
+                for _, fut in batch:
+                    fut.cancel()
+                raise
+            except Exception as exc:  # the waiters get it
                 outcomes = [exc] * len(batch)
             for (_, fut), outcome in zip(batch, outcomes, strict=True):
                 if fut.done():
