@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 #: Largest request body accepted (provider webhooks are a few KB).
 MAX_BODY_BYTES = 256 * 1024
 MAX_FORM_FIELDS = 1000
+#: Seconds between two "secret not configured" warnings for one provider.
+WARN_EVERY = 60.0
 
 TWIML_EMPTY = "<Response/>"
 TWIML_REJECT = '<Response><Reject reason="busy"/></Response>'
@@ -116,13 +118,16 @@ class Webhooks:
         self.max_body = max_body
         self.clock = clock
         self.writer = HitWriter(store)
+        self._warned: dict[str, float] = {}
 
     # -- shared steps ------------------------------------------------------------------
 
     def secret(self, provider: str, name: str) -> str:
         section = getattr(self.config.providers, provider)
         value = self.config.secret(section, name)
-        if not value:
+        now = time.monotonic()
+        if not value and now - self._warned.get(provider, -WARN_EVERY) >= WARN_EVERY:
+            self._warned[provider] = now
             log.warning(
                 "refused a %s webhook: providers.%s.%s is not configured; set it (or %s_env) "
                 "in canary.toml to accept %s webhooks",

@@ -476,3 +476,35 @@ def test_vonage_json_body(sqlite_store: Store) -> None:
         assert client.post("/hooks/vonage/sms", json=forged).status_code == 403
     (hit,) = hits(sqlite_store)
     assert [c.copy_id for c in hit.candidates] == [copy_id]
+
+
+def test_twilio_json_body_signed_with_body_sha256(sqlite_store: Store) -> None:
+    import hashlib
+    import json as _json
+
+    from twilio.request_validator import RequestValidator
+
+    copy_id = add_copy(sqlite_store, "Vendor A", phones=[CANARY])
+    body = _json.dumps(sms_params("SMjson"), ensure_ascii=False)
+    path = "/hooks/twilio/sms?bodySHA256=" + hashlib.sha256(body.encode()).hexdigest()
+    sig = RequestValidator(TWILIO_TOKEN).compute_signature("https://hooks.example.org" + path, {})
+    headers = {"X-Twilio-Signature": sig, "Content-Type": "application/json"}
+    with running(sqlite_store, signed_config()) as client:
+        assert client.post(path, content=body.encode() + b" ", headers=headers).status_code == 403
+        assert client.post(path, content=body.encode(), headers=headers).status_code == 200
+    (hit,) = hits(sqlite_store)
+    assert hit.provider_message_id == "SMjson"
+    assert [c.copy_id for c in hit.candidates] == [copy_id]
+
+
+def test_whatsapp_handshake_refused_while_no_verify_token_is_configured(
+    sqlite_store: Store,
+) -> None:
+    cfg = signed_config()
+    cfg.providers.whatsapp.verify_token = ""
+    with running(sqlite_store, cfg) as client:
+        r = client.get(
+            "/hooks/whatsapp",
+            params={"hub.mode": "subscribe", "hub.verify_token": "", "hub.challenge": "42"},
+        )
+        assert r.status_code == 403
