@@ -456,3 +456,37 @@ def test_email_through_a_relay_with_starttls_and_auth(
     finally:
         del os.environ["RELAY_PASS"]
     assert logins[-1] == (b"canary", b"relay-pass", True)
+
+
+def test_two_dispatchers_never_send_one_alert_twice(store_url: str, tmp_path: Path) -> None:
+    stores = [open_store(store_url), open_store(store_url)]
+    try:
+        for i in range(20):
+            addr = f"c{i}@avisos.example.org"
+            add_copy(stores[0], f"Vendor {i}", addr)
+            record(stores[0], [Observation("smtp", addr)])
+        with http_receiver() as web:
+            cfg = make_config(
+                tmp_path,
+                [{"type": "webhook", "url": web.url + "/a"}, {"type": "slack", "url": web.url}],
+            )
+            barrier = threading.Barrier(2)
+            reports: list[Any] = []
+
+            def run(st: Store) -> None:
+                barrier.wait(30)
+                reports.append(dispatch_due(st, cfg))
+
+            threads = [threading.Thread(target=run, args=(st,)) for st in stores]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(120)
+            dispatch_due(stores[0], cfg)  # whatever a loser of a race left behind
+            ids = [r.json()["alert_id"] for r in web.requests if r.path == "/a"]
+        assert len(ids) == len(set(ids)) == 20
+        assert len(web.requests) == 40
+        assert sum(len(r.sent) for r in reports) <= 40
+    finally:
+        for st in stores:
+            st.dispose()
