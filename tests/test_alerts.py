@@ -490,3 +490,25 @@ def test_two_dispatchers_never_send_one_alert_twice(store_url: str, tmp_path: Pa
     finally:
         for st in stores:
             st.dispose()
+
+
+@pytest.mark.parametrize(
+    ("raw", "slack", "teams"),
+    [
+        ("<!channel> hi", "&lt;!channel&gt; hi", "&lt;!channel&gt; hi"),
+        ("<https://evil.example|click>", "&lt;https://evil.example|click&gt;",
+         "&lt;https://evil.example|click&gt;"),
+        ("a & b", "a &amp; b", "a &amp; b"),
+        ("**b** [x](http://e) {{DATE(1)}}", "**b** [x](http://e) {{DATE(1)}}",
+         r"\*\*b\*\* \[x\]\(http://e\) \{\{DATE\(1\)\}\}"),
+        ("- item", "- item", r"\- item"),
+        ("12. item on 2026-11-23", "12. item on 2026-11-23", r"12\. item on 2026-11-23"),
+    ],
+)  # fmt: skip
+def test_escaping_per_medium(raw: str, slack: str, teams: str) -> None:
+    from canary.alerts.format import escape_html, escape_slack, escape_teams, plain
+
+    assert escape_slack(raw) == slack
+    assert escape_teams(raw) == teams
+    assert "<" not in escape_html(raw) and ">" not in escape_html(raw)
+    assert plain("a\r\nb\x1b[31m\u202eevil\u0000") == "a b [31m evil"

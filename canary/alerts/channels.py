@@ -301,7 +301,7 @@ def _send_syslog(ch: Channel, r: Rendered, message: dict[str, Any]) -> str:
     scheme, host, port = _syslog_target(ch)
     frame = syslog_frame(ch, r, message)
     if scheme == "udp":
-        frame = frame[:UDP_MAX]
+        frame = frame[:UDP_MAX].decode("utf-8", "ignore").encode("utf-8")  # whole characters
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         with socket.socket(family, socket.SOCK_DGRAM) as s:
             s.settimeout(ch.timeout)

@@ -33,12 +33,15 @@ def escape_slack(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()~])")
+_MD_LIST = re.compile(r"^(\s*)(?:([-+])|(\d+)\.)(?=\s)")
 
 
 def escape_teams(text: str) -> str:
-    """Teams card text: HTML entities for & < > and backslash before markdown marks."""
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+    """Adaptive Card text: HTML entities for & < >, a backslash before the marks of its
+    markdown subset (emphasis, links, `{{...}}` functions) and before a leading list mark."""
+    out = _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+    return _MD_LIST.sub(lambda m: f"{m[1]}\\{m[2]}" if m[2] else f"{m[1]}{m[3]}\\.", out, count=1)
 
 
 def escape_html(text: str) -> str:
