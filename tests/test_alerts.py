@@ -390,6 +390,7 @@ def test_alerts_test_reports_each_channel(tmp_path: Path) -> None:
         ({"type": "webhook", "url": "http://x", "secrett": "s"}, "alerts.channels[0].secrett"),
         ({"type": "pager"}, "type must be one of"),
         ({"type": "slack"}, "needs 'url'"),
+        ({"type": "teams", "url": "file:///etc/passwd"}, "url must start with https://"),
         ({"type": "syslog", "address": "udp:/nohost"}, "udp://HOST:PORT"),
         ({"type": "email", "smtp_host": "h", "to": "a@b", "starttls": True, "ssl": False,
           "tls": True}, "'alerts.channels[0].tls'"),

@@ -146,6 +146,11 @@ def parse_channels(config: Config) -> list[Channel]:
             if not raw.get(key) and not raw.get(f"{key}_env"):
                 raise ConfigError(f"{where}: a {ctype} channel needs '{key}'")
         name = str(raw.get("name") or f"{ctype}#{i}")
+        if len(name) > 100:
+            raise ConfigError(f"{where}: name is longer than 100 characters")
+        url = raw.get("url")
+        if url is not None and urlsplit(str(url)).scheme not in ("http", "https"):
+            raise ConfigError(f"{where}: url must start with https:// (or http://), not {url!r}")
         if name in seen or name == "*":
             raise ConfigError(f"{where}: channel name '{name}' is used twice; set 'name'")
         seen.add(name)
