@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from .models import ChainLink, Copy, Hit
+from .models import Canary, ChainLink, Copy, Hit
 
 GENESIS = "0" * 64
 
@@ -110,11 +109,14 @@ def current_record(session: Session, kind: str, ref_id: str) -> dict[str, Any] |
 
 def check_link(session: Session, link: ChainLink, prev_hash: str) -> str | None:
     """Why `link` fails (given the previous link's hash), or None when it checks."""
+    return _check(link, prev_hash, current_record(session, link.kind, link.ref_id))
+
+
+def _check(link: ChainLink, prev_hash: str, rec: dict[str, Any] | None) -> str | None:
     if link.prev_hash != prev_hash:
         return "previous hash does not match the link before it (a link was removed or edited)"
     if link.hash != link_hash(link.prev_hash, link.record_sha256):
         return "link hash does not match its contents (the link was edited)"
-    rec = current_record(session, link.kind, link.ref_id)
     if rec is None:
         return f"the {link.kind} row {link.ref_id} is missing"
     if record_sha256(rec) != link.record_sha256:
@@ -122,40 +124,65 @@ def check_link(session: Session, link: ChainLink, prev_hash: str) -> str | None:
     return None
 
 
-def iter_links(session: Session, batch: int = 500) -> Iterator[ChainLink]:
-    """Every link in order, read in batches so a long chain does not fill memory."""
-    after = 0
-    while True:
-        rows = session.scalars(
-            select(ChainLink).where(ChainLink.seq > after).order_by(ChainLink.seq).limit(batch)
-        ).all()
-        if not rows:
-            return
-        yield from rows
-        after = rows[-1].seq
-        session.expunge_all()
+def _load_batch(session: Session, links: list[ChainLink]) -> dict[tuple[str, str], Any]:
+    """The copy and hit rows a batch of links covers, loaded in a few queries."""
+    from sqlalchemy.orm import selectinload
+
+    hit_ids = [int(x.ref_id) for x in links if x.kind == "hit" and x.ref_id.isdigit()]
+    copy_ids = [x.ref_id for x in links if x.kind == "copy"]
+    rows: dict[tuple[str, str], Any] = {}
+    if hit_ids:
+        q = select(Hit).where(Hit.id.in_(hit_ids)).options(selectinload(Hit.candidates))
+        rows.update({("hit", str(h.id)): h for h in session.scalars(q)})
+    if copy_ids:
+        q2 = (
+            select(Copy)
+            .where(Copy.id.in_(copy_ids))
+            .options(selectinload(Copy.canaries).selectinload(Canary.identifiers))
+        )
+        rows.update({("copy", c.id): c for c in session.scalars(q2)})
+    return rows
 
 
-def verify_chain(session: Session) -> BrokenLink | None:
+def verify_chain(session: Session, batch: int = 500) -> BrokenLink | None:
     """Recheck every link and re-derive every record from its row: the first broken link or None.
 
     A link is broken when its hash does not follow from the link before it, or when
     the copy or hit row it covers no longer hashes to what was recorded (a row edited
-    or deleted behind the tool's back).
+    or deleted behind the tool's back). Links are read in batches, with the rows they
+    cover, so a long chain neither fills memory nor costs a query per link.
     """
+    from .hits import hit_record  # hits imports this module
+
     prev = GENESIS
     expected_seq = 1
-    for link in iter_links(session):
-        if link.seq != expected_seq:
-            return BrokenLink(
-                expected_seq, "?", "", f"link #{expected_seq} is missing (next is #{link.seq})"
+    while True:
+        links = list(
+            session.scalars(
+                select(ChainLink)
+                .where(ChainLink.seq >= expected_seq)
+                .order_by(ChainLink.seq)
+                .limit(batch)
             )
-        reason = check_link(session, link, prev)
-        if reason:
-            return BrokenLink(link.seq, link.kind, link.ref_id, reason)
-        prev = link.hash
-        expected_seq += 1
-    return None
+        )
+        if not links:
+            return None
+        rows = _load_batch(session, links)
+        for link in links:
+            if link.seq != expected_seq:
+                return BrokenLink(
+                    expected_seq, "?", "", f"link #{expected_seq} is missing (next is #{link.seq})"
+                )
+            row = rows.get((link.kind, link.ref_id))
+            rec: dict[str, Any] | None = None
+            if row is not None:
+                rec = hit_record(row) if link.kind == "hit" else copy_record(row)
+            reason = _check(link, prev, rec)
+            if reason:
+                return BrokenLink(link.seq, link.kind, link.ref_id, reason)
+            prev = link.hash
+            expected_seq += 1
+        session.expunge_all()
 
 
 def count_links(session: Session) -> int:

@@ -3,6 +3,8 @@
 Uses DejaVu Sans (Debian's fonts-dejavu-core) when it is installed so every
 character prints; otherwise the PDF core font with text reduced to Latin-1 (accents
 kept, anything else replaced by '?'). Values are drawn as text, never interpreted.
+Per-hit fields are single lines cut to the page width (fpdf2's line breaking is slow
+over thousands of hits); the full values are in hits/NNN.json and report.html.
 """
 
 from __future__ import annotations
@@ -55,13 +57,25 @@ class _Report(FPDF):
             0,
             size * 0.5,
             self.clean(text),
-            wrapmode=WrapMode.CHAR,
+            wrapmode=WrapMode.WORD,
             new_x=XPos.LMARGIN,
             new_y=YPos.NEXT,
         )
 
+    def line(self, text: Any, size: int = 9, style: str = "") -> None:
+        """One line, cut to the page width: cheap, for the many fields of many hits."""
+        self.set_font(self.family, style, size)
+        t = self.clean(text).replace("\n", " ")[:300]
+        ellipsis = "…" if self.unicode else "..."
+        while t and self.get_string_width(t) > self.epw:
+            t = t[: max(1, int(len(t) * self.epw / self.get_string_width(t)) - 2)]
+            if self.get_string_width(t + ellipsis) <= self.epw:
+                t += ellipsis
+                break
+        self.cell(0, size * 0.5, t, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
     def field(self, label: str, value: Any) -> None:
-        self.para(f"{label}: {self.clean(value)}")
+        self.line(f"{label}: {self.clean(value)}")
 
 
 def render_pdf(ctx: dict[str, Any]) -> bytes:
@@ -81,7 +95,7 @@ def render_pdf(ctx: dict[str, Any]) -> bytes:
     pdf.ln(2)
     pdf.para(f"{t['canaries']} ({len(iss['canaries'])})", 13, "B")
     for c in iss["canaries"]:
-        pdf.para(f"#{c['id']}: " + ", ".join(i["value"] for i in c["identifiers"]), 9)
+        pdf.line(f"#{c['id']}: " + ", ".join(i["value"] for i in c["identifiers"]))
     pdf.ln(2)
     pdf.para(f"{t['hits']} ({len(ctx['hits'])})", 13, "B")
     if not ctx["hits"]:
@@ -89,7 +103,7 @@ def render_pdf(ctx: dict[str, Any]) -> bytes:
     for view in ctx["hits"]:
         h = view["hit"]
         pdf.ln(1)
-        pdf.para(f"{view['number']}. {h['observed_at']} · {h['channel']}", 11, "B")
+        pdf.line(f"{view['number']}. {h['observed_at']} · {h['channel']}", 10, "B")
         pdf.field(t["identifier"], h["identifier"])
         pdf.field(t["sender"], h["sender"])
         pdf.field(t["summary"], h["summary"])

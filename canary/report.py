@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 
 from . import chain, history
 from .errors import InputError
-from .models import Blob, ChainLink, Copy
+from .hits import hit_record
+from .models import Blob, ChainLink, Copy, Hit
 from .pdfreport import render_pdf
 from .queries import canary_dict
 from .store import Store
@@ -166,28 +167,33 @@ def issuance_record(session: Session, copy: Copy) -> dict[str, Any]:
     }
 
 
-def chain_links(session: Session, copy_id: str, hit_ids: list[int]) -> list[dict[str, Any]]:
+def chain_links(session: Session, copy: Copy, hits: list[Hit]) -> list[dict[str, Any]]:
     """The links covering the copy and its hits, each with the record it hashes."""
-    refs = [("copy", copy_id)] + [("hit", str(i)) for i in hit_ids]
-    out = []
-    for kind, ref in refs:
-        link = session.scalars(
-            select(ChainLink).where(ChainLink.kind == kind, ChainLink.ref_id == ref)
-        ).first()
-        if link is None:
-            continue
-        out.append(
-            {
-                "seq": link.seq,
-                "kind": link.kind,
-                "ref_id": link.ref_id,
-                "prev_hash": link.prev_hash,
-                "record_sha256": link.record_sha256,
-                "hash": link.hash,
-                "record": chain.current_record(session, kind, ref),
-            }
-        )
-    return out
+    records: dict[tuple[str, str], dict[str, Any]] = {("copy", copy.id): chain.copy_record(copy)}
+    records.update({("hit", str(h.id)): hit_record(h) for h in hits})
+    refs = list(records)
+    links: list[ChainLink] = []
+    for i in range(0, len(refs), 500):
+        part = refs[i : i + 500]
+        for kind in ("copy", "hit"):
+            ids = [r for k, r in part if k == kind]
+            if ids:
+                links += session.scalars(
+                    select(ChainLink).where(ChainLink.kind == kind, ChainLink.ref_id.in_(ids))
+                ).all()
+    links.sort(key=lambda x: x.seq)
+    return [
+        {
+            "seq": link.seq,
+            "kind": link.kind,
+            "ref_id": link.ref_id,
+            "prev_hash": link.prev_hash,
+            "record_sha256": link.record_sha256,
+            "hash": link.hash,
+            "record": records[(link.kind, link.ref_id)],
+        }
+        for link in links
+    ]
 
 
 def build_bundle(store: Store, copy_id: str, out: Path, lang: str = "es") -> Bundle:
@@ -220,7 +226,7 @@ def build_bundle(store: Store, copy_id: str, out: Path, lang: str = "es") -> Bun
                 "store_head": {"seq": head.seq, "hash": head.hash} if head else None,
                 "algorithm": "link = sha256(prev_hash + ':' + record_sha256); record_sha256 = "
                 "sha256(JSON of record, sorted keys, separators ',' ':', UTF-8)",
-                "links": chain_links(s, copy.id, [h.id for h in hits]),
+                "links": chain_links(s, copy, hits),
             }
         )
         broken = chain.verify_chain(s)
