@@ -277,3 +277,59 @@ def test_cli_identify_json_shape(config: Config, tmp_path: Path) -> None:
 
     missing = CliRunner().invoke(app, ["identify", str(tmp_path / "nope.csv")])
     assert missing.exit_code != 0
+
+
+def test_copies_issued_by_planting_are_identified(store: Store, tmp_path: Path) -> None:
+    """End to end: issue real copies, leak one reshaped and two merged, identify them."""
+    from canary import registry
+    from canary.plant import IssueRequest, issue_copies
+
+    registry.add_domain(store, "correo-avisos.mx")
+    for i in range(8):
+        registry.add_phone(store, f"+52 844 555 {1000 + i:04d}", "twilio")
+    src = tmp_path / "registro.csv"
+    with src.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["folio", "nombre", "apellido_paterno", "correo", "celular", "municipio"])
+        for i in range(300):
+            w.writerow(
+                [
+                    f"F-{i + 1:05d}",
+                    ["María", "José", "Ana", "Juan"][i % 4],
+                    ["López", "García", "Hernández"][i % 3],
+                    f"persona{i}@gmail.com",
+                    f"(844) {100 + i % 900:03d}-{1000 + i:04d}",
+                    "Saltillo",
+                ]
+            )
+    issued = issue_copies(
+        store,
+        Config(),
+        IssueRequest(str(src), ["Azul", "Verde", "XYZ"], out_dir=tmp_path / "out", seed=3),
+    )
+    by_recipient = {c.recipient: c for c in issued}
+
+    # One copy, emails dropped, columns reordered, saved as XLSX.
+    with open(by_recipient["Verde"].path, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    for r in rows:
+        ws.append([r[4], r[1], r[2]])
+    wb.save(tmp_path / "leak.xlsx")
+    result = identify(store, tmp_path / "leak.xlsx")
+    assert ids(result)[0] == by_recipient["Verde"].id
+    assert any(i["kind"] == "phone" for i in result["copies"][0]["identifiers"])
+
+    # Two copies merged: both found, each with its own emails.
+    merged = tmp_path / "merged.csv"
+    merged.write_bytes(
+        Path(by_recipient["Azul"].path).read_bytes() + Path(by_recipient["XYZ"].path).read_bytes()
+    )
+    result = identify(store, merged)
+    strong = {c["id"] for c in result["copies"] if c["evidence"] == "strong"}
+    assert strong == {by_recipient["Azul"].id, by_recipient["XYZ"].id}
+    for c in result["copies"]:
+        if c["id"] in strong:
+            assert any(i["kind"] == "email" for i in c["identifiers"])
