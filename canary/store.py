@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,6 +29,15 @@ from .models import Setting
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+#: Every engine this process opened, so a host (a test run, a server) can close them all.
+ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def dispose_all() -> None:
+    """Close the pooled connections of every engine still alive."""
+    for engine in list(ENGINES):
+        engine.dispose()
 
 
 def new_id(prefix: str = "", nbytes: int = 5) -> str:
@@ -62,6 +72,7 @@ def make_engine(url: str) -> Engine:
             engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
         raise StoreError(f"cannot open store {safe_url(url)}: {exc}") from exc
+    ENGINES.add(engine)
     return engine
 
 

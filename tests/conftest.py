@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from canary.config import Config, load_config, write_default_config
-from canary.store import Store, open_store
+from canary.store import Store, dispose_all, open_store
 
 PG_URL = os.environ.get("CANARY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -29,6 +29,13 @@ def _pg_available() -> bool:
 
 
 _PG_OK: bool | None = None
+
+
+@pytest.fixture(autouse=True)
+def _close_engines() -> Iterator[None]:
+    """Close every engine a test opened, so no pooled connection outlives its test."""
+    yield
+    dispose_all()
 
 
 def pg_schema_url() -> Iterator[str]:
