@@ -615,10 +615,12 @@ def _infer_column(index: int, name: str, cells: list[str], region: str, locale: 
     col.empty_rate = (len(cells) - len(values)) / len(cells) if cells else 0.0
     col.casing = casing_of(values)
     col.accents = accents_of(values)
-    if not values:
-        col.kind = "empty"
-        return col
     hint = kind_from_header(name)
+    if not values:
+        # An empty column keeps its header's meaning for contact columns only: a canary
+        # still needs its address or number there.
+        col.kind = hint if hint in ("email", "phone") else "empty"
+        return col
     col.kind = _kind_from_values(values, hint, region, locale, col)
     if col.kind in ("id", "number", "age") and len(values) > 1:
         nums = [id_number(v) if col.kind == "id" else parse_number(v) for v in values]

@@ -382,3 +382,44 @@ def test_keep_sorted_off_places_anywhere() -> None:
     )
     row = f.make_row(f.persona(), prev=rows[3], next=rows[4])
     assert row is not None and int(row[0]) > 39
+
+
+def test_age_sex_and_rfc_agree_with_the_person() -> None:
+    fake = Faker("es_MX")
+    fake.seed_instance(2)
+    ref = date(2024, 6, 1)
+    rows = []
+    for _ in range(200):
+        born = fake.date_between(date(1950, 1, 1), date(2005, 12, 31))
+        age = ref.year - born.year - ((ref.month, ref.day) < (born.month, born.day))
+        sex = random.Random(born.toordinal()).choice("HM")
+        rows.append(
+            [fake.first_name(), fake.last_name(), fake.last_name(), sex, born.strftime("%Y-%m-%d"),
+             str(age), fake.bothify("????######???").upper()]
+        )  # fmt: skip
+    header = ["Nombre", "Apellido Paterno", "Apellido Materno", "Sexo", "Fecha Nacimiento",
+              "Edad", "RFC"]  # fmt: skip
+    sample = Sample(header, rows, True, len(rows))
+    f = factory_for(sample, seed=6)
+    kinds = [c.kind for c in f.schema.columns]
+    assert kinds[3:6] == ["sex", "birth_date", "age"]
+    sexes = Counter()
+    for _ in range(100):
+        p = f.persona()
+        row = f.make_row(p)
+        born = date.fromisoformat(row[4])
+        age = ref.year - born.year - ((ref.month, ref.day) < (born.month, born.day))
+        assert abs(int(row[5]) - age) <= 1  # the reference date is estimated from the sample
+        assert row[3] == ("M" if p.sex == "F" else "H")  # H/M: M is "mujer" here
+        sexes[row[3]] += 1
+        assert row[6][:10] == name_key(p.given, p.paternal, p.maternal) + born.strftime("%y%m%d")
+    assert sexes["H"] > 25 and sexes["M"] > 25
+
+
+def test_empty_contact_column_still_gets_the_canary() -> None:
+    rows = [[f"Ana {i}", ""] for i in range(20)]
+    sample = Sample(["nombre", "teléfono"], rows, True, len(rows))
+    f = factory_for(sample)
+    assert f.schema.phone_columns == [1]
+    row = f.make_row(f.persona(), phone="+528445551234")
+    assert normalize_phone(row[1], "MX") == "+528445551234"
