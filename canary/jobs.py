@@ -89,6 +89,11 @@ def create_scheduler(
 ) -> AsyncIOScheduler:
     """The scheduler with every job added (not started).
 
+    `lookup` is the DNS resolver for drift and liveness (default: the system's);
+    `smtp_port` is the port liveness uses to reach each domain's public MX (25 on the
+    internet; `canary serve` passes its SMTP listener's port, right when the MX is
+    this host without port mapping).
+
     Raises ConfigError for a bad `[[alerts.channels]]` table, so `canary serve`
     refuses to start rather than queue alerts it can never deliver.
     """
