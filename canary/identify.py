@@ -99,8 +99,10 @@ def load_index(store: Store) -> Index:
                 words = tuple(fold(value).split())
                 if not words or (kind == "name" and len(words) < 2):
                     continue  # a single word is too common to count
-                if kind == "id" and (len("".join(words)) < MIN_ID_LEN):
-                    continue
+                if kind == "id" and (
+                    len("".join(words)) < MIN_ID_LEN or not any(ch.isdigit() for ch in value)
+                ):
+                    continue  # ids without digits ("Garcia") would match real rows
                 idx.words.setdefault(words[0], []).append((words, kind, value, holder))
         registered = list(s.scalars(select(PhoneNumber.number)))
     for e164 in {*idx.phones, *registered}:
