@@ -152,6 +152,8 @@ class CanaryFactory:
             if phones and self._kind("place")
             else []
         )
+        self._cell_cache: dict[int, list[str]] = {}
+        self._donors: dict[str, list[list[str]]] = {}
         self.issued_emails: set[str] = set()
         self._id_owner: dict[tuple[int, str], int] = {}
         self._patterns = self._learn_patterns()
@@ -509,8 +511,13 @@ class CanaryFactory:
                 p.other_emails[c.index] = self._unique_email(p, c)
 
     def _cells(self, c: Column) -> list[str]:
-        cells = [row[c.index] for row in self.rows]
-        return cells or [""]
+        """Every cell of the column in the sample, empties included (so sampling from it
+        keeps the column's empty rate and value frequencies)."""
+        cells = self._cell_cache.get(c.index)
+        if cells is None:
+            cells = [row[c.index] for row in self.rows] or [""]
+            self._cell_cache[c.index] = cells
+        return cells
 
     def _generated(
         self,
@@ -670,15 +677,21 @@ class CanaryFactory:
         if not self.rows or not self._kind("place"):
             return None
         if phone and self._row_nsn:
-            nsn = national_number(phone, self.region)
-            for k in (3, 2):
-                matches = [
-                    row
-                    for row, row_nsn in zip(self.rows, self._row_nsn, strict=True)
-                    if row_nsn and row_nsn[:k] == nsn[:k]
-                ]
-                if matches:
-                    return r.choice(matches)
+            matches = self._donors.get(phone)
+            if matches is None:
+                nsn = national_number(phone, self.region)
+                matches = []
+                for k in (3, 2):
+                    matches = [
+                        row
+                        for row, row_nsn in zip(self.rows, self._row_nsn, strict=True)
+                        if row_nsn and nsn and row_nsn[:k] == nsn[:k]
+                    ]
+                    if matches:
+                        break
+                self._donors[phone] = matches
+            if matches:
+                return r.choice(matches)
         return r.choice(self.rows)
 
     def _format_phone(self, c: Column, phone: str, r: random.Random) -> str:
@@ -767,18 +780,30 @@ def _render_template(template: str, tokens: dict[str, str]) -> str:
     return out
 
 
-def _free_numbers(low: int, high: int, taken: set[int], r: random.Random) -> list[int]:
-    """Up to 2,000 numbers in [low, high] not in `taken`, in random order (without
-    enumerating a huge range)."""
+def _free_numbers(
+    low: int, high: int, taken: set[int], r: random.Random, k: int = 200
+) -> list[int]:
+    """Up to `k` numbers in [low, high] not in `taken`, in random order, found by random
+    probing so that a wide range is never enumerated."""
     if high < low:
         return []
-    if high - low < 20000:
+    if high - low < 4 * k:
         free = [n for n in range(low, high + 1) if n not in taken]
         r.shuffle(free)
-        return free[:2000]
-    free = sorted({r.randint(low, high) for _ in range(2000)} - taken)
-    r.shuffle(free)
-    return free
+        return free
+    picks: list[int] = []
+    seen: set[int] = set()
+    for _ in range(8 * k):
+        n = r.randint(low, high)
+        if n not in taken and n not in seen:
+            seen.add(n)
+            picks.append(n)
+            if len(picks) >= k:
+                break
+    if picks:
+        return picks
+    free = [n for n in range(low, min(high, low + 100_000) + 1) if n not in taken]
+    return r.sample(free, min(len(free), k))
 
 
 def _format_id(n: int, fmt: dict[str, Any]) -> str:
