@@ -172,3 +172,44 @@ def test_upload_over_the_limit_is_refused(site) -> None:
             headers={"Authorization": f"Bearer {token}"},
         )
     assert r.status_code == 413
+
+
+def test_admin_manages_users_from_the_dashboard(site) -> None:
+    from tests.admin_support import csrf_of, login
+
+    store, url, *_ = site
+    users.add_user(store, "root", "admin password", "admin")
+    with httpx.Client(base_url=url, timeout=60) as c:
+        login(c, "root", "admin password")
+        token = csrf_of(c.get("/users").text)
+        form = {"username": "nuevo", "password": "a new long password", "role": "viewer"}
+        assert c.post("/users/add", data=form).status_code == 403  # no CSRF token
+        r = c.post("/users/add", data={**form, "csrf": token})
+        assert r.status_code == 303
+        assert users.get_user(store, "nuevo").role == "viewer"
+        bad = c.post("/users/add", data={**form, "username": "<b>x</b>", "csrf": token})
+        assert bad.status_code == 400 and "<b>x</b>" not in bad.text
+        r = c.post("/users/remove", data={"username": "nuevo", "csrf": token})
+        assert r.status_code == 303 and users.get_user(store, "nuevo") is None
+
+
+def test_session_cookie_is_secure_over_https(sqlite_store: Store) -> None:
+    import asyncio
+
+    from listeners.admin import create_app
+    from tests.admin_support import csrf_of
+
+    users.add_user(sqlite_store, "ana", "a long password", "viewer")
+    app = create_app(sqlite_store, None)
+
+    async def go() -> str:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="https://admin.test") as c:
+            token = csrf_of((await c.get("/login")).text)
+            form = {"csrf": token, "username": "ana", "password": "a long password"}
+            r = await c.post("/login", data=form)
+            assert r.status_code == 303
+            return r.headers["set-cookie"].lower()
+
+    cookie = asyncio.run(go())
+    assert "secure" in cookie and "httponly" in cookie and "samesite=strict" in cookie
