@@ -513,3 +513,32 @@ def test_escaping_per_medium(raw: str, slack: str, teams: str) -> None:
     assert escape_teams(raw) == teams
     assert "<" not in escape_html(raw) and ">" not in escape_html(raw)
     assert plain("a\r\nb\x1b[31m\u202eevil\u0000") == "a b [31m evil"
+
+
+def test_two_digest_runs_at_once_count_each_hit_once(store_url: str, tmp_path: Path) -> None:
+    stores = [open_store(store_url), open_store(store_url)]
+    try:
+        cfg = make_config(tmp_path, [], digest_minutes=15)
+        add_copy(stores[0], "Vendor", CANARY)
+        for i in range(30):
+            record(stores[0], [Observation("smtp", CANARY, sender=f"s{i}@spam.example")])
+        later = datetime.now(UTC) + timedelta(minutes=20)
+        barrier = threading.Barrier(2)
+        done: list[list[int]] = []
+
+        def run(st: Store) -> None:
+            barrier.wait(30)
+            done.append(run_digests(st, cfg, now=lambda: later))
+
+        threads = [threading.Thread(target=run, args=(st,)) for st in stores]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert len(done) == 2 and sum(len(d) for d in done) == 1
+        with stores[0].session() as s:
+            digests = list(s.scalars(select(Alert).where(Alert.kind == "digest")))
+        assert [d.payload["counts"]["new"] for d in digests] == [29]
+    finally:
+        for st in stores:
+            st.dispose()
