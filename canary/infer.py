@@ -201,6 +201,8 @@ FALSE_WORDS = {"no", "false", "n", "0", "falso", "f", ""}
 
 def fold(text: str) -> str:
     """Lower case without accents (ñ becomes n): how headers and names are compared."""
+    if text.isascii():
+        return text.lower()
     t = unicodedata.normalize("NFKD", text)
     return "".join(c for c in t if not unicodedata.combining(c)).lower()
 
@@ -559,7 +561,9 @@ def detect_locale(header: list[str], rows: list[list[str]]) -> tuple[str, str]:
             score["es_CR"] += 0.5
         if CURP_RE.match(cell) or RFC_RE.match(cell):
             score["es_MX"] += 3
-    folded_cells = Counter(fold(c) for c in cells if not c[:1].isdigit())
+    folded_cells: Counter[str] = Counter()
+    for cell, n in Counter(c for c in cells if not c[:1].isdigit()).items():
+        folded_cells[fold(cell)] += n
     for loc, prof in profiles.items():
         for w in prof["place_words"]:
             score[loc] += 3 * folded_cells.get(fold(w), 0)
@@ -718,7 +722,7 @@ def _looks_like_phones(values: list[str], region: str) -> bool:
 
 
 def _is_boolean(values: list[str]) -> bool:
-    low = {fold(v.strip()) for v in values}
+    low = {fold(v.strip()) for v in set(values)}
     return 1 <= len(low) <= 2 and low <= (TRUE_WORDS | FALSE_WORDS) and len(values) >= 4
 
 

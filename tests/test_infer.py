@@ -183,3 +183,32 @@ def test_seeds_found_and_profiles_complete() -> None:
         assert prof["locale"] == loc
         assert abs(sum(prof["email_providers"].values()) - 1) < 0.02
         assert all(m.count("#") >= 8 for m in prof["phone_masks"])
+
+
+LOCALE_CASES = {
+    "es_ES": [
+        ("Lucía", "García", "612 34 56 78", "Madrid"),
+        ("Pablo", "Ruiz", "655 11 22 33", "Sevilla"),
+    ],
+    "es_CR": [
+        ("María", "Vargas", "8312-3456", "Heredia"),
+        ("José", "Mora", "7012-9988", "Alajuela"),
+    ],
+    "es_MX": [
+        ("Ana", "López", "+52 1 844 123 4567", "Saltillo"),
+        ("Juan", "Cruz", "+52 1 871 222 3344", "Torreón"),
+    ],
+    "es_MX-national": [
+        ("Ana", "López", "5512345678", "Guanajuato"),
+        ("Luis", "Pérez", "3312345678", "Jalisco"),
+    ],
+}
+
+
+@pytest.mark.parametrize("case", sorted(LOCALE_CASES))
+def test_locale_from_phones_and_places(case: str) -> None:
+    rows = [list(r) for r in LOCALE_CASES[case]] * 5
+    schema = infer_schema(sample_of(["nombre", "apellido", "teléfono", "ciudad"], rows))
+    locale = case.split("-")[0]
+    assert schema.locale == locale
+    assert schema.region == locale_profile(locale)["region"]
