@@ -187,3 +187,17 @@ def test_attribute_keeps_its_plain_signature(sqlite_store: Store) -> None:
         assert result.classification == "evidence"
         assert [c.copy_id for c in result.candidates] == [reg.copies["a"]]
         assert s.scalars(select(Hit)).first() is None  # attribute adds nothing itself
+
+
+def test_burn_in_period_comes_from_the_config(config, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from canary.cli import app
+
+    monkeypatch.setattr(attribution, "BURN_IN_DAYS", 0.0)
+    text = config.path.read_text()
+    assert "burn_in_days = 0" in text
+    config.path.write_text(text.replace("burn_in_days = 0", "burn_in_days = 7", 1))
+    result = CliRunner().invoke(app, ["copies", "--json"])
+    assert result.exit_code == 0, result.output
+    assert attribution.BURN_IN_DAYS == 7.0

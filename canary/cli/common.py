@@ -38,6 +38,9 @@ class State:
     @property
     def store(self) -> Store:
         if self._store is None:
+            from .. import attribution
+
+            attribution.configure(self.config.plant.burn_in_days)  # hits recorded from here on
             self._store = open_store(self.config.store_url)
         return self._store
 
