@@ -651,8 +651,9 @@ def _kind_from_values(
     if dfmt is not None and hint not in ("id", "number", "phone"):
         col.fmt["date"] = dfmt
         return "birth_date" if hint == "birth_date" else "date"
-    if hint == "sex" or (distinct <= 3 and _sex_map(values)):
-        mapping = _sex_map(values)
+    spanish = locale.startswith("es")
+    if hint == "sex" or (distinct <= 3 and _sex_map(values, spanish)):
+        mapping = _sex_map(values, spanish)
         if mapping:
             col.fmt["sex"] = mapping
             return "sex"
@@ -730,14 +731,18 @@ FEMALE_WORDS = {"f", "fem", "femenino", "female", "mujer", "w", "woman", "femeni
 MALE_WORDS = {"h", "masc", "masculino", "male", "hombre", "man", "masculina", "v", "varon"}
 
 
-def _sex_map(values: list[str]) -> dict[str, str] | None:
-    """Column value -> "F"/"M" for a sex column, or None if the values are not sexes."""
+def _sex_map(values: list[str], spanish: bool = True) -> dict[str, str] | None:
+    """Column value -> "F"/"M" for a sex column, or None if the values are not sexes.
+
+    "M" is "mujer" next to "H" (hombre), "male" next to "F"; alone, it follows the
+    data's language.
+    """
     distinct = {v.strip() for v in values}
     low = {fold(v) for v in distinct}
     if len(distinct) > 4:
         return None
     mapping: dict[str, str] = {}
-    m_is_female = "h" in low or "hombre" in low
+    m_is_female = "h" in low or "hombre" in low or (spanish and "f" not in low)
     for v in distinct:
         f = fold(v)
         if f in FEMALE_WORDS or (f == "m" and m_is_female) or f == "mujer":

@@ -153,6 +153,7 @@ class CanaryFactory:
             else []
         )
         self._cell_cache: dict[int, list[str]] = {}
+        self._unique_share: dict[int, float] = {}
         self._donors: dict[str, list[list[str]]] = {}
         self.issued_emails: set[str] = set()
         self._id_owner: dict[tuple[int, str], int] = {}
@@ -457,9 +458,10 @@ class CanaryFactory:
                 return ""
             return self._format_phone(c, phone, r)
         if k == "place":
-            return donor[c.index] if donor is not None else r.choice(self._cells(c))
+            copied = donor[c.index] if donor is not None else r.choice(self._cells(c))
+            return self._vary(c, copied, r)
         if k in ("category", "boolean", "text", "constant", "empty"):
-            return r.choice(self._cells(c))
+            return self._vary(c, r.choice(self._cells(c)), r)
         if k == "number":
             return self._number(c, r)
         names = ("given_name", "paternal", "maternal", "surname", "full_name")
@@ -509,6 +511,24 @@ class CanaryFactory:
             p.email = self._unique_email(p, emails[0])
             for c in emails[1:]:
                 p.other_emails[c.index] = self._unique_email(p, c)
+
+    def _vary(self, c: Column, value: str, r: random.Random) -> str:
+        """A value copied from a column where values are mostly unique (an address, a
+        note) gets new digits of the same length, so the canary does not duplicate a
+        real row's street number; repetitive columns are copied as they are."""
+        unique = self._unique_share.get(c.index)
+        if unique is None:
+            unique = self._unique_share[c.index] = c.distinct / max(len(c.values), 1)
+        if not value or unique < 0.5 or not re.search(r"\d", value):
+            return value
+        return re.sub(
+            r"\d+",
+            lambda m: "".join(
+                str(r.randint(1 if i == 0 and len(m.group()) > 1 else 0, 9))
+                for i in range(len(m.group()))
+            ),
+            value,
+        )
 
     def _cells(self, c: Column) -> list[str]:
         """Every cell of the column in the sample, empties included (so sampling from it

@@ -423,3 +423,33 @@ def test_empty_contact_column_still_gets_the_canary() -> None:
     assert f.schema.phone_columns == [1]
     row = f.make_row(f.persona(), phone="+528445551234")
     assert normalize_phone(row[1], "MX") == "+528445551234"
+
+
+def test_unique_addresses_are_not_copied_verbatim() -> None:
+    fake = Faker("es_MX")
+    fake.seed_instance(12)
+    rows = [
+        [fake.first_name(), fake.last_name(), f"{fake.street_name()} {fake.building_number()}", cp]
+        for cp in ("25000", "25010", "27000") * 60
+    ]
+    sample = Sample(["nombre", "apellido paterno", "domicilio", "cp"], rows, True, len(rows))
+    f = factory_for(sample, seed=3)
+    real_addresses = {r[2] for r in rows}
+    made = [f.make_row(f.persona()) for _ in range(60)]
+    copied = sum(1 for r in made if r[2] in real_addresses)
+    assert copied <= 6  # a few may land on an existing number by chance
+    assert all(shape(r[2]) in {shape(x) for x in real_addresses} for r in made)
+    assert {r[3] for r in made} <= {"25000", "25010", "27000"}  # repetitive: kept as is
+
+
+@pytest.mark.parametrize(
+    ("values", "female"),
+    [(["H", "M"], "M"), (["F", "M"], "F"), (["Femenino", "Masculino"], "Femenino"),
+     (["MUJER", "HOMBRE"], "MUJER"), (["M"], "M")],
+)  # fmt: skip
+def test_sex_column_conventions(values: list[str], female: str) -> None:
+    rows = [[f"Ana {i}", values[i % len(values)]] for i in range(40)]
+    f = factory_for(Sample(["nombre", "sexo"], rows, True, len(rows)), seed=1)
+    assert f.schema.columns[1].kind == "sex"
+    women = [p for p in (f.persona() for _ in range(60)) if p.sex == "F"]
+    assert women and all(f.make_row(p)[1] == female for p in women)
