@@ -285,13 +285,73 @@ def _check_hit_evidence(
         problems.append(f"{raw_name}: does not match the evidence SHA-256 recorded in {name}")
 
 
-def verify_bundle(path: Path) -> BundleCheck:
-    """Check a bundle offline: every file against the manifest, and the chain links."""
+def _chain_records(doc: Any) -> dict[tuple[str, str], dict[str, Any]]:
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for link in doc.get("links", []) if isinstance(doc, dict) else []:
+        if isinstance(link, dict) and isinstance(link.get("record"), dict):
+            out[(str(link.get("kind")), str(link.get("ref_id")))] = link["record"]
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    return chain.canonical({"v": a}) == chain.canonical({"v": b})
+
+
+def _cross_check(docs: dict[str, Any], problems: list[str]) -> None:
+    """Each hit file and the issuance record must say what their chain records say.
+
+    So changing a hit or the issuance, even with the manifest recomputed, also needs
+    chain.json changed, which breaks its link hashes (and the store's chain).
+    """
+    records = _chain_records(docs.get("chain.json"))
+    for name, doc in docs.items():
+        if name.startswith("hits/") and isinstance(doc, dict):
+            rec = records.get(("hit", str(doc.get("id"))))
+            if rec is None:
+                problems.append(f"{name}: no chain link covers this hit")
+                continue
+            diff = [k for k in rec if not _same(doc.get(k), rec[k])]
+            if diff:
+                problems.append(f"{name}: differs from its chain record ({', '.join(diff)})")
+    iss = docs.get("issuance.json")
+    if isinstance(iss, dict) and isinstance(iss.get("copy"), dict):
+        cp = iss["copy"]
+        rec = records.get(("copy", str(cp.get("id"))))
+        if rec is None:
+            problems.append("issuance.json: no chain link covers this copy")
+            return
+        idents = sorted(
+            [i.get("kind"), i.get("value")]
+            for c in iss.get("canaries", [])
+            for i in c.get("identifiers", [])
+        )
+        mine = {**{k: cp.get(k) for k in rec}, "identifiers": idents}
+        mine["dataset_id"] = (iss.get("dataset") or {}).get("id")
+        diff = [k for k in rec if not _same(mine.get(k), rec[k])]
+        if diff:
+            problems.append(f"issuance.json: differs from its chain record ({', '.join(diff)})")
+
+
+def _check_against_store(store: Store, doc: Any, problems: list[str]) -> None:
+    """Every link in chain.json must be the store's link of the same number."""
+    with store.session() as s:
+        for link in doc.get("links", []) if isinstance(doc, dict) else []:
+            seq = link.get("seq") if isinstance(link, dict) else None
+            row = s.get(ChainLink, seq) if isinstance(seq, int) and 0 < seq < 2**62 else None
+            if row is None or row.hash != link.get("hash"):
+                problems.append(f"chain.json: link #{seq} is not the store's link #{seq}")
+
+
+def verify_bundle(path: Path, store: Store | None = None) -> BundleCheck:
+    """Check a bundle: every file against the manifest, the chain links, and the hit and
+    issuance files against their chain records; with `store`, the links against the
+    store's own chain too. Offline without a store."""
     problems: list[str] = []
     try:
         zf = zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile) as exc:
         raise InputError(f"{path}: not a readable evidence bundle ({exc})") from exc
+    docs: dict[str, Any] = {}
     with zf:
         names = [i.filename for i in zf.infolist()]
         if MANIFEST not in names:
@@ -318,14 +378,22 @@ def verify_bundle(path: Path) -> BundleCheck:
                 continue
             if sha256(data) != listed[name]:
                 problems.append(f"{name}: changed (SHA-256 differs from the manifest)")
-            elif name.startswith("hits/") and name.endswith(".json"):
+                continue
+            if name.endswith(".json"):
+                try:
+                    docs[name] = json.loads(data)
+                except ValueError:
+                    problems.append(f"{name}: not valid JSON")
+                    continue
+            if name.startswith("hits/") and name.endswith(".json"):
                 _check_hit_evidence(zf, name, data, listed, problems)
             elif name == "chain.json":
-                try:
-                    _check_chain(json.loads(data), problems)
-                except ValueError:
-                    problems.append("chain.json: not valid JSON")
+                _check_chain(docs[name], problems)
         for name in listed:
             if name not in names:
                 problems.append(f"{name}: missing")
+    if not problems:
+        _cross_check(docs, problems)
+        if store is not None:
+            _check_against_store(store, docs.get("chain.json"), problems)
     return BundleCheck(not problems, problems, len(names))

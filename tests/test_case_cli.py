@@ -49,6 +49,7 @@ def test_incidents_report_and_verify(tmp_path: Path) -> None:
     r = canary("report", copy_id, "--out", "case.zip", "--lang", "en", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert canary("verify", "case.zip", cwd=tmp_path).returncode == 0
+    assert canary("verify", "case.zip", "--against-store", cwd=tmp_path).returncode == 0
 
     bad = tmp_path / "bad.zip"
     with zipfile.ZipFile(tmp_path / "case.zip") as zin, zipfile.ZipFile(bad, "w") as zout:

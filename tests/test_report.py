@@ -159,3 +159,48 @@ def test_pdf_without_unicode_font_still_renders(monkeypatch) -> None:
         "generated": "now",
     }
     assert pdfreport.render_pdf(ctx).startswith(b"%PDF")
+
+
+def recompute_manifest(src: Path, dst: Path) -> None:
+    """What a careful forger does after editing: rewrite the manifest to match."""
+    with zipfile.ZipFile(src) as zin:
+        files = {n: zin.read(n) for n in zin.namelist() if n != "manifest.json"}
+    manifest = {"files": {n: report.sha256(d) for n, d in files.items()}}
+    with zipfile.ZipFile(dst, "w") as zout:
+        for n, d in files.items():
+            zout.writestr(n, d)
+        zout.writestr("manifest.json", json.dumps(manifest))
+
+
+def test_edited_hit_with_recomputed_manifest_is_named(case, tmp_path: Path) -> None:
+    store, copy_id, _ = case
+    good = tmp_path / "case.zip"
+    report.build_bundle(store, copy_id, good)
+    edited = tmp_path / "edited.zip"
+
+    def change_sender(data: bytes) -> bytes:
+        doc = json.loads(data)
+        doc["sender"] = "someone-else@x.example"
+        return json.dumps(doc).encode()
+
+    rewrite_member(good, edited, "hits/002.json", change_sender)
+    forged = tmp_path / "forged.zip"
+    recompute_manifest(edited, forged)
+    check = report.verify_bundle(forged)
+    assert check.problems == ["hits/002.json: differs from its chain record (sender)"]
+
+
+def test_bundle_checked_against_the_store(case, tmp_path: Path) -> None:
+    store, copy_id, _ = case
+    out = tmp_path / "case.zip"
+    report.build_bundle(store, copy_id, out)
+    assert report.verify_bundle(out, store=store).ok
+    from canary.store import open_store
+
+    other = open_store(f"sqlite:///{tmp_path / 'other.db'}")
+    try:
+        make_copy(other, "Someone", ["x@canary.example"])
+        check = report.verify_bundle(out, store=other)
+    finally:
+        other.dispose()
+    assert not check.ok and "chain.json: link #1 is not the store's link #1" in check.problems

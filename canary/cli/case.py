@@ -67,13 +67,16 @@ def report_cmd(
 @app.command()
 def verify(
     bundle: Path | None = typer.Argument(None, help="an evidence bundle; none: the store's chain"),
+    against_store: bool = typer.Option(
+        False, "--against-store", help="also check a bundle's links against this store's chain"
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Check the store's hash chain, or an evidence bundle offline; exit 1 when broken."""
+    """Check the store's hash chain, or an evidence bundle (offline); exit 1 when broken."""
     if bundle is not None:
         if not bundle.is_file():
             raise InputError(f"{bundle}: no such file")
-        check = report.verify_bundle(bundle)
+        check = report.verify_bundle(bundle, store=state.store if against_store else None)
         if as_json:
             emit_json({"bundle": str(bundle), "ok": check.ok, "problems": check.problems})
         elif check.ok:
