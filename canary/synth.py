@@ -421,6 +421,11 @@ class CanaryFactory:
 
         Repeatable: the same persona, phone and neighbours give the same row.
         """
+        width = len(self.cols)
+        if prev is not None and len(prev) < width:
+            prev = list(prev) + [""] * (width - len(prev))
+        if next is not None and len(next) < width:
+            next = list(next) + [""] * (width - len(next))
         if self.keep_sorted and (prev is not None or next is not None):
             self._fit_sorted_name(persona, prev, next)
         donor = self._place_donor(random.Random(f"{persona.seed}:{phone}"), phone)
