@@ -25,7 +25,7 @@ import hashlib
 import logging
 import ssl
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -73,7 +73,6 @@ class _Stats:
     probes: int = 0
     rejected: int = 0
     failures: int = 0
-    extra: dict[str, int] = field(default_factory=dict)
 
 
 def _peer(session: Session) -> str:

@@ -172,6 +172,22 @@ def test_probe_without_data_is_an_smtp_probe_hit(
     assert probe.details["reason"] == "rcpt-without-data"
 
 
+def test_null_sender_verification_probe(server: Running, seeded: Seeded) -> None:
+    """How Postfix's address verification probes: MAIL FROM:<>, RCPT, QUIT; a bounce is alike."""
+    to = seeded.addresses[seeded.copies["vendor-a"]]
+    with RawClient(server.port) as c:
+        c.reply()
+        assert c.cmd(b"HELO verify.example").startswith(b"250")
+        assert c.cmd(b"MAIL FROM:<>").startswith(b"250")
+        assert c.cmd(b"RCPT TO:<" + to.encode() + b">").startswith(b"250")
+        assert c.cmd(b"QUIT").startswith(b"221")
+    [probe] = wait_for(lambda: hits(server.store))
+    assert probe.channel == "smtp-probe"
+    assert probe.sender == "<>"
+    assert probe.details["envelope"]["helo"] == "verify.example"
+    assert [c.copy_id for c in probe.candidates] == [seeded.copies["vendor-a"]]
+
+
 def test_delivered_recipient_is_not_also_a_probe(server: Running, seeded: Seeded) -> None:
     to = seeded.addresses[seeded.copies["vendor-a"]]
     with smtplib.SMTP("127.0.0.1", server.port, timeout=30) as c:
