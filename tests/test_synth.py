@@ -453,3 +453,16 @@ def test_sex_column_conventions(values: list[str], female: str) -> None:
     assert f.schema.columns[1].kind == "sex"
     women = [p for p in (f.persona() for _ in range(60)) if p.sex == "F"]
     assert women and all(f.make_row(p)[1] == female for p in women)
+
+
+def test_customer_canaries_have_shapes_the_real_columns_have(customers: Sample) -> None:
+    f = factory_for(customers, seed=21)
+    made = [
+        f.make_row(f.persona(), phone=normalize_phone(f"+506 8312 {4000 + i:04d}"))
+        for i in range(150)
+    ]
+    for i, name in enumerate(customers.header):
+        cut = (lambda v: v.split("@")[0]) if name == "correo" else (lambda v: v)
+        real = {shape(cut(r[i])) for r in customers.rows}
+        fitting = sum(1 for r in made if shape(cut(r[i])) in real) / len(made)
+        assert fitting >= 0.95, name
