@@ -206,7 +206,11 @@ def test_several_copies_in_one_pass_differ(tmp_path):
         )
         for k in range(3)
     ]
-    open_table(src).write_copies(targets)
+    plain = CopyTarget(tmp_path / "plain.csv", [])
+    table = open_table(src)
+    table.write_copies([*targets, plain])
+    assert plain.path.read_bytes() == original
+    assert plain.sha256 == table.source_sha256() == hashlib.sha256(original).hexdigest()
     datas = [t.path.read_bytes() for t in targets]
     assert len({hashlib.sha256(d).hexdigest() for d in datas}) == 3
     for t, d in zip(targets, datas, strict=True):

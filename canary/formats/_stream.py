@@ -1,8 +1,9 @@
 """Writing the same byte stream, with a few pieces spliced in, to many files at once.
 
-The reader thread hands each block to a small thread pool: per output one task that
-updates its SHA-256 and one that writes the pieces. Both release the GIL, so hashing
-and writing run beside the reader's own scanning. Blocks are submitted in order and a
+The reader thread hands each block to two worker threads that update the SHA-256s
+and write the pieces, window by window (a window stays in cache across outputs).
+Hashing and writing release the GIL, so they run beside the reader's own scanning.
+Outputs share the source's hash until their first spliced piece. Blocks are submitted in order and a
 block's tasks finish before the next block's are submitted, so each output sees its
 bytes in order and at most two blocks are in memory.
 """
@@ -56,7 +57,7 @@ def _run_own(units: list[Unit], pieces: list[list[Piece]]) -> None:
 class MultiWriter:
     """Ordered, parallel hashing and writing of blocks to several open files."""
 
-    def __init__(self, paths: list[Path], extra_hash: bool = False) -> None:
+    def __init__(self, paths: list[Path]) -> None:
         self.fds: list[int] = []
         try:
             for p in paths:
@@ -64,9 +65,11 @@ class MultiWriter:
         except OSError:
             self.close()
             raise
-        self.hashes = [hashlib.sha256() for _ in paths]
-        #: SHA-256 of the unmodified stream (the source), when asked for.
-        self.source_hash = hashlib.sha256() if extra_hash else None
+        #: SHA-256 of the unmodified stream (the source). An output whose bytes are still
+        #: the source's (nothing spliced in yet) shares it and takes a copy of its state
+        #: when it diverges: the common prefix is hashed once, not once per output.
+        self.source_hash = hashlib.sha256()
+        self.hashes: list[hashlib._Hash | None] = [None for _ in paths]
         self.pool = ThreadPoolExecutor(max_workers=2)
         self.pending: list[Future[None]] = []
 
@@ -87,22 +90,24 @@ class MultiWriter:
         for f in pending:
             f.result()
 
-    def submit(self, per_output: list[list[Piece]], source: Piece | None = None) -> None:
+    def submit(self, per_output: list[list[Piece]], source: Piece) -> None:
         """Queue one block: `per_output[i]` are the pieces for output i, in order.
 
-        Work is split in two halves (one per worker): with one output, its hashing
-        and its writing; with more, half the outputs each.
+        `source` is the block as it is in the source. An output whose pieces are not
+        just `source` gets its own hash from here on. Work is split in two halves,
+        one per worker thread.
         """
         self.wait()
+        for i, pieces in enumerate(per_output):
+            if self.hashes[i] is None and not (len(pieces) == 1 and pieces[0] is source):
+                self.hashes[i] = self.source_hash.copy()
         units: list[tuple[Unit, list[Piece]]] = []
-        if len(self.fds) == 1:
-            units.append(((self.hashes[0], None), per_output[0]))
-            units.append(((None, self.fds[0]), per_output[0]))
-        else:
-            for fd, h, pieces in zip(self.fds, self.hashes, per_output, strict=True):
-                units.append(((h, fd), pieces))
-        if source is not None and self.source_hash is not None:
-            units.append(((self.source_hash, None), [source]))
+        for fd, h, pieces in zip(self.fds, self.hashes, per_output, strict=True):
+            if h is not None and len(self.fds) == 1:
+                units.append(((h, None), pieces))
+                h = None
+            units.append(((h, fd), pieces))
+        units.append(((self.source_hash, None), [source]))
         half = (len(units) + 1) // 2
         for group in (units[:half], units[half:]):
             if not group:
@@ -132,9 +137,10 @@ class MultiWriter:
                 pass
         self.fds = []
 
-    def finish(self) -> list[str]:
+    def finish(self, durable: bool = True) -> list[str]:
         """Wait, flush to disk, and return each output's SHA-256."""
         self.wait()
-        for fd in self.fds:
-            os.fsync(fd)
-        return [h.hexdigest() for h in self.hashes]
+        if durable:
+            for fd in self.fds:
+                os.fsync(fd)
+        return [(h or self.source_hash).hexdigest() for h in self.hashes]

@@ -222,7 +222,7 @@ class DelimitedTable:
         needles = [n for t in targets for n in t.needles]
         with (
             self.path.open("rb", buffering=0) as src,
-            MultiWriter(temps, extra_hash=self._sha is None) as out,
+            MultiWriter(temps) as out,
         ):
             head = src.read(min(self._size, HEAD_BYTES))
             scanner = NeedleScanner(
@@ -296,9 +296,8 @@ class DelimitedTable:
                         st.target.path,
                         len(st.pending),
                     )
-            shas = out.finish() if self.durable else _no_sync_finish(out)
-            if out.source_hash is not None:
-                self._sha = out.source_hash.hexdigest()
+            shas = out.finish(self.durable)
+            self._sha = out.source_hash.hexdigest()
         for st, sha in zip(states, shas, strict=True):
             st.target.sha256 = sha
             st.finish()
@@ -430,8 +429,3 @@ def _last_record(data: Buf, lb: int, term: bytes, q: bytes, qt: int) -> Buf:
     quotes = qt - data.count(q, end)
     ps = last_boundary(data, term, q, quotes, end=end)
     return data[max(ps, 0) : lb]
-
-
-def _no_sync_finish(out: MultiWriter) -> list[str]:
-    out.wait()
-    return [h.hexdigest() for h in out.hashes]
