@@ -212,3 +212,20 @@ def test_locale_from_phones_and_places(case: str) -> None:
     locale = case.split("-")[0]
     assert schema.locale == locale
     assert schema.region == locale_profile(locale)["region"]
+
+
+def test_seeds_found_where_a_wheel_puts_them(tmp_path, monkeypatch) -> None:
+    import shutil
+
+    import canary
+
+    pkg = tmp_path / "site-packages" / "canary"
+    shutil.copytree(seeds_dir() / "locales", pkg / "_seeds" / "locales")
+    (pkg / "__init__.py").write_text("")
+    monkeypatch.setattr(canary, "__file__", str(pkg / "__init__.py"))
+    assert seeds_dir() == pkg / "_seeds"
+    monkeypatch.setattr(canary, "__file__", str(tmp_path / "nowhere" / "canary" / "__init__.py"))
+    from canary.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="reinstall"):
+        seeds_dir()
