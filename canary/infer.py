@@ -629,6 +629,10 @@ def _infer_column(index: int, name: str, cells: list[str], region: str, locale: 
     if col.kind in ("id", "number", "age") and len(values) > 1:
         nums = [id_number(v) if col.kind == "id" else parse_number(v) for v in values]
         col.sorted = all(a is not None and b is not None and a < b for a, b in pairwise(nums))
+    elif col.kind == "date" and len(values) > 10:
+        fmt: DateFormat = col.fmt["date"]
+        days = [(d[0], d[1]) for d in (fmt.parse(v) for v in values) if d is not None]
+        col.sorted = len({d for d, _t in days}) > 1 and all(a <= b for a, b in pairwise(days))
     elif col.kind in ("full_name", "paternal", "surname") and len(values) > 10:
         keys = [fold(v) for v in values]
         col.sorted = all(a <= b for a, b in pairwise(keys))

@@ -563,7 +563,7 @@ class CanaryFactory:
             counts = Counter(v for v in c.values if v in wanted)
             return counts.most_common(1)[0][0] if counts else wanted[0]
         if k in ("birth_date", "date"):
-            return self._date(c, p, r)
+            return self._date(c, p, r, prev, nxt)
         if k == "age":
             ref = self._age_ref
             age = ref.year - p.birth.year - ((ref.month, ref.day) < (p.birth.month, p.birth.day))
@@ -600,16 +600,54 @@ class CanaryFactory:
                 text = f"{p.given} {surnames}"
         return apply_accents(apply_casing(text, c.casing), c.accents)
 
-    def _date(self, c: Column, p: Persona, r: random.Random) -> str:
+    def _date(
+        self,
+        c: Column,
+        p: Persona,
+        r: random.Random,
+        prev: list[str] | None = None,
+        nxt: list[str] | None = None,
+    ) -> str | None:
         fmt: DateFormat = c.fmt["date"]
         base_text = r.choice(c.values)
         parsed = fmt.parse(base_text)
         tail = parsed[1] if parsed else ""
         if c.kind == "birth_date" and c is self._kind("birth_date")[0]:
             return fmt.format(p.birth, tail)
+        if self.keep_sorted and c.sorted and (prev is not None or nxt is not None):
+            return self._date_between(c, fmt, r, prev, nxt)
         if parsed is None:
             return base_text
         d = parsed[0] + timedelta(days=r.randint(-10, 10))
+        return fmt.format(d, tail)
+
+    def _date_between(
+        self,
+        c: Column,
+        fmt: DateFormat,
+        r: random.Random,
+        prev: list[str] | None,
+        nxt: list[str] | None,
+    ) -> str | None:
+        """A date for a table sorted by this column: between its neighbours' (a log or a
+        register in the order things happened); None if a neighbour has no date."""
+        a = fmt.parse(prev[c.index]) if prev is not None else None
+        b = fmt.parse(nxt[c.index]) if nxt is not None else None
+        if (prev is not None and a is None) or (nxt is not None and b is None):
+            return None
+        if a is not None and b is not None:
+            low, high = a[0], b[0]
+            tail = a[1] if a[0] == b[0] else r.choice((a[1], b[1]))
+        elif a is not None:
+            low, high, tail = a[0], a[0] + timedelta(days=r.randint(0, 3)), a[1]
+        else:
+            assert b is not None
+            low, high, tail = b[0] - timedelta(days=r.randint(0, 3)), b[0], b[1]
+        d = date.fromordinal(r.randint(low.toordinal(), high.toordinal()))
+        if a is not None and d == a[0]:
+            tail = a[1]
+        elif b is not None and d == b[0]:
+            tail = b[1]
         return fmt.format(d, tail)
 
     def _curp(self, c: Column, p: Persona, donor: list[str] | None, r: random.Random) -> str:

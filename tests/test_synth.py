@@ -466,3 +466,24 @@ def test_customer_canaries_have_shapes_the_real_columns_have(customers: Sample) 
         real = {shape(cut(r[i])) for r in customers.rows}
         fitting = sum(1 for r in made if shape(cut(r[i])) in real) / len(made)
         assert fitting >= 0.95, name
+
+
+def test_table_sorted_by_date_stays_sorted() -> None:
+    fake = Faker("es_MX")
+    fake.seed_instance(5)
+    days = sorted(fake.date_between(date(2022, 1, 1), date(2024, 1, 1)) for _ in range(200))
+    rows = [
+        [fake.name(), f"{fake.user_name()}{i}@gmail.com", f"{d:%d/%m/%Y} 10:{i % 60:02d}"]
+        for i, d in enumerate(days)
+    ]
+    sample = Sample(["nombre", "correo", "fecha de registro"], rows, True, len(rows))
+    f = factory_for(sample, seed=7)
+    col = f.schema.columns[2]
+    assert col.kind == "date" and col.sorted
+    key = lambda text: col.fmt["date"].parse(text)[0]  # noqa: E731
+    for k in range(0, 190, 7):
+        row = f.make_row(f.persona(), prev=rows[k], next=rows[k + 1])
+        assert key(rows[k][2]) <= key(row[2]) <= key(rows[k + 1][2])
+        assert re.fullmatch(r"\d\d/\d\d/\d{4} 10:\d\d", row[2])
+    last = f.make_row(f.persona(), prev=rows[-1], next=None)
+    assert key(last[2]) >= key(rows[-1][2])

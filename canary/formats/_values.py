@@ -139,3 +139,8 @@ def place_rows(
     target.positions = [k + j for j, (k, _) in enumerate(placed)]
     target.rows = [r for _, r in placed]
     return placed
+
+
+def share(total: int, parts: int, k: int) -> int:
+    """Part k of `total` split into `parts` whole numbers that add up to `total`."""
+    return total * (k + 1) // parts - total * k // parts

@@ -19,7 +19,7 @@ from ..errors import InputError
 from . import CopyTarget, Progress, Sample
 from ._files import Outputs, sha256_file
 from ._needles import NeedleScanner
-from ._values import column_kind, from_text, place_rows, to_text
+from ._values import column_kind, from_text, place_rows, share, to_text
 
 SMALL_BYTES = 64 << 20
 
@@ -92,7 +92,7 @@ class JsonTable:
         scanner = NeedleScanner([n for t in targets for n in t.needles], "utf-8")
         scanner.scan_text(json.dumps(self.objs, ensure_ascii=False))
         with Outputs([t.path for t in targets], self.path) as outputs:
-            for t, tmp in zip(targets, outputs.temps, strict=True):
+            for k, (t, tmp) in enumerate(zip(targets, outputs.temps, strict=True)):
                 placed = place_rows(t, len(self.objs), self._text)
                 objs = list(self.objs)
                 for k, row in reversed(placed):
@@ -102,7 +102,7 @@ class JsonTable:
                 tmp.write_bytes(data)
                 t.sha256 = hashlib.sha256(data).hexdigest()
                 if progress:
-                    progress(len(self.objs))
+                    progress(share(len(self.objs), len(targets), k))
             outputs.commit()
 
     def _object(self, row: list[str]) -> dict[str, Any]:

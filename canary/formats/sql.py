@@ -1,7 +1,7 @@
 """SQL tables: a table of a SQLite file, or of any database reachable by SQLAlchemy URL.
 
-A SQLite file's copy is the whole file with the canary rows inserted into that table
-(the other tables untouched). A URL's copy is a new SQLite file holding that one
+A SQLite file's copy is the whole database (taken with SQLite's backup API) with
+the canary rows inserted into that table (the other tables untouched). A URL's copy is a new SQLite file holding that one
 table, same columns and types, rows streamed in primary-key order (`yield_per`) with
 the canaries among them. Rows are ordered by the primary key when there is one,
 else by SQLite's rowid (for a file) or as the database returns them.
@@ -10,7 +10,6 @@ else by SQLite's rowid (for a file) or as the database returns them.
 from __future__ import annotations
 
 import logging
-import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from ..errors import InputError
 from . import CopyTarget, Progress, Sample
 from ._files import Outputs, sha256_file
 from ._needles import NeedleScanner
-from ._values import from_text, place_rows, to_text
+from ._values import from_text, place_rows, share, to_text
 
 log = logging.getLogger(__name__)
 
@@ -166,17 +165,29 @@ class SqliteFileTable(_SqlSource):
     def source_sha256(self) -> str | None:
         return sha256_file(self.path)
 
+    def _backup(self, dest: Path) -> None:
+        """A consistent copy of the whole database (pages still in a WAL file included)."""
+        src = sqlite3.connect(f"file:{self.path.resolve()}?mode=ro", uri=True)
+        try:
+            out = sqlite3.connect(dest)
+            try:
+                src.backup(out)
+            finally:
+                out.close()
+        finally:
+            src.close()
+
     def write_copies(self, targets: list[CopyTarget], progress: Progress | None = None) -> None:
         self.scan_needles(targets)
         with Outputs([t.path for t in targets], self.path) as outputs:
-            for t, tmp in zip(targets, outputs.temps, strict=True):
+            for k, (t, tmp) in enumerate(zip(targets, outputs.temps, strict=True)):
                 with self.engine.connect() as src:
 
                     def taken(row: list[str], src: Any = src) -> bool:
                         return self.key_taken(src, self.typed(row))
 
                     placed = place_rows(t, self.count, lambda i, s=src: self.row_at(s, i), taken)
-                shutil.copyfile(self.path, tmp)
+                self._backup(tmp)
                 dest = sa.create_engine(f"sqlite:///{tmp}")
                 try:
                     with dest.begin() as c:
@@ -186,7 +197,7 @@ class SqliteFileTable(_SqlSource):
                     dest.dispose()
                 t.sha256 = sha256_file(tmp)
                 if progress:
-                    progress(self.count)
+                    progress(share(self.count, len(targets), k))
             outputs.commit()
         self.engine.dispose()
 

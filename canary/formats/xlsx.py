@@ -19,7 +19,7 @@ from ..errors import InputError
 from . import CopyTarget, Progress, Sample
 from ._files import Outputs, sha256_file
 from ._needles import NeedleScanner
-from ._values import column_kind, from_text, place_rows, to_text
+from ._values import column_kind, from_text, place_rows, share, to_text
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class XlsxTable:
         scanner = NeedleScanner([n for t in targets for n in t.needles], "utf-8")
         scanner.scan_text("\x00".join(to_text(v) for r in self.values for v in r))
         with Outputs([t.path for t in targets], self.path) as outputs:
-            for t, tmp in zip(targets, outputs.temps, strict=True):
+            for k, (t, tmp) in enumerate(zip(targets, outputs.temps, strict=True)):
                 placed = place_rows(t, len(self.values), self._text)
                 wb = _load(self.path)
                 try:
@@ -109,7 +109,7 @@ class XlsxTable:
                     wb.close()
                 t.sha256 = hashlib.sha256(tmp.read_bytes()).hexdigest()
                 if progress:
-                    progress(len(self.values))
+                    progress(share(len(self.values), len(targets), k))
             outputs.commit()
 
     def _insert(self, ws: Any, k: int, row: list[str]) -> None:
