@@ -1,10 +1,11 @@
 """SQL tables: a table of a SQLite file, or of any database reachable by SQLAlchemy URL.
 
 A SQLite file's copy is the whole database (taken with SQLite's backup API) with
-the canary rows inserted into that table (the other tables untouched). A URL's copy is a new SQLite file holding that one
-table, same columns and types, rows streamed in primary-key order (`yield_per`) with
-the canaries among them. Rows are ordered by the primary key when there is one,
-else by SQLite's rowid (for a file) or as the database returns them.
+the canary rows inserted into that table (the other tables untouched). A URL's copy
+is a new SQLite file holding that one table, same columns and types, rows streamed
+in primary-key order (`yield_per`) with the canaries among them. Rows are ordered by
+the primary key when there is one, else by SQLite's rowid (for a file) or as the
+database returns them.
 """
 
 from __future__ import annotations
