@@ -334,6 +334,14 @@ def test_sample_of_a_large_file_is_partial_with_an_estimate(tmp_path, monkeypatc
     assert s.row_count is not None and 2400 < s.row_count < 3600
 
 
+def test_sample_of_many_short_rows_is_partial_with_an_exact_count(tmp_path, monkeypatch):
+    monkeypatch.setattr(delimited_mod, "MAX_ROWS", 500)
+    src = tmp_path / "t.csv"
+    write_source(src, make_rows(800, multiline=True, delimiter=","))
+    s = open_table(src).sample(limit=100)
+    assert not s.complete and len(s.rows) == 100 and s.row_count == 800
+
+
 def test_sample_of_a_small_file_is_complete(tmp_path):
     src = tmp_path / "t.csv"
     rows = make_rows(120, multiline=True, delimiter=";")

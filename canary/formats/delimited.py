@@ -42,8 +42,10 @@ log = logging.getLogger(__name__)
 
 HEAD_BYTES = 1 << 20
 CHUNK_BYTES = 8 << 20
-#: Files up to this size are read whole for the sample (every row, complete=True).
-SMALL_BYTES = 64 << 20
+#: Files up to this size are read whole for the sample: every row is checked and
+#: counted, and returned (complete=True) when there are at most MAX_ROWS of them.
+SMALL_BYTES = 48 << 20
+MAX_ROWS = 200_000
 MAX_HEADER_BYTES = 1 << 20
 
 
@@ -175,6 +177,7 @@ class DelimitedTable:
             io.StringIO(text, newline=""), delimiter=d.delimiter, quotechar=d.quotechar
         )
         rows: list[list[str]] = []
+        seen = 0
         width = len(self.header)
         try:
             for row in reader:
@@ -185,15 +188,19 @@ class DelimitedTable:
                         f"{self.path}: line {reader.line_num + 1} has {len(row)} fields but the "
                         f"header has {width}; fix that row (or its quoting) and retry"
                     )
-                rows.append(row)
-                if not complete and len(rows) >= limit:
+                seen += 1
+                if seen <= max(limit, MAX_ROWS):
+                    rows.append(row)
+                if not complete and seen >= limit:
                     break
         except csv.Error as exc:
             raise InputError(f"{self.path}: line {reader.line_num + 1}: {exc}") from None
         if not rows:
             raise InputError(f"{self.path} has a header but no data rows")
         if complete:
-            count: int | None = len(rows)
+            count: int | None = seen
+            if seen > len(rows):
+                complete, rows = False, rows[:limit]
         else:
             per_row = max(len(raw) / max(raw.count(d.term), 1), 1.0)
             count = int((self._size - self.header_end) / per_row)
