@@ -567,10 +567,23 @@ def detect_locale(header: list[str], rows: list[list[str]]) -> tuple[str, str]:
     for loc, prof in profiles.items():
         for w in prof["place_words"]:
             score[loc] += 3 * folded_cells.get(fold(w), 0)
+    # Names tell Spanish from English data (not Mexico from Spain: places do that).
+    lists = name_lists()
+    es_words = en_words = 0
+    for cell, n in folded_cells.items():
+        for w in cell.split()[:4]:
+            es_words += n * (w in lists["spanish_only"])
+            en_words += n * (w in lists["english_only"])
+    if es_words > 2 * en_words:
+        score["es_MX"] += 0.5 * es_words
+        score["es_ES"] += 0.5 * es_words
+        score["es_CR"] += 0.5 * es_words
+    elif en_words > 2 * es_words:
+        score["en_US"] += 0.5 * en_words
     spanish = sum(1 for h in header if kind_from_header(h) and not _en(h))
     english = sum(1 for h in header if _en(h) and kind_from_header(h))
     if english > spanish:
-        score["en_US"] += 5 * len(rows[:2000]) ** 0.5 + 1
+        score["en_US"] += 2 * len(rows[:2000]) ** 0.5 + 1
     elif spanish:
         score["es_MX"] += 1  # Spanish headers: Mexico unless the values say otherwise
     best = max(LOCALES, key=lambda loc: (score[loc], -LOCALES.index(loc)))
@@ -777,6 +790,13 @@ def name_lists() -> dict[str, set[str]]:
                 last.add(fold(n))
         _NAME_LISTS["given"] = given
         _NAME_LISTS["last"] = last
+        spanish: set[str] = set()
+        english: set[str] = set()
+        for p, into in ((EsMX, spanish), (EsES, spanish), (EnUS, english)):
+            for n in list(p.first_names_female) + list(p.first_names_male) + list(p.last_names):
+                into.update(fold(n).split())
+        _NAME_LISTS["spanish_only"] = spanish - english
+        _NAME_LISTS["english_only"] = english - spanish
     return _NAME_LISTS
 
 

@@ -229,3 +229,11 @@ def test_seeds_found_where_a_wheel_puts_them(tmp_path, monkeypatch) -> None:
 
     with pytest.raises(ConfigError, match="reinstall"):
         seeds_dir()
+
+
+def test_english_headers_over_mexican_people_give_mexico() -> None:
+    fake = Faker("es_MX")
+    fake.seed_instance(6)
+    rows = [[fake.first_name(), fake.last_name(), fake.numerify("844#######")] for _ in range(100)]
+    schema = infer_schema(sample_of(["first name", "last name", "phone"], rows))
+    assert schema.locale == "es_MX" and schema.region == "MX"
