@@ -487,3 +487,24 @@ def test_table_sorted_by_date_stays_sorted() -> None:
         assert re.fullmatch(r"\d\d/\d\d/\d{4} 10:\d\d", row[2])
     last = f.make_row(f.persona(), prev=rows[-1], next=None)
     assert key(last[2]) >= key(rows[-1][2])
+
+
+def test_full_name_surnames_first_upper_without_accents() -> None:
+    fake = Faker("es_MX")
+    fake.seed_instance(10)
+    rows = []
+    for i in range(150):
+        name = f"{fake.last_name()} {fake.last_name()} {fake.first_name()}"
+        rows.append([fold(name).upper(), f"55{i:08d}"])
+    sample = Sample(["NOMBRE COMPLETO", "TELEFONO"], rows, True, len(rows))
+    f = factory_for(sample, seed=2)
+    col = f.schema.columns[0]
+    assert col.kind == "full_name" and col.fmt["order"] == "last_first"
+    assert col.casing == "upper" and col.accents == "none"
+    for _ in range(20):
+        p = f.persona()
+        row = f.make_row(p, phone="+525512345678")
+        assert row[0] == fold(f"{p.paternal} {p.maternal} {p.given}").upper()
+        assert row[1] == "5512345678"
+        ids = {k: v for k, v, _ in f.identifiers(p, row)}
+        assert ids["name"] == " ".join(fold(f"{p.given} {p.paternal} {p.maternal}").split())
