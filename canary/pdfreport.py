@@ -35,24 +35,24 @@ class _Report(FPDF):
         super().__init__(format="A4")
         self.set_auto_page_break(True, margin=15)
         font = _font_path()
-        self.unicode = font is not None
+        self._uni = font is not None
         if font is not None:
             self.add_font("body", "", str(font))
             bold = font.with_name("DejaVuSans-Bold.ttf")
             self.add_font("body", "B", str(bold if bold.is_file() else font))
-            self.family = "body"
+            self._face = "body"
         else:
-            self.family = "helvetica"
+            self._face = "helvetica"
 
     def clean(self, value: Any) -> str:
         text = str(value if value is not None else "")[:MAX_FIELD]
         text = "".join(ch if ch.isprintable() or ch == "\n" else " " for ch in text)
-        if not self.unicode:
+        if not self._uni:
             text = text.encode("latin-1", "replace").decode("latin-1")
         return text
 
     def para(self, text: Any, size: int = 10, style: str = "") -> None:
-        self.set_font(self.family, style, size)
+        self.set_font(self._face, style, size)
         self.multi_cell(
             0,
             size * 0.5,
@@ -62,11 +62,11 @@ class _Report(FPDF):
             new_y=YPos.NEXT,
         )
 
-    def line(self, text: Any, size: int = 9, style: str = "") -> None:
+    def text_line(self, text: Any, size: int = 9, style: str = "") -> None:
         """One line, cut to the page width: cheap, for the many fields of many hits."""
-        self.set_font(self.family, style, size)
+        self.set_font(self._face, style, size)
         t = self.clean(text).replace("\n", " ")[:300]
-        ellipsis = "…" if self.unicode else "..."
+        ellipsis = "…" if self._uni else "..."
         while t and self.get_string_width(t) > self.epw:
             t = t[: max(1, int(len(t) * self.epw / self.get_string_width(t)) - 2)]
             if self.get_string_width(t + ellipsis) <= self.epw:
@@ -75,7 +75,7 @@ class _Report(FPDF):
         self.cell(0, size * 0.5, t, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def field(self, label: str, value: Any) -> None:
-        self.line(f"{label}: {self.clean(value)}")
+        self.text_line(f"{label}: {self.clean(value)}")
 
 
 def render_pdf(ctx: dict[str, Any]) -> bytes:
@@ -95,7 +95,7 @@ def render_pdf(ctx: dict[str, Any]) -> bytes:
     pdf.ln(2)
     pdf.para(f"{t['canaries']} ({len(iss['canaries'])})", 13, "B")
     for c in iss["canaries"]:
-        pdf.line(f"#{c['id']}: " + ", ".join(i["value"] for i in c["identifiers"]))
+        pdf.text_line(f"#{c['id']}: " + ", ".join(i["value"] for i in c["identifiers"]))
     pdf.ln(2)
     pdf.para(f"{t['hits']} ({len(ctx['hits'])})", 13, "B")
     if not ctx["hits"]:
@@ -103,7 +103,7 @@ def render_pdf(ctx: dict[str, Any]) -> bytes:
     for view in ctx["hits"]:
         h = view["hit"]
         pdf.ln(1)
-        pdf.line(f"{view['number']}. {h['observed_at']} · {h['channel']}", 10, "B")
+        pdf.text_line(f"{view['number']}. {h['observed_at']} · {h['channel']}", 10, "B")
         pdf.field(t["identifier"], h["identifier"])
         pdf.field(t["sender"], h["sender"])
         pdf.field(t["summary"], h["summary"])
