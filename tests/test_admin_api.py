@@ -213,3 +213,27 @@ def test_session_cookie_is_secure_over_https(sqlite_store: Store) -> None:
 
     cookie = asyncio.run(go())
     assert "secure" in cookie and "httponly" in cookie and "samesite=strict" in cookie
+
+
+def test_search_and_identify_pages(site) -> None:
+    from tests.admin_support import csrf_of, login
+
+    store, url, _token, copy_id, hit_id = site
+    users.add_user(store, "ivan", "investigator pw", "investigator")
+    with httpx.Client(base_url=url, timeout=60) as c:
+        login(c, "ivan", "investigator pw")
+        by_email = c.get("/search", params={"q": " Ana@Canary.example "})
+        assert f'href="/copies/{copy_id}"' in by_email.text
+        assert f'href="/hits/{hit_id}"' in by_email.text
+        by_sender = c.get("/search", params={"q": "campaign.example"})
+        assert f'href="/hits/{hit_id}"' in by_sender.text
+        nothing = c.get("/search", params={"q": "<script>nobody</script>"})
+        assert nothing.status_code == 200 and "<script>nobody" not in nothing.text
+
+        token = csrf_of(c.get("/identify").text)
+        dump = b"nombre;correo\nAna;ana@canary.example\n<img src=x>;x@y.example\n"
+        r = c.post("/identify", data={"csrf": token}, files={"file": ("<b>dump</b>.csv", dump)})
+        assert r.status_code == 200
+        assert f'href="/copies/{copy_id}"' in r.text and "<b>dump</b>" not in r.text
+        r = c.post("/identify", files={"file": ("d.csv", dump)})
+        assert r.status_code == 403
