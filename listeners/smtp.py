@@ -188,8 +188,8 @@ class CanaryHandler:
         self.max_evidence = max(1, config.store.max_evidence_bytes)
         self.lookups = ThreadPoolExecutor(max_workers=4, thread_name_prefix="smtp-lookup")
         self.directory = Directory(store, self.lookups)
-        self.committer = GroupCommitter(store)
         self.sessions: set[CanarySMTP] = set()
+        self.committer = GroupCommitter(store, alive=self._alive)
         self.tasks: set[asyncio.Task[None]] = set()
         self.closing = False
         self.stats = _Stats()
@@ -234,7 +234,7 @@ class CanaryHandler:
         observations = self.message_observations(session, envelope, raw, parsed, queue_id)
         server.reset_timeout()
         try:
-            await self.committer.submit(observations)
+            await self.committer.submit(observations, server)
         except Exception:
             log.exception("SMTP message from %s not recorded; answered 451", _peer(session))
             self.stats.failures += 1
@@ -249,6 +249,9 @@ class CanaryHandler:
             len(raw),
         )
         return f"250 2.0.0 Ok: queued as {queue_id}"
+
+    def _alive(self, source: object) -> bool:
+        return source in self.sessions
 
     async def handle_RSET(self, server: CanarySMTP, session: Session, envelope: Envelope) -> str:
         await self._flush_probes(server, session, "RSET")
