@@ -154,6 +154,7 @@ class CanaryFactory:
         )
         self._cell_cache: dict[int, list[str]] = {}
         self._unique_share: dict[int, float] = {}
+        self._sex_value: dict[tuple[int, str], str | None] = {}
         self._donors: dict[str, list[list[str]]] = {}
         self.issued_emails: set[str] = set()
         self._id_owner: dict[tuple[int, str], int] = {}
@@ -557,11 +558,15 @@ class CanaryFactory:
         if k in ("given_name", "paternal", "maternal", "surname", "full_name"):
             return self._name_cell(c, p)
         if k == "sex":
-            wanted = [v for v, s in c.fmt["sex"].items() if s == p.sex]
-            if not wanted:
-                return r.choice(c.values)
-            counts = Counter(v for v in c.values if v in wanted)
-            return counts.most_common(1)[0][0] if counts else wanted[0]
+            key = (c.index, p.sex)
+            if key not in self._sex_value:
+                wanted = [v for v, s in c.fmt["sex"].items() if s == p.sex]
+                counts = Counter(v for v in c.values[:5000] if v in wanted)
+                self._sex_value[key] = (
+                    counts.most_common(1)[0][0] if counts else (wanted[0] if wanted else None)
+                )
+            value = self._sex_value[key]
+            return value if value is not None else r.choice(c.values)
         if k in ("birth_date", "date"):
             return self._date(c, p, r, prev, nxt)
         if k == "age":
