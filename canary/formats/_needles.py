@@ -114,23 +114,26 @@ def _choose_anchors(items: dict[bytes, tuple[str, bool]], head: bytes) -> list[_
     uncovered = set(items)
     groups: list[_Group] = []
     while uncovered:
-        best: tuple[bytes, bool] | None = None
-        best_keys: set[bytes] = set()
-        best_seen = 0
+        scored = []
         for g, (keys, seen) in usable.items():
             cover = keys & uncovered
-            if len(cover) > len(best_keys) or (
-                cover and len(cover) == len(best_keys) and seen < best_seen
-            ):
-                best, best_keys, best_seen = g, cover, seen
-        if best is None:
+            if cover:
+                scored.append((len(cover), -seen, g, cover))
+        if not scored:
             # Every substring of these needles is common in the source: search them whole.
             for key in sorted(uncovered):
                 grp = _Group(key, items[key][1])
                 grp.needles.append((key, items[key][0]))
                 groups.append(grp)
             break
-        grp = _Group(_widen(best[0], best_keys), best[1])
+        top = max(s[:2] for s in scored)
+        # Among the best covers, the one that widens to the longest anchor (faster find).
+        ties = [s for s in scored if s[:2] == top][:64]
+        anchor, fold, best_keys = max(
+            ((_widen(g[0], cover), g[1], cover) for _, _, g, cover in ties),
+            key=lambda t: len(t[0]),
+        )
+        grp = _Group(anchor, fold)
         grp.needles = [(k, items[k][0]) for k in sorted(best_keys)]
         groups.append(grp)
         uncovered -= best_keys

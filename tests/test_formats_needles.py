@@ -1,0 +1,42 @@
+"""The needle scanner: few anchors for many needles, and no collision missed."""
+
+from __future__ import annotations
+
+import pytest
+
+from canary.formats import Collision
+from canary.formats._needles import NeedleScanner
+
+HEAD = b"".join(
+    f"F{i},persona{i}@example.com,(844) {100 + i % 800}-{1000 + i},Saltillo\n".encode()
+    for i in range(3000)
+)
+
+
+def test_needles_sharing_a_domain_share_one_anchor():
+    needles = [f"canario{i}@canary-mail.mx" for i in range(40)]
+    scanner = NeedleScanner(needles, "utf-8", HEAD)
+    assert [g.anchor for g in scanner.groups] == [b"@canary-mail.mx"]
+    scanner.scan(HEAD)  # nothing there
+
+
+@pytest.mark.parametrize(
+    "needle",
+    ["canario7@canary-mail.mx", "(844) 555-0101", "persona2999@example.com", "F1234,"],
+)
+def test_a_needle_anywhere_in_the_data_is_found(needle):
+    needles = [f"canario{i}@canary-mail.mx" for i in range(10)]
+    needles += ["(844) 555-0101", "(844) 555-0102", "persona2999@example.com", "F1234,"]
+    scanner = NeedleScanner(needles, "utf-8", HEAD[:50000])
+    # Emails match whatever the case of their local part.
+    written = needle.capitalize() if "@" in needle else needle
+    data = HEAD[:70000] + b"X," + written.encode() + b",y\n" + HEAD[70000:]
+    with pytest.raises(Collision) as exc:
+        scanner.scan(data)
+    assert exc.value.needle == needle
+
+
+def test_short_or_unencodable_needles_are_ignored():
+    scanner = NeedleScanner(["ab", "", "Nguyễn Văn"], "cp1252", HEAD)
+    assert scanner.empty
+    scanner.scan(b"ab Nguy")
