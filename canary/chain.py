@@ -32,23 +32,39 @@ def link_hash(prev_hash: str, record_sha256: str) -> str:
 
 def append(session: Session, kind: str, ref_id: str, record: dict[str, Any]) -> ChainLink:
     """Add a link for `record` inside the caller's transaction (serialised across processes)."""
+    return append_many(session, [(kind, ref_id, record)])[-1]
+
+
+def append_many(
+    session: Session, entries: list[tuple[str, str, dict[str, Any]]]
+) -> list[ChainLink]:
+    """Add one link per (kind, ref_id, record), in order, reading the chain head once."""
+    if not entries:
+        return []
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(724312)"))
-    last = session.scalars(select(ChainLink).order_by(ChainLink.seq.desc()).limit(1)).first()
+    last = session.execute(
+        select(ChainLink.seq, ChainLink.hash).order_by(ChainLink.seq.desc()).limit(1)
+    ).first()
     prev = last.hash if last else GENESIS
-    seq = (last.seq + 1) if last else 1
-    rsha = hashlib.sha256(canonical(record)).hexdigest()
-    link = ChainLink(
-        seq=seq,
-        kind=kind,
-        ref_id=str(ref_id),
-        record_sha256=rsha,
-        prev_hash=prev,
-        hash=link_hash(prev, rsha),
-    )
-    session.add(link)
+    seq = last.seq if last else 0
+    links: list[ChainLink] = []
+    for kind, ref_id, record in entries:
+        seq += 1
+        rsha = record_sha256(record)
+        link = ChainLink(
+            seq=seq,
+            kind=kind,
+            ref_id=str(ref_id),
+            record_sha256=rsha,
+            prev_hash=prev,
+            hash=link_hash(prev, rsha),
+        )
+        links.append(link)
+        prev = link.hash
+    session.add_all(links)
     session.flush()
-    return link
+    return links
 
 
 def copy_record(copy: Copy, identifiers: list[tuple[str, str]] | None = None) -> dict[str, Any]:

@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -71,15 +73,32 @@ def normalize_observed(obs: Observation) -> tuple[str, str]:
     return "phone", e164 or clip(ident, 100)
 
 
-def _store_blob(session: Session, data: bytes, content_type: str) -> str:
-    sha = hashlib.sha256(data).hexdigest()
-    if session.get(Blob, sha) is None:
-        try:
-            with session.begin_nested():
-                session.add(Blob(sha256=sha, size=len(data), data=data, content_type=content_type))
-        except IntegrityError:  # stored meanwhile by another process: same bytes
-            pass
-    return sha
+def _store_blobs(session: Session, blobs: dict[str, tuple[bytes, str]]) -> None:
+    """Insert evidence blobs not stored yet (same bytes, same key: a conflict is a no-op)."""
+    if not blobs:
+        return
+    rows = [
+        {
+            "sha256": sha,
+            "size": len(data),
+            "data": data,
+            "content_type": ctype,
+            "created_at": datetime.now(UTC),
+        }
+        for sha, (data, ctype) in blobs.items()
+    ]
+    dialect = session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        mod = sqlite_insert if dialect == "sqlite" else pg_insert
+        session.execute(mod(Blob).on_conflict_do_nothing(index_elements=["sha256"]), rows)
+        return
+    for row in rows:  # other backends: one savepoint each
+        if session.get(Blob, row["sha256"]) is None:
+            try:
+                with session.begin_nested():
+                    session.add(Blob(**row))
+            except IntegrityError:
+                pass
 
 
 def record(store: Store, observations: list[Observation]) -> list[Recorded]:
@@ -89,36 +108,40 @@ def record(store: Store, observations: list[Observation]) -> list[Recorded]:
     return out
 
 
+def _existing(session: Session, keys: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], Hit]:
+    if not keys:
+        return {}
+    rows = session.scalars(
+        select(Hit).where(Hit.provider_message_id.in_({k[1] for k in keys}))
+    ).all()
+    found = {(h.provider, h.provider_message_id or "", h.identifier): h for h in rows}
+    return {k: h for k, h in found.items() if k in keys}
+
+
 def record_in(session: Session, observations: list[Observation]) -> list[Recorded]:
-    """`record` inside the caller's session (for grouped commits)."""
-    results: list[Recorded] = []
-    new_hits: list[Hit] = []
+    """`record` inside the caller's session: a whole batch with one flush and one chain read."""
+    prepared = []
     for obs in observations:
         kind, ident = normalize_observed(obs)
         provider = clip(obs.provider, 30)
         msg_id = clip(obs.provider_message_id, 300) if obs.provider_message_id else None
-        if msg_id:
-            existing = session.scalars(
-                select(Hit).where(
-                    Hit.provider == provider,
-                    Hit.provider_message_id == msg_id,
-                    Hit.identifier == ident,
-                )
-            ).first()
-            if existing is not None:
-                results.append(
-                    Recorded(
-                        existing.id,
-                        True,
-                        [c.copy_id for c in existing.candidates],
-                        existing.classification,
-                    )
-                )
-                continue
-        observed_at = (obs.observed_at or datetime.now(UTC)).astimezone(UTC)
-        sha = _store_blob(session, obs.evidence, obs.evidence_type) if obs.evidence else None
+        prepared.append((obs, kind, ident, provider, msg_id))
+    existing = _existing(session, {(p, m, i) for _, _, i, p, m in prepared if m})
+    blobs: dict[str, tuple[bytes, str]] = {}
+    slots: list[Hit | tuple[str, str, str]] = []
+    new_hits: list[Hit] = []
+    batch_keys: dict[tuple[str, str, str], Hit] = {}
+    for obs, kind, ident, provider, msg_id in prepared:
+        key = (provider, msg_id or "", ident)
+        if msg_id and (key in existing or key in batch_keys):
+            slots.append(key)
+            continue
+        sha = None
+        if obs.evidence:
+            sha = hashlib.sha256(obs.evidence).hexdigest()
+            blobs.setdefault(sha, (obs.evidence, obs.evidence_type))
         hit = Hit(
-            observed_at=observed_at,
+            observed_at=(obs.observed_at or datetime.now(UTC)).astimezone(UTC),
             channel=obs.channel if obs.channel in CHANNELS else "webhook",
             identifier=ident,
             identifier_kind=kind,
@@ -132,16 +155,27 @@ def record_in(session: Session, observations: list[Observation]) -> list[Recorde
         result = attribution.attribute(session, hit, text=obs.text)
         hit.classification = result.classification
         hit.candidates = result.candidates
-        session.add(hit)
-        session.flush()
         new_hits.append(hit)
-        results.append(
-            Recorded(hit.id, False, [c.copy_id for c in hit.candidates], hit.classification)
-        )
+        slots.append(hit)
+        if msg_id:
+            batch_keys[key] = hit
+    _store_blobs(session, blobs)
     if new_hits:
+        session.add_all(new_hits)
+        session.flush()
         incidents.attach(session, new_hits)
-        for h in new_hits:
-            chain.append(session, "hit", str(h.id), hit_record(h))
+        chain.append_many(session, [("hit", str(h.id), hit_record(h)) for h in new_hits])
+    results: list[Recorded] = []
+    for slot in slots:
+        if isinstance(slot, Hit):
+            results.append(
+                Recorded(slot.id, False, [c.copy_id for c in slot.candidates], slot.classification)
+            )
+        else:
+            h = existing.get(slot) or batch_keys[slot]
+            results.append(
+                Recorded(h.id, True, [c.copy_id for c in h.candidates], h.classification)
+            )
     return results
 
 
