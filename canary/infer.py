@@ -485,6 +485,8 @@ def id_format_of(values: list[str]) -> dict[str, Any] | None:
         "min": min(nums),
         "max": max(nums),
         "uniform": len(prefixes) == 1 and len(suffixes) == 1,
+        #: Every prefix with its count ("A-", "B-"...), for tables that mix series.
+        "prefixes": dict(prefixes.most_common(50)),
     }
 
 

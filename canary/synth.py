@@ -690,6 +690,12 @@ class CanaryFactory:
             return None
         taken = self.sample_id_numbers.get(c.index, set())
         lo, hi = int(fmt["min"]), int(fmt["max"])
+        prefix = str(fmt.get("prefix", ""))
+        prefixes: dict[str, int] = fmt.get("prefixes") or {}
+        if len(prefixes) > 1 and not (self.keep_sorted and c.sorted):
+            prefix = r.choices(list(prefixes), weights=list(prefixes.values()))[0]
+        elif c.sorted and prev is not None:
+            prefix = _id_prefix(prev[c.index], prefix)
         cap = 10 ** int(fmt["width"]) - 1 if fmt.get("width") else None
         if self.keep_sorted and c.sorted and (prev is not None or nxt is not None):
             a = id_number(prev[c.index]) if prev is not None else None
@@ -709,7 +715,7 @@ class CanaryFactory:
         for n in candidates:
             if cap is not None and n > cap:
                 continue  # zero-padded ids keep their width
-            text = _format_id(n, fmt)
+            text = _format_id(n, fmt, prefix)
             if text not in taken_text and self._claim(c, text, p):
                 return text
         return None
@@ -874,6 +880,13 @@ def _free_numbers(
     return r.sample(free, min(len(free), k))
 
 
-def _format_id(n: int, fmt: dict[str, Any]) -> str:
+def _format_id(n: int, fmt: dict[str, Any], prefix: str | None = None) -> str:
     width = int(fmt.get("width") or 0)
-    return f"{fmt.get('prefix', '')}{n:0{width}d}{fmt.get('suffix', '')}"
+    lead = fmt.get("prefix", "") if prefix is None else prefix
+    return f"{lead}{n:0{width}d}{fmt.get('suffix', '')}"
+
+
+def _id_prefix(value: str, default: str) -> str:
+    """The non-digit prefix of an id as written ("F-" of "F-00012")."""
+    m = re.match(r"^(\D*)", value)
+    return m.group(1) if m and m.group(1) else default

@@ -508,3 +508,21 @@ def test_full_name_surnames_first_upper_without_accents() -> None:
         assert row[1] == "5512345678"
         ids = {k: v for k, v, _ in f.identifiers(p, row)}
         assert ids["name"] == " ".join(fold(f"{p.given} {p.paternal} {p.maternal}").split())
+
+
+def test_ids_with_mixed_series_keep_their_mix() -> None:
+    rng = random.Random(4)
+    numbers = rng.sample(range(1, 9999), 300)
+    rows = [
+        [f"{'A' if i % 4 else 'B'}-{n:04d}", f"Ana {i}", f"ana{i}@gmail.com"]
+        for i, n in enumerate(numbers)
+    ]
+    sample = Sample(["clave", "nombre", "correo"], rows, True, len(rows))
+    f = factory_for(sample, seed=8)
+    assert f.schema.columns[0].kind == "id" and not f.schema.columns[0].sorted
+    made = [f.make_row(f.persona())[0] for _ in range(200)]
+    real = {r[0] for r in rows}
+    assert len(set(made)) == len(made) and not set(made) & real
+    assert all(re.fullmatch(r"[AB]-\d{4}", v) for v in made)
+    share_b = sum(v.startswith("B") for v in made) / len(made)
+    assert 0.12 < share_b < 0.4  # a quarter of the real ones are B-
