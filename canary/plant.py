@@ -95,21 +95,6 @@ def file_sha256(path: str) -> str | None:
     return h.hexdigest()
 
 
-def copy_record(copy: Copy, identifiers: list[tuple[str, str]]) -> dict[str, Any]:
-    """The fields of an issued copy the hash chain covers."""
-    return {
-        "id": copy.id,
-        "dataset_id": copy.dataset_id,
-        "recipient": copy.recipient,
-        "purpose": copy.purpose,
-        "issued_by": copy.issued_by,
-        "issued_at": copy.issued_at.isoformat(),
-        "path": copy.path,
-        "sha256": copy.sha256,
-        "identifiers": sorted(identifiers),
-    }
-
-
 @dataclass
 class _Plan:
     """One copy being prepared: its personas, phones and the rows they became."""
@@ -366,7 +351,7 @@ def _register(
                     idents_for_chain.append((kind, value))
                     if kind == "phone":
                         used_phones.add(value)
-            chain.append(s, "copy", copy.id, copy_record(copy, idents_for_chain))
+            chain.append(s, "copy", copy.id, chain.copy_record(copy, idents_for_chain))
             issued.append(
                 IssuedCopy(
                     copy.id,
