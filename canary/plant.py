@@ -244,7 +244,7 @@ def _existing_phone_sets(session: Session) -> list[frozenset[str]]:
         .join(Identifier, Identifier.canary_id == Canary.id)
         .where(Identifier.kind == "phone", Canary.kind == "planted")
     ).all()
-    sets: dict[str, set[str]] = {}
+    sets: dict[str | None, set[str]] = {}
     for copy_id, value in rows:
         sets.setdefault(copy_id, set()).add(value)
     return [frozenset(v) for v in sets.values()]
