@@ -9,238 +9,62 @@ The header (Spanish or English) is read first; the values confirm or decide.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
 from itertools import pairwise
 from typing import Any
 
 import phonenumbers
 
+from .headers import KINDS, PLACE_WORDS, _en, kind_from_header, norm_header
 from .seeds import LOCALES, all_profiles
-
-#: Kinds a column can have.
-KINDS = (
-    "email phone given_name paternal maternal surname full_name sex birth_date date age "
-    "curp rfc id place category number boolean text constant empty"
-).split()
-
-#: Place-like columns, copied together from one real row so they stay consistent.
-PLACE_WORDS = (
-    "municipio",
-    "estado",
-    "entidad",
-    "ciudad",
-    "colonia",
-    "localidad",
-    "provincia",
-    "canton",
-    "distrito",
-    "seccion",
-    "cp",
-    "codigo postal",
-    "c p",
-    "zip",
-    "zip code",
-    "postal code",
-    "postcode",
-    "city",
-    "state",
-    "county",
-    "town",
-    "country",
-    "pais",
-    "region",
-    "domicilio",
-    "direccion",
-    "calle",
-    "address",
-    "street",
-    "lada",
-    "area code",
-    "alcaldia",
-    "barrio",
-    "delegacion",
+from .valueformats import (
+    CURP_RE,
+    EMAIL_RE,
+    FALSE_WORDS,
+    PHONE_CHARS_RE,
+    RFC_RE,
+    TRUE_WORDS,
+    DateFormat,
+    accents_of,
+    apply_accents,
+    apply_casing,
+    casing_of,
+    date_format_of,
+    fold,
+    id_format_of,
+    id_number,
+    national_number,
+    number_format_of,
+    parse_number,
+    phone_masks_of,
 )
 
-# Header phrases per kind, matched on the normalised header (no accents, lower case,
-# punctuation as spaces). Longer phrases win over shorter ones.
-HEADER_PHRASES: dict[str, tuple[str, ...]] = {
-    "email": ("correo", "correo electronico", "email", "e mail", "mail", "email address"),
-    "phone": (
-        "telefono",
-        "tel",
-        "tel movil",
-        "telefono celular",
-        "celular",
-        "cel",
-        "movil",
-        "whatsapp",
-        "phone",
-        "phone number",
-        "mobile",
-        "cell",
-        "cellphone",
-        "numero de contacto",
-        "telefono de contacto",
-    ),
-    "given_name": (
-        "nombre",
-        "nombres",
-        "nombre s",
-        "first name",
-        "firstname",
-        "given name",
-        "fname",
-    ),
-    "full_name": (
-        "nombre completo",
-        "full name",
-        "name",
-        "nombre del cliente",
-        "customer name",
-        "nombre y apellidos",
-        "candidata",
-        "candidato",
-        "titular",
-    ),
-    "paternal": (
-        "apellido paterno",
-        "primer apellido",
-        "ap paterno",
-        "a paterno",
-        "paterno",
-        "apellido 1",
-        "apellido1",
-    ),
-    "maternal": (
-        "apellido materno",
-        "segundo apellido",
-        "ap materno",
-        "a materno",
-        "materno",
-        "apellido 2",
-        "apellido2",
-    ),
-    "surname": (
-        "apellido",
-        "apellidos",
-        "last name",
-        "lastname",
-        "surname",
-        "family name",
-        "lname",
-    ),
-    "sex": ("sexo", "genero", "gender", "sex"),
-    "birth_date": (
-        "fecha de nacimiento",
-        "fecha nacimiento",
-        "f nacimiento",
-        "fec nac",
-        "nacimiento",
-        "date of birth",
-        "birth date",
-        "birthdate",
-        "dob",
-        "birthday",
-    ),
-    "date": ("fecha", "date", "fecha de registro", "fecha registro", "registro", "alta", "created"),
-    "age": ("edad", "age"),
-    "curp": ("curp",),
-    "rfc": ("rfc",),
-    "id": (
-        "folio",
-        "id",
-        "clave",
-        "no",
-        "num",
-        "numero",
-        "consecutivo",
-        "customer id",
-        "id cliente",
-        "cliente id",
-        "codigo",
-        "code",
-        "key",
-        "record",
-        "uuid",
-        "no cliente",
-        "numero de cliente",
-        "cedula",
-    ),
-    "place": PLACE_WORDS,
-    "number": (
-        "monto",
-        "importe",
-        "saldo",
-        "amount",
-        "total",
-        "precio",
-        "price",
-        "balance",
-        "pago",
-    ),
-    "category": ("partido", "party", "status", "estatus", "tipo", "type", "cargo", "categoria"),
-}
-
-EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
-CURP_RE = re.compile(r"^[A-Z][AEIOUX][A-Z]{2}\d{6}[HMX][A-Z]{5}[A-Z0-9]\d$")
-RFC_RE = re.compile(r"^[A-ZÑ&]{3,4}\d{6}[A-Z0-9]{3}$")
-ID_RE = re.compile(r"^([^\d]*?)(\d+)([^\d]*)$")
-NUMBER_RE = re.compile(
-    r"^([^\d\-+]{0,3})([-+]?)(\d{1,3}(?:[,. ]\d{3})+|\d+)([.,]\d+)?([^\d]{0,4})$"
-)
-DATE_RE = re.compile(
-    r"^(\d{1,4})([/.\-])(\d{1,2})\2(\d{1,4})((?:[ T]\d{1,2}:\d{2}(?::\d{2})?.*)?)$"
-)
-PHONE_CHARS_RE = re.compile(r"^[+()\d\s.\-/]{7,25}$")
-TRUE_WORDS = {"si", "sí", "true", "yes", "y", "s", "1", "x", "verdadero", "t"}
-FALSE_WORDS = {"no", "false", "n", "0", "falso", "f", ""}
-
-
-def fold(text: str) -> str:
-    """Lower case without accents (ñ becomes n): how headers and names are compared."""
-    if text.isascii():
-        return text.lower()
-    t = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in t if not unicodedata.combining(c)).lower()
-
-
-def norm_header(name: str) -> str:
-    """A header as words: accents dropped, lower case, punctuation as single spaces."""
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", fold(name)).split())
-
-
-@dataclass
-class DateFormat:
-    """A date format as the column writes it: field order, separator, padding, time tail."""
-
-    order: str  # "ymd", "dmy" or "mdy"
-    sep: str
-    year_digits: int
-    padded: bool
-
-    def format(self, d: date, tail: str = "") -> str:
-        y = f"{d.year:04d}" if self.year_digits == 4 else f"{d.year % 100:02d}"
-        m = f"{d.month:02d}" if self.padded else str(d.month)
-        dd = f"{d.day:02d}" if self.padded else str(d.day)
-        parts = {"y": y, "m": m, "d": dd}
-        return self.sep.join(parts[c] for c in self.order) + tail
-
-    def parse(self, text: str) -> tuple[date, str] | None:
-        m = DATE_RE.match(text.strip())
-        if not m or m.group(2) != self.sep:
-            return None
-        a, b, c = m.group(1), m.group(3), m.group(4)
-        fields = dict(zip(self.order, (a, b, c), strict=True))
-        try:
-            year = int(fields["y"])
-            if len(fields["y"]) <= 2:
-                year += 1900 if year > 30 else 2000
-            return date(year, int(fields["m"]), int(fields["d"])), m.group(5)
-        except ValueError:
-            return None
+#: What other modules import from here (the formats' helpers live in valueformats).
+__all__ = [
+    "KINDS",
+    "PLACE_WORDS",
+    "Column",
+    "DateFormat",
+    "Schema",
+    "accents_of",
+    "apply_accents",
+    "apply_casing",
+    "casing_of",
+    "date_format_of",
+    "detect_locale",
+    "fold",
+    "id_format_of",
+    "id_number",
+    "infer_schema",
+    "kind_from_header",
+    "name_lists",
+    "national_number",
+    "norm_header",
+    "number_format_of",
+    "parse_number",
+    "phone_masks_of",
+]
 
 
 @dataclass
@@ -295,244 +119,6 @@ class Schema:
     def kinds(self) -> dict[str, str]:
         """Column name -> kind (for reports and tests)."""
         return {c.name: c.kind for c in self.columns}
-
-
-# --- header reading ----------------------------------------------------------------
-
-
-def kind_from_header(name: str) -> str | None:
-    """The kind a header names, or None when it says nothing recognisable."""
-    h = norm_header(name)
-    if not h:
-        return None
-    best: tuple[int, str] | None = None
-    words = h.split()
-    for kind, phrases in HEADER_PHRASES.items():
-        for p in phrases:
-            pw = p.split()
-            hit = h == p or _contains(words, pw)
-            if hit and (best is None or len(p) > best[0]):
-                best = (len(p), kind)
-    return best[1] if best else None
-
-
-def _contains(words: list[str], phrase: list[str]) -> bool:
-    n = len(phrase)
-    return any(words[i : i + n] == phrase for i in range(len(words) - n + 1))
-
-
-# --- value reading -----------------------------------------------------------------
-
-
-def casing_of(values: list[str]) -> str:
-    """How letters are written in most values: upper, lower, title or mixed."""
-    counts: Counter[str] = Counter()
-    for v in values[:500]:
-        letters = [c for c in v if c.isalpha()]
-        if not letters:
-            continue
-        if all(c.isupper() for c in letters):
-            counts["upper"] += 1
-        elif all(c.islower() for c in letters):
-            counts["lower"] += 1
-        elif v == _title(v):
-            counts["title"] += 1
-        else:
-            counts["mixed"] += 1
-    if not counts:
-        return "mixed"
-    kind, n = counts.most_common(1)[0]
-    return kind if n >= 0.8 * sum(counts.values()) else "mixed"
-
-
-def _title(v: str) -> str:
-    small = {"de", "la", "del", "los", "las", "y", "da", "van", "von"}
-    out = []
-    for i, w in enumerate(v.split(" ")):
-        lw = w.lower()
-        out.append(lw if i and lw in small else lw[:1].upper() + lw[1:])
-    return " ".join(out)
-
-
-def apply_casing(text: str, casing: str) -> str:
-    if casing == "upper":
-        return text.upper()
-    if casing == "lower":
-        return text.lower()
-    if casing == "title":
-        return _title(text)
-    return text
-
-
-def accents_of(values: list[str]) -> str:
-    """Whether the column writes accents: "full", "enye" (Ñ only) or "none"."""
-    text = "".join(values[:2000])
-    non_ascii = {c for c in text if ord(c) > 127}
-    if not non_ascii:
-        return "none"
-    if non_ascii <= {"ñ", "Ñ"}:
-        return "enye"
-    return "full"
-
-
-def apply_accents(text: str, accents: str) -> str:
-    if accents == "full":
-        return text
-    out = []
-    for c in text:
-        if accents == "enye" and c in "ñÑ":
-            out.append(c)
-            continue
-        d = unicodedata.normalize("NFKD", c)
-        out.append("".join(x for x in d if not unicodedata.combining(x)))
-    return "".join(out)
-
-
-def date_format_of(values: list[str], prefer_mdy: bool = False) -> DateFormat | None:
-    """The one date format every value parses with, or None when they are not dates."""
-    matches = [DATE_RE.match(v.strip()) for v in values[:2000]]
-    if not values or any(m is None for m in matches):
-        return None
-    ms = [m for m in matches if m is not None]
-    seps = {m.group(2) for m in ms}
-    if len(seps) != 1:
-        return None
-    sep = seps.pop()
-    firsts = [m.group(1) for m in ms]
-    thirds = [m.group(4) for m in ms]
-    padded = all(len(m.group(3)) == 2 for m in ms) and (
-        all(len(x) == 4 for x in firsts) or all(len(x) == 2 for x in firsts)
-    )
-    if all(len(x) == 4 for x in firsts):
-        order, ydig = "ymd", 4
-    else:
-        ydig = 4 if all(len(x) == 4 for x in thirds) else 2
-        first_big = any(int(x) > 12 for x in firsts)
-        second_big = any(int(m.group(3)) > 12 for m in ms)
-        if first_big and not second_big:
-            order = "dmy"
-        elif second_big and not first_big:
-            order = "mdy"
-        else:
-            order = "mdy" if prefer_mdy else "dmy"
-    fmt = DateFormat(order, sep, ydig, padded)
-    if all(fmt.parse(v) is not None for v in values[:2000]):
-        return fmt
-    return None
-
-
-def number_format_of(values: list[str]) -> dict[str, Any] | None:
-    """Decimals, separators and affixes of a numeric column, or None if not numeric."""
-    decimals: Counter[int] = Counter()
-    thousands: Counter[str] = Counter()
-    point = "."
-    for v in values[:2000]:
-        m = NUMBER_RE.match(v.strip())
-        if not m:
-            return None
-        intpart, frac = m.group(3), m.group(4)
-        if frac:
-            point = frac[0]
-            decimals[len(frac) - 1] += 1
-        else:
-            decimals[0] += 1
-        for sep in ",. ":
-            if sep in intpart and sep != point:
-                thousands[sep] += 1
-    if point in thousands:
-        return None
-    nums = [parse_number(v) for v in values[:2000]]
-    if any(x is None for x in nums):
-        return None
-    return {
-        "decimals": decimals.most_common(1)[0][0],
-        "decimals_mix": dict(decimals),
-        "point": point,
-        "thousands": thousands.most_common(1)[0][0] if thousands else "",
-        "min": min(x for x in nums if x is not None),
-        "max": max(x for x in nums if x is not None),
-    }
-
-
-def parse_number(v: str) -> float | None:
-    m = NUMBER_RE.match(v.strip())
-    if not m:
-        return None
-    sign, intpart, frac = m.group(2), m.group(3), m.group(4) or ""
-    digits = re.sub(r"\D", "", intpart)
-    try:
-        x = float(digits + ("." + frac[1:] if frac else ""))
-    except ValueError:
-        return None
-    return -x if sign == "-" else x
-
-
-def id_format_of(values: list[str]) -> dict[str, Any] | None:
-    """Prefix, width and numbering of an id/folio column, or None when values differ in shape."""
-    parts = [ID_RE.match(v) for v in values[:5000]]
-    if not values or any(p is None for p in parts):
-        return None
-    ps = [p for p in parts if p is not None]
-    prefixes = Counter(p.group(1) for p in ps)
-    suffixes = Counter(p.group(3) for p in ps)
-    widths = Counter(len(p.group(2)) for p in ps)
-    padded = any(p.group(2).startswith("0") and len(p.group(2)) > 1 for p in ps)
-    nums = [int(p.group(2)) for p in ps]
-    return {
-        "prefix": prefixes.most_common(1)[0][0],
-        "suffix": suffixes.most_common(1)[0][0],
-        "width": widths.most_common(1)[0][0] if padded else 0,
-        "min": min(nums),
-        "max": max(nums),
-        "uniform": len(prefixes) == 1 and len(suffixes) == 1,
-        #: Every prefix with its count ("A-", "B-"...), for tables that mix series.
-        "prefixes": dict(prefixes.most_common(50)),
-    }
-
-
-def id_number(value: str) -> int | None:
-    m = ID_RE.match(value)
-    return int(m.group(2)) if m else None
-
-
-def phone_masks_of(values: list[str], region: str) -> Counter[str]:
-    """Masks ('#' for each national digit) the column writes its numbers in, with counts.
-
-    The national significant number's digits become '#'; whatever precedes them
-    (country code, the Mexican mobile '1', a trunk '0') stays literal.
-    """
-    masks: Counter[str] = Counter()
-    for v in values[:3000]:
-        nsn = national_number(v, region)
-        if not nsn:
-            continue
-        digits_left = len(nsn)
-        out = []
-        for c in reversed(v):
-            if c.isdigit() and digits_left:
-                out.append("#")
-                digits_left -= 1
-            else:
-                out.append(c)
-        masks["".join(reversed(out))] += 1
-    return masks
-
-
-def national_number(value: str, region: str) -> str:
-    """The national significant number of a phone as written, or "" if it is not one."""
-    digits = re.sub(r"[^\d+]", "", value)
-    if len(re.sub(r"\D", "", digits)) < 7:
-        return ""
-    try:
-        p = phonenumbers.parse(digits, region)
-    except phonenumbers.NumberParseException:
-        return ""
-    nsn = phonenumbers.national_significant_number(p)
-    if p.country_code == 52 and len(nsn) == 11 and nsn.startswith("1"):
-        nsn = nsn[1:]
-    if not phonenumbers.is_possible_number(p) and len(nsn) < 7:
-        return ""
-    return nsn
 
 
 # --- the whole schema --------------------------------------------------------------
@@ -590,18 +176,6 @@ def detect_locale(header: list[str], rows: list[list[str]]) -> tuple[str, str]:
         score["es_MX"] += 1  # Spanish headers: Mexico unless the values say otherwise
     best = max(LOCALES, key=lambda loc: (score[loc], -LOCALES.index(loc)))
     return best, profiles[best]["region"]
-
-
-_EN_WORDS = {
-    "email", "mail", "phone", "mobile", "cell", "first", "last", "name", "surname", "gender",
-    "sex", "birth", "date", "age", "city", "state", "zip", "county", "address", "amount",
-    "customer", "total", "price", "balance", "created", "code", "key", "street", "country",
-    "dob", "birthday", "status", "type", "party", "id",
-}  # fmt: skip
-
-
-def _en(header: str) -> str:
-    return " ".join(w for w in norm_header(header).split() if w in _EN_WORDS and w != "id")
 
 
 def infer_schema(sample: Any) -> Schema:
