@@ -350,3 +350,20 @@ def test_sample_of_a_small_file_is_complete(tmp_path):
     assert s.complete and s.row_count == 120
     assert s.header == ["folio", "nombre", "correo", "nota", "monto"]
     assert s.rows == rows
+
+
+def test_a_needle_across_a_chunk_seam_is_found(tmp_path, monkeypatch):
+    monkeypatch.setattr(delimited_mod, "CHUNK_BYTES", 256)
+    src = tmp_path / "t.csv"
+    original = b"folio,nombre,correo,nota,monto\r\n" + b"".join(
+        b"F%05d,Ana,persona%d@example.com,nota,%d\r\n" % (i, i, i) for i in range(80)
+    )
+    needle = "canario77@canary-mail.mx"
+    for at in range(2000, 2000 + 300, 7):  # every offset class around more than one seam
+        src.write_bytes(original[:at] + needle.encode() + original[at:])
+        t = CopyTarget(
+            tmp_path / "c.csv", [Insertion(0.0, Recorder(canary_row(1, ",")))], needles=[needle]
+        )
+        with pytest.raises(Collision):
+            open_table(src).write_copies([t])
+        assert listing(tmp_path) == ["t.csv"]

@@ -245,6 +245,7 @@ class DelimitedTable:
             rows_before = 0
             carry: bytes | bytearray = b""
             prev_last: Buf | None = None  # last record of the previous block
+            seam: Buf = b""
             reader = _Reader(src)
             while True:
                 data, final = reader.next(carry)
@@ -261,6 +262,9 @@ class DelimitedTable:
                         continue
                 if not scanner.empty:
                     scanner.scan(data)
+                    # A needle across the seam with the previous block's uncarried bytes.
+                    scanner.scan(seam + data[: scanner.longest])
+                    seam = data[max(lb - scanner.longest, 0) : lb]
                 if placing:
                     if final:
                         qt = data.count(q)
