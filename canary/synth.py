@@ -25,7 +25,8 @@ import phonenumbers
 from faker import Faker
 
 from .curp import make_curp, make_rfc
-from .errors import InputError
+from .emails import EmailMaker, domain_weights, learn_patterns
+from .idgen import new_id
 from .infer import (
     Column,
     DateFormat,
@@ -39,38 +40,9 @@ from .infer import (
 )
 from .normalize import normalize_email, normalize_phone
 from .seeds import locale_profile
+from .valueformats import date_between, vary_digits, vary_number, write_phone
 
 log = logging.getLogger(__name__)
-
-MAX_EMAIL_TRIES = 500
-
-#: Local-part shapes matched against a sample's own addresses (digits are a suffix).
-EMAIL_TEMPLATES = (
-    [
-        f"{a}{sep}{b}"
-        for sep in ("", ".", "_", "-")
-        for a, b in (
-            ("{first}", "{last}"),
-            ("{fi}", "{last}"),
-            ("{last}", "{first}"),
-            ("{last}", "{fi}"),
-            ("{first}", "{li}"),
-            ("{first}", "{last2}"),
-            ("{first}", "{first2}"),
-        )
-    ]
-    + [
-        f"{a}{sep}{b}{sep}{c}"
-        for sep in ("", ".", "_")
-        for a, b, c in (
-            ("{first}", "{last}", "{last2}"),
-            ("{fi}", "{last}", "{last2}"),
-            ("{first}", "{first2}", "{last}"),
-            ("{fi}", "{li}", "{last2}"),
-        )
-    ]
-    + ["{first}", "{last}", "{fi}{l2i}{last}", "{fi}{last}{l2i}"]
-)
 
 
 @dataclass
@@ -92,11 +64,6 @@ class Persona:
     @property
     def full_name(self) -> str:
         return " ".join(x for x in (self.given, self.paternal, self.maternal) if x)
-
-
-def _plain_token(text: str) -> str:
-    """A name as it goes into an email local part: ASCII, lower case, no spaces."""
-    return re.sub(r"[^a-z0-9]", "", fold(text))
 
 
 class CanaryFactory:
@@ -156,10 +123,8 @@ class CanaryFactory:
         self._unique_share: dict[int, float] = {}
         self._sex_value: dict[tuple[int, str], str | None] = {}
         self._donors: dict[str, list[list[str]]] = {}
-        self.issued_emails: set[str] = set()
         self._id_owner: dict[tuple[int, str], int] = {}
-        self._patterns = self._learn_patterns()
-        self._domain_weights = self._learn_domain_weights()
+        self.emails = self._learn_emails()
         self._female_share = self._learn_female_share()
         self._births = self._learn_births()
         self._age_ref = self._learn_age_reference()
@@ -200,52 +165,31 @@ class CanaryFactory:
             return None
         return given, paternal, maternal
 
-    def _learn_patterns(self) -> Counter[str]:
-        """Local-part templates with the share of the sample's addresses that use each."""
+    def _learn_emails(self) -> EmailMaker:
+        """What the sample's addresses teach: their shapes and their providers."""
         emails = self._kind("email")
-        found: Counter[str] = Counter()
+        pairs: list[tuple[str, tuple[str, str, str]]] = []
         if emails:
-            col = emails[0]
+            col = emails[0].index
             for row in self.rows[:3000]:
-                addr = row[col.index].strip()
-                names = self._row_names(row)
-                if not addr or "@" not in addr or names is None:
-                    continue
-                found[self._match_template(addr.rsplit("@", 1)[0].lower(), names)] += 1
-        matched = sum(n for t, n in found.items() if t != "{other}")
-        if matched >= 20:
-            return found
-        return Counter(
-            {t: int(w * 1000) for t, w in self.profile["email_patterns"].items() if w > 0}
+                addr, names = row[col].strip(), self._row_names(row)
+                if addr and "@" in addr and names is not None:
+                    pairs.append((addr.rsplit("@", 1)[0].lower(), names))
+        patterns = learn_patterns(pairs, self.profile["email_patterns"])
+        weights = domain_weights(
+            emails[0].fmt.get("domains") if emails else None,
+            self.profile["email_providers"],
+            len(self.domains),
         )
-
-    def _match_template(self, local: str, names: tuple[str, str, str]) -> str:
-        m = re.match(r"^(.*?)(\d*)$", local)
-        body, digits = (m.group(1), m.group(2)) if m else (local, "")
-        tokens = _tokens(*names)
-        for t in EMAIL_TEMPLATES:
-            if _render_template(t, tokens) == body and body:
-                return t + (f"{{d{len(digits)}}}" if digits else "")
-        return "{other}"
-
-    def _learn_domain_weights(self) -> list[float]:
-        """Weight of each canary domain: the i-th is used as often as the i-th most used
-        provider of the column (or, with no emails in the sample, of the locale's mix)."""
-        shares: list[float] = []
-        emails = self._kind("email")
-        if emails and emails[0].fmt.get("domains"):
-            counts: Counter[str] = emails[0].fmt["domains"]
-            total = sum(counts.values())
-            shares = [n / total for _d, n in counts.most_common()]
-        if len(shares) < 2:
-            mix = self.profile["email_providers"]
-            shares = sorted((w for d, w in mix.items() if d != "other"), reverse=True)
-        n = len(self.domains)
-        if not n:
-            return []
-        floor = min(shares) if shares else 1.0
-        weights = [shares[i] if i < len(shares) else floor for i in range(n)]
-        return weights
+        return EmailMaker(
+            self.domains,
+            weights,
+            patterns,
+            self.rng,
+            self.faker,
+            self.email_taken,
+            self.sample_emails,
+        )
 
     def _learn_female_share(self) -> float:
         sexes = self._kind("sex")
@@ -370,43 +314,7 @@ class CanaryFactory:
         return date.today() - timedelta(days=self.rng.randint(18 * 365, 75 * 365))
 
     def _unique_email(self, p: Persona, col: Column) -> str:
-        if not self.domains:
-            raise InputError(
-                "the table has an email column but no canary domain is registered: "
-                "add one with 'canary domain add DOMAIN'"
-            )
-        tokens = _tokens(p.given, p.paternal, p.maternal)
-        for attempt in range(MAX_EMAIL_TRIES):
-            template = self.rng.choices(list(self._patterns), list(self._patterns.values()))[0]
-            local = self._render_local(template, tokens, p.birth, attempt)
-            domain = self.rng.choices(self.domains, weights=self._domain_weights)[0]
-            address = f"{local}@{domain}"
-            norm = normalize_email(address)
-            if norm in self.sample_emails or norm in self.issued_emails:
-                continue
-            if self.email_taken(norm):
-                continue
-            self.issued_emails.add(norm)
-            return address.upper() if col.casing == "upper" else address
-        raise InputError("could not find an unused canary email address; add another domain")
-
-    def _render_local(self, template: str, tokens: dict[str, str], birth: date, n: int) -> str:
-        if template == "{other}":
-            base = re.sub(r"[^a-z0-9._]", "", fold(self.faker.user_name()))
-            local = base or tokens["first"] + tokens["last"]
-        else:
-            local = _render_template(template, tokens)
-
-            def digits(m: re.Match[str]) -> str:
-                k = int(m.group(1))
-                return str(self.rng.randint(10 ** (k - 1) if k > 1 else 0, 10**k - 1))
-
-            local = re.sub(r"\{d(\d+)\}", digits, local)
-            local = local.replace("{yyyy}", str(birth.year)).replace("{yy}", birth.strftime("%y"))
-        if n >= 20:  # the common shapes are taken: add digits, as people do
-            local += str(self.rng.randint(1, 999))
-        local = re.sub(r"[._-]{2,}", ".", local).strip("._-")
-        return local[:64] or "x"
+        return self.emails.make(p.given, p.paternal, p.maternal, p.birth, col.casing == "upper")
 
     # --- rows ----------------------------------------------------------------------
 
@@ -527,14 +435,7 @@ class CanaryFactory:
             unique = self._unique_share[c.index] = c.distinct / max(len(c.values), 1)
         if not value or unique < 0.5 or not re.search(r"\d", value):
             return value
-        return re.sub(
-            r"\d+",
-            lambda m: "".join(
-                str(r.randint(1 if i == 0 and len(m.group()) > 1 else 0, 9))
-                for i in range(len(m.group()))
-            ),
-            value,
-        )
+        return vary_digits(value, r)
 
     def _cells(self, c: Column) -> list[str]:
         """Every cell of the column in the sample, empties included (so sampling from it
@@ -620,39 +521,15 @@ class CanaryFactory:
         if c.kind == "birth_date" and c is self._kind("birth_date")[0]:
             return fmt.format(p.birth, tail)
         if self.keep_sorted and c.sorted and (prev is not None or nxt is not None):
-            return self._date_between(c, fmt, r, prev, nxt)
+            return date_between(
+                fmt,
+                prev[c.index] if prev is not None else None,
+                nxt[c.index] if nxt is not None else None,
+                r,
+            )
         if parsed is None:
             return base_text
         d = parsed[0] + timedelta(days=r.randint(-10, 10))
-        return fmt.format(d, tail)
-
-    def _date_between(
-        self,
-        c: Column,
-        fmt: DateFormat,
-        r: random.Random,
-        prev: list[str] | None,
-        nxt: list[str] | None,
-    ) -> str | None:
-        """A date for a table sorted by this column: between its neighbours' (a log or a
-        register in the order things happened); None if a neighbour has no date."""
-        a = fmt.parse(prev[c.index]) if prev is not None else None
-        b = fmt.parse(nxt[c.index]) if nxt is not None else None
-        if (prev is not None and a is None) or (nxt is not None and b is None):
-            return None
-        if a is not None and b is not None:
-            low, high = a[0], b[0]
-            tail = a[1] if a[0] == b[0] else r.choice((a[1], b[1]))
-        elif a is not None:
-            low, high, tail = a[0], a[0] + timedelta(days=r.randint(0, 3)), a[1]
-        else:
-            assert b is not None
-            low, high, tail = b[0] - timedelta(days=r.randint(0, 3)), b[0], b[1]
-        d = date.fromordinal(r.randint(low.toordinal(), high.toordinal()))
-        if a is not None and d == a[0]:
-            tail = a[1]
-        elif b is not None and d == b[0]:
-            tail = b[1]
         return fmt.format(d, tail)
 
     def _curp(self, c: Column, p: Persona, donor: list[str] | None, r: random.Random) -> str:
@@ -674,51 +551,19 @@ class CanaryFactory:
         prev: list[str] | None,
         nxt: list[str] | None,
     ) -> str | None:
-        fmt = c.fmt.get("id")
-        taken_text = self.sample_ids.get(c.index, set())
-        if not fmt:
-            for _ in range(50):
-                v = r.choice(c.values)
-                v = "".join(
-                    str(r.randint(0, 9))
-                    if ch.isdigit()
-                    else (r.choice("ABCDEFGHJKLMNPQRSTUVWXYZ") if ch.isupper() else ch)
-                    for ch in v
-                )
-                if v not in taken_text and self._claim(c, v, p):
-                    return v
-            return None
-        taken = self.sample_id_numbers.get(c.index, set())
-        lo, hi = int(fmt["min"]), int(fmt["max"])
-        prefix = str(fmt.get("prefix", ""))
-        prefixes: dict[str, int] = fmt.get("prefixes") or {}
-        if len(prefixes) > 1 and not (self.keep_sorted and c.sorted):
-            prefix = r.choices(list(prefixes), weights=list(prefixes.values()))[0]
-        elif c.sorted and prev is not None:
-            prefix = _id_prefix(prev[c.index], prefix)
-        cap = 10 ** int(fmt["width"]) - 1 if fmt.get("width") else None
-        if self.keep_sorted and c.sorted and (prev is not None or nxt is not None):
-            a = id_number(prev[c.index]) if prev is not None else None
-            b = id_number(nxt[c.index]) if nxt is not None else None
-            if (prev is not None and a is None) or (nxt is not None and b is None):
-                return None
-            gap = max(1, (hi - lo) // max(len(taken), 1))
-            floor = 1 if lo >= 1 else 0  # a table numbered from 1 never shows a 0
-            low = (a + 1) if a is not None else max(floor, (b or 0) - 3 * gap)
-            high = (b - 1) if b is not None else (a or 0) + max(3 * gap, 10)
-            candidates = _free_numbers(low, high, taken, r)
-        else:
-            span = max(hi - lo, len(taken), 10)
-            high = hi + max(span // 20, 1000)
-            start = hi + 1 if c.sorted else lo
-            candidates = _free_numbers(start, high, taken, r)
-        for n in candidates:
-            if cap is not None and n > cap:
-                continue  # zero-padded ids keep their width
-            text = _format_id(n, fmt, prefix)
-            if text not in taken_text and self._claim(c, text, p):
-                return text
-        return None
+        sorted_ = self.keep_sorted and c.sorted
+        return new_id(
+            c.fmt.get("id"),
+            c.values,
+            self.sample_id_numbers.get(c.index, set()),
+            self.sample_ids.get(c.index, set()),
+            r,
+            lambda value: self._claim(c, value, p),
+            sorted_=sorted_,
+            prev=prev[c.index] if prev is not None else None,
+            nxt=nxt[c.index] if nxt is not None else None,
+            between=sorted_ and (prev is not None or nxt is not None),
+        )
 
     def _claim(self, c: Column, value: str, p: Persona) -> bool:
         """Reserve an id value for this persona; False if another persona holds it."""
@@ -726,24 +571,7 @@ class CanaryFactory:
         return owner == p.seed
 
     def _number(self, c: Column, r: random.Random) -> str:
-        base = r.choice(self._cells(c))
-        x = parse_number(base)
-        if not base or x is None:
-            return base
-        m = re.match(r"^([^\d\-+]*)([-+]?)([\d,. ]*?\d)([.,]\d+)?([^\d]*)$", base.strip())
-        if not m:
-            return base
-        fmt = c.fmt.get("number") or {}
-        point, thousands = fmt.get("point", "."), fmt.get("thousands", "")
-        decimals = len(m.group(4)) - 1 if m.group(4) else 0
-        y = x * r.uniform(0.85, 1.15)
-        if decimals == 0 and x == int(x) and x % 10 == 0 and abs(x) >= 100:
-            y = round(y, -1)  # round amounts stay round
-        text = f"{abs(y):,.{decimals}f}"
-        intpart, _, frac = text.partition(".")
-        intpart = intpart.replace(",", thousands if thousands in m.group(3) else "")
-        out = intpart + (point + frac if decimals else "")
-        return f"{m.group(1)}{m.group(2)}{out}{m.group(5)}"
+        return vary_number(r.choice(self._cells(c)), c.fmt.get("number") or {}, r)
 
     def _place_donor(self, r: random.Random, phone: str | None) -> list[str] | None:
         """A real row to copy place columns from; one whose phone shares the canary's area
@@ -770,27 +598,8 @@ class CanaryFactory:
 
     def _format_phone(self, c: Column, phone: str, r: random.Random) -> str:
         """The E.164 number written in one of the column's own masks."""
-        try:
-            parsed = phonenumbers.parse(phone, None)
-        except phonenumbers.NumberParseException:
-            return phone
-        nsn = phonenumbers.national_significant_number(parsed)
-        same_country = parsed.country_code == self.country_code
         masks: Counter[str] = c.fmt.get("masks") or Counter()
-        fitting = {
-            m: n
-            for m, n in masks.items()
-            if m.count("#") == len(nsn) and (same_country or not re.search(r"\d", m))
-        }
-        if not fitting and same_country:
-            fitting = {
-                m: w for m, w in self.profile["phone_masks"].items() if m.count("#") == len(nsn)
-            }
-        if not fitting:
-            return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-        mask = r.choices(list(fitting), weights=list(fitting.values()))[0]
-        digits = iter(nsn)
-        return "".join(next(digits) if ch == "#" else ch for ch in mask)
+        return write_phone(phone, masks, self.profile["phone_masks"], self.country_code, r)
 
     # --- what gets registered -------------------------------------------------------
 
@@ -829,64 +638,3 @@ class CanaryFactory:
             for c in self.cols
             if c.kind in ("email", "phone", "id", "curp", "rfc") and row[c.index]
         ]
-
-
-def _tokens(given: str, paternal: str, maternal: str) -> dict[str, str]:
-    gw = given.split()
-    first = _plain_token(gw[0]) if gw else ""
-    last = _plain_token(paternal)
-    last2 = _plain_token(maternal)
-    return {
-        "first": first,
-        "first2": _plain_token(gw[1]) if len(gw) > 1 else first,
-        "fi": first[:1],
-        "last": last,
-        "li": last[:1],
-        "last2": last2,
-        "l2i": last2[:1],
-    }
-
-
-def _render_template(template: str, tokens: dict[str, str]) -> str:
-    out = template
-    for k in ("first2", "first", "last2", "last", "fi", "li", "l2i"):
-        out = out.replace("{" + k + "}", tokens[k])
-    return out
-
-
-def _free_numbers(
-    low: int, high: int, taken: set[int], r: random.Random, k: int = 200
-) -> list[int]:
-    """Up to `k` numbers in [low, high] not in `taken`, in random order, found by random
-    probing so that a wide range is never enumerated."""
-    if high < low:
-        return []
-    if high - low < 4 * k:
-        free = [n for n in range(low, high + 1) if n not in taken]
-        r.shuffle(free)
-        return free
-    picks: list[int] = []
-    seen: set[int] = set()
-    for _ in range(8 * k):
-        n = r.randint(low, high)
-        if n not in taken and n not in seen:
-            seen.add(n)
-            picks.append(n)
-            if len(picks) >= k:
-                break
-    if picks:
-        return picks
-    free = [n for n in range(low, min(high, low + 100_000) + 1) if n not in taken]
-    return r.sample(free, min(len(free), k))
-
-
-def _format_id(n: int, fmt: dict[str, Any], prefix: str | None = None) -> str:
-    width = int(fmt.get("width") or 0)
-    lead = fmt.get("prefix", "") if prefix is None else prefix
-    return f"{lead}{n:0{width}d}{fmt.get('suffix', '')}"
-
-
-def _id_prefix(value: str, default: str) -> str:
-    """The non-digit prefix of an id as written ("F-" of "F-00012")."""
-    m = re.match(r"^(\D*)", value)
-    return m.group(1) if m and m.group(1) else default

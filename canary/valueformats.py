@@ -7,11 +7,12 @@ national digits as '#', whatever precedes them kept literal).
 
 from __future__ import annotations
 
+import random
 import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import phonenumbers
@@ -279,3 +280,92 @@ def national_number(value: str, region: str) -> str:
     if not phonenumbers.is_possible_number(p) and len(nsn) < 7:
         return ""
     return nsn
+
+
+def vary_number(base: str, fmt: dict[str, Any], r: random.Random) -> str:
+    """A number near `base` (within 15%), written as `base` is: same affixes, decimals,
+    decimal point and thousands separator; round amounts stay round."""
+    x = parse_number(base)
+    if not base or x is None:
+        return base
+    m = re.match(r"^([^\d\-+]*)([-+]?)([\d,. ]*?\d)([.,]\d+)?([^\d]*)$", base.strip())
+    if not m:
+        return base
+    point, thousands = fmt.get("point", "."), fmt.get("thousands", "")
+    decimals = len(m.group(4)) - 1 if m.group(4) else 0
+    y = x * r.uniform(0.85, 1.15)
+    if decimals == 0 and x == int(x) and x % 10 == 0 and abs(x) >= 100:
+        y = round(y, -1)
+    text = f"{abs(y):,.{decimals}f}"
+    intpart, _, frac = text.partition(".")
+    intpart = intpart.replace(",", thousands if thousands in m.group(3) else "")
+    out = intpart + (point + frac if decimals else "")
+    return f"{m.group(1)}{m.group(2)}{out}{m.group(5)}"
+
+
+def vary_digits(value: str, r: random.Random) -> str:
+    """`value` with every run of digits replaced by random digits of the same length."""
+    return re.sub(
+        r"\d+",
+        lambda m: "".join(
+            str(r.randint(1 if i == 0 and len(m.group()) > 1 else 0, 9))
+            for i in range(len(m.group()))
+        ),
+        value,
+    )
+
+
+def date_between(
+    fmt: DateFormat, prev: str | None, nxt: str | None, r: random.Random
+) -> str | None:
+    """A date (in `fmt`) between two neighbours' dates, either of which may be None at
+    the ends of a table; None when a neighbour's cell is not a date."""
+    a = fmt.parse(prev) if prev is not None else None
+    b = fmt.parse(nxt) if nxt is not None else None
+    if (prev is not None and a is None) or (nxt is not None and b is None):
+        return None
+    if a is not None and b is not None:
+        low, high = a[0], b[0]
+        tail = a[1] if a[0] == b[0] else r.choice((a[1], b[1]))
+    elif a is not None:
+        low, high, tail = a[0], a[0] + timedelta(days=r.randint(0, 3)), a[1]
+    elif b is not None:
+        low, high, tail = b[0] - timedelta(days=r.randint(0, 3)), b[0], b[1]
+    else:
+        return None
+    d = date.fromordinal(r.randint(low.toordinal(), high.toordinal()))
+    if a is not None and d == a[0]:
+        tail = a[1]
+    elif b is not None and d == b[0]:
+        tail = b[1]
+    return fmt.format(d, tail)
+
+
+def write_phone(
+    e164: str,
+    masks: Counter[str],
+    fallback: dict[str, float],
+    country_code: int,
+    r: random.Random,
+) -> str:
+    """An E.164 number written in one of a column's `masks` (weighted by use): one with
+    as many '#' as the national number has digits, and no literal country digits when
+    the number is foreign; else a `fallback` mask; else international format."""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    nsn = phonenumbers.national_significant_number(parsed)
+    same_country = parsed.country_code == country_code
+    fitting: dict[str, float] = {
+        m: n
+        for m, n in masks.items()
+        if m.count("#") == len(nsn) and (same_country or not re.search(r"\d", m))
+    }
+    if not fitting and same_country:
+        fitting = {m: w for m, w in fallback.items() if m.count("#") == len(nsn)}
+    if not fitting:
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    mask = r.choices(list(fitting), weights=list(fitting.values()))[0]
+    digits = iter(nsn)
+    return "".join(next(digits) if ch == "#" else ch for ch in mask)
