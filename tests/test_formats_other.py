@@ -294,3 +294,27 @@ def test_collision_in_typed_formats_leaves_nothing(tmp_path):
     with pytest.raises(Collision):
         open_table(src).write_copies([t])
     assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        ("12", "int", 12),
+        ("1,234.50", "float", 1234.5),
+        ("93916,70", "float", 93916.70),
+        ("93916.70", "float", 93916.70),
+        ("7", "float", 7),
+        ("abc", "float", "abc"),
+        ("true", "bool", True),
+        ("", "int", None),
+        ("2024-02-03", "datetime", dt.datetime(2024, 2, 3)),
+        ("03/02/2024", "date", dt.date(2024, 2, 3)),
+        ('{"a": 1}', "json", {"a": 1}),
+        ("0012", "str", "0012"),
+    ],
+)
+def test_canary_text_becomes_the_column_type(text, kind, value):
+    from canary.formats._values import from_text
+
+    got = from_text(text, kind)
+    assert got == value and type(got) is type(value)

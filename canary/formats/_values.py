@@ -77,9 +77,10 @@ def from_text(text: str, kind: str, nullable: bool = True) -> Any:
     try:
         if kind == "int" and _INT.fullmatch(t):
             return int(t)
-        if kind == "float" and _FLOAT.fullmatch(t.replace(",", "")):
-            num = t.replace(",", "")
-            return int(num) if _INT.fullmatch(num) else float(num)
+        if kind == "float":
+            num = _plain_number(t)
+            if num is not None:
+                return int(num) if _INT.fullmatch(num) else float(num)
         if kind == "bool" and t.lower() in ("true", "false", "1", "0", "yes", "no", "sí", "si"):
             return t.lower() in ("true", "1", "yes", "sí", "si")
         if kind == "datetime":
@@ -92,6 +93,21 @@ def from_text(text: str, kind: str, nullable: bool = True) -> Any:
     except (ValueError, InvalidOperation):
         pass
     return text
+
+
+_THOUSANDS = re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?")
+_DECIMAL_COMMA = re.compile(r"[-+]?\d+,\d+")
+
+
+def _plain_number(t: str) -> str | None:
+    """ "1,234.5" -> "1234.5", "93916,70" -> "93916.70", "12.5" as is; else None."""
+    if _FLOAT.fullmatch(t):
+        return t
+    if _THOUSANDS.fullmatch(t):
+        return t.replace(",", "")
+    if _DECIMAL_COMMA.fullmatch(t):
+        return t.replace(",", ".")
+    return None
 
 
 def _parse_datetime(t: str) -> datetime | str:
