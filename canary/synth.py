@@ -14,10 +14,8 @@ from __future__ import annotations
 import logging
 import random
 import re
-import statistics
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -39,31 +37,11 @@ from .infer import (
     parse_number,
 )
 from .normalize import normalize_email, normalize_phone
+from .personas import NameMaker, Persona, age_reference, female_share_of_names
 from .seeds import locale_profile
 from .valueformats import date_between, vary_digits, vary_number, write_phone
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Persona:
-    """One synthetic person. Names keep their natural casing and accents."""
-
-    given: str
-    paternal: str
-    maternal: str
-    sex: str  # "F" or "M"
-    birth: date
-    #: The address for the table's first email column (as written there), or None.
-    email: str | None
-    #: Addresses for further email columns, by column index.
-    other_emails: dict[int, str] = field(default_factory=dict)
-    #: Fixes every other choice made for this person, so make_row is repeatable.
-    seed: int = 0
-
-    @property
-    def full_name(self) -> str:
-        return " ".join(x for x in (self.given, self.paternal, self.maternal) if x)
 
 
 class CanaryFactory:
@@ -122,9 +100,11 @@ class CanaryFactory:
         self._cell_cache: dict[int, list[str]] = {}
         self._unique_share: dict[int, float] = {}
         self._sex_value: dict[tuple[int, str], str | None] = {}
+        self._date_spans: dict[int, tuple[date, date]] = {}
         self._donors: dict[str, list[list[str]]] = {}
         self._id_owner: dict[tuple[int, str], int] = {}
         self.emails = self._learn_emails()
+        self.names = NameMaker(self.profile, self.rng, self.faker)
         self._female_share = self._learn_female_share()
         self._births = self._learn_births()
         self._age_ref = self._learn_age_reference()
@@ -195,54 +175,25 @@ class CanaryFactory:
         sexes = self._kind("sex")
         if sexes:
             mapping: dict[str, str] = sexes[0].fmt["sex"]
-            vals = [mapping.get(v.strip()) for v in sexes[0].values]
-            known = [v for v in vals if v]
+            known = [s for s in (mapping.get(v.strip()) for v in sexes[0].values) if s]
             if known:
-                return sum(1 for v in known if v == "F") / len(known)
-        from faker.providers.person.en_US import Provider as EnUS
-        from faker.providers.person.es_ES import Provider as EsES
-        from faker.providers.person.es_MX import Provider as EsMX
-
-        female = {fold(n) for p in (EsMX, EsES, EnUS) for n in p.first_names_female}
-        male = {fold(n) for p in (EsMX, EsES, EnUS) for n in p.first_names_male}
-        for k in self.profile.get("given_female", {}):
-            female.add(fold(k.split()[0]))
-        f = m = 0
-        for row in self.rows[:3000]:
-            names = self._row_names(row)
-            if names is None:
-                continue
-            first = fold(names[0]).split()
-            w = first[1] if len(first) > 1 and first[0] in ("maria", "jose", "ma.") else first[0]
-            f += w in female and w not in male
-            m += w in male and w not in female
-        if f + m >= 20:
-            return f / (f + m)
-        return 0.5
+                return sum(1 for s in known if s == "F") / len(known)
+        firsts = [n[0] for n in (self._row_names(r) for r in self.rows[:3000]) if n]
+        return female_share_of_names(firsts, self.profile)
 
     def _learn_births(self) -> list[date]:
-        births: list[date] = []
-        for c in self._kind("birth_date"):
-            fmt: DateFormat = c.fmt["date"]
-            for v in c.values[:5000]:
-                parsed = fmt.parse(v)
-                if parsed:
-                    births.append(parsed[0])
-            break
-        return births
+        births = self._kind("birth_date")
+        if not births:
+            return []
+        fmt: DateFormat = births[0].fmt["date"]
+        return [d[0] for d in (fmt.parse(v) for v in births[0].values[:5000]) if d]
 
     def _learn_age_reference(self) -> date:
-        """The date ages in the table were computed at (today when there is nothing to go on)."""
         ages, births = self._kind("age"), self._kind("birth_date")
         if not ages or not births:
             return date.today()
-        fmt: DateFormat = births[0].fmt["date"]
-        refs = []
-        for row in self.rows[:3000]:
-            b, a = fmt.parse(row[births[0].index]), parse_number(row[ages[0].index])
-            if b and a is not None:
-                refs.append(b[0].toordinal() + int((a + 0.5) * 365.25))
-        return date.fromordinal(int(statistics.median(refs))) if refs else date.today()
+        pairs = [(r[births[0].index], r[ages[0].index]) for r in self.rows[:3000]]
+        return age_reference(births[0].fmt["date"], pairs)
 
     # --- personas ------------------------------------------------------------------
 
@@ -271,36 +222,14 @@ class CanaryFactory:
                 p.other_emails[c.index] = self._unique_email(p, c)
         return p
 
-    def _weighted(self, table: dict[str, float]) -> str:
-        names, weights = list(table), list(table.values())
-        return self.rng.choices(names, weights=weights)[0]
-
     def _given_name(self, sex: str) -> str:
-        words_col = self._kind("given_name") or self._kind("full_name")
-        want = 1
+        dist: Counter[int] = Counter({1: 1})
         if self._kind("given_name"):
-            dist: Counter[int] = words_col[0].fmt.get("words", Counter({1: 1}))
-            want = self.rng.choices(list(dist), weights=list(dist.values()))[0]
-            want = max(1, min(want, 3))
-        table = self.profile.get("given_female" if sex == "F" else "given_male", {})
-        if table and self.rng.random() < self.profile.get("given_share", 0):
-            name = self._weighted(table)
-        else:
-            name = self.faker.first_name_female() if sex == "F" else self.faker.first_name_male()
-        words = name.split()
-        while len(words) < want:
-            extra = self.faker.first_name_female() if sex == "F" else self.faker.first_name_male()
-            if extra not in words:
-                words.append(extra)
-        if self._kind("given_name"):
-            words = words[:want]
-        return " ".join(words)
+            dist = self._kind("given_name")[0].fmt.get("words", dist)
+        return self.names.given(sex, dist)
 
     def _surname(self) -> str:
-        table = self.profile.get("surnames", {})
-        if table and self.rng.random() < self.profile.get("surname_share", 0):
-            return self._weighted(table)
-        return str(self.faker.last_name())
+        return self.names.surname()
 
     def _birth(self) -> date:
         if self._births:
@@ -529,8 +458,17 @@ class CanaryFactory:
             )
         if parsed is None:
             return base_text
+        low, high = self._date_range(c, fmt)
         d = parsed[0] + timedelta(days=r.randint(-10, 10))
-        return fmt.format(d, tail)
+        return fmt.format(min(max(d, low), high), tail)
+
+    def _date_range(self, c: Column, fmt: DateFormat) -> tuple[date, date]:
+        """The earliest and latest date of the column (a jittered date stays inside)."""
+        span = self._date_spans.get(c.index)
+        if span is None:
+            days = [d[0] for d in (fmt.parse(v) for v in c.values) if d]
+            span = self._date_spans[c.index] = (min(days), max(days))
+        return span
 
     def _curp(self, c: Column, p: Persona, donor: list[str] | None, r: random.Random) -> str:
         state = ""

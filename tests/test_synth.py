@@ -274,15 +274,20 @@ def test_email_taken_is_respected() -> None:
     header = ["nombre", "correo"]
     rows = [[f"Ana {i}", f"x{i}@gmail.com"] for i in range(30)]
     sample = Sample(header, rows, True, len(rows))
-    taken: list[str] = []
+    registered: set[str] = set()
+    asked: list[str] = []
 
     def email_taken(address: str) -> bool:
-        taken.append(address)
-        return len(taken) < 5  # the first four candidates are already registered
+        """The register: the first four addresses asked about are already in it."""
+        asked.append(address)
+        if len(registered) < 4:
+            registered.add(address)
+        return address in registered
 
     f = factory_for(sample, email_taken=email_taken)
     p = f.persona()
-    assert p.email and p.email.lower() not in taken[:4] and len(taken) == 5
+    assert len(registered) == 4 and p.email and p.email.lower() not in registered
+    assert asked[-1] == p.email.lower()
 
 
 def test_no_domain_is_a_clear_error() -> None:
@@ -526,3 +531,15 @@ def test_ids_with_mixed_series_keep_their_mix() -> None:
     assert all(re.fullmatch(r"[AB]-\d{4}", v) for v in made)
     share_b = sum(v.startswith("B") for v in made) / len(made)
     assert 0.12 < share_b < 0.4  # a quarter of the real ones are B-
+
+
+def test_given_name_word_counts_follow_the_column(registry, registry_canaries) -> None:
+    _f, _p, rows = registry_canaries
+    col = column(registry, "NOMBRE(S)")
+    real = Counter(len(r[col].split()) for r in registry.rows)
+    made = Counter(len(r[col].split()) for r in rows)
+    assert set(made) <= set(real)
+    for words in (1, 2):
+        share_real = real[words] / sum(real.values())
+        share_made = made[words] / sum(made.values())
+        assert share_made == pytest.approx(share_real, abs=0.12), words
