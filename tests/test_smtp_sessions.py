@@ -203,3 +203,44 @@ def test_close_mid_session_acknowledges_only_what_it_kept(sqlite_store: Store) -
     assert found[to_a].channel == "smtp-probe"
     assert found[to_a].details["ended_by"] == "shutdown"
     assert len(found) == 2
+
+
+def test_one_bad_message_in_a_group_fails_alone(
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    import listeners.smtp_commit as commit_mod
+    from canary.hits import Observation
+
+    seeded = seed(sqlite_store)
+    to = next(iter(seeded.addresses.values()))
+    real = commit_mod.record_in
+
+    def picky(session, observations):  # type: ignore[no-untyped-def]
+        if any(o.summary == "poison" for o in observations):
+            raise ValueError("cannot store this one")
+        return real(session, observations)
+
+    monkeypatch.setattr(commit_mod, "record_in", picky)
+
+    def obs(summary: str) -> list[Observation]:
+        return [Observation(channel="smtp", identifier=to, summary=summary, provider="smtp")]
+
+    async def main() -> tuple[list[object], int]:
+        committer = commit_mod.GroupCommitter(sqlite_store)
+        committer.start()
+        try:
+            names = ["a", "b", "poison", "c", "d"]
+            results = await asyncio.gather(
+                *(committer.submit(obs(n), source=n) for n in names), return_exceptions=True
+            )
+        finally:
+            await committer.close()
+        return list(results), committer.commits
+
+    results, commits = asyncio.run(main())
+    assert isinstance(results[2], ValueError)
+    assert all(isinstance(r, list) and len(r) == 1 for i, r in enumerate(results) if i != 2)
+    assert sorted(h.summary for h in hits(sqlite_store)) == ["a", "b", "c", "d"]
+    assert commits == 4  # the group failed as a whole, then each good one alone
