@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -72,6 +73,11 @@ class MultiWriter:
         self.hashes: list[hashlib._Hash | None] = [None for _ in paths]
         self.pool = ThreadPoolExecutor(max_workers=2)
         self.pending: list[Future[None]] = []
+        # The reader holds the GIL in long bytes.find/count calls; a worker coming back
+        # from a hash or write waits the switch interval (5 ms by default) before it
+        # asks for the GIL. A shorter interval while we run keeps the workers busy.
+        self._interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(self._interval, 0.0005))
 
     def __enter__(self) -> MultiWriter:
         return self
@@ -136,6 +142,8 @@ class MultiWriter:
             except OSError:
                 pass
         self.fds = []
+        if hasattr(self, "_interval"):
+            sys.setswitchinterval(self._interval)
 
     def finish(self, durable: bool = True) -> list[str]:
         """Wait, flush to disk, and return each output's SHA-256."""
