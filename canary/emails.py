@@ -139,6 +139,9 @@ class EmailMaker:
         self.sample_emails = sample_emails
         #: Normalised addresses handed out by this maker.
         self.issued: set[str] = set()
+        #: The column's own local parts that follow no name shape ("sol_123", "reina84"):
+        #: the "{other}" share is drawn from these, with fresh digits.
+        self.other_locals: list[str] = []
 
     def make(self, given: str, paternal: str, maternal: str, birth: date, upper: bool) -> str:
         """A new address for this person, never seen before; upper case if the column is."""
@@ -160,8 +163,16 @@ class EmailMaker:
             return address.upper() if upper else address
         raise InputError("could not find an unused canary email address; add another domain")
 
+    def _digits_renewed(self, local: str) -> str:
+        """A real handle with new digits (added when it has none), never the same address."""
+        if not re.search(r"\d", local):
+            return local + str(self.rng.randint(1, 99))
+        return re.sub(r"\d", lambda _m: str(self.rng.randint(0, 9)), local)
+
     def _render_local(self, template: str, tokens: dict[str, str], birth: date, n: int) -> str:
-        if template == "{other}":
+        if template == "{other}" and self.other_locals:
+            local = self._digits_renewed(self.rng.choice(self.other_locals))
+        elif template == "{other}":
             base = re.sub(r"[^a-z0-9._]", "", fold(self.faker.user_name()))
             local = base or tokens["first"] + tokens["last"]
         else:

@@ -23,7 +23,7 @@ import phonenumbers
 from faker import Faker
 
 from .curp import make_curp, make_rfc
-from .emails import EmailMaker, domain_weights, learn_patterns
+from .emails import EmailMaker, domain_weights, learn_patterns, match_template
 from .idgen import new_id
 from .infer import (
     Column,
@@ -161,7 +161,7 @@ class CanaryFactory:
             self.profile["email_providers"],
             len(self.domains),
         )
-        return EmailMaker(
+        maker = EmailMaker(
             self.domains,
             weights,
             patterns,
@@ -170,6 +170,10 @@ class CanaryFactory:
             self.email_taken,
             self.sample_emails,
         )
+        maker.other_locals = [
+            local for local, names in pairs if match_template(local, names) == "{other}"
+        ][:500]
+        return maker
 
     def _learn_female_share(self) -> float:
         sexes = self._kind("sex")
@@ -538,6 +542,15 @@ class CanaryFactory:
         """The E.164 number written in one of the column's own masks."""
         masks: Counter[str] = c.fmt.get("masks") or Counter()
         return write_phone(phone, masks, self.profile["phone_masks"], self.country_code, r)
+
+    def accepts_phone(self, e164: str) -> bool:
+        """True when a canary number belongs where this table's numbers do (same country):
+        a Mexican registry with a Costa Rican mobile would stand out, so planting should
+        prefer pool numbers this accepts."""
+        try:
+            return phonenumbers.parse(e164, None).country_code == self.country_code
+        except phonenumbers.NumberParseException:
+            return False
 
     # --- what gets registered -------------------------------------------------------
 

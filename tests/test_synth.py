@@ -543,3 +543,32 @@ def test_given_name_word_counts_follow_the_column(registry, registry_canaries) -
         share_real = real[words] / sum(real.values())
         share_made = made[words] / sum(made.values())
         assert share_made == pytest.approx(share_real, abs=0.12), words
+
+
+def test_handles_unrelated_to_names_come_from_the_columns_own() -> None:
+    fake = Faker("es_MX")
+    fake.seed_instance(13)
+    rows = []
+    for i in range(90):
+        g, a = fake.first_name(), fake.last_name()
+        tok = lambda s: re.sub(r"[^a-z]", "", fold(s.split()[0]))  # noqa: E731
+        local = f"{tok(g)}.{tok(a)}" if i % 3 else f"reina{i:02d}"
+        rows.append([g, a, f"{local}@hotmail.com"])
+    sample = Sample(["nombre", "apellido paterno", "correo"], rows, True, len(rows))
+    f = factory_for(sample, seed=5, domains=["buzon.example.mx"])
+    others = 0
+    for _ in range(60):
+        p = f.persona()
+        local = p.email.split("@")[0]
+        if local.startswith("reina"):
+            others += 1
+            assert re.fullmatch(r"reina\d\d", local)
+        else:
+            assert "." in local
+    assert 8 <= others <= 35  # a third of the column's addresses are such handles
+
+
+def test_accepts_phone_of_the_tables_country(registry: Sample, customers: Sample) -> None:
+    mx, cr = factory_for(registry), factory_for(customers)
+    assert mx.accepts_phone("+528445551234") and not mx.accepts_phone("+50683124455")
+    assert cr.accepts_phone("+50683124455") and not cr.accepts_phone("+528445551234")
