@@ -75,10 +75,21 @@ class Outputs:
             t.unlink(missing_ok=True)
         self._done = True
 
-    def commit(self) -> None:
-        """Move every temp to its final name; never overwrite a file that appeared meanwhile."""
+    def commit(self, durable: bool = True) -> None:
+        """Move every temp to its final name; never overwrite a file that appeared meanwhile.
+
+        With `durable`, each temp is flushed to disk first, so a copy the register
+        will point at is whole even after a crash.
+        """
         placed: list[Path] = []
         try:
+            if durable:
+                for tmp in self.temps:
+                    fd = os.open(tmp, os.O_RDONLY)
+                    try:
+                        os.fsync(fd)
+                    finally:
+                        os.close(fd)
             for tmp, final in zip(self.temps, self.finals, strict=True):
                 try:
                     os.link(tmp, final)  # fails if final exists: no silent overwrite

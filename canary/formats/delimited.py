@@ -215,7 +215,7 @@ class DelimitedTable:
         outputs = Outputs([t.path for t in targets], self.path)
         with outputs:
             self._write(targets, outputs.temps, progress)
-            outputs.commit()
+            outputs.commit(self.durable)
 
     # -- the pass ----------------------------------------------------------------
 
@@ -307,7 +307,7 @@ class DelimitedTable:
                         st.target.path,
                         len(st.pending),
                     )
-            shas = out.finish(self.durable)
+            shas = out.finish(durable=False)  # Outputs.commit fsyncs
             self._sha = out.source_hash.hexdigest()
         for st, sha in zip(states, shas, strict=True):
             st.target.sha256 = sha
