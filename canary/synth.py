@@ -583,9 +583,21 @@ class CanaryFactory:
         return out
 
     def needles(self, persona: Persona, row: list[str]) -> list[str]:
-        """Values that must not already occur in the source: emails, phones, ids as written."""
-        return [
+        """Values that must not already occur in the source: emails, phones, ids as written,
+        and each canary phone also in every other mask its column uses (a real row with the
+        same number written differently is a collision too)."""
+        out = [
             row[c.index]
             for c in self.cols
             if c.kind in ("email", "phone", "id", "curp", "rfc") and row[c.index]
         ]
+        for c in self._kind("phone"):
+            e164 = normalize_phone(row[c.index], self.region, strict=False) if row[c.index] else ""
+            if not e164:
+                continue
+            fixed = random.Random(0)  # one mask at a time: no choice is made
+            for mask, _n in (c.fmt.get("masks") or Counter()).most_common(10):
+                written = write_phone(e164, Counter({mask: 1}), {}, self.country_code, fixed)
+                if written not in out:
+                    out.append(written)
+        return out

@@ -181,7 +181,16 @@ def test_rows_are_repeatable_and_identifiers_normalised(registry_canaries) -> No
     name = next(v for k, v, _ in ids if k == "name")
     assert name == fold(p.full_name) and name.islower()
     assert {v for k, v, _ in ids if k == "id"} == {row[0], row[4]}
-    assert set(f.needles(p, row)) == {row[0], row[4], row[7], row[8]}
+    assert set(f.needles(p, row)) == {row[0], row[4], row[7], row[8]}  # one mask only
+
+
+def test_phone_needles_cover_every_mask_of_the_column(customers: Sample) -> None:
+    f = factory_for(customers, seed=2)
+    p = f.persona()
+    row = f.make_row(p, phone="+50683124455")
+    needles = f.needles(p, row)
+    assert {"8312-4455", "83124455"} <= set(needles)
+    assert p.email in needles and row[0] in needles
 
 
 def test_sorted_folios_stay_sorted_and_unique(registry) -> None:
