@@ -307,6 +307,8 @@ class CanaryFactory:
         if k == "place":
             copied = donor[c.index] if donor is not None else r.choice(self._cells(c))
             return self._vary(c, copied, r)
+        if k in ("category", "boolean", "constant") and donor is not None:
+            return donor[c.index]  # with the place, as the real row had them together
         if k in ("category", "boolean", "text", "constant", "empty"):
             return self._vary(c, r.choice(self._cells(c)), r)
         if k == "number":
@@ -516,10 +518,14 @@ class CanaryFactory:
         return vary_number(r.choice(self._cells(c)), c.fmt.get("number") or {}, r)
 
     def _place_donor(self, r: random.Random, phone: str | None) -> list[str] | None:
-        """A real row to copy place columns from; one whose phone shares the canary's area
-        code when there is one, so the place and the number agree."""
-        if not self.rows or not self._kind("place"):
+        """A real row to copy place and category columns from, so that they keep their
+        joint frequencies (a district with its own parties); one whose phone shares the
+        canary's area code when there is one, so the place and the number agree."""
+        if not self.rows:
             return None
+        if not self._kind("place"):
+            has_categories = any(self._kind(k) for k in ("category", "boolean", "constant"))
+            return r.choice(self.rows) if has_categories else None
         if phone and self._row_nsn:
             matches = self._donors.get(phone)
             if matches is None:

@@ -581,3 +581,18 @@ def test_accepts_phone_of_the_tables_country(registry: Sample, customers: Sample
     mx, cr = factory_for(registry), factory_for(customers)
     assert mx.accepts_phone("+528445551234") and not mx.accepts_phone("+50683124455")
     assert cr.accepts_phone("+50683124455") and not cr.accepts_phone("+528445551234")
+
+
+def test_categories_keep_their_joint_frequencies() -> None:
+    rng = random.Random(3)
+    level = {"ORO": "A", "PLATA": "B", "BRONCE": "C"}
+    rows = []
+    for i in range(120):
+        tier = rng.choice(list(level))
+        rows.append([f"Ana {i}", f"ana{i}@gmail.com", tier, level[tier]])
+    sample = Sample(["nombre", "correo", "tipo", "nivel"], rows, True, len(rows))
+    f = factory_for(sample, seed=4)
+    assert [c.kind for c in f.schema.columns[2:]] == ["category", "category"]
+    made = [f.make_row(f.persona()) for _ in range(60)]
+    assert all(level[r[2]] == r[3] for r in made)  # never an ORO with a C
+    assert len({r[2] for r in made}) == 3
