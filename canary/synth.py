@@ -230,6 +230,12 @@ class CanaryFactory:
         dist: Counter[int] = Counter({1: 1})
         if self._kind("given_name"):
             dist = self._kind("given_name")[0].fmt.get("words", dist)
+        elif self._kind("full_name"):
+            # Whole names: the words beyond the surnames (two in Spanish) are given names.
+            surnames = 2 if self.profile.get("language") == "es" else 1
+            dist = Counter()
+            for words, n in self._kind("full_name")[0].fmt.get("words", {1: 1}).items():
+                dist[max(1, words - surnames)] += n
         return self.names.given(sex, dist)
 
     def _surname(self) -> str:

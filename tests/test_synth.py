@@ -596,3 +596,14 @@ def test_categories_keep_their_joint_frequencies() -> None:
     made = [f.make_row(f.persona()) for _ in range(60)]
     assert all(level[r[2]] == r[3] for r in made)  # never an ORO with a C
     assert len({r[2] for r in made}) == 3
+
+
+def test_whole_names_have_the_columns_word_counts(customers: Sample) -> None:
+    f = factory_for(customers, seed=9)
+    col = column(customers, "nombre")
+    real = Counter(len(r[col].split()) for r in customers.rows)
+    made = Counter(
+        len(f.make_row(f.persona(), phone="+50683124455")[col].split()) for _ in range(150)
+    )
+    for words in (3, 4):
+        assert made[words] / 150 == pytest.approx(real[words] / sum(real.values()), abs=0.1)
