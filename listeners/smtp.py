@@ -37,7 +37,7 @@ from canary.mailparse import ParsedMail, parse_message, safe_text
 from canary.store import Store, new_id
 
 from .smtp_commit import GroupCommitter
-from .smtp_directory import Directory
+from .smtp_directory import Directory, split_address
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +140,8 @@ class CanarySMTP(SMTP):
         super().connection_made(transport)
         if first:
             self.canary_handler.sessions.add(self)
+            if self.canary_handler.closing:  # accepted just as we began to close
+                self.loop.call_soon(self.shutdown_now)
 
     def connection_lost(self, error: Exception | None) -> None:
         try:
@@ -377,8 +379,7 @@ class CanaryHandler:
 
 
 def rcpt_norm(address: str) -> str:
-    from .smtp_directory import split_address
-
+    """The normalised form of an envelope recipient ("" when it is no address)."""
     return split_address(address)[0]
 
 
