@@ -197,3 +197,16 @@ def test_safe_text() -> None:
     assert safe_text("x" * 50, 10) == "x" * 9 + "…"
     assert safe_text(None) == ""
     assert safe_text("\udcffok") == "\ufffdok"
+
+
+def test_only_the_start_of_a_huge_message_is_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mailparse, "MAX_PARSE", 10_000)
+    raw = (
+        b"Subject: huge\r\n\r\nhttps://early.example/\r\n"
+        + (b"z" * 98 + b"\r\n") * 1000
+        + b"https://late.example/\r\n"
+    )
+    parsed = parse_message(raw)
+    assert parsed.subject == "huge"
+    assert parsed.urls == ["https://early.example/"]
+    assert any("first 10000 bytes" in e for e in parsed.errors)
