@@ -297,6 +297,7 @@ def main() -> None:
     ap.add_argument("--big", type=int, default=3, help="concurrent 10 MB senders")
     ap.add_argument("--latency-messages", type=int, default=300)
     ap.add_argument("--skip-latency", action="store_true")
+    ap.add_argument("--skip-throughput", action="store_true")
     ap.add_argument("--serve", choices=["bare", "canary"], help=argparse.SUPPRESS)
     ap.add_argument("--port-file", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -316,7 +317,8 @@ def main() -> None:
     )
     try:
         with tempfile.TemporaryDirectory() as d:
-            throughput(args, load, Path(d))
+            if not args.skip_throughput:
+                throughput(args, load, Path(d))
             if not args.skip_latency:
                 latency(args, Path(d))
     finally:
