@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from ..alerts import list_alerts, retry, send_test
 from ..errors import InputError
 from .common import app, echo, emit_json, state
 
@@ -20,6 +19,8 @@ def alerts_list(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """List alerts in the outbox, newest first."""
+    from ..alerts import list_alerts
+
     if ctx.invoked_subcommand is not None:
         return
     rows = list_alerts(
@@ -41,6 +42,8 @@ def alerts_list(
 @alerts_app.command("test")
 def alerts_test(as_json: bool = typer.Option(False, "--json")) -> None:
     """Send a test alert through every configured channel now; exit 1 if any failed."""
+    from ..alerts import send_test
+
     results = send_test(state.config)
     if as_json:
         emit_json({"results": [r.__dict__ for r in results]})
@@ -59,6 +62,8 @@ def alerts_retry(
     all_: bool = typer.Option(False, "--all", help="queue every failed alert again"),
 ) -> None:
     """Queue failed alerts again (they go out at the next dispatch of 'canary serve')."""
+    from ..alerts import retry
+
     if (alert_id is None) == (not all_):
         raise InputError("give one alert id or --all ('canary alerts --failed' lists them)")
     n = retry(state.store, None if all_ else alert_id)

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import typer
 
-from .. import chain, history, report, users
 from ..errors import InputError
 from .common import app, echo, emit_json, state
 
@@ -20,6 +19,8 @@ app.add_typer(token_app, name="token")
 @app.command()
 def incidents(as_json: bool = typer.Option(False, "--json")) -> None:
     """List incidents (hits grouped per copy), most recently active first."""
+    from .. import history
+
     with state.store.session() as s:
         rows = history.list_incidents(s)
     if as_json:
@@ -33,6 +34,8 @@ def incidents(as_json: bool = typer.Option(False, "--json")) -> None:
 @app.command()
 def incident(incident_id: int, as_json: bool = typer.Option(False, "--json")) -> None:
     """One incident with the timeline of its hits."""
+    from .. import history
+
     with state.store.session() as s:
         doc = history.incident_detail(s, incident_id)
     if as_json:
@@ -56,6 +59,8 @@ def report_cmd(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Write a copy's evidence bundle: report (HTML, PDF), issuance, raw hits, chain, manifest."""
+    from .. import report
+
     b = report.build_bundle(state.store, copy_id, out, lang=lang)
     if as_json:
         emit_json({"path": str(b.path), "hits": b.hits, "manifest_sha256": b.manifest_sha256})
@@ -73,6 +78,8 @@ def verify(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Check the store's hash chain, or an evidence bundle (offline); exit 1 when broken."""
+    from .. import chain, report
+
     if bundle is not None:
         if not bundle.is_file():
             raise InputError(f"{bundle}: no such file")
@@ -127,6 +134,8 @@ def user_add(
     password_stdin: bool = typer.Option(False, "--password-stdin", help="read it from stdin"),
 ) -> None:
     """Add a dashboard user (password prompted, or one line from stdin)."""
+    from .. import users
+
     u = users.add_user(state.store, name, _read_password(password_stdin), role)
     echo(f"added {u.username} ({u.role})")
 
@@ -137,6 +146,8 @@ def user_passwd(
     password_stdin: bool = typer.Option(False, "--password-stdin", help="read it from stdin"),
 ) -> None:
     """Change a user's password."""
+    from .. import users
+
     users.set_password(state.store, name, _read_password(password_stdin))
     echo(f"password changed for {name}")
 
@@ -144,6 +155,8 @@ def user_passwd(
 @user_app.command("remove")
 def user_remove(name: str) -> None:
     """Remove a user."""
+    from .. import users
+
     users.remove_user(state.store, name)
     echo(f"removed {name}")
 
@@ -151,6 +164,8 @@ def user_remove(name: str) -> None:
 @user_app.command("list")
 def user_list(as_json: bool = typer.Option(False, "--json")) -> None:
     """List users and roles."""
+    from .. import users
+
     rows = users.list_users(state.store)
     if as_json:
         emit_json(
