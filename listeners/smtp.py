@@ -47,6 +47,8 @@ IDENT = "ESMTP"
 INLINE_PARSE_BYTES = 64 * 1024
 #: Probe addresses remembered per session at most (each RCPT is also limited).
 MAX_PENDING = 100
+#: Slowest sending rate (bytes/s) a message of the largest size still gets through at.
+DATA_MIN_RATE = 64 * 1024
 #: Seconds close() lets sessions in the middle of a command finish.
 CLOSE_GRACE = 10.0
 
@@ -153,9 +155,16 @@ class CanarySMTP(SMTP):
                 self.canary_handler.session_ended(self, self.ended_by)
 
     async def smtp_DATA(self, arg: str) -> None:
-        """DATA as usual; once the message was sent (whatever the answer), not a probe."""
+        """DATA as usual; once the message was sent (whatever the answer), not a probe.
+
+        aiosmtpd times the whole DATA phase with the command timeout, which would cut
+        off a large message from a slow sender; the phase gets the command timeout
+        plus the time to send the largest message at `DATA_MIN_RATE`.
+        """
         before = self.envelope
         rcpts = list(before.rcpt_tos) if before is not None else []
+        limit = self.data_size_limit or 0
+        self._reset_timeout(self._timeout_duration + limit / DATA_MIN_RATE)
         await super().smtp_DATA(arg)
         if self.envelope is not before:  # the transaction ended: 250, 451, 552 or 500
             for r in rcpts:

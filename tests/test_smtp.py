@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.policy
 import hashlib
 import smtplib
+import time
 from collections.abc import Iterator
 from email.message import EmailMessage
 
@@ -351,6 +352,29 @@ def test_slow_client_is_cut_off_and_its_probe_kept(sqlite_store: Store, seeded: 
         [probe] = wait_for(lambda: hits(sqlite_store))
         assert probe.channel == "smtp-probe"
         assert probe.details["ended_by"] == "timeout"
+    finally:
+        r.close()
+
+
+def test_a_slow_message_gets_more_than_the_command_timeout(
+    sqlite_store: Store, seeded: Seeded
+) -> None:
+    # 1 s per command, but DATA may take 1 s + 1 MB at 64 KB/s (about 16 s).
+    r = Running(sqlite_store, make_config(command_timeout=1.0, max_message_bytes=1_000_000))
+    try:
+        to = seeded.addresses[seeded.copies["vendor-a"]]
+        with RawClient(r.port) as c:
+            c.reply()
+            c.cmd(b"EHLO slow.example")
+            c.cmd(b"MAIL FROM:<a@slow.example>")
+            assert c.cmd(b"RCPT TO:<" + to.encode() + b">").startswith(b"250")
+            assert c.cmd(b"DATA").startswith(b"354")
+            for part in (b"Subject: slowly\r\n\r\n", b"first\r\n", b"second\r\n"):
+                c.send(part)
+                time.sleep(1.2)
+            assert c.cmd(b".").startswith(b"250")
+        [hit] = hits(sqlite_store, channel="smtp")
+        assert hit.summary == "slowly"
     finally:
         r.close()
 
