@@ -16,24 +16,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from .errors import NotFound
 from .models import Copy, Hit, HitCopy, Incident
-
-
-def hit_summary(hit: Hit) -> dict[str, Any]:
-    """A hit in DESIGN's `canary hits` shape."""
-    return {
-        "id": hit.id,
-        "observed_at": hit.observed_at.isoformat(),
-        "channel": hit.channel,
-        "identifier": hit.identifier,
-        "sender": hit.sender,
-        "summary": hit.summary,
-        "copies": [c.copy_id for c in hit.candidates],
-    }
+from .queries import hit_dict
 
 
 def hit_detail(hit: Hit) -> dict[str, Any]:
     """A hit with its evidence details, classification and candidates (score and reason)."""
-    doc = hit_summary(hit)
+    doc = hit_dict(hit)
     doc.update(
         {
             "identifier_kind": hit.identifier_kind,
@@ -119,7 +107,7 @@ def incident_detail(session: Session, incident_id: int) -> dict[str, Any]:
     for h in hits:
         senders[h.sender] = senders.get(h.sender, 0) + 1
         channels[h.channel] = channels.get(h.channel, 0) + 1
-    doc["timeline"] = [hit_summary(h) for h in hits]
+    doc["timeline"] = [hit_dict(h) for h in hits]
     doc["senders"] = senders
     doc["channels"] = channels
     return doc
