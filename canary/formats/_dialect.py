@@ -305,20 +305,3 @@ def quoted_terminators(buf: Buf, tb: bytes, q: bytes, inside: bool = False) -> i
     parts = buf.split(q)
     inner = parts[0::2] if inside else parts[1::2]
     return b"".join(inner).count(tb)
-
-
-def quoted_breaks(q: bytes, tb: bytes) -> re.Pattern[bytes]:
-    """A pattern whose findall gives, per quoted field, the field if it holds `tb` else b"".
-
-    Scanned from a record boundary, quote characters pair up left to right (a doubled
-    quote is an empty pair), so the matches are exactly the quoted fields.
-    """
-    qe, te = re.escape(q), re.escape(tb)
-    return re.compile(
-        qe + b"[^" + qe + te + b"]*" + qe + b"|(" + qe + b"[^" + qe + b"]*" + qe + b")"
-    )
-
-
-def count_quoted_breaks(pattern: re.Pattern[bytes], buf: Buf, tb: bytes, end: int) -> int:
-    """How many `tb` bytes lie inside quoted fields of buf[:end] (buf starts at a boundary)."""
-    return b"".join(pattern.findall(buf, 0, end)).count(tb)

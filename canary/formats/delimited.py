@@ -23,7 +23,6 @@ from ._dialect import (
     BOM_UTF8,
     Buf,
     Dialect,
-    count_quoted_breaks,
     detect_delimiter,
     detect_encoding,
     detect_quoting,
@@ -31,7 +30,7 @@ from ._dialect import (
     encode_record,
     last_boundary,
     parse_record,
-    quoted_breaks,
+    quoted_terminators,
     record_end,
     split_records,
 )
@@ -138,7 +137,6 @@ class DelimitedTable:
         sample = [(r, parse_record(r, d)) for r in records[:300]]
         quoting = detect_quoting(sample, d)
         self.dialect = Dialect(encoding, bom, delimiter, '"', quoting, terminator, trailing)
-        self._breaks = quoted_breaks(self.dialect.q, self.dialect.term[-1:])
 
     # -- Table interface ---------------------------------------------------------
 
@@ -252,12 +250,12 @@ class DelimitedTable:
             while True:
                 data, final = reader.next(carry)
                 placing = any(st.pending for st in states)
-                qt = 0
+                qt = inq = 0
                 if final or not placing:
                     # Past the last insertion no boundary is needed: blocks are chunks.
                     lb = len(data)
                 else:
-                    qt = data.count(q) if data.find(q) != -1 else 0
+                    qt, inq = _quote_stats(data, q, tb)
                     lb = last_boundary(data, term, q, qt)
                     if lb <= 0:
                         carry = data
@@ -295,9 +293,10 @@ class DelimitedTable:
                     break
                 if placing:
                     # Records in this block, for the positions of later insertions.
-                    rows_before += data.count(tb, 0, lb)
+                    tail = data[lb:]
+                    rows_before += data.count(tb, 0, lb) - inq
                     if qt:
-                        rows_before -= count_quoted_breaks(self._breaks, data, tb, lb)
+                        rows_before += quoted_terminators(tail, tb, q)
                     prev_last = _last_record(data, lb, term, q, qt)
                 carry = data[lb:]
                 file_pos += lb
@@ -371,7 +370,7 @@ class DelimitedTable:
                 rec = term + rec[: -len(term)]
             index = rows_before + data.count(tb, 0, b)
             if data.find(q, 0, b) != -1:
-                index -= count_quoted_breaks(self._breaks, data, tb, b)
+                index -= quoted_terminators(data[:b], tb, q)
             if at_eof and not d.trailing_newline:
                 index += 1
             st.splices.append((b, rec))
@@ -423,6 +422,14 @@ class _Reader:
         if got == lc:
             return carry, True
         return bytes(buf[:got]), False
+
+
+def _quote_stats(data: Buf, q: bytes, tb: bytes) -> tuple[int, int]:
+    """(quote characters, terminator bytes inside quotes) of a buffer starting outside quotes."""
+    if data.find(q) == -1:
+        return 0, 0
+    parts = data.split(q)
+    return len(parts) - 1, b"".join(parts[1::2]).count(tb)
 
 
 def _last_record(data: Buf, lb: int, term: bytes, q: bytes, qt: int) -> Buf:
