@@ -428,7 +428,8 @@ def _quote_stats(data: Buf, q: bytes, tb: bytes) -> tuple[int, int]:
     """(quote characters, terminator bytes inside quotes) of a buffer starting outside quotes."""
     if data.find(q) == -1:
         return 0, 0
-    parts = data.split(q)
+    # Splitting bytes is about twice as fast as splitting a bytearray, copy included.
+    parts = (bytes(data) if isinstance(data, bytearray) else data).split(q)
     return len(parts) - 1, b"".join(parts[1::2]).count(tb)
 
 
