@@ -290,7 +290,7 @@ def _story(
     verdict = (
         "the leaked copy was found" if traced == leaked.id == (best or {}).get("id") else "mismatch"
     )
-    say(f"Done: {verdict}. Everything is in {folder}.")
+    say(f"Done: {verdict}.")
     return DemoResult(copies, leaked, best["id"] if best else None, hits, traced)
 
 

@@ -21,6 +21,8 @@ def demo(
     if keep is not None:
         keep.mkdir(parents=True, exist_ok=True)
         run_demo(keep.resolve(), echo)
+        echo(f"Copies, chat export, config and store are kept in {keep.resolve()}.")
         return
     with tempfile.TemporaryDirectory(prefix="canary-demo-") as tmp:
         run_demo(Path(tmp), echo)
+    echo("(It ran in a temporary folder, removed now; 'canary demo --keep DIR' keeps it.)")
