@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
@@ -59,15 +60,29 @@ def configure(burn_in_days: float) -> None:
 
 
 def attribute(
-    session: Session, hit: Hit, *, text: str = "", burn_in_days: float | None = None
+    session: Session,
+    hit: Hit,
+    *,
+    text: str = "",
+    burn_in_days: float | None = None,
+    cache: dict[tuple[str, str], Any] | None = None,
 ) -> Attribution:
-    """Candidate copies for `hit` (not yet flushed), ranked; `text` may narrow phones."""
-    rows = session.execute(
-        select(Canary, Copy)
-        .join(Identifier, Identifier.canary_id == Canary.id)
-        .outerjoin(Copy, Copy.id == Canary.copy_id)
-        .where(Identifier.kind == hit.identifier_kind, Identifier.value == hit.identifier)
-    ).all()
+    """Candidate copies for `hit` (not yet flushed), ranked; `text` may narrow phones.
+
+    `cache` (one dict per batch of hits) keeps the canaries found for an identifier, so
+    a burst of messages to one canary looks it up once.
+    """
+    key = (hit.identifier_kind, hit.identifier)
+    rows = cache.get(key) if cache is not None else None
+    if rows is None:
+        rows = session.execute(
+            select(Canary, Copy)
+            .join(Identifier, Identifier.canary_id == Canary.id)
+            .outerjoin(Copy, Copy.id == Canary.copy_id)
+            .where(Identifier.kind == hit.identifier_kind, Identifier.value == hit.identifier)
+        ).all()
+        if cache is not None:
+            cache[key] = rows
     if not rows:
         return Attribution("unattributed")
     planted = [(c, cp) for c, cp in rows if cp is not None and c.kind != "control"]

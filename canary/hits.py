@@ -131,6 +131,7 @@ def record_in(session: Session, observations: list[Observation]) -> list[Recorde
     slots: list[Hit | tuple[str, str, str]] = []
     new_hits: list[Hit] = []
     batch_keys: dict[tuple[str, str, str], Hit] = {}
+    lookups: dict[tuple[str, str], Any] = {}
     for obs, kind, ident, provider, msg_id in prepared:
         key = (provider, msg_id or "", ident)
         if msg_id and (key in existing or key in batch_keys):
@@ -152,7 +153,7 @@ def record_in(session: Session, observations: list[Observation]) -> list[Recorde
             evidence_sha256=sha,
             details=obs.details,
         )
-        result = attribution.attribute(session, hit, text=obs.text)
+        result = attribution.attribute(session, hit, text=obs.text, cache=lookups)
         hit.classification = result.classification
         hit.candidates = result.candidates
         new_hits.append(hit)
