@@ -330,13 +330,39 @@ def identify(store: Store, path: str | Path) -> dict[str, Any]:
 def read_text_pieces(path: Path) -> Iterator[str]:
     """The file as text, piece by piece: XLSX cell values, anything else decoded."""
     with path.open("rb") as f:
-        head = f.read(4)
-    if head == b"PK\x03\x04":
+        head = f.read(16)
+    if head == b"SQLite format 3\x00":
+        yield from _sqlite_pieces(path)
+        return
+    if head[:4] == b"PK\x03\x04":
         pieces = _xlsx_pieces(path)
         if pieces is not None:
             yield from pieces
             return
     yield from _decoded_pieces(path)
+
+
+def _sqlite_pieces(path: Path) -> Iterator[str]:
+    """Every text value of every table of a SQLite file, opened read-only."""
+    import sqlite3
+
+    try:
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise InputError(f"{path}: cannot open the SQLite file ({exc})") from exc
+    try:
+        tables = [r[0] for r in con.execute("select name from sqlite_master where type = 'table'")]
+        for table in tables:
+            quoted = '"' + table.replace('"', '""') + '"'
+            # The table name comes from the file itself and is quoted as an identifier.
+            cur = con.execute(f"select * from {quoted}")
+            while rows := cur.fetchmany(2000):
+                yield "\n".join("\t".join("" if v is None else str(v) for v in r) for r in rows)
+                yield "\n"
+    except sqlite3.Error as exc:
+        raise InputError(f"{path}: cannot read the SQLite file ({exc})") from exc
+    finally:
+        con.close()
 
 
 def _xlsx_pieces(path: Path) -> Iterator[str] | None:

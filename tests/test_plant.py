@@ -157,3 +157,86 @@ def test_missing_domain_is_a_clear_error(sqlite_store: Store, tmp_path: Path) ->
     make_csv(src, 20)
     with pytest.raises(InputError, match="canary domain add"):
         issue_copies(sqlite_store, Config(), IssueRequest(str(src), ["A"], out_dir=tmp_path / "o"))
+
+
+def _rows(n: int) -> list[list[str]]:
+    buf = io.StringIO()
+    make_csv_text = []
+    for i in range(n):
+        first, last, town = NAMES[i % len(NAMES)]
+        make_csv_text.append(
+            [
+                f"F-{3 * i + 1:05d}",
+                first,
+                last,
+                f"{first.lower()}.{last.lower()}{i}@gmail.com".encode("ascii", "ignore").decode(),
+                f"(844) {100 + i % 900:03d}-{1000 + i:04d}",
+                town,
+                f"{(i * 37) % 1000}.{i % 100:02d}",
+            ]
+        )
+    del buf
+    return make_csv_text
+
+
+def write_source(kind: str, path_base: Path, n: int = 120) -> tuple[Path, str | None]:
+    """The same table as .xlsx, .json, .jsonl or a SQLite file."""
+    rows = _rows(n)
+    if kind == "xlsx":
+        from openpyxl import Workbook
+
+        wb = Workbook()
+        ws = wb.active
+        assert ws is not None
+        ws.title = "Registro"
+        ws.append(HEADER)
+        for r in rows:
+            ws.append([*r[:6], float(r[6])])
+        wb.create_sheet("Notas").append(["no tocar"])
+        p = path_base.with_suffix(".xlsx")
+        wb.save(p)
+        return p, None
+    if kind in ("json", "jsonl"):
+        docs = [dict(zip(HEADER, [*r[:6], float(r[6])], strict=True)) for r in rows]
+        p = path_base.with_suffix("." + kind)
+        if kind == "json":
+            p.write_text(json.dumps(docs, ensure_ascii=False, indent=2), encoding="utf-8")
+        else:
+            p.write_text(
+                "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8"
+            )
+        return p, None
+    import sqlite3
+
+    p = path_base.with_suffix(".sqlite")
+    con = sqlite3.connect(p)
+    con.execute(
+        "create table registro (folio text primary key, nombre text, apellido_paterno text, "
+        "correo text, celular text, municipio text, monto real)"
+    )
+    con.executemany(
+        "insert into registro values (?,?,?,?,?,?,?)", [[*r[:6], float(r[6])] for r in rows]
+    )
+    con.commit()
+    con.close()
+    return p, "registro"
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "json", "jsonl", "sqlite"])
+def test_issue_every_format_and_identify_the_copy(ready: Store, tmp_path: Path, kind: str) -> None:
+    from canary.identify import identify
+
+    src, table = write_source(kind, tmp_path / "registro")
+    before = src.read_bytes()
+    copies = issue_copies(
+        ready,
+        Config(),
+        IssueRequest(str(src), ["A", "B"], out_dir=tmp_path / "o", table=table, seed=3),
+    )
+    assert src.read_bytes() == before
+    assert [Path(c.path).suffix for c in copies] == [src.suffix, src.suffix]
+    for c in copies:
+        assert c.canaries >= 3
+        found = identify(ready, c.path)
+        assert found["copies"][0]["id"] == c.id
+        assert found["copies"][0]["matched"] >= c.canaries
