@@ -8,6 +8,7 @@ canaries, identifiers, hash-chain link) is written only once every file is in pl
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import math
 import random
@@ -200,6 +201,9 @@ def issue_copies(
     ]
     controls = [new_persona() for _ in range(_control_count(per_copy, len(recipients), config))]
 
+    at_end = only_end_fits(schema, sample)
+    if at_end:
+        log.info("the table is sorted by a sequence with no gaps: canaries go after the last row")
     total = table.size()
     done = 0
 
@@ -211,7 +215,7 @@ def issue_copies(
 
     targets: list[CopyTarget] = []
     for _attempt in range(MAX_COLLISION_RETRIES):
-        targets = [_target(factory, plan, rng) for plan in plans]
+        targets = [_target(factory, plan, rng, at_end) for plan in plans]
         done = 0
         try:
             table.write_copies(targets, advance if progress else None)
@@ -252,11 +256,32 @@ def _existing_phone_sets(session: Session) -> list[frozenset[str]]:
     return [frozenset(v) for v in sets.values()]
 
 
-def _target(factory: Any, plan: _Plan, rng: random.Random) -> CopyTarget:
+def only_end_fits(schema: Any, sample: Sample) -> bool:
+    """True when the table is sorted by an id sequence with no gaps (F-00001, F-00002...).
+
+    No new id fits between two rows of such a table, so the only place a canary can go
+    without breaking the order or reusing an id is after the last row, where a growing
+    registry adds its rows anyway.
+    """
+    from .valueformats import id_number
+
+    for i, col in enumerate(schema.columns):
+        if col.kind != "id" or not getattr(col, "sorted", False):
+            continue
+        nums = [id_number(r[i]) for r in sample.rows if i < len(r) and r[i]]
+        if len(nums) >= 3 and all(
+            a is not None and b is not None and b - a == 1 for a, b in itertools.pairwise(nums)
+        ):
+            return True
+    return False
+
+
+def _target(factory: Any, plan: _Plan, rng: random.Random, at_end: bool = False) -> CopyTarget:
     plan.rows = {}
     insertions: list[Insertion] = []
     needles: list[str] = []
-    fractions = sorted(rng.random() for _ in plan.personas)
+    fractions = [1.0 if at_end else rng.random() for _ in plan.personas]
+    fractions.sort()
     order = list(range(len(plan.personas)))
     rng.shuffle(order)
     for frac, i in zip(fractions, order, strict=True):
