@@ -146,7 +146,6 @@ class _Listeners:
                 access_log=False,
             )
         )
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         task = asyncio.create_task(server.serve())
         while not server.started:
             await asyncio.sleep(0.05)
