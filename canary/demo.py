@@ -97,11 +97,10 @@ def _leak_as_chat(store: Store, copy: IssuedCopy, out: Path, rng: random.Random)
 
 
 class _Listeners:
-    """SMTP and webhook listeners in a background thread with their own loop."""
+    """`canary serve` (SMTP and webhooks) in a background thread with its own loop."""
 
-    def __init__(self, store: Store, config: Config, smtp_port: int, http_port: int) -> None:
+    def __init__(self, store: Store, config: Config) -> None:
         self.store, self.config = store, config
-        self.smtp_port, self.http_port = smtp_port, http_port
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
         self.stop_event: asyncio.Event | None = None
@@ -110,50 +109,35 @@ class _Listeners:
 
     def __enter__(self) -> _Listeners:
         self.thread.start()
-        if not self.ready.wait(30) or self.error:
+        if not self.ready.wait(60) or self.error:
             raise RuntimeError(f"listeners did not start: {self.error}")
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self.stop_event is not None:
             self.loop.call_soon_threadsafe(self.stop_event.set)
-        self.thread.join(30)
+        self.thread.join(60)
 
     def _run(self) -> None:
         try:
             self.loop.run_until_complete(self._main())
-        except BaseException as exc:
+        except BaseException as exc:  # reported to the caller by __enter__
             self.error = exc
             self.ready.set()
         finally:
             self.loop.close()
 
     async def _main(self) -> None:
-        import uvicorn
-
-        from listeners.smtp import start_smtp
-        from listeners.webhooks import create_app
+        from listeners.serve import ServeOptions, serve
 
         self.stop_event = asyncio.Event()
-        smtp = await start_smtp(self.store, self.config, "127.0.0.1", self.smtp_port)
-        server = uvicorn.Server(
-            uvicorn.Config(
-                create_app(self.store, self.config),
-                host="127.0.0.1",
-                port=self.http_port,
-                lifespan="off",
-                log_config=None,
-                access_log=False,
-            )
+        await serve(
+            self.store,
+            self.config,
+            ServeOptions.build(only=["smtp", "http"]),
+            stop=self.stop_event,
+            started=lambda _running: self.ready.set(),
         )
-        task = asyncio.create_task(server.serve())
-        while not server.started:
-            await asyncio.sleep(0.05)
-        self.ready.set()
-        await self.stop_event.wait()
-        server.should_exit = True
-        await task
-        await smtp.close()
 
 
 def _twilio_signature(token: str, url: str, params: dict[str, str]) -> str:
@@ -230,9 +214,7 @@ def _story(
     email = next(v for k, v in idents if k == "email")
     phone = next((v for k, v in idents if k == "phone"), None)
 
-    with _Listeners(
-        store, config, config_port(config.listen.smtp), config_port(config.listen.http)
-    ):
+    with _Listeners(store, config):
         say(
             "5. Listeners running: SMTP on "
             + config.listen.smtp
