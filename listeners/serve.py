@@ -147,6 +147,7 @@ async def serve(
     stop = stop or asyncio.Event()
     servers: list[tuple[str, QuietServer, asyncio.Task[None]]] = []
     smtp_listener: Any = None
+    webhooks: Any = None
     scheduler: Any = None
     running = Running()
     signals = _install_signals(loop, stop, servers)
@@ -155,6 +156,7 @@ async def serve(
             from .webhooks import create_app
 
             app = create_app(store, config)
+            webhooks = app.state.webhooks
             servers.append(_start_http("http", app, options.http or config.listen.http))
         if "admin" in options.parts:
             admin_app = _admin_app(store, config)
@@ -191,6 +193,8 @@ async def serve(
                 log.error("the %s listener stopped unexpectedly; stopping the rest", name)
     finally:
         await _shutdown(servers, smtp_listener, scheduler)
+        if webhooks is not None:
+            await webhooks.close()
         for sig in signals:
             loop.remove_signal_handler(sig)
         log.info("canary serve stopped", extra={"event": "stop"})

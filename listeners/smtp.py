@@ -14,7 +14,7 @@ It looks like an ordinary mail server for the canary domains (DESIGN, SMTP table
 
 `start_smtp` runs inside the caller's event loop (`canary serve`). Store work runs in
 worker threads: lookups in a small pool, commits in one committer thread that groups
-concurrent sessions into one transaction (`listeners.smtp_commit`).
+concurrent sessions into one transaction (`listeners.batching`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from canary.hits import Observation
 from canary.mailparse import ParsedMail, parse_message, safe_text
 from canary.store import Store, new_id
 
-from .smtp_commit import GroupCommitter
+from .batching import GroupCommitter
 from .smtp_directory import Directory, split_address
 
 log = logging.getLogger(__name__)
@@ -200,7 +200,7 @@ class CanaryHandler:
         self.lookups = ThreadPoolExecutor(max_workers=4, thread_name_prefix="smtp-lookup")
         self.directory = Directory(store, self.lookups)
         self.sessions: set[CanarySMTP] = set()
-        self.committer = GroupCommitter(store, alive=self._alive)
+        self.committer = GroupCommitter(store, alive=self._alive, name="smtp-commit")
         self.tasks: set[asyncio.Task[None]] = set()
         self.closing = False
         self.stats = _Stats()

@@ -32,7 +32,7 @@ from canary.hits import Observation, Recorded
 from canary.store import Store
 
 from . import payloads, signatures
-from .hitwriter import HitWriter
+from .batching import GroupCommitter
 from .payloads import Malformed
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ def form_params(data: bytes) -> dict[str, list[str]]:
 
 
 class Webhooks:
-    """The routes, sharing the store, the config and one group-commit writer."""
+    """The routes, sharing the store, the config and one group committer."""
 
     def __init__(
         self,
@@ -117,8 +117,12 @@ class Webhooks:
         self.config = config
         self.max_body = max_body
         self.clock = clock
-        self.writer = HitWriter(store)
+        self.committer = GroupCommitter(store, name="webhook-commit")
         self._warned: dict[str, float] = {}
+
+    async def close(self) -> None:
+        """Commit what requests have queued, then stop the committer (after the server)."""
+        await self.committer.close()
 
     # -- shared steps ------------------------------------------------------------------
 
@@ -164,7 +168,7 @@ class Webhooks:
         if not observations:
             return answer([])
         try:
-            recorded = await self.writer.record(observations)
+            recorded = await self.committer.submit(observations)
         except Exception:
             log.exception("could not commit webhook hits; the provider will retry")
             return _text(503, "temporarily unavailable")

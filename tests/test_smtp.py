@@ -395,7 +395,7 @@ def test_command_limit_ends_a_flood(sqlite_store: Store, seeded: Seeded) -> None
 def test_store_failure_answers_451_and_a_retry_is_recorded_once(
     server: Running, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import listeners.smtp_commit as commit_mod
+    import listeners.batching as commit_mod
 
     real = commit_mod.record_in
     calls = {"n": 0}

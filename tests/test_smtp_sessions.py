@@ -210,7 +210,7 @@ def test_one_bad_message_in_a_group_fails_alone(
 ) -> None:
     import asyncio
 
-    import listeners.smtp_commit as commit_mod
+    import listeners.batching as commit_mod
     from canary.hits import Observation
 
     seeded = seed(sqlite_store)

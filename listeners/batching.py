@@ -1,0 +1,227 @@
+"""Group commit of hits for the asyncio listeners: many callers, one transaction each round.
+
+The SMTP sessions and the webhook requests hand their observations to
+`GroupCommitter.submit` and wait. One committer task takes everything queued (up to
+`max_batch` callers: whatever arrived while the previous commit ran, after a short
+wait for the SMTP sessions it has just answered, see `_linger`), records it with one
+`canary.hits.record_in` call in one transaction in its own worker thread, then wakes
+each waiter with its own results. At low load a caller commits alone at once; under
+load many share one commit, which is what keeps SQLite (one writer) fast, while every
+caller still answers only after its hits are durable.
+
+If a grouped commit fails, each caller's observations are committed alone, so one bad
+message or request never fails the others. Races with other processes sharing the
+store (the unique provider-message constraint, PostgreSQL deadlocks, a busy SQLite)
+are retried a few times: the next attempt sees the committed row and reports a
+duplicate. A caller whose own commit still fails gets the exception (the listener
+answers 451/503 and the sender retries).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy.exc import DBAPIError
+
+from canary.hits import Observation, Recorded, record_in
+from canary.store import Store
+
+log = logging.getLogger(__name__)
+
+#: Callers (sessions, requests) committed together at most.
+MAX_BATCH = 256
+#: Longest wait (s) for sessions about to send again; also at most half a commit's time.
+MAX_LINGER = 0.02
+#: Attempts for one caller's observations when the store reports a race or is busy.
+ATTEMPTS = 5
+#: Pause before the next attempt, times the attempt number (s).
+BACKOFF = 0.02
+
+_Item = tuple[list[Observation], "asyncio.Future[list[Recorded]]", object | None]
+Outcome = list[Recorded] | BaseException
+
+
+class GroupCommitter:
+    """Commit observations from concurrent callers in shared transactions.
+
+    Use it inside one running loop and `close` it when done: close commits whatever
+    is queued first. The committer task runs only while there is work, so a loop
+    closed without cancelling its tasks leaves nothing pending. `alive(source)` says
+    whether a caller that gave a `source` (an SMTP session) is still connected, so
+    worth a short wait; callers without a source are never waited for.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        max_batch: int = MAX_BATCH,
+        max_linger: float = MAX_LINGER,
+        alive: Callable[[object], bool] = lambda _source: True,
+        name: str = "hit-commit",
+    ) -> None:
+        self.store = store
+        self.max_batch = max_batch
+        self.max_linger = max_linger
+        self.alive = alive
+        self.name = name
+        self._arrived = asyncio.Event()
+        self._queue: deque[_Item] = deque()
+        self._executor: ThreadPoolExecutor | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+        #: Sources in the last commit and how long it took (s), for `_linger`.
+        self._previous: set[object] = set()
+        self._last = 0.0
+        #: Transactions and observations committed, for logs and benchmarks.
+        self.commits = 0
+        self.committed = 0
+
+    def start(self) -> None:
+        """Get ready to commit (the worker thread); `submit` calls it too."""
+        if self._closed:
+            raise RuntimeError(f"the {self.name} committer is not running")
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self.name)
+
+    async def submit(
+        self, observations: list[Observation], source: object | None = None
+    ) -> list[Recorded]:
+        """Queue `observations` and return their results once they are committed.
+
+        `source` (the SMTP session) lets the committer wait briefly for sessions it
+        just answered, which are about to send their next message (see `_linger`).
+        The commit goes ahead even if the caller is cancelled (a client that hung
+        up): what was received whole is kept, just not acknowledged.
+        """
+        self.start()
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[list[Recorded]] = loop.create_future()
+        self._queue.append((observations, fut, source))
+        self._arrived.set()
+        if self._task is None or self._task.done():
+            self._task = loop.create_task(self._run(), name=self.name)
+        return await asyncio.shield(fut)
+
+    async def close(self) -> None:
+        """Commit everything queued, then stop the worker thread; later submits fail."""
+        if self._closed:
+            return
+        self._closed = True
+        self._arrived.set()  # no more lingering
+        if self._task is not None and not self._task.done():
+            await self._task
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+
+    def _take(self, batch: list[_Item]) -> None:
+        """Move what is queued into `batch`, up to max_batch."""
+        while self._queue and len(batch) < self.max_batch:
+            batch.append(self._queue.popleft())
+
+    async def _linger(self, batch: list[_Item], budget: float) -> None:
+        """Wait up to `budget` s for the sessions answered by the last commit to queue again.
+
+        Without this, sessions settle into two halves that take turns (one half
+        commits while the other sends), and each commit carries half of them.
+        Waiting a fraction of one commit's time for the other half doubles the batch.
+        Only sessions still connected and not already in the batch are waited for,
+        so a lone client never waits; closing stops the wait.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + budget
+        while len(batch) < self.max_batch and not self._closed:
+            present = {item[2] for item in batch}
+            if not any(self.alive(s) and s not in present for s in self._previous):
+                return
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            self._arrived.clear()
+            if not self._queue:
+                try:
+                    await asyncio.wait_for(self._arrived.wait(), remaining)
+                except TimeoutError:
+                    return
+            self._take(batch)
+
+    async def _run(self) -> None:
+        """Commit batches until the queue is empty (a new submit starts the task again)."""
+        loop = asyncio.get_running_loop()
+        batch: list[_Item] = []
+        try:
+            while self._queue:
+                batch = []
+                self._take(batch)
+                if self._previous and self.max_linger > 0:
+                    await self._linger(batch, min(self.max_linger, self._last / 2))
+                started = loop.time()
+                try:
+                    outcomes = await loop.run_in_executor(
+                        self._executor, self.commit, [item[0] for item in batch]
+                    )
+                except Exception as exc:  # the waiters get it; the task keeps running
+                    outcomes = [exc] * len(batch)
+                self._last = loop.time() - started
+                self._previous = {item[2] for item in batch if item[2] is not None}
+                for (_, fut, _src), outcome in zip(batch, outcomes, strict=True):
+                    if fut.done():
+                        continue
+                    if isinstance(outcome, BaseException):
+                        fut.set_exception(outcome)
+                    else:
+                        fut.set_result(outcome)
+        except asyncio.CancelledError:  # the loop is going away: nothing more will commit
+            self._closed = True
+            for _, fut, _src in [*batch, *self._queue]:
+                fut.cancel()
+            self._queue.clear()
+            if self._executor is not None:
+                self._executor.shutdown(wait=False)
+            raise
+
+    def commit(self, groups: Sequence[list[Observation]]) -> list[Outcome]:
+        """Record each group (blocking): one transaction for all, else one per group."""
+        if len(groups) > 1:
+            try:
+                with self.store.session() as session:
+                    # One call for the whole batch: one duplicate query, flush and chain read.
+                    flat = record_in(session, [obs for g in groups for obs in g])
+                self.commits += 1
+                self.committed += len(flat)
+                out: list[Outcome] = []
+                start = 0
+                for g in groups:
+                    out.append(flat[start : start + len(g)])
+                    start += len(g)
+                return out
+            except Exception as exc:
+                log.warning(
+                    "grouped commit of %d callers failed (%s); one by one", len(groups), exc
+                )
+        return [self._commit_one(g) for g in groups]
+
+    def _commit_one(self, group: list[Observation]) -> Outcome:
+        last: BaseException | None = None
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                with self.store.session() as session:
+                    result = record_in(session, group)
+                self.commits += 1
+                self.committed += len(group)
+                return result
+            except DBAPIError as exc:  # busy, deadlock or a race with another process
+                last = exc
+                if attempt < ATTEMPTS:
+                    time.sleep(BACKOFF * attempt)
+            except Exception as exc:
+                log.exception("recording a hit failed")
+                return exc
+        log.error("recording a hit failed after %d attempts: %s", ATTEMPTS, last)
+        assert last is not None
+        return last
