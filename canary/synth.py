@@ -536,15 +536,17 @@ class CanaryFactory:
             matches = self._donors.get(phone)
             if matches is None:
                 nsn = national_number(phone, self.region)
+                k = area_code_length(phone)
                 matches = []
-                for k in (3, 2):
+                if k and nsn:
                     matches = [
                         row
                         for row, row_nsn in zip(self.rows, self._row_nsn, strict=True)
-                        if row_nsn and nsn and row_nsn[:k] == nsn[:k]
+                        if row_nsn and row_nsn[:k] == nsn[:k]
                     ]
-                    if matches:
-                        break
+                # Too few rows with that area code would repeat one place in every canary.
+                if len(matches) < MIN_DONORS:
+                    matches = []
                 self._donors[phone] = matches
             if matches:
                 return r.choice(matches)
@@ -613,3 +615,16 @@ class CanaryFactory:
                 if written not in out:
                     out.append(written)
         return out
+
+
+#: Rows sharing a canary's area code needed before place columns follow it.
+MIN_DONORS = 5
+
+
+def area_code_length(e164: str) -> int:
+    """Digits of the geographic area code of a number (0 where the country has none,
+    as for Costa Rican mobiles: there the place cannot follow the number)."""
+    try:
+        return int(phonenumbers.length_of_geographical_area_code(phonenumbers.parse(e164, None)))
+    except phonenumbers.NumberParseException:
+        return 0

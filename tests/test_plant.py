@@ -240,3 +240,46 @@ def test_issue_every_format_and_identify_the_copy(ready: Store, tmp_path: Path, 
         found = identify(ready, c.path)
         assert found["copies"][0]["id"] == c.id
         assert found["copies"][0]["matched"] >= c.canaries
+
+
+def test_gapless_sorted_folios_continue_at_the_end(ready: Store, tmp_path: Path) -> None:
+    src = tmp_path / "r.csv"
+    original = make_csv(src, 200)
+    text = original.decode().replace("\r\n", "\n").splitlines()
+    dense = [text[0]] + [f"F-{i + 1:05d}," + ln.split(",", 1)[1] for i, ln in enumerate(text[1:])]
+    src.write_bytes(("\r\n".join(dense) + "\r\n").encode())
+    [copy] = issue_copies(
+        ready, Config(), IssueRequest(str(src), ["A"], canaries=4, out_dir=tmp_path / "o")
+    )
+    assert copy.canaries == 4
+    lines = Path(copy.path).read_bytes().decode().splitlines()
+    folios = [ln.split(",", 1)[0] for ln in lines[1:]]
+    assert folios == sorted(folios) and len(set(folios)) == len(folios) == 204
+    assert folios[-4:] == ["F-00201", "F-00202", "F-00203", "F-00204"]
+
+
+def test_places_spread_when_numbers_have_no_area_code() -> None:
+    """Costa Rican mobiles carry no area code: canaries' places follow the whole table,
+    not the few rows whose numbers happen to start with the same digits."""
+    import random
+
+    from canary.formats import open_table
+    from canary.infer import infer_schema
+    from canary.seeds import demo_dataset
+    from canary.synth import CanaryFactory
+
+    sample = open_table(demo_dataset("clientes.csv")).sample()
+    factory = CanaryFactory(
+        infer_schema(sample),
+        sample,
+        domains=["x.cr"],
+        rng=random.Random(1),
+        email_taken=lambda _a: False,
+    )
+    col = sample.header.index("canton")
+    rows = [
+        factory.make_row(factory.persona(), phone="+50683123456", prev=None, next=None)
+        for _ in range(200)
+    ]
+    real = {r[col] for r in sample.rows}
+    assert len({r[col] for r in rows if r}) >= 0.6 * len(real)
