@@ -131,27 +131,33 @@ def place_rows(
     Index k means "between row k-1 and row k" (k == count: after the last row); a
     canary always follows at least one real row. `row_text(i)` gives row i as text;
     `taken(row)` may refuse a made row (a key already used), like make_row's None.
+    Several canaries may share a boundary (a dense sorted key leaves room only after
+    the last row): each later one gets the canary placed there before it as `prev`,
+    and goes after it. A fraction >= 1.0 goes straight to the end. A canary is dropped
+    (and logged) only when make_row refuses even at the end of the table.
     Fills target.positions and target.rows (copy order).
     """
-    used: set[int] = set()
+    #: boundary -> the last canary row placed there (the `prev` of the next one).
+    last_at: dict[int, list[str]] = {}
     placed: list[tuple[int, list[str]]] = []
     for ins in sorted(target.insertions, key=lambda i: i.fraction):
-        k = min(max(1, 1 + int(min(max(ins.fraction, 0.0), 1.0) * count)), count)
+        if ins.fraction >= 1.0:
+            k = count
+        else:
+            k = min(max(1, 1 + int(max(ins.fraction, 0.0) * count)), count)
         while k <= count:
-            if k in used:
-                k += 1
-                continue
-            prev = row_text(k - 1)
+            prev = last_at[k] if k in last_at else row_text(k - 1)
             nxt = row_text(k) if k < count else None
             row = ins.make_row(prev, nxt)
             if row is not None and not (taken and taken(row)):
-                placed.append((k, [str(v) for v in row]))
-                used.add(k)
+                text = [str(v) for v in row]
+                placed.append((k, text))
+                last_at[k] = text
                 break
             k += 1
         else:
-            log.warning("%s: a canary found no place (every later row refused)", target.path)
-    placed.sort(key=lambda p: p[0])
+            log.warning("%s: a canary found no place (make_row refused up to the end)", target.path)
+    placed.sort(key=lambda p: p[0])  # stable: canaries sharing a boundary keep their order
     target.positions = [k + j for j, (k, _) in enumerate(placed)]
     target.rows = [r for _, r in placed]
     return placed

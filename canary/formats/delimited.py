@@ -23,6 +23,7 @@ from ._dialect import (
     BOM_UTF8,
     Buf,
     Dialect,
+    count_records,
     detect_delimiter,
     detect_encoding,
     detect_quoting,
@@ -66,13 +67,14 @@ class _TargetState:
             key=lambda p: p.offset,
         )
         self.splices: list[tuple[int, bytes]] = []  # (offset in block, record bytes)
-        self.used: set[int] = set()  # file offsets already holding a canary
+        #: file offset -> the last canary placed there (the `prev` of the next one).
+        self.last_at: dict[int, list[str]] = {}
         #: (file offset, source rows before it, fields written) per canary placed.
         self.placed: list[tuple[int, int, list[str]]] = []
 
     def finish(self) -> None:
         """Fill the target's positions (0-based data rows of the copy) and rows, in order."""
-        self.placed.sort(key=lambda p: p[0])
+        self.placed.sort(key=lambda p: p[0])  # stable: canaries at one offset keep their order
         self.target.positions = [index + k for k, (_, index, _) in enumerate(self.placed)]
         self.target.rows = [row for _, _, row in self.placed]
 
@@ -247,10 +249,20 @@ class DelimitedTable:
             prev_last: Buf | None = None  # last record of the previous block
             seam: Buf = b""
             reader = _Reader(src)
+            #: Blocks start at record boundaries while insertions before the end remain.
+            #: After that, blocks are plain chunks: records are only counted (for the
+            #: positions of canaries at the end), with the quote parity carried across.
+            aligned = True
+            inside = False  # chunk mode: does the block start inside a quoted field?
             while True:
                 data, final = reader.next(carry)
-                placing = any(st.pending for st in states)
+                placing = aligned and any(
+                    p.offset < self._size for st in states for p in st.pending[:1]
+                )
+                counting = not placing and any(st.pending for st in states)
                 qt = inq = 0
+                if not placing:
+                    aligned = aligned and final
                 if final or not placing:
                     # Past the last insertion no boundary is needed: blocks are chunks.
                     lb = len(data)
@@ -265,11 +277,16 @@ class DelimitedTable:
                     # A needle across the seam with the previous block's uncarried bytes.
                     scanner.scan(seam + data[: scanner.longest])
                     seam = data[max(lb - scanner.longest, 0) : lb]
-                if placing:
-                    if final:
-                        qt = data.count(q)
+                if placing or (aligned and final):
                     for st in states:
                         self._place(st, data, lb, file_pos, final, prev_last, rows_before)
+                elif counting:
+                    n, inside = count_records(data, tb, q, inside)
+                    rows_before += n
+                    if final:
+                        tail_record = self._tail_record(src, inside)
+                        for st in states:
+                            self._place_end(st, len(data), rows_before, tail_record)
                 mv = memoryview(data)
                 whole = mv[:lb] if lb < len(data) else data
                 per_output: list[list[Piece]] = []
@@ -339,20 +356,16 @@ class DelimitedTable:
             if b == lb and not final:
                 p.offset = file_pos + lb  # continue in the next block
                 break
-            if file_pos + b in st.used:
-                if at_eof:
-                    st.pending.pop(0)
-                    continue
-                p.offset = file_pos + b
-                continue
-            # The record ending at b and the one starting there.
-            end_prev = b - (len(term) if data[b - len(term) : b] == term else 0)
-            if end_prev > 0:
-                ps = last_boundary(data, term, q, data.count(q, 0, end_prev), end=end_prev)
-                prev_raw: Buf | None = data[max(ps, 0) : b]
-            else:
-                prev_raw = prev_last
-            prev = parse_record(prev_raw, d) if prev_raw else None
+            prev = st.last_at.get(file_pos + b)  # a canary already placed here
+            if prev is None:
+                # The record ending at b.
+                end_prev = b - (len(term) if data[b - len(term) : b] == term else 0)
+                if end_prev > 0:
+                    ps = last_boundary(data, term, q, data.count(q, 0, end_prev), end=end_prev)
+                    prev_raw: Buf | None = data[max(ps, 0) : b]
+                else:
+                    prev_raw = prev_last
+                prev = parse_record(prev_raw, d) if prev_raw else None
             if at_eof:
                 nxt = None
             else:
@@ -361,7 +374,7 @@ class DelimitedTable:
             row = p.insertion.make_row(prev, nxt)
             if row is None:
                 if at_eof:
-                    st.pending.pop(0)
+                    _dropped(st)
                 else:
                     p.offset = file_pos + b
                 continue
@@ -374,10 +387,61 @@ class DelimitedTable:
             if at_eof and not d.trailing_newline:
                 index += 1
             st.splices.append((b, rec))
-            st.splices.sort(key=lambda s: s[0])
-            st.used.add(file_pos + b)
+            st.splices.sort(key=lambda s: s[0])  # stable: after earlier canaries at b
+            st.last_at[file_pos + b] = written
             st.placed.append((file_pos + b, index, written))
             st.pending.pop(0)
+
+    def _place_end(
+        self, st: _TargetState, at: int, rows: int, tail_record: list[str] | None
+    ) -> None:
+        """Place every pending insertion of `st` at the end of the table, in order.
+
+        `at` is the end's offset in the final block, `rows` the source's data records,
+        `tail_record` its last one. Used when blocks are chunks (nothing was due
+        earlier), so no record before the end is parsed.
+        """
+        d = self.dialect
+        index = rows if d.trailing_newline else rows + 1
+        while st.pending:
+            prev = st.last_at.get(self._size, tail_record)
+            row = st.pending[0].insertion.make_row(prev, None)
+            if row is None:
+                _dropped(st)
+                continue
+            rec, written = encode_record([str(v) for v in row], d)
+            if not d.trailing_newline:
+                rec = d.term + rec[: -len(d.term)]
+            st.splices.append((at, rec))
+            st.last_at[self._size] = written
+            st.placed.append((self._size, index, written))
+            st.pending.pop(0)
+
+    def _tail_record(self, src: io.RawIOBase, inside_at_eof: bool) -> list[str] | None:
+        """The last data record of the source, read backwards from its end."""
+        d = self.dialect
+        term, q = d.term, d.q
+        window = 1 << 16
+        while True:
+            start = max(self._size - window, self.header_end)
+            src.seek(start)
+            buf = src.read(self._size - start) or b""
+            stop = len(buf) - (len(term) if buf.endswith(term) else 0)
+            if stop <= 0:
+                return None
+            # Quote parity at `start`, from the parity at the end of the file.
+            inside = inside_at_eof ^ bool(buf.count(q) & 1)
+            ps = last_boundary(buf, term, q, buf.count(q, 0, stop) + inside, end=stop)
+            if ps == -1 and start > self.header_end:
+                window *= 4
+                continue
+            return parse_record(buf[max(ps, 0) :], d)
+
+
+def _dropped(st: _TargetState) -> None:
+    """make_row refused even at the end of the table: the canary has no place."""
+    st.pending.pop(0)
+    log.warning("%s: a canary found no place (make_row refused up to the end)", st.target.path)
 
 
 class _Reader:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from . import CopyTarget, Progress, Sample
 from ._files import Outputs, sha256_file
 from ._needles import NeedleScanner
 from ._values import column_kind, from_text, place_rows, share, to_text
+
+log = logging.getLogger(__name__)
 
 SMALL_BYTES = 64 << 20
 
@@ -223,10 +226,31 @@ class JsonlTable:
         with Outputs([t.path for t in targets], self.path) as outputs:
             files = [p.open("wb") for p in outputs.temps]
             hashes = [hashlib.sha256() for _ in targets]
+            # A fraction >= 1.0 is past every line start: it is only tried at the end.
             pending = [
-                sorted((int(i.fraction * self._size), i) for i in t.insertions) for t in targets
+                sorted(
+                    ((int(min(i.fraction, 1.0) * self._size), i) for i in t.insertions),
+                    key=lambda p: p[0],
+                )
+                for t in targets
             ]
             placed: list[list[tuple[int, list[str]]]] = [[] for _ in targets]
+            #: Per target, the canary just written before the current line (the `prev`
+            #: of the next canary at the same boundary); None after a source line.
+            before: list[list[str] | None] = [None for _ in targets]
+            placed_here = False
+
+            def put(ti: int, row: list[str], at_end: bool) -> None:
+                data = self._dump_row(row)
+                if at_end and not last.endswith(b"\n"):
+                    data = self.newline + data[: -len(self.newline)]
+                files[ti].write(data)
+                hashes[ti].update(data)
+                placed[ti].append((row_index, row))
+                before[ti] = row
+                nonlocal placed_here
+                placed_here = True
+
             try:
                 prev: bytes | None = None
                 last = b""
@@ -238,36 +262,36 @@ class JsonlTable:
                         if prev is not None and line.strip():
                             for ti, pend in enumerate(pending):
                                 while pend and pend[0][0] <= offset:
-                                    ins = pend[0][1]
-                                    row = ins.make_row(self._row_text(prev), self._row_text(line))
-                                    if row is None:
+                                    p_row = before[ti] or self._row_text(prev)
+                                    made = pend[0][1].make_row(p_row, self._row_text(line))
+                                    if made is None:
                                         break  # try again before the next line
                                     pend.pop(0)
-                                    data = self._dump_row([str(v) for v in row])
-                                    files[ti].write(data)
-                                    hashes[ti].update(data)
-                                    placed[ti].append((row_index, [str(v) for v in row]))
+                                    put(ti, [str(v) for v in made], False)
                         for f, h in zip(files, hashes, strict=True):
                             f.write(line)
                             h.update(line)
                         if line.strip():
                             prev = line if line.endswith(b"\n") else line + self.newline
                             row_index += 1
+                            if placed_here:
+                                before = [None for _ in targets]
+                                placed_here = False
                         offset += len(line)
                         last = line
                         if progress:
                             progress(len(line))
                 for ti, pend in enumerate(pending):  # offsets past the last line start
                     while pend and prev is not None:
-                        row = pend.pop(0)[1].make_row(self._row_text(prev), None)
-                        if row is None:
+                        p_row = before[ti] or self._row_text(prev)
+                        made = pend.pop(0)[1].make_row(p_row, None)
+                        if made is None:
+                            log.warning(
+                                "%s: a canary found no place (make_row refused at the end)",
+                                targets[ti].path,
+                            )
                             continue
-                        data = self._dump_row([str(v) for v in row])
-                        if not last.endswith(b"\n"):
-                            data = self.newline + data[: -len(self.newline)]
-                        files[ti].write(data)
-                        hashes[ti].update(data)
-                        placed[ti].append((row_index, [str(v) for v in row]))
+                        put(ti, [str(v) for v in made], True)
                 for f in files:
                     f.flush()
             finally:
