@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import random
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from canary.errors import InputError
 from canary.formats import Collision, CopyTarget, Insertion, open_table
 from canary.formats import delimited as delimited_mod
+from canary.formats._dialect import count_records, quote_marks
 
 NAMES = ["Peña", "Ñuñoa", "José Álvarez", "Zoë", "Müller"]
 
@@ -367,3 +369,22 @@ def test_a_needle_across_a_chunk_seam_is_found(tmp_path, monkeypatch):
         with pytest.raises(Collision):
             open_table(src).write_copies([t])
         assert listing(tmp_path) == ["t.csv"]
+
+
+def test_quote_marks_match_a_byte_by_byte_count():
+    """Quotes, terminators and quoted terminators of any buffer, from either quote state."""
+    rnd = random.Random(5)
+    for _ in range(500):
+        buf = bytes(rnd.choice(b'"\n\r,a"') for _ in range(rnd.randint(0, 60)))
+        for inside in (False, True):
+            state, quoted = inside, 0
+            for ch in buf:
+                if ch == ord('"'):
+                    state = not state
+                elif ch == ord("\n") and state:
+                    quoted += 1
+            counts = (buf.count(b'"'), buf.count(b"\n"), quoted)
+            assert quote_marks(buf, b"\n", b'"', inside) == counts
+            assert quote_marks(bytearray(buf), b"\n", b'"', inside) == counts
+            rows, after = count_records(buf, b"\n", b'"', inside)
+            assert (rows, after) == (counts[1] - quoted, state)
