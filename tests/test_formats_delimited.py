@@ -12,6 +12,7 @@ import pytest
 
 from canary.errors import InputError
 from canary.formats import Collision, CopyTarget, Insertion, open_table
+from canary.formats import _dialect as dialect_mod
 from canary.formats import delimited as delimited_mod
 from canary.formats._dialect import count_records, quote_marks
 
@@ -371,8 +372,10 @@ def test_a_needle_across_a_chunk_seam_is_found(tmp_path, monkeypatch):
         assert listing(tmp_path) == ["t.csv"]
 
 
-def test_quote_marks_match_a_byte_by_byte_count():
+@pytest.mark.parametrize("slice_bytes", [1 << 20, 7])
+def test_quote_marks_match_a_byte_by_byte_count(monkeypatch, slice_bytes):
     """Quotes, terminators and quoted terminators of any buffer, from either quote state."""
+    monkeypatch.setattr(dialect_mod, "SLICE", slice_bytes)
     rnd = random.Random(5)
     for _ in range(500):
         buf = bytes(rnd.choice(b'"\n\r,a"') for _ in range(rnd.randint(0, 60)))

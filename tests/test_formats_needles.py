@@ -41,3 +41,17 @@ def test_short_or_unencodable_needles_are_ignored():
     scanner = NeedleScanner(["ab", "", "Nguyễn Văn"], "cp1252", HEAD)
     assert scanner.empty
     scanner.scan(b"ab Nguy")
+
+
+def test_a_needle_is_found_at_any_offset_when_scanning_slice_by_slice(monkeypatch):
+    import canary.formats._needles as needles_mod
+
+    monkeypatch.setattr(needles_mod, "SLICE", 16)
+    needle = "canario7@canary-mail.mx"
+    scanner = NeedleScanner([needle], "utf-8", HEAD)
+    filler = b"x,y@example.com\n" * 8
+    for off in range(len(filler)):
+        data = filler[:off] + needle.encode() + filler[off:]
+        with pytest.raises(Collision):
+            scanner.scan(data)
+    scanner.scan(filler + needle.encode()[:-1])  # a partial needle is not one

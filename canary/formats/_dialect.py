@@ -308,6 +308,10 @@ def quoted_terminators(buf: Buf, tb: bytes, q: bytes, inside: bool = False) -> i
     return b"".join(inner).count(tb)
 
 
+#: Long scans are done in slices of this size (see `quote_marks`).
+SLICE = 1 << 20
+
+
 @functools.lru_cache(maxsize=8)
 def _others(keep: bytes) -> bytes:
     """Every byte value except those in `keep` (a `bytes.translate` delete set)."""
@@ -323,7 +327,16 @@ def quote_marks(buf: Buf, tb: bytes, q: bytes, inside: bool = False) -> tuple[in
     runs of quotes then shrink to their parity, so a line whose quotes pair up
     vanishes and what is left to split is tiny.
     """
-    marks = buf.translate(None, _others(q + tb))
+    delete = _others(q + tb)
+    if len(buf) <= SLICE:
+        marks = buf.translate(None, delete)
+    else:
+        # Slice by slice: the GIL is held through one call, so shorter calls let the
+        # hashing and writing threads come back to work sooner.
+        mv = memoryview(buf)
+        marks = b"".join(
+            bytes(mv[i : i + SLICE]).translate(None, delete) for i in range(0, len(buf), SLICE)
+        )
     nq = marks.count(q)
     nt = len(marks) - nq
     if nq == 0:

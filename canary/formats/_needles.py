@@ -26,6 +26,7 @@ ANCHOR_LEN = 8
 #: An anchor may occur this often in the head (256 KB) and still be worth searching.
 RARE = 2
 MIN_NEEDLE = 4
+SLICE = 1 << 20
 
 
 class _Group:
@@ -62,7 +63,7 @@ class NeedleScanner:
         anchor that does occur now and then in the source stays cheap.
         """
         for g in self.groups:
-            pos = data.find(g.anchor)
+            pos = _find(data, g.anchor, 0)
             while pos != -1:
                 lo = max(0, pos - self.longest)
                 window = data[lo : pos + len(g.anchor) + self.longest]
@@ -71,7 +72,7 @@ class NeedleScanner:
                 for key, text in g.needles:
                     if window.find(key) != -1:
                         raise Collision(text)
-                pos = data.find(g.anchor, pos + 1)
+                pos = _find(data, g.anchor, pos + 1)
 
     def scan_text(self, text: str) -> None:
         """Check decoded text (for formats read as values rather than bytes)."""
@@ -81,6 +82,23 @@ class NeedleScanner:
             for _key, original in g.needles:
                 if (original.lower() if g.fold else original) in hay:
                     raise Collision(original)
+
+
+def _find(data: bytes | bytearray, sub: bytes, start: int) -> int:
+    """data.find(sub, start), slice by slice.
+
+    The GIL is held through one `find`; 1 MB at a time lets the hashing and writing
+    threads, which wait for it after each call, get back to work sooner.
+    """
+    n = len(data)
+    reach = len(sub) - 1
+    while start < n:
+        end = min(start + SLICE, n)
+        pos = data.find(sub, start, min(end + reach, n))
+        if pos != -1:
+            return pos
+        start = end
+    return -1
 
 
 def _widen(anchor: bytes, keys: set[bytes]) -> bytes:

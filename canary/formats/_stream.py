@@ -34,7 +34,15 @@ def _write(fd: int, data: Piece) -> None:
 
 
 def _run_shared(units: list[Unit], block: Piece) -> None:
-    """Every unit gets the same bytes: go window by window, all units per window."""
+    """Every unit gets the same bytes: go window by window, all units per window.
+
+    A lone unit takes the block in one call: each call back from a GIL-free hash or
+    write must wait for the GIL, which the reader holds through long scans, so
+    fewer, larger calls keep this thread busy.
+    """
+    if len(units) == 1:
+        _run_own(units, [[block]])
+        return
     mv = memoryview(block)
     for i in range(0, len(mv), WINDOW):
         win = mv[i : i + WINDOW]
