@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from ._tables import DbOutput
 
 #: Given the previous and next source records around an insertion point (as text, None
 #: at either end of the table), return the canary row as text values in column order,
@@ -44,9 +47,12 @@ class Insertion:
 
 @dataclass
 class CopyTarget:
-    """One output copy. The writer fills in the results."""
+    """One output copy: a file at `path`, or (SQL sources only) a table `db`.
 
-    path: Path
+    The writer fills in the results.
+    """
+
+    path: Path | None
     insertions: list[Insertion]
     #: Text that must not occur anywhere in the source (canary emails, phones, ids as
     #: written); a writer that sees one raises `Collision` so planting can redraw.
@@ -55,6 +61,24 @@ class CopyTarget:
     #: 0-based data-row index in the copy of each inserted row, and the rows written.
     positions: list[int] = field(default_factory=list)
     rows: list[list[str]] = field(default_factory=list)
+    #: A table of a database to write instead of a file (`canary issue --out-url`).
+    db: DbOutput | None = None
+
+    def __post_init__(self) -> None:
+        if (self.path is None) == (self.db is None):
+            raise ValueError("a CopyTarget is either a file (path) or a table (db)")
+
+    @property
+    def location(self) -> str:
+        """Where the copy is, as the register records it: the path, or `URL#table`."""
+        return self.db.label if self.db is not None else str(self.path)
+
+    def discard(self) -> None:
+        """Remove the written copy (its register failed): delete the file or drop the table."""
+        if self.db is not None:
+            self.db.drop()
+        elif self.path is not None:
+            Path(self.path).unlink(missing_ok=True)
 
 
 class Collision(Exception):
@@ -87,3 +111,24 @@ def open_table(source: str | Path, *, table: str | None = None, sheet: str | Non
     from .dispatch import open_table as _open
 
     return _open(source, table=table, sheet=sheet)
+
+
+def is_database(source: str | Path) -> bool:
+    """True for a source that is a SQL table (a SQLAlchemy URL or a SQLite file)."""
+    from .dispatch import is_database as _is_database
+
+    return _is_database(source)
+
+
+def table_output(url: str, name: str) -> DbOutput:
+    """A copy to be written as the new table `name` of the database at `url`."""
+    from ._tables import DbOutput
+
+    return DbOutput(url, name)
+
+
+def check_table_outputs(outs: list[DbOutput], source: str | None = None) -> None:
+    """Refuse table outputs that exist, repeat or are the source's file; writes nothing."""
+    from ._tables import check_outputs
+
+    check_outputs(outs, source)

@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -20,11 +21,13 @@ from ..errors import InputError
 log = logging.getLogger(__name__)
 
 
-def check_targets(paths: list[Path], source: Path | None = None) -> None:
+def check_targets(paths: Sequence[Path | None], source: Path | None = None) -> None:
     """Refuse outputs that exist, repeat, or are the source, before anything is written."""
     seen: set[Path] = set()
     src = source.resolve() if source is not None else None
     for p in paths:
+        if p is None:  # a table target given to a format that writes files
+            raise InputError("--out-url is only for database sources; this source writes files")
         rp = Path(p).resolve()
         if src is not None and rp == src:
             raise InputError(f"{p} is the source itself; choose another output path")
@@ -40,9 +43,9 @@ def check_targets(paths: list[Path], source: Path | None = None) -> None:
 class Outputs:
     """Temp files beside each final path; renamed into place by `commit`."""
 
-    def __init__(self, paths: list[Path], source: Path | None = None) -> None:
+    def __init__(self, paths: Sequence[Path | None], source: Path | None = None) -> None:
         check_targets(paths, source)
-        self.finals = [Path(p).resolve() for p in paths]
+        self.finals = [Path(p).resolve() for p in paths if p is not None]
         self.temps: list[Path] = []
         self._done = False
         try:

@@ -156,7 +156,9 @@ def place_rows(
                 break
             k += 1
         else:
-            log.warning("%s: a canary found no place (make_row refused up to the end)", target.path)
+            log.warning(
+                "%s: a canary found no place (make_row refused up to the end)", target.location
+            )
     placed.sort(key=lambda p: p[0])  # stable: canaries sharing a boundary keep their order
     target.positions = [k + j for j, (k, _) in enumerate(placed)]
     target.rows = [r for _, r in placed]

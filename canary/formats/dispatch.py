@@ -11,6 +11,14 @@ DELIMITED = {".csv", ".tsv", ".txt"}
 SQLITE = {".sqlite", ".sqlite3", ".db"}
 
 
+def is_database(source: str | Path) -> bool:
+    """True for a source that is a SQL table: a SQLAlchemy URL or a SQLite file."""
+    text = str(source)
+    if "://" in text and not Path(text).exists():
+        return True
+    return Path(text).suffix.lower() in SQLITE
+
+
 def open_table(source: str | Path, *, table: str | None = None, sheet: str | None = None) -> Table:
     """The right `Table` for a path (by extension) or a SQLAlchemy URL (with `table`)."""
     text = str(source)

@@ -6,22 +6,29 @@ is a new SQLite file holding that one table, same columns and types, rows stream
 in primary-key order (`yield_per`) with the canaries among them. Rows are ordered by
 the primary key when there is one, else by SQLite's rowid (for a file) or as the
 database returns them.
+
+Either source can instead write each copy as a new table of a database
+(`CopyTarget.db`, `canary issue --out-url`): built and streamed the same way as a URL's
+SQLite file, through the temporary tables of `TableOutputs` (see `_tables`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from ..errors import InputError
 from . import CopyTarget, Progress, Sample
 from ._files import Outputs, sha256_file
 from ._needles import NeedleScanner
+from ._tables import TableOutputs, reason, row_line
+from ._tables import safe_url as _safe_url
 from ._values import from_text, place_rows, share, to_text
 
 log = logging.getLogger(__name__)
@@ -53,17 +60,11 @@ def _kind(col: sa.Column[Any]) -> str:
     return "str"
 
 
-def _safe_url(url: str) -> str:
-    try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "(a database URL)"
-
-
 class _SqlSource:
     """Reading one table: reflection, order, sample, rows around a position."""
 
     format = "sql"
+    source: str
 
     def __init__(self, engine: Engine, table: str, label: str) -> None:
         self.engine = engine
@@ -145,6 +146,114 @@ class _SqlSource:
     def source_sha256(self) -> str | None:
         return None
 
+    def _plans(self, targets: list[CopyTarget]) -> list[dict[int, list[list[str]]]]:
+        """For each target, the canary rows to insert before each source row index."""
+        plans: list[dict[int, list[list[str]]]] = []
+        with self.engine.connect() as src:
+            for t in targets:
+
+                def taken(row: list[str], src: Any = src) -> bool:
+                    return self.key_taken(src, self.typed(row))
+
+                placed = place_rows(t, self.count, lambda i, s=src: self.row_at(s, i), taken)
+                plan: dict[int, list[list[str]]] = {}
+                for k, row in placed:
+                    plan.setdefault(k, []).append(row)
+                plans.append(plan)
+        return plans
+
+    def write_tables(self, targets: list[CopyTarget], progress: Progress | None = None) -> None:
+        """Write every target as a new table of its `db` database, renamed into place at the end.
+
+        Each `sha256` is over the rows as written (see `_tables`).
+        """
+        outs = [t.db for t in targets]
+        if any(o is None for o in outs):
+            raise InputError("all copies of one issue go either to files or to a database")
+        self.scan_needles(targets)
+        with TableOutputs([o for o in outs if o is not None], self.source) as outputs:
+            plans = self._plans(targets)
+            conns = outputs.connect()
+            hashes = [hashlib.sha256() for _ in targets]
+            try:
+                tables = [
+                    self._create(c, tmp, final=o.name)
+                    for c, tmp, o in zip(conns, outputs.temps, outputs.outs, strict=True)
+                ]
+                self._stream(conns, tables, plans, progress, hashes)
+            except sa.exc.SQLAlchemyError as exc:
+                raise InputError(f"writing the copies failed: {reason(exc)}") from None
+            for t, h in zip(targets, hashes, strict=True):
+                t.sha256 = h.hexdigest()
+            try:
+                outputs.commit()
+            except sa.exc.SQLAlchemyError as exc:
+                raise InputError(f"placing the copies failed, none kept: {reason(exc)}") from None
+        self.engine.dispose()
+
+    def _create(self, dest: Engine | Connection, name: str, final: str | None = None) -> sa.Table:
+        """A new table `name` in `dest` with the source's columns in generic types.
+
+        No column gets a sequence or default. Written under a temporary name, the
+        primary key constraint is named for the `final` table (PostgreSQL's own
+        `<table>_pkey`), so nothing in the copy recalls the temporary name.
+        """
+        md = sa.MetaData()
+        cols = []
+        for c in self.table.columns:
+            try:
+                typ = c.type.as_generic()
+            except NotImplementedError:
+                typ = sa.Text()
+            cols.append(
+                sa.Column(
+                    c.name, typ, primary_key=c.primary_key, nullable=c.nullable, autoincrement=False
+                )
+            )
+        t = sa.Table(name, md, *cols)
+        if final is not None and dest.dialect.name != "sqlite" and t.primary_key.columns:
+            t.primary_key.name = f"{final}_pkey"
+        md.create_all(dest)
+        return t
+
+    def _stream(
+        self,
+        conns: list[Any],
+        tables: list[sa.Table],
+        plans: list[dict[int, list[list[str]]]],
+        progress: Progress | None,
+        hashes: list[Any] | None = None,
+    ) -> None:
+        """Every source row in order, each plan's canaries among them, into each table."""
+        digests: list[Any] = hashes if hashes is not None else [None] * len(tables)
+        i = 0
+        with self.engine.connect() as src:
+            result = src.execution_options(stream_results=True, yield_per=BATCH).execute(
+                self._select()
+            )
+            for part in result.partitions():
+                for conn, table, plan, h in zip(conns, tables, plans, digests, strict=True):
+                    batch: list[dict[str, Any]] = []
+                    for j, r in enumerate(part):
+                        for row in plan.get(i + j, []):
+                            batch.append(self.typed(row))
+                        batch.append(dict(zip(self.header, r, strict=True)))
+                    # Canaries after the last source row of this part come with the next part.
+                    self._insert(conn, table, batch, h)
+                i += len(part)
+                if progress:
+                    progress(len(part))
+            for conn, table, plan, h in zip(conns, tables, plans, digests, strict=True):
+                self._insert(conn, table, [self.typed(row) for row in plan.get(i, [])], h)
+
+    def _insert(self, conn: Any, table: sa.Table, batch: list[dict[str, Any]], h: Any) -> None:
+        if not batch:
+            return
+        conn.execute(sa.insert(table), batch)
+        if h is not None:
+            for values in batch:
+                h.update(row_line(values[c] for c in self.header))
+
 
 class SqliteFileTable(_SqlSource):
     """A table inside a SQLite file; the copy is the whole file plus the canary rows."""
@@ -179,6 +288,9 @@ class SqliteFileTable(_SqlSource):
             src.close()
 
     def write_copies(self, targets: list[CopyTarget], progress: Progress | None = None) -> None:
+        if any(t.db is not None for t in targets):
+            self.write_tables(targets, progress)
+            return
         self.scan_needles(targets)
         with Outputs([t.path for t in targets], self.path) as outputs:
             for k, (t, tmp) in enumerate(zip(targets, outputs.temps, strict=True)):
@@ -217,23 +329,15 @@ class SqlUrlTable(_SqlSource):
         super().__init__(engine, table, _safe_url(url))
 
     def write_copies(self, targets: list[CopyTarget], progress: Progress | None = None) -> None:
+        if any(t.db is not None for t in targets):
+            self.write_tables(targets, progress)
+            return
         self.scan_needles(targets)
         with Outputs([t.path for t in targets]) as outputs:
-            plans: list[dict[int, list[list[str]]]] = []
-            with self.engine.connect() as src:
-                for t in targets:
-
-                    def taken(row: list[str], src: Any = src) -> bool:
-                        return self.key_taken(src, self.typed(row))
-
-                    placed = place_rows(t, self.count, lambda i, s=src: self.row_at(s, i), taken)
-                    plan: dict[int, list[list[str]]] = {}
-                    for k, row in placed:
-                        plan.setdefault(k, []).append(row)
-                    plans.append(plan)
+            plans = self._plans(targets)
             dests = [sa.create_engine(f"sqlite:///{tmp}") for tmp in outputs.temps]
             try:
-                tables = [self._create(d) for d in dests]
+                tables = [self._create(d, self.table.name) for d in dests]
                 conns = [d.connect() for d in dests]
                 try:
                     self._stream(conns, tables, plans, progress)
@@ -249,45 +353,3 @@ class SqlUrlTable(_SqlSource):
                 t.sha256 = sha256_file(tmp)
             outputs.commit()
         self.engine.dispose()
-
-    def _create(self, dest: Engine) -> sa.Table:
-        md = sa.MetaData()
-        cols = []
-        for c in self.table.columns:
-            try:
-                typ = c.type.as_generic()
-            except NotImplementedError:
-                typ = sa.Text()
-            cols.append(sa.Column(c.name, typ, primary_key=c.primary_key, nullable=c.nullable))
-        t = sa.Table(self.table.name, md, *cols)
-        md.create_all(dest)
-        return t
-
-    def _stream(
-        self,
-        conns: list[Any],
-        tables: list[sa.Table],
-        plans: list[dict[int, list[list[str]]]],
-        progress: Progress | None,
-    ) -> None:
-        i = 0
-        with self.engine.connect() as src:
-            result = src.execution_options(stream_results=True, yield_per=BATCH).execute(
-                self._select()
-            )
-            for part in result.partitions():
-                for conn, table, plan in zip(conns, tables, plans, strict=True):
-                    batch: list[dict[str, Any]] = []
-                    for j, r in enumerate(part):
-                        for row in plan.get(i + j, []):
-                            batch.append(self.typed(row))
-                        batch.append(dict(zip(self.header, r, strict=True)))
-                    # Canaries after the last source row of this part come with the next part.
-                    conn.execute(sa.insert(table), batch) if batch else None
-                i += len(part)
-                if progress:
-                    progress(len(part))
-            for conn, table, plan in zip(conns, tables, plans, strict=True):
-                tail = [self.typed(row) for row in plan.get(i, [])]
-                if tail:
-                    conn.execute(sa.insert(table), tail)
