@@ -3,6 +3,7 @@
 One pass over the source writes every copy; each copy gets its own canaries
 (unique emails, a distinct set of phone numbers), and the register (dataset, copy,
 canaries, identifiers, hash-chain link) is written only once every file is in place.
+A SQL source's copies may instead go to tables of a database (`out_url`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -26,11 +27,23 @@ from sqlalchemy.orm import Session
 from . import chain
 from .config import Config
 from .errors import InputError
-from .formats import Collision, CopyTarget, Insertion, Sample, open_table
+from .formats import (
+    Collision,
+    CopyTarget,
+    Insertion,
+    Sample,
+    check_table_outputs,
+    is_database,
+    open_table,
+    table_output,
+)
 from .models import Canary, Copy, Dataset, Identifier, PhoneNumber
 from .phonepool import assign_phone_sets
 from .registry import list_domains, list_phones
 from .store import Store, new_id
+
+if TYPE_CHECKING:
+    from .formats._tables import DbOutput
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +59,8 @@ class IssueRequest:
     purpose: str = ""
     canaries: int | None = None
     out_dir: Path | None = None
+    #: A SQLAlchemy URL to write a SQL source's copies to, as tables (see `db_outputs`).
+    out_url: str | None = None
     table: str | None = None
     sheet: str | None = None
     issued_by: str = ""
@@ -101,10 +116,11 @@ class _Plan:
     """One copy being prepared: its personas, phones and the rows they became."""
 
     recipient: str
-    path: Path
+    path: Path | None
     personas: list[Any]
     phones: list[str | None]
     rows: dict[int, list[str]] = field(default_factory=dict)
+    db: DbOutput | None = None
 
 
 def issue_copies(
@@ -128,6 +144,7 @@ def issue_copies(
         raise InputError("recipients must be distinct (their copies would share a file name)")
     if request.canaries is not None and not 1 <= request.canaries <= 1000:
         raise InputError("--canaries must be between 1 and 1000")
+    _check_out_url(request)
     table = open_table(request.source, table=request.table, sheet=request.sheet)
     sample: Sample = table.sample()
     schema = infer_schema(sample)
@@ -143,17 +160,14 @@ def issue_copies(
             "the table has a phone column but no canary phone number is registered: "
             "add one with 'canary phone add NUMBER --provider PROVIDER'"
         )
-    out_dir = (request.out_dir or Path.cwd()).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [
-        output_path(request.source, r, out_dir, table.format, request.table) for r in recipients
-    ]
-    for p in paths:
-        if p.exists():
-            raise InputError(f"{p} already exists; remove it or choose another --out-dir")
-    source_path = Path(request.source).resolve() if Path(request.source).exists() else None
-    if source_path is not None and source_path in {p.resolve() for p in paths}:
-        raise InputError("the copy would overwrite the source; choose another --out-dir")
+    paths: list[Path | None] = [None] * len(recipients)
+    dbs: list[DbOutput | None] = [None] * len(recipients)
+    if request.out_url is not None:
+        outs = db_outputs(request.out_url, request.table or "", recipients)
+        check_table_outputs(outs, request.source)
+        dbs = list(outs)
+    else:
+        paths = list(_file_outputs(request, recipients, table.format))
 
     rng = random.Random(request.seed)
     per_copy = request.canaries or default_canary_count(sample.row_count or len(sample.rows))
@@ -191,6 +205,7 @@ def issue_copies(
         _Plan(
             recipient=r,
             path=paths[i],
+            db=dbs[i],
             personas=[new_persona() for _ in range(per_copy)],
             phones=[
                 (phone_sets[i][k % len(phone_sets[i])] if phone_sets[i] else None)
@@ -233,8 +248,54 @@ def issue_copies(
         )
     except BaseException:
         for t in targets:
-            Path(t.path).unlink(missing_ok=True)
+            try:
+                t.discard()
+            except Exception as exc:
+                log.error("could not remove the copy at %s: %s", t.location, exc)
         raise
+
+
+def _check_out_url(request: IssueRequest) -> None:
+    """--out-url: only for a SQL source, never with --out-dir."""
+    if request.out_url is None:
+        return
+    if not request.out_url.strip():
+        raise InputError("--out-url is empty; give a SQLAlchemy URL")
+    if request.out_dir is not None:
+        raise InputError("--out-url and --out-dir exclude each other: copies go to one of them")
+    if not is_database(request.source):
+        raise InputError(
+            "--out-url is only for database sources (a SQLite file or a SQLAlchemy URL, "
+            f"with --table); {request.source} is a file: use --out-dir"
+        )
+
+
+def db_outputs(url: str, table: str, recipients: list[str]) -> list[DbOutput]:
+    """The tables the copies go to, one per recipient, in the databases `url` names.
+
+    `{recipient}` in `url` becomes the recipient's slug, each copy in its own database
+    under the source table's name. Without it every copy goes to the one database: as
+    `<table>_<slug>` for several recipients, as `<table>` for just one.
+    """
+    if "{recipient}" in url:
+        return [table_output(url.replace("{recipient}", slug(r)), table) for r in recipients]
+    if len(recipients) == 1:
+        return [table_output(url, table)]
+    return [table_output(url, f"{table}_{slug(r)}") for r in recipients]
+
+
+def _file_outputs(request: IssueRequest, recipients: list[str], fmt: str) -> list[Path]:
+    """Each recipient's copy file in --out-dir (created); refused if it exists or is the source."""
+    out_dir = (request.out_dir or Path.cwd()).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [output_path(request.source, r, out_dir, fmt, request.table) for r in recipients]
+    for p in paths:
+        if p.exists():
+            raise InputError(f"{p} already exists; remove it or choose another --out-dir")
+    source_path = Path(request.source).resolve() if Path(request.source).exists() else None
+    if source_path is not None and source_path in {p.resolve() for p in paths}:
+        raise InputError("the copy would overwrite the source; choose another --out-dir")
+    return paths
 
 
 def _control_count(per_copy: int, copies: int, config: Config) -> int:
@@ -304,7 +365,7 @@ def _target(factory: Any, plan: _Plan, rng: random.Random, at_end: bool = False)
         provisional = factory.make_row(persona, phone=phone, prev=None, next=None)
         if provisional is not None:
             needles.extend(n for n in factory.needles(persona, provisional) if n)
-    return CopyTarget(path=plan.path, insertions=insertions, needles=needles)
+    return CopyTarget(path=plan.path, insertions=insertions, needles=needles, db=plan.db)
 
 
 def _register(
@@ -350,9 +411,9 @@ def _register(
                 purpose=request.purpose,
                 issued_by=request.issued_by or config.plant.issued_by,
                 issued_at=now,
-                path=str(target.path),
+                path=target.location,
                 sha256=target.sha256,
-                format=table.format,
+                format="sql" if target.db is not None else table.format,
                 meta={},
             )
             s.add(copy)
@@ -409,7 +470,7 @@ def _register(
             row_ = s.get(PhoneNumber, number)
             if row_ is not None and row_.first_used_at is None:
                 row_.first_used_at = now
-    log.info("issued %d copies of %s", len(issued), request.source)
+    log.info("issued %d copies of %s", len(issued), _safe_source(request.source))
     return issued
 
 

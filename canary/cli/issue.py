@@ -22,6 +22,13 @@ def issue(
     purpose: str = typer.Option("", "--purpose", help="why the copy is handed out"),
     canaries: int | None = typer.Option(None, "--canaries", "-n", help="canaries per copy"),
     out_dir: Path | None = typer.Option(None, "--out-dir", "-o", help="where copies are written"),
+    out_url: str | None = typer.Option(
+        None,
+        "--out-url",
+        help="SQL sources: write each copy as a table of this SQLAlchemy URL instead of a file;"
+        " {recipient} in it becomes the recipient's slug (one database each), else the tables"
+        " are named <table>_<recipient>",
+    ),
     table: str | None = typer.Option(None, "--table", help="table name (SQLite or URL)"),
     sheet: str | None = typer.Option(None, "--sheet", help="sheet name (.xlsx)"),
     issued_by: str = typer.Option("", "--issued-by", help="who issues the copies"),
@@ -34,6 +41,7 @@ def issue(
         purpose=purpose,
         canaries=canaries,
         out_dir=out_dir,
+        out_url=out_url,
         table=table,
         sheet=sheet,
         issued_by=issued_by,
