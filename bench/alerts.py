@@ -1,8 +1,8 @@
 """Benchmark: what incidents and the alert outbox cost, against baselines in the same run.
 
 1. Hit path: N hits on one copy, one transaction each (as the SMTP listener commits),
-   with the real `incidents.attach` (incident counters, first alert queued) against the
-   same `record` with attach replaced by a no-op (hits, attribution, chain only).
+   with the real incidents (`assign`/`finish`: counters, first alert queued) against the
+   same `record` with those replaced by no-ops (hits, attribution, chain only).
 2. Outbox: M queued alerts delivered to a JSON-lines channel by `dispatch_due` (claim,
    render, append+fsync, mark sent) against a loop that only appends+fsyncs the same
    number of lines.
@@ -29,6 +29,7 @@ from canary import hits as hits_mod
 from canary.alerts.outbox import dispatch_due, enqueue
 from canary.config import Config
 from canary.hits import Observation, record
+from canary.incidents import Plan
 from canary.store import open_store
 from tests.alerts_support import add_copy
 
@@ -40,8 +41,13 @@ def hit_path(n: int, real: bool) -> float:
         store = open_store(f"sqlite:///{d}/c.db")
         try:
             add_copy(store, "Vendor", CANARY)
-            noop = mock.patch.object(hits_mod.incidents, "attach", lambda s, h: [])
-            with noop if not real else contextlib.nullcontext():
+            noop = contextlib.ExitStack()
+            if not real:  # incidents.assign/finish as no-ops: hits, attribution, chain only
+                noop.enter_context(
+                    mock.patch.object(hits_mod.incidents, "assign", lambda s, h: Plan())
+                )
+                noop.enter_context(mock.patch.object(hits_mod.incidents, "finish", lambda s, p: []))
+            with noop:
                 t0 = time.perf_counter()
                 for i in range(n):
                     record(store, [Observation("smtp", CANARY, sender=f"s{i}@x.example")])

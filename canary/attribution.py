@@ -95,19 +95,31 @@ def attribute(
     if not by_copy:
         return Attribution("unattributed")
     candidates = _rank(session, hit, list(by_copy.values()), text)
-    if hit.identifier_kind == "phone" and _in_burn_in(session, hit, burn_in_days):
+    if hit.identifier_kind == "phone" and _in_burn_in(session, hit, burn_in_days, cache):
         return Attribution("burn-in", candidates)
     return Attribution("evidence", candidates)
 
 
-def _in_burn_in(session: Session, hit: Hit, burn_in_days: float | None) -> bool:
+def _in_burn_in(
+    session: Session,
+    hit: Hit,
+    burn_in_days: float | None,
+    cache: dict[tuple[str, str], Any] | None = None,
+) -> bool:
     days = burn_in_days
     if days is None:
         days = float(session.info.get("burn_in_days", BURN_IN_DAYS))
-    number = session.get(PhoneNumber, hit.identifier)
-    if number is None or number.first_used_at is None:
+    key = ("first-used", hit.identifier)
+    if cache is not None and key in cache:
+        first_used = cache[key]
+    else:  # looked up once per batch, found or not
+        number = session.get(PhoneNumber, hit.identifier)
+        first_used = number.first_used_at if number is not None else None
+        if cache is not None:
+            cache[key] = first_used
+    if first_used is None:
         return False
-    return hit.observed_at < number.first_used_at + timedelta(days=days)
+    return bool(hit.observed_at < first_used + timedelta(days=days))
 
 
 def _rank(

@@ -9,14 +9,16 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from .models import Canary, ChainLink, Copy, Hit
 
 GENESIS = "0" * 64
+_LINKS = cast(Table, ChainLink.__table__)
 
 
 def canonical(record: dict[str, Any]) -> bytes:
@@ -41,14 +43,16 @@ def append_many(
     """Add one link per (kind, ref_id, record), in order, reading the chain head once."""
     if not entries:
         return []
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(724312)"))
-    last = session.execute(
-        select(ChainLink.seq, ChainLink.hash).order_by(ChainLink.seq.desc()).limit(1)
-    ).first()
+    session.flush()  # whatever the caller added goes before the link that covers it
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(724312)"))
+    t = _LINKS.c
+    last = conn.execute(select(t.seq, t.hash).order_by(t.seq.desc()).limit(1)).first()
     prev = last.hash if last else GENESIS
     seq = last.seq if last else 0
     links: list[ChainLink] = []
+    now = datetime.now(UTC)
     for kind, ref_id, record in entries:
         seq += 1
         rsha = record_sha256(record)
@@ -59,11 +63,26 @@ def append_many(
             record_sha256=rsha,
             prev_hash=prev,
             hash=link_hash(prev, rsha),
+            created_at=now,
         )
         links.append(link)
         prev = link.hash
-    session.add_all(links)
-    session.flush()
+    # One bulk INSERT: the links are values, not objects the session tracks.
+    conn.execute(
+        insert(_LINKS),
+        [
+            {
+                "seq": link.seq,
+                "kind": link.kind,
+                "ref_id": link.ref_id,
+                "record_sha256": link.record_sha256,
+                "prev_hash": link.prev_hash,
+                "hash": link.hash,
+                "created_at": now,
+            }
+            for link in links
+        ],
+    )
     return links
 
 

@@ -22,9 +22,13 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import bindparam, case, select, update
+from sqlalchemy import Table, bindparam, case, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -60,41 +64,84 @@ def incident_key(hit: Hit) -> str:
 
 
 def _get_or_open(session: Session, key: str, first: Hit) -> tuple[Incident, bool]:
-    """The incident for `key`, opening it if needed; safe against a concurrent opener."""
+    """The incident for `key`, opening it if needed; safe against a concurrent opener.
+
+    On SQLite and PostgreSQL the row is inserted with ON CONFLICT DO NOTHING: no
+    savepoint (pysqlite starts its transaction only at the first INSERT, so a
+    SAVEPOINT issued first would commit on its own), and a concurrent opener's row
+    is simply joined.
+    """
     inc = session.scalars(select(Incident).where(Incident.key == key)).first()
     if inc is not None:
         return inc, False
-    copy_id = first.candidates[0].copy_id if key.startswith("copy:") else None
-    try:
-        with session.begin_nested():
-            inc = Incident(
-                key=key,
-                copy_id=copy_id,
-                opened_at=first.observed_at,
-                last_hit_at=first.observed_at,
-                hit_count=0,
-                alerted_hit_count=0,
-                meta={},
-            )
-            session.add(inc)
-            session.flush()
-        return inc, True
-    except IntegrityError:  # opened meanwhile by another process: join it
-        inc = session.scalars(select(Incident).where(Incident.key == key)).one()
-        return inc, False
+    values: dict[str, Any] = {
+        "key": key,
+        "copy_id": first.candidates[0].copy_id if key.startswith("copy:") else None,
+        "opened_at": first.observed_at,
+        "last_hit_at": first.observed_at,
+        "hit_count": 0,
+        "alerted_hit_count": 0,
+        "status": "open",
+        "meta": {},
+    }
+    dialect = session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        mod = sqlite_insert if dialect == "sqlite" else pg_insert
+        table = cast(Table, Incident.__table__)
+        stmt = (
+            mod(table)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(table.c.id)
+        )
+        opened = session.connection().execute(stmt).first() is not None
+    else:
+        try:
+            with session.begin_nested():
+                session.add(Incident(**values))
+                session.flush()
+            opened = True
+        except IntegrityError:
+            opened = False
+    inc = session.scalars(select(Incident).where(Incident.key == key)).one()
+    return inc, opened
 
 
-def attach(session: Session, hits: list[Hit]) -> list[tuple[Incident, Hit, bool]]:
-    """Put each hit in its incident and queue alerts; returns (incident, hit, opened_now)."""
+@dataclass
+class Plan:
+    """Hits grouped by incident, before they are written (see `assign`)."""
+
+    groups: list[tuple[Incident, bool, list[Hit]]] = field(default_factory=list)
+
+
+def assign(session: Session, hits: list[Hit]) -> Plan:
+    """Find or open each hit's incident and set `hit.incident_id`, before the hits are written.
+
+    Liveness sentinels get no incident. `finish` (after the hits have ids) queues the
+    alerts and adds the hits to the incidents' counters.
+    """
     groups: OrderedDict[str, list[Hit]] = OrderedDict()
     for hit in hits:
         if is_sentinel(session, hit.identifier):
             continue
         groups.setdefault(incident_key(hit), []).append(hit)
-    out: list[tuple[Incident, Hit, bool]] = []
+    plan = Plan()
     for key, group in groups.items():
+        inc, opened = _get_or_open(session, key, group[0])
+        for hit in group:
+            hit.incident_id = inc.id
+        plan.groups.append((inc, opened, group))
+    return plan
+
+
+def finish(session: Session, plan: Plan) -> list[tuple[Incident, Hit, bool]]:
+    """Queue the first alert of each incident opened now and count the hits in.
+
+    Returns (incident, hit, opened_now) per hit.
+    """
+    out: list[tuple[Incident, Hit, bool]] = []
+    for inc, opened, group in plan.groups:
         first = group[0]
-        inc, opened = _get_or_open(session, key, first)
         latest = max(h.observed_at for h in group)
         alerted = 0
         if opened and first.classification in IMMEDIATE:
@@ -113,7 +160,10 @@ def attach(session: Session, hits: list[Hit]) -> list[tuple[Incident, Hit, bool]
             execution_options={"synchronize_session": False},
         )
         session.expire(inc, ["hit_count", "alerted_hit_count", "last_hit_at"])
-        for i, hit in enumerate(group):
-            hit.incident_id = inc.id
-            out.append((inc, hit, opened and i == 0))
+        out.extend((inc, hit, opened and i == 0) for i, hit in enumerate(group))
     return out
+
+
+def attach(session: Session, hits: list[Hit]) -> list[tuple[Incident, Hit, bool]]:
+    """Put hits that already have ids in their incidents and queue alerts (`assign` + `finish`)."""
+    return finish(session, assign(session, hits))

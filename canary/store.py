@@ -78,8 +78,8 @@ def safe_url(url: str) -> str:
 
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url
+    except Exception:  # unparseable: it might still hold a password
+        return "(a database URL)"
 
 
 def alembic_config(engine: Engine) -> Any:
