@@ -8,7 +8,6 @@ after `record` returns.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 from dataclasses import dataclass, field
@@ -72,14 +71,8 @@ def normalize_observed(obs: Observation) -> tuple[str, str]:
     ident = obs.identifier.strip()
     if "@" in ident and not ident.lower().startswith("whatsapp:"):
         return "email", normalize_email(ident)
-    e164 = _phone(ident)
+    e164 = normalize_phone(ident, strict=False)
     return "phone", e164 or clip(ident, 100)
-
-
-@functools.lru_cache(maxsize=4096)
-def _phone(ident: str) -> str:
-    """`normalize_phone`, remembered: a burst of messages names the same few numbers."""
-    return normalize_phone(ident, strict=False)
 
 
 def _store_blobs(session: Session, blobs: dict[str, tuple[bytes, str]]) -> None:

@@ -6,6 +6,7 @@ Every place that stores or looks up an identifier goes through here, so that
 
 from __future__ import annotations
 
+import functools
 import re
 
 import phonenumbers
@@ -54,8 +55,20 @@ def normalize_phone(number: str, region: str | None = None, *, strict: bool = Tr
     """E.164 form of a phone number written any way; `region` for national forms.
 
     Strict mode raises InputError for anything that is not a valid number; loose mode
-    returns "" instead (for scanning hostile or messy text).
+    returns "" instead (for scanning hostile or messy text). Loose results for short
+    inputs are remembered: listeners see the same few numbers over and over.
     """
+    if not strict and len(number) <= 64:
+        return _loose(number, region)
+    return _normalize_phone(number, region, strict)
+
+
+@functools.lru_cache(maxsize=4096)
+def _loose(number: str, region: str | None) -> str:
+    return _normalize_phone(number, region, False)
+
+
+def _normalize_phone(number: str, region: str | None, strict: bool) -> str:
     raw = number.strip()
     for prefix in ("whatsapp:", "tel:", "sms:"):
         if raw.lower().startswith(prefix):
