@@ -7,6 +7,12 @@ shown anywhere (after the usual escaping). A message that breaks the parser stil
 gives whatever could be read: one `compat32` parse (it never interprets a value
 on access) and our own decoding of encoded words, each step guarded.
 
+This runs for every message the SMTP listener accepts, in its event loop, so the
+common case is kept cheap (bench/mailparse.py): a single-part message has only its
+header block parsed (`_parse`), headers are indexed once and only those kept are
+decoded, values with nothing to decode or clean skip that work, and URLs are looked
+for in a lower-cased copy of the text, where the regex can skip to a literal "http".
+
 `parse_message(raw)` returns a `ParsedMail`; `.details()` is the JSON kept with the hit.
 """
 
@@ -14,9 +20,11 @@ from __future__ import annotations
 
 import email
 import email.header
+import email.parser
 import email.policy
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.message import Message
 from email.utils import getaddresses, parseaddr
@@ -41,13 +49,30 @@ MAX_SCAN = 1_000_000
 MAX_PARSE = 2 * 1024 * 1024
 #: DKIM signatures kept.
 MAX_DKIM = 10
+#: Characters of a header value given to the RFC 2047 decoder, whose time grows with
+#: the square of the encoded words in a value (a 2 MB Subject of them took ~30 s);
+#: 16 KB take a few ms and decode to more than any value keeps.
+MAX_DECODE = 16 * 1024
 
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-_URL_RE = re.compile(r"""(?i)\bhttps?://[^\s"'<>()\[\]{}\\^`|]{1,2000}""")
-_HREF_RE = re.compile(r"""(?i)href\s*=\s*["']?\s*(https?://[^\s"'<>]{1,2000})""")
+#: URLs, matched in the `_lowered` text (positions carry over to the original): the
+#: matches of (?i)\bhttps?://[^\s"'<>()\[\]{}\\^`|]{1,2000} in the original, as the
+#: lookbehind is that \b and (?i)s also matches "ſ", but searched from a literal
+#: prefix; the (?i) pattern tries every character (3-10x slower).
+_URL_RE = re.compile(r"""http(?<!\whttp)[sſ]?://[^\s"'<>()\[\]{}\\^`|]{1,2000}""")
+#: Links in HTML (group 1), likewise for (?i)href\s*=\s*["']?\s*(https?://[^\s"'<>]{1,2000}).
+_HREF_RE = re.compile(r"""href\s*=\s*["']?\s*(http[sſ]?://[^\s"'<>]{1,2000})""")
 _WS_RE = re.compile(r"[ \t\r\n]+")
 _TAG_RE = re.compile(r"<[^>]{0,2000}>")
 _DKIM_TAG_RE = re.compile(r"(?:^|;)\s*([a-z]+)\s*=\s*([^;]*)", re.I)
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_PLAIN_ADDRESS = rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+#: A display name of words and quoted strings, without comments, escapes or specials.
+_PLAIN_NAME = r'(?:"[^"\\]*"|[^()<>@,:;"\[\]\\])*'
+#: A From value that `getaddresses` reads as this one address (group 1 or 2), as it
+#: is: `local@domain` alone, or in angle brackets after a plain display name.
+#: Anything else goes to `getaddresses` (tests/test_mailparse_equivalence.py: they agree).
+_PLAIN_FROM_RE = re.compile(rf"{_PLAIN_NAME}<({_PLAIN_ADDRESS})>|({_PLAIN_ADDRESS})")
 
 #: Header markers of sending platforms (PROTOCOLS.md), checked case-insensitively.
 PLATFORM_HEADERS: tuple[tuple[str, str], ...] = (
@@ -99,10 +124,28 @@ def safe_text(value: object, limit: int = MAX_HEADER) -> str:
     except Exception:
         return ""
     s = s[: limit * 4]
-    s = s.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    s = s.replace("\r\n", " ").replace("\n", " ").replace("\r", " ").replace("\t", " ")
-    s = _CONTROL_RE.sub("", s).strip()
+    # Surrogates, line breaks, tabs and everything _CONTROL_RE drops are unprintable,
+    # so a printable string (most values) has nothing to replace.
+    if not _printable(s):
+        s = s.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        s = s.replace("\r\n", " ").replace("\n", " ").replace("\r", " ").replace("\t", " ")
+        s = _CONTROL_RE.sub("", s)
+    s = s.strip()
     return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+#: The Latin-1 characters `str.isprintable` accepts.
+_PRINTABLE_LATIN1 = bytes(c for c in range(256) if chr(c).isprintable())
+
+
+def _printable(s: str) -> bool:
+    """`s.isprintable()`, 3-4x quicker for text within Latin-1 (most of it): that
+    looks every character up in the Unicode database, this deletes the printable
+    bytes and sees whether any is left."""
+    try:
+        return not s.encode("latin-1").translate(None, _PRINTABLE_LATIN1)
+    except UnicodeEncodeError:
+        return s.isprintable()
 
 
 @dataclass
@@ -156,63 +199,82 @@ class ParsedMail:
         return {k: v for k, v in out.items() if v not in ("", [], 0)}
 
 
-class _Reader:
+def _note(errors: list[str], where: str, exc: BaseException) -> None:
+    if len(errors) < 20:
+        errors.append(safe_text(f"{where}: {type(exc).__name__}: {exc}", 300))
+
+
+class _Headers:
     """Header access that survives malformed headers.
 
-    One parse with `compat32`, whose header access never interprets the value, and
-    our own decoding of RFC 2047 words. `email.policy.default` reads headers more
-    cleverly but costs about a millisecond per message and can raise on malformed
-    values (a bare `IndexError` on `To: "`), and every message here is hostile.
+    The values of one `compat32` parse, indexed by lower-cased name in one pass; a
+    value is decoded (our own decoding of RFC 2047 words) only when it is asked for.
+    `compat32` keeps each value as the raw text (8-bit bytes as surrogates) and never
+    interprets it. `email.policy.default` reads headers more cleverly but costs about a
+    millisecond per message and can raise on malformed values (a bare `IndexError` on
+    `To: "`), and every message here is hostile.
     """
 
-    def __init__(self, raw: bytes, errors: list[str]) -> None:
-        self.errors = errors
-        self.msg: Message | None = None
+    def __init__(self, msg: Message | None, errors: list[str]) -> None:
+        self.by_name: dict[str, list[str]] = {}
+        if msg is None:
+            return
         try:
-            self.msg = email.message_from_bytes(raw, policy=email.policy.compat32)
-        except Exception as exc:  # the parser itself should not raise, but be sure
-            self._note("parse", exc)
+            for name, value in msg.raw_items():
+                self.by_name.setdefault(str(name).lower(), []).append(str(value))
+        except Exception as exc:  # raw values are strings; be sure anyway
+            _note(errors, "headers", exc)
 
-    def _note(self, where: str, exc: BaseException) -> None:
-        if len(self.errors) < 20:
-            self.errors.append(safe_text(f"{where}: {type(exc).__name__}: {exc}", 300))
-
-    def all(self, name: str) -> list[str]:
-        """Every value of header `name`, decoded where possible, in message order."""
-        if self.msg is None:
-            return []
-        try:
-            return [_decode_legacy(v) for v in self.msg.get_all(name) or []]
-        except Exception as exc:
-            self._note(f"header {name}", exc)
-            return []
+    def all(self, name: str, count: int) -> list[str]:
+        """The first `count` values of header `name` (lower case), decoded, in message order."""
+        return [_decode_header(v) for v in self.by_name.get(name, ())[:count]]
 
     def first(self, name: str, limit: int = MAX_HEADER) -> str:
-        values = self.all(name)
-        return safe_text(values[0], limit) if values else ""
-
-    def names(self) -> list[str]:
-        if self.msg is None:
-            return []
-        try:
-            return [str(k).lower() for k in self.msg.keys()]
-        except Exception:
-            return []
+        values = self.by_name.get(name)
+        return safe_text(_decode_header(values[0]), limit) if values else ""
 
 
-def _decode_legacy(value: Any) -> str:
-    """A compat32 header value as text: RFC 2047 words decoded, junk bytes replaced."""
-    try:
-        parts = email.header.decode_header(value)
-    except Exception:
-        return safe_text(value)
+def _decode_header(value: str) -> str:
+    """A compat32 header value as text: RFC 2047 words decoded, junk bytes replaced,
+    each run of spaces, tabs and line breaks made one space."""
+    if value.isascii():
+        if "=?" not in value:  # no encoded word: nothing to decode
+            text = value
+        else:
+            try:
+                text = _decoded_words(email.header.decode_header(value[:MAX_DECODE]))
+            except Exception:
+                return safe_text(value)
+            if len(value) > MAX_DECODE:
+                text += "…"
+    else:
+        # 8-bit bytes (surrogates here) where RFC 2047 words belong: read as UTF-8.
+        # compat32 hands such a value over as one unknown-8bit chunk: any encoded
+        # words in it stay as they are.
+        text = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    if "  " in text or not _printable(text):  # folded, or worse
+        return _collapse(text)
+    return text.strip()
+
+
+def _collapse(text: str) -> str:
+    """`_WS_RE.sub(" ", text).strip()`, quicker for the usual folded value."""
+    spaced = text.replace("\r", " ").replace("\n", " ").replace("\t", " ")
+    if _printable(spaced):  # then " " is the only whitespace left in it
+        return " ".join(spaced.split())
+    return _WS_RE.sub(" ", text).strip()
+
+
+def _decoded_words(parts: list[tuple[bytes | str, str | None]]) -> str:
+    """The text of `email.header.decode_header`'s chunks (undecodable bytes replaced)."""
     out: list[str] = []
     last_charset: str | None = None
     for chunk, charset in parts:
         if isinstance(chunk, bytes):
             try:
                 text = chunk.decode(charset or "utf-8", "replace")
-            except LookupError:
+            except Exception:  # unknown charset (LookupError), or a codec such as
+                # idna that refuses the "replace" handler (UnicodeError)
                 text = chunk.decode("utf-8", "replace")
         else:
             text = chunk
@@ -221,11 +283,24 @@ def _decode_legacy(value: Any) -> str:
             out.append(" ")
         out.append(text)
         last_charset = charset
-    return _WS_RE.sub(" ", "".join(out)).strip()
+    return "".join(out)
+
+
+def _lowered(text: str) -> str:
+    """`text.lower()` one character for one, so that match positions carry over.
+
+    U+0130 (İ) is the one character that lower-cases to two; as "i" it is as much a
+    word character, and no other character's case or class changes (\\w, \\s and the
+    punctuation the URL patterns stop at are the same before and after).
+    """
+    return text.replace("\u0130", "i").lower()
 
 
 def _address(value: str) -> str:
     """The bare address of a header value such as `Name <a@b>` (lower-cased), or ""."""
+    plain = _PLAIN_FROM_RE.fullmatch(value)
+    if plain:  # most senders; getaddresses reads a character at a time
+        return safe_text(plain.group(1) or plain.group(2), 320).lower()
     try:
         pairs = getaddresses([value])
     except Exception:
@@ -236,17 +311,24 @@ def _address(value: str) -> str:
     return ""
 
 
+_DKIM_KEPT = ("d", "s", "i")
+
+
 def _dkim(values: list[str]) -> list[dict[str, str]]:
     out = []
-    for v in values[:MAX_DKIM]:
-        tags = {k.lower(): re.sub(r"\s+", "", val) for k, val in _DKIM_TAG_RE.findall(v)}
-        item = {k: safe_text(tags[k], 253) for k in ("d", "s", "i") if tags.get(k)}
+    for v in values:
+        tags: dict[str, str] = {}
+        for k, val in _DKIM_TAG_RE.findall(v):
+            k = k.lower()
+            if k in _DKIM_KEPT:  # not the long b= and bh=
+                tags[k] = "".join(val.split())
+        item = {k: safe_text(tags[k], 253) for k in _DKIM_KEPT if tags.get(k)}
         if item:
             out.append(item)
     return out
 
 
-def _platforms(header_names: list[str], dkim: list[dict[str, str]], feedback: str) -> list[str]:
+def _platforms(header_names: Iterable[str], dkim: list[dict[str, str]], feedback: str) -> list[str]:
     found: list[str] = []
 
     def add(name: str) -> None:
@@ -261,7 +343,7 @@ def _platforms(header_names: list[str], dkim: list[dict[str, str]], feedback: st
         d = sig.get("d", "").lower()
         s = sig.get("s", "").lower()
         for suffix, name in PLATFORM_DKIM_DOMAINS:
-            if d == suffix or d.endswith("." + suffix):
+            if d.endswith(suffix) and (len(d) == len(suffix) or d[-len(suffix) - 1] == "."):
                 add(name)
         for selector, name in PLATFORM_DKIM_SELECTORS:
             if s == selector:
@@ -296,13 +378,25 @@ def _walk_body(msg: Message, parsed: ParsedMail) -> None:
     plain: list[str] = []
     html: list[str] = []
     urls: list[str] = []
-    seen: set[str] = set()
+    kept: set[str] = set()
+    seen: set[str] = set()  # URLs as found (most are found twice: href and text)
 
-    def add_url(u: str) -> None:
-        u = safe_text(u.rstrip(".,;:!?"), MAX_URL)
-        if u and u not in seen and len(urls) < MAX_URLS:
-            seen.add(u)
-            urls.append(u)
+    def scan(text: str, is_html: bool) -> None:
+        if len(urls) >= MAX_URLS or "://" not in text:
+            return
+        low = _lowered(text)
+        for pattern, group in ((_HREF_RE, 1), (_URL_RE, 0)) if is_html else ((_URL_RE, 0),):
+            for m in pattern.finditer(low):
+                found = text[m.start(group) : m.end(group)]
+                if found in seen:
+                    continue
+                seen.add(found)
+                u = safe_text(found.rstrip(".,;:!?"), MAX_URL)
+                if u and u not in kept:
+                    kept.add(u)
+                    urls.append(u)
+                    if len(urls) >= MAX_URLS:
+                        return
 
     count = 0
     for part in msg.walk():
@@ -316,23 +410,53 @@ def _walk_body(msg: Message, parsed: ParsedMail) -> None:
             ctype = part.get_content_type()
         except Exception:
             ctype = "text/plain"
-        if ctype.startswith("multipart/"):
-            ctype = "text/plain"  # a multipart whose boundary never came: read it as text
+        if ctype.startswith(("multipart/", "message/")):
+            # a multipart whose boundary never came, or a container left unparsed
+            # (see parse_message): read it as text
+            ctype = "text/plain"
         elif not ctype.startswith("text/"):
             continue
         text = _part_text(part)
-        if ctype == "text/html":
-            for m in _HREF_RE.finditer(text):
-                add_url(m.group(1))
-            html.append(text)
-        else:
-            plain.append(text)
-        for m in _URL_RE.finditer(text):
-            add_url(m.group(0))
+        is_html = ctype == "text/html"
+        (html if is_html else plain).append(text)
+        scan(text, is_html)
     parsed.parts = count
     body = "\n".join(plain) if plain else _TAG_RE.sub(" ", "\n".join(html))
-    parsed.text = safe_text(re.sub(r"\s+", " ", body[: MAX_TEXT * 4]), MAX_TEXT)
+    # str.split() splits on exactly what \s matches; safe_text strips the ends.
+    parsed.text = safe_text(" ".join(body[: MAX_TEXT * 4].split()), MAX_TEXT)
     parsed.urls = urls
+
+
+def _parse(raw: bytes) -> Message:
+    """`email.message_from_bytes(raw, policy=compat32)`, sparing single-part bodies
+    the feed parser's line-at-a-time loop.
+
+    Only the header block (up to the first empty line) goes to the parser when it
+    names no multipart or message/* type: the body of any other message is the rest
+    of the input as it is. If the parser does not end the headers where we did (a
+    line that is no header, a lone CR, a form feed: it then leaves a body), the
+    whole message is parsed after all.
+    """
+    lf_crlf = raw.find(b"\n\r\n")
+    lf_lf = raw.find(b"\n\n", 0, len(raw) if lf_crlf < 0 else lf_crlf + 1)
+    end = lf_lf + 2 if lf_lf >= 0 else lf_crlf + 3 if lf_crlf >= 0 else 0
+    if end:
+        head = raw[:end]
+        lowered = head.lower()
+        if b"multipart/" not in lowered and b"message/" not in lowered:
+            msg = _HEADER_PARSER.parsebytes(head)
+            try:  # get_payload decodes 8-bit text with the charset, which can be junk
+                single = msg.get_payload() == "" and msg.get_content_maintype() not in _NESTED
+            except Exception:
+                single = False
+            if single:
+                msg.set_payload(raw[end:].decode("ascii", "surrogateescape"))
+                return msg
+    return email.message_from_bytes(raw, policy=email.policy.compat32)
+
+
+_HEADER_PARSER = email.parser.BytesHeaderParser(policy=email.policy.compat32)
+_NESTED = ("multipart", "message")
 
 
 def parse_message(raw: bytes) -> ParsedMail:
@@ -341,31 +465,39 @@ def parse_message(raw: bytes) -> ParsedMail:
     if len(raw) > MAX_PARSE:
         parsed.errors.append(f"only the first {MAX_PARSE} bytes were parsed")
         raw = raw[:MAX_PARSE]
-    reader = _Reader(raw, parsed.errors)
+    msg: Message | None = None
     try:
-        parsed.from_ = reader.first("From")
+        msg = _parse(raw)
+    except Exception as exc:  # RecursionError on thousands of nested parts
+        _note(parsed.errors, "parse", exc)
+        try:  # the top-level headers at least, and the body as text
+            msg = _HEADER_PARSER.parsebytes(raw)
+        except Exception:
+            msg = None
+    headers = _Headers(msg, parsed.errors)
+    try:
+        parsed.from_ = headers.first("from")
         parsed.from_address = _address(parsed.from_)
-        parsed.reply_to = reader.first("Reply-To")
-        parsed.return_path = reader.first("Return-Path", 500)
-        parsed.to = reader.first("To")
-        parsed.subject = reader.first("Subject", 1000)
-        parsed.message_id = reader.first("Message-ID", 500)
-        parsed.date = reader.first("Date", 200)
-        parsed.received = [safe_text(v) for v in reader.all("Received")[:MAX_RECEIVED]]
-        parsed.dkim = _dkim(reader.all("DKIM-Signature"))
-        parsed.list_unsubscribe = reader.first("List-Unsubscribe")
-        parsed.x_mailer = reader.first("X-Mailer", 500) or reader.first("User-Agent", 500)
-        parsed.feedback_id = reader.first("Feedback-ID", 500)
-        parsed.platforms = _platforms(reader.names(), parsed.dkim, parsed.feedback_id)
+        parsed.reply_to = headers.first("reply-to")
+        parsed.return_path = headers.first("return-path", 500)
+        parsed.to = headers.first("to")
+        parsed.subject = headers.first("subject", 1000)
+        parsed.message_id = headers.first("message-id", 500)
+        parsed.date = headers.first("date", 200)
+        parsed.received = [safe_text(v) for v in headers.all("received", MAX_RECEIVED)]
+        parsed.dkim = _dkim(headers.all("dkim-signature", MAX_DKIM))
+        parsed.list_unsubscribe = headers.first("list-unsubscribe")
+        parsed.x_mailer = headers.first("x-mailer", 500) or headers.first("user-agent", 500)
+        parsed.feedback_id = headers.first("feedback-id", 500)
+        parsed.platforms = _platforms(headers.by_name, parsed.dkim, parsed.feedback_id)
     except Exception as exc:  # a parser bug must not lose the hit
-        reader._note("headers", exc)
-    body_msg = reader.msg
-    if body_msg is not None:
+        _note(parsed.errors, "headers", exc)
+    if msg is not None:
         try:
-            parsed.content_type = safe_text(body_msg.get_content_type(), 200)
-            defects = [type(d).__name__ for d in getattr(body_msg, "defects", [])]
+            parsed.content_type = safe_text(msg.get_content_type(), 200)
+            defects = [type(d).__name__ for d in getattr(msg, "defects", [])]
             parsed.defects = defects[:20]
-            _walk_body(body_msg, parsed)
+            _walk_body(msg, parsed)
         except Exception as exc:
-            reader._note("body", exc)
+            _note(parsed.errors, "body", exc)
     return parsed
