@@ -210,3 +210,146 @@ def test_only_the_start_of_a_huge_message_is_parsed(monkeypatch: pytest.MonkeyPa
     assert parsed.subject == "huge"
     assert parsed.urls == ["https://early.example/"]
     assert any("first 10000 bytes" in e for e in parsed.errors)
+
+
+def test_encoded_word_subjects() -> None:
+    # Adjacent encoded words join without the whitespace between them (RFC 2047 6.2);
+    # q-encoding's "_" is a space; charsets may change from word to word.
+    raw = (
+        b"Subject: =?utf-8?q?Hola_Mar=C3=ADa?= =?iso-8859-1?b?cXVlIHRhbA==?= =?utf-8?q?!?=\r\n"
+        b"\r\nbody\r\n"
+    )
+    assert parse_message(raw).subject == "Hola María que tal !"
+    # Plain text around encoded words keeps a space; unknown charsets read as UTF-8.
+    raw = b"Subject: Re: =?utf-8?b?w6k=?=tail =?x-no-such?q?abc?=\r\n\r\nbody\r\n"
+    assert parse_message(raw).subject == "Re: é tail abc"
+
+
+def test_a_codec_that_refuses_replacement_does_not_lose_the_header() -> None:
+    # bytes.decode("idna", "replace") raises UnicodeError, not LookupError.
+    raw = b"Subject: =?idna?q?xn--bcher-kva?= news\r\nFrom: a@b.example\r\n\r\nbody\r\n"
+    parsed = parse_message(raw)
+    assert parsed.subject == "xn--bcher-kva news"
+    assert parsed.from_address == "a@b.example"
+    assert parsed.errors == []
+
+
+@pytest.mark.parametrize(
+    ("value", "address"),
+    [
+        (b'"Doe, John" <J.Doe@Example.COM>', "j.doe@example.com"),
+        (b'"a@b.example" <c@d.example>', "c@d.example"),
+        (b"c@d.example (Doe, John)", "c@d.example"),
+        (b'"Esc \\" quote" <q@x.example>, other@y.example', "q@x.example"),
+        (b"Campa\xc3\xb1a <n@c.example>", "n@c.example"),
+        (b"=?utf-8?q?Campa=C3=B1a?= <N@C.example>", "n@c.example"),
+        (b"no address here", ""),
+        (b"<>", ""),
+    ],
+)
+def test_sender_address_from_display_names_with_commas_and_quotes(
+    value: bytes, address: str
+) -> None:
+    raw = b"From: " + value + b"\r\nSubject: s\r\n\r\nbody\r\n"
+    assert parse_message(raw).from_address == address
+
+
+def test_the_first_of_several_from_headers_is_kept() -> None:
+    raw = b"From: first@a.example\r\nFrom: second@b.example\r\nSubject: s\r\n\r\nbody\r\n"
+    parsed = parse_message(raw)
+    assert parsed.from_ == "first@a.example"
+    assert parsed.from_address == "first@a.example"
+
+
+def test_8bit_headers_are_read_as_utf8() -> None:
+    raw = (
+        b"From: Campa\xc3\xb1a <n@c.example>\r\n"
+        b"Subject: caf\xc3\xa9 \xff end\r\n"
+        b"X-Mailer: =?utf-8?q?x?= \xc3\xb1\r\n"
+        b"\r\nbody\r\n"
+    )
+    parsed = parse_message(raw)
+    assert parsed.from_ == "Campaña <n@c.example>"
+    assert parsed.from_address == "n@c.example"
+    assert parsed.subject == "café \ufffd end"
+    # compat32 gives an 8-bit value as one chunk: encoded words in it stay as they are.
+    assert parsed.x_mailer == "=?utf-8?q?x?= ñ"
+
+
+def test_folded_values_are_one_line() -> None:
+    raw = b"From: Name\r\n  <n@x.example>\r\nSubject: a\r\n\t b  c\r\n\r\nbody\r\n"
+    parsed = parse_message(raw)
+    assert parsed.from_ == "Name <n@x.example>"
+    assert parsed.subject == "a b c"
+
+
+def test_a_long_received_chain_and_huge_headers_stay_bounded() -> None:
+    hops = b"".join(
+        b"Received: from hop%d\r\n\tby hop%d; Mon, 23 Nov 2026 10:00:00 +0000\r\n" % (i, i + 1)
+        for i in range(10_000)
+    )
+    raw = hops + b"Subject: " + b"=?utf-8?q?a?= " * 50_000 + b"\r\n\r\nbody\r\n"
+    parsed = parse_message(raw)
+    assert len(parsed.received) == mailparse.MAX_RECEIVED
+    assert parsed.received[0] == "from hop0 by hop1; Mon, 23 Nov 2026 10:00:00 +0000"
+    assert parsed.received[-1].startswith("from hop29 ")
+    # Only the first MAX_DECODE characters are decoded (the decoder's time grows with
+    # the square of the number of words), and the cut is marked.
+    assert parsed.subject == "a" * 999 + "…"
+    raw = b"Subject: " + b"=?utf-8?q?ab?= " * 2000 + b"\r\n\r\nbody\r\n"
+    assert parse_message(raw).subject == ("ab" * 1000)[:999] + "…"
+    raw = b"To: " + b"=?utf-8?q?Mar=C3=ADa?= <m@x.example>, " * 5000 + b"\r\n\r\nbody\r\n"
+    to = parse_message(raw).to
+    assert to.startswith("María <m@x.example>, María") and len(to) == mailparse.MAX_HEADER
+
+
+def test_dkim_domains_name_a_platform_only_as_a_whole_label() -> None:
+    raw = (
+        b"DKIM-Signature: d=news.mcsv.net; s=k1\r\n"
+        b"DKIM-Signature: d=notmcsv.net; s=k2\r\n"
+        b"DKIM-Signature: d =\r\n\tSendGrid.NET ; s = x\r\n"
+        b"\r\nbody\r\n"
+    )
+    parsed = parse_message(raw)
+    assert parsed.dkim == [
+        {"d": "news.mcsv.net", "s": "k1"},
+        {"d": "notmcsv.net", "s": "k2"},
+        {"d": "SendGrid.NET", "s": "x"},
+    ]
+    assert parsed.platforms == ["Mailchimp", "SendGrid"]
+
+
+def test_urls_in_any_case_and_only_at_a_word_start() -> None:
+    raw = (
+        b"Subject: s\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+        b"<a HREF = 'HTTPS://Up.example/A(1)'>x</a> Http://Mixed.example/p. "
+        b"xhttps://glued.example/ \xc3\xa9https://accent.example/ "
+        b"ftp://f.example/https://inner.example/q\r\n"
+    )
+    assert parse_message(raw).urls == [
+        "HTTPS://Up.example/A(1)",
+        "HTTPS://Up.example/A",
+        "Http://Mixed.example/p",
+        "https://inner.example/q",
+    ]
+
+
+def test_a_large_single_part_body_is_read_to_its_end() -> None:
+    raw = b"Subject: big\r\n\r\n" + (b"x" * 998 + b"\r\n") * 900 + b"https://late.example/\r\n"
+    parsed = parse_message(raw)
+    assert parsed.urls == ["https://late.example/"]
+    assert parsed.text.startswith("x" * 100)
+    assert len(parsed.text) <= mailparse.MAX_TEXT
+
+
+def test_a_message_too_deep_for_the_parser_still_gives_its_headers() -> None:
+    raw = (
+        b"From: deep@x.example\r\nSubject: nested\r\n"
+        + b"Content-Type: message/rfc822\r\n\r\n" * 5000
+        + b"Subject: inner\r\n\r\nhttps://inner.example/\r\n"
+    )
+    parsed = parse_message(raw)
+    assert any("RecursionError" in e for e in parsed.errors)
+    assert parsed.from_address == "deep@x.example"
+    assert parsed.subject == "nested"
+    assert parsed.urls == ["https://inner.example/"]
