@@ -43,13 +43,14 @@ IMMEDIATE = ("evidence", "unattributed")
 
 _LATEST = bindparam("latest", type_=UTCDateTime())
 #: One cached statement that adds a group of hits to an incident's counters.
+_T = cast(Table, Incident.__table__).c
 _BUMP = (
-    update(Incident)
-    .where(Incident.id == bindparam("iid"))
+    update(cast(Table, Incident.__table__))
+    .where(_T.id == bindparam("iid"))
     .values(
-        hit_count=Incident.hit_count + bindparam("n"),
-        alerted_hit_count=Incident.alerted_hit_count + bindparam("alerted"),
-        last_hit_at=case((Incident.last_hit_at < _LATEST, _LATEST), else_=Incident.last_hit_at),
+        hit_count=_T.hit_count + bindparam("n"),
+        alerted_hit_count=_T.alerted_hit_count + bindparam("alerted"),
+        last_hit_at=case((_T.last_hit_at < _LATEST, _LATEST), else_=_T.last_hit_at),
     )
 )
 
@@ -154,10 +155,9 @@ def finish(session: Session, plan: Plan) -> list[tuple[Incident, Hit, bool]]:
                 "alerted_through_hit_id": first.id,
             }
         # Counters as SQL expressions: concurrent recorders never lose an increment.
-        session.execute(
-            _BUMP,
-            {"iid": inc.id, "n": len(group), "alerted": alerted, "latest": latest},
-            execution_options={"synchronize_session": False},
+        session.flush()  # the meta written above goes first
+        session.connection().execute(
+            _BUMP, {"iid": inc.id, "n": len(group), "alerted": alerted, "latest": latest}
         )
         session.expire(inc, ["hit_count", "alerted_hit_count", "last_hit_at"])
         out.extend((inc, hit, opened and i == 0) for i, hit in enumerate(group))
