@@ -307,9 +307,8 @@ def test_noise_is_digest_only_and_unattributed_is_reported_at_once(
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
 def test_two_processes_opening_one_incident_both_keep_their_hit(store_url: str) -> None:
-    if not store_url.startswith("postgresql"):
-        pytest.skip("needs PostgreSQL")
     a, b = open_store(store_url), open_store(store_url)
     try:
         add_copy(a, "Vendor", CANARY)
