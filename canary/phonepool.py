@@ -47,10 +47,11 @@ def assign_phone_sets(
     # Distinct sets of one size may run out; smaller sets are distinct too.
     capacity = sum(comb(len(numbers), k) for k in range(1, size + 1))
     if copies + len(taken) > capacity:
+        before = f" ({len(taken)} issued before, {copies} now)" if taken else ""
         raise InputError(
-            f"{len(numbers)} canary phone number(s) cannot give {copies + len(taken)} copies "
-            "distinct sets of numbers; add numbers with 'canary phone add NUMBER' "
-            "or issue with fewer phone canaries"
+            f"{len(numbers)} canary phone number(s) make only {capacity} distinct set(s) of "
+            f"numbers, and {copies + len(taken)} copies{before} each need their own; "
+            "add numbers with 'canary phone add NUMBER --provider PROVIDER'"
         )
     result: list[list[str]] = []
     for _ in range(copies):

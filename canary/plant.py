@@ -281,7 +281,8 @@ def db_outputs(url: str, table: str, recipients: list[str]) -> list[DbOutput]:
         return [table_output(url.replace("{recipient}", slug(r)), table) for r in recipients]
     if len(recipients) == 1:
         return [table_output(url, table)]
-    return [table_output(url, f"{table}_{slug(r)}") for r in recipients]
+    # Underscores, not the file slug's hyphens: a plain SQL identifier needs no quoting.
+    return [table_output(url, f"{table}_{slug(r).replace('-', '_')}") for r in recipients]
 
 
 def _file_outputs(request: IssueRequest, recipients: list[str], fmt: str) -> list[Path]:

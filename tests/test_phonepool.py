@@ -47,7 +47,12 @@ def test_leak_narrowing_with_shared_numbers() -> None:
 
 
 def test_pool_too_small_is_a_clear_error() -> None:
-    with pytest.raises(InputError, match="phone add"):
+    # Two numbers make three distinct sets ({a}, {b}, {a, b}): four copies cannot fit.
+    with pytest.raises(InputError, match=r"make only 3 distinct set.*4 copies.*phone add"):
         assign_phone_sets(POOL[:2], copies=4, per_copy=2)
+    issued = [frozenset(POOL[:1]), frozenset(POOL[1:2])]
+    with pytest.raises(InputError, match=r"\(2 issued before, 2 now\)"):
+        assign_phone_sets(POOL[:2], copies=2, per_copy=2, existing=issued)
+    assert len(assign_phone_sets(POOL[:2], copies=1, per_copy=2, existing=issued)) == 1
     with pytest.raises(InputError, match="phone add"):
         assign_phone_sets([], copies=1, per_copy=1)

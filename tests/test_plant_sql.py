@@ -146,7 +146,7 @@ def test_several_recipients_share_one_database(ready: Store, tmp_path: Path, giv
         Config(),
         IssueRequest(source, ["A", "Vendor SA", "Auditoría"], table=table, out_url=url),
     )
-    names = ["registro_a", "registro_vendor-sa", "registro_auditoria"]
+    names = ["registro_a", "registro_vendor_sa", "registro_auditoria"]
     assert [c.path for c in copies] == [f"{url}#{n}" for n in names]
     assert table_names(url) == sorted(names)
     for c, name in zip(copies, names, strict=True):
