@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,20 +11,9 @@ from canary.config import Config, load_config
 from canary.hits import Observation, record
 from canary.store import open_store
 from tests.alerts_support import add_copy, http_receiver
+from tests.cli_support import canary
 
 CANARY = "ana.perez@avisos.example.org"
-
-
-def canary(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "CANARY_DB_URL"}
-    return subprocess.run(
-        [sys.executable, "-m", "canary", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def add_channels(config: Config, toml: str) -> Config:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -13,19 +10,7 @@ from sqlalchemy import text
 
 from canary.store import open_store
 from tests.case_support import mail_hit, make_copy
-
-
-def canary(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CANARY_")}
-    return subprocess.run(
-        [sys.executable, "-m", "canary", *args],
-        cwd=cwd,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from tests.cli_support import canary
 
 
 def test_incidents_report_and_verify(tmp_path: Path) -> None:

@@ -1,21 +1,9 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-
-def canary(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    import os
-
-    e = {k: v for k, v in os.environ.items() if not k.startswith("CANARY_")}
-    e.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "canary", *args], cwd=cwd, env=e, capture_output=True, text=True
-    )
+from tests.cli_support import canary
 
 
 def test_init_domain_phone_roundtrip(tmp_path: Path) -> None:

@@ -5,10 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,22 +20,11 @@ from canary.formats._values import to_text
 from canary.models import Canary, Copy
 from canary.plant import IssueRequest, issue_copies
 from canary.store import Store
+from tests.cli_support import canary
 from tests.conftest import pg_schema_url
 from tests.test_plant import HEADER, make_csv, write_source
 
 ROWS = 120
-
-
-def canary(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CANARY_")}
-    return subprocess.run(
-        [sys.executable, "-m", "canary", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.fixture
