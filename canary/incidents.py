@@ -162,8 +162,3 @@ def finish(session: Session, plan: Plan) -> list[tuple[Incident, Hit, bool]]:
         session.expire(inc, ["hit_count", "alerted_hit_count", "last_hit_at"])
         out.extend((inc, hit, opened and i == 0) for i, hit in enumerate(group))
     return out
-
-
-def attach(session: Session, hits: list[Hit]) -> list[tuple[Incident, Hit, bool]]:
-    """Put hits that already have ids in their incidents and queue alerts (`assign` + `finish`)."""
-    return finish(session, assign(session, hits))

@@ -1,6 +1,6 @@
 """Alerts: the outbox, the channels and what an alert says.
 
-`canary.incidents.attach` queues alerts in the transaction that records hits;
+`canary.incidents` (`assign`, `finish`) queues alerts in the transaction that records hits;
 `canary.jobs` runs `dispatch_due` and `run_digests`; the CLI lists, retries and
 tests them. See `outbox` for the delivery guarantees.
 """
