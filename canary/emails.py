@@ -82,7 +82,7 @@ def _render_template(template: str, tokens: dict[str, str]) -> str:
 def match_template(local: str, names: tuple[str, str, str]) -> str:
     """The template a real local part follows given its row's (given, paternal,
     maternal) names, with its digit suffix as {dN}; "{other}" when none fits."""
-    m = re.match(r"^(.*?)(\d*)$", local)
+    m = re.match(r"^(.*?)(\d*)$", fold(local))  # "núria.3" follows {first}.{d1} too
     body, digits = (m.group(1), m.group(2)) if m else (local, "")
     tokens = _tokens(*names)
     for t in EMAIL_TEMPLATES:

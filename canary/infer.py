@@ -20,6 +20,7 @@ from .headers import KINDS, PLACE_WORDS, _en, kind_from_header, norm_header
 from .seeds import LOCALES, all_profiles
 from .valueformats import (
     CURP_RE,
+    DNI_RE,
     EMAIL_RE,
     FALSE_WORDS,
     PHONE_CHARS_RE,
@@ -233,13 +234,20 @@ def _kind_from_values(
 ) -> str:
     distinct = len(set(values))
     n = len(values)
-    if _share(values, lambda v: EMAIL_RE.match(v.strip()) is not None) >= 0.8:
+    if _is_email_column(values, hint):
         col.fmt["domains"] = Counter(v.rsplit("@", 1)[1].lower() for v in values if "@" in v)
         return "email"
     if _share(values, lambda v: CURP_RE.match(v.strip().upper()) is not None) >= 0.8:
         return "curp"
     if _share(values, lambda v: RFC_RE.match(v.strip().upper()) is not None) >= 0.8:
         return "rfc"
+    dnis = [m for m in (DNI_RE.match(v.strip().upper()) for v in values[:2000]) if m]
+    if len(dnis) >= 0.8 * min(n, 2000):
+        col.fmt["dni"] = {
+            "nie": sum(1 for m in dnis if not m.group(1).isdigit()) / len(dnis),
+            "sep": Counter(m.group(2) for m in dnis).most_common(1)[0][0],
+        }
+        return "dni"
     dfmt = date_format_of(values, prefer_mdy=locale == "en_US")
     if dfmt is not None and hint not in ("id", "number", "phone"):
         col.fmt["date"] = dfmt
@@ -300,6 +308,23 @@ def _kind_from_values(
     if guess:
         return guess
     return "text"
+
+
+#: Any address shape, also a local part with accents ("núria.3@...", SMTPUTF8) or one
+#: that EMAIL_RE's stricter grammar refuses: in a table column it is still an address.
+LOOSE_EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(?:\.[^@\s.]+)+$")
+
+
+def _is_email_column(values: list[str], hint: str | None) -> bool:
+    """Mostly addresses; a header that says email needs only half (typos, placeholders).
+
+    Checked before ids: addresses numbered in order ("ana.1@", "ana.2@"...) would
+    otherwise read as an id sequence, and canaries would continue it off our domains.
+    """
+    if _share(values, lambda v: EMAIL_RE.match(v.strip()) is not None) >= 0.8:
+        return True
+    loose = _share(values, lambda v: LOOSE_EMAIL_RE.match(v.strip()) is not None)
+    return loose >= 0.8 or (hint == "email" and loose >= 0.5)
 
 
 def _looks_like_phones(values: list[str], region: str) -> bool:

@@ -39,7 +39,7 @@ from .infer import (
 from .normalize import normalize_email, normalize_phone
 from .personas import NameMaker, Persona, age_reference, female_share_of_names
 from .seeds import locale_profile
-from .valueformats import date_between, vary_digits, vary_number, write_phone
+from .valueformats import date_between, dni_letter, vary_digits, vary_number, write_phone
 
 log = logging.getLogger(__name__)
 
@@ -421,6 +421,8 @@ class CanaryFactory:
             alnum = "ABCDEFGHIJKLMNPQRSTUVWXYZ0123456789"
             homo = "".join(r.choice(alnum) for _ in range(3))
             return make_rfc(p.given, p.paternal, p.maternal, p.birth, homo)
+        if k == "dni":
+            return self._dni(c, r)
         if k == "id":
             return self._id(c, p, r, prev, nxt)
         return r.choice(c.values)
@@ -492,6 +494,16 @@ class CanaryFactory:
         homo = chr(r.randint(33, 126))
         curp = make_curp(p.given, p.paternal, p.maternal, p.birth, p.sex, state, homo)
         return curp.lower() if c.casing == "lower" else curp
+
+    def _dni(self, c: Column, r: random.Random) -> str:
+        """A DNI or NIE with a valid check letter, written like the column's."""
+        fmt = c.fmt["dni"]
+        if r.random() < fmt["nie"]:
+            number = r.choice("XYZ") + f"{r.randint(0, 9_999_999):07d}"
+        else:
+            number = f"{r.randint(10_000_000, 79_999_999):08d}"
+        dni = number + fmt["sep"] + dni_letter(number)
+        return dni.lower() if c.casing == "lower" else dni
 
     def _id(
         self,
@@ -581,7 +593,7 @@ class CanaryFactory:
                 e164 = normalize_phone(v, self.region, strict=False)
                 if e164:
                     out.append(("phone", e164, v))
-            elif c.kind in ("id", "curp", "rfc"):
+            elif c.kind in ("id", "curp", "rfc", "dni"):
                 out.append(("id", v.strip(), v))
         name_cols = [
             c
@@ -603,7 +615,7 @@ class CanaryFactory:
         out = [
             row[c.index]
             for c in self.cols
-            if c.kind in ("email", "phone", "id", "curp", "rfc") and row[c.index]
+            if c.kind in ("email", "phone", "id", "curp", "rfc", "dni") and row[c.index]
         ]
         for c in self._kind("phone"):
             e164 = normalize_phone(row[c.index], self.region, strict=False) if row[c.index] else ""

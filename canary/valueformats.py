@@ -20,6 +20,17 @@ import phonenumbers
 EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 CURP_RE = re.compile(r"^[A-Z][AEIOUX][A-Z]{2}\d{6}[HMX][A-Z]{5}[A-Z0-9]\d$")
 RFC_RE = re.compile(r"^[A-ZÑ&]{3,4}\d{6}[A-Z0-9]{3}$")
+#: Spanish DNI (8 digits) or NIE (X/Y/Z and 7 digits) with its check letter.
+DNI_RE = re.compile(r"^(\d{8}|[XYZ]\d{7})([- ]?)([A-Z])$")
+DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
+
+
+def dni_letter(number: str) -> str:
+    """The check letter of a DNI number ("12345678") or NIE ("X1234567")."""
+    digits = str("XYZ".index(number[0])) + number[1:] if number[0] in "XYZ" else number
+    return DNI_LETTERS[int(digits) % 23]
+
+
 ID_RE = re.compile(r"^([^\d]*?)(\d+)([^\d]*)$")
 NUMBER_RE = re.compile(
     r"^([^\d\-+]{0,3})([-+]?)(\d{1,3}(?:[,. ]\d{3})+|\d+)([.,]\d+)?([^\d]{0,4})$"

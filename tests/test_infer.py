@@ -237,3 +237,20 @@ def test_english_headers_over_mexican_people_give_mexico() -> None:
     rows = [[fake.first_name(), fake.last_name(), fake.numerify("844#######")] for _ in range(100)]
     schema = infer_schema(sample_of(["first name", "last name", "phone"], rows))
     assert schema.locale == "es_MX" and schema.region == "MX"
+
+
+@pytest.mark.parametrize("header", ["Email", "c1"])
+def test_numbered_addresses_with_accents_are_an_email_column_not_an_id(header: str) -> None:
+    # Addresses numbered in order, half with accented local parts (as people type them
+    # into forms): neither the strict address grammar nor the id sequence may win.
+    names = ["josé", "maría", "núria", "íñigo", "begoña", "andrés"]
+    rows = [[f"{names[i % 6]}.{i}@gmail.com", f"{i * 7}"] for i in range(300)]
+    schema = infer_schema(sample_of([header, "n"], rows))
+    assert schema.columns[0].kind == "email"
+    assert schema.columns[0].fmt["domains"] == {"gmail.com": 300}
+
+
+def test_a_header_saying_email_needs_only_half_of_the_values_to_be_addresses() -> None:
+    rows = [[f"ana{i}@correo.example.es" if i % 2 else "sin correo", str(i)] for i in range(100)]
+    assert infer_schema(sample_of(["correo", "n"], rows)).columns[0].kind == "email"
+    assert infer_schema(sample_of(["notas", "n"], rows)).columns[0].kind != "email"

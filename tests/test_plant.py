@@ -259,6 +259,29 @@ def test_gapless_sorted_folios_continue_at_the_end(ready: Store, tmp_path: Path)
     assert all(f > "F-00200" for f in folios[-4:])
 
 
+def test_numbered_accented_addresses_get_canaries_on_our_domains(
+    ready: Store, tmp_path: Path
+) -> None:
+    # "núria.17@gmail.com", "íñigo.18@...": numbered in order and half with accents, as
+    # form data often is; the canaries must still be addresses at the canary domains,
+    # among the rows, not a continuation of the numbering at the end.
+    names = ["josé", "maría", "núria", "íñigo", "begoña", "andrés"]
+    lines = ["Nombre;Email"] + [
+        f"{names[i % 6].title()};{names[i % 6]}.{i}@gmail.com" for i in range(300)
+    ]
+    src = tmp_path / "socios.csv"
+    src.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
+    [copy] = issue_copies(
+        ready, Config(), IssueRequest(str(src), ["A"], canaries=5, out_dir=tmp_path / "o")
+    )
+    out = Path(copy.path).read_bytes().decode("cp1252").splitlines()
+    added = [(i, ln) for i, ln in enumerate(out) if ln not in set(lines)]
+    assert len(added) == 5
+    domains = ("@correo-avisos.mx", "@buzon-mx.com")
+    assert all(ln.split(";")[1].endswith(domains) for _, ln in added), added
+    assert any(i < len(out) - 5 for i, _ in added)  # not all after the last real row
+
+
 def test_places_spread_when_numbers_have_no_area_code() -> None:
     """Costa Rican mobiles carry no area code: canaries' places follow the whole table,
     not the few rows whose numbers happen to start with the same digits."""

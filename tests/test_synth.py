@@ -607,3 +607,38 @@ def test_whole_names_have_the_columns_word_counts(customers: Sample) -> None:
     )
     for words in (3, 4):
         assert made[words] / 150 == pytest.approx(real[words] / sum(real.values()), abs=0.1)
+
+
+def test_spanish_dni_and_nie_get_a_valid_check_letter_in_the_columns_form() -> None:
+    from canary.valueformats import DNI_RE, dni_letter
+
+    rng = random.Random(5)
+    rows = []
+    for i in range(300):
+        number = (
+            f"X{rng.randint(0, 9999999):07d}" if i % 4 == 0 else f"{rng.randint(1, 99999999):08d}"
+        )
+        rows.append([f"{number}-{dni_letter(number)}", f"socio{i}@gmail.com"])
+    sample = Sample(header=["NIF", "Email"], rows=rows, complete=True, row_count=len(rows))
+    schema = infer_schema(sample)
+    assert [c.kind for c in schema.columns] == ["dni", "email"]
+    f = factory_for(sample, seed=3)
+    nies = 0
+    for _ in range(200):
+        persona = f.persona()
+        row = f.make_row(persona)
+        assert row is not None
+        assert ("id", row[0], row[0]) in f.identifiers(persona, row)  # identify finds it
+        m = DNI_RE.match(row[0])
+        assert m and m.group(2) == "-", row[0]
+        assert m.group(3) == dni_letter(m.group(1)), row[0]
+        nies += not m.group(1).isdigit()
+        assert row[1].endswith(tuple(DOMAINS))
+    assert 20 <= nies <= 90  # about a quarter, as in the column
+
+
+def test_dni_check_letter_known_example() -> None:
+    from canary.valueformats import dni_letter
+
+    assert dni_letter("12345678") == "Z"
+    assert dni_letter("X1234567") == "L"
