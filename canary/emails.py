@@ -102,6 +102,30 @@ def learn_patterns(
     return Counter({t: int(w * 1000) for t, w in fallback.items() if w > 0})
 
 
+GENERIC_TLDS = ("com", "net", "org")
+
+
+def fitting_domains(
+    domains: Sequence[str], column_domains: Counter[str] | None, region: str
+) -> list[str]:
+    """The canary domains whose top-level domain the table's own addresses use.
+
+    A ".es" canary address in a list of ".com" customers stands out the way a foreign
+    phone number would. Without addresses to go by, the region's country code and the
+    generic TLDs fit. When no canary domain fits, all of them are used.
+    """
+    if column_domains:
+        total = sum(column_domains.values())
+        tlds: Counter[str] = Counter()
+        for d, k in column_domains.items():
+            tlds[d.rsplit(".", 1)[-1]] += k
+        wanted = {t for t, k in tlds.items() if k >= 0.05 * total}
+    else:
+        wanted = {region.lower(), *GENERIC_TLDS}
+    fit = [d for d in domains if d.rsplit(".", 1)[-1] in wanted]
+    return fit or list(domains)
+
+
 def domain_weights(
     column_domains: Counter[str] | None, providers: dict[str, float], n: int
 ) -> list[float]:

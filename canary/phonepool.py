@@ -38,7 +38,10 @@ def assign_phone_sets(
         raise InputError("no canary phone numbers: add some with 'canary phone add NUMBER'")
     numbers = sorted(set(pool))
     size = min(per_copy, len(numbers))
-    taken: set[frozenset[str]] = {s for s in existing if s}
+    # Only sets drawn from these numbers can clash with a new one: copies of another
+    # country's table, on other numbers, take nothing from this pool's capacity.
+    pool_set = set(numbers)
+    taken: set[frozenset[str]] = {s for s in existing if s and s <= pool_set}
     usage: Counter[str] = Counter()
     together: Counter[frozenset[str]] = Counter()
     for s in taken:

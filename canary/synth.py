@@ -23,7 +23,13 @@ import phonenumbers
 from faker import Faker
 
 from .curp import make_curp, make_rfc
-from .emails import EmailMaker, domain_weights, learn_patterns, match_template
+from .emails import (
+    EmailMaker,
+    domain_weights,
+    fitting_domains,
+    learn_patterns,
+    match_template,
+)
 from .idgen import new_id
 from .infer import (
     Column,
@@ -156,13 +162,11 @@ class CanaryFactory:
                 if addr and "@" in addr and names is not None:
                     pairs.append((addr.rsplit("@", 1)[0].lower(), names))
         patterns = learn_patterns(pairs, self.profile["email_patterns"])
-        weights = domain_weights(
-            emails[0].fmt.get("domains") if emails else None,
-            self.profile["email_providers"],
-            len(self.domains),
-        )
+        column_domains = emails[0].fmt.get("domains") if emails else None
+        domains = fitting_domains(self.domains, column_domains, self.region)
+        weights = domain_weights(column_domains, self.profile["email_providers"], len(domains))
         maker = EmailMaker(
-            self.domains,
+            domains,
             weights,
             patterns,
             self.rng,

@@ -54,5 +54,8 @@ def test_pool_too_small_is_a_clear_error() -> None:
     with pytest.raises(InputError, match=r"\(2 issued before, 2 now\)"):
         assign_phone_sets(POOL[:2], copies=2, per_copy=2, existing=issued)
     assert len(assign_phone_sets(POOL[:2], copies=1, per_copy=2, existing=issued)) == 1
+    # Sets on other numbers (another country's copies) leave this pool's capacity alone.
+    elsewhere = [frozenset({f"+1212555{i:04d}"}) for i in range(10)]
+    assert len(assign_phone_sets(POOL[:2], copies=3, per_copy=2, existing=elsewhere)) == 3
     with pytest.raises(InputError, match="phone add"):
         assign_phone_sets([], copies=1, per_copy=1)

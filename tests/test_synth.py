@@ -20,7 +20,7 @@ from canary.normalize import normalize_phone
 from canary.seeds import demo_dataset, locale_profile
 from canary.synth import CanaryFactory
 
-DOMAINS = ["correo-avisos.mx", "buzon-mx.com", "notifica.example.org"]
+DOMAINS = ["correo-avisos.mx", "buzon-mx.com", "notifica.example.com"]
 
 
 def load_demo(name: str) -> Sample:
@@ -642,3 +642,18 @@ def test_dni_check_letter_known_example() -> None:
 
     assert dni_letter("12345678") == "Z"
     assert dni_letter("X1234567") == "L"
+
+
+def test_canary_domains_follow_the_tld_of_the_columns_addresses() -> None:
+    from canary.emails import fitting_domains
+
+    fake = Faker("en_US")
+    fake.seed_instance(2)
+    rows = [[fake.name(), f"user{i}@acme-corp.com"] for i in range(200)]
+    sample = Sample(header=["Name", "Email"], rows=rows, complete=True, row_count=len(rows))
+    f = factory_for(sample, domains=["avisos.example.es", "notify.example.com"])
+    made = [f.make_row(f.persona()) for _ in range(50)]
+    assert {r[1].rsplit("@", 1)[1] for r in made if r} == {"notify.example.com"}
+    # Nothing fits: every canary domain is used; no addresses: the region's TLD or generic.
+    assert fitting_domains(["a.example.mx"], Counter({"x.es": 5}), "MX") == ["a.example.mx"]
+    assert fitting_domains(["a.example.mx", "b.example.es"], None, "MX") == ["a.example.mx"]
