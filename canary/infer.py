@@ -8,6 +8,7 @@ The header (Spanish or English) is read first; the values confirm or decide.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -125,11 +126,24 @@ class Schema:
 # --- the whole schema --------------------------------------------------------------
 
 
+NAME_KINDS = ("given_name", "paternal", "maternal", "surname", "full_name")
+#: Nationally written numbers checked against each country's plan, at most.
+MAX_NATIONAL = 300
+
+
+def _valid_in(digits: str, region: str) -> bool:
+    try:
+        return bool(phonenumbers.is_valid_number(phonenumbers.parse(digits, region)))
+    except phonenumbers.NumberParseException:
+        return False
+
+
 def detect_locale(header: list[str], rows: list[list[str]]) -> tuple[str, str]:
     """(locale, region) the data shows: phone prefixes, email TLDs, places, header language."""
     profiles = all_profiles()
     score: dict[str, float] = dict.fromkeys(LOCALES, 0.0)
     cells = [c for r in rows[:2000] for c in r if c]
+    national = 0
     for cell in cells:
         low = cell.lower()
         if "@" in low:
@@ -148,14 +162,27 @@ def detect_locale(header: list[str], rows: list[list[str]]) -> tuple[str, str]:
                     score[loc] += 2
         elif compact.isdigit() and len(compact) == 8 and compact[0] in "5678":
             score["es_CR"] += 0.5
+        if compact.isdigit() and 8 <= len(compact) <= 11 and national < MAX_NATIONAL:
+            # A number written nationally is valid in its own country's plan only.
+            national += 1
+            for loc, prof in profiles.items():
+                if _valid_in(compact, str(prof["region"])):
+                    score[loc] += 0.5
         if CURP_RE.match(cell) or RFC_RE.match(cell):
             score["es_MX"] += 3
     folded_cells: Counter[str] = Counter()
     for cell, n in Counter(c for c in cells if not c[:1].isdigit()).items():
         folded_cells[fold(cell)] += n
+    # Places count outside name columns only: León, Toledo and Soria are surnames too.
+    names = {i for i, h in enumerate(header) if kind_from_header(h) in NAME_KINDS}
+    place_cells: Counter[str] = Counter()
+    for r in rows[:2000]:
+        for i, c in enumerate(r):
+            if c and i not in names and not c[:1].isdigit():
+                place_cells[fold(c)] += 1
     for loc, prof in profiles.items():
         for w in prof["place_words"]:
-            score[loc] += 3 * folded_cells.get(fold(w), 0)
+            score[loc] += 3 * place_cells.get(fold(w), 0)
     # Names tell Spanish from English data (not Mexico from Spain: places do that).
     lists = name_lists()
     es_words = en_words = 0
@@ -241,6 +268,12 @@ def _kind_from_values(
         return "curp"
     if _share(values, lambda v: RFC_RE.match(v.strip().upper()) is not None) >= 0.8:
         return "rfc"
+    if _share(values, _is_json_container) >= 0.8:
+        # Lists or objects a JSON source did not flatten: a few repeated ones are
+        # categories; varied ones may hold personal data and are never copied or continued.
+        if distinct <= max(12, int(0.05 * n)) and n >= 2 * distinct:
+            return "category"
+        return "json"
     dnis = [m for m in (DNI_RE.match(v.strip().upper()) for v in values[:2000]) if m]
     if len(dnis) >= 0.8 * min(n, 2000):
         col.fmt["dni"] = {
@@ -313,6 +346,16 @@ def _kind_from_values(
 #: Any address shape, also a local part with accents ("núria.3@...", SMTPUTF8) or one
 #: that EMAIL_RE's stricter grammar refuses: in a table column it is still an address.
 LOOSE_EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(?:\.[^@\s.]+)+$")
+
+
+def _is_json_container(value: str) -> bool:
+    v = value.strip()
+    if v[:1] not in "[{":
+        return False
+    try:
+        return isinstance(json.loads(v), list | dict)
+    except ValueError:
+        return False
 
 
 def _is_email_column(values: list[str], hint: str | None) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from canary import registry
 from canary.config import Config
 from canary.errors import InputError
 from canary.models import Canary, Copy, Identifier
+from canary.normalize import normalize_phone
 from canary.plant import IssueRequest, issue_copies
 from canary.store import Store
 
@@ -307,3 +309,44 @@ def test_places_spread_when_numbers_have_no_area_code() -> None:
     ]
     real = {r[col] for r in sample.rows}
     assert len({r[col] for r in rows if r}) >= 0.6 * len(real)
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_nested_records_get_canaries_field_by_field(ready: Store, tmp_path: Path, fmt: str) -> None:
+    # Objects inside records are planted field by field (an address at a canary domain
+    # inside "contacto"), and a varied list is never copied from a real record.
+    rng = random.Random(4)
+    given = ["Ana", "Luis", "Rosa", "Iván", "Carmen", "Jorge", "Lucía", "Pedro"]
+    recs = []
+    for i in range(150):
+        g = given[i % len(given)]
+        recs.append(
+            {
+                "folio": f"EXP-{2000 + i * 5}",
+                "persona": {
+                    "nombre": g,
+                    "contacto": {
+                        "correo": f"{g.lower()}{rng.randint(100, 999)}@hotmail.com",
+                        "celular": f"844 {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
+                    },
+                },
+                "otros": [f"871 {rng.randint(100, 999)} {rng.randint(1000, 9999)}"],
+            }
+        )
+    src = tmp_path / f"exp.{fmt}"
+    if fmt == "json":
+        src.write_text(json.dumps(recs, indent=2, ensure_ascii=False), encoding="utf-8")
+    else:
+        src.write_text("".join(json.dumps(r) + "\n" for r in recs), encoding="utf-8")
+    [copy] = issue_copies(
+        ready, Config(), IssueRequest(str(src), ["A"], canaries=4, out_dir=tmp_path / "o")
+    )
+    text = Path(copy.path).read_text(encoding="utf-8")
+    out = json.loads(text) if fmt == "json" else [json.loads(x) for x in text.splitlines()]
+    added = [r for r in out if r not in recs]
+    assert len(added) == 4 and len(out) == 154
+    for r in added:
+        assert set(r) == {"folio", "persona", "otros"} and r["otros"] == []
+        contacto = r["persona"]["contacto"]
+        assert contacto["correo"].endswith(("@correo-avisos.mx", "@buzon-mx.com"))
+        assert normalize_phone(contacto["celular"], "MX").startswith("+52844555")

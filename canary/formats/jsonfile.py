@@ -20,6 +20,7 @@ from ..errors import InputError
 from . import CopyTarget, Progress, Sample
 from ._files import Outputs, sha256_file
 from ._needles import NeedleScanner
+from ._nested import build, flat_paths, get, header_names
 from ._values import column_kind, from_text, place_rows, share, to_text
 
 log = logging.getLogger(__name__)
@@ -34,14 +35,6 @@ def _decode(raw: bytes, path: Path) -> str:
         raise InputError(
             f"{path}: not UTF-8 (bad byte at offset {exc.start}); JSON must be UTF-8"
         ) from None
-
-
-def _header(objs: list[dict[str, Any]]) -> list[str]:
-    keys: dict[str, None] = {}
-    for o in objs:
-        for k in o:
-            keys.setdefault(k, None)
-    return list(keys)
 
 
 class JsonTable:
@@ -66,9 +59,13 @@ class JsonTable:
         if not data:
             raise InputError(f"{self.path} holds an empty array: there are no rows")
         self.objs: list[dict[str, Any]] = data
-        self.header = _header(data)
-        self.kinds = {h: column_kind([o.get(h) for o in data]) for h in self.header}
-        self.nulls = {h: any(o.get(h) is None for o in data) for h in self.header}
+        self.paths = flat_paths(data)
+        self.header = header_names(self.paths)
+        columns = [[get(o, p) for o in data] for p in self.paths]
+        self.kinds = {h: column_kind(c) for h, c in zip(self.header, columns, strict=True)}
+        self.nulls = {
+            h: any(v is None for v in c) for h, c in zip(self.header, columns, strict=True)
+        }
         self.style = _json_style(text, raw)
         self.bom = raw.startswith(b"\xef\xbb\xbf")
 
@@ -79,7 +76,7 @@ class JsonTable:
         return sha256_file(self.path)
 
     def _text(self, i: int) -> list[str]:
-        return [to_text(self.objs[i].get(h)) for h in self.header]
+        return [to_text(get(self.objs[i], p)) for p in self.paths]
 
     def sample(self, limit: int = 20000) -> Sample:
         rows = [self._text(i) for i in range(min(limit, len(self.objs)))]
@@ -109,11 +106,11 @@ class JsonTable:
             outputs.commit()
 
     def _object(self, row: list[str]) -> dict[str, Any]:
-        obj = {}
-        for h, v in zip(self.header, row, strict=False):
-            val = from_text(v, self.kinds[h], nullable=self.nulls[h] or self.kinds[h] != "str")
-            obj[h] = val
-        return obj
+        values = [
+            from_text(v, self.kinds[h], nullable=self.nulls[h] or self.kinds[h] != "str")
+            for h, v in zip(self.header, row, strict=False)
+        ]
+        return build(self.paths, values)
 
     def _dump(self, objs: list[dict[str, Any]]) -> bytes:
         s = self.style
@@ -206,17 +203,20 @@ class JsonlTable:
                     complete = False
                     break
                 objs.append(self._parse(line, lineno))
-        header = _header(objs)
-        self.header = header
-        self.kinds = {h: column_kind([o.get(h) for o in objs]) for h in header}
-        rows = [[to_text(o.get(h)) for h in header] for o in objs]
+        self.paths = flat_paths(objs)
+        header = self.header = header_names(self.paths)
+        self.kinds = {
+            h: column_kind([get(o, p) for o in objs])
+            for h, p in zip(header, self.paths, strict=True)
+        }
+        rows = [[to_text(get(o, p)) for p in self.paths] for o in objs]
         count = len(rows) if complete else int(self._size / max(read / max(len(rows), 1), 1))
         self._sample = Sample(header, rows, complete, count, {"encoding": "utf-8"})
         return self._sample
 
     def _row_text(self, line: bytes) -> list[str]:
         obj = json.loads(line.decode("utf-8-sig"))
-        return [to_text(obj.get(h)) for h in self.header]
+        return [to_text(get(obj, p)) for p in self.paths]
 
     def write_copies(self, targets: list[CopyTarget], progress: Progress | None = None) -> None:
         """One streamed pass; a canary goes before the first line at or after its offset."""
@@ -304,10 +304,13 @@ class JsonlTable:
             outputs.commit()
 
     def _dump_row(self, row: list[str]) -> bytes:
-        obj = {
-            h: from_text(v, self.kinds.get(h, "str"))
-            for h, v in zip(self.header, row, strict=False)
-        }
+        obj = build(
+            self.paths,
+            [
+                from_text(v, self.kinds.get(h, "str"))
+                for h, v in zip(self.header, row, strict=False)
+            ],
+        )
         text = json.dumps(
             obj, separators=(self.item_sep, self.key_sep), ensure_ascii=self.ensure_ascii
         )
