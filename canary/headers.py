@@ -186,8 +186,17 @@ def kind_from_header(name: str) -> str | None:
     h = norm_header(name)
     if not h:
         return None
-    best: tuple[int, str] | None = None
     words = h.split()
+    found = _best(h, words)
+    if found is None:  # "telefonos", "celulares", "emails": the singular's kind
+        singular = [_singular(w) for w in words]
+        if singular != words:
+            found = _best(" ".join(singular), singular)
+    return found
+
+
+def _best(h: str, words: list[str]) -> str | None:
+    best: tuple[int, str] | None = None
     for kind, phrases in HEADER_PHRASES.items():
         for p in phrases:
             pw = p.split()
@@ -195,6 +204,17 @@ def kind_from_header(name: str) -> str | None:
             if hit and (best is None or len(p) > best[0]):
                 best = (len(p), kind)
     return best[1] if best else None
+
+
+def _singular(word: str) -> str:
+    """A plural header word's singular when that is a word the phrases use."""
+    for cut in (2, 1):
+        if len(word) > cut + 2 and word.endswith("es"[-cut:]) and word[:-cut] in _PHRASE_WORDS:
+            return word[:-cut]
+    return word
+
+
+_PHRASE_WORDS = {w for phrases in HEADER_PHRASES.values() for p in phrases for w in p.split()}
 
 
 def _contains(words: list[str], phrase: list[str]) -> bool:

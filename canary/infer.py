@@ -302,6 +302,9 @@ def _kind_from_values(
                 return "phone"
     if hint == "phone":
         masks = phone_masks_of(values, region)
+        if not masks:  # several numbers to a cell ("844 111 2222 / 871 333 4444"): the first's
+            firsts = [MULTI_SEP_RE.split(v.strip(), maxsplit=1)[0] for v in values[:3000]]
+            masks = phone_masks_of(firsts, region)
         col.fmt["masks"] = masks or Counter({"##########": 1})
         return "phone"
     numfmt = number_format_of(values)
@@ -346,6 +349,10 @@ def _kind_from_values(
 #: Any address shape, also a local part with accents ("núria.3@...", SMTPUTF8) or one
 #: that EMAIL_RE's stricter grammar refuses: in a table column it is still an address.
 LOOSE_EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(?:\.[^@\s.]+)+$")
+
+
+#: Between numbers in one cell: "844 111 2222 / 871 333 4444", "...; ...", "... y ...".
+MULTI_SEP_RE = re.compile(r"\s*(?:[/,;|]|\s(?:y|o|or|and)\s)\s*")
 
 
 def _is_json_container(value: str) -> bool:

@@ -57,6 +57,12 @@ def by_name(schema, name: str) -> Column:
         ("edad", "age"),
         ("Monto", "number"),
         ("comentarios", None),
+        ("Teléfonos", "phone"),
+        ("celulares", "phone"),
+        ("Phones", "phone"),
+        ("correos", "email"),
+        ("Emails", "email"),
+        ("municipios", "place"),
     ],
 )
 def test_header_kinds(header: str, kind: str | None) -> None:
@@ -254,3 +260,16 @@ def test_a_header_saying_email_needs_only_half_of_the_values_to_be_addresses() -
     rows = [[f"ana{i}@correo.example.es" if i % 2 else "sin correo", str(i)] for i in range(100)]
     assert infer_schema(sample_of(["correo", "n"], rows)).columns[0].kind == "email"
     assert infer_schema(sample_of(["notas", "n"], rows)).columns[0].kind != "email"
+
+
+def test_several_numbers_to_a_cell_give_the_first_numbers_mask() -> None:
+    rng = random.Random(2)
+    rows = [
+        [
+            f"P{i}",
+            f"844 {rng.randint(100, 999)} {rng.randint(1000, 9999)} / 871 {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
+        ]
+        for i in range(100)
+    ]
+    col = infer_schema(sample_of(["nombre", "teléfonos"], rows)).columns[1]
+    assert col.kind == "phone" and set(col.fmt["masks"]) == {"### ### ####"}
