@@ -267,7 +267,8 @@ def test_several_numbers_to_a_cell_give_the_first_numbers_mask() -> None:
     rows = [
         [
             f"P{i}",
-            f"844 {rng.randint(100, 999)} {rng.randint(1000, 9999)} / 871 {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
+            f"844 {rng.randint(100, 999)} {rng.randint(1000, 9999)} / "
+            f"871 {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
         ]
         for i in range(100)
     ]
