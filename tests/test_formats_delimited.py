@@ -221,6 +221,25 @@ def test_several_copies_in_one_pass_differ(tmp_path):
         assert strip_inserted(d, t, "utf-8", ",") == original
 
 
+def test_a_column_quoted_in_every_row_is_quoted_in_canary_rows_too(tmp_path):
+    # Exports often quote some columns always (addresses, names) and others never.
+    lines = ["id,name,street,zip"] + [
+        f'{i},"Doe, J{i}","{i} Main St",{10000 + i}' for i in range(200)
+    ]
+    src = tmp_path / "t.csv"
+    src.write_bytes(("\r\n".join(lines) + "\r\n").encode())
+    row = ["900", "Roe R", "12 Elm St", "20001"]  # nothing here needs quotes
+    target = CopyTarget(tmp_path / "c.csv", [Insertion(0.5, Recorder(row))])
+    open_table(src).write_copies([target])
+    added = [ln for ln in target.path.read_text().splitlines() if ln not in set(lines)]
+    assert added == ['900,"Roe R","12 Elm St",20001']
+
+
+def test_quoted_flags_per_field():
+    flags = dialect_mod._quoted_flags('1,"a, ""b""",,"",x\r\n', ",", '"')
+    assert flags == [False, True, False, True, False]
+
+
 def test_unrepresentable_characters_are_folded_for_cp1252(tmp_path):
     src = tmp_path / "t.csv"
     original = write_source(

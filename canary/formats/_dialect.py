@@ -18,6 +18,7 @@ import functools
 import io
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 
 from ..errors import InputError
@@ -34,9 +35,11 @@ class Dialect:
     bom: bool
     delimiter: str
     quotechar: str
-    quoting: str  # "minimal", "all" or "nonnumeric"
+    quoting: str  # "minimal", "all", "nonnumeric" or "columns" (those in `quoted`)
     terminator: str  # "\r\n", "\n" or "\r"
     trailing_newline: bool
+    #: With quoting "columns": the columns quoted whether they need it or not.
+    quoted: frozenset[int] = frozenset()
 
     @property
     def q(self) -> bytes:
@@ -172,16 +175,23 @@ def is_number(value: str) -> bool:
     return bool(_NUMBER.fullmatch(value))
 
 
-def encode_fields(fields: list[str], d: Dialect, quoting: str | None = None) -> str:
+def encode_fields(
+    fields: list[str],
+    d: Dialect,
+    quoting: str | None = None,
+    quoted: frozenset[int] | None = None,
+) -> str:
     """One record as text, quoted the way the source quotes, with its terminator."""
     style = quoting or d.quoting
+    always = d.quoted if quoted is None else quoted
     q = d.quotechar
     special = (d.delimiter, q, "\r", "\n")
     out = []
-    for f in fields:
+    for i, f in enumerate(fields):
         need = (
             style == "all"
             or (style == "nonnumeric" and not is_number(f))
+            or (style == "columns" and i in always)
             or any(s in f for s in special)
             or (len(fields) == 1 and f == "")
         )
@@ -233,20 +243,63 @@ def _fold(value: str, encoding: str) -> str:
     return "".join(out)
 
 
-def detect_quoting(records: list[tuple[Buf, list[str]]], d: Dialect) -> str:
-    """The style that reproduces most sample records byte for byte."""
+def detect_quoting(records: list[tuple[Buf, list[str]]], d: Dialect) -> tuple[str, frozenset[int]]:
+    """The style that reproduces most sample records byte for byte, and for the style
+    "columns" (some columns always quoted, others only when needed) which columns."""
+    columns = _always_quoted(records, d)
     best, best_n = "minimal", -1
-    for style in ("minimal", "all", "nonnumeric"):
+    for style in ("minimal", "all", "nonnumeric", "columns"):
+        if style == "columns" and not columns:
+            continue
         n = 0
         for raw, fields in records:
             try:
-                enc = encode_fields(fields, d, style).encode(d.encoding)
+                enc = encode_fields(fields, d, style, columns).encode(d.encoding)
             except UnicodeEncodeError:
                 continue
             n += enc == raw or (not raw.endswith(d.term) and enc == raw + d.term)
         if n > best_n:
             best, best_n = style, n
-    return best
+    return best, (columns if best == "columns" else frozenset())
+
+
+def _always_quoted(records: list[tuple[Buf, list[str]]], d: Dialect) -> frozenset[int]:
+    """Columns whose fields are quoted in most records although few need it."""
+    quoted: Counter[int] = Counter()
+    seen: Counter[int] = Counter()
+    for raw, _fields in records:
+        try:
+            text = bytes(raw).decode(d.encoding)
+        except UnicodeDecodeError:
+            continue
+        for i, flag in enumerate(_quoted_flags(text, d.delimiter, d.quotechar)):
+            seen[i] += 1
+            quoted[i] += flag
+    return frozenset(i for i, n in seen.items() if quoted[i] > 0.5 * n)
+
+
+def _quoted_flags(text: str, delimiter: str, q: str) -> list[bool]:
+    """For each field of one record, whether it is written in quotes."""
+    flags: list[bool] = []
+    i, n = 0, len(text)
+    while True:
+        if i < n and text[i] == q:
+            flags.append(True)
+            i += 1
+            while i < n:
+                if text[i] == q:
+                    if i + 1 < n and text[i + 1] == q:
+                        i += 2
+                        continue
+                    i += 1
+                    break
+                i += 1
+        else:
+            flags.append(False)
+        j = text.find(delimiter, i)
+        if j < 0:
+            return flags
+        i = j + 1
 
 
 # -- quote-aware scanning on bytes ---------------------------------------------------

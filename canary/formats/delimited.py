@@ -138,8 +138,8 @@ class DelimitedTable:
         if len(head) < self._size and records:
             records = records[:-1]  # may be cut by the head's end
         sample = [(r, parse_record(r, d)) for r in records[:300]]
-        quoting = detect_quoting(sample, d)
-        self.dialect = Dialect(encoding, bom, delimiter, '"', quoting, terminator, trailing)
+        quoting, quoted = detect_quoting(sample, d)
+        self.dialect = Dialect(encoding, bom, delimiter, '"', quoting, terminator, trailing, quoted)
 
     # -- Table interface ---------------------------------------------------------
 
