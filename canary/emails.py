@@ -97,7 +97,12 @@ def learn_patterns(
     """Template counts from (local part, row names) pairs; the locale's `fallback`
     shares when fewer than 20 addresses could be matched to their names."""
     found: Counter[str] = Counter(match_template(local, names) for local, names in pairs)
-    if sum(n for t, n in found.items() if t != "{other}") >= 20:
+    total = sum(found.values())
+    if total - found["{other}"] >= 20:
+        return found
+    if total >= 20 and found["{other}"] >= 0.8 * total:
+        # Addresses that follow no name shape ("user48213", "cliente_0931"): canaries
+        # take the column's own shapes with fresh digits, not name-based ones.
         return found
     return Counter({t: int(w * 1000) for t, w in fallback.items() if w > 0})
 
@@ -191,7 +196,13 @@ class EmailMaker:
         """A real handle with new digits (added when it has none), never the same address."""
         if not re.search(r"\d", local):
             return local + str(self.rng.randint(1, 99))
-        return re.sub(r"\d", lambda _m: str(self.rng.randint(0, 9)), local)
+
+        def fresh(m: re.Match[str]) -> str:  # same length; a leading zero only if it had one
+            run = m.group(0)
+            first = "0" if run[0] == "0" else str(self.rng.randint(1, 9))
+            return first + "".join(str(self.rng.randint(0, 9)) for _ in run[1:])
+
+        return re.sub(r"\d+", fresh, local)
 
     def _render_local(self, template: str, tokens: dict[str, str], birth: date, n: int) -> str:
         if template == "{other}" and self.other_locals:

@@ -174,8 +174,12 @@ class CanaryFactory:
             self.email_taken,
             self.sample_emails,
         )
+        # ASCII only: an accented local part needs SMTPUTF8, which many senders lack.
         maker.other_locals = [
-            local for local, names in pairs if match_template(local, names) == "{other}"
+            ascii_local
+            for local, names in pairs
+            if match_template(local, names) == "{other}"
+            and (ascii_local := re.sub(r"[^a-z0-9._+-]", "", fold(local)))
         ][:500]
         return maker
 

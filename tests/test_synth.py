@@ -657,3 +657,17 @@ def test_canary_domains_follow_the_tld_of_the_columns_addresses() -> None:
     # Nothing fits: every canary domain is used; no addresses: the region's TLD or generic.
     assert fitting_domains(["a.example.mx"], Counter({"x.es": 5}), "MX") == ["a.example.mx"]
     assert fitting_domains(["a.example.mx", "b.example.es"], None, "MX") == ["a.example.mx"]
+
+
+def test_addresses_that_follow_no_name_keep_the_columns_own_shape() -> None:
+    rng = random.Random(8)
+    fake = Faker("es_MX")
+    fake.seed_instance(8)
+    rows = [[fake.name(), f"user{rng.randint(1, 99999)}@gmail.com"] for _ in range(300)]
+    sample = Sample(header=["NOMBRE", "CORREO"], rows=rows, complete=True, row_count=300)
+    f = factory_for(sample)
+    for _ in range(30):
+        row = f.make_row(f.persona())
+        assert row is not None
+        local = row[1].split("@")[0]
+        assert re.fullmatch(r"user[1-9]\d*", local), row[1]
