@@ -182,7 +182,10 @@ def _name_matches(
     found: dict[str, str] = {}
     for canary_id, value in rows:
         name = fold(value)
-        if len(name.split()) >= 2 and contains_words(folded, name):
+        parts = name.split()
+        # As registered (given names first) or surnames first ("Núñez Peña, María José").
+        orders = [" ".join([*parts[k:], *parts[:k]]) for k in range(len(parts))]
+        if len(parts) >= 2 and any(contains_words(folded, o) for o in orders):
             found.setdefault(canary_copy[canary_id], value)
         else:  # the first name plus any one surname is enough ("hola Maria Lopez")
             parts = name.split()

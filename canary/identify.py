@@ -103,7 +103,13 @@ def load_index(store: Store) -> Index:
                     len("".join(words)) < MIN_ID_LEN or not any(ch.isdigit() for ch in value)
                 ):
                     continue  # ids without digits ("Garcia") would match real rows
-                idx.words.setdefault(words[0], []).append((words, kind, value, holder))
+                variants = {words}
+                if (
+                    kind == "name"
+                ):  # also surnames first: "Hester, Richard", "Núñez Peña, María José"
+                    variants.update((*words[k:], *words[:k]) for k in range(1, len(words)))
+                for w in variants:
+                    idx.words.setdefault(w[0], []).append((w, kind, value, holder))
         registered = list(s.scalars(select(PhoneNumber.number)))
     for e164 in {*idx.phones, *registered}:
         try:

@@ -67,9 +67,15 @@ def test_shared_number_lists_every_holder_with_scores_summing_to_one(store: Stor
     assert all("shared by 3 copies" in reason for _, _, reason in cands)
 
 
-def test_a_canary_name_in_the_message_narrows_a_shared_number(store: Store) -> None:
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hola ROCIO HERNANDEZ, te invitamos a votar por nuestro candidato",
+        "Estimada HERNÁNDEZ SOTO, ROCÍO: te invitamos a votar por nuestro candidato",
+    ],
+)
+def test_a_canary_name_in_the_message_narrows_a_shared_number(store: Store, text: str) -> None:
     reg = three_copies_sharing_a_number(store)
-    text = "Hola ROCIO HERNANDEZ, te invitamos a votar por nuestro candidato"
     [r] = record(
         store, [Observation("whatsapp", SHARED, text=text, observed_at=T0 + timedelta(days=1))]
     )

@@ -333,3 +333,12 @@ def test_copies_issued_by_planting_are_identified(store: Store, tmp_path: Path) 
     for c in result["copies"]:
         if c["id"] in strong:
             assert any(i["kind"] == "email" for i in c["identifiers"])
+
+
+def test_names_written_surnames_first_are_found(store: Store, reg: Register) -> None:
+    # Rosters often read "Apellidos, Nombre": the canary's name still counts.
+    text = "Asistentes: Núñez Peña, María José; Hernández Soto, Rocío; Pérez, Juan"
+    result = identify_text(store, text)
+    azul, verde = reg.copies["Partido Azul"], reg.copies["Partido Verde"]
+    assert set(ids(result)) == {azul, verde}
+    assert {i["kind"] for c in result["copies"] for i in c["identifiers"]} == {"name"}
