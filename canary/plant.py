@@ -243,6 +243,20 @@ def issue_copies(
         raise InputError("could not draw canaries that do not collide with the source's values")
 
     try:
+        empty = [plan.recipient for plan, t in zip(plans, targets, strict=True) if not t.rows]
+        if empty:  # a copy without canaries cannot be traced: never hand one out
+            raise InputError(
+                f"no canary row fits anywhere in the copy for {', '.join(empty)} (the table's "
+                "order leaves no room for a new row); nothing was issued"
+            )
+        for plan, t in zip(plans, targets, strict=True):
+            if len(t.rows) < len(plan.personas):
+                log.warning(
+                    "the copy for %s holds %d of %d canaries: the others fit nowhere",
+                    plan.recipient,
+                    len(t.rows),
+                    len(plan.personas),
+                )
         return _register(
             store, config, request, table, sample, schema, plans, targets, controls, factory
         )

@@ -350,3 +350,44 @@ def test_nested_records_get_canaries_field_by_field(ready: Store, tmp_path: Path
         contacto = r["persona"]["contacto"]
         assert contacto["correo"].endswith(("@correo-avisos.mx", "@buzon-mx.com"))
         assert normalize_phone(contacto["celular"], "MX").startswith("+52844555")
+
+
+def test_blank_rows_at_the_end_do_not_stop_a_sorted_sequence(ready: Store, tmp_path: Path) -> None:
+    # Excel exports end in blank rows (",,,"); a gapless folio still continues after the
+    # last real row, and every canary is placed.
+    lines = ["folio,correo,celular,"] + [
+        f"F-{i + 1:05d},p{i}x@yahoo.com.mx,81{10000000 + i * 7919 % 89999999}," for i in range(150)
+    ]
+    src = tmp_path / "excel.csv"
+    src.write_bytes(("\r\n".join([*lines, ",,,", ",,,"]) + "\r\n").encode("utf-8-sig"))
+    [copy] = issue_copies(
+        ready, Config(), IssueRequest(str(src), ["A"], canaries=3, out_dir=tmp_path / "o")
+    )
+    assert copy.canaries == 3
+    out = Path(copy.path).read_bytes().decode("utf-8-sig").splitlines()
+    added = [ln for ln in out if ln not in set(lines) and ln != ",,,"]
+    assert len(added) == 3
+    assert all(ln.split(",")[0] > "F-00150" for ln in added)
+
+
+def test_a_copy_no_canary_fits_in_is_never_issued(
+    ready: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from canary.synth import CanaryFactory
+
+    src = tmp_path / "r.csv"
+    make_csv(src, 100)
+    real = CanaryFactory.make_row
+
+    def nowhere(self, persona, phone=None, prev=None, next=None):  # type: ignore[no-untyped-def]
+        if prev is None and next is None:  # the provisional row for the collision scan
+            return real(self, persona, phone=phone)
+        return None
+
+    monkeypatch.setattr(CanaryFactory, "make_row", nowhere)
+    out = tmp_path / "o"
+    with pytest.raises(InputError, match="no canary row fits"):
+        issue_copies(ready, Config(), IssueRequest(str(src), ["A"], out_dir=out))
+    assert not list(out.glob("*"))
+    with ready.session() as s:
+        assert s.scalar(select(func.count()).select_from(Copy)) == 0

@@ -419,7 +419,11 @@ class DelimitedTable:
             st.pending.pop(0)
 
     def _tail_record(self, src: io.RawIOBase, inside_at_eof: bool) -> list[str] | None:
-        """The last data record of the source, read backwards from its end."""
+        """The last data record of the source that is not blank, read backwards from its end.
+
+        Spreadsheet exports often end in blank rows (",,,,"): the row a canary at the end
+        follows (and continues an id sequence from) is the last one with data.
+        """
         d = self.dialect
         term, q = d.term, d.q
         window = 1 << 16
@@ -428,15 +432,23 @@ class DelimitedTable:
             src.seek(start)
             buf = src.read(self._size - start) or b""
             stop = len(buf) - (len(term) if buf.endswith(term) else 0)
-            if stop <= 0:
-                return None
             # Quote parity at `start`, from the parity at the end of the file.
             inside = inside_at_eof ^ bool(buf.count(q) & 1)
-            ps = last_boundary(buf, term, q, buf.count(q, 0, stop) + inside, end=stop)
-            if ps == -1 and start > self.header_end:
-                window *= 4
-                continue
-            return parse_record(buf[max(ps, 0) :], d)
+            while stop > 0:
+                ps = last_boundary(buf, term, q, buf.count(q, 0, stop) + inside, end=stop)
+                if ps == -1 and start > self.header_end:
+                    break  # the record starts before the window: read more
+                record = parse_record(buf[max(ps, 0) : stop], d)
+                if any(f.strip() for f in record):
+                    return record
+                if ps <= 0:
+                    return None
+                stop = ps - len(term)
+            else:
+                return None
+            if start <= self.header_end:
+                return None
+            window *= 4
 
 
 def _dropped(st: _TargetState) -> None:
