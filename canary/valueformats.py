@@ -32,6 +32,8 @@ def dni_letter(number: str) -> str:
 
 
 ID_RE = re.compile(r"^([^\d]*?)(\d+)([^\d]*)$")
+#: A numbered series whose prefix holds digits too: "2024/0001", "EXP-2023-0415".
+SERIES_RE = re.compile(r"^(.*\D)(\d+)(\D*)$")
 NUMBER_RE = re.compile(
     r"^([^\d\-+]{0,3})([-+]?)(\d{1,3}(?:[,. ]\d{3})+|\d+)([.,]\d+)?([^\d]{0,4})$"
 )
@@ -228,10 +230,16 @@ def parse_number(v: str) -> float | None:
 def id_format_of(values: list[str]) -> dict[str, Any] | None:
     """Prefix, width and numbering of an id/folio column, or None when values differ in shape."""
     parts = [ID_RE.match(v) for v in values[:5000]]
+    series = False
+    if values and any(p is None for p in parts):
+        parts = [SERIES_RE.match(v) for v in values[:5000]]
+        series = True
     if not values or any(p is None for p in parts):
         return None
     ps = [p for p in parts if p is not None]
     prefixes = Counter(p.group(1) for p in ps)
+    if series and len(prefixes) > max(3, len(ps) // 100):
+        return None  # digits everywhere but no common series prefix: not a numbering
     suffixes = Counter(p.group(3) for p in ps)
     widths = Counter(len(p.group(2)) for p in ps)
     padded = any(p.group(2).startswith("0") and len(p.group(2)) > 1 for p in ps)
@@ -249,7 +257,7 @@ def id_format_of(values: list[str]) -> dict[str, Any] | None:
 
 
 def id_number(value: str) -> int | None:
-    m = ID_RE.match(value)
+    m = ID_RE.match(value) or SERIES_RE.match(value)
     return int(m.group(2)) if m else None
 
 

@@ -671,3 +671,17 @@ def test_addresses_that_follow_no_name_keep_the_columns_own_shape() -> None:
         assert row is not None
         local = row[1].split("@")[0]
         assert re.fullmatch(r"user[1-9]\d*", local), row[1]
+
+
+def test_a_numbered_series_with_a_year_prefix_continues_in_its_own_form() -> None:
+    rows = [[f"2024/{i + 1:04d}", f"persona{i}@gmail.com"] for i in range(200)]
+    sample = Sample(header=["Nº Expediente", "Email"], rows=rows, complete=True, row_count=200)
+    schema = infer_schema(sample)
+    assert schema.columns[0].kind == "id" and schema.columns[0].sorted
+    f = factory_for(sample)
+    row = f.make_row(f.persona(), prev=rows[-1], next=None)
+    assert row is not None and re.fullmatch(r"2024/0\d{3}", row[0]) and row[0] > "2024/0200"
+    # Digits everywhere but no common prefix (addresses, codes) is not a numbering.
+    varied = [[f"Calle {i % 37} # {i * 13}", str(i)] for i in range(200)]
+    s2 = Sample(header=["domicilio", "n"], rows=varied, complete=True, row_count=200)
+    assert infer_schema(s2).columns[0].kind != "id"
