@@ -322,6 +322,8 @@ def identify_text(store: Store, text: str) -> dict[str, Any]:
 def identify(store: Store, path: str | Path) -> dict[str, Any]:
     """Scan the file at `path` for canaries of every issued copy."""
     p = Path(path)
+    if p.is_dir():
+        raise InputError(f"{path} is a folder; give the path of the found file itself")
     if not p.is_file():
         raise InputError(f"{path}: no such file; give the path of the found dump")
     scanner = Scanner(load_index(store))

@@ -84,7 +84,10 @@ def _normalize_phone(number: str, region: str | None, strict: bool) -> str:
         parsed = phonenumbers.parse(digits or raw, region)
     except phonenumbers.NumberParseException as exc:
         if strict:
-            raise InputError(f"'{number}' is not a phone number ({exc})") from exc
+            raise InputError(
+                f"'{number}' is not a phone number; write it in international form, "
+                "e.g. +52 844 123 4567"
+            ) from exc
         return ""
     e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     e164 = fix_mexican_mobile(e164)
