@@ -8,12 +8,14 @@ import json
 import random
 from pathlib import Path
 
+import openpyxl
 import pytest
 from sqlalchemy import func, select
 
 from canary import registry
 from canary.config import Config
 from canary.errors import InputError
+from canary.formats._values import to_text
 from canary.models import Canary, Copy, Identifier
 from canary.normalize import normalize_phone
 from canary.plant import IssueRequest, issue_copies
@@ -391,3 +393,48 @@ def test_a_copy_no_canary_fits_in_is_never_issued(
     assert not list(out.glob("*"))
     with ready.session() as s:
         assert s.scalar(select(func.count()).select_from(Copy)) == 0
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_title_rows_above_the_header_are_kept_and_skipped(
+    ready: Store, tmp_path: Path, fmt: str
+) -> None:
+    # "REGISTRO DE CANDIDATAS 2024" merged over the columns, a date line, a blank row,
+    # then the header: canaries get every column, the title rows stay as they are.
+    header = ["FOLIO", "NOMBRE", "CORREO", "CELULAR", "MUNICIPIO"]
+    rng = random.Random(6)
+    data = [
+        [f"C-{2000 + i * 3}", f"PERSONA {i}", f"cand{i}x@hotmail.com",
+         f"844{rng.randint(1000000, 9999999)}", "SALTILLO"]
+        for i in range(120)
+    ]  # fmt: skip
+    preamble = [["REGISTRO DE CANDIDATAS 2024"], ["Fecha de corte: 15/03/2024"], []]
+    src = tmp_path / f"titulo.{fmt}"
+    if fmt == "csv":
+        lines = [",".join(r + [""] * (5 - len(r))) for r in preamble]
+        lines += [",".join(r) for r in [header, *data]]
+        src.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+    else:
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        for r in [*preamble, header, *data]:
+            ws.append(r or [None])
+        ws.merge_cells("A1:E1")
+        wb.save(src)
+    [copy] = issue_copies(
+        ready, Config(), IssueRequest(str(src), ["A"], canaries=3, out_dir=tmp_path / "o")
+    )
+    if fmt == "csv":
+        out = [ln.split(",") for ln in Path(copy.path).read_text(encoding="utf-8").splitlines()]
+        assert out[0][0] == "REGISTRO DE CANDIDATAS 2024" and out[3] == header
+    else:
+        ws = openpyxl.load_workbook(copy.path).active
+        out = [[to_text(v) for v in r] for r in ws.iter_rows(values_only=True)]
+        assert out[0][0] == "REGISTRO DE CANDIDATAS 2024" and out[3] == header
+        assert [str(m) for m in ws.merged_cells.ranges] == ["A1:E1"]
+    added = [r for r in out[4:] if r not in data]
+    assert len(added) == 3
+    for r in added:
+        assert all(r) and r[2].endswith(("@correo-avisos.mx", "@buzon-mx.com"))
+    folios = [r[0] for r in out[4:]]
+    assert folios == sorted(folios)

@@ -168,3 +168,21 @@ def place_rows(
 def share(total: int, parts: int, k: int) -> int:
     """Part k of `total` split into `parts` whole numbers that add up to `total`."""
     return total * (k + 1) // parts - total * k // parts
+
+
+#: Title, note and blank rows looked past, at most, before a table's header row.
+MAX_PREAMBLE = 20
+
+
+def header_index(rows: list[list[str]]) -> int:
+    """Which of a sheet's first rows is the header: the first with two or more cells.
+
+    Exports from public bodies often open with a title ("REGISTRO DE CANDIDATAS
+    2024", merged across the columns), a date line and a blank row. Those rows hold
+    at most one cell; they are kept as they are and the header is the row after them.
+    A one-column table (every row one cell) keeps its first row as the header.
+    """
+    for i, row in enumerate(rows[: MAX_PREAMBLE + 1]):
+        if sum(1 for v in row if v.strip()) >= 2:
+            return i
+    return 0

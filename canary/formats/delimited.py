@@ -39,6 +39,7 @@ from ._dialect import (
 from ._files import Outputs, sha256_file
 from ._needles import NeedleScanner
 from ._stream import MultiWriter, Piece
+from ._values import MAX_PREAMBLE, header_index
 
 log = logging.getLogger(__name__)
 
@@ -130,8 +131,22 @@ class DelimitedTable:
             if len(head) < self._size:
                 raise InputError(f"{self.path}: the header is longer than 1 MB; is it a table?")
             raise InputError(f"{self.path} has a header but no data rows")
+        # Title, date and blank lines above the header are copied as they are.
+        firsts: list[list[str]] = []
+        ends: list[int] = []
+        pos = 0
+        while len(firsts) <= MAX_PREAMBLE:
+            end = record_end(body, pos, d.term, q)
+            if end == -1:
+                break
+            firsts.append(parse_record(body[pos:end], d))
+            ends.append(end)
+            pos = end
+        at = header_index(firsts)
+        if at:
+            hend = ends[at]
         self.header_end = start + hend
-        self.header = parse_record(body[:hend], d)
+        self.header = parse_record(body[ends[at - 1] if at else 0 : hend], d)
         if len(self.header) < 1 or not any(h.strip() for h in self.header):
             raise InputError(f"{self.path}: the first line is empty; it must be the header")
         records = split_records(body[hend:], d.term, q)

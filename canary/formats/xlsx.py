@@ -19,7 +19,15 @@ from ..errors import InputError
 from . import CopyTarget, Progress, Sample
 from ._files import Outputs, sha256_file
 from ._needles import NeedleScanner
-from ._values import column_kind, from_text, place_rows, share, to_text
+from ._values import (
+    MAX_PREAMBLE,
+    column_kind,
+    from_text,
+    header_index,
+    place_rows,
+    share,
+    to_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +42,7 @@ def _load(path: Path, read_only: bool = False) -> Any:
 
 
 class XlsxTable:
-    """One sheet of an .xlsx workbook; the first row is the header."""
+    """One sheet of an .xlsx workbook; the first row with two or more cells is the header."""
 
     format = "xlsx"
 
@@ -60,6 +68,11 @@ class XlsxTable:
         if not values:
             raise InputError(f"sheet {self.sheet!r} of {self.path} is empty")
         width = max(len(r) for r in values)
+        #: Sheet rows above the header (a title, a date line) stay as they are.
+        self.header_row = header_index(
+            [[to_text(v) for v in r] for r in values[: MAX_PREAMBLE + 1]]
+        )
+        values = values[self.header_row :]
         header = values[0] + [None] * (width - len(values[0]))
         while header and header[-1] is None:
             header.pop()
@@ -113,8 +126,9 @@ class XlsxTable:
             outputs.commit()
 
     def _insert(self, ws: Any, k: int, row: list[str]) -> None:
-        """Insert a row before data row k (sheet row k + 2), styled like the row above."""
-        at = k + 2
+        """Insert a row before data row k (sheet row k + 2 below the header), styled like
+        the row above."""
+        at = self.header_row + k + 2
         ws.insert_rows(at)
         above = at - 1
         height = ws.row_dimensions[above].height
