@@ -438,3 +438,29 @@ def test_title_rows_above_the_header_are_kept_and_skipped(
         assert all(r) and r[2].endswith(("@correo-avisos.mx", "@buzon-mx.com"))
     folios = [r[0] for r in out[4:]]
     assert folios == sorted(folios)
+
+
+def test_xlsx_formulas_and_merged_cells_follow_inserted_rows(ready: Store, tmp_path: Path) -> None:
+    rng = random.Random(9)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Padrón"
+    ws.append(["FOLIO", "NOMBRE", "CORREO", "CELULAR", "MONTO"])
+    for i in range(60):
+        ws.append([f"P-{rng.randint(10000, 99999)}", f"N{i}", f"c{rng.randint(10, 99)}{i}@gmail.com",
+                   f"844{rng.randint(1000000, 9999999)}", rng.randint(100, 900)])  # fmt: skip
+    ws.append(["TOTAL", None, None, None, "=SUM(E2:E61)"])
+    ws.append(["Notas", None, None, None, None])
+    ws.merge_cells("A63:E63")
+    other = wb.create_sheet("Resumen")
+    other["A1"] = "='Padrón'!E62"
+    src = tmp_path / "padron.xlsx"
+    wb.save(src)
+    [copy] = issue_copies(
+        ready, Config(), IssueRequest(str(src), ["A"], canaries=3, out_dir=tmp_path / "o")
+    )
+    out = openpyxl.load_workbook(copy.path)
+    sheet = out["Padrón"]
+    assert sheet["A65"].value == "TOTAL" and sheet["E65"].value == "=SUM(E2:E64)"
+    assert [str(m) for m in sheet.merged_cells.ranges] == ["A66:E66"]
+    assert out["Resumen"]["A1"].value == "='Padrón'!E65"

@@ -28,6 +28,7 @@ from ._values import (
     share,
     to_text,
 )
+from ._xlsxrefs import shift_rows
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,29 @@ def _load(path: Path, read_only: bool = False) -> Any:
         return openpyxl.load_workbook(path, read_only=read_only, data_only=False)
     except Exception as exc:  # openpyxl raises many kinds on a bad file
         raise InputError(f"{path} cannot be read as an .xlsx workbook: {exc}") from None
+
+
+#: Rows at the bottom of a sheet looked at as a possible footer, at most.
+MAX_FOOTER = 10
+
+
+def _footer_rows(rows: list[list[Any]]) -> int:
+    """How many of the last rows are a footer: a totals row (a formula, few cells) and
+    any note rows (one cell) around it.
+
+    A row of data can hold a formula too (a computed column), but then most of its
+    cells are filled; a totals row has a label and a sum or two. Without a totals row
+    nothing is taken for a footer.
+    """
+    found = 0
+    for i, row in enumerate(reversed(rows[-MAX_FOOTER:]), start=1):
+        filled = [v for v in row if v is not None and str(v).strip()]
+        formula = any(isinstance(v, str) and v.startswith("=") for v in filled)
+        if formula and len(filled) <= len(row) / 2:
+            found = i
+        elif len(filled) > 1:
+            break
+    return found if found < len(rows) else 0
 
 
 class XlsxTable:
@@ -82,6 +106,10 @@ class XlsxTable:
             )
         self.header = [to_text(h) for h in header]
         self.values = [(r + [None] * width)[: len(header)] for r in values[1:]]
+        #: Rows under the data (a TOTAL row with =SUM(...), notes) stay under it.
+        self.footer = _footer_rows(self.values)
+        if self.footer:
+            self.values = self.values[: -self.footer]
         if not self.values:
             raise InputError(f"sheet {self.sheet!r} of {self.path} has a header but no data rows")
         cols = list(zip(*self.values, strict=True))
@@ -130,6 +158,7 @@ class XlsxTable:
         the row above."""
         at = self.header_row + k + 2
         ws.insert_rows(at)
+        shift_rows(ws.parent, ws.title, at, data_from=self.header_row + 2)
         above = at - 1
         height = ws.row_dimensions[above].height
         if height is not None:
