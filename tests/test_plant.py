@@ -447,8 +447,8 @@ def test_xlsx_formulas_and_merged_cells_follow_inserted_rows(ready: Store, tmp_p
     ws.title = "Padrón"
     ws.append(["FOLIO", "NOMBRE", "CORREO", "CELULAR", "MONTO"])
     for i in range(60):
-        ws.append([f"P-{rng.randint(10000, 99999)}", f"N{i}", f"c{rng.randint(10, 99)}{i}@gmail.com",
-                   f"844{rng.randint(1000000, 9999999)}", rng.randint(100, 900)])  # fmt: skip
+        folio, mail = f"P-{rng.randint(10000, 99999)}", f"c{rng.randint(10, 99)}{i}@gmail.com"
+        ws.append([folio, f"N{i}", mail, f"844{rng.randint(1000000, 9999999)}", rng.randint(1, 9)])
     ws.append(["TOTAL", None, None, None, "=SUM(E2:E61)"])
     ws.append(["Notas", None, None, None, None])
     ws.merge_cells("A63:E63")
