@@ -318,3 +318,13 @@ def test_canary_text_becomes_the_column_type(text, kind, value):
 
     got = from_text(text, kind)
     assert got == value and type(got) is type(value)
+
+
+def test_header_index_skips_titles_but_not_an_unnamed_first_column() -> None:
+    from canary.formats._values import header_index
+
+    title = [["REGISTRO 2024", "", ""], ["Corte: 15/03/2024", "", ""], ["", "", ""]]
+    assert header_index([*title, ["folio", "nombre", "correo"], ["1", "a", "b"]]) == 3
+    assert header_index([["", "correo"], ["0", "ana@x.mx"]]) == 0  # a pandas index column
+    assert header_index([["correo"], ["ana@x.mx"]]) == 0  # one column
+    assert header_index([["folio", "nombre"], ["1", "a"]]) == 0

@@ -179,10 +179,14 @@ def header_index(rows: list[list[str]]) -> int:
 
     Exports from public bodies often open with a title ("REGISTRO DE CANDIDATAS
     2024", merged across the columns), a date line and a blank row. Those rows hold
-    at most one cell; they are kept as they are and the header is the row after them.
-    A one-column table (every row one cell) keeps its first row as the header.
+    at most their first cell; they are kept as they are and the header is the row after
+    them. A one-column table (every row one cell) keeps its first row as the header.
     """
     for i, row in enumerate(rows[: MAX_PREAMBLE + 1]):
-        if sum(1 for v in row if v.strip()) >= 2:
+        filled = [j for j, v in enumerate(row) if v.strip()]
+        if len(filled) >= 2:
+            return i
+        if filled and filled != [0]:
+            # One named column after an unnamed one (",correo" from an index): a header.
             return i
     return 0
