@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 import dns.exception
 import dns.name
@@ -49,35 +50,32 @@ class Lookup:
         self.resolver.timeout = timeout
         self.resolver.cache = None
 
-    def query(self, name: str, rdtype: str) -> Answer:
+    def _resolve(self, name: str, rdtype: str) -> tuple[Any, str]:
+        """(the answer, "") or (None, what went wrong, as doctor reports it)."""
         try:
-            ans = self.resolver.resolve(name, rdtype, raise_on_no_answer=True)
+            return self.resolver.resolve(name, rdtype, raise_on_no_answer=True), ""
         except dns.resolver.NXDOMAIN:
-            return Answer(error="nxdomain")
+            return None, "nxdomain"
         except dns.resolver.NoAnswer:
-            return Answer(error="noanswer")
+            return None, "noanswer"
         except dns.resolver.NoNameservers:
-            return Answer(error="servfail")
+            return None, "servfail"
         except dns.exception.Timeout:
-            return Answer(error="timeout")
+            return None, "timeout"
         except dns.exception.DNSException as exc:
-            return Answer(error=f"error: {exc}")
+            return None, f"error: {exc}"
+
+    def query(self, name: str, rdtype: str) -> Answer:
+        ans, err = self._resolve(name, rdtype)
+        if ans is None:
+            return Answer(error=err)
         return Answer(records=[r.to_text() for r in ans])
 
     def mx(self, domain: str) -> tuple[list[MX], str]:
         """MX records best first, and the error if there are none."""
-        try:
-            ans = self.resolver.resolve(domain, "MX")
-        except dns.resolver.NXDOMAIN:
-            return [], "nxdomain"
-        except dns.resolver.NoAnswer:
-            return [], "noanswer"
-        except dns.resolver.NoNameservers:
-            return [], "servfail"
-        except dns.exception.Timeout:
-            return [], "timeout"
-        except dns.exception.DNSException as exc:
-            return [], f"error: {exc}"
+        ans, err = self._resolve(domain, "MX")
+        if ans is None:
+            return [], err
         out = [MX(int(r.preference), r.exchange.to_text(omit_final_dot=True) or ".") for r in ans]
         out.sort(key=lambda m: (m.preference, m.host))
         return out, ""
@@ -91,18 +89,9 @@ class Lookup:
 
     def txt(self, name: str) -> Answer:
         """TXT records with their strings joined (SPF and DMARC live there)."""
-        try:
-            ans = self.resolver.resolve(name, "TXT")
-        except dns.resolver.NXDOMAIN:
-            return Answer(error="nxdomain")
-        except dns.resolver.NoAnswer:
-            return Answer(error="noanswer")
-        except dns.resolver.NoNameservers:
-            return Answer(error="servfail")
-        except dns.exception.Timeout:
-            return Answer(error="timeout")
-        except dns.exception.DNSException as exc:
-            return Answer(error=f"error: {exc}")
+        ans, err = self._resolve(name, "TXT")
+        if ans is None:
+            return Answer(error=err)
         return Answer(records=[b"".join(r.strings).decode("utf-8", "replace") for r in ans])
 
 
