@@ -328,7 +328,7 @@ def _kind_from_values(
     if _is_boolean(values):
         col.fmt["boolean"] = sorted(set(values))
         return "boolean"
-    if hint in ("given_name", "paternal", "maternal", "surname", "full_name"):
+    if hint in NAME_KINDS:
         return hint
     if hint == "category" or (distinct <= max(12, int(0.05 * n)) and n >= 2 * distinct):
         if numfmt is not None:

@@ -32,6 +32,7 @@ from .emails import (
 )
 from .idgen import new_id
 from .infer import (
+    NAME_KINDS,
     Column,
     DateFormat,
     Schema,
@@ -327,9 +328,8 @@ class CanaryFactory:
             return self._vary(c, r.choice(self._cells(c)), r)
         if k == "number":
             return self._number(c, r)
-        names = ("given_name", "paternal", "maternal", "surname", "full_name")
         # Names are the persona's (a missing surname is decided once, for the CURP too).
-        value: str | None = "" if k not in names and self._empty(c, r) else None
+        value: str | None = "" if k not in NAME_KINDS and self._empty(c, r) else None
         if value is None:
             value = self._generated(c, p, donor, r, prev, nxt)
         if value is None:
@@ -405,7 +405,7 @@ class CanaryFactory:
         nxt: list[str] | None,
     ) -> str | None:
         k = c.kind
-        if k in ("given_name", "paternal", "maternal", "surname", "full_name"):
+        if k in NAME_KINDS:
             return self._name_cell(c, p)
         if k == "sex":
             key = (c.index, p.sex)
@@ -606,11 +606,7 @@ class CanaryFactory:
                     out.append(("phone", e164, v))
             elif c.kind in ("id", "curp", "rfc", "dni"):
                 out.append(("id", v.strip(), v))
-        name_cols = [
-            c
-            for c in self.cols
-            if c.kind in ("given_name", "paternal", "maternal", "surname", "full_name")
-        ]
+        name_cols = [c for c in self.cols if c.kind in NAME_KINDS]
         if name_cols:
             written = " ".join(row[c.index] for c in name_cols if row[c.index])
             parts = [persona.given, persona.paternal]
