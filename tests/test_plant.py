@@ -35,19 +35,7 @@ def make_csv(path: Path, rows: int = 300, *, crlf: bool = True, encoding: str = 
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n" if crlf else "\n")
     w.writerow(HEADER)
-    for i in range(rows):
-        first, last, town = NAMES[i % len(NAMES)]
-        w.writerow(
-            [
-                f"F-{3 * i + 1 + i % 2:05d}",  # sorted, with gaps as real registries have
-                first,
-                last,
-                f"{first.lower()}.{last.lower()}{i}@gmail.com".encode("ascii", "ignore").decode(),
-                f"(844) {100 + i % 900:03d}-{1000 + i:04d}",
-                town,
-                f"{(i * 37) % 1000}.{i % 100:02d}",
-            ]
-        )
+    w.writerows(_rows(rows, uneven=True))
     data = buf.getvalue().encode(encoding)
     path.write_bytes(data)
     return data
@@ -163,14 +151,14 @@ def test_missing_domain_is_a_clear_error(sqlite_store: Store, tmp_path: Path) ->
         issue_copies(sqlite_store, Config(), IssueRequest(str(src), ["A"], out_dir=tmp_path / "o"))
 
 
-def _rows(n: int) -> list[list[str]]:
-    buf = io.StringIO()
-    make_csv_text = []
+def _rows(n: int, *, uneven: bool = False) -> list[list[str]]:
+    """Registry rows sorted by folio; `uneven` leaves gaps of 3 and 4, as real ones have."""
+    rows = []
     for i in range(n):
         first, last, town = NAMES[i % len(NAMES)]
-        make_csv_text.append(
+        rows.append(
             [
-                f"F-{3 * i + 1:05d}",
+                f"F-{3 * i + 1 + (i % 2 if uneven else 0):05d}",
                 first,
                 last,
                 f"{first.lower()}.{last.lower()}{i}@gmail.com".encode("ascii", "ignore").decode(),
@@ -179,8 +167,7 @@ def _rows(n: int) -> list[list[str]]:
                 f"{(i * 37) % 1000}.{i % 100:02d}",
             ]
         )
-    del buf
-    return make_csv_text
+    return rows
 
 
 def write_source(kind: str, path_base: Path, n: int = 120) -> tuple[Path, str | None]:
