@@ -25,12 +25,12 @@ from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from canary import hits as hits_mod
 from canary.alerts.outbox import dispatch_due, enqueue
 from canary.config import Config
-from canary.hits import Observation, record
-from canary.incidents import Plan
-from canary.store import open_store
+from canary.hits import record as hits_mod
+from canary.hits.incidents import Plan
+from canary.hits.record import Observation, record
+from canary.store.engine import open_store
 from tests.alerts_support import add_copy
 
 CANARY = "ana.perez@avisos.example.org"

@@ -2,9 +2,9 @@
 
     python bench/case.py [HITS]
 
-- bundle: `canary.report.build_bundle` for one copy with HITS mail hits, against a
+- bundle: `canary.evidence.report.build_bundle` for one copy with HITS mail hits, against a
   bare zip of the same raw messages (the floor: bytes in, deflate, bytes out).
-- verify: `canary.chain.verify_chain` over every link, against hashing each hit's
+- verify: `canary.store.chain.verify_chain` over every link, against hashing each hit's
   record once with no chain and no row re-derivation.
 Prints the median of 5 runs of each and the ratio.
 """
@@ -25,10 +25,11 @@ from sqlalchemy.orm import selectinload
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from canary import chain, report
-from canary.hits import Observation, hit_record, record
-from canary.models import Blob, Hit
-from canary.store import open_store
+from canary.evidence import report
+from canary.hits.record import Observation, hit_record, record
+from canary.store import chain
+from canary.store.engine import open_store
+from canary.store.models import Blob, Hit
 from tests.case_support import RAW_MAIL, make_copy
 
 

@@ -22,9 +22,9 @@ import tracemalloc
 from datetime import UTC, datetime
 from pathlib import Path
 
-from canary.identify import identify
-from canary.models import Canary, Copy, Dataset, Identifier
-from canary.store import open_store
+from canary.investigate.identify import identify
+from canary.store.engine import open_store
+from canary.store.models import Canary, Copy, Dataset, Identifier
 
 DOMAIN = "correo-seguro.test"
 

@@ -35,7 +35,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from canary.mailparse import parse_message  # noqa: E402
+from canary.mail.parse import parse_message  # noqa: E402
 
 
 def plain_message(size: int = 2048) -> bytes:

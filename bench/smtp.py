@@ -83,7 +83,7 @@ async def serve_bare(port_file: Path, max_bytes: int) -> None:
 async def serve_canary(port_file: Path, max_bytes: int, db: str) -> None:
     from smtp_support import make_config
 
-    from canary.store import open_store
+    from canary.store.engine import open_store
     from listeners.smtp import start_smtp
 
     store = open_store(db)
@@ -165,7 +165,7 @@ def run_load(port: int, messages: int, sessions: int, size: int, load: str) -> f
 def fresh_db(kind: str, workdir: Path, rep: int) -> str:
     from smtp_support import seed
 
-    from canary.store import open_store
+    from canary.store.engine import open_store
 
     if kind == "sqlite":
         url = f"sqlite:///{workdir / f'bench-{rep}.db'}"
@@ -202,7 +202,7 @@ def drop_schemas() -> None:
 def count_hits(url: str) -> int:
     from smtp_support import hit_count
 
-    from canary.store import open_store
+    from canary.store.engine import open_store
 
     store = open_store(url)
     try:

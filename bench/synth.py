@@ -17,9 +17,9 @@ import time
 from faker import Faker
 
 from canary.formats import Sample
-from canary.infer import infer_schema
-from canary.seeds import demo_dataset
-from canary.synth import CanaryFactory
+from canary.synth.canaries import CanaryFactory
+from canary.synth.infer import infer_schema
+from canary.synth.profiles import demo_dataset
 
 N = 500
 REPEATS = 5

@@ -67,7 +67,7 @@ def serve(mode: str, port: int, db: str) -> None:
     from starlette.routing import Route
 
     from canary.config import Config
-    from canary.store import open_store
+    from canary.store.engine import open_store
     from listeners.serve import QuietServer, bind, uvicorn_config
     from listeners.webhooks import create_app
 
@@ -191,9 +191,9 @@ def one(mode: str, tmp: Path, script: Path, reqs: Path, args: argparse.Namespace
 
 
 def core_ceiling(tmp: Path, batches: int = 10, size: int = 64) -> float:
-    """Hits/s of canary.hits.record_in alone, batches of `size` (the durable-hit ceiling)."""
-    from canary.hits import Observation, record_in
-    from canary.store import open_store
+    """Hits/s of canary.hits.record.record_in alone, batches of `size` (the durable-hit ceiling)."""
+    from canary.hits.record import Observation, record_in
+    from canary.store.engine import open_store
 
     store = open_store(f"sqlite:///{tmp / f'core-{time.monotonic_ns()}.db'}")
     _plant(store)
@@ -254,7 +254,7 @@ def main() -> None:
         print(f"median durable hits:   {ours:.0f} req/s (spread {spread['canary']})")
         print(f"ratio: {ours / bare:.2f} (target >= 0.50); cpu count {os.cpu_count()}")
         print(
-            f"canary.hits.record_in alone, batches of 64, same store kind: "
+            f"canary.hits.record.record_in alone, batches of 64, same store kind: "
             f"{statistics.median(ceiling):.0f} hits/s (the ceiling for durable hits here)"
         )
     finally:

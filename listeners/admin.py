@@ -22,10 +22,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from canary.config import Config
 from canary.errors import CanaryError, InputError, NotFound, StoreError
-from canary.store import Store
-
-from . import admin_api, admin_pages
-from .admin_auth import (
+from canary.store.engine import Store
+from listeners import admin_api, admin_pages
+from listeners.admin_auth import (
     SESSION_COOKIE,
     SESSION_MAX_AGE,
     LoginLimiter,
@@ -33,7 +32,7 @@ from .admin_auth import (
     principal,
     session_secret,
 )
-from .admin_openapi import openapi
+from listeners.admin_openapi import openapi
 
 log = logging.getLogger(__name__)
 

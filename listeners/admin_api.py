@@ -1,8 +1,8 @@
 """The admin JSON API: hits, copies, trace, identify, incidents, alerts, bundles.
 
-Thin handlers over the library (canary.queries, canary.trace, canary.identify,
-canary.history, canary.report); shapes as DESIGN's CLI documents. GET handlers are
-plain functions, so Starlette runs their blocking store calls in its thread pool.
+Thin handlers over the library (canary.investigate and canary.evidence); shapes as
+DESIGN's CLI documents. GET handlers are plain functions, so Starlette runs their
+blocking store calls in its thread pool.
 """
 
 from __future__ import annotations
@@ -22,15 +22,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from canary import history, queries, report
 from canary.errors import InputError
-from canary.identify import identify
-from canary.mailparse import parse_message
-from canary.models import Alert, Blob
-from canary.store import Store
-from canary.trace import trace
-
-from .admin_auth import check_csrf, require
+from canary.evidence import report
+from canary.investigate import history, queries
+from canary.investigate.identify import identify
+from canary.investigate.trace import trace
+from canary.mail.parse import parse_message
+from canary.store.engine import Store
+from canary.store.models import Alert, Blob
+from listeners.admin_auth import check_csrf, require
 
 log = logging.getLogger(__name__)
 

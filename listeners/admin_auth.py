@@ -24,9 +24,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from canary import users
-from canary.admin_token import check_admin_token
-from canary.store import Store
+from canary.store import users
+from canary.store.admin_token import check_admin_token
+from canary.store.engine import Store
 
 SESSION_SECRET_SETTING = "admin_session_secret"  # noqa: S105 (a settings key)
 SESSION_COOKIE = "canary_session"

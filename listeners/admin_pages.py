@@ -19,14 +19,14 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from canary import history, queries, users
 from canary.errors import CanaryError, InputError
-from canary.store import Store
-from canary.trace import trace
-
-from . import admin_api
-from .admin_auth import LoginLimiter, Principal, check_csrf, csrf_token, principal, require
-from .admin_text import TEXT, pick_lang
+from canary.investigate import history, queries
+from canary.investigate.trace import trace
+from canary.store import users
+from canary.store.engine import Store
+from listeners import admin_api
+from listeners.admin_auth import LoginLimiter, Principal, check_csrf, csrf_token, principal, require
+from listeners.admin_text import TEXT, pick_lang
 
 HERE = Path(__file__).parent
 MAX_DETAIL_VALUE = 20000

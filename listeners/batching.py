@@ -4,7 +4,7 @@ The SMTP sessions and the webhook requests hand their observations to
 `GroupCommitter.submit` and wait. One committer task takes everything queued (up to
 `max_batch` callers: whatever arrived while the previous commit ran, after a short
 wait for the SMTP sessions it has just answered, see `_linger`), records it with one
-`canary.hits.record_in` call in one transaction in its own worker thread, then wakes
+`canary.hits.record.record_in` call in one transaction in its own worker thread, then wakes
 each waiter with its own results. At low load a caller commits alone at once; under
 load many share one commit, which is what keeps SQLite (one writer) fast, while every
 caller still answers only after its hits are durable.
@@ -28,8 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy.exc import DBAPIError
 
-from canary.hits import Observation, Recorded, record_in
-from canary.store import Store
+from canary.hits.record import Observation, Recorded, record_in
+from canary.store.engine import Store
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from canary.hits import CHANNELS, Observation, clip
-from canary.normalize import normalize_phone
+from canary.hits.record import CHANNELS, Observation, clip
+from canary.identifiers import normalize_phone
 
 MAX_FIELD = 2000
 MAX_FIELDS = 200

@@ -1,7 +1,7 @@
 """`canary serve`: every listener and the scheduler in one process, one asyncio loop.
 
 Parts: `smtp` (listeners.smtp), `http` (the public webhooks, listeners.webhooks under
-uvicorn), `admin` (listeners.admin under uvicorn) and `scheduler` (canary.jobs).
+uvicorn), `admin` (listeners.admin under uvicorn) and `scheduler` (canary.ops.scheduler).
 Each can be left out (`--only`, `--no-scheduler`), so SMTP can run in a process of
 its own when large mail must not stall webhooks.
 
@@ -32,7 +32,7 @@ import uvicorn
 
 from canary.config import Config
 from canary.errors import ConfigError
-from canary.store import Store
+from canary.store.engine import Store
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +153,7 @@ async def serve(
     signals = _install_signals(loop, stop, servers)
     try:
         if "http" in options.parts:
-            from .webhooks import create_app
+            from listeners.webhooks import create_app
 
             app = create_app(store, config)
             webhooks = app.state.webhooks
@@ -247,7 +247,7 @@ async def _wait_started(name: str, server: QuietServer, task: asyncio.Task[None]
 
 def _admin_app(store: Store, config: Config) -> Any:
     try:
-        from .admin import create_app
+        from listeners.admin import create_app
     except ImportError as exc:
         log.warning("admin listener not available (%s); running without it", exc)
         return None
@@ -256,7 +256,7 @@ def _admin_app(store: Store, config: Config) -> Any:
 
 async def _start_smtp(store: Store, config: Config, address: str) -> Any:
     try:
-        from .smtp import start_smtp
+        from listeners.smtp import start_smtp
     except ImportError as exc:
         log.warning("SMTP listener not available (%s); running without it", exc)
         return None
@@ -266,7 +266,7 @@ async def _start_smtp(store: Store, config: Config, address: str) -> Any:
 
 def _start_scheduler(store: Store, config: Config, smtp_port: int) -> Any:
     try:
-        from canary.jobs import create_scheduler
+        from canary.ops.scheduler import create_scheduler
     except ImportError as exc:
         log.warning("scheduler not available (%s); running without it", exc)
         return None

@@ -32,12 +32,11 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from canary.config import Config
 from canary.errors import ConfigError
-from canary.hits import Observation
-from canary.mailparse import ParsedMail, parse_message, safe_text
-from canary.store import Store, new_id
-
-from .batching import GroupCommitter
-from .smtp_directory import Directory, split_address
+from canary.hits.record import Observation
+from canary.mail.parse import ParsedMail, parse_message, safe_text
+from canary.store.engine import Store, new_id
+from listeners.batching import GroupCommitter
+from listeners.smtp_directory import Directory, split_address
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from typing import Literal
 
 from sqlalchemy import select
 
-from canary.models import Domain, Identifier
-from canary.normalize import normalize_email
-from canary.store import Store
+from canary.identifiers import normalize_email
+from canary.store.engine import Store
+from canary.store.models import Domain, Identifier
 
 log = logging.getLogger(__name__)
 

@@ -28,12 +28,11 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from canary.config import Config
-from canary.hits import Observation, Recorded
-from canary.store import Store
-
-from . import payloads, signatures
-from .batching import GroupCommitter
-from .payloads import Malformed
+from canary.hits.record import Observation, Recorded
+from canary.store.engine import Store
+from listeners import payloads, signatures
+from listeners.batching import GroupCommitter
+from listeners.payloads import Malformed
 
 log = logging.getLogger(__name__)
 

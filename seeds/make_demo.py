@@ -25,8 +25,8 @@ from pathlib import Path
 from faker import Faker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from canary.curp import make_curp
-from canary.seeds import locale_profile
+from canary.synth.national_ids import make_curp
+from canary.synth.profiles import locale_profile
 
 OUT = Path(__file__).resolve().parent / "demo"
 

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import httpx
 import uvicorn
 
-from canary.store import Store
+from canary.store.engine import Store
 from listeners.admin import create_app
 
 

@@ -21,8 +21,8 @@ import dns.rdatatype
 import dns.rrset
 from aiosmtpd.controller import Controller
 
-from canary.models import Canary, Copy, Dataset, Identifier
-from canary.store import Store, new_id
+from canary.store.engine import Store, new_id
+from canary.store.models import Canary, Copy, Dataset, Identifier
 
 
 def add_copy(

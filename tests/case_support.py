@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from canary import chain
-from canary.hits import Observation, record
-from canary.mailparse import parse_message
-from canary.models import Canary, Copy, Dataset, Identifier
-from canary.store import Store, new_id
+from canary.hits.record import Observation, record
+from canary.mail.parse import parse_message
+from canary.store import chain
+from canary.store.engine import Store, new_id
+from canary.store.models import Canary, Copy, Dataset, Identifier
 
 XSS = "<img src=x onerror=alert(1)>"
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from canary.config import Config, load_config, write_default_config
-from canary.store import Store, dispose_all, open_store
+from canary.store.engine import Store, dispose_all, open_store
 
 PG_URL = os.environ.get("CANARY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

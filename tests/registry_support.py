@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from canary.models import Canary, Copy, Dataset, Domain, Identifier, PhoneNumber
-from canary.normalize import normalize_email, normalize_phone
-from canary.store import Store, new_id
+from canary.identifiers import normalize_email, normalize_phone
+from canary.store.engine import Store, new_id
+from canary.store.models import Canary, Copy, Dataset, Domain, Identifier, PhoneNumber
 
 DOMAIN = "correo-seguro.test"
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)

@@ -14,9 +14,9 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select
 
 from canary.config import Config
-from canary.models import Canary, Copy, Dataset, Domain, Hit, Identifier
-from canary.normalize import normalize_domain
-from canary.store import Store, new_id
+from canary.identifiers import normalize_domain
+from canary.store.engine import Store, new_id
+from canary.store.models import Canary, Copy, Dataset, Domain, Hit, Identifier
 from listeners.smtp import SmtpListener, start_smtp
 
 T = TypeVar("T")

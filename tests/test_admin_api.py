@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from canary import users
-from canary.admin_token import rotate_admin_token
-from canary.store import Store, open_store
+from canary.store import users
+from canary.store.admin_token import rotate_admin_token
+from canary.store.engine import Store, open_store
 from tests.admin_support import live_admin
 from tests.case_support import RAW_MAIL, XSS, mail_hit, make_copy
 

@@ -9,8 +9,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
-from canary.admin_token import rotate_admin_token
-from canary.store import open_store
+from canary.store.admin_token import rotate_admin_token
+from canary.store.engine import open_store
 from tests.admin_support import live_admin
 from tests.case_support import mail_hit, make_copy
 

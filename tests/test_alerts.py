@@ -24,9 +24,9 @@ from sqlalchemy import func, select, text
 from canary.alerts import dispatch_due, list_alerts, parse_channels, retry, run_digests, send_test
 from canary.config import Config
 from canary.errors import ConfigError
-from canary.hits import Observation, record, record_in
-from canary.models import Alert, Hit, Incident
-from canary.store import Store, open_store
+from canary.hits.record import Observation, record, record_in
+from canary.store.engine import Store, open_store
+from canary.store.models import Alert, Hit, Incident
 from tests.alerts_support import (
     add_copy,
     http_receiver,

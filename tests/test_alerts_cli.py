@@ -8,8 +8,8 @@ from pathlib import Path
 
 from canary.alerts import dispatch_due
 from canary.config import Config, load_config
-from canary.hits import Observation, record
-from canary.store import open_store
+from canary.hits.record import Observation, record
+from canary.store.engine import open_store
 from tests.alerts_support import add_copy, http_receiver
 from tests.cli_support import canary
 

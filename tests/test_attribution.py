@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from canary import attribution
-from canary.hits import Observation, record
-from canary.models import Hit
-from canary.store import Store
+from canary.hits import attribution
+from canary.hits.record import Observation, record
+from canary.store.engine import Store
+from canary.store.models import Hit
 from tests.registry_support import DOMAIN, T0, Person, build
 
 SHARED = "+52 844 123 4567"

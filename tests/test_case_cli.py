@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from canary.store import open_store
+from canary.store.engine import open_store
 from tests.case_support import mail_hit, make_copy
 from tests.cli_support import canary
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from canary import chain
-from canary.store import Store
+from canary.store import chain
+from canary.store.engine import Store
 from tests.case_support import mail_hit, make_copy
 
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from canary import report, users
-from canary.store import Store, open_store
+from canary.evidence import report
+from canary.store import users
+from canary.store.engine import Store, open_store
 from tests.admin_support import live_admin
 from tests.case_support import XSS, mail_hit, make_copy
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from canary.demo import run_demo
+from canary.cli.story import run_demo
 
 
 def test_demo_finds_the_leaked_copy(tmp_path: Path) -> None:

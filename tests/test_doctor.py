@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from canary.config import Config
-from canary.dnscheck import Lookup
-from canary.doctor import run_doctor
-from canary.registry import add_domain, add_phone
-from canary.store import Store, open_store
+from canary.ops.dns import Lookup
+from canary.ops.doctor import run_doctor
+from canary.store.engine import Store, open_store
+from canary.store.register import add_domain, add_phone
 from tests.alerts_support import add_copy, dns_server, smtp_receiver
 from tests.conftest import free_port
 

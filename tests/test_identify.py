@@ -11,11 +11,11 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
-from canary import identify as identify_mod
 from canary.cli import app
 from canary.config import Config
-from canary.identify import identify, identify_text
-from canary.store import Store, open_store
+from canary.investigate import identify as identify_mod
+from canary.investigate.identify import identify, identify_text
+from canary.store.engine import Store, open_store
 from tests.registry_support import DOMAIN, Person, Register, build
 
 SHARED = "+52 844 555 0101"
@@ -281,8 +281,8 @@ def test_cli_identify_json_shape(config: Config, tmp_path: Path) -> None:
 
 def test_copies_issued_by_planting_are_identified(store: Store, tmp_path: Path) -> None:
     """End to end: issue real copies, leak one reshaped and two merged, identify them."""
-    from canary import registry
-    from canary.plant import IssueRequest, issue_copies
+    from canary.issue.plant import IssueRequest, issue_copies
+    from canary.store import register as registry
 
     registry.add_domain(store, "correo-avisos.mx")
     for i in range(8):

@@ -12,8 +12,8 @@ import pytest
 from faker import Faker
 
 from canary.formats import Sample
-from canary.infer import Column, DateFormat, infer_schema, kind_from_header, phone_masks_of
-from canary.seeds import demo_dataset, demo_datasets, locale_profile, seeds_dir
+from canary.synth.infer import Column, DateFormat, infer_schema, kind_from_header, phone_masks_of
+from canary.synth.profiles import demo_dataset, demo_datasets, locale_profile, seeds_dir
 
 
 def sample_of(header: list[str], rows: list[list[str]]) -> Sample:

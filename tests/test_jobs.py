@@ -10,14 +10,14 @@ import pytest
 from sqlalchemy import func, select
 
 from canary.config import Config
-from canary.dnscheck import Lookup
 from canary.errors import ConfigError
-from canary.hits import Observation, record
-from canary.jobs import JOB_IDS, check_dns_drift, create_scheduler
-from canary.liveness import PREFIX, run_liveness
-from canary.models import Alert, Hit, Incident
-from canary.registry import add_domain
-from canary.store import Store
+from canary.hits.record import Observation, record
+from canary.ops.dns import Lookup
+from canary.ops.liveness import PREFIX, run_liveness
+from canary.ops.scheduler import JOB_IDS, check_dns_drift, create_scheduler
+from canary.store.engine import Store
+from canary.store.models import Alert, Hit, Incident
+from canary.store.register import add_domain
 from tests.alerts_support import add_copy, dns_server, http_receiver, smtp_receiver, wait_for
 from tests.conftest import free_port
 

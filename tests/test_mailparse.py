@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from canary import mailparse
-from canary.mailparse import parse_message, safe_text
+from canary.mail import parse as mailparse
+from canary.mail.parse import parse_message, safe_text
 
 CAMPAIGN = (
     b"Received: from out-12.smtp.sendgrid.net (out-12.smtp.sendgrid.net [167.89.1.2])\r\n"

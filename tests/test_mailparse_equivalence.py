@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from canary import mailparse
-from canary.mailparse import _address, _collapse, _lowered, _parse, _printable, safe_text
+from canary.mail import parse as mailparse
+from canary.mail.parse import _address, _collapse, _lowered, _parse, _printable, safe_text
 
 # -- parsing: only the header block of a single-part message ---------------------------
 

@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from canary.errors import InputError
-from canary.phonepool import assign_phone_sets
+from canary.issue.phonepool import assign_phone_sets
 
 POOL = [f"+5284412345{i:02d}" for i in range(40)]
 

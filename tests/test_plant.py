@@ -12,14 +12,14 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from canary import registry
 from canary.config import Config
 from canary.errors import InputError
 from canary.formats._values import to_text
-from canary.models import Canary, Copy, Identifier
-from canary.normalize import normalize_phone
-from canary.plant import IssueRequest, issue_copies
-from canary.store import Store
+from canary.identifiers import normalize_phone
+from canary.issue.plant import IssueRequest, issue_copies
+from canary.store import register as registry
+from canary.store.engine import Store
+from canary.store.models import Canary, Copy, Identifier
 
 HEADER = ["folio", "nombre", "apellido_paterno", "correo", "celular", "municipio", "monto"]
 NAMES = [
@@ -215,7 +215,7 @@ def write_source(kind: str, path_base: Path, n: int = 120) -> tuple[Path, str | 
 
 @pytest.mark.parametrize("kind", ["xlsx", "json", "jsonl", "sqlite"])
 def test_issue_every_format_and_identify_the_copy(ready: Store, tmp_path: Path, kind: str) -> None:
-    from canary.identify import identify
+    from canary.investigate.identify import identify
 
     src, table = write_source(kind, tmp_path / "registro")
     before = src.read_bytes()
@@ -279,9 +279,9 @@ def test_places_spread_when_numbers_have_no_area_code() -> None:
     import random
 
     from canary.formats import open_table
-    from canary.infer import infer_schema
-    from canary.seeds import demo_dataset
-    from canary.synth import CanaryFactory
+    from canary.synth.canaries import CanaryFactory
+    from canary.synth.infer import infer_schema
+    from canary.synth.profiles import demo_dataset
 
     sample = open_table(demo_dataset("clientes.csv")).sample()
     factory = CanaryFactory(
@@ -362,7 +362,7 @@ def test_blank_rows_at_the_end_do_not_stop_a_sorted_sequence(ready: Store, tmp_p
 def test_a_copy_no_canary_fits_in_is_never_issued(
     ready: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from canary.synth import CanaryFactory
+    from canary.synth.canaries import CanaryFactory
 
     src = tmp_path / "r.csv"
     make_csv(src, 100)

@@ -13,13 +13,13 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import func, select
 
-from canary import registry
 from canary.config import Config
 from canary.errors import InputError
 from canary.formats._values import to_text
-from canary.models import Canary, Copy
-from canary.plant import IssueRequest, issue_copies
-from canary.store import Store
+from canary.issue.plant import IssueRequest, issue_copies
+from canary.store import register as registry
+from canary.store.engine import Store
+from canary.store.models import Canary, Copy
 from tests.cli_support import canary
 from tests.conftest import pg_schema_url
 from tests.test_plant import HEADER, make_csv, write_source
@@ -106,7 +106,7 @@ def test_one_database_per_recipient(ready: Store, tmp_path: Path) -> None:
 
 
 def test_identify_a_dump_of_the_target_table(ready: Store, tmp_path: Path) -> None:
-    from canary.identify import identify
+    from canary.investigate.identify import identify
 
     src, table = write_source("sqlite", tmp_path / "registro", ROWS)
     url = f"sqlite:///{tmp_path}/copias.db"
@@ -273,12 +273,12 @@ def test_failure_while_writing_leaves_nothing(
     monkeypatch.undo()
 
     # A register that fails once the tables are in place drops them again.
-    import canary.plant
+    import canary.issue.plant
 
     def register_fails(*_a: Any, **_k: Any) -> Any:
         raise RuntimeError("store gone")
 
-    monkeypatch.setattr(canary.plant, "_register", register_fails)
+    monkeypatch.setattr(canary.issue.plant, "_register", register_fails)
     request.out_url = f"sqlite:///{shared}"
     with pytest.raises(RuntimeError, match="store gone"):
         issue_copies(ready, Config(), request)

@@ -16,10 +16,17 @@ from typer.testing import CliRunner
 from canary.cli import app
 from canary.config import Config
 from canary.errors import InputError, NotFound
-from canary.hits import Observation, record
-from canary.queries import HitFilter, copy_detail, hits_csv, list_copies, list_hits, safe_cell
-from canary.store import Store, open_store
-from canary.trace import trace
+from canary.hits.record import Observation, record
+from canary.investigate.queries import (
+    HitFilter,
+    copy_detail,
+    hits_csv,
+    list_copies,
+    list_hits,
+    safe_cell,
+)
+from canary.investigate.trace import trace
+from canary.store.engine import Store, open_store
 from tests.registry_support import DOMAIN, T0, Person, Register, build
 
 SHARED = "+52 844 123 4567"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from canary import report
 from canary.errors import NotFound
-from canary.store import Store
+from canary.evidence import report
+from canary.store.engine import Store
 from tests.case_support import RAW_MAIL, XSS, mail_hit, make_copy
 
 
@@ -124,7 +124,7 @@ def test_unknown_copy_is_a_clear_error(sqlite_store: Store, tmp_path: Path) -> N
 
 
 def test_pdf_without_unicode_font_still_renders(monkeypatch) -> None:
-    from canary import pdfreport
+    from canary.evidence import pdf as pdfreport
 
     monkeypatch.setattr(pdfreport, "FONT_DIRS", ())
     ctx = {
@@ -195,7 +195,7 @@ def test_bundle_checked_against_the_store(case, tmp_path: Path) -> None:
     out = tmp_path / "case.zip"
     report.build_bundle(store, copy_id, out)
     assert report.verify_bundle(out, store=store).ok
-    from canary.store import open_store
+    from canary.store.engine import open_store
 
     other = open_store(f"sqlite:///{tmp_path / 'other.db'}")
     try:

@@ -19,8 +19,8 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from canary.cli import app
-from canary.models import Hit
-from canary.store import Store, open_store
+from canary.store.engine import Store, open_store
+from canary.store.models import Hit
 from listeners.serve import ServeOptions, parse_hostport
 from tests.alerts_support import add_copy, wait_for
 from tests.conftest import free_port, pg_schema_url
@@ -231,7 +231,7 @@ def test_all_parts_in_one_process_mail_and_sms_traced_then_clean_stop(tmp_path: 
     import smtplib
     from email.message import EmailMessage
 
-    from canary.registry import add_domain
+    from canary.store.register import add_domain
 
     db = tmp_path / "canary.db"
     (tmp_path / "canary.toml").write_text(CONFIG + f'[store]\nurl = "sqlite:///{db}"\n')

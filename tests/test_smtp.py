@@ -24,8 +24,8 @@ from smtp_support import (
     wait_for,
 )
 
-from canary.models import Blob
-from canary.store import Store
+from canary.store.engine import Store
+from canary.store.models import Blob
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from smtp_support import RawClient, Running, hits, make_config, seed, wait_for
 
-from canary.chain import verify_chain
-from canary.models import Blob
-from canary.store import Store, open_store
+from canary.store.chain import verify_chain
+from canary.store.engine import Store, open_store
+from canary.store.models import Blob
 
 THREADS = 8
 PER_THREAD = 25
@@ -211,7 +211,7 @@ def test_one_bad_message_in_a_group_fails_alone(
     import asyncio
 
     import listeners.batching as commit_mod
-    from canary.hits import Observation
+    from canary.hits.record import Observation
 
     seeded = seed(sqlite_store)
     to = next(iter(seeded.addresses.values()))

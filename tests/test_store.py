@@ -4,10 +4,10 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from canary import registry
 from canary.errors import InputError
-from canary.models import Base
-from canary.store import Store, open_store
+from canary.store import register as registry
+from canary.store.engine import Store, open_store
+from canary.store.models import Base
 
 
 def test_migrations_match_models(store: Store) -> None:

@@ -12,13 +12,13 @@ from datetime import date
 import pytest
 from faker import Faker
 
-from canary.curp import curp_valid, make_curp, name_key
 from canary.errors import InputError
 from canary.formats import Sample
-from canary.infer import fold, infer_schema
-from canary.normalize import normalize_phone
-from canary.seeds import demo_dataset, locale_profile
-from canary.synth import CanaryFactory
+from canary.identifiers import normalize_phone
+from canary.synth.canaries import CanaryFactory
+from canary.synth.infer import fold, infer_schema
+from canary.synth.national_ids import curp_valid, make_curp, name_key
+from canary.synth.profiles import demo_dataset, locale_profile
 
 DOMAINS = ["correo-avisos.mx", "buzon-mx.com", "notifica.example.com"]
 
@@ -610,7 +610,7 @@ def test_whole_names_have_the_columns_word_counts(customers: Sample) -> None:
 
 
 def test_spanish_dni_and_nie_get_a_valid_check_letter_in_the_columns_form() -> None:
-    from canary.valueformats import DNI_RE, dni_letter
+    from canary.synth.cells import DNI_RE, dni_letter
 
     rng = random.Random(5)
     rows = []
@@ -638,14 +638,14 @@ def test_spanish_dni_and_nie_get_a_valid_check_letter_in_the_columns_form() -> N
 
 
 def test_dni_check_letter_known_example() -> None:
-    from canary.valueformats import dni_letter
+    from canary.synth.cells import dni_letter
 
     assert dni_letter("12345678") == "Z"
     assert dni_letter("X1234567") == "L"
 
 
 def test_canary_domains_follow_the_tld_of_the_columns_addresses() -> None:
-    from canary.emails import fitting_domains
+    from canary.synth.addresses import fitting_domains
 
     fake = Faker("en_US")
     fake.seed_instance(2)

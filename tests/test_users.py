@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from canary import users
 from canary.errors import InputError, NotFound
-from canary.store import Store
+from canary.store import users
+from canary.store.engine import Store
 
 
 def test_add_authenticate_passwd_remove(store: Store) -> None:
@@ -25,7 +25,7 @@ def test_add_authenticate_passwd_remove(store: Store) -> None:
 def test_hash_is_argon2_not_the_password(sqlite_store: Store) -> None:
     from sqlalchemy import select
 
-    from canary.models import User
+    from canary.store.models import User
 
     users.add_user(sqlite_store, "bo", "a long enough pw", "viewer")
     with sqlite_store.session() as s:

@@ -9,8 +9,8 @@ import time
 import pytest
 from sqlalchemy import select
 
-from canary.models import Blob
-from canary.store import Store
+from canary.store.engine import Store
+from canary.store.models import Blob
 from tests.alerts_support import add_copy
 from tests.webhooks_support import (
     META_VERIFY,

@@ -20,8 +20,8 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from canary.config import Config
-from canary.models import Blob, Hit
-from canary.store import Store
+from canary.store.engine import Store
+from canary.store.models import Blob, Hit
 from listeners.webhooks import create_app
 from tests.alerts_support import wait_for
 from tests.conftest import free_port

@@ -1,14 +1,14 @@
 """Alerts: the outbox, the channels and what an alert says.
 
-`canary.incidents` (`assign`, `finish`) queues alerts in the transaction that records hits;
-`canary.jobs` runs `dispatch_due` and `run_digests`; the CLI lists, retries and
+`canary.hits.incidents` (`assign`, `finish`) queues alerts in the transaction that records hits;
+`canary.ops.scheduler` runs `dispatch_due` and `run_digests`; the CLI lists, retries and
 tests them. See `outbox` for the delivery guarantees.
 """
 
 from __future__ import annotations
 
-from .channels import Channel, ChannelError, parse_channels
-from .outbox import (
+from canary.alerts.channels import Channel, ChannelError, parse_channels
+from canary.alerts.outbox import (
     dispatch_due,
     enqueue,
     list_alerts,

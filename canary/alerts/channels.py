@@ -43,9 +43,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ..config import Config
-from ..errors import ConfigError
-from .format import Rendered, html_body, plain, slack_message, teams_message
+from canary.alerts.format import Rendered, html_body, plain, slack_message, teams_message
+from canary.config import Config
+from canary.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

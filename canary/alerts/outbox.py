@@ -29,13 +29,13 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from ..config import Config
-from ..errors import NotFound
-from ..models import Alert, Hit, Incident
-from ..store import Store
-from .channels import Channel, ChannelError, parse_channels
-from .format import plain, render
-from .payloads import digest_payload
+from canary.alerts.channels import Channel, ChannelError, parse_channels
+from canary.alerts.format import plain, render
+from canary.alerts.messages import digest_payload
+from canary.config import Config
+from canary.errors import NotFound
+from canary.store.engine import Store
+from canary.store.models import Alert, Hit, Incident
 
 log = logging.getLogger(__name__)
 

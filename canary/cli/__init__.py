@@ -12,8 +12,8 @@ import sys
 
 import typer
 
-from ..errors import CanaryError
-from .common import app
+from canary.cli.common import app
+from canary.errors import CanaryError
 
 # Command modules register themselves on import.
 COMMAND_MODULES = ("setup", "issue", "query", "listen", "alerts", "case", "demo")

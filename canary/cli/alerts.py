@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from ..errors import InputError
-from .common import app, echo, emit_json, state
+from canary.cli.common import app, echo, emit_json, state
+from canary.errors import InputError
 
 alerts_app = typer.Typer(help="The alert outbox: list, test channels, retry failed alerts.")
 app.add_typer(alerts_app, name="alerts")
@@ -19,7 +19,7 @@ def alerts_list(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """List alerts in the outbox, newest first."""
-    from ..alerts import list_alerts
+    from canary.alerts import list_alerts
 
     if ctx.invoked_subcommand is not None:
         return
@@ -42,7 +42,7 @@ def alerts_list(
 @alerts_app.command("test")
 def alerts_test(as_json: bool = typer.Option(False, "--json")) -> None:
     """Send a test alert through every configured channel now; exit 1 if any failed."""
-    from ..alerts import send_test
+    from canary.alerts import send_test
 
     results = send_test(state.config)
     if as_json:
@@ -62,7 +62,7 @@ def alerts_retry(
     all_: bool = typer.Option(False, "--all", help="queue every failed alert again"),
 ) -> None:
     """Queue failed alerts again (they go out at the next dispatch of 'canary serve')."""
-    from ..alerts import retry
+    from canary.alerts import retry
 
     if (alert_id is None) == (not all_):
         raise InputError("give one alert id or --all ('canary alerts --failed' lists them)")
@@ -82,8 +82,8 @@ def doctor(
     timeout: float = typer.Option(3.0, "--timeout", help="seconds per DNS query or connection"),
 ) -> None:
     """Check DNS of the canary domains, the listeners, secrets, phone pool and alerts."""
-    from ..dnscheck import Lookup
-    from ..doctor import CHECKS, run_doctor
+    from canary.ops.dns import Lookup
+    from canary.ops.doctor import CHECKS, run_doctor
 
     unknown = [s for s in skip if s not in CHECKS]
     if unknown:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from ..errors import InputError
-from .common import app, echo, emit_json, state
+from canary.cli.common import app, echo, emit_json, state
+from canary.errors import InputError
 
 user_app = typer.Typer(help="Dashboard users (roles: viewer, investigator, admin).")
 token_app = typer.Typer(help="The admin API bearer token.")
@@ -19,7 +19,7 @@ app.add_typer(token_app, name="token")
 @app.command()
 def incidents(as_json: bool = typer.Option(False, "--json")) -> None:
     """List incidents (hits grouped per copy), most recently active first."""
-    from .. import history
+    from canary.investigate import history
 
     with state.store.session() as s:
         rows = history.list_incidents(s)
@@ -34,7 +34,7 @@ def incidents(as_json: bool = typer.Option(False, "--json")) -> None:
 @app.command()
 def incident(incident_id: int, as_json: bool = typer.Option(False, "--json")) -> None:
     """One incident with the timeline of its hits."""
-    from .. import history
+    from canary.investigate import history
 
     with state.store.session() as s:
         doc = history.incident_detail(s, incident_id)
@@ -59,7 +59,7 @@ def report_cmd(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Write a copy's evidence bundle: report (HTML, PDF), issuance, raw hits, chain, manifest."""
-    from .. import report
+    from canary.evidence import report
 
     b = report.build_bundle(state.store, copy_id, out, lang=lang)
     if as_json:
@@ -78,7 +78,8 @@ def verify(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Check the store's hash chain, or an evidence bundle (offline); exit 1 when broken."""
-    from .. import chain, report
+    from canary.evidence import report
+    from canary.store import chain
 
     if bundle is not None:
         if not bundle.is_file():
@@ -134,7 +135,7 @@ def user_add(
     password_stdin: bool = typer.Option(False, "--password-stdin", help="read it from stdin"),
 ) -> None:
     """Add a dashboard user (password prompted, or one line from stdin)."""
-    from .. import users
+    from canary.store import users
 
     u = users.add_user(state.store, name, _read_password(password_stdin), role)
     echo(f"added {u.username} ({u.role})")
@@ -146,7 +147,7 @@ def user_passwd(
     password_stdin: bool = typer.Option(False, "--password-stdin", help="read it from stdin"),
 ) -> None:
     """Change a user's password."""
-    from .. import users
+    from canary.store import users
 
     users.set_password(state.store, name, _read_password(password_stdin))
     echo(f"password changed for {name}")
@@ -155,7 +156,7 @@ def user_passwd(
 @user_app.command("remove")
 def user_remove(name: str) -> None:
     """Remove a user."""
-    from .. import users
+    from canary.store import users
 
     users.remove_user(state.store, name)
     echo(f"removed {name}")
@@ -164,7 +165,7 @@ def user_remove(name: str) -> None:
 @user_app.command("list")
 def user_list(as_json: bool = typer.Option(False, "--json")) -> None:
     """List users and roles."""
-    from .. import users
+    from canary.store import users
 
     rows = users.list_users(state.store)
     if as_json:
@@ -184,6 +185,6 @@ def user_list(as_json: bool = typer.Option(False, "--json")) -> None:
 @token_app.command("rotate")
 def token_rotate() -> None:
     """Replace the admin API token (the old one stops working at once)."""
-    from ..admin_token import rotate_admin_token
+    from canary.store.admin_token import rotate_admin_token
 
     echo(f"new admin API token (shown once, keep it safe): {rotate_admin_token(state.store)}")

@@ -11,8 +11,8 @@ from typing import Any
 
 import typer
 
-from ..config import Config, load_config
-from ..store import Store, open_store
+from canary.config import Config, load_config
+from canary.store.engine import Store, open_store
 
 app = typer.Typer(
     name="canary",
@@ -38,7 +38,7 @@ class State:
     @property
     def store(self) -> Store:
         if self._store is None:
-            from .. import attribution
+            from canary.hits import attribution
 
             attribution.configure(self.config.plant.burn_in_days)  # hits recorded from here on
             self._store = open_store(self.config.store_url)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from ..demo import run_demo
-from .common import app, echo
+from canary.cli.common import app, echo
+from canary.cli.story import run_demo
 
 
 @app.command()

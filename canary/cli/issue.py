@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from ..plant import IssueRequest, issue_copies
-from .common import app, echo, emit_json, state
+from canary.cli.common import app, echo, emit_json, state
+from canary.issue.plant import IssueRequest, issue_copies
 
 
 @app.command()

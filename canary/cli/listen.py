@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from .common import app, state
+from canary.cli.common import app, state
 
 
 @app.command()

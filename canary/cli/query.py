@@ -1,6 +1,6 @@
 """Investigator commands: `copies`, `copy ID`, `hits`, `trace`, `identify`.
 
-Thin: parse, call one function of canary.queries / trace / identify, print. Values
+Thin: parse, call one function of canary.investigate.queries / trace / identify, print. Values
 shown on a terminal came from adversaries: control characters are dropped and Rich
 markup escaped.
 """
@@ -13,10 +13,17 @@ from typing import Any
 
 import typer
 
-from ..identify import identify as identify_file
-from ..queries import HitFilter, copy_detail, hits_csv, list_copies, list_hits, parse_time
-from ..trace import trace as trace_value
-from .common import app, echo, emit_json, state
+from canary.cli.common import app, echo, emit_json, state
+from canary.investigate.identify import identify as identify_file
+from canary.investigate.queries import (
+    HitFilter,
+    copy_detail,
+    hits_csv,
+    list_copies,
+    list_hits,
+    parse_time,
+)
+from canary.investigate.trace import trace as trace_value
 
 
 def _safe(value: Any, limit: int = 120) -> str:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from .. import registry
-from ..config import config_path, write_default_config
-from ..store import safe_url
-from .common import app, echo, emit_json, state
+from canary.cli.common import app, echo, emit_json, state
+from canary.config import config_path, write_default_config
+from canary.store import register as registry
+from canary.store.engine import safe_url
 
 domain_app = typer.Typer(help="Canary email domains (MX pointing at the SMTP listener).")
 phone_app = typer.Typer(help="Canary phone numbers (webhooks pointing at the listener).")
@@ -22,7 +22,7 @@ def init() -> None:
     written = write_default_config(path)
     state.config_path = path
     store = state.store
-    from ..admin_token import ensure_admin_token
+    from canary.store.admin_token import ensure_admin_token
 
     token = ensure_admin_token(store)
     echo(f"{'wrote' if written else 'kept'} {path}")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from ._tables import DbOutput
+    from canary.formats._tables import DbOutput
 
 #: Given the previous and next source records around an insertion point (as text, None
 #: at either end of the table), return the canary row as text values in column order,
@@ -108,27 +108,27 @@ class Table(Protocol):
 
 def open_table(source: str | Path, *, table: str | None = None, sheet: str | None = None) -> Table:
     """The right `Table` for a path (by extension) or a SQLAlchemy URL (with `table`)."""
-    from .dispatch import open_table as _open
+    from canary.formats.dispatch import open_table as _open
 
     return _open(source, table=table, sheet=sheet)
 
 
 def is_database(source: str | Path) -> bool:
     """True for a source that is a SQL table (a SQLAlchemy URL or a SQLite file)."""
-    from .dispatch import is_database as _is_database
+    from canary.formats.dispatch import is_database as _is_database
 
     return _is_database(source)
 
 
 def table_output(url: str, name: str) -> DbOutput:
     """A copy to be written as the new table `name` of the database at `url`."""
-    from ._tables import DbOutput
+    from canary.formats._tables import DbOutput
 
     return DbOutput(url, name)
 
 
 def check_table_outputs(outs: list[DbOutput], source: str | None = None) -> None:
     """Refuse table outputs that exist, repeat or are the source's file; writes nothing."""
-    from ._tables import check_outputs
+    from canary.formats._tables import check_outputs
 
     check_outputs(outs, source)

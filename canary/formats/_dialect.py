@@ -21,7 +21,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
-from ..errors import InputError
+from canary.errors import InputError
 
 BOM_UTF8 = codecs.BOM_UTF8
 Buf = bytes | bytearray

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-from ..errors import InputError
+from canary.errors import InputError
 
 log = logging.getLogger(__name__)
 

@@ -26,8 +26,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from ..errors import InputError
-from ._values import to_text
+from canary.errors import InputError
+from canary.formats._values import to_text
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InputError
-from . import CopyTarget, Insertion, Progress, Sample
-from ._dialect import (
+from canary.errors import InputError
+from canary.formats import CopyTarget, Insertion, Progress, Sample
+from canary.formats._dialect import (
     BOM_UTF8,
     Buf,
     Dialect,
@@ -36,10 +36,10 @@ from ._dialect import (
     record_end,
     split_records,
 )
-from ._files import Outputs, sha256_file
-from ._needles import NeedleScanner
-from ._stream import MultiWriter, Piece
-from ._values import MAX_PREAMBLE, header_index
+from canary.formats._files import Outputs, sha256_file
+from canary.formats._needles import NeedleScanner
+from canary.formats._stream import MultiWriter, Piece
+from canary.formats._values import MAX_PREAMBLE, header_index
 
 log = logging.getLogger(__name__)
 

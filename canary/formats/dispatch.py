@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import InputError
-from . import Table
+from canary.errors import InputError
+from canary.formats import Table
 
 DELIMITED = {".csv", ".tsv", ".txt"}
 SQLITE = {".sqlite", ".sqlite3", ".db"}
@@ -25,7 +25,7 @@ def open_table(source: str | Path, *, table: str | None = None, sheet: str | Non
     if "://" in text and not Path(text).exists():
         if not table:
             raise InputError("a database URL needs --table naming the table to copy")
-        from .sql import SqlUrlTable
+        from canary.formats.sql import SqlUrlTable
 
         return SqlUrlTable(text, table)
     path = Path(text)
@@ -38,23 +38,23 @@ def open_table(source: str | Path, *, table: str | None = None, sheet: str | Non
     if not path.is_file():
         raise InputError(f"{path} does not exist or is not a file")
     if ext in DELIMITED:
-        from .delimited import DelimitedTable
+        from canary.formats.delimited import DelimitedTable
 
         return DelimitedTable(path)
     if ext == ".xlsx":
-        from .xlsx import XlsxTable
+        from canary.formats.xlsx import XlsxTable
 
         return XlsxTable(path, sheet)
     if ext == ".json":
-        from .jsonfile import JsonTable
+        from canary.formats.jsonfile import JsonTable
 
         return JsonTable(path)
     if ext in (".jsonl", ".ndjson"):
-        from .jsonfile import JsonlTable
+        from canary.formats.jsonfile import JsonlTable
 
         return JsonlTable(path)
     if not table:
         raise InputError(f"{path} is a SQLite file: name the table with --table")
-    from .sql import SqliteFileTable
+    from canary.formats.sql import SqliteFileTable
 
     return SqliteFileTable(path, table)

@@ -16,12 +16,12 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
-from . import CopyTarget, Progress, Sample
-from ._files import Outputs, sha256_file
-from ._needles import NeedleScanner
-from ._nested import build, flat_paths, get, header_names
-from ._values import column_kind, from_text, place_rows, share, to_text
+from canary.errors import InputError
+from canary.formats import CopyTarget, Progress, Sample
+from canary.formats._files import Outputs, sha256_file
+from canary.formats._needles import NeedleScanner
+from canary.formats._nested import build, flat_paths, get, header_names
+from canary.formats._values import column_kind, from_text, place_rows, share, to_text
 
 log = logging.getLogger(__name__)
 

@@ -15,11 +15,11 @@ from copy import copy
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
-from . import CopyTarget, Progress, Sample
-from ._files import Outputs, sha256_file
-from ._needles import NeedleScanner
-from ._values import (
+from canary.errors import InputError
+from canary.formats import CopyTarget, Progress, Sample
+from canary.formats._files import Outputs, sha256_file
+from canary.formats._needles import NeedleScanner
+from canary.formats._values import (
     MAX_PREAMBLE,
     column_kind,
     from_text,
@@ -28,7 +28,7 @@ from ._values import (
     share,
     to_text,
 )
-from ._xlsxrefs import shift_rows
+from canary.formats._xlsxrefs import shift_rows
 
 log = logging.getLogger(__name__)
 

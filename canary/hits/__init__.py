@@ -1,0 +1,1 @@
+"""Hits: recording contact durably, attributing it to copies, opening incidents."""

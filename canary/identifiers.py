@@ -1,0 +1,139 @@
+"""Normal forms of identifiers: emails lower-cased, phones in E.164.
+
+Every place that stores or looks up an identifier goes through here, so that
+"+52 1 (844) 123-4567", "whatsapp:+5218441234567" and "844 123 4567" meet.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import phonenumbers
+
+from canary.errors import InputError
+
+EMAIL_RE = re.compile(
+    r"(?<![\w.+-])([A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63})(?![\w-])"
+)
+HOSTNAME_RE = re.compile(
+    r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$"
+)
+
+
+def normalize_email(address: str) -> str:
+    """Lower-cased address without surrounding brackets or spaces; the domain as IDNA."""
+    a = address.strip().strip("<>").strip()
+    if "@" not in a:
+        return a.lower()
+    local, _, domain = a.rpartition("@")
+    return f"{local.lower()}@{normalize_domain(domain, strict=False)}"
+
+
+def normalize_domain(domain: str, *, strict: bool = True) -> str:
+    """A hostname in lower case ASCII (IDNA); strict raises on anything invalid."""
+    d = domain.strip().rstrip(".").lower()
+    try:
+        d = d.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        if strict:
+            raise InputError(f"'{domain}' is not a valid domain name") from exc
+    if strict and not HOSTNAME_RE.match(d):
+        raise InputError(f"'{domain}' is not a valid domain name (example: alerts.example.org)")
+    return d
+
+
+def fix_mexican_mobile(e164: str) -> str:
+    """+521 + 10 digits (how WhatsApp and Twilio send Mexican mobiles) is +52 + 10 digits."""
+    if e164.startswith("+521") and len(e164) == 14:
+        return "+52" + e164[4:]
+    return e164
+
+
+def normalize_phone(number: str, region: str | None = None, *, strict: bool = True) -> str:
+    """E.164 form of a phone number written any way; `region` for national forms.
+
+    Strict mode raises InputError for anything that is not a valid number; loose mode
+    returns "" instead (for scanning hostile or messy text). Loose results for short
+    inputs are remembered: listeners see the same few numbers over and over.
+    """
+    if not strict and len(number) <= 64:
+        return _loose(number, region)
+    return _normalize_phone(number, region, strict)
+
+
+@functools.lru_cache(maxsize=4096)
+def _loose(number: str, region: str | None) -> str:
+    return _normalize_phone(number, region, False)
+
+
+def _normalize_phone(number: str, region: str | None, strict: bool) -> str:
+    raw = number.strip()
+    for prefix in ("whatsapp:", "tel:", "sms:"):
+        if raw.lower().startswith(prefix):
+            raw = raw[len(prefix) :]
+    digits = re.sub(r"[^\d+]", "", raw)
+    if digits.startswith("00"):
+        digits = "+" + digits[2:]
+    if digits and not digits.startswith("+") and region is None and len(digits) > 10:
+        digits = "+" + digits
+    if digits.startswith("+"):
+        digits = fix_mexican_mobile(digits)
+    try:
+        parsed = phonenumbers.parse(digits or raw, region)
+    except phonenumbers.NumberParseException as exc:
+        if strict:
+            raise InputError(
+                f"'{number}' is not a phone number; write it in international form, "
+                "e.g. +52 844 123 4567"
+            ) from exc
+        return ""
+    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    e164 = fix_mexican_mobile(e164)
+    if strict and not phonenumbers.is_valid_number(phonenumbers.parse(e164)):
+        raise InputError(
+            f"'{number}' is not a valid phone number; write it in international form, "
+            "e.g. +52 844 123 4567"
+        )
+    return e164
+
+
+PHONE_RUN_RE = re.compile(r"(?:\+|(?<!\d)00)?\(?\d[\d \t().\-/]{5,24}\d(?!\d)")
+
+
+def phone_candidates(text: str, regions: tuple[str, ...] = ()) -> set[str]:
+    """Every valid E.164 number written anywhere in free text (chat exports, lists).
+
+    Runs of digits and separators are tried whole, as international numbers and in
+    each of `regions` for national forms (so "+52 1 844 123 4567" is found too).
+    """
+    found: set[str] = set()
+    for m in PHONE_RUN_RE.finditer(text):
+        run = m.group(0)
+        for region in (None, *regions):
+            e164 = normalize_phone(run, region, strict=False)
+            if e164 and _valid(e164):
+                found.add(e164)
+                break
+    return found
+
+
+def _valid(e164: str) -> bool:
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(e164))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+def emails_in(text: str) -> set[str]:
+    """Every email address written in free text, normalised."""
+    return {normalize_email(m.group(1)) for m in EMAIL_RE.finditer(text)}
+
+
+def normalize_identifier(value: str, region: str | None = None) -> tuple[str, str]:
+    """('email', address) or ('phone', E.164) for whatever a user typed."""
+    v = value.strip()
+    if "@" in v and not v.lower().startswith("whatsapp:"):
+        return "email", normalize_email(v)
+    return "phone", normalize_phone(v, region)

@@ -1,0 +1,113 @@
+"""Read side for cases: incidents with their timelines, a hit's full evidence view, a
+copy's hits. (The register of copies and the hit list are in canary.investigate.queries.)
+
+Shared by `canary incidents`, `canary incident`, the evidence bundle and the admin
+API, so every view of a hit has the same shape (DESIGN's `canary hits` shape, plus
+details where asked). Everything returned came from an adversary: callers escape it
+wherever they show it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from canary.errors import NotFound
+from canary.investigate.queries import hit_dict
+from canary.store.models import Copy, Hit, HitCopy, Incident
+
+
+def hit_detail(hit: Hit) -> dict[str, Any]:
+    """A hit with its evidence details, classification and candidates (score and reason)."""
+    doc = hit_dict(hit)
+    doc.update(
+        {
+            "identifier_kind": hit.identifier_kind,
+            "classification": hit.classification,
+            "provider": hit.provider,
+            "provider_message_id": hit.provider_message_id,
+            "evidence_sha256": hit.evidence_sha256,
+            "incident_id": hit.incident_id,
+            "details": hit.details or {},
+            "candidates": [
+                {"copy": c.copy_id, "rank": c.rank, "score": c.score, "reason": c.reason}
+                for c in hit.candidates
+            ],
+        }
+    )
+    return doc
+
+
+MAX_ID = 2**62
+
+
+def get_hit(session: Session, hit_id: int) -> Hit:
+    hit = session.get(Hit, hit_id) if 0 < hit_id < MAX_ID else None
+    if hit is None:
+        raise NotFound(f"no hit {hit_id}: list them with `canary hits`")
+    return hit
+
+
+def get_copy(session: Session, copy_id: str) -> Copy:
+    copy = session.get(Copy, copy_id.strip().upper()) or session.get(Copy, copy_id)
+    if copy is None:
+        raise NotFound(f"no copy {copy_id[:40]!r}: list them with `canary copies`")
+    return copy
+
+
+def hits_of_copy(session: Session, copy_id: str) -> list[Hit]:
+    """Every hit naming `copy_id` among its candidates, oldest first."""
+    q = (
+        select(Hit)
+        .options(selectinload(Hit.candidates))
+        .where(Hit.id.in_(select(HitCopy.hit_id).where(HitCopy.copy_id == copy_id)))
+        .order_by(Hit.observed_at, Hit.id)
+    )
+    return list(session.scalars(q).all())
+
+
+def incident_summary(session: Session, inc: Incident) -> dict[str, Any]:
+    copy = session.get(Copy, inc.copy_id) if inc.copy_id else None
+    return {
+        "id": inc.id,
+        "key": inc.key,
+        "copy": inc.copy_id,
+        "recipient": copy.recipient if copy else None,
+        "status": inc.status,
+        "opened_at": inc.opened_at.isoformat(),
+        "last_hit_at": inc.last_hit_at.isoformat(),
+        "hits": inc.hit_count,
+    }
+
+
+def list_incidents(session: Session, limit: int = 500) -> list[dict[str, Any]]:
+    """Incidents, most recently active first."""
+    rows = session.scalars(
+        select(Incident).order_by(Incident.last_hit_at.desc(), Incident.id.desc()).limit(limit)
+    ).all()
+    return [incident_summary(session, i) for i in rows]
+
+
+def incident_detail(session: Session, incident_id: int) -> dict[str, Any]:
+    """An incident with its hits as a timeline (oldest first) and the senders seen."""
+    inc = session.get(Incident, incident_id) if 0 < incident_id < MAX_ID else None
+    if inc is None:
+        raise NotFound(f"no incident {incident_id}: list them with `canary incidents`")
+    hits = session.scalars(
+        select(Hit)
+        .options(selectinload(Hit.candidates))
+        .where(Hit.incident_id == inc.id)
+        .order_by(Hit.observed_at, Hit.id)
+    ).all()
+    doc = incident_summary(session, inc)
+    senders: dict[str, int] = {}
+    channels: dict[str, int] = {}
+    for h in hits:
+        senders[h.sender] = senders.get(h.sender, 0) + 1
+        channels[h.channel] = channels.get(h.channel, 0) + 1
+    doc["timeline"] = [hit_dict(h) for h in hits]
+    doc["senders"] = senders
+    doc["channels"] = channels
+    return doc

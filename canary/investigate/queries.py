@@ -1,0 +1,233 @@
+"""Read-only queries for investigators: the register of copies and the hit history.
+
+Each function returns plain dicts in the JSON shapes of DESIGN (`canary copies`,
+`canary copy ID`, `canary hits`), so the CLI, the admin API and tests share them.
+`hits_csv` writes the hits as CSV that is safe to open in a spreadsheet: every value
+came from an adversary, so cells that a spreadsheet would run as a formula are
+neutralised.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from canary.errors import InputError, NotFound
+from canary.store.engine import Store
+from canary.store.models import Canary, Copy, Dataset, Hit, HitCopy
+
+#: Classifications that are background noise rather than evidence against a copy.
+NOISE = ("control", "burn-in")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+CSV_COLUMNS = (
+    "id",
+    "observed_at",
+    "channel",
+    "identifier",
+    "sender",
+    "summary",
+    "classification",
+    "copies",
+)
+
+
+def parse_time(value: str, *, end_of_day: bool = False) -> datetime:
+    """An ISO date or date-time as an aware UTC datetime (naive means UTC)."""
+    v = value.strip()
+    try:
+        if len(v) == 10:
+            d = date.fromisoformat(v)
+            t = datetime(d.year, d.month, d.day, tzinfo=UTC)
+            return t.replace(hour=23, minute=59, second=59) if end_of_day else t
+        dt = datetime.fromisoformat(v.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError as exc:
+        raise InputError(
+            f"'{value}' is not an ISO date or time; write e.g. 2026-05-01 or 2026-05-01T13:00Z"
+        ) from exc
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def _evidence_counts(session: Session) -> dict[str, int]:
+    rows = session.execute(
+        select(HitCopy.copy_id, func.count())
+        .join(Hit, Hit.id == HitCopy.hit_id)
+        .where(Hit.classification == "evidence")
+        .group_by(HitCopy.copy_id)
+    )
+    return {copy_id: int(n) for copy_id, n in rows}
+
+
+def noise(session: Session) -> dict[str, int]:
+    """How many hits are background noise (control canaries, burn-in) or unattributed."""
+    rows = dict(
+        session.execute(
+            select(Hit.classification, func.count())
+            .where(Hit.classification.in_((*NOISE, "unattributed")))
+            .group_by(Hit.classification)
+        ).all()
+    )
+    return {k: int(rows.get(k, 0)) for k in (*NOISE, "unattributed")}
+
+
+def list_copies(store: Store) -> dict[str, Any]:
+    """Every issued copy, oldest first, with its canary count and evidence hit count."""
+    with store.session() as s:
+        canaries = dict(
+            s.execute(
+                select(Canary.copy_id, func.count())
+                .where(Canary.copy_id.is_not(None))
+                .group_by(Canary.copy_id)
+            ).all()
+        )
+        hits = _evidence_counts(s)
+        rows = s.execute(
+            select(Copy, Dataset.name)
+            .join(Dataset, Dataset.id == Copy.dataset_id)
+            .order_by(Copy.issued_at, Copy.id)
+        ).all()
+        copies = [
+            {
+                "id": cp.id,
+                "recipient": cp.recipient,
+                "purpose": cp.purpose,
+                "issued_at": cp.issued_at.isoformat(),
+                "dataset": name,
+                "path": cp.path,
+                "canaries": int(canaries.get(cp.id, 0)),
+                "hits": hits.get(cp.id, 0),
+            }
+            for cp, name in rows
+        ]
+        return {"copies": copies, "noise": noise(s)}
+
+
+def copy_detail(store: Store, copy_id: str) -> dict[str, Any]:
+    """One copy with its canaries (values, identifiers, row position) and hit count."""
+    with store.session() as s:
+        cp = s.get(Copy, copy_id.strip())
+        if cp is None:
+            raise NotFound(f"no copy '{copy_id}'; `canary copies` lists the issued copies")
+        canaries = s.scalars(
+            select(Canary)
+            .where(Canary.copy_id == cp.id)
+            .options(selectinload(Canary.identifiers))
+            .order_by(Canary.id)
+        ).all()
+        return {
+            "id": cp.id,
+            "recipient": cp.recipient,
+            "purpose": cp.purpose,
+            "issued_by": cp.issued_by,
+            "issued_at": cp.issued_at.isoformat(),
+            "dataset": cp.dataset.name,
+            "dataset_id": cp.dataset_id,
+            "path": cp.path,
+            "format": cp.format,
+            "sha256": cp.sha256,
+            "hits": _evidence_counts(s).get(cp.id, 0),
+            "canaries": [canary_dict(c) for c in canaries],
+        }
+
+
+def canary_dict(c: Canary) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "kind": c.kind,
+        "copy": c.copy_id,
+        "values": dict(c.values or {}),
+        "identifiers": [{"kind": i.kind, "value": i.value} for i in c.identifiers],
+        "position": c.position,
+    }
+
+
+@dataclass
+class HitFilter:
+    """What `canary hits` narrows by; every field optional."""
+
+    copy: str | None = None
+    channel: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    recipient: str | None = None
+    sender: str | None = None
+    classification: str | None = None
+    identifier: str | None = None
+    limit: int | None = None
+
+
+def hit_dict(hit: Hit) -> dict[str, Any]:
+    """A hit in the contract's shape, plus its classification and scored candidates."""
+    return {
+        "id": hit.id,
+        "observed_at": hit.observed_at.isoformat(),
+        "channel": hit.channel,
+        "identifier": hit.identifier,
+        "sender": hit.sender,
+        "summary": hit.summary,
+        "copies": [c.copy_id for c in hit.candidates],
+        "classification": hit.classification,
+        "candidates": [
+            {"copy": c.copy_id, "score": c.score, "reason": c.reason} for c in hit.candidates
+        ],
+    }
+
+
+def query_hits(session: Session, flt: HitFilter) -> list[Hit]:
+    """Hits matching `flt`, newest first, candidates loaded (best first)."""
+    q = select(Hit).options(selectinload(Hit.candidates))
+    if flt.copy:
+        q = q.where(Hit.id.in_(select(HitCopy.hit_id).where(HitCopy.copy_id == flt.copy.strip())))
+    if flt.recipient:
+        q = q.where(
+            Hit.id.in_(
+                select(HitCopy.hit_id)
+                .join(Copy, Copy.id == HitCopy.copy_id)
+                .where(func.lower(Copy.recipient).contains(flt.recipient.lower(), autoescape=True))
+            )
+        )
+    if flt.channel:
+        q = q.where(Hit.channel == flt.channel.strip().lower())
+    if flt.since:
+        q = q.where(Hit.observed_at >= flt.since)
+    if flt.until:
+        q = q.where(Hit.observed_at <= flt.until)
+    if flt.sender:
+        q = q.where(func.lower(Hit.sender).contains(flt.sender.lower(), autoescape=True))
+    if flt.classification:
+        q = q.where(Hit.classification == flt.classification)
+    if flt.identifier:
+        q = q.where(Hit.identifier == flt.identifier)
+    q = q.order_by(Hit.observed_at.desc(), Hit.id.desc())
+    if flt.limit:
+        q = q.limit(flt.limit)
+    return list(session.scalars(q))
+
+
+def list_hits(store: Store, flt: HitFilter | None = None) -> dict[str, Any]:
+    """`canary hits` as a document: {"hits": [...]}, newest first."""
+    with store.session() as s:
+        return {"hits": [hit_dict(h) for h in query_hits(s, flt or HitFilter())]}
+
+
+def safe_cell(value: Any) -> str:
+    """A CSV cell a spreadsheet will show as text, never run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def hits_csv(hits: Iterable[dict[str, Any]]) -> str:
+    """Hits (as from `list_hits`) as CSV text with a header, formula-safe."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(CSV_COLUMNS)
+    for h in hits:
+        row = dict(h, copies=" ".join(h.get("copies", [])))
+        w.writerow([safe_cell(row.get(col)) for col in CSV_COLUMNS])
+    return buf.getvalue()

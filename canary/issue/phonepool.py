@@ -1,0 +1,109 @@
+"""Assigning canary phone numbers to copies when the pool may be small.
+
+Numbers we control are few and cost money; copies can be many. Each copy gets a
+set of numbers; when the pool cannot give every copy its own numbers, sets are
+shared so that no two copies carry the same set and the numbers a leak reveals
+narrow it to as few copies as the pool allows: each number is spread over as few
+copies as possible, and numbers that already appear together are kept apart.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from math import comb
+
+from canary.errors import InputError
+
+
+def assign_phone_sets(
+    pool: Sequence[str],
+    copies: int,
+    per_copy: int,
+    *,
+    existing: Iterable[frozenset[str]] = (),
+    rng: random.Random | None = None,
+) -> list[list[str]]:
+    """A list of numbers for each of `copies` new copies, `per_copy` each where possible.
+
+    `existing` holds the number sets of copies already issued: new sets differ from
+    them too, and their usage counts steer new choices toward the least-used numbers.
+    """
+    rng = rng or random.Random()
+    if copies <= 0 or per_copy <= 0:
+        return [[] for _ in range(copies)]
+    if not pool:
+        raise InputError("no canary phone numbers: add some with 'canary phone add NUMBER'")
+    numbers = sorted(set(pool))
+    size = min(per_copy, len(numbers))
+    # Only sets drawn from these numbers can clash with a new one: copies of another
+    # country's table, on other numbers, take nothing from this pool's capacity.
+    pool_set = set(numbers)
+    taken: set[frozenset[str]] = {s for s in existing if s and s <= pool_set}
+    usage: Counter[str] = Counter()
+    together: Counter[frozenset[str]] = Counter()
+    for s in taken:
+        usage.update(s)
+        together.update(frozenset(p) for p in itertools.combinations(sorted(s), 2))
+    # Distinct sets of one size may run out; smaller sets are distinct too.
+    capacity = sum(comb(len(numbers), k) for k in range(1, size + 1))
+    if copies + len(taken) > capacity:
+        before = f" ({len(taken)} issued before, {copies} now)" if taken else ""
+        raise InputError(
+            f"{len(numbers)} canary phone number(s) make only {capacity} distinct set(s) of "
+            f"numbers, and {copies + len(taken)} copies{before} each need their own; "
+            "add numbers with 'canary phone add NUMBER --provider PROVIDER'"
+        )
+    result: list[list[str]] = []
+    for _ in range(copies):
+        chosen = _choose(numbers, size, usage, together, taken, rng)
+        taken.add(frozenset(chosen))
+        usage.update(chosen)
+        together.update(frozenset(p) for p in itertools.combinations(sorted(chosen), 2))
+        result.append(chosen)
+    return result
+
+
+def _choose(
+    numbers: list[str],
+    size: int,
+    usage: Counter[str],
+    together: Counter[frozenset[str]],
+    taken: set[frozenset[str]],
+    rng: random.Random,
+) -> list[str]:
+    for k in range(size, 0, -1):
+        for _attempt in range(50):
+            chosen: list[str] = []
+            for _ in range(k):
+                rest = [n for n in numbers if n not in chosen]
+                jitter = {n: rng.random() for n in rest}
+                best = min(
+                    rest,
+                    key=lambda n: (
+                        usage[n],
+                        sum(together[frozenset((n, c))] for c in chosen),
+                        jitter[n],
+                    ),
+                )
+                chosen.append(best)
+            if frozenset(chosen) not in taken:
+                return chosen
+            # Same set as another copy: perturb the least-used choice order and retry.
+            usage_snapshot = Counter(usage)
+            for n in chosen:
+                usage_snapshot[n] += 1
+            usage = usage_snapshot
+        if comb(len(numbers), k) > 100_000:
+            continue
+        # Exhaustive fallback for this size: any unused combination, least used first.
+        combos = sorted(
+            itertools.combinations(numbers, k),
+            key=lambda c: (sum(usage[n] for n in c), rng.random()),
+        )
+        for c in combos:
+            if frozenset(c) not in taken:
+                return list(c)
+    raise InputError("phone pool exhausted: add numbers with 'canary phone add NUMBER'")

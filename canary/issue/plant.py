@@ -1,0 +1,520 @@
+"""Issuing tagged copies: plant canaries into a table, one copy per recipient.
+
+One pass over the source writes every copy; each copy gets its own canaries
+(unique emails, a distinct set of phone numbers), and the register (dataset, copy,
+canaries, identifiers, hash-chain link) is written only once every file is in place.
+A SQL source's copies may instead go to tables of a database (`out_url`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import logging
+import math
+import random
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from canary.config import Config
+from canary.errors import InputError
+from canary.formats import (
+    Collision,
+    CopyTarget,
+    Insertion,
+    Sample,
+    check_table_outputs,
+    is_database,
+    open_table,
+    table_output,
+)
+from canary.issue.phonepool import assign_phone_sets
+from canary.store import chain
+from canary.store.engine import Store, new_id
+from canary.store.models import Canary, Copy, Dataset, Identifier, PhoneNumber
+from canary.store.register import list_domains, list_phones
+
+if TYPE_CHECKING:
+    from canary.formats._tables import DbOutput
+
+log = logging.getLogger(__name__)
+
+MAX_COLLISION_RETRIES = 5
+
+
+@dataclass
+class IssueRequest:
+    """What `canary issue` was asked for."""
+
+    source: str
+    recipients: list[str]
+    purpose: str = ""
+    canaries: int | None = None
+    out_dir: Path | None = None
+    #: A SQLAlchemy URL to write a SQL source's copies to, as tables (see `db_outputs`).
+    out_url: str | None = None
+    table: str | None = None
+    sheet: str | None = None
+    issued_by: str = ""
+    seed: int | None = None
+
+
+@dataclass
+class IssuedCopy:
+    id: str
+    recipient: str
+    path: str
+    canaries: int
+    sha256: str
+    positions: list[int] = field(default_factory=list)
+
+
+def default_canary_count(rows: int | None) -> int:
+    """At least 3 per copy, growing slowly (logarithmically) with the table."""
+    if not rows or rows <= 1000:
+        return 3
+    return min(25, 3 + int(math.log2(rows / 1000)))
+
+
+def slug(text: str) -> str:
+    """A file-name-safe form of a recipient's name."""
+    t = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    t = re.sub(r"[^A-Za-z0-9]+", "-", t).strip("-").lower()
+    return t[:60] or "copy"
+
+
+def output_path(source: str, recipient: str, out_dir: Path, fmt: str, table: str | None) -> Path:
+    if "://" in source and not Path(source).exists():
+        stem, suffix = (table or "table"), ".sqlite"
+    else:
+        p = Path(source)
+        stem, suffix = p.stem, p.suffix
+    return out_dir / f"{stem}.{slug(recipient)}{suffix}"
+
+
+def file_sha256(path: str) -> str | None:
+    p = Path(path)
+    if not p.is_file():
+        return None
+    h = hashlib.sha256()
+    with p.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass
+class _Plan:
+    """One copy being prepared: its personas, phones and the rows they became."""
+
+    recipient: str
+    path: Path | None
+    personas: list[Any]
+    phones: list[str | None]
+    rows: dict[int, list[str]] = field(default_factory=dict)
+    db: DbOutput | None = None
+
+
+def issue_copies(
+    store: Store,
+    config: Config,
+    request: IssueRequest,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[IssuedCopy]:
+    """Write one tagged copy per recipient and register them; returns what was issued.
+
+    `progress(done, total)` is called as the source is read. Nothing is registered
+    and no copy is left behind if anything fails.
+    """
+    from canary.synth.canaries import CanaryFactory
+    from canary.synth.infer import infer_schema
+
+    recipients = [r.strip() for r in request.recipients if r.strip()]
+    if not recipients:
+        raise InputError("name at least one --recipient")
+    if len({slug(r) for r in recipients}) != len(recipients):
+        raise InputError("recipients must be distinct (their copies would share a file name)")
+    if request.canaries is not None and not 1 <= request.canaries <= 1000:
+        raise InputError("--canaries must be between 1 and 1000")
+    _check_out_url(request)
+    table = open_table(request.source, table=request.table, sheet=request.sheet)
+    sample: Sample = table.sample()
+    schema = infer_schema(sample)
+    domains = list_domains(store)
+    phones = [p.number for p in list_phones(store)]
+    if schema.email_columns and not domains:
+        raise InputError(
+            "the table has an email column but no canary domain is registered: "
+            "add one with 'canary domain add DOMAIN'"
+        )
+    if schema.phone_columns and not phones:
+        raise InputError(
+            "the table has a phone column but no canary phone number is registered: "
+            "add one with 'canary phone add NUMBER --provider PROVIDER'"
+        )
+    paths: list[Path | None] = [None] * len(recipients)
+    dbs: list[DbOutput | None] = [None] * len(recipients)
+    if request.out_url is not None:
+        outs = db_outputs(request.out_url, request.table or "", recipients)
+        check_table_outputs(outs, request.source)
+        dbs = list(outs)
+    else:
+        paths = list(_file_outputs(request, recipients, table.format))
+
+    rng = random.Random(request.seed)
+    per_copy = request.canaries or default_canary_count(sample.row_count or len(sample.rows))
+    taken_emails: set[str] = set()
+
+    def email_taken(address: str) -> bool:
+        a = address.lower()
+        if a in taken_emails:
+            return True
+        with store.session() as s:
+            hit = s.scalar(
+                select(func.count()).where(Identifier.kind == "email", Identifier.value == a)
+            )
+        return bool(hit)
+
+    factory = CanaryFactory(schema, sample, domains=domains, rng=rng, email_taken=email_taken)
+    # Numbers of the table's own country first: a +506 number in a Mexican registry stands out.
+    phones = [p for p in phones if factory.accepts_phone(p)] or phones
+
+    def new_persona() -> Any:
+        persona = factory.persona()
+        email = getattr(persona, "email", None)
+        if email:
+            taken_emails.add(str(email).lower())
+        return persona
+
+    phone_sets: list[list[str]] = [[] for _ in recipients]
+    if schema.phone_columns:
+        with store.session() as s:
+            existing = _existing_phone_sets(s)
+        phone_sets = assign_phone_sets(
+            phones, len(recipients), per_copy, existing=existing, rng=rng
+        )
+    plans = [
+        _Plan(
+            recipient=r,
+            path=paths[i],
+            db=dbs[i],
+            personas=[new_persona() for _ in range(per_copy)],
+            phones=[
+                (phone_sets[i][k % len(phone_sets[i])] if phone_sets[i] else None)
+                for k in range(per_copy)
+            ],
+        )
+        for i, r in enumerate(recipients)
+    ]
+    controls = [new_persona() for _ in range(_control_count(per_copy, len(recipients), config))]
+
+    at_end = only_end_fits(schema, sample)
+    if at_end:
+        log.info("the table is sorted by a sequence with no gaps: canaries go after the last row")
+    total = table.size()
+    done = 0
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress(done, total)
+
+    targets: list[CopyTarget] = []
+    for _attempt in range(MAX_COLLISION_RETRIES):
+        targets = [_target(factory, plan, rng, at_end) for plan in plans]
+        done = 0
+        try:
+            table.write_copies(targets, advance if progress else None)
+            break
+        except Collision as exc:
+            log.info("canary value %r already in the source; drawing new canaries", exc.needle)
+            for plan in plans:
+                plan.personas = [new_persona() for _ in plan.personas]
+    else:
+        raise InputError("could not draw canaries that do not collide with the source's values")
+
+    try:
+        empty = [plan.recipient for plan, t in zip(plans, targets, strict=True) if not t.rows]
+        if empty:  # a copy without canaries cannot be traced: never hand one out
+            raise InputError(
+                f"no canary row fits anywhere in the copy for {', '.join(empty)} (the table's "
+                "order leaves no room for a new row); nothing was issued"
+            )
+        for plan, t in zip(plans, targets, strict=True):
+            if len(t.rows) < len(plan.personas):
+                log.warning(
+                    "the copy for %s holds %d of %d canaries: the others fit nowhere",
+                    plan.recipient,
+                    len(t.rows),
+                    len(plan.personas),
+                )
+        return _register(
+            store, config, request, table, sample, schema, plans, targets, controls, factory
+        )
+    except BaseException:
+        for t in targets:
+            try:
+                t.discard()
+            except Exception as exc:
+                log.error("could not remove the copy at %s: %s", t.location, exc)
+        raise
+
+
+def _check_out_url(request: IssueRequest) -> None:
+    """--out-url: only for a SQL source, never with --out-dir."""
+    if request.out_url is None:
+        return
+    if not request.out_url.strip():
+        raise InputError("--out-url is empty; give a SQLAlchemy URL")
+    if request.out_dir is not None:
+        raise InputError("--out-url and --out-dir exclude each other: copies go to one of them")
+    if not is_database(request.source):
+        raise InputError(
+            "--out-url is only for database sources (a SQLite file or a SQLAlchemy URL, "
+            f"with --table); {request.source} is a file: use --out-dir"
+        )
+
+
+def db_outputs(url: str, table: str, recipients: list[str]) -> list[DbOutput]:
+    """The tables the copies go to, one per recipient, in the databases `url` names.
+
+    `{recipient}` in `url` becomes the recipient's slug, each copy in its own database
+    under the source table's name. Without it every copy goes to the one database: as
+    `<table>_<slug>` for several recipients, as `<table>` for just one.
+    """
+    if "{recipient}" in url:
+        return [table_output(url.replace("{recipient}", slug(r)), table) for r in recipients]
+    if len(recipients) == 1:
+        return [table_output(url, table)]
+    # Underscores, not the file slug's hyphens: a plain SQL identifier needs no quoting.
+    return [table_output(url, f"{table}_{slug(r).replace('-', '_')}") for r in recipients]
+
+
+def _file_outputs(request: IssueRequest, recipients: list[str], fmt: str) -> list[Path]:
+    """Each recipient's copy file in --out-dir (created); refused if it exists or is the source."""
+    out_dir = (request.out_dir or Path.cwd()).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [output_path(request.source, r, out_dir, fmt, request.table) for r in recipients]
+    for p in paths:
+        if p.exists():
+            raise InputError(f"{p} already exists; remove it or choose another --out-dir")
+    source_path = Path(request.source).resolve() if Path(request.source).exists() else None
+    if source_path is not None and source_path in {p.resolve() for p in paths}:
+        raise InputError("the copy would overwrite the source; choose another --out-dir")
+    return paths
+
+
+def _control_count(per_copy: int, copies: int, config: Config) -> int:
+    share = min(max(config.plant.control_share, 0.0), 0.9)
+    if share <= 0:
+        return 0
+    return max(1, round(per_copy * copies * share / (1 - share)))
+
+
+def _existing_phone_sets(session: Session) -> list[frozenset[str]]:
+    rows = session.execute(
+        select(Canary.copy_id, Identifier.value)
+        .join(Identifier, Identifier.canary_id == Canary.id)
+        .where(Identifier.kind == "phone", Canary.kind == "planted")
+    ).all()
+    sets: dict[str | None, set[str]] = {}
+    for copy_id, value in rows:
+        sets.setdefault(copy_id, set()).add(value)
+    return [frozenset(v) for v in sets.values()]
+
+
+def only_end_fits(schema: Any, sample: Sample) -> bool:
+    """True when the table is sorted by an id sequence with no gaps (F-00001, F-00002...).
+
+    No new id fits between two rows of such a table, so the only place a canary can go
+    without breaking the order or reusing an id is after the last row, where a growing
+    registry adds its rows anyway.
+    """
+    from canary.synth.cells import id_number
+
+    for i, col in enumerate(schema.columns):
+        if col.kind != "id" or not getattr(col, "sorted", False):
+            continue
+        nums = [id_number(r[i]) for r in sample.rows if i < len(r) and r[i]]
+        if len(nums) >= 3 and all(
+            a is not None and b is not None and b - a == 1 for a, b in itertools.pairwise(nums)
+        ):
+            return True
+    return False
+
+
+def _target(factory: Any, plan: _Plan, rng: random.Random, at_end: bool = False) -> CopyTarget:
+    plan.rows = {}
+    insertions: list[Insertion] = []
+    needles: list[str] = []
+    fractions = [1.0 if at_end else rng.random() for _ in plan.personas]
+    fractions.sort()
+    order = list(range(len(plan.personas)))
+    rng.shuffle(order)
+    for frac, i in zip(fractions, order, strict=True):
+        persona, phone = plan.personas[i], plan.phones[i]
+
+        def make_row(
+            prev: list[str] | None,
+            nxt: list[str] | None,
+            *,
+            _i: int = i,
+            _p: Any = persona,
+            _ph: str | None = phone,
+        ) -> list[str] | None:
+            row = factory.make_row(_p, phone=_ph, prev=prev, next=nxt)
+            if row is not None:
+                plan.rows[_i] = row
+            return row
+
+        insertions.append(Insertion(fraction=frac, make_row=make_row))
+        provisional = factory.make_row(persona, phone=phone, prev=None, next=None)
+        if provisional is not None:
+            needles.extend(n for n in factory.needles(persona, provisional) if n)
+    return CopyTarget(path=plan.path, insertions=insertions, needles=needles, db=plan.db)
+
+
+def _register(
+    store: Store,
+    config: Config,
+    request: IssueRequest,
+    table: Any,
+    sample: Sample,
+    schema: Any,
+    plans: list[_Plan],
+    targets: list[CopyTarget],
+    controls: list[Any],
+    factory: Any,
+) -> list[IssuedCopy]:
+    now = datetime.now(UTC)
+    header = sample.header
+    issued: list[IssuedCopy] = []
+    with store.session() as s:
+        dataset = Dataset(
+            id=new_id("D"),
+            name=Path(request.source).name
+            if "://" not in request.source
+            else (request.table or ""),
+            source=_safe_source(request.source),
+            format=table.format,
+            columns=header,
+            row_count=sample.row_count,
+            sha256=table.source_sha256(),
+            created_at=now,
+            meta={
+                "info": {k: str(v) for k, v in sample.info.items()},
+                "table": request.table,
+                "locale": getattr(schema, "locale", None),
+            },
+        )
+        s.add(dataset)
+        used_phones: set[str] = set()
+        for plan, target in zip(plans, targets, strict=True):
+            copy = Copy(
+                id=new_id("C"),
+                dataset_id=dataset.id,
+                recipient=plan.recipient,
+                purpose=request.purpose,
+                issued_by=request.issued_by or config.plant.issued_by,
+                issued_at=now,
+                path=target.location,
+                sha256=target.sha256,
+                format="sql" if target.db is not None else table.format,
+                meta={},
+            )
+            s.add(copy)
+            s.flush()
+            positions = _positions_by_persona(plan, target)
+            idents_for_chain: list[tuple[str, str]] = []
+            for i, persona in enumerate(plan.personas):
+                row = plan.rows.get(i)
+                if row is None:
+                    continue
+                canary = Canary(
+                    copy_id=copy.id,
+                    dataset_id=dataset.id,
+                    kind="planted",
+                    values=dict(zip(header, row, strict=False)),
+                    position=positions.get(i),
+                    created_at=now,
+                )
+                s.add(canary)
+                s.flush()
+                for kind, value, raw in _dedupe(factory.identifiers(persona, row)):
+                    s.add(Identifier(canary_id=canary.id, kind=kind, value=value, raw=raw))
+                    idents_for_chain.append((kind, value))
+                    if kind == "phone":
+                        used_phones.add(value)
+            chain.append(s, "copy", copy.id, chain.copy_record(copy, idents_for_chain))
+            issued.append(
+                IssuedCopy(
+                    copy.id,
+                    copy.recipient,
+                    copy.path,
+                    len(plan.rows),
+                    copy.sha256,
+                    sorted(positions.values()),
+                )
+            )
+        for persona in controls:
+            row = factory.make_row(persona, phone=None, prev=None, next=None)
+            if row is None:
+                continue
+            canary = Canary(
+                copy_id=None,
+                dataset_id=dataset.id,
+                kind="control",
+                values=dict(zip(header, row, strict=False)),
+                created_at=now,
+            )
+            s.add(canary)
+            s.flush()
+            for kind, value, raw in _dedupe(factory.identifiers(persona, row)):
+                if kind in ("email", "name"):
+                    s.add(Identifier(canary_id=canary.id, kind=kind, value=value, raw=raw))
+        for number in used_phones:
+            row_ = s.get(PhoneNumber, number)
+            if row_ is not None and row_.first_used_at is None:
+                row_.first_used_at = now
+    log.info("issued %d copies of %s", len(issued), _safe_source(request.source))
+    return issued
+
+
+def _positions_by_persona(plan: _Plan, target: CopyTarget) -> dict[int, int]:
+    """Map each persona to its row index in the copy, matching the rows the writer wrote."""
+    out: dict[int, int] = {}
+    remaining = dict(plan.rows)
+    for pos, row in zip(target.positions, target.rows, strict=False):
+        for i, r in list(remaining.items()):
+            if r == row:
+                out[i] = pos
+                del remaining[i]
+                break
+    return out
+
+
+def _dedupe(items: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for kind, value, raw in items:
+        if value and (kind, value) not in seen:
+            seen.add((kind, value))
+            out.append((kind, value, raw))
+    return out
+
+
+def _safe_source(source: str) -> str:
+    if "://" in source:
+        from canary.store.engine import safe_url
+
+        return safe_url(source)
+    return str(Path(source).resolve())

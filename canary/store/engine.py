@@ -1,0 +1,175 @@
+"""Opening the store: engine, sessions and Alembic migrations.
+
+SQLite (WAL) is the embedded default; PostgreSQL runs the same code. The schema is
+migrated on first use, so every command works on an empty database.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, select, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from canary.errors import StoreError
+from canary.store.models import Setting
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+#: Every engine this process opened, so a host (a test run, a server) can close them all.
+ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def dispose_all() -> None:
+    """Close the pooled connections of every engine still alive."""
+    for engine in list(ENGINES):
+        engine.dispose()
+
+
+def new_id(prefix: str = "", nbytes: int = 5) -> str:
+    """A short random id that reads well aloud: base32, no padding, upper case."""
+    import base64
+
+    raw = base64.b32encode(secrets.token_bytes(nbytes)).decode().rstrip("=")
+    return f"{prefix}{raw}"
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    # FULL: a committed transaction survives power loss too, not only a crashed process
+    # (WAL with NORMAL may lose the last commits). Hits are acknowledged only after
+    # commit, so this is the promise; group commit keeps the fsyncs few.
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`, with WAL and a busy timeout on SQLite."""
+    try:
+        if url.startswith("sqlite"):
+            path = url.split("///", 1)[1] if "///" in url else ""
+            if path and not path.startswith(":"):
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(url, connect_args={"timeout": 30})
+            event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            if url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url[len("postgresql://") :]
+            engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    except (SQLAlchemyError, ImportError, ValueError) as exc:
+        raise StoreError(f"cannot open store {safe_url(url)}: {exc}") from exc
+    ENGINES.add(engine)
+    return engine
+
+
+def safe_url(url: str) -> str:
+    """The URL with any password masked, fit for messages and logs."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # unparseable: it might still hold a password
+        return "(a database URL)"
+
+
+def alembic_config(engine: Engine) -> Any:
+    """An Alembic configuration pointing at our migrations and `engine`."""
+    from alembic.config import Config as AlembicConfig
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def migrate(engine: Engine) -> bool:
+    """Bring the schema to the newest revision; True when anything was applied."""
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    cfg = alembic_config(engine)
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    try:
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+        if current == head:
+            return False
+        with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                # Several processes may start at once against one server: one migrates.
+                conn.execute(text("SELECT pg_advisory_xact_lock(724311)"))
+                current = MigrationContext.configure(conn).get_current_revision()
+                if current == head:
+                    return False
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot migrate store {safe_url(str(engine.url))}: {exc}") from exc
+    log.info("store migrated to %s", head)
+    return True
+
+
+@dataclass
+class Store:
+    """An open store: the engine and a session factory."""
+
+    engine: Engine
+    sessionmaker: sessionmaker[Session]
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session that commits on success and rolls back on error."""
+        s = self.sessionmaker()
+        try:
+            yield s
+            s.commit()
+        except BaseException:
+            s.rollback()
+            raise
+        finally:
+            s.close()
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def get_setting(self, key: str) -> str | None:
+        with self.session() as s:
+            row = s.get(Setting, key)
+            return row.value if row else None
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self.session() as s:
+            s.merge(Setting(key=key, value=value))
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(url: str, *, migrate_schema: bool = True) -> Store:
+    """Open (and by default migrate) the store at `url`."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(select(1))
+    except SQLAlchemyError as exc:
+        raise StoreError(
+            f"cannot connect to store {safe_url(url)}: {exc.__cause__ or exc}"
+        ) from exc
+    if migrate_schema:
+        migrate(engine)
+    return Store(engine=engine, sessionmaker=sessionmaker(engine, expire_on_commit=False))

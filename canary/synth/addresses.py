@@ -1,0 +1,225 @@
+"""Canary email addresses: local parts shaped like the column's own, on canary domains.
+
+The column's addresses are matched against their own row's names to learn which
+shapes people use there ("maria.lopez", "mlopez85", "lopezmaria"...), with what
+share; a canary's address takes one of those shapes from its own names, on one of the
+canary domains weighted the way the column's providers are. Addresses are unique: not
+in the sample, not issued before (the register), not issued in this run.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date
+from typing import Any
+
+from canary.errors import InputError
+from canary.identifiers import normalize_email
+from canary.synth.cells import fold
+
+MAX_EMAIL_TRIES = 500
+
+#: Local-part shapes matched against a sample's own addresses (digits are a suffix).
+EMAIL_TEMPLATES = (
+    [
+        f"{a}{sep}{b}"
+        for sep in ("", ".", "_", "-")
+        for a, b in (
+            ("{first}", "{last}"),
+            ("{fi}", "{last}"),
+            ("{last}", "{first}"),
+            ("{last}", "{fi}"),
+            ("{first}", "{li}"),
+            ("{first}", "{last2}"),
+            ("{first}", "{first2}"),
+        )
+    ]
+    + [
+        f"{a}{sep}{b}{sep}{c}"
+        for sep in ("", ".", "_")
+        for a, b, c in (
+            ("{first}", "{last}", "{last2}"),
+            ("{fi}", "{last}", "{last2}"),
+            ("{first}", "{first2}", "{last}"),
+            ("{fi}", "{li}", "{last2}"),
+        )
+    ]
+    + ["{first}", "{last}", "{fi}{l2i}{last}", "{fi}{last}{l2i}"]
+)
+
+
+def _plain_token(text: str) -> str:
+    """A name as it goes into an email local part: ASCII, lower case, no spaces."""
+    return re.sub(r"[^a-z0-9]", "", fold(text))
+
+
+def _tokens(given: str, paternal: str, maternal: str) -> dict[str, str]:
+    gw = given.split()
+    first = _plain_token(gw[0]) if gw else ""
+    last = _plain_token(paternal)
+    last2 = _plain_token(maternal)
+    return {
+        "first": first,
+        "first2": _plain_token(gw[1]) if len(gw) > 1 else first,
+        "fi": first[:1],
+        "last": last,
+        "li": last[:1],
+        "last2": last2,
+        "l2i": last2[:1],
+    }
+
+
+def _render_template(template: str, tokens: dict[str, str]) -> str:
+    out = template
+    for k in ("first2", "first", "last2", "last", "fi", "li", "l2i"):
+        out = out.replace("{" + k + "}", tokens[k])
+    return out
+
+
+def match_template(local: str, names: tuple[str, str, str]) -> str:
+    """The template a real local part follows given its row's (given, paternal,
+    maternal) names, with its digit suffix as {dN}; "{other}" when none fits."""
+    m = re.match(r"^(.*?)(\d*)$", fold(local))  # "núria.3" follows {first}.{d1} too
+    body, digits = (m.group(1), m.group(2)) if m else (local, "")
+    tokens = _tokens(*names)
+    for t in EMAIL_TEMPLATES:
+        if _render_template(t, tokens) == body and body:
+            return t + (f"{{d{len(digits)}}}" if digits else "")
+    return "{other}"
+
+
+def learn_patterns(
+    pairs: Iterable[tuple[str, tuple[str, str, str]]], fallback: dict[str, float]
+) -> Counter[str]:
+    """Template counts from (local part, row names) pairs; the locale's `fallback`
+    shares when fewer than 20 addresses could be matched to their names."""
+    found: Counter[str] = Counter(match_template(local, names) for local, names in pairs)
+    total = sum(found.values())
+    if total - found["{other}"] >= 20:
+        return found
+    if total >= 20 and found["{other}"] >= 0.8 * total:
+        # Addresses that follow no name shape ("user48213", "cliente_0931"): canaries
+        # take the column's own shapes with fresh digits, not name-based ones.
+        return found
+    return Counter({t: int(w * 1000) for t, w in fallback.items() if w > 0})
+
+
+GENERIC_TLDS = ("com", "net", "org")
+
+
+def fitting_domains(
+    domains: Sequence[str], column_domains: Counter[str] | None, region: str
+) -> list[str]:
+    """The canary domains whose top-level domain the table's own addresses use.
+
+    A ".es" canary address in a list of ".com" customers stands out the way a foreign
+    phone number would. Without addresses to go by, the region's country code and the
+    generic TLDs fit. When no canary domain fits, all of them are used.
+    """
+    if column_domains:
+        total = sum(column_domains.values())
+        tlds: Counter[str] = Counter()
+        for d, k in column_domains.items():
+            tlds[d.rsplit(".", 1)[-1]] += k
+        wanted = {t for t, k in tlds.items() if k >= 0.05 * total}
+    else:
+        wanted = {region.lower(), *GENERIC_TLDS}
+    fit = [d for d in domains if d.rsplit(".", 1)[-1] in wanted]
+    return fit or list(domains)
+
+
+def domain_weights(
+    column_domains: Counter[str] | None, providers: dict[str, float], n: int
+) -> list[float]:
+    """Weight of each of `n` canary domains: the i-th is used as often as the i-th most
+    used provider of the column (or, with fewer than two there, of the locale's mix)."""
+    shares: list[float] = []
+    if column_domains:
+        total = sum(column_domains.values())
+        shares = [k / total for _d, k in column_domains.most_common()]
+    if len(shares) < 2:
+        shares = sorted((w for d, w in providers.items() if d != "other"), reverse=True)
+    floor = min(shares) if shares else 1.0
+    return [shares[i] if i < len(shares) else floor for i in range(n)]
+
+
+class EmailMaker:
+    """Draws unique canary addresses for one table."""
+
+    def __init__(
+        self,
+        domains: Sequence[str],
+        weights: list[float],
+        patterns: Counter[str],
+        rng: random.Random,
+        faker: Any,
+        taken: Callable[[str], bool],
+        sample_emails: set[str],
+    ) -> None:
+        self.domains = list(domains)
+        self.weights = weights
+        self.patterns = patterns
+        self.rng = rng
+        self.faker = faker
+        self.taken = taken
+        self.sample_emails = sample_emails
+        #: Normalised addresses handed out by this maker.
+        self.issued: set[str] = set()
+        #: The column's own local parts that follow no name shape ("sol_123", "reina84"):
+        #: the "{other}" share is drawn from these, with fresh digits.
+        self.other_locals: list[str] = []
+
+    def make(self, given: str, paternal: str, maternal: str, birth: date, upper: bool) -> str:
+        """A new address for this person, never seen before; upper case if the column is."""
+        if not self.domains:
+            raise InputError(
+                "the table has an email column but no canary domain is registered: "
+                "add one with 'canary domain add DOMAIN'"
+            )
+        tokens = _tokens(given, paternal, maternal)
+        for attempt in range(MAX_EMAIL_TRIES):
+            template = self.rng.choices(list(self.patterns), list(self.patterns.values()))[0]
+            local = self._render_local(template, tokens, birth, attempt)
+            domain = self.rng.choices(self.domains, weights=self.weights)[0]
+            address = f"{local}@{domain}"
+            norm = normalize_email(address)
+            if norm in self.sample_emails or norm in self.issued or self.taken(norm):
+                continue
+            self.issued.add(norm)
+            return address.upper() if upper else address
+        raise InputError("could not find an unused canary email address; add another domain")
+
+    def _digits_renewed(self, local: str) -> str:
+        """A real handle with new digits (added when it has none), never the same address."""
+        if not re.search(r"\d", local):
+            return local + str(self.rng.randint(1, 99))
+
+        def fresh(m: re.Match[str]) -> str:  # same length; a leading zero only if it had one
+            run = m.group(0)
+            first = "0" if run[0] == "0" else str(self.rng.randint(1, 9))
+            return first + "".join(str(self.rng.randint(0, 9)) for _ in run[1:])
+
+        return re.sub(r"\d+", fresh, local)
+
+    def _render_local(self, template: str, tokens: dict[str, str], birth: date, n: int) -> str:
+        if template == "{other}" and self.other_locals:
+            local = self._digits_renewed(self.rng.choice(self.other_locals))
+        elif template == "{other}":
+            base = re.sub(r"[^a-z0-9._]", "", fold(self.faker.user_name()))
+            local = base or tokens["first"] + tokens["last"]
+        else:
+            local = _render_template(template, tokens)
+
+            def digits(m: re.Match[str]) -> str:
+                k = int(m.group(1))
+                return str(self.rng.randint(10 ** (k - 1) if k > 1 else 0, 10**k - 1))
+
+            local = re.sub(r"\{d(\d+)\}", digits, local)
+            local = local.replace("{yyyy}", str(birth.year)).replace("{yy}", birth.strftime("%y"))
+        if n >= 20:  # the common shapes are taken: add digits, as people do
+            local += str(self.rng.randint(1, 999))
+        local = re.sub(r"[._-]{2,}", ".", local).strip("._-")
+        return local[:64] or "x"

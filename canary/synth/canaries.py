@@ -1,0 +1,649 @@
+"""Canary synthesis: consistent synthetic people, written as rows that fit their table.
+
+A `CanaryFactory` learns from a table's sample (through its `Schema`) how each column
+is written, then makes `Persona`s (names, sex, birth date, a unique email on the canary
+domains) and turns each into a row: names in the column's casing and accents, the
+canary phone in one of the column's own masks, places copied together from one real
+row (a municipality with its own state, postal code and area code), dates and numbers
+drawn from the column's own values, CURPs consistent with the person, ids continuing
+the sequence (and kept sorted between their neighbours when the table is sorted).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import date, timedelta
+from typing import Any
+
+import phonenumbers
+from faker import Faker
+
+from canary.identifiers import normalize_email, normalize_phone
+from canary.synth.addresses import (
+    EmailMaker,
+    domain_weights,
+    fitting_domains,
+    learn_patterns,
+    match_template,
+)
+from canary.synth.cells import date_between, dni_letter, vary_digits, vary_number, write_phone
+from canary.synth.ids import new_id
+from canary.synth.infer import (
+    NAME_KINDS,
+    Column,
+    DateFormat,
+    Schema,
+    apply_accents,
+    apply_casing,
+    fold,
+    id_number,
+    national_number,
+    parse_number,
+)
+from canary.synth.national_ids import make_curp, make_rfc
+from canary.synth.personas import NameMaker, Persona, age_reference, female_share_of_names
+from canary.synth.profiles import locale_profile
+
+log = logging.getLogger(__name__)
+
+
+class CanaryFactory:
+    """Makes canaries for one table; see the module docstring."""
+
+    def __init__(
+        self,
+        schema: Schema,
+        sample: Any,
+        domains: Sequence[str] = (),
+        rng: random.Random | None = None,
+        email_taken: Callable[[str], bool] | None = None,
+        keep_sorted: bool = True,
+    ) -> None:
+        #: When a column is sorted, a canary must sit in order between its neighbours
+        #: (make_row returns None where it cannot); False lets it go anywhere.
+        self.keep_sorted = keep_sorted
+        self.schema = schema
+        self.rng = rng or random.Random()
+        self.domains = [d.strip().lower() for d in domains if d.strip()]
+        self.email_taken = email_taken or (lambda _a: False)
+        self.profile = locale_profile(schema.locale)
+        self.faker = Faker(self.profile["faker_locale"])
+        self.faker.seed_instance(self.rng.getrandbits(32))
+        width = len(schema.header)
+        self.rows: list[list[str]] = [
+            (list(r) + [""] * width)[:width] for r in getattr(sample, "rows", [])
+        ]
+        self.cols = schema.columns
+        self._by_kind: dict[str, list[Column]] = {}
+        for c in self.cols:
+            self._by_kind.setdefault(c.kind, []).append(c)
+        self.region = schema.region
+        self.country_code = phonenumbers.country_code_for_region(self.region)
+        self.sample_emails = {
+            normalize_email(r[c.index])
+            for c in self._kind("email")
+            for r in self.rows
+            if r[c.index]
+        }
+        self.sample_ids: dict[int, set[str]] = {
+            c.index: {v.strip() for v in c.values} for c in self.cols if c.kind == "id"
+        }
+        self.sample_id_numbers: dict[int, set[int]] = {
+            i: {n for n in (id_number(v) for v in vals) if n is not None}
+            for i, vals in self.sample_ids.items()
+        }
+        #: The first email and phone columns: always filled (they are what gets contacted).
+        self._primary = {x[0].index for x in (self._kind("email"), self._kind("phone")) if x}
+        phones = self._kind("phone")
+        self._row_nsn: list[str] = (
+            [national_number(r[phones[0].index], self.region) for r in self.rows]
+            if phones and self._kind("place")
+            else []
+        )
+        self._cell_cache: dict[int, list[str]] = {}
+        self._unique_share: dict[int, float] = {}
+        self._sex_value: dict[tuple[int, str], str | None] = {}
+        self._date_spans: dict[int, tuple[date, date]] = {}
+        self._donors: dict[str, list[list[str]]] = {}
+        self._id_owner: dict[tuple[int, str], int] = {}
+        self.emails = self._learn_emails()
+        self.names = NameMaker(self.profile, self.rng, self.faker)
+        self._female_share = self._learn_female_share()
+        self._births = self._learn_births()
+        self._age_ref = self._learn_age_reference()
+
+    # --- what the sample teaches ---------------------------------------------------
+
+    def _kind(self, kind: str) -> list[Column]:
+        return self._by_kind.get(kind, [])
+
+    def _row_names(self, row: list[str]) -> tuple[str, str, str] | None:
+        """(given, paternal, maternal) of a real row, as far as its columns tell."""
+        given = paternal = maternal = ""
+        for c in self.cols:
+            v = row[c.index].strip()
+            if not v:
+                continue
+            if c.kind == "given_name":
+                given = v
+            elif c.kind in ("paternal", "surname") and not paternal:
+                words = v.split()
+                paternal = words[0] if c.kind == "surname" else v
+                if c.kind == "surname" and len(words) > 1:
+                    maternal = words[1]
+            elif c.kind == "maternal":
+                maternal = v
+            elif c.kind == "full_name" and not given:
+                t = v.replace(",", " ").split()
+                if len(t) < 2:
+                    continue
+                if c.fmt.get("order", "first_last") == "first_last":
+                    given = t[0]
+                    paternal, maternal = (t[-2], t[-1]) if len(t) >= 3 else (t[-1], "")
+                else:
+                    paternal = t[0]
+                    maternal = t[1] if len(t) >= 3 else ""
+                    given = t[2] if len(t) >= 3 else t[1]
+        if not given or not paternal:
+            return None
+        return given, paternal, maternal
+
+    def _learn_emails(self) -> EmailMaker:
+        """What the sample's addresses teach: their shapes and their providers."""
+        emails = self._kind("email")
+        pairs: list[tuple[str, tuple[str, str, str]]] = []
+        if emails:
+            col = emails[0].index
+            for row in self.rows[:3000]:
+                addr, names = row[col].strip(), self._row_names(row)
+                if addr and "@" in addr and names is not None:
+                    pairs.append((addr.rsplit("@", 1)[0].lower(), names))
+        patterns = learn_patterns(pairs, self.profile["email_patterns"])
+        column_domains = emails[0].fmt.get("domains") if emails else None
+        domains = fitting_domains(self.domains, column_domains, self.region)
+        weights = domain_weights(column_domains, self.profile["email_providers"], len(domains))
+        maker = EmailMaker(
+            domains,
+            weights,
+            patterns,
+            self.rng,
+            self.faker,
+            self.email_taken,
+            self.sample_emails,
+        )
+        # ASCII only: an accented local part needs SMTPUTF8, which many senders lack.
+        maker.other_locals = [
+            ascii_local
+            for local, names in pairs
+            if match_template(local, names) == "{other}"
+            and (ascii_local := re.sub(r"[^a-z0-9._+-]", "", fold(local)))
+        ][:500]
+        return maker
+
+    def _learn_female_share(self) -> float:
+        sexes = self._kind("sex")
+        if sexes:
+            mapping: dict[str, str] = sexes[0].fmt["sex"]
+            known = [s for s in (mapping.get(v.strip()) for v in sexes[0].values) if s]
+            if known:
+                return sum(1 for s in known if s == "F") / len(known)
+        firsts = [n[0] for n in (self._row_names(r) for r in self.rows[:3000]) if n]
+        return female_share_of_names(firsts, self.profile)
+
+    def _learn_births(self) -> list[date]:
+        births = self._kind("birth_date")
+        if not births:
+            return []
+        fmt: DateFormat = births[0].fmt["date"]
+        return [d[0] for d in (fmt.parse(v) for v in births[0].values[:5000]) if d]
+
+    def _learn_age_reference(self) -> date:
+        ages, births = self._kind("age"), self._kind("birth_date")
+        if not ages or not births:
+            return date.today()
+        pairs = [(r[births[0].index], r[ages[0].index]) for r in self.rows[:3000]]
+        return age_reference(births[0].fmt["date"], pairs)
+
+    # --- personas ------------------------------------------------------------------
+
+    def persona(self) -> Persona:
+        """A new synthetic person with an email no one has (sample, register, this run)."""
+        r = self.rng
+        sex = "F" if r.random() < self._female_share else "M"
+        given = self._given_name(sex)
+        paternal = self._surname()
+        maternal = ""
+        if self.profile.get("language") == "es":  # one surname from each parent
+            maternal = self._surname()
+            for _ in range(3):
+                if fold(maternal) != fold(paternal):
+                    break
+                maternal = self._surname()
+        maternals = self._kind("maternal")
+        if maternals and self.rng.random() < maternals[0].empty_rate:
+            maternal = ""  # people with a single surname, as often as the column shows
+        birth = self._birth()
+        p = Persona(given, paternal, maternal, sex, birth, None, seed=r.getrandbits(63))
+        emails = self._kind("email")
+        if emails:
+            p.email = self._unique_email(p, emails[0])
+            for c in emails[1:]:
+                p.other_emails[c.index] = self._unique_email(p, c)
+        return p
+
+    def _given_name(self, sex: str) -> str:
+        dist: Counter[int] = Counter({1: 1})
+        if self._kind("given_name"):
+            dist = self._kind("given_name")[0].fmt.get("words", dist)
+        elif self._kind("full_name"):
+            # Whole names: the words beyond the surnames (two in Spanish) are given names.
+            surnames = 2 if self.profile.get("language") == "es" else 1
+            dist = Counter()
+            for words, n in self._kind("full_name")[0].fmt.get("words", {1: 1}).items():
+                dist[max(1, words - surnames)] += n
+        return self.names.given(sex, dist)
+
+    def _surname(self) -> str:
+        return self.names.surname()
+
+    def _birth(self) -> date:
+        if self._births:
+            base = self.rng.choice(self._births)
+            return base + timedelta(days=self.rng.randint(-200, 200))
+        ages = self._kind("age")
+        if ages:
+            age = parse_number(self.rng.choice(ages[0].values)) or 40
+            days = int((age + self.rng.random()) * 365.25)
+            return self._age_ref - timedelta(days=days)
+        return date.today() - timedelta(days=self.rng.randint(18 * 365, 75 * 365))
+
+    def _unique_email(self, p: Persona, col: Column) -> str:
+        return self.emails.make(p.given, p.paternal, p.maternal, p.birth, col.casing == "upper")
+
+    # --- rows ----------------------------------------------------------------------
+
+    def make_row(
+        self,
+        persona: Persona,
+        phone: str | None = None,
+        prev: list[str] | None = None,
+        next: list[str] | None = None,
+    ) -> list[str] | None:
+        """The persona as a row of this table, or None when it cannot sit between
+        `prev` and `next` (a sorted id or name column with no room there).
+
+        Repeatable: the same persona, phone and neighbours give the same row.
+        """
+        width = len(self.cols)
+        if prev is not None and len(prev) < width:
+            prev = list(prev) + [""] * (width - len(prev))
+        if next is not None and len(next) < width:
+            next = list(next) + [""] * (width - len(next))
+        if self.keep_sorted and (prev is not None or next is not None):
+            self._fit_sorted_name(persona, prev, next)
+        donor = self._place_donor(random.Random(f"{persona.seed}:{phone}"), phone)
+        row: list[str] = []
+        for c in self.cols:
+            # One stream per column: a choice in one column never shifts another's.
+            r = random.Random(f"{persona.seed}:{phone}:{c.index}")
+            value = self._cell(c, persona, phone, donor, r, prev, next)
+            if value is None:
+                return None
+            row.append(value)
+        return row
+
+    def _empty(self, c: Column, r: random.Random) -> bool:
+        return r.random() < c.empty_rate
+
+    def _cell(
+        self,
+        c: Column,
+        p: Persona,
+        phone: str | None,
+        donor: list[str] | None,
+        r: random.Random,
+        prev: list[str] | None,
+        nxt: list[str] | None,
+    ) -> str | None:
+        k = c.kind
+        primary = self._primary
+        if k == "email":
+            if c.index in primary:
+                return p.email or ""
+            return "" if self._empty(c, r) else p.other_emails.get(c.index, "")
+        if k == "phone":
+            if not phone or (c.index not in primary and self._empty(c, r)):
+                return ""
+            return self._format_phone(c, phone, r)
+        if k == "place":
+            copied = donor[c.index] if donor is not None else r.choice(self._cells(c))
+            return self._vary(c, copied, r)
+        if k in ("category", "boolean", "constant") and donor is not None:
+            return donor[c.index]  # with the place, as the real row had them together
+        if k in ("category", "boolean", "text", "constant", "empty"):
+            return self._vary(c, r.choice(self._cells(c)), r)
+        if k == "number":
+            return self._number(c, r)
+        # Names are the persona's (a missing surname is decided once, for the CURP too).
+        value: str | None = "" if k not in NAME_KINDS and self._empty(c, r) else None
+        if value is None:
+            value = self._generated(c, p, donor, r, prev, nxt)
+        if value is None:
+            return None
+        if self.keep_sorted and c.sorted and k in ("full_name", "paternal", "surname"):
+            key = fold(value)
+            if prev is not None and fold(prev[c.index]) > key:
+                return None
+            if nxt is not None and key > fold(nxt[c.index]):
+                return None
+        return value
+
+    def _fit_sorted_name(self, p: Persona, prev: list[str] | None, nxt: list[str] | None) -> None:
+        """In a table sorted by a name column, give the persona its neighbour's leading
+        name (a surname shared with the row above, as sorted registries show) when its
+        own would not sort here; its email is redrawn to match the new name."""
+        col = next(
+            (c for c in self.cols if c.sorted and c.kind in ("full_name", "paternal", "surname")),
+            None,
+        )
+        if col is None:
+            return
+        key = fold(self._name_cell(col, p))
+        lo = fold(prev[col.index]) if prev is not None else None
+        hi = fold(nxt[col.index]) if nxt is not None else None
+        if (lo is None or lo <= key) and (hi is None or key <= hi):
+            return
+        source = prev if prev is not None else nxt
+        assert source is not None
+        words = source[col.index].replace(",", " ").split()
+        if not words:
+            return
+        word = apply_casing(words[0], "title")
+        if col.kind == "full_name" and col.fmt.get("order", "first_last") == "first_last":
+            p.given = word
+        elif col.kind == "paternal":
+            p.paternal = apply_casing(source[col.index], "title")
+        else:
+            p.paternal = word
+        emails = self._kind("email")
+        if emails:
+            p.email = self._unique_email(p, emails[0])
+            for c in emails[1:]:
+                p.other_emails[c.index] = self._unique_email(p, c)
+
+    def _vary(self, c: Column, value: str, r: random.Random) -> str:
+        """A value copied from a column where values are mostly unique (an address, a
+        note) gets new digits of the same length, so the canary does not duplicate a
+        real row's street number; repetitive columns are copied as they are."""
+        unique = self._unique_share.get(c.index)
+        if unique is None:
+            unique = self._unique_share[c.index] = c.distinct / max(len(c.values), 1)
+        if not value or unique < 0.5 or not re.search(r"\d", value):
+            return value
+        return vary_digits(value, r)
+
+    def _cells(self, c: Column) -> list[str]:
+        """Every cell of the column in the sample, empties included (so sampling from it
+        keeps the column's empty rate and value frequencies)."""
+        cells = self._cell_cache.get(c.index)
+        if cells is None:
+            cells = [row[c.index] for row in self.rows] or [""]
+            self._cell_cache[c.index] = cells
+        return cells
+
+    def _generated(
+        self,
+        c: Column,
+        p: Persona,
+        donor: list[str] | None,
+        r: random.Random,
+        prev: list[str] | None,
+        nxt: list[str] | None,
+    ) -> str | None:
+        k = c.kind
+        if k in NAME_KINDS:
+            return self._name_cell(c, p)
+        if k == "sex":
+            key = (c.index, p.sex)
+            if key not in self._sex_value:
+                wanted = [v for v, s in c.fmt["sex"].items() if s == p.sex]
+                counts = Counter(v for v in c.values[:5000] if v in wanted)
+                self._sex_value[key] = (
+                    counts.most_common(1)[0][0] if counts else (wanted[0] if wanted else None)
+                )
+            value = self._sex_value[key]
+            return value if value is not None else r.choice(c.values)
+        if k in ("birth_date", "date"):
+            return self._date(c, p, r, prev, nxt)
+        if k == "age":
+            ref = self._age_ref
+            age = ref.year - p.birth.year - ((ref.month, ref.day) < (p.birth.month, p.birth.day))
+            return str(max(age, 0))
+        if k == "curp":
+            return self._curp(c, p, donor, r)
+        if k == "rfc":
+            alnum = "ABCDEFGHIJKLMNPQRSTUVWXYZ0123456789"
+            homo = "".join(r.choice(alnum) for _ in range(3))
+            return make_rfc(p.given, p.paternal, p.maternal, p.birth, homo)
+        if k == "dni":
+            return self._dni(c, r)
+        if k == "json":  # an empty container of the column's kind, never a real one
+            lists = sum(1 for v in c.values[:200] if v.lstrip().startswith("["))
+            return "[]" if lists * 2 >= len(c.values[:200]) else "{}"
+        if k == "id":
+            return self._id(c, p, r, prev, nxt)
+        return r.choice(c.values)
+
+    def _name_cell(self, c: Column, p: Persona) -> str:
+        k = c.kind
+        if k == "given_name":
+            text = p.given
+        elif k == "paternal":
+            text = p.paternal
+        elif k == "maternal":
+            text = p.maternal
+        elif k == "surname":
+            both = not self._kind("maternal") and c.fmt.get("two_words", 0) >= 0.5
+            text = f"{p.paternal} {p.maternal}".strip() if both else p.paternal
+        else:
+            order = c.fmt.get("order", "first_last")
+            surnames = " ".join(x for x in (p.paternal, p.maternal) if x)
+            if order == "last_first":
+                text = f"{surnames} {p.given}"
+            elif order == "last_comma_first":
+                text = f"{surnames}, {p.given}"
+            else:
+                text = f"{p.given} {surnames}"
+        return apply_accents(apply_casing(text, c.casing), c.accents)
+
+    def _date(
+        self,
+        c: Column,
+        p: Persona,
+        r: random.Random,
+        prev: list[str] | None = None,
+        nxt: list[str] | None = None,
+    ) -> str | None:
+        fmt: DateFormat = c.fmt["date"]
+        base_text = r.choice(c.values)
+        parsed = fmt.parse(base_text)
+        tail = parsed[1] if parsed else ""
+        if c.kind == "birth_date" and c is self._kind("birth_date")[0]:
+            return fmt.format(p.birth, tail)
+        if self.keep_sorted and c.sorted and (prev is not None or nxt is not None):
+            return date_between(
+                fmt,
+                prev[c.index] if prev is not None else None,
+                nxt[c.index] if nxt is not None else None,
+                r,
+            )
+        if parsed is None:
+            return base_text
+        low, high = self._date_range(c, fmt)
+        d = parsed[0] + timedelta(days=r.randint(-10, 10))
+        return fmt.format(min(max(d, low), high), tail)
+
+    def _date_range(self, c: Column, fmt: DateFormat) -> tuple[date, date]:
+        """The earliest and latest date of the column (a jittered date stays inside)."""
+        span = self._date_spans.get(c.index)
+        if span is None:
+            days = [d[0] for d in (fmt.parse(v) for v in c.values) if d]
+            span = self._date_spans[c.index] = (min(days), max(days))
+        return span
+
+    def _curp(self, c: Column, p: Persona, donor: list[str] | None, r: random.Random) -> str:
+        state = ""
+        if donor is not None and len(donor[c.index]) >= 13:
+            state = donor[c.index][11:13].upper()
+        if not state:
+            states = [v[11:13].upper() for v in c.values if len(v) >= 13]
+            state = r.choice(states) if states else "NE"
+        homo = chr(r.randint(33, 126))
+        curp = make_curp(p.given, p.paternal, p.maternal, p.birth, p.sex, state, homo)
+        return curp.lower() if c.casing == "lower" else curp
+
+    def _dni(self, c: Column, r: random.Random) -> str:
+        """A DNI or NIE with a valid check letter, written like the column's."""
+        fmt = c.fmt["dni"]
+        if r.random() < fmt["nie"]:
+            number = r.choice("XYZ") + f"{r.randint(0, 9_999_999):07d}"
+        else:
+            number = f"{r.randint(10_000_000, 79_999_999):08d}"
+        dni = number + fmt["sep"] + dni_letter(number)
+        return dni.lower() if c.casing == "lower" else dni
+
+    def _id(
+        self,
+        c: Column,
+        p: Persona,
+        r: random.Random,
+        prev: list[str] | None,
+        nxt: list[str] | None,
+    ) -> str | None:
+        sorted_ = self.keep_sorted and c.sorted
+        return new_id(
+            c.fmt.get("id"),
+            c.values,
+            self.sample_id_numbers.get(c.index, set()),
+            self.sample_ids.get(c.index, set()),
+            r,
+            lambda value: self._claim(c, value, p),
+            sorted_=sorted_,
+            prev=prev[c.index] if prev is not None else None,
+            nxt=nxt[c.index] if nxt is not None else None,
+            between=sorted_ and (prev is not None or nxt is not None),
+        )
+
+    def _claim(self, c: Column, value: str, p: Persona) -> bool:
+        """Reserve an id value for this persona; False if another persona holds it."""
+        owner = self._id_owner.setdefault((c.index, value), p.seed)
+        return owner == p.seed
+
+    def _number(self, c: Column, r: random.Random) -> str:
+        return vary_number(r.choice(self._cells(c)), c.fmt.get("number") or {}, r)
+
+    def _place_donor(self, r: random.Random, phone: str | None) -> list[str] | None:
+        """A real row to copy place and category columns from, so that they keep their
+        joint frequencies (a district with its own parties); one whose phone shares the
+        canary's area code when there is one, so the place and the number agree."""
+        if not self.rows:
+            return None
+        if not self._kind("place"):
+            has_categories = any(self._kind(k) for k in ("category", "boolean", "constant"))
+            return r.choice(self.rows) if has_categories else None
+        if phone and self._row_nsn:
+            matches = self._donors.get(phone)
+            if matches is None:
+                nsn = national_number(phone, self.region)
+                k = area_code_length(phone)
+                matches = []
+                if k and nsn:
+                    matches = [
+                        row
+                        for row, row_nsn in zip(self.rows, self._row_nsn, strict=True)
+                        if row_nsn and row_nsn[:k] == nsn[:k]
+                    ]
+                # Too few rows with that area code would repeat one place in every canary.
+                if len(matches) < MIN_DONORS:
+                    matches = []
+                self._donors[phone] = matches
+            if matches:
+                return r.choice(matches)
+        return r.choice(self.rows)
+
+    def _format_phone(self, c: Column, phone: str, r: random.Random) -> str:
+        """The E.164 number written in one of the column's own masks."""
+        masks: Counter[str] = c.fmt.get("masks") or Counter()
+        return write_phone(phone, masks, self.profile["phone_masks"], self.country_code, r)
+
+    def accepts_phone(self, e164: str) -> bool:
+        """True when a canary number belongs where this table's numbers do (same country):
+        a Mexican registry with a Costa Rican mobile would stand out, so planting should
+        prefer pool numbers this accepts."""
+        try:
+            return phonenumbers.parse(e164, None).country_code == self.country_code
+        except phonenumbers.NumberParseException:
+            return False
+
+    # --- what gets registered -------------------------------------------------------
+
+    def identifiers(self, persona: Persona, row: list[str]) -> list[tuple[str, str, str]]:
+        """(kind, normalised value, as written) for everything that identifies the canary."""
+        out: list[tuple[str, str, str]] = []
+        for c in self.cols:
+            v = row[c.index] if c.index < len(row) else ""
+            if not v:
+                continue
+            if c.kind == "email":
+                out.append(("email", normalize_email(v), v))
+            elif c.kind == "phone":
+                e164 = normalize_phone(v, self.region, strict=False)
+                if e164:
+                    out.append(("phone", e164, v))
+            elif c.kind in ("id", "curp", "rfc", "dni"):
+                out.append(("id", v.strip(), v))
+        name_cols = [c for c in self.cols if c.kind in NAME_KINDS]
+        if name_cols:
+            written = " ".join(row[c.index] for c in name_cols if row[c.index])
+            parts = [persona.given, persona.paternal]
+            if persona.maternal and fold(persona.maternal) in fold(written):
+                parts.append(persona.maternal)
+            out.append(("name", " ".join(fold(" ".join(parts)).split()), written))
+        return out
+
+    def needles(self, persona: Persona, row: list[str]) -> list[str]:
+        """Values that must not already occur in the source: emails, phones, ids as written,
+        and each canary phone also in every other mask its column uses (a real row with the
+        same number written differently is a collision too)."""
+        out = [
+            row[c.index]
+            for c in self.cols
+            if c.kind in ("email", "phone", "id", "curp", "rfc", "dni") and row[c.index]
+        ]
+        for c in self._kind("phone"):
+            e164 = normalize_phone(row[c.index], self.region, strict=False) if row[c.index] else ""
+            if not e164:
+                continue
+            fixed = random.Random(0)  # one mask at a time: no choice is made
+            for mask, _n in (c.fmt.get("masks") or Counter()).most_common(10):
+                written = write_phone(e164, Counter({mask: 1}), {}, self.country_code, fixed)
+                if written not in out:
+                    out.append(written)
+        return out
+
+
+#: Rows sharing a canary's area code needed before place columns follow it.
+MIN_DONORS = 5
+
+
+def area_code_length(e164: str) -> int:
+    """Digits of the geographic area code of a number (0 where the country has none,
+    as for Costa Rican mobiles: there the place cannot follow the number)."""
+    try:
+        return int(phonenumbers.length_of_geographical_area_code(phonenumbers.parse(e164, None)))
+    except phonenumbers.NumberParseException:
+        return 0

@@ -1,0 +1,234 @@
+"""Reading column headers: which kind of value a Spanish or English header names.
+
+"NOMBRE(S)", "Apellido Paterno", "CORREO ELECTRÓNICO", "fecha_registro", "Customer ID":
+headers are compared as plain words (accents dropped, lower case, punctuation as
+spaces) against phrases per kind; the longest matching phrase wins.
+"""
+
+from __future__ import annotations
+
+import re
+
+from canary.synth.cells import fold
+
+#: Kinds a column can have.
+KINDS = (
+    "email phone given_name paternal maternal surname full_name sex birth_date date age "
+    "curp rfc id place category number boolean text constant empty"
+).split()
+
+#: Place-like columns, copied together from one real row so they stay consistent.
+PLACE_WORDS = (
+    "municipio",
+    "estado",
+    "entidad",
+    "ciudad",
+    "colonia",
+    "localidad",
+    "provincia",
+    "canton",
+    "distrito",
+    "seccion",
+    "cp",
+    "codigo postal",
+    "c p",
+    "zip",
+    "zip code",
+    "postal code",
+    "postcode",
+    "city",
+    "state",
+    "county",
+    "town",
+    "country",
+    "pais",
+    "region",
+    "domicilio",
+    "direccion",
+    "calle",
+    "address",
+    "street",
+    "lada",
+    "area code",
+    "alcaldia",
+    "barrio",
+    "delegacion",
+)
+
+# Header phrases per kind, matched on the normalised header (no accents, lower case,
+# punctuation as spaces). Longer phrases win over shorter ones.
+HEADER_PHRASES: dict[str, tuple[str, ...]] = {
+    "email": ("correo", "correo electronico", "email", "e mail", "mail", "email address"),
+    "phone": (
+        "telefono",
+        "tel",
+        "tel movil",
+        "telefono celular",
+        "celular",
+        "cel",
+        "movil",
+        "whatsapp",
+        "phone",
+        "phone number",
+        "mobile",
+        "cell",
+        "cellphone",
+        "numero de contacto",
+        "telefono de contacto",
+    ),
+    "given_name": (
+        "nombre",
+        "nombres",
+        "nombre s",
+        "first name",
+        "firstname",
+        "given name",
+        "fname",
+    ),
+    "full_name": (
+        "nombre completo",
+        "full name",
+        "name",
+        "nombre del cliente",
+        "customer name",
+        "nombre y apellidos",
+        "candidata",
+        "candidato",
+        "titular",
+    ),
+    "paternal": (
+        "apellido paterno",
+        "primer apellido",
+        "ap paterno",
+        "a paterno",
+        "paterno",
+        "apellido 1",
+        "apellido1",
+    ),
+    "maternal": (
+        "apellido materno",
+        "segundo apellido",
+        "ap materno",
+        "a materno",
+        "materno",
+        "apellido 2",
+        "apellido2",
+    ),
+    "surname": (
+        "apellido",
+        "apellidos",
+        "last name",
+        "lastname",
+        "surname",
+        "family name",
+        "lname",
+    ),
+    "sex": ("sexo", "genero", "gender", "sex"),
+    "birth_date": (
+        "fecha de nacimiento",
+        "fecha nacimiento",
+        "f nacimiento",
+        "fec nac",
+        "nacimiento",
+        "date of birth",
+        "birth date",
+        "birthdate",
+        "dob",
+        "birthday",
+    ),
+    "date": ("fecha", "date", "fecha de registro", "fecha registro", "registro", "alta", "created"),
+    "age": ("edad", "age"),
+    "curp": ("curp",),
+    "rfc": ("rfc",),
+    "id": (
+        "folio",
+        "id",
+        "clave",
+        "no",
+        "num",
+        "numero",
+        "consecutivo",
+        "customer id",
+        "id cliente",
+        "cliente id",
+        "codigo",
+        "code",
+        "key",
+        "record",
+        "uuid",
+        "no cliente",
+        "numero de cliente",
+        "cedula",
+    ),
+    "place": PLACE_WORDS,
+    "number": (
+        "monto",
+        "importe",
+        "saldo",
+        "amount",
+        "total",
+        "precio",
+        "price",
+        "balance",
+        "pago",
+    ),
+    "category": ("partido", "party", "status", "estatus", "tipo", "type", "cargo", "categoria"),
+}
+
+
+def norm_header(name: str) -> str:
+    """A header as words: accents dropped, lower case, punctuation as single spaces."""
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", fold(name)).split())
+
+
+def kind_from_header(name: str) -> str | None:
+    """The kind a header names, or None when it says nothing recognisable."""
+    h = norm_header(name)
+    if not h:
+        return None
+    words = h.split()
+    found = _best(h, words)
+    if found is None:  # "telefonos", "celulares", "emails": the singular's kind
+        singular = [_singular(w) for w in words]
+        if singular != words:
+            found = _best(" ".join(singular), singular)
+    return found
+
+
+def _best(h: str, words: list[str]) -> str | None:
+    best: tuple[int, str] | None = None
+    for kind, phrases in HEADER_PHRASES.items():
+        for p in phrases:
+            pw = p.split()
+            hit = h == p or _contains(words, pw)
+            if hit and (best is None or len(p) > best[0]):
+                best = (len(p), kind)
+    return best[1] if best else None
+
+
+def _singular(word: str) -> str:
+    """A plural header word's singular when that is a word the phrases use."""
+    for cut in (2, 1):
+        if len(word) > cut + 2 and word.endswith("es"[-cut:]) and word[:-cut] in _PHRASE_WORDS:
+            return word[:-cut]
+    return word
+
+
+_PHRASE_WORDS = {w for phrases in HEADER_PHRASES.values() for p in phrases for w in p.split()}
+
+
+def _contains(words: list[str], phrase: list[str]) -> bool:
+    n = len(phrase)
+    return any(words[i : i + n] == phrase for i in range(len(words) - n + 1))
+
+
+_EN_WORDS = {
+    "email", "mail", "phone", "mobile", "cell", "first", "last", "name", "surname", "gender",
+    "sex", "birth", "date", "age", "city", "state", "zip", "county", "address", "amount",
+    "customer", "total", "price", "balance", "created", "code", "key", "street", "country",
+    "dob", "birthday", "status", "type", "party", "id",
+}  # fmt: skip
+
+
+def _en(header: str) -> str:
+    return " ".join(w for w in norm_header(header).split() if w in _EN_WORDS and w != "id")

@@ -1,0 +1,513 @@
+"""Schema inference: what kind of value each column holds, in what format, and the locale.
+
+Planting needs to know, for every column of a table it has only a sample of, what a
+new row's cell must look like: an email in the column's local-part style, a phone in
+the column's mask, a date in the column's own format, an id continuing the sequence.
+The header (Spanish or English) is read first; the values confirm or decide.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Any
+
+import phonenumbers
+
+from canary.synth.cells import (
+    CURP_RE,
+    DNI_RE,
+    EMAIL_RE,
+    FALSE_WORDS,
+    PHONE_CHARS_RE,
+    RFC_RE,
+    TRUE_WORDS,
+    DateFormat,
+    accents_of,
+    apply_accents,
+    apply_casing,
+    casing_of,
+    date_format_of,
+    fold,
+    id_format_of,
+    id_number,
+    national_number,
+    number_format_of,
+    parse_number,
+    phone_masks_of,
+)
+from canary.synth.headers import KINDS, PLACE_WORDS, _en, kind_from_header, norm_header
+from canary.synth.profiles import LOCALES, all_profiles
+
+#: What other modules import from here (the formats' helpers live in valueformats).
+__all__ = [
+    "KINDS",
+    "PLACE_WORDS",
+    "Column",
+    "DateFormat",
+    "Schema",
+    "accents_of",
+    "apply_accents",
+    "apply_casing",
+    "casing_of",
+    "date_format_of",
+    "detect_locale",
+    "fold",
+    "id_format_of",
+    "id_number",
+    "infer_schema",
+    "kind_from_header",
+    "name_lists",
+    "national_number",
+    "norm_header",
+    "number_format_of",
+    "parse_number",
+    "phone_masks_of",
+]
+
+
+@dataclass
+class Column:
+    """One column: its kind, how its values look, and what the sample says of them."""
+
+    index: int
+    name: str
+    kind: str
+    #: Non-empty sample values, in sample order.
+    values: list[str] = field(default_factory=list)
+    empty_rate: float = 0.0
+    #: "upper", "lower", "title" or "mixed": how letters are written.
+    casing: str = "mixed"
+    #: "full" (accents as written), "enye" (only Ñ kept), "none" (plain ASCII).
+    accents: str = "full"
+    #: True when the values strictly increase down the sample (a sorted sequence).
+    sorted: bool = False
+    #: Kind-specific format facts (phone masks, date format, id prefix/width...).
+    fmt: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def distinct(self) -> int:
+        return len(set(self.values))
+
+
+@dataclass
+class Schema:
+    """What every column is, and the locale the data shows."""
+
+    header: list[str]
+    columns: list[Column]
+    region: str = "MX"
+    locale: str = "es_MX"
+    row_count: int = 0
+
+    def of_kind(self, *kinds: str) -> list[int]:
+        return [c.index for c in self.columns if c.kind in kinds]
+
+    @property
+    def email_columns(self) -> list[int]:
+        return self.of_kind("email")
+
+    @property
+    def phone_columns(self) -> list[int]:
+        return self.of_kind("phone")
+
+    @property
+    def place_columns(self) -> list[int]:
+        return self.of_kind("place")
+
+    def kinds(self) -> dict[str, str]:
+        """Column name -> kind (for reports and tests)."""
+        return {c.name: c.kind for c in self.columns}
+
+
+# --- the whole schema --------------------------------------------------------------
+
+
+NAME_KINDS = ("given_name", "paternal", "maternal", "surname", "full_name")
+#: Nationally written numbers checked against each country's plan, at most.
+MAX_NATIONAL = 300
+
+
+def _valid_in(digits: str, region: str) -> bool:
+    try:
+        return bool(phonenumbers.is_valid_number(phonenumbers.parse(digits, region)))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+def detect_locale(header: list[str], rows: list[list[str]]) -> tuple[str, str]:
+    """(locale, region) the data shows: phone prefixes, email TLDs, places, header language."""
+    profiles = all_profiles()
+    score: dict[str, float] = dict.fromkeys(LOCALES, 0.0)
+    cells = [c for r in rows[:2000] for c in r if c]
+    national = 0
+    for cell in cells:
+        low = cell.lower()
+        if "@" in low:
+            dom = low.rsplit("@", 1)[1]
+            for loc, prof in profiles.items():
+                if any(dom.endswith("." + t) for t in prof["tlds"]):
+                    score[loc] += 2
+                if dom in prof["email_providers"] and "." in dom and not dom.endswith(".com"):
+                    score[loc] += 1
+            continue
+        compact = re.sub(r"[\s().\-]", "", cell)
+        if compact.startswith("+") or compact.startswith("00"):
+            for loc, prof in profiles.items():
+                cc = str(prof["country_code"])
+                if compact.lstrip("+").removeprefix("00").startswith(cc):
+                    score[loc] += 2
+        elif compact.isdigit() and len(compact) == 8 and compact[0] in "5678":
+            score["es_CR"] += 0.5
+        if compact.isdigit() and 8 <= len(compact) <= 11 and national < MAX_NATIONAL:
+            # A number written nationally is valid in its own country's plan only.
+            national += 1
+            for loc, prof in profiles.items():
+                if _valid_in(compact, str(prof["region"])):
+                    score[loc] += 0.5
+        if CURP_RE.match(cell) or RFC_RE.match(cell):
+            score["es_MX"] += 3
+    folded_cells: Counter[str] = Counter()
+    for cell, n in Counter(c for c in cells if not c[:1].isdigit()).items():
+        folded_cells[fold(cell)] += n
+    # Places count outside name columns only: León, Toledo and Soria are surnames too.
+    names = {i for i, h in enumerate(header) if kind_from_header(h) in NAME_KINDS}
+    place_cells: Counter[str] = Counter()
+    for r in rows[:2000]:
+        for i, c in enumerate(r):
+            if c and i not in names and not c[:1].isdigit():
+                place_cells[fold(c)] += 1
+    for loc, prof in profiles.items():
+        for w in prof["place_words"]:
+            score[loc] += 3 * place_cells.get(fold(w), 0)
+    # Names tell Spanish from English data (not Mexico from Spain: places do that).
+    lists = name_lists()
+    es_words = en_words = 0
+    for cell, n in folded_cells.items():
+        for w in cell.split()[:4]:
+            es_words += n * (w in lists["spanish_only"])
+            en_words += n * (w in lists["english_only"])
+    if es_words > 2 * en_words:
+        score["es_MX"] += 0.5 * es_words
+        score["es_ES"] += 0.5 * es_words
+        score["es_CR"] += 0.5 * es_words
+    elif en_words > 2 * es_words:
+        score["en_US"] += 0.5 * en_words
+    spanish = sum(1 for h in header if kind_from_header(h) and not _en(h))
+    english = sum(1 for h in header if _en(h) and kind_from_header(h))
+    if english > spanish:
+        score["en_US"] += 2 * len(rows[:2000]) ** 0.5 + 1
+    elif spanish:
+        score["es_MX"] += 1  # Spanish headers: Mexico unless the values say otherwise
+    best = max(LOCALES, key=lambda loc: (score[loc], -LOCALES.index(loc)))
+    return best, profiles[best]["region"]
+
+
+def infer_schema(sample: Any) -> Schema:
+    """The schema of a sample (canary.formats.Sample): every column's kind and format."""
+    header: list[str] = list(sample.header)
+    rows: list[list[str]] = [list(r) + [""] * (len(header) - len(r)) for r in sample.rows]
+    locale, region = detect_locale(header, rows)
+    columns = [
+        _infer_column(i, name, [r[i] for r in rows], region, locale)
+        for i, name in enumerate(header)
+    ]
+    _resolve_names(columns)
+    return Schema(
+        header=header,
+        columns=columns,
+        region=region,
+        locale=locale,
+        row_count=int(getattr(sample, "row_count", None) or len(rows)),
+    )
+
+
+def _share(values: list[str], pred: Any) -> float:
+    vs = values[:2000]
+    return sum(1 for v in vs if pred(v)) / len(vs) if vs else 0.0
+
+
+def _infer_column(index: int, name: str, cells: list[str], region: str, locale: str) -> Column:
+    values = [c for c in cells if c.strip()]
+    col = Column(index=index, name=name, kind="text", values=values)
+    col.empty_rate = (len(cells) - len(values)) / len(cells) if cells else 0.0
+    col.casing = casing_of(values)
+    col.accents = accents_of(values)
+    hint = kind_from_header(name)
+    if not values:
+        # An empty column keeps its header's meaning for contact columns only: a canary
+        # still needs its address or number there.
+        col.kind = hint if hint in ("email", "phone") else "empty"
+        return col
+    col.kind = _kind_from_values(values, hint, region, locale, col)
+    if col.kind in ("id", "number", "age") and len(values) > 1:
+        nums = [id_number(v) if col.kind == "id" else parse_number(v) for v in values]
+        col.sorted = all(a is not None and b is not None and a < b for a, b in pairwise(nums))
+    elif col.kind == "date" and len(values) > 10:
+        fmt: DateFormat = col.fmt["date"]
+        days = [(d[0], d[1]) for d in (fmt.parse(v) for v in values) if d is not None]
+        col.sorted = len({d for d, _t in days}) > 1 and all(a <= b for a, b in pairwise(days))
+    elif col.kind in ("full_name", "paternal", "surname") and len(values) > 10:
+        keys = [fold(v) for v in values]
+        col.sorted = all(a <= b for a, b in pairwise(keys))
+    return col
+
+
+def _kind_from_values(
+    values: list[str], hint: str | None, region: str, locale: str, col: Column
+) -> str:
+    distinct = len(set(values))
+    n = len(values)
+    if _is_email_column(values, hint):
+        col.fmt["domains"] = Counter(v.rsplit("@", 1)[1].lower() for v in values if "@" in v)
+        return "email"
+    if _share(values, lambda v: CURP_RE.match(v.strip().upper()) is not None) >= 0.8:
+        return "curp"
+    if _share(values, lambda v: RFC_RE.match(v.strip().upper()) is not None) >= 0.8:
+        return "rfc"
+    if _share(values, _is_json_container) >= 0.8:
+        # Lists or objects a JSON source did not flatten: a few repeated ones are
+        # categories; varied ones may hold personal data and are never copied or continued.
+        if distinct <= max(12, int(0.05 * n)) and n >= 2 * distinct:
+            return "category"
+        return "json"
+    dnis = [m for m in (DNI_RE.match(v.strip().upper()) for v in values[:2000]) if m]
+    if len(dnis) >= 0.8 * min(n, 2000):
+        col.fmt["dni"] = {
+            "nie": sum(1 for m in dnis if not m.group(1).isdigit()) / len(dnis),
+            "sep": Counter(m.group(2) for m in dnis).most_common(1)[0][0],
+        }
+        return "dni"
+    dfmt = date_format_of(values, prefer_mdy=locale == "en_US")
+    if dfmt is not None and hint not in ("id", "number", "phone"):
+        col.fmt["date"] = dfmt
+        return "birth_date" if hint == "birth_date" else "date"
+    spanish = locale.startswith("es")
+    if hint == "sex" or (distinct <= 3 and _sex_map(values, spanish)):
+        mapping = _sex_map(values, spanish)
+        if mapping:
+            col.fmt["sex"] = mapping
+            return "sex"
+    phone_like = _share(values, lambda v: PHONE_CHARS_RE.match(v.strip()) is not None)
+    if phone_like >= 0.8 and (hint == "phone" or hint is None):
+        masks = phone_masks_of(values, region)
+        if sum(masks.values()) >= 0.8 * min(n, 3000) and (
+            hint == "phone" or any(not m.replace("#", "") == "" for m in masks) or distinct == n
+        ):
+            if hint == "phone" or _looks_like_phones(values, region):
+                col.fmt["masks"] = masks
+                return "phone"
+    if hint == "phone":
+        masks = phone_masks_of(values, region)
+        if not masks:  # several numbers to a cell ("844 111 2222 / 871 333 4444"): the first's
+            firsts = [MULTI_SEP_RE.split(v.strip(), maxsplit=1)[0] for v in values[:3000]]
+            masks = phone_masks_of(firsts, region)
+        col.fmt["masks"] = masks or Counter({"##########": 1})
+        return "phone"
+    numfmt = number_format_of(values)
+    if hint == "age" and numfmt is not None:
+        col.fmt["number"] = numfmt
+        return "age"
+    if distinct == 1 and n >= 3:
+        return "constant"
+    if hint == "place":
+        return "place"
+    idfmt = id_format_of(values)
+    if idfmt is not None and (hint == "id" or (distinct == n and n >= 10 and numfmt is None)):
+        if distinct >= 0.95 * n:
+            col.fmt["id"] = idfmt
+            return "id"
+    if idfmt is not None and distinct == n and n >= 10 and numfmt is not None and hint is None:
+        nums = sorted(int(x) for x in (id_number(v) for v in values) if x is not None)
+        if all(v.isdigit() for v in values) and nums[-1] - nums[0] < 3 * n:
+            col.fmt["id"] = idfmt
+            return "id"
+    if _is_boolean(values):
+        col.fmt["boolean"] = sorted(set(values))
+        return "boolean"
+    if hint in NAME_KINDS:
+        return hint
+    if hint == "category" or (distinct <= max(12, int(0.05 * n)) and n >= 2 * distinct):
+        if numfmt is not None:
+            col.fmt["number"] = numfmt
+        return "category"
+    if numfmt is not None:
+        col.fmt["number"] = numfmt
+        return "number"
+    if hint == "id" and distinct >= 0.95 * n:
+        col.fmt["id"] = None
+        return "id"
+    guess = _name_kind(values)
+    if guess:
+        return guess
+    return "text"
+
+
+#: Any address shape, also a local part with accents ("núria.3@...", SMTPUTF8) or one
+#: that EMAIL_RE's stricter grammar refuses: in a table column it is still an address.
+LOOSE_EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(?:\.[^@\s.]+)+$")
+
+
+#: Between numbers in one cell: "844 111 2222 / 871 333 4444", "...; ...", "... y ...".
+MULTI_SEP_RE = re.compile(r"\s*(?:[/,;|]|\s(?:y|o|or|and)\s)\s*")
+
+
+def _is_json_container(value: str) -> bool:
+    v = value.strip()
+    if v[:1] not in "[{":
+        return False
+    try:
+        return isinstance(json.loads(v), list | dict)
+    except ValueError:
+        return False
+
+
+def _is_email_column(values: list[str], hint: str | None) -> bool:
+    """Mostly addresses; a header that says email needs only half (typos, placeholders).
+
+    Checked before ids: addresses numbered in order ("ana.1@", "ana.2@"...) would
+    otherwise read as an id sequence, and canaries would continue it off our domains.
+    """
+    if _share(values, lambda v: EMAIL_RE.match(v.strip()) is not None) >= 0.8:
+        return True
+    loose = _share(values, lambda v: LOOSE_EMAIL_RE.match(v.strip()) is not None)
+    return loose >= 0.8 or (hint == "email" and loose >= 0.5)
+
+
+def _looks_like_phones(values: list[str], region: str) -> bool:
+    ok = 0
+    for v in values[:300]:
+        nsn = national_number(v, region)
+        if nsn:
+            try:
+                p = phonenumbers.parse(v, region)
+                ok += phonenumbers.is_valid_number(p) or len(nsn) in (8, 10)
+            except phonenumbers.NumberParseException:
+                pass
+    return ok >= 0.7 * min(len(values), 300)
+
+
+def _is_boolean(values: list[str]) -> bool:
+    low = {fold(v.strip()) for v in set(values)}
+    return 1 <= len(low) <= 2 and low <= (TRUE_WORDS | FALSE_WORDS) and len(values) >= 4
+
+
+FEMALE_WORDS = {"f", "fem", "femenino", "female", "mujer", "w", "woman", "femenina"}
+MALE_WORDS = {"h", "masc", "masculino", "male", "hombre", "man", "masculina", "v", "varon"}
+
+
+def _sex_map(values: list[str], spanish: bool = True) -> dict[str, str] | None:
+    """Column value -> "F"/"M" for a sex column, or None if the values are not sexes.
+
+    "M" is "mujer" next to "H" (hombre), "male" next to "F"; alone, it follows the
+    data's language.
+    """
+    distinct = {v.strip() for v in values}
+    low = {fold(v) for v in distinct}
+    if len(distinct) > 4:
+        return None
+    mapping: dict[str, str] = {}
+    m_is_female = "h" in low or "hombre" in low or (spanish and "f" not in low)
+    for v in distinct:
+        f = fold(v)
+        if f in FEMALE_WORDS or (f == "m" and m_is_female) or f == "mujer":
+            mapping[v] = "F"
+        elif f in MALE_WORDS or f == "m":
+            mapping[v] = "M"
+    if len(mapping) < len(distinct) - 1 or not mapping:
+        return None
+    return mapping
+
+
+_NAME_LISTS: dict[str, set[str]] = {}
+
+
+def name_lists() -> dict[str, set[str]]:
+    """Folded given names and surnames known to Faker's Spanish and English locales."""
+    if not _NAME_LISTS:
+        from faker.providers.person.en_US import Provider as EnUS
+        from faker.providers.person.es_ES import Provider as EsES
+        from faker.providers.person.es_MX import Provider as EsMX
+
+        given: set[str] = set()
+        last: set[str] = set()
+        for p in (EsMX, EsES, EnUS):
+            for n in list(p.first_names_female) + list(p.first_names_male):
+                given.add(fold(n))
+            for n in list(p.last_names):
+                last.add(fold(n))
+        _NAME_LISTS["given"] = given
+        _NAME_LISTS["last"] = last
+        spanish: set[str] = set()
+        english: set[str] = set()
+        for p, into in ((EsMX, spanish), (EsES, spanish), (EnUS, english)):
+            for n in list(p.first_names_female) + list(p.first_names_male) + list(p.last_names):
+                into.update(fold(n).split())
+        _NAME_LISTS["spanish_only"] = spanish - english
+        _NAME_LISTS["english_only"] = english - spanish
+    return _NAME_LISTS
+
+
+def _name_kind(values: list[str]) -> str | None:
+    """full_name/given_name/surname for a header-less column of names, from the values."""
+    lists = name_lists()
+    sample = values[:500]
+    if not all(re.fullmatch(r"[^\d@#$%&*/\\|<>=_+]{2,80}", v) for v in sample):
+        return None
+    toks = [fold(v).replace(",", " ").split() for v in sample]
+    n = len(toks)
+    first_given = sum(1 for t in toks if t and t[0] in lists["given"]) / n
+    any_last = sum(1 for t in toks if any(w in lists["last"] for w in t)) / n
+    multi = sum(1 for t in toks if len(t) >= 2) / n
+    if multi >= 0.8 and (first_given >= 0.5 or any_last >= 0.6):
+        return "full_name"
+    if first_given >= 0.6:
+        return "given_name"
+    if any_last >= 0.6:
+        return "surname"
+    return None
+
+
+def _resolve_names(columns: list[Column]) -> None:
+    """Name columns that depend on their neighbours: a lone "apellido" after a paternal
+    one is the maternal surname; a "name" column of single words is a given name; a
+    full-name column records its word order."""
+    kinds = [c.kind for c in columns]
+    if "paternal" in kinds:
+        for c in columns:
+            if c.kind == "surname":
+                c.kind = "maternal"
+                break
+    lists = name_lists()
+    has_surname = any(k in ("paternal", "maternal", "surname") for k in kinds)
+    for c in columns:
+        if c.kind == "given_name" and not has_surname:
+            toks = [fold(v).split() for v in c.values[:500]]
+            multi = sum(1 for t in toks if len(t) >= 2) / max(len(toks), 1)
+            with_last = sum(1 for t in toks if any(w in lists["last"] for w in t[1:]))
+            if multi >= 0.6 and with_last >= 0.4 * max(len(toks), 1):
+                c.kind = "full_name"
+        if c.kind == "full_name":
+            toks = [fold(v).replace(",", " ").split() for v in c.values[:500]]
+            multi = sum(1 for t in toks if len(t) >= 2) / max(len(toks), 1)
+            if multi < 0.5 and "given_name" not in kinds:
+                c.kind = "given_name"
+                continue
+            comma = sum(1 for v in c.values[:500] if "," in v) / max(len(c.values[:500]), 1)
+            first_given = sum(1 for t in toks if t and t[0] in lists["given"])
+            last_given = sum(1 for t in toks if t and t[-1] in lists["given"])
+            if comma > 0.5:
+                c.fmt["order"] = "last_comma_first"
+            elif last_given > first_given:
+                c.fmt["order"] = "last_first"
+            else:
+                c.fmt["order"] = "first_last"
+            c.fmt["words"] = Counter(len(t) for t in toks)
+        if c.kind == "given_name":
+            c.fmt["words"] = Counter(len(v.split()) for v in c.values[:2000])
+        if c.kind == "surname":
+            vals = c.values[:2000]
+            c.fmt["two_words"] = sum(1 for v in vals if len(v.split()) >= 2) / max(len(vals), 1)

@@ -1,0 +1,117 @@
+"""Synthetic people: who a canary is, with names as frequent as real ones.
+
+A persona's given names and surnames come from Faker in the data's locale, mixed with
+the seed profile's weighted lists of frequent names (so that Hernández or María
+Guadalupe are as common among canaries as in a real registry); its sex and birth date
+follow the table's own distribution.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from canary.synth.cells import DateFormat, fold, parse_number
+
+
+@dataclass
+class Persona:
+    """One synthetic person. Names keep their natural casing and accents."""
+
+    given: str
+    paternal: str
+    maternal: str
+    sex: str  # "F" or "M"
+    birth: date
+    #: The address for the table's first email column (as written there), or None.
+    email: str | None
+    #: Addresses for further email columns, by column index.
+    other_emails: dict[int, str] = field(default_factory=dict)
+    #: Fixes every other choice made for this person, so make_row is repeatable.
+    seed: int = 0
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(x for x in (self.given, self.paternal, self.maternal) if x)
+
+
+class NameMaker:
+    """Given names and surnames for one locale profile."""
+
+    def __init__(self, profile: dict[str, Any], rng: random.Random, faker: Any) -> None:
+        self.profile = profile
+        self.rng = rng
+        self.faker = faker
+
+    def _weighted(self, table: dict[str, float]) -> str:
+        return self.rng.choices(list(table), weights=list(table.values()))[0]
+
+    def _faker_given(self, sex: str) -> str:
+        return str(self.faker.first_name_female() if sex == "F" else self.faker.first_name_male())
+
+    def given(self, sex: str, words: Counter[int]) -> str:
+        """Given name(s) of a sex ("F"/"M"), with as many words as `words` (a count of
+        word counts in the column) makes likely: "MARÍA GUADALUPE" where registries
+        write two."""
+        want = self.rng.choices(list(words), weights=list(words.values()))[0]
+        want = max(1, min(want, 3))
+        table = self.profile.get("given_female" if sex == "F" else "given_male", {})
+        for _ in range(10):  # a compound name ("María José") counts as two words
+            if table and self.rng.random() < self.profile.get("given_share", 0):
+                name = self._weighted(table)
+            else:
+                name = self._faker_given(sex)
+            if len(name.split()) <= want:
+                break
+        out = name.split()[: max(want, 1)]
+        for _ in range(20):
+            if len(out) >= want:
+                break
+            extra = self._faker_given(sex).split()
+            if len(out) + len(extra) <= want and extra[0] not in out:
+                out.extend(extra)
+        return " ".join(out)
+
+    def surname(self) -> str:
+        table = self.profile.get("surnames", {})
+        if table and self.rng.random() < self.profile.get("surname_share", 0):
+            return self._weighted(table)
+        return str(self.faker.last_name())
+
+
+def female_share_of_names(first_names: Iterable[str], profile: dict[str, Any]) -> float:
+    """Share of women among people by their first given name (0.5 when fewer than 20
+    names are clearly female or male): a registry of women candidates has no sex
+    column but its canaries must be women too."""
+    from faker.providers.person.en_US import Provider as EnUS
+    from faker.providers.person.es_ES import Provider as EsES
+    from faker.providers.person.es_MX import Provider as EsMX
+
+    female = {fold(n) for p in (EsMX, EsES, EnUS) for n in p.first_names_female}
+    male = {fold(n) for p in (EsMX, EsES, EnUS) for n in p.first_names_male}
+    female.update(fold(k.split()[0]) for k in profile.get("given_female", {}))
+    f = m = 0
+    for name in first_names:
+        words = fold(name).split()
+        if not words:
+            continue
+        w = words[1] if len(words) > 1 and words[0] in ("maria", "jose", "ma.") else words[0]
+        f += w in female and w not in male
+        m += w in male and w not in female
+    return f / (f + m) if f + m >= 20 else 0.5
+
+
+def age_reference(fmt: DateFormat, pairs: Iterable[tuple[str, str]]) -> date:
+    """The date a table's ages were computed at, from (birth date, age) cells of real
+    rows (today when none parse)."""
+    refs = []
+    for birth_text, age_text in pairs:
+        b, a = fmt.parse(birth_text), parse_number(age_text)
+        if b and a is not None:
+            refs.append(b[0].toordinal() + int((a + 0.5) * 365.25))
+    return date.fromordinal(int(statistics.median(refs))) if refs else date.today()
