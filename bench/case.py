@@ -26,7 +26,7 @@ from sqlalchemy.orm import selectinload
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from canary.evidence import report
-from canary.hits.record import Observation, hit_record, record
+from canary.hits.record import Observation, record
 from canary.store import chain
 from canary.store.engine import open_store
 from canary.store.models import Blob, Hit
@@ -80,7 +80,7 @@ def main() -> None:
         def bare_hash() -> None:
             with store.session() as s:
                 for h in s.scalars(select(Hit).options(selectinload(Hit.candidates))):
-                    hashlib.sha256(chain.canonical(hit_record(h))).hexdigest()
+                    hashlib.sha256(chain.canonical(chain.hit_record(h))).hexdigest()
 
         def verify() -> None:
             with store.session() as s:

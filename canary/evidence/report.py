@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session
 
 from canary.errors import InputError
 from canary.evidence.pdf import render_pdf
-from canary.hits.record import hit_record
 from canary.investigate import history
 from canary.investigate.queries import canary_dict
 from canary.store import chain
@@ -171,7 +170,7 @@ def issuance_record(session: Session, copy: Copy) -> dict[str, Any]:
 def chain_links(session: Session, copy: Copy, hits: list[Hit]) -> list[dict[str, Any]]:
     """The links covering the copy and its hits, each with the record it hashes."""
     records: dict[tuple[str, str], dict[str, Any]] = {("copy", copy.id): chain.copy_record(copy)}
-    records.update({("hit", str(h.id)): hit_record(h) for h in hits})
+    records.update({("hit", str(h.id)): chain.hit_record(h) for h in hits})
     refs = list(records)
     links: list[ChainLink] = []
     for i in range(0, len(refs), 500):

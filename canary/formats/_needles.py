@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from canary.formats import Collision
+from canary.formats.table import Collision
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from canary.formats import CopyTarget
+from canary.formats.table import CopyTarget
 
 log = logging.getLogger(__name__)
 

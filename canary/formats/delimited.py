@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from canary.errors import InputError
-from canary.formats import CopyTarget, Insertion, Progress, Sample
 from canary.formats._dialect import (
     BOM_UTF8,
     Buf,
@@ -40,6 +39,7 @@ from canary.formats._files import Outputs, sha256_file
 from canary.formats._needles import NeedleScanner
 from canary.formats._stream import MultiWriter, Piece
 from canary.formats._values import MAX_PREAMBLE, header_index
+from canary.formats.table import CopyTarget, Insertion, Progress, Sample
 
 log = logging.getLogger(__name__)
 

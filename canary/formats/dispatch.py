@@ -5,7 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from canary.errors import InputError
-from canary.formats import Table
+from canary.formats.delimited import DelimitedTable
+from canary.formats.jsonfile import JsonlTable, JsonTable
+from canary.formats.sql import SqliteFileTable, SqlUrlTable
+from canary.formats.table import Table
+from canary.formats.xlsx import XlsxTable
 
 DELIMITED = {".csv", ".tsv", ".txt"}
 SQLITE = {".sqlite", ".sqlite3", ".db"}
@@ -25,8 +29,6 @@ def open_table(source: str | Path, *, table: str | None = None, sheet: str | Non
     if "://" in text and not Path(text).exists():
         if not table:
             raise InputError("a database URL needs --table naming the table to copy")
-        from canary.formats.sql import SqlUrlTable
-
         return SqlUrlTable(text, table)
     path = Path(text)
     ext = path.suffix.lower()
@@ -38,23 +40,14 @@ def open_table(source: str | Path, *, table: str | None = None, sheet: str | Non
     if not path.is_file():
         raise InputError(f"{path} does not exist or is not a file")
     if ext in DELIMITED:
-        from canary.formats.delimited import DelimitedTable
-
         return DelimitedTable(path)
     if ext == ".xlsx":
-        from canary.formats.xlsx import XlsxTable
-
         return XlsxTable(path, sheet)
     if ext == ".json":
-        from canary.formats.jsonfile import JsonTable
-
         return JsonTable(path)
     if ext in (".jsonl", ".ndjson"):
-        from canary.formats.jsonfile import JsonlTable
-
         return JsonlTable(path)
     if not table:
         raise InputError(f"{path} is a SQLite file: name the table with --table")
-    from canary.formats.sql import SqliteFileTable
 
     return SqliteFileTable(path, table)

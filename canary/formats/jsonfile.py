@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from canary.errors import InputError
-from canary.formats import CopyTarget, Progress, Sample
 from canary.formats._files import Outputs, sha256_file
 from canary.formats._needles import NeedleScanner
 from canary.formats._nested import build, flat_paths, get, header_names
 from canary.formats._values import column_kind, from_text, place_rows, share, to_text
+from canary.formats.table import CopyTarget, Progress, Sample
 
 log = logging.getLogger(__name__)
 

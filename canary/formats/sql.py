@@ -24,12 +24,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from canary.errors import InputError
-from canary.formats import CopyTarget, Progress, Sample
 from canary.formats._files import Outputs, sha256_file
 from canary.formats._needles import NeedleScanner
 from canary.formats._tables import TableOutputs, reason, row_line
 from canary.formats._tables import safe_url as _safe_url
 from canary.formats._values import from_text, place_rows, share, to_text
+from canary.formats.table import CopyTarget, Progress, Sample
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from canary.errors import InputError
-from canary.formats import CopyTarget, Progress, Sample
 from canary.formats._files import Outputs, sha256_file
 from canary.formats._needles import NeedleScanner
 from canary.formats._values import (
@@ -29,6 +28,7 @@ from canary.formats._values import (
     to_text,
 )
 from canary.formats._xlsxrefs import shift_rows
+from canary.formats.table import CopyTarget, Progress, Sample
 
 log = logging.getLogger(__name__)
 

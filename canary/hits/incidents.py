@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from canary.alerts.messages import first_payload
 from canary.alerts.outbox import enqueue
-from canary.ops.liveness import is_sentinel
+from canary.hits.sentinels import is_sentinel
 from canary.store.models import Hit, Incident, UTCDateTime
 
 log = logging.getLogger(__name__)

@@ -207,26 +207,10 @@ def _insert_hits(session: Session, new_hits: list[Hit]) -> None:
     if candidates:
         conn.execute(insert(_CANDIDATES), candidates)
     incidents.finish(session, plan)
-    chain.append_many(session, [("hit", str(h.id), hit_record(h)) for h in new_hits])
+    chain.append_many(session, [("hit", str(h.id), chain.hit_record(h)) for h in new_hits])
 
 
 _HITS = cast(Table, Hit.__table__)
 _CANDIDATES = cast(Table, HitCopy.__table__)
 _HIT_COLUMNS = [c.key for c in _HITS.columns if c.key != "id"]
 _CANDIDATE_COLUMNS = [c.key for c in _CANDIDATES.columns]
-
-
-def hit_record(hit: Hit) -> dict[str, Any]:
-    """The fields of a hit the hash chain covers."""
-    return {
-        "id": hit.id,
-        "observed_at": hit.observed_at.isoformat(),
-        "channel": hit.channel,
-        "identifier": hit.identifier,
-        "sender": hit.sender,
-        "summary": hit.summary,
-        "provider": hit.provider,
-        "provider_message_id": hit.provider_message_id,
-        "evidence_sha256": hit.evidence_sha256,
-        "copies": [c.copy_id for c in hit.candidates],
-    }

@@ -26,8 +26,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
+from canary.hits.sentinels import PREFIX, sentinel_key
 from canary.ops.dns import Lookup
 from canary.store.engine import Store
 from canary.store.models import Hit, Setting
@@ -35,26 +35,7 @@ from canary.store.register import list_domains
 
 log = logging.getLogger(__name__)
 
-PREFIX = "canary-liveness-"
 KEEP = 4
-
-
-def _key(domain: str) -> str:
-    return f"liveness:{domain}"
-
-
-def is_sentinel(session: Session, identifier: str) -> bool:
-    """True when `identifier` is one of our own recent liveness addresses."""
-    if not identifier.startswith(PREFIX) or "@" not in identifier:
-        return False
-    row = session.get(Setting, _key(identifier.rpartition("@")[2]))
-    if row is None:
-        return False
-    try:
-        state = json.loads(row.value)
-    except ValueError:
-        return False
-    return identifier in state.get("addresses", [])
 
 
 def send_sentinel(
@@ -97,7 +78,7 @@ def run_liveness(
     queued: list[dict[str, Any]] = []
     for domain in list_domains(store):
         with store.session() as s:
-            row = s.get(Setting, _key(domain))
+            row = s.get(Setting, sentinel_key(domain))
             state: dict[str, Any] = json.loads(row.value) if row else {}
             pending = state.get("pending")
             if pending:
@@ -146,4 +127,4 @@ def run_liveness(
 
 def _save(store: Store, domain: str, state: dict[str, Any]) -> None:
     with store.session() as s:
-        s.merge(Setting(key=_key(domain), value=json.dumps(state)))
+        s.merge(Setting(key=sentinel_key(domain), value=json.dumps(state)))

@@ -108,6 +108,22 @@ def copy_record(copy: Copy, identifiers: list[tuple[str, str]] | None = None) ->
     }
 
 
+def hit_record(hit: Hit) -> dict[str, Any]:
+    """The fields of a hit the hash chain covers (frozen: existing chains must verify)."""
+    return {
+        "id": hit.id,
+        "observed_at": hit.observed_at.isoformat(),
+        "channel": hit.channel,
+        "identifier": hit.identifier,
+        "sender": hit.sender,
+        "summary": hit.summary,
+        "provider": hit.provider,
+        "provider_message_id": hit.provider_message_id,
+        "evidence_sha256": hit.evidence_sha256,
+        "copies": [c.copy_id for c in hit.candidates],
+    }
+
+
 def record_sha256(record: dict[str, Any]) -> str:
     """SHA-256 (hex) of a record's canonical bytes."""
     return hashlib.sha256(canonical(record)).hexdigest()
@@ -124,27 +140,6 @@ class BrokenLink:
 
     def describe(self) -> str:
         return f"link #{self.seq} ({self.kind} {self.ref_id}): {self.reason}"
-
-
-def current_record(session: Session, kind: str, ref_id: str) -> dict[str, Any] | None:
-    """The record of a copy or hit as derived from its current row, None if the row is gone."""
-    from canary.hits.record import hit_record  # hits imports this module
-
-    if kind == "copy":
-        copy = session.get(Copy, ref_id)
-        return copy_record(copy) if copy is not None else None
-    if kind == "hit":
-        try:
-            hit = session.get(Hit, int(ref_id))
-        except ValueError:
-            return None
-        return hit_record(hit) if hit is not None else None
-    return None
-
-
-def check_link(session: Session, link: ChainLink, prev_hash: str) -> str | None:
-    """Why `link` fails (given the previous link's hash), or None when it checks."""
-    return _check(link, prev_hash, current_record(session, link.kind, link.ref_id))
 
 
 def _check(link: ChainLink, prev_hash: str, rec: dict[str, Any] | None) -> str | None:
@@ -187,8 +182,6 @@ def verify_chain(session: Session, batch: int = 500) -> BrokenLink | None:
     or deleted behind the tool's back). Links are read in batches, with the rows they
     cover, so a long chain neither fills memory nor costs a query per link.
     """
-    from canary.hits.record import hit_record  # hits imports this module
-
     prev = GENESIS
     expected_seq = 1
     while True:
