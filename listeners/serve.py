@@ -246,30 +246,21 @@ async def _wait_started(name: str, server: QuietServer, task: asyncio.Task[None]
 
 
 def _admin_app(store: Store, config: Config) -> Any:
-    try:
-        from listeners.admin import create_app
-    except ImportError as exc:
-        log.warning("admin listener not available (%s); running without it", exc)
-        return None
+    from listeners.admin import create_app
+
     return create_app(store, config)
 
 
 async def _start_smtp(store: Store, config: Config, address: str) -> Any:
-    try:
-        from listeners.smtp import start_smtp
-    except ImportError as exc:
-        log.warning("SMTP listener not available (%s); running without it", exc)
-        return None
+    from listeners.smtp import start_smtp
+
     host, port = parse_hostport(address, "smtp")
     return await start_smtp(store, config, host, port)
 
 
 def _start_scheduler(store: Store, config: Config, smtp_port: int) -> Any:
-    try:
-        from canary.ops.scheduler import create_scheduler
-    except ImportError as exc:
-        log.warning("scheduler not available (%s); running without it", exc)
-        return None
+    from canary.ops.scheduler import create_scheduler
+
     scheduler = create_scheduler(store, config, smtp_port=smtp_port)
     scheduler.start()
     return scheduler

@@ -1,19 +1,15 @@
 """The `canary` command line: thin commands that parse, call one function, print.
 
 Each module in this package adds its commands to `app`; errors of the project's
-types are caught here once and printed as one line (exit 1).
+types become one line and exit 1 inside the app (`common.CanaryGroup`).
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
-import sys
-
-import typer
 
 from canary.cli.common import app
-from canary.errors import CanaryError
 
 # Command modules register themselves on import.
 COMMAND_MODULES = ("setup", "issue", "query", "listen", "alerts", "case", "demo")
@@ -21,11 +17,7 @@ COMMAND_MODULES = ("setup", "issue", "query", "listen", "alerts", "case", "demo"
 
 def _load_commands() -> None:
     for name in COMMAND_MODULES:
-        try:
-            importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
+        importlib.import_module(f"{__name__}.{name}")
 
 
 def main() -> None:
@@ -34,11 +26,7 @@ def main() -> None:
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    try:
-        app()  # click handles usage errors itself (exit 2)
-    except CanaryError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+    app()  # usage errors exit 2 (Click); project errors exit 1 (CanaryGroup)
 
 
 _load_commands()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from canary.cli.common import app, echo, emit_json, state
+from canary.cli.common import JSON_OPTION, app, echo, emit_json, state
 from canary.errors import InputError
 
 alerts_app = typer.Typer(help="The alert outbox: list, test channels, retry failed alerts.")
@@ -16,7 +16,7 @@ def alerts_list(
     ctx: typer.Context,
     failed: bool = typer.Option(False, "--failed", help="only permanently failed alerts"),
     limit: int = typer.Option(100, "--limit", help="at most this many, newest first"),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """List alerts in the outbox, newest first."""
     from canary.alerts import list_alerts
@@ -40,7 +40,7 @@ def alerts_list(
 
 
 @alerts_app.command("test")
-def alerts_test(as_json: bool = typer.Option(False, "--json")) -> None:
+def alerts_test(as_json: bool = JSON_OPTION) -> None:
     """Send a test alert through every configured channel now; exit 1 if any failed."""
     from canary.alerts import send_test
 
@@ -72,7 +72,7 @@ def alerts_retry(
 
 @app.command()
 def doctor(
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JSON_OPTION,
     nameserver: str = typer.Option(
         "", "--nameserver", help="resolver to ask, HOST or HOST:PORT (default: the system's)"
     ),

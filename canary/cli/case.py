@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from canary.cli.common import app, echo, emit_json, state
+from canary.cli.common import JSON_OPTION, app, echo, emit_json, state
 from canary.errors import InputError
 
 user_app = typer.Typer(help="Dashboard users (roles: viewer, investigator, admin).")
@@ -17,7 +17,7 @@ app.add_typer(token_app, name="token")
 
 
 @app.command()
-def incidents(as_json: bool = typer.Option(False, "--json")) -> None:
+def incidents(as_json: bool = JSON_OPTION) -> None:
     """List incidents (hits grouped per copy), most recently active first."""
     from canary.investigate import history
 
@@ -32,7 +32,7 @@ def incidents(as_json: bool = typer.Option(False, "--json")) -> None:
 
 
 @app.command()
-def incident(incident_id: int, as_json: bool = typer.Option(False, "--json")) -> None:
+def incident(incident_id: int, as_json: bool = JSON_OPTION) -> None:
     """One incident with the timeline of its hits."""
     from canary.investigate import history
 
@@ -56,7 +56,7 @@ def report_cmd(
     copy_id: str,
     out: Path = typer.Option(..., "--out", "-o", help="the bundle to write (.zip)"),
     lang: str = typer.Option("es", "--lang", help="es | en"),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Write a copy's evidence bundle: report (HTML, PDF), issuance, raw hits, chain, manifest."""
     from canary.evidence import report
@@ -75,7 +75,7 @@ def verify(
     against_store: bool = typer.Option(
         False, "--against-store", help="also check a bundle's links against this store's chain"
     ),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Check the store's hash chain, or an evidence bundle (offline); exit 1 when broken."""
     from canary.evidence import report
@@ -163,7 +163,7 @@ def user_remove(name: str) -> None:
 
 
 @user_app.command("list")
-def user_list(as_json: bool = typer.Option(False, "--json")) -> None:
+def user_list(as_json: bool = JSON_OPTION) -> None:
     """List users and roles."""
     from canary.store import users
 

@@ -10,12 +10,32 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
 from canary.config import Config, load_config
+from canary.errors import CanaryError
 from canary.store.engine import Store, open_store
+
+
+class CanaryGroup(TyperGroup):
+    """The app's group: a project error becomes one line on stderr and exit 1, inside the app.
+
+    Usage errors stay Click's (exit 2). Handling it here rather than around `app()` means
+    every caller (the console script, `python -m canary`, Typer's CliRunner) sees the same
+    exit code and message.
+    """
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CanaryError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+
 
 app = typer.Typer(
     name="canary",
+    cls=CanaryGroup,
     help="Plant canaries into copies of sensitive tables and trace which copy leaked.",
     no_args_is_help=True,
     add_completion=False,
@@ -46,6 +66,9 @@ class State:
 
 
 state = State()
+
+#: The one `--json` option every query command takes (DESIGN: exactly one JSON document).
+JSON_OPTION = typer.Option(False, "--json", help="print exactly one JSON document on stdout")
 
 
 @app.callback()

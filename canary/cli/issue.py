@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from canary.cli.common import app, echo, emit_json, state
+from canary.cli.common import JSON_OPTION, app, echo, emit_json, state
 from canary.issue.plant import IssueRequest, issue_copies
 
 
@@ -32,7 +32,7 @@ def issue(
     table: str | None = typer.Option(None, "--table", help="table name (SQLite or URL)"),
     sheet: str | None = typer.Option(None, "--sheet", help="sheet name (.xlsx)"),
     issued_by: str = typer.Option("", "--issued-by", help="who issues the copies"),
-    as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Issue one tagged copy of SOURCE per --recipient, each with its own canaries."""
     request = IssueRequest(

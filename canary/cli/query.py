@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from canary.cli.common import app, echo, emit_json, state
+from canary.cli.common import JSON_OPTION, app, echo, emit_json, state
 from canary.investigate.identify import identify as identify_file
 from canary.investigate.queries import (
     HitFilter,
@@ -52,7 +52,7 @@ def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
 
 
 @app.command()
-def copies(as_json: bool = typer.Option(False, "--json", help="print one JSON document")) -> None:
+def copies(as_json: bool = JSON_OPTION) -> None:
     """List the issued copies with their canary and hit counts."""
     doc = list_copies(state.store)
     if as_json:
@@ -84,7 +84,7 @@ def copies(as_json: bool = typer.Option(False, "--json", help="print one JSON do
 @app.command("copy")
 def copy_cmd(
     copy_id: str = typer.Argument(..., help="copy id, as `canary copies` shows it"),
-    as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Show one copy and its canaries."""
     doc = copy_detail(state.store, copy_id)
@@ -118,7 +118,7 @@ def hits(
     recipient: str | None = typer.Option(None, "--recipient", help="copies issued to (part of)"),
     sender: str | None = typer.Option(None, "--sender", help="sender contains"),
     limit: int | None = typer.Option(None, "--limit", help="at most this many, newest first"),
-    as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
+    as_json: bool = JSON_OPTION,
     as_csv: bool = typer.Option(False, "--csv", help="print CSV (safe to open in Excel)"),
 ) -> None:
     """List hits, newest first, with their candidate copies best first."""
@@ -160,7 +160,7 @@ def hits(
 @app.command()
 def trace(
     value: str = typer.Argument(..., help="an email address or a phone number, any format"),
-    as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Trace an address or number to its canaries, copies and hits."""
     doc = trace_value(state.store, value)
@@ -186,7 +186,7 @@ def trace(
 @app.command()
 def identify(
     path: Path = typer.Argument(..., help="the found dump: any table, JSON or text file"),
-    as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Find which issued copies a leaked file comes from."""
     doc = identify_file(state.store, path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from canary.cli.common import app, echo, emit_json, state
+from canary.cli.common import JSON_OPTION, app, echo, emit_json, state
 from canary.config import config_path, write_default_config
 from canary.store import register as registry
 from canary.store.engine import safe_url
@@ -39,7 +39,7 @@ def domain_add(domain: str) -> None:
 
 
 @domain_app.command("list")
-def domain_list(as_json: bool = typer.Option(False, "--json")) -> None:
+def domain_list(as_json: bool = JSON_OPTION) -> None:
     """List canary domains."""
     names = registry.list_domains(state.store)
     if as_json:
@@ -62,7 +62,7 @@ def phone_add(
 
 
 @phone_app.command("list")
-def phone_list(as_json: bool = typer.Option(False, "--json")) -> None:
+def phone_list(as_json: bool = JSON_OPTION) -> None:
     """List canary phone numbers."""
     phones = registry.list_phones(state.store)
     if as_json:
