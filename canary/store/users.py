@@ -7,6 +7,7 @@ timing does not tell which names are valid.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +26,12 @@ MIN_PASSWORD = 10
 MAX_PASSWORD = 1000
 
 _hasher = PasswordHasher()
-_DUMMY = _hasher.hash("not a real password, equalises timing")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the user does not exist (made on first use, not import)."""
+    return _hasher.hash("not a real password, equalises timing")
 
 
 @dataclass(frozen=True)
@@ -89,15 +95,6 @@ def set_password(store: Store, username: str, password: str) -> None:
         u.password_hash = _hasher.hash(password)
 
 
-def set_role(store: Store, username: str, role: str) -> None:
-    _check_role(role)
-    with store.session() as s:
-        u = s.scalars(select(User).where(User.username == username)).first()
-        if u is None:
-            raise NotFound(f"no user {username[:100]!r}: add one with `canary user add`")
-        u.role = role
-
-
 def remove_user(store: Store, username: str) -> None:
     with store.session() as s:
         u = s.scalars(select(User).where(User.username == username)).first()
@@ -126,7 +123,7 @@ def authenticate(store: Store, username: str, password: str) -> UserInfo | None:
         return None
     with store.session() as s:
         u = s.scalars(select(User).where(User.username == username)).first()
-        stored = u.password_hash if u else _DUMMY
+        stored = u.password_hash if u else _dummy_hash()
         try:
             _hasher.verify(stored, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):

@@ -1,0 +1,28 @@
+"""listeners/smtp.py overrides private parts of aiosmtpd's SMTP protocol.
+
+pyproject pins aiosmtpd below the next minor release; this test fails loudly if an
+upgrade inside that range renames or reshapes what CanarySMTP relies on, instead of the
+listener silently losing its DATA timeout, shutdown tracking or probe recording.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from aiosmtpd.smtp import SMTP
+
+
+def test_the_private_aiosmtpd_names_the_listener_overrides_still_exist() -> None:
+    proto = SMTP.__new__(SMTP)  # no loop needed to look at methods
+    for name in ("_reset_timeout", "_timeout_cb", "smtp_DATA", "connection_made", "connection_lost"):
+        assert callable(getattr(proto, name, None)), name
+    init = inspect.getsource(SMTP.__init__)
+    for attribute in ("_smtp_methods", "_timeout_duration", "data_size_limit"):
+        assert f"self.{attribute}" in init, attribute
+    assert list(inspect.signature(SMTP._reset_timeout).parameters) == ["self", "duration"]
+
+
+def test_commands_are_dispatched_through_the_method_table_the_listener_wraps() -> None:
+    # CanarySMTP wraps every entry of _smtp_methods; aiosmtpd must look commands up there.
+    source = inspect.getsource(SMTP._handle_client)
+    assert "_smtp_methods" in source
