@@ -14,7 +14,13 @@ from aiosmtpd.smtp import SMTP
 
 def test_the_private_aiosmtpd_names_the_listener_overrides_still_exist() -> None:
     proto = SMTP.__new__(SMTP)  # no loop needed to look at methods
-    for name in ("_reset_timeout", "_timeout_cb", "smtp_DATA", "connection_made", "connection_lost"):
+    for name in (
+        "_reset_timeout",
+        "_timeout_cb",
+        "smtp_DATA",
+        "connection_made",
+        "connection_lost",
+    ):
         assert callable(getattr(proto, name, None)), name
     init = inspect.getsource(SMTP.__init__)
     for attribute in ("_smtp_methods", "_timeout_duration", "data_size_limit"):
