@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from canary.hits import attribution
 from canary.hits.record import Observation, record
-from canary.store.engine import Store
+from canary.store.engine import Store, open_store
 from canary.store.models import Hit
 from tests.registry_support import DOMAIN, T0, Person, build
 
@@ -154,9 +154,9 @@ def test_control_canaries_are_noise(store: Store) -> None:
     assert (r.classification, r.copies) == ("control", [])
 
 
-def test_phone_hit_during_burn_in_is_noise(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_phone_hit_during_burn_in_is_noise(store_url: str) -> None:
+    store = open_store(store_url, burn_in_days=7.0)
     reg = build(store, {"a": [Person("Ana Uno Dos", phone=SHARED)]}, phones_first_used=T0)
-    monkeypatch.setattr(attribution, "BURN_IN_DAYS", 7.0)
     early, late = record(
         store,
         [
@@ -196,14 +196,12 @@ def test_attribute_keeps_its_plain_signature(sqlite_store: Store) -> None:
 
 
 def test_burn_in_period_comes_from_the_config(config, monkeypatch: pytest.MonkeyPatch) -> None:
-    from typer.testing import CliRunner
+    from canary.cli.common import State
 
-    from canary.cli import app
-
-    monkeypatch.setattr(attribution, "BURN_IN_DAYS", 0.0)
     text = config.path.read_text()
     assert "burn_in_days = 0" in text
     config.path.write_text(text.replace("burn_in_days = 0", "burn_in_days = 7", 1))
-    result = CliRunner().invoke(app, ["copies", "--json"])
-    assert result.exit_code == 0, result.output
-    assert attribution.BURN_IN_DAYS == 7.0
+    store = State(config_path=config.path).store
+    with store.session() as s:
+        assert s.info["burn_in_days"] == 7.0
+    store.dispose()

@@ -58,10 +58,9 @@ class State:
     @property
     def store(self) -> Store:
         if self._store is None:
-            from canary.hits import attribution
-
-            attribution.configure(self.config.plant.burn_in_days)  # hits recorded from here on
-            self._store = open_store(self.config.store_url)
+            self._store = open_store(
+                self.config.store_url, burn_in_days=self.config.plant.burn_in_days
+            )
         return self._store
 
 

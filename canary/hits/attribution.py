@@ -19,7 +19,7 @@ Scores sum to 1 over the candidates. Classification:
   burn-in period: noise the number brought with it (candidates kept, for reading).
 
 The burn-in period comes from `burn_in_days`, else ``session.info["burn_in_days"]``,
-else the module-level `BURN_IN_DAYS` (set it once from ``config.plant.burn_in_days``).
+which `open_store(url, burn_in_days=...)` sets on every session of the store (0 if unset).
 """
 
 from __future__ import annotations
@@ -35,8 +35,6 @@ from sqlalchemy.orm import Session
 from canary.store.models import Canary, Copy, Hit, HitCopy, Identifier, PhoneNumber
 from canary.text import contains_words, fold
 
-#: Default burn-in period in days when neither the caller nor the session says.
-BURN_IN_DAYS = 0.0
 #: Hits this close in time to another hit support the same copies (weakly).
 WINDOW = timedelta(hours=24)
 #: How many related hits are read to weigh candidates.
@@ -51,12 +49,6 @@ WINDOW_WEIGHT = 1.5
 class Attribution:
     classification: str  # evidence | unattributed | control | burn-in
     candidates: list[HitCopy] = field(default_factory=list)
-
-
-def configure(burn_in_days: float) -> None:
-    """Set the process-wide default burn-in period (from ``config.plant.burn_in_days``)."""
-    global BURN_IN_DAYS
-    BURN_IN_DAYS = float(burn_in_days)
 
 
 def attribute(
@@ -108,7 +100,7 @@ def _in_burn_in(
 ) -> bool:
     days = burn_in_days
     if days is None:
-        days = float(session.info.get("burn_in_days", BURN_IN_DAYS))
+        days = float(session.info.get("burn_in_days", 0.0))
     key = ("first-used", hit.identifier)
     if cache is not None and key in cache:
         first_used = cache[key]

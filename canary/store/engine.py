@@ -160,8 +160,13 @@ class Store:
         self.engine.dispose()
 
 
-def open_store(url: str, *, migrate_schema: bool = True) -> Store:
-    """Open (and by default migrate) the store at `url`."""
+def open_store(url: str, *, migrate_schema: bool = True, burn_in_days: float = 0.0) -> Store:
+    """Open (and by default migrate) the store at `url`.
+
+    `burn_in_days`: hits on a phone number within this many days of its first use are
+    noise (config `plant.burn_in_days`); every session of this store carries it, so
+    whoever records hits through the store gets the configured period, no global state.
+    """
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
@@ -172,4 +177,5 @@ def open_store(url: str, *, migrate_schema: bool = True) -> Store:
         ) from exc
     if migrate_schema:
         migrate(engine)
-    return Store(engine=engine, sessionmaker=sessionmaker(engine, expire_on_commit=False))
+    factory = sessionmaker(engine, expire_on_commit=False, info={"burn_in_days": burn_in_days})
+    return Store(engine=engine, sessionmaker=factory)
