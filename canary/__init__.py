@@ -1,5 +1,86 @@
-"""canary-trace: plant unique synthetic people into copies of a table and trace leaks."""
+"""canary-trace: plant unique synthetic people into copies of a table and trace leaks.
+
+The library under the `canary` command. Everything the CLI does is a call here::
+
+    import canary
+
+    store = canary.open_store("sqlite:///canary.db")
+    config = canary.Config()
+    request = canary.IssueRequest("registro.csv", ["Proveedor SA"])
+    [copy] = canary.issue_copies(store, config, request)
+    print(canary.identify(store, "found_dump.csv")["copies"])
+    canary.record(store, [canary.Observation("sms", "+528441234567", text="Hola Ana")])
+
+Names load on first use, so `import canary` stays cheap for the command line.
+"""
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+
+#: The public names and the module that holds each.
+_PUBLIC = {
+    "CanaryError": "canary.errors",
+    "ConfigError": "canary.errors",
+    "InputError": "canary.errors",
+    "NotFound": "canary.errors",
+    "StoreError": "canary.errors",
+    "Config": "canary.config",
+    "load_config": "canary.config",
+    "Store": "canary.store.engine",
+    "open_store": "canary.store.engine",
+    "IssueRequest": "canary.issue.plant",
+    "IssuedCopy": "canary.issue.plant",
+    "issue_copies": "canary.issue.plant",
+    "Observation": "canary.hits.record",
+    "Recorded": "canary.hits.record",
+    "record": "canary.hits.record",
+    "identify": "canary.investigate.identify",
+    "trace": "canary.investigate.trace",
+    "verify_chain": "canary.store.chain",
+}
+
+__all__ = [
+    "CanaryError",
+    "Config",
+    "ConfigError",
+    "InputError",
+    "IssueRequest",
+    "IssuedCopy",
+    "NotFound",
+    "Observation",
+    "Recorded",
+    "Store",
+    "StoreError",
+    "__version__",
+    "identify",
+    "issue_copies",
+    "load_config",
+    "open_store",
+    "record",
+    "trace",
+    "verify_chain",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'canary' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:
+    from canary.config import Config, load_config
+    from canary.errors import CanaryError, ConfigError, InputError, NotFound, StoreError
+    from canary.hits.record import Observation, Recorded, record
+    from canary.investigate.identify import identify
+    from canary.investigate.trace import trace
+    from canary.issue.plant import IssuedCopy, IssueRequest, issue_copies
+    from canary.store.chain import verify_chain
+    from canary.store.engine import Store, open_store

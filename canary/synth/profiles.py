@@ -14,7 +14,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import canary
 from canary.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -25,7 +24,7 @@ LOCALES = ("es_MX", "es_CR", "es_ES", "en_US")
 
 def seeds_dir() -> Path:
     """The seeds folder: the packaged copy first, then the source checkout's."""
-    pkg = Path(canary.__file__).resolve().parent
+    pkg = Path(__file__).resolve().parents[1]  # the canary package
     for candidate in (pkg / "_seeds", pkg.parent / "seeds"):
         if (candidate / "locales").is_dir():
             return candidate
