@@ -5,6 +5,7 @@ The library under the `canary` command. Everything the CLI does is a call here::
     import canary
 
     store = canary.open_store("sqlite:///canary.db")
+    canary.add_domain(store, "avisos.example.mx")
     config = canary.Config()
     request = canary.IssueRequest("registro.csv", ["Proveedor SA"])
     [copy] = canary.issue_copies(store, config, request)
@@ -41,6 +42,8 @@ _PUBLIC = {
     "identify": "canary.investigate.identify",
     "trace": "canary.investigate.trace",
     "verify_chain": "canary.store.chain",
+    "add_domain": "canary.store.register",
+    "add_phone": "canary.store.register",
 }
 
 __all__ = [
@@ -56,6 +59,8 @@ __all__ = [
     "Store",
     "StoreError",
     "__version__",
+    "add_domain",
+    "add_phone",
     "identify",
     "issue_copies",
     "load_config",
@@ -84,3 +89,4 @@ if TYPE_CHECKING:
     from canary.issue.plant import IssuedCopy, IssueRequest, issue_copies
     from canary.store.chain import verify_chain
     from canary.store.engine import Store, open_store
+    from canary.store.register import add_domain, add_phone

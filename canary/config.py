@@ -190,14 +190,14 @@ def load_config(path: str | Path | None = None) -> Config:
     if not p.exists():
         if path is not None:
             raise ConfigError(f"config file {p} does not exist (run 'canary init' to write one)")
-        cfg = Config()
-        cfg.path = p
-        return cfg
+        default = Config()
+        default.path = p
+        return default
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read {p}: {exc}") from exc
-    cfg = _build(Config, data, "")
+    cfg: Config = _build(Config, data, "")
     cfg.path = p
     for i, ch in enumerate(cfg.alerts.channels):
         if not isinstance(ch, dict) or "type" not in ch:
@@ -260,3 +260,16 @@ def write_default_config(path: Path) -> bool:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(DEFAULT_TOML, encoding="utf-8")
     return True
+
+
+def parse_hostport(value: str, what: str) -> tuple[str, int]:
+    """("host", port) from "host:port", "[v6]:port" or ":port" (all interfaces).
+
+    The one reader of the `[listen]` addresses, for the listeners, doctor and the demo.
+    """
+    v = value.strip()
+    host, sep, port = v.rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise ConfigError(f"{what} address '{value}' must be HOST:PORT, e.g. 127.0.0.1:8025")
+    host = host.strip("[]") or "0.0.0.0"  # noqa: S104 (an explicit ":port" asks for it)
+    return host, int(port)

@@ -30,7 +30,7 @@ from typing import Any
 
 import uvicorn
 
-from canary.config import Config
+from canary.config import Config, parse_hostport
 from canary.errors import ConfigError
 from canary.store.engine import Store
 
@@ -41,16 +41,6 @@ PARTS = ("smtp", "http", "admin", "scheduler")
 GRACE_SECONDS = 30.0
 #: Concurrent HTTP connections per listener past which uvicorn answers 503.
 MAX_CONNECTIONS = 2000
-
-
-def parse_hostport(value: str, what: str) -> tuple[str, int]:
-    """("host", port) from "host:port", "[v6]:port" or ":port" (all interfaces)."""
-    v = value.strip()
-    host, sep, port = v.rpartition(":")
-    if not sep or not port.isdigit() or int(port) > 65535:
-        raise ConfigError(f"{what} address '{value}' must be HOST:PORT, e.g. 127.0.0.1:8025")
-    host = host.strip("[]") or "0.0.0.0"  # noqa: S104 (an explicit ":port" asks for it)
-    return host, int(port)
 
 
 def bind(host: str, port: int, what: str) -> socket.socket:

@@ -171,7 +171,7 @@ class CanarySMTP(SMTP):
 
     def _timeout_cb(self) -> None:
         self.ended_by = "timeout"
-        super()._timeout_cb()
+        super()._timeout_cb()  # type: ignore[no-untyped-call]
 
     def reset_timeout(self) -> None:
         """Give the current step a full command timeout again (e.g. while committing)."""

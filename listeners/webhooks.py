@@ -27,10 +27,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from canary import signatures
 from canary.config import Config
 from canary.hits.record import Observation, Recorded
 from canary.store.engine import Store
-from listeners import payloads, signatures
+from listeners import payloads
 from listeners.batching import GroupCommitter
 from listeners.payloads import Malformed
 
@@ -233,7 +234,9 @@ class Webhooks:
     def public_url(self, request: Request) -> str:
         """The URL the provider called: listen.public_url + path (+ query), as signed."""
         base = self.config.listen.public_url.rstrip("/")
-        path = (request.scope.get("raw_path") or request.scope["path"].encode()).decode("latin-1")
+        path: str = (request.scope.get("raw_path") or request.scope["path"].encode()).decode(
+            "latin-1"
+        )
         query = request.scope.get("query_string", b"").decode("latin-1")
         return base + path + (f"?{query}" if query else "")
 

@@ -276,7 +276,11 @@ def test_cli_identify_json_shape(config: Config, tmp_path: Path) -> None:
     assert [i["value"] for i in doc["controls"]] == [f"julia.cv@{DOMAIN}"]
 
     missing = CliRunner().invoke(app, ["identify", str(tmp_path / "nope.csv")])
-    assert missing.exit_code != 0
+    assert missing.exit_code == 1
+    assert (
+        missing.stderr
+        == f"error: {tmp_path / 'nope.csv'}: no such file; give the path of the found dump\n"
+    )
 
 
 def test_copies_issued_by_planting_are_identified(store: Store, tmp_path: Path) -> None:

@@ -19,9 +19,10 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from canary.cli import app
+from canary.config import parse_hostport
 from canary.store.engine import Store, open_store
 from canary.store.models import Hit
-from listeners.serve import ServeOptions, parse_hostport
+from listeners.serve import ServeOptions
 from tests.alerts_support import add_copy, wait_for
 from tests.conftest import free_port, pg_schema_url
 from tests.webhooks_support import GENERIC_SECRET, generic_post

@@ -24,8 +24,6 @@ secret may instead be given as `<key>_env = "VARIABLE"`):
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import os
@@ -46,6 +44,7 @@ import httpx
 from canary.alerts.format import Rendered, html_body, plain, slack_message, teams_message
 from canary.config import Config
 from canary.errors import ConfigError
+from canary.signatures import generic_signature
 
 log = logging.getLogger(__name__)
 
@@ -175,12 +174,6 @@ def _post_json(ch: Channel, url: str, body: bytes, headers: dict[str, str]) -> s
         return _check_status(client.post(url, content=body, headers=headers))
 
 
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """`sha256=HEX(HMAC-SHA256(secret, timestamp + "." + body))`, as /hooks/generic checks."""
-    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return "sha256=" + mac.hexdigest()
-
-
 def _send_webhook(ch: Channel, r: Rendered, message: dict[str, Any]) -> str:
     body = json.dumps(
         {**message, "subject": r.subject, "text": r.text(), "link": r.link},
@@ -192,7 +185,10 @@ def _send_webhook(ch: Channel, r: Rendered, message: dict[str, Any]) -> str:
     secret = str(ch.opt("secret"))
     if secret:
         ts = str(int(time.time()))
-        headers = {"X-Canary-Timestamp": ts, "X-Canary-Signature": sign(secret, ts, body)}
+        headers = {
+            "X-Canary-Timestamp": ts,
+            "X-Canary-Signature": generic_signature(secret, ts, body),
+        }
     return _post_json(ch, str(ch.opt("url")), body, headers)
 
 

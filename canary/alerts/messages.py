@@ -22,11 +22,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from canary import vocabulary
 from canary.store.models import Canary, Copy, Dataset, Hit, Identifier, Incident
 
 NOISE_WINDOW_DAYS = 30
 SAMPLES = 5
-NOISE = ("control", "burn-in")
+NOISE = tuple(vocabulary.NOISE)
 
 
 def hit_dict(hit: Hit) -> dict[str, Any]:

@@ -127,7 +127,7 @@ def fan_out(store: Store, channels: list[Channel], now: datetime | None = None) 
 
 def backoff(attempts: int) -> timedelta:
     """Wait before attempt number `attempts + 1`: 30 s, 60 s, 120 s ... at most 1 h."""
-    step = BACKOFF_START * (2 ** max(0, min(attempts - 1, 20)))
+    step: timedelta = BACKOFF_START * (2 ** max(0, min(attempts - 1, 20)))
     return min(step, BACKOFF_MAX)
 
 

@@ -8,9 +8,6 @@ and trace both hits back to the copy. Everything stays on this machine.
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
 import logging
 import random
 import secrets
@@ -25,12 +22,13 @@ from typing import Any
 
 import httpx
 
-from canary.config import Config, load_config
+from canary.config import Config, load_config, parse_hostport
 from canary.formats import open_table
 from canary.investigate.identify import identify
 from canary.investigate.queries import HitFilter, list_hits
 from canary.investigate.trace import trace
 from canary.issue.plant import IssuedCopy, IssueRequest, issue_copies
+from canary.signatures import twilio_signature
 from canary.store import register as registry
 from canary.store.engine import Store, open_store
 from canary.store.models import Canary, Identifier
@@ -140,11 +138,6 @@ class _Listeners:
         )
 
 
-def _twilio_signature(token: str, url: str, params: dict[str, str]) -> str:
-    data = url + "".join(k + params[k] for k in sorted(params))
-    return base64.b64encode(hmac.new(token.encode(), data.encode(), hashlib.sha1).digest()).decode()
-
-
 def run_demo(folder: Path, say: Callable[[str], None]) -> DemoResult:
     """Run the story in `folder`, telling it through `say`; returns what happened."""
     rng = random.Random(20260314)
@@ -226,7 +219,9 @@ def _story(
         msg["To"] = email
         msg["Subject"] = "¡Únete a nuestra campaña! / Join our campaign"
         msg.set_content("Hola, te escribimos porque apareces en nuestra lista de contactos.")
-        with smtplib.SMTP("127.0.0.1", config_port(config.listen.smtp), timeout=30) as smtp:
+        with smtplib.SMTP(
+            "127.0.0.1", parse_hostport(config.listen.smtp, "smtp")[1], timeout=30
+        ) as smtp:
             smtp.send_message(msg)
         say(
             f"6. A campaign mails the canary {email}: "
@@ -244,7 +239,11 @@ def _story(
             r = httpx.post(
                 url,
                 data=params,
-                headers={"X-Twilio-Signature": _twilio_signature(token, url, params)},
+                headers={
+                    "X-Twilio-Signature": twilio_signature(
+                        token, url, {k: [v] for k, v in params.items()}
+                    )
+                },
                 timeout=30,
             )
             say(
@@ -273,7 +272,3 @@ def _story(
     )
     say(f"Done: {verdict}.")
     return DemoResult(copies, leaked, best["id"] if best else None, hits, traced)
-
-
-def config_port(hostport: str) -> int:
-    return int(hostport.rsplit(":", 1)[1])

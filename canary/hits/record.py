@@ -25,10 +25,11 @@ from canary.identifiers import normalize_email, normalize_phone
 from canary.store import chain
 from canary.store.engine import Store
 from canary.store.models import Blob, Hit, HitCopy
+from canary.vocabulary import Channel
 
 log = logging.getLogger(__name__)
 
-CHANNELS = ("smtp", "smtp-probe", "sms", "whatsapp", "voice", "webhook", "dns", "import")
+CHANNELS = tuple(Channel)
 MAX_SUMMARY = 500
 MAX_SENDER = 500
 

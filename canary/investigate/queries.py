@@ -19,12 +19,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from canary import vocabulary
 from canary.errors import InputError, NotFound
 from canary.store.engine import Store
 from canary.store.models import Canary, Copy, Dataset, Hit, HitCopy
 
 #: Classifications that are background noise rather than evidence against a copy.
-NOISE = ("control", "burn-in")
+NOISE = tuple(vocabulary.NOISE)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = (
     "id",

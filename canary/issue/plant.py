@@ -371,7 +371,7 @@ def _target(factory: Any, plan: _Plan, rng: random.Random, at_end: bool = False)
             _p: Any = persona,
             _ph: str | None = phone,
         ) -> list[str] | None:
-            row = factory.make_row(_p, phone=_ph, prev=prev, next=nxt)
+            row: list[str] | None = factory.make_row(_p, phone=_ph, prev=prev, next=nxt)
             if row is not None:
                 plan.rows[_i] = row
             return row

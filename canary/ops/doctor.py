@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 
 from canary.alerts.channels import parse_channels
 from canary.alerts.format import plain
-from canary.config import Config
+from canary.config import Config, parse_hostport
 from canary.errors import ConfigError
 from canary.ops.dns import Lookup, same_host
 from canary.store.engine import Store
@@ -176,11 +176,6 @@ def _check_dmarc(report: Report, lookup: Lookup, domain: str, check: str) -> Non
         report.add("ok", check, f"DMARC p={plain(tags.get('p'), 20)}")
 
 
-def _split_hostport(value: str) -> tuple[str, int]:
-    host, _, port = value.rpartition(":")
-    return host.strip("[]") or "127.0.0.1", int(port)
-
-
 def check_listeners(report: Report, config: Config, timeout: float = 3.0) -> None:
     """The configured listeners accept a TCP connection; SMTP greets with a neutral 220."""
     for name in ("smtp", "http", "admin"):
@@ -188,8 +183,8 @@ def check_listeners(report: Report, config: Config, timeout: float = 3.0) -> Non
         check = f"listener:{name}"
         fix = f"start 'canary serve', or set listen.{name} to where it listens"
         try:
-            host, port = _split_hostport(value)
-        except ValueError:
+            host, port = parse_hostport(value, f"listen.{name}")
+        except ConfigError:
             report.add(
                 "error",
                 check,

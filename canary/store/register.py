@@ -11,8 +11,9 @@ from canary.errors import InputError
 from canary.identifiers import normalize_domain, normalize_phone
 from canary.store.engine import Store
 from canary.store.models import Domain, PhoneNumber
+from canary.vocabulary import Provider
 
-PROVIDERS = ("twilio", "whatsapp", "vonage", "telnyx", "generic")
+PROVIDERS = tuple(Provider)
 
 
 @dataclass

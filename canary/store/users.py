@@ -19,8 +19,9 @@ from sqlalchemy import select
 from canary.errors import InputError, NotFound
 from canary.store.engine import Store
 from canary.store.models import User
+from canary.vocabulary import Role
 
-ROLES = ("viewer", "investigator", "admin")
+ROLES = tuple(Role)
 NAME_RE = re.compile(r"^[A-Za-z0-9._@-]{1,100}$")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1000

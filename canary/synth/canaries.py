@@ -513,7 +513,7 @@ class CanaryFactory:
             number = r.choice("XYZ") + f"{r.randint(0, 9_999_999):07d}"
         else:
             number = f"{r.randint(10_000_000, 79_999_999):08d}"
-        dni = number + fmt["sep"] + dni_letter(number)
+        dni = number + str(fmt["sep"]) + dni_letter(number)
         return dni.lower() if c.casing == "lower" else dni
 
     def _id(

@@ -1,4 +1,5 @@
-"""Webhook signature checks, one pure function per provider.
+"""Webhook signatures, one pure function per provider: the listeners check them, the
+alert webhook channel and the demo make them.
 
 Every function takes the raw request parts and the secret and answers True or False;
 none of them parses more than it must or touches the store. They run before anything
