@@ -31,10 +31,6 @@ class Classification(StrEnum):
     CONTROL = "control"  # a control canary: registered, never planted
     BURN_IN = "burn-in"  # a number contacted before its first use plus the burn-in period
 
-    @property
-    def is_noise(self) -> bool:
-        return self in NOISE
-
 
 #: Classifications that are noise, never evidence against a copy.
 NOISE = frozenset({Classification.CONTROL, Classification.BURN_IN})

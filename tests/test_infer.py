@@ -223,14 +223,14 @@ def test_locale_from_phones_and_places(case: str) -> None:
 def test_seeds_found_where_a_wheel_puts_them(tmp_path, monkeypatch) -> None:
     import shutil
 
-    import canary
+    from canary.synth import profiles
 
     pkg = tmp_path / "site-packages" / "canary"
     shutil.copytree(seeds_dir() / "locales", pkg / "_seeds" / "locales")
-    (pkg / "__init__.py").write_text("")
-    monkeypatch.setattr(canary, "__file__", str(pkg / "__init__.py"))
+    monkeypatch.setattr(profiles, "__file__", str(pkg / "synth" / "profiles.py"))
     assert seeds_dir() == pkg / "_seeds"
-    monkeypatch.setattr(canary, "__file__", str(tmp_path / "nowhere" / "canary" / "__init__.py"))
+    nowhere = tmp_path / "nowhere" / "canary" / "synth" / "profiles.py"
+    monkeypatch.setattr(profiles, "__file__", str(nowhere))
     from canary.errors import ConfigError
 
     with pytest.raises(ConfigError, match="reinstall"):

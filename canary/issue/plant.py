@@ -8,7 +8,6 @@ A SQL source's copies may instead go to tables of a database (`out_url`).
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import logging
 import math
@@ -98,17 +97,6 @@ def output_path(source: str, recipient: str, out_dir: Path, fmt: str, table: str
         p = Path(source)
         stem, suffix = p.stem, p.suffix
     return out_dir / f"{stem}.{slug(recipient)}{suffix}"
-
-
-def file_sha256(path: str) -> str | None:
-    p = Path(path)
-    if not p.is_file():
-        return None
-    h = hashlib.sha256()
-    with p.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 @dataclass

@@ -38,7 +38,6 @@ from canary.store.register import list_domains
 log = logging.getLogger(__name__)
 
 CHECKS = ("dns", "listeners", "providers", "phones", "alerts")
-LEVELS = ("ok", "info", "warn", "error")
 #: The secrets each provider's webhook needs, by config key.
 PROVIDER_SECRETS = {
     "twilio": ("auth_token",),

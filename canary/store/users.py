@@ -46,7 +46,7 @@ def role_at_least(role: str, needed: str) -> bool:
     """True when `role` includes the rights of `needed`."""
     if role not in ROLES or needed not in ROLES:
         return False
-    return ROLES.index(role) >= ROLES.index(needed)
+    return Role(role).at_least(Role(needed))
 
 
 def _check_name(username: str) -> str:

@@ -114,10 +114,6 @@ class Schema:
     def phone_columns(self) -> list[int]:
         return self.of_kind("phone")
 
-    @property
-    def place_columns(self) -> list[int]:
-        return self.of_kind("place")
-
     def kinds(self) -> dict[str, str]:
         """Column name -> kind (for reports and tests)."""
         return {c.name: c.kind for c in self.columns}
