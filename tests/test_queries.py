@@ -246,3 +246,16 @@ def test_cli_errors_are_one_line(config: Config) -> None:
         assert proc.returncode == 1, proc.stderr
         assert proc.stdout == ""
         assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: ")
+
+
+def test_copy_and_report_find_a_copy_by_the_same_rules(store: Store, tmp_path) -> None:
+    """`canary copy` and `canary report` once disagreed on a lower-case id."""
+    from canary.evidence.report import build_bundle
+
+    reg = build(store, PERSONS)
+    cid = reg.copies["Partido Verde"]
+    typed = f"  {cid.lower()} "
+    assert copy_detail(store, typed)["id"] == cid
+    assert build_bundle(store, typed, tmp_path / "case.zip").path.exists()
+    with pytest.raises(NotFound, match="canary copies"):
+        copy_detail(store, "NOSUCHCOPY")

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from canary.errors import NotFound
-from canary.investigate.queries import hit_dict
+from canary.investigate.queries import find_copy, hit_dict
 from canary.store.models import Copy, Hit, HitCopy, Incident
 
 
@@ -51,10 +51,7 @@ def get_hit(session: Session, hit_id: int) -> Hit:
 
 
 def get_copy(session: Session, copy_id: str) -> Copy:
-    copy = session.get(Copy, copy_id.strip().upper()) or session.get(Copy, copy_id)
-    if copy is None:
-        raise NotFound(f"no copy {copy_id[:40]!r}: list them with `canary copies`")
-    return copy
+    return find_copy(session, copy_id)
 
 
 def hits_of_copy(session: Session, copy_id: str) -> list[Hit]:

@@ -109,12 +109,23 @@ def list_copies(store: Store) -> dict[str, Any]:
         return {"copies": copies, "noise": noise(s)}
 
 
+def find_copy(session: Session, ref: str) -> Copy:
+    """The copy a user named, the one lookup every command and page uses.
+
+    Ids are upper-case base32; what was typed is stripped and tried upper-cased, then
+    as given (ids written by older versions or by hand).
+    """
+    ref = ref.strip()
+    copy = session.get(Copy, ref.upper()) or session.get(Copy, ref)
+    if copy is None:
+        raise NotFound(f"no copy {ref[:40]!r}: list them with `canary copies`")
+    return copy
+
+
 def copy_detail(store: Store, copy_id: str) -> dict[str, Any]:
     """One copy with its canaries (values, identifiers, row position) and hit count."""
     with store.session() as s:
-        cp = s.get(Copy, copy_id.strip())
-        if cp is None:
-            raise NotFound(f"no copy '{copy_id}'; `canary copies` lists the issued copies")
+        cp = find_copy(s, copy_id)
         canaries = s.scalars(
             select(Canary)
             .where(Canary.copy_id == cp.id)
