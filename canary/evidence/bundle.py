@@ -39,7 +39,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -78,6 +78,10 @@ MAX_LINE_BYTES = 64 * 1024 * 1024  # one link of chain.json (a copy's record lis
 MAX_SIG_BYTES = 1024
 MAX_NAME = 255
 BATCH = 1000
+#: --against-store: a link of the copy the store held this long before a bundle's export
+#: time, and that the bundle lacks, was cut from the bundle's end (not merely added later
+#: than the export); the margin covers transactions still committing at export time.
+EXPORT_MARGIN = timedelta(minutes=5)
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _HIT_MEMBER = re.compile(r"hits/(\d{3,9})\.(json|eml|raw)")
@@ -269,6 +273,7 @@ def write_bundle(store: Store, copy_id: str, out: Path, signer: Signer, lang: st
         raise InputError(f"--lang must be one of {', '.join(report.LANGS)}, not {lang[:10]!r}")
     with store.session() as s, _private_zip(out) as zf:
         copy = history.get_copy(s, copy_id)
+        exported_at = datetime.now(UTC).replace(microsecond=0)  # before the head is read
         issuance_link, head = _segment(s, copy)
         first = issuance_link.seq
         copy_rec = chain.copy_record(copy)
@@ -300,7 +305,6 @@ def write_bundle(store: Store, copy_id: str, out: Path, signer: Signer, lang: st
         rendered = report.render_report(s, issuance, views, lang)
         members.write("report.html", rendered.html)
         members.write("report.pdf", rendered.pdf)
-        generated = rendered.generated
         del rendered
         with members.stream(CHAIN) as put:
             last_hash = _write_chain(s, put, first, head, records)
@@ -309,7 +313,7 @@ def write_bundle(store: Store, copy_id: str, out: Path, signer: Signer, lang: st
             "version": VERSION,
             "copy": copy.id,
             "fingerprint": signer.public.fingerprint,
-            "generated_at": generated,
+            "generated_at": exported_at.isoformat(),
             "hits": len(hits),
             "chain": {
                 "first_seq": first,
@@ -499,6 +503,7 @@ class _Manifest:
     last_seq: int
     last_hash: str
     files: dict[str, str]
+    exported_at: datetime
 
 
 def _manifest(doc: dict[str, Any]) -> _Manifest:
@@ -516,11 +521,21 @@ def _manifest(doc: dict[str, Any]) -> _Manifest:
         and isinstance(files, dict)
         and all(isinstance(k, str) and isinstance(v, str) for k, v in files.items())
     )
-    if not ok:
+    try:
+        exported_at = datetime.fromisoformat(str(doc.get("generated_at")))
+    except ValueError:
+        ok = False
+    if not ok or exported_at.tzinfo is None:
         raise _Problem(f"{MANIFEST}: not a version {VERSION} bundle manifest")
     assert isinstance(ch, dict) and isinstance(files, dict)
     return _Manifest(
-        doc["copy"], doc["hits"], ch["first_seq"], ch["last_seq"], ch["last_hash"], dict(files)
+        doc["copy"],
+        doc["hits"],
+        ch["first_seq"],
+        ch["last_seq"],
+        ch["last_hash"],
+        dict(files),
+        exported_at,
     )
 
 
@@ -779,6 +794,35 @@ class _StoreCheck:
                 )
                 return
 
+    def tail(self, m: _Manifest) -> None:
+        """No hit link of the copy, older than the export, after the bundle's last link."""
+        if self.problem is not None:
+            return
+        cutoff = m.exported_at - EXPORT_MARGIN
+        with self.store.session() as s:
+            ids = [
+                str(h)
+                for h in s.scalars(select(HitCopy.hit_id).where(HitCopy.copy_id == self.copy))
+            ]
+            for i in range(0, len(ids), 500):
+                row = s.scalars(
+                    select(ChainLink)
+                    .where(
+                        ChainLink.kind == "hit",
+                        ChainLink.ref_id.in_(ids[i : i + 500]),
+                        ChainLink.seq > m.last_seq,
+                        ChainLink.created_at < cutoff,
+                    )
+                    .order_by(ChainLink.seq)
+                    .limit(1)
+                ).first()
+                if row is not None:
+                    self.problem = (
+                        f"{CHAIN}: the store's link #{row.seq} (hit {row.ref_id} of copy "
+                        f"{self.copy}) is older than the bundle's export but not in it"
+                    )
+                    return
+
 
 def verify_bundle(
     path: Path, key: PublicKey, copy: str | None = None, store: Store | None = None
@@ -797,6 +841,8 @@ def verify_bundle(
         proof = _check_chain(z, m, against)
         _check_hits(z, m, proof)
         _check_issuance(z, m, proof)
+        if against is not None:
+            against.tail(m)
         if against is not None and against.problem is not None:
             raise _Problem(against.problem)
     except _Problem as p:
