@@ -84,7 +84,6 @@ BATCH = 1000
 EXPORT_MARGIN = timedelta(minutes=5)
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-_HIT_MEMBER = re.compile(r"hits/(\d{3,9})\.(json|eml|raw)")
 _HASH_ONLY_KEYS = {"seq", "prev_hash", "record_sha256", "hash"}
 _RECORD_KEYS = _HASH_ONLY_KEYS | {"kind", "ref_id", "record"}
 
