@@ -483,3 +483,14 @@ def test_cli_key_report_and_verify(tmp_path: Path) -> None:
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert r.stderr.startswith("not verified: junk.zip: not a readable zip archive")
     assert canary("verify", cwd=tmp_path).returncode == 0  # no bundle: the store's chain
+
+
+def test_problems_are_one_printable_line(tmp_path: Path) -> None:
+    mbytes = json.dumps({"fingerprint": "evil\n\x1b[2Jok: all good\u202e"}).encode()
+    bad = write_zip(
+        tmp_path / "bad.zip",
+        {"manifest.json": mbytes, "manifest.sig": base64.b64encode(OTHER_SIGNER.sign(mbytes))},
+    )
+    problem = first_problem(bad)
+    assert problem.startswith("manifest.sig: signed by another key: the manifest names key evil")
+    assert problem.isprintable() and "\\n\\x1b[2J" in problem and "\\u202e" in problem

@@ -414,6 +414,12 @@ class _Zip:
         return digest.hexdigest()
 
 
+def _one_line(text: str, limit: int = 500) -> str:
+    """What a bundle says, fit to print on one line: control and format characters escaped."""
+    out = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+    return out if len(out) <= limit else out[: limit - 3] + "..."
+
+
 def _err(exc: BaseException) -> str:
     return str(exc)[:120] or type(exc).__name__
 
@@ -645,7 +651,12 @@ def _check_chain(z: _Zip, m: _Manifest, on_batch: Callable[[list[_Link]], None] 
         if chain.link_hash(link.prev_hash, link.record_sha256) != link.hash:
             raise _Problem(f"{where}: its hash does not follow from its contents")
         if prev is None:
-            if link.record is None or link.kind != "copy" or link.ref_id != m.copy:
+            if (
+                link.record is None
+                or link.kind != "copy"
+                or link.ref_id != m.copy
+                or link.record.get("id") != m.copy
+            ):
                 raise _Problem(f"{CHAIN}: does not start at the issuance link of copy {m.copy}")
             issuance = link
         elif link.seq != prev.seq + 1 or link.prev_hash != prev.hash:
@@ -845,7 +856,11 @@ def verify_bundle(
         if against is not None and against.problem is not None:
             raise _Problem(against.problem)
     except _Problem as p:
-        return BundleCheck(False, [str(p)], len(z.infos) if z else 0)
+        return BundleCheck(False, [_one_line(str(p))], len(z.infos) if z else 0)
+    except RecursionError:
+        return BundleCheck(
+            False, ["a member is nested too deeply to check"], len(z.infos) if z else 0
+        )
     finally:
         if z is not None:
             z.zf.close()
@@ -853,7 +868,7 @@ def verify_bundle(
         True,
         [],
         len(z.infos),
-        m.copy,
+        _one_line(m.copy),
         key.fingerprint,
         m.hits,
         proof.issuance.seq,
