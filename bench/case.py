@@ -2,8 +2,9 @@
 
     python bench/case.py [HITS]
 
-- bundle: `canary.evidence.report.build_bundle` for one copy with HITS mail hits, against a
-  bare zip of the same raw messages (the floor: bytes in, deflate, bytes out).
+- bundle: `canary.evidence.bundle.write_bundle` for one copy with HITS mail hits, against a
+  bare zip of the same raw messages (the floor: bytes in, deflate, bytes out); and
+  `verify_bundle` on it, against reading the bare zip back.
 - verify: `canary.store.chain.verify_chain` over every link, against hashing each hit's
   record once with no chain and no row re-derivation.
 Prints the median of 5 runs of each and the ratio.
@@ -25,7 +26,8 @@ from sqlalchemy.orm import selectinload
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from canary.evidence import report
+from canary.evidence import bundle as bundles
+from canary.evidence.signing import Signer
 from canary.hits.record import Observation, record
 from canary.store import chain
 from canary.store.engine import open_store
@@ -74,8 +76,18 @@ def main() -> None:
                 for i, blob in enumerate(s.scalars(select(Blob))):
                     zf.writestr(f"{i}.eml", blob.data)
 
+        signer = Signer.generate()
+
         def bundle() -> None:
-            report.build_bundle(store, copy_id, out, lang="en")
+            bundles.write_bundle(store, copy_id, out, signer, lang="en")
+
+        def bare_read() -> None:
+            with zipfile.ZipFile(Path(d) / "bare.zip") as zf:
+                for name in zf.namelist():
+                    hashlib.sha256(zf.read(name))
+
+        def check_bundle() -> None:
+            assert bundles.verify_bundle(out, signer.public).ok
 
         def bare_hash() -> None:
             with store.session() as s:
@@ -87,9 +99,11 @@ def main() -> None:
                 assert chain.verify_chain(s) is None
 
         b0, b1 = median_time(bare_zip), median_time(bundle)
+        c0, c1 = median_time(bare_read), median_time(check_bundle)
         v0, v1 = median_time(bare_hash), median_time(verify)
         print(f"hits: {n}")
-        print(f"bundle: bare zip {b0:.3f}s, build_bundle {b1:.3f}s, ratio {b1 / b0:.1f}x")
+        print(f"bundle: bare zip {b0:.3f}s, write_bundle {b1:.3f}s, ratio {b1 / b0:.1f}x")
+        print(f"check: bare read {c0:.3f}s, verify_bundle {c1:.3f}s, ratio {c1 / c0:.1f}x")
         print(
             f"verify: bare hashing {v0:.3f}s, verify_chain {v1:.3f}s, ratio {v1 / v0:.1f}x "
             f"({n / v1:.0f} links/s)"

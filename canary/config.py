@@ -105,6 +105,13 @@ class PlantConfig:
 
 
 @dataclass
+class EvidenceConfig:
+    #: The installation's Ed25519 signing key for evidence bundles (0600), relative to
+    #: this file; $CANARY_SIGNING_KEY (base64) takes its place when set.
+    key_file: str = "canary.key"
+
+
+@dataclass
 class Config:
     store: StoreConfig = field(default_factory=StoreConfig)
     listen: ListenConfig = field(default_factory=ListenConfig)
@@ -112,6 +119,7 @@ class Config:
     providers: ProvidersConfig = field(default_factory=ProvidersConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     plant: PlantConfig = field(default_factory=PlantConfig)
+    evidence: EvidenceConfig = field(default_factory=EvidenceConfig)
     #: Where the file was read from (or would be), used to resolve relative paths.
     path: Path = field(default_factory=lambda: Path(DEFAULT_CONFIG_NAME).resolve())
 
@@ -250,6 +258,10 @@ digest_minutes = 15
 [plant]
 control_share = 0.2                # share of canaries registered but never planted
 burn_in_days = 0                   # hits on a new number before this are noise
+
+[evidence]
+# key_file = "canary.key"          # Ed25519 key that signs bundles (0600), beside this file;
+#                                  # or base64 in $CANARY_SIGNING_KEY
 """
 
 

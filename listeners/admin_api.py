@@ -22,8 +22,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from canary.config import Config, load_config
 from canary.errors import InputError
-from canary.evidence import report
+from canary.evidence import bundle, report, signing
 from canary.investigate import history, queries
 from canary.investigate.identify import identify
 from canary.investigate.trace import trace
@@ -195,11 +196,12 @@ def identify_upload_sync(store: Store, path: Path) -> dict[str, Any]:
         path.unlink(missing_ok=True)
 
 
-def bundle_bytes(store: Store, copy_id: str, lang: str) -> tuple[bytes, str]:
-    """A freshly built evidence bundle for a copy, and its file name."""
+def bundle_bytes(store: Store, copy_id: str, lang: str, config: Config | None) -> tuple[bytes, str]:
+    """A freshly built, signed evidence bundle for a copy, and its file name."""
+    signer = signing.load_signer(config or load_config())
     with tempfile.TemporaryDirectory(prefix="canary-bundle-") as d:
         out = Path(d) / "case.zip"
-        report.build_bundle(store, copy_id, out, lang=lang)
+        bundle.write_bundle(store, copy_id, out, signer, lang=lang)
         data = out.read_bytes()
     safe = "".join(ch for ch in copy_id if ch.isalnum())[:40] or "copy"
     return data, f"case-{safe}.zip"
@@ -232,7 +234,9 @@ def routes(store: Store) -> list[Route]:
     def api_bundle(request: Request) -> Response:
         require(request, store, "investigator")
         lang = request.query_params.get("lang", "es")
-        data, name = bundle_bytes(store, request.path_params["copy_id"][:64], lang[:5])
+        data, name = bundle_bytes(
+            store, request.path_params["copy_id"][:64], lang[:5], request.app.state.config
+        )
         return download(data, name, "application/zip")
 
     def api_trace(request: Request) -> Response:

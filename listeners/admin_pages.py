@@ -136,7 +136,9 @@ def routes(store: Store, limiter_ip: LoginLimiter, limiter_user: LoginLimiter) -
     def bundle(request: Request) -> Response:
         page_user(request, store, "investigator")
         lang = request.query_params.get("lang", "es")[:5]
-        data, name = admin_api.bundle_bytes(store, request.path_params["copy_id"][:64], lang)
+        data, name = admin_api.bundle_bytes(
+            store, request.path_params["copy_id"][:64], lang, request.app.state.config
+        )
         return admin_api.download(data, name, "application/zip")
 
     def hit_page(request: Request) -> Response:

@@ -8,10 +8,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from canary.evidence.bundle import verify_bundle
+from canary.evidence.signing import SIGNING_KEY_ENV
 from canary.store import users
 from canary.store.admin_token import rotate_admin_token
 from canary.store.engine import Store, open_store
 from tests.admin_support import live_admin
+from tests.bundle_support import SIGNER
 from tests.case_support import RAW_MAIL, XSS, mail_hit, make_copy
 
 
@@ -41,7 +44,8 @@ def test_auth_no_token_wrong_token_good_token(site) -> None:
         assert c.post("/api/identify", files={"file": ("a.txt", b"x")}).status_code == 401
 
 
-def test_shapes(site) -> None:
+def test_shapes(site, monkeypatch) -> None:
+    monkeypatch.setenv(SIGNING_KEY_ENV, SIGNER.private_base64())  # the installation's key
     _store, url, token, copy_id, hit_id = site
     auth = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=url, timeout=60, headers=auth) as c:
@@ -101,6 +105,9 @@ def test_shapes(site) -> None:
 
         bundle = c.get(f"/api/copies/{copy_id}/bundle", params={"lang": "en"})
         assert bundle.status_code == 200 and bundle.content[:2] == b"PK"
+        saved = Path(str(site[0].engine.url.database)).with_name("case.zip")
+        saved.write_bytes(bundle.content)
+        assert verify_bundle(saved, SIGNER.public, copy=copy_id).ok
         assert c.get("/api/openapi.json").json()["openapi"].startswith("3.")
 
 

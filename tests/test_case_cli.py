@@ -32,6 +32,9 @@ def test_incidents_report_and_verify(tmp_path: Path) -> None:
     assert r.returncode == 0 and "3 links" in r.stdout, r.stderr
 
     r = canary("report", copy_id, "--out", "case.zip", "--lang", "en", cwd=tmp_path)
+    assert r.returncode == 1 and "no signing key" in r.stderr and "canary init" in r.stderr
+    assert canary("init", cwd=tmp_path).returncode == 0  # keeps the store, makes the key
+    r = canary("report", copy_id, "--out", "case.zip", "--lang", "en", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert canary("verify", "case.zip", cwd=tmp_path).returncode == 0
     assert canary("verify", "case.zip", "--against-store", cwd=tmp_path).returncode == 0
@@ -44,7 +47,7 @@ def test_incidents_report_and_verify(tmp_path: Path) -> None:
                 data = data.replace(b"Proveedor A", b"Proveedor B")
             zout.writestr(info.filename, data)
     r = canary("verify", "bad.zip", cwd=tmp_path)
-    assert r.returncode == 1 and "report.html" in r.stderr and "hits/" not in r.stderr
+    assert r.returncode == 1 and r.stderr.startswith("not verified: report.html: changed")
 
     store = open_store(f"sqlite:///{tmp_path / 'canary.db'}")
     try:

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from canary.evidence import report
+from canary.evidence.bundle import verify_bundle
+from canary.evidence.signing import SIGNING_KEY_ENV
 from canary.store import users
 from canary.store.engine import Store, open_store
 from tests.admin_support import live_admin
+from tests.bundle_support import SIGNER
 from tests.case_support import XSS, mail_hit, make_copy
 
 CHROMIUM = "/usr/bin/chromium"
@@ -74,7 +76,10 @@ def log_in(page, url: str, name: str, password: str) -> None:
     page.click("#login-submit")
 
 
-def test_live_hit_xss_shown_as_text_and_bundle_download(page, site, tmp_path: Path) -> None:
+def test_live_hit_xss_shown_as_text_and_bundle_download(
+    page, site, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv(SIGNING_KEY_ENV, SIGNER.private_base64())  # the installation's key
     store, url, copy_id = site
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
@@ -107,7 +112,7 @@ def test_live_hit_xss_shown_as_text_and_bundle_download(page, site, tmp_path: Pa
         page.click("#bundle-en")
     saved = tmp_path / "case.zip"
     dl.value.save_as(saved)
-    assert report.verify_bundle(saved).ok
+    assert verify_bundle(saved, SIGNER.public, copy=copy_id).ok
     with zipfile.ZipFile(saved) as zf:
         assert "hits/001.eml" in zf.namelist()
     page.wait_for_timeout(500)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from canary.cli.common import JSON_OPTION, app, echo, emit_json, state
 from canary.errors import InputError
+
+if TYPE_CHECKING:
+    from canary.evidence.signing import PublicKey
 
 user_app = typer.Typer(help="Dashboard users (roles: viewer, investigator, admin).")
 token_app = typer.Typer(help="The admin API bearer token.")
@@ -58,43 +62,106 @@ def report_cmd(
     lang: str = typer.Option("es", "--lang", help="es | en"),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Write a copy's evidence bundle: report (HTML, PDF), issuance, raw hits, chain, manifest."""
-    from canary.evidence import report
+    """Write a copy's signed evidence bundle: report (HTML, PDF), issuance, raw hits, chain
+    proof, manifest and its signature."""
+    from canary.evidence import bundle, signing
 
-    b = report.build_bundle(state.store, copy_id, out, lang=lang)
+    signer = signing.load_signer(state.config)
+    b = bundle.write_bundle(state.store, copy_id, out, signer, lang=lang)
     if as_json:
-        emit_json({"path": str(b.path), "hits": b.hits, "manifest_sha256": b.manifest_sha256})
+        emit_json(
+            {
+                "path": str(b.path),
+                "copy": b.copy,
+                "hits": b.hits,
+                "manifest_sha256": b.manifest_sha256,
+                "fingerprint": b.fingerprint,
+            }
+        )
         return
-    echo(f"wrote {b.path} ({b.hits} hits)")
-    echo(f"manifest SHA-256 (note it down): {b.manifest_sha256}")
+    echo(f"wrote {b.path} ({b.hits} hits, chain links #{b.first_seq}-#{b.last_seq})")
+    echo(f"signed by key {b.fingerprint}")
+
+
+@app.command()
+def key(as_json: bool = typer.Option(False, "--json")) -> None:
+    """The installation's public key, which checks its bundles, and its fingerprint."""
+    from canary.evidence import signing
+
+    public = signing.load_signer(state.config).public
+    if as_json:
+        emit_json(public.as_dict())
+        return
+    echo(f"public key: {public.base64}")
+    echo(f"fingerprint: {public.fingerprint}")
+
+
+def _verify_key(given: str | None) -> PublicKey:
+    from canary.evidence import signing
+
+    if given is not None:
+        try:
+            return signing.public_key_arg(given)
+        except InputError as exc:
+            raise typer.BadParameter(str(exc).removeprefix("--key: "), param_hint="--key") from exc
+    signer = signing.find_signer(state.config)
+    if signer is None:
+        raise InputError(
+            f"no --key given and no signing key here ({signing.key_path(state.config)}, "
+            f"${signing.SIGNING_KEY_ENV}): pass --key with the public key of the installation "
+            "that made the bundle (as its `canary key` prints it)"
+        )
+    return signer.public
 
 
 @app.command()
 def verify(
     bundle: Path | None = typer.Argument(None, help="an evidence bundle; none: the store's chain"),
+    key: str | None = typer.Option(
+        None, "--key", help="the signer's public key as `canary key` prints it, or a file with it"
+    ),
+    copy: str | None = typer.Option(None, "--copy", help="the bundle must be this copy's"),
     against_store: bool = typer.Option(
         False, "--against-store", help="also check a bundle's links against this store's chain"
     ),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Check the store's hash chain, or an evidence bundle (offline); exit 1 when broken."""
-    from canary.evidence import report
+    """Check an evidence bundle (offline: signature, members, chain proof), or with no
+    bundle the store's whole hash chain; exit 1 naming the first problem."""
+    from canary.evidence import bundle as bundles
     from canary.store import chain
 
     if bundle is not None:
+        public = _verify_key(key)
         if not bundle.is_file():
             raise InputError(f"{bundle}: no such file")
-        check = report.verify_bundle(bundle, store=state.store if against_store else None)
+        check = bundles.verify_bundle(
+            bundle, public, copy=copy, store=state.store if against_store else None
+        )
         if as_json:
-            emit_json({"bundle": str(bundle), "ok": check.ok, "problems": check.problems})
+            emit_json(
+                {
+                    "bundle": str(bundle),
+                    "ok": check.ok,
+                    "problems": check.problems,
+                    "copy": check.copy,
+                    "fingerprint": public.fingerprint,
+                    "hits": check.hits,
+                }
+            )
         elif check.ok:
-            echo(f"ok: {bundle}: all {check.files} files match the manifest and the chain checks")
+            echo(
+                f"ok: {bundle}: copy {check.copy}, {check.hits} hits, signed by key "
+                f"{public.fingerprint}, chain links #{check.first_seq}-#{check.last_seq} "
+                "contiguous"
+            )
         else:
-            for p in check.problems:
-                typer.echo(f"changed: {p}", err=True)
+            typer.echo(f"not verified: {check.problems[0]}", err=True)
         if not check.ok:
             raise typer.Exit(1)
         return
+    if key is not None or copy is not None or against_store:
+        raise typer.BadParameter("--key, --copy and --against-store need a BUNDLE")
     with state.store.session() as s:
         broken = chain.verify_chain(s)
         n = chain.count_links(s)

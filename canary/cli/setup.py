@@ -25,8 +25,16 @@ def init() -> None:
     from canary.store.admin_token import ensure_admin_token
 
     token = ensure_admin_token(store)
+    from canary.evidence import signing
+
+    key_state, key_path, public = signing.ensure_key(state.config)
     echo(f"{'wrote' if written else 'kept'} {path}")
     echo(f"store ready: {safe_url(state.config.store_url)}")
+    if key_state is signing.KeyState.FROM_ENV:
+        echo(f"signing key: from ${signing.SIGNING_KEY_ENV}")
+    else:
+        echo(f"signing key: {key_state.value} {key_path}")
+    echo(f"signing key fingerprint (publish it): {public.fingerprint}")
     if token:
         echo(f"admin API token (shown once, keep it safe): {token}")
 

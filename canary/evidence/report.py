@@ -1,10 +1,8 @@
-"""The evidence bundle: a self-contained case file for one copy, and its offline check.
+"""The case report of one copy: report.html (readable offline, inline CSS, no scripts)
+and report.pdf, over the copy's issuance record and its hits.
 
-`build_bundle` writes a zip with the case report (report.html, readable offline with
-inline CSS and no scripts; report.pdf), the issuance record, every hit with its raw
-message or payload exactly as received, the hash-chain links covering them and a
-manifest with the SHA-256 of every file. `verify_bundle` rechecks all of it from the
-zip alone, so the bundle can be handed to someone who has no access to the store.
+canary.evidence.bundle puts them in the signed evidence bundle with the raw evidence
+and the chain proof, and checks bundles.
 """
 
 from __future__ import annotations
@@ -12,15 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import zipfile
-import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from canary.errors import InputError
@@ -28,14 +23,11 @@ from canary.evidence.pdf import render_pdf
 from canary.investigate import history
 from canary.investigate.queries import canary_dict
 from canary.store import chain
-from canary.store.engine import Store
-from canary.store.models import Blob, ChainLink, Copy, Hit
+from canary.store.models import Copy, Hit
 
 log = logging.getLogger(__name__)
 
 LANGS = ("es", "en")
-MANIFEST = "manifest.json"
-MAX_BUNDLE_MEMBER = 512 * 1024 * 1024
 
 TEXT: dict[str, dict[str, str]] = {
     "es": {
@@ -111,21 +103,6 @@ _template = _env.from_string(
 )
 
 
-@dataclass
-class Bundle:
-    path: Path
-    files: dict[str, str]  # name -> sha256
-    manifest_sha256: str
-    hits: int
-
-
-@dataclass
-class BundleCheck:
-    ok: bool
-    problems: list[str] = field(default_factory=list)
-    files: int = 0
-
-
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -167,233 +144,41 @@ def issuance_record(session: Session, copy: Copy) -> dict[str, Any]:
     }
 
 
-def chain_links(session: Session, copy: Copy, hits: list[Hit]) -> list[dict[str, Any]]:
-    """The links covering the copy and its hits, each with the record it hashes."""
-    records: dict[tuple[str, str], dict[str, Any]] = {("copy", copy.id): chain.copy_record(copy)}
-    records.update({("hit", str(h.id)): chain.hit_record(h) for h in hits})
-    refs = list(records)
-    links: list[ChainLink] = []
-    for i in range(0, len(refs), 500):
-        part = refs[i : i + 500]
-        for kind in ("copy", "hit"):
-            ids = [r for k, r in part if k == kind]
-            if ids:
-                links += session.scalars(
-                    select(ChainLink).where(ChainLink.kind == kind, ChainLink.ref_id.in_(ids))
-                ).all()
-    links.sort(key=lambda x: x.seq)
-    return [
-        {
-            "seq": link.seq,
-            "kind": link.kind,
-            "ref_id": link.ref_id,
-            "prev_hash": link.prev_hash,
-            "record_sha256": link.record_sha256,
-            "hash": link.hash,
-            "record": records[(link.kind, link.ref_id)],
-        }
-        for link in links
-    ]
+def hit_view(
+    hit: Hit, number: int, raw_name: str | None, content_type: str | None
+) -> dict[str, Any]:
+    """One hit as the report shows it and hits/NNN.json holds it."""
+    detail = history.hit_detail(hit)
+    if raw_name is not None:
+        detail["evidence_file"] = raw_name
+        detail["evidence_content_type"] = content_type
+    return {"number": number, "hit": detail, "raw": raw_name}
 
 
-def build_bundle(store: Store, copy_id: str, out: Path, lang: str = "es") -> Bundle:
-    """Write the evidence bundle for `copy_id` to `out` (a .zip)."""
+@dataclass
+class RenderedReport:
+    html: bytes
+    pdf: bytes
+    generated: str
+
+
+def render_report(
+    s: Session, issuance: dict[str, Any], hit_views: list[dict[str, Any]], lang: str = "es"
+) -> RenderedReport:
+    """The case report (report.html and report.pdf) of a copy's issuance and hits."""
     if lang not in LANGS:
         raise InputError(f"--lang must be one of {', '.join(LANGS)}, not {lang[:10]!r}")
     t = TEXT[lang]
-    files: dict[str, bytes] = {}
-    with store.session() as s:
-        copy = history.get_copy(s, copy_id)
-        issuance = issuance_record(s, copy)
-        files["issuance.json"] = _json(issuance)
-        hits = history.hits_of_copy(s, copy.id)
-        hit_views = []
-        for n, hit in enumerate(hits, 1):
-            detail = history.hit_detail(hit)
-            raw_name = None
-            if hit.evidence_sha256:
-                blob = s.get(Blob, hit.evidence_sha256)
-                if blob is not None:
-                    raw_name = f"hits/{n:03d}{evidence_suffix(blob.content_type, hit.channel)}"
-                    files[raw_name] = bytes(blob.data)
-                    detail["evidence_file"] = raw_name
-                    detail["evidence_content_type"] = blob.content_type
-            files[f"hits/{n:03d}.json"] = _json(detail)
-            hit_views.append({"number": n, "hit": detail, "raw": raw_name})
-        head = s.scalars(select(ChainLink).order_by(ChainLink.seq.desc()).limit(1)).first()
-        files["chain.json"] = _json(
-            {
-                "store_head": {"seq": head.seq, "hash": head.hash} if head else None,
-                "algorithm": "link = sha256(prev_hash + ':' + record_sha256); record_sha256 = "
-                "sha256(JSON of record, sorted keys, separators ',' ':', UTF-8)",
-                "links": chain_links(s, copy, hits),
-            }
-        )
-        broken = chain.verify_chain(s)
-        generated = datetime.now(UTC).replace(microsecond=0).isoformat()
-        ctx = {
-            "lang": lang,
-            "t": t,
-            "issuance": issuance,
-            "hits": hit_views,
-            "chain_broken": broken.describe() if broken else None,
-            "generated": generated,
-        }
-        files["report.html"] = _template.render(**ctx).encode("utf-8")
-        files["report.pdf"] = render_pdf(ctx)
-    digests = {name: sha256(data) for name, data in sorted(files.items())}
-    manifest = {"copy": copy_id, "generated_at": generated, "files": digests}
-    mbytes = _json(manifest)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".part")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name, data in sorted(files.items()):
-            zf.writestr(name, data)
-        zf.writestr(MANIFEST, mbytes)
-    tmp.replace(out)
-    log.info("wrote bundle %s (%d hits)", out, len(hits))
-    return Bundle(out, digests, sha256(mbytes), len(hits))
-
-
-def _check_chain(doc: Any, problems: list[str]) -> None:
-    links = doc.get("links") if isinstance(doc, dict) else None
-    if not isinstance(links, list):
-        problems.append("chain.json: no links")
-        return
-    for link in links:
-        try:
-            seq = link["seq"]
-            if chain.record_sha256(link["record"]) != link["record_sha256"]:
-                problems.append(f"chain.json: link #{seq} record does not hash to record_sha256")
-            elif chain.link_hash(link["prev_hash"], link["record_sha256"]) != link["hash"]:
-                problems.append(f"chain.json: link #{seq} hash does not follow from its contents")
-        except (KeyError, TypeError):
-            problems.append("chain.json: malformed link")
-
-
-def _check_hit_evidence(
-    zf: zipfile.ZipFile, name: str, data: bytes, listed: dict[str, str], problems: list[str]
-) -> None:
-    """The raw evidence file of a hit must hash to the SHA-256 the store recorded."""
-    try:
-        doc = json.loads(data)
-        raw_name, want = doc.get("evidence_file"), doc.get("evidence_sha256")
-    except (ValueError, AttributeError):
-        problems.append(f"{name}: not valid JSON")
-        return
-    if raw_name and want and listed.get(raw_name) != want:
-        problems.append(f"{raw_name}: does not match the evidence SHA-256 recorded in {name}")
-
-
-def _chain_records(doc: Any) -> dict[tuple[str, str], dict[str, Any]]:
-    out: dict[tuple[str, str], dict[str, Any]] = {}
-    for link in doc.get("links", []) if isinstance(doc, dict) else []:
-        if isinstance(link, dict) and isinstance(link.get("record"), dict):
-            out[(str(link.get("kind")), str(link.get("ref_id")))] = link["record"]
-    return out
-
-
-def _same(a: Any, b: Any) -> bool:
-    return chain.canonical({"v": a}) == chain.canonical({"v": b})
-
-
-def _cross_check(docs: dict[str, Any], problems: list[str]) -> None:
-    """Each hit file and the issuance record must say what their chain records say.
-
-    So changing a hit or the issuance, even with the manifest recomputed, also needs
-    chain.json changed, which breaks its link hashes (and the store's chain).
-    """
-    records = _chain_records(docs.get("chain.json"))
-    for name, doc in docs.items():
-        if name.startswith("hits/") and isinstance(doc, dict):
-            rec = records.get(("hit", str(doc.get("id"))))
-            if rec is None:
-                problems.append(f"{name}: no chain link covers this hit")
-                continue
-            diff = [k for k in rec if not _same(doc.get(k), rec[k])]
-            if diff:
-                problems.append(f"{name}: differs from its chain record ({', '.join(diff)})")
-    iss = docs.get("issuance.json")
-    if isinstance(iss, dict) and isinstance(iss.get("copy"), dict):
-        cp = iss["copy"]
-        rec = records.get(("copy", str(cp.get("id"))))
-        if rec is None:
-            problems.append("issuance.json: no chain link covers this copy")
-            return
-        idents = sorted(
-            [i.get("kind"), i.get("value")]
-            for c in iss.get("canaries", [])
-            for i in c.get("identifiers", [])
-        )
-        mine = {**{k: cp.get(k) for k in rec}, "identifiers": idents}
-        mine["dataset_id"] = (iss.get("dataset") or {}).get("id")
-        diff = [k for k in rec if not _same(mine.get(k), rec[k])]
-        if diff:
-            problems.append(f"issuance.json: differs from its chain record ({', '.join(diff)})")
-
-
-def _check_against_store(store: Store, doc: Any, problems: list[str]) -> None:
-    """Every link in chain.json must be the store's link of the same number."""
-    with store.session() as s:
-        for link in doc.get("links", []) if isinstance(doc, dict) else []:
-            seq = link.get("seq") if isinstance(link, dict) else None
-            row = s.get(ChainLink, seq) if isinstance(seq, int) and 0 < seq < 2**62 else None
-            if row is None or row.hash != link.get("hash"):
-                problems.append(f"chain.json: link #{seq} is not the store's link #{seq}")
-
-
-def verify_bundle(path: Path, store: Store | None = None) -> BundleCheck:
-    """Check a bundle: every file against the manifest, the chain links, and the hit and
-    issuance files against their chain records; with `store`, the links against the
-    store's own chain too. Offline without a store."""
-    problems: list[str] = []
-    try:
-        zf = zipfile.ZipFile(path)
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise InputError(f"{path}: not a readable evidence bundle ({exc})") from exc
-    docs: dict[str, Any] = {}
-    with zf:
-        names = [i.filename for i in zf.infolist()]
-        if MANIFEST not in names:
-            return BundleCheck(False, [f"{MANIFEST} is missing"], len(names))
-        try:
-            manifest = json.loads(zf.read(MANIFEST))
-            listed: dict[str, str] = dict(manifest["files"])
-        except (ValueError, KeyError, TypeError):
-            return BundleCheck(False, [f"{MANIFEST} is not a valid manifest"], len(names))
-        for info in zf.infolist():
-            name = info.filename
-            if name == MANIFEST:
-                continue
-            if name not in listed:
-                problems.append(f"{name}: not in the manifest (added)")
-                continue
-            if info.file_size > MAX_BUNDLE_MEMBER:
-                problems.append(f"{name}: too large to check")
-                continue
-            try:
-                data = zf.read(name)
-            except (zipfile.BadZipFile, OSError, zlib.error, EOFError) as exc:  # bytes changed
-                problems.append(f"{name}: changed (unreadable: {exc})")
-                continue
-            if sha256(data) != listed[name]:
-                problems.append(f"{name}: changed (SHA-256 differs from the manifest)")
-                continue
-            if name.endswith(".json"):
-                try:
-                    docs[name] = json.loads(data)
-                except ValueError:
-                    problems.append(f"{name}: not valid JSON")
-                    continue
-            if name.startswith("hits/") and name.endswith(".json"):
-                _check_hit_evidence(zf, name, data, listed, problems)
-            elif name == "chain.json":
-                _check_chain(docs[name], problems)
-        for name in listed:
-            if name not in names:
-                problems.append(f"{name}: missing")
-    if not problems:
-        _cross_check(docs, problems)
-        if store is not None:
-            _check_against_store(store, docs.get("chain.json"), problems)
-    return BundleCheck(not problems, problems, len(names))
+    broken = chain.verify_chain(s)
+    generated = datetime.now(UTC).replace(microsecond=0).isoformat()
+    ctx = {
+        "lang": lang,
+        "t": t,
+        "issuance": issuance,
+        "hits": hit_views,
+        "chain_broken": broken.describe() if broken else None,
+        "generated": generated,
+    }
+    html = _template.render(**ctx).encode("utf-8")
+    pdf = render_pdf(ctx)
+    return RenderedReport(html, pdf, generated)
