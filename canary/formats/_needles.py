@@ -10,13 +10,15 @@ and looks for the needles themselves only in a small window around each anchor h
 Emails are matched case-insensitively (ASCII) where it is cheap: the anchor is
 searched in lower case and a hit is confirmed on the lower-cased chunk, so an
 address whose anchor part (usually the domain) is written in upper case in the
-source is not seen. Other needles are matched exactly as written.
+source is not seen. Other needles are matched exactly as written, as whole values:
+an id "1813" inside a DNI "18134567X" or a longer number is not a collision.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 from canary.formats.table import Collision
 
@@ -70,7 +72,7 @@ class NeedleScanner:
                 if g.fold:
                     window = window.lower()
                 for key, text in g.needles:
-                    if window.find(key) != -1:
+                    if window.find(key) != -1 if g.fold else _bounded(window, key):
                         raise Collision(text)
                 pos = _find(data, g.anchor, pos + 1)
 
@@ -80,8 +82,27 @@ class NeedleScanner:
         for g in self.groups:
             hay = low if g.fold else text
             for _key, original in g.needles:
-                if (original.lower() if g.fold else original) in hay:
+                if original.lower() in hay if g.fold else _bounded(hay, original):
                     raise Collision(original)
+
+
+def _bounded(hay: Any, key: Any) -> bool:
+    """`key` occurs in `hay` as a whole value: not inside a longer run of letters and
+    digits ("1813" inside a DNI "18134567X" or a phone is no collision). Addresses are
+    matched anywhere (a longer one holding it is near enough to count)."""
+    pos = hay.find(key)
+    while pos != -1:
+        end = pos + len(key)
+        before = hay[pos - 1 : pos] if pos else hay[:0]
+        after = hay[end : end + 1]
+        if not (_alnum(before) and _alnum(key[:1])) and not (_alnum(after) and _alnum(key[-1:])):
+            return True
+        pos = hay.find(key, pos + 1)
+    return False
+
+
+def _alnum(ch: Any) -> bool:
+    return bool(ch) and ch.isalnum()
 
 
 def _find(data: bytes | bytearray, sub: bytes, start: int) -> int:

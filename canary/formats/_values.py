@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import unicodedata
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -190,3 +191,48 @@ def header_index(rows: list[list[str]]) -> int:
             # One named column after an unnamed one (",correo" from an index): a header.
             return i
     return 0
+
+
+#: Words a footer row under a table opens with: a source, a total, a note, who made it.
+FOOTER_WORDS = (
+    "fuente", "elaborado", "elaboro", "total", "totales", "suma", "nota", "notas", "source",
+    "prepared", "generated", "generado", "corte", "fecha de corte", "observaciones",
+    "validado", "reviso", "revisado", "autorizo", "*",
+)  # fmt: skip
+#: Footer rows looked past, at most, at the end of a table.
+MAX_FOOTER = 20
+
+
+def footer_start(rows: list[list[str]], typical: float) -> int:
+    """Index of the first footer row of `rows` (the table's last rows; len(rows) if none).
+
+    Exports end in blank rows, a "Fuente: ..." line, totals, "Elaborado por": rows that
+    are not data. A row at the end is one when it is blank, when it opens with a footer
+    word and fills fewer cells than data rows do (`typical`, their usual count), or when
+    it fills a single cell where data rows fill three or more. They are kept as they are
+    and never sampled or placed among.
+    """
+    i = len(rows)
+    while i > 0 and len(rows) - i < MAX_FOOTER:
+        cells = [v.strip() for v in rows[i - 1]]
+        filled = [v for v in cells if v]
+        if filled:
+            first = _fold_word(filled[0])
+            worded = any(first == w or first.startswith(w + " ") or first.startswith(w + ":")
+                         for w in FOOTER_WORDS) or first.startswith("*")  # fmt: skip
+            sparse = len(filled) <= 1 and typical >= 3
+            if not ((worded and len(filled) < max(typical * 0.6, 2)) or sparse):
+                break
+        i -= 1
+    return i
+
+
+def typical_filled(rows: list[list[str]]) -> float:
+    """The median number of filled cells in `rows` (0 for none)."""
+    counts = sorted(sum(1 for v in r if v.strip()) for r in rows)
+    return float(counts[len(counts) // 2]) if counts else 0.0
+
+
+def _fold_word(text: str) -> str:
+    t = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in t if not unicodedata.combining(c))

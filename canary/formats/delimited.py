@@ -38,7 +38,7 @@ from canary.formats._dialect import (
 from canary.formats._files import Outputs, sha256_file
 from canary.formats._needles import NeedleScanner
 from canary.formats._stream import MultiWriter, Piece
-from canary.formats._values import MAX_PREAMBLE, header_index
+from canary.formats._values import MAX_PREAMBLE, footer_start, header_index, typical_filled
 from canary.formats.table import CopyTarget, Insertion, Progress, Sample
 
 log = logging.getLogger(__name__)
@@ -155,6 +155,31 @@ class DelimitedTable:
         sample = [(r, parse_record(r, d)) for r in records[:300]]
         quoting, quoted = detect_quoting(sample, d)
         self.dialect = Dialect(encoding, bom, delimiter, '"', quoting, terminator, trailing, quoted)
+        #: Where the data ends: blank rows, sources, totals and notes under it are kept as
+        #: they are, never sampled, and no canary goes among or after them.
+        self.data_end = self._footer_offset(typical_filled([r for _raw, r in sample]))
+
+    def _footer_offset(self, typical: float) -> int:
+        """File offset of the first footer record at the end of the file (its size if none)."""
+        d = self.dialect
+        window = min(self._size - self.header_end, 1 << 16)
+        if window <= 0:
+            return self._size
+        with self.path.open("rb") as f:
+            f.seek(self._size - window)
+            buf = f.read(window)
+        start = 0
+        if self._size - window > self.header_end:
+            # The window may open mid-record: from its first line break outside quotes on.
+            start = record_end(buf, 0, d.term, d.q)
+            if start == -1:
+                return self._size
+        records = split_records(buf[start:], d.term, d.q)
+        rows = [parse_record(r, d) for r in records]
+        first = footer_start(rows, typical)
+        if first >= len(rows) or (first == 0 and start == 0):
+            return self._size  # no footer, or nothing but "footer" (then it is data)
+        return self._size - window + start + sum(len(r) for r in records[:first])
 
     # -- Table interface ---------------------------------------------------------
 
@@ -173,7 +198,7 @@ class DelimitedTable:
         with self.path.open("rb") as f:
             f.seek(self.header_end)
             if complete:
-                raw = f.read()
+                raw = f.read(self.data_end - self.header_end)
             else:
                 raw = b""
                 while raw.count(d.term) <= limit + 1 and len(raw) < SMALL_BYTES:
@@ -199,8 +224,8 @@ class DelimitedTable:
         width = len(self.header)
         try:
             for row in reader:
-                if not row:
-                    continue  # a blank line
+                if not any(v.strip() for v in row):
+                    continue  # a blank line, or a row of empty cells
                 if len(row) != width:
                     raise InputError(
                         f"{self.path}: line {reader.line_num + 1} has {len(row)} fields but the "
@@ -242,8 +267,14 @@ class DelimitedTable:
     ) -> None:
         d = self.dialect
         term, q, tb = d.term, d.q, d.term[-1:]
-        span = self._size - self.header_end
+        span = self.data_end - self.header_end
         states = [_TargetState(t, self.header_end, span) for t in targets]
+        if self.data_end < self._size:
+            # Canaries go among the data: "after the last row" is before the footer.
+            last = self.data_end - len(term)
+            for st in states:
+                for p in st.pending:
+                    p.offset = min(p.offset, last)
         needles = [n for t in targets for n in t.needles]
         with (
             self.path.open("rb", buffering=0) as src,
@@ -369,6 +400,12 @@ class DelimitedTable:
             if b == -1 or b > lb:
                 b = lb  # end of file
             at_eof = final and b >= lb
+            # The end of the data, before a footer: the last place a canary can go.
+            data_end = self.data_end < self._size and file_pos + b >= self.data_end
+            if data_end and self.data_end - file_pos <= lb:
+                b, at_eof = self.data_end - file_pos, False
+            else:
+                data_end = False
             if b == lb and not final:
                 p.offset = file_pos + lb  # continue in the next block
                 break
@@ -382,14 +419,14 @@ class DelimitedTable:
                 else:
                     prev_raw = prev_last
                 prev = parse_record(prev_raw, d) if prev_raw else None
-            if at_eof:
+            if at_eof or data_end:
                 nxt = None
             else:
                 ne = record_end(data, b, term, q)
                 nxt = parse_record(data[b : ne if ne != -1 else len(data)], d)
             row = p.insertion.make_row(prev, nxt)
             if row is None:
-                if at_eof:
+                if at_eof or data_end:
                     _dropped(st)
                 else:
                     p.offset = file_pos + b

@@ -108,6 +108,15 @@ def learn_patterns(
 
 
 GENERIC_TLDS = ("com", "net", "org")
+#: A canary's local part never has the letters of a real one this long or longer...
+REAL_LOCAL_MIN = 6
+#: ...nor contains a real one's letters this long or longer.
+REAL_LOCAL_CONTAINED = 8
+
+
+def _letters(local: str) -> str:
+    """A local part's letters, folded (digits and punctuation aside)."""
+    return re.sub(r"[^a-z]", "", fold(local))
 
 
 def fitting_domains(
@@ -146,6 +155,10 @@ def domain_weights(
     return [shares[i] if i < len(shares) else floor for i in range(n)]
 
 
+class EmailExhausted(InputError):
+    """No fresh address fits this person's names (every shape is taken or a real one's)."""
+
+
 class EmailMaker:
     """Draws unique canary addresses for one table."""
 
@@ -169,8 +182,18 @@ class EmailMaker:
         #: Normalised addresses handed out by this maker.
         self.issued: set[str] = set()
         #: The column's own local parts that follow no name shape ("sol_123", "reina84"):
-        #: the "{other}" share is drawn from these, with fresh digits.
+        #: the "{other}" share is built like these, from their short words and digits.
         self.other_locals: list[str] = []
+        #: Letters of every real local part ("ibarraedu" of "IBARRAEDU@..."): a canary's
+        #: never equals one (six letters or more) nor contains one of eight or more.
+        self.real_letters = {
+            letters
+            for a in sample_emails
+            if len(letters := _letters(a.rsplit("@", 1)[0])) >= REAL_LOCAL_MIN
+        }
+        self._long_real = sorted(
+            (x for x in self.real_letters if len(x) >= REAL_LOCAL_CONTAINED), key=len
+        )
 
     def make(self, given: str, paternal: str, maternal: str, birth: date, upper: bool) -> str:
         """A new address for this person, never seen before; upper case if the column is."""
@@ -188,9 +211,38 @@ class EmailMaker:
             norm = normalize_email(address)
             if norm in self.sample_emails or norm in self.issued or self.taken(norm):
                 continue
+            if self.copies_real(local):
+                continue
             self.issued.add(norm)
             return address.upper() if upper else address
-        raise InputError("could not find an unused canary email address; add another domain")
+        raise EmailExhausted("could not find an unused canary email address; add another domain")
+
+    def copies_real(self, local: str) -> bool:
+        """True when a local part is a real row's, digits aside (six letters or more), or
+        holds one of eight letters or more: a real person's handle in a synthetic row."""
+        letters = _letters(local)
+        if letters in self.real_letters:
+            return True
+        return any(x in letters for x in self._long_real if len(x) <= len(letters))
+
+    def _other_local(self, tokens: dict[str, str]) -> str:
+        """A handle shaped like the column's name-less ones ("reina_84", "sol123"): one of
+        their short words (under six letters), their separator, fresh digits as many as
+        theirs have; never one of them."""
+        model = self.rng.choice(self.other_locals)
+        words = [
+            w
+            for x in self.other_locals
+            for w in re.findall(r"[a-z]+", x)
+            if 3 <= len(w) < REAL_LOCAL_MIN
+        ]
+        word = self.rng.choice(words) if words else tokens["first"][:5] or "x"
+        sep = m.group(0) if (m := re.search(r"[._-]", model)) else ""
+        run = re.findall(r"\d+", model)
+        k = len(run[-1]) if run else self.rng.randint(1, 3)
+        first = 1 if k > 1 else 0
+        number = str(self.rng.randint(first * 10 ** (k - 1), 10**k - 1))
+        return f"{word}{sep}{number}" if re.match(r"^[a-z]", model) else f"{number}{sep}{word}"
 
     def _digits_renewed(self, local: str) -> str:
         """A real handle with new digits (added when it has none), never the same address."""
@@ -206,7 +258,7 @@ class EmailMaker:
 
     def _render_local(self, template: str, tokens: dict[str, str], birth: date, n: int) -> str:
         if template == "{other}" and self.other_locals:
-            local = self._digits_renewed(self.rng.choice(self.other_locals))
+            local = self._other_local(tokens)
         elif template == "{other}":
             base = re.sub(r"[^a-z0-9._]", "", fold(self.faker.user_name()))
             local = base or tokens["first"] + tokens["last"]

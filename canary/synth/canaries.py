@@ -24,6 +24,7 @@ from faker import Faker
 
 from canary.identifiers import normalize_email, normalize_phone
 from canary.synth.addresses import (
+    EmailExhausted,
     EmailMaker,
     domain_weights,
     fitting_domains,
@@ -31,7 +32,7 @@ from canary.synth.addresses import (
     match_template,
 )
 from canary.synth.cells import date_between, dni_letter, vary_digits, vary_number, write_phone
-from canary.synth.ids import new_id
+from canary.synth.ids import PositionModel, new_id
 from canary.synth.infer import (
     NAME_KINDS,
     Column,
@@ -45,7 +46,14 @@ from canary.synth.infer import (
     parse_number,
 )
 from canary.synth.national_ids import make_curp, make_rfc
-from canary.synth.personas import NameMaker, Persona, age_reference, female_share_of_names
+from canary.synth.personas import (
+    MIN_NAME_ROWS,
+    ColumnNames,
+    NameMaker,
+    Persona,
+    age_reference,
+    female_share_of_names,
+)
 from canary.synth.profiles import locale_profile
 
 log = logging.getLogger(__name__)
@@ -110,8 +118,15 @@ class CanaryFactory:
         self._date_spans: dict[int, tuple[date, date]] = {}
         self._donors: dict[str, list[list[str]]] = {}
         self._id_owner: dict[tuple[int, str], int] = {}
+        self._position_models: dict[int, PositionModel] = {}
+        self._upper_share: dict[int, float] = {}
         self.emails = self._learn_emails()
         self.names = NameMaker(self.profile, self.rng, self.faker)
+        people = self._people()
+        #: The table's own names, when it has enough of them (else Faker's, by locale).
+        self.column_names = (
+            ColumnNames(people, self.names, self.rng) if len(people) >= MIN_NAME_ROWS else None
+        )
         self._female_share = self._learn_female_share()
         self._births = self._learn_births()
         self._age_ref = self._learn_age_reference()
@@ -151,6 +166,40 @@ class CanaryFactory:
         if not given or not paternal:
             return None
         return given, paternal, maternal
+
+    def _people(self) -> list[tuple[str, str, str, str | None]]:
+        """(given, paternal, maternal, sex "F"/"M"/None) of the sample's rows, as far as
+        their columns tell (the sex from a sex column or the row's CURP)."""
+        spanish = self.profile.get("language") == "es"
+        sexes, curps = self._kind("sex"), self._kind("curp")
+        out: list[tuple[str, str, str, str | None]] = []
+        for row in self.rows[:5000]:
+            given = paternal = maternal = ""
+            for c in self.cols:
+                v = " ".join(row[c.index].split())
+                if not v:
+                    continue
+                if c.kind == "given_name" and not given:
+                    given = v
+                elif c.kind == "paternal":
+                    paternal = v
+                elif c.kind == "maternal":
+                    maternal = v
+                elif c.kind == "surname" and not paternal:
+                    words = v.split()
+                    both = spanish and len(words) == 2 and not self._kind("maternal")
+                    paternal, maternal = (words[0], words[1]) if both else (v, maternal)
+                elif c.kind == "full_name" and not given:
+                    given, paternal, maternal = _split_full(v, c.fmt.get("order"), spanish)
+            if not given or not paternal:
+                continue
+            sex: str | None = None
+            if sexes:
+                sex = sexes[0].fmt["sex"].get(row[sexes[0].index].strip())
+            elif curps and len(row[curps[0].index].strip()) == 18:
+                sex = {"M": "F", "H": "M"}.get(row[curps[0].index].strip()[10].upper())
+            out.append((given, paternal, maternal, sex))
+        return out
 
     def _learn_emails(self) -> EmailMaker:
         """What the sample's addresses teach: their shapes and their providers."""
@@ -210,19 +259,29 @@ class CanaryFactory:
 
     # --- personas ------------------------------------------------------------------
 
-    def persona(self) -> Persona:
+    def persona(self, attempt: int = 0) -> Persona:
         """A new synthetic person with an email no one has (sample, register, this run)."""
         r = self.rng
         sex = "F" if r.random() < self._female_share else "M"
-        given = self._given_name(sex)
-        paternal = self._surname()
-        maternal = ""
-        if self.profile.get("language") == "es":  # one surname from each parent
-            maternal = self._surname()
-            for _ in range(3):
-                if fold(maternal) != fold(paternal):
+        spanish = self.profile.get("language") == "es"
+        names = self.column_names
+        if names is not None:
+            for _ in range(20):  # recombined parts: never a real row's whole name
+                given = names.given(sex, Counter({1: 1}))
+                paternal = names.surname()
+                maternal = names.surname(maternal=True) if spanish else ""
+                if not names.is_real(given, paternal, maternal):
                     break
+        else:
+            given = self._given_name(sex)
+            paternal = self._surname()
+            maternal = ""
+            if spanish:  # one surname from each parent
                 maternal = self._surname()
+                for _ in range(3):
+                    if fold(maternal) != fold(paternal):
+                        break
+                    maternal = self._surname()
         maternals = self._kind("maternal")
         if maternals and self.rng.random() < maternals[0].empty_rate:
             maternal = ""  # people with a single surname, as often as the column shows
@@ -230,9 +289,14 @@ class CanaryFactory:
         p = Persona(given, paternal, maternal, sex, birth, None, seed=r.getrandbits(63))
         emails = self._kind("email")
         if emails:
-            p.email = self._unique_email(p, emails[0])
-            for c in emails[1:]:
-                p.other_emails[c.index] = self._unique_email(p, c)
+            try:
+                p.email = self._unique_email(p, emails[0])
+                for c in emails[1:]:
+                    p.other_emails[c.index] = self._unique_email(p, c)
+            except EmailExhausted:
+                if attempt >= 5:
+                    raise
+                return self.persona(attempt + 1)  # a name whose addresses are taken
         return p
 
     def _given_name(self, sex: str) -> str:
@@ -262,7 +326,13 @@ class CanaryFactory:
         return date.today() - timedelta(days=self.rng.randint(18 * 365, 75 * 365))
 
     def _unique_email(self, p: Persona, col: Column) -> str:
-        return self.emails.make(p.given, p.paternal, p.maternal, p.birth, col.casing == "upper")
+        share = self._upper_share.get(col.index)
+        if share is None:  # addresses written in capitals, as often as the column does
+            cased = [v for v in col.values[:2000] if any(ch.isalpha() for ch in v)]
+            upper = sum(1 for v in cased if v == v.upper())
+            share = self._upper_share[col.index] = upper / len(cased) if cased else 0.0
+        upper_case = share >= 0.8 or (share > 0 and self.rng.random() < share)
+        return self.emails.make(p.given, p.paternal, p.maternal, p.birth, upper_case)
 
     # --- rows ----------------------------------------------------------------------
 
@@ -435,7 +505,7 @@ class CanaryFactory:
             lists = sum(1 for v in c.values[:200] if v.lstrip().startswith("["))
             return "[]" if lists * 2 >= len(c.values[:200]) else "{}"
         if k == "id":
-            return self._id(c, p, r, prev, nxt)
+            return self._id(c, p, donor, r, prev, nxt)
         return r.choice(c.values)
 
     def _name_cell(self, c: Column, p: Persona) -> str:
@@ -520,23 +590,42 @@ class CanaryFactory:
         self,
         c: Column,
         p: Persona,
+        donor: list[str] | None,
         r: random.Random,
         prev: list[str] | None,
         nxt: list[str] | None,
     ) -> str | None:
         sorted_ = self.keep_sorted and c.sorted
+        between = sorted_ and (prev is not None or nxt is not None)
+
+        def claim(value: str) -> bool:
+            # A numbering continued after the last row gives every copy the next
+            # number: ids are then shared across copies, never within one (the next
+            # canary there follows this one).
+            if between and (prev is None or nxt is None):
+                return True
+            return self._claim(c, value, p)
+
         return new_id(
             c.fmt.get("id"),
             c.values,
             self.sample_id_numbers.get(c.index, set()),
             self.sample_ids.get(c.index, set()),
             r,
-            lambda value: self._claim(c, value, p),
+            claim,
             sorted_=sorted_,
             prev=prev[c.index] if prev is not None else None,
             nxt=nxt[c.index] if nxt is not None else None,
-            between=sorted_ and (prev is not None or nxt is not None),
+            between=between,
+            donor=donor[c.index] if donor is not None and donor[c.index] else None,
+            positions=self._positions(c) if not c.fmt.get("id") else None,
         )
+
+    def _positions(self, c: Column) -> PositionModel:
+        model = self._position_models.get(c.index)
+        if model is None:
+            model = self._position_models[c.index] = PositionModel(c.values)
+        return model
 
     def _claim(self, c: Column, value: str, p: Persona) -> bool:
         """Reserve an id value for this persona; False if another persona holds it."""
@@ -634,6 +723,24 @@ class CanaryFactory:
                 if written not in out:
                     out.append(written)
         return out
+
+
+def _split_full(text: str, order: str | None, spanish: bool) -> tuple[str, str, str]:
+    """(given, paternal, maternal) of a whole name as its column orders it: in Spanish
+    the last two words (first two, surname first) are the surnames."""
+    if order == "last_comma_first" and "," in text:
+        sur, _, given = text.partition(",")
+        words = sur.split()
+        return given.strip(), words[0] if words else "", " ".join(words[1:2])
+    words = text.replace(",", " ").split()
+    if len(words) < 2:
+        return "", "", ""
+    k = 2 if spanish and len(words) >= 3 else 1
+    if order == "last_first":
+        sur, given_words = words[:k], words[k:]
+    else:
+        given_words, sur = words[:-k], words[-k:]
+    return " ".join(given_words), sur[0], sur[1] if len(sur) > 1 else ""
 
 
 #: Rows sharing a canary's area code needed before place columns follow it.

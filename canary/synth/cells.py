@@ -13,6 +13,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import pairwise
 from typing import Any
 
 import phonenumbers
@@ -244,7 +245,10 @@ def id_format_of(values: list[str]) -> dict[str, Any] | None:
     widths = Counter(len(p.group(2)) for p in ps)
     padded = any(p.group(2).startswith("0") and len(p.group(2)) > 1 for p in ps)
     nums = [int(p.group(2)) for p in ps]
+    #: Steps between consecutive ids where they increase (1 for a gapless numbering).
+    steps = Counter(b - a for a, b in pairwise(nums) if b > a)
     return {
+        "steps": dict(steps.most_common(20)),
         "prefix": prefixes.most_common(1)[0][0],
         "suffix": suffixes.most_common(1)[0][0],
         "width": widths.most_common(1)[0][0] if padded else 0,

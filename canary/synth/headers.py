@@ -172,6 +172,8 @@ HEADER_PHRASES: dict[str, tuple[str, ...]] = {
         "balance",
         "pago",
     ),
+    #: Cells sampled from the column as they are (a middle name is not a whole name).
+    "text": ("middle name", "middle initial", "segundo nombre", "observaciones", "notes"),
     "category": ("partido", "party", "status", "estatus", "tipo", "type", "cargo", "categoria"),
 }
 

@@ -1,19 +1,23 @@
 """Canary ids: a new value in an id/folio column's own format that collides with nothing.
 
-Numbered ids keep their prefix (or the mix of prefixes), zero padding and suffix; in
-a column sorted by its id the value falls strictly between its neighbours', or there
-is no value (None) when they leave no gap. Ids without a number keep their shape:
-digits and capitals replaced at random.
+Numbered ids keep their prefix (digits in it too: "IEC-2024-00062"), zero padding (or
+none) and suffix. In a column sorted by its id the value falls strictly between its
+neighbours', or there is no value (None) when they leave no gap; after the last row
+(or before the first) it continues the numbering by a step the column itself takes
+(+1 in a gapless list). Unsorted ids fall inside the column's own range. Ids without a
+number (cedulas "1-0234-0567", codes) are drawn character by character from what the
+column holds at each position; positions with few distinct characters (a province
+digit, a fixed "0") are copied from a real row (`donor`) so they agree with its place.
 """
 
 from __future__ import annotations
 
 import random
-import re
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from canary.synth.cells import id_number
+from canary.synth.cells import ID_RE, SERIES_RE, id_number
 
 
 def new_id(
@@ -28,19 +32,17 @@ def new_id(
     prev: str | None = None,
     nxt: str | None = None,
     between: bool = False,
+    donor: str | None = None,
+    positions: PositionModel | None = None,
 ) -> str | None:
     """A free id. `claim(value)` reserves it (False if another canary holds it);
     `between` asks for a value strictly between `prev` and `nxt` (either may be None
     at the ends of the table)."""
     if not fmt:
+        model = positions or PositionModel(values)
         for _ in range(50):
-            v = "".join(
-                str(r.randint(0, 9))
-                if ch.isdigit()
-                else (r.choice("ABCDEFGHJKLMNPQRSTUVWXYZ") if ch.isupper() else ch)
-                for ch in r.choice(values)
-            )
-            if v not in taken_text and claim(v):
+            v = model.draw(r, donor)
+            if v and v not in taken_text and claim(v):
                 return v
         return None
     lo, hi = int(fmt["min"]), int(fmt["max"])
@@ -50,21 +52,33 @@ def new_id(
         prefix = r.choices(list(prefixes), weights=list(prefixes.values()))[0]
     elif sorted_ and prev is not None:
         prefix = _id_prefix(prev, prefix)
+    elif sorted_ and nxt is not None:
+        prefix = _id_prefix(nxt, prefix)
     cap = 10 ** int(fmt["width"]) - 1 if fmt.get("width") else None
+    steps: dict[int, int] = {int(k): v for k, v in (fmt.get("steps") or {}).items()}
     if between:
         a = id_number(prev) if prev is not None else None
         b = id_number(nxt) if nxt is not None else None
         if (prev is not None and a is None) or (nxt is not None and b is None):
             return None
-        gap = max(1, (hi - lo) // max(len(taken), 1))
-        floor = 1 if lo >= 1 else 0  # a table numbered from 1 never shows a 0
-        low = (a + 1) if a is not None else max(floor, (b or 0) - 3 * gap)
-        high = (b - 1) if b is not None else (a or 0) + max(3 * gap, 10)
-        candidates = _free_numbers(low, high, taken, r)
+        if a is not None and b is not None:
+            candidates = _free_numbers(a + 1, b - 1, taken, r)
+        else:
+            # At an end of the table: one of the column's own steps on from the last id.
+            step_list = _step_order(steps, r)
+            floor = 1 if lo >= 1 else 0  # a table numbered from 1 never shows a 0
+            base = a if a is not None else b
+            assert base is not None
+            sign = 1 if a is not None else -1
+            candidates = [
+                n for n in (base + sign * k for k in step_list) if n >= floor and n not in taken
+            ]
     else:
-        span = max(hi - lo, len(taken), 10)
-        high = hi + max(span // 20, 1000)
-        start = hi + 1 if sorted_ else lo
+        start, high = lo, hi
+        if sorted_:
+            start, high = hi + 1, hi + max((hi - lo) // 20, 1000)
+        elif (hi - lo + 1) - len(taken) < 20:
+            high = hi + max((hi - lo) // 20, 20)
         candidates = _free_numbers(start, high, taken, r)
     for n in candidates:
         if cap is not None and n > cap:
@@ -73,6 +87,59 @@ def new_id(
         if text not in taken_text and claim(text):
             return text
     return None
+
+
+def _step_order(steps: dict[int, int], r: random.Random) -> list[int]:
+    """Steps to try, the first drawn by the column's own frequencies (1 without any)."""
+    if not steps:
+        return [1, 2, 3]
+    first = r.choices(list(steps), weights=list(steps.values()))[0]
+    rest = sorted(set(steps) | {1}, key=lambda k: -steps.get(k, 0))
+    return [first, *[k for k in rest if k != first]]
+
+
+class PositionModel:
+    """Per-position characters of an id column without a number (cedulas, codes).
+
+    Values are grouped by their mask (digit, letter, other kept literally); a new value
+    takes a mask as often as the column does, then at each position a character drawn
+    from those the column holds there, with their frequencies. Positions holding at most
+    `FEW` distinct characters are copied from `donor` (a real row's value) when it has
+    the same mask, so a province digit agrees with the row's place.
+    """
+
+    FEW = 9
+
+    def __init__(self, values: list[str]) -> None:
+        by_mask: dict[str, list[str]] = {}
+        for v in values[:20000]:
+            by_mask.setdefault(_mask(v), []).append(v)
+        self.masks = {m: len(vs) for m, vs in by_mask.items()}
+        self.chars: dict[str, list[Counter[str]]] = {}
+        for m, vs in by_mask.items():
+            cols: list[Counter[str]] = [Counter() for _ in m]
+            for v in vs:
+                for i, ch in enumerate(v):
+                    cols[i][ch] += 1
+            self.chars[m] = cols
+
+    def draw(self, r: random.Random, donor: str | None = None) -> str:
+        if not self.masks:
+            return ""
+        mask = r.choices(list(self.masks), weights=list(self.masks.values()))[0]
+        if donor is not None and _mask(donor) in self.masks:
+            mask = _mask(donor)
+        out = []
+        for i, counts in enumerate(self.chars[mask]):
+            if donor is not None and _mask(donor) == mask and len(counts) <= self.FEW:
+                out.append(donor[i])
+            else:
+                out.append(r.choices(list(counts), weights=list(counts.values()))[0])
+        return "".join(out)
+
+
+def _mask(value: str) -> str:
+    return "".join("9" if c.isdigit() else ("A" if c.isalpha() else c) for c in value)
 
 
 def _free_numbers(
@@ -108,6 +175,6 @@ def _format_id(n: int, fmt: dict[str, Any], prefix: str | None = None) -> str:
 
 
 def _id_prefix(value: str, default: str) -> str:
-    """The non-digit prefix of an id as written ("F-" of "F-00012")."""
-    m = re.match(r"^(\D*)", value)
+    """The prefix of an id as written ("F-" of "F-00012", "IEC-2024-" of "IEC-2024-00061")."""
+    m = ID_RE.match(value) or SERIES_RE.match(value)
     return m.group(1) if m and m.group(1) else default

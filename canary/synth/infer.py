@@ -312,7 +312,10 @@ def _kind_from_values(
     if hint == "place":
         return "place"
     idfmt = id_format_of(values)
-    if idfmt is not None and (hint == "id" or (distinct == n and n >= 10 and numfmt is None)):
+    coded = distinct == n and n >= 10 and _fixed_width_code(values)
+    if idfmt is not None and (
+        hint == "id" or (distinct == n and n >= 10 and (numfmt is None or coded))
+    ):
         if distinct >= 0.95 * n:
             col.fmt["id"] = idfmt
             return "id"
@@ -326,6 +329,8 @@ def _kind_from_values(
         return "boolean"
     if hint in NAME_KINDS:
         return hint
+    if hint == "text":  # a middle name, a note: sampled from the column as it is
+        return "text"
     if hint == "category" or (distinct <= max(12, int(0.05 * n)) and n >= 2 * distinct):
         if numfmt is not None:
             col.fmt["number"] = numfmt
@@ -349,6 +354,16 @@ LOOSE_EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(?:\.[^@\s.]+)+$")
 
 #: Between numbers in one cell: "844 111 2222 / 871 333 4444", "...; ...", "... y ...".
 MULTI_SEP_RE = re.compile(r"\s*(?:[/,;|]|\s(?:y|o|or|and)\s)\s*")
+
+
+def _fixed_width_code(values: list[str]) -> bool:
+    """Unique values of one width that a number would not be written as: zero-padded or
+    with a letter prefix ("OH0012345678", "000417"): a code, not an amount."""
+    vs = [v.strip() for v in values[:2000]]
+    widths = Counter(len(v) for v in vs)
+    if widths.most_common(1)[0][1] < 0.95 * len(vs):
+        return False
+    return any(v[:1] == "0" and len(v) > 1 for v in vs) or all(v[:1].isalpha() for v in vs)
 
 
 def _is_json_container(value: str) -> bool:

@@ -115,3 +115,89 @@ def age_reference(fmt: DateFormat, pairs: Iterable[tuple[str, str]]) -> date:
         if b and a is not None:
             refs.append(b[0].toordinal() + int((a + 0.5) * 365.25))
     return date.fromordinal(int(statistics.median(refs))) if refs else date.today()
+
+
+#: Rows with names needed before a table's own names are used instead of Faker's.
+MIN_NAME_ROWS = 30
+
+
+class Predictive:
+    """Draws a value as a new row of a column would hold it.
+
+    A value seen k times is drawn with probability k/N; with the probability that the
+    next value is one never seen (singletons/N, the Good-Turing estimate) it is a `novel`
+    one instead, so a canary's value is as often unique in the file as a real row's.
+    """
+
+    def __init__(self, values: Iterable[str]) -> None:
+        self.counts: Counter[str] = Counter(v for v in values if v)
+        self.total = sum(self.counts.values())
+        singles = sum(1 for k in self.counts.values() if k == 1)
+        self.new_share = singles / self.total if self.total else 1.0
+        self._keys = list(self.counts)
+        self._weights = list(self.counts.values())
+        self._folded = {fold(v) for v in self.counts}
+
+    def seen(self, value: str) -> bool:
+        return fold(value) in self._folded
+
+    def draw(self, r: random.Random, novel: Any = None) -> str:
+        """A value; `novel()` makes an unseen one (None: always a seen one)."""
+        if novel is not None and r.random() < self.new_share:
+            for _ in range(20):
+                v = str(novel())
+                if v and not self.seen(v):
+                    return v
+        if not self._keys:
+            return str(novel()) if novel is not None else ""
+        return r.choices(self._keys, weights=self._weights)[0]
+
+
+class ColumnNames:
+    """Given names and surnames drawn from a table's own name columns.
+
+    Each part comes from the column's own parts with their frequencies (given names of
+    the persona's sex when the table tells sexes apart), or, as often as the column
+    holds names seen once, from the locale's lists (a name the table does not hold). The
+    parts are recombined: no canary has the given name and surnames of a real row.
+    """
+
+    def __init__(
+        self,
+        people: list[tuple[str, str, str, str | None]],
+        fallback: NameMaker,
+        rng: random.Random,
+    ) -> None:
+        self.rng = rng
+        self.fallback = fallback
+        title = _title_name
+        self.real = {(fold(g), fold(p), fold(m)) for g, p, m, _s in people}
+        by_sex: dict[str | None, list[str]] = {}
+        for g, _p, _m, s in people:
+            by_sex.setdefault(s, []).append(title(g))
+        self.sexed = any(s is not None for s in by_sex)
+        self.given_by_sex = {s: Predictive(v) for s, v in by_sex.items()}
+        self.given_all = Predictive(title(g) for g, _p, _m, _s in people)
+        self.paternal = Predictive(title(p) for _g, p, _m, _s in people)
+        self.maternal = Predictive(title(m) for _g, _p, m, _s in people if m)
+
+    def given(self, sex: str, words: Counter[int]) -> str:
+        pool = self.given_by_sex.get(sex) if self.sexed else None
+        pool = pool if pool is not None and pool.total >= 5 else self.given_all
+        return pool.draw(self.rng, lambda: self.fallback.given(sex, words))
+
+    def surname(self, maternal: bool = False) -> str:
+        pool = self.maternal if maternal and self.maternal.total >= 5 else self.paternal
+        return pool.draw(self.rng, self.fallback.surname)
+
+    def is_real(self, given: str, paternal: str, maternal: str) -> bool:
+        return (fold(given), fold(paternal), fold(maternal)) in self.real
+
+
+def _title_name(text: str) -> str:
+    small = {"de", "la", "del", "los", "las", "y", "da", "van", "von"}
+    words = text.split()
+    return " ".join(
+        w.lower() if i and w.lower() in small else w[:1].upper() + w[1:].lower()
+        for i, w in enumerate(words)
+    )

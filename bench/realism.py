@@ -1,0 +1,707 @@
+# ruff: noqa: E501
+"""Can anyone tell canaries from real rows? A discriminator run on issued copies.
+
+For each of eight tables written here (with a fixed seed, as different as real exports
+are), the library issues `--copies` copies (canary.issue.plant.issue_copies into a
+temporary store, at the planter's own density), and a holder's classifier looks at
+them: per-row features computed from each copy alone (each column's value and mask
+frequency over the file, per-position character classes, word frequencies, the email's
+agreement with the row's names, joint frequencies of a row's values with its neighbours
+in other columns such as area code with place, the id's neighbourhood and position,
+empty cells). Canary rows are labelled from the store. A HistGradientBoostingClassifier
+is scored by 5-fold cross-validated AUC, with each real row's copies kept in one fold
+(learning the real rows themselves would be comparing copies: the collusion attack).
+The figure is the mean over three seeds; 0.5 is chance. The strongest single
+features (their own AUC) show what gives a canary away.
+
+The email's domain is left out by default (`--with-domain` puts it back): canary
+addresses live on the organisation's domains or its mailboxes, which is a question of
+which domains are registered, not of how rows are made.
+
+Run: python bench/realism.py [--copies 12] [--seeds 3] [--only NAME] [--rows 400]
+Needs scikit-learn (pip install -e '.[bench]').
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import math
+import os
+import random
+import re
+import tempfile
+import unicodedata
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+# One thread: the machine is shared, and OpenMP spinning on a busy core costs more than it saves.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+# --- the tables ------------------------------------------------------------------
+
+
+def zipf(items: list[str], s: float = 1.0) -> list[float]:
+    return [1 / (i + 1) ** s for i in range(len(items))]
+
+
+def pick(r: random.Random, items: list[str], s: float = 1.0) -> str:
+    return r.choices(items, weights=zipf(items, s))[0]
+
+
+def plain(text: str) -> str:
+    t = unicodedata.normalize("NFKD", text)
+    return re.sub(r"[^a-z0-9]", "", "".join(c for c in t if not unicodedata.combining(c)).lower())
+
+
+MX_F = (
+    "MARÍA GUADALUPE|MARÍA|GUADALUPE|ANA LAURA|MARTHA|LETICIA|ROSA MARÍA|VERÓNICA|"
+    "MARÍA DEL CARMEN|ALEJANDRA|PATRICIA|LAURA|ADRIANA|CLAUDIA|SANDRA|ELIZABETH|"
+    "BRENDA|KARLA|NORMA ALICIA|YOLANDA|DIANA|ERIKA|MÓNICA|SILVIA|GABRIELA|LORENA|"
+    "ARACELI|BLANCA ESTELA|JUANA|CECILIA|SOFÍA|XIMENA|ITZEL|MAYRA|NANCY|IRMA|"
+    "ZULEMA|ROCÍO|MIRNA|DELIA|ELVIA|OLGA LIDIA|ANABEL|YADIRA|FABIOLA"
+).split("|")
+MX_M = (
+    "JOSÉ LUIS|JUAN|FRANCISCO|JESÚS|ALEJANDRO|MIGUEL ÁNGEL|CARLOS|JOSÉ|ROBERTO|"
+    "JORGE|RICARDO|FERNANDO|MARIO|EDUARDO|RAÚL|SERGIO|ARTURO|HÉCTOR|JAVIER|RAMÓN"
+).split("|")
+MX_S = (
+    "HERNÁNDEZ|GARCÍA|MARTÍNEZ|LÓPEZ|GONZÁLEZ|RODRÍGUEZ|PÉREZ|SÁNCHEZ|RAMÍREZ|FLORES|"
+    "GARZA|VALDÉS|DE LA CRUZ|AGUIRRE|IBARRA|CASTILLO|REYES|MORALES|TORRES|JIMÉNEZ|"
+    "RUIZ|DÍAZ|GUTIÉRREZ|DE LA PEÑA|VILLARREAL|SALAZAR|CEPEDA|RAMOS|ORTIZ|CHÁVEZ|"
+    "MENDOZA|ESQUIVEL|SILLER|DE LEÓN|CARDONA|ZAMORA|RIVAS|FUENTES|OYERVIDES|ARIZPE|"
+    "MONCADA|CUELLAR|FALCÓN|BERLANGA|TREVIÑO|ZERTUCHE|SALINAS|ESPINOZA|NIETO|MUZQUIZ"
+).split("|")
+#: municipality -> (lada, postal code base, distrito, colonias)
+MX_PLACES = {
+    "SALTILLO": ("844", 25000, "04", ["Col. Saltillo 2000", "Col. República", "Col. Centro"]),
+    "TORREÓN": ("871", 27000, "08", ["Col. Torreón Jardín", "Col. Centro", "Col. Navarro"]),
+    "MONCLOVA": ("866", 25700, "05", ["Col. Guadalupe", "Col. Centro", "Col. Los Bosques"]),
+    "PIEDRAS NEGRAS": ("878", 26000, "01", ["Col. Mundo Nuevo", "Col. Centro"]),
+    "ACUÑA": ("877", 26200, "01", ["Col. Aeropuerto", "Col. Centro", "Col. Bellavista"]),
+    "SABINAS": ("861", 26700, "02", ["Col. Sarabia", "Col. Centro"]),
+    "SAN PEDRO": ("872", 27800, "06", ["Col. Centro", "Col. Ampliación Lázaro Cárdenas"]),
+    "RAMOS ARIZPE": ("844", 25900, "15", ["Col. Analco", "Col. Centro"]),
+    "MATAMOROS": ("871", 27440, "09", ["Col. Centro", "Col. Revolución"]),
+    "PARRAS": ("842", 27980, "12", ["Col. Centro", "Col. El Consuelo"]),
+}
+MX_STREETS = "HIDALGO|JUÁREZ|MORELOS|ALLENDE|ZARAGOZA|VICTORIA|ABASOLO|ALDAMA|XICOTÉNCATL|OCAMPO"
+PROVIDERS_MX = ["HOTMAIL.COM", "GMAIL.COM", "YAHOO.COM.MX", "OUTLOOK.COM", "PRODIGY.NET.MX"]
+
+
+def email_local(r: random.Random, given: str, pat: str, mat: str, birth: date) -> str:
+    g = plain(given.split()[0])
+    p, m = plain(pat), plain(mat) or "x"
+    shapes = [
+        f"{g}.{p}",
+        f"{g}{p}",
+        f"{g[0]}{p}{m[0]}",
+        f"{g}_{p}{birth.year % 100:02d}",
+        f"{p}{g[:3]}{r.randint(1, 99)}",
+        f"{g}{p}{birth.year}",
+        f"{g[0]}{p}",
+    ]
+    handles = ["reina", "sol", "gatita", "princesa", "lobo", "tigre", "angel", "estrella"]
+    if r.random() < 0.2:
+        return f"{r.choice(handles)}{r.choice(['_', ''])}{r.randint(1, 999)}"
+    return pick(r, shapes, 0.7)
+
+
+def curp(given: str, pat: str, mat: str, birth: date, sex: str, r: random.Random) -> str:
+    from canary.synth.national_ids import make_curp
+
+    return make_curp(given, pat, mat, birth, sex, "CL", chr(r.randint(48, 90)))
+
+
+def table_mx(r: random.Random, n: int) -> tuple[list[str], list[list[str]], dict[str, Any]]:
+    header = [
+        "FOLIO", "NOMBRE(S)", "APELLIDO PATERNO", "APELLIDO MATERNO", "CURP", "SEXO",
+        "FECHA DE NACIMIENTO", "MUNICIPIO", "DISTRITO", "COLONIA", "DOMICILIO",
+        "CORREO ELECTRÓNICO", "TELÉFONO", "PARTIDO", "CARGO",
+    ]  # fmt: skip
+    rows = []
+    folio = 0
+    for _ in range(n):
+        folio += 1 if r.random() < 0.93 else r.randint(2, 4)
+        sex = "M" if r.random() < 0.93 else "H"
+        given = pick(r, MX_F if sex == "M" else MX_M, 0.8)
+        pat, mat = pick(r, MX_S, 0.7), pick(r, MX_S, 0.7)
+        if r.random() < 0.04:
+            mat = ""
+        birth = date(1960, 1, 1) + timedelta(days=r.randint(0, 365 * 42))
+        muni = pick(r, list(MX_PLACES), 0.6)
+        lada, _cp, dist, cols = MX_PLACES[muni]
+        local = email_local(r, given, pat, mat, birth).upper()
+        phone = f"{lada}{r.randint(1000000, 9999999)}"
+        if r.random() < 0.5:
+            phone = f"{phone[:3]} {phone[3:6]} {phone[6:]}"
+        rows.append(
+            [
+                f"IEC-2024-{folio:05d}",
+                given,
+                pat,
+                mat,
+                curp(given, pat, mat, birth, "F" if sex == "M" else "M", r)
+                if r.random() > 0.03
+                else "",
+                sex,
+                birth.strftime("%d/%m/%Y"),
+                muni,
+                dist,
+                r.choice(cols),
+                f"{r.choice(MX_STREETS.split('|'))} {r.randint(100, 3999)}",
+                f"{local}@{pick(r, PROVIDERS_MX, 0.9)}" if r.random() > 0.06 else "",
+                phone,
+                pick(r, ["MORENA", "PRI", "PAN", "UDC", "PRD", "PVEM", "MC"], 0.8),
+                pick(r, ["REGIDORA", "SÍNDICA", "PRESIDENTA MUNICIPAL", "DIPUTADA"], 0.9),
+            ]
+        )
+    return header, rows, {"delimiter": ",", "encoding": "utf-8-sig"}
+
+
+CR_S = (
+    "Rodríguez|Vargas|Jiménez|Mora|Rojas|Araya|Solano|Quesada|Chaves|Alvarado|Zúñiga|"
+    "Calderón|Salazar|Ulate|Arias|Brenes|Céspedes|Porras|Villalobos|Fallas|Sibaja|Monge|"
+    "Hidalgo|Segura|Chinchilla|Cordero|Badilla|Campos|Soto|Madrigal"
+).split("|")
+CR_G = (
+    "María José|Daniela|Valeria|Andrea|Sofía|Marco|Luis Diego|José Pablo|Esteban|Adrián|"
+    "Mariana|Fabián|Kendall|Yorleny|Greivin|Johanna|Allan|Keylor|Maureen|Randall|Hazel|"
+    "Jeffry|Melissa|Roxana|Mauricio|Wendy|Jorge Arturo|Carolina|Priscilla|Ronald"
+).split("|")
+CR_PLACES = {
+    "San José": ["Central", "Escazú", "Desamparados", "Goicoechea", "Tibás"],
+    "Alajuela": ["Central", "Grecia", "San Ramón", "Atenas"],
+    "Heredia": ["Central", "Barva", "Santo Domingo", "Belén"],
+    "Cartago": ["Central", "Paraíso", "La Unión", "Turrialba"],
+    "Puntarenas": ["Central", "Esparza", "Garabito"],
+}
+
+
+def balance(r: random.Random) -> str:
+    x = math.exp(r.uniform(1, 9))
+    form = r.random()
+    if form < 0.3:
+        return str(int(x))
+    if form < 0.4:
+        return f"{int(x)}."
+    return f"{x:.2f}"
+
+
+def table_cr(r: random.Random, n: int) -> tuple[list[str], list[list[str]], dict[str, Any]]:
+    header = ["Cédula", "Nombre completo", "Teléfono", "Correo", "Provincia", "Cantón",
+              "Saldo", "Fecha alta"]  # fmt: skip
+    rows = []
+    seen = set()
+    for _ in range(n):
+        prov = pick(r, list(CR_PLACES), 0.7)
+        ced = f"{list(CR_PLACES).index(prov) + 1}-0{r.randint(100, 999)}-0{r.randint(100, 999)}"
+        if ced in seen:
+            continue
+        seen.add(ced)
+        g, p, m = pick(r, CR_G, 0.6), pick(r, CR_S, 0.6), pick(r, CR_S, 0.6)
+        local = email_local(r, g, p, m, date(1980 + r.randint(0, 25), 1, 1)).lower()
+        dom = pick(r, ["gmail.com", "hotmail.com", "yahoo.com", "ice.co.cr", "racsa.co.cr"])
+        tel = f"{r.choice('876')}{r.randint(100, 999)}-{r.randint(1000, 9999)}"
+        alta = date(2015, 1, 1) + timedelta(days=r.randint(0, 3000))
+        rows.append(
+            [ced, f"{g} {p} {m}", tel, f"{local}@{dom}", prov, pick(r, CR_PLACES[prov]),
+             balance(r), alta.strftime("%d/%m/%Y")]
+        )  # fmt: skip
+    return header, rows, {"delimiter": ",", "encoding": "utf-8"}
+
+
+ES_S = (
+    "García|Fernández|González|Rodríguez|López|Martínez|Sánchez|Pérez|Gómez|Martín|"
+    "Jiménez|Ruiz|Hernández|Díaz|Moreno|Muñoz|Álvarez|Romero|Alonso|Gutiérrez|Navarro|"
+    "Torres|Domínguez|Vázquez|Ramos|Gil|Serrano|Blanco|Molina|Castro|Ortiz|Rubio|Marín|"
+    "Sanz|Iglesias|Nuñez|Medina|Garrido|Santos|Castillo"
+).split("|")
+ES_G = (
+    "Antonio|Manuel|José|Francisco|David|Juan|Javier|Daniel|Carlos|Jesús|Alejandro|Miguel|"
+    "Rafael|Pablo|Sergio|María Carmen|María|Carmen|Ana María|Laura|Josefa|Isabel|"
+    "María Pilar|Lucía|Cristina|Marta|Elena|Paula|Sara|Raquel|Nuria|Montserrat"
+).split("|")
+ES_PROV = {"Madrid": (28, "6"), "Barcelona": (8, "6"), "Valencia": (46, "6"),
+           "Sevilla": (41, "6"), "Zaragoza": (50, "6"), "Málaga": (29, "6")}  # fmt: skip
+
+
+def table_es(r: random.Random, n: int) -> tuple[list[str], list[list[str]], dict[str, Any]]:
+    from canary.synth.cells import dni_letter
+
+    header = ["Nº socio", "Nombre", "Apellidos", "DNI", "Email", "Teléfono", "Provincia",
+              "CP", "Cuota", "Alta"]  # fmt: skip
+    rows = []
+    socio = 1000
+    for _ in range(n):
+        socio += r.randint(1, 3)
+        g, p, m = pick(r, ES_G, 0.6), pick(r, ES_S, 0.6), pick(r, ES_S, 0.6)
+        num = f"{r.randint(10_000_000, 79_999_999)}"
+        prov = pick(r, list(ES_PROV), 0.8)
+        local = email_local(r, g, p, m, date(1970 + r.randint(0, 30), 1, 1))
+        dom = pick(r, ["gmail.com", "hotmail.com", "yahoo.es", "telefonica.net", "outlook.es"])
+        tel = f"6{r.randint(0, 99):02d} {r.randint(100, 999)} {r.randint(100, 999)}"
+        rows.append(
+            [str(socio), g, f"{p} {m}", num + dni_letter(num), f"{local}@{dom}", tel, prov,
+             f"{ES_PROV[prov][0]:02d}{r.randint(1, 80):03d}", r.choice(["45,00", "30,00", "60,00"]),
+             (date(2010, 1, 1) + timedelta(days=r.randint(0, 5000))).strftime("%d/%m/%Y")]
+        )  # fmt: skip
+    return header, rows, {"delimiter": ";", "encoding": "cp1252"}
+
+
+US_F = "Mary|Patricia|Jennifer|Linda|Elizabeth|Barbara|Susan|Jessica|Sarah|Karen|Nancy|Lisa|Betty|Sandra|Ashley|Kimberly|Donna|Emily|Michelle|Carol".split(
+    "|"
+)
+US_M = "James|Robert|John|Michael|David|William|Richard|Joseph|Thomas|Charles|Christopher|Daniel|Matthew|Anthony|Mark|Donald|Steven|Paul|Andrew|Joshua".split(
+    "|"
+)
+US_S = (
+    "Smith|Johnson|Williams|Brown|Jones|Miller|Davis|Wilson|Anderson|Taylor|Thomas|Moore|"
+    "Jackson|Martin|Lee|Thompson|White|Harris|Clark|Lewis|Robinson|Walker|Hall|Young|Allen|"
+    "King|Wright|Scott|Green|Baker|Adams|Nelson|Hill|Campbell|Mitchell|Roberts|Carter"
+).split("|")
+US_CITIES = {"COLUMBUS": ("614", "432"), "CLEVELAND": ("216", "441"), "DAYTON": ("937", "454"),
+             "TOLEDO": ("419", "436"), "AKRON": ("330", "443"), "CINCINNATI": ("513", "452")}  # fmt: skip
+US_STREETS = "MAIN ST|OAK ST|MAPLE AVE|ELM ST|PARK AVE|HIGH ST|BROAD ST|WALNUT ST|CHERRY LN"
+
+
+def table_us(r: random.Random, n: int) -> tuple[list[str], list[list[str]], dict[str, Any]]:
+    header = ["SOS_VOTERID", "LAST_NAME", "FIRST_NAME", "MIDDLE_NAME", "DATE_OF_BIRTH",
+              "GENDER", "RESIDENTIAL_ADDRESS1", "RESIDENTIAL_CITY", "RESIDENTIAL_STATE",
+              "RESIDENTIAL_ZIP", "PHONE", "PARTY_AFFILIATION", "EMAIL"]  # fmt: skip
+    rows = []
+    for _ in range(n):
+        sex = r.choice("FM")
+        g = pick(r, US_F if sex == "F" else US_M, 0.7)
+        s = pick(r, US_S, 0.6)
+        mid = pick(r, US_F + US_M, 0.5) if r.random() < 0.7 else ""
+        city = pick(r, list(US_CITIES), 0.7)
+        ac, zp = US_CITIES[city]
+        birth = date(1940, 1, 1) + timedelta(days=r.randint(0, 365 * 62))
+        local = email_local(r, g, s, "", birth)
+        rows.append(
+            [f"OH{r.randint(10_000_000, 29_999_999):010d}", s.upper(), g.upper(), mid.upper(),
+             birth.strftime("%m/%d/%Y"), sex, f"{r.randint(10, 9999)} {pick(r, US_STREETS.split('|'))}",
+             city, "OH", f"{zp}{r.randint(1, 99):02d}",
+             f"({ac}) {r.randint(200, 999)}-{r.randint(1000, 9999)}" if r.random() < 0.8 else "",
+             pick(r, ["", "D", "R", "L", "G"], 0.9),
+             f"{local}@{pick(r, ['gmail.com', 'yahoo.com', 'aol.com', 'hotmail.com', 'att.net'])}"
+             if r.random() < 0.6 else ""]
+        )  # fmt: skip
+    return header, rows, {"delimiter": ",", "encoding": "utf-8"}
+
+
+def table_numbered(r: random.Random, n: int) -> tuple[list[str], list[list[str]], dict[str, Any]]:
+    header = ["No.", "NOMBRE COMPLETO", "MUNICIPIO", "TELÉFONO", "CORREO"]
+    rows = []
+    for i in range(1, min(n, 140) + 1):
+        g, p, m = pick(r, MX_F, 0.8), pick(r, MX_S, 0.7), pick(r, MX_S, 0.7)
+        muni = pick(r, list(MX_PLACES), 0.6)
+        local = email_local(r, g, p, m, date(1975, 1, 1)).lower()
+        rows.append(
+            [str(i), f"{g} {p} {m}", muni, f"{MX_PLACES[muni][0]}{r.randint(1000000, 9999999)}",
+             f"{local}@{pick(r, [p.lower() for p in PROVIDERS_MX], 0.9)}"]
+        )  # fmt: skip
+    return header, rows, {"delimiter": ",", "encoding": "utf-8"}
+
+
+def table_footer(r: random.Random, n: int) -> tuple[list[str], list[list[str]], dict[str, Any]]:
+    header = ["Consecutivo", "Nombre", "Primer apellido", "Segundo apellido", "Municipio",
+              "Celular", "Correo", "Monto apoyo"]  # fmt: skip
+    rows = []
+    for i in range(n):
+        g, p, m = pick(r, MX_F + MX_M, 0.8), pick(r, MX_S, 0.7), pick(r, MX_S, 0.7)
+        muni = pick(r, list(MX_PLACES), 0.6)
+        local = email_local(r, g, p, m, date(1985, 1, 1)).lower()
+        rows.append(
+            [f"{i + 1:04d}", g.title(), p.title(), m.title(), muni.title(),
+             f"{MX_PLACES[muni][0]}{r.randint(1000000, 9999999)}",
+             f"{local}@{pick(r, [p.lower() for p in PROVIDERS_MX], 0.9)}",
+             f"{r.choice([1500, 2500, 3000, 4500]):,}.00"]
+        )  # fmt: skip
+    w = len(header)
+    pad = [""] * (w - 1)
+    top = [["PADRÓN DE BENEFICIARIAS DEL PROGRAMA MUJERES ADELANTE 2027", *pad],
+           ["Corte al 15/05/2027", *pad], [""] * w]  # fmt: skip
+    total = sum(float(x[-1].replace(",", "")) for x in rows)
+    bottom = [[""] * w, ["Fuente: Instituto Electoral de Coahuila, corte al 15/05/2027", *pad],
+              ["TOTAL", "", "", "", "", "", "", f"{total:,.2f}"],
+              ["Elaborado por: Dirección de Organización Electoral", *pad]]  # fmt: skip
+    return header, rows, {"delimiter": ",", "encoding": "utf-8", "top": top, "bottom": bottom}
+
+
+def table_xlsx(r: random.Random, n: int) -> tuple[list[str], list[list[str]], dict[str, Any]]:
+    header, rows, _ = table_es(r, n)
+    return header, rows, {"xlsx": True}
+
+
+def table_json(r: random.Random, n: int) -> tuple[list[str], list[list[str]], dict[str, Any]]:
+    header = ["id", "nombre", "email", "telefono", "estado", "municipio", "monto", "fecha"]
+    rows = []
+    for _ in range(n):
+        g, p, m = pick(r, MX_F + MX_M, 0.8), pick(r, MX_S, 0.7), pick(r, MX_S, 0.7)
+        muni = pick(r, list(MX_PLACES), 0.6)
+        local = email_local(r, g, p, m, date(1980, 1, 1)).lower()
+        rows.append(
+            [str(r.randint(100000, 999999)), f"{g.title()} {p.title()} {m.title()}",
+             f"{local}@{pick(r, [p.lower() for p in PROVIDERS_MX], 0.9)}",
+             f"+52{MX_PLACES[muni][0]}{r.randint(1000000, 9999999)}", "Coahuila", muni.title(),
+             str(r.choice([50, 100, 200, 500, 20, 30])),
+             (datetime(2026, 1, 1) + timedelta(minutes=r.randint(0, 500000))).isoformat()]
+        )  # fmt: skip
+    return header, rows, {"json": True}
+
+
+TABLES: dict[str, tuple[Callable[..., Any], list[str]]] = {
+    "mx_candidatas.csv": (table_mx, ["+52844555%04d", "+52871555%04d", "+52866555%04d"]),
+    "cr_clientes.csv": (table_cr, ["+506872%05d"]),
+    "es_socios.csv": (table_es, ["+34611%06d"]),
+    "us_voters.csv": (table_us, ["+1614555%04d", "+1216555%04d"]),
+    "numerada.csv": (table_numbered, ["+52844555%04d", "+52871555%04d"]),
+    "padron_pie.csv": (table_footer, ["+52844555%04d", "+52871555%04d"]),
+    "socios.xlsx": (table_xlsx, ["+34611%06d"]),
+    "loteria.json": (table_json, ["+52844555%04d", "+52871555%04d"]),
+}
+
+
+def write_table(path: Path, header: list[str], rows: list[list[str]], opts: dict[str, Any]) -> None:
+    if opts.get("json"):
+        objs = []
+        for row in rows:
+            o: dict[str, Any] = dict(zip(header, row, strict=True))
+            o["id"] = int(o["id"])
+            o["monto"] = float(o["monto"])
+            objs.append(o)
+        path.write_text(json.dumps(objs, ensure_ascii=False, indent=2), encoding="utf-8")
+        return
+    if opts.get("xlsx"):
+        import openpyxl
+
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        assert ws is not None
+        ws.append(header)
+        for row in rows:
+            ws.append([int(v) if v.isdigit() else v for v in row])
+        wb.save(path)
+        return
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter=opts["delimiter"], lineterminator="\r\n")
+    w.writerows(opts.get("top", []))
+    w.writerow(header)
+    w.writerows(rows)
+    w.writerows(opts.get("bottom", []))
+    path.write_bytes(buf.getvalue().encode(opts["encoding"]))
+
+
+def read_copy(path: Path, opts: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """What a holder sees: the header and every row below it, footers included."""
+    from canary.formats._values import header_index, to_text
+
+    if opts.get("json"):
+        objs = json.loads(path.read_text(encoding="utf-8"))
+        header = list(objs[0])
+        return header, [[to_text(o.get(h)) for h in header] for o in objs]
+    if opts.get("xlsx"):
+        import openpyxl
+
+        wb = openpyxl.load_workbook(path, read_only=True)
+        ws = wb.active
+        assert ws is not None
+        got = [[to_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
+        wb.close()
+        return got[0], got[1:]
+    text = path.read_bytes().decode(opts["encoding"])
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=opts["delimiter"]))
+    at = header_index(rows)
+    return rows[at], rows[at + 1 :]
+
+
+# --- features ---------------------------------------------------------------------
+
+
+def mask(v: str) -> str:
+    out = []
+    for c in v:
+        if c.isdigit():
+            out.append("9")
+        elif c.isalpha():
+            out.append("A" if c.isupper() else "a")
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def shape(v: str) -> str:
+    return re.sub(r"(.)\1+", r"\1+", mask(v))
+
+
+NUM_RE = re.compile(r"\d+(?:[.,]\d+)?")
+
+
+def fold(text: str) -> str:
+    t = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in t if not unicodedata.combining(c)).lower()
+
+
+def features(
+    header: list[str], rows: list[list[str]], with_domain: bool
+) -> tuple[list[str], np.ndarray]:
+    """Per-row features of one copy, from that copy alone."""
+    n, w = len(rows), len(header)
+    rows = [(r + [""] * w)[:w] for r in rows]
+    cols = [[r[j].strip() for r in rows] for j in range(w)]
+    email_cols = [j for j in range(w) if sum("@" in v for v in cols[j]) > 0.3 * n]
+    if not with_domain:
+        for j in email_cols:
+            cols[j] = [v.rsplit("@", 1)[0] for v in cols[j]]
+    names: list[str] = []
+    feats: list[list[float]] = []
+
+    def add(name: str, values: list[float]) -> None:
+        names.append(name)
+        feats.append(values)
+
+    add("position", [i / max(n - 1, 1) for i in range(n)])
+    filled = [sum(1 for v in r if v.strip()) / w for r in rows]
+    add("filled_share", filled)
+    word_freq: list[Counter[str]] = []
+    for j, col in enumerate(cols):
+        h = header[j][:18]
+        vc = Counter(col)
+        mc = Counter(mask(v) for v in col)
+        sc = Counter(shape(v) for v in col)
+        add(f"{h}:value_freq", [vc[v] / n for v in col])
+        add(f"{h}:empty", [float(not v) for v in col])
+        add(f"{h}:mask_freq", [mc[mask(v)] / n for v in col])
+        add(f"{h}:shape_freq", [sc[shape(v)] / n for v in col])
+        add(f"{h}:length", [float(len(v)) for v in col])
+        wc: Counter[str] = Counter(t for v in col for t in fold(v).split())
+        word_freq.append(wc)
+        add(
+            f"{h}:min_word_freq",
+            [min((wc[t] for t in fold(v).split()), default=0) / n for v in col],
+        )
+        add(f"{h}:first_word_freq", [wc[fold(v).split()[0]] / n if v.split() else 0 for v in col])
+        add(f"{h}:last_word_freq", [wc[fold(v).split()[-1]] / n if v.split() else 0 for v in col])
+        # per-position character classes: the rarest class at any position
+        pos: list[Counter[str]] = [Counter() for _ in range(24)]
+        for v in col:
+            for k, ch in enumerate(mask(v)[:24]):
+                pos[k][ch] += 1
+        add(
+            f"{h}:rarest_position_class",
+            [min((pos[k][ch] / n for k, ch in enumerate(mask(v)[:24])), default=1.0) for v in col],
+        )
+        nums = [NUM_RE.findall(v) for v in col]
+        vals = [float(x[-1].replace(",", ".")) if x else math.nan for x in nums]
+        real = [x for x in vals if not math.isnan(x)]
+        if len(real) > 0.5 * n:
+            med = float(np.median(real))
+            iqr = float(np.subtract(*np.percentile(real, [75, 25]))) + 1
+            add(f"{h}:number_scaled", [(x - med) / iqr for x in vals])
+            add(f"{h}:digits_in_number", [float(len(x[-1])) if x else -1.0 for x in nums])
+            add(f"{h}:diff_prev", [0.0] + [b - a for a, b in pairwise(vals)])
+            add(f"{h}:diff_next", [b - a for a, b in pairwise(vals)] + [0.0])
+            add(
+                f"{h}:in_order",
+                [
+                    float(
+                        (i == 0 or vals[i - 1] <= vals[i])
+                        and (i == n - 1 or vals[i] <= vals[i + 1])
+                    )
+                    for i in range(n)
+                ],
+            )
+    # joint frequencies: first word / area code of one column against another's value
+    keys = []
+    for j, col in enumerate(cols):
+        digits = [re.sub(r"\D", "", v) for v in col]
+        if sum(len(d) >= 7 for d in digits) > 0.5 * n:
+            keys.append(
+                (header[j][:12] + "/area", [d[-10:-7] if len(d) >= 10 else d[:3] for d in digits])
+            )
+        else:
+            keys.append(
+                (header[j][:12] + "/first", [fold(v).split()[0] if v.split() else "" for v in col])
+            )
+    cat = [j for j in range(w) if 1 < len(set(cols[j])) <= min(40, 0.3 * n)]
+    for a, (ka, kv) in enumerate(keys):
+        kc = Counter(kv)
+        for b in cat:
+            if a == b:
+                continue
+            pc = Counter(zip(kv, cols[b], strict=True))
+            add(
+                f"joint:{ka}|{header[b][:12]}",
+                [pc[(kv[i], cols[b][i])] / kc[kv[i]] for i in range(n)],
+            )
+    # the email's agreement with the row's names
+    for j in email_cols:
+        locals_ = [fold(rows[i][j].rsplit("@", 1)[0]) for i in range(n)]
+        cover, anyname = [], []
+        for i in range(n):
+            toks = {
+                plain(t)
+                for k in range(w)
+                if k != j and not any(c.isdigit() for c in rows[i][k])
+                for t in rows[i][k].split()
+            }
+            toks = {t for t in toks if len(t) >= 3}
+            letters = re.sub(r"[^a-z]", "", locals_[i])
+            covered = sum(len(t) for t in toks if t in letters)
+            cover.append(min(covered / max(len(letters), 1), 1.0))
+            anyname.append(float(any(t in letters for t in toks)))
+        add(f"{header[j][:12]}:name_cover", cover)
+        add(f"{header[j][:12]}:has_name", anyname)
+        add(
+            f"{header[j][:12]}:upper_share",
+            [sum(c.isupper() for c in v) / max(len(v), 1) for v in cols[j]],
+        )
+    return names, np.array(feats, dtype=float).T
+
+
+# --- the run ----------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    table: str
+    auc: float
+    top: list[tuple[str, float]]
+    canaries: int
+    rows: int
+
+
+def run_table(name: str, seed: int, copies: int, rows: int, with_domain: bool) -> Result:
+    from sqlalchemy import select
+
+    from canary.config import Config
+    from canary.issue.plant import IssueRequest, issue_copies
+    from canary.store import register
+    from canary.store.engine import open_store
+    from canary.store.models import Canary
+
+    make, pools = TABLES[name]
+    r = random.Random(f"{name}:table")  # the table is fixed; the seed varies the copies
+    header, body, opts = make(r, rows)
+    with tempfile.TemporaryDirectory() as tmp:
+        t = Path(tmp)
+        src = t / name
+        write_table(src, header, body, opts)
+        store = open_store(f"sqlite:///{t / 'canary.db'}")
+        for d in ("correo-avisos.mx", "buzon-mx.com", "avisos-cr.com", "correo-es.com"):
+            register.add_domain(store, d)
+        for k in range(60):
+            register.add_phone(store, pools[k % len(pools)] % (1000 + k), "twilio")
+        issued = issue_copies(
+            store,
+            Config(),
+            IssueRequest(str(src), [f"R{i}" for i in range(copies)], out_dir=t / "out", seed=seed),
+        )
+        with store.session() as s:
+            canaries = s.scalars(select(Canary).where(Canary.kind == "planted")).all()
+            by_copy: dict[str | None, list[dict[str, Any]]] = {}
+            for c in canaries:
+                by_copy.setdefault(c.copy_id, []).append(c.values)
+        store.dispose()
+        X_parts, y_parts, groups = [], [], []
+        fnames: list[str] = []
+        for copy in issued:
+            h, got = read_copy(Path(copy.path), opts)
+            planted = {tuple(str(v) for v in vals.values()) for vals in by_copy.get(copy.id, [])}
+            fnames, X = features(h, got, with_domain)
+            labels = []
+            for row in got:
+                key = tuple((row + [""] * len(h))[: len(h)])
+                labels.append(int(key in planted))
+                groups.append(hash(key) if key not in planted else hash((copy.id, key)))
+            if sum(labels) != copy.canaries:
+                print(f"  ! {name}: {sum(labels)} labelled of {copy.canaries} canaries")
+            X_parts.append(X)
+            y_parts.append(np.array(labels))
+    X = np.vstack(X_parts)
+    y = np.concatenate(y_parts)
+    return Result(
+        name, cv_auc(X, y, np.array(groups), seed), top_features(X, y, fnames), int(y.sum()), len(y)
+    )
+
+
+def cv_auc(X: np.ndarray, y: np.ndarray, groups: np.ndarray, seed: int) -> float:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    scores = np.zeros(len(y))
+    folds = StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=seed)
+    for train, test in folds.split(X, y, groups):
+        model = HistGradientBoostingClassifier(
+            max_iter=100, learning_rate=0.1, class_weight="balanced", random_state=seed
+        )
+        model.fit(X[train], y[train])
+        scores[test] = model.predict_proba(X[test])[:, 1]
+    return float(roc_auc_score(y, scores))
+
+
+def top_features(
+    X: np.ndarray, y: np.ndarray, names: list[str], k: int = 4
+) -> list[tuple[str, float]]:
+    from sklearn.metrics import roc_auc_score
+
+    out = []
+    for j, name in enumerate(names):
+        col = np.nan_to_num(X[:, j], nan=-1e9)
+        if len(set(col)) < 2:
+            continue
+        a = float(roc_auc_score(y, col))
+        out.append((name, max(a, 1 - a)))
+    out.sort(key=lambda x: -x[1])
+    return out[:k]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--copies", type=int, default=12)
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--rows", type=int, default=400)
+    ap.add_argument("--only", action="append", default=[])
+    ap.add_argument("--with-domain", action="store_true")
+    args = ap.parse_args()
+    import logging
+
+    logging.disable(logging.WARNING)
+    names = [n for n in TABLES if not args.only or any(o in n for o in args.only)]
+    print(f"{'table':<20} {'AUC':>5}  per seed            strongest single features (own AUC)")
+    for name in names:
+        results = []
+        for seed in range(args.seeds):
+            try:
+                results.append(run_table(name, seed, args.copies, args.rows, args.with_domain))
+            except Exception as exc:  # the planter refused: say so, measure the others
+                print(f"{name:<20} seed {seed}: not issued: {exc}")
+        if not results:
+            continue
+        mean = sum(x.auc for x in results) / len(results)
+        per = " ".join(f"{x.auc:.2f}" for x in results)
+        feats: Counter[str] = Counter()
+        for x in results:
+            for f, a in x.top:
+                feats[f] = max(feats[f], a)  # type: ignore[assignment]
+        tops = ", ".join(f"{f} {a:.2f}" for f, a in sorted(feats.items(), key=lambda z: -z[1])[:3])
+        print(f"{name:<20} {mean:5.2f}  {per:<18}  {tops}")
+        print(
+            f"{'':<20}        ({results[0].canaries} canaries in {results[0].rows} rows per seed)"
+        )
+
+
+if __name__ == "__main__":
+    main()
