@@ -1,7 +1,18 @@
-"""Evidence for a case: the report on a copy (HTML and PDF) and its bundle."""
+"""Evidence for a case: the report on a copy (HTML and PDF), the signed bundle that
+carries it with the raw evidence and the chain proof, and its offline verification."""
 
 from __future__ import annotations
 
-from canary.evidence.report import build_bundle
+from canary.evidence.bundle import Bundle, BundleCheck, verify_bundle, write_bundle
+from canary.evidence.signing import Signer, ensure_key, fingerprint, load_signer
 
-__all__ = ["build_bundle"]
+__all__ = [
+    "Bundle",
+    "BundleCheck",
+    "Signer",
+    "ensure_key",
+    "fingerprint",
+    "load_signer",
+    "verify_bundle",
+    "write_bundle",
+]

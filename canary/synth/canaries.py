@@ -737,10 +737,10 @@ def _split_full(text: str, order: str | None, spanish: bool) -> tuple[str, str, 
         return "", "", ""
     k = 2 if spanish and len(words) >= 3 else 1
     if order == "last_first":
-        sur, given_words = words[:k], words[k:]
+        surnames, given_words = words[:k], words[k:]
     else:
-        given_words, sur = words[:-k], words[-k:]
-    return " ".join(given_words), sur[0], sur[1] if len(sur) > 1 else ""
+        given_words, surnames = words[:-k], words[-k:]
+    return " ".join(given_words), surnames[0], surnames[1] if len(surnames) > 1 else ""
 
 
 #: Rows sharing a canary's area code needed before place columns follow it.
