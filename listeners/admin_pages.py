@@ -8,6 +8,7 @@ bundles and raw evidence; admins manage users. Live tables are refreshed by
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,19 @@ HERE = Path(__file__).parent
 MAX_DETAIL_VALUE = 20000
 BODY_KEYS = ("text", "body", "text_body")
 
-env = Environment(
+
+class _Env(Environment):
+    """`x.name` on a dict is its item `name` when it has one, never a dict method: plain
+    Jinja resolves `x.copy`, `x.items` or `x.keys` to the bound method of the dict (a
+    page then shows `<built-in method copy of dict object at 0x...>`)."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, Mapping) and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
+
+env = _Env(
     loader=FileSystemLoader(str(HERE / "templates")),
     autoescape=select_autoescape(default=True, default_for_string=True),
 )
@@ -131,7 +144,10 @@ def routes(store: Store, limiter_ip: LoginLimiter, limiter_user: LoginLimiter) -
         cid = request.path_params["copy_id"][:64]
         doc = queries.copy_detail(store, cid)
         hits = queries.list_hits(store, queries.HitFilter(copy=doc["id"], limit=500))["hits"]
-        return render(request, "copy.html", {"copy": doc, "hits": hits}, who=who)
+        exclusive = [h for h in hits if h["attribution"]["strength"] == "exclusive"]
+        shared = [h for h in hits if h["attribution"]["strength"] in ("shared", "coded")]
+        ctx = {"copy": doc, "hits": hits, "exclusive": exclusive, "shared": shared}
+        return render(request, "copy.html", ctx, who=who)
 
     def bundle(request: Request) -> Response:
         page_user(request, store, "investigator")

@@ -1,10 +1,11 @@
 """The evidence bundle: a self-contained case file for one copy, and its offline check.
 
-`build_bundle` writes a zip with the case report (report.html, readable offline with
-inline CSS and no scripts; report.pdf), the issuance record, every hit with its raw
-message or payload exactly as received, the hash-chain links covering them and a
-manifest with the SHA-256 of every file. `verify_bundle` rechecks all of it from the
-zip alone, so the bundle can be handed to someone who has no access to the store.
+`build_bundle` writes a zip with the case report (what it says: canary.evidence.case;
+report.html, readable offline with inline CSS and no scripts; report.pdf), the
+issuance record, every hit with its raw message or payload exactly as received, the
+hash-chain links covering them and a manifest with the SHA-256 of every file.
+`verify_bundle` rechecks all of it from the zip alone, so the bundle can be handed to
+someone who has no access to the store.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from canary.errors import InputError
+from canary.evidence.case import LANGS, build_case, render_html
 from canary.evidence.pdf import render_pdf
+from canary.hits.attribution import coded_canary_ids
 from canary.investigate import history
 from canary.investigate.queries import canary_dict
 from canary.store import chain
@@ -33,82 +35,8 @@ from canary.store.models import Blob, ChainLink, Copy, Hit
 
 log = logging.getLogger(__name__)
 
-LANGS = ("es", "en")
 MANIFEST = "manifest.json"
 MAX_BUNDLE_MEMBER = 512 * 1024 * 1024
-
-TEXT: dict[str, dict[str, str]] = {
-    "es": {
-        "title": "Informe de caso: copia {copy}",
-        "intro": "Este informe documenta los contactos recibidos por los registros señuelo "
-        "(canarios) plantados únicamente en la copia {copy}. Cada contacto apunta a esa copia.",
-        "issuance": "Emisión de la copia",
-        "copy": "Copia",
-        "recipient": "Destinatario",
-        "purpose": "Finalidad",
-        "issued_by": "Emitida por",
-        "issued_at": "Fecha de emisión",
-        "dataset": "Conjunto de datos",
-        "sha256": "SHA-256 de la copia",
-        "canaries": "Canarios plantados",
-        "hits": "Contactos recibidos",
-        "no_hits": "Ningún contacto registrado.",
-        "when": "Fecha",
-        "channel": "Canal",
-        "identifier": "Identificador",
-        "sender": "Remitente",
-        "summary": "Resumen",
-        "evidence": "Evidencia",
-        "candidates": "Copias candidatas",
-        "chain": "Cadena de integridad",
-        "chain_text": "Cada emisión y cada contacto quedó enlazado en una cadena de hashes "
-        "SHA-256 en el momento de registrarse. chain.json contiene los eslabones de esta "
-        "copia; manifest.json el SHA-256 de cada archivo. Compruébelo con "
-        "`canary verify <archivo.zip>`.",
-        "chain_status": "Estado de la cadena del almacén al exportar",
-        "chain_ok": "íntegra",
-        "chain_broken": "ROTA: {what}",
-        "generated": "Generado el {when}",
-    },
-    "en": {
-        "title": "Case report: copy {copy}",
-        "intro": "This report documents the contacts received by the decoy records "
-        "(canaries) planted only in copy {copy}. Every contact points at that copy.",
-        "issuance": "Issuance of the copy",
-        "copy": "Copy",
-        "recipient": "Recipient",
-        "purpose": "Purpose",
-        "issued_by": "Issued by",
-        "issued_at": "Issued at",
-        "dataset": "Dataset",
-        "sha256": "SHA-256 of the copy",
-        "canaries": "Planted canaries",
-        "hits": "Contacts received",
-        "no_hits": "No contact recorded.",
-        "when": "When",
-        "channel": "Channel",
-        "identifier": "Identifier",
-        "sender": "Sender",
-        "summary": "Summary",
-        "evidence": "Evidence",
-        "candidates": "Candidate copies",
-        "chain": "Integrity chain",
-        "chain_text": "Every issuance and every contact was linked into a SHA-256 hash chain "
-        "when it was recorded. chain.json holds this copy's links; manifest.json the SHA-256 "
-        "of every file. Check it with `canary verify <file.zip>`.",
-        "chain_status": "State of the store's chain at export",
-        "chain_ok": "intact",
-        "chain_broken": "BROKEN: {what}",
-        "generated": "Generated on {when}",
-    },
-}
-
-
-# Every value in the report may come from an adversary: autoescape, no scripts.
-_env = Environment(autoescape=True)
-_template = _env.from_string(
-    (Path(__file__).parent / "templates" / "report.html").read_text(encoding="utf-8")
-)
 
 
 @dataclass
@@ -200,16 +128,16 @@ def build_bundle(store: Store, copy_id: str, out: Path, lang: str = "es") -> Bun
     """Write the evidence bundle for `copy_id` to `out` (a .zip)."""
     if lang not in LANGS:
         raise InputError(f"--lang must be one of {', '.join(LANGS)}, not {lang[:10]!r}")
-    t = TEXT[lang]
     files: dict[str, bytes] = {}
     with store.session() as s:
         copy = history.get_copy(s, copy_id)
         issuance = issuance_record(s, copy)
         files["issuance.json"] = _json(issuance)
         hits = history.hits_of_copy(s, copy.id)
-        hit_views = []
+        raw_names: dict[int, str] = {}
+        coded = coded_canary_ids(s, hits)
         for n, hit in enumerate(hits, 1):
-            detail = history.hit_detail(hit)
+            detail = history.hit_detail(hit, coded)
             raw_name = None
             if hit.evidence_sha256:
                 blob = s.get(Blob, hit.evidence_sha256)
@@ -218,8 +146,8 @@ def build_bundle(store: Store, copy_id: str, out: Path, lang: str = "es") -> Bun
                     files[raw_name] = bytes(blob.data)
                     detail["evidence_file"] = raw_name
                     detail["evidence_content_type"] = blob.content_type
+                    raw_names[hit.id] = raw_name
             files[f"hits/{n:03d}.json"] = _json(detail)
-            hit_views.append({"number": n, "hit": detail, "raw": raw_name})
         head = s.scalars(select(ChainLink).order_by(ChainLink.seq.desc()).limit(1)).first()
         files["chain.json"] = _json(
             {
@@ -231,16 +159,17 @@ def build_bundle(store: Store, copy_id: str, out: Path, lang: str = "es") -> Bun
         )
         broken = chain.verify_chain(s)
         generated = datetime.now(UTC).replace(microsecond=0).isoformat()
-        ctx = {
-            "lang": lang,
-            "t": t,
-            "issuance": issuance,
-            "hits": hit_views,
-            "chain_broken": broken.describe() if broken else None,
-            "generated": generated,
-        }
-        files["report.html"] = _template.render(**ctx).encode("utf-8")
-        files["report.pdf"] = render_pdf(ctx)
+        view = build_case(
+            s,
+            copy,
+            hits,
+            raw_names=raw_names,
+            lang=lang,
+            chain_broken=broken.describe() if broken else None,
+            generated=generated,
+        )
+        files["report.html"] = render_html(view).encode("utf-8")
+        files["report.pdf"] = render_pdf(view)
     digests = {name: sha256(data) for name, data in sorted(files.items())}
     manifest = {"copy": copy_id, "generated_at": generated, "files": digests}
     mbytes = _json(manifest)

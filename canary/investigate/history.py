@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from canary.errors import NotFound
@@ -57,8 +57,26 @@ def hits_of_copy(session: Session, copy_id: str) -> list[Hit]:
     return copy_hits(session, copy_id)
 
 
-def incident_summary(session: Session, inc: Incident) -> dict[str, Any]:
+def shared_counts(session: Session, incident_ids: list[int]) -> dict[int, int]:
+    """Per incident: how many shared hits joined it (see canary.hits.incidents)."""
+    if not incident_ids:
+        return {}
+    rows = session.execute(
+        select(IncidentHit.incident_id, func.count())
+        .where(IncidentHit.incident_id.in_(incident_ids))
+        .group_by(IncidentHit.incident_id)
+    )
+    return {int(i): int(n) for i, n in rows}
+
+
+def incident_summary(
+    session: Session, inc: Incident, shared: dict[int, int] | None = None
+) -> dict[str, Any]:
+    """An incident in brief: `hits` counts every hit filed in it, `shared_hits` those
+    shared with other copies' incidents."""
     copy = session.get(Copy, inc.copy_id) if inc.copy_id else None
+    if shared is None:
+        shared = shared_counts(session, [inc.id])
     return {
         "id": inc.id,
         "key": inc.key,
@@ -68,6 +86,7 @@ def incident_summary(session: Session, inc: Incident) -> dict[str, Any]:
         "opened_at": inc.opened_at.isoformat(),
         "last_hit_at": inc.last_hit_at.isoformat(),
         "hits": inc.hit_count,
+        "shared_hits": shared.get(inc.id, 0),
     }
 
 
@@ -76,7 +95,8 @@ def list_incidents(session: Session, limit: int = 500) -> list[dict[str, Any]]:
     rows = session.scalars(
         select(Incident).order_by(Incident.last_hit_at.desc(), Incident.id.desc()).limit(limit)
     ).all()
-    return [incident_summary(session, i) for i in rows]
+    shared = shared_counts(session, [i.id for i in rows])
+    return [incident_summary(session, i, shared) for i in rows]
 
 
 def incident_detail(session: Session, incident_id: int) -> dict[str, Any]:
@@ -100,7 +120,6 @@ def incident_detail(session: Session, incident_id: int) -> dict[str, Any]:
     doc["timeline"] = hit_dicts(session, list(hits))
     for entry in doc["timeline"]:  # shared hits are marked as such in every incident
         entry["shared"] = entry["attribution"]["strength"] in ("shared", "coded")
-    doc["shared_hits"] = sum(1 for e in doc["timeline"] if e["shared"])
     doc["exclusive_hits"] = sum(
         1 for e in doc["timeline"] if e["attribution"]["strength"] == "exclusive"
     )
