@@ -115,11 +115,12 @@ def render_pdf(report: CaseReport) -> bytes:
         pdf.para(t["shared_note"], 9)
         for h in report.shared:
             _hit(pdf, report, h)
-            for c in h.candidates:
-                mark = f" ({t['this_copy']})" if c.copy == h.mine.copy else ""
+            for cand in h.candidates:
+                mark = f" ({t['this_copy']})" if cand.copy == h.mine.copy else ""
                 pdf.field(
-                    f"{t['candidates']}: {c.copy}{mark}",
-                    f"{t['score']} {c.score:.3g}, {t['p']} {c.false_accusation_probability:.3g}",
+                    f"{t['candidates']}: {cand.copy}{mark}",
+                    f"{t['score']} {cand.score:.3g}, {t['p']} "
+                    f"{cand.false_accusation_probability:.3g}",
                 )
     pdf.ln(2)
     pdf.para(t["chain"], 13, "B")
