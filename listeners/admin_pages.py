@@ -8,11 +8,10 @@ bundles and raw evidence; admins manage users. Live tables are refreshed by
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -21,6 +20,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from canary.errors import CanaryError, InputError
+from canary.evidence.templating import ItemFirstEnvironment
 from canary.investigate import history, queries
 from canary.investigate.trace import trace
 from canary.store import users
@@ -34,18 +34,7 @@ MAX_DETAIL_VALUE = 20000
 BODY_KEYS = ("text", "body", "text_body")
 
 
-class _Env(Environment):
-    """`x.name` on a dict is its item `name` when it has one, never a dict method: plain
-    Jinja resolves `x.copy`, `x.items` or `x.keys` to the bound method of the dict (a
-    page then shows `<built-in method copy of dict object at 0x...>`)."""
-
-    def getattr(self, obj: Any, attribute: str) -> Any:
-        if isinstance(obj, Mapping) and attribute in obj:
-            return obj[attribute]
-        return super().getattr(obj, attribute)
-
-
-env = _Env(
+env = ItemFirstEnvironment(
     loader=FileSystemLoader(str(HERE / "templates")),
     autoescape=select_autoescape(default=True, default_for_string=True),
 )

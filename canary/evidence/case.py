@@ -20,10 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from jinja2 import Environment, StrictUndefined
+from jinja2 import StrictUndefined
 from sqlalchemy.orm import Session
 
 from canary.errors import InputError
+from canary.evidence.templating import ItemFirstEnvironment
 from canary.hits.attribution import (
     Candidate,
     CopyAttribution,
@@ -31,6 +32,7 @@ from canary.hits.attribution import (
     coded_canary_ids,
     copy_attribution,
     hit_attribution,
+    related_hits,
 )
 from canary.store.models import Copy, Hit
 
@@ -303,7 +305,7 @@ def build_case(
         lang=lang,
         t=TEXT[lang],
         issuance=issuance_view(copy),
-        attribution=copy_attribution(copy.id, hits, coded),
+        attribution=copy_attribution(copy.id, hits, coded, related_hits(session, copy.id, hits)),
         exclusive=tuple(exclusive),
         shared=tuple(shared),
         chain_broken=chain_broken,
@@ -313,7 +315,7 @@ def build_case(
 
 # Every value in the report may come from an adversary: autoescape, no scripts. Strict:
 # a misspelt field is an error in the tests, never an empty cell in a report.
-_env = Environment(autoescape=True, undefined=StrictUndefined)
+_env = ItemFirstEnvironment(autoescape=True, undefined=StrictUndefined)
 _template = _env.from_string(
     (Path(__file__).parent / "templates" / "report.html").read_text(encoding="utf-8")
 )

@@ -47,7 +47,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from canary.store.models import Canary, Copy, Hit, HitCopy, Identifier, PhoneNumber
 from canary.text import contains_words, fold
@@ -58,6 +58,8 @@ BURN_IN_DAYS = 0.0
 WINDOW = timedelta(hours=24)
 #: How many related hits are read to weigh candidates.
 MAX_RELATED = 200
+#: How many of the other candidates' hits are read to weigh a copy over all its hits.
+MAX_RELATED_HITS = 10_000
 #: Weight multipliers (a candidate starts at 1).
 NAME_WEIGHT = 20.0
 #: The given name alone ("Hola Gustavo"): weaker, a common given name can be chance.
@@ -583,6 +585,27 @@ def coded_canary_ids(session: Session, hits: Iterable[Hit]) -> frozenset[int]:
     return frozenset(found)
 
 
+def related_hits(session: Session, copy_id: str, hits: Iterable[Hit]) -> list[Hit]:
+    """Evidence hits naming the other candidates of `copy_id`'s shared hits (one query),
+    for `copy_attribution`."""
+    others = sorted(
+        {c.copy_id for h in hits if len(h.candidates) > 1 for c in h.candidates} - {copy_id}
+    )
+    if not others:
+        return []
+    q = (
+        select(Hit)
+        .options(selectinload(Hit.candidates))
+        .where(
+            Hit.classification == "evidence",
+            Hit.id.in_(select(HitCopy.hit_id).where(HitCopy.copy_id.in_(others))),
+        )
+        .order_by(Hit.id)
+        .limit(MAX_RELATED_HITS)
+    )
+    return list(session.scalars(q))
+
+
 @dataclass(frozen=True)
 class CopyAttribution:
     """What all the hits naming a copy say about it (`canary copy ID`, the report)."""
@@ -603,17 +626,24 @@ class CopyAttribution:
 
 
 def copy_attribution(
-    copy_id: str, hits: Iterable[Hit], coded_canaries: Iterable[int] = ()
+    copy_id: str,
+    hits: Iterable[Hit],
+    coded_canaries: Iterable[int] = (),
+    related: Iterable[Hit] = (),
 ) -> CopyAttribution:
     """Combine every evidence hit naming `copy_id` into one false-accusation probability.
 
-    Hits to the same identifier are one item of evidence (their ratios averaged); the
-    items combine in `false_accusation` over every copy any of them names.
+    `related`: the other copies' evidence (hits naming any copy that shares a hit with
+    this one, see `related_copies`): another candidate's exclusive hits explain a
+    shared contact as well as this copy does, so they raise this copy's P. Hits to the
+    same identifier are one item of evidence (their ratios averaged); the items combine
+    in `false_accusation` over every copy any of them names.
     """
     coded = frozenset(coded_canaries)
     exclusive = shared = 0
     coded_seen = False
     by_ident: dict[tuple[str, str], list[Hit]] = defaultdict(list)
+    seen: set[int] = set()
     for h in hits:
         strength = hit_strength(h, coded)
         if strength in (Strength.UNATTRIBUTED, Strength.PENDING):
@@ -626,8 +656,16 @@ def copy_attribution(
             shared += 1
             coded_seen |= strength is Strength.CODED
         by_ident[(h.identifier_kind, h.identifier)].append(h)
+        seen.add(h.id)
     if not by_ident:
         return CopyAttribution(copy_id, Strength.UNATTRIBUTED, None, 0, 0)
+    for h in related:
+        if h.id not in seen and hit_strength(h, coded) not in (
+            Strength.UNATTRIBUTED,
+            Strength.PENDING,
+        ):
+            by_ident[(h.identifier_kind, h.identifier)].append(h)
+            seen.add(h.id)
     evidence = []
     for (kind, ident), group in by_ident.items():
         sums: dict[str, float] = defaultdict(float)

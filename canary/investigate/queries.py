@@ -20,7 +20,12 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from canary.errors import InputError, NotFound
-from canary.hits.attribution import coded_canary_ids, copy_attribution, hit_attribution
+from canary.hits.attribution import (
+    coded_canary_ids,
+    copy_attribution,
+    hit_attribution,
+    related_hits,
+)
 from canary.store.engine import Store
 from canary.store.models import Canary, Copy, Dataset, Hit, HitCopy
 
@@ -141,7 +146,8 @@ def copy_detail(store: Store, copy_id: str) -> dict[str, Any]:
             .order_by(Canary.id)
         ).all()
         hits = copy_hits(s, cp.id)
-        attr = copy_attribution(cp.id, hits, coded_canary_ids(s, hits))
+        related = related_hits(s, cp.id, hits)
+        attr = copy_attribution(cp.id, hits, coded_canary_ids(s, hits + related), related)
         exclusive, shared = hit_counts(s, cp.id).get(cp.id, (0, 0))
         return {
             "id": cp.id,
