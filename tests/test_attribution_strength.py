@@ -127,12 +127,11 @@ def test_hola_gustavo_ranks_a_first_and_blames_no_one_outright(
 
     # The CLI on this store: copies count the hit as shared for A, B and C, for none alone.
     monkeypatch.setenv("CANARY_DB_URL", store_url)
-    runner = CliRunner()
-    res = runner.invoke(app, ["copies", "--json"])
+    res = cli("copies", "--json")
     assert res.exit_code == 0, res.output
     counts = {x["id"]: (x["hits"], x["shared_hits"]) for x in json.loads(res.stdout)["copies"]}
     assert counts == {a: (0, 1), b: (0, 1), c: (0, 1)}
-    res = runner.invoke(app, ["copy", b, "--json"])
+    res = cli("copy", b, "--json")
     assert res.exit_code == 0, res.output
     copy_b = json.loads(res.stdout)
     assert (copy_b["hits"], copy_b["shared_hits"]) == (0, 1)
@@ -148,7 +147,7 @@ def test_hola_gustavo_ranks_a_first_and_blames_no_one_outright(
     monkeypatch.setattr(pdfreport, "FONT_DIRS", ())  # core font: the PDF's text is readable
     for lang in ("en", "es"):
         out = tmp_path / f"b-{lang}.zip"
-        res = runner.invoke(app, ["report", b, "--out", str(out), "--lang", lang])
+        res = cli("report", b, "--out", str(out), "--lang", lang)
         assert res.exit_code == 0, res.output
         with zipfile.ZipFile(out) as zf:
             page = zf.read("report.html").decode()
@@ -177,6 +176,18 @@ def test_hola_gustavo_ranks_a_first_and_blames_no_one_outright(
         )
         assert t["shared"] in pdf_text and t["hits"] in pdf_text
         assert f"{pb:.3g}" in pdf_text and a in pdf_text and c in pdf_text
+
+
+def cli(*args: str):
+    """Run the CLI in-process, then close the store it opened (its pooled connections)."""
+    from canary.cli.common import state
+
+    try:
+        return CliRunner().invoke(app, list(args))
+    finally:
+        if state._store is not None:
+            state._store.dispose()
+            state._store = None
 
 
 def pdf_strings(data: bytes) -> str:

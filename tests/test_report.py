@@ -202,3 +202,37 @@ def test_bundle_checked_against_the_store(case, tmp_path: Path) -> None:
     finally:
         other.dispose()
     assert not check.ok and "chain.json: link #1 is not the store's link #1" in check.problems
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_report_puts_each_issuance_field_in_its_row(case, tmp_path: Path, lang: str) -> None:
+    from canary.evidence.case import TEXT
+    from tests.html_support import assert_no_repr, parse
+
+    store, copy_id, other = case
+    out = tmp_path / "case.zip"
+    report.build_bundle(store, copy_id, out, lang=lang)
+    with zipfile.ZipFile(out) as zf:
+        page = zf.read("report.html").decode()
+    assert_no_repr(page)
+    t = TEXT[lang]
+    doc = parse(page)
+    assert doc.one("title").text == t["title"].format(copy=copy_id)
+    assert doc.by_id("title").text == t["title"].format(copy=copy_id)
+    issuance = doc.by_id("issuance")
+    expected = {
+        "issuance-copy": (t["copy"], copy_id),
+        "issuance-recipient": (t["recipient"], "Proveedor Ñandú"),
+        "issuance-purpose": (t["purpose"], "auditoría"),
+        "issuance-issued-by": (t["issued_by"], "custodio"),
+        "issuance-dataset": (t["dataset"], "candidatas.csv"),
+        "issuance-sha256": (t["sha256"], "b" * 64),
+    }
+    for row_id, cells in expected.items():
+        assert tuple(issuance.by_id(row_id).cells()) == cells
+    assert issuance.by_id("issuance-issued-at").cells()[1].startswith("20")
+    # Two hits on its own address, both exclusive; the other copy's hit is not here.
+    assert t["open_exclusive"].format(n=2, copy=copy_id, p="")[:30] in doc.by_id("opening").text
+    hits = doc.by_id("exclusive-hits").all("div", cls="hit")
+    assert len(hits) == 2 and not doc.all(id="shared-hits")
+    assert other not in page
