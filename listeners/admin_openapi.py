@@ -13,6 +13,19 @@ def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, 
     return {"type": "object", "properties": props, "required": required or list(props)}
 
 
+_num = {"type": "number"}
+_nnum = {"type": "number", "nullable": True}
+STRENGTH = {"type": "string", "enum": ["exclusive", "shared", "coded", "unattributed", "pending"]}
+CANDIDATE = _obj(
+    {"copy": _str, "score": _num, "reason": _str, "false_accusation_probability": _num}
+)
+ATTRIBUTION = _obj(
+    {
+        "strength": STRENGTH,
+        "candidates": {"type": "array", "items": CANDIDATE},
+        "false_accusation_probability": _nnum,
+    }
+)
 HIT = _obj(
     {
         "id": _int,
@@ -22,6 +35,8 @@ HIT = _obj(
         "sender": _str,
         "summary": _str,
         "copies": {"type": "array", "items": _str},
+        "classification": _str,
+        "attribution": ATTRIBUTION,
     }
 )
 COPY = _obj(
@@ -34,6 +49,7 @@ COPY = _obj(
         "path": _str,
         "canaries": _int,
         "hits": _int,
+        "shared_hits": _int,
     }
 )
 INCIDENT = _obj(
@@ -46,6 +62,7 @@ INCIDENT = _obj(
         "opened_at": _str,
         "last_hit_at": _str,
         "hits": _int,
+        "shared_hits": _int,
     }
 )
 ERROR = _obj({"error": _str})

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -20,6 +20,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from canary.errors import CanaryError, InputError
+from canary.evidence.templating import ItemFirstEnvironment
 from canary.investigate import history, queries
 from canary.investigate.trace import trace
 from canary.store import users
@@ -32,7 +33,8 @@ HERE = Path(__file__).parent
 MAX_DETAIL_VALUE = 20000
 BODY_KEYS = ("text", "body", "text_body")
 
-env = Environment(
+
+env = ItemFirstEnvironment(
     loader=FileSystemLoader(str(HERE / "templates")),
     autoescape=select_autoescape(default=True, default_for_string=True),
 )
@@ -131,7 +133,10 @@ def routes(store: Store, limiter_ip: LoginLimiter, limiter_user: LoginLimiter) -
         cid = request.path_params["copy_id"][:64]
         doc = queries.copy_detail(store, cid)
         hits = queries.list_hits(store, queries.HitFilter(copy=doc["id"], limit=500))["hits"]
-        return render(request, "copy.html", {"copy": doc, "hits": hits}, who=who)
+        exclusive = [h for h in hits if h["attribution"]["strength"] == "exclusive"]
+        shared = [h for h in hits if h["attribution"]["strength"] in ("shared", "coded")]
+        ctx = {"copy": doc, "hits": hits, "exclusive": exclusive, "shared": shared}
+        return render(request, "copy.html", ctx, who=who)
 
     def bundle(request: Request) -> Response:
         page_user(request, store, "investigator")

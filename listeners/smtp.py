@@ -299,7 +299,8 @@ class CanaryHandler:
             details["evidence_truncated"] = True
             details["sha256_full"] = hashlib.sha256(raw).hexdigest()
         sender = parsed.from_address or safe_text(envelope.mail_from or "", 500)
-        text = f"{parsed.subject}\n{parsed.text}"
+        # The headers that may name the person (To) count with the text for attribution.
+        text = f"{parsed.to}\n{parsed.subject}\n{parsed.text}"
         out: list[Observation] = []
         seen: set[str] = set()
         for rcpt in envelope.rcpt_tos:

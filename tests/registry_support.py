@@ -1,7 +1,8 @@
 """Test helper: a register of copies and canaries written straight through the models.
 
-Until planting is exercised end to end, the identify/attribution/query tests build
-their register here, with identifiers normalised the way the store keeps them.
+The identify/attribution/query tests build their register here, with identifiers
+normalised the way the store keeps them and each copy's issuance link in the hash chain,
+the invariants `canary issue` keeps (a bundle of such a copy verifies).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from canary.identifiers import normalize_email, normalize_phone
+from canary.store import chain
 from canary.store.engine import Store, new_id
 from canary.store.models import Canary, Copy, Dataset, Domain, Identifier, PhoneNumber
 
@@ -93,6 +95,7 @@ def build(
             )
             s.add(cp)
             reg.copies[recipient] = cp.id
+            planted: list[tuple[str, str]] = []
             for pos, p in enumerate(persons):
                 c = Canary(copy_id=cp.id, dataset_id=ds.id, values=p.values(), position=10 + pos)
                 s.add(c)
@@ -100,8 +103,11 @@ def build(
                 reg.canaries[p.name] = c.id
                 for kind, value, raw in _identifiers(p):
                     s.add(Identifier(canary_id=c.id, kind=kind, value=value, raw=raw))
+                    planted.append((kind, value))
                     if kind == "phone":
                         phones.add(value)
+            s.flush()
+            chain.append(s, "copy", cp.id, chain.copy_record(cp, planted))
         for p in controls or []:
             c = Canary(copy_id=None, dataset_id=ds.id, kind="control", values=p.values())
             s.add(c)

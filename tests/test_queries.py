@@ -86,18 +86,32 @@ def test_copies_counts_canaries_evidence_hits_and_noise(store: Store) -> None:
         "path",
         "canaries",
         "hits",
+        "shared_hits",
     }
-    assert (azul["id"], azul["canaries"], azul["hits"]) == (reg.copies["Partido Azul"], 2, 3)
+    # Two hits on Azul's own email (exclusive), one on the number Azul shares with Verde.
+    assert (azul["id"], azul["canaries"], azul["hits"], azul["shared_hits"]) == (
+        reg.copies["Partido Azul"],
+        2,
+        2,
+        1,
+    )
     assert azul["dataset"] == "candidatas.csv"
-    assert by_recipient["Partido Verde"]["hits"] == 1  # the shared number names it too
-    assert by_recipient["Consultora XYZ"]["hits"] == 0
+    verde = by_recipient["Partido Verde"]
+    assert (verde["hits"], verde["shared_hits"]) == (0, 1)  # named only as one of two
+    xyz = by_recipient["Consultora XYZ"]
+    assert (xyz["hits"], xyz["shared_hits"]) == (0, 0)
     assert doc["noise"] == {"control": 1, "burn-in": 0, "unattributed": 1}
 
 
 def test_copy_detail_lists_canaries(store: Store) -> None:
     reg = populate(store)
     doc = copy_detail(store, reg.copies["Partido Azul"])
-    assert doc["sha256"] == "ab" * 32 and doc["hits"] == 3
+    assert doc["sha256"] == "ab" * 32 and (doc["hits"], doc["shared_hits"]) == (2, 1)
+    attr = doc["attribution"]
+    assert (attr["strength"], attr["exclusive_hits"], attr["shared_hits"]) == ("exclusive", 2, 1)
+    # Its own email twice (about 5e-6 by chance); the shared hit names Verde's canary,
+    # which, if Azul alone leaked, is unexpected: P rises, still small.
+    assert 0 < attr["false_accusation_probability"] < 1e-3
     first = doc["canaries"][0]
     assert {"id", "values", "identifiers", "position"} <= set(first)
     assert first["values"]["nombre"] == "María José López García"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from canary.errors import NotFound
-from canary.evidence import bundle, report
+from canary.evidence import bundle
 from canary.store.engine import Store
 from tests.bundle_support import SIGNER
 from tests.case_support import RAW_MAIL, XSS, mail_hit, make_copy
@@ -72,38 +72,36 @@ def test_unknown_copy_is_a_clear_error(sqlite_store: Store, tmp_path: Path) -> N
 
 
 def test_pdf_without_unicode_font_still_renders(monkeypatch) -> None:
+    from canary.evidence import case as casereport
     from canary.evidence import pdf as pdfreport
+    from canary.hits.attribution import Candidate, CopyAttribution, Strength
 
     monkeypatch.setattr(pdfreport, "FONT_DIRS", ())
-    ctx = {
-        "t": report.TEXT["es"],
-        "issuance": {
-            "copy": {
-                "id": "C1",
-                "recipient": "Ñandú 中文 🐦",
-                "purpose": "x",
-                "issued_by": "y",
-                "issued_at": "2026-01-01",
-                "sha256": "0" * 64,
-            },
-            "dataset": {"name": "d"},
-            "canaries": [],
-        },
-        "hits": [
-            {
-                "number": 1,
-                "raw": None,
-                "hit": {
-                    "observed_at": "t",
-                    "channel": "smtp",
-                    "identifier": "a@b",
-                    "sender": "\x00" + "x" * 5000,
-                    "summary": XSS,
-                    "evidence_sha256": None,
-                },
-            }
-        ],
-        "chain_broken": None,
-        "generated": "now",
-    }
-    assert pdfreport.render_pdf(ctx).startswith(b"%PDF")
+    mine = Candidate("C1", 1.0, XSS, 5e-6)
+    hit = casereport.HitView(
+        number=1,
+        id=1,
+        observed_at="t",
+        channel="smtp",
+        identifier="a@b",
+        sender="\x00" + "x" * 5000,
+        summary=XSS,
+        strength=Strength.EXCLUSIVE,
+        mine=mine,
+        candidates=(mine,),
+        raw=None,
+        evidence_sha256=None,
+    )
+    view = casereport.CaseReport(
+        lang="es",
+        t=casereport.TEXT["es"],
+        issuance=casereport.Issuance(
+            "C1", "Ñandú 中文 🐦", "x", "y", "2026-01-01", "d", "0" * 64, ()
+        ),
+        attribution=CopyAttribution("C1", Strength.EXCLUSIVE, 5e-6, 1, 0),
+        exclusive=(hit,),
+        shared=(),
+        chain_broken=None,
+        generated="now",
+    )
+    assert pdfreport.render_pdf(view).startswith(b"%PDF")

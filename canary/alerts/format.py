@@ -114,7 +114,7 @@ CLASS_LABEL = {
 
 
 def render(payload: dict[str, Any], admin: str = "127.0.0.1:8026") -> Rendered:
-    """The text of an alert payload (see canary.alerts.payloads for its shape)."""
+    """The text of an alert payload (see canary.alerts.messages for its shape)."""
     kind = payload.get("kind", "")
     cls = payload.get("classification", "")
     copy = payload.get("copy") or {}
@@ -136,9 +136,18 @@ def render(payload: dict[str, Any], admin: str = "127.0.0.1:8026") -> Rendered:
         who = f"copy {plain(copy.get('id'), 40)} (issued to {plain(copy.get('recipient'), 120)})"
     else:
         who = f"{plain(payload.get('scope'), 200) or 'a canary domain'}"
+    attr = payload.get("attribution") or {}
+    cands = [c for c in attr.get("candidates") or [] if isinstance(c, dict)]
+    shared = attr.get("strength") in ("shared", "coded") and len(cands) > 1
     if kind == "digest":
         counts = payload.get("counts") or {}
         subject = f"[canary] Digest: {int(counts.get('new', 0))} more hits on {who}"
+    elif cls == "evidence" and shared:
+        names = ", ".join(plain(c.get("copy"), 40) for c in cands[:10])
+        subject = (
+            f"[canary] SHARED contact: a canary held by {len(cands)} copies ({names}); "
+            "no single copy is proven"
+        )
     elif cls == "evidence":
         subject = f"[canary] LEAK: first hit on {who}"
     elif cls == "unattributed":
@@ -146,7 +155,37 @@ def render(payload: dict[str, Any], admin: str = "127.0.0.1:8026") -> Rendered:
     else:
         subject = f"[canary] Noise: {who}"
     facts.append(("Classification", CLASS_LABEL.get(cls, plain(cls, 30))))
-    if copy:
+    if shared:
+        facts.append(
+            (
+                "Attribution",
+                f"SHARED: {len(cands)} candidate copies hold what was contacted; "
+                "each is listed with its false-accusation probability",
+            )
+        )
+        for i, c in enumerate(cands[:10], 1):
+            p = c.get("false_accusation_probability")
+            facts.append(
+                (
+                    f"Candidate {i}",
+                    f"{plain(c.get('copy'), 40)} score {_num(c.get('score'))}, "
+                    f"false-accusation probability {_num(p)}: {plain(c.get('reason'), 300)}",
+                )
+            )
+    elif attr.get("strength") == "exclusive" and cands:
+        facts.append(
+            (
+                "Attribution",
+                "EXCLUSIVE: only this copy held what was contacted; false-accusation "
+                f"probability {_num(cands[0].get('false_accusation_probability'))}",
+            )
+        )
+    if copy and shared:
+        facts += [
+            ("Best candidate", plain(copy.get("id"), 40)),
+            ("Issued to", plain(copy.get("recipient"))),
+        ]
+    elif copy:
         facts += [
             ("Copy", plain(copy.get("id"), 40)),
             ("Issued to", plain(copy.get("recipient"))),
@@ -192,6 +231,10 @@ def render(payload: dict[str, Any], admin: str = "127.0.0.1:8026") -> Rendered:
         facts.append(("Noise rate", noise))
     facts.append(("Incident", plain(payload.get("incident", {}).get("id"), 20)))
     return Rendered(subject=plain(subject, 250), facts=facts, link=hit_link(admin, hit.get("id")))
+
+
+def _num(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, int | float) else "?"
 
 
 def html_body(r: Rendered) -> str:

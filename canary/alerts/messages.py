@@ -8,6 +8,8 @@ after a restart without looking anything up again. Its shape:
      "incident": {"id", "key", "opened_at"}, "scope": "what was hit (no copy)",
      "copy": {"id", "recipient", "purpose", "issued_at", "issued_by", "dataset", "others"},
      "hit": {"id", "observed_at", "channel", "identifier", "sender", "summary", "provider"},
+     "attribution": {"strength", "candidates": [{"copy", "score", "reason",
+                     "false_accusation_probability"}], "false_accusation_probability"},
      "counts": {"new", "total", "since", "by_classification", "by_channel"},  # digests
      "samples": [hit, ...],                                                    # digests
      "noise": {"window_days", "evidence", "noise", "unattributed", "noise_share",
@@ -105,10 +107,17 @@ def incident_dict(inc: Incident) -> dict[str, Any]:
     return {"id": inc.id, "key": inc.key, "opened_at": inc.opened_at.isoformat()}
 
 
-def first_payload(session: Session, inc: Incident, hit: Hit) -> dict[str, Any]:
-    """The alert for the first hit of an incident."""
+def first_payload(
+    session: Session, inc: Incident, hit: Hit, attribution: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The alert for the first hit of an incident.
+
+    `attribution` is the hit's attribution document (canary.hits.attribution, built by
+    the caller: this layer sits below it); on a shared hit the alert says so and names
+    every candidate with its score and false-accusation probability.
+    """
     cands = [c.copy_id for c in hit.candidates]
-    return {
+    payload = {
         "kind": "first" if hit.classification == "evidence" else "unattributed",
         "classification": hit.classification,
         "incident": incident_dict(inc),
@@ -117,6 +126,9 @@ def first_payload(session: Session, inc: Incident, hit: Hit) -> dict[str, Any]:
         "hit": hit_dict(hit),
         "noise": noise_rate(session),
     }
+    if attribution is not None:
+        payload["attribution"] = attribution
+    return payload
 
 
 def digest_payload(

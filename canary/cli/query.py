@@ -32,6 +32,16 @@ def _safe(value: Any, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+HIT_COLUMNS = [
+    *("id", "observed_at", "channel", "identifier", "sender", "class"),
+    *("strength", "P", "copies", "summary"),
+]
+
+
+def _p(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3g}"
+
+
 def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     """A Rich table on a terminal, tab-separated lines otherwise."""
     if sys.stdout.isatty():
@@ -60,7 +70,7 @@ def copies(as_json: bool = JSON_OPTION) -> None:
         return
     _table(
         "Issued copies",
-        ["id", "recipient", "issued_at", "dataset", "canaries", "hits", "path"],
+        ["id", "recipient", "issued_at", "dataset", "canaries", "hits", "shared_hits", "path"],
         [
             [
                 c["id"],
@@ -69,6 +79,7 @@ def copies(as_json: bool = JSON_OPTION) -> None:
                 c["dataset"],
                 c["canaries"],
                 c["hits"],
+                c["shared_hits"],
                 c["path"],
             ]
             for c in doc["copies"]
@@ -94,7 +105,13 @@ def copy_cmd(
     for key in ("id", "recipient", "purpose", "issued_by", "issued_at", "dataset", "path"):
         echo(f"{key}: {_safe(doc[key], 300)}")
     echo(f"sha256: {doc['sha256']}")
-    echo(f"hits: {doc['hits']}")
+    attr = doc["attribution"]
+    p = attr["false_accusation_probability"]
+    echo(f"hits: {doc['hits']} exclusive, {doc['shared_hits']} shared with other copies")
+    echo(
+        f"attribution: {attr['strength']}"
+        + (f", false-accusation probability {p:.3g}" if p is not None else "")
+    )
     _table(
         "Canaries",
         ["id", "position", "identifiers"],
@@ -140,7 +157,7 @@ def hits(
         return
     _table(
         "Hits",
-        ["id", "observed_at", "channel", "identifier", "sender", "class", "copies", "summary"],
+        HIT_COLUMNS,
         [
             [
                 h["id"],
@@ -149,6 +166,8 @@ def hits(
                 h["identifier"],
                 h["sender"],
                 h["classification"],
+                h["attribution"]["strength"],
+                _p(h["attribution"]["false_accusation_probability"]),
                 " ".join(h["copies"]),
                 h["summary"],
             ]
@@ -180,6 +199,8 @@ def trace(
         echo(
             f"  #{h['id']} {h['observed_at'][:19]} {h['channel']} from {_safe(h['sender'], 60)}"
             f" -> {' '.join(h['copies']) or h['classification']}"
+            f" ({h['attribution']['strength']}"
+            f", P {_p(h['attribution']['false_accusation_probability'])})"
         )
 
 

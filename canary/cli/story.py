@@ -254,7 +254,13 @@ def _story(
     hits = list_hits(store, HitFilter())["hits"]
     say(f"8. canary hits: {len(hits)} hit(s) recorded:")
     for h in hits:
+        attr = h["attribution"]
         copies_txt = ", ".join(h["copies"]) or "unattributed"
+        if attr["false_accusation_probability"] is not None:
+            copies_txt += (
+                f" ({attr['strength']}, false-accusation probability "
+                f"{attr['false_accusation_probability']:.3g})"
+            )
         say(
             f"     #{h['id']} {h['channel']} to {h['identifier']} "
             f"from {h['sender']} -> {copies_txt}"

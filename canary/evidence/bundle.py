@@ -48,7 +48,9 @@ from sqlalchemy.orm import Session
 
 from canary.errors import InputError, StoreError
 from canary.evidence import report
+from canary.evidence.case import LANGS
 from canary.evidence.signing import PublicKey, Signer
+from canary.hits.attribution import coded_canary_ids
 from canary.investigate import history
 from canary.store import chain
 from canary.store.engine import Store
@@ -268,8 +270,8 @@ def _private_zip(out: Path) -> Iterator[zipfile.ZipFile]:
 
 def write_bundle(store: Store, copy_id: str, out: Path, signer: Signer, lang: str = "es") -> Bundle:
     """Write the signed evidence bundle of `copy_id` to `out` (a .zip, 0600)."""
-    if lang not in report.LANGS:
-        raise InputError(f"--lang must be one of {', '.join(report.LANGS)}, not {lang[:10]!r}")
+    if lang not in LANGS:
+        raise InputError(f"--lang must be one of {', '.join(LANGS)}, not {lang[:10]!r}")
     with store.session() as s, _private_zip(out) as zf:
         copy = history.get_copy(s, copy_id)
         exported_at = datetime.now(UTC).replace(microsecond=0)  # before the head is read
@@ -286,7 +288,8 @@ def write_bundle(store: Store, copy_id: str, out: Path, signer: Signer, lang: st
         members.write(ISSUANCE, report._json(issuance))
         hits = _hits_in_chain(s, copy, first, head)
         records: dict[int, dict[str, Any]] = {first: copy_rec}
-        views: list[dict[str, Any]] = []
+        coded = coded_canary_ids(s, [hit for _seq, hit in hits])
+        raw_names: dict[int, str] = {}
         for n, (seq, hit) in enumerate(hits, 1):
             records[seq] = chain.hit_record(hit)
             raw_name = content_type = None
@@ -297,11 +300,11 @@ def write_bundle(store: Store, copy_id: str, out: Path, signer: Signer, lang: st
                 raw_name = hit_name(n) + report.evidence_suffix(blob.content_type, hit.channel)
                 content_type = blob.content_type
                 members.write(raw_name, bytes(blob.data))
+                raw_names[hit.id] = raw_name
                 s.expunge(blob)  # one raw message in memory at a time
-            view = report.hit_view(hit, n, raw_name, content_type)
+            view = report.hit_view(hit, n, raw_name, content_type, coded)
             members.write(f"{hit_name(n)}.json", report._json(view["hit"]))
-            views.append(view)
-        rendered = report.render_report(s, issuance, views, lang)
+        rendered = report.render_report(s, copy, [hit for _seq, hit in hits], raw_names, lang)
         members.write("report.html", rendered.html)
         members.write("report.pdf", rendered.pdf)
         del rendered

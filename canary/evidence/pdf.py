@@ -15,6 +15,8 @@ from typing import Any
 from fpdf import FPDF
 from fpdf.enums import WrapMode, XPos, YPos
 
+from canary.evidence.case import CaseReport, HitView
+
 FONT_DIRS = (
     Path("/usr/share/fonts/truetype/dejavu"),
     Path("/usr/local/share/fonts/truetype/dejavu"),
@@ -78,43 +80,66 @@ class _Report(FPDF):
         self.text_line(f"{label}: {self.clean(value)}")
 
 
-def render_pdf(ctx: dict[str, Any]) -> bytes:
-    """The case report as PDF bytes, from the same context as report.html."""
-    t, iss = ctx["t"], ctx["issuance"]
-    copy = iss["copy"]
+def render_pdf(report: CaseReport) -> bytes:
+    """The case report as PDF bytes, from the same view as report.html."""
+    t, iss = report.t, report.issuance
     pdf = _Report()
     pdf.add_page()
-    pdf.para(t["title"].format(copy=copy["id"]), 16, "B")
+    pdf.para(report.title, 16, "B")
     pdf.ln(2)
-    pdf.para(t["intro"].format(copy=copy["id"]))
+    pdf.para(report.opening)
     pdf.ln(2)
     pdf.para(t["issuance"], 13, "B")
-    for key in ("id", "recipient", "purpose", "issued_by", "issued_at", "sha256"):
-        pdf.field(t["copy"] if key == "id" else t[key], copy[key])
-    pdf.field(t["dataset"], iss["dataset"].get("name", ""))
+    pdf.field(t["copy"], iss.copy_id)
+    pdf.field(t["recipient"], iss.recipient)
+    pdf.field(t["purpose"], iss.purpose)
+    pdf.field(t["issued_by"], iss.issued_by)
+    pdf.field(t["issued_at"], iss.issued_at)
+    pdf.field(t["sha256"], iss.sha256)
+    pdf.field(t["dataset"], iss.dataset)
     pdf.ln(2)
-    pdf.para(f"{t['canaries']} ({len(iss['canaries'])})", 13, "B")
-    for c in iss["canaries"]:
-        pdf.text_line(f"#{c['id']}: " + ", ".join(i["value"] for i in c["identifiers"]))
+    pdf.para(f"{t['canaries']} ({len(iss.canaries)})", 13, "B")
+    for c in iss.canaries:
+        pdf.text_line(f"#{c.id}: " + ", ".join(i.value for i in c.identifiers))
     pdf.ln(2)
-    pdf.para(f"{t['hits']} ({len(ctx['hits'])})", 13, "B")
-    if not ctx["hits"]:
+    pdf.para(f"{t['hits']} ({len(report.exclusive)})", 13, "B")
+    pdf.para(t["hits_note"], 9)
+    if not report.exclusive:
         pdf.para(t["no_hits"])
-    for view in ctx["hits"]:
-        h = view["hit"]
-        pdf.ln(1)
-        pdf.text_line(f"{view['number']}. {h['observed_at']} · {h['channel']}", 10, "B")
-        pdf.field(t["identifier"], h["identifier"])
-        pdf.field(t["sender"], h["sender"])
-        pdf.field(t["summary"], h["summary"])
-        if view["raw"]:
-            pdf.field(t["evidence"], f"{view['raw']} SHA-256 {h['evidence_sha256']}")
+    for h in report.exclusive:
+        _hit(pdf, report, h)
+        pdf.field(t["p"], f"{h.mine.false_accusation_probability:.3g}")
+    if report.shared:
+        pdf.ln(2)
+        pdf.para(f"{t['shared']} ({len(report.shared)})", 13, "B")
+        pdf.para(t["shared_note"], 9)
+        for h in report.shared:
+            _hit(pdf, report, h)
+            for cand in h.candidates:
+                mark = f" ({t['this_copy']})" if cand.copy == h.mine.copy else ""
+                pdf.field(
+                    f"{t['candidates']}: {cand.copy}{mark}",
+                    f"{t['score']} {cand.score:.3g}, {t['p']} "
+                    f"{cand.false_accusation_probability:.3g}",
+                )
     pdf.ln(2)
     pdf.para(t["chain"], 13, "B")
     pdf.para(t["chain_text"])
     status = (
-        t["chain_broken"].format(what=ctx["chain_broken"]) if ctx["chain_broken"] else t["chain_ok"]
+        t["chain_broken"].format(what=report.chain_broken) if report.chain_broken else t["chain_ok"]
     )
     pdf.field(t["chain_status"], status)
-    pdf.para(t["generated"].format(when=ctx["generated"]), 9)
+    pdf.para(t["generated"].format(when=report.generated), 9)
     return bytes(pdf.output())
+
+
+def _hit(pdf: _Report, report: CaseReport, h: HitView) -> None:
+    t = report.t
+    pdf.ln(1)
+    pdf.text_line(f"{h.number}. {h.observed_at} · {h.channel}", 10, "B")
+    pdf.field(t["identifier"], h.identifier)
+    pdf.field(t["sender"], h.sender)
+    pdf.field(t["summary"], h.summary)
+    pdf.field(t["strength"], report.strength_label(h.strength))
+    if h.raw:
+        pdf.field(t["evidence"], f"{h.raw} SHA-256 {h.evidence_sha256}")

@@ -1,8 +1,8 @@
-"""The case report of one copy: report.html (readable offline, inline CSS, no scripts)
-and report.pdf, over the copy's issuance record and its hits.
+"""The case report of one copy, as files: report.html (readable offline, inline CSS, no
+scripts) and report.pdf, the issuance record and each hit's JSON.
 
-canary.evidence.bundle puts them in the signed evidence bundle with the raw evidence
-and the chain proof, and checks bundles.
+What the report says lives in canary.evidence.case; canary.evidence.bundle puts these
+files in the signed evidence bundle with the raw evidence and the chain proof.
 """
 
 from __future__ import annotations
@@ -12,13 +12,12 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment
 from sqlalchemy.orm import Session
 
 from canary.errors import InputError
+from canary.evidence.case import LANGS, build_case, render_html
 from canary.evidence.pdf import render_pdf
 from canary.investigate import history
 from canary.investigate.queries import canary_dict
@@ -26,81 +25,6 @@ from canary.store import chain
 from canary.store.models import Copy, Hit
 
 log = logging.getLogger(__name__)
-
-LANGS = ("es", "en")
-
-TEXT: dict[str, dict[str, str]] = {
-    "es": {
-        "title": "Informe de caso: copia {copy}",
-        "intro": "Este informe documenta los contactos recibidos por los registros señuelo "
-        "(canarios) plantados únicamente en la copia {copy}. Cada contacto apunta a esa copia.",
-        "issuance": "Emisión de la copia",
-        "copy": "Copia",
-        "recipient": "Destinatario",
-        "purpose": "Finalidad",
-        "issued_by": "Emitida por",
-        "issued_at": "Fecha de emisión",
-        "dataset": "Conjunto de datos",
-        "sha256": "SHA-256 de la copia",
-        "canaries": "Canarios plantados",
-        "hits": "Contactos recibidos",
-        "no_hits": "Ningún contacto registrado.",
-        "when": "Fecha",
-        "channel": "Canal",
-        "identifier": "Identificador",
-        "sender": "Remitente",
-        "summary": "Resumen",
-        "evidence": "Evidencia",
-        "candidates": "Copias candidatas",
-        "chain": "Cadena de integridad",
-        "chain_text": "Cada emisión y cada contacto quedó enlazado en una cadena de hashes "
-        "SHA-256 en el momento de registrarse. chain.json contiene los eslabones de esta "
-        "copia; manifest.json el SHA-256 de cada archivo. Compruébelo con "
-        "`canary verify <archivo.zip>`.",
-        "chain_status": "Estado de la cadena del almacén al exportar",
-        "chain_ok": "íntegra",
-        "chain_broken": "ROTA: {what}",
-        "generated": "Generado el {when}",
-    },
-    "en": {
-        "title": "Case report: copy {copy}",
-        "intro": "This report documents the contacts received by the decoy records "
-        "(canaries) planted only in copy {copy}. Every contact points at that copy.",
-        "issuance": "Issuance of the copy",
-        "copy": "Copy",
-        "recipient": "Recipient",
-        "purpose": "Purpose",
-        "issued_by": "Issued by",
-        "issued_at": "Issued at",
-        "dataset": "Dataset",
-        "sha256": "SHA-256 of the copy",
-        "canaries": "Planted canaries",
-        "hits": "Contacts received",
-        "no_hits": "No contact recorded.",
-        "when": "When",
-        "channel": "Channel",
-        "identifier": "Identifier",
-        "sender": "Sender",
-        "summary": "Summary",
-        "evidence": "Evidence",
-        "candidates": "Candidate copies",
-        "chain": "Integrity chain",
-        "chain_text": "Every issuance and every contact was linked into a SHA-256 hash chain "
-        "when it was recorded. chain.json holds this copy's links; manifest.json the SHA-256 "
-        "of every file. Check it with `canary verify <file.zip>`.",
-        "chain_status": "State of the store's chain at export",
-        "chain_ok": "intact",
-        "chain_broken": "BROKEN: {what}",
-        "generated": "Generated on {when}",
-    },
-}
-
-
-# Every value in the report may come from an adversary: autoescape, no scripts.
-_env = Environment(autoescape=True)
-_template = _env.from_string(
-    (Path(__file__).parent / "templates" / "report.html").read_text(encoding="utf-8")
-)
 
 
 def sha256(data: bytes) -> str:
@@ -145,10 +69,14 @@ def issuance_record(session: Session, copy: Copy) -> dict[str, Any]:
 
 
 def hit_view(
-    hit: Hit, number: int, raw_name: str | None, content_type: str | None
+    hit: Hit,
+    number: int,
+    raw_name: str | None,
+    content_type: str | None,
+    coded: frozenset[int] = frozenset(),
 ) -> dict[str, Any]:
-    """One hit as the report shows it and hits/NNN.json holds it."""
-    detail = history.hit_detail(hit)
+    """One hit as hits/NNN.json holds it (with its attribution)."""
+    detail = history.hit_detail(hit, coded)
     if raw_name is not None:
         detail["evidence_file"] = raw_name
         detail["evidence_content_type"] = content_type
@@ -163,22 +91,25 @@ class RenderedReport:
 
 
 def render_report(
-    s: Session, issuance: dict[str, Any], hit_views: list[dict[str, Any]], lang: str = "es"
+    s: Session,
+    copy: Copy,
+    hits: list[Hit],
+    raw_names: dict[int, str],
+    lang: str = "es",
 ) -> RenderedReport:
-    """The case report (report.html and report.pdf) of a copy's issuance and hits."""
+    """The case report (report.html and report.pdf) of a copy and the hits naming it;
+    `raw_names`: hit id -> the bundle member holding its raw evidence."""
     if lang not in LANGS:
         raise InputError(f"--lang must be one of {', '.join(LANGS)}, not {lang[:10]!r}")
-    t = TEXT[lang]
     broken = chain.verify_chain(s)
     generated = datetime.now(UTC).replace(microsecond=0).isoformat()
-    ctx = {
-        "lang": lang,
-        "t": t,
-        "issuance": issuance,
-        "hits": hit_views,
-        "chain_broken": broken.describe() if broken else None,
-        "generated": generated,
-    }
-    html = _template.render(**ctx).encode("utf-8")
-    pdf = render_pdf(ctx)
-    return RenderedReport(html, pdf, generated)
+    view = build_case(
+        s,
+        copy,
+        hits,
+        raw_names=raw_names,
+        lang=lang,
+        chain_broken=broken.describe() if broken else None,
+        generated=generated,
+    )
+    return RenderedReport(render_html(view).encode("utf-8"), render_pdf(view), generated)

@@ -5,11 +5,25 @@ issued after the hit cannot be its source. An email names exactly one copy (emai
 are never reused); a phone number may be shared by several copies when the pool is
 small, so every holder is a candidate, weighted by what else we know:
 
-- a canary name of that copy written in the message text (accents and case folded);
+- a canary name of that copy written in the message text (any order, accents and case
+  folded; the full name, given name and a surname, or the given name alone, weaker);
+- other values of that canary quoted in the text (its email, an id, a value with digits
+  such as a street address or a CURP);
 - the sender's other hits, and (more weakly) other hits within `WINDOW` of this one,
   that point at the same copy.
 
-Scores sum to 1 over the candidates. Classification:
+Scores sum to 1 over the candidates: each is the posterior of that copy among the
+holders under a uniform prior, the weights being likelihood ratios. Coded canaries
+(shared by design by the copies their code names) are scored by `CODED_SCORER` when
+one is installed (see `CodedScorer`).
+
+What a hit says about its candidates, its strength and each candidate's
+false-accusation probability, is one typed document, `HitAttribution`, built by
+`hit_attribution` at read time from the stored candidates; `false_accusation` is the
+one place the probability is computed (for one hit, and for a copy over all its hits
+in `copy_attribution`).
+
+Classification:
 
 - ``evidence``: at least one copy issued before the hit holds the identifier;
 - ``unattributed``: no canary holds it (unknown address at a canary domain, a number
@@ -24,13 +38,16 @@ which `open_store(url, burn_in_days=...)` sets on every session of the store (0 
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from enum import StrEnum
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from canary.store.models import Canary, Copy, Hit, HitCopy, Identifier, PhoneNumber
 from canary.text import contains_words, fold
@@ -39,10 +56,38 @@ from canary.text import contains_words, fold
 WINDOW = timedelta(hours=24)
 #: How many related hits are read to weigh candidates.
 MAX_RELATED = 200
+#: How many of the other candidates' hits are read to weigh a copy over all its hits.
+MAX_RELATED_HITS = 10_000
 #: Weight multipliers (a candidate starts at 1).
 NAME_WEIGHT = 20.0
+#: The given name alone ("Hola Gustavo"): weaker, a common given name can be chance.
+GIVEN_NAME_WEIGHT = 5.0
+#: Another value of the canary quoted in the message (its email, an id, a CURP...).
+VALUE_WEIGHT = 20.0
 SENDER_WEIGHT = 6.0
 WINDOW_WEIGHT = 1.5
+#: Canary kind of coded canaries (shared by design by the copies their code names).
+CODED_KIND = "coded"
+#: Values quoted from a canary row must be at least this long to count as evidence.
+MIN_VALUE_CHARS = 6
+
+
+class CodedScorer(Protocol):
+    """Scores the holders of a coded canary (the collusion code's decoder plugs in here).
+
+    Given the hit and its eligible (canary, copy) holders, returns for each copy id its
+    posterior score (summing to 1) and the reason; the false-accusation probability is
+    then computed from those scores by `false_accusation` like any other candidate's,
+    so a scorer whose scores are the code's posterior states the code's bound.
+    """
+
+    def __call__(
+        self, session: Session, hit: Hit, holders: list[tuple[Canary, Copy]]
+    ) -> dict[str, tuple[float, str]]: ...
+
+
+#: Installed by the collusion code; None: coded holders are weighed like shared ones.
+CODED_SCORER: CodedScorer | None = None
 
 
 @dataclass
@@ -122,11 +167,27 @@ def _rank(
     what = f"{hit.identifier_kind} {hit.identifier}"
     weights: dict[str, float] = {cp.id: 1.0 for _c, cp in eligible}
     notes: dict[str, list[str]] = defaultdict(list)
-    if n > 1:
+    coded = {cp.id: c for c, cp in eligible if c.kind == CODED_KIND}
+    if n > 1 and coded and CODED_SCORER is not None:
+        scored = CODED_SCORER(session, hit, eligible)
+        for copy_id, (score, note) in scored.items():
+            if copy_id in weights:
+                weights[copy_id] = max(float(score), 1e-12)
+                notes[copy_id].append(note)
+    elif n > 1:
         names = _name_matches(session, eligible, text)
-        for copy_id, name in names.items():
-            weights[copy_id] *= NAME_WEIGHT
-            notes[copy_id].append(f"the message names its canary '{name}'")
+        for copy_id, (name, full) in names.items():
+            weights[copy_id] *= NAME_WEIGHT if full else GIVEN_NAME_WEIGHT
+            if full:
+                notes[copy_id].append(f"the message names its canary '{name}'")
+            else:
+                notes[copy_id].append(
+                    f"the message names its canary's given name '{name.split()[0]}' "
+                    f"(of '{name}'; weaker than a full name)"
+                )
+        for copy_id, quoted in _value_matches(session, hit, eligible, text).items():
+            weights[copy_id] *= VALUE_WEIGHT
+            notes[copy_id].append(f"the message quotes its canary's {quoted}")
         sender_support, window_support = _related_support(session, hit, set(weights))
         for copy_id, (support, count) in sender_support.items():
             weights[copy_id] *= 1.0 + SENDER_WEIGHT * support
@@ -158,11 +219,16 @@ def _rank(
     return out
 
 
+MAX_TEXT = 200_000
+
+
 def _name_matches(
     session: Session, eligible: list[tuple[Canary, Copy]], text: str
-) -> dict[str, str]:
-    """Copies whose canary (the one holding the number) is named in `text`."""
-    folded = fold(text[:200_000]) if text else ""
+) -> dict[str, tuple[str, bool]]:
+    """Copies whose canary (the one holding the number) is named in `text`:
+    copy id -> (the name, True for a full name or given name plus a surname, False for
+    the given name alone)."""
+    folded = fold(text[:MAX_TEXT]) if text else ""
     if not folded:
         return {}
     canary_copy = {c.id: cp.id for c, cp in eligible}
@@ -171,20 +237,77 @@ def _name_matches(
             Identifier.kind == "name", Identifier.canary_id.in_(list(canary_copy))
         )
     ).all()
-    found: dict[str, str] = {}
+    found: dict[str, tuple[str, bool]] = {}
+    given_only: dict[str, str] = {}
     for canary_id, value in rows:
         name = fold(value)
         parts = name.split()
         # As registered (given names first) or surnames first ("Núñez Peña, María José").
         orders = [" ".join([*parts[k:], *parts[:k]]) for k in range(len(parts))]
         if len(parts) >= 2 and any(contains_words(folded, o) for o in orders):
-            found.setdefault(canary_copy[canary_id], value)
-        else:  # the first name plus any one surname is enough ("hola Maria Lopez")
-            parts = name.split()
-            if len(parts) >= 3 and any(
-                contains_words(folded, f"{parts[0]} {p}") for p in parts[1:]
-            ):
-                found.setdefault(canary_copy[canary_id], value)
+            found.setdefault(canary_copy[canary_id], (value, True))
+        elif (
+            len(parts) >= 3
+            and any(  # given name plus any one surname ("hola Maria Lopez")
+                contains_words(folded, f"{parts[0]} {p}")
+                or contains_words(folded, f"{p} {parts[0]}")
+                for p in parts[1:]
+            )
+        ):
+            found.setdefault(canary_copy[canary_id], (value, True))
+        elif parts and len(parts[0]) >= 3 and contains_words(folded, parts[0]):
+            given_only.setdefault(canary_copy[canary_id], value)
+    for copy_id, value in given_only.items():
+        found.setdefault(copy_id, (value, False))
+    return found
+
+
+def _digits(value: str) -> str:
+    return "".join(ch for ch in value if ch.isdigit())
+
+
+def _value_matches(
+    session: Session, hit: Hit, eligible: list[tuple[Canary, Copy]], text: str
+) -> dict[str, str]:
+    """Copies whose canary's other values are quoted in `text`: copy id -> what was quoted.
+
+    Counted: the canary's other identifiers (email, ids) and its row values of at least
+    `MIN_VALUE_CHARS` characters holding a digit or an '@' (a street address, a CURP, a
+    folio): distinctive enough that chance rarely writes them. The contacted identifier
+    itself (in any formatting) is not evidence of anything beyond the contact.
+    """
+    folded = fold(text[:MAX_TEXT]) if text else ""
+    if not folded:
+        return {}
+    own = _digits(hit.identifier) if hit.identifier_kind == "phone" else ""
+    own_folded = fold(hit.identifier)
+    by_canary = {c.id: (c, cp.id) for c, cp in eligible}
+    rows = session.execute(
+        select(Identifier.canary_id, Identifier.kind, Identifier.value).where(
+            Identifier.kind != "name", Identifier.canary_id.in_(list(by_canary))
+        )
+    ).all()
+    values: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for canary_id, kind, value in rows:
+        values[canary_id].append((str(kind), str(value)))
+    found: dict[str, str] = {}
+    for canary_id, (canary, copy_id) in by_canary.items():
+        candidates = list(values.get(canary_id, []))
+        for column, value in (canary.values or {}).items():
+            if isinstance(value, str | int) and not isinstance(value, bool):
+                v = str(value)
+                if len(v) >= MIN_VALUE_CHARS and any(ch.isdigit() or ch == "@" for ch in v):
+                    candidates.append((str(column)[:40], v))
+        for label, value in candidates:
+            needle = fold(value)
+            digits = _digits(value)
+            if not needle or needle == own_folded or len(needle) < MIN_VALUE_CHARS - 1:
+                continue
+            if own and len(digits) >= 7 and (own.endswith(digits) or digits.endswith(own)):
+                continue  # the contacted number itself, formatted some other way
+            if contains_words(folded, needle):
+                found.setdefault(copy_id, f"{label} '{value[:80]}'")
+                break
     return found
 
 
@@ -215,3 +338,339 @@ def _related_support(
         s, k = target.get(copy_id, (0.0, 0))
         target[copy_id] = (s + float(score), k + 1)
     return sender, window
+
+
+# --- What a hit says: strength, candidates and the false-accusation probability -------
+
+
+class Strength(StrEnum):
+    """How a hit (or a copy's hits) ties the contact to a copy."""
+
+    EXCLUSIVE = "exclusive"  # one candidate: only this copy held the identifier then
+    SHARED = "shared"  # several holders of the identifier are candidates
+    CODED = "coded"  # a coded canary: named by the collusion code's score
+    UNATTRIBUTED = "unattributed"  # no copy named (unknown address, noise, control)
+    PENDING = "pending"  # raw evidence stored, attribution not run yet
+
+
+#: Bits of unpredictability per character of a canary address's local part, counted
+#: low on purpose: local parts look like names ("mjlopez"), whose letters carry about
+#: 2 to 4 bits each for someone guessing from a list of names (random characters
+#: would carry log2(37) = 5.2).
+BITS_PER_CHAR = 2.5
+#: The chance that a canary phone number is reached without its copy having leaked:
+#: random dialling, wrong numbers, recycled-number traffic. Numbers are used only after
+#: a burn-in period in which such background contact is measured (and contact during
+#: it is classified noise), so 1% is a deliberately cautious bound for the rest.
+PHONE_CHANCE = 0.01
+#: For other identifier kinds (names, ids found in a dump): as cautious as a phone.
+OTHER_CHANCE = 0.01
+#: Bounds on a chance probability: never exactly 0, never more than a coin toss.
+MIN_CHANCE = 1e-9
+MAX_CHANCE = 0.5
+
+
+def chance_of_contact(kind: str, identifier: str) -> float:
+    """The probability that `identifier` was contacted without any copy leaking it.
+
+    An email canary's address exists only in its copy, so the only other way to reach
+    it is to guess it: 2^-H with H = `BITS_PER_CHAR` bits per character of the local
+    part (mjlopez@...: 7 characters, H = 17.5 bits, about 5e-6). A phone number can
+    also be dialled at random: `PHONE_CHANCE`.
+    """
+    if kind == "email" and "@" in identifier:
+        local = identifier.rpartition("@")[0]
+        bits = BITS_PER_CHAR * len(local)
+        chance: float = 2.0 ** (-bits)
+        return min(MAX_CHANCE, max(MIN_CHANCE, chance))
+    if kind == "phone":
+        return PHONE_CHANCE
+    return OTHER_CHANCE
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the contact(s) to one identifier say about its holders.
+
+    `weights`: for each copy holding the identifier and eligible (issued before the
+    contact), its likelihood ratio from the message (name, quoted values, the sender's
+    other hits) relative to the other holders; `chance`: the probability of the contact
+    without any copy leaking it (`chance_of_contact`).
+    """
+
+    weights: Mapping[str, float]
+    chance: float
+
+
+def false_accusation(evidence: Sequence[Evidence]) -> dict[str, float]:
+    """For each candidate copy, the probability that blaming it blames a copy that did
+    not leak, given all the `evidence` (one item per contacted identifier).
+
+    The model: exactly one of the hypotheses "copy c leaked" (for each candidate c)
+    or "nothing leaked, every contact was chance" is true, all equally likely a priori
+    (a uniform prior over the candidates plus chance). The likelihood of the contacts
+    under "c leaked" is the product over the identifiers of c's likelihood ratio for
+    that identifier, normalised so that the best holder's is 1, when c holds it, and
+    of the identifier's chance probability when c does not (then the contact to it
+    was chance). Under "nothing leaked" it is the product of the chance probabilities.
+    The false-accusation probability of c is 1 minus its posterior:
+
+        P(c) = 1 - L(c) / (sum over candidates d of L(d) + L(chance))
+
+    Consequences: one exclusive canary gives P = chance/(1 + chance), about 0 for an
+    email address (only a guess reaches it); k holders of a shared number and nothing
+    else telling them apart give 1 - 1/(k + chance), about 1 - 1/k; a name in the
+    message or the sender's other hits raise a holder's ratio and lower its P; several
+    identifiers held together only by one copy make it the only copy that explains
+    them all. Contacts to the same identifier are one item (they are not independent:
+    one leak of a shared number explains all of them).
+    """
+    copies = sorted({c for e in evidence for c in e.weights})
+    if not copies:
+        return {}
+    log_like = dict.fromkeys(copies, 0.0)
+    log_chance = 0.0
+    for e in evidence:
+        chance = min(MAX_CHANCE, max(MIN_CHANCE, e.chance))
+        best = max(e.weights.values(), default=0.0)
+        for c in copies:
+            w = e.weights.get(c)
+            ratio = w / best if w is not None and best > 0 else None
+            log_like[c] += math.log(max(ratio, 1e-300)) if ratio else math.log(chance)
+        log_chance += math.log(chance)
+    top = max(max(log_like.values()), log_chance)
+    like = {c: math.exp(v - top) for c, v in log_like.items()}
+    total = sum(like.values()) + math.exp(log_chance - top)
+    return {c: min(1.0, max(0.0, 1.0 - like[c] / total)) for c in copies}
+
+
+def _round(p: float) -> float:
+    """Three significant digits: more would overstate what the model knows."""
+    return float(f"{p:.3g}")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One candidate source copy of a hit."""
+
+    copy: str
+    score: float
+    reason: str
+    false_accusation_probability: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "copy": self.copy,
+            "score": self.score,
+            "reason": self.reason,
+            "false_accusation_probability": self.false_accusation_probability,
+        }
+
+
+@dataclass(frozen=True)
+class HitAttribution:
+    """DESIGN's `attribution` object of a hit: its strength and scored candidates."""
+
+    strength: Strength
+    candidates: tuple[Candidate, ...] = ()
+
+    @property
+    def false_accusation_probability(self) -> float | None:
+        """The best candidate's (None when the hit names no copy)."""
+        return self.candidates[0].false_accusation_probability if self.candidates else None
+
+    @property
+    def copies(self) -> list[str]:
+        return [c.copy for c in self.candidates]
+
+    @property
+    def is_shared(self) -> bool:
+        return self.strength in (Strength.SHARED, Strength.CODED)
+
+    def candidate(self, copy_id: str) -> Candidate | None:
+        return next((c for c in self.candidates if c.copy == copy_id), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "strength": self.strength.value,
+            "candidates": [c.to_json() for c in self.candidates],
+            "false_accusation_probability": self.false_accusation_probability,
+        }
+
+
+def hit_strength(hit: Hit, coded_canaries: Iterable[int] = ()) -> Strength:
+    """The strength of a stored hit, from its classification and candidates."""
+    if hit.classification == "pending":
+        return Strength.PENDING
+    if hit.classification != "evidence" or not hit.candidates:
+        return Strength.UNATTRIBUTED
+    if len(hit.candidates) == 1:
+        return Strength.EXCLUSIVE
+    coded = set(coded_canaries)
+    if coded and any(c.canary_id in coded for c in hit.candidates):
+        return Strength.CODED
+    return Strength.SHARED
+
+
+def hit_evidence(hit: Hit) -> Evidence:
+    """The hit as one item of `Evidence` (its stored scores are the likelihood ratios)."""
+    return Evidence(
+        {c.copy_id: float(c.score) for c in hit.candidates},
+        chance_of_contact(hit.identifier_kind, hit.identifier),
+    )
+
+
+def hit_attribution(hit: Hit, coded_canaries: Iterable[int] = ()) -> HitAttribution:
+    """The attribution document of a stored hit (candidates loaded, best first)."""
+    strength = hit_strength(hit, coded_canaries)
+    if not hit.candidates:
+        return HitAttribution(strength)
+    if strength is Strength.UNATTRIBUTED:  # noise (burn-in): candidates kept for reading
+        return HitAttribution(
+            strength,
+            tuple(
+                Candidate(
+                    c.copy_id,
+                    float(c.score),
+                    f"{c.reason}; contact classified {hit.classification}: background "
+                    "noise, not evidence against this copy",
+                    1.0,
+                )
+                for c in hit.candidates
+            ),
+        )
+    probs = false_accusation([hit_evidence(hit)])
+    k = len(hit.candidates)
+    out = []
+    for c in hit.candidates:
+        p = _round(probs.get(c.copy_id, 1.0))
+        if k == 1:
+            why = (
+                f"false-accusation probability {p:g}: only this copy held the "
+                f"{hit.identifier_kind}; otherwise reached only by chance"
+                + (" (guessing the address)" if hit.identifier_kind == "email" else "")
+            )
+        else:
+            why = (
+                f"false-accusation probability {p:g}: one of {k} holders, posterior "
+                f"{float(c.score):.3g} under a uniform prior"
+                + ("" if abs(float(c.score) - 1 / k) > 1e-9 else " (nothing tells them apart)")
+            )
+        out.append(Candidate(c.copy_id, float(c.score), f"{c.reason}; {why}", p))
+    return HitAttribution(strength, tuple(out))
+
+
+def coded_canary_ids(session: Session, hits: Iterable[Hit]) -> frozenset[int]:
+    """The coded canaries among the candidates of `hits` (one query)."""
+    ids = {c.canary_id for h in hits for c in h.candidates if c.canary_id is not None}
+    if not ids:
+        return frozenset()
+    found: set[int] = set()
+    id_list = sorted(ids)
+    for i in range(0, len(id_list), 500):
+        found.update(
+            session.scalars(
+                select(Canary.id).where(
+                    Canary.id.in_(id_list[i : i + 500]), Canary.kind == CODED_KIND
+                )
+            )
+        )
+    return frozenset(found)
+
+
+def related_hits(session: Session, copy_id: str, hits: Iterable[Hit]) -> list[Hit]:
+    """Evidence hits naming the other candidates of `copy_id`'s shared hits (one query),
+    for `copy_attribution`."""
+    others = sorted(
+        {c.copy_id for h in hits if len(h.candidates) > 1 for c in h.candidates} - {copy_id}
+    )
+    if not others:
+        return []
+    q = (
+        select(Hit)
+        .options(selectinload(Hit.candidates))
+        .where(
+            Hit.classification == "evidence",
+            Hit.id.in_(select(HitCopy.hit_id).where(HitCopy.copy_id.in_(others))),
+        )
+        .order_by(Hit.id)
+        .limit(MAX_RELATED_HITS)
+    )
+    return list(session.scalars(q))
+
+
+@dataclass(frozen=True)
+class CopyAttribution:
+    """What all the hits naming a copy say about it (`canary copy ID`, the report)."""
+
+    copy: str
+    strength: Strength
+    false_accusation_probability: float | None
+    exclusive_hits: int
+    shared_hits: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "strength": self.strength.value,
+            "false_accusation_probability": self.false_accusation_probability,
+            "exclusive_hits": self.exclusive_hits,
+            "shared_hits": self.shared_hits,
+        }
+
+
+def copy_attribution(
+    copy_id: str,
+    hits: Iterable[Hit],
+    coded_canaries: Iterable[int] = (),
+    related: Iterable[Hit] = (),
+) -> CopyAttribution:
+    """Combine every evidence hit naming `copy_id` into one false-accusation probability.
+
+    `related`: the other copies' evidence (hits naming any copy that shares a hit with
+    this one, see `related_copies`): another candidate's exclusive hits explain a
+    shared contact as well as this copy does, so they raise this copy's P. Hits to the
+    same identifier are one item of evidence (their ratios averaged); the items combine
+    in `false_accusation` over every copy any of them names.
+    """
+    coded = frozenset(coded_canaries)
+    exclusive = shared = 0
+    coded_seen = False
+    by_ident: dict[tuple[str, str], list[Hit]] = defaultdict(list)
+    seen: set[int] = set()
+    for h in hits:
+        strength = hit_strength(h, coded)
+        if strength in (Strength.UNATTRIBUTED, Strength.PENDING):
+            continue
+        if not any(c.copy_id == copy_id for c in h.candidates):
+            continue
+        if strength is Strength.EXCLUSIVE:
+            exclusive += 1
+        else:
+            shared += 1
+            coded_seen |= strength is Strength.CODED
+        by_ident[(h.identifier_kind, h.identifier)].append(h)
+        seen.add(h.id)
+    if not by_ident:
+        return CopyAttribution(copy_id, Strength.UNATTRIBUTED, None, 0, 0)
+    for h in related:
+        if h.id not in seen and hit_strength(h, coded) not in (
+            Strength.UNATTRIBUTED,
+            Strength.PENDING,
+        ):
+            by_ident[(h.identifier_kind, h.identifier)].append(h)
+            seen.add(h.id)
+    evidence = []
+    for (kind, ident), group in by_ident.items():
+        sums: dict[str, float] = defaultdict(float)
+        for h in group:
+            for c in h.candidates:
+                sums[c.copy_id] += float(c.score) / len(group)
+        evidence.append(Evidence(dict(sums), chance_of_contact(kind, ident)))
+    p = _round(false_accusation(evidence).get(copy_id, 1.0))
+    if exclusive:
+        strength = Strength.EXCLUSIVE
+    elif coded_seen:
+        strength = Strength.CODED
+    else:
+        strength = Strength.SHARED
+    return CopyAttribution(copy_id, strength, p, exclusive, shared)

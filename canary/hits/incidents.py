@@ -16,6 +16,12 @@ Alert policy:
   background contact is visible without paging anyone.
 - liveness sentinels (our own probe mail, see canary.ops.liveness) are recorded but
   filed in no incident and alert no one.
+
+A shared hit (several candidate copies) is filed in the incident of its best
+candidate (`Hit.incident_id`, where its alert goes; the alert says it is shared and
+names every candidate) and joins the incident of each candidate copy, marked shared
+there (`IncidentHit`); the other incidents count it as already reported, so it is
+alerted once, not once per candidate.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, case, select, update
+from sqlalchemy import Table, bindparam, case, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -34,8 +40,9 @@ from sqlalchemy.orm import Session
 
 from canary.alerts.messages import first_payload
 from canary.alerts.outbox import enqueue
+from canary.hits.attribution import coded_canary_ids, hit_attribution
 from canary.hits.sentinels import is_sentinel
-from canary.store.models import Hit, Incident, UTCDateTime
+from canary.store.models import Hit, Incident, IncidentHit, UTCDateTime
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +84,7 @@ def _get_or_open(session: Session, key: str, first: Hit) -> tuple[Incident, bool
         return inc, False
     values: dict[str, Any] = {
         "key": key,
-        "copy_id": first.candidates[0].copy_id if key.startswith("copy:") else None,
+        "copy_id": key[5:] if key.startswith("copy:") else None,
         "opened_at": first.observed_at,
         "last_hit_at": first.observed_at,
         "hit_count": 0,
@@ -113,6 +120,12 @@ class Plan:
     """Hits grouped by incident, before they are written (see `assign`)."""
 
     groups: list[tuple[Incident, bool, list[Hit]]] = field(default_factory=list)
+    #: Evidence hits with several candidate copies: they also join each one's incident.
+    shared: list[Hit] = field(default_factory=list)
+
+
+def is_shared(hit: Hit) -> bool:
+    return hit.classification == "evidence" and len(hit.candidates) > 1
 
 
 def assign(session: Session, hits: list[Hit]) -> Plan:
@@ -126,7 +139,7 @@ def assign(session: Session, hits: list[Hit]) -> Plan:
         if is_sentinel(session, hit.identifier):
             continue
         groups.setdefault(incident_key(hit), []).append(hit)
-    plan = Plan()
+    plan = Plan(shared=[h for g in groups.values() for h in g if is_shared(h)])
     for key, group in groups.items():
         inc, opened = _get_or_open(session, key, group[0])
         for hit in group:
@@ -146,7 +159,8 @@ def finish(session: Session, plan: Plan) -> list[tuple[Incident, Hit, bool]]:
         latest = max(h.observed_at for h in group)
         alerted = 0
         if opened and first.classification in IMMEDIATE:
-            payload = first_payload(session, inc, first)
+            coded = coded_canary_ids(session, [first])
+            payload = first_payload(session, inc, first, hit_attribution(first, coded).to_json())
             enqueue(session, payload["kind"], payload, incident_id=inc.id)
             alerted = 1
             inc.meta = {
@@ -161,4 +175,26 @@ def finish(session: Session, plan: Plan) -> list[tuple[Incident, Hit, bool]]:
         )
         session.expire(inc, ["hit_count", "alerted_hit_count", "last_hit_at"])
         out.extend((inc, hit, opened and i == 0) for i, hit in enumerate(group))
+    _join_shared(session, plan.shared)
     return out
+
+
+def _join_shared(session: Session, shared: list[Hit]) -> None:
+    """File each shared hit in the incident of every candidate copy, marked shared.
+
+    Its own incident (the best candidate's) already counted and alerted it; the others
+    count it as reported (the alert named every candidate), so no digest repeats it.
+    """
+    if not shared:
+        return
+    links = []
+    for hit in shared:
+        for cand in hit.candidates:
+            inc, _opened = _get_or_open(session, f"copy:{cand.copy_id}", hit)
+            links.append({"incident_id": inc.id, "hit_id": hit.id, "shared": True})
+            if inc.id != hit.incident_id:
+                session.connection().execute(
+                    _BUMP, {"iid": inc.id, "n": 1, "alerted": 1, "latest": hit.observed_at}
+                )
+                session.expire(inc, ["hit_count", "alerted_hit_count", "last_hit_at"])
+    session.connection().execute(insert(cast(Table, IncidentHit.__table__)), links)

@@ -16,11 +16,17 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from canary import vocabulary
 from canary.errors import InputError, NotFound
+from canary.hits.attribution import (
+    coded_canary_ids,
+    copy_attribution,
+    hit_attribution,
+    related_hits,
+)
 from canary.store.engine import Store
 from canary.store.models import Canary, Copy, Dataset, Hit, HitCopy
 
@@ -36,6 +42,8 @@ CSV_COLUMNS = (
     "summary",
     "classification",
     "copies",
+    "strength",
+    "false_accusation_probability",
 )
 
 
@@ -55,14 +63,28 @@ def parse_time(value: str, *, end_of_day: bool = False) -> datetime:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
-def _evidence_counts(session: Session) -> dict[str, int]:
-    rows = session.execute(
-        select(HitCopy.copy_id, func.count())
+def hit_counts(session: Session, copy_id: str | None = None) -> dict[str, tuple[int, int]]:
+    """Per copy: (evidence hits naming it alone, evidence hits naming it among others)."""
+    per_hit = (
+        select(HitCopy.hit_id, func.count().label("n"))
         .join(Hit, Hit.id == HitCopy.hit_id)
         .where(Hit.classification == "evidence")
-        .group_by(HitCopy.copy_id)
+        .group_by(HitCopy.hit_id)
+        .subquery()
     )
-    return {copy_id: int(n) for copy_id, n in rows}
+    alone = case((per_hit.c.n == 1, 1), else_=0).label("alone")
+    q = (
+        select(HitCopy.copy_id, alone, func.count())
+        .join(per_hit, per_hit.c.hit_id == HitCopy.hit_id)
+        .group_by(HitCopy.copy_id, alone)
+    )
+    if copy_id is not None:
+        q = q.where(HitCopy.copy_id == copy_id)
+    out: dict[str, tuple[int, int]] = {}
+    for cid, is_alone, n in session.execute(q):
+        exclusive, shared = out.get(cid, (0, 0))
+        out[cid] = (exclusive + int(n), shared) if is_alone else (exclusive, shared + int(n))
+    return out
 
 
 def noise(session: Session) -> dict[str, int]:
@@ -78,7 +100,8 @@ def noise(session: Session) -> dict[str, int]:
 
 
 def list_copies(store: Store) -> dict[str, Any]:
-    """Every issued copy, oldest first, with its canary count and evidence hit count."""
+    """Every issued copy, oldest first, with its canary count and its evidence hits:
+    `hits` those naming it alone, `shared_hits` those naming it among other candidates."""
     with store.session() as s:
         canaries = dict(
             s.execute(
@@ -87,7 +110,7 @@ def list_copies(store: Store) -> dict[str, Any]:
                 .group_by(Canary.copy_id)
             ).all()
         )
-        hits = _evidence_counts(s)
+        hits = hit_counts(s)
         rows = s.execute(
             select(Copy, Dataset.name)
             .join(Dataset, Dataset.id == Copy.dataset_id)
@@ -102,7 +125,8 @@ def list_copies(store: Store) -> dict[str, Any]:
                 "dataset": name,
                 "path": cp.path,
                 "canaries": int(canaries.get(cp.id, 0)),
-                "hits": hits.get(cp.id, 0),
+                "hits": hits.get(cp.id, (0, 0))[0],
+                "shared_hits": hits.get(cp.id, (0, 0))[1],
             }
             for cp, name in rows
         ]
@@ -123,7 +147,8 @@ def find_copy(session: Session, ref: str) -> Copy:
 
 
 def copy_detail(store: Store, copy_id: str) -> dict[str, Any]:
-    """One copy with its canaries (values, identifiers, row position) and hit count."""
+    """One copy with its canaries (values, identifiers, row position), its hit counts
+    (`hits` exclusive, `shared_hits`) and what all its hits say (`attribution`)."""
     with store.session() as s:
         cp = find_copy(s, copy_id)
         canaries = s.scalars(
@@ -132,6 +157,10 @@ def copy_detail(store: Store, copy_id: str) -> dict[str, Any]:
             .options(selectinload(Canary.identifiers))
             .order_by(Canary.id)
         ).all()
+        hits = copy_hits(s, cp.id)
+        related = related_hits(s, cp.id, hits)
+        attr = copy_attribution(cp.id, hits, coded_canary_ids(s, hits + related), related)
+        exclusive, shared = hit_counts(s, cp.id).get(cp.id, (0, 0))
         return {
             "id": cp.id,
             "recipient": cp.recipient,
@@ -143,9 +172,22 @@ def copy_detail(store: Store, copy_id: str) -> dict[str, Any]:
             "path": cp.path,
             "format": cp.format,
             "sha256": cp.sha256,
-            "hits": _evidence_counts(s).get(cp.id, 0),
+            "hits": exclusive,
+            "shared_hits": shared,
+            "attribution": attr.to_json(),
             "canaries": [canary_dict(c) for c in canaries],
         }
+
+
+def copy_hits(session: Session, copy_id: str) -> list[Hit]:
+    """Every hit naming `copy_id` among its candidates, oldest first, candidates loaded."""
+    q = (
+        select(Hit)
+        .options(selectinload(Hit.candidates))
+        .where(Hit.id.in_(select(HitCopy.hit_id).where(HitCopy.copy_id == copy_id)))
+        .order_by(Hit.observed_at, Hit.id)
+    )
+    return list(session.scalars(q).all())
 
 
 def canary_dict(c: Canary) -> dict[str, Any]:
@@ -174,8 +216,14 @@ class HitFilter:
     limit: int | None = None
 
 
-def hit_dict(hit: Hit) -> dict[str, Any]:
-    """A hit in the contract's shape, plus its classification and scored candidates."""
+def hit_dict(hit: Hit, coded: frozenset[int] = frozenset()) -> dict[str, Any]:
+    """A hit in the contract's shape: its classification and its `attribution` (strength,
+    scored candidates with their false-accusation probabilities), from the one builder
+    `canary.hits.attribution.hit_attribution`; `candidates` repeats those candidates.
+
+    `coded`: the coded canaries among the hits' candidates (`coded_canary_ids`)."""
+    attr = hit_attribution(hit, coded)
+    doc = attr.to_json()
     return {
         "id": hit.id,
         "observed_at": hit.observed_at.isoformat(),
@@ -183,12 +231,17 @@ def hit_dict(hit: Hit) -> dict[str, Any]:
         "identifier": hit.identifier,
         "sender": hit.sender,
         "summary": hit.summary,
-        "copies": [c.copy_id for c in hit.candidates],
+        "copies": attr.copies,
         "classification": hit.classification,
-        "candidates": [
-            {"copy": c.copy_id, "score": c.score, "reason": c.reason} for c in hit.candidates
-        ],
+        "attribution": doc,
+        "candidates": doc["candidates"],
     }
+
+
+def hit_dicts(session: Session, hits: list[Hit]) -> list[dict[str, Any]]:
+    """`hit_dict` for many hits, the coded canaries among them looked up once."""
+    coded = coded_canary_ids(session, hits)
+    return [hit_dict(h, coded) for h in hits]
 
 
 def query_hits(session: Session, flt: HitFilter) -> list[Hit]:
@@ -225,7 +278,7 @@ def query_hits(session: Session, flt: HitFilter) -> list[Hit]:
 def list_hits(store: Store, flt: HitFilter | None = None) -> dict[str, Any]:
     """`canary hits` as a document: {"hits": [...]}, newest first."""
     with store.session() as s:
-        return {"hits": [hit_dict(h) for h in query_hits(s, flt or HitFilter())]}
+        return {"hits": hit_dicts(s, query_hits(s, flt or HitFilter()))}
 
 
 def safe_cell(value: Any) -> str:
@@ -240,6 +293,12 @@ def hits_csv(hits: Iterable[dict[str, Any]]) -> str:
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(CSV_COLUMNS)
     for h in hits:
-        row = dict(h, copies=" ".join(h.get("copies", [])))
+        attr = h.get("attribution") or {}
+        row = dict(
+            h,
+            copies=" ".join(h.get("copies", [])),
+            strength=attr.get("strength"),
+            false_accusation_probability=attr.get("false_accusation_probability"),
+        )
         w.writerow([safe_cell(row.get(col)) for col in CSV_COLUMNS])
     return buf.getvalue()

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from canary.errors import InputError
 from canary.identifiers import normalize_email, normalize_phone
-from canary.investigate.queries import HitFilter, canary_dict, hit_dict, query_hits
+from canary.investigate.queries import HitFilter, canary_dict, hit_dicts, query_hits
 from canary.store.engine import Store
 from canary.store.models import Canary, Copy, Hit, Identifier, PhoneNumber
 
@@ -105,5 +105,5 @@ def trace(store: Store, value: str) -> dict[str, Any]:
                 {"id": cp.id, "recipient": cp.recipient, "issued_at": cp.issued_at.isoformat()}
                 for cp in copies
             ],
-            "hits": [hit_dict(h) for h in hits],
+            "hits": hit_dicts(s, hits),
         }

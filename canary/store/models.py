@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -223,6 +224,21 @@ class HitCopy(Base):
     canary_id: Mapped[int | None] = mapped_column(ForeignKey("canaries.id"), nullable=True)
 
     hit: Mapped[Hit] = relationship(back_populates="candidates")
+
+
+class IncidentHit(Base):
+    """A shared hit filed in the incident of each of its candidate copies.
+
+    A hit naming one copy belongs to that copy's incident (`Hit.incident_id`). A hit
+    naming several copies (a shared number) joins the incident of every candidate,
+    one row here per candidate, marked shared there; its `Hit.incident_id` is the
+    best candidate's incident, where its alert went.
+    """
+
+    __tablename__ = "incident_hits"
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    hit_id: Mapped[int] = mapped_column(ForeignKey("hits.id"), primary_key=True, index=True)
+    shared: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class Alert(Base):

@@ -18,6 +18,20 @@
     tr.appendChild(td);
   }
 
+  const STRENGTH = {
+    es: { exclusive: "exclusiva", shared: "compartida", coded: "codificada", unattributed: "sin atribuir", pending: "pendiente" },
+    en: { exclusive: "exclusive", shared: "shared", coded: "coded", unattributed: "unattributed", pending: "pending" },
+  };
+
+  function strength(h) {
+    const a = h.attribution || {};
+    const words = STRENGTH[document.body.dataset.lang] || STRENGTH.en;
+    let text = words[a.strength] || String(a.strength || "");
+    const p = a.false_accusation_probability;
+    if (typeof p === "number") text += " (P " + Number(p.toPrecision(3)) + ")";
+    return text;
+  }
+
   const RENDER = {
     hits: {
       url: "/api/hits?limit=50",
@@ -29,6 +43,7 @@
         cell(tr, h.identifier);
         cell(tr, h.sender);
         cell(tr, h.summary);
+        cell(tr, strength(h));
         cell(tr, (h.copies || []).join(" "));
       },
     },
@@ -44,6 +59,7 @@
         }
         cell(tr, i.recipient || "");
         cell(tr, String(i.hits));
+        cell(tr, String(i.shared_hits || 0));
         cell(tr, i.last_hit_at);
         cell(tr, i.status);
       },
