@@ -137,3 +137,27 @@ def normalize_identifier(value: str, region: str | None = None) -> tuple[str, st
     if "@" in v and not v.lower().startswith("whatsapp:"):
         return "email", normalize_email(v)
     return "phone", normalize_phone(v, region)
+
+
+#: National person ids recognisable by their shape: Mexican CURP and RFC, Spanish DNI
+#: and NIE, Costa Rican cédula written with its dashes. Plain digit runs stay `id`.
+NATIONAL_ID_RES = (
+    re.compile(r"[A-Z][AEIOUX][A-Z]{2}\d{6}[HMX][A-Z]{2}[B-DF-HJ-NP-TV-Z]{3}[A-Z0-9]\d"),  # CURP
+    re.compile(r"[A-Z&Ñ]{4}\d{6}[A-Z0-9]{3}"),  # RFC of a person
+    re.compile(r"\d{8}-?[A-Z]"),  # DNI
+    re.compile(r"[XYZ]-?\d{7}-?[A-Z]"),  # NIE
+    re.compile(r"\d-\d{4}-\d{4}"),  # cédula (Costa Rica)
+)
+
+
+def is_national_id(value: str) -> bool:
+    """True when `value` is written as a national person id (CURP, RFC, DNI, NIE, cédula)."""
+    v = value.strip().upper()
+    return len(v) <= 20 and any(r.fullmatch(v) for r in NATIONAL_ID_RES)
+
+
+def id_kind(stored_kind: str, value: str) -> str:
+    """The kind an identifier is reported as: an `id` shaped like a national id is one."""
+    if stored_kind == "id" and is_national_id(value):
+        return "national_id"
+    return stored_kind

@@ -125,6 +125,37 @@ TEXT: dict[str, dict[str, str]] = {
 }
 
 
+#: The identify page's words (strength of the evidence, explained copies, datasets).
+TEXT["es"].update(
+    {
+        "strength": "Solidez",
+        "p_wrong": "P(acusación errónea)",
+        "strength_exclusive": "exclusiva",
+        "strength_shared": "compartida",
+        "strength_coded": "codificada",
+        "explained": "copias más comparten solo identificadores que ya tienen las copias de arriba "
+        "(explicadas, no son evidencia)",
+        "datasets_found": "Conjuntos de datos de los que vienen las filas",
+        "rows_matched": "Filas de muestra halladas",
+        "issued_to": "Entregado a",
+    }
+)
+TEXT["en"].update(
+    {
+        "strength": "Strength",
+        "p_wrong": "P(false accusation)",
+        "strength_exclusive": "exclusive",
+        "strength_shared": "shared",
+        "strength_coded": "coded",
+        "explained": "more copies hold only identifiers the copies above hold too "
+        "(explained, not evidence)",
+        "datasets_found": "Datasets the rows come from",
+        "rows_matched": "Sampled rows found",
+        "issued_to": "Issued to",
+    }
+)
+
+
 def pick_lang(accept_language: str | None) -> str:
     """The best of our languages for an Accept-Language header (q-values honoured)."""
     best, best_q = DEFAULT, -1.0
