@@ -159,10 +159,13 @@ def hits(
 
 @app.command()
 def trace(
-    value: str = typer.Argument(..., help="an email address or a phone number, any format"),
+    value: str = typer.Argument(
+        ..., help="an email, a phone number, a CURP or other id, or a full name; any format"
+    ),
     as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
-    """Trace an address or number to its canaries, copies and hits."""
+    """Trace an identifier (email, phone, national id, id, full name) to its canaries,
+    copies and hits."""
     doc = trace_value(state.store, value)
     if as_json:
         emit_json(doc)
