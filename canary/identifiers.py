@@ -161,3 +161,14 @@ def id_kind(stored_kind: str, value: str) -> str:
     if stored_kind == "id" and is_national_id(value):
         return "national_id"
     return stored_kind
+
+
+#: An id that is a counter with a short prefix or suffix ("F-00305", "12345", "EXP-0042A"):
+#: any table numbered the same way holds it, so alone it proves nothing.
+SEQUENCE_ID_RE = re.compile(r"[^\d]{0,5}\d{1,8}[^\d]{0,2}")
+
+
+def is_sequence_id(value: str) -> bool:
+    """True for an id a stranger's table could hold by numbering its rows the same way."""
+    v = value.strip()
+    return not is_national_id(v) and bool(SEQUENCE_ID_RE.fullmatch(v))

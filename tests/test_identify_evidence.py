@@ -253,3 +253,14 @@ def test_detect_format_reads_content_not_names() -> None:
     assert detect_format(b"a\tb\n1\t2\n").delimiter == "\t"
     assert detect_format(b"Hola, te paso el dato.").kind is Kind.TEXT
     assert detect_format(b"PK\x03\x04" + b"\x00" * 40).kind is Kind.ZIP
+
+
+def test_a_lone_sequence_id_is_no_evidence(store: Store) -> None:
+    """Canary folios continue the table's numbering: a stranger's table holds them too."""
+    from canary.investigate.identify import identify_text
+
+    reg = build(store, {"A": [Person("Ana Uno Dos", f"a@{DOMAIN}", None, "F-000301")]})
+    assert identify_text(store, "folios F-000299 F-000300 F-000301 F-000302")["copies"] == []
+    doc = identify_text(store, "F-000301 | Ana Uno Dos")
+    assert ids(doc) == [reg.copies["A"]]
+    assert sorted(i["kind"] for i in doc["copies"][0]["identifiers"]) == ["id", "name"]

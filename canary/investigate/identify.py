@@ -40,7 +40,8 @@ import phonenumbers
 from sqlalchemy import select
 
 from canary.errors import InputError
-from canary.identifiers import id_kind, normalize_email
+from canary.identifiers import id_kind, is_sequence_id, normalize_email
+from canary.investigate.datasets import DatasetAnswer, dataset_matcher
 from canary.investigate.readers import read_pieces
 from canary.investigate.sniff import detect_file_format
 from canary.store.engine import Store
@@ -130,22 +131,6 @@ class CopyMatch:
 
 
 @dataclass
-class DatasetMatch:
-    id: str
-    name: str
-    rows_matched: int
-    copies: list[dict[str, Any]]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "rows_matched": self.rows_matched,
-            "copies": self.copies,
-        }
-
-
-@dataclass
 class Identification:
     """What a dump says: the contract's document, plus what only people read."""
 
@@ -153,7 +138,7 @@ class Identification:
     explained: list[CopyMatch]
     unmatched: list[str]
     controls: list[dict[str, Any]] = field(default_factory=list)
-    datasets: list[DatasetMatch] = field(default_factory=list)
+    datasets: list[DatasetAnswer] = field(default_factory=list)
     format: str = "text"
 
     def to_json(self) -> dict[str, Any]:
@@ -163,7 +148,10 @@ class Identification:
                 {"id": c.id, "recipient": c.recipient, "identifiers": c.identifiers}
                 for c in self.explained
             ],
-            "datasets": [d.to_json() for d in self.datasets],
+            "datasets": [
+                {"id": d.id, "name": d.name, "rows_matched": d.rows_matched, "copies": d.copies}
+                for d in self.datasets
+            ],
             "unmatched_canary_domain_addresses": self.unmatched,
         }
 
@@ -183,7 +171,7 @@ def judge(index: Index, found: list[Found], unmatched: list[str]) -> Identificat
     per_copy: dict[str, CopyMatch] = {}
     held: dict[str, set[tuple[str, str]]] = defaultdict(set)
     controls: list[dict[str, Any]] = []
-    for f in found:
+    for f in _corroborated(found):
         holding = f.copies
         seen: set[str] = set()
         for h in f.holders:
@@ -244,6 +232,27 @@ def judge(index: Index, found: list[Found], unmatched: list[str]) -> Identificat
     copies.sort(key=rank)
     explained.sort(key=rank)
     return Identification(copies, explained, unmatched, controls)
+
+
+def _corroborated(found: list[Found]) -> list[Found]:
+    """`found` without sequence ids ("F-00305") that no other identifier of their canary backs.
+
+    Canary ids continue the table's numbering, so an unrelated table numbered the same
+    way holds them: alone they are no evidence; beside the canary's name or number they are.
+    """
+    per_canary: dict[int, int] = defaultdict(int)
+    for f in found:
+        for h in f.holders:
+            per_canary[h.canary_id] += 1
+    out = []
+    for f in found:
+        if f.kind == "id" and is_sequence_id(f.value):
+            holders = [h for h in f.holders if per_canary[h.canary_id] > 1]
+            if not holders:
+                continue
+            f = Found(f.kind, f.value, holders)
+        out.append(f)
+    return out
 
 
 def load_index(store: Store) -> Index:
@@ -438,7 +447,11 @@ def identify_text(store: Store, text: str) -> dict[str, Any]:
     """`identify` for text already in memory (pasted lists, messages)."""
     scanner = Scanner(load_index(store))
     scanner.feed(text, final=True)
-    return scanner.result().to_json()
+    matcher = dataset_matcher(store)
+    matcher.feed(text, final=True)
+    result = scanner.result()
+    result.datasets = matcher.result(store)
+    return result.to_json()
 
 
 def identify(store: Store, path: str | Path) -> dict[str, Any]:
@@ -455,10 +468,14 @@ def identify_dump(store: Store, path: str | Path) -> Identification:
         raise InputError(f"{path}: no such file; give the path of the found dump")
     fmt = detect_file_format(p)
     scanner = Scanner(load_index(store))
+    matcher = dataset_matcher(store, fmt)
     for piece in read_pieces(p, fmt):
         scanner.feed(piece)
+        matcher.feed(piece)
     scanner.finish()
+    matcher.finish()
     result = scanner.result()
+    result.datasets = matcher.result(store)
     result.format = str(fmt)
     log.info("identify %s (%s): %d copies matched", p.name, fmt, len(result.copies))
     return result
