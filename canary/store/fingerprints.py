@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from canary.store.models import DatasetFingerprint, DatasetFingerprintKey
-from canary.text import words
+from canary.text import compact
 
 log = logging.getLogger(__name__)
 
@@ -50,18 +50,22 @@ def cell_key(value: str) -> str | None:
     postal code): any table of the kind has the same ones, so it is kept only when it
     has `MIN_DIGITS` digits or more (a phone, a long account number), as its digits.
     """
-    if not value or len(value) > 400:
+    if len(value) < MIN_TEXT or len(value) > 400:
         return None
-    key = "".join(words(value))
+    key = compact(value)
     if is_text(key):
         return key if len(key) >= MIN_TEXT else None
-    digits = "".join(ch for ch in key if ch.isdigit())
+    digits = key.translate(_NO_LETTERS)
     return digits[-10:] if len(digits) >= MIN_DIGITS else None
 
 
+_NO_DIGITS = str.maketrans("", "", "0123456789")
+_NO_LETTERS = str.maketrans("", "", "abcdefghijklmnopqrstuvwxyz")
+
+
 def is_text(key: str) -> bool:
-    """A normal form with three letters or more (a name, an email, a CURP)."""
-    return sum(ch.isalpha() for ch in key) >= 3
+    """A normal form (lower-case ASCII letters and digits) with three letters or more."""
+    return len(key.translate(_NO_DIGITS)) >= 3
 
 
 def digest(salt: bytes, key: str) -> str:
