@@ -264,3 +264,28 @@ def test_a_lone_sequence_id_is_no_evidence(store: Store) -> None:
     doc = identify_text(store, "F-000301 | Ana Uno Dos")
     assert ids(doc) == [reg.copies["A"]]
     assert sorted(i["kind"] for i in doc["copies"][0]["identifiers"]) == ["id", "name"]
+
+
+def test_dashboard_upload_shows_strength_and_explained(site: tuple[Register, str, str]) -> None:
+    import re
+
+    from canary.store import users
+    from tests.admin_support import csrf_of, login
+
+    reg, url, _token = site
+    dump = pipe_dump(WITH_CURPS["Consultora Norte"]).encode()
+    users.add_user(reg.store, "ivan", "investigator pw", "investigator")
+    with httpx.Client(base_url=url, timeout=60) as c:
+        login(c, "ivan", "investigator pw")
+        token = csrf_of(c.get("/identify").text)
+        r = c.post("/identify", data={"csrf": token}, files={"file": ("volcado", dump)})
+    assert r.status_code == 200
+    norte, sur = reg.copies["Consultora Norte"], reg.copies["Consultora Sur"]
+    row = re.search(rf'<tr class="identify-copy" data-copy="{norte}">(.*?)</tr>', r.text, re.S)
+    assert row is not None
+    assert '<td class="strength">exclusiva</td>' in row.group(1)
+    assert '<td class="p">0.00</td>' in row.group(1)
+    assert f'data-copy="{sur}"' not in r.text
+    explained = re.search(r'<p id="identify-explained">(.*?)</p>', r.text, re.S)
+    assert explained is not None and explained.group(1).startswith("1 copias")
+    assert "{'kind'" not in r.text and "<built-in method" not in r.text
