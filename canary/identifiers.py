@@ -97,3 +97,38 @@ def _normalize_phone(number: str, region: str | None, strict: bool) -> str:
             "e.g. +52 844 123 4567"
         )
     return e164
+
+
+#: National person ids recognisable by their shape: Mexican CURP and RFC, Spanish DNI
+#: and NIE, Costa Rican cédula written with its dashes. Plain digit runs stay `id`.
+NATIONAL_ID_RES = (
+    re.compile(r"[A-Z][AEIOUX][A-Z]{2}\d{6}[HMX][A-Z]{2}[B-DF-HJ-NP-TV-Z]{3}[A-Z0-9]\d"),  # CURP
+    re.compile(r"[A-Z&Ñ]{4}\d{6}[A-Z0-9]{3}"),  # RFC of a person
+    re.compile(r"\d{8}-?[A-Z]"),  # DNI
+    re.compile(r"[XYZ]-?\d{7}-?[A-Z]"),  # NIE
+    re.compile(r"\d-\d{4}-\d{4}"),  # cédula (Costa Rica)
+)
+
+
+def is_national_id(value: str) -> bool:
+    """True when `value` is written as a national person id (CURP, RFC, DNI, NIE, cédula)."""
+    v = value.strip().upper()
+    return len(v) <= 20 and any(r.fullmatch(v) for r in NATIONAL_ID_RES)
+
+
+def id_kind(stored_kind: str, value: str) -> str:
+    """The kind an identifier is reported as: an `id` shaped like a national id is one."""
+    if stored_kind == "id" and is_national_id(value):
+        return "national_id"
+    return stored_kind
+
+
+#: An id that is a counter with a short prefix or suffix ("F-00305", "12345", "EXP-0042A"):
+#: any table numbered the same way holds it, so alone it proves nothing.
+SEQUENCE_ID_RE = re.compile(r"[^\d]{0,5}\d{1,8}[^\d]{0,2}")
+
+
+def is_sequence_id(value: str) -> bool:
+    """True for an id a stranger's table could hold by numbering its rows the same way."""
+    v = value.strip()
+    return not is_national_id(v) and bool(SEQUENCE_ID_RE.fullmatch(v))

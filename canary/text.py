@@ -24,6 +24,19 @@ def words(text: str) -> list[str]:
     return raw.translate(_TABLE).decode("ascii").split()
 
 
+_LOWER = bytes(c + 32 if 65 <= c <= 90 else c for c in range(256))
+_NOT_ALNUM = bytes(c for c in range(256) if not (48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122))
+
+
+def compact(text: str) -> str:
+    """The folded words of `text` run together: "Núñez-Peña, María" -> "nunezpenamaria"."""
+    if text.isascii():
+        raw = text.encode("ascii")
+    else:
+        raw = unicodedata.normalize("NFKD", text.casefold()).encode("ascii", "ignore")
+    return raw.translate(_LOWER, _NOT_ALNUM).decode("ascii")
+
+
 def fold(text: str) -> str:
     """Lower case ASCII words separated by single spaces (accents dropped, ß -> ss...)."""
     return " ".join(words(text))

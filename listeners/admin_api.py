@@ -239,7 +239,7 @@ def routes(store: Store) -> list[Route]:
         require(request, store, "investigator")
         q = _param(request, "q")
         if not q:
-            raise InputError("q: give an email address or a phone number to trace")
+            raise InputError("q: give an email, a phone number, an id or a full name to trace")
         return Json(trace(store, q))
 
     async def api_identify(request: Request) -> Response:

@@ -170,22 +170,30 @@ def openapi() -> dict[str, Any]:
                 [COPY_ID, _q("lang", "es or en", {"type": "string", "enum": ["es", "en"]})],
             ),
             "/api/trace": _get(
-                "Canaries, copies and hits of an email or phone (investigator)",
+                "Canaries, copies and hits of an identifier (investigator)",
                 _json(
                     _obj(
                         {
                             "identifier": _str,
+                            "kind": _str,
                             "canaries": {"type": "array"},
                             "copies": {"type": "array"},
                             "hits": {"type": "array"},
                         }
                     )
                 ),
-                [{**_q("q", "email address or phone number, any formatting"), "required": True}],
+                [
+                    {
+                        **_q(
+                            "q", "email, phone number, national id, id or full name, any formatting"
+                        ),
+                        "required": True,
+                    }
+                ],
             ),
             "/api/identify": {
                 "post": {
-                    "summary": "Which copies a found dump came from (investigator)",
+                    "summary": "Which copies and dataset a found dump came from (investigator)",
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -199,6 +207,8 @@ def openapi() -> dict[str, Any]:
                             _obj(
                                 {
                                     "copies": {"type": "array"},
+                                    "explained": {"type": "array"},
+                                    "datasets": {"type": "array"},
                                     "unmatched_canary_domain_addresses": {"type": "array"},
                                 }
                             )

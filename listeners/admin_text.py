@@ -20,7 +20,7 @@ TEXT: dict[str, dict[str, str]] = {
         "copies": "Copias",
         "copy": "Copia",
         "search": "Buscar",
-        "search_hint": "correo, teléfono o remitente",
+        "search_hint": "correo, teléfono, CURP, folio, nombre o remitente",
         "identify": "Identificar un volcado",
         "identify_hint": "Suba un archivo encontrado (tabla, JSON, texto, chat exportado).",
         "upload": "Analizar",
@@ -93,7 +93,7 @@ TEXT: dict[str, dict[str, str]] = {
         "copies": "Copies",
         "copy": "Copy",
         "search": "Search",
-        "search_hint": "email, phone or sender",
+        "search_hint": "email, phone, national id, id, name or sender",
         "identify": "Identify a dump",
         "identify_hint": "Upload a file you found (table, JSON, text, chat export).",
         "upload": "Analyse",
@@ -153,6 +153,37 @@ TEXT: dict[str, dict[str, str]] = {
         "not point at this copy.",
     },
 }
+
+
+#: The identify page's words (strength of the evidence, explained copies, datasets).
+TEXT["es"].update(
+    {
+        "strength": "Solidez",
+        "p_wrong": "P(acusación errónea)",
+        "strength_exclusive": "exclusiva",
+        "strength_shared": "compartida",
+        "strength_coded": "codificada",
+        "explained": "copias más comparten solo identificadores que ya tienen las copias de arriba "
+        "(explicadas, no son evidencia)",
+        "datasets_found": "Conjuntos de datos de los que vienen las filas",
+        "rows_matched": "Filas de muestra halladas",
+        "issued_to": "Entregado a",
+    }
+)
+TEXT["en"].update(
+    {
+        "strength": "Strength",
+        "p_wrong": "P(false accusation)",
+        "strength_exclusive": "exclusive",
+        "strength_shared": "shared",
+        "strength_coded": "coded",
+        "explained": "more copies hold only identifiers the copies above hold too "
+        "(explained, not evidence)",
+        "datasets_found": "Datasets the rows come from",
+        "rows_matched": "Sampled rows found",
+        "issued_to": "Issued to",
+    }
+)
 
 
 def pick_lang(accept_language: str | None) -> str:

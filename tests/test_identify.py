@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from canary.cli import app
 from canary.config import Config
-from canary.investigate import identify as identify_mod
-from canary.investigate.identify import identify, identify_text
+from canary.investigate import readers
+from canary.investigate.identify import Scanner, identify, identify_text, load_index
 from canary.store.engine import Store, open_store
 from tests.registry_support import DOMAIN, Person, Register, build
 
@@ -94,10 +94,14 @@ def test_verbatim_copy_names_its_copy_first(store: Store, reg: Register, tmp_pat
     assert first["recipient"] == "Partido Verde"
     assert first["matched"] == len(first["identifiers"]) == 8  # 2 x (email, phone, name, id)
     assert {f"rocio.hs@{DOMAIN}", "+528449876543", "F-009873"} <= values(result, verde)
-    # The shared number also points at Partido Azul, listed after, weaker.
-    assert ids(result)[1:] == [reg.copies["Partido Azul"]]
-    assert values(result, reg.copies["Partido Azul"]) == {"+528445550101"}
-    assert result["copies"][1]["identifiers"][0]["shared_with"] == [verde]
+    assert (first["strength"], first["false_accusation_probability"]) == ("exclusive", 0)
+    # The shared number also points at Partido Azul, but Verde holds it too: explained.
+    assert ids(result) == [verde]
+    [azul] = result["explained"]
+    assert (azul["id"], azul["recipient"]) == (reg.copies["Partido Azul"], "Partido Azul")
+    assert [(i["value"], i["shared_with"]) for i in azul["identifiers"]] == [
+        ("+528445550101", [verde])
+    ]
 
 
 def test_xlsx_with_columns_dropped_and_reordered(
@@ -120,7 +124,7 @@ def test_xlsx_with_columns_dropped_and_reordered(
         "María José Núñez Peña",
         "Ana Ruiz Ortega",
     }
-    assert result["copies"][0]["evidence"] == "strong"
+    assert result["copies"][0]["strength"] == "exclusive"
 
 
 def test_json_subset_with_escaped_accents(store: Store, reg: Register, tmp_path: Path) -> None:
@@ -179,7 +183,8 @@ def test_whatsapp_chat_export(store: Store, reg: Register, tmp_path: Path) -> No
     path.write_text(chat, encoding="utf-8")
     result = identify(store, path)
     verde = reg.copies["Partido Verde"]
-    assert ids(result) == [verde, reg.copies["Partido Azul"]]
+    assert ids(result) == [verde]
+    assert [c["id"] for c in result["explained"]] == [reg.copies["Partido Azul"]]
     assert values(result, verde) == {
         "+528449876543",
         "+528445550101",
@@ -189,29 +194,46 @@ def test_whatsapp_chat_export(store: Store, reg: Register, tmp_path: Path) -> No
     assert result["unmatched_canary_domain_addresses"] == [f"quien-sea@{DOMAIN}"]
 
 
-def test_shared_number_ranks_the_copy_that_explains_most(store: Store, reg: Register) -> None:
+def test_the_copy_that_explains_a_shared_number_is_named_alone(store: Store, reg: Register) -> None:
     text = "Lista: 844-555-0101, 8441234567, otro 55 1234 5678 y nadie@gmail.com"
     result = identify_text(store, text)
     azul, verde = reg.copies["Partido Azul"], reg.copies["Partido Verde"]
-    assert ids(result) == [azul, verde]
+    assert ids(result) == [azul]
     assert result["copies"][0]["matched"] == 2
-    assert result["copies"][1]["matched"] == 1
-    assert result["copies"][1]["evidence"] == "shared"
+    assert result["copies"][0]["strength"] == "exclusive"
+    assert [c["id"] for c in result["explained"]] == [verde]
+
+
+def test_a_shared_number_alone_accuses_neither_copy(store: Store, reg: Register) -> None:
+    result = identify_text(store, "llamar al 844 555 0101")
+    azul, verde = reg.copies["Partido Azul"], reg.copies["Partido Verde"]
+    assert sorted(ids(result)) == sorted([azul, verde]) and result["explained"] == []
+    for c in result["copies"]:
+        assert c["strength"] == "shared"
+        assert c["false_accusation_probability"] == pytest.approx(0.5)
 
 
 def test_controls_are_reported_apart(store: Store, reg: Register) -> None:
-    result = identify_text(store, f"julia.cv@{DOMAIN} Julia Control Vega")
-    assert result["copies"] == []
-    assert {c["kind"] for c in result["controls"]} == {"email", "name"}
-    assert result["unmatched_canary_domain_addresses"] == []
+    scanner = Scanner(load_index(store))
+    scanner.feed(f"julia.cv@{DOMAIN} Julia Control Vega", final=True)
+    result = scanner.result()
+    assert result.copies == [] and result.explained == []
+    assert {c["kind"] for c in result.controls} == {"email", "name"}
+    assert result.to_json() == {
+        "copies": [],
+        "explained": [],
+        "datasets": [],
+        "unmatched_canary_domain_addresses": [],
+    }
 
 
 def test_nothing_found_in_an_unrelated_file(store: Store, reg: Register, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "other.csv", real_rows(200))
     assert identify(store, path) == {
         "copies": [],
+        "explained": [],
+        "datasets": [],
         "unmatched_canary_domain_addresses": [],
-        "controls": [],
     }
 
 
@@ -219,7 +241,7 @@ def test_identifiers_across_chunk_boundaries(
     sqlite_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reg = build(sqlite_store, CANARIES)
-    monkeypatch.setattr(identify_mod, "CHUNK_BYTES", 64)
+    monkeypatch.setattr(readers, "CHUNK_BYTES", 64)
     text = "x" * 50 + f" mj.nunez@{DOMAIN} " + "y" * 55 + " +52 1 844 987 6543 " + "z" * 40
     text += " Sofía Ramírez Luna\n"
     path = tmp_path / "long.txt"
@@ -265,15 +287,26 @@ def test_cli_identify_json_shape(config: Config, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["identify", str(path), "--json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    assert set(doc) >= {"copies", "unmatched_canary_domain_addresses"}
+    assert set(doc) == {"copies", "explained", "datasets", "unmatched_canary_domain_addresses"}
     [c] = doc["copies"]
-    assert {"id", "recipient", "matched", "identifiers"} <= set(c)
-    assert (c["id"], c["recipient"], c["matched"]) == (
+    assert set(c) == {
+        "id",
+        "recipient",
+        "matched",
+        "identifiers",
+        "strength",
+        "false_accusation_probability",
+    }
+    assert (c["id"], c["recipient"], c["matched"], c["strength"]) == (
         reg.copies["Consultora XYZ"],
         "Consultora XYZ",
         4,
+        "exclusive",
     )
-    assert [i["value"] for i in doc["controls"]] == [f"julia.cv@{DOMAIN}"]
+    assert all({"kind", "value"} <= set(i) for i in c["identifiers"])
+    human = CliRunner().invoke(app, ["identify", str(path)])
+    assert human.exit_code == 0, human.output
+    assert "1 control canary match(es)" in human.stdout
 
     missing = CliRunner().invoke(app, ["identify", str(tmp_path / "nope.csv")])
     assert missing.exit_code == 1
@@ -332,7 +365,7 @@ def test_copies_issued_by_planting_are_identified(store: Store, tmp_path: Path) 
         Path(by_recipient["Azul"].path).read_bytes() + Path(by_recipient["XYZ"].path).read_bytes()
     )
     result = identify(store, merged)
-    strong = {c["id"] for c in result["copies"] if c["evidence"] == "strong"}
+    strong = {c["id"] for c in result["copies"] if c["strength"] == "exclusive"}
     assert strong == {by_recipient["Azul"].id, by_recipient["XYZ"].id}
     for c in result["copies"]:
         if c["id"] in strong:

@@ -84,7 +84,7 @@ def report_cmd(
 
 
 @app.command()
-def key(as_json: bool = typer.Option(False, "--json")) -> None:
+def key(as_json: bool = JSON_OPTION) -> None:
     """The installation's public key, which checks its bundles, and its fingerprint."""
     from canary.evidence import signing
 

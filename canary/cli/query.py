@@ -14,7 +14,7 @@ from typing import Any
 import typer
 
 from canary.cli.common import JSON_OPTION, app, echo, emit_json, state
-from canary.investigate.identify import identify as identify_file
+from canary.investigate.identify import identify_dump
 from canary.investigate.queries import (
     HitFilter,
     copy_detail,
@@ -178,10 +178,13 @@ def hits(
 
 @app.command()
 def trace(
-    value: str = typer.Argument(..., help="an email address or a phone number, any format"),
+    value: str = typer.Argument(
+        ..., help="an email, a phone number, a CURP or other id, or a full name; any format"
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Trace an address or number to its canaries, copies and hits."""
+    """Trace an identifier (email, phone, national id, id, full name) to its canaries,
+    copies and hits."""
     doc = trace_value(state.store, value)
     if as_json:
         emit_json(doc)
@@ -209,21 +212,38 @@ def identify(
     path: Path = typer.Argument(..., help="the found dump: any table, JSON or text file"),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Find which issued copies a leaked file comes from."""
-    doc = identify_file(state.store, path)
+    """Find which issued copies, and which dataset, a leaked file comes from."""
+    found = identify_dump(state.store, path)
     if as_json:
-        emit_json(doc)
+        emit_json(found.to_json())
         return
-    if not doc["copies"]:
+    echo(f"read as {found.format}")
+    if not found.copies:
         echo("no canary of any issued copy found")
-    for c in doc["copies"]:
-        shown = ", ".join(f"{i['kind']}:{i['value']}" for i in c["identifiers"][:8])
+    for c in found.copies:
+        shown = ", ".join(f"{i['kind']}:{_safe(i['value'], 60)}" for i in c.identifiers[:8])
+        more = f" (+{len(c.identifiers) - 8})" if len(c.identifiers) > 8 else ""
+        p = c.false_accusation_probability
         echo(
-            f"{c['id']}  {_safe(c['recipient'])}  {c['matched']} matched ({c['evidence']})  {shown}"
+            f"{c.id}  {_safe(c.recipient)}  {len(c.identifiers)} matched, {c.strength.value}"
+            f", P(wrong)={p:.2f}  {shown}{more}"
         )
-    if doc["controls"]:
-        echo(f"{len(doc['controls'])} control canary match(es): noise, not evidence")
-    if doc["unmatched_canary_domain_addresses"]:
+    if found.explained:
+        ids = " ".join(c.id for c in found.explained[:3])
+        more = " ..." if len(found.explained) > 3 else ""
+        echo(
+            f"{len(found.explained)} other copies hold only identifiers the copies above hold "
+            f"too (explained, not evidence): {ids}{more}"
+        )
+    for d in found.datasets:
+        dates = sorted({c["issued_at"][:10] for c in d.copies})
+        echo(
+            f"rows of dataset {d.id} ({_safe(d.name, 60)}): {d.rows_matched} sampled rows found; "
+            f"issued to {len(d.copies)} recipient(s) on {', '.join(dates)}"
+        )
+    if found.controls:
+        echo(f"{len(found.controls)} control canary match(es): noise, not evidence")
+    if found.unmatched:
         echo("addresses at canary domains matching no canary:")
-        for a in doc["unmatched_canary_domain_addresses"]:
+        for a in found.unmatched:
             echo(f"  {_safe(a)}")

@@ -2,33 +2,37 @@
 
 The dump may be anything a leaker hands over: the copy reformatted (columns dropped
 or reordered, re-encoded, XLSX, JSON), a subset of rows, several copies merged, a chat
-export or a pasted list. So the file is read as text (XLSX as its cell values), in
-chunks with an overlap (memory stays flat, nothing is missed at a chunk boundary), and
-every canary identifier is looked for in it:
+export or a pasted list. Its format is told from its content (`sniff`), it is read as
+text piece by piece by the matching reader (`readers`; table cells come out separated,
+so a value never runs into its neighbour), with an overlap between pieces (memory
+stays flat, nothing is missed at a boundary), and every canary identifier is looked
+for in it:
 
-- emails, case-insensitively (strong evidence: an email belongs to one copy);
+- emails, case-insensitively;
 - phone numbers in any formatting: digit groups are matched against the national
   numbers of the canary phones, aligned on group boundaries, with or without country
-  code, the Mexican mobile "1" or a trunk prefix (a number shared by several copies is
-  listed under each of them);
-- canary names and ids (weaker evidence), with accents and case folded.
+  code, the Mexican mobile "1" or a trunk prefix;
+- canary names, national ids (CURP, RFC, DNI...) and other ids, accents and case folded.
 
-Copies are ranked best evidence first: emails and numbers unique to the copy, then
-the number of identifiers the copy explains. Control canaries (never planted) are
-reported apart: they are noise, not evidence. Everything in the file is hostile data:
-it is only matched against, never executed, never used for a path or a query.
+Any identifier only one copy holds is exclusive evidence for that copy; copies whose
+matches are all explained by copies with exclusive evidence are listed apart
+(`explained`); the others share what they matched, with the probability that blaming
+each is wrong (`judge`). Control canaries (never planted) are noise, not evidence.
+Everything in the file is hostile data: it is only matched against, never executed,
+never used for a path or a query.
 """
 
 from __future__ import annotations
 
 import bisect
-import codecs
+import enum
 import logging
+import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +40,16 @@ import phonenumbers
 from sqlalchemy import select
 
 from canary.errors import InputError
-from canary.identifiers import normalize_email
+from canary.identifiers import id_kind, is_sequence_id, normalize_email
+from canary.investigate.datasets import DatasetAnswer, dataset_matcher
+from canary.investigate.readers import read_pieces
+from canary.investigate.sniff import detect_file_format
 from canary.store.engine import Store
 from canary.store.models import Canary, Copy, Domain, Identifier, PhoneNumber
 from canary.text import fold, words
 
 log = logging.getLogger(__name__)
 
-CHUNK_BYTES = 1 << 20
 OVERLAP = 512
 MAX_UNMATCHED = 1000
 MIN_ID_LEN = 5
@@ -75,6 +81,178 @@ class Index:
 
     def phone_copies(self, e164: str) -> set[str]:
         return {h.copy_id for h in self.phones.get(e164, []) if h.copy_id}
+
+
+class Strength(enum.StrEnum):
+    """How firmly the identifiers found point at one copy."""
+
+    EXCLUSIVE = "exclusive"  # an identifier only this copy holds
+    CODED = "coded"  # named by the collusion code's score (coded canaries)
+    SHARED = "shared"  # only identifiers other copies hold too
+
+
+#: Chance that an identifier found in a dump came from another copy than the one that
+#: leaked (a merge of several copies): the weight of a copy that does not hold it.
+OTHER_SOURCE = 0.05
+
+
+@dataclass
+class Found:
+    """One canary identifier found in the dump and every canary that holds it."""
+
+    kind: str
+    value: str
+    holders: list[_Holder]
+
+    @property
+    def copies(self) -> list[str]:
+        return sorted({h.copy_id for h in self.holders if h.copy_id})
+
+
+@dataclass
+class CopyMatch:
+    id: str
+    recipient: str
+    issued_at: datetime | None
+    identifiers: list[dict[str, Any]]
+    strength: Strength = Strength.SHARED
+    false_accusation_probability: float = 1.0
+    exclusive: int = 0  # identifiers only this copy holds
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "recipient": self.recipient,
+            "matched": len(self.identifiers),
+            "identifiers": self.identifiers,
+            "strength": self.strength.value,
+            "false_accusation_probability": round(self.false_accusation_probability, 4),
+        }
+
+
+@dataclass
+class Identification:
+    """What a dump says: the contract's document, plus what only people read."""
+
+    copies: list[CopyMatch]
+    explained: list[CopyMatch]
+    unmatched: list[str]
+    controls: list[dict[str, Any]] = field(default_factory=list)
+    datasets: list[DatasetAnswer] = field(default_factory=list)
+    format: str = "text"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "copies": [c.to_json() for c in self.copies],
+            "explained": [
+                {"id": c.id, "recipient": c.recipient, "identifiers": c.identifiers}
+                for c in self.explained
+            ],
+            "datasets": [
+                {"id": d.id, "name": d.name, "rows_matched": d.rows_matched, "copies": d.copies}
+                for d in self.datasets
+            ],
+            "unmatched_canary_domain_addresses": self.unmatched,
+        }
+
+
+def judge(index: Index, found: list[Found], unmatched: list[str]) -> Identification:
+    """Label each matched copy and state the probability that blaming it is wrong.
+
+    An identifier only one copy holds is exclusive evidence for it (P about 0: only a
+    guessed value could put it there). A copy whose every identifier is also held by a
+    copy with exclusive evidence is `explained`: nothing in the dump needs it. The other
+    copies share what they matched; for them P comes from the identifiers no exclusive
+    copy explains: each candidate copy weighs 1 per such identifier it holds and
+    OTHER_SOURCE per one it does not, and P = 1 - its weight / the sum of weights (so
+    1 - 1/k for k copies holding the same identifiers, lower for a copy that holds more
+    of them).
+    """
+    per_copy: dict[str, CopyMatch] = {}
+    held: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    controls: list[dict[str, Any]] = []
+    for f in _corroborated(found):
+        holding = f.copies
+        seen: set[str] = set()
+        for h in f.holders:
+            if h.copy_id is None:
+                controls.append({"kind": id_kind(f.kind, f.value), "value": f.value})
+                continue
+            if h.copy_id in seen:
+                continue
+            seen.add(h.copy_id)
+            info = index.copies.get(h.copy_id, {})
+            match = per_copy.setdefault(
+                h.copy_id,
+                CopyMatch(h.copy_id, info.get("recipient", ""), info.get("issued_at"), []),
+            )
+            item: dict[str, Any] = {
+                "kind": id_kind(f.kind, f.value),
+                "value": f.value,
+                "canary": h.canary_id,
+            }
+            if len(holding) > 1:
+                item["shared_with"] = [c for c in holding if c != h.copy_id]
+            else:
+                match.exclusive += 1
+            match.identifiers.append(item)
+            held[h.copy_id].add((f.kind, f.value))
+    exclusive = {c for c, m in per_copy.items() if m.exclusive}
+    explained_ids = set().union(*(held[c] for c in exclusive)) if exclusive else set()
+    copies: list[CopyMatch] = []
+    explained: list[CopyMatch] = []
+    for cid, m in per_copy.items():
+        if cid in exclusive:
+            m.strength, m.false_accusation_probability = Strength.EXCLUSIVE, 0.0
+            copies.append(m)
+        elif held[cid] <= explained_ids:
+            explained.append(m)
+        else:
+            copies.append(m)
+    shared = [m for m in copies if m.strength is Strength.SHARED]
+    residual = set().union(*(held[m.id] for m in shared)) - explained_ids if shared else set()
+    weights = {
+        m.id: math.prod(1.0 if i in held[m.id] else OTHER_SOURCE for i in residual) for m in shared
+    }
+    total = sum(weights.values())
+    for m in shared:
+        m.false_accusation_probability = 1.0 - weights[m.id] / total if total else 1.0
+
+    def rank(m: CopyMatch) -> tuple[Any, ...]:
+        issued = m.issued_at or datetime.min.replace(tzinfo=UTC)
+        return (
+            m.strength is not Strength.EXCLUSIVE,
+            -m.exclusive,
+            m.false_accusation_probability,
+            -len(m.identifiers),
+            issued,
+            m.id,
+        )
+
+    copies.sort(key=rank)
+    explained.sort(key=rank)
+    return Identification(copies, explained, unmatched, controls)
+
+
+def _corroborated(found: list[Found]) -> list[Found]:
+    """`found` without sequence ids ("F-00305") that no other identifier of their canary backs.
+
+    Canary ids continue the table's numbering, so an unrelated table numbered the same
+    way holds them: alone they are no evidence; beside the canary's name or number they are.
+    """
+    per_canary: dict[int, int] = defaultdict(int)
+    for f in found:
+        for h in f.holders:
+            per_canary[h.canary_id] += 1
+    out = []
+    for f in found:
+        if f.kind == "id" and is_sequence_id(f.value):
+            holders = [h for h in f.holders if per_canary[h.canary_id] > 1]
+            if not holders:
+                continue
+            f = Found(f.kind, f.value, holders)
+        out.append(f)
+    return out
 
 
 def load_index(store: Store) -> Index:
@@ -213,66 +391,16 @@ class Scanner:
                 if holder not in self.words[(kind, value)]:
                     self.words[(kind, value)].append(holder)
 
-    def result(self) -> dict[str, Any]:
-        """The contract's JSON document: copies best first, controls and strays apart."""
-        idx = self.index
-        per_copy: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        strong: dict[str, int] = defaultdict(int)
-        contact: dict[str, int] = defaultdict(int)
-        controls: list[dict[str, Any]] = []
-
-        def add(kind: str, value: str, holders: Iterable[_Holder], shared: list[str]) -> None:
-            seen: set[str] = set()
-            for h in holders:
-                if h.copy_id is None:
-                    controls.append({"kind": kind, "value": value, "canary": h.canary_id})
-                    continue
-                if h.copy_id in seen:
-                    continue
-                seen.add(h.copy_id)
-                item: dict[str, Any] = {"kind": kind, "value": value, "canary": h.canary_id}
-                if shared:
-                    item["shared_with"] = [c for c in shared if c != h.copy_id]
-                per_copy[h.copy_id].append(item)
-                if kind in ("email", "phone"):
-                    contact[h.copy_id] += 1
-                    if not shared:
-                        strong[h.copy_id] += 1
-
+    def result(self) -> Identification:
+        """Copies best first, with their strength; explained copies and controls apart."""
+        found: list[Found] = []
         for address in sorted(self.emails):
-            add("email", address, idx.emails[address], [])
+            found.append(Found("email", address, self.index.emails[address]))
         for e164 in sorted(self.phones):
-            holders = idx.phones[e164]
-            copies = sorted(idx.phone_copies(e164))
-            add("phone", e164, holders, copies if len(copies) > 1 else [])
+            found.append(Found("phone", e164, self.index.phones[e164]))
         for (kind, value), holders in sorted(self.words.items()):
-            add(kind, value, holders, [])
-
-        def key(copy_id: str) -> tuple[Any, ...]:
-            issued = idx.copies.get(copy_id, {}).get("issued_at") or datetime.min
-            return (-strong[copy_id], -contact[copy_id], -len(per_copy[copy_id]), issued, copy_id)
-
-        out = []
-        for copy_id in sorted(per_copy, key=key):
-            info = idx.copies.get(copy_id, {})
-            items = per_copy[copy_id]
-            out.append(
-                {
-                    "id": copy_id,
-                    "recipient": info.get("recipient", ""),
-                    "issued_at": info.get("issued_at"),
-                    "matched": len(items),
-                    "evidence": "strong"
-                    if strong[copy_id]
-                    else ("shared" if contact[copy_id] else "weak"),
-                    "identifiers": items,
-                }
-            )
-        return {
-            "copies": out,
-            "unmatched_canary_domain_addresses": sorted(self.unmatched),
-            "controls": controls,
-        }
+            found.append(Found(kind, value, holders))
+        return judge(self.index, found, sorted(self.unmatched))
 
 
 def _unescape(hex4: str) -> str:
@@ -280,7 +408,10 @@ def _unescape(hex4: str) -> str:
     return ch if ch.isprintable() else " "
 
 
-_LOCAL_RE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}$")
+#: The characters of a local part as addresses are written in practice. RFC 5322 also
+#: allows |, /, =, ' and the like, but in a dump those are field separators and quoting:
+#: "2205|ana@x.mx" is the address ana@x.mx after another field.
+_LOCAL_RE = re.compile(r"[A-Za-z0-9_+.-]{1,64}$")
 _DOMAIN_RE = re.compile(
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}(?![\w-])"
 )
@@ -316,142 +447,35 @@ def identify_text(store: Store, text: str) -> dict[str, Any]:
     """`identify` for text already in memory (pasted lists, messages)."""
     scanner = Scanner(load_index(store))
     scanner.feed(text, final=True)
-    return scanner.result()
+    matcher = dataset_matcher(store)
+    matcher.feed(text, final=True)
+    result = scanner.result()
+    result.datasets = matcher.result(store)
+    return result.to_json()
 
 
 def identify(store: Store, path: str | Path) -> dict[str, Any]:
-    """Scan the file at `path` for canaries of every issued copy."""
+    """Scan the file at `path` for canaries of every issued copy: the contract's document."""
+    return identify_dump(store, path).to_json()
+
+
+def identify_dump(store: Store, path: str | Path) -> Identification:
+    """Scan the file at `path`, read as its content says, for every copy's canaries."""
     p = Path(path)
     if p.is_dir():
         raise InputError(f"{path} is a folder; give the path of the found file itself")
     if not p.is_file():
         raise InputError(f"{path}: no such file; give the path of the found dump")
+    fmt = detect_file_format(p)
     scanner = Scanner(load_index(store))
-    for piece in read_text_pieces(p):
+    matcher = dataset_matcher(store, fmt)
+    for piece in read_pieces(p, fmt):
         scanner.feed(piece)
+        matcher.feed(piece)
     scanner.finish()
+    matcher.finish()
     result = scanner.result()
-    log.info("identify %s: %d copies matched", p.name, len(result["copies"]))
+    result.datasets = matcher.result(store)
+    result.format = str(fmt)
+    log.info("identify %s (%s): %d copies matched", p.name, fmt, len(result.copies))
     return result
-
-
-def read_text_pieces(path: Path) -> Iterator[str]:
-    """The file as text, piece by piece: XLSX cell values, anything else decoded."""
-    with path.open("rb") as f:
-        head = f.read(16)
-    if head == b"SQLite format 3\x00":
-        yield from _sqlite_pieces(path)
-        return
-    if head[:4] == b"PK\x03\x04":
-        pieces = _xlsx_pieces(path)
-        if pieces is not None:
-            yield from pieces
-            return
-    yield from _decoded_pieces(path)
-
-
-def _sqlite_pieces(path: Path) -> Iterator[str]:
-    """Every text value of every table of a SQLite file, opened read-only."""
-    import sqlite3
-
-    try:
-        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    except sqlite3.Error as exc:
-        raise InputError(f"{path}: cannot open the SQLite file ({exc})") from exc
-    try:
-        tables = [r[0] for r in con.execute("select name from sqlite_master where type = 'table'")]
-        for table in tables:
-            quoted = '"' + table.replace('"', '""') + '"'
-            # The table name comes from the file itself and is quoted as an identifier.
-            cur = con.execute(f"select * from {quoted}")
-            while rows := cur.fetchmany(2000):
-                yield "\n".join("\t".join("" if v is None else str(v) for v in r) for r in rows)
-                yield "\n"
-    except sqlite3.Error as exc:
-        raise InputError(f"{path}: cannot read the SQLite file ({exc})") from exc
-    finally:
-        con.close()
-
-
-def _xlsx_pieces(path: Path) -> Iterator[str] | None:
-    try:
-        import openpyxl
-
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # not a workbook after all (a zip, a docx): scan the bytes
-        log.info("%s is not a readable workbook (%s); scanning it as text", path.name, exc)
-        return None
-
-    def gen() -> Iterator[str]:
-        try:
-            for ws in wb.worksheets:
-                lines: list[str] = []
-                size = 0
-                for row in ws.iter_rows(values_only=True):
-                    line = " | ".join(str(v) for v in row if v is not None)
-                    lines.append(line)
-                    size += len(line) + 1
-                    if size >= CHUNK_BYTES:
-                        yield "\n".join(lines) + "\n"
-                        lines, size = [], 0
-                yield "\n".join(lines) + "\n"
-        finally:
-            wb.close()
-
-    return gen()
-
-
-def detect_encoding(sample: bytes) -> str:
-    """The encoding of a text sample: a BOM, else UTF-8 if it decodes, else a guess."""
-    for bom, enc in (
-        (codecs.BOM_UTF32_LE, "utf-32"),
-        (codecs.BOM_UTF32_BE, "utf-32"),
-        (codecs.BOM_UTF8, "utf-8-sig"),
-        (codecs.BOM_UTF16_LE, "utf-16"),
-        (codecs.BOM_UTF16_BE, "utf-16"),
-    ):
-        if sample.startswith(bom):
-            return enc
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
-        if b"\x00" not in sample:
-            return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    if sample.count(b"\x00") > len(sample) // 4:
-        odd_nuls = sample[1::2].count(b"\x00")
-        return "utf-16-le" if odd_nuls > len(sample) // 4 else "utf-16-be"
-    try:
-        from charset_normalizer import from_bytes
-
-        best = from_bytes(sample).best()
-        if best is not None and best.encoding:
-            return str(best.encoding)
-    except Exception as exc:  # a guess only; fall back to the usual Windows encoding
-        log.info("encoding detection failed (%s); reading as cp1252", exc)
-    return "cp1252"
-
-
-def _decoded_pieces(path: Path) -> Iterator[str]:
-    with path.open("rb") as f:
-        sample = f.read(64 * 1024)
-        encoding = detect_encoding(sample)
-        log.info("reading %s as %s", path.name, encoding)
-        decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
-        f.seek(0)
-        while True:
-            block = f.read(CHUNK_BYTES)
-            if not block:
-                break
-            yield _printable(decoder.decode(block))
-        tail = decoder.decode(b"", final=True)
-        if tail:
-            yield _printable(tail)
-
-
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
-
-
-def _printable(text: str) -> str:
-    """Binary junk between text becomes spaces, so words do not run together."""
-    return _CONTROL_RE.sub(" ", text)

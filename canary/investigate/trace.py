@@ -1,23 +1,29 @@
-"""Trace one email address or phone number: its canaries, their copies, its hits.
+"""Trace one identifier: its canaries, their copies, their hits.
 
-The value may be written any way: an address in any case, a number with spaces,
-dashes, parentheses, the +52 1 mobile prefix, or in national form (the regions of
-the registered canary numbers are tried, so "844 123 4567" finds +528441234567).
+The value may be any identifier `identify` knows, written any way: an address in any
+case; a number with spaces, dashes, parentheses, the +52 1 mobile prefix, or in
+national form (the regions of the registered canary numbers are tried, so
+"844 123 4567" finds +528441234567); a CURP or other national id, or any other id, in
+any case; a full name in any word order, case or accents. Only a value written like a
+number is ever read as a phone number.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from canary.errors import InputError
-from canary.identifiers import normalize_email, normalize_phone
+from canary.identifiers import id_kind, is_national_id, normalize_email, normalize_phone
 from canary.investigate.queries import HitFilter, canary_dict, hit_dicts, query_hits
 from canary.store.engine import Store
 from canary.store.models import Canary, Copy, Hit, Identifier, PhoneNumber
+from canary.text import fold
 
 
 def registered_regions(session: Session) -> list[str]:
@@ -46,13 +52,64 @@ def _known(session: Session, kind: str, value: str) -> bool:
     )
 
 
-def resolve(session: Session, value: str) -> tuple[str, str]:
-    """(kind, normalised value) of what the user typed, preferring a form the store knows."""
+#: What a phone number may be written with: digits, +, spaces and the usual separators,
+#: after an optional scheme. Anything with a letter in it is not a phone number.
+PHONE_TEXT_RE = re.compile(r"(?i)(?:whatsapp:|tel:|sms:)?\s*\+?[\d\s().\-/\u00a0]+")
+
+
+def looks_like_phone(value: str) -> bool:
+    """True when `value` is written like a phone number (no letters, 7 to 17 digits)."""
+    digits = sum(ch.isdigit() for ch in value)
+    return bool(PHONE_TEXT_RE.fullmatch(value.strip())) and 7 <= digits <= 17
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What the user typed, as the store keeps it: the kind reported and the stored keys."""
+
+    kind: str  # email | phone | name | national_id | id
+    value: str
+    #: (stored kind, stored value) pairs that hold it (several for a name written in
+    #: another word order); empty when no canary holds it.
+    keys: tuple[tuple[str, str], ...] = ()
+
+
+def resolve(session: Session, value: str) -> Resolved:
+    """The kind and normal form of what the user typed, preferring a form the store knows.
+
+    An address has an "@"; a number is written only with digits and separators (a
+    CURP, a name or an id is never read as a phone number); a value with letters is a
+    national id or another id the store holds, else a name (any word order, accents
+    and case), else an id or national id no canary holds.
+    """
     v = value.strip()
-    if not v:
-        raise InputError("give an email address or a phone number to trace")
+    if len(fold(v).replace(" ", "")) < 3:
+        raise InputError(
+            "give an email address, a phone number, a CURP or other id, or a full name to trace"
+        )
     if "@" in v and not v.lower().startswith("whatsapp:"):
-        return "email", normalize_email(v)
+        email = normalize_email(v)
+        return Resolved("email", email, (("email", email),))
+    if looks_like_phone(v):
+        as_id = _stored_id(session, v)
+        if as_id is not None:
+            return Resolved(id_kind("id", as_id), as_id, (("id", as_id),))
+        return _phone(session, v, value)
+    as_id = _stored_id(session, v)
+    if as_id is not None:
+        return Resolved(id_kind("id", as_id), as_id, (("id", as_id),))
+    names = _stored_names(session, v)
+    if names:
+        return Resolved("name", names[0], tuple(("name", n) for n in names))
+    if is_national_id(v):
+        return Resolved("national_id", v.upper())
+    words = fold(v).split()
+    if len(words) >= 2 and not any(ch.isdigit() for ch in v):
+        return Resolved("name", " ".join(words))
+    return Resolved("id", v)
+
+
+def _phone(session: Session, v: str, typed: str) -> Resolved:
     tried: list[str] = []
     for region in (None, *registered_regions(session)):
         e164 = normalize_phone(v, region, strict=False)
@@ -60,34 +117,61 @@ def resolve(session: Session, value: str) -> tuple[str, str]:
             continue
         tried.append(e164)
         if _known(session, "phone", e164):
-            return "phone", e164
+            return Resolved("phone", e164, (("phone", e164),))
     valid = [e for e in tried if _is_valid(e)]
     if valid:
-        return "phone", valid[0]
+        return Resolved("phone", valid[0], (("phone", valid[0]),))
     raise InputError(
-        f"'{value}' is neither an email address nor a phone number; "
+        f"'{typed}' is not a valid phone number; "
         "write the number in international form, e.g. +52 844 123 4567"
     )
 
 
-def _is_valid(e164: str) -> bool:
-    try:
-        return phonenumbers.is_valid_number(phonenumbers.parse(e164))
-    except phonenumbers.NumberParseException:
-        return False
+def _stored_id(session: Session, v: str) -> str | None:
+    """The stored form of an id typed in any case, if a canary holds it."""
+    for form in dict.fromkeys((v, v.upper(), v.lower())):
+        if _known(session, "id", form):
+            return form
+    return None
+
+
+def _stored_names(session: Session, v: str) -> list[str]:
+    """Stored canary names with the same folded words as `v`, in any order."""
+    folded = fold(v)
+    words = folded.split()
+    if len(words) < 2:
+        return []
+    if _known(session, "name", folded):
+        return [folded]
+    # Another order ("Núñez Peña, María José") or a name kept as written: compare the
+    # folded words as a multiset. Canary names number in the thousands at most.
+    want = sorted(words)
+    rows = session.scalars(select(Identifier.value).where(Identifier.kind == "name").distinct())
+    return sorted(n for n in rows if sorted(fold(n).split()) == want)
 
 
 def trace(store: Store, value: str) -> dict[str, Any]:
-    """The canaries holding `value`, the copies they were planted in, and every hit on it."""
+    """The canaries holding `value`, the copies they were planted in, and the hits.
+
+    For an email or a phone number, the hits on it; for a name or an id, the hits on
+    the contact identifiers (email, phone) of the canaries that hold it.
+    """
     with store.session() as s:
-        kind, ident = resolve(s, value)
-        canaries = s.scalars(
-            select(Canary)
-            .join(Identifier, Identifier.canary_id == Canary.id)
-            .where(Identifier.kind == kind, Identifier.value == ident)
-            .options(selectinload(Canary.identifiers))
-            .order_by(Canary.id)
-        ).all()
+        found = resolve(s, value)
+        rows = (
+            s.scalars(
+                select(Canary)
+                .join(Identifier, Identifier.canary_id == Canary.id)
+                .where(
+                    or_(*(and_(Identifier.kind == k, Identifier.value == v) for k, v in found.keys))
+                )
+                .options(selectinload(Canary.identifiers))
+                .order_by(Canary.id)
+            ).all()
+            if found.keys
+            else []
+        )
+        canaries = list({c.id: c for c in rows}.values())
         copy_ids = [c.copy_id for c in canaries if c.copy_id and c.kind != "control"]
         copies = (
             s.scalars(
@@ -96,14 +180,28 @@ def trace(store: Store, value: str) -> dict[str, Any]:
             if copy_ids
             else []
         )
-        hits = query_hits(s, HitFilter(identifier=ident))
+        if found.kind in ("email", "phone"):
+            contacts = [found.value]
+        else:
+            contacts = sorted(
+                {i.value for c in canaries for i in c.identifiers if i.kind in ("email", "phone")}
+            )
+        hits = {h.id: h for ident in contacts for h in query_hits(s, HitFilter(identifier=ident))}
+        ordered = sorted(hits.values(), key=lambda h: (h.observed_at, h.id), reverse=True)
         return {
-            "identifier": ident,
-            "kind": kind,
+            "identifier": found.value,
+            "kind": found.kind,
             "canaries": [canary_dict(c) for c in canaries],
             "copies": [
                 {"id": cp.id, "recipient": cp.recipient, "issued_at": cp.issued_at.isoformat()}
                 for cp in copies
             ],
-            "hits": hit_dicts(s, hits),
+            "hits": hit_dicts(s, ordered),
         }
+
+
+def _is_valid(e164: str) -> bool:
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(e164))
+    except phonenumbers.NumberParseException:
+        return False

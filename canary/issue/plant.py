@@ -38,6 +38,7 @@ from canary.formats import (
 from canary.issue.phonepool import assign_phone_sets
 from canary.store import chain
 from canary.store.engine import Store, new_id
+from canary.store.fingerprints import store_fingerprints
 from canary.store.models import Canary, Copy, Dataset, Identifier, PhoneNumber
 from canary.store.register import list_domains, list_phones
 
@@ -405,6 +406,10 @@ def _register(
             },
         )
         s.add(dataset)
+        s.flush()
+        # Keyed hashes of a sample of the source's rows, so `identify` can say whose rows a
+        # dump holds even with every canary stripped; the values themselves are not kept.
+        store_fingerprints(s, dataset.id, sample.rows)
         used_phones: set[str] = set()
         for plan, target in zip(plans, targets, strict=True):
             copy = Copy(

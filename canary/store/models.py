@@ -102,6 +102,27 @@ class Dataset(Base):
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class DatasetFingerprintKey(Base):
+    """The secret key a dataset's row fingerprints are hashed with (never leaves the store)."""
+
+    __tablename__ = "dataset_fingerprint_keys"
+    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id"), primary_key=True)
+    salt: Mapped[str] = mapped_column(String(64))  # hex
+    rows_sampled: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DatasetFingerprint(Base):
+    """A keyed hash of one distinctive cell of one sampled row of a dataset."""
+
+    __tablename__ = "dataset_fingerprints"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id"), index=True)
+    row: Mapped[int] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(String(16))  # hex, 8 bytes
+    text: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
 class Copy(Base):
     """One tagged export of a dataset to one recipient."""
 

@@ -1,0 +1,162 @@
+"""Reading a found dump as text, piece by piece, with the reader its content calls for.
+
+Each reader yields text in pieces of about `CHUNK_BYTES` so memory stays flat however
+large the dump. Table readers (XLSX, SQLite, delimited text) write the cells of a row
+separated by tabs and rows by newlines, so a value never runs into its neighbour
+(`2205|mpugam@...` is two cells, not one address). Everything else (JSON, PDF, Word,
+other archives, free text) is decoded as it is: what can be found in its bytes is found.
+The choice of reader is `canary.investigate.sniff.detect_format`'s alone.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from canary.errors import InputError
+from canary.investigate.sniff import Format, Kind
+
+log = logging.getLogger(__name__)
+
+CHUNK_BYTES = 1 << 20
+#: Rows of a SQLite table fetched at a time.
+SQLITE_BATCH = 2000
+CELL_SEP = "\t"
+
+Reader = Callable[[Path, Format], Iterator[str]]
+
+
+def read_pieces(path: Path, fmt: Format) -> Iterator[str]:
+    """The dump at `path` as text pieces, read the way `fmt` says."""
+    return READERS.get(fmt.kind, raw_pieces)(path, fmt)
+
+
+def sqlite_pieces(path: Path, fmt: Format) -> Iterator[str]:
+    """Every value of every table of a SQLite file, opened read-only."""
+    import sqlite3
+
+    try:
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise InputError(f"{path.name}: cannot open the SQLite file ({exc})") from exc
+    try:
+        tables = [r[0] for r in con.execute("select name from sqlite_master where type = 'table'")]
+        for table in tables:
+            quoted = '"' + table.replace('"', '""') + '"'
+            # The table name comes from the file itself and is quoted as an identifier.
+            cur = con.execute(f"select * from {quoted}")
+            while rows := cur.fetchmany(SQLITE_BATCH):
+                yield "".join(_row(r) for r in rows)
+    except sqlite3.Error as exc:
+        raise InputError(f"{path.name}: cannot read the SQLite file ({exc})") from exc
+    finally:
+        con.close()
+
+
+def xlsx_pieces(path: Path, fmt: Format) -> Iterator[str]:
+    """The cell values of every sheet, row by row; the raw bytes if it will not open.
+
+    The workbook is opened from a file object, so a name without ".xlsx" does not
+    matter, and in read-only mode, so rows stream.
+    """
+    import openpyxl
+
+    with path.open("rb") as f:
+        try:
+            wb = openpyxl.load_workbook(f, read_only=True, data_only=True)
+        except Exception as exc:  # a damaged or disguised archive: scan what its bytes hold
+            log.info("%s is not a readable workbook (%s); scanning its bytes", path.name, exc)
+            wb = None
+        if wb is None:
+            yield from raw_pieces(path, fmt)
+            return
+        try:
+            for ws in wb.worksheets:
+                lines: list[str] = []
+                size = 0
+                for row in ws.iter_rows(values_only=True):
+                    line = _row(row)
+                    lines.append(line)
+                    size += len(line)
+                    if size >= CHUNK_BYTES:
+                        yield "".join(lines)
+                        lines, size = [], 0
+                yield "".join(lines)
+        finally:
+            wb.close()
+
+
+def delimited_pieces(path: Path, fmt: Format) -> Iterator[str]:
+    """Decoded text with the sniffed delimiter turned into a tab between cells."""
+    delimiter = fmt.delimiter or CELL_SEP
+    for piece in raw_pieces(path, fmt):
+        yield piece.replace(delimiter, CELL_SEP) if delimiter != CELL_SEP else piece
+
+
+def raw_pieces(path: Path, fmt: Format) -> Iterator[str]:
+    """The file's bytes decoded (encoding guessed from its start), control bytes as spaces."""
+    with path.open("rb") as f:
+        sample = f.read(64 * 1024)
+        encoding = detect_encoding(sample)
+        log.info("reading %s as %s", path.name, encoding)
+        decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+        f.seek(0)
+        while block := f.read(CHUNK_BYTES):
+            yield _printable(decoder.decode(block))
+        tail = decoder.decode(b"", final=True)
+        if tail:
+            yield _printable(tail)
+
+
+READERS: dict[Kind, Reader] = {
+    Kind.SQLITE: sqlite_pieces,
+    Kind.XLSX: xlsx_pieces,
+    Kind.DELIMITED: delimited_pieces,
+}
+
+
+def _row(values: tuple[object, ...] | list[object]) -> str:
+    cells = ("" if v is None else str(v) for v in values)
+    return CELL_SEP.join(c.replace(CELL_SEP, " ").replace("\n", " ") for c in cells) + "\n"
+
+
+def detect_encoding(sample: bytes) -> str:
+    """The encoding of a text sample: a BOM, else UTF-8 if it decodes, else a guess."""
+    for bom, enc in (
+        (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if sample.startswith(bom):
+            return enc
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+        if b"\x00" not in sample:
+            return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    if sample.count(b"\x00") > len(sample) // 4:
+        odd_nuls = sample[1::2].count(b"\x00")
+        return "utf-16-le" if odd_nuls > len(sample) // 4 else "utf-16-be"
+    try:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(sample).best()
+        if best is not None and best.encoding:
+            return str(best.encoding)
+    except Exception as exc:  # a guess only; fall back to the usual Windows encoding
+        log.info("encoding detection failed (%s); reading as cp1252", exc)
+    return "cp1252"
+
+
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
+
+
+def _printable(text: str) -> str:
+    """Binary junk between text becomes spaces, so words do not run together."""
+    return _CONTROL_RE.sub(" ", text)

@@ -1,0 +1,203 @@
+"""What a found dump is, told from its bytes, never from its name.
+
+A leaker renames files, drops extensions, saves an XLSX as "export" and a pipe dump
+as ".txt". So `identify` looks at the content: the first bytes of the file (and, for
+a ZIP archive, the names of its members) decide the reader. This module only decides;
+the readers live in `canary.investigate.readers`, so limits on size, members or
+decompression can wrap each reader without touching the decision.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import struct
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+#: Bytes read from the start of a file to decide its format.
+HEAD_BYTES = 64 * 1024
+#: A ZIP archive listing more members than this is not opened as an office file.
+MAX_ZIP_MEMBERS = 10_000
+#: Delimiters a text table may use, most usual first.
+DELIMITERS = ("\t", "|", ";", ",")
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+ZIP_MAGIC = b"PK\x03\x04"
+PDF_MAGIC = b"%PDF-"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .doc / .xls
+
+
+class Kind(enum.Enum):
+    XLSX = "xlsx"
+    SQLITE = "sqlite"
+    JSON = "json"
+    JSONL = "jsonl"
+    PDF = "pdf"
+    WORD = "word"  # .docx or legacy .doc, read as raw bytes (as text found in them)
+    ZIP = "zip"  # another archive: read as raw bytes
+    DELIMITED = "delimited"
+    TEXT = "text"
+
+
+@dataclass(frozen=True)
+class Format:
+    """The reader a dump needs: its kind and, for a delimited table, its delimiter."""
+
+    kind: Kind
+    delimiter: str | None = None
+
+    def __str__(self) -> str:
+        if self.delimiter is None:
+            return self.kind.value
+        return f"{self.kind.value} ({self.delimiter!r})"
+
+
+def detect_format(head: bytes, zip_names: list[str] | None = None) -> Format:
+    """The format of a file from its first bytes (and a ZIP's member names, if known).
+
+    `head` should be the first `HEAD_BYTES` of the file. For a ZIP archive the member
+    names are looked for in the local headers found in `head`; `zip_names` (the
+    archive's directory, when the caller could read it) completes them.
+    """
+    if head.startswith(SQLITE_MAGIC):
+        return Format(Kind.SQLITE)
+    if head.startswith(ZIP_MAGIC):
+        names = set(_local_zip_names(head)) | set(zip_names or ())
+        if "xl/workbook.xml" in names:
+            return Format(Kind.XLSX)
+        if "word/document.xml" in names:
+            return Format(Kind.WORD)
+        return Format(Kind.ZIP)
+    if head.startswith(PDF_MAGIC):
+        return Format(Kind.PDF)
+    if head.startswith(OLE_MAGIC):
+        return Format(Kind.WORD)
+    text = _text_head(head)
+    if text is None:
+        return Format(Kind.TEXT)
+    stripped = text.lstrip()
+    if stripped[:1] in ("{", "["):
+        return Format(_json_kind(stripped))
+    delimiter = sniff_delimiter(text)
+    if delimiter is not None:
+        return Format(Kind.DELIMITED, delimiter)
+    return Format(Kind.TEXT)
+
+
+def detect_file_format(path: Path) -> Format:
+    """`detect_format` for a file: its head, and a ZIP's directory when the head is not enough."""
+    with path.open("rb") as f:
+        head = f.read(HEAD_BYTES)
+    fmt = detect_format(head)
+    if fmt.kind is Kind.ZIP:
+        fmt = detect_format(head, zip_member_names(path))
+    log.info("%s read as %s", path.name, fmt)
+    return fmt
+
+
+def zip_member_names(path: Path) -> list[str]:
+    """Member names from a ZIP's central directory; [] when it is not a readable archive."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            if len(infos) > MAX_ZIP_MEMBERS:
+                return []
+            return [i.filename for i in infos]
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        log.info("%s: not a readable ZIP archive (%s)", path.name, exc)
+        return []
+
+
+def _local_zip_names(head: bytes) -> list[str]:
+    """Names of the ZIP members whose local headers lie in `head` (sizes permitting)."""
+    names: list[str] = []
+    pos = 0
+    while head.startswith(ZIP_MAGIC, pos) and pos + 30 <= len(head):
+        flags, size, name_len, extra_len = (
+            struct.unpack_from("<H", head, pos + 6)[0],
+            struct.unpack_from("<I", head, pos + 18)[0],
+            struct.unpack_from("<H", head, pos + 26)[0],
+            struct.unpack_from("<H", head, pos + 28)[0],
+        )
+        name = head[pos + 30 : pos + 30 + name_len]
+        names.append(name.decode("utf-8", "replace"))
+        if flags & 0x08:  # sizes follow the data: the next header cannot be found here
+            break
+        pos += 30 + name_len + extra_len + size
+    return names
+
+
+def _text_head(head: bytes) -> str | None:
+    """The head decoded as text, or None when it looks binary."""
+    if not head:
+        return ""
+    for bom, enc in (
+        (b"\xef\xbb\xbf", "utf-8"),
+        (b"\xff\xfe", "utf-16-le"),
+        (b"\xfe\xff", "utf-16-be"),
+    ):
+        if head.startswith(bom):
+            return head[len(bom) :].decode(enc, "replace")
+    nuls = head.count(b"\x00")
+    if nuls > len(head) // 4:
+        odd = head[1::2].count(b"\x00")
+        return head.decode("utf-16-le" if odd > len(head) // 4 else "utf-16-be", "replace")
+    if nuls:
+        return None
+    text = head.decode("utf-8", "replace")
+    if text.count("\ufffd") > len(text) // 20:
+        text = head.decode("cp1252", "replace")
+    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\r\n\f")
+    return None if controls > len(text) // 50 else text
+
+
+def _json_kind(text: str) -> Kind:
+    """JSON lines when the first two lines are each a whole object, else one JSON document."""
+    lines = [ln.strip() for ln in text.splitlines()[:3] if ln.strip()]
+    if len(lines) >= 2 and all(ln.startswith("{") and ln.endswith("}") for ln in lines[:2]):
+        return Kind.JSONL
+    return Kind.JSON
+
+
+def sniff_delimiter(text: str) -> str | None:
+    """The delimiter splitting most of the first lines into the same number (>1) of fields.
+
+    Quotes are respected only loosely (a quoted field holding the delimiter is rare in
+    dumps and costs one line's agreement, not the answer). None for free text.
+    """
+    lines = [ln for ln in text.splitlines()[:200] if ln.strip()]
+    if len(text) >= HEAD_BYTES and len(lines) > 1:
+        lines = lines[:-1]  # the last may be cut by the head's end
+    if not lines:
+        return None
+    best: tuple[float, int, int] | None = None
+    chosen: str | None = None
+    for rank, d in enumerate(DELIMITERS):
+        counts = [_fields(ln, d) for ln in lines]
+        first = counts[0]
+        if first < 2:
+            continue
+        agree = sum(1 for c in counts if c == first) / len(counts)
+        if agree < 0.8 or (len(lines) == 1 and d == ","):
+            continue  # a comma in one line of prose is not a table
+        score = (agree, first, -rank)
+        if best is None or score > best:
+            best, chosen = score, d
+    return chosen
+
+
+def _fields(line: str, delimiter: str) -> int:
+    """Fields of a line, delimiters inside double quotes not counted."""
+    if '"' not in line:
+        return line.count(delimiter) + 1
+    n, inside = 1, False
+    for ch in line:
+        if ch == '"':
+            inside = not inside
+        elif ch == delimiter and not inside:
+            n += 1
+    return n
