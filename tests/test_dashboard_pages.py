@@ -177,7 +177,8 @@ def test_search_identify_users_and_login_pages(site) -> None:
     assert r.status_code == 200
     assert_no_repr(r.text)
     row = row_of(parse(r.text).by_id("identify-result"), k["a"])
-    assert row[1] == "Proveedor Ñandú" and row[3] == "email: ana@canary.example"
+    assert row[1] == "Proveedor Ñandú" and row[5] == "email: ana@canary.example"
+    assert row[3] == "exclusive"  # the strength column, in the page's language
 
     users_page = page(c, "/users")
     assert "root" in [r.cells()[0] for r in users_page.by_id("users").all("tr") if r.cells()]
