@@ -33,6 +33,7 @@ import uvicorn
 from canary.config import Config
 from canary.errors import ConfigError
 from canary.store.engine import Store
+from canary.text import safe_text
 
 log = logging.getLogger(__name__)
 
@@ -323,9 +324,28 @@ class JsonLines(logging.Formatter):
         return json.dumps(doc, ensure_ascii=False, default=str)
 
 
+class SafeMessages(logging.Filter):
+    """Log messages made inert: whatever a client wrote (a HELO, an address, an error
+    that quotes it) reaches the log without control characters or terminal escapes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: log what there is
+            message = f"{record.msg!r} {record.args!r}"
+        record.msg = safe_text(message, MAX_LOG_MESSAGE)
+        record.args = None
+        return True
+
+
+#: Characters of one log message at most.
+MAX_LOG_MESSAGE = 4000
+
+
 def configure_logging(json_lines: bool = False) -> None:
     """INFO lines on stderr (JSON lines with `json_lines`); chatty libraries kept quiet."""
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(SafeMessages())
     if json_lines:
         handler.setFormatter(JsonLines())
     else:

@@ -511,7 +511,7 @@ def test_escaping_per_medium(raw: str, slack: str, teams: str) -> None:
     assert escape_slack(raw) == slack
     assert escape_teams(raw) == teams
     assert "<" not in escape_html(raw) and ">" not in escape_html(raw)
-    assert plain("a\r\nb\x1b[31m\u202eevil\u0000") == "a b [31m evil"
+    assert plain("a\r\nb\x1b[31m\u202eevil\u0000") == "a b[31mevil"
 
 
 def test_two_digest_runs_at_once_count_each_hit_once(store_url: str, tmp_path: Path) -> None:

@@ -14,17 +14,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from canary.text import safe_text
+
 MAX_FIELD = 300
 MAX_SUMMARY = 400
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def plain(value: Any, limit: int = MAX_FIELD) -> str:
     """One line of plain text: control and bidi characters become spaces, bounded."""
-    text = "" if value is None else str(value)
-    text = _CONTROL.sub(" ", text[: limit * 4])
-    text = re.sub(r" {2,}", " ", text).strip()
+    text = re.sub(r" {2,}", " ", safe_text(value, limit * 4))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
