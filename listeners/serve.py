@@ -34,6 +34,7 @@ from canary.config import Config
 from canary.errors import ConfigError
 from canary.store.engine import Store
 from canary.text import safe_text
+from listeners.guards import quiet_resource_errors, raise_open_files_limit
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +152,8 @@ async def serve(
     webhooks: Any = None
     scheduler: Any = None
     running = Running()
+    raise_open_files_limit()
+    quiet_resource_errors(loop)
     signals = _install_signals(loop, stop, servers)
     try:
         if "http" in options.parts:
