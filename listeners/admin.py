@@ -14,7 +14,6 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -26,20 +25,21 @@ from canary.store.engine import Store
 from listeners import admin_api, admin_pages
 from listeners.admin_auth import (
     SESSION_COOKIE,
-    SESSION_MAX_AGE,
     LoginLimiter,
+    RotatingSessions,
     SecurityHeaders,
     principal,
-    session_secret,
 )
 from listeners.admin_openapi import openapi
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = admin_api.MAX_UPLOAD + 1024 * 1024
-#: Failed logins allowed per client IP and per user name in LOGIN_WINDOW_S (in memory).
+#: Failed logins allowed in LOGIN_WINDOW_S (in memory): per user name and address, per
+#: address, and per user name from addresses that user never logged in from.
+LOGIN_MAX_PER_USER_AND_IP = 5
 LOGIN_MAX_PER_IP = 20
-LOGIN_MAX_PER_USER = 5
+LOGIN_MAX_PER_USER = 50
 LOGIN_WINDOW_S = 300.0
 
 
@@ -124,25 +124,19 @@ def create_app(store: Store, config: Config | None = None) -> Starlette:
 
     limiter_ip = LoginLimiter(LOGIN_MAX_PER_IP, LOGIN_WINDOW_S)
     limiter_user = LoginLimiter(LOGIN_MAX_PER_USER, LOGIN_WINDOW_S)
+    limiter_pair = LoginLimiter(LOGIN_MAX_PER_USER_AND_IP, LOGIN_WINDOW_S)
     routes = [
         Route("/api/openapi.json", spec),
         Route("/healthz", healthz),
         *admin_api.routes(store),
-        *admin_pages.routes(store, limiter_ip, limiter_user),
+        *admin_pages.routes(store, limiter_ip, limiter_user, limiter_pair),
     ]
     app = Starlette(
         routes=routes,
         middleware=[
             Middleware(SecurityHeaders),
             Middleware(BodyLimit, limit=MAX_BODY),
-            Middleware(
-                SessionMiddleware,
-                secret_key=session_secret(store),
-                session_cookie=SESSION_COOKIE,
-                max_age=SESSION_MAX_AGE,
-                same_site="strict",
-                https_only=False,  # SecurityHeaders adds Secure when served over https
-            ),
+            Middleware(RotatingSessions, store=store, session_cookie=SESSION_COOKIE),
         ],
         exception_handlers={
             HTTPException: _http_error,
@@ -152,5 +146,5 @@ def create_app(store: Store, config: Config | None = None) -> Starlette:
     )
     app.state.store = store
     app.state.config = config
-    app.state.login_limiters = (limiter_ip, limiter_user)
+    app.state.login_limiters = (limiter_ip, limiter_user, limiter_pair)
     return app
