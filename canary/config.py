@@ -29,6 +29,12 @@ class ListenConfig:
     http: str = "127.0.0.1:8025"
     admin: str = "127.0.0.1:8026"
     public_url: str = "http://127.0.0.1:8025"
+    #: HTTP listeners (webhooks, admin): seconds a request's headers may take, the
+    #: slowest body accepted (bytes/s, after a few seconds' grace), connections per
+    #: client address. Slower clients are cut so signed webhooks keep being answered.
+    http_header_timeout: float = 10.0
+    http_min_body_rate: int = 4096
+    http_max_connections_per_peer: int = 64
 
 
 @dataclass
@@ -229,6 +235,9 @@ smtp = "127.0.0.1:2525"
 http = "127.0.0.1:8025"            # public webhooks
 admin = "127.0.0.1:8026"           # dashboard and API, behind login
 public_url = "http://127.0.0.1:8025"   # what providers call; used for signatures
+# http_header_timeout = 10.0       # seconds a request's headers may take
+# http_min_body_rate = 4096        # slowest request body accepted, bytes/s
+# http_max_connections_per_peer = 64   # per client address, webhooks and admin each
 
 [smtp]
 hostname = "mx.canary.invalid"

@@ -34,7 +34,10 @@ from listeners.admin_openapi import openapi
 
 log = logging.getLogger(__name__)
 
+#: Request bodies: uploads (identify) up to MAX_UPLOAD and a form's worth; others small.
 MAX_BODY = admin_api.MAX_UPLOAD + 1024 * 1024
+MAX_FORM_BODY = 64 * 1024
+UPLOAD_ROUTES = ("/api/identify", "/identify")
 #: Failed logins allowed in LOGIN_WINDOW_S (in memory): per user name and address, per
 #: address, and per user name from addresses that user never logged in from.
 LOGIN_MAX_PER_USER_AND_IP = 5
@@ -44,18 +47,29 @@ LOGIN_WINDOW_S = 300.0
 
 
 class BodyLimit:
-    """413 for a request body over `limit` bytes, whether or not it announced its length."""
+    """413 for a request body over its route's limit, whether or not it announced its
+    length: `upload_limit` on the upload routes, `limit` everywhere else."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit: int = MAX_FORM_BODY,
+        upload_limit: int = MAX_BODY,
+        upload_routes: tuple[str, ...] = UPLOAD_ROUTES,
+    ) -> None:
         self.app = app
-        self.limit = limit
+        self.default = limit
+        self.upload_limit = upload_limit
+        self.upload_routes = upload_routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = scope.get("path", "")
+        limit = self.upload_limit if path in self.upload_routes else self.default
         for k, v in scope.get("headers", []):
-            if k == b"content-length" and v.isdigit() and int(v) > self.limit:
+            if k == b"content-length" and v.isdigit() and int(v) > limit:
                 await JSONResponse({"error": "request body too large"}, 413)(scope, receive, send)
                 return
         seen = 0
@@ -65,7 +79,7 @@ class BodyLimit:
             msg = await receive()
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
-                if seen > self.limit:
+                if seen > limit:
                     raise HTTPException(413, "request body too large")
             return msg
 
@@ -135,7 +149,7 @@ def create_app(store: Store, config: Config | None = None) -> Starlette:
         routes=routes,
         middleware=[
             Middleware(SecurityHeaders),
-            Middleware(BodyLimit, limit=MAX_BODY),
+            Middleware(BodyLimit),
             Middleware(RotatingSessions, store=store, session_cookie=SESSION_COOKIE),
         ],
         exception_handlers={

@@ -35,6 +35,7 @@ from canary.errors import ConfigError
 from canary.store.engine import Store
 from canary.text import safe_text
 from listeners.guards import quiet_resource_errors, raise_open_files_limit
+from listeners.httpguard import HttpGuard, HttpLimits, guarded
 
 log = logging.getLogger(__name__)
 
@@ -161,12 +162,12 @@ async def serve(
 
             app = create_app(store, config)
             webhooks = app.state.webhooks
-            servers.append(_start_http("http", app, options.http or config.listen.http))
+            servers.append(_start_http("http", app, options.http or config.listen.http, config))
         if "admin" in options.parts:
             admin_app = _admin_app(store, config)
             if admin_app is not None:
                 servers.append(
-                    _start_http("admin", admin_app, options.admin or config.listen.admin)
+                    _start_http("admin", admin_app, options.admin or config.listen.admin, config)
                 )
         smtp_port = 25
         if "smtp" in options.parts:
@@ -233,10 +234,32 @@ def _install_signals(
     return installed
 
 
-def _start_http(name: str, app: Any, address: str) -> tuple[str, QuietServer, asyncio.Task[None]]:
+def http_limits(config: Config) -> HttpLimits:
+    """The slow-client limits of the HTTP listeners, from `[listen]`."""
+    c = config.listen
+    return HttpLimits(
+        header_timeout=c.http_header_timeout,
+        min_body_rate=c.http_min_body_rate,
+        max_per_peer=c.http_max_connections_per_peer,
+    )
+
+
+def guarded_config(app: Any, name: str, limits: HttpLimits, **overrides: Any) -> uvicorn.Config:
+    """uvicorn settings with slow and greedy clients cut (listeners.httpguard)."""
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+    guard = HttpGuard(name, limits)
+    cfg = uvicorn_config(app, http=guarded(AutoHTTPProtocol, guard), **overrides)
+    cfg.canary_guard = guard  # type: ignore[attr-defined]
+    return cfg
+
+
+def _start_http(
+    name: str, app: Any, address: str, config: Config
+) -> tuple[str, QuietServer, asyncio.Task[None]]:
     host, port = parse_hostport(address, name)
     sock = bind(host, port, name)
-    server = QuietServer(uvicorn_config(app))
+    server = QuietServer(guarded_config(app, name, http_limits(config)))
     task = asyncio.ensure_future(server.serve(sockets=[sock]))
     return name, server, task
 

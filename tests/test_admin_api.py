@@ -304,3 +304,13 @@ def test_lockout_is_per_user_and_address(site) -> None:
         assert c.get("/api/hits").status_code == 200
     with _client(url, "127.0.0.3") as elsewhere:  # and from another address too
         assert login(elsewhere, "ana", "the right password").status_code == 303
+
+
+def test_body_limits_per_route(site) -> None:
+    """A form route takes a form's worth; only the upload routes take an upload's."""
+    _store, url, token, _c, _h = site
+    auth = {"Authorization": f"Bearer {token}"}
+    with _client(url) as c:
+        assert c.post("/login", content=b"a" * (100 * 1024)).status_code == 413
+        r = c.post("/api/identify", files={"file": ("d.txt", b"a" * (200 * 1024))}, headers=auth)
+        assert r.status_code == 200
