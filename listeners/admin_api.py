@@ -25,7 +25,7 @@ from starlette.routing import Route
 from canary.errors import InputError
 from canary.evidence import report
 from canary.investigate import history, queries
-from canary.investigate.identify import identify
+from canary.investigate.limits import SERVER_LIMITS, bounded_identify
 from canary.investigate.trace import trace
 from canary.mail.parse import parse_message
 from canary.store.engine import Store
@@ -189,8 +189,9 @@ def _str(v: Any) -> str | None:
 
 
 def identify_upload_sync(store: Store, path: Path) -> dict[str, Any]:
+    """An uploaded dump identified with the file read in a bounded child process."""
     try:
-        return identify(store, path)
+        return bounded_identify(store, path, SERVER_LIMITS)
     finally:
         path.unlink(missing_ok=True)
 

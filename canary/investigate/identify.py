@@ -37,6 +37,7 @@ from sqlalchemy import select
 
 from canary.errors import InputError
 from canary.identifiers import normalize_email
+from canary.investigate import limits
 from canary.store.engine import Store
 from canary.store.models import Canary, Copy, Domain, Identifier, PhoneNumber
 from canary.text import fold, words
@@ -337,12 +338,14 @@ def identify(store: Store, path: str | Path) -> dict[str, Any]:
 
 def read_text_pieces(path: Path) -> Iterator[str]:
     """The file as text, piece by piece: XLSX cell values, anything else decoded."""
+    limits.check_file(path)
     with path.open("rb") as f:
         head = f.read(16)
     if head == b"SQLite format 3\x00":
         yield from _sqlite_pieces(path)
         return
     if head[:4] == b"PK\x03\x04":
+        limits.check_zip(path)
         pieces = _xlsx_pieces(path)
         if pieces is not None:
             yield from pieces
@@ -359,11 +362,12 @@ def _sqlite_pieces(path: Path) -> Iterator[str]:
     except sqlite3.Error as exc:
         raise InputError(f"{path}: cannot open the SQLite file ({exc})") from exc
     try:
-        tables = [r[0] for r in con.execute("select name from sqlite_master where type = 'table'")]
-        for table in tables:
+        limits.guard_sqlite(con)
+        for table, columns in list(limits.sqlite_columns(con)):
             quoted = '"' + table.replace('"', '""') + '"'
-            # The table name comes from the file itself and is quoted as an identifier.
-            cur = con.execute(f"select * from {quoted}")
+            cols = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
+            # Names come from the file itself and are quoted as identifiers.
+            cur = con.execute(f"select {cols} from {quoted}")
             while rows := cur.fetchmany(2000):
                 yield "\n".join("\t".join("" if v is None else str(v) for v in r) for r in rows)
                 yield "\n"
