@@ -8,8 +8,11 @@ same time N slow clients from 127.0.0.2 and up (all of 127.0.0.0/8 is loopback o
 Linux) open connections and send their headers, or their body, a byte a second, and
 reconnect when cut. The webhook listener runs in its own process:
 
-- plain: uvicorn with the settings `canary serve` used before (no slow-client cuts);
-- guarded: the same with listeners.httpguard (as `canary serve` runs it now).
+- plain: uvicorn as `canary serve` ran it before (no slow-client cuts, 503 past
+  2000 connections);
+- guarded: as `canary serve` runs it now (listeners.httpguard, 503 past 10000).
+
+The slow clients run in a process of their own.
 
 Printed for each listener and each N (N = 0 is the baseline: no attack): webhooks
 sent, the share answered 2xx, their median and p99 latency, and the ratio of the
@@ -53,7 +56,7 @@ def serve(kind: str, port_file: Path, db: str) -> None:
     if kind == "guarded":
         ucfg = guarded_config(app, "http", http_limits(cfg))
     else:
-        ucfg = uvicorn_config(app)
+        ucfg = uvicorn_config(app, limit_concurrency=2000)
     server = QuietServer(ucfg)
     port_file.write_text(str(sock.getsockname()[1]))
     signal.signal(signal.SIGTERM, lambda *_: setattr(server, "should_exit", True))
@@ -82,6 +85,7 @@ async def slow_client(port: int, source: str, body: bool, until: float) -> None:
             pass
         finally:
             w.close()
+        await asyncio.sleep(1)  # cut: come back a second later, as a slowloris does
 
 
 def signed(n: int) -> tuple[bytes, dict[str, str]]:
@@ -116,21 +120,29 @@ async def provider(port: int, until: float, timeout: float) -> list[tuple[int, f
     return out
 
 
-async def attack(port: int, n_slow: int, seconds: float, timeout: float) -> list[tuple[int, float]]:
-    loop = asyncio.get_running_loop()
-    until = loop.time() + seconds
+async def slow_clients(port: int, n_slow: int, seconds: float) -> None:
+    until = asyncio.get_running_loop().time() + seconds
     slow = [
-        asyncio.ensure_future(
-            slow_client(port, f"127.0.{2 + i // 2500}.{2 + (i // 10) % 250}", i % 2 == 1, until)
-        )
+        slow_client(port, f"127.0.{2 + i // 2500}.{2 + (i // 10) % 250}", i % 2 == 1, until)
         for i in range(n_slow)
     ]
-    await asyncio.sleep(2 if n_slow else 0)  # the attack is in place first
-    results = await provider(port, until, timeout)
-    for t in slow:
-        t.cancel()
     await asyncio.gather(*slow, return_exceptions=True)
-    return results
+
+
+async def attack(port: int, n_slow: int, seconds: float, timeout: float) -> list[tuple[int, float]]:
+    """The slow clients in a process of their own (so they do not slow the provider)."""
+    attacker = None
+    if n_slow:
+        cmd = [sys.executable, __file__, "--attack", str(n_slow), "--port", str(port)]
+        attacker = subprocess.Popen([*cmd, "--seconds", str(seconds + 5)])
+        await asyncio.sleep(3)  # the attack is in place first
+    try:
+        until = asyncio.get_running_loop().time() + seconds
+        return await provider(port, until, timeout)
+    finally:
+        if attacker is not None:
+            attacker.kill()
+            attacker.wait()
 
 
 def run(kind: str, n_slow: int, args: argparse.Namespace) -> list[tuple[int, float]]:
@@ -164,17 +176,22 @@ def run(kind: str, n_slow: int, args: argparse.Namespace) -> list[tuple[int, flo
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--slow", type=int, nargs="+", default=[300, 2500])
-    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--timeout", type=float, default=5.0)
     ap.add_argument("--serve")
+    ap.add_argument("--attack", type=int)
+    ap.add_argument("--port", type=int)
     ap.add_argument("--port-file")
     ap.add_argument("--db")
     args = ap.parse_args()
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     if args.serve:
         serve(args.serve, Path(args.port_file), args.db)
         return
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if args.attack:
+        asyncio.run(slow_clients(args.port, args.attack, args.seconds))
+        return
     print(f"signed webhooks for {args.seconds:g} s each run, client timeout {args.timeout:g} s")
     cols = ("listener", "slow", "sent", "2xx", "p50 ms", "p99 ms", "2xx vs no attack")
     print("{:8} {:>5} {:>6} {:>7} {:>8} {:>8} {:>17}".format(*cols))

@@ -228,7 +228,7 @@ def main() -> None:
     )
     results = {kind: run(kind, args) for kind in ("bare", "nocaps", "canary")}
     base = max(1.0, results["bare"]["peak"] - results["bare"]["before"])
-    cols = ("server", "RSS before", "peak", "after", "flood accepted", "legit 250", "growth/bare")
+    cols = ("server", "RSS before", "peak", "after", "flood sent", "legit 250", "growth/bare")
     print("{:8} {:>10} {:>8} {:>8} {:>15} {:>10} {:>12}".format(*cols))
     for kind, r in results.items():
         grown = r["peak"] - r["before"]

@@ -14,7 +14,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -122,6 +122,11 @@ async def _canary_error(request: Request, exc: Exception) -> Response:
     return _error(request, status, str(exc)[:500])
 
 
+async def _gone(request: Request, exc: Exception) -> Response:
+    """The client left mid-request (or was cut as too slow): nobody to answer, no traceback."""
+    return Response(status_code=400)
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("admin: unexpected error on %s", request.url.path)
     return _error(request, 500, "internal error (logged)")
@@ -155,6 +160,7 @@ def create_app(store: Store, config: Config | None = None) -> Starlette:
         exception_handlers={
             HTTPException: _http_error,
             CanaryError: _canary_error,
+            ClientDisconnect: _gone,
             Exception: _unexpected,
         },
     )

@@ -11,7 +11,9 @@ connection is checked once a second:
 - reading a body: after `body_grace` seconds, at least `min_body_rate` bytes/s on
   average (while the app is not the one holding it back);
 - writing an answer the client does not read: cut after `header_timeout` seconds;
-- at most `max_per_peer` connections per client address (closed at once beyond).
+- at most `max_per_peer` connections per client address (closed at once beyond);
+- with more than `busy_connections` open, the header timeout and the body's grace
+  shrink to `busy_header_timeout` and `busy_body_grace`.
 
 A cut is logged at most once a minute per listener, with a count.
 """
@@ -35,6 +37,12 @@ class HttpLimits:
     body_grace: float = 5.0
     max_per_peer: int = 64
     check_every: float = 1.0
+    #: Past this many open connections the listener is under pressure: headers get
+    #: `busy_header_timeout` seconds and bodies `busy_body_grace` (a provider's request
+    #: arrives in milliseconds; a slowloris wants every second it is given).
+    busy_connections: int = 256
+    busy_header_timeout: float = 2.0
+    busy_body_grace: float = 1.0
 
 
 class HttpGuard:
@@ -122,23 +130,28 @@ def guarded(base: type, guard: HttpGuard) -> type:
             if transport is None or transport.is_closing():
                 return
             lim = guard.limits
+            busy = guard.slots.count > lim.busy_connections
+            header_timeout = (
+                min(lim.header_timeout, lim.busy_header_timeout) if busy else lim.header_timeout
+            )
+            grace = min(lim.body_grace, lim.busy_body_grace) if busy else lim.body_grace
             now = self.loop.time()
             cycle = self.cycle
             why = ""
             if cycle is None or cycle.response_complete:
                 if self._g_state != "headers":
                     self._g_state, self._g_since = "headers", now
-                elif now - self._g_since > lim.header_timeout:
-                    why = f"request headers not complete in {lim.header_timeout:g} s"
+                elif now - self._g_since > header_timeout:
+                    why = f"request headers not complete in {header_timeout:g} s"
             elif getattr(cycle, "more_body", False) and not self.flow.read_paused:
-                elapsed = now - self._g_since - lim.body_grace
+                elapsed = now - self._g_since - grace
                 if elapsed > 0 and self._g_body < lim.min_body_rate * elapsed:
                     why = f"request body slower than {lim.min_body_rate} bytes/s"
             elif self.flow.write_paused:
                 if self._g_state != "write":
                     self._g_state, self._g_since = "write", now
-                elif now - self._g_since > lim.header_timeout:
-                    why = f"answer not read in {lim.header_timeout:g} s"
+                elif now - self._g_since > header_timeout:
+                    why = f"answer not read in {header_timeout:g} s"
             elif self._g_state == "write":
                 self._g_state, self._g_since = "body", now
             if why:

@@ -42,8 +42,9 @@ log = logging.getLogger(__name__)
 PARTS = ("smtp", "http", "admin", "scheduler")
 #: Seconds in-flight HTTP requests get to finish after a stop signal.
 GRACE_SECONDS = 30.0
-#: Concurrent HTTP connections per listener past which uvicorn answers 503.
-MAX_CONNECTIONS = 2000
+#: Concurrent HTTP connections per listener past which uvicorn answers 503 (slow
+#: clients are cut well before: listeners.httpguard; serve raises its open-files limit).
+MAX_CONNECTIONS = 10000
 
 
 def parse_hostport(value: str, what: str) -> tuple[str, int]:

@@ -7,6 +7,7 @@ on 127.0.0.1 posts signed webhooks. Every signed webhook must get a 2xx.
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
+import pytest
 
 from canary.store.engine import Store
 from listeners.httpguard import HttpLimits
@@ -106,3 +108,18 @@ def test_one_peer_is_capped_others_still_served(sqlite_store: Store) -> None:
         finally:
             for s in held:
                 s.close()
+
+
+def test_a_client_gone_mid_body_is_no_traceback(
+    sqlite_store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    with guarded_webhooks(sqlite_store) as (url, _guard):
+        port = int(url.rsplit(":", 1)[1])
+        for i in range(5):
+            s = _slow(port, f"127.0.0.{60 + i}", body=True)
+            time.sleep(0.1)
+            s.close()
+        time.sleep(0.5)
+    assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records]
+    assert len([r for r in caplog.records if "went away" in r.getMessage()]) == 1
