@@ -29,6 +29,12 @@ class ListenConfig:
     http: str = "127.0.0.1:8025"
     admin: str = "127.0.0.1:8026"
     public_url: str = "http://127.0.0.1:8025"
+    #: HTTP listeners (webhooks, admin): seconds a request's headers may take, the
+    #: slowest body accepted (bytes/s, after a few seconds' grace), connections per
+    #: client address. Slower clients are cut so signed webhooks keep being answered.
+    http_header_timeout: float = 10.0
+    http_min_body_rate: int = 4096
+    http_max_connections_per_peer: int = 64
 
 
 @dataclass
@@ -41,6 +47,17 @@ class SmtpConfig:
     max_commands: int = 200
     #: MX hosts the canary domains must point at (checked by doctor and the drift job).
     mx_hosts: list[str] = field(default_factory=list)
+    #: Concurrent sessions in all and per client address; 421 beyond them.
+    max_sessions: int = 500
+    max_sessions_per_peer: int = 20
+    #: Bytes of a message held in memory before the rest is spooled to disk.
+    spool_memory_bytes: int = 256 * 1024
+    #: Message bytes received and not yet recorded, all sessions together (421 past it).
+    max_inflight_bytes: int = 512 * 1024 * 1024
+    #: Evidence bytes kept per client address and in all per UTC day (0 = no quota);
+    #: past them a message is still a hit, its evidence cut to the first 4 KB + full hash.
+    evidence_quota_per_sender: int = 100 * 1024 * 1024
+    evidence_quota_per_day: int = 2 * 1024 * 1024 * 1024
 
 
 @dataclass
@@ -226,6 +243,9 @@ smtp = "127.0.0.1:2525"
 http = "127.0.0.1:8025"            # public webhooks
 admin = "127.0.0.1:8026"           # dashboard and API, behind login
 public_url = "http://127.0.0.1:8025"   # what providers call; used for signatures
+# http_header_timeout = 10.0       # seconds a request's headers may take
+# http_min_body_rate = 4096        # slowest request body accepted, bytes/s
+# http_max_connections_per_peer = 64   # per client address, webhooks and admin each
 
 [smtp]
 hostname = "mx.canary.invalid"
@@ -233,6 +253,12 @@ max_message_bytes = 10485760
 # tls_cert = "/etc/canary/cert.pem"
 # tls_key = "/etc/canary/key.pem"
 # mx_hosts = ["mx1.example.org"]    # where the canary domains' MX must point
+# max_sessions = 500                # concurrent sessions; 421 beyond
+# max_sessions_per_peer = 20        # concurrent sessions per client address
+# spool_memory_bytes = 262144       # message bytes kept in memory; the rest on disk
+# max_inflight_bytes = 536870912    # unrecorded message bytes, all sessions; 421 beyond
+# evidence_quota_per_sender = 104857600    # evidence bytes per client address per day
+# evidence_quota_per_day = 2147483648      # evidence bytes per day in all
 
 [providers.twilio]
 auth_token = ""

@@ -102,9 +102,11 @@ def check_twilio(
     algorithm = twilio_algorithm(settings_header)
     if algorithm not in TWILIO_ALGORITHMS:
         return False
-    query = parse_qs(urlsplit(url).query)
+    # Blank values kept: `?bodySHA256=` (empty) must not drop the body from the check.
+    query = parse_qs(urlsplit(url).query, keep_blank_values=True)
     if "bodySHA256" in query:
-        if not _eq(hashlib.sha256(raw_body).hexdigest(), query["bodySHA256"][0]):
+        given = query["bodySHA256"]
+        if len(given) != 1 or not _eq(hashlib.sha256(raw_body).hexdigest(), given[0].lower()):
             return False
         params = {}
     ok = False

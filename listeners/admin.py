@@ -14,8 +14,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,36 +25,51 @@ from canary.store.engine import Store
 from listeners import admin_api, admin_pages
 from listeners.admin_auth import (
     SESSION_COOKIE,
-    SESSION_MAX_AGE,
     LoginLimiter,
+    RotatingSessions,
     SecurityHeaders,
     principal,
-    session_secret,
 )
 from listeners.admin_openapi import openapi
 
 log = logging.getLogger(__name__)
 
+#: Request bodies: uploads (identify) up to MAX_UPLOAD and a form's worth; others small.
 MAX_BODY = admin_api.MAX_UPLOAD + 1024 * 1024
-#: Failed logins allowed per client IP and per user name in LOGIN_WINDOW_S (in memory).
+MAX_FORM_BODY = 64 * 1024
+UPLOAD_ROUTES = ("/api/identify", "/identify")
+#: Failed logins allowed in LOGIN_WINDOW_S (in memory): per user name and address, per
+#: address, and per user name from addresses that user never logged in from.
+LOGIN_MAX_PER_USER_AND_IP = 5
 LOGIN_MAX_PER_IP = 20
-LOGIN_MAX_PER_USER = 5
+LOGIN_MAX_PER_USER = 50
 LOGIN_WINDOW_S = 300.0
 
 
 class BodyLimit:
-    """413 for a request body over `limit` bytes, whether or not it announced its length."""
+    """413 for a request body over its route's limit, whether or not it announced its
+    length: `upload_limit` on the upload routes, `limit` everywhere else."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit: int = MAX_FORM_BODY,
+        upload_limit: int = MAX_BODY,
+        upload_routes: tuple[str, ...] = UPLOAD_ROUTES,
+    ) -> None:
         self.app = app
-        self.limit = limit
+        self.default = limit
+        self.upload_limit = upload_limit
+        self.upload_routes = upload_routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = scope.get("path", "")
+        limit = self.upload_limit if path in self.upload_routes else self.default
         for k, v in scope.get("headers", []):
-            if k == b"content-length" and v.isdigit() and int(v) > self.limit:
+            if k == b"content-length" and v.isdigit() and int(v) > limit:
                 await JSONResponse({"error": "request body too large"}, 413)(scope, receive, send)
                 return
         seen = 0
@@ -65,7 +79,7 @@ class BodyLimit:
             msg = await receive()
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
-                if seen > self.limit:
+                if seen > limit:
                     raise HTTPException(413, "request body too large")
             return msg
 
@@ -108,6 +122,11 @@ async def _canary_error(request: Request, exc: Exception) -> Response:
     return _error(request, status, str(exc)[:500])
 
 
+async def _gone(request: Request, exc: Exception) -> Response:
+    """The client left mid-request (or was cut as too slow): nobody to answer, no traceback."""
+    return Response(status_code=400)
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("admin: unexpected error on %s", request.url.path)
     return _error(request, 500, "internal error (logged)")
@@ -124,33 +143,28 @@ def create_app(store: Store, config: Config | None = None) -> Starlette:
 
     limiter_ip = LoginLimiter(LOGIN_MAX_PER_IP, LOGIN_WINDOW_S)
     limiter_user = LoginLimiter(LOGIN_MAX_PER_USER, LOGIN_WINDOW_S)
+    limiter_pair = LoginLimiter(LOGIN_MAX_PER_USER_AND_IP, LOGIN_WINDOW_S)
     routes = [
         Route("/api/openapi.json", spec),
         Route("/healthz", healthz),
         *admin_api.routes(store),
-        *admin_pages.routes(store, limiter_ip, limiter_user),
+        *admin_pages.routes(store, limiter_ip, limiter_user, limiter_pair),
     ]
     app = Starlette(
         routes=routes,
         middleware=[
             Middleware(SecurityHeaders),
-            Middleware(BodyLimit, limit=MAX_BODY),
-            Middleware(
-                SessionMiddleware,
-                secret_key=session_secret(store),
-                session_cookie=SESSION_COOKIE,
-                max_age=SESSION_MAX_AGE,
-                same_site="strict",
-                https_only=False,  # SecurityHeaders adds Secure when served over https
-            ),
+            Middleware(BodyLimit),
+            Middleware(RotatingSessions, store=store, session_cookie=SESSION_COOKIE),
         ],
         exception_handlers={
             HTTPException: _http_error,
             CanaryError: _canary_error,
+            ClientDisconnect: _gone,
             Exception: _unexpected,
         },
     )
     app.state.store = store
     app.state.config = config
-    app.state.login_limiters = (limiter_ip, limiter_user)
+    app.state.login_limiters = (limiter_ip, limiter_user, limiter_pair)
     return app

@@ -27,7 +27,7 @@ from canary.errors import InputError
 from canary.evidence import bundle, report, signing
 from canary.hits.attribution import coded_canary_ids
 from canary.investigate import history, queries
-from canary.investigate.identify import identify
+from canary.investigate.limits import SERVER_LIMITS, bounded_identify
 from canary.investigate.trace import trace
 from canary.mail.parse import parse_message
 from canary.store.engine import Store
@@ -186,8 +186,9 @@ def _str(v: Any) -> str | None:
 
 
 def identify_upload_sync(store: Store, path: Path) -> dict[str, Any]:
+    """An uploaded dump identified with the file read in a bounded child process."""
     try:
-        return identify(store, path)
+        return bounded_identify(store, path, SERVER_LIMITS)
     finally:
         path.unlink(missing_ok=True)
 

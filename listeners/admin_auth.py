@@ -3,12 +3,16 @@
 - API clients send `Authorization: Bearer <token>` (the admin token `canary init`
   prints); it carries the admin role and needs no CSRF token (no ambient credential).
 - Browsers log in; the signed session cookie (HttpOnly, SameSite=Strict, Secure over
-  https) holds the user name and a CSRF token. The user and role are read from the
+  https) holds the user name, a CSRF token and the id of a session kept in the store
+  (canary.store.users): logout, a new password and `canary token rotate --sessions`
+  end sessions server-side, at once. The user and role are read from the
   store on every request, so a removed user or a changed role takes effect at once.
 - Every POST with a session must carry the session's CSRF token (form field `csrf`
   or header `X-CSRF-Token`).
-- Failed logins are limited per client IP and per user name, in memory, per process:
-  a restart forgets them, and several processes each keep their own count.
+- Failed logins are limited per user name and client address together, per address,
+  and per user name from addresses it never logged in from (a higher bar): someone
+  guessing a user's password locks out themselves, not the user at their usual
+  address. In memory, per process: a restart forgets them.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 
+import itsdangerous
 from starlette.exceptions import HTTPException
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -28,7 +34,6 @@ from canary.store import users
 from canary.store.admin_token import check_admin_token
 from canary.store.engine import Store
 
-SESSION_SECRET_SETTING = "admin_session_secret"  # noqa: S105 (a settings key)
 SESSION_COOKIE = "canary_session"
 SESSION_MAX_AGE = 8 * 3600
 
@@ -40,16 +45,6 @@ class Principal:
     name: str
     role: str
     via: str  # "session" | "token"
-
-
-def session_secret(store: Store) -> str:
-    """The key that signs session cookies, created once and kept in the store."""
-    value = store.get_setting(SESSION_SECRET_SETTING)
-    if not value:
-        value = secrets.token_urlsafe(48)
-        store.set_setting(SESSION_SECRET_SETTING, value)
-        value = store.get_setting(SESSION_SECRET_SETTING) or value  # another process won
-    return value
 
 
 def bearer(request: Request) -> str | None:
@@ -65,6 +60,11 @@ def principal(request: Request, store: Store) -> Principal | None:
         return Principal("api-token", "admin", "token") if check_admin_token(store, token) else None
     name = request.session.get("user") if "session" in request.scope else None
     if not isinstance(name, str):
+        return None
+    # The cookie must name a live server-side session of that user (logout, a new
+    # password or `canary token rotate --sessions` end them at once).
+    if users.session_user(store, request.session.get("sid")) != name:
+        request.session.clear()
         return None
     u = users.get_user(store, name)
     if u is None:
@@ -100,6 +100,42 @@ def check_csrf(request: Request, presented: str | None) -> None:
     got = presented or request.headers.get("x-csrf-token") or ""
     if not isinstance(want, str) or not hmac.compare_digest(want.encode(), got.encode()):
         raise HTTPException(403, "missing or wrong CSRF token: reload the page and try again")
+
+
+class RotatingSessions(SessionMiddleware):
+    """Starlette's signed-cookie sessions, with the signing key re-read from the store
+    every few seconds, so `canary token rotate --sessions` takes effect without a restart."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        store: Store,
+        session_cookie: str = SESSION_COOKIE,
+        max_age: int = SESSION_MAX_AGE,
+        refresh_s: float = 1.0,
+    ) -> None:
+        self._store = store
+        self._secret = users.session_secret(store)
+        self._refresh_s = refresh_s
+        self._checked = time.monotonic()
+        super().__init__(
+            app,
+            secret_key=self._secret,
+            session_cookie=session_cookie,
+            max_age=max_age,
+            same_site="strict",
+            https_only=False,  # SecurityHeaders adds Secure when served over https
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        now = time.monotonic()
+        if scope["type"] == "http" and now - self._checked > self._refresh_s:
+            self._checked = now
+            secret = self._store.get_setting(users.SESSION_SECRET_SETTING) or self._secret
+            if secret != self._secret:
+                self._secret = secret
+                self.signer = itsdangerous.TimestampSigner(str(secret))
+        await super().__call__(scope, receive, send)
 
 
 class LoginLimiter:

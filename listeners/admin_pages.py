@@ -8,6 +8,7 @@ bundles and raw evidence; admins manage users. Live tables are refreshed by
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,15 @@ from canary.investigate.trace import trace
 from canary.store import users
 from canary.store.engine import Store
 from listeners import admin_api
-from listeners.admin_auth import LoginLimiter, Principal, check_csrf, csrf_token, principal, require
+from listeners.admin_auth import (
+    SESSION_MAX_AGE,
+    LoginLimiter,
+    Principal,
+    check_csrf,
+    csrf_token,
+    principal,
+    require,
+)
 from listeners.admin_text import TEXT, pick_lang
 
 HERE = Path(__file__).parent
@@ -67,6 +76,28 @@ def show_value(value: Any) -> str:
     return text if len(text) <= MAX_DETAIL_VALUE else text[:MAX_DETAIL_VALUE] + "…"
 
 
+class KnownAddresses:
+    """Addresses each user logged in from (in memory, bounded)."""
+
+    def __init__(self, per_user: int = 20, users_max: int = 10_000) -> None:
+        self.per_user = per_user
+        self.users_max = users_max
+        self._seen: OrderedDict[str, OrderedDict[str, None]] = OrderedDict()
+
+    def has(self, user: str, ip: str) -> bool:
+        return ip in self._seen.get(user, ())
+
+    def add(self, user: str, ip: str) -> None:
+        seen = self._seen.setdefault(user, OrderedDict())
+        seen[ip] = None
+        seen.move_to_end(ip)
+        while len(seen) > self.per_user:
+            seen.popitem(last=False)
+        self._seen.move_to_end(user)
+        while len(self._seen) > self.users_max:
+            self._seen.popitem(last=False)
+
+
 def page_user(request: Request, store: Store, role: str = "viewer") -> Principal:
     """The logged-in user for a page; browsers without a session go to /login."""
     who = principal(request, store)
@@ -77,8 +108,15 @@ def page_user(request: Request, store: Store, role: str = "viewer") -> Principal
     return who
 
 
-def routes(store: Store, limiter_ip: LoginLimiter, limiter_user: LoginLimiter) -> list[Any]:
-    """The dashboard routes, bound to `store` and the login limiters."""
+def routes(
+    store: Store,
+    limiter_ip: LoginLimiter,
+    limiter_user: LoginLimiter,
+    limiter_pair: LoginLimiter,
+) -> list[Any]:
+    """The dashboard routes, bound to `store` and the login limiters (per address, per
+    user from unknown addresses, per user and address)."""
+    known = KnownAddresses()
 
     def index(request: Request) -> Response:
         who = page_user(request, store)
@@ -102,16 +140,28 @@ def routes(store: Store, limiter_ip: LoginLimiter, limiter_user: LoginLimiter) -
             await form.close()
         ip = request.client.host if request.client else "?"
         t = TEXT[pick_lang(request.headers.get("accept-language"))]
-        if limiter_ip.blocked(ip) or limiter_user.blocked(name.lower()):
+        user, pair = name.lower(), f"{name.lower()}|{ip}"
+        # Someone guessing a user's password locks out their own address, not the user:
+        # the real user still logs in from an address they logged in from before.
+        if (
+            limiter_pair.blocked(pair)
+            or limiter_ip.blocked(ip)
+            or (limiter_user.blocked(user) and not known.has(user, ip))
+        ):
             return render(request, "login.html", {"error": t["too_many"]}, status=429)
         u = await run_in_threadpool(users.authenticate, store, name, password)
         if u is None:
             limiter_ip.fail(ip)
-            limiter_user.fail(name.lower())
+            limiter_pair.fail(pair)
+            if not known.has(user, ip):
+                limiter_user.fail(user)
             return render(request, "login.html", {"error": t["bad_login"]}, status=401)
-        limiter_user.reset(name.lower())
+        limiter_pair.reset(pair)
+        known.add(user, ip)
+        sid = await run_in_threadpool(users.open_session, store, u.username, SESSION_MAX_AGE)
         request.session.clear()  # a fresh session (and CSRF token) after login
         request.session["user"] = u.username
+        request.session["sid"] = sid
         csrf_token(request)
         return RedirectResponse("/", status_code=303)
 
@@ -121,6 +171,7 @@ def routes(store: Store, limiter_ip: LoginLimiter, limiter_user: LoginLimiter) -
             check_csrf(request, _s(form.get("csrf")))
         finally:
             await form.close()
+        await run_in_threadpool(users.end_session, store, request.session.get("sid"))
         request.session.clear()
         return RedirectResponse("/login", status_code=303)
 

@@ -33,14 +33,18 @@ import uvicorn
 from canary.config import Config, parse_hostport
 from canary.errors import ConfigError
 from canary.store.engine import Store
+from canary.text import safe_text
+from listeners.guards import quiet_resource_errors, raise_open_files_limit
+from listeners.httpguard import HttpGuard, HttpLimits, guarded
 
 log = logging.getLogger(__name__)
 
 PARTS = ("smtp", "http", "admin", "scheduler")
 #: Seconds in-flight HTTP requests get to finish after a stop signal.
 GRACE_SECONDS = 30.0
-#: Concurrent HTTP connections per listener past which uvicorn answers 503.
-MAX_CONNECTIONS = 2000
+#: Concurrent HTTP connections per listener past which uvicorn answers 503 (slow
+#: clients are cut well before: listeners.httpguard; serve raises its open-files limit).
+MAX_CONNECTIONS = 10000
 
 
 def bind(host: str, port: int, what: str) -> socket.socket:
@@ -140,6 +144,8 @@ async def serve(
     webhooks: Any = None
     scheduler: Any = None
     running = Running()
+    raise_open_files_limit()
+    quiet_resource_errors(loop)
     signals = _install_signals(loop, stop, servers)
     try:
         if "http" in options.parts:
@@ -147,12 +153,12 @@ async def serve(
 
             app = create_app(store, config)
             webhooks = app.state.webhooks
-            servers.append(_start_http("http", app, options.http or config.listen.http))
+            servers.append(_start_http("http", app, options.http or config.listen.http, config))
         if "admin" in options.parts:
             admin_app = _admin_app(store, config)
             if admin_app is not None:
                 servers.append(
-                    _start_http("admin", admin_app, options.admin or config.listen.admin)
+                    _start_http("admin", admin_app, options.admin or config.listen.admin, config)
                 )
         smtp_port = 25
         if "smtp" in options.parts:
@@ -219,10 +225,32 @@ def _install_signals(
     return installed
 
 
-def _start_http(name: str, app: Any, address: str) -> tuple[str, QuietServer, asyncio.Task[None]]:
+def http_limits(config: Config) -> HttpLimits:
+    """The slow-client limits of the HTTP listeners, from `[listen]`."""
+    c = config.listen
+    return HttpLimits(
+        header_timeout=c.http_header_timeout,
+        min_body_rate=c.http_min_body_rate,
+        max_per_peer=c.http_max_connections_per_peer,
+    )
+
+
+def guarded_config(app: Any, name: str, limits: HttpLimits, **overrides: Any) -> uvicorn.Config:
+    """uvicorn settings with slow and greedy clients cut (listeners.httpguard)."""
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+    guard = HttpGuard(name, limits)
+    cfg = uvicorn_config(app, http=guarded(AutoHTTPProtocol, guard), **overrides)
+    cfg.canary_guard = guard  # type: ignore[attr-defined]
+    return cfg
+
+
+def _start_http(
+    name: str, app: Any, address: str, config: Config
+) -> tuple[str, QuietServer, asyncio.Task[None]]:
     host, port = parse_hostport(address, name)
     sock = bind(host, port, name)
-    server = QuietServer(uvicorn_config(app))
+    server = QuietServer(guarded_config(app, name, http_limits(config)))
     task = asyncio.ensure_future(server.serve(sockets=[sock]))
     return name, server, task
 
@@ -304,9 +332,28 @@ class JsonLines(logging.Formatter):
         return json.dumps(doc, ensure_ascii=False, default=str)
 
 
+class SafeMessages(logging.Filter):
+    """Log messages made inert: whatever a client wrote (a HELO, an address, an error
+    that quotes it) reaches the log without control characters or terminal escapes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: log what there is
+            message = f"{record.msg!r} {record.args!r}"
+        record.msg = safe_text(message, MAX_LOG_MESSAGE)
+        record.args = None
+        return True
+
+
+#: Characters of one log message at most.
+MAX_LOG_MESSAGE = 4000
+
+
 def configure_logging(json_lines: bool = False) -> None:
     """INFO lines on stderr (JSON lines with `json_lines`); chatty libraries kept quiet."""
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(SafeMessages())
     if json_lines:
         handler.setFormatter(JsonLines())
     else:

@@ -24,6 +24,7 @@ import functools
 import hashlib
 import logging
 import ssl
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -33,9 +34,10 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from canary.config import Config
 from canary.errors import ConfigError
 from canary.hits.record import Observation
-from canary.mail.parse import ParsedMail, parse_message, safe_text
+from canary.mail.parse import MAX_PARSE, ParsedMail, parse_message, safe_text
 from canary.store.engine import Store, new_id
 from listeners.batching import GroupCommitter
+from listeners.guards import ByteBudget, EvidenceQuota, PeerSlots, QuietLog, quiet_resource_errors
 from listeners.smtp_directory import Directory, split_address
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,9 @@ R_UNKNOWN = "550 5.1.1 Recipient address rejected: user unknown"
 R_RELAY = "550 5.7.1 Relaying denied"
 R_TEMP = "451 4.3.0 Temporary failure, please try again later"
 R_SHUTDOWN = "421 4.3.2 Service shutting down, try again later"
+R_BUSY = "421 4.7.0 Too many connections, try again later"
+R_NO_ROOM = "421 4.3.1 Insufficient system resources, try again later"
+R_NO_AUTH = "502 5.5.1 Command not implemented"
 
 
 @dataclass
@@ -68,18 +73,40 @@ class _Probe:
 
 
 @dataclass
+class _Message:
+    """A received message as the handler sees it: its first bytes, size and full hash."""
+
+    head: bytes
+    size: int
+    sha256: str
+    keep: int = 0
+    over_quota: bool = False
+
+    def __post_init__(self) -> None:
+        self.keep = self.keep or self.size
+
+
+@dataclass
 class _Stats:
     messages: int = 0
     hits: int = 0
     probes: int = 0
     rejected: int = 0
     failures: int = 0
+    refused: int = 0
 
 
 def _peer(session: Session) -> str:
     peer = session.peer
     if isinstance(peer, tuple) and len(peer) >= 2:
         return f"{peer[0]}:{peer[1]}"
+    return safe_text(peer, 100)
+
+
+def _peer_host(peer: Any) -> str:
+    """The client's address without the port (the key of per-peer caps and quotas)."""
+    if isinstance(peer, tuple) and peer:
+        return str(peer[0])
     return safe_text(peer, 100)
 
 
@@ -120,6 +147,8 @@ class CanarySMTP(SMTP):
         self.busy = 0
         self.ended_by = "disconnect"
         self._ended = False
+        self._refused = False
+        self._peer_host = ""
         # Wrap every command so shutdown knows who is in the middle of one.
         self._smtp_methods = {k: self._tracked(v) for k, v in self._smtp_methods.items()}
 
@@ -138,20 +167,73 @@ class CanarySMTP(SMTP):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         first = self.transport is None
+        h = self.canary_handler
+        if first:
+            self._peer_host = _peer_host(transport.get_extra_info("peername"))
+            refused = h.slots.take(self._peer_host)
+            if refused is not None:  # over a cap: 421 and close, no session at all
+                self._refused = True
+                h.stats.refused += 1
+                h.quiet.warning(
+                    f"cap-{refused}",
+                    "smtp: refused a session from %s (%s cap reached: %d in all, %d from it)",
+                    self._peer_host,
+                    "per-peer" if refused == "peer" else "total",
+                    h.slots.count,
+                    h.slots.by_peer[self._peer_host],
+                )
+                try:
+                    transport.write((R_BUSY + "\r\n").encode("ascii"))  # type: ignore[attr-defined]
+                finally:
+                    transport.close()
+                return
         super().connection_made(transport)
         if first:
-            self.canary_handler.sessions.add(self)
-            if self.canary_handler.closing:  # accepted just as we began to close
+            h.sessions.add(self)
+            if h.closing:  # accepted just as we began to close
                 self.loop.call_soon(self.shutdown_now)
 
     def connection_lost(self, error: Exception | None) -> None:
+        if self._refused:
+            return
         try:
             super().connection_lost(error)
         finally:
             if not self._ended:
                 self._ended = True
+                self.canary_handler.slots.give(self._peer_host)
                 self.canary_handler.sessions.discard(self)
                 self.canary_handler.session_ended(self, self.ended_by)
+
+    def data_received(self, data: bytes) -> None:
+        if not self._refused:
+            super().data_received(data)
+
+    def eof_received(self) -> bool | None:
+        if self._refused:
+            return False
+        return super().eof_received()
+
+    async def _handle_client(self) -> None:
+        """aiosmtpd's session loop; a client gone mid-command is one log line, no traceback."""
+        try:
+            await super()._handle_client()
+        except (ConnectionError, OSError) as exc:
+            log.info("smtp client %s went away (%s)", self._peer_host, type(exc).__name__)
+        except asyncio.CancelledError:
+            if self.transport is not None and not self.transport.is_closing():
+                raise  # cancelled from outside, not by the client leaving
+            log.info("smtp client %s went away", self._peer_host)
+
+    async def push(self, status: Any) -> None:
+        """aiosmtpd's reply, except that AUTH is never advertised: nothing authenticates here."""
+        text = status.decode("ascii", "replace") if isinstance(status, bytes) else status
+        if text.startswith(("250-AUTH", "250 AUTH")):
+            return
+        await super().push(status)
+
+    async def smtp_AUTH(self, arg: str) -> None:
+        await self.push(R_NO_AUTH)
 
     async def smtp_DATA(self, arg: str) -> None:
         """DATA as usual; once the message was sent (whatever the answer), not a probe.
@@ -164,10 +246,99 @@ class CanarySMTP(SMTP):
         rcpts = list(before.rcpt_tos) if before is not None else []
         limit = self.data_size_limit or 0
         self._reset_timeout(self._timeout_duration + limit / DATA_MIN_RATE)
-        await super().smtp_DATA(arg)
+        await self._receive_data(arg)
         if self.envelope is not before:  # the transaction ended: 250, 451, 552 or 500
             for r in rcpts:
                 self.pending.pop(rcpt_norm(r), None)
+
+    async def _receive_data(self, arg: str) -> None:
+        """aiosmtpd's DATA, with the message spooled: at most `spool_memory_bytes` of it
+        in memory, the rest in a private temporary file, every byte counted against the
+        listener's `max_inflight_bytes` (421 and close past it: nothing acknowledged, the
+        sender retries), its SHA-256 computed as it arrives."""
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        envelope = self.envelope
+        assert envelope is not None
+        if not envelope.rcpt_tos:
+            await self.push("503 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 Syntax: DATA")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        h = self.canary_handler
+        spool = tempfile.SpooledTemporaryFile(max_size=h.spool_memory)
+        digest = hashlib.sha256()
+        limit = self.data_size_limit or 0
+        size = held = 0
+        state = "ok"  # ok | too-much | too-long | no-room
+        fragments: list[bytes] = []
+        midline = False
+        try:
+            while self.transport is not None:
+                try:
+                    line = await self._reader.readuntil(b"\r\n")
+                except asyncio.LimitOverrunError as exc:
+                    state = "too-long" if state == "ok" else state
+                    fragments.clear()
+                    line = await self._reader.read(exc.consumed)
+                if not midline and line == b".\r\n":
+                    break
+                size += len(line)
+                midline = not line.endswith(b"\r\n")
+                if state != "ok":
+                    continue
+                if limit and size > limit:
+                    state = "too-much"
+                    fragments.clear()
+                    continue
+                fragments.append(line)
+                if midline:
+                    continue
+                whole = b"".join(fragments)
+                fragments.clear()
+                if len(whole) > self.line_length_limit:
+                    state = "too-long"
+                    continue
+                if whole.startswith(b"."):
+                    whole = whole[1:]
+                if not h.inflight.take(len(whole)):
+                    state = "no-room"
+                    break
+                held += len(whole)
+                spool.write(whole)
+                digest.update(whole)
+            if state == "no-room":
+                h.quiet.warning(
+                    "no-room",
+                    "smtp: %d bytes of messages in flight (smtp.max_inflight_bytes); "
+                    "closed a session from %s with 421",
+                    h.inflight.used,
+                    self._peer_host,
+                )
+                self.ended_by = "no-room"
+                await self.push(R_NO_ROOM)
+                if self.transport is not None:
+                    self.transport.close()
+                return
+            if state != "ok":
+                await self.push(
+                    "500 Line too long (see RFC5321 4.5.3.1.6)"
+                    if state == "too-long"
+                    else "552 Error: Too much mail data"
+                )
+                self._set_post_data_state()  # type: ignore[no-untyped-call]
+                return
+            envelope.spool = spool  # type: ignore[attr-defined]
+            envelope.spool_size = held  # type: ignore[attr-defined]
+            envelope.spool_sha256 = digest.hexdigest()  # type: ignore[attr-defined]
+            status = await self._call_handler_hook("DATA")
+            self._set_post_data_state()  # type: ignore[no-untyped-call]
+            await self.push(status)
+        finally:
+            spool.close()
+            h.inflight.give(held)
 
     def _timeout_cb(self) -> None:
         self.ended_by = "timeout"
@@ -203,6 +374,12 @@ class CanaryHandler:
         self.tasks: set[asyncio.Task[None]] = set()
         self.closing = False
         self.stats = _Stats()
+        c = config.smtp
+        self.slots = PeerSlots(c.max_sessions, c.max_sessions_per_peer)
+        self.spool_memory = max(4096, c.spool_memory_bytes)
+        self.inflight = ByteBudget(c.max_inflight_bytes)
+        self.quota = EvidenceQuota(c.evidence_quota_per_sender, c.evidence_quota_per_day)
+        self.quiet = QuietLog(log)
 
     # -- hooks -----------------------------------------------------------------------
 
@@ -232,16 +409,34 @@ class CanaryHandler:
         return R_OK_RCPT
 
     async def handle_DATA(self, server: CanarySMTP, session: Session, envelope: Envelope) -> str:
-        raw = envelope.original_content or b""
-        if isinstance(raw, str):  # only with decode_data=True, which we never set
-            raw = raw.encode("utf-8", "surrogateescape")
-        if len(raw) <= INLINE_PARSE_BYTES:
-            parsed = parse_message(raw)
+        spool = getattr(envelope, "spool", None)
+        if spool is None:  # aiosmtpd's own DATA (not ours): the message is in memory
+            raw = envelope.original_content or b""
+            if isinstance(raw, str):  # only with decode_data=True, which we never set
+                raw = raw.encode("utf-8", "surrogateescape")
+            message = _Message(raw, len(raw), hashlib.sha256(raw).hexdigest())
+        else:
+            message = await self._read_spool(spool, envelope)
+        if len(message.head) <= INLINE_PARSE_BYTES:
+            parsed = parse_message(message.head[: MAX_PARSE + 1])
         else:
             loop = asyncio.get_running_loop()
-            parsed = await loop.run_in_executor(self.lookups, parse_message, raw)
+            parsed = await loop.run_in_executor(
+                self.lookups, parse_message, message.head[: MAX_PARSE + 1]
+            )
+        keep = min(message.size, self.max_evidence)
+        granted = self.quota.grant(_peer_host(session.peer), keep)
+        if granted < keep:
+            message.over_quota = True
+            self.quiet.warning(
+                "quota",
+                "smtp: evidence quota reached (sender %s); keeping %d bytes of a message",
+                _peer_host(session.peer),
+                granted,
+            )
+        message.keep = granted
         queue_id = new_id()
-        observations = self.message_observations(session, envelope, raw, parsed, queue_id)
+        observations = self.message_observations(session, envelope, message, parsed, queue_id)
         server.reset_timeout()
         try:
             await self.committer.submit(observations, server)
@@ -256,9 +451,24 @@ class CanaryHandler:
             queue_id,
             _peer(session),
             len(observations),
-            len(raw),
+            message.size,
         )
         return f"250 2.0.0 Ok: queued as {queue_id}"
+
+    async def _read_spool(self, spool: Any, envelope: Envelope) -> _Message:
+        """What a spooled message's evidence and parsing need: its first bytes."""
+        size = int(envelope.spool_size)  # type: ignore[attr-defined]
+        want = min(size, max(self.max_evidence, MAX_PARSE + 1))
+
+        def read() -> bytes:
+            spool.seek(0)
+            return bytes(spool.read(want))
+
+        if want <= INLINE_PARSE_BYTES:
+            head = read()
+        else:
+            head = await asyncio.get_running_loop().run_in_executor(self.lookups, read)
+        return _Message(head, size, str(envelope.spool_sha256))  # type: ignore[attr-defined]
 
     def _alive(self, source: object) -> bool:
         return source in self.sessions
@@ -283,21 +493,24 @@ class CanaryHandler:
         self,
         session: Session,
         envelope: Envelope,
-        raw: bytes,
+        message: _Message,
         parsed: ParsedMail,
         queue_id: str,
     ) -> list[Observation]:
-        """One `smtp` observation per accepted recipient; the raw message is the evidence."""
-        evidence = raw[: self.max_evidence]
+        """One `smtp` observation per accepted recipient; the raw message is the evidence
+        (its first `max_evidence_bytes`, fewer over the evidence quota)."""
+        evidence = message.head[: min(message.keep, self.max_evidence)]
         details: dict[str, Any] = {
             "envelope": envelope_details(session, envelope),
             "message": parsed.details(),
-            "size": len(raw),
+            "size": message.size,
             "queue_id": queue_id,
         }
-        if len(evidence) < len(raw):
+        if len(evidence) < message.size:
             details["evidence_truncated"] = True
-            details["sha256_full"] = hashlib.sha256(raw).hexdigest()
+            details["sha256_full"] = message.sha256
+        if message.over_quota:
+            details["evidence_over_quota"] = True
         sender = parsed.from_address or safe_text(envelope.mail_from or "", 500)
         # The headers that may name the person (To) count with the text for attribution.
         text = f"{parsed.to}\n{parsed.subject}\n{parsed.text}"
@@ -465,6 +678,7 @@ class SmtpListener:
 async def start_smtp(store: Store, config: Config, host: str, port: int) -> SmtpListener:
     """Start the SMTP listener on host:port (0 picks a free port) in the running loop."""
     loop = asyncio.get_running_loop()
+    quiet_resource_errors(loop)
     handler = CanaryHandler(store, config)
     tls = tls_context(config)
     c = config.smtp

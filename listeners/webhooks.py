@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
@@ -33,6 +33,7 @@ from canary.hits.record import Observation, Recorded
 from canary.store.engine import Store
 from listeners import payloads
 from listeners.batching import GroupCommitter
+from listeners.guards import QuietLog
 from listeners.payloads import Malformed
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,7 @@ class Webhooks:
         self.max_body = max_body
         self.clock = clock
         self.committer = GroupCommitter(store, name="webhook-commit")
+        self.quiet = QuietLog(log)
         self._warned: dict[str, float] = {}
 
     async def close(self) -> None:
@@ -155,6 +157,9 @@ class Webhooks:
             body = await read_body(request, self.max_body)
         except TooLarge:
             return _text(413, "request body too large")
+        except ClientDisconnect:  # gone before its body was in (or cut as too slow)
+            self.quiet.warning("gone", "webhook client went away before its body was read")
+            return _text(400, "incomplete request")
         try:
             if not verify(body):
                 return forbidden()

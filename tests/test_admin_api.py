@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -244,3 +245,79 @@ def test_search_and_identify_pages(site) -> None:
         assert f'href="/copies/{copy_id}"' in r.text and "<b>dump</b>" not in r.text
         r = c.post("/identify", files={"file": ("d.csv", dump)})
         assert r.status_code == 403
+
+
+def _client(url: str, source: str = "127.0.0.1") -> httpx.Client:
+    return httpx.Client(
+        base_url=url, timeout=60, transport=httpx.HTTPTransport(local_address=source)
+    )
+
+
+def test_logout_ends_the_session_server_side(site) -> None:
+    """A cookie copied before logout (a stolen one, a shared machine) is dead after it."""
+    from tests.admin_support import csrf_of, login
+
+    store, url, *_ = site
+    users.add_user(store, "ana", "the right password", "admin")
+    with _client(url) as c:
+        assert login(c, "ana", "the right password").status_code == 303
+        stolen = dict(c.cookies)
+        assert c.get("/api/hits").status_code == 200
+        assert c.post("/logout", data={"csrf": csrf_of(c.get("/").text)}).status_code == 303
+    with _client(url) as thief:
+        thief.cookies.update(stolen)
+        assert thief.get("/api/hits").status_code == 401
+
+
+def test_a_new_password_and_a_rotation_end_sessions(site, tmp_path: Path) -> None:
+    from tests.admin_support import login
+    from tests.cli_support import canary
+
+    store, url, *_ = site
+    users.add_user(store, "ana", "the right password", "admin")
+    with _client(url) as c:
+        assert login(c, "ana", "the right password").status_code == 303
+        assert c.get("/api/hits").status_code == 200
+        users.set_password(store, "ana", "a brand new password")
+        assert c.get("/api/hits").status_code == 401
+        assert login(c, "ana", "a brand new password").status_code == 303
+        assert c.get("/api/hits").status_code == 200
+        before = store.get_setting(users.SESSION_SECRET_SETTING)
+        (tmp_path / "canary.toml").write_text(
+            f'[store]\nurl = "sqlite:///{tmp_path / "canary.db"}"\n'
+        )
+        out = canary("token", "rotate", "--sessions", cwd=tmp_path)
+        assert out.returncode == 0, out.stderr
+        assert store.get_setting(users.SESSION_SECRET_SETTING) != before
+        assert c.get("/api/hits").status_code == 401
+        time.sleep(1.2)  # the listener picks up the new signing key
+        assert login(c, "ana", "a brand new password").status_code == 303
+        assert c.get("/api/hits").status_code == 200
+
+
+def test_lockout_is_per_user_and_address(site) -> None:
+    """Guessing ana's password from one address locks that address out, not ana."""
+    from tests.admin_support import login
+
+    store, url, *_ = site
+    users.add_user(store, "ana", "the right password", "admin")
+    with _client(url) as c:
+        assert login(c, "ana", "the right password").status_code == 303  # a known address
+    with _client(url, "127.0.0.2") as attacker:
+        assert [login(attacker, "ana", f"guess {i}").status_code for i in range(5)] == [401] * 5
+        assert login(attacker, "ana", "the right password").status_code == 429
+    with _client(url) as c:
+        assert login(c, "ana", "the right password").status_code == 303
+        assert c.get("/api/hits").status_code == 200
+    with _client(url, "127.0.0.3") as elsewhere:  # and from another address too
+        assert login(elsewhere, "ana", "the right password").status_code == 303
+
+
+def test_body_limits_per_route(site) -> None:
+    """A form route takes a form's worth; only the upload routes take an upload's."""
+    _store, url, token, _c, _h = site
+    auth = {"Authorization": f"Bearer {token}"}
+    with _client(url) as c:
+        assert c.post("/login", content=b"a" * (100 * 1024)).status_code == 413
+        r = c.post("/api/identify", files={"file": ("d.txt", b"a" * (200 * 1024))}, headers=auth)
+        assert r.status_code == 200

@@ -496,10 +496,10 @@ def test_two_dispatchers_never_send_one_alert_twice(store_url: str, tmp_path: Pa
     ("raw", "slack", "teams"),
     [
         ("<!channel> hi", "&lt;!channel&gt; hi", "&lt;!channel&gt; hi"),
-        ("<https://evil.example|click>", "&lt;https://evil.example|click&gt;",
+        ("<https://evil.example|click>", "&lt;https[:]//evil[.]example|click&gt;",
          "&lt;https://evil.example|click&gt;"),
         ("a & b", "a &amp; b", "a &amp; b"),
-        ("**b** [x](http://e) {{DATE(1)}}", "**b** [x](http://e) {{DATE(1)}}",
+        ("**b** [x](http://e) {{DATE(1)}}", "**b** [x](http[:]//e) {{DATE(1)}}",
          r"\*\*b\*\* \[x\]\(http://e\) \{\{DATE\(1\)\}\}"),
         ("- item", "- item", r"\- item"),
         ("12. item on 2026-11-23", "12. item on 2026-11-23", r"12\. item on 2026-11-23"),
@@ -511,7 +511,29 @@ def test_escaping_per_medium(raw: str, slack: str, teams: str) -> None:
     assert escape_slack(raw) == slack
     assert escape_teams(raw) == teams
     assert "<" not in escape_html(raw) and ">" not in escape_html(raw)
-    assert plain("a\r\nb\x1b[31m\u202eevil\u0000") == "a b [31m evil"
+    assert plain("a\r\nb\x1b[31m\u202eevil\u0000") == "a b[31mevil"
+
+
+def test_attacker_urls_never_auto_link_in_slack() -> None:
+    from canary.alerts.format import Rendered, slack_message
+
+    r = Rendered(
+        subject="[canary] hit from www.evil.example",
+        facts=[
+            ("Sender", "phish@evil.example"),
+            ("Message", "click https://evil.example/login?x=1 or evil.example or mailto:a@b.co"),
+            ("Observed at", "2026-03-12T12:00:00.123+00:00"),
+        ],
+        link="http://127.0.0.1:8026/hits/7",
+    )
+    msg = slack_message(r)
+    section = msg["blocks"][1]["text"]["text"]
+    for shown in (msg["text"], msg["blocks"][0]["text"]["text"], section):
+        assert "evil.example" not in shown and "://evil" not in shown
+        assert "b.co" not in shown and "mailto:" not in shown
+    assert "https[:]//evil[.]example/login" in section and "phish@evil[.]example" in section
+    assert "2026-03-12T12:00:00.123+00:00" in section  # times stay readable
+    assert "<http://127.0.0.1:8026/hits/7|Open the hit>" in section  # our own link works
 
 
 def test_two_digest_runs_at_once_count_each_hit_once(store_url: str, tmp_path: Path) -> None:

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from canary.mail import parse as mailparse
-from canary.mail.parse import _address, _collapse, _lowered, _parse, _printable, safe_text
+from canary.mail.parse import _address, _collapse, _lowered, _parse, safe_text
+from canary.text import printable as _printable
 
 # -- parsing: only the header block of a single-part message ---------------------------
 
@@ -207,13 +208,17 @@ def test_plain_from_values_agree_with_getaddresses_on_random_values() -> None:
 
 # -- text cleaning: quick paths ----------------------------------------------------------
 
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+CONTROL = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e"
+    "\u2060-\u2069\ufeff\ufff9-\ufffb\ud800-\udfff]"
+)
+BREAKS = re.compile("\r\n|[\n\r\t\x0b\x0c\x85\u2028\u2029]")
 
 
 def reference_safe_text(s: str, limit: int) -> str:
     s = s[: limit * 4]
+    s = BREAKS.sub(" ", s)
     s = s.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    s = s.replace("\r\n", " ").replace("\n", " ").replace("\r", " ").replace("\t", " ")
     s = CONTROL.sub("", s).strip()
     return s if len(s) <= limit else s[: limit - 1] + "…"
 

@@ -175,6 +175,24 @@ def test_csv_neutralises_formulas(sqlite_store: Store) -> None:
     assert safe_cell("ok") == "ok" and safe_cell(None) == ""
 
 
+@pytest.mark.parametrize("separator", [",", ";", "\t", "|"])
+def test_csv_is_safe_whatever_separator_the_spreadsheet_splits_on(separator: str) -> None:
+    """Excel in Spain and Latin America splits on ";": `hola;=1+1` must not become a formula."""
+    hostile = f"hola{separator}=1+1{separator} @SUM(A1){separator}-2{separator}\uff1dcmd"
+    text = hits_csv([{"id": 1, "sender": hostile, "summary": "ok", "copies": []}])
+    data_line = text.splitlines()[1]
+    # Split the raw line the way a spreadsheet using this separator (ignoring quotes) would:
+    # no piece may start a formula.
+    for piece in data_line.replace('"', "").split(separator):
+        assert not piece.lstrip(" ").startswith(("=", "+", "-", "@", "\uff1d")), piece
+    # Every field is quoted, so a spreadsheet that honours quotes keeps it one cell.
+    assert f"\"{hostile.split(separator)[0]}{separator}'=1+1" in data_line
+    [row] = list(csv.DictReader(io.StringIO(text)))
+    assert row["sender"] == (
+        f"hola{separator}'=1+1{separator} '@SUM(A1){separator}'-2{separator}'\uff1dcmd"
+    )
+
+
 @pytest.mark.parametrize(
     "typed",
     [
@@ -237,7 +255,7 @@ def test_cli_json_documents(config: Config) -> None:
     )
     assert [h["channel"] for h in since["hits"]] == ["whatsapp"]
     csv_out = runner.invoke(app, ["hits", "--csv"]).stdout
-    assert csv_out.startswith("id,observed_at,channel")
+    assert csv_out.startswith('"id","observed_at","channel"')
     traced = json.loads(runner.invoke(app, ["trace", "(844) 987-6543", "--json"]).stdout)
     assert traced["identifier"] == "+528449876543"
     assert set(traced) >= {"identifier", "canaries", "copies", "hits"}

@@ -93,6 +93,18 @@ def test_twilio_json_body_uses_body_sha256() -> None:
     assert not sig.check_twilio("tok", url, {}, signature, raw_body=body.encode() + b" ")
 
 
+def test_twilio_empty_body_sha256_still_binds_the_body() -> None:
+    """`?bodySHA256=` (empty): a signature over the URL alone must not carry any JSON body."""
+    url = "https://hooks.example.org/hooks/twilio/sms?bodySHA256="
+    signature = RequestValidator("tok").compute_signature(url, {})
+    body = b'{"MessageSid": "SMforged", "From": "+15005550006", "To": "+525512345678"}'
+    assert not sig.check_twilio("tok", url, {}, signature, raw_body=body)
+    assert not sig.check_twilio("tok", url, {}, signature, raw_body=b"")  # "" is no digest
+    twice = f"{url}{hashlib.sha256(body).hexdigest()}&bodySHA256="
+    signature2 = RequestValidator("tok").compute_signature(twice, {})
+    assert not sig.check_twilio("tok", twice, {}, signature2, raw_body=body)
+
+
 def test_twilio_sha256_shared_key_algorithm() -> None:
     url = "https://hooks.example.org/hooks/twilio/sms"
     signature = RequestValidator("shared").compute_signature(url, {"A": "1"}, "HMAC_SHA256")

@@ -17,6 +17,8 @@ def test_the_private_aiosmtpd_names_the_listener_overrides_still_exist() -> None
     for name in (
         "_reset_timeout",
         "_timeout_cb",
+        "_set_post_data_state",
+        "_call_handler_hook",
         "smtp_DATA",
         "connection_made",
         "connection_lost",

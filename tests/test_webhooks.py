@@ -497,6 +497,21 @@ def test_twilio_json_body_signed_with_body_sha256(sqlite_store: Store) -> None:
     assert [c.copy_id for c in hit.candidates] == [copy_id]
 
 
+def test_twilio_empty_body_sha256_is_refused_on_the_wire(sqlite_store: Store) -> None:
+    import json as _json
+
+    from twilio.request_validator import RequestValidator
+
+    add_copy(sqlite_store, "Vendor A", phones=[CANARY])
+    path = "/hooks/twilio/sms?bodySHA256="
+    sig = RequestValidator(TWILIO_TOKEN).compute_signature("https://hooks.example.org" + path, {})
+    headers = {"X-Twilio-Signature": sig, "Content-Type": "application/json"}
+    with running(sqlite_store, signed_config()) as client:
+        body = _json.dumps(sms_params("SMforged")).encode()
+        assert client.post(path, content=body, headers=headers).status_code == 403
+    assert hits(sqlite_store) == []
+
+
 def test_whatsapp_handshake_refused_while_no_verify_token_is_configured(
     sqlite_store: Store,
 ) -> None:

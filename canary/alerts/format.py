@@ -14,23 +14,43 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from canary.text import safe_text
+
 MAX_FIELD = 300
 MAX_SUMMARY = 400
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def plain(value: Any, limit: int = MAX_FIELD) -> str:
     """One line of plain text: control and bidi characters become spaces, bounded."""
-    text = "" if value is None else str(value)
-    text = _CONTROL.sub(" ", text[: limit * 4])
-    text = re.sub(r" {2,}", " ", text).strip()
+    text = re.sub(r" {2,}", " ", safe_text(value, limit * 4))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+#: What Slack turns into a link by itself: a scheme's "://", a dot before a letter in
+#: a host name or an address ("evil.example", "a@b.example"), "www." and the like.
+_SLACK_SCHEME = re.compile(r"(?i)([a-z][a-z0-9+.-]*):(/*)")
+_SLACK_DOT = re.compile(r"(?<=[\w-])\.(?=[^\W\d_])")
+
+
 def escape_slack(text: str) -> str:
-    """Slack mrkdwn: only &, < and > are control characters (mentions, links)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Slack mrkdwn: &, < and > escaped (mentions, links), and anything Slack would
+    auto-link defanged: "https://evil.example/x" shows as "https[:]//evil[.]example/x"."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _SLACK_SCHEME.sub(
+        lambda m: (
+            f"{m[1]}[:]{m[2]}"
+            if m[2]
+            or m[1].lower() in ("mailto", "tel", "sms", "slack", "javascript", "data", "file")
+            else m[0]
+        ),
+        text,
+    )
+    return _SLACK_DOT.sub("[.]", text)
+
+
+def _slack_url(url: str) -> str:
+    """Our own link (to the dashboard), as Slack's <url|label> wants it."""
+    return url.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()~])")
@@ -255,7 +275,7 @@ def slack_message(r: Rendered) -> dict[str, Any]:
     """Slack incoming-webhook body: blocks with mrkdwn, every value escaped."""
     facts = "\n".join(f"*{escape_slack(k)}:* {escape_slack(v)}" for k, v in r.facts)
     if r.link:
-        facts += f"\n<{escape_slack(r.link)}|Open the hit>"
+        facts += f"\n<{_slack_url(r.link)}|Open the hit>"
     if r.note:
         facts += f"\n{escape_slack(r.note)}"
     return {

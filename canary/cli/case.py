@@ -250,8 +250,20 @@ def user_list(as_json: bool = JSON_OPTION) -> None:
 
 
 @token_app.command("rotate")
-def token_rotate() -> None:
+def token_rotate(
+    sessions: bool = typer.Option(
+        False,
+        "--sessions",
+        help="instead, replace the key that signs dashboard sessions and log everyone out",
+    ),
+) -> None:
     """Replace the admin API token (the old one stops working at once)."""
+    if sessions:
+        from canary.store import users
+
+        ended = users.rotate_sessions(state.store)
+        echo(f"new session key; {ended} dashboard session(s) ended: everyone logs in again")
+        return
     from canary.store.admin_token import rotate_admin_token
 
     echo(f"new admin API token (shown once, keep it safe): {rotate_admin_token(state.store)}")

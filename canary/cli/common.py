@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,6 +16,7 @@ from typer.core import TyperGroup
 from canary.config import Config, load_config
 from canary.errors import CanaryError
 from canary.store.engine import Store, open_store
+from canary.text import safe_text
 
 
 class CanaryGroup(TyperGroup):
@@ -98,8 +100,18 @@ def _default(o: Any) -> Any:
 
 def emit_json(doc: Any) -> None:
     """Print exactly one JSON document on stdout."""
-    sys.stdout.write(json.dumps(doc, default=_default, ensure_ascii=False, indent=2) + "\n")
+    text = json.dumps(doc, default=_default, ensure_ascii=False, indent=2)
+    # JSON escapes C0 controls itself; C1, bidi and zero-width characters (only ever
+    # inside strings) are escaped too, so the document is safe to show on a terminal.
+    sys.stdout.write(_INVISIBLE_RE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text) + "\n")
+
+
+#: What json.dumps(ensure_ascii=False) leaves raw that a terminal would act on.
+_INVISIBLE_RE = re.compile(
+    "[\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]"
+)
 
 
 def echo(text: str = "") -> None:
-    typer.echo(text)
+    """A line (or lines) for people: whatever came from outside shown inert (no escapes)."""
+    typer.echo(safe_text(text, 10_000_000, keep_lines=True))

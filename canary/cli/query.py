@@ -24,12 +24,11 @@ from canary.investigate.queries import (
     parse_time,
 )
 from canary.investigate.trace import trace as trace_value
+from canary.text import safe_text
 
 
 def _safe(value: Any, limit: int = 120) -> str:
-    text = "" if value is None else str(value)
-    text = "".join(ch if ch.isprintable() else " " for ch in text[: limit * 2])
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return safe_text(value, limit)
 
 
 HIT_COLUMNS = [

@@ -25,6 +25,7 @@ from canary.identifiers import normalize_email, normalize_phone
 from canary.store import chain
 from canary.store.engine import Store
 from canary.store.models import Blob, Hit, HitCopy
+from canary.text import safe_text
 from canary.vocabulary import Channel
 
 log = logging.getLogger(__name__)
@@ -61,11 +62,8 @@ class Recorded:
 
 
 def clip(value: str, limit: int) -> str:
-    """Bound a hostile string; control characters other than newline and tab dropped."""
-    v = value[: limit * 2]
-    if not v.isprintable():  # the common case (all printable) skips the per-character pass
-        v = "".join(ch for ch in v if ch in "\n\t" or ch.isprintable())
-    return v if len(v) <= limit else v[: limit - 1] + "…"
+    """Bound a hostile string for the store: canary.text.safe_text, lines and tabs kept."""
+    return safe_text(value, limit, keep_lines=True)
 
 
 def normalize_observed(obs: Observation) -> tuple[str, str]:

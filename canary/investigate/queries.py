@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -281,16 +282,24 @@ def list_hits(store: Store, flt: HitFilter | None = None) -> dict[str, Any]:
         return {"hits": hit_dicts(s, query_hits(s, flt or HitFilter()))}
 
 
+#: A formula prefix at the start of the cell or after any separator a spreadsheet may
+#: split on (",", ";" in Spanish and Latin American locales, tab, "|", line breaks),
+#: spaces allowed before it; full-width forms too.
+_FORMULA_AFTER_SEPARATOR = re.compile("(^|[,;\t|\r\n])([ ]*)([=+\\-@\uff1d\uff0b\uff0d\uff20])")
+
+
 def safe_cell(value: Any) -> str:
-    """A CSV cell a spreadsheet will show as text, never run as a formula."""
+    """A CSV cell a spreadsheet will show as text, never run as a formula: every piece
+    that starts with a formula prefix, after any separator, gets a leading quote."""
     text = "" if value is None else str(value)
+    text = _FORMULA_AFTER_SEPARATOR.sub(r"\1\2'\3", text)
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def hits_csv(hits: Iterable[dict[str, Any]]) -> str:
     """Hits (as from `list_hits`) as CSV text with a header, formula-safe."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
+    w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
     w.writerow(CSV_COLUMNS)
     for h in hits:
         attr = h.get("attribution") or {}

@@ -13,10 +13,12 @@ from __future__ import annotations
 import codecs
 import logging
 import re
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from canary.errors import InputError
+from canary.investigate import limits
 from canary.investigate.sniff import Format, Kind
 
 log = logging.getLogger(__name__)
@@ -30,7 +32,11 @@ Reader = Callable[[Path, Format], Iterator[str]]
 
 
 def read_pieces(path: Path, fmt: Format) -> Iterator[str]:
-    """The dump at `path` as text pieces, read the way `fmt` says."""
+    """The dump at `path` as text pieces, read the way `fmt` says, within the active
+    read limits (canary.investigate.limits: none in the CLI, tight on the server)."""
+    limits.check_file(path)
+    if fmt.kind in (Kind.XLSX, Kind.WORD, Kind.ZIP) and zipfile.is_zipfile(path):
+        limits.check_zip(path)  # entries, unpacked size, shared strings: before any reader
     return READERS.get(fmt.kind, raw_pieces)(path, fmt)
 
 
@@ -43,11 +49,13 @@ def sqlite_pieces(path: Path, fmt: Format) -> Iterator[str]:
     except sqlite3.Error as exc:
         raise InputError(f"{path.name}: cannot open the SQLite file ({exc})") from exc
     try:
-        tables = [r[0] for r in con.execute("select name from sqlite_master where type = 'table'")]
-        for table in tables:
+        limits.guard_sqlite(con)
+        for table, columns in list(limits.sqlite_columns(con)):
             quoted = '"' + table.replace('"', '""') + '"'
-            # The table name comes from the file itself and is quoted as an identifier.
-            cur = con.execute(f"select * from {quoted}")
+            cols = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
+            # Names come from the file itself and are quoted as identifiers; only stored
+            # columns are read (no generated or virtual column is evaluated).
+            cur = con.execute(f"select {cols} from {quoted}")
             while rows := cur.fetchmany(SQLITE_BATCH):
                 yield "".join(_row(r) for r in rows)
     except sqlite3.Error as exc:

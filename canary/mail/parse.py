@@ -30,6 +30,9 @@ from email.message import Message
 from email.utils import getaddresses, parseaddr
 from typing import Any
 
+from canary.text import printable
+from canary.text import safe_text as _safe_text
+
 log = logging.getLogger(__name__)
 
 #: Longest header value kept (characters).
@@ -54,7 +57,6 @@ MAX_DKIM = 10
 #: 16 KB take a few ms and decode to more than any value keeps.
 MAX_DECODE = 16 * 1024
 
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 #: URLs, matched in the `_lowered` text (positions carry over to the original): the
 #: matches of (?i)\bhttps?://[^\s"'<>()\[\]{}\\^`|]{1,2000} in the original, as the
 #: lookbehind is that \b and (?i)s also matches "ſ", but searched from a literal
@@ -116,36 +118,8 @@ PLATFORM_DKIM_SELECTORS: tuple[tuple[str, str], ...] = (("mailjet", "Mailjet"),)
 
 
 def safe_text(value: object, limit: int = MAX_HEADER) -> str:
-    """A bounded, printable string: undecodable bytes replaced, control characters dropped."""
-    if value is None:
-        return ""
-    try:
-        s = value if isinstance(value, str) else str(value)
-    except Exception:
-        return ""
-    s = s[: limit * 4]
-    # Surrogates, line breaks, tabs and everything _CONTROL_RE drops are unprintable,
-    # so a printable string (most values) has nothing to replace.
-    if not _printable(s):
-        s = s.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        s = s.replace("\r\n", " ").replace("\n", " ").replace("\r", " ").replace("\t", " ")
-        s = _CONTROL_RE.sub("", s)
-    s = s.strip()
-    return s if len(s) <= limit else s[: limit - 1] + "…"
-
-
-#: The Latin-1 characters `str.isprintable` accepts.
-_PRINTABLE_LATIN1 = bytes(c for c in range(256) if chr(c).isprintable())
-
-
-def _printable(s: str) -> bool:
-    """`s.isprintable()`, 3-4x quicker for text within Latin-1 (most of it): that
-    looks every character up in the Unicode database, this deletes the printable
-    bytes and sees whether any is left."""
-    try:
-        return not s.encode("latin-1").translate(None, _PRINTABLE_LATIN1)
-    except UnicodeEncodeError:
-        return s.isprintable()
+    """A bounded, printable one-line string (canary.text.safe_text, MAX_HEADER by default)."""
+    return _safe_text(value, limit)
 
 
 @dataclass
@@ -252,7 +226,7 @@ def _decode_header(value: str) -> str:
         # compat32 hands such a value over as one unknown-8bit chunk: any encoded
         # words in it stay as they are.
         text = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    if "  " in text or not _printable(text):  # folded, or worse
+    if "  " in text or not printable(text):  # folded, or worse
         return _collapse(text)
     return text.strip()
 
@@ -260,7 +234,7 @@ def _decode_header(value: str) -> str:
 def _collapse(text: str) -> str:
     """`_WS_RE.sub(" ", text).strip()`, quicker for the usual folded value."""
     spaced = text.replace("\r", " ").replace("\n", " ").replace("\t", " ")
-    if _printable(spaced):  # then " " is the only whitespace left in it
+    if printable(spaced):  # then " " is the only whitespace left in it
         return " ".join(spaced.split())
     return _WS_RE.sub(" ", text).strip()
 

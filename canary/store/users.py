@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import functools
 import re
+import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from canary.errors import InputError, NotFound
 from canary.store.engine import Store
-from canary.store.models import User
+from canary.store.models import Setting, User
 from canary.vocabulary import Role
 
 ROLES = tuple(Role)
@@ -94,6 +96,7 @@ def set_password(store: Store, username: str, password: str) -> None:
         if u is None:
             raise NotFound(f"no user {username[:100]!r}: add one with `canary user add`")
         u.password_hash = _hasher.hash(password)
+    end_sessions(store, username)  # a new password ends every session of the old one
 
 
 def remove_user(store: Store, username: str) -> None:
@@ -102,6 +105,7 @@ def remove_user(store: Store, username: str) -> None:
         if u is None:
             raise NotFound(f"no user {username[:100]!r}: list them with `canary user list`")
         s.delete(u)
+    end_sessions(store, username)
 
 
 def list_users(store: Store) -> list[UserInfo]:
@@ -134,3 +138,79 @@ def authenticate(store: Store, username: str, password: str) -> UserInfo | None:
         if _hasher.check_needs_rehash(u.password_hash):
             u.password_hash = _hasher.hash(password)
         return UserInfo(u.username, u.role, u.created_at)
+
+
+# --- dashboard sessions, kept server-side ---------------------------------------------
+#
+# The session cookie is signed, but a signature alone cannot be taken back: a cookie
+# stolen or left on a shared machine would work until it expires. So every login gets
+# a random session id kept in the store (a settings row "admin_session:<id>" holding
+# the user and the expiry), the cookie carries that id, and logout, a new password,
+# removing the user or `canary token rotate --sessions` delete the rows: the cookie
+# then names no session and is refused, at once, in every process sharing the store.
+
+SESSION_PREFIX = "admin_session:"
+SESSION_SECRET_SETTING = "admin_session_secret"  # noqa: S105 (a settings key)
+
+
+def open_session(store: Store, username: str, max_age: float) -> str:
+    """A new server-side session for `username`; its id (for the cookie)."""
+    sid = secrets.token_urlsafe(24)
+    now = time.time()
+    with store.session() as s:
+        # Sessions past their expiry are dropped as new ones are made (bounded table).
+        for row in s.scalars(select(Setting).where(Setting.key.like(SESSION_PREFIX + "%"))):
+            _, _, expires = row.value.rpartition("\t")
+            if not expires.replace(".", "", 1).isdigit() or float(expires) < now:
+                s.delete(row)
+        s.add(Setting(key=SESSION_PREFIX + sid, value=f"{username}\t{now + max_age:.0f}"))
+    return sid
+
+
+def session_user(store: Store, sid: object) -> str | None:
+    """The user of live session `sid`, or None (unknown, ended or expired)."""
+    if not isinstance(sid, str) or not 20 <= len(sid) <= 64:
+        return None
+    value = store.get_setting(SESSION_PREFIX + sid)
+    if not value:
+        return None
+    username, _, expires = value.rpartition("\t")
+    try:
+        live = float(expires) >= time.time()
+    except ValueError:
+        return None
+    return username if live else None
+
+
+def end_session(store: Store, sid: object) -> None:
+    if isinstance(sid, str) and sid:
+        with store.session() as s:
+            s.execute(delete(Setting).where(Setting.key == SESSION_PREFIX + sid[:64]))
+
+
+def end_sessions(store: Store, username: str | None = None) -> int:
+    """End every session (of `username`, or of everyone); how many were ended."""
+    with store.session() as s:
+        rows = list(s.scalars(select(Setting).where(Setting.key.like(SESSION_PREFIX + "%"))))
+        ended = 0
+        for row in rows:
+            if username is None or row.value.rpartition("\t")[0] == username:
+                s.delete(row)
+                ended += 1
+        return ended
+
+
+def session_secret(store: Store) -> str:
+    """The key that signs session cookies, created once and kept in the store."""
+    value = store.get_setting(SESSION_SECRET_SETTING)
+    if not value:
+        value = secrets.token_urlsafe(48)
+        store.set_setting(SESSION_SECRET_SETTING, value)
+        value = store.get_setting(SESSION_SECRET_SETTING) or value  # another process won
+    return value
+
+
+def rotate_sessions(store: Store) -> int:
+    """A new cookie-signing key and every session ended; how many sessions were ended."""
+    store.set_setting(SESSION_SECRET_SETTING, secrets.token_urlsafe(48))
+    return end_sessions(store)
