@@ -25,6 +25,7 @@ def test_init_domain_phone_roundtrip(tmp_path: Path) -> None:
 
 
 def test_errors_are_one_line(tmp_path: Path) -> None:
+    assert canary("init", cwd=tmp_path).returncode == 0
     r = canary("domain", "add", "not a domain", cwd=tmp_path)
     assert r.returncode == 1
     assert r.stderr.startswith("error: ") and "Traceback" not in r.stderr
@@ -32,7 +33,9 @@ def test_errors_are_one_line(tmp_path: Path) -> None:
     assert canary("no-such-command", cwd=tmp_path).returncode == 2
 
 
-def test_works_without_config(tmp_path: Path) -> None:
+def test_works_without_config_once_init_made_the_store(tmp_path: Path) -> None:
+    assert canary("init", cwd=tmp_path).returncode == 0
+    (tmp_path / "canary.toml").unlink()  # defaults: the store next to where the config would be
     r = canary("domain", "list", "--json", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout) == {"domains": []}

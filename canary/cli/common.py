@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,7 +13,8 @@ from typing import Any
 import typer
 
 from canary.config import Config, load_config
-from canary.store.engine import Store, open_store
+from canary.errors import StoreError
+from canary.store.engine import Store, StoreMissing, open_store
 
 app = typer.Typer(
     name="canary",
@@ -37,12 +39,33 @@ class State:
 
     @property
     def store(self) -> Store:
+        """The configured store; it must exist (only `canary init` creates one)."""
+        return self.open_store(create=False)
+
+    def open_store(self, *, create: bool) -> Store:
         if self._store is None:
             from canary.hits import attribution
 
             attribution.configure(self.config.plant.burn_in_days)  # hits recorded from here on
-            self._store = open_store(self.config.store_url)
+            try:
+                self._store = open_store(self.config.store_url, create=create)
+            except StoreMissing as exc:
+                raise StoreError(_missing_store(exc.where, self.config)) from None
         return self._store
+
+
+def _missing_store(where: str, config: Config) -> str:
+    """Where the store was looked for, from which config, and how to get one."""
+    if os.environ.get("CANARY_DB_URL"):
+        source = "$CANARY_DB_URL"
+    elif config.path.exists():
+        source = f"store.url in {config.path}"
+    else:
+        source = f"the default store.url ({config.path} does not exist)"
+    return (
+        f"no store at {where} (from {source}); run 'canary init' to create it there, "
+        "or pass --config with the canary.toml of an existing store"
+    )
 
 
 state = State()

@@ -21,7 +21,7 @@ def init() -> None:
     path = config_path(state.config_path)
     written = write_default_config(path)
     state.config_path = path
-    store = state.store
+    store = state.open_store(create=True)
     from canary.store.admin_token import ensure_admin_token
 
     token = ensure_admin_token(store)

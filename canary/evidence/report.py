@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from canary.errors import InputError
 from canary.evidence.pdf import render_pdf
+from canary.files import open_private, private_dir
 from canary.investigate import history
 from canary.investigate.queries import canary_dict
 from canary.store import chain
@@ -244,9 +245,12 @@ def build_bundle(store: Store, copy_id: str, out: Path, lang: str = "es") -> Bun
     digests = {name: sha256(data) for name, data in sorted(files.items())}
     manifest = {"copy": copy_id, "generated_at": generated, "files": digests}
     mbytes = _json(manifest)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(out.parent)
     tmp = out.with_name(out.name + ".part")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+    with (
+        open_private(tmp, "wb") as raw,
+        zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED) as zf,
+    ):
         for name, data in sorted(files.items()):
             zf.writestr(name, data)
         zf.writestr(MANIFEST, mbytes)

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from canary.config import Config
 from canary.errors import InputError
+from canary.files import private_dir
 from canary.formats import (
     Collision,
     CopyTarget,
@@ -302,7 +303,7 @@ def db_outputs(url: str, table: str, recipients: list[str]) -> list[DbOutput]:
 def _file_outputs(request: IssueRequest, recipients: list[str], fmt: str) -> list[Path]:
     """Each recipient's copy file in --out-dir (created); refused if it exists or is the source."""
     out_dir = (request.out_dir or Path.cwd()).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(out_dir)
     paths = [output_path(request.source, r, out_dir, fmt, request.table) for r in recipients]
     for p in paths:
         if p.exists():
