@@ -15,7 +15,8 @@ def test_init_domain_phone_roundtrip(tmp_path: Path) -> None:
     assert (tmp_path / "canary.toml").read_text() == before
     assert canary("domain", "add", "Avisos.Example.ORG", cwd=tmp_path).returncode == 0
     out = canary("domain", "list", "--json", cwd=tmp_path)
-    assert json.loads(out.stdout) == {"domains": ["avisos.example.org"]}
+    [d] = json.loads(out.stdout)["domains"]
+    assert (d["name"], d["retired"]) == ("avisos.example.org", False)
     assert (
         canary("phone", "add", "+506 8312 3456", "--provider", "twilio", cwd=tmp_path).returncode
         == 0

@@ -104,3 +104,20 @@ def emit_json(doc: Any) -> None:
 
 def echo(text: str = "") -> None:
     typer.echo(text)
+
+
+def nameserver_lookup(nameserver: str, timeout: float) -> Any:
+    """A DNS `Lookup` through `--nameserver HOST[:PORT]`, or None for the system's resolver."""
+    if not nameserver:
+        return None
+    from canary.errors import InputError
+    from canary.ops.dns import Lookup
+
+    host, port = nameserver, "53"
+    if nameserver.startswith("[") and "]:" in nameserver:  # [v6]:port
+        host, _, port = nameserver[1:].partition("]:")
+    elif nameserver.count(":") == 1:  # v4-or-name:port (a bare v6 has several)
+        host, _, port = nameserver.partition(":")
+    if not port.isdigit():
+        raise InputError(f"--nameserver {nameserver!r}: write HOST or HOST:PORT")
+    return Lookup(host.strip("[]"), int(port), timeout=timeout)
