@@ -42,6 +42,10 @@ class ListenConfig:
     http: str = "127.0.0.1:8025"
     admin: str = "127.0.0.1:8026"
     public_url: str = "http://127.0.0.1:8025"
+    #: Port 25 and the public webhooks reach these listeners through a forwarder
+    #: (NAT, firewall redirect, relay, reverse proxy): doctor does not warn about
+    #: loopback addresses or a port other than 25.
+    behind_forwarder: bool = False
 
 
 @dataclass
@@ -270,6 +274,7 @@ smtp = "127.0.0.1:2525"
 http = "127.0.0.1:8025"            # public webhooks
 admin = "127.0.0.1:8026"           # dashboard and API, behind login
 public_url = "http://127.0.0.1:8025"   # what providers call; used for signatures
+# behind_forwarder = false          # true when port 25 / the webhooks are forwarded here
 
 [smtp]
 hostname = "mx.canary.invalid"

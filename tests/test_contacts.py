@@ -206,3 +206,27 @@ def test_cli_remove_retires_and_list_shows_it(config: Config, tmp_path: Path) ->
     assert missing.returncode == 1 and "not a registered canary domain" in missing.stderr
     r = canary("verify", cwd=tmp_path)
     assert r.returncode == 0 and "2 links" in r.stdout
+
+
+def test_issue_refuses_a_summary_sheet(config: Config, tmp_path: Path) -> None:
+    import openpyxl
+
+    assert canary("domain", "add", "avisos.example.org", cwd=tmp_path).returncode == 0
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Resumen"
+    ws.append(["Municipio", "Candidatas", "Porcentaje"])
+    for i, m in enumerate(["Saltillo", "Torreón", "Monclova", "Piedras Negras", "Acuña"]):
+        ws.append([m, 100 + i * 7, (100 + i * 7) / 600])
+    ws.append(["Total", "=SUM(B2:B6)", "=SUM(C2:C6)"])
+    src = tmp_path / "resumen.xlsx"
+    wb.save(src)
+    before = src.read_bytes()
+    r = canary("issue", str(src), "--recipient", "A", "--out-dir", "out", cwd=tmp_path)
+    assert r.returncode == 1
+    [line] = r.stderr.strip().splitlines()
+    assert "has no contact, name or id column" in line and "nothing was written" in line
+    assert src.read_bytes() == before
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+    copies = json.loads(canary("copies", "--json", cwd=tmp_path).stdout)["copies"]
+    assert copies == []

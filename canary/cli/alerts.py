@@ -77,11 +77,13 @@ def doctor(
         "", "--nameserver", help="resolver to ask, HOST or HOST:PORT (default: the system's)"
     ),
     skip: list[str] = typer.Option(
-        [], "--skip", help="leave out a check: dns, listeners, providers, phones, alerts"
+        [],
+        "--skip",
+        help="leave out a check: dns, listeners, config, providers, phones, alerts, files",
     ),
     timeout: float = typer.Option(3.0, "--timeout", help="seconds per DNS query or connection"),
 ) -> None:
-    """Check DNS of the canary domains, the listeners, secrets, phone pool and alerts."""
+    """Check DNS of canary domains, listeners, config, secrets, phones, alerts, file modes."""
     from canary.ops.doctor import CHECKS, run_doctor
 
     unknown = [s for s in skip if s not in CHECKS]
