@@ -211,3 +211,40 @@ def test_a_postgres_database_without_our_tables_is_not_a_store(tmp_path: Path) -
         assert r.returncode == 0, r.stderr
     finally:
         gen.close()
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "json", "jsonl", "tsv"])
+def test_copies_of_every_format_are_private(
+    sqlite_store, tmp_path: Path, umask_022: None, fmt: str
+) -> None:
+    import csv
+
+    import openpyxl
+
+    from canary.config import Config
+    from canary.issue.plant import IssueRequest, issue_copies
+    from canary.store import register as registry
+
+    registry.add_domain(sqlite_store, "avisos.example.org")
+    rows = [[f"Persona {i}", f"Apellido{i}", f"p{i}@correo.example.com"] for i in range(40)]
+    header = ["nombre", "apellido", "correo"]
+    src = tmp_path / f"registro.{fmt}"
+    if fmt == "xlsx":
+        wb = openpyxl.Workbook()
+        wb.active.append(header)
+        for r in rows:
+            wb.active.append(r)
+        wb.save(src)
+    elif fmt == "json":
+        src.write_text(json.dumps([dict(zip(header, r)) for r in rows]))
+    elif fmt == "jsonl":
+        src.write_text("".join(json.dumps(dict(zip(header, r))) + "\n" for r in rows))
+    else:
+        with src.open("w", newline="") as f:
+            csv.writer(f, delimiter="\t").writerows([header, *rows])
+    os.chmod(src, 0o644)
+    [copy] = issue_copies(
+        sqlite_store, Config(), IssueRequest(str(src), ["A"], out_dir=tmp_path / "o" / "p")
+    )
+    assert mode(Path(copy.path)) == 0o600
+    assert mode(tmp_path / "o") == 0o700 and mode(tmp_path / "o" / "p") == 0o700
