@@ -185,6 +185,9 @@ def test_config_that_catches_nothing_on_the_internet_is_flagged(sqlite_store: St
     cfg.smtp.hostname = "mx1.canary-avisos.mx"
     assert run_doctor(sqlite_store, cfg, checks=("config",)).findings == []
 
+    cfg.listen.http = "127.0.0.1:8025"  # behind the TLS proxy that public_url names
+    assert run_doctor(sqlite_store, cfg, checks=("config",)).findings == []
+
     cfg.listen.smtp = "127.0.0.1:2525"  # a forwarder sends port 25 here
     cfg.listen.behind_forwarder = True
     assert run_doctor(sqlite_store, cfg, checks=("config",)).findings == []

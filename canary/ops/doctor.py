@@ -361,7 +361,9 @@ def check_config(report: Report, config: Config) -> None:
             host, port = _split_hostport(value)
         except ValueError:
             continue  # the listeners check names it
-        if _is_loopback(host) and not forwarded:
+        # Webhooks on loopback with an https public_url: a TLS proxy forwards to them.
+        proxied = name == "http" and config.listen.public_url.startswith("https://")
+        if _is_loopback(host) and not forwarded and not proxied:
             report.add(
                 "warn",
                 f"config:listen.{name}",
