@@ -19,7 +19,7 @@ import tomllib
 from dataclasses import dataclass, field, is_dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, get_type_hints
+from typing import TYPE_CHECKING, Any, Literal, get_type_hints
 
 from canary.errors import ConfigError
 from canary.files import private_dir, write_private
@@ -78,7 +78,7 @@ class WhatsAppConfig:
 class VonageConfig:
     signature_secret: str = ""
     signature_secret_env: str = ""
-    signature_method: str = "md5hash"
+    signature_method: Literal["md5hash", "md5", "sha1", "sha256", "sha512"] = "md5hash"
 
 
 @dataclass
@@ -174,6 +174,7 @@ _EXPECTED = {
     "list_type": "a list ([...])",
     "dict_type": "a table",
     "dataclass_type": "a table",
+    "literal_error": "one of",
 }
 
 
@@ -215,6 +216,8 @@ def _explain(exc: ValidationError, path: Path) -> str:
     if first["type"] in ("unexpected_keyword_argument", "extra_forbidden"):
         return f"unknown key '{key}' in {path}"
     expected = _EXPECTED.get(first["type"], first["msg"].removeprefix("Input should be "))
+    if first["type"] == "literal_error":
+        expected = "one of " + first["msg"].removeprefix("Input should be ").replace(" or ", ", ")
     got = first.get("input")
     return f"'{key}' in {path} must be {expected}, not {_type_name(got)} ({repr(got)[:40]})"
 

@@ -70,6 +70,11 @@ def test_bad_types_and_toml(tmp_path: Path) -> None:
         ("[store]\nurl = 5\n", "store.url", "must be a string"),
         ("store = 5\n", "store", "must be a table"),
         ('[plant]\ncontrol_share = "20%"\n', "plant.control_share", "must be a number"),
+        (
+            '[providers.vonage]\nsignature_method = "sha384"\n',
+            "providers.vonage.signature_method",
+            "must be one of 'md5hash', 'md5', 'sha1', 'sha256', 'sha512'",
+        ),
     ],
 )
 def test_wrong_type_names_the_key_and_the_type(
