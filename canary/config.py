@@ -1,18 +1,31 @@
 """Configuration: canary.toml with defaults, secrets from the environment.
 
-Every command works without a file. Unknown keys are an error naming the key, so a
-typo never silently disables a signature check or an alert channel.
+Every command works without a file. The file is checked when it is loaded, against
+the typed sections below (pydantic, strict): an unknown key is an error naming the
+key, so a typo never silently disables a signature check or an alert channel, and a
+value of the wrong type (`digest_minutes = "quince"`) is an error naming the key and
+the type expected, not a traceback hours later in `canary serve`.
+
+A section is a plain dataclass; a new setting is one annotated line with its default
+in its section (and a commented line in DEFAULT_TOML and docs/configuration.md). A new
+section is a dataclass plus one line in `Config`.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, is_dataclass
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, get_type_hints
 
 from canary.errors import ConfigError
+from canary.files import private_dir, write_private
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter, ValidationError
 
 DEFAULT_CONFIG_NAME = "canary.toml"
 
@@ -35,6 +48,10 @@ class ListenConfig:
     http_header_timeout: float = 10.0
     http_min_body_rate: int = 4096
     http_max_connections_per_peer: int = 64
+    #: Port 25 and the public webhooks reach these listeners through a forwarder
+    #: (NAT, firewall redirect, relay, reverse proxy): doctor does not warn about
+    #: loopback addresses or a port other than 25.
+    behind_forwarder: bool = False
 
 
 @dataclass
@@ -78,7 +95,7 @@ class WhatsAppConfig:
 class VonageConfig:
     signature_secret: str = ""
     signature_secret_env: str = ""
-    signature_method: str = "md5hash"
+    signature_method: Literal["md5hash", "md5", "sha1", "sha256", "sha512"] = "md5hash"
 
 
 @dataclass
@@ -170,37 +187,80 @@ def resolve_sqlite_url(url: str, base: Path) -> str:
     return url
 
 
-def _build(cls: type, data: dict[str, Any], where: str) -> Any:
-    known = {f.name: f for f in fields(cls) if f.name != "path"}
-    kwargs: dict[str, Any] = {}
-    for key, value in data.items():
-        if key not in known:
-            raise ConfigError(f"unknown key '{where}{key}' in config")
-        f = known[key]
-        default = f.default_factory() if callable(f.default_factory) else f.default
-        if hasattr(default, "__dataclass_fields__"):
-            if not isinstance(value, dict):
-                raise ConfigError(f"'{where}{key}' must be a table")
-            kwargs[key] = _build(type(default), value, f"{where}{key}.")
-        else:
-            kwargs[key] = _coerce(value, default, f"{where}{key}")
-    return cls(**kwargs)
+#: What a value of each kind should be, in the words a config error uses.
+_EXPECTED = {
+    "float_type": "a number (e.g. 15 or 0.5)",
+    "float_parsing": "a number (e.g. 15 or 0.5)",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "string_type": "a string (in quotes)",
+    "bool_type": "true or false",
+    "list_type": "a list ([...])",
+    "dict_type": "a table",
+    "dataclass_type": "a table",
+    "literal_error": "one of",
+}
 
 
-def _coerce(value: Any, default: Any, name: str) -> Any:
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise ConfigError(f"'{name}' must be true or false")
-        return value
-    if isinstance(default, float) and isinstance(value, int | float):
-        return float(value)
-    if isinstance(default, int) and not isinstance(value, int):
-        raise ConfigError(f"'{name}' must be a whole number")
-    if isinstance(default, str) and not isinstance(value, str):
-        raise ConfigError(f"'{name}' must be a string")
-    if isinstance(default, list) and not isinstance(value, list):
-        raise ConfigError(f"'{name}' must be a list")
-    return value
+def _mark_strict(cls: type) -> None:
+    """Give `cls` and every section under it pydantic's strict, closed validation.
+
+    Sections stay plain dataclasses (adding a setting is one annotated line); pydantic
+    reads this attribute when it builds the validator for them.
+    """
+    from pydantic import ConfigDict
+
+    cls.__pydantic_config__ = ConfigDict(extra="forbid", strict=True)  # type: ignore[attr-defined]
+    for hint in get_type_hints(cls).values():
+        if is_dataclass(hint) and isinstance(hint, type):
+            _mark_strict(hint)
+
+
+@cache
+def _validator() -> TypeAdapter[Config]:
+    from pydantic import TypeAdapter  # imported on first use: most commands start faster
+
+    _mark_strict(Config)
+    return TypeAdapter(Config)
+
+
+def _type_name(value: Any) -> str:
+    names = {str: "a string", bool: "a boolean", int: "a whole number", float: "a number"}
+    names |= {list: "a list", dict: "a table"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _explain(exc: ValidationError, path: Path) -> str:
+    """The first problem of a validation error as one line naming the key."""
+    first = exc.errors()[0]
+    loc = first["loc"]
+    key = ""
+    for part in loc:
+        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+    if first["type"] in ("unexpected_keyword_argument", "extra_forbidden"):
+        return f"unknown key '{key}' in {path}"
+    expected = _EXPECTED.get(first["type"], first["msg"].removeprefix("Input should be "))
+    if first["type"] == "literal_error":
+        expected = "one of " + first["msg"].removeprefix("Input should be ").replace(" or ", ", ")
+    got = first.get("input")
+    return f"'{key}' in {path} must be {expected}, not {_type_name(got)} ({repr(got)[:40]})"
+
+
+def validate_config(data: dict[str, Any], path: Path) -> Config:
+    """Check the parsed TOML against the typed sections: unknown keys and wrong types are
+    a ConfigError naming the key (and the type expected)."""
+    if "path" in data:
+        raise ConfigError(f"unknown key 'path' in {path}")
+    from pydantic import ValidationError
+
+    raw = json.dumps(data, default=str)  # TOML dates become strings; JSON mode takes tables
+    try:
+        cfg = _validator().validate_json(raw)
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, path)) from None
+    cfg.path = path
+    return cfg
 
 
 def config_path(explicit: str | Path | None = None) -> Path:
@@ -222,8 +282,7 @@ def load_config(path: str | Path | None = None) -> Config:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read {p}: {exc}") from exc
-    cfg: Config = _build(Config, data, "")
-    cfg.path = p
+    cfg = validate_config(data, p)
     for i, ch in enumerate(cfg.alerts.channels):
         if not isinstance(ch, dict) or "type" not in ch:
             raise ConfigError(f"alerts.channels[{i}] needs a 'type'")
@@ -246,6 +305,7 @@ public_url = "http://127.0.0.1:8025"   # what providers call; used for signature
 # http_header_timeout = 10.0       # seconds a request's headers may take
 # http_min_body_rate = 4096        # slowest request body accepted, bytes/s
 # http_max_connections_per_peer = 64   # per client address, webhooks and admin each
+# behind_forwarder = false          # true when port 25 / the webhooks are forwarded here
 
 [smtp]
 hostname = "mx.canary.invalid"
@@ -295,8 +355,11 @@ def write_default_config(path: Path) -> bool:
     """Write the commented defaults unless a file is there; True when written."""
     if path.exists():
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(DEFAULT_TOML, encoding="utf-8")
+    private_dir(path.parent)
+    try:
+        write_private(path, DEFAULT_TOML, exclusive=True)
+    except FileExistsError:
+        return False
     return True
 
 

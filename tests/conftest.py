@@ -89,12 +89,15 @@ def sqlite_store(tmp_path: Path) -> Iterator[Store]:
 
 @pytest.fixture
 def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
-    """canary.toml with defaults in a temp folder, used by the CLI through $CANARY_CONFIG."""
+    """canary.toml with defaults and its store in a temp folder (as `canary init` leaves them),
+    used by the CLI through $CANARY_CONFIG."""
     path = tmp_path / "canary.toml"
     write_default_config(path)
     monkeypatch.setenv("CANARY_CONFIG", str(path))
     monkeypatch.delenv("CANARY_DB_URL", raising=False)
-    return load_config(path)
+    cfg = load_config(path)
+    open_store(cfg.store_url).dispose()
+    return cfg
 
 
 def free_port() -> int:

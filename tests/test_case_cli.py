@@ -60,6 +60,7 @@ def test_incidents_report_and_verify(tmp_path: Path) -> None:
 
 
 def test_user_commands(tmp_path: Path) -> None:
+    assert canary("init", cwd=tmp_path).returncode == 0
     r = canary(
         "user",
         "add",

@@ -15,7 +15,8 @@ def test_init_domain_phone_roundtrip(tmp_path: Path) -> None:
     assert (tmp_path / "canary.toml").read_text() == before
     assert canary("domain", "add", "Avisos.Example.ORG", cwd=tmp_path).returncode == 0
     out = canary("domain", "list", "--json", cwd=tmp_path)
-    assert json.loads(out.stdout) == {"domains": ["avisos.example.org"]}
+    [d] = json.loads(out.stdout)["domains"]
+    assert (d["name"], d["retired"]) == ("avisos.example.org", False)
     assert (
         canary("phone", "add", "+506 8312 3456", "--provider", "twilio", cwd=tmp_path).returncode
         == 0
@@ -25,6 +26,7 @@ def test_init_domain_phone_roundtrip(tmp_path: Path) -> None:
 
 
 def test_errors_are_one_line(tmp_path: Path) -> None:
+    assert canary("init", cwd=tmp_path).returncode == 0
     r = canary("domain", "add", "not a domain", cwd=tmp_path)
     assert r.returncode == 1
     assert r.stderr.startswith("error: ") and "Traceback" not in r.stderr
@@ -32,7 +34,9 @@ def test_errors_are_one_line(tmp_path: Path) -> None:
     assert canary("no-such-command", cwd=tmp_path).returncode == 2
 
 
-def test_works_without_config(tmp_path: Path) -> None:
+def test_works_without_config_once_init_made_the_store(tmp_path: Path) -> None:
+    assert canary("init", cwd=tmp_path).returncode == 0
+    (tmp_path / "canary.toml").unlink()  # defaults: the store next to where the config would be
     r = canary("domain", "list", "--json", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout) == {"domains": []}

@@ -58,3 +58,71 @@ def test_bad_types_and_toml(tmp_path: Path) -> None:
     p.write_text("[smtp\n")
     with pytest.raises(ConfigError):
         load_config(p)
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "expected"),
+    [
+        ('[alerts]\ndigest_minutes = "quince"\n', "alerts.digest_minutes", "must be a number"),
+        ("[smtp]\nmax_message_bytes = 1.5\n", "smtp.max_message_bytes", "must be a whole number"),
+        ('[smtp]\nmx_hosts = "mx1.example.org"\n', "smtp.mx_hosts", "must be a list"),
+        ("[smtp]\nmx_hosts = [1]\n", "smtp.mx_hosts[0]", "must be a string"),
+        ("[store]\nurl = 5\n", "store.url", "must be a string"),
+        ("store = 5\n", "store", "must be a table"),
+        ('[plant]\ncontrol_share = "20%"\n', "plant.control_share", "must be a number"),
+        (
+            '[providers.vonage]\nsignature_method = "sha384"\n',
+            "providers.vonage.signature_method",
+            "must be one of 'md5hash', 'md5', 'sha1', 'sha256', 'sha512'",
+        ),
+    ],
+)
+def test_wrong_type_names_the_key_and_the_type(
+    tmp_path: Path, text: str, key: str, expected: str
+) -> None:
+    p = tmp_path / "canary.toml"
+    p.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(p)
+    msg = str(info.value)
+    assert msg.startswith(f"'{key}' in {p} {expected}"), msg
+
+
+def test_whole_numbers_are_fine_where_a_number_is_wanted(tmp_path: Path) -> None:
+    p = tmp_path / "canary.toml"
+    p.write_text("[alerts]\ndigest_minutes = 15\n[plant]\nburn_in_days = 2\n")
+    cfg = load_config(p)
+    assert cfg.alerts.digest_minutes == 15.0 and cfg.plant.burn_in_days == 2.0
+
+
+def test_path_is_not_a_setting(tmp_path: Path) -> None:
+    p = tmp_path / "canary.toml"
+    p.write_text('path = "/etc/passwd"\n')
+    with pytest.raises(ConfigError, match="unknown key 'path'"):
+        load_config(p)
+
+
+def test_a_bad_type_is_one_line_at_the_cli_before_anything_runs(tmp_path: Path) -> None:
+    from tests.cli_support import canary
+
+    assert canary("init", cwd=tmp_path).returncode == 0
+    cfg = tmp_path / "canary.toml"
+    cfg.write_text(cfg.read_text().replace("digest_minutes = 15", 'digest_minutes = "quince"'))
+    for args in (("hits",), ("serve", "--only", "smtp")):
+        r = canary(*args, cwd=tmp_path)
+        assert r.returncode == 1
+        [line] = r.stderr.strip().splitlines()
+        assert line.startswith("error: 'alerts.digest_minutes' in ") and "must be a number" in line
+
+
+def test_config_written_by_init_is_private_whatever_the_umask(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        assert write_default_config(tmp_path / "new" / "canary.toml")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "new" / "canary.toml").stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "new").stat().st_mode) == 0o700

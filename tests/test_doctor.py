@@ -20,6 +20,7 @@ from tests.alerts_support import add_copy, dns_server, smtp_receiver
 from tests.conftest import free_port
 
 ZONE = {
+    (".", "NS"): ["a.root-servers.net."],  # the control lookup: DNS works from here
     ("good.example.", "MX"): ["10 mx1.good.example."],
     ("mx1.good.example.", "A"): ["127.0.0.1"],
     ("mx1.good.example.", "AAAA"): ["::1"],
@@ -145,3 +146,82 @@ def test_doctor_cli_json(config: Config, tmp_path: Path) -> None:
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
     )  # fmt: skip
     assert bad.returncode == 1 and bad.stderr.startswith("error: unknown check 'nothing'")
+
+
+def test_broken_dns_is_told_apart_from_an_unregistered_domain(sqlite_store: Store) -> None:
+    add_domain(sqlite_store, "good.example")
+    add_domain(sqlite_store, "gone.example")
+    broken = {k: v for k, v in ZONE.items() if k != (".", "NS")}  # NXDOMAIN for the root too
+    with dns_server(broken) as port:
+        report = run_doctor(
+            sqlite_store, Config(), lookup=Lookup("127.0.0.1", port, timeout=5), checks=("dns",)
+        )
+    [only] = report.findings
+    assert (only.check, only.level) == ("dns", "error")
+    assert only.message.startswith("DNS does not work from here") and "--nameserver" in only.fix
+    with dns_server(ZONE) as port:
+        report = run_doctor(
+            sqlite_store, Config(), lookup=Lookup("127.0.0.1", port, timeout=5), checks=("dns",)
+        )
+    [gone] = by_check(report, "dns:gone.example")
+    assert gone[0] == "error" and gone[1] == "gone.example does not exist in DNS"
+    assert not any(f.message.startswith("DNS does not work") for f in report.findings)
+
+
+def test_config_that_catches_nothing_on_the_internet_is_flagged(sqlite_store: Store) -> None:
+    cfg = Config()  # the defaults: loopback, port 2525, http public_url, placeholder hostname
+    report = run_doctor(sqlite_store, cfg, checks=("config",))
+    assert all(f.level == "warn" and f.fix for f in report.findings)
+    checks = [f.check for f in report.findings]
+    assert checks.count("config:listen.smtp") == 2  # loopback, and not port 25
+    assert "config:listen.http" in checks and "config:smtp.hostname" in checks
+    assert checks.count("config:listen.public_url") == 2  # http, and loopback
+    [port] = [f for f in report.findings if "port 2525" in f.message]
+    assert "forward port 25 to 2525" in port.fix
+
+    cfg.listen.smtp = "0.0.0.0:25"
+    cfg.listen.http = "0.0.0.0:8025"
+    cfg.listen.public_url = "https://hooks.canary-avisos.mx"
+    cfg.smtp.hostname = "mx1.canary-avisos.mx"
+    assert run_doctor(sqlite_store, cfg, checks=("config",)).findings == []
+
+    cfg.listen.http = "127.0.0.1:8025"  # behind the TLS proxy that public_url names
+    assert run_doctor(sqlite_store, cfg, checks=("config",)).findings == []
+
+    cfg.listen.smtp = "127.0.0.1:2525"  # a forwarder sends port 25 here
+    cfg.listen.behind_forwarder = True
+    assert run_doctor(sqlite_store, cfg, checks=("config",)).findings == []
+
+
+def test_landline_in_the_sms_pool_is_flagged(sqlite_store: Store) -> None:
+    from canary.store.models import PhoneNumber
+
+    add_phone(sqlite_store, "+50683123456", "twilio")
+    add_phone(sqlite_store, "+50622223333", "twilio", voice_only=True)  # fine: calls only
+    with sqlite_store.session() as s:  # registered before landlines were refused
+        s.add(PhoneNumber(number="+50622224444", provider="twilio"))
+    report = run_doctor(sqlite_store, Config(), checks=("phones",))
+    [land] = [f for f in report.findings if "fixed line" in f.message]
+    assert land.level == "warn" and land.message.startswith("+50622224444 is a fixed line")
+    assert "canary phone remove +50622224444" in land.fix
+
+
+def test_files_readable_by_others_are_flagged_with_the_chmod(
+    config: Config, tmp_path: Path
+) -> None:
+    store = open_store(config.store_url)
+    try:
+        report = run_doctor(store, config, checks=("files",))
+        assert [(f.level, f.check) for f in report.findings] == [("ok", "files")]
+        os.chmod(config.path, 0o644)
+        db = tmp_path / "canary.db"
+        os.chmod(db, 0o640)
+        report = run_doctor(store, config, checks=("files",))
+    finally:
+        store.dispose()
+    flagged = {f.message.split(" can be read")[0]: f.fix for f in report.findings}
+    assert all(f.level == "warn" for f in report.findings)
+    assert flagged == {
+        str(config.path): f"chmod 600 {config.path}",
+        str(db): f"chmod 600 {db}",
+    }

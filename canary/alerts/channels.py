@@ -44,6 +44,7 @@ import httpx
 from canary.alerts.format import Rendered, html_body, plain, slack_message, teams_message
 from canary.config import Config
 from canary.errors import ConfigError
+from canary.files import open_private_fd, private_dir
 from canary.signatures import generic_signature
 
 log = logging.getLogger(__name__)
@@ -322,8 +323,8 @@ def _send_jsonl(ch: Channel, r: Rendered, message: dict[str, Any]) -> str:
         default=str,
     )
     data = (line + "\n").encode("utf-8")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+    private_dir(path.parent)
+    fd = open_private_fd(path, os.O_WRONLY | os.O_APPEND)
     try:
         os.write(fd, data)
         os.fsync(fd)

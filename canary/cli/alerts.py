@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from canary.cli.common import JSON_OPTION, app, echo, emit_json, state
+from canary.cli.common import JSON_OPTION, app, echo, emit_json, nameserver_lookup, state
 from canary.errors import InputError
 
 alerts_app = typer.Typer(help="The alert outbox: list, test channels, retry failed alerts.")
@@ -77,27 +77,19 @@ def doctor(
         "", "--nameserver", help="resolver to ask, HOST or HOST:PORT (default: the system's)"
     ),
     skip: list[str] = typer.Option(
-        [], "--skip", help="leave out a check: dns, listeners, providers, phones, alerts"
+        [],
+        "--skip",
+        help="leave out a check: dns, listeners, config, providers, phones, alerts, files",
     ),
     timeout: float = typer.Option(3.0, "--timeout", help="seconds per DNS query or connection"),
 ) -> None:
-    """Check DNS of the canary domains, the listeners, secrets, phone pool and alerts."""
-    from canary.ops.dns import Lookup
+    """Check DNS of canary domains, listeners, config, secrets, phones, alerts, file modes."""
     from canary.ops.doctor import CHECKS, run_doctor
 
     unknown = [s for s in skip if s not in CHECKS]
     if unknown:
         raise InputError(f"unknown check {unknown[0]!r}; use one of: {', '.join(CHECKS)}")
-    lookup = None
-    if nameserver:
-        host, port = nameserver, "53"
-        if nameserver.startswith("[") and "]:" in nameserver:  # [v6]:port
-            host, _, port = nameserver[1:].partition("]:")
-        elif nameserver.count(":") == 1:  # v4-or-name:port (a bare v6 has several)
-            host, _, port = nameserver.partition(":")
-        if not port.isdigit():
-            raise InputError(f"--nameserver {nameserver!r}: write HOST or HOST:PORT")
-        lookup = Lookup(host.strip("[]"), int(port), timeout=timeout)
+    lookup = nameserver_lookup(nameserver, timeout)
     report = run_doctor(
         state.store,
         state.config,

@@ -66,8 +66,9 @@ def report_cmd(
     proof, manifest and its signature."""
     from canary.evidence import bundle, signing
 
+    store = state.store  # a missing store is the first thing to say
     signer = signing.load_signer(state.config)
-    b = bundle.write_bundle(state.store, copy_id, out, signer, lang=lang)
+    b = bundle.write_bundle(store, copy_id, out, signer, lang=lang)
     if as_json:
         emit_json(
             {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -14,8 +15,8 @@ import typer
 from typer.core import TyperGroup
 
 from canary.config import Config, load_config
-from canary.errors import CanaryError
-from canary.store.engine import Store, open_store
+from canary.errors import CanaryError, StoreError
+from canary.store.engine import Store, StoreMissing, open_store
 from canary.text import safe_text
 
 
@@ -59,11 +60,34 @@ class State:
 
     @property
     def store(self) -> Store:
+        """The configured store; it must exist (only `canary init` creates one)."""
+        return self.open_store(create=False)
+
+    def open_store(self, *, create: bool) -> Store:
         if self._store is None:
-            self._store = open_store(
-                self.config.store_url, burn_in_days=self.config.plant.burn_in_days
-            )
+            try:
+                self._store = open_store(
+                    self.config.store_url,
+                    create=create,
+                    burn_in_days=self.config.plant.burn_in_days,
+                )
+            except StoreMissing as exc:
+                raise StoreError(_missing_store(exc.where, self.config)) from None
         return self._store
+
+
+def _missing_store(where: str, config: Config) -> str:
+    """Where the store was looked for, from which config, and how to get one."""
+    if os.environ.get("CANARY_DB_URL"):
+        source = "$CANARY_DB_URL"
+    elif config.path.exists():
+        source = f"store.url in {config.path}"
+    else:
+        source = f"the default store.url ({config.path} does not exist)"
+    return (
+        f"no store at {where} (from {source}); run 'canary init' to create it there, "
+        "or pass --config with the canary.toml of an existing store"
+    )
 
 
 state = State()
@@ -115,3 +139,20 @@ _INVISIBLE_RE = re.compile(
 def echo(text: str = "") -> None:
     """A line (or lines) for people: whatever came from outside shown inert (no escapes)."""
     typer.echo(safe_text(text, 10_000_000, keep_lines=True))
+
+
+def nameserver_lookup(nameserver: str, timeout: float) -> Any:
+    """A DNS `Lookup` through `--nameserver HOST[:PORT]`, or None for the system's resolver."""
+    if not nameserver:
+        return None
+    from canary.errors import InputError
+    from canary.ops.dns import Lookup
+
+    host, port = nameserver, "53"
+    if nameserver.startswith("[") and "]:" in nameserver:  # [v6]:port
+        host, _, port = nameserver[1:].partition("]:")
+    elif nameserver.count(":") == 1:  # v4-or-name:port (a bare v6 has several)
+        host, _, port = nameserver.partition(":")
+    if not port.isdigit():
+        raise InputError(f"--nameserver {nameserver!r}: write HOST or HOST:PORT")
+    return Lookup(host.strip("[]"), int(port), timeout=timeout)

@@ -9,6 +9,7 @@ import typer
 
 from canary.cli.common import app, echo
 from canary.cli.story import run_demo
+from canary.files import private_dir
 
 
 @app.command()
@@ -19,7 +20,7 @@ def demo(
 ) -> None:
     """Issue three copies, leak one, identify it, contact its canaries, trace the hits."""
     if keep is not None:
-        keep.mkdir(parents=True, exist_ok=True)
+        private_dir(keep)
         run_demo(keep.resolve(), echo)
         echo(f"Copies, chat export, config and store are kept in {keep.resolve()}.")
         return

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from canary.config import Config, load_config, parse_hostport
+from canary.files import write_private
 from canary.formats import open_table
 from canary.investigate.identify import identify
 from canary.investigate.queries import HitFilter, list_hits
@@ -58,7 +59,8 @@ def _free_port() -> int:
 
 def _write_config(folder: Path, smtp_port: int, http_port: int, token: str) -> Path:
     path = folder / "canary.toml"
-    path.write_text(
+    write_private(
+        path,
         "[store]\n"
         'url = "sqlite:///canary.db"\n'
         "[listen]\n"
@@ -68,7 +70,6 @@ def _write_config(folder: Path, smtp_port: int, http_port: int, token: str) -> P
         "[providers.twilio]\n"
         'auth_token_env = "CANARY_DEMO_TWILIO_TOKEN"\n'
         f'auth_token = "{token}"\n',
-        encoding="utf-8",
     )
     return path
 
@@ -90,7 +91,7 @@ def _leak_as_chat(store: Store, copy: IssuedCopy, out: Path, rng: random.Random)
         name = " ".join(str(v) for v in vals[1:4])
         phone = next((str(v) for k, v in r.items() if "CELULAR" in k.upper()), "")
         lines.append(f"[14/03/26, 10:42:{rng.randint(10, 59)}] Coordinación: {name} {phone}")
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_private(out, "\n".join(lines) + "\n")
     return out
 
 
@@ -166,7 +167,7 @@ def _story(
     say(f"1. Registered canary domains {', '.join(DOMAINS)} and {len(PHONES)} phone numbers.")
 
     source = folder / "registro_candidatas.csv"
-    source.write_bytes(demo_dataset("candidatas.csv").read_bytes())
+    write_private(source, demo_dataset("candidatas.csv").read_bytes())
     copies = issue_copies(
         store,
         config,

@@ -17,6 +17,7 @@ from pathlib import Path
 from types import TracebackType
 
 from canary.errors import InputError
+from canary.files import make_private
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ class Outputs:
                 )
                 os.close(fd)
                 self.temps.append(Path(name))
-                os.chmod(name, 0o666 & ~_umask())
+                make_private(name)  # a copy holds the canary list: for its owner alone
         except OSError as exc:
             self.abort()
             raise InputError(f"cannot create a file in {exc.filename}: {exc.strerror}") from exc
@@ -114,12 +115,6 @@ class Outputs:
             self.abort()
             raise
         self._done = True
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def sha256_file(path: Path) -> str:

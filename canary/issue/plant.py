@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from canary.config import Config
 from canary.errors import InputError
+from canary.files import private_dir
 from canary.formats import (
     Collision,
     CopyTarget,
@@ -137,6 +138,7 @@ def issue_copies(
     table = open_table(request.source, table=request.table, sheet=request.sheet)
     sample: Sample = table.sample()
     schema = infer_schema(sample)
+    _check_traceable(schema, sample, request.source)
     domains = list_domains(store)
     phones = [p.number for p in list_phones(store)]
     if schema.email_columns and not domains:
@@ -258,6 +260,38 @@ def issue_copies(
         raise
 
 
+#: Column kinds a canary can be found or contacted by; a table without one (a summary
+#: sheet, a pivot) cannot carry a canary anyone could ever trace.
+TRACEABLE_KINDS = ("email", "phone", "curp", "rfc", "id")
+
+
+def _check_traceable(schema: Any, sample: Sample, source: str) -> None:
+    """Refuse, before anything is written or registered, a table no canary could be traced in.
+
+    A column counts when its kind is a contact, a name or an id and the sampled values
+    bear it out (a "Candidatas" column of counts is not a name column).
+    """
+    from canary.synth.infer import NAME_KINDS
+
+    def holds_values(index: int, kind: str) -> bool:
+        values = [r[index].strip() for r in sample.rows if index < len(r) and r[index].strip()]
+        if kind in NAME_KINDS:
+            worded = [v for v in values if not v.startswith("=") and any(ch.isalpha() for ch in v)]
+            return len(worded) * 2 > len(values) > 0
+        return bool(values)
+
+    kinds = (*TRACEABLE_KINDS, *NAME_KINDS)
+    if any(holds_values(c.index, c.kind) for c in schema.columns if c.kind in kinds):
+        return
+    seen = ", ".join(f"{c.name!r} ({c.kind})" for c in schema.columns[:8]) or "none"
+    more = "..." if len(schema.columns) > 8 else ""
+    raise InputError(
+        f"{_safe_source(source)} has no contact, name or id column (columns: {seen}{more}): "
+        "a canary in it could never be traced, so nothing was written or registered; "
+        "issue the sheet or table that holds the people (--table or --sheet to pick it)"
+    )
+
+
 def _check_out_url(request: IssueRequest) -> None:
     """--out-url: only for a SQL source, never with --out-dir."""
     if request.out_url is None:
@@ -291,7 +325,7 @@ def db_outputs(url: str, table: str, recipients: list[str]) -> list[DbOutput]:
 def _file_outputs(request: IssueRequest, recipients: list[str], fmt: str) -> list[Path]:
     """Each recipient's copy file in --out-dir (created); refused if it exists or is the source."""
     out_dir = (request.out_dir or Path.cwd()).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(out_dir)
     paths = [output_path(request.source, r, out_dir, fmt, request.table) for r in recipients]
     for p in paths:
         if p.exists():

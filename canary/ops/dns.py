@@ -87,6 +87,13 @@ class Lookup:
             out += self.query(host, rdtype).records
         return out
 
+    def control(self) -> str:
+        """'' when this resolver answers for a name that always exists (the root's NS),
+        else what went wrong: then a missing domain means nothing (DNS does not work
+        from here, or the resolver says NXDOMAIN for everything)."""
+        ans = self.query(".", "NS")
+        return "" if ans.records else (ans.error or "no answer")
+
     def txt(self, name: str) -> Answer:
         """TXT records with their strings joined (SPF and DMARC live there)."""
         ans, err = self._resolve(name, "TXT")

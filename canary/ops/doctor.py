@@ -10,7 +10,17 @@ Checks, each giving findings with a level and the fix:
 - providers: every provider with registered numbers has its secret;
 - phones: the phone pool against the copies issued (warn when a phone hit can no
   longer name a single copy);
-- alerts: the channels parse, and no alert has failed or is stuck in the outbox.
+- alerts: the channels parse, and no alert has failed or is stuck in the outbox;
+- config: settings that work on a laptop but catch nothing on the internet: listeners
+  on loopback, SMTP not on port 25 with no forwarder, `public_url` on http or
+  loopback, a placeholder `smtp.hostname`;
+- files: the config, the store's files, TLS key and alert logs readable by others
+  (with the exact `chmod`).
+
+Before the DNS checks a control lookup (the root's NS) tells "DNS does not work from
+here" apart from "the domain is not registered": a resolver that cannot reach the
+internet, or answers NXDOMAIN for everything, would otherwise make every canary domain
+look unregistered.
 
 Levels: ok, info, warn, error. The report is ok (exit 0) when no finding is an error.
 """
@@ -22,6 +32,7 @@ import socket
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -30,14 +41,15 @@ from canary.alerts.channels import parse_channels
 from canary.alerts.format import plain
 from canary.config import Config, parse_hostport
 from canary.errors import ConfigError
+from canary.files import chmod_fix, readable_by_others
 from canary.ops.dns import Lookup, same_host
-from canary.store.engine import Store
+from canary.store.engine import Store, sqlite_path
 from canary.store.models import Alert, Canary, Identifier, PhoneNumber
-from canary.store.register import list_domains
+from canary.store.register import line_type, list_domains, list_phones
 
 log = logging.getLogger(__name__)
 
-CHECKS = ("dns", "listeners", "providers", "phones", "alerts")
+CHECKS = ("dns", "listeners", "config", "providers", "phones", "alerts", "files")
 #: The secrets each provider's webhook needs, by config key.
 PROVIDER_SECRETS = {
     "twilio": ("auth_token",),
@@ -257,7 +269,14 @@ def check_providers(report: Report, store: Store, config: Config) -> None:
 def check_phone_pool(report: Report, store: Store) -> None:
     """Warn when copies share a phone set, so a phone hit cannot name one copy."""
     with store.session() as s:
-        pool = int(s.scalar(select(func.count()).select_from(PhoneNumber)) or 0)
+        pool = int(
+            s.scalar(
+                select(func.count())
+                .select_from(PhoneNumber)
+                .where(PhoneNumber.retired_at.is_(None))
+            )
+            or 0
+        )
         rows = s.execute(
             select(Canary.copy_id, Identifier.value)
             .join(Identifier, Identifier.canary_id == Canary.id)
@@ -296,6 +315,140 @@ def check_phone_pool(report: Report, store: Store) -> None:
             "phones",
             f"{len(sets)} copies with phone canaries, each its own set ({pool} numbers)",
         )
+
+
+def check_landlines(report: Report, store: Store) -> None:
+    """A fixed line in the SMS/WhatsApp pool (registered before landlines were refused)."""
+    for p in list_phones(store):
+        if p.voice_only or line_type(p.number) != "fixed_line":
+            continue
+        report.add(
+            "warn",
+            "phones",
+            f"{p.number} is a fixed line in the SMS pool: SMS and WhatsApp to it never arrive",
+            f"retire it with 'canary phone remove {p.number}' and add a mobile number",
+        )
+
+
+LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
+PLACEHOLDER_SUFFIXES = (".invalid", ".example", ".test", ".localhost", ".local")
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    h = host.strip("[]").lower().rstrip(".")
+    if h in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(h).is_loopback
+    except ValueError:
+        return False
+
+
+def check_config(report: Report, config: Config) -> None:
+    """Settings that work on one machine but let the internet's contacts go unheard."""
+    forwarded = config.listen.behind_forwarder
+    for name, what in (("smtp", "mail from the internet"), ("http", "provider webhooks")):
+        value = getattr(config.listen, name)
+        try:
+            host, port = parse_hostport(value, f"listen.{name}")
+        except ConfigError:
+            continue  # the listeners check names it
+        # Webhooks on loopback with an https public_url: a TLS proxy forwards to them.
+        proxied = name == "http" and config.listen.public_url.startswith("https://")
+        if _is_loopback(host) and not forwarded and not proxied:
+            report.add(
+                "warn",
+                f"config:listen.{name}",
+                f"listen.{name} = {value!r} is on loopback: {what} cannot reach it",
+                f'listen on a public address (listen.{name} = "0.0.0.0:{port}"), or put a '
+                "forwarder or reverse proxy in front and set listen.behind_forwarder = true",
+            )
+        if name == "smtp" and port != 25 and not forwarded:
+            report.add(
+                "warn",
+                "config:listen.smtp",
+                f"the SMTP listener is on port {port}: senders deliver only to port 25",
+                f"listen on port 25, or forward port 25 to {port} (a firewall redirect or a "
+                "relay) and set listen.behind_forwarder = true",
+            )
+    url = config.listen.public_url
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme != "https":
+        report.add(
+            "warn",
+            "config:listen.public_url",
+            f"listen.public_url = {url!r} is not https: providers send secrets-signed "
+            "webhooks in the clear, and several refuse plain http",
+            'serve the webhooks behind TLS and set listen.public_url = "https://HOST"',
+        )
+    if parts.hostname and (
+        _is_loopback(parts.hostname) or parts.hostname.endswith(PLACEHOLDER_SUFFIXES)
+    ):
+        report.add(
+            "warn",
+            "config:listen.public_url",
+            f"listen.public_url points at {parts.hostname}: providers cannot call it",
+            "set listen.public_url to the public https address the providers call",
+        )
+    hostname = config.smtp.hostname.lower().rstrip(".")
+    if (
+        not hostname
+        or hostname.endswith(PLACEHOLDER_SUFFIXES)
+        or hostname in ("example.org", "example.com", "example.net")
+        or hostname.endswith((".example.org", ".example.com", ".example.net"))
+        or _is_loopback(hostname)
+    ):
+        report.add(
+            "warn",
+            "config:smtp.hostname",
+            f"smtp.hostname = {config.smtp.hostname!r} is a placeholder: the listener "
+            "greets and answers EHLO with it, and a list cleaner notices",
+            "set smtp.hostname to the MX host name of the canary domains",
+        )
+
+
+def _store_files(config: Config) -> list[Path]:
+    db = sqlite_path(config.store_url)
+    if db is None:
+        return []
+    return [db, *(Path(f"{db}{ext}") for ext in ("-wal", "-shm", "-journal"))]
+
+
+def _alert_logs(config: Config) -> list[Path]:
+    out = []
+    for ch in config.alerts.channels:
+        if isinstance(ch, dict) and ch.get("type") == "jsonl" and ch.get("path"):
+            p = Path(str(ch["path"])).expanduser()
+            out.append(p if p.is_absolute() else config.base_dir / p)
+    return out
+
+
+def check_files(report: Report, config: Config) -> None:
+    """Files that hold canaries or secrets must be for their owner alone."""
+    candidates = [config.path, *_store_files(config), *_alert_logs(config)]
+    if config.smtp.tls_key:
+        key = Path(config.smtp.tls_key).expanduser()
+        candidates.append(key if key.is_absolute() else config.base_dir / key)
+    loose = 0
+    for path in candidates:
+        try:
+            if not path.is_file() or not readable_by_others(path):
+                continue
+        except OSError:
+            continue
+        loose += 1
+        report.add(
+            "warn",
+            "files",
+            f"{path} can be read by other users of this machine",
+            chmod_fix(path),
+        )
+    if not loose:
+        report.add("ok", "files", "config, store and logs are readable by their owner only")
 
 
 def check_alerts(report: Report, store: Store, config: Config, now: datetime) -> None:
@@ -363,14 +516,29 @@ def run_doctor(
                 "run 'canary domain add DOMAIN' for a domain you control",
             )
         lk = lookup or Lookup(timeout=timeout)
-        for d in domains:
+        broken = lk.control() if domains else ""
+        if broken:
+            report.add(
+                "error",
+                "dns",
+                f"DNS does not work from here (the control lookup of the root's NS failed: "
+                f"{broken}), so the canary domains could not be checked",
+                "run 'canary doctor' on a host whose resolver reaches the internet, or pass "
+                "--nameserver HOST[:PORT] naming a resolver that does",
+            )
+        for d in [] if broken else domains:
             check_domain(report, lk, d, config)
     if "listeners" in checks:
         check_listeners(report, config, timeout)
     if "providers" in checks:
         check_providers(report, store, config)
+    if "config" in checks:
+        check_config(report, config)
     if "phones" in checks:
         check_phone_pool(report, store)
+        check_landlines(report, store)
     if "alerts" in checks:
         check_alerts(report, store, config, now or datetime.now(UTC))
+    if "files" in checks:
+        check_files(report, config)
     return report

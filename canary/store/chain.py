@@ -15,9 +15,12 @@ from typing import Any, cast
 from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from canary.store.models import Canary, ChainLink, Copy, Hit
+from canary.store.models import Canary, ChainLink, Copy, Domain, Hit, PhoneNumber
 
 GENESIS = "0" * 64
+#: Link kinds. Existing kinds and their records never change (old chains verify
+#: forever); a new event is a new kind.
+COPY, HIT, RETIRE = "copy", "hit", "retire"
 _LINKS = cast(Table, ChainLink.__table__)
 
 
@@ -124,6 +127,21 @@ def hit_record(hit: Hit) -> dict[str, Any]:
     }
 
 
+def retire_record(row: Domain | PhoneNumber) -> dict[str, Any]:
+    """The fields of a retired canary domain or phone number the chain covers.
+
+    Its link's ref_id is "domain:NAME" or "phone:+E164".
+    """
+    what = "domain" if isinstance(row, Domain) else "phone"
+    value = row.name if isinstance(row, Domain) else row.number
+    retired = row.retired_at
+    return {
+        "what": what,
+        "value": value,
+        "retired_at": retired.astimezone(UTC).isoformat() if retired else None,
+    }
+
+
 def record_sha256(record: dict[str, Any]) -> str:
     """SHA-256 (hex) of a record's canonical bytes."""
     return hashlib.sha256(canonical(record)).hexdigest()
@@ -171,7 +189,24 @@ def _load_batch(session: Session, links: list[ChainLink]) -> dict[tuple[str, str
             .options(selectinload(Copy.canaries).selectinload(Canary.identifiers))
         )
         rows.update({("copy", c.id): c for c in session.scalars(q2)})
+    retired = [x.ref_id.partition(":") for x in links if x.kind == RETIRE]
+    names = [v for what, _, v in retired if what == "domain"]
+    numbers = [v for what, _, v in retired if what == "phone"]
+    if names:
+        q3 = select(Domain).where(Domain.name.in_(names))
+        rows.update({(RETIRE, f"domain:{d.name}"): d for d in session.scalars(q3)})
+    if numbers:
+        q4 = select(PhoneNumber).where(PhoneNumber.number.in_(numbers))
+        rows.update({(RETIRE, f"phone:{p.number}"): p for p in session.scalars(q4)})
     return rows
+
+
+def _record(kind: str, row: Any) -> dict[str, Any]:
+    if kind == HIT:
+        return hit_record(row)
+    if kind == RETIRE:
+        return retire_record(row)
+    return copy_record(row)
 
 
 def verify_chain(session: Session, batch: int = 500) -> BrokenLink | None:
@@ -204,7 +239,7 @@ def verify_chain(session: Session, batch: int = 500) -> BrokenLink | None:
             row = rows.get((link.kind, link.ref_id))
             rec: dict[str, Any] | None = None
             if row is not None:
-                rec = hit_record(row) if link.kind == "hit" else copy_record(row)
+                rec = _record(link.kind, row)
             reason = _check(link, prev, rec)
             if reason:
                 return BrokenLink(link.seq, link.kind, link.ref_id, reason)

@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from canary.errors import StoreError
+from canary.files import create_private, private_dir
 from canary.store.models import Setting
 
 log = logging.getLogger(__name__)
@@ -60,9 +61,6 @@ def make_engine(url: str) -> Engine:
     """An engine for `url`, with WAL and a busy timeout on SQLite."""
     try:
         if url.startswith("sqlite"):
-            path = url.split("///", 1)[1] if "///" in url else ""
-            if path and not path.startswith(":"):
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(url, connect_args={"timeout": 30})
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
@@ -160,13 +158,54 @@ class Store:
         self.engine.dispose()
 
 
-def open_store(url: str, *, migrate_schema: bool = True, burn_in_days: float = 0.0) -> Store:
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for another backend or an in-memory database)."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[1] if "///" in url else ""
+    path = path.split("?", 1)[0]
+    if not path or path.startswith(":"):
+        return None
+    return Path(path)
+
+
+class StoreMissing(StoreError):
+    """There is no store where the configuration says (only `canary init` creates one)."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(f"no store at {where}")
+        self.where = where
+
+
+def _has_schema(engine: Engine) -> bool:
+    from sqlalchemy import inspect
+
+    return bool(inspect(engine).has_table("alembic_version"))
+
+
+def open_store(
+    url: str, *, migrate_schema: bool = True, create: bool = True, burn_in_days: float = 0.0
+) -> Store:
     """Open (and by default migrate) the store at `url`.
 
-    `burn_in_days`: hits on a phone number within this many days of its first use are
-    noise (config `plant.burn_in_days`); every session of this store carries it, so
-    whoever records hits through the store gets the configured period, no global state.
+    With `create` false a store that does not exist yet (no SQLite file, or a database
+    without our tables) raises `StoreMissing` instead of being made: a typo in the
+    URL must not silently start an empty store. A SQLite file is created 0600 (its
+    folder 0700) before SQLite opens it, so its -wal, -shm and -journal files get the
+    same private mode whatever the umask. `burn_in_days`: hits on a phone number within
+    this many days of its first use are noise (config `plant.burn_in_days`); every session
+    of this store carries it, so whoever records hits through it gets the configured
+    period, with no process-wide state.
     """
+    file = sqlite_path(url)
+    if file is not None and not file.exists():
+        if not create:
+            raise StoreMissing(str(file))
+        try:
+            private_dir(file.parent)
+            create_private(file)
+        except OSError as exc:
+            raise StoreError(f"cannot create store {file}: {exc.strerror}") from exc
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
@@ -175,6 +214,9 @@ def open_store(url: str, *, migrate_schema: bool = True, burn_in_days: float = 0
         raise StoreError(
             f"cannot connect to store {safe_url(url)}: {exc.__cause__ or exc}"
         ) from exc
+    if not create and file is None and not _has_schema(engine):
+        engine.dispose()
+        raise StoreMissing(safe_url(url) + " (the database has no canary tables)")
     if migrate_schema:
         migrate(engine)
     factory = sessionmaker(engine, expire_on_commit=False, info={"burn_in_days": burn_in_days})

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -77,6 +78,8 @@ class Domain(Base):
     __tablename__ = "domains"
     name: Mapped[str] = mapped_column(String(253), primary_key=True)
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Set by `canary domain remove`: no new canary uses it; issued ones keep resolving.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class PhoneNumber(Base):
@@ -85,6 +88,10 @@ class PhoneNumber(Base):
     provider: Mapped[str] = mapped_column(String(20))
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     first_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: Set by `canary phone remove`: no new canary uses it; issued ones keep resolving.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: A fixed line registered with --voice-only: it takes calls, not SMS or WhatsApp.
+    voice_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Dataset(Base):
