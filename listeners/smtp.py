@@ -223,7 +223,8 @@ class CanarySMTP(SMTP):
         except asyncio.CancelledError:
             if self.transport is not None and not self.transport.is_closing():
                 raise  # cancelled from outside, not by the client leaving
-            log.info("smtp client %s went away", self._peer_host)
+            if self.ended_by == "disconnect":  # not QUIT, a timeout or our shutdown
+                log.info("smtp client %s went away", self._peer_host)
 
     async def push(self, status: Any) -> None:
         """aiosmtpd's reply, except that AUTH is never advertised: nothing authenticates here."""
