@@ -494,3 +494,27 @@ def test_problems_are_one_printable_line(tmp_path: Path) -> None:
     problem = first_problem(bad)
     assert problem.startswith("manifest.sig: signed by another key: the manifest names key evil")
     assert problem.isprintable() and "\\n\\x1b[2J" in problem and "\\u202e" in problem
+
+
+def test_bundle_is_streamed_not_held_in_memory(sqlite_store: Store, tmp_path: Path) -> None:
+    """Ten 3 MB raw messages: writing and checking the bundle never holds them all at once
+    (the peak, about 14 MB, is the same with one message as with ten)."""
+    import tracemalloc
+
+    copy_id = make_copy(sqlite_store, "Proveedor A", ["ana@canary.example"])
+    for i in range(10):
+        big = RAW_MAIL + os.urandom(3 * 1024 * 1024)
+        mail_hit(sqlite_store, "ana@canary.example", raw=big, mid=f"big{i}")
+    out = tmp_path / "big.zip"
+    tracemalloc.start()
+    try:
+        write_bundle(sqlite_store, copy_id, out, SIGNER)
+        _, peak_write = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        assert verify_bundle(out, SIGNER.public).ok
+        _, peak_check = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert out.stat().st_size > 30 * 1024 * 1024
+    assert peak_write < 20 * 1024 * 1024, peak_write
+    assert peak_check < 20 * 1024 * 1024, peak_check
