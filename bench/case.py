@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from canary.evidence import bundle as bundles
 from canary.evidence.signing import Signer
+from canary.evidence.verify import verify_bundle
 from canary.hits.record import Observation, record
 from canary.store import chain
 from canary.store.engine import open_store
@@ -87,7 +88,7 @@ def main() -> None:
                     hashlib.sha256(zf.read(name))
 
         def check_bundle() -> None:
-            assert bundles.verify_bundle(out, signer.public).ok
+            assert verify_bundle(out, signer.public).ok
 
         def bare_hash() -> None:
             with store.session() as s:

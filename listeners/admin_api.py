@@ -195,6 +195,8 @@ def identify_upload_sync(store: Store, path: Path) -> dict[str, Any]:
 
 def bundle_bytes(store: Store, copy_id: str, lang: str, config: Config | None) -> tuple[bytes, str]:
     """A freshly built, signed evidence bundle for a copy, and its file name."""
+    with store.session() as s:
+        copy_id = history.get_copy(s, copy_id).id  # an unknown copy is a 404, key or not
     signer = signing.load_signer(config or load_config())
     with tempfile.TemporaryDirectory(prefix="canary-bundle-") as d:
         out = Path(d) / "case.zip"

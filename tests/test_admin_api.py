@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from canary.evidence.bundle import verify_bundle
 from canary.evidence.signing import SIGNING_KEY_ENV
+from canary.evidence.verify import verify_bundle
 from canary.store import users
 from canary.store.admin_token import rotate_admin_token
 from canary.store.engine import Store, open_store

@@ -9,13 +9,16 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
+from canary.evidence.signing import SIGNING_KEY_ENV
 from canary.store.admin_token import rotate_admin_token
 from canary.store.engine import open_store
 from tests.admin_support import live_admin
+from tests.bundle_support import SIGNER
 from tests.case_support import mail_hit, make_copy
 
 
-def test_no_500_on_any_input(tmp_path: Path, port: int) -> None:
+def test_no_500_on_any_input(tmp_path: Path, port: int, monkeypatch) -> None:
+    monkeypatch.setenv(SIGNING_KEY_ENV, SIGNER.private_base64())  # as `canary init` leaves it
     store = open_store(f"sqlite:///{tmp_path / 'canary.db'}")
     try:
         make_copy(store, "Proveedor A", ["ana@canary.example"], ["+50683123456"])

@@ -9,13 +9,15 @@ import os
 import stat
 import struct
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from canary.config import load_config
-from canary.evidence import bundle, signing
-from canary.evidence.bundle import verify_bundle, write_bundle
+from canary.evidence import signing, verify
+from canary.evidence.bundle import write_bundle
+from canary.evidence.verify import verify_bundle
 from canary.hits.record import Observation, record
 from canary.store.engine import Store
 from tests.bundle_support import (
@@ -276,7 +278,7 @@ def test_last_hit_dropped_with_its_link(case, tmp_path: Path, monkeypatch) -> No
     bad = edit(out, tmp_path / "bad.zip", cut)
     assert first_problem(bad).startswith("manifest.sig: signed by another key")
     assert verify_bundle(bad, OTHER_SIGNER.public).ok  # offline, a forger's key proves nothing
-    monkeypatch.setattr(bundle, "EXPORT_MARGIN", bundle.timedelta(seconds=-60))
+    monkeypatch.setattr(verify, "EXPORT_MARGIN", timedelta(seconds=-60))
     problem = first_problem(bad, OTHER_SIGNER.public, store=store)
     assert problem.startswith("chain.json: the store's link #6 (hit ")
     assert problem.endswith(f"of copy {a}) is older than the bundle's export but not in it")
@@ -383,7 +385,7 @@ def test_member_twice(case, tmp_path: Path) -> None:
 
 def test_member_sizes_are_bounded(case, tmp_path: Path, monkeypatch) -> None:
     _, _, _, out = case
-    monkeypatch.setattr(bundle, "MAX_JSON_BYTES", 100)
+    monkeypatch.setattr(verify, "MAX_JSON_BYTES", 100)
     assert first_problem(out).startswith("manifest.json: too large (")
 
 
@@ -494,3 +496,27 @@ def test_problems_are_one_printable_line(tmp_path: Path) -> None:
     problem = first_problem(bad)
     assert problem.startswith("manifest.sig: signed by another key: the manifest names key evil")
     assert problem.isprintable() and "\\n\\x1b[2J" in problem and "\\u202e" in problem
+
+
+def test_bundle_is_streamed_not_held_in_memory(sqlite_store: Store, tmp_path: Path) -> None:
+    """Ten 3 MB raw messages: writing and checking the bundle never holds them all at once
+    (the peak, about 14 MB, is the same with one message as with ten)."""
+    import tracemalloc
+
+    copy_id = make_copy(sqlite_store, "Proveedor A", ["ana@canary.example"])
+    for i in range(10):
+        big = RAW_MAIL + os.urandom(3 * 1024 * 1024)
+        mail_hit(sqlite_store, "ana@canary.example", raw=big, mid=f"big{i}")
+    out = tmp_path / "big.zip"
+    tracemalloc.start()
+    try:
+        write_bundle(sqlite_store, copy_id, out, SIGNER)
+        _, peak_write = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        assert verify_bundle(out, SIGNER.public).ok
+        _, peak_check = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert out.stat().st_size > 30 * 1024 * 1024
+    assert peak_write < 20 * 1024 * 1024, peak_write
+    assert peak_check < 20 * 1024 * 1024, peak_check

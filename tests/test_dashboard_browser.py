@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from canary.evidence.bundle import verify_bundle
 from canary.evidence.signing import SIGNING_KEY_ENV
+from canary.evidence.verify import verify_bundle
 from canary.store import users
 from canary.store.engine import Store, open_store
 from tests.admin_support import live_admin

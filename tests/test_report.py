@@ -8,6 +8,7 @@ import pytest
 
 from canary.errors import NotFound
 from canary.evidence import bundle
+from canary.evidence.verify import verify_bundle
 from canary.store.engine import Store
 from tests.bundle_support import SIGNER
 from tests.case_support import RAW_MAIL, XSS, mail_hit, make_copy
@@ -55,7 +56,7 @@ def test_bundle_holds_the_hits_and_the_raw_bytes_as_received(case, tmp_path: Pat
         # the other copy's issuance and hit are there as hashes only
         assert [link.get("kind") for link in links] == ["copy", None, "hit", None, "hit"]
         assert "record" not in links[1] and "record" not in links[3]
-    check = bundle.verify_bundle(out, SIGNER.public)
+    check = verify_bundle(out, SIGNER.public)
     assert check.ok, check.problems
 
 

@@ -129,14 +129,14 @@ def verify(
 ) -> None:
     """Check an evidence bundle (offline: signature, members, chain proof), or with no
     bundle the store's whole hash chain; exit 1 naming the first problem."""
-    from canary.evidence import bundle as bundles
+    from canary.evidence.verify import verify_bundle
     from canary.store import chain
 
     if bundle is not None:
         public = _verify_key(key)
         if not bundle.is_file():
             raise InputError(f"{bundle}: no such file")
-        check = bundles.verify_bundle(
+        check = verify_bundle(
             bundle, public, copy=copy, store=state.store if against_store else None
         )
         if as_json:

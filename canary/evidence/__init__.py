@@ -3,7 +3,8 @@ carries it with the raw evidence and the chain proof, and its offline verificati
 
 from __future__ import annotations
 
-from canary.evidence.bundle import Bundle, BundleCheck, verify_bundle, write_bundle
+from canary.evidence.bundle import Bundle, write_bundle
+from canary.evidence.verify import BundleCheck, verify_bundle
 from canary.evidence.signing import Signer, ensure_key, fingerprint, load_signer
 
 __all__ = [
