@@ -357,3 +357,16 @@ def test_report_of_a_copy_with_both_kinds_keeps_them_apart(
     assert excl.all(id=f"hit-{own.hit_id}") and not excl.all(id=f"hit-{shared.hit_id}")
     assert doc.by_id("shared-hits").all(id=f"hit-{shared.hit_id}")
     assert {d["attribution"]["strength"] for d in hit_docs} == {"exclusive", "shared"}
+
+
+def test_a_burst_of_shared_hits_is_counted_in_every_candidates_incident(store: Store) -> None:
+    reg = three_holders(store)
+    record(store, [sms(f"promo {i}", mid=f"SM{i}") for i in range(5)])
+    with store.session() as s:
+        incidents = {i.copy_id: i for i in s.query(Incident).all()}
+        assert set(incidents) == set(reg.copies.values())
+        for inc in incidents.values():
+            detail = history.incident_detail(s, inc.id)
+            assert (detail["hits"], detail["shared_hits"]) == (5, 5)
+            assert inc.alerted_hit_count <= inc.hit_count
+        assert len(s.query(Alert).all()) == 1
