@@ -370,3 +370,20 @@ def test_a_burst_of_shared_hits_is_counted_in_every_candidates_incident(store: S
             assert (detail["hits"], detail["shared_hits"]) == (5, 5)
             assert inc.alerted_hit_count <= inc.hit_count
         assert len(s.query(Alert).all()) == 1
+
+
+def test_a_digest_says_how_many_new_hits_are_shared(store: Store) -> None:
+    from datetime import UTC, datetime
+
+    from canary.alerts.messages import digest_payload
+
+    reg = three_holders(store)
+    [first] = record(store, [sms("uno", mid="SM1")])
+    record(store, [sms("dos", mid="SM2"), sms("tres", mid="SM3")])
+    record(store, [Observation("smtp", f"gramirez@{DOMAIN}", observed_at=T0 + timedelta(days=5))])
+    with store.session() as s:
+        inc = s.query(Incident).filter(Incident.copy_id == reg.copies["A"]).one()
+        payload = digest_payload(s, inc, 3, first.hit_id, datetime.now(UTC))
+    assert payload["counts"]["shared"] == 2 and payload["counts"]["new"] == 3
+    facts = dict(render_alert(payload).facts)
+    assert facts["Shared hits"].startswith("2 of the new hits reached a canary other copies")
