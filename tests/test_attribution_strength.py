@@ -387,3 +387,24 @@ def test_a_digest_says_how_many_new_hits_are_shared(store: Store) -> None:
     assert payload["counts"]["shared"] == 2 and payload["counts"]["new"] == 3
     facts = dict(render_alert(payload).facts)
     assert facts["Shared hits"].startswith("2 of the new hits reached a canary other copies")
+
+
+def test_incident_commands_mark_shared_hits(
+    store: Store, store_url: str, config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reg = three_holders(store)
+    [r] = record(store, [sms("promo")])
+    monkeypatch.setenv("CANARY_DB_URL", store_url)
+    res = cli("incidents")
+    assert res.exit_code == 0, res.output
+    lines = [ln for ln in res.stdout.splitlines() if reg.copies["B"] in ln]
+    assert len(lines) == 1 and "1 hits (1 shared)" in lines[0]
+    doc = json.loads(cli("incidents", "--json").stdout)
+    inc_b = next(i for i in doc["incidents"] if i["copy"] == reg.copies["B"])
+    res = cli("incident", str(inc_b["id"]))
+    assert res.exit_code == 0, res.output
+    assert "(0 exclusive, 1 shared with other copies)" in res.stdout
+    [line] = [ln for ln in res.stdout.splitlines() if SHARED_E164 in ln]
+    assert "SHARED with" in line and all(c in line for c in reg.copies.values())
+    detail = json.loads(cli("incident", str(inc_b["id"]), "--json").stdout)
+    assert [(h["id"], h["shared"]) for h in detail["timeline"]] == [(r.hit_id, True)]
