@@ -360,3 +360,54 @@ def test_report_of_a_copy_with_both_kinds_keeps_them_apart(
     assert excl.all(id=f"hit-{own.hit_id}") and not excl.all(id=f"hit-{shared.hit_id}")
     assert doc.by_id("shared-hits").all(id=f"hit-{shared.hit_id}")
     assert {d["attribution"]["strength"] for d in hit_docs} == {"exclusive", "shared"}
+
+
+def test_a_burst_of_shared_hits_is_counted_in_every_candidates_incident(store: Store) -> None:
+    reg = three_holders(store)
+    record(store, [sms(f"promo {i}", mid=f"SM{i}") for i in range(5)])
+    with store.session() as s:
+        incidents = {i.copy_id: i for i in s.query(Incident).all()}
+        assert set(incidents) == set(reg.copies.values())
+        for inc in incidents.values():
+            detail = history.incident_detail(s, inc.id)
+            assert (detail["hits"], detail["shared_hits"]) == (5, 5)
+            assert inc.alerted_hit_count <= inc.hit_count
+        assert len(s.query(Alert).all()) == 1
+
+
+def test_a_digest_says_how_many_new_hits_are_shared(store: Store) -> None:
+    from datetime import UTC, datetime
+
+    from canary.alerts.messages import digest_payload
+
+    reg = three_holders(store)
+    [first] = record(store, [sms("uno", mid="SM1")])
+    record(store, [sms("dos", mid="SM2"), sms("tres", mid="SM3")])
+    record(store, [Observation("smtp", f"gramirez@{DOMAIN}", observed_at=T0 + timedelta(days=5))])
+    with store.session() as s:
+        inc = s.query(Incident).filter(Incident.copy_id == reg.copies["A"]).one()
+        payload = digest_payload(s, inc, 3, first.hit_id, datetime.now(UTC))
+    assert payload["counts"]["shared"] == 2 and payload["counts"]["new"] == 3
+    facts = dict(render_alert(payload).facts)
+    assert facts["Shared hits"].startswith("2 of the new hits reached a canary other copies")
+
+
+def test_incident_commands_mark_shared_hits(
+    store: Store, store_url: str, config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reg = three_holders(store)
+    [r] = record(store, [sms("promo")])
+    monkeypatch.setenv("CANARY_DB_URL", store_url)
+    res = cli("incidents")
+    assert res.exit_code == 0, res.output
+    lines = [ln for ln in res.stdout.splitlines() if reg.copies["B"] in ln]
+    assert len(lines) == 1 and "1 hits (1 shared)" in lines[0]
+    doc = json.loads(cli("incidents", "--json").stdout)
+    inc_b = next(i for i in doc["incidents"] if i["copy"] == reg.copies["B"])
+    res = cli("incident", str(inc_b["id"]))
+    assert res.exit_code == 0, res.output
+    assert "(0 exclusive, 1 shared with other copies)" in res.stdout
+    [line] = [ln for ln in res.stdout.splitlines() if SHARED_E164 in ln]
+    assert "SHARED with" in line and all(c in line for c in reg.copies.values())
+    detail = json.loads(cli("incident", str(inc_b["id"]), "--json").stdout)
+    assert [(h["id"], h["shared"]) for h in detail["timeline"]] == [(r.hit_id, True)]

@@ -223,6 +223,14 @@ def render(payload: dict[str, Any], admin: str = "127.0.0.1:8026") -> Rendered:
             ("Total hits", str(int(counts.get("total", 0)))),
             ("Since", plain(counts.get("since"), 40)),
         ]
+        if int(counts.get("shared") or 0):
+            facts.append(
+                (
+                    "Shared hits",
+                    f"{int(counts['shared'])} of the new hits reached a canary other copies "
+                    "hold too: they do not point at this copy alone",
+                )
+            )
         for label, key in (("By class", "by_classification"), ("By channel", "by_channel")):
             part = counts.get(key) or {}
             if part:

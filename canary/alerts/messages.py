@@ -10,7 +10,8 @@ after a restart without looking anything up again. Its shape:
      "hit": {"id", "observed_at", "channel", "identifier", "sender", "summary", "provider"},
      "attribution": {"strength", "candidates": [{"copy", "score", "reason",
                      "false_accusation_probability"}], "false_accusation_probability"},
-     "counts": {"new", "total", "since", "by_classification", "by_channel"},  # digests
+     "counts": {"new", "total", "since", "by_classification", "by_channel",   # digests
+                "shared"},
      "samples": [hit, ...],                                                    # digests
      "noise": {"window_days", "evidence", "noise", "unattributed", "noise_share",
                "controls", "controls_hit"}}
@@ -25,7 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from canary import vocabulary
-from canary.store.models import Canary, Copy, Dataset, Hit, Identifier, Incident
+from canary.store.models import Canary, Copy, Dataset, Hit, HitCopy, Identifier, Incident
 
 NOISE_WINDOW_DAYS = 30
 SAMPLES = 5
@@ -146,6 +147,13 @@ def digest_payload(
             select(Hit.channel, func.count()).where(*recent).group_by(Hit.channel)
         ).all()
     )
+    per_hit = (
+        select(HitCopy.hit_id, func.count().label("n"))
+        .where(HitCopy.hit_id.in_(select(Hit.id).where(*recent)))
+        .group_by(HitCopy.hit_id)
+        .subquery()
+    )
+    shared = int(session.scalar(select(func.count()).where(per_hit.c.n > 1)) or 0)
     samples = list(session.scalars(select(Hit).where(*recent).order_by(Hit.id).limit(SAMPLES)))
     last = session.scalars(select(Hit).where(*recent).order_by(Hit.id.desc()).limit(1)).first()
     classes = {str(k) for k in by_class}
@@ -162,6 +170,8 @@ def digest_payload(
             "since": (inc.meta or {}).get("last_alert_at") or inc.opened_at.isoformat(),
             "by_classification": {str(k): int(v) for k, v in by_class.items()},
             "by_channel": {str(k): int(v) for k, v in by_channel.items()},
+            # hits naming several candidate copies: they do not point at this copy alone
+            "shared": shared,
         },
         "samples": [hit_dict(h) for h in samples],
         "hit": hit_dict(last) if last else None,

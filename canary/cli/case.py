@@ -32,7 +32,10 @@ def incidents(as_json: bool = JSON_OPTION) -> None:
         return
     for r in rows:
         who = f"{r['copy']} ({r['recipient']})" if r["copy"] else r["key"]
-        echo(f"#{r['id']}  {r['last_hit_at'][:19]}  {r['hits']:>5} hits  {r['status']:<8} {who}")
+        echo(
+            f"#{r['id']}  {r['last_hit_at'][:19]}  {r['hits']:>5} hits "
+            f"({r['shared_hits']} shared)  {r['status']:<8} {who}"
+        )
 
 
 @app.command()
@@ -48,10 +51,15 @@ def incident(incident_id: int, as_json: bool = JSON_OPTION) -> None:
     echo(f"incident #{doc['id']}  {doc['key']}  {doc['status']}")
     if doc["copy"]:
         echo(f"copy {doc['copy']} issued to {doc['recipient']!r}")
-    echo(f"opened {doc['opened_at']}, last hit {doc['last_hit_at']}, {doc['hits']} hits")
+    echo(
+        f"opened {doc['opened_at']}, last hit {doc['last_hit_at']}, {doc['hits']} hits "
+        f"({doc['exclusive_hits']} exclusive, {doc['shared_hits']} shared with other copies)"
+    )
     for h in doc["timeline"]:
+        mark = f"  SHARED with {' '.join(h['copies'])}" if h["shared"] else ""
         echo(
-            f"  {h['observed_at'][:19]}  {h['channel']:<10} {h['identifier']}  from {h['sender']!r}"
+            f"  {h['observed_at'][:19]}  {h['channel']:<10} {h['identifier']}  from "
+            f"{h['sender']!r}{mark}"
         )
 
 

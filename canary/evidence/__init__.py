@@ -4,8 +4,8 @@ carries it with the raw evidence and the chain proof, and its offline verificati
 from __future__ import annotations
 
 from canary.evidence.bundle import Bundle, write_bundle
-from canary.evidence.verify import BundleCheck, verify_bundle
 from canary.evidence.signing import Signer, ensure_key, fingerprint, load_signer
+from canary.evidence.verify import BundleCheck, verify_bundle
 
 __all__ = [
     "Bundle",

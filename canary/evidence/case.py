@@ -197,10 +197,6 @@ class HitView:
     raw: str | None
     evidence_sha256: str | None
 
-    @property
-    def others(self) -> tuple[Candidate, ...]:
-        return tuple(c for c in self.candidates if c.copy != self.mine.copy)
-
 
 @dataclass(frozen=True)
 class CaseReport:

@@ -188,9 +188,13 @@ def _join_shared(session: Session, shared: list[Hit]) -> None:
     if not shared:
         return
     links = []
+    found: dict[str, Incident] = {}  # one lookup per copy per batch
     for hit in shared:
         for cand in hit.candidates:
-            inc, _opened = _get_or_open(session, f"copy:{cand.copy_id}", hit)
+            inc = found.get(cand.copy_id)
+            if inc is None:
+                inc, _opened = _get_or_open(session, f"copy:{cand.copy_id}", hit)
+                found[cand.copy_id] = inc
             links.append({"incident_id": inc.id, "hit_id": hit.id, "shared": True})
             if inc.id != hit.incident_id:
                 session.connection().execute(
