@@ -289,3 +289,22 @@ def test_dashboard_upload_shows_strength_and_explained(site: tuple[Register, str
     explained = re.search(r'<p id="identify-explained">(.*?)</p>', r.text, re.S)
     assert explained is not None and explained.group(1).startswith("1 copias")
     assert "{'kind'" not in r.text and "<built-in method" not in r.text
+
+
+def test_a_zip_announcing_too_many_members_is_not_listed(tmp_path: Path) -> None:
+    import struct
+    import zipfile
+
+    from canary.investigate.sniff import zip_member_names
+
+    ok = tmp_path / "ok.zip"
+    with zipfile.ZipFile(ok, "w") as zf:
+        zf.writestr("xl/workbook.xml", "<workbook/>")
+    assert zip_member_names(ok) == ["xl/workbook.xml"]
+    data = bytearray(ok.read_bytes())
+    end = data.rfind(b"PK\x05\x06")
+    struct.pack_into("<HH", data, end + 8, 60000, 60000)  # entries announced
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(bytes(data))
+    assert zip_member_names(bad) == []
+    assert detect_file_format(bad).kind is Kind.XLSX  # its local header says so
