@@ -20,7 +20,7 @@ from canary.config import Config
 from canary.investigate.identify import identify
 from canary.investigate.sniff import Kind, detect_file_format, detect_format
 from canary.store.admin_token import rotate_admin_token
-from canary.store.engine import Store, open_store
+from canary.store.engine import Store
 from tests.admin_support import live_admin
 from tests.registry_support import DOMAIN, Person, Register, build
 
@@ -126,12 +126,11 @@ def _xlsx(path: Path, persons: list[Person]) -> Path:
     return path
 
 
-def test_xlsx_without_extension_in_the_cli(config: Config, tmp_path: Path) -> None:
-    store = open_store(config.store_url)
-    try:
-        reg = build(store, WITH_CURPS)
-    finally:
-        store.dispose()
+def test_xlsx_without_extension_in_the_cli(
+    store: Store, store_url: str, config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reg = build(store, WITH_CURPS)
+    monkeypatch.setenv("CANARY_DB_URL", store_url)
     path = _xlsx(tmp_path / "export", WITH_CURPS["Consultora Sur"])
     assert detect_file_format(path).kind is Kind.XLSX
     result = CliRunner().invoke(app, ["identify", str(path), "--json"])
