@@ -20,7 +20,7 @@ from canary.config import Config
 from canary.investigate.identify import identify
 from canary.investigate.sniff import Kind, detect_file_format, detect_format
 from canary.store.admin_token import rotate_admin_token
-from canary.store.engine import Store
+from canary.store.engine import Store, dispose_all
 from tests.admin_support import live_admin
 from tests.registry_support import DOMAIN, Person, Register, build
 
@@ -134,6 +134,7 @@ def test_xlsx_without_extension_in_the_cli(
     path = _xlsx(tmp_path / "export", WITH_CURPS["Consultora Sur"])
     assert detect_file_format(path).kind is Kind.XLSX
     result = CliRunner().invoke(app, ["identify", str(path), "--json"])
+    dispose_all()  # the in-process CLI's engine, before the next opens
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert ids(doc) == [reg.copies["Consultora Sur"]]
@@ -203,6 +204,7 @@ def test_full_copy_among_25_names_one_copy(
     # The CLI says so in one line, not 24.
     monkeypatch.setenv("CANARY_DB_URL", store_url)
     human = CliRunner().invoke(app, ["identify", str(path)])
+    dispose_all()  # the in-process CLI's engine, before the next opens
     assert human.exit_code == 0, human.output
     lines = human.stdout.splitlines()
     explained = [ln for ln in lines if "explained" in ln]

@@ -12,7 +12,7 @@ from canary.config import Config
 from canary.errors import InputError
 from canary.hits.record import Observation, record
 from canary.investigate.trace import looks_like_phone, trace
-from canary.store.engine import Store
+from canary.store.engine import Store, dispose_all
 from tests.registry_support import DOMAIN, Person, Register, build
 
 CURP = "AUMG600826HCLGRS76"
@@ -108,9 +108,11 @@ def test_cli_trace_of_a_curp(
     reg = build(store, PERSONS)
     monkeypatch.setenv("CANARY_DB_URL", store_url)
     result = CliRunner().invoke(app, ["trace", CURP, "--json"])
+    dispose_all()  # the in-process CLI's engine, before the next opens
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["identifier"] == CURP and doc["kind"] == "national_id"
     assert [c["id"] for c in doc["copies"]] == [reg.copies["Consultora Norte"]]
     human = CliRunner().invoke(app, ["trace", CURP])
+    dispose_all()  # the in-process CLI's engine, before the next opens
     assert human.exit_code == 0 and human.stdout.startswith(f"national_id {CURP}")
