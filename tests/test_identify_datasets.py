@@ -17,7 +17,7 @@ from canary.config import Config
 from canary.investigate.identify import identify
 from canary.issue.plant import IssuedCopy, IssueRequest, issue_copies
 from canary.store import register as registry
-from canary.store.engine import Store, open_store
+from canary.store.engine import Store, dispose_all
 from canary.store.fingerprints import cell_key
 from canary.store.models import DatasetFingerprint, DatasetFingerprintKey
 
@@ -122,19 +122,20 @@ def test_fingerprints_keep_no_value(store: Store, tmp_path: Path) -> None:
     assert not stored & {v for r in rows for v in r}
 
 
-def test_cli_says_whose_rows_these_are(config: Config, tmp_path: Path) -> None:
-    store = open_store(config.store_url)
-    try:
-        issued, _rows = issue(store, tmp_path)
-    finally:
-        store.dispose()
+def test_cli_says_whose_rows_these_are(
+    store: Store, store_url: str, config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    issued, _rows = issue(store, tmp_path)
+    monkeypatch.setenv("CANARY_DB_URL", store_url)
     xyz = next(c for c in issued if c.recipient == "XYZ")
     dump = stripped_and_reshaped(xyz, tmp_path / "dump", slice(0, 30))
     result = CliRunner().invoke(app, ["identify", str(dump), "--json"])
+    dispose_all()  # the in-process CLI's engine, before the next opens
     assert result.exit_code == 0, result.output
     [ds] = json.loads(result.stdout)["datasets"]
     assert ds["rows_matched"] >= 15
     human = CliRunner().invoke(app, ["identify", str(dump)])
+    dispose_all()  # the in-process CLI's engine, before the next opens
     line = next(ln for ln in human.stdout.splitlines() if ln.startswith("rows of dataset"))
     assert ds["id"] in line and "issued to 3 recipient(s)" in line
 

@@ -20,7 +20,7 @@ from canary.config import Config
 from canary.investigate.identify import identify
 from canary.investigate.sniff import Kind, detect_file_format, detect_format
 from canary.store.admin_token import rotate_admin_token
-from canary.store.engine import Store, open_store
+from canary.store.engine import Store, dispose_all
 from tests.admin_support import live_admin
 from tests.registry_support import DOMAIN, Person, Register, build
 
@@ -126,15 +126,15 @@ def _xlsx(path: Path, persons: list[Person]) -> Path:
     return path
 
 
-def test_xlsx_without_extension_in_the_cli(config: Config, tmp_path: Path) -> None:
-    store = open_store(config.store_url)
-    try:
-        reg = build(store, WITH_CURPS)
-    finally:
-        store.dispose()
+def test_xlsx_without_extension_in_the_cli(
+    store: Store, store_url: str, config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reg = build(store, WITH_CURPS)
+    monkeypatch.setenv("CANARY_DB_URL", store_url)
     path = _xlsx(tmp_path / "export", WITH_CURPS["Consultora Sur"])
     assert detect_file_format(path).kind is Kind.XLSX
     result = CliRunner().invoke(app, ["identify", str(path), "--json"])
+    dispose_all()  # the in-process CLI's engine, before the next opens
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert ids(doc) == [reg.copies["Consultora Sur"]]
@@ -204,6 +204,7 @@ def test_full_copy_among_25_names_one_copy(
     # The CLI says so in one line, not 24.
     monkeypatch.setenv("CANARY_DB_URL", store_url)
     human = CliRunner().invoke(app, ["identify", str(path)])
+    dispose_all()  # the in-process CLI's engine, before the next opens
     assert human.exit_code == 0, human.output
     lines = human.stdout.splitlines()
     explained = [ln for ln in lines if "explained" in ln]
@@ -289,3 +290,22 @@ def test_dashboard_upload_shows_strength_and_explained(site: tuple[Register, str
     explained = re.search(r'<p id="identify-explained">(.*?)</p>', r.text, re.S)
     assert explained is not None and explained.group(1).startswith("1 copias")
     assert "{'kind'" not in r.text and "<built-in method" not in r.text
+
+
+def test_a_zip_announcing_too_many_members_is_not_listed(tmp_path: Path) -> None:
+    import struct
+    import zipfile
+
+    from canary.investigate.sniff import zip_member_names
+
+    ok = tmp_path / "ok.zip"
+    with zipfile.ZipFile(ok, "w") as zf:
+        zf.writestr("xl/workbook.xml", "<workbook/>")
+    assert zip_member_names(ok) == ["xl/workbook.xml"]
+    data = bytearray(ok.read_bytes())
+    end = data.rfind(b"PK\x05\x06")
+    struct.pack_into("<HH", data, end + 8, 60000, 60000)  # entries announced
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(bytes(data))
+    assert zip_member_names(bad) == []
+    assert detect_file_format(bad).kind is Kind.XLSX  # its local header says so

@@ -12,7 +12,7 @@ from canary.config import Config
 from canary.errors import InputError
 from canary.hits.record import Observation, record
 from canary.investigate.trace import looks_like_phone, trace
-from canary.store.engine import Store, open_store
+from canary.store.engine import Store, dispose_all
 from tests.registry_support import DOMAIN, Person, Register, build
 
 CURP = "AUMG600826HCLGRS76"
@@ -102,16 +102,17 @@ def test_nothing_to_trace_is_a_clear_error(store: Store, reg: Register) -> None:
         trace(store, "000 000 000")
 
 
-def test_cli_trace_of_a_curp(config: Config) -> None:
-    store = open_store(config.store_url)
-    try:
-        reg = build(store, PERSONS)
-    finally:
-        store.dispose()
+def test_cli_trace_of_a_curp(
+    store: Store, store_url: str, config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reg = build(store, PERSONS)
+    monkeypatch.setenv("CANARY_DB_URL", store_url)
     result = CliRunner().invoke(app, ["trace", CURP, "--json"])
+    dispose_all()  # the in-process CLI's engine, before the next opens
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["identifier"] == CURP and doc["kind"] == "national_id"
     assert [c["id"] for c in doc["copies"]] == [reg.copies["Consultora Norte"]]
     human = CliRunner().invoke(app, ["trace", CURP])
+    dispose_all()  # the in-process CLI's engine, before the next opens
     assert human.exit_code == 0 and human.stdout.startswith(f"national_id {CURP}")

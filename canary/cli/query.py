@@ -230,9 +230,11 @@ def identify(
     if found.explained:
         ids = " ".join(c.id for c in found.explained[:3])
         more = " ..." if len(found.explained) > 3 else ""
+        n = len(found.explained)
+        who = "copy holds" if n == 1 else "copies hold"
         echo(
-            f"{len(found.explained)} other copies hold only identifiers the copies above hold "
-            f"too (explained, not evidence): {ids}{more}"
+            f"{n} other {who} only identifiers the copies above hold too "
+            f"(explained, not evidence): {ids}{more}"
         )
     for d in found.datasets:
         dates = sorted({c["issued_at"][:10] for c in d.copies})

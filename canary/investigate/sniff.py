@@ -100,16 +100,34 @@ def detect_file_format(path: Path) -> Format:
 
 
 def zip_member_names(path: Path) -> list[str]:
-    """Member names from a ZIP's central directory; [] when it is not a readable archive."""
+    """Member names from a ZIP's central directory; [] when it is not a readable archive.
+
+    The count of members is read from the archive's end record first: a directory of
+    millions of entries (a hostile archive) is never loaded.
+    """
+    count = _zip_member_count(path)
+    if count is None or count > MAX_ZIP_MEMBERS:
+        return []
     try:
         with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-            if len(infos) > MAX_ZIP_MEMBERS:
-                return []
-            return [i.filename for i in infos]
+            return [i.filename for i in zf.infolist()[:MAX_ZIP_MEMBERS]]
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         log.info("%s: not a readable ZIP archive (%s)", path.name, exc)
         return []
+
+
+def _zip_member_count(path: Path) -> int | None:
+    """Entries the ZIP's end-of-central-directory record announces; None without one."""
+    with path.open("rb") as f:
+        f.seek(0, 2)
+        size = f.tell()
+        f.seek(max(0, size - (22 + 0xFFFF)))
+        tail = f.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at == -1 or at + 22 > len(tail):
+        return None
+    count = int(struct.unpack_from("<H", tail, at + 10)[0])
+    return MAX_ZIP_MEMBERS + 1 if count == 0xFFFF else count  # ZIP64: far too many for us
 
 
 def _local_zip_names(head: bytes) -> list[str]:
