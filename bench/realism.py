@@ -365,7 +365,7 @@ def table_json(r: random.Random, n: int) -> tuple[list[str], list[list[str]], di
 #: of the table's country and main area codes, the rest of their digits at random).
 TABLES: dict[str, tuple[Callable[..., Any], list[tuple[str, int]]]] = {
     "mx_candidatas.csv": (table_mx, [("+52844", 7), ("+52871", 7), ("+52866", 7)]),
-    "cr_clientes.csv": (table_cr, [("+5068", 7), ("+5067", 7)]),
+    "cr_clientes.csv": (table_cr, [("+50683", 6), ("+50688", 6)]),
     "es_socios.csv": (table_es, [("+346", 8)]),
     "us_voters.csv": (table_us, [("+1614", 7), ("+1216", 7)]),
     "numerada.csv": (table_numbered, [("+52844", 7), ("+52871", 7)]),

@@ -459,14 +459,24 @@ class CanaryFactory:
             unique = self._unique_share[c.index] = c.distinct / max(len(c.values), 1)
         if not value or unique < 0.5 or not re.search(r"\d", value):
             return value
-        runs = re.findall(r"\d+", value)
-        pool = self._digit_runs(c).get(len(runs))
+        if c.kind == "place" and not re.search(r"[^\W\d_]", value):
+            # A postal code: the donor row's, or (as often as the column holds codes seen
+            # once) a new one sharing its leading digits, so it stays in the same place.
+            share = self._new_share.get(c.index)
+            if share is None:
+                share = self._new_share[c.index] = Predictive(c.values).new_share
+            if r.random() < share:
+                return self._positions(c).draw(r, value) or value
+            return value
+        # New numbers near the column's own (a street number within the column's range,
+        # as long as its numbers are), the words as they are.
+        runs = self._digit_runs(c)
+        k = len(re.findall(r"\d+", value))
+        pool = runs.get(k)
         if not pool:
             return vary_digits(value, r)
-        # Numbers from another real value of the column (a street number within the
-        # column's range, as often as it has it), the words from this one.
-        other = iter(r.choice(pool))
-        return re.sub(r"\d+", lambda _m: next(other), value)
+        model = iter(r.choice(pool))
+        return re.sub(r"\d+", lambda _m: _near(next(model), r), value)
 
     def _digit_runs(self, c: Column) -> dict[int, list[list[str]]]:
         """The column's values' runs of digits, grouped by how many runs a value has."""
@@ -755,6 +765,14 @@ class CanaryFactory:
                 if written not in out:
                     out.append(written)
         return out
+
+
+def _near(digits: str, r: random.Random) -> str:
+    """A number within 15% of a real one, zero padding kept ("0417" stays four digits)."""
+    n = int(digits)
+    low = max(int(n * 0.85), 0 if digits[0] == "0" else 1)
+    value = str(r.randint(low, max(int(n * 1.15), low)))
+    return value.zfill(len(digits)) if digits[0] == "0" else value
 
 
 def _split_full(text: str, order: str | None, spanish: bool) -> tuple[str, str, str]:
