@@ -475,8 +475,19 @@ class CanaryFactory:
         pool = runs.get(k)
         if not pool:
             return vary_digits(value, r)
-        model = iter(r.choice(pool))
-        return re.sub(r"\d+", lambda _m: _near(next(model), r), value)
+        model = iter(enumerate(r.choice(pool)))
+        top = self._run_max(c, k)
+
+        def near(_m: re.Match[str]) -> str:
+            i, digits = next(model)
+            return _near(digits, r, top[i])
+
+        return re.sub(r"\d+", near, value)
+
+    def _run_max(self, c: Column, k: int) -> list[int]:
+        """The largest number at each of the k runs of digits of the column's values."""
+        pool = self._digit_runs(c).get(k) or []
+        return [max(int(x[i]) for x in pool) for i in range(k)] if pool else []
 
     def _digit_runs(self, c: Column) -> dict[int, list[list[str]]]:
         """The column's values' runs of digits, grouped by how many runs a value has."""
@@ -767,11 +778,12 @@ class CanaryFactory:
         return out
 
 
-def _near(digits: str, r: random.Random) -> str:
-    """A number within 15% of a real one, zero padding kept ("0417" stays four digits)."""
+def _near(digits: str, r: random.Random, top: int) -> str:
+    """A number within 15% of a real one and at most `top` (the column's largest there),
+    zero padding kept ("0417" stays four digits)."""
     n = int(digits)
     low = max(int(n * 0.85), 0 if digits[0] == "0" else 1)
-    value = str(r.randint(low, max(int(n * 1.15), low)))
+    value = str(r.randint(min(low, n), max(min(int(n * 1.15), top), min(low, n))))
     return value.zfill(len(digits)) if digits[0] == "0" else value
 
 
