@@ -791,9 +791,9 @@ def _split_full(text: str, order: str | None, spanish: bool) -> tuple[str, str, 
     """(given, paternal, maternal) of a whole name as its column orders it: in Spanish
     the last two words (first two, surname first) are the surnames."""
     if order == "last_comma_first" and "," in text:
-        sur, _, given = text.partition(",")
-        words = sur.split()
-        return given.strip(), words[0] if words else "", " ".join(words[1:2])
+        before, _, given = text.partition(",")
+        surnames = before.split()
+        return given.strip(), surnames[0] if surnames else "", " ".join(surnames[1:2])
     words = text.replace(",", " ").split()
     if len(words) < 2:
         return "", "", ""
