@@ -310,3 +310,25 @@ def test_a_middle_name_column_holds_middle_names() -> None:
     assert infer_schema(sample).kinds()["MIDDLE_NAME"] == "text"
     for row in canaries_of(sample, 1):
         assert len(row[1].split()) <= 1
+
+
+def test_footer_rows_under_an_xlsx_sheet_stay_under_it(ready: Store, tmp_path: Path) -> None:
+    import openpyxl
+
+    r = random.Random(8)
+    header = ["Consecutivo", "Nombre", "Primer apellido", "Correo", "Celular", "Monto"]
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(header)
+    for i, (g, p, _m, e, ph) in enumerate(people(r, 120)):
+        ws.append([i + 1, g, p, e, ph, r.choice([1500, 3000])])
+    for row in FOOTER:
+        ws.append([v or None for v in row])
+    src = tmp_path / "p.xlsx"
+    wb.save(src)
+    assert open_table(str(src)).sample().row_count == 120
+    for seed in SEEDS[:2]:
+        for copy in issue(ready, src, tmp_path, seed):
+            got = openpyxl.load_workbook(copy.path).active
+            last = [[c.value for c in row] for row in got.iter_rows()][-4:]
+            assert [[v or "" for v in row] for row in last] == FOOTER
