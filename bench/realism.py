@@ -361,16 +361,26 @@ def table_json(r: random.Random, n: int) -> tuple[list[str], list[list[str]], di
     return header, rows, {"json": True}
 
 
-TABLES: dict[str, tuple[Callable[..., Any], list[str]]] = {
-    "mx_candidatas.csv": (table_mx, ["+52844555%04d", "+52871555%04d", "+52866555%04d"]),
-    "cr_clientes.csv": (table_cr, ["+506872%05d"]),
-    "es_socios.csv": (table_es, ["+34611%06d"]),
-    "us_voters.csv": (table_us, ["+1614555%04d", "+1216555%04d"]),
-    "numerada.csv": (table_numbered, ["+52844555%04d", "+52871555%04d"]),
-    "padron_pie.csv": (table_footer, ["+52844555%04d", "+52871555%04d"]),
-    "socios.xlsx": (table_xlsx, ["+34611%06d"]),
-    "loteria.json": (table_json, ["+52844555%04d", "+52871555%04d"]),
+#: Each table with the prefixes of the organisation's canary numbers (ordinary numbers
+#: of the table's country and main area codes, the rest of their digits at random).
+TABLES: dict[str, tuple[Callable[..., Any], list[tuple[str, int]]]] = {
+    "mx_candidatas.csv": (table_mx, [("+52844", 7), ("+52871", 7), ("+52866", 7)]),
+    "cr_clientes.csv": (table_cr, [("+50683", 6), ("+50688", 6)]),
+    "es_socios.csv": (table_es, [("+346", 8)]),
+    "us_voters.csv": (table_us, [("+1614", 7), ("+1216", 7)]),
+    "numerada.csv": (table_numbered, [("+52844", 7), ("+52871", 7)]),
+    "padron_pie.csv": (table_footer, [("+52844", 7), ("+52871", 7)]),
+    "socios.xlsx": (table_xlsx, [("+346", 8)]),
+    "loteria.json": (table_json, [("+52844", 7), ("+52871", 7)]),
 }
+
+
+def pool_numbers(pools: list[tuple[str, int]], k: int) -> list[str]:
+    r = random.Random("pool")
+    return [
+        p + str(r.randint(2, 9)) + "".join(str(r.randint(0, 9)) for _ in range(d - 1))
+        for p, d in (pools[i % len(pools)] for i in range(k))
+    ]
 
 
 def write_table(path: Path, header: list[str], rows: list[list[str]], opts: dict[str, Any]) -> None:
@@ -601,8 +611,8 @@ def run_table(name: str, seed: int, copies: int, rows: int, with_domain: bool) -
         store = open_store(f"sqlite:///{t / 'canary.db'}")
         for d in ("correo-avisos.mx", "buzon-mx.com", "avisos-cr.com", "correo-es.com"):
             register.add_domain(store, d)
-        for k in range(60):
-            register.add_phone(store, pools[k % len(pools)] % (1000 + k), "twilio")
+        for number in pool_numbers(pools, 60):
+            register.add_phone(store, number, "twilio")
         issued = issue_copies(
             store,
             Config(),

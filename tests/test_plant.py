@@ -359,6 +359,29 @@ def test_blank_rows_at_the_end_do_not_stop_a_sorted_sequence(ready: Store, tmp_p
     assert all(ln.split(",")[0] > "F-00150" for ln in added)
 
 
+def test_blank_rows_at_the_end_never_leave_a_canary_without_a_place(
+    ready: Store, tmp_path: Path
+) -> None:
+    # Blank rows counted as data gave the folio an empty rate: now and then a canary got
+    # an empty folio, and the next one had no number to continue from and was dropped.
+    lines = ["folio,correo,celular,"] + [
+        f"F-{i + 1:05d},p{i}x@yahoo.com.mx,81{10000000 + i * 7919 % 89999999}," for i in range(150)
+    ]
+    src = tmp_path / "excel.csv"
+    src.write_bytes(("\r\n".join([*lines, ",,,", ",,,"]) + "\r\n").encode("utf-8-sig"))
+    for seed in range(30):
+        [copy] = issue_copies(
+            ready,
+            Config(),
+            IssueRequest(str(src), ["A"], canaries=3, out_dir=tmp_path / f"o{seed}", seed=seed),
+        )
+        assert copy.canaries == 3, seed
+        out = Path(copy.path).read_bytes().decode("utf-8-sig").splitlines()
+        assert out[-2:] == [",,,", ",,,"]  # the blank rows stay under the data
+        added = [ln.split(",")[0] for ln in out if ln not in set(lines) and ln != ",,,"]
+        assert added == ["F-00151", "F-00152", "F-00153"], seed
+
+
 def test_a_copy_no_canary_fits_in_is_never_issued(
     ready: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -196,3 +196,139 @@ def test_footer_rows_are_kept_byte_for_byte_and_never_sampled(ready: Store, tmp_
             assert re.fullmatch(r"\d{4}", c["Consecutivo"])
             assert not any("uente" in v or "laborado" in v for v in c.values())
             assert all(c[h] for h in ("Nombre", "Primer apellido", "Correo"))
+
+
+# --- names, emails, numbers ----------------------------------------------------------
+
+
+FEMALE = ["Zulema", "Araceli", "Mirna", "Yadira", "Delia", "Irma", "Elvia", "Anabel"]
+MALE = ["Ramón", "Héctor", "Raúl", "Arturo", "Sergio", "Mario", "Jorge", "Ricardo"]
+
+
+def names_table(r: random.Random, n: int, *, upper_share: float = 0.0) -> Sample:
+    """A registry whose names come from short lists Faker's locales do not weight."""
+    rows = []
+    for i in range(n):
+        sex = "M" if r.random() < 0.7 else "H"  # M = mujer
+        g = r.choice(FEMALE if sex == "M" else MALE)
+        p, m = r.choice(MX_SURNAMES), r.choice(MX_SURNAMES)
+        plain = lambda s: s.lower().translate(str.maketrans("áéíóú", "aeiou"))  # noqa: E731
+        if i % 4 == 0:
+            local = f"ibarraedu{i}"
+        elif i % 4 == 1:
+            local = f"{plain(g)}.{plain(p)}"
+        else:
+            local = f"{plain(g)}{plain(p)}{r.randint(1, 99)}"
+        email = f"{local}@hotmail.com"
+        if r.random() < upper_share:
+            email = email.upper()
+        street = f"HIDALGO {r.randint(100, 3999)}"
+        balance = r.choice(
+            [str(r.randint(1, 99)), f"{r.randint(100, 999)}.", f"{r.uniform(100, 3999):.2f}"]
+        )
+        rows.append([g, p, m, sex, email, street, balance])
+    header = [
+        "NOMBRE",
+        "APELLIDO PATERNO",
+        "APELLIDO MATERNO",
+        "SEXO",
+        "CORREO",
+        "DOMICILIO",
+        "SALDO",
+    ]
+    return Sample(header, rows, True, n)
+
+
+def canaries_of(sample: Sample, seed: int, n: int = 40) -> list[list[str]]:
+    f = CanaryFactory(
+        infer_schema(sample), sample, domains=["avisos.example.mx"], rng=random.Random(seed)
+    )
+    out = []
+    for _ in range(n):
+        row = f.make_row(f.persona())
+        assert row is not None
+        out.append(row)
+    return out
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_names_come_from_the_columns_own_parts_with_the_rows_sex(seed: int) -> None:
+    sample = names_table(random.Random(10 + seed), 300)
+    real = {(r[0], r[1], r[2]) for r in sample.rows}
+    rows = canaries_of(sample, seed)
+    own = [row for row in rows if row[0].title() in FEMALE + MALE]
+    assert len(own) >= 0.9 * len(rows)  # the column's names, not Faker's
+    assert sum(row[1].title() in MX_SURNAMES for row in rows) >= 0.9 * len(rows)
+    for row in own:  # a woman's name on a woman's row (SEXO M = mujer), a man's on a man's
+        assert (row[0].title() in FEMALE) == (row[3] == "M"), row
+    assert not any((row[0].title(), row[1].title(), row[2].title()) in real for row in rows)
+
+
+def _letters(local: str) -> str:
+    return re.sub(r"[^a-z]", "", local.lower())
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_no_canary_address_is_a_real_rows_local_part(seed: int) -> None:
+    sample = names_table(random.Random(20 + seed), 300)
+    real = {_letters(r[4].split("@")[0]) for r in sample.rows}
+    for row in canaries_of(sample, seed):
+        local = _letters(row[4].split("@")[0])
+        assert not (len(local) >= 6 and local in real), row[4]
+        assert not any(len(x) >= 8 and x in local for x in real), row[4]
+
+
+def test_an_uppercase_column_gets_uppercase_canaries_as_often_as_it_has_them() -> None:
+    for seed in SEEDS:
+        upper = canaries_of(names_table(random.Random(30 + seed), 300, upper_share=1.0), seed)
+        assert all(row[4] == row[4].upper() for row in upper)
+        mixed = canaries_of(names_table(random.Random(30 + seed), 300, upper_share=0.7), seed, 60)
+        share = sum(row[4] == row[4].upper() for row in mixed) / len(mixed)
+        assert 0.45 <= share <= 0.9, share
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_numbers_keep_the_columns_textual_form_and_range(seed: int) -> None:
+    sample = names_table(random.Random(40 + seed), 300)
+    forms = {re.sub(r"\d+", "9", r[6]) for r in sample.rows}
+    street_top = max(int(r[5].split()[1]) for r in sample.rows)
+    low, high = (f(float(r[6]) for r in sample.rows) for f in (min, max))
+    for row in canaries_of(sample, seed):
+        assert re.sub(r"\d+", "9", row[6]) in forms, row[6]  # 38, 527. or 2390.59
+        assert low <= float(row[6]) <= high
+        word, number = row[5].split()
+        assert word == "HIDALGO" and 1 <= int(number) <= street_top
+
+
+def test_a_middle_name_column_holds_middle_names() -> None:
+    r = random.Random(7)
+    rows = [
+        [r.choice(MALE), r.choice(FEMALE) if r.random() < 0.7 else "", r.choice(MX_SURNAMES)]
+        for _ in range(200)
+    ]
+    sample = Sample(["FIRST_NAME", "MIDDLE_NAME", "LAST_NAME"], rows, True, 200)
+    assert infer_schema(sample).kinds()["MIDDLE_NAME"] == "text"
+    for row in canaries_of(sample, 1):
+        assert len(row[1].split()) <= 1
+
+
+def test_footer_rows_under_an_xlsx_sheet_stay_under_it(ready: Store, tmp_path: Path) -> None:
+    import openpyxl
+
+    r = random.Random(8)
+    header = ["Consecutivo", "Nombre", "Primer apellido", "Correo", "Celular", "Monto"]
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(header)
+    for i, (g, p, _m, e, ph) in enumerate(people(r, 120)):
+        ws.append([i + 1, g, p, e, ph, r.choice([1500, 3000])])
+    for row in FOOTER:
+        ws.append([v or None for v in row])
+    src = tmp_path / "p.xlsx"
+    wb.save(src)
+    assert open_table(str(src)).sample().row_count == 120
+    for seed in SEEDS[:2]:
+        for copy in issue(ready, src, tmp_path, seed):
+            got = openpyxl.load_workbook(copy.path).active
+            last = [[c.value for c in row] for row in got.iter_rows()][-4:]
+            assert [[v or "" for v in row] for row in last] == FOOTER

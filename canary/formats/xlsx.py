@@ -21,11 +21,13 @@ from canary.formats._needles import NeedleScanner
 from canary.formats._values import (
     MAX_PREAMBLE,
     column_kind,
+    footer_start,
     from_text,
     header_index,
     place_rows,
     share,
     to_text,
+    typical_filled,
 )
 from canary.formats._xlsxrefs import shift_rows
 from canary.formats.table import CopyTarget, Progress, Sample
@@ -108,6 +110,12 @@ class XlsxTable:
         self.values = [(r + [None] * width)[: len(header)] for r in values[1:]]
         #: Rows under the data (a TOTAL row with =SUM(...), notes) stay under it.
         self.footer = _footer_rows(self.values)
+        # ...and blank rows, sources, notes and "Elaborado por" lines, as under a CSV.
+        texts = [[to_text(v) for v in r] for r in self.values[-MAX_FOOTER - 10 :]]
+        typical = typical_filled([[to_text(v) for v in r] for r in self.values[:300]])
+        worded = len(texts) - footer_start(texts, typical)
+        if worded < len(self.values):
+            self.footer = max(self.footer, worded)
         if self.footer:
             self.values = self.values[: -self.footer]
         if not self.values:

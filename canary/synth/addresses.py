@@ -226,9 +226,10 @@ class EmailMaker:
         return any(x in letters for x in self._long_real if len(x) <= len(letters))
 
     def _other_local(self, tokens: dict[str, str]) -> str:
-        """A handle shaped like the column's name-less ones ("reina_84", "sol123"): one of
-        their short words (under six letters), their separator, fresh digits as many as
-        theirs have; never one of them."""
+        """A handle shaped like one of the column's name-less ones ("reina_84",
+        "vargasmar12"), piece by piece: a short word (under six letters) becomes one of
+        their short words, a longer one letters of the canary's own names as long, a
+        run of digits fresh digits as long; never one of them."""
         model = self.rng.choice(self.other_locals)
         words = [
             w
@@ -236,13 +237,18 @@ class EmailMaker:
             for w in re.findall(r"[a-z]+", x)
             if 3 <= len(w) < REAL_LOCAL_MIN
         ]
-        word = self.rng.choice(words) if words else tokens["first"][:5] or "x"
-        sep = m.group(0) if (m := re.search(r"[._-]", model)) else ""
-        run = re.findall(r"\d+", model)
-        k = len(run[-1]) if run else self.rng.randint(1, 3)
-        first = 1 if k > 1 else 0
-        number = str(self.rng.randint(first * 10 ** (k - 1), 10**k - 1))
-        return f"{word}{sep}{number}" if re.match(r"^[a-z]", model) else f"{number}{sep}{word}"
+        own = tokens["last"] + tokens["first"] + tokens["last2"]
+
+        def piece(m: re.Match[str]) -> str:
+            run = m.group(0)
+            if run.isdigit():
+                first = 1 if len(run) > 1 else 0
+                return str(self.rng.randint(first * 10 ** (len(run) - 1), 10 ** len(run) - 1))
+            if len(run) < REAL_LOCAL_MIN and words:
+                return self.rng.choice(words)
+            return (own or run)[: len(run)]
+
+        return re.sub(r"[a-z]+|\d+", piece, model)
 
     def _digits_renewed(self, local: str) -> str:
         """A real handle with new digits (added when it has none), never the same address."""

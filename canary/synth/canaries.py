@@ -51,6 +51,7 @@ from canary.synth.personas import (
     ColumnNames,
     NameMaker,
     Persona,
+    Predictive,
     age_reference,
     female_share_of_names,
 )
@@ -120,6 +121,8 @@ class CanaryFactory:
         self._id_owner: dict[tuple[int, str], int] = {}
         self._position_models: dict[int, PositionModel] = {}
         self._upper_share: dict[int, float] = {}
+        self._run_cache: dict[int, dict[int, list[list[str]]]] = {}
+        self._new_share: dict[int, float] = {}
         self.emails = self._learn_emails()
         self.names = NameMaker(self.profile, self.rng, self.faker)
         people = self._people()
@@ -399,7 +402,9 @@ class CanaryFactory:
         if k == "number":
             return self._number(c, r)
         # Names are the persona's (a missing surname is decided once, for the CURP too).
-        value: str | None = "" if k not in NAME_KINDS and self._empty(c, r) else None
+        # A sorted id is never left empty: the next canary continues the sequence from it.
+        never_empty = k in NAME_KINDS or (k == "id" and c.sorted)
+        value: str | None = "" if not never_empty and self._empty(c, r) else None
         if value is None:
             value = self._generated(c, p, donor, r, prev, nxt)
         if value is None:
@@ -454,7 +459,47 @@ class CanaryFactory:
             unique = self._unique_share[c.index] = c.distinct / max(len(c.values), 1)
         if not value or unique < 0.5 or not re.search(r"\d", value):
             return value
-        return vary_digits(value, r)
+        if c.kind == "place" and not re.search(r"[^\W\d_]", value):
+            # A postal code: the donor row's, or (as often as the column holds codes seen
+            # once) a new one sharing its leading digits, so it stays in the same place.
+            share = self._new_share.get(c.index)
+            if share is None:
+                share = self._new_share[c.index] = Predictive(c.values).new_share
+            if r.random() < share:
+                return self._positions(c).draw(r, value) or value
+            return value
+        # New numbers near the column's own (a street number within the column's range,
+        # as long as its numbers are), the words as they are.
+        runs = self._digit_runs(c)
+        k = len(re.findall(r"\d+", value))
+        pool = runs.get(k)
+        if not pool:
+            return vary_digits(value, r)
+        model = iter(enumerate(r.choice(pool)))
+        top = self._run_max(c, k)
+
+        def near(_m: re.Match[str]) -> str:
+            i, digits = next(model)
+            return _near(digits, r, top[i])
+
+        return re.sub(r"\d+", near, value)
+
+    def _run_max(self, c: Column, k: int) -> list[int]:
+        """The largest number at each of the k runs of digits of the column's values."""
+        pool = self._digit_runs(c).get(k) or []
+        return [max(int(x[i]) for x in pool) for i in range(k)] if pool else []
+
+    def _digit_runs(self, c: Column) -> dict[int, list[list[str]]]:
+        """The column's values' runs of digits, grouped by how many runs a value has."""
+        runs = self._run_cache.get(c.index)
+        if runs is None:
+            runs = {}
+            for v in c.values[:20000]:
+                found = re.findall(r"\d+", v)
+                if found:
+                    runs.setdefault(len(found), []).append(found)
+            self._run_cache[c.index] = runs
+        return runs
 
     def _cells(self, c: Column) -> list[str]:
         """Every cell of the column in the sample, empties included (so sampling from it
@@ -633,7 +678,15 @@ class CanaryFactory:
         return owner == p.seed
 
     def _number(self, c: Column, r: random.Random) -> str:
-        return vary_number(r.choice(self._cells(c)), c.fmt.get("number") or {}, r)
+        """A real value of the column (as often as a new row would repeat one: values
+        seen once make the share of new ones), else one near it, written as it is."""
+        base = r.choice(self._cells(c))
+        share = self._new_share.get(c.index)
+        if share is None:
+            share = self._new_share[c.index] = Predictive(c.values).new_share
+        if not base or r.random() >= share:
+            return base
+        return vary_number(base, c.fmt.get("number") or {}, r)
 
     def _place_donor(self, r: random.Random, phone: str | None) -> list[str] | None:
         """A real row to copy place and category columns from, so that they keep their
@@ -725,13 +778,22 @@ class CanaryFactory:
         return out
 
 
+def _near(digits: str, r: random.Random, top: int) -> str:
+    """A number within 15% of a real one and at most `top` (the column's largest there),
+    zero padding kept ("0417" stays four digits)."""
+    n = int(digits)
+    low = max(int(n * 0.85), 0 if digits[0] == "0" else 1)
+    value = str(r.randint(min(low, n), max(min(int(n * 1.15), top), min(low, n))))
+    return value.zfill(len(digits)) if digits[0] == "0" else value
+
+
 def _split_full(text: str, order: str | None, spanish: bool) -> tuple[str, str, str]:
     """(given, paternal, maternal) of a whole name as its column orders it: in Spanish
     the last two words (first two, surname first) are the surnames."""
     if order == "last_comma_first" and "," in text:
-        sur, _, given = text.partition(",")
-        words = sur.split()
-        return given.strip(), words[0] if words else "", " ".join(words[1:2])
+        before, _, given = text.partition(",")
+        surnames = before.split()
+        return given.strip(), surnames[0] if surnames else "", " ".join(surnames[1:2])
     words = text.replace(",", " ").split()
     if len(words) < 2:
         return "", "", ""

@@ -317,6 +317,8 @@ def vary_number(base: str, fmt: dict[str, Any], r: random.Random) -> str:
     point, thousands = fmt.get("point", "."), fmt.get("thousands", "")
     decimals = len(m.group(4)) - 1 if m.group(4) else 0
     y = x * r.uniform(0.85, 1.15)
+    if "min" in fmt and "max" in fmt:  # inside the column's own range
+        y = min(max(y, float(fmt["min"])), float(fmt["max"]))
     if decimals == 0 and x == int(x) and x % 10 == 0 and abs(x) >= 100:
         y = round(y, -1)
     text = f"{abs(y):,.{decimals}f}"
