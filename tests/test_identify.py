@@ -243,12 +243,17 @@ def test_identifiers_across_chunk_boundaries(
     reg = build(sqlite_store, CANARIES)
     monkeypatch.setattr(readers, "CHUNK_BYTES", 64)
     text = "x" * 50 + f" mj.nunez@{DOMAIN} " + "y" * 55 + " +52 1 844 987 6543 " + "z" * 40
-    text += " Sofía Ramírez Luna\n"
+    text += " Sofía Ramírez Luna " + "w" * 45 + " +52 844 222 3344\n"
     path = tmp_path / "long.txt"
     path.write_text(text, encoding="utf-8")
     result = identify(sqlite_store, path)
     found = {i["value"] for c in result["copies"] for i in c["identifiers"]}
-    assert found == {f"mj.nunez@{DOMAIN}", "+528449876543", "Sofía Ramírez Luna"}
+    assert found == {
+        f"mj.nunez@{DOMAIN}",
+        "+528449876543",
+        "Sofía Ramírez Luna",
+        "+528442223344",
+    }
     assert reg.copies["Partido Azul"] in ids(result)
 
 
@@ -374,8 +379,12 @@ def test_copies_issued_by_planting_are_identified(store: Store, tmp_path: Path) 
 
 def test_names_written_surnames_first_are_found(store: Store, reg: Register) -> None:
     # Rosters often read "Apellidos, Nombre": the canary's name still counts.
+    # A name is corroboration, not evidence alone (an unrelated roster of the same
+    # people can hold it): beside the canary's number it counts, in either order.
     text = "Asistentes: Núñez Peña, María José; Hernández Soto, Rocío; Pérez, Juan"
+    assert identify_text(store, text)["copies"] == []
+    text += "\nTeléfonos: 844 123 4567, 844 987 6543"
     result = identify_text(store, text)
     azul, verde = reg.copies["Partido Azul"], reg.copies["Partido Verde"]
     assert set(ids(result)) == {azul, verde}
-    assert {i["kind"] for c in result["copies"] for i in c["identifiers"]} == {"name"}
+    assert {i["kind"] for c in result["copies"] for i in c["identifiers"]} == {"name", "phone"}

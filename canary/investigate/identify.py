@@ -234,20 +234,30 @@ def judge(index: Index, found: list[Found], unmatched: list[str]) -> Identificat
     return Identification(copies, explained, unmatched, controls)
 
 
-def _corroborated(found: list[Found]) -> list[Found]:
-    """`found` without sequence ids ("F-00305") that no other identifier of their canary backs.
+def _is_weak(kind: str, value: str) -> bool:
+    """A full name or a sequence id ("F-00305"): values an unrelated table of the same
+    population can hold by chance, since canaries take their names from the table's own
+    name pools and continue its numbering."""
+    return kind == "name" or (kind == "id" and is_sequence_id(value))
 
-    Canary ids continue the table's numbering, so an unrelated table numbered the same
-    way holds them: alone they are no evidence; beside the canary's name or number they are.
+
+def _corroborated(found: list[Found]) -> list[Found]:
+    """`found` without weak identifiers (names, sequence ids) that no strong identifier
+    of their canary (an email, a phone, a national id, another id) backs.
+
+    An unrelated registry of the same people (same name pools, same folio series) holds
+    such values: a name and a folio of one canary were found in different rows of a
+    table that had never seen a copy. Alone they would blame a copy on chance; beside the
+    canary's address, number or national id they are corroboration.
     """
-    per_canary: dict[int, int] = defaultdict(int)
+    strong: set[int] = set()
     for f in found:
-        for h in f.holders:
-            per_canary[h.canary_id] += 1
+        if not _is_weak(f.kind, f.value):
+            strong.update(h.canary_id for h in f.holders)
     out = []
     for f in found:
-        if f.kind == "id" and is_sequence_id(f.value):
-            holders = [h for h in f.holders if per_canary[h.canary_id] > 1]
+        if _is_weak(f.kind, f.value):
+            holders = [h for h in f.holders if h.canary_id in strong]
             if not holders:
                 continue
             f = Found(f.kind, f.value, holders)

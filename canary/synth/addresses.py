@@ -21,6 +21,14 @@ from canary.identifiers import normalize_email
 from canary.synth.cells import fold
 
 MAX_EMAIL_TRIES = 500
+#: Handle shapes tried once the column's own patterns gave nothing usable.
+FALLBACK_TEMPLATES = (
+    "{fi}{last}{last2}",
+    "{first}{li}{l2i}",
+    "{fi}{li}{last2}",
+    "{first2}.{last2}",
+    "{fi}.{last2}.{last}",
+)
 
 #: Local-part shapes matched against a sample's own addresses (digits are a suffix).
 EMAIL_TEMPLATES = (
@@ -204,7 +212,13 @@ class EmailMaker:
             )
         tokens = _tokens(given, paternal, maternal)
         for attempt in range(MAX_EMAIL_TRIES):
-            template = self.rng.choices(list(self.patterns), list(self.patterns.values()))[0]
+            if attempt < MAX_EMAIL_TRIES // 2:
+                template = self.rng.choices(list(self.patterns), list(self.patterns.values()))[0]
+            else:
+                # The column's own shapes are all taken or all real people's (a table whose
+                # few names cover every given+surname pair): shapes with initials and the
+                # second surname still look like people's handles and copy no one.
+                template = self.rng.choice(FALLBACK_TEMPLATES)
             local = self._render_local(template, tokens, birth, attempt)
             domain = self.rng.choices(self.domains, weights=self.weights)[0]
             address = f"{local}@{domain}"
@@ -230,7 +244,7 @@ class EmailMaker:
         "vargasmar12"), piece by piece: a short word (under six letters) becomes one of
         their short words, a longer one letters of the canary's own names as long, a
         run of digits fresh digits as long; never one of them."""
-        model = self.rng.choice(self.other_locals)
+        model: str = self.rng.choice(self.other_locals)
         words = [
             w
             for x in self.other_locals
@@ -245,7 +259,7 @@ class EmailMaker:
                 first = 1 if len(run) > 1 else 0
                 return str(self.rng.randint(first * 10 ** (len(run) - 1), 10 ** len(run) - 1))
             if len(run) < REAL_LOCAL_MIN and words:
-                return self.rng.choice(words)
+                return str(self.rng.choice(words))
             return (own or run)[: len(run)]
 
         return re.sub(r"[a-z]+|\d+", piece, model)
