@@ -37,6 +37,7 @@ from sqlalchemy import select
 
 from canary.errors import InputError
 from canary.identifiers import normalize_email
+from canary.investigate.coded import apply_codes
 from canary.store.engine import Store
 from canary.store.models import Canary, Copy, Domain, Identifier, PhoneNumber
 from canary.text import fold, words
@@ -240,7 +241,9 @@ class Scanner:
                         strong[h.copy_id] += 1
 
         for address in sorted(self.emails):
-            add("email", address, idx.emails[address], [])
+            holders = idx.emails[address]
+            copies = sorted({h.copy_id for h in holders if h.copy_id})
+            add("email", address, holders, copies if len(copies) > 1 else [])
         for e164 in sorted(self.phones):
             holders = idx.phones[e164]
             copies = sorted(idx.phone_copies(e164))
@@ -316,7 +319,9 @@ def identify_text(store: Store, text: str) -> dict[str, Any]:
     """`identify` for text already in memory (pasted lists, messages)."""
     scanner = Scanner(load_index(store))
     scanner.feed(text, final=True)
-    return scanner.result()
+    result = scanner.result()
+    apply_codes(store, result)
+    return result
 
 
 def identify(store: Store, path: str | Path) -> dict[str, Any]:
@@ -331,6 +336,7 @@ def identify(store: Store, path: str | Path) -> dict[str, Any]:
         scanner.feed(piece)
     scanner.finish()
     result = scanner.result()
+    apply_codes(store, result)
     log.info("identify %s: %d copies matched", p.name, len(result["copies"]))
     return result
 

@@ -265,3 +265,41 @@ class ChainLink(Base):
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CollusionCode(Base):
+    """A collusion-resistant code over the copies issued together (`issue --collusion`).
+
+    Secret: which copy holds which coded canary, and each position's bias, are what
+    lets `identify` name colluders; the copies themselves do not reveal them.
+    """
+
+    __tablename__ = "collusion_codes"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id"), index=True)
+    construction: Mapped[str] = mapped_column(String(40))
+    coalition: Mapped[int] = mapped_column(Integer)
+    length: Mapped[int] = mapped_column(Integer)
+    eps: Mapped[float] = mapped_column(Float)
+    #: The copies of the code, in member order (member u is copies[u]).
+    copies: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CodePosition(Base):
+    """One position of a code (one coded synthetic person) and its bias."""
+
+    __tablename__ = "code_positions"
+    code_id: Mapped[str] = mapped_column(ForeignKey("collusion_codes.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bias: Mapped[float] = mapped_column(Float)
+
+
+class CodeMark(Base):
+    """A copy holding a code position: the canary row planted for it in that copy."""
+
+    __tablename__ = "code_marks"
+    code_id: Mapped[str] = mapped_column(ForeignKey("collusion_codes.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    copy_id: Mapped[str] = mapped_column(ForeignKey("copies.id"), primary_key=True, index=True)
+    canary_id: Mapped[int] = mapped_column(ForeignKey("canaries.id"), unique=True)
