@@ -105,6 +105,14 @@ class PlantConfig:
 
 
 @dataclass
+class MailboxConfig:
+    #: How often the scheduler reads every mailbox (`canary mailbox add`).
+    poll_seconds: float = 300.0
+    #: A mailbox that cannot be read for this long raises a system alert.
+    alert_after_minutes: float = 60.0
+
+
+@dataclass
 class Config:
     store: StoreConfig = field(default_factory=StoreConfig)
     listen: ListenConfig = field(default_factory=ListenConfig)
@@ -112,6 +120,7 @@ class Config:
     providers: ProvidersConfig = field(default_factory=ProvidersConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     plant: PlantConfig = field(default_factory=PlantConfig)
+    mailbox: MailboxConfig = field(default_factory=MailboxConfig)
     #: Where the file was read from (or would be), used to resolve relative paths.
     path: Path = field(default_factory=lambda: Path(DEFAULT_CONFIG_NAME).resolve())
 
@@ -250,6 +259,10 @@ digest_minutes = 15
 [plant]
 control_share = 0.2                # share of canaries registered but never planted
 burn_in_days = 0                   # hits on a new number before this are noise
+
+[mailbox]
+poll_seconds = 300                 # how often each mailbox is read over IMAP
+alert_after_minutes = 60           # a mailbox unreadable this long raises an alert
 """
 
 

@@ -16,7 +16,7 @@ from canary.cli.common import app
 from canary.errors import CanaryError
 
 # Command modules register themselves on import.
-COMMAND_MODULES = ("setup", "issue", "query", "listen", "alerts", "case", "demo")
+COMMAND_MODULES = ("setup", "issue", "mailbox", "query", "listen", "alerts", "case", "demo")
 
 
 def _load_commands() -> None:

@@ -77,7 +77,7 @@ def doctor(
         "", "--nameserver", help="resolver to ask, HOST or HOST:PORT (default: the system's)"
     ),
     skip: list[str] = typer.Option(
-        [], "--skip", help="leave out a check: dns, listeners, providers, phones, alerts"
+        [], "--skip", help="leave out a check: dns, listeners, providers, phones, alerts, mailboxes"
     ),
     timeout: float = typer.Option(3.0, "--timeout", help="seconds per DNS query or connection"),
 ) -> None:

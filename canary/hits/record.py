@@ -28,7 +28,7 @@ from canary.store.models import Blob, Hit, HitCopy
 
 log = logging.getLogger(__name__)
 
-CHANNELS = ("smtp", "smtp-probe", "sms", "whatsapp", "voice", "webhook", "dns", "import")
+CHANNELS = ("smtp", "smtp-probe", "imap", "sms", "whatsapp", "voice", "webhook", "dns", "import")
 MAX_SUMMARY = 500
 MAX_SENDER = 500
 

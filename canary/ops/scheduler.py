@@ -128,6 +128,10 @@ def create_scheduler(
             lambda: check_dns_drift(store, config, lookup),
             config.alerts.dns_check_minutes * 60,
         )
+    if config.mailbox.poll_seconds > 0:
+        from canary.ops.mailboxes import poll_all
+
+        add("canary.mailboxes", lambda: poll_all(store, config), config.mailbox.poll_seconds)
     if config.alerts.liveness_minutes > 0:
         add(
             "canary.liveness",

@@ -303,3 +303,52 @@ class CodeMark(Base):
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     copy_id: Mapped[str] = mapped_column(ForeignKey("copies.id"), primary_key=True, index=True)
     canary_id: Mapped[int] = mapped_column(ForeignKey("canaries.id"), unique=True)
+
+
+class Mailbox(Base):
+    """An account the organisation owns at a mail provider, read over IMAP by the scheduler.
+
+    Only the *name* of the environment variable holding the password is kept.
+    """
+
+    __tablename__ = "mailboxes"
+    address: Mapped[str] = mapped_column(String(320), primary_key=True)
+    imap: Mapped[str] = mapped_column(String(500))
+    user: Mapped[str] = mapped_column(String(320))
+    password_env: Mapped[str] = mapped_column(String(100))
+    ca_file: Mapped[str] = mapped_column(Text, default="")
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: new | ok | failing
+    state: Mapped[str] = mapped_column(String(20), default="new")
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    last_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class MailboxAlias(Base):
+    """An address the provider delivers to a mailbox (Outlook/Yahoo aliases, forwarding)."""
+
+    __tablename__ = "mailbox_aliases"
+    alias: Mapped[str] = mapped_column(String(320), primary_key=True)
+    address: Mapped[str] = mapped_column(ForeignKey("mailboxes.address"), index=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MailboxVariant(Base):
+    """A delivering form of a mailbox's address given to one canary (never reused)."""
+
+    __tablename__ = "mailbox_variants"
+    variant: Mapped[str] = mapped_column(String(320), primary_key=True)
+    address: Mapped[str] = mapped_column(ForeignKey("mailboxes.address"), index=True)
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MailboxFolder(Base):
+    """How far a mailbox folder has been read: (UIDVALIDITY, last UID committed)."""
+
+    __tablename__ = "mailbox_folders"
+    address: Mapped[str] = mapped_column(ForeignKey("mailboxes.address"), primary_key=True)
+    folder: Mapped[str] = mapped_column(String(300), primary_key=True)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
