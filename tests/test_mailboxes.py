@@ -281,3 +281,82 @@ def test_cli_mailbox_commands(tmp_path: Path) -> None:
     assert r.returncode == 0
     r = canary("mailbox", "list", "--json", cwd=tmp_path, env=env)
     assert json.loads(r.stdout)["mailboxes"][0]["retired"] is True
+
+
+def _issue_with_mailbox(store: Store, tmp_path: Path, imap: str) -> list:  # type: ignore[type-arg]
+    from canary.issue.plant import IssueRequest, issue_copies
+    from canary.store import register as registry
+    from tests.test_plant import make_csv
+
+    registry.add_domain(store, "correo-avisos.mx")
+    for i in range(6):
+        registry.add_phone(store, f"+52 844 555 {1000 + i:04d}", "twilio")
+    boxes.add_mailbox(store, ACCOUNT, imap, "ana", "ANA_IMAP_PASSWORD")
+    src = tmp_path / "registro.csv"
+    make_csv(src, 300)  # every real address is at gmail.com
+    return issue_copies(
+        store,
+        Config(),
+        IssueRequest(str(src), ["A", "B", "C"], canaries=5, out_dir=tmp_path / "o", seed=4),
+    )
+
+
+def test_planting_gives_gmail_canaries_dot_variants_never_reused(
+    store: Store, tmp_path: Path
+) -> None:
+    from canary.investigate.identify import identify
+    from canary.store.models import Canary, Identifier
+
+    copies = _issue_with_mailbox(store, tmp_path, "imap://127.0.0.1:1")
+    seen: set[str] = set()
+    with store.session() as s:
+        for c in copies:
+            emails = s.scalars(
+                select(Identifier.value)
+                .join(Canary)
+                .where(Canary.copy_id == c.id, Identifier.kind == "email")
+            ).all()
+            at_mailbox = [e for e in emails if e.endswith("@gmail.com")]
+            assert at_mailbox, "a table all at gmail.com gets canaries at the Gmail mailbox"
+            for e in at_mailbox:
+                local = e.partition("@")[0]
+                assert local.replace(".", "") == "anagarcia87" and "." in local and "+" not in e
+                assert e not in seen
+                seen.add(e)
+    [info] = boxes.list_mailboxes(store)
+    assert info.variants_used == len(seen)
+    # the leaker keeps only the rows at the big providers: the copy is still named
+    target = copies[1]
+    lines = Path(target.path).read_bytes().split(b"\r\n")
+    kept = [lines[0]] + [ln for ln in lines[1:] if b"@gmail.com" in ln or b"@hotmail" in ln]
+    dump = tmp_path / "filtered.csv"
+    dump.write_bytes(b"\r\n".join(kept))
+    result = identify(store, dump)
+    assert result["copies"][0]["id"] == target.id
+    assert result["copies"][0]["evidence"] == "strong"
+    assert all(
+        i["value"].endswith("@gmail.com")
+        for i in result["copies"][0]["identifiers"]
+        if i["kind"] == "email"
+    )
+
+
+def test_mail_to_a_planted_variant_names_its_copy(
+    store: Store, server: Dovecot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from canary.store.models import Canary, Identifier
+
+    monkeypatch.setenv("ANA_IMAP_PASSWORD", PASSWORD)
+    copies = _issue_with_mailbox(store, tmp_path, f"imap://127.0.0.1:{server.port}")
+    with store.session() as s:
+        variant = s.scalars(
+            select(Identifier.value)
+            .join(Canary)
+            .where(Canary.copy_id == copies[2].id, Identifier.value.like("%@gmail.com"))
+        ).first()
+    assert variant
+    server.deliver("ana", message(variant, "bulk campaign"), folder="Spam")
+    reader.poll_all(store, Config())
+    [h] = hits(store)
+    assert (h.channel, h.identifier) == ("imap", variant)
+    assert [c.copy_id for c in h.candidates] == [copies[2].id]

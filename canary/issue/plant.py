@@ -49,6 +49,7 @@ from canary.formats import (
 from canary.issue.phonepool import assign_phone_sets
 from canary.store import chain
 from canary.store.engine import Store, new_id
+from canary.store.mailboxes import DOT_BLIND, mailboxes_in, reserve_variant, variant_taken
 from canary.store.models import (
     Canary,
     CodeMark,
@@ -148,6 +149,8 @@ class _Plan:
     db: DbOutput | None = None
     #: persona index -> code position, for coded personas (appended after its own)
     coded: dict[int, int] = field(default_factory=dict)
+    #: persona index -> (mailbox, address delivering to it), for mailbox canaries
+    mailbox: dict[int, tuple[str, str]] = field(default_factory=dict)
 
 
 def issue_copies(
@@ -243,6 +246,8 @@ def issue_copies(
         for i, r in enumerate(recipients)
     ]
     controls = [new_persona() for _ in range(_control_count(per_copy, len(recipients), config))]
+    if schema.email_columns:
+        _mailbox_addresses(store, sample, schema.email_columns[0], plans, rng)
     code = _draw_code(request.collusion, plans, rng, new_persona)
 
     at_end = only_end_fits(schema, sample)
@@ -273,6 +278,10 @@ def issue_copies(
             if code is not None:
                 code.personas = [new_persona() for _ in code.personas]
                 _attach_code(plans, code)
+            if schema.email_columns:
+                for plan in plans:
+                    plan.mailbox = {}
+                _mailbox_addresses(store, sample, schema.email_columns[0], plans, rng)
     else:
         raise InputError("could not draw canaries that do not collide with the source's values")
 
@@ -624,6 +633,8 @@ def _register(
                 s.flush()
                 if i in plan.coded:
                     marks.append((plan.coded[i], copy.id, canary.id))
+                if i in plan.mailbox:
+                    reserve_variant(s, *plan.mailbox[i])
                 for kind, value, raw in _dedupe(factory.identifiers(persona, row)):
                     s.add(Identifier(canary_id=canary.id, kind=kind, value=value, raw=raw))
                     idents_for_chain.append((kind, value))
@@ -666,6 +677,68 @@ def _register(
                 row_.first_used_at = now
     log.info("issued %d copies of %s", len(issued), _safe_source(request.source))
     return issued
+
+
+def _mailbox_addresses(
+    store: Store, sample: Sample, column: int, plans: list[_Plan], rng: random.Random
+) -> None:
+    """Give a share of each copy's own canaries an address at a mainstream provider that
+    delivers to one of the organisation's mailboxes, following the column's provider mix.
+
+    Each canary draws a provider as the column's real addresses are spread; when a
+    mailbox at that provider can carry one more address (a Gmail dot variant never used
+    before, or an unused registered alias), the canary gets it, else it keeps its canary
+    domain address. A filter that keeps only the big providers then keeps these.
+    """
+    from canary.synth.addresses import gmail_variants, provider_mix
+
+    mix = provider_mix(r[column] for r in sample.rows if column < len(r) and r[column])
+    if not mix:
+        return
+    with store.session() as s:
+        active = mailboxes_in(s, active_only=True)
+        if not active:
+            return
+        pools: dict[str, list[tuple[str, str]]] = {}
+        for m in active:
+            local, _, domain = m.address.partition("@")
+            if domain in DOT_BLIND:
+                for v in gmail_variants(local):
+                    address = f"{v}@{domain}"
+                    if not variant_taken(s, address):
+                        pools.setdefault(domain, []).append((m.address, address))
+            for alias in m.aliases:
+                if not variant_taken(s, alias):
+                    pools.setdefault(alias.partition("@")[2], []).append((m.address, alias))
+    for entries in pools.values():
+        rng.shuffle(entries)
+    sample_emails = {r[column].strip().lower() for r in sample.rows if column < len(r)}
+    used = 0
+    for plan in plans:
+        for i, persona in enumerate(plan.personas[: len(plan.phones)]):
+            provider = _pick_provider(mix, rng.random())
+            if provider is None:
+                continue  # the column's address was not at a mainstream provider
+            pool = pools.get(provider, [])
+            while pool and pool[-1][1] in sample_emails:
+                pool.pop()
+            if not pool:
+                continue
+            mailbox, address = pool.pop()
+            persona.email = address
+            plan.mailbox[i] = (mailbox, address)
+            used += 1
+    if used:
+        log.info("%d canaries get addresses delivering to the organisation's mailboxes", used)
+
+
+def _pick_provider(mix: dict[str, float], draw: float) -> str | None:
+    """The provider domain `draw` (0..1) falls on in the column's mix, or None."""
+    for domain, share in mix.items():
+        draw -= share
+        if draw < 0:
+            return domain
+    return None
 
 
 def _register_code(
