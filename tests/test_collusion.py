@@ -121,3 +121,57 @@ def test_intersection_of_two_real_copies_names_both(tmp_path: Path) -> None:
     others = [c for c in doc["copies"] if c["id"] not in coded]
     assert all(c.get("strength") != "coded" for c in others)
     assert all(c.get("false_accusation_probability", 1) > 1e-3 for c in others)
+
+
+def test_contact_on_coded_canaries_is_ranked_by_the_code(store: Store, tmp_path: Path) -> None:
+    """Mail to coded canaries that copies B and D share: after enough of them the code
+    names B and D, and each hit's reason states the bound."""
+    from canary.hits.record import Observation, record
+    from canary.store.models import CodeMark, Identifier
+
+    _ready(store)
+    src = tmp_path / "registro.csv"
+    make_csv(src, 400)
+    copies = issue_copies(
+        store,
+        Config(),
+        IssueRequest(
+            str(src), list("ABCDE"), canaries=3, out_dir=tmp_path / "o", seed=9, collusion=2
+        ),
+    )
+    b, d = copies[1].id, copies[3].id
+    with store.session() as s:
+        by_pos: dict[int, set[str]] = {}
+        canary_of: dict[int, int] = {}
+        for pos, copy_id, canary_id in s.execute(
+            select(CodeMark.position, CodeMark.copy_id, CodeMark.canary_id)
+        ):
+            by_pos.setdefault(pos, set()).add(copy_id)
+            canary_of[pos] = canary_id
+        shared = [p for p, h in by_pos.items() if {b, d} <= h]
+        emails = [
+            s.scalar(
+                select(Identifier.value).where(
+                    Identifier.canary_id == canary_of[p], Identifier.kind == "email"
+                )
+            )
+            for p in shared[:25]
+        ]
+    recorded = [  # one at a time, as contact arrives
+        record(
+            store,
+            [Observation(channel="smtp", identifier=e, provider="t", provider_message_id=f"m{i}")],
+        )[0]
+        for i, e in enumerate(emails)
+        if e
+    ]
+    last = recorded[-1]
+    assert set(last.copies[:2]) == {b, d}
+    with store.session() as s:
+        from canary.store.models import HitCopy
+
+        reasons = {
+            c.copy_id: c.reason
+            for c in s.scalars(select(HitCopy).where(HitCopy.hit_id == last.hit_id))
+        }
+    assert "the code names it" in reasons[b] and "false-accusation probability" in reasons[b]

@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
+from canary.store.codes import coded_positions, coded_verdicts
 from canary.store.models import Canary, Copy, Hit, HitCopy, Identifier, PhoneNumber
 from canary.text import contains_words, fold
 
@@ -95,6 +96,7 @@ def attribute(
     if not by_copy:
         return Attribution("unattributed")
     candidates = _rank(session, hit, list(by_copy.values()), text)
+    candidates = _apply_code(session, hit, candidates)
     if hit.identifier_kind == "phone" and _in_burn_in(session, hit, burn_in_days, cache):
         return Attribution("burn-in", candidates)
     return Attribution("evidence", candidates)
@@ -164,6 +166,42 @@ def _rank(
             )
         )
     return out
+
+
+def _apply_code(session: Session, hit: Hit, candidates: list[HitCopy]) -> list[HitCopy]:
+    """A coded canary (`issue --collusion`) is held by several copies by design: score
+    the code over every coded canary contacted so far, this one included, and rank the
+    candidates by the code's false-accusation bound (stated in each reason)."""
+    ids = {c.canary_id for c in candidates if c.canary_id is not None}
+    if not ids or not coded_positions(session, ids):
+        return candidates
+    earlier = session.scalars(
+        select(HitCopy.canary_id)
+        .join(Hit, Hit.id == HitCopy.hit_id)
+        .where(Hit.classification == "evidence", HitCopy.canary_id.is_not(None))
+        .limit(MAX_RELATED * 10)
+    ).all()
+    found = ids | {c for c in earlier if c is not None}
+    verdicts = {v.copy_id: v for v in reversed(coded_verdicts(session, found))}
+    for c in candidates:
+        v = verdicts.get(c.copy_id)
+        if v is None:
+            continue
+        c.reason += (
+            f"; coded canary ({v.held} of {v.found} coded canaries contacted are in this "
+            f"copy): the code {'names' if v.named else 'does not yet name'} it, "
+            f"false-accusation probability {v.false_accusation_probability:.2g}"
+        )
+    ordered = sorted(
+        candidates,
+        key=lambda c: (
+            verdicts[c.copy_id].false_accusation_probability if c.copy_id in verdicts else 1.0,
+            c.rank,
+        ),
+    )
+    for rank, c in enumerate(ordered):
+        c.rank = rank
+    return ordered
 
 
 def _name_matches(
