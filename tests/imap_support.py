@@ -33,6 +33,8 @@ class Dovecot:
     port: int = field(default_factory=_free_port)
     users: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
+    #: (certificate, key) files: serve IMAP over TLS only (imaps)
+    tls: tuple[Path, Path] | None = None
 
     def configure(self) -> None:
         for d in ("run", "state", "mail"):
@@ -48,6 +50,9 @@ class Dovecot:
         else:
             uid, gid = os.getuid(), os.getgid()
             login_user = internal_user = pwd.getpwuid(uid).pw_name
+        ssl = "ssl = no"
+        if self.tls:
+            ssl = f"ssl = required\nssl_cert = <{self.tls[0]}\nssl_key = <{self.tls[1]}"
         (self.root / "dovecot.conf").write_text(
             f"""
 protocols = imap
@@ -55,7 +60,7 @@ listen = 127.0.0.1
 base_dir = {self.root}/run
 state_dir = {self.root}/state
 log_path = {self.root}/dovecot.log
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_failure_delay = 0
@@ -82,10 +87,11 @@ service imap-login {{
   chroot =
   inet_listener imap {{
     address = 127.0.0.1
-    port = {self.port}
+    port = {0 if self.tls else self.port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {self.port if self.tls else 0}
   }}
 }}
 service anvil {{
@@ -104,7 +110,7 @@ service anvil {{
         while time.monotonic() < deadline:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
-                    if s.recv(100).startswith(b"* OK"):
+                    if self.tls or s.recv(100).startswith(b"* OK"):
                         return
             except OSError:
                 time.sleep(0.1)
@@ -145,7 +151,66 @@ service anvil {{
             c.logout()
 
 
-def dovecot_server(root: Path, users: dict[str, str]) -> Dovecot:
+def make_ca_and_cert(folder: Path) -> tuple[Path, Path, Path]:
+    """A private CA and a certificate for 127.0.0.1 signed by it (openssl): (ca, cert, key)."""
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
+
+    run(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=canary test CA",
+    )
+    run(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    )
+    (folder / "san.ext").write_text("subjectAltName = IP:127.0.0.1\n")
+    run(
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+    )
+    for name in ("ca.pem", "server.pem", "server.key"):
+        (folder / name).chmod(0o644)
+    return folder / "ca.pem", folder / "server.pem", folder / "server.key"
+
+
+def dovecot_server(
+    root: Path, users: dict[str, str], tls: tuple[Path, Path] | None = None
+) -> Dovecot:
     """Dovecot serving `users` ({name: password}); `root` is a fresh folder it may use.
 
     As root, Dovecot's own unprivileged account must reach the folder, so it lives in
@@ -155,7 +220,7 @@ def dovecot_server(root: Path, users: dict[str, str]) -> Dovecot:
     if os.geteuid() == 0:
         root = Path(tempfile.mkdtemp(prefix="canary-dovecot-"))
         root.chmod(0o711)
-    server = Dovecot(root, users=users)
+    server = Dovecot(root, users=users, tls=tls)
     server.configure()
     server.start()
     return server

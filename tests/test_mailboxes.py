@@ -360,3 +360,34 @@ def test_mail_to_a_planted_variant_names_its_copy(
     [h] = hits(store)
     assert (h.channel, h.identifier) == ("imap", variant)
     assert [c.copy_id for c in h.candidates] == [copies[2].id]
+
+
+def test_imaps_with_a_private_ca(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TLS with certificate checks: refused without the CA, read with --ca."""
+    import shutil
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make the test certificates")
+    from tests.imap_support import make_ca_and_cert
+
+    certs = tmp_path / "certs"
+    ca, cert, key = make_ca_and_cert(certs)
+    srv = dovecot_server(tmp_path / "dovecot", {"ana": PASSWORD}, tls=(cert, key))
+    try:
+        monkeypatch.setenv("ANA_IMAP_PASSWORD", PASSWORD)
+        url = f"imaps://127.0.0.1:{srv.port}"
+        boxes.add_mailbox(store, ACCOUNT, url, "ana", "ANA_IMAP_PASSWORD")
+        build(store, {"Vendor SA": [Person("Ana Garcia Ruiz", email=VARIANT)]})
+        with store.session() as s:
+            boxes.reserve_variant(s, ACCOUNT, VARIANT)
+        assert reader.poll_all(store, Config()) == []
+        [info] = boxes.list_mailboxes(store)
+        assert info.state == "failing" and "TLS" in info.last_error
+        boxes.add_mailbox(store, ACCOUNT, url, "ana", "ANA_IMAP_PASSWORD", str(ca))
+        [result] = reader.poll_all(store, Config())
+        assert result.folders == ["INBOX", "Spam"]
+        assert boxes.list_mailboxes(store)[0].state == "ok"
+    finally:
+        srv.close()
