@@ -36,7 +36,13 @@ log = logging.getLogger(__name__)
 DISPATCH_SECONDS = 5.0
 DIGEST_SECONDS = 30.0
 MISFIRE_GRACE_SECONDS = 300
-JOB_IDS = ("canary.alerts.dispatch", "canary.alerts.digest", "canary.dns.drift", "canary.liveness")
+JOB_IDS = (
+    "canary.alerts.dispatch",
+    "canary.alerts.digest",
+    "canary.dns.drift",
+    "canary.liveness",
+    "canary.mailboxes",
+)
 
 
 def check_dns_drift(
