@@ -146,6 +146,14 @@ class EvidenceConfig:
 
 
 @dataclass
+class MailboxConfig:
+    #: How often the scheduler reads every mailbox (`canary mailbox add`).
+    poll_seconds: float = 300.0
+    #: A mailbox that cannot be read for this long raises a system alert.
+    alert_after_minutes: float = 60.0
+
+
+@dataclass
 class Config:
     store: StoreConfig = field(default_factory=StoreConfig)
     listen: ListenConfig = field(default_factory=ListenConfig)
@@ -154,6 +162,7 @@ class Config:
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     plant: PlantConfig = field(default_factory=PlantConfig)
     evidence: EvidenceConfig = field(default_factory=EvidenceConfig)
+    mailbox: MailboxConfig = field(default_factory=MailboxConfig)
     #: Where the file was read from (or would be), used to resolve relative paths.
     path: Path = field(default_factory=lambda: Path(DEFAULT_CONFIG_NAME).resolve())
 
@@ -348,6 +357,10 @@ burn_in_days = 0                   # hits on a new number before this are noise
 [evidence]
 # key_file = "canary.key"          # Ed25519 key that signs bundles (0600), beside this file;
 #                                  # or base64 in $CANARY_SIGNING_KEY
+
+[mailbox]
+# poll_seconds = 300                # how often each mailbox is read over IMAP
+# alert_after_minutes = 60          # a mailbox unreadable this long raises an alert
 """
 
 

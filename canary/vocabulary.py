@@ -66,3 +66,13 @@ class Role(StrEnum):
     def at_least(self, needed: Role) -> bool:
         order = list(Role)
         return order.index(self) >= order.index(needed)
+
+
+class Strength(StrEnum):
+    """How firmly evidence (a hit, a copy's hits, a dump) ties a contact to a copy."""
+
+    EXCLUSIVE = "exclusive"  # only this copy held the identifier
+    SHARED = "shared"  # several copies hold it: every candidate is listed with its P
+    CODED = "coded"  # named by the collusion code's score (coded canaries)
+    UNATTRIBUTED = "unattributed"  # no copy named (unknown address, noise, control)
+    PENDING = "pending"  # raw evidence stored, attribution not run yet

@@ -27,6 +27,7 @@ from canary.investigate import history
 from canary.investigate.queries import copy_detail, list_copies, list_hits
 from canary.store.engine import Store
 from canary.store.models import Alert, Incident
+from canary.vocabulary import Strength
 from tests.bundle_support import SIGNER
 from tests.html_support import assert_no_repr, parse
 from tests.registry_support import DOMAIN, T0, Person, Register, build
@@ -162,7 +163,7 @@ def test_hola_gustavo_ranks_a_first_and_blames_no_one_outright(
         assert opening == casereport.opening(
             t,
             b,
-            attribution.CopyAttribution(b, attribution.Strength.SHARED, pb, 0, 1),
+            attribution.CopyAttribution(b, Strength.SHARED, pb, 0, 1),
         )
         assert t["open_shared"].split("{copy}")[0].strip() in opening
         assert "point at this copy (" not in opening and "apuntan a esta copia (" not in opening

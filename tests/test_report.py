@@ -75,7 +75,8 @@ def test_unknown_copy_is_a_clear_error(sqlite_store: Store, tmp_path: Path) -> N
 def test_pdf_without_unicode_font_still_renders(monkeypatch) -> None:
     from canary.evidence import case as casereport
     from canary.evidence import pdf as pdfreport
-    from canary.hits.attribution import Candidate, CopyAttribution, Strength
+    from canary.hits.attribution import Candidate, CopyAttribution
+    from canary.vocabulary import Strength
 
     monkeypatch.setattr(pdfreport, "FONT_DIRS", ())
     mine = Candidate("C1", 1.0, XSS, 5e-6)

@@ -79,7 +79,8 @@ def doctor(
     skip: list[str] = typer.Option(
         [],
         "--skip",
-        help="leave out a check: dns, listeners, config, providers, phones, alerts, files",
+        help="leave out a check: dns, listeners, config, providers, phones, alerts, files, "
+        "mailboxes",
     ),
     timeout: float = typer.Option(3.0, "--timeout", help="seconds per DNS query or connection"),
 ) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from canary.cli.common import JSON_OPTION, app, echo, emit_json, state
-from canary.issue.plant import IssueRequest, issue_copies
+from canary.issue.plant import IssueRequest, collusion_advice, issue_copies
 
 
 @app.command()
@@ -20,7 +20,19 @@ def issue(
         ..., "--recipient", "-r", help="who receives a copy (repeat for several)"
     ),
     purpose: str = typer.Option("", "--purpose", help="why the copy is handed out"),
-    canaries: int | None = typer.Option(None, "--canaries", "-n", help="canaries per copy"),
+    canaries: int | None = typer.Option(
+        None, "--canaries", "-n", help="each copy's own canaries (coded ones come on top)"
+    ),
+    collusion: int | None = typer.Option(
+        None,
+        "--collusion",
+        help="also plant coded canaries shared by subsets of the copies, so that up to C "
+        "recipients who keep only the rows their copies share, merge them, pick rows or "
+        "drop half of them are still named, each with its false-accusation probability. "
+        "Cost per copy, on top of its own canaries: C=2 about 0.3 x 45 ln(1000 n) rows "
+        "(125 for 10 copies, 146 for 50); C=3 about 0.3 x 110 ln(1000 n) (304 for 10 "
+        "copies). Keep it under about 2% of the table's rows.",
+    ),
     out_dir: Path | None = typer.Option(None, "--out-dir", "-o", help="where copies are written"),
     out_url: str | None = typer.Option(
         None,
@@ -45,6 +57,7 @@ def issue(
         table=table,
         sheet=sheet,
         issued_by=issued_by,
+        collusion=collusion,
     )
     store, config = state.store, state.config
     if sys.stderr.isatty() and not as_json:
@@ -65,6 +78,10 @@ def issue(
             copies = issue_copies(store, config, request, progress)
     else:
         copies = issue_copies(store, config, request)
+    if collusion is None and len(copies) >= 3 and copies[0].table_rows:
+        advice = collusion_advice(copies[0].table_rows, len(copies))
+        if advice:
+            typer.echo(advice, err=True)
     if as_json:
         emit_json(
             {
@@ -82,4 +99,5 @@ def issue(
         )
         return
     for c in copies:
-        echo(f"{c.id}  {c.recipient}  {c.canaries} canaries  {c.path}")
+        coded = f" ({c.coded} coded)" if c.coded else ""
+        echo(f"{c.id}  {c.recipient}  {c.canaries} canaries{coded}  {c.path}")

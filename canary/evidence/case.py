@@ -28,13 +28,13 @@ from canary.evidence.templating import ItemFirstEnvironment
 from canary.hits.attribution import (
     Candidate,
     CopyAttribution,
-    Strength,
     coded_canary_ids,
     copy_attribution,
     hit_attribution,
     related_hits,
 )
 from canary.store.models import Copy, Hit
+from canary.vocabulary import Strength
 
 LANGS = ("es", "en")
 

@@ -43,14 +43,15 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from canary.store.models import Canary, Copy, Hit, HitCopy, Identifier, PhoneNumber
+from canary.store.codes import coded_positions, coded_verdicts
+from canary.store.models import Canary, CodeMark, Copy, Hit, HitCopy, Identifier, PhoneNumber
 from canary.text import contains_words, fold
+from canary.vocabulary import Strength
 
 #: Hits this close in time to another hit support the same copies (weakly).
 WINDOW = timedelta(hours=24)
@@ -132,6 +133,7 @@ def attribute(
     if not by_copy:
         return Attribution("unattributed")
     candidates = _rank(session, hit, list(by_copy.values()), text)
+    candidates = _apply_code(session, hit, candidates)
     if hit.identifier_kind == "phone" and _in_burn_in(session, hit, burn_in_days, cache):
         return Attribution("burn-in", candidates)
     return Attribution("evidence", candidates)
@@ -217,6 +219,42 @@ def _rank(
             )
         )
     return out
+
+
+def _apply_code(session: Session, hit: Hit, candidates: list[HitCopy]) -> list[HitCopy]:
+    """A coded canary (`issue --collusion`) is held by several copies by design: score
+    the code over every coded canary contacted so far, this one included, and rank the
+    candidates by the code's false-accusation bound (stated in each reason)."""
+    ids = {c.canary_id for c in candidates if c.canary_id is not None}
+    if not ids or not coded_positions(session, ids):
+        return candidates
+    earlier = session.scalars(
+        select(HitCopy.canary_id)
+        .join(Hit, Hit.id == HitCopy.hit_id)
+        .where(Hit.classification == "evidence", HitCopy.canary_id.is_not(None))
+        .limit(MAX_RELATED * 10)
+    ).all()
+    found = ids | {c for c in earlier if c is not None}
+    verdicts = {v.copy_id: v for v in reversed(coded_verdicts(session, found))}
+    for c in candidates:
+        v = verdicts.get(c.copy_id)
+        if v is None:
+            continue
+        c.reason += (
+            f"; coded canary ({v.held} of {v.found} coded canaries contacted are in this "
+            f"copy): the code {'names' if v.named else 'does not yet name'} it, "
+            f"false-accusation probability {v.false_accusation_probability:.2g}"
+        )
+    ordered = sorted(
+        candidates,
+        key=lambda c: (
+            verdicts[c.copy_id].false_accusation_probability if c.copy_id in verdicts else 1.0,
+            c.rank,
+        ),
+    )
+    for rank, c in enumerate(ordered):
+        c.rank = rank
+    return ordered
 
 
 MAX_TEXT = 200_000
@@ -341,16 +379,6 @@ def _related_support(
 
 
 # --- What a hit says: strength, candidates and the false-accusation probability -------
-
-
-class Strength(StrEnum):
-    """How a hit (or a copy's hits) ties the contact to a copy."""
-
-    EXCLUSIVE = "exclusive"  # one candidate: only this copy held the identifier then
-    SHARED = "shared"  # several holders of the identifier are candidates
-    CODED = "coded"  # a coded canary: named by the collusion code's score
-    UNATTRIBUTED = "unattributed"  # no copy named (unknown address, noise, control)
-    PENDING = "pending"  # raw evidence stored, attribution not run yet
 
 
 #: Bits of unpredictability per character of a canary address's local part, counted
@@ -568,12 +596,14 @@ def coded_canary_ids(session: Session, hits: Iterable[Hit]) -> frozenset[int]:
     found: set[int] = set()
     id_list = sorted(ids)
     for i in range(0, len(id_list), 500):
+        part = id_list[i : i + 500]
         found.update(
-            session.scalars(
-                select(Canary.id).where(
-                    Canary.id.in_(id_list[i : i + 500]), Canary.kind == CODED_KIND
-                )
-            )
+            session.scalars(select(Canary.id).where(Canary.id.in_(part), Canary.kind == CODED_KIND))
+        )
+        # `issue --collusion` marks its coded canaries in the code's tables.
+        found.update(
+            c
+            for c in session.scalars(select(CodeMark.canary_id).where(CodeMark.canary_id.in_(part)))
         )
     return frozenset(found)
 

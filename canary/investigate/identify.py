@@ -25,7 +25,6 @@ never used for a path or a query.
 from __future__ import annotations
 
 import bisect
-import enum
 import logging
 import math
 import re
@@ -41,12 +40,14 @@ from sqlalchemy import select
 
 from canary.errors import InputError
 from canary.identifiers import id_kind, is_sequence_id, normalize_email
+from canary.investigate.coded import apply_codes
 from canary.investigate.datasets import DatasetAnswer, dataset_matcher
 from canary.investigate.readers import read_pieces
 from canary.investigate.sniff import detect_file_format
 from canary.store.engine import Store
 from canary.store.models import Canary, Copy, Domain, Identifier, PhoneNumber
 from canary.text import fold, words
+from canary.vocabulary import Strength
 
 log = logging.getLogger(__name__)
 
@@ -83,14 +84,6 @@ class Index:
         return {h.copy_id for h in self.phones.get(e164, []) if h.copy_id}
 
 
-class Strength(enum.StrEnum):
-    """How firmly the identifiers found point at one copy."""
-
-    EXCLUSIVE = "exclusive"  # an identifier only this copy holds
-    CODED = "coded"  # named by the collusion code's score (coded canaries)
-    SHARED = "shared"  # only identifiers other copies hold too
-
-
 #: Chance that an identifier found in a dump came from another copy than the one that
 #: leaked (a merge of several copies): the weight of a copy that does not hold it.
 OTHER_SOURCE = 0.05
@@ -118,6 +111,8 @@ class CopyMatch:
     strength: Strength = Strength.SHARED
     false_accusation_probability: float = 1.0
     exclusive: int = 0  # identifiers only this copy holds
+    #: The collusion code's verdict on this copy, when it holds coded canaries found.
+    code: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -127,6 +122,7 @@ class CopyMatch:
             "identifiers": self.identifiers,
             "strength": self.strength.value,
             "false_accusation_probability": round(self.false_accusation_probability, 4),
+            **({"code": self.code} if self.code is not None else {}),
         }
 
 
@@ -460,6 +456,7 @@ def identify_text(store: Store, text: str) -> dict[str, Any]:
     matcher = dataset_matcher(store)
     matcher.feed(text, final=True)
     result = scanner.result()
+    apply_codes(store, result)
     result.datasets = matcher.result(store)
     return result.to_json()
 
@@ -485,6 +482,7 @@ def identify_dump(store: Store, path: str | Path) -> Identification:
     scanner.finish()
     matcher.finish()
     result = scanner.result()
+    apply_codes(store, result)
     result.datasets = matcher.result(store)
     result.format = str(fmt)
     log.info("identify %s (%s): %d copies matched", p.name, fmt, len(result.copies))

@@ -23,6 +23,16 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from canary.codes import (
+    AFFORDABLE_SHARE,
+    CONSTRUCTION,
+    MAX_COALITION,
+    MIN_COALITION,
+    CodeSpec,
+    affordable_coalition,
+    draw,
+    spec_for,
+)
 from canary.config import Config
 from canary.errors import InputError
 from canary.files import private_dir
@@ -40,7 +50,17 @@ from canary.issue.phonepool import assign_phone_sets
 from canary.store import chain
 from canary.store.engine import Store, new_id
 from canary.store.fingerprints import store_fingerprints
-from canary.store.models import Canary, Copy, Dataset, Identifier, PhoneNumber
+from canary.store.mailboxes import DOT_BLIND, mailboxes_in, reserve_variant, variant_taken
+from canary.store.models import (
+    Canary,
+    CodeMark,
+    CodePosition,
+    CollusionCode,
+    Copy,
+    Dataset,
+    Identifier,
+    PhoneNumber,
+)
 from canary.store.register import list_domains, list_phones
 
 if TYPE_CHECKING:
@@ -66,6 +86,8 @@ class IssueRequest:
     sheet: str | None = None
     issued_by: str = ""
     seed: int | None = None
+    #: `--collusion C`: add coded canaries that name up to C colluders (None: no code).
+    collusion: int | None = None
 
 
 @dataclass
@@ -76,6 +98,10 @@ class IssuedCopy:
     canaries: int
     sha256: str
     positions: list[int] = field(default_factory=list)
+    #: coded canary rows among `canaries` (`--collusion`)
+    coded: int = 0
+    #: rows of the source table (what `canary issue` weighs a code's cost against)
+    table_rows: int | None = None
 
 
 def default_canary_count(rows: int | None) -> int:
@@ -111,6 +137,10 @@ class _Plan:
     phones: list[str | None]
     rows: dict[int, list[str]] = field(default_factory=dict)
     db: DbOutput | None = None
+    #: persona index -> code position, for coded personas (appended after its own)
+    coded: dict[int, int] = field(default_factory=dict)
+    #: persona index -> (mailbox, address delivering to it), for mailbox canaries
+    mailbox: dict[int, tuple[str, str]] = field(default_factory=dict)
 
 
 def issue_copies(
@@ -134,6 +164,7 @@ def issue_copies(
         raise InputError("recipients must be distinct (their copies would share a file name)")
     if request.canaries is not None and not 1 <= request.canaries <= 1000:
         raise InputError("--canaries must be between 1 and 1000")
+    check_collusion(request.collusion, len(recipients))
     _check_out_url(request)
     table = open_table(request.source, table=request.table, sheet=request.sheet)
     sample: Sample = table.sample()
@@ -206,6 +237,9 @@ def issue_copies(
         for i, r in enumerate(recipients)
     ]
     controls = [new_persona() for _ in range(_control_count(per_copy, len(recipients), config))]
+    if schema.email_columns:
+        _mailbox_addresses(store, sample, schema.email_columns[0], plans, rng)
+    code = _draw_code(request.collusion, plans, rng, new_persona)
 
     at_end = only_end_fits(schema, sample)
     if at_end:
@@ -221,7 +255,9 @@ def issue_copies(
 
     targets: list[CopyTarget] = []
     for _attempt in range(MAX_COLLISION_RETRIES):
-        targets = [_target(factory, plan, rng, at_end) for plan in plans]
+        if code is not None:
+            code.rows.clear()
+        targets = [_target(factory, plan, rng, at_end, code) for plan in plans]
         done = 0
         try:
             table.write_copies(targets, advance if progress else None)
@@ -229,7 +265,14 @@ def issue_copies(
         except Collision as exc:
             log.info("canary value %r already in the source; drawing new canaries", exc.needle)
             for plan in plans:
-                plan.personas = [new_persona() for _ in plan.personas]
+                plan.personas = [new_persona() for _ in plan.personas[: len(plan.phones)]]
+            if code is not None:
+                code.personas = [new_persona() for _ in code.personas]
+                _attach_code(plans, code)
+            if schema.email_columns:
+                for plan in plans:
+                    plan.mailbox = {}
+                _mailbox_addresses(store, sample, schema.email_columns[0], plans, rng)
     else:
         raise InputError("could not draw canaries that do not collide with the source's values")
 
@@ -249,7 +292,7 @@ def issue_copies(
                     len(plan.personas),
                 )
         return _register(
-            store, config, request, table, sample, schema, plans, targets, controls, factory
+            store, config, request, table, sample, schema, plans, targets, controls, factory, code
         )
     except BaseException:
         for t in targets:
@@ -375,13 +418,20 @@ def only_end_fits(schema: Any, sample: Sample) -> bool:
     return False
 
 
-def _target(factory: Any, plan: _Plan, rng: random.Random, at_end: bool = False) -> CopyTarget:
+def _target(
+    factory: Any,
+    plan: _Plan,
+    rng: random.Random,
+    at_end: bool = False,
+    code: _Code | None = None,
+) -> CopyTarget:
     plan.rows = {}
     insertions: list[Insertion] = []
     needles: list[str] = []
-    fractions = [1.0 if at_end else rng.random() for _ in plan.personas]
+    own = len(plan.phones)
+    fractions = [1.0 if at_end else rng.random() for _ in range(own)]
     fractions.sort()
-    order = list(range(len(plan.personas)))
+    order = list(range(own))
     rng.shuffle(order)
     for frac, i in zip(fractions, order, strict=True):
         persona, phone = plan.personas[i], plan.phones[i]
@@ -403,7 +453,137 @@ def _target(factory: Any, plan: _Plan, rng: random.Random, at_end: bool = False)
         provisional = factory.make_row(persona, phone=phone, prev=None, next=None)
         if provisional is not None:
             needles.extend(n for n in factory.needles(persona, provisional) if n)
+    if code is not None:
+        insertions.extend(_coded_insertions(factory, plan, code, at_end, needles))
+        insertions.sort(key=lambda ins: ins.fraction)
     return CopyTarget(path=plan.path, insertions=insertions, needles=needles, db=plan.db)
+
+
+# --- coded canaries (`--collusion`) -------------------------------------------------
+
+
+@dataclass
+class _Code:
+    """The code drawn for this issue: per position its synthetic person, the copies
+    (plan indexes) holding it, its place in the table and, once made, its row."""
+
+    spec: CodeSpec
+    holders: list[frozenset[int]]
+    personas: list[Any]
+    phones: list[str | None]
+    fractions: list[float]
+    rows: dict[int, list[str]] = field(default_factory=dict)
+
+
+def check_collusion(collusion: int | None, copies: int) -> None:
+    """`--collusion C`: C between 2 and the largest size measured, and fewer than the copies."""
+    if collusion is None:
+        return
+    if not MIN_COALITION <= collusion <= MAX_COALITION:
+        raise InputError(f"--collusion must be between {MIN_COALITION} and {MAX_COALITION}")
+    if copies <= collusion:
+        raise InputError(
+            f"--collusion {collusion} needs more than {collusion} recipients: with "
+            f"{copies} copies every recipient could be a colluder"
+        )
+
+
+def collusion_advice(rows: int | None, copies: int) -> str:
+    """What `canary issue` says when it issues 3+ copies without `--collusion`."""
+    if not rows:
+        return ""
+    afford = affordable_coalition(rows, copies)
+    share = f"{AFFORDABLE_SHARE:.0%}"
+    two = spec_for(2, copies)
+    if afford == 0:
+        return (
+            f"no copy is coded against collusion: two recipients who keep only the rows "
+            f"their copies share remove every canary. --collusion 2 would add about "
+            f"{two.rows_per_copy:.0f} rows per copy ({two.rows_per_copy / rows:.1%} of this "
+            f"{rows}-row table; more than the {share} that stays unnoticed)"
+        )
+    spec = spec_for(afford, copies)
+    return (
+        f"no copy is coded against collusion; this table affords --collusion {afford} "
+        f"(about {spec.rows_per_copy:.0f} coded rows per copy, "
+        f"{spec.rows_per_copy / rows:.1%} of the table; at most {share})"
+    )
+
+
+def _draw_code(
+    collusion: int | None,
+    plans: list[_Plan],
+    rng: random.Random,
+    new_persona: Callable[[], Any],
+) -> _Code | None:
+    if collusion is None:
+        return None
+    spec = spec_for(collusion, len(plans))
+    holders = draw(spec, rng)
+    phones: list[str | None] = []
+    for h in holders:  # one number of a holder's phone set, the same in every copy
+        pool = [p for p in plans[min(h)].phones if p]
+        phones.append(rng.choice(pool) if pool else None)
+    code = _Code(
+        spec=spec,
+        holders=holders,
+        personas=[new_persona() for _ in holders],
+        phones=phones,
+        fractions=[rng.random() for _ in holders],
+    )
+    _attach_code(plans, code)
+    log.info(
+        "coded against %d colluders: %d coded canaries, about %.0f per copy",
+        collusion,
+        len(holders),
+        spec.rows_per_copy,
+    )
+    return code
+
+
+def _attach_code(plans: list[_Plan], code: _Code) -> None:
+    """Append each coded persona to the plans of the copies holding it."""
+    for plan in plans:
+        del plan.personas[len(plan.phones) :]
+        plan.coded = {}
+    for j, holders in enumerate(code.holders):
+        for u in sorted(holders):
+            plans[u].coded[len(plans[u].personas)] = j
+            plans[u].personas.append(code.personas[j])
+
+
+def _coded_insertions(
+    factory: Any, plan: _Plan, code: _Code, at_end: bool, needles: list[str]
+) -> list[Insertion]:
+    """A coded row is made once and written identically into every copy holding it
+    (at the same place in the table), so comparing copies cannot tell it from real rows."""
+    out = []
+    for i, j in plan.coded.items():
+        persona, phone = code.personas[j], code.phones[j]
+
+        def make_row(
+            prev: list[str] | None,
+            nxt: list[str] | None,
+            *,
+            _i: int = i,
+            _j: int = j,
+            _p: Any = persona,
+            _ph: str | None = phone,
+        ) -> list[str] | None:
+            row = code.rows.get(_j)
+            if row is None:
+                row = factory.make_row(_p, phone=_ph, prev=prev, next=nxt)
+                if row is None:
+                    return None
+                code.rows[_j] = row
+            plan.rows[_i] = list(row)
+            return list(row)
+
+        out.append(Insertion(fraction=1.0 if at_end else code.fractions[j], make_row=make_row))
+        provisional = factory.make_row(persona, phone=phone, prev=None, next=None)
+        if provisional is not None:
+            needles.extend(n for n in factory.needles(persona, provisional) if n)
+    return out
 
 
 def _register(
@@ -417,6 +597,7 @@ def _register(
     targets: list[CopyTarget],
     controls: list[Any],
     factory: Any,
+    code: _Code | None = None,
 ) -> list[IssuedCopy]:
     now = datetime.now(UTC)
     header = sample.header
@@ -445,6 +626,7 @@ def _register(
         # dump holds even with every canary stripped; the values themselves are not kept.
         store_fingerprints(s, dataset.id, sample.rows)
         used_phones: set[str] = set()
+        marks: list[tuple[int, str, int]] = []  # (code position, copy id, canary id)
         for plan, target in zip(plans, targets, strict=True):
             copy = Copy(
                 id=new_id("C"),
@@ -476,6 +658,10 @@ def _register(
                 )
                 s.add(canary)
                 s.flush()
+                if i in plan.coded:
+                    marks.append((plan.coded[i], copy.id, canary.id))
+                if i in plan.mailbox:
+                    reserve_variant(s, *plan.mailbox[i])
                 for kind, value, raw in _dedupe(factory.identifiers(persona, row)):
                     s.add(Identifier(canary_id=canary.id, kind=kind, value=value, raw=raw))
                     idents_for_chain.append((kind, value))
@@ -490,8 +676,12 @@ def _register(
                     len(plan.rows),
                     copy.sha256,
                     sorted(positions.values()),
+                    coded=sum(1 for i in plan.rows if i in plan.coded),
+                    table_rows=sample.row_count,
                 )
             )
+        if code is not None:
+            _register_code(s, dataset.id, [c.id for c in issued], code, marks, now)
         for persona in controls:
             row = factory.make_row(persona, phone=None, prev=None, next=None)
             if row is None:
@@ -514,6 +704,96 @@ def _register(
                 row_.first_used_at = now
     log.info("issued %d copies of %s", len(issued), _safe_source(request.source))
     return issued
+
+
+def _mailbox_addresses(
+    store: Store, sample: Sample, column: int, plans: list[_Plan], rng: random.Random
+) -> None:
+    """Give a share of each copy's own canaries an address at a mainstream provider that
+    delivers to one of the organisation's mailboxes, following the column's provider mix.
+
+    Each canary draws a provider as the column's real addresses are spread; when a
+    mailbox at that provider can carry one more address (a Gmail dot variant never used
+    before, or an unused registered alias), the canary gets it, else it keeps its canary
+    domain address. A filter that keeps only the big providers then keeps these.
+    """
+    from canary.synth.addresses import gmail_variants, provider_mix
+
+    mix = provider_mix(r[column] for r in sample.rows if column < len(r) and r[column])
+    if not mix:
+        return
+    with store.session() as s:
+        active = mailboxes_in(s, active_only=True)
+        if not active:
+            return
+        pools: dict[str, list[tuple[str, str]]] = {}
+        for m in active:
+            local, _, domain = m.address.partition("@")
+            if domain in DOT_BLIND:
+                for v in gmail_variants(local):
+                    address = f"{v}@{domain}"
+                    if not variant_taken(s, address):
+                        pools.setdefault(domain, []).append((m.address, address))
+            for alias in m.aliases:
+                if not variant_taken(s, alias):
+                    pools.setdefault(alias.partition("@")[2], []).append((m.address, alias))
+    for entries in pools.values():
+        rng.shuffle(entries)
+    sample_emails = {r[column].strip().lower() for r in sample.rows if column < len(r)}
+    used = 0
+    for plan in plans:
+        for i, persona in enumerate(plan.personas[: len(plan.phones)]):
+            provider = _pick_provider(mix, rng.random())
+            if provider is None:
+                continue  # the column's address was not at a mainstream provider
+            pool = pools.get(provider, [])
+            while pool and pool[-1][1] in sample_emails:
+                pool.pop()
+            if not pool:
+                continue
+            mailbox, address = pool.pop()
+            persona.email = address
+            plan.mailbox[i] = (mailbox, address)
+            used += 1
+    if used:
+        log.info("%d canaries get addresses delivering to the organisation's mailboxes", used)
+
+
+def _pick_provider(mix: dict[str, float], draw: float) -> str | None:
+    """The provider domain `draw` (0..1) falls on in the column's mix, or None."""
+    for domain, share in mix.items():
+        draw -= share
+        if draw < 0:
+            return domain
+    return None
+
+
+def _register_code(
+    s: Session,
+    dataset_id: str,
+    copy_ids: list[str],
+    code: _Code,
+    marks: list[tuple[int, str, int]],
+    now: datetime,
+) -> None:
+    """Keep the code's secrets: each position's bias and which copy's canary stands for it."""
+    record = CollusionCode(
+        id=new_id("K"),
+        dataset_id=dataset_id,
+        construction=CONSTRUCTION,
+        coalition=code.spec.coalition,
+        length=len(code.holders),
+        eps=code.spec.eps,
+        copies=copy_ids,
+        created_at=now,
+    )
+    s.add(record)
+    s.flush()
+    for j in range(len(code.holders)):
+        s.add(CodePosition(code_id=record.id, position=j, bias=code.spec.bias))
+    s.flush()
+    for position, copy_id, canary_id in marks:
+        s.add(CodeMark(code_id=record.id, position=position, copy_id=copy_id, canary_id=canary_id))
 
 
 def _positions_by_persona(plan: _Plan, target: CopyTarget) -> dict[int, int]:

@@ -49,7 +49,7 @@ from canary.store.register import line_type, list_domains, list_phones
 
 log = logging.getLogger(__name__)
 
-CHECKS = ("dns", "listeners", "config", "providers", "phones", "alerts", "files")
+CHECKS = ("dns", "listeners", "config", "providers", "phones", "alerts", "files", "mailboxes")
 #: The secrets each provider's webhook needs, by config key.
 PROVIDER_SECRETS = {
     "twilio": ("auth_token",),
@@ -541,4 +541,26 @@ def run_doctor(
         check_alerts(report, store, config, now or datetime.now(UTC))
     if "files" in checks:
         check_files(report, config)
+    if "mailboxes" in checks:
+        check_mailboxes(report, store, timeout)
     return report
+
+
+def check_mailboxes(report: Report, store: Store, timeout: float = 10.0) -> None:
+    """Log in to each mailbox and list its folders (the spam folder by its \\Junk flag)."""
+    from canary.ops.mailboxes import check_login
+    from canary.store.mailboxes import list_mailboxes
+
+    for info in list_mailboxes(store):
+        ok, what = check_login(info, timeout)
+        check = f"mailbox {info.address}"
+        if ok:
+            report.add("ok", check, what)
+        else:
+            report.add(
+                "error",
+                check,
+                what,
+                f"check the server ({info.imap}), the user ({info.user}) and the password "
+                f"in ${info.password_env}",
+            )

@@ -36,7 +36,13 @@ log = logging.getLogger(__name__)
 DISPATCH_SECONDS = 5.0
 DIGEST_SECONDS = 30.0
 MISFIRE_GRACE_SECONDS = 300
-JOB_IDS = ("canary.alerts.dispatch", "canary.alerts.digest", "canary.dns.drift", "canary.liveness")
+JOB_IDS = (
+    "canary.alerts.dispatch",
+    "canary.alerts.digest",
+    "canary.dns.drift",
+    "canary.liveness",
+    "canary.mailboxes",
+)
 
 
 def check_dns_drift(
@@ -128,6 +134,10 @@ def create_scheduler(
             lambda: check_dns_drift(store, config, lookup),
             config.alerts.dns_check_minutes * 60,
         )
+    if config.mailbox.poll_seconds > 0:
+        from canary.ops.mailboxes import poll_all
+
+        add("canary.mailboxes", lambda: poll_all(store, config), config.mailbox.poll_seconds)
     if config.alerts.liveness_minutes > 0:
         add(
             "canary.liveness",

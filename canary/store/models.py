@@ -309,3 +309,90 @@ class ChainLink(Base):
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CollusionCode(Base):
+    """A collusion-resistant code over the copies issued together (`issue --collusion`).
+
+    Secret: which copy holds which coded canary, and each position's bias, are what
+    lets `identify` name colluders; the copies themselves do not reveal them.
+    """
+
+    __tablename__ = "collusion_codes"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id"), index=True)
+    construction: Mapped[str] = mapped_column(String(40))
+    coalition: Mapped[int] = mapped_column(Integer)
+    length: Mapped[int] = mapped_column(Integer)
+    eps: Mapped[float] = mapped_column(Float)
+    #: The copies of the code, in member order (member u is copies[u]).
+    copies: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CodePosition(Base):
+    """One position of a code (one coded synthetic person) and its bias."""
+
+    __tablename__ = "code_positions"
+    code_id: Mapped[str] = mapped_column(ForeignKey("collusion_codes.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bias: Mapped[float] = mapped_column(Float)
+
+
+class CodeMark(Base):
+    """A copy holding a code position: the canary row planted for it in that copy."""
+
+    __tablename__ = "code_marks"
+    code_id: Mapped[str] = mapped_column(ForeignKey("collusion_codes.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    copy_id: Mapped[str] = mapped_column(ForeignKey("copies.id"), primary_key=True, index=True)
+    canary_id: Mapped[int] = mapped_column(ForeignKey("canaries.id"), unique=True)
+
+
+class Mailbox(Base):
+    """An account the organisation owns at a mail provider, read over IMAP by the scheduler.
+
+    Only the *name* of the environment variable holding the password is kept.
+    """
+
+    __tablename__ = "mailboxes"
+    address: Mapped[str] = mapped_column(String(320), primary_key=True)
+    imap: Mapped[str] = mapped_column(String(500))
+    user: Mapped[str] = mapped_column(String(320))
+    password_env: Mapped[str] = mapped_column(String(100))
+    ca_file: Mapped[str] = mapped_column(Text, default="")
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: new | ok | failing
+    state: Mapped[str] = mapped_column(String(20), default="new")
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    last_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class MailboxAlias(Base):
+    """An address the provider delivers to a mailbox (Outlook/Yahoo aliases, forwarding)."""
+
+    __tablename__ = "mailbox_aliases"
+    alias: Mapped[str] = mapped_column(String(320), primary_key=True)
+    address: Mapped[str] = mapped_column(ForeignKey("mailboxes.address"), index=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MailboxVariant(Base):
+    """A delivering form of a mailbox's address given to one canary (never reused)."""
+
+    __tablename__ = "mailbox_variants"
+    variant: Mapped[str] = mapped_column(String(320), primary_key=True)
+    address: Mapped[str] = mapped_column(ForeignKey("mailboxes.address"), index=True)
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MailboxFolder(Base):
+    """How far a mailbox folder has been read: (UIDVALIDITY, last UID committed)."""
+
+    __tablename__ = "mailbox_folders"
+    address: Mapped[str] = mapped_column(ForeignKey("mailboxes.address"), primary_key=True)
+    folder: Mapped[str] = mapped_column(String(300), primary_key=True)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)

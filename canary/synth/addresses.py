@@ -9,6 +9,7 @@ in the sample, not issued before (the register), not issued in this run.
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 from collections import Counter
@@ -295,3 +296,72 @@ class EmailMaker:
             local += str(self.rng.randint(1, 999))
         local = re.sub(r"[._-]{2,}", ".", local).strip("._-")
         return local[:64] or "x"
+
+
+# --- addresses that deliver to a mailbox at a mainstream provider ---------------------
+
+#: Public mail providers whose addresses dominate real registries (canary domains can
+#: never be here: a canary at one of them must be an account the organisation owns).
+MAINSTREAM_DOMAINS = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "hotmail.com",
+        "hotmail.es",
+        "outlook.com",
+        "outlook.es",
+        "live.com",
+        "live.com.mx",
+        "msn.com",
+        "yahoo.com",
+        "yahoo.com.mx",
+        "yahoo.es",
+        "icloud.com",
+        "me.com",
+        "aol.com",
+        "proton.me",
+        "protonmail.com",
+        "prodigy.net.mx",
+    }
+)
+#: Most dots a Gmail variant gets: real addresses carry zero to two.
+MAX_VARIANT_DOTS = 2
+
+
+def provider_mix(addresses: Iterable[str]) -> dict[str, float]:
+    """Share of the column's addresses at each mainstream provider domain."""
+    domains = [a.rpartition("@")[2].lower() for a in addresses if "@" in a]
+    if not domains:
+        return {}
+    counts = Counter(d for d in domains if d in MAINSTREAM_DOMAINS)
+    return {d: n / len(domains) for d, n in counts.most_common()}
+
+
+def gmail_variants(local: str) -> list[str]:
+    """Dotted forms of a Gmail local part that read like a person's address.
+
+    Gmail ignores dots, so each form delivers to the same account. Only forms a person
+    would write are offered: at most two dots, never first, last or doubled, every
+    piece at least two characters, never inside a run of digits ("ana.garcia87",
+    "an.agarcia87" are kept; "a.n.a.garcia8.7" is not). The account's own form (no dot)
+    is left out: mail to it names no canary.
+    """
+    bare = local.replace(".", "").lower()
+    cuts = [
+        i
+        for i in range(2, len(bare) - 1)
+        if not (bare[i - 1].isdigit() and bare[i].isdigit())
+        and not (bare[i].isdigit() and bare[i - 1].isalpha() and i < len(bare) - 2)
+    ]
+    out = []
+    for k in range(1, MAX_VARIANT_DOTS + 1):
+        for chosen in itertools.combinations(cuts, k):
+            if any(b - a < 2 for a, b in itertools.pairwise(chosen)):
+                continue
+            pieces, start = [], 0
+            for c in chosen:
+                pieces.append(bare[start:c])
+                start = c
+            pieces.append(bare[start:])
+            out.append(".".join(pieces))
+    return out
