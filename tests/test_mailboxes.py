@@ -333,7 +333,7 @@ def test_planting_gives_gmail_canaries_dot_variants_never_reused(
     dump.write_bytes(b"\r\n".join(kept))
     result = identify(store, dump)
     assert result["copies"][0]["id"] == target.id
-    assert result["copies"][0]["evidence"] == "strong"
+    assert result["copies"][0]["strength"] == "exclusive"
     assert all(
         i["value"].endswith("@gmail.com")
         for i in result["copies"][0]["identifiers"]

@@ -189,7 +189,9 @@ def judge(index: Index, found: list[Found], unmatched: list[str]) -> Identificat
             }
             if len(holding) > 1:
                 item["shared_with"] = [c for c in holding if c != h.copy_id]
-            else:
+            elif not _is_weak(f.kind, f.value):
+                # A name or a folio one copy alone holds corroborates, never proves: the
+                # same name can sit in any row of a dump (a real person, a coded canary).
                 match.exclusive += 1
             match.identifiers.append(item)
             held[h.copy_id].add((f.kind, f.value))
