@@ -44,6 +44,7 @@ from canary.errors import InputError, StoreError
 from canary.evidence import report
 from canary.evidence.case import LANGS
 from canary.evidence.signing import Signer
+from canary.files import open_private_fd, private_dir
 from canary.hits.attribution import coded_canary_ids
 from canary.investigate import history
 from canary.store import chain
@@ -213,11 +214,10 @@ def _private_zip(out: Path) -> Iterator[zipfile.ZipFile]:
     """A zip written to a 0600 temporary file beside `out`, moved into place when complete."""
     if out.is_dir():
         raise InputError(f"{out} is a folder: give the bundle's file name (.zip)")
-    out.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_dir(out.parent)
     tmp = out.with_name(f".{out.name}.{secrets.token_hex(6)}.part")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    fd = open_private_fd(tmp, os.O_WRONLY | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0))
     try:
-        os.fchmod(fd, 0o600)
         with os.fdopen(fd, "wb") as f:
             fd = -1
             with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as zf:

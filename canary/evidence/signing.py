@@ -26,6 +26,7 @@ from nacl.signing import SigningKey, VerifyKey
 
 from canary.config import Config
 from canary.errors import ConfigError, InputError
+from canary.files import open_private_fd, private_dir
 
 log = logging.getLogger(__name__)
 
@@ -173,11 +174,10 @@ def _write_new_private_file(path: Path, data: bytes) -> bool:
     complete, so a crash never leaves a half-written key and an existing key is never
     replaced (link fails when the name is taken, also against a concurrent `init`).
     """
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    fd = open_private_fd(tmp, os.O_WRONLY | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0))
     try:
-        os.fchmod(fd, 0o600)  # the umask may have taken bits away; never adds them
         os.write(fd, data)
         os.fsync(fd)
         os.close(fd)

@@ -14,8 +14,8 @@ small, so every holder is a candidate, weighted by what else we know:
 
 Scores sum to 1 over the candidates: each is the posterior of that copy among the
 holders under a uniform prior, the weights being likelihood ratios. Coded canaries
-(shared by design by the copies their code names) are scored by `CODED_SCORER` when
-one is installed (see `CodedScorer`).
+(shared by design by the copies their code names, `issue --collusion`) are then ranked
+by the code's score over every coded canary contacted so far (`_apply_code`).
 
 What a hit says about its candidates, its strength and each candidate's
 false-accusation probability, is one typed document, `HitAttribution`, built by
@@ -43,7 +43,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -67,28 +67,8 @@ GIVEN_NAME_WEIGHT = 5.0
 VALUE_WEIGHT = 20.0
 SENDER_WEIGHT = 6.0
 WINDOW_WEIGHT = 1.5
-#: Canary kind of coded canaries (shared by design by the copies their code names).
-CODED_KIND = "coded"
 #: Values quoted from a canary row must be at least this long to count as evidence.
 MIN_VALUE_CHARS = 6
-
-
-class CodedScorer(Protocol):
-    """Scores the holders of a coded canary (the collusion code's decoder plugs in here).
-
-    Given the hit and its eligible (canary, copy) holders, returns for each copy id its
-    posterior score (summing to 1) and the reason; the false-accusation probability is
-    then computed from those scores by `false_accusation` like any other candidate's,
-    so a scorer whose scores are the code's posterior states the code's bound.
-    """
-
-    def __call__(
-        self, session: Session, hit: Hit, holders: list[tuple[Canary, Copy]]
-    ) -> dict[str, tuple[float, str]]: ...
-
-
-#: Installed by the collusion code; None: coded holders are weighed like shared ones.
-CODED_SCORER: CodedScorer | None = None
 
 
 @dataclass
@@ -169,14 +149,7 @@ def _rank(
     what = f"{hit.identifier_kind} {hit.identifier}"
     weights: dict[str, float] = {cp.id: 1.0 for _c, cp in eligible}
     notes: dict[str, list[str]] = defaultdict(list)
-    coded = {cp.id: c for c, cp in eligible if c.kind == CODED_KIND}
-    if n > 1 and coded and CODED_SCORER is not None:
-        scored = CODED_SCORER(session, hit, eligible)
-        for copy_id, (score, note) in scored.items():
-            if copy_id in weights:
-                weights[copy_id] = max(float(score), 1e-12)
-                notes[copy_id].append(note)
-    elif n > 1:
+    if n > 1:
         names = _name_matches(session, eligible, text)
         for copy_id, (name, full) in names.items():
             weights[copy_id] *= NAME_WEIGHT if full else GIVEN_NAME_WEIGHT
@@ -589,7 +562,8 @@ def hit_attribution(hit: Hit, coded_canaries: Iterable[int] = ()) -> HitAttribut
 
 
 def coded_canary_ids(session: Session, hits: Iterable[Hit]) -> frozenset[int]:
-    """The coded canaries among the candidates of `hits` (one query)."""
+    """The coded canaries among the candidates of `hits`: those `issue --collusion` marked
+    in the code's tables (one query per 500)."""
     ids = {c.canary_id for h in hits for c in h.candidates if c.canary_id is not None}
     if not ids:
         return frozenset()
@@ -597,14 +571,8 @@ def coded_canary_ids(session: Session, hits: Iterable[Hit]) -> frozenset[int]:
     id_list = sorted(ids)
     for i in range(0, len(id_list), 500):
         part = id_list[i : i + 500]
-        found.update(
-            session.scalars(select(Canary.id).where(Canary.id.in_(part), Canary.kind == CODED_KIND))
-        )
-        # `issue --collusion` marks its coded canaries in the code's tables.
-        found.update(
-            c
-            for c in session.scalars(select(CodeMark.canary_id).where(CodeMark.canary_id.in_(part)))
-        )
+        marked = select(CodeMark.canary_id).where(CodeMark.canary_id.in_(part))
+        found.update(session.scalars(marked))
     return frozenset(found)
 
 
