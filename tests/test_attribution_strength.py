@@ -197,9 +197,11 @@ def cli(*args: str):
 def pdf_strings(data: bytes) -> str:
     """The text drawn by a core-font PDF (its content streams, inflated)."""
     out = []
-    for m in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
+    # The end-of-line before `endstream` is left on the data: a compressed stream may
+    # itself end in a CR byte, and a decompressor ignores what follows its end.
+    for m in re.finditer(rb"stream\r?\n(.*?)endstream", data, re.S):
         try:
-            body = zlib.decompress(m.group(1))
+            body = zlib.decompressobj().decompress(m.group(1))
         except zlib.error:
             body = m.group(1)
         out += [s.decode("latin-1") for s in re.findall(rb"\(((?:\\.|[^\\)])*)\)", body)]
