@@ -25,7 +25,6 @@ from starlette.routing import Route
 from canary.config import Config, load_config
 from canary.errors import InputError
 from canary.evidence import bundle, report, signing
-from canary.hits.attribution import coded_canary_ids
 from canary.investigate import history, queries
 from canary.investigate.limits import SERVER_LIMITS, bounded_identify
 from canary.investigate.trace import trace
@@ -94,7 +93,7 @@ def hit_document(store: Store, hit_id: int) -> dict[str, Any]:
     """A hit with evidence details, candidates and what its raw evidence is."""
     with store.session() as s:
         hit = history.get_hit(s, hit_id)
-        doc = history.hit_detail(hit, coded_canary_ids(s, [hit]))
+        doc = history.hit_case(s, hit)
         blob = s.get(Blob, hit.evidence_sha256) if hit.evidence_sha256 else None
         doc["evidence"] = (
             {"sha256": blob.sha256, "size": blob.size, "content_type": blob.content_type}

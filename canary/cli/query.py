@@ -87,7 +87,7 @@ def copies(as_json: bool = JSON_OPTION) -> None:
     n = doc["noise"]
     echo(
         f"noise: {n['control']} hit(s) on control canaries, {n['burn-in']} in burn-in, "
-        f"{n['unattributed']} unattributed"
+        f"{n['noise']} marked as noise, {n['unattributed']} unattributed"
     )
 
 
