@@ -232,3 +232,21 @@ def test_a_new_hit_reopens_a_closed_incident(cli: Store) -> None:
     reopened = doc("incident", str(one_incident(b)))  # a shared hit reopens each candidate's
     assert reopened["status"] == "open" and f"#{sms.hit_id}" in reopened["history"][-1]["text"]
     assert verified()
+
+
+def test_a_worked_case_still_makes_a_bundle_that_verifies(cli: Store, tmp_path) -> None:
+    from canary.evidence.bundle import write_bundle
+    from canary.evidence.verify import verify_bundle
+    from tests.bundle_support import SIGNER
+
+    copy_id = make_copy(cli, "Proveedor A", ["ana@canary.example"])
+    noise = mail_hit(cli, "ana@canary.example")
+    mail_hit(cli, "ana@canary.example", mid="m2")
+    mark_noise(cli, noise, "our own test mail", by="ivan")
+    inc = one_incident(copy_id)
+    update_incident(cli, inc, IncidentChange(status="closed", resolution="x"), by="ivan")
+    out = tmp_path / "case.zip"
+    b = write_bundle(cli, copy_id, out, SIGNER)
+    assert b.hits == 2  # the noise hit too: the bundle covers every hit naming the copy
+    check = verify_bundle(out, SIGNER.public, copy=copy_id, store=cli)
+    assert check.ok, check.problems
