@@ -15,12 +15,12 @@ from typing import Any, cast
 from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from canary.store.models import Canary, ChainLink, Copy, Domain, Hit, PhoneNumber
+from canary.store.models import Canary, ChainLink, Copy, Domain, Hit, LiveCopy, PhoneNumber
 
 GENESIS = "0" * 64
 #: Link kinds. Existing kinds and their records never change (old chains verify
 #: forever); a new event is a new kind.
-COPY, HIT, RETIRE = "copy", "hit", "retire"
+COPY, HIT, RETIRE, UNPLANT = "copy", "hit", "retire", "unplant"
 _LINKS = cast(Table, ChainLink.__table__)
 
 
@@ -142,6 +142,23 @@ def retire_record(row: Domain | PhoneNumber) -> dict[str, Any]:
     }
 
 
+def unplant_record(row: LiveCopy) -> dict[str, Any]:
+    """The fields of an unplanted live copy the chain covers (its link's ref_id is the copy id).
+
+    `removed` are the canary rows deleted from the live table, `changed` those found
+    altered and left in place, `missing` those already gone.
+    """
+    done = row.unplant or {}
+    when = row.unplanted_at
+    return {
+        "copy": row.copy_id,
+        "unplanted_at": when.astimezone(UTC).isoformat() if when else None,
+        "removed": sorted(done.get("removed", [])),
+        "changed": sorted(done.get("changed", [])),
+        "missing": sorted(done.get("missing", [])),
+    }
+
+
 def record_sha256(record: dict[str, Any]) -> str:
     """SHA-256 (hex) of a record's canonical bytes."""
     return hashlib.sha256(canonical(record)).hexdigest()
@@ -198,6 +215,10 @@ def _load_batch(session: Session, links: list[ChainLink]) -> dict[tuple[str, str
     if numbers:
         q4 = select(PhoneNumber).where(PhoneNumber.number.in_(numbers))
         rows.update({(RETIRE, f"phone:{p.number}"): p for p in session.scalars(q4)})
+    unplanted = [x.ref_id for x in links if x.kind == UNPLANT]
+    if unplanted:
+        q5 = select(LiveCopy).where(LiveCopy.copy_id.in_(unplanted))
+        rows.update({(UNPLANT, r.copy_id): r for r in session.scalars(q5)})
     return rows
 
 
@@ -206,6 +227,8 @@ def _record(kind: str, row: Any) -> dict[str, Any]:
         return hit_record(row)
     if kind == RETIRE:
         return retire_record(row)
+    if kind == UNPLANT:
+        return unplant_record(row)
     return copy_record(row)
 
 
