@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from canary.cli import app
 from canary.config import Config
 from canary.formats._values import to_text
+from canary.issue.live import PlantRequest, plant_live, prepare_plant
 from canary.ops.live import check_live
 from canary.store import register as registry
 from canary.store.chain import verify_chain
@@ -34,7 +35,11 @@ ROWS = 80
 
 
 @pytest.fixture(
-    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres), "mariadb"]
+    params=[
+        "sqlite",
+        pytest.param("postgresql", marks=pytest.mark.postgres),
+        pytest.param("mariadb", marks=pytest.mark.mariadb),
+    ]
 )
 def live_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A live database holding `oficinas` and `clientes` (every kind of constraint)."""
@@ -291,7 +296,12 @@ def test_drift_alert_when_a_live_canary_is_deleted(
     assert check_live(ready, config) == []  # once per change
 
 
-@pytest.fixture(params=[pytest.param("postgresql", marks=pytest.mark.postgres), "mariadb"])
+@pytest.fixture(
+    params=[
+        pytest.param("postgresql", marks=pytest.mark.postgres),
+        pytest.param("mariadb", marks=pytest.mark.mariadb),
+    ]
+)
 def server_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """A live database on a server that accepts any password (trust, skip-grant-tables)."""
     if request.param == "postgresql":
@@ -336,3 +346,36 @@ def test_the_password_is_never_printed_or_stored(
     printed = out.output + out2.output + dry.output + missing.output + gone.output + caplog.text
     assert secret not in printed
     assert secret.encode() not in Path(config.store_url.removeprefix("sqlite:///")).read_bytes()
+
+
+def test_a_row_the_database_refuses_is_drawn_again(
+    ready: Store, config: Config, live_url: str
+) -> None:
+    """A CHECK the canary breaks: the row is drawn again with the checked columns of a real row."""
+    plan = prepare_plant(ready, config, PlantRequest(live_url, "clientes", "TPV", canaries=3))
+    plan.rows[1].values["edad"] = 7  # ck_clientes_edad: BETWEEN 18 AND 99
+    copy = plant_live(ready, config, plan)
+    assert copy.canaries == 3
+    ages = [r[7] for r in table_rows(live_url)[ROWS:]]
+    assert len(ages) == 3 and all(18 <= a <= 99 for a in ages)
+
+
+def test_a_check_no_canary_can_meet_is_a_clear_error(ready: Store, live_url: str) -> None:
+    eng = sa.create_engine(live_url)
+    with eng.begin() as c:
+        c.execute(sa.text("CREATE TABLE cerrados (id INTEGER PRIMARY KEY, correo VARCHAR(80) "
+                          "NOT NULL, CHECK (id <= 5))"))  # fmt: skip
+        for i in range(1, 6):
+            c.execute(
+                sa.text("INSERT INTO cerrados VALUES (:i, :c)"), {"i": i, "c": f"p{i}@gmail.com"}
+            )
+    eng.dispose()
+    out = run("plant", live_url, "--table", "cerrados", "--holder", "TPV", "--yes")
+    assert out.exit_code == 1
+    assert "nothing was written" in out.output and "Traceback" not in out.output
+    eng = sa.create_engine(live_url)
+    with eng.connect() as c:
+        assert c.scalar(sa.text("SELECT count(*) FROM cerrados")) == 5
+    eng.dispose()
+    with ready.session() as s:
+        assert s.scalar(select(sa.func.count()).select_from(Copy)) == 0
