@@ -245,7 +245,7 @@ def test_a_changed_row_is_reported_and_kept(ready: Store, live_url: str) -> None
         keys = sorted(int(r.key["id"]) for r in s.scalars(select(LiveRow)))
     eng = sa.create_engine(live_url)
     with eng.begin() as c:
-        c.execute(sa.text("UPDATE clientes SET edad = 98 WHERE id = :id"), {"id": keys[0]})
+        c.execute(sa.text("UPDATE clientes SET nombre = 'Limpiado' WHERE id = :id"), {"id": keys[0]})
     eng.dispose()
     out = run("unplant", copy["id"], "--yes", "--json")
     assert out.exit_code == 0, out.output
@@ -379,3 +379,29 @@ def test_a_check_no_canary_can_meet_is_a_clear_error(ready: Store, live_url: str
     eng.dispose()
     with ready.session() as s:
         assert s.scalar(select(sa.func.count()).select_from(Copy)) == 0
+
+
+def test_drift_check_uses_its_own_account_and_says_when_it_cannot(
+    ready: Store, config: Config, live_url: str
+) -> None:
+    """[live] check_url: the drift check's own (read-only) account; an alteration alerts too;
+    a database it cannot read alerts once, not at every run."""
+    copy = plant(live_url, "TPV", "--canaries", "2")
+    with ready.session() as s:
+        victim = int(next(iter(s.scalars(select(LiveRow)))).key["id"])
+    eng = sa.create_engine(live_url)
+    with eng.begin() as c:
+        c.execute(sa.text("UPDATE clientes SET nombre = 'Limpiado' WHERE id = :id"), {"id": victim})
+    eng.dispose()
+    config.live.check_url = live_url
+    alerts = check_live(ready, config)
+    assert len(alerts) == 1 and "altered" in alerts[0]["title"]
+    assert alerts[0]["facts"]["Altered"] == "1" and alerts[0]["facts"]["Copy"] == copy["id"]
+
+    config.live.check_password_env = "CANARY_TEST_UNSET_READER_PASSWORD"
+    down = check_live(ready, config)
+    assert len(down) == 1 and "cannot be checked" in down[0]["title"]
+    assert "is not set" in down[0]["facts"]["Error"]
+    assert check_live(ready, config) == []
+    with ready.session() as s:
+        assert s.get(LiveCopy, copy["id"]).check_state == "unreachable"

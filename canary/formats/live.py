@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import random
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -242,7 +243,7 @@ class LiveTable:
         sample: Sample,
         *,
         protected: set[str],
-        donor_columns: set[str] = frozenset(),  # type: ignore[assignment]
+        donor_columns: Collection[str] = (),
     ) -> dict[str, Any]:
         """The canary's text row as typed values the table accepts (assigned columns left out).
 

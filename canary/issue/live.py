@@ -29,6 +29,7 @@ from sqlalchemy.engine import URL, make_url
 from canary.config import Config
 from canary.errors import InputError, NotFound
 from canary.formats._tables import reason
+from canary.formats._values import to_text
 from canary.formats.live import LiveTable, Misfit, Texts, live_engine
 from canary.formats.table import Sample
 from canary.issue.phonepool import assign_phone_sets
@@ -248,7 +249,7 @@ def _draw_row(
             continue
         try:
             values = live.shape(
-                text, rng, plan.sample, protected=protected, donor_columns=donor_columns or set()
+                text, rng, plan.sample, protected=protected, donor_columns=donor_columns or ()
             )
         except Misfit as exc:
             why = str(exc)
@@ -546,8 +547,6 @@ def read_states(url: str, password_env: str, table: str, rows: list[LiveRow]) ->
 
 def _show(value: Any) -> Any:
     """A typed value as JSON shows it."""
-    from canary.formats._values import to_text
-
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return to_text(value)
