@@ -245,7 +245,9 @@ def test_a_changed_row_is_reported_and_kept(ready: Store, live_url: str) -> None
         keys = sorted(int(r.key["id"]) for r in s.scalars(select(LiveRow)))
     eng = sa.create_engine(live_url)
     with eng.begin() as c:
-        c.execute(sa.text("UPDATE clientes SET nombre = 'Limpiado' WHERE id = :id"), {"id": keys[0]})
+        c.execute(
+            sa.text("UPDATE clientes SET nombre = 'Limpiado' WHERE id = :id"), {"id": keys[0]}
+        )
     eng.dispose()
     out = run("unplant", copy["id"], "--yes", "--json")
     assert out.exit_code == 0, out.output
