@@ -407,3 +407,44 @@ def test_drift_check_uses_its_own_account_and_says_when_it_cannot(
     assert check_live(ready, config) == []
     with ready.session() as s:
         assert s.get(LiveCopy, copy["id"]).check_state == "unreachable"
+
+
+def test_a_key_the_database_does_not_assign_follows_the_tables_own_series(
+    ready: Store, live_url: str
+) -> None:
+    """A folio kept by the application (no identity, no sequence): the canary's is one of the
+    table's series that no row holds, and unplant finds it by that key."""
+    eng = sa.create_engine(live_url)
+    with eng.begin() as c:
+        c.execute(sa.text("CREATE TABLE socios (folio VARCHAR(12) PRIMARY KEY, "
+                          "nombre VARCHAR(60) NOT NULL, correo VARCHAR(80) NOT NULL)"))  # fmt: skip
+        c.execute(
+            sa.text("INSERT INTO socios VALUES (:f, :n, :c)"),
+            [
+                {"f": f"SOC-{i * 7:06d}", "n": f"{GIVEN[i % 10]} {SURNAMES[i % 8]}",
+                 "c": f"{plain(GIVEN[i % 10])}{i}@{PROVIDERS[i % 4]}"}
+                for i in range(1, 60)
+            ],
+        )  # fmt: skip
+    eng.dispose()
+    before = set(table_rows_by(live_url, "socios"))
+    out = run("plant", live_url, "--table", "socios", "--holder", "TPV", "--yes", "--json")
+    assert out.exit_code == 0, out.output
+    copy = json.loads(out.stdout)["copies"][0]
+    new = set(table_rows_by(live_url, "socios")) - before
+    assert len(new) == 3
+    assert all(f.startswith("SOC-") and len(f) == 10 for f, _n, _c in new)
+    assert not {f for f, _n, _c in new} & {f for f, _n, _c in before}
+    out = run("unplant", copy["id"], "--yes", "--json")
+    assert len(json.loads(out.stdout)["removed"]) == 3
+    assert set(table_rows_by(live_url, "socios")) == before
+
+
+def table_rows_by(url: str, table: str) -> list[tuple[Any, ...]]:
+    eng = sa.create_engine(url)
+    try:
+        with eng.connect() as c:
+            t = sa.Table(table, sa.MetaData(), autoload_with=c)
+            return [tuple(r) for r in c.execute(select(t))]
+    finally:
+        eng.dispose()

@@ -57,7 +57,7 @@ def plant(
     store, config = state.store, state.config
     plan = prepare_plant(store, config, request)
     if dry_run:
-        plan.live.engine.dispose()
+        plan.close()
         doc = plan.describe()
         if as_json:
             emit_json({"dry_run": True, **doc})
@@ -74,7 +74,7 @@ def plant(
         if not typer.confirm(
             f"Insert {len(plan.rows)} canary rows into {table} of {plan.url}?", err=True
         ):
-            plan.live.engine.dispose()
+            plan.close()
             raise InputError("not confirmed; nothing was written")
     copy = plant_live(store, config, plan)
     if as_json:

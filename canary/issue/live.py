@@ -25,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import func, select
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session
 
 from canary.config import Config
 from canary.errors import InputError, NotFound
@@ -97,6 +98,14 @@ class LivePlan:
     schema: Any
     factory: Any
     rows: list[PlannedRow] = field(default_factory=list)
+    #: the register session the factory checks addresses with (closed by `close`)
+    lookup: Session | None = None
+
+    def close(self) -> None:
+        """Release the live database's connections and the register session."""
+        if self.lookup is not None:
+            self.lookup.close()
+        self.live.engine.dispose()
 
     def describe(self) -> dict[str, Any]:
         """The plan as a document: what a dry run prints."""
@@ -177,6 +186,7 @@ def prepare_plant(store: Store, config: Config, request: PlantRequest) -> LivePl
     if request.canaries is not None and not 1 <= request.canaries <= 1000:
         raise InputError("--canaries must be between 1 and 1000")
     live, bare = open_live(request.url, request.password_env, request.table)
+    lookup: Session | None = None
     try:
         sample = live.sample()
         schema = infer_schema(sample)
@@ -196,13 +206,14 @@ def prepare_plant(store: Store, config: Config, request: PlantRequest) -> LivePl
         rng = random.Random(request.seed)
         count = request.canaries or default_canary_count(sample.row_count)
 
+        lookup = session = store.sessionmaker()  # one session for the many addresses tried
+
         def email_taken(address: str) -> bool:
-            with store.session() as s:
-                n = s.scalar(
-                    select(func.count()).where(
-                        Identifier.kind == "email", Identifier.value == address.lower()
-                    )
+            n = session.scalar(
+                select(func.count()).where(
+                    Identifier.kind == "email", Identifier.value == address.lower()
                 )
+            )
             return bool(n)
 
         factory = CanaryFactory(
@@ -214,7 +225,7 @@ def prepare_plant(store: Store, config: Config, request: PlantRequest) -> LivePl
             with store.session() as s:
                 existing = _existing_phone_sets(s)
             phone_set = assign_phone_sets(phones, 1, count, existing=existing, rng=rng)[0]
-        plan = LivePlan(request, bare, live, sample, schema, factory)
+        plan = LivePlan(request, bare, live, sample, schema, factory, lookup=lookup)
         protected = {c.name for c in schema.columns if c.kind in PROTECTED_KINDS}
         with live.engine.connect() as conn:
             for k in range(count):
@@ -223,6 +234,8 @@ def prepare_plant(store: Store, config: Config, request: PlantRequest) -> LivePl
             conn.rollback()
         return plan
     except BaseException:
+        if lookup is not None:
+            lookup.close()
         live.engine.dispose()
         raise
 
@@ -299,7 +312,7 @@ def plant_live(
                     _compensate(live, conn, [key for _r, key, _s in inserted])
                 raise
     finally:
-        live.engine.dispose()
+        plan.close()
 
 
 def _insert_one(
