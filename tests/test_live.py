@@ -448,3 +448,24 @@ def table_rows_by(url: str, table: str) -> list[tuple[Any, ...]]:
             return [tuple(r) for r in c.execute(select(t))]
     finally:
         eng.dispose()
+
+
+def test_a_canary_other_rows_point_at_is_kept(ready: Store, live_url: str) -> None:
+    """The system took a canary as a customer (an order points at it): deleting it would
+    fail or cascade into the application's own rows, so unplant keeps it and says so."""
+    copy = plant(live_url, "TPV", "--canaries", "2")
+    with ready.session() as s:
+        keys = sorted(int(r.key["id"]) for r in s.scalars(select(LiveRow)))
+    eng = sa.create_engine(live_url)
+    with eng.begin() as c:
+        c.execute(sa.text("CREATE TABLE pedidos (id INTEGER PRIMARY KEY, cliente_id INTEGER NOT "
+                          "NULL REFERENCES clientes (id) ON DELETE CASCADE)"))  # fmt: skip
+        c.execute(sa.text("INSERT INTO pedidos VALUES (1, :c)"), {"c": keys[0]})
+    eng.dispose()
+    out = run("unplant", copy["id"], "--yes", "--json")
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.stdout)
+    assert len(result["referenced"]) == 1 and len(result["removed"]) == 1
+    ids = [r[0] for r in table_rows(live_url)]
+    assert keys[0] in ids and keys[1] not in ids
+    assert table_rows_by(live_url, "pedidos") == [(1, keys[0])]

@@ -124,6 +124,7 @@ def unplant_cmd(
                 "removed": result.removed,
                 "changed": result.changed,
                 "missing": result.missing,
+                "referenced": result.referenced,
             }
         )
         return
@@ -132,6 +133,11 @@ def unplant_cmd(
         echo(
             f"{len(result.changed)} rows were changed since planting and were kept "
             f"(canaries {', '.join(map(str, result.changed))})"
+        )
+    if result.referenced:
+        echo(
+            f"{len(result.referenced)} rows are pointed at by other rows (the system uses "
+            f"them) and were kept (canaries {', '.join(map(str, result.referenced))})"
         )
     if result.missing:
         echo(

@@ -132,6 +132,7 @@ class LiveTable:
         self.header = [c.name for c in self.table.columns]
         self.kinds = {c.name: _kind(c) for c in self.table.columns}
         self.constraints = self._reflect(inspector)
+        self._children: list[tuple[sa.Table, list[str], list[str]]] | None = None
 
     # --- reflection -----------------------------------------------------------------
 
@@ -228,6 +229,41 @@ class LiveTable:
             q = q.with_for_update()
         row = conn.execute(q).first()
         return None if row is None else texts(self.header, row)
+
+    def children(self) -> list[tuple[sa.Table, list[str], list[str]]]:
+        """Foreign keys of other tables (or this one) pointing at this table:
+        (child table, its columns, this table's columns), reflected once."""
+        if self._children is None:
+            inspector = sa.inspect(self.engine)
+            found: list[tuple[sa.Table, list[str], list[str]]] = []
+            for name in inspector.get_table_names():
+                for fk in inspector.get_foreign_keys(name):
+                    if fk.get("referred_table") != self.table.name or fk.get("referred_schema"):
+                        continue
+                    child = (
+                        self.table
+                        if name == self.table.name
+                        else sa.Table(name, self.md, autoload_with=self.engine)
+                    )
+                    found.append((child, fk["constrained_columns"], fk["referred_columns"]))
+            self._children = found
+        return self._children
+
+    def referenced_by(self, conn: Connection, key: Texts, row: Texts) -> str:
+        """The first table with a row pointing at `row` ("" when none does); in this table,
+        rows other than `row` itself."""
+        for child, cols, parents in self.children():
+            values = [from_text(row[p] or "", self.kinds[p]) for p in parents]
+            if any(v is None for v in values):
+                continue
+            q = sa.select(sa.func.count()).select_from(child)
+            q = q.where(*[child.c[c] == v for c, v in zip(cols, values, strict=True)])
+            if child is self.table:
+                mine = [child.c[k] == v for k, v in self.typed_key(key).items()]
+                q = q.where(sa.not_(sa.and_(*mine)))
+            if conn.scalar(q):
+                return child.name
+        return ""
 
     def delete(self, conn: Connection, key: Texts) -> int:
         t = self.table

@@ -123,9 +123,11 @@ class LivePlan:
 @dataclass
 class UnplantResult:
     copy_id: str
+    #: canary ids: deleted; found altered (kept); already gone; pointed at by other rows (kept)
     removed: list[int]
     changed: list[int]
     missing: list[int]
+    referenced: list[int] = field(default_factory=list)
 
 
 def connection_url(url: str, password_env: str) -> tuple[URL, str]:
@@ -476,8 +478,10 @@ def unplant(
 ) -> UnplantResult:
     """Remove exactly the rows `plant` inserted, in one transaction, and record it in the chain.
 
-    A row is deleted only when its key finds it with every value as planted; a row
-    changed since is reported and left in place, one already gone is reported missing.
+    A row is deleted only when its key finds it with every value as planted and no
+    other row points at it (a foreign key: deleting it would fail or cascade into rows
+    that are not ours); a row changed since or pointed at is reported and left in place,
+    one already gone is reported missing.
     """
     lc, rows = live_copy(store, copy_id)
     if lc.unplanted_at is not None:
@@ -494,6 +498,8 @@ def unplant(
                         result.missing.append(row.canary_id)
                     elif current != row.values:
                         result.changed.append(row.canary_id)
+                    elif live.referenced_by(conn, row.key, current):
+                        result.referenced.append(row.canary_id)
                     elif live.delete(conn, row.key) == 1:
                         result.removed.append(row.canary_id)
                     else:
@@ -509,6 +515,7 @@ def unplant(
                         "removed": result.removed,
                         "changed": result.changed,
                         "missing": result.missing,
+                        "referenced": result.referenced,
                     }
                     s.flush()
                     chain.append(s, chain.UNPLANT, copy_id, chain.unplant_record(record))

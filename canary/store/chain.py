@@ -146,7 +146,8 @@ def unplant_record(row: LiveCopy) -> dict[str, Any]:
     """The fields of an unplanted live copy the chain covers (its link's ref_id is the copy id).
 
     `removed` are the canary rows deleted from the live table, `changed` those found
-    altered and left in place, `missing` those already gone.
+    altered and left in place, `missing` those already gone, `referenced` those other
+    rows pointed at (left in place).
     """
     done = row.unplant or {}
     when = row.unplanted_at
@@ -156,6 +157,7 @@ def unplant_record(row: LiveCopy) -> dict[str, Any]:
         "removed": sorted(done.get("removed", [])),
         "changed": sorted(done.get("changed", [])),
         "missing": sorted(done.get("missing", [])),
+        "referenced": sorted(done.get("referenced", [])),
     }
 
 
