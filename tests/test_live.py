@@ -469,3 +469,56 @@ def test_a_canary_other_rows_point_at_is_kept(ready: Store, live_url: str) -> No
     ids = [r[0] for r in table_rows(live_url)]
     assert keys[0] in ids and keys[1] not in ids
     assert table_rows_by(live_url, "pedidos") == [(1, keys[0])]
+
+
+def on_a_terminal(args: list[str], answer: str, cwd: Path, env: dict[str, str]) -> tuple[int, str]:
+    """`python -m canary ARGS` with a terminal on stdin and stdout, answering its prompt."""
+    import os
+    import pty
+    import subprocess
+    import sys
+    import time
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "canary", *args],
+        stdin=follower, stdout=follower, stderr=follower, cwd=cwd, env=env, close_fds=True,
+    )  # fmt: skip
+    os.close(follower)
+    seen, answered = b"", False
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+        if not answered and b"[y/N]" in seen:
+            os.write(leader, answer.encode() + b"\n")
+            answered = True
+    os.close(leader)
+    return proc.wait(timeout=30), seen.decode(errors="replace")
+
+
+@pytest.mark.parametrize("answer", ["y", "n"])
+def test_on_a_terminal_it_shows_the_statements_and_asks(
+    ready: Store, config: Config, tmp_path: Path, answer: str
+) -> None:
+    import os
+
+    url = f"sqlite:///{tmp_path / 'punto_de_venta.db'}"
+    make_tables(url)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CANARY_")}
+    env["CANARY_CONFIG"] = str(config.path)
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+    code, shown = on_a_terminal(
+        ["plant", url, "--table", "clientes", "--holder", "TPV", "-n", "2"], answer, tmp_path, env
+    )
+    assert "INSERT INTO clientes" in shown and "Insert 2 canary rows into clientes" in shown
+    rows = len(table_rows(url))
+    if answer == "y":
+        assert code == 0 and rows == ROWS + 2
+    else:
+        assert code == 1 and "nothing was written" in shown and rows == ROWS
