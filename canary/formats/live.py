@@ -41,8 +41,8 @@ log = logging.getLogger(__name__)
 
 #: Rows of the live table read to model the canaries on (the first ones by key).
 SAMPLE_ROWS = 5000
-#: Parent keys read per foreign key to choose from.
-PARENT_KEYS = 5000
+#: Parent keys checked (the sample's own) or read (when none holds) per foreign key.
+PARENT_KEYS = 1000
 
 Texts = dict[str, str | None]
 
@@ -55,8 +55,11 @@ class Misfit(Exception):
 class ForeignKeyRule:
     columns: list[str]
     parent: str
-    #: the parent keys that exist (bounded), as tuples of typed values
-    choices: list[tuple[Any, ...]] = field(default_factory=list)
+    #: the parent table's referred columns
+    remote: list[Any] = field(default_factory=list)
+    #: parent keys to draw from, as tuples of typed values, as often as the real rows
+    #: point at each (filled on first use, see `LiveTable._parent_pool`)
+    pool: list[tuple[Any, ...]] | None = None
 
 
 @dataclass
@@ -180,14 +183,14 @@ class LiveTable:
                 {words[w.lower()] for w in re.findall(r"\w+", text) if w.lower() in words}
             )
             checks.append(CheckRule(str(ck.get("name") or ""), text, cols))
-        foreign = []
-        for fk in t.foreign_key_constraints:
-            parent = fk.elements[0].column.table
-            remote = [e.column for e in fk.elements]
-            with self.engine.connect() as c:
-                q = sa.select(*remote).where(*[r.is_not(None) for r in remote]).distinct()
-                choices = [tuple(r) for r in c.execute(q.limit(PARENT_KEYS))]
-            foreign.append(ForeignKeyRule([c.name for c in fk.columns], parent.name, choices))
+        foreign = [
+            ForeignKeyRule(
+                [c.name for c in fk.columns],
+                fk.elements[0].column.table.name,
+                [e.column for e in fk.elements],
+            )
+            for fk in t.foreign_key_constraints
+        ]
         lengths = {
             c.name: c.type.length
             for c in t.columns
@@ -341,14 +344,9 @@ class LiveTable:
         mine = tuple(values.get(c) for c in fk.columns)
         if all(v is None for v in mine) and all(self.table.c[c].nullable for c in fk.columns):
             return
-        existing = set(fk.choices)
-        if mine in existing:
+        pool = self._parent_pool(fk, sample)
+        if mine in set(pool):
             return
-        idx = [self.header.index(c) for c in fk.columns]
-        real = [
-            tuple(from_text(r[i], self.kinds[self.header[i]]) for i in idx) for r in sample.rows
-        ]
-        pool = [k for k in real if k in existing] or fk.choices
         if not pool:
             raise InputError(
                 f"column(s) {', '.join(fk.columns)} of {self.table.name!r} must point at a row "
@@ -356,6 +354,33 @@ class LiveTable:
             )
         for c, v in zip(fk.columns, rng.choice(pool), strict=True):
             values[c] = v
+
+    def _parent_pool(self, fk: ForeignKeyRule, sample: Sample) -> list[tuple[Any, ...]]:
+        """The parent keys the real rows point at, each as often as they do, checked to
+        exist (a few queries by key, whatever the parent's size); else the first parents."""
+        if fk.pool is not None:
+            return fk.pool
+        idx = [self.header.index(c) for c in fk.columns]
+        real = [
+            tuple(from_text(r[i], self.kinds[self.header[i]]) for i in idx)
+            for r in sample.rows
+            if all(r[i] != "" for i in idx)
+        ]
+        wanted = list(dict.fromkeys(real))[:PARENT_KEYS]
+        found: set[tuple[Any, ...]] = set()
+        with self.engine.connect() as c:
+            for part in range(0, len(wanted), 200):
+                chunk = wanted[part : part + 200]
+                match = sa.or_(
+                    *[sa.and_(*[r == v for r, v in zip(fk.remote, k, strict=True)]) for k in chunk]
+                )
+                found |= {tuple(r) for r in c.execute(sa.select(*fk.remote).where(match))}
+            pool = [k for k in real if k in found]
+            if not pool:
+                q = sa.select(*fk.remote).where(*[r.is_not(None) for r in fk.remote])
+                pool = list(dict.fromkeys(tuple(r) for r in c.execute(q.limit(PARENT_KEYS))))
+        fk.pool = pool
+        return pool
 
     def collides(
         self, conn: Connection, values: dict[str, Any], others: list[dict[str, Any]]
