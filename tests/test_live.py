@@ -88,6 +88,9 @@ def make_tables(url: str) -> None:
         sa.Column("edad", sa.Integer, nullable=False),
         sa.Column("alta", sa.Date, nullable=False),
         sa.Column("baja", sa.Date),
+        sa.Column(
+            "creado", sa.DateTime, nullable=False, server_default=sa.func.current_timestamp()
+        ),
         sa.CheckConstraint("estatus IN ('AC','IN','SU')", name="ck_clientes_estatus"),
         sa.CheckConstraint("edad BETWEEN 18 AND 99", name="ck_clientes_edad"),
         sa.CheckConstraint("baja IS NULL OR baja >= alta", name="ck_clientes_baja"),
@@ -178,6 +181,7 @@ def test_plant_and_unplant_round_trip(ready: Store, live_url: str) -> None:
         assert len(r[2]) <= 40 and len(r[3]) <= 40 and len(r[4]) <= 80
         assert r[6] in ("AC", "IN", "SU") and 18 <= r[7] <= 99
         assert r[9] is None or r[9] >= r[8]
+        assert abs((r[10].date() - date.today()).days) <= 1  # stamped by the database: now
         assert r[4].lower() in emails
     # sha256 over the inserted rows, as read back, in the documented row form.
     h = hashlib.sha256()
@@ -222,7 +226,8 @@ def test_dry_run_writes_nothing(ready: Store, live_url: str) -> None:
             "plant", live_url, "--table", "clientes", "--holder", "TPV", "--dry-run", "--json"
         ).stdout
     )
-    assert doc["dry_run"] is True and len(doc["rows"]) == 3 and doc["filled_by_database"] == ["id"]
+    assert doc["dry_run"] is True and len(doc["rows"]) == 3
+    assert doc["filled_by_database"] == ["id", "creado"]
     assert all("id" not in row for row in doc["rows"])
     assert table_rows(live_url) == before
     with ready.session() as s:

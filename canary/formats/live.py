@@ -4,8 +4,9 @@
 MySQL/MariaDB) with SQLAlchemy and says what a new row must obey:
 
 - columns the database fills itself (autoincrement, identity, a sequence's
-  `nextval` default, generated columns) are left out of the INSERT and read back,
-  so keys advance the database's own way (never `max()+1`);
+  `nextval` default, a default stamping the current time, generated columns) are
+  left out of the INSERT and read back, so keys advance the database's own way
+  (never `max()+1`) and a new row's creation time is now;
 - foreign keys take a parent key that exists (the real rows' own choices first);
 - NOT NULL columns without a default get a value some real row holds;
 - unique constraints and unique indexes are checked against the table;
@@ -45,6 +46,10 @@ SAMPLE_ROWS = 5000
 PARENT_KEYS = 1000
 
 Texts = dict[str, str | None]
+
+#: Server defaults that stamp the time a row is written (left to the database: a new
+#: row's `created_at` is now, not a date drawn from older rows).
+STAMPS = ("now(", "current_timestamp", "current_date", "localtimestamp", "getdate(", "sysdate")
 
 
 class Misfit(Exception):
@@ -144,8 +149,9 @@ class LiveTable:
             return True
         default = col.server_default
         arg = getattr(default, "arg", None)
-        if arg is not None and "nextval(" in str(getattr(arg, "text", arg)).lower():
-            return True
+        text = str(getattr(arg, "text", arg)).strip().lower() if arg is not None else ""
+        if "nextval(" in text or text.startswith(STAMPS):
+            return True  # a sequence, or the time the row is written: the database's to set
         if col is not self.table.autoincrement_column:
             return False
         if self.engine.dialect.name == "sqlite":  # only INTEGER PRIMARY KEY is the rowid
@@ -201,12 +207,13 @@ class LiveTable:
     # --- reading ----------------------------------------------------------------------
 
     def sample(self, limit: int = SAMPLE_ROWS) -> Sample:
-        """The first `limit` rows by key, as text (the model the canaries are made on)."""
+        """The last `limit` rows by key, in key order, as text: the model the canaries are
+        made on (new rows join the newest ones: their dates, their mix of values)."""
         keys = [self.table.c[k] for k in self.constraints.key]
         with self.engine.connect() as c:
             count = int(c.scalar(sa.select(sa.func.count()).select_from(self.table)) or 0)
-            q = sa.select(*self.table.columns).order_by(*keys).limit(limit)
-            rows = [[to_text(v) for v in r] for r in c.execute(q)]
+            q = sa.select(*self.table.columns).order_by(*[k.desc() for k in keys]).limit(limit)
+            rows = [[to_text(v) for v in r] for r in c.execute(q)][::-1]
         if not rows:
             raise InputError(
                 f"table {self.table.name!r} of {self.label} has no rows: "
