@@ -240,6 +240,17 @@ class LiveTable:
         row = conn.execute(q).first()
         return None if row is None else texts(self.header, row)
 
+    def read_only(self, conn: Connection) -> None:
+        """Make this connection's transaction read-only, whatever the account may do."""
+        dialect = self.engine.dialect.name
+        if dialect == "postgresql":
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+        elif dialect in ("mysql", "mariadb"):
+            conn.commit()  # outside a transaction: it applies to the next one
+            conn.exec_driver_sql("SET SESSION TRANSACTION READ ONLY")
+        elif dialect == "sqlite":
+            conn.exec_driver_sql("PRAGMA query_only = ON")
+
     def children(self) -> list[tuple[sa.Table, list[str], list[str]]]:
         """Foreign keys of other tables (or this one) pointing at this table:
         (child table, its columns, this table's columns), reflected once."""

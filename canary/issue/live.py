@@ -551,6 +551,7 @@ def read_states(url: str, password_env: str, table: str, rows: list[LiveRow]) ->
     out: list[RowState] = []
     try:
         with live.engine.connect() as conn:
+            live.read_only(conn)
             for row in rows:
                 current = live.read(conn, row.key)
                 state = (
