@@ -94,9 +94,7 @@ class Constraints:
         if self.not_null:
             out.append(f"not null: {', '.join(self.not_null)}")
         out += [f"unique ({', '.join(u)})" for u in self.unique]
-        out += [
-            f"check {c.name or ''} ({c.sqltext})".replace("check  ", "check ") for c in self.checks
-        ]
+        out += [f"check {c.name + ' ' if c.name else ''}({c.sqltext})" for c in self.checks]
         return out
 
 
