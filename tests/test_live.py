@@ -527,3 +527,23 @@ def test_on_a_terminal_it_shows_the_statements_and_asks(
         assert code == 0 and rows == ROWS + 2
     else:
         assert code == 1 and "nothing was written" in shown and rows == ROWS
+
+
+def test_doctor_says_whether_the_drift_check_can_read_each_live_copy(
+    ready: Store, config: Config, live_url: str
+) -> None:
+    from canary.ops.doctor import run_doctor
+
+    copy = plant(live_url, "TPV", "--canaries", "2")
+    [ok] = run_doctor(ready, config, checks=("live",)).findings
+    assert (ok.level, ok.check) == ("ok", f"live {copy['id']}") and "2 canary rows" in ok.message
+    eng = sa.create_engine(live_url)
+    with eng.begin() as c:
+        c.execute(sa.text("DELETE FROM clientes WHERE correo LIKE '%@correo-avisos.mx'"))
+    eng.dispose()
+    [gone] = run_doctor(ready, config, checks=("live",)).findings
+    assert gone.level == "warn" and "2 of 2" in gone.message
+    config.live.check_url = live_url
+    config.live.check_password_env = "CANARY_TEST_UNSET_READER_PASSWORD"
+    report = run_doctor(ready, config, checks=("live",))
+    assert not report.ok and "is not set" in report.findings[0].message

@@ -44,6 +44,26 @@ def check_live(
     return queued
 
 
+def live_copies(store: Store) -> list[tuple[LiveCopy, list[LiveRow]]]:
+    """Every live copy not unplanted, with its rows (detached)."""
+    with store.session() as s:
+        copies = list(s.scalars(select(LiveCopy).where(LiveCopy.unplanted_at.is_(None))))
+        out = [
+            (lc, list(s.scalars(select(LiveRow).where(LiveRow.copy_id == lc.copy_id))))
+            for lc in copies
+        ]
+        s.expunge_all()
+    return out
+
+
+def check_credentials(config: Config, lc: LiveCopy) -> tuple[str, str]:
+    """(URL, password variable) the drift check reads a live copy with: `[live]`'s
+    read-only account when set, else the copy's registered ones."""
+    url = config.live.check_url or lc.url
+    env = config.live.check_password_env or ("" if config.live.check_url else lc.password_env)
+    return url, env
+
+
 def _check_one(store: Store, config: Config, copy_id: str, t: datetime) -> dict[str, Any] | None:
     with store.session() as s:
         lc = s.get(LiveCopy, copy_id)
@@ -51,8 +71,7 @@ def _check_one(store: Store, config: Config, copy_id: str, t: datetime) -> dict[
             return None
         rows = list(s.scalars(select(LiveRow).where(LiveRow.copy_id == copy_id)))
         s.expunge_all()
-    url = config.live.check_url or lc.url
-    env = config.live.check_password_env or ("" if config.live.check_url else lc.password_env)
+    url, env = check_credentials(config, lc)
     try:
         states = {r.canary_id: r.state for r in read_states(url, env, lc.table_name, rows)}
         error = ""
