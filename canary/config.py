@@ -154,6 +154,20 @@ class MailboxConfig:
 
 
 @dataclass
+class LiveConfig:
+    """Live copies (`canary plant`): how the drift check reads their canary rows back."""
+
+    #: A read-only account's SQLAlchemy URL (no password) for the drift check; empty:
+    #: each live copy's registered URL.
+    check_url: str = ""
+    #: The environment variable holding that account's password; empty: the variable
+    #: registered with each live copy.
+    check_password_env: str = ""
+    #: How often the scheduler reads every live copy's canary rows back (0 = never).
+    check_minutes: float = 60.0
+
+
+@dataclass
 class Config:
     store: StoreConfig = field(default_factory=StoreConfig)
     listen: ListenConfig = field(default_factory=ListenConfig)
@@ -163,6 +177,7 @@ class Config:
     plant: PlantConfig = field(default_factory=PlantConfig)
     evidence: EvidenceConfig = field(default_factory=EvidenceConfig)
     mailbox: MailboxConfig = field(default_factory=MailboxConfig)
+    live: LiveConfig = field(default_factory=LiveConfig)
     #: Where the file was read from (or would be), used to resolve relative paths.
     path: Path = field(default_factory=lambda: Path(DEFAULT_CONFIG_NAME).resolve())
 
@@ -361,6 +376,12 @@ burn_in_days = 0                   # hits on a new number before this are noise
 [mailbox]
 # poll_seconds = 300                # how often each mailbox is read over IMAP
 # alert_after_minutes = 60          # a mailbox unreadable this long raises an alert
+
+[live]
+# check_url = ""                    # read-only account for the drift check of live copies
+#                                   # (no password in it); empty: each copy's registered URL
+# check_password_env = ""           # variable holding that account's password
+# check_minutes = 60                # how often live canary rows are read back (0: never)
 """
 
 

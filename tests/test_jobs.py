@@ -62,8 +62,11 @@ def test_scheduler_has_stable_jobs_and_delivers_alerts(sqlite_store: Store, tmp_
 def test_scheduler_without_optional_jobs(sqlite_store: Store) -> None:
     cfg = Config()
     # reading mailboxes is on by default (a no-op until one is added); 0 turns it off
-    assert "canary.mailboxes" in {j.id for j in create_scheduler(sqlite_store, cfg).get_jobs()}
+    # so is the drift check of live copies (a no-op until one is planted)
+    ids = {j.id for j in create_scheduler(sqlite_store, cfg).get_jobs()}
+    assert {"canary.mailboxes", "canary.live.drift"} <= ids
     cfg.mailbox.poll_seconds = 0
+    cfg.live.check_minutes = 0
     sched = create_scheduler(sqlite_store, cfg)
     assert sorted(j.id for j in sched.get_jobs()) == [
         "canary.alerts.digest",

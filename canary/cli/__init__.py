@@ -12,7 +12,7 @@ import logging
 from canary.cli.common import app
 
 # Command modules register themselves on import.
-COMMAND_MODULES = ("setup", "issue", "mailbox", "query", "listen", "alerts", "case", "demo")
+COMMAND_MODULES = ("setup", "issue", "live", "mailbox", "query", "listen", "alerts", "case", "demo")
 
 
 def _load_commands() -> None:

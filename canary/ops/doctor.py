@@ -36,12 +36,15 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from canary.alerts.channels import parse_channels
 from canary.alerts.format import plain
 from canary.config import Config, parse_hostport
-from canary.errors import ConfigError
+from canary.errors import CanaryError, ConfigError
 from canary.files import chmod_fix, readable_by_others
+from canary.formats._tables import reason
+from canary.issue.live import read_states as read_live_states
 from canary.ops.dns import Lookup, same_host
 from canary.store.engine import Store, sqlite_path
 from canary.store.models import Alert, Canary, Identifier, PhoneNumber
@@ -49,7 +52,9 @@ from canary.store.register import line_type, list_domains, list_phones
 
 log = logging.getLogger(__name__)
 
-CHECKS = ("dns", "listeners", "config", "providers", "phones", "alerts", "files", "mailboxes")
+CHECKS = (
+    "dns", "listeners", "config", "providers", "phones", "alerts", "files", "mailboxes", "live",
+)  # fmt: skip
 #: The secrets each provider's webhook needs, by config key.
 PROVIDER_SECRETS = {
     "twilio": ("auth_token",),
@@ -543,7 +548,41 @@ def run_doctor(
         check_files(report, config)
     if "mailboxes" in checks:
         check_mailboxes(report, store, timeout)
+    if "live" in checks:
+        check_live_copies(report, store, config)
     return report
+
+
+def check_live_copies(report: Report, store: Store, config: Config) -> None:
+    """Each live copy not unplanted: can the drift check read its canary rows back, and are
+    they all there?"""
+    from canary.ops.live import check_credentials, live_copies
+
+    for lc, rows in live_copies(store):
+        check = f"live {lc.copy_id}"
+        url, env = check_credentials(config, lc)
+        try:
+            states = read_live_states(url, env, lc.table_name, rows)
+        except (CanaryError, SQLAlchemyError) as exc:
+            why = str(exc) if isinstance(exc, CanaryError) else reason(exc)
+            report.add(
+                "error",
+                check,
+                f"the drift check cannot read {lc.table_name} of {url}: {why}",
+                "set [live] check_url and check_password_env to a read-only account that "
+                f"reaches it{f', or export ${env}' if env else ''}",
+            )
+            continue
+        gone = sum(1 for s in states if s.state != "present")
+        if gone:
+            report.add(
+                "warn",
+                check,
+                f"{gone} of {len(states)} canary rows in {lc.table_name} were deleted or altered",
+                "ask the holder; see the drift alerts",
+            )
+        else:
+            report.add("ok", check, f"{len(states)} canary rows in {lc.table_name} as planted")
 
 
 def check_mailboxes(report: Report, store: Store, timeout: float = 10.0) -> None:

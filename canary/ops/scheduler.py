@@ -1,4 +1,5 @@
-"""Scheduled jobs run inside `canary serve`: alert dispatch, digests, DNS drift, liveness.
+"""Scheduled jobs run inside `canary serve`: alert dispatch, digests, DNS drift, liveness,
+mailboxes, and the drift check of live copies (`canary.ops.live`).
 
 `create_scheduler(store, config)` returns an APScheduler 3 `AsyncIOScheduler`, not
 started: `canary serve` starts it inside its running loop. Jobs have stable ids
@@ -42,6 +43,7 @@ JOB_IDS = (
     "canary.dns.drift",
     "canary.liveness",
     "canary.mailboxes",
+    "canary.live.drift",
 )
 
 
@@ -138,6 +140,10 @@ def create_scheduler(
         from canary.ops.mailboxes import poll_all
 
         add("canary.mailboxes", lambda: poll_all(store, config), config.mailbox.poll_seconds)
+    if config.live.check_minutes > 0:
+        from canary.ops.live import check_live
+
+        add("canary.live.drift", lambda: check_live(store, config), config.live.check_minutes * 60)
     if config.alerts.liveness_minutes > 0:
         add(
             "canary.liveness",

@@ -24,13 +24,14 @@ from canary.store.models import (
     Domain,
     Hit,
     Incident,
+    LiveCopy,
     PhoneNumber,
 )
 
 GENESIS = "0" * 64
 #: Link kinds. Existing kinds and their records never change (old chains verify
 #: forever); a new event is a new kind.
-COPY, HIT, RETIRE = "copy", "hit", "retire"
+COPY, HIT, RETIRE, UNPLANT = "copy", "hit", "retire", "unplant"
 #: Case workflow (canary.hits.workflow): an incident changed or annotated, a hit marked as
 #: noise or restored. The link's ref_id is the CaseEvent's id.
 INCIDENT, NOISE = "incident", "noise"
@@ -174,6 +175,25 @@ def case_record(event: CaseEvent) -> dict[str, Any]:
     }
 
 
+def unplant_record(row: LiveCopy) -> dict[str, Any]:
+    """The fields of an unplanted live copy the chain covers (its link's ref_id is the copy id).
+
+    `removed` are the canary rows deleted from the live table, `changed` those found
+    altered and left in place, `missing` those already gone, `referenced` those other
+    rows pointed at (left in place).
+    """
+    done = row.unplant or {}
+    when = row.unplanted_at
+    return {
+        "copy": row.copy_id,
+        "unplanted_at": when.astimezone(UTC).isoformat() if when else None,
+        "removed": sorted(done.get("removed", [])),
+        "changed": sorted(done.get("changed", [])),
+        "missing": sorted(done.get("missing", [])),
+        "referenced": sorted(done.get("referenced", [])),
+    }
+
+
 def record_sha256(record: dict[str, Any]) -> str:
     """SHA-256 (hex) of a record's canonical bytes."""
     return hashlib.sha256(canonical(record)).hexdigest()
@@ -234,6 +254,10 @@ def _load_batch(session: Session, links: list[ChainLink]) -> dict[tuple[str, str
     if events:
         q5 = select(CaseEvent).where(CaseEvent.id.in_(events))
         rows.update({(e.kind, str(e.id)): e for e in session.scalars(q5)})
+    unplanted = [x.ref_id for x in links if x.kind == UNPLANT]
+    if unplanted:
+        q6 = select(LiveCopy).where(LiveCopy.copy_id.in_(unplanted))
+        rows.update({(UNPLANT, r.copy_id): r for r in session.scalars(q6)})
     return rows
 
 
@@ -244,6 +268,8 @@ def _record(kind: str, row: Any) -> dict[str, Any]:
         return retire_record(row)
     if kind in CASE_KINDS:
         return case_record(row)
+    if kind == UNPLANT:
+        return unplant_record(row)
     return copy_record(row)
 
 

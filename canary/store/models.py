@@ -429,3 +429,40 @@ class MailboxFolder(Base):
     folder: Mapped[str] = mapped_column(String(300), primary_key=True)
     uidvalidity: Mapped[int] = mapped_column(BigInteger)
     last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class LiveCopy(Base):
+    """A copy planted into a live table in place (`canary plant`), held by a vendor or system.
+
+    The URL is kept without its password; `password_env` names the environment
+    variable that holds it. `unplant` is frozen once written: the unplanting's chain
+    link is derived from it.
+    """
+
+    __tablename__ = "live_copies"
+    copy_id: Mapped[str] = mapped_column(ForeignKey("copies.id"), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    table_name: Mapped[str] = mapped_column(String(300))
+    password_env: Mapped[str] = mapped_column(String(100), default="")
+    planted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    unplanted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: What `canary unplant` did: {"removed": [canary ids], "changed": [...], "missing": [...]}
+    unplant: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: Drift check: ok | drift | unreachable, and when it last ran
+    check_state: Mapped[str] = mapped_column(String(20), default="ok")
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    check_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class LiveRow(Base):
+    """One canary row inserted into a live table: its key and values as read back."""
+
+    __tablename__ = "live_rows"
+    canary_id: Mapped[int] = mapped_column(ForeignKey("canaries.id"), primary_key=True)
+    copy_id: Mapped[str] = mapped_column(ForeignKey("live_copies.copy_id"), index=True)
+    #: primary key column -> value as text
+    key: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: every column -> value as text (None for NULL), as the database stored it
+    values: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: Drift check: present | deleted | altered
+    state: Mapped[str] = mapped_column(String(20), default="present")
