@@ -45,13 +45,15 @@ def table(recipient: str) -> list[list[str]]:
     return [COLUMNS, *copy_rows(recipient)]
 
 
-def printed_pdf(path: Path, recipient: str) -> Path:
+def printed_pdf(
+    path: Path, recipient: str, widths: tuple[int, ...] = (18, 42, 48, 26, 20)
+) -> Path:
     """The copy as a custodian prints it: a one-page table in a Unicode font."""
     pdf = FPDF()
     pdf.add_font("dejavu", "", FONT)
     pdf.set_font("dejavu", size=8)
     pdf.add_page()
-    with pdf.table(col_widths=(18, 42, 48, 26, 20), first_row_as_headings=False) as t:
+    with pdf.table(col_widths=widths, first_row_as_headings=False) as t:
         for values_ in table(recipient):
             row = t.row()
             for v in values_:
@@ -88,6 +90,19 @@ def test_copy_printed_to_pdf(sqlite_store: Store, reg: Register, tmp_path: Path)
         f"lfmora@{DOMAIN}",
         "Lucía Fernández Mora",
     } <= values(result, verde)
+
+
+def test_rows_wrapped_over_two_lines_in_a_printed_pdf(
+    sqlite_store: Store, reg: Register, tmp_path: Path
+) -> None:
+    # Narrow columns: "María José Núñez / Peña" and "(844) 123- / 4567" each take two lines.
+    path = printed_pdf(tmp_path / "angosto", "Partido Azul", widths=(18, 24, 48, 16, 20))
+    result = identify(sqlite_store, path)
+    azul = reg.copies["Partido Azul"]
+    assert ids(result)[0] == azul
+    assert {"María José Núñez Peña", "+528441234567", f"mj.nunez@{DOMAIN}"} <= values(
+        result, azul
+    )
 
 
 def test_printed_page_scanned_to_an_image(

@@ -74,7 +74,7 @@ class ReadLimits:
     max_ratio: int = 1000
     #: Pages or images put through OCR for one dump; pixels of one image; seconds per page.
     max_ocr_pages: int = 500
-    max_image_pixels: int = 120_000_000
+    max_image_pixels: int = 80_000_000
     ocr_seconds: float = 180.0
 
 

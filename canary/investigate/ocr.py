@@ -1,8 +1,9 @@
 """PDFs and pictures of a copy: the text layer of a PDF, and OCR for what has none.
 
 What turns up of a printed list is a PDF made from it, a scan of the printout, or a
-photo of a page. A PDF's text layer is read with pypdf, in layout mode, where the gap
-between two columns becomes a tab (so a name never runs into the next cell). A page
+photo of a page. A PDF's text layer is read with pypdf twice: in layout mode, where
+the gap between two columns becomes a tab (so a name never runs into the next cell),
+and in drawing order, where a cell wrapped over two lines stays whole. A page
 without text (a scan) is rendered with poppler's `pdftoppm` and read by Tesseract, as
 are images (PNG, JPEG, TIFF, GIF, WebP): both run as their own processes, with a
 timeout, never inside ours. Tesseract reads with its Spanish and English models and
@@ -101,14 +102,19 @@ def pdf_pieces(path: Path, fmt: Format, budget: Budget) -> Iterator[str]:
 
 
 def _page_text(page: Any) -> str:
-    """A page's text, columns apart: layout mode, or plain extraction if that fails."""
+    """A page's text twice: in layout mode, where a wide gap (a column's) becomes a tab,
+    so each printed row is a row of cells; then in the order it was drawn, where a cell
+    wrapped over two lines ("María José Núñez / Peña") stays together, which layout mode
+    splits around the rest of its row."""
     try:
-        text = str(page.extract_text(extraction_mode="layout"))
+        layout = str(page.extract_text(extraction_mode="layout"))
     except Exception as exc:  # layout mode gives up on some fonts; plain text does not
-        log.info("layout extraction failed (%s); reading the plain text", exc)
-        text = str(page.extract_text())
-    lines = (_LAYOUT_GAP_RE.sub(CELL_SEP, ln.strip()) for ln in text.splitlines())
-    return printable_text("\n".join(ln for ln in lines if ln))
+        log.info("layout extraction failed (%s); reading the plain text only", exc)
+        layout = ""
+    lines = (_LAYOUT_GAP_RE.sub(CELL_SEP, ln.strip()) for ln in layout.splitlines())
+    cells = "\n".join(ln for ln in lines if ln)
+    drawn = str(page.extract_text())
+    return printable_text(f"{cells}\n{drawn}" if cells.strip() else drawn)
 
 
 def _has_images(page: Any) -> bool:
