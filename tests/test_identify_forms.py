@@ -45,9 +45,7 @@ def table(recipient: str) -> list[list[str]]:
     return [COLUMNS, *copy_rows(recipient)]
 
 
-def printed_pdf(
-    path: Path, recipient: str, widths: tuple[int, ...] = (18, 42, 48, 26, 20)
-) -> Path:
+def printed_pdf(path: Path, recipient: str, widths: tuple[int, ...] = (18, 42, 48, 26, 20)) -> Path:
     """The copy as a custodian prints it: a one-page table in a Unicode font."""
     pdf = FPDF()
     pdf.add_font("dejavu", "", FONT)
@@ -100,9 +98,7 @@ def test_rows_wrapped_over_two_lines_in_a_printed_pdf(
     result = identify(sqlite_store, path)
     azul = reg.copies["Partido Azul"]
     assert ids(result)[0] == azul
-    assert {"María José Núñez Peña", "+528441234567", f"mj.nunez@{DOMAIN}"} <= values(
-        result, azul
-    )
+    assert {"María José Núñez Peña", "+528441234567", f"mj.nunez@{DOMAIN}"} <= values(result, azul)
 
 
 def test_printed_page_scanned_to_an_image(
