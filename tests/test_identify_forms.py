@@ -230,6 +230,18 @@ def test_mail_with_the_copy_attached(sqlite_store: Store, reg: Register, tmp_pat
     assert_names(result, reg, "Consultora XYZ", "email", "phone", "name", "id")
 
 
+def test_text_that_only_looks_like_a_mail_keeps_every_line(
+    sqlite_store: Store, reg: Register, tmp_path: Path
+) -> None:
+    note = (
+        "Date: 12 mar 2026\nFrom: luis@gmail.com\nTelefono: 844 123 4567\n"
+        "Nombre: María José Núñez Peña\n\nllamar mañana\n"
+    )
+    (tmp_path / "nota").write_text(note, encoding="utf-8")
+    result = identify(sqlite_store, tmp_path / "nota")
+    assert values(result, reg.copies["Partido Azul"]) == {"+528441234567", "María José Núñez Peña"}
+
+
 def zipped(path: Path, members: dict[str, bytes]) -> Path:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in members.items():
@@ -352,3 +364,28 @@ def test_dump_formats_are_told_by_content(tmp_path: Path) -> None:
         "notes": Kind.TEXT,
         "json": Kind.JSON,
     }
+
+
+def test_uploads_over_the_admin_api_are_read_in_every_form(tmp_path: Path, port: int) -> None:
+    """The dashboard and the API read an upload the same way, in their bounded worker."""
+    import httpx
+
+    from canary.store.admin_token import rotate_admin_token
+    from tests.admin_support import live_admin
+
+    store = open_store(f"sqlite:///{tmp_path / 'canary.db'}")
+    try:
+        reg = build(store, CANARIES)
+        token = rotate_admin_token(store)
+        pdf = printed_pdf(tmp_path / "lista.pdf", "Partido Verde").read_bytes()
+        mail = EmailMessage()
+        mail["From"], mail["To"], mail["Subject"] = "a@gmail.com", "b@gmail.com", "base"
+        mail.set_content("adjunto")
+        mail.add_attachment(pdf, maintype="application", subtype="pdf", filename="lista.pdf")
+        with live_admin(store, port) as url, httpx.Client(base_url=url, timeout=120) as c:
+            auth = {"Authorization": f"Bearer {token}"}
+            r = c.post("/api/identify", files={"file": ("x", bytes(mail))}, headers=auth)
+            assert r.status_code == 200, r.text
+            assert ids(r.json())[0] == reg.copies["Partido Verde"]
+    finally:
+        store.dispose()

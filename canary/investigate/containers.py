@@ -12,7 +12,6 @@ A name inside an archive or a message is never used as a path.
 from __future__ import annotations
 
 import email
-import email.header
 import email.policy
 import logging
 import shutil
@@ -70,8 +69,8 @@ def zip_pieces(path: Path, fmt: Format, budget: Budget) -> Iterator[str]:
 def email_pieces(path: Path, fmt: Format, budget: Budget) -> Iterator[str]:
     """A message's headers, its text, and every attachment read by its content."""
     with path.open("rb") as f:
-        msg = email.message_from_binary_file(f, policy=email.policy.compat32)
-    yield from _headers(msg)
+        msg = email.message_from_binary_file(f, policy=email.policy.default)
+    yield from _headers(msg, everyone=True)
     with tempfile.TemporaryDirectory(prefix="canary-mail-") as tmp:
         for n, part in enumerate(msg.walk()):
             if part is not msg:
@@ -104,21 +103,24 @@ def _inner(member: Path, label: str, budget: Budget) -> Iterator[str]:
     yield "\n"
 
 
-def _headers(msg: Message) -> Iterator[str]:
-    lines = []
-    for name in MAIL_HEADERS:
-        for value in msg.get_all(name) or []:
-            lines.append(f"{name}: {_header_text(value)}\n")
+def _headers(msg: Message, everyone: bool = False) -> Iterator[str]:
+    """The message's address and subject headers; `everyone`: all its headers (a text
+    that only looked like a message keeps every line of its head)."""
+    if everyone:
+        pairs = list(msg.items())
+    else:
+        pairs = [(name, v) for name in MAIL_HEADERS for v in msg.get_all(name) or []]
+    lines = [f"{name}: {_header_text(value)}\n" for name, value in pairs]
     if lines:
         yield printable_text("".join(lines))
 
 
 def _header_text(value: object) -> str:
-    """A header's value with encoded words (=?utf-8?q?...?=) decoded."""
+    """A header's value, encoded words (=?utf-8?q?...?=) and raw UTF-8 decoded."""
     try:
-        return str(email.header.make_header(email.header.decode_header(str(value))))
-    except Exception:  # a malformed encoded word: the value as written
         return str(value)
+    except Exception:  # a header the parser could not make sense of: skip it
+        return ""
 
 
 def _decode(payload: bytes, part: Message) -> str:
