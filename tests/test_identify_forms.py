@@ -135,14 +135,20 @@ def test_a_photo_of_the_page(sqlite_store: Store, reg: Register, tmp_path: Path)
     assert_names(result, reg, "Partido Verde", "phone", "name")
 
 
-def test_ocr_digit_confusions_are_read_both_ways(sqlite_store: Store, reg: Register) -> None:
-    line = "F-OO9871  Maria Jose Nunez Pena  (844) l23 4567"
-    assert ocr.tolerant(line) == f"{line}\tF-009871  Maria Jose Nunez Pena  (844) 123 4567"
-    assert ocr.tolerant("Saltillo, Coahuila") == "Saltillo, Coahuila"
+def test_ocr_misreadings_are_searched_both_ways(sqlite_store: Store, reg: Register) -> None:
+    # What Tesseract makes of small print: 0 as O, 1 as l, the "@" as a G.
+    line = "F-OO9871  Maria Jose Nunez Pena  mj.nunezGcorreo-seguro.test  (844) l23 4567"
+    assert ocr.tolerant(line) == (
+        f"{line}\tF-009871  Maria Jose Nunez Pena  mj.nunez@correo-seguro.test  (844) 123 4567"
+    )
+    assert ocr.tolerant("Saltillo, Coahuila. persona2@gmail.com") == (
+        "Saltillo, Coahuila. persona2@gmail.com"
+    )
     result = identify_text(sqlite_store, ocr.tolerant(line))
     assert ids(result) == [reg.copies["Partido Azul"]]
     assert values(result, reg.copies["Partido Azul"]) == {
         "F-009871",
+        f"mj.nunez@{DOMAIN}",
         "+528441234567",
         "María José Núñez Peña",
     }
@@ -292,6 +298,27 @@ def test_files_inside_files_share_one_budget(
     monkeypatch.setattr(limits, "_active", replace(limits.CLI_LIMITS, max_unzipped_bytes=10 << 20))
     with pytest.raises(InputError, match="unpacked size of the files inside it"):
         identify(sqlite_store, outer)
+
+
+def test_ocr_is_bounded_in_pages_and_pixels(
+    sqlite_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    from canary.investigate import limits
+
+    Image.new("L", (7000, 7000), 255).save(tmp_path / "huge.png")  # 49 Mpx, a few KB
+    with pytest.raises(InputError, match="over the limit of 40,000,000 pixels"):
+        bounded_identify(sqlite_store, tmp_path / "huge.png")
+    Image.new("L", (300, 300), 255).save(tmp_path / "blank.png")
+    scan = FPDF()
+    for _ in range(3):
+        scan.add_page()
+        scan.image(str(tmp_path / "blank.png"), x=0, y=0, w=50)
+    scan.output(str(tmp_path / "scans.pdf"))
+    monkeypatch.setattr(limits, "_active", replace(limits.CLI_LIMITS, max_ocr_pages=2))
+    with pytest.raises(InputError, match="more than 2 pages or images to read through OCR"):
+        identify(sqlite_store, tmp_path / "scans.pdf")
 
 
 def cli_identify(config: Config, path: Path) -> tuple[int, str, str]:

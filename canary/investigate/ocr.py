@@ -11,10 +11,11 @@ keeps each printed line a line (page segmentation mode 4: a table survives, a ph
 taken a few degrees askew too); its word boxes put a tab where the gap between two
 words is a column's, not a space's.
 
-OCR confuses 0 with O and 1 with l or I inside numbers ("F-OO9871", "(844) l23 4567"):
-a line holding such a run is followed, after a tab, by the same line with the run read
-as digits, so both readings are searched. Accents lost, line breaks inside a row and
-spaces inside phone numbers are already what the matcher tolerates.
+OCR confuses 0 with O and 1 with l or I inside numbers ("F-OO9871", "(844) l23 4567"),
+and at small print reads an address's "@" as G, O, 0 or © ("mj.nunezGcorreo-seguro.test"):
+a line holding either is followed, after a tab, by the same line with the run read as
+digits and the "@" put back, so both readings are searched. Accents lost, line breaks
+inside a row and spaces inside phone numbers are already what the matcher tolerates.
 
 Python packages: pypdf and Pillow (`pip install 'canary-trace[ocr]'`). Debian packages:
 tesseract-ocr, tesseract-ocr-spa, poppler-utils. Each missing piece is a clear error
@@ -38,6 +39,7 @@ from statistics import median
 from typing import Any
 
 from canary.errors import InputError
+from canary.files import open_private
 from canary.investigate import limits
 from canary.investigate.limits import Budget, LimitExceeded
 from canary.investigate.readers import CELL_SEP, missing_extra, printable_text, raw_pieces
@@ -66,6 +68,11 @@ _LAYOUT_GAP_RE = re.compile(r" {3,}")
 #: A run of digits and the letters OCR mistakes them for; two digits at least.
 _CONFUSABLE_RE = re.compile(r"(?<![A-Za-z])[0-9OoIl|]*[0-9][0-9OoIl|]*[0-9][0-9OoIl|]*")
 _AS_DIGITS = str.maketrans("OoIl|", "00111")
+#: An address whose "@" OCR read as another sign or letter ("mj.nunezGcorreo-seguro.test",
+#: "persona0O gmail.com"): a local part, the misread sign, a lower-case domain.
+_LOST_AT_RE = re.compile(
+    r"(?<![\w.+@-])([A-Za-z0-9._+-]{1,64})[©®GOQ0@]\s?((?:[a-z0-9-]+\.)+[a-z]{2,24})(?![\w.@-])"
+)
 
 
 # --- PDF ------------------------------------------------------------------------------------
@@ -171,7 +178,8 @@ def image_pieces(path: Path, fmt: Format, budget: Budget) -> Iterator[str]:
                     page = page.resize((page.width * 2, page.height * 2), Image.Resampling.LANCZOS)
                 with tempfile.TemporaryDirectory(prefix="canary-ocr-") as tmp:
                     png = Path(tmp) / "page.png"
-                    page.save(png)
+                    with open_private(png, "wb") as f:
+                        page.save(f, format="PNG")
                     yield ocr_file(png, path) + "\n"
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise InputError(f"{path.name} is not a readable image ({exc})") from exc
@@ -221,11 +229,13 @@ def tsv_lines(tsv: str) -> str:
 
 
 def tolerant(text: str) -> str:
-    """Each line as OCR read it and, when it holds digits OCR may have read as letters
-    (O for 0, l/I/| for 1, in a run with two digits at least), that reading after a tab."""
+    """Each line as OCR read it and, when OCR may have misread it, a second reading after
+    a tab: runs of digits with letters OCR takes for them (O for 0, l/I/| for 1; two
+    digits at least) read as digits, and an address's "@" read as another sign restored."""
     out = []
     for line in text.splitlines():
-        fixed = _CONFUSABLE_RE.sub(lambda m: m.group(0).translate(_AS_DIGITS), line)
+        fixed = _LOST_AT_RE.sub(r"\1@\2", line) if "." in line else line
+        fixed = _CONFUSABLE_RE.sub(lambda m: m.group(0).translate(_AS_DIGITS), fixed)
         out.append(line if fixed == line else f"{line}{CELL_SEP}{fixed}")
     return "\n".join(out)
 
