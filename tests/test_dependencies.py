@@ -57,7 +57,7 @@ def test_the_extras_named_in_errors_exist() -> None:
     """`missing_extra(path, what, "ocr")` tells people to install canary-trace[ocr]."""
     named = set()
     for path in sorted((ROOT / "canary").rglob("*.py")):
-        named |= set(re.findall(r'missing_extra\([^)]*"(\w+)"\)', path.read_text("utf-8")))
+        named |= set(re.findall(r'missing_extra\(\w+, "[^"]*", "(\w+)"\)', path.read_text("utf-8")))
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert named == {"ocr", "office"}
     assert named <= set(RUNTIME_EXTRAS) <= set(project["optional-dependencies"])
