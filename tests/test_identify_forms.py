@@ -189,6 +189,27 @@ def test_opendocument_spreadsheet(sqlite_store: Store, reg: Register, tmp_path: 
     assert_names(result, reg, "Consultora XYZ", "email", "phone", "name", "id")
 
 
+def test_opendocument_text_with_a_list_typed_in(
+    sqlite_store: Store, reg: Register, tmp_path: Path
+) -> None:
+    from odf.opendocument import OpenDocumentText
+    from odf.text import LineBreak, P, S, Span
+
+    doc = OpenDocumentText()
+    doc.text.addElement(P(text="Contactos para la reunión:"))
+    for p in CANARIES["Partido Verde"]:
+        para = P()
+        para.addElement(Span(text=p.name))
+        para.addElement(S(c=3))  # spaces as OpenDocument writes them
+        para.addElement(Span(text=p.email or ""))
+        para.addElement(LineBreak())
+        para.addText(f"cel. {p.phone}")
+        doc.text.addElement(para)
+    doc.save(str(tmp_path / "minuta"))
+    result = identify(sqlite_store, tmp_path / "minuta")
+    assert_names(result, reg, "Partido Verde", "email", "phone", "name")
+
+
 def test_old_excel_workbook(sqlite_store: Store, reg: Register, tmp_path: Path) -> None:
     import xlwt
 
