@@ -119,6 +119,8 @@ def test_scanned_pdf_without_a_text_layer(
     scan = FPDF()
     scan.add_page()
     scan.image(str(png), x=0, y=0, w=210)
+    scan.set_font("helvetica", size=8)
+    scan.text(10, 292, "CONFIDENCIAL - escaneado el 12/03/2026 - pag. 1 de 1")  # a stamp
     scan.output(str(tmp_path / "escaneado.pdf"))
     result = identify(sqlite_store, tmp_path / "escaneado.pdf")
     assert_names(result, reg, "Partido Azul", "email", "phone", "name")
@@ -267,6 +269,17 @@ def test_text_that_only_looks_like_a_mail_keeps_every_line(
     (tmp_path / "nota").write_text(note, encoding="utf-8")
     result = identify(sqlite_store, tmp_path / "nota")
     assert values(result, reg.copies["Partido Azul"]) == {"+528441234567", "María José Núñez Peña"}
+
+
+def test_a_mail_nested_too_deep_is_refused(sqlite_store: Store, tmp_path: Path) -> None:
+    head = "From: a@b.mx\nTo: c@d.mx\nSubject: x\nMIME-Version: 1.0\n"
+    opens = "".join(
+        f'Content-Type: multipart/mixed; boundary="b{i}"\n\n--b{i}\n' for i in range(3000)
+    )
+    closes = "".join(f"--b{i}--\n" for i in reversed(range(3000)))
+    (tmp_path / "m").write_text(head + opens + "Content-Type: text/plain\n\nhola\n" + closes)
+    with pytest.raises(InputError, match="nested too deep"):
+        identify(sqlite_store, tmp_path / "m")
 
 
 def zipped(path: Path, members: dict[str, bytes]) -> Path:

@@ -68,9 +68,18 @@ def zip_pieces(path: Path, fmt: Format, budget: Budget) -> Iterator[str]:
 
 def email_pieces(path: Path, fmt: Format, budget: Budget) -> Iterator[str]:
     """A message's headers, its text, and every attachment read by its content."""
-    with path.open("rb") as f:
-        msg = email.message_from_binary_file(f, policy=email.policy.default)
-    yield from _headers(msg, everyone=True)
+    try:
+        with path.open("rb") as f:
+            msg = email.message_from_binary_file(f, policy=email.policy.default)
+        yield from _headers(msg, everyone=True)
+        yield from _parts(path, msg, budget)
+    except RecursionError as exc:
+        raise limits.LimitExceeded(
+            f"{path.name}: a message with parts nested too deep to read; the file was not read"
+        ) from exc
+
+
+def _parts(path: Path, msg: Message, budget: Budget) -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="canary-mail-") as tmp:
         for n, part in enumerate(msg.walk()):
             if part is not msg:
@@ -106,10 +115,14 @@ def _inner(member: Path, label: str, budget: Budget) -> Iterator[str]:
 def _headers(msg: Message, everyone: bool = False) -> Iterator[str]:
     """The message's address and subject headers; `everyone`: all its headers (a text
     that only looked like a message keeps every line of its head)."""
-    if everyone:
-        pairs = list(msg.items())
-    else:
-        pairs = [(name, v) for name in MAIL_HEADERS for v in msg.get_all(name) or []]
+    try:
+        if everyone:
+            pairs: list[tuple[str, object]] = list(msg.items())
+        else:
+            pairs = [(name, v) for name in MAIL_HEADERS for v in msg.get_all(name) or []]
+    except Exception as exc:  # a header the parser chokes on: the headers as written
+        log.info("headers read as written (%s)", exc)
+        pairs = list(msg.raw_items())
     lines = [f"{name}: {_header_text(value)}\n" for name, value in pairs]
     if lines:
         yield printable_text("".join(lines))

@@ -59,8 +59,9 @@ POPPLER_PACKAGES = "poppler-utils"
 PAGE_PIXELS = 3508
 #: Images whose long side is shorter are enlarged twice before OCR (photos, screenshots).
 SMALL_IMAGE = 1000
-#: A PDF page with fewer characters of text than this is read through OCR if it has images.
-MIN_PAGE_TEXT = 16
+#: A PDF page with images and fewer characters of text than this (a scan with a stamp or
+#: a page number typed on it) is also read through OCR.
+MIN_PAGE_TEXT = 200
 #: A gap between two words wider than this many times the line's word height is a column.
 COLUMN_GAP = 1.4
 #: Spaces in a layout-mode PDF line that stand for a column gap.
@@ -102,9 +103,9 @@ def pdf_pieces(path: Path, fmt: Format, budget: Budget) -> Iterator[str]:
         except Exception as exc:
             log.warning("%s: page %d has no readable text (%s)", path.name, number + 1, exc)
             page, text = None, ""
-        if len(text.strip()) >= MIN_PAGE_TEXT:
+        if text.strip():
             yield text + "\n"
-        elif page is None or _has_images(page):
+        if len(text.strip()) < MIN_PAGE_TEXT and (page is None or _has_images(page)):
             yield _ocr_pdf_page(path, number + 1, budget) + "\n"
 
 
@@ -124,14 +125,22 @@ def _page_text(page: Any) -> str:
     return printable_text(f"{cells}\n{drawn}" if cells.strip() else drawn)
 
 
-def _has_images(page: Any) -> bool:
+def _has_images(page: Any, depth: int = 0) -> bool:
+    """Whether the page (or a form it draws, two levels down) paints an image."""
     try:
         resources = page.get("/Resources")
         xobjects = resources.get_object().get("/XObject") if resources is not None else None
         if xobjects is None:
             return False
         xobjects = xobjects.get_object()
-        return any(xobjects[k].get_object().get("/Subtype") == "/Image" for k in xobjects)
+        for key in list(xobjects)[:100]:
+            xobject = xobjects[key].get_object()
+            kind = xobject.get("/Subtype")
+            if kind == "/Image" or (
+                kind == "/Form" and depth < 2 and _has_images(xobject, depth + 1)
+            ):
+                return True
+        return False
     except Exception:  # unsure: OCR it rather than miss it
         return True
 
