@@ -147,9 +147,9 @@ def detect_file_format(path: Path) -> Format:
     fmt = detect_format(head)
     if fmt.kind is Kind.ZIP:
         fmt = detect_format(head, zip_member_names(path))
-    elif fmt.kind is Kind.WORD and head.startswith(OLE_MAGIC):
-        if any(n in XLS_STREAMS for n in ole_stream_names(path)):
-            fmt = Format(Kind.XLS)
+    elif head.startswith(OLE_MAGIC) and (names := ole_stream_names(path)):
+        # The directory's names settle what the head's bytes could only suggest.
+        fmt = Format(Kind.XLS if any(n in XLS_STREAMS for n in names) else Kind.WORD)
     log.info("%s read as %s", path.name, fmt)
     return fmt
 
