@@ -450,3 +450,63 @@ def test_uploads_over_the_admin_api_are_read_in_every_form(tmp_path: Path, port:
             assert ids(r.json())[0] == reg.copies["Partido Verde"]
     finally:
         store.dispose()
+
+
+def test_an_issued_copy_printed_and_scanned_names_its_recipient(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    """End to end with real canaries: issue three copies of a registry, print one to PDF
+    as the custodian would, scan the printout; the PDF and the scan each name it."""
+    import csv
+
+    from canary.issue.plant import IssueRequest, issue_copies
+    from canary.store import register as registry
+
+    registry.add_domain(sqlite_store, "correo-avisos.mx")
+    for i in range(6):
+        registry.add_phone(sqlite_store, f"+52 844 555 {1000 + i:04d}", "twilio")
+    src = tmp_path / "registro.csv"
+    with src.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["folio", "nombre", "apellido_paterno", "correo", "celular"])
+        for i in range(70):
+            w.writerow(
+                [
+                    f"F-{i + 1:05d}",
+                    ["María", "José", "Ana", "Juan"][i % 4],
+                    ["López", "García", "Hernández"][i % 3],
+                    f"persona{i}@gmail.com",
+                    f"(844) {100 + i:03d}-{1000 + i:04d}",
+                ]
+            )
+    issued = issue_copies(
+        sqlite_store,
+        Config(),
+        IssueRequest(str(src), ["Azul", "Verde", "XYZ"], out_dir=tmp_path / "out", seed=5),
+    )
+    leaked = next(c for c in issued if c.recipient == "Verde")
+    with open(leaked.path, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    pdf = FPDF()
+    pdf.add_font("dejavu", "", FONT)
+    pdf.set_font("dejavu", size=8)
+    pdf.add_page()
+    with pdf.table(col_widths=(20, 30, 30, 60, 40), first_row_as_headings=False) as t:
+        for values_ in rows:
+            row = t.row()
+            for v in values_:
+                row.cell(v)
+    pdf.output(str(tmp_path / "impreso.pdf"))
+    subprocess.run(
+        ["pdftoppm", "-r", "300", "-gray", "-png", tmp_path / "impreso.pdf", tmp_path / "hoja"],
+        check=True,
+    )
+    scan = FPDF()
+    for png in sorted(tmp_path.glob("hoja*.png")):
+        scan.add_page()
+        scan.image(str(png), x=0, y=0, w=210)
+    scan.output(str(tmp_path / "escaneo.pdf"))
+    for path in (tmp_path / "impreso.pdf", tmp_path / "escaneo.pdf"):
+        result = identify(sqlite_store, path)
+        assert ids(result)[0] == leaked.id, (path.name, result)
+        assert result["copies"][0]["strength"] == "exclusive"
