@@ -137,6 +137,14 @@ def test_a_photo_of_the_page(sqlite_store: Store, reg: Register, tmp_path: Path)
     assert_names(result, reg, "Partido Verde", "phone", "name")
 
 
+def test_a_page_scanned_sideways(sqlite_store: Store, reg: Register, tmp_path: Path) -> None:
+    png = rendered_page(printed_pdf(tmp_path / "a.pdf", "Partido Azul"), tmp_path / "scan")
+    with Image.open(png) as im:
+        im.rotate(90, expand=True).save(tmp_path / "de lado.png")
+    result = identify(sqlite_store, tmp_path / "de lado.png")
+    assert_names(result, reg, "Partido Azul", "email", "phone", "name")
+
+
 def test_ocr_misreadings_are_searched_both_ways(sqlite_store: Store, reg: Register) -> None:
     # What Tesseract makes of small print: 0 as O, 1 as l, the "@" as a G.
     line = "F-OO9871  Maria Jose Nunez Pena  mj.nunezGcorreo-seguro.test  (844) l23 4567"

@@ -64,6 +64,11 @@ SMALL_IMAGE = 1000
 MIN_PAGE_TEXT = 200
 #: A gap between two words wider than this many times the line's word height is a column.
 COLUMN_GAP = 1.4
+#: A page read with fewer words than this may lie sideways: its orientation is checked.
+FEW_WORDS = 8
+_ROTATE_RE = re.compile(r"^Rotate: (\d+)", re.M)
+#: Tesseract with one thread: several only slow it on a busy machine (5x measured).
+_ENV = {**os.environ, "OMP_THREAD_LIMIT": "1"}
 #: Spaces in a layout-mode PDF line that stand for a column gap.
 _LAYOUT_GAP_RE = re.compile(r" {3,}")
 #: A run of digits and the letters OCR mistakes them for; two digits at least.
@@ -199,18 +204,45 @@ def image_pieces(path: Path, fmt: Format, budget: Budget) -> Iterator[str]:
 
 def ocr_file(image: Path, source: Path) -> str:
     """The text Tesseract reads in `image` (a page of `source`): lines as printed, a tab
-    between columns, and OCR's digit confusions also read as digits."""
+    between columns, and OCR's digit confusions also read as digits. A page that gives
+    next to no words is asked its orientation (a scan fed in sideways or upside down),
+    turned and read again."""
     tool = _tool(TESSERACT, source, "a scanned page or image", TESSERACT_PACKAGES)
     started = time.monotonic()
+    text = _read(tool, image, source)
+    if len(text.split()) < FEW_WORDS and (turn := _rotation(tool, image, source)):
+        from PIL import Image
+
+        with Image.open(image) as im:
+            turned = im.rotate(-turn, expand=True)
+        with open_private(image, "wb") as f:
+            turned.save(f, format="PNG")
+        text = _read(tool, image, source)
+        log.info("a page of %s was turned %d degrees to be read", source.name, turn)
+    log.info("OCR of a page of %s: %.1f s", source.name, time.monotonic() - started)
+    return tolerant(text)
+
+
+def _read(tool: str, image: Path, source: Path) -> str:
     out = _run(
         [tool, str(image), "stdout", "-l", LANGUAGES, "--psm", PSM, "tsv"],
         source,
         "OCR",
-        env={**os.environ, "OMP_THREAD_LIMIT": "1"},  # threads only slow it on a busy machine
+        env=_ENV,
     )
-    text = tolerant(tsv_lines(out.decode("utf-8", "replace")))
-    log.info("OCR of a page of %s: %.1f s", source.name, time.monotonic() - started)
-    return text
+    return tsv_lines(out.decode("utf-8", "replace"))
+
+
+def _rotation(tool: str, image: Path, source: Path) -> int:
+    """Degrees (clockwise) Tesseract's orientation detection says the page needs; 0
+    when it is upright or too bare to tell."""
+    try:
+        out = _run([tool, str(image), "stdout", "--psm", "0"], source, "OCR", env=_ENV)
+    except InputError as exc:  # too few characters to tell: leave it as it is
+        log.info("orientation of a page of %s unknown (%s)", source.name, exc)
+        return 0
+    m = _ROTATE_RE.search(out.decode("utf-8", "replace"))
+    return int(m.group(1)) % 360 if m else 0
 
 
 def tsv_lines(tsv: str) -> str:
