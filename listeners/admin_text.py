@@ -22,7 +22,8 @@ TEXT: dict[str, dict[str, str]] = {
         "search": "Buscar",
         "search_hint": "correo, teléfono, CURP, folio, nombre o remitente",
         "identify": "Identificar un volcado",
-        "identify_hint": "Suba un archivo encontrado (tabla, JSON, texto, chat exportado).",
+        "identify_hint": "Suba un archivo encontrado (tabla, JSON, texto, chat exportado, PDF, "
+        "foto o escaneo, Word, correo, zip).",
         "upload": "Analizar",
         "users": "Usuarios",
         "hit": "Contacto",
@@ -95,7 +96,8 @@ TEXT: dict[str, dict[str, str]] = {
         "search": "Search",
         "search_hint": "email, phone, national id, id, name or sender",
         "identify": "Identify a dump",
-        "identify_hint": "Upload a file you found (table, JSON, text, chat export).",
+        "identify_hint": "Upload a file you found (table, JSON, text, chat export, PDF, photo or "
+        "scan, Word, e-mail, zip).",
         "upload": "Analyse",
         "users": "Users",
         "hit": "Hit",

@@ -1,4 +1,5 @@
-"""Every third-party module the code imports is declared in pyproject.toml."""
+"""Every third-party module the code imports is declared in pyproject.toml: as a
+dependency, or in one of the extras the code names when it is missing."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from importlib.metadata import packages_distributions
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+#: Extras the package itself uses (not the test or bench ones).
+RUNTIME_EXTRAS = ("postgres", "ocr", "office")
 
 
 def _imported_top_levels() -> dict[str, str]:
@@ -30,7 +33,10 @@ def _imported_top_levels() -> dict[str, str]:
 
 def _declared() -> set[str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    reqs = list(project["dependencies"]) + list(project["optional-dependencies"]["postgres"])
+    extras = project["optional-dependencies"]
+    reqs = list(project["dependencies"])
+    for extra in RUNTIME_EXTRAS:
+        reqs += extras[extra]
     return {re.split(r"[\[<>=!~ ;]", r, maxsplit=1)[0].lower().replace("_", "-") for r in reqs}
 
 
@@ -45,3 +51,13 @@ def test_every_imported_distribution_is_declared() -> None:
         if not names & declared:
             missing.append(f"{module} ({where}) from {sorted(names)}")
     assert missing == []
+
+
+def test_the_extras_named_in_errors_exist() -> None:
+    """`missing_extra(path, what, "ocr")` tells people to install canary-trace[ocr]."""
+    named = set()
+    for path in sorted((ROOT / "canary").rglob("*.py")):
+        named |= set(re.findall(r'missing_extra\(\w+, "[^"]*", "(\w+)"\)', path.read_text("utf-8")))
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert named == {"ocr", "office"}
+    assert named <= set(RUNTIME_EXTRAS) <= set(project["optional-dependencies"])

@@ -208,7 +208,10 @@ def trace(
 
 @app.command()
 def identify(
-    path: Path = typer.Argument(..., help="the found dump: any table, JSON or text file"),
+    path: Path = typer.Argument(
+        ...,
+        help="the found dump: a table, JSON, text, PDF, image, office file, web page, e-mail, zip",
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Find which issued copies, and which dataset, a leaked file comes from."""

@@ -8,8 +8,12 @@ here before they parse:
 
 - `check_file`: the file's size;
 - `check_zip`: entry count and total unpacked size (declared sizes are a true bound:
-  Python's zipfile never unpacks past them), and for a workbook the number of shared
-  strings, counted while streaming;
+  Python's zipfile never unpacks past them), for a workbook the number of shared
+  strings, counted while streaming, and each large entry's compression ratio;
+- `nested`: files inside files (a zip in a zip, an e-mail's attachments) are read
+  within one budget for the whole dump: nesting depth, members read, bytes unpacked;
+- OCR (`canary.investigate.ocr`): pages rasterised per dump, image pixels, seconds per
+  page for the OCR engine, which runs as its own process under a timeout;
 - `guard_sqlite` / `sqlite_columns`: read-only and query-only, untrusted schema, a
   statement time limit, a heap limit where the process is ours alone, and only plain
   stored columns of ordinary tables read (virtual tables and generated columns are
@@ -34,6 +38,7 @@ import threading
 import time
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -63,6 +68,14 @@ class ReadLimits:
     worker_seconds: float = 0.0
     #: Characters of text the child may send back.
     max_text_chars: int = 0
+    #: Files inside files (zip in zip, e-mail attachments): levels below the dump.
+    max_depth: int = 8
+    #: Unpacked / packed size of one zip entry past which it is a bomb (entries over 1 MB).
+    max_ratio: int = 1000
+    #: Pages or images put through OCR for one dump; pixels of one image; seconds per page.
+    max_ocr_pages: int = 500
+    max_image_pixels: int = 80_000_000
+    ocr_seconds: float = 180.0
 
 
 #: The command line's limits: generous, the investigator's own machine and file.
@@ -79,6 +92,11 @@ SERVER_LIMITS = ReadLimits(
     worker_cpu_seconds=60,
     worker_seconds=90.0,
     max_text_chars=512 * MB,
+    max_depth=4,
+    max_ratio=200,
+    max_ocr_pages=12,
+    max_image_pixels=40_000_000,
+    ocr_seconds=60.0,
 )
 
 _active = CLI_LIMITS
@@ -129,12 +147,54 @@ def check_zip(path: Path) -> None:
         unzipped = sum(i.file_size for i in infos)
         if lim.max_unzipped_bytes and unzipped > lim.max_unzipped_bytes:
             raise _too_big(path, "its unpacked size", lim.max_unzipped_bytes, " bytes")
-        if not lim.max_shared_strings:
-            return
-        for info in infos:
-            if info.filename.lower().endswith("sharedstrings.xml"):
-                if _count_shared_strings(zf, info) > lim.max_shared_strings:
-                    raise _too_big(path, "its number of shared strings", lim.max_shared_strings)
+        if lim.max_shared_strings:
+            for info in infos:
+                if info.filename.lower().endswith("sharedstrings.xml"):
+                    if _count_shared_strings(zf, info) > lim.max_shared_strings:
+                        raise _too_big(path, "its number of shared strings", lim.max_shared_strings)
+        if lim.max_ratio:
+            for info in infos:
+                packed = max(info.compress_size, 1)
+                if info.file_size > MB and info.file_size > lim.max_ratio * packed:
+                    raise _too_big(
+                        path, "the compression ratio of one of its entries", lim.max_ratio
+                    )
+
+
+@dataclass
+class Budget:
+    """What reading one dump and everything inside it has spent so far."""
+
+    depth: int = 0
+    members: int = 0
+    unpacked: int = 0
+    ocr_pages: int = 0
+
+
+@contextmanager
+def nested(budget: Budget, outer: Path, size: int) -> Iterator[None]:
+    """Reading a file of `size` bytes found inside `outer` (an archive member, an
+    attachment): one level deeper, one member more, `size` more bytes unpacked, all
+    within the active limits for the whole dump."""
+    lim = _active
+    if lim.max_depth and budget.depth >= lim.max_depth:
+        raise LimitExceeded(
+            f"{outer.name}: files nested more than {lim.max_depth} levels deep (an archive "
+            "in an archive...); the file was not read (a nesting bomb?)"
+        )
+    budget.members += 1
+    budget.unpacked += size
+    if lim.max_zip_entries and budget.members > lim.max_zip_entries:
+        raise _too_big(outer, "the number of files inside it", lim.max_zip_entries)
+    if lim.max_unzipped_bytes and budget.unpacked > lim.max_unzipped_bytes:
+        raise _too_big(
+            outer, "the unpacked size of the files inside it", lim.max_unzipped_bytes, " bytes"
+        )
+    budget.depth += 1
+    try:
+        yield
+    finally:
+        budget.depth -= 1
 
 
 def _count_shared_strings(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:

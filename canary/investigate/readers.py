@@ -1,16 +1,26 @@
 """Reading a found dump as text, piece by piece, with the reader its content calls for.
 
 Each reader yields text in pieces of about `CHUNK_BYTES` so memory stays flat however
-large the dump. Table readers (XLSX, SQLite, delimited text) write the cells of a row
-separated by tabs and rows by newlines, so a value never runs into its neighbour
-(`2205|mpugam@...` is two cells, not one address). Everything else (JSON, PDF, Word,
-other archives, free text) is decoded as it is: what can be found in its bytes is found.
-The choice of reader is `canary.investigate.sniff.detect_format`'s alone.
+large the dump. Table readers (XLSX, old XLS, ODS, SQLite, delimited text, HTML and Word
+tables) write the cells of a row separated by tabs and rows by newlines, so a value
+never runs into its neighbour (`2205|mpugam@...` is two cells, not one address). A PDF
+gives its text layer, and its pages without one go through OCR like images
+(`canary.investigate.ocr`); office files and web pages are read from their markup
+(`canary.investigate.office`); zip archives and e-mails are opened and each file inside
+read as its own content says, within one budget for the whole dump
+(`canary.investigate.containers`, `limits.nested`). JSON, legacy .doc and free text are
+decoded as they are: what can be found in their bytes is found. The choice of reader is
+`canary.investigate.sniff.detect_format`'s alone.
+
+The readers of PDFs and images (extra `ocr`) and of old .xls workbooks (extra `office`)
+need optional packages; without them `MissingExtra` says which extra reads the file,
+rather than the dump being searched as bytes and found empty.
 """
 
 from __future__ import annotations
 
 import codecs
+import functools
 import logging
 import re
 import zipfile
@@ -19,6 +29,7 @@ from pathlib import Path
 
 from canary.errors import InputError
 from canary.investigate import limits
+from canary.investigate.limits import Budget
 from canary.investigate.sniff import Format, Kind
 
 log = logging.getLogger(__name__)
@@ -28,19 +39,51 @@ CHUNK_BYTES = 1 << 20
 SQLITE_BATCH = 2000
 CELL_SEP = "\t"
 
-Reader = Callable[[Path, Format], Iterator[str]]
+#: A reader: the file, its format, and the budget of the dump it belongs to (files
+#: inside files count against the dump they were found in).
+Reader = Callable[[Path, Format, Budget], Iterator[str]]
 
 
-def read_pieces(path: Path, fmt: Format) -> Iterator[str]:
+class MissingExtra(InputError):
+    """The file needs a reader whose optional packages are not installed."""
+
+
+def missing_extra(path: Path, what: str, extra: str) -> MissingExtra:
+    return MissingExtra(
+        f"{path.name} is {what}; reading it needs the optional '{extra}' packages: "
+        f"pip install 'canary-trace[{extra}]'"
+    )
+
+
+def read_pieces(path: Path, fmt: Format, budget: Budget | None = None) -> Iterator[str]:
     """The dump at `path` as text pieces, read the way `fmt` says, within the active
-    read limits (canary.investigate.limits: none in the CLI, tight on the server)."""
+    read limits (canary.investigate.limits: none in the CLI, tight on the server).
+    `budget` is the enclosing dump's, for a file found inside another."""
     limits.check_file(path)
-    if fmt.kind in (Kind.XLSX, Kind.WORD, Kind.ZIP) and zipfile.is_zipfile(path):
+    if fmt.kind in (Kind.XLSX, Kind.WORD, Kind.ODF, Kind.ZIP) and zipfile.is_zipfile(path):
         limits.check_zip(path)  # entries, unpacked size, shared strings: before any reader
-    return READERS.get(fmt.kind, raw_pieces)(path, fmt)
+    return _readers().get(fmt.kind, raw_pieces)(path, fmt, budget or Budget())
 
 
-def sqlite_pieces(path: Path, fmt: Format) -> Iterator[str]:
+@functools.cache
+def _readers() -> dict[Kind, Reader]:
+    """Every reader by kind; the form readers import this module, so they come late."""
+    from canary.investigate import containers, ocr, office
+
+    return {
+        **READERS,
+        Kind.PDF: ocr.pdf_pieces,
+        Kind.IMAGE: ocr.image_pieces,
+        Kind.WORD: office.word_pieces,
+        Kind.ODF: office.odf_pieces,
+        Kind.XLS: office.xls_pieces,
+        Kind.HTML: office.html_pieces,
+        Kind.ZIP: containers.zip_pieces,
+        Kind.EMAIL: containers.email_pieces,
+    }
+
+
+def sqlite_pieces(path: Path, fmt: Format, budget: Budget) -> Iterator[str]:
     """Every value of every table of a SQLite file, opened read-only."""
     import sqlite3
 
@@ -57,14 +100,14 @@ def sqlite_pieces(path: Path, fmt: Format) -> Iterator[str]:
             # columns are read (no generated or virtual column is evaluated).
             cur = con.execute(f"select {cols} from {quoted}")
             while rows := cur.fetchmany(SQLITE_BATCH):
-                yield "".join(_row(r) for r in rows)
+                yield "".join(row_text(r) for r in rows)
     except sqlite3.Error as exc:
         raise InputError(f"{path.name}: cannot read the SQLite file ({exc})") from exc
     finally:
         con.close()
 
 
-def xlsx_pieces(path: Path, fmt: Format) -> Iterator[str]:
+def xlsx_pieces(path: Path, fmt: Format, budget: Budget) -> Iterator[str]:
     """The cell values of every sheet, row by row; the raw bytes if it will not open.
 
     The workbook is opened from a file object, so a name without ".xlsx" does not
@@ -79,14 +122,14 @@ def xlsx_pieces(path: Path, fmt: Format) -> Iterator[str]:
             log.info("%s is not a readable workbook (%s); scanning its bytes", path.name, exc)
             wb = None
         if wb is None:
-            yield from raw_pieces(path, fmt)
+            yield from raw_pieces(path, fmt, budget)
             return
         try:
             for ws in wb.worksheets:
                 lines: list[str] = []
                 size = 0
                 for row in ws.iter_rows(values_only=True):
-                    line = _row(row)
+                    line = row_text(row)
                     lines.append(line)
                     size += len(line)
                     if size >= CHUNK_BYTES:
@@ -97,14 +140,14 @@ def xlsx_pieces(path: Path, fmt: Format) -> Iterator[str]:
             wb.close()
 
 
-def delimited_pieces(path: Path, fmt: Format) -> Iterator[str]:
+def delimited_pieces(path: Path, fmt: Format, budget: Budget) -> Iterator[str]:
     """Decoded text with the sniffed delimiter turned into a tab between cells."""
     delimiter = fmt.delimiter or CELL_SEP
-    for piece in raw_pieces(path, fmt):
+    for piece in raw_pieces(path, fmt, budget):
         yield piece.replace(delimiter, CELL_SEP) if delimiter != CELL_SEP else piece
 
 
-def raw_pieces(path: Path, fmt: Format) -> Iterator[str]:
+def raw_pieces(path: Path, fmt: Format, budget: Budget | None = None) -> Iterator[str]:
     """The file's bytes decoded (encoding guessed from its start), control bytes as spaces."""
     with path.open("rb") as f:
         sample = f.read(64 * 1024)
@@ -113,10 +156,10 @@ def raw_pieces(path: Path, fmt: Format) -> Iterator[str]:
         decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
         f.seek(0)
         while block := f.read(CHUNK_BYTES):
-            yield _printable(decoder.decode(block))
+            yield printable_text(decoder.decode(block))
         tail = decoder.decode(b"", final=True)
         if tail:
-            yield _printable(tail)
+            yield printable_text(tail)
 
 
 READERS: dict[Kind, Reader] = {
@@ -126,7 +169,8 @@ READERS: dict[Kind, Reader] = {
 }
 
 
-def _row(values: tuple[object, ...] | list[object]) -> str:
+def row_text(values: tuple[object, ...] | list[object]) -> str:
+    """One table row: its cells separated by tabs (none inside a cell), then a newline."""
     cells = ("" if v is None else str(v) for v in values)
     return CELL_SEP.join(c.replace(CELL_SEP, " ").replace("\n", " ") for c in cells) + "\n"
 
@@ -165,6 +209,6 @@ def detect_encoding(sample: bytes) -> str:
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 
 
-def _printable(text: str) -> str:
+def printable_text(text: str) -> str:
     """Binary junk between text becomes spaces, so words do not run together."""
     return _CONTROL_RE.sub(" ", text)

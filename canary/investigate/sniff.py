@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import re
 import struct
 import zipfile
 from dataclasses import dataclass
@@ -29,6 +30,42 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 ZIP_MAGIC = b"PK\x03\x04"
 PDF_MAGIC = b"%PDF-"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .doc / .xls
+ODF_MIMETYPE = b"application/vnd.oasis.opendocument."
+IMAGE_MAGIC = (
+    b"\x89PNG\r\n\x1a\n",
+    b"\xff\xd8\xff",  # JPEG
+    b"II*\x00",  # TIFF, little-endian
+    b"MM\x00*",  # TIFF, big-endian
+    b"GIF87a",
+    b"GIF89a",
+)
+#: Names of an OLE compound file's workbook stream (Excel 97+, Excel 5), UTF-16.
+XLS_STREAMS = ("Workbook", "Book")
+#: Header fields that open an e-mail message (at least two of them, before a blank line).
+MAIL_HEADERS = frozenset(
+    {
+        "from",
+        "to",
+        "cc",
+        "subject",
+        "date",
+        "received",
+        "return-path",
+        "message-id",
+        "mime-version",
+        "content-type",
+        "delivered-to",
+        "reply-to",
+        "x-mailer",
+        "dkim-signature",
+        "authentication-results",
+        "x-received",
+        "arc-seal",
+        "sender",
+    }
+)
+_HEADER_RE = re.compile(r"([A-Za-z][A-Za-z0-9-]{0,60}):[ \t]")
+_HTML_RE = re.compile(r"<(?:!doctype\s+html|html|head|body|table|div|p|tr|td)[\s>]", re.I)
 
 
 class Kind(enum.Enum):
@@ -36,9 +73,14 @@ class Kind(enum.Enum):
     SQLITE = "sqlite"
     JSON = "json"
     JSONL = "jsonl"
-    PDF = "pdf"
-    WORD = "word"  # .docx or legacy .doc, read as raw bytes (as text found in them)
-    ZIP = "zip"  # another archive: read as raw bytes
+    PDF = "pdf"  # its text layer; pages without one through OCR
+    WORD = "word"  # .docx (its XML read) or legacy .doc (raw bytes: the text found in them)
+    XLS = "xls"  # legacy Excel workbook
+    ODF = "odf"  # OpenDocument: .ods, .odt
+    IMAGE = "image"  # PNG, JPEG, TIFF, GIF, WebP: through OCR
+    HTML = "html"
+    EMAIL = "email"  # a message (.eml), its attachments read in turn
+    ZIP = "zip"  # another archive: each member read as its content says
     DELIMITED = "delimited"
     TEXT = "text"
 
@@ -71,17 +113,27 @@ def detect_format(head: bytes, zip_names: list[str] | None = None) -> Format:
             return Format(Kind.XLSX)
         if "word/document.xml" in names:
             return Format(Kind.WORD)
+        if "content.xml" in names and (ODF_MIMETYPE in head[:200] or "mimetype" in names):
+            return Format(Kind.ODF)
         return Format(Kind.ZIP)
     if head.startswith(PDF_MAGIC):
         return Format(Kind.PDF)
     if head.startswith(OLE_MAGIC):
+        if any(n.encode("utf-16-le") + b"\x00\x00" in head for n in XLS_STREAMS):
+            return Format(Kind.XLS)
         return Format(Kind.WORD)
+    if head.startswith(IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
+        return Format(Kind.IMAGE)
     text = _text_head(head)
     if text is None:
         return Format(Kind.TEXT)
     stripped = text.lstrip()
     if stripped[:1] in ("{", "["):
         return Format(_json_kind(stripped))
+    if _is_mail(stripped):
+        return Format(Kind.EMAIL)
+    if stripped[:1] == "<" and _HTML_RE.search(stripped[:4096]):
+        return Format(Kind.HTML)
     delimiter = sniff_delimiter(text)
     if delimiter is not None:
         return Format(Kind.DELIMITED, delimiter)
@@ -95,6 +147,9 @@ def detect_file_format(path: Path) -> Format:
     fmt = detect_format(head)
     if fmt.kind is Kind.ZIP:
         fmt = detect_format(head, zip_member_names(path))
+    elif head.startswith(OLE_MAGIC) and (names := ole_stream_names(path)):
+        # The directory's names settle what the head's bytes could only suggest.
+        fmt = Format(Kind.XLS if any(n in XLS_STREAMS for n in names) else Kind.WORD)
     log.info("%s read as %s", path.name, fmt)
     return fmt
 
@@ -114,6 +169,48 @@ def zip_member_names(path: Path) -> list[str]:
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         log.info("%s: not a readable ZIP archive (%s)", path.name, exc)
         return []
+
+
+def ole_stream_names(path: Path) -> list[str]:
+    """Names in the first sector of an OLE compound file's directory (a few entries: where
+    Excel and Word put their main stream); [] when it cannot be read."""
+    try:
+        with path.open("rb") as f:
+            header = f.read(512)
+            if len(header) < 512 or not header.startswith(OLE_MAGIC):
+                return []
+            shift = struct.unpack_from("<H", header, 30)[0]
+            first = struct.unpack_from("<I", header, 48)[0]
+            if not 9 <= shift <= 12 or first >= 0xFFFFFFFA:
+                return []
+            f.seek((first + 1) << shift)
+            sector = f.read(1 << shift)
+    except OSError:
+        return []
+    names = []
+    for at in range(0, len(sector) - 127, 128):
+        size = struct.unpack_from("<H", sector, at + 64)[0]
+        if 2 <= size <= 64:
+            names.append(sector[at : at + size - 2].decode("utf-16-le", "replace"))
+    return names
+
+
+def _is_mail(text: str) -> bool:
+    """Text that opens with e-mail header lines: at least two known fields among the
+    first lines, each line a header or its continuation, up to a blank line."""
+    known = 0
+    for n, line in enumerate(text.splitlines()[:60]):
+        if not line.strip():
+            return known >= 2 and n >= 2
+        if line[:1] in (" ", "\t"):
+            continue  # a folded header
+        if line.startswith("From ") and n == 0:
+            continue  # an mbox separator
+        m = _HEADER_RE.match(line)
+        if m is None:
+            return False
+        known += m.group(1).lower() in MAIL_HEADERS
+    return known >= 3
 
 
 def _zip_member_count(path: Path) -> int | None:
