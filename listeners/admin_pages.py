@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
 from jinja2 import FileSystemLoader, select_autoescape
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -20,13 +23,15 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from canary.errors import CanaryError, InputError
+from canary.config import Config, zone
+from canary.errors import CanaryError, ConfigError, InputError
 from canary.evidence.templating import ItemFirstEnvironment
 from canary.investigate import history, queries
 from canary.investigate.trace import trace
 from canary.store import users
 from canary.store.engine import Store
-from listeners import admin_api
+from canary.store.models import Copy, Hit, HitCopy
+from listeners import admin_alerts, admin_api, admin_charts, admin_view
 from listeners.admin_auth import (
     SESSION_MAX_AGE,
     LoginLimiter,
@@ -47,6 +52,18 @@ env = ItemFirstEnvironment(
     loader=FileSystemLoader(str(HERE / "templates")),
     autoescape=select_autoescape(default=True, default_for_string=True),
 )
+admin_view.install(env)
+
+
+def org_zone(request: Request) -> tzinfo:
+    """The organisation's time zone (`[console] timezone`), UTC without a config."""
+    config: Config | None = getattr(request.app.state, "config", None)
+    if config is None:
+        return UTC
+    try:
+        return zone(config.console.timezone)
+    except ConfigError:
+        return UTC
 
 
 def render(
@@ -58,6 +75,7 @@ def render(
 ) -> HTMLResponse:
     """A page in the browser's language, with the CSRF token and the user's rights."""
     lang = pick_lang(request.headers.get("accept-language"))
+    tz = org_zone(request)
     full = {
         "lang": lang,
         "t": TEXT[lang],
@@ -65,6 +83,9 @@ def render(
         "user": who,
         "can_investigate": bool(who and users.role_at_least(who.role, "investigator")),
         "is_admin": bool(who and who.role == "admin"),
+        "path": request.url.path,
+        "tz": tz,
+        "tz_name": str(tz),
         **ctx,
     }
     return HTMLResponse(env.get_template(name).render(**full), status_code=status)
@@ -123,10 +144,35 @@ def routes(
         with store.session() as s:
             incidents = history.list_incidents(s, limit=100)
         hits = queries.list_hits(store, queries.HitFilter(limit=50))["hits"]
-        alerts = admin_api.recent_alerts(store)
-        return render(
-            request, "index.html", {"incidents": incidents, "hits": hits, "alerts": alerts}, who=who
-        )
+        lang = pick_lang(request.headers.get("accept-language"))
+        t, tz, now = TEXT[lang], org_zone(request), _now()
+        since = now - timedelta(days=29)
+        events = recent_events(store, since)
+        span = admin_charts.Span(since, now, tz, lang, t)
+        charts = [
+            admin_charts.incidents_by_age(incidents, now, t),
+            admin_charts.over_time(
+                "chart-channels",
+                t["chart_channel"],
+                t["chart_channel_desc"],
+                [(e.observed_at, e.channel) for e in events],
+                span,
+            ),
+            admin_charts.over_time(
+                "chart-copies",
+                t["chart_copy"],
+                t["chart_copy_desc"],
+                [(e.observed_at, e.copy) for e in events if e.copy],
+                span,
+            ),
+        ]
+        ctx = {
+            "incidents": incidents,
+            "hits": hits,
+            "charts": charts,
+            "alert_state": alert_overview(store, request),
+        }
+        return render(request, "index.html", ctx, who=who)
 
     def login_form(request: Request) -> Response:
         return render(request, "login.html", {"error": None})
@@ -177,7 +223,18 @@ def routes(
 
     def copies(request: Request) -> Response:
         who = page_user(request, store)
-        return render(request, "copies.html", queries.list_copies(store), who=who)
+        doc = queries.list_copies(store)
+        flt = CopyFilter.of(request)
+        shown = [c for c in doc["copies"] if flt.keeps(c)]
+        datasets = sorted({str(c["dataset"]) for c in doc["copies"]})
+        ctx = {
+            "copies": shown,
+            "total": len(doc["copies"]),
+            "noise": doc["noise"],
+            "flt": flt,
+            "datasets": datasets,
+        }
+        return render(request, "copies.html", ctx, who=who)
 
     def copy_page(request: Request) -> Response:
         who = page_user(request, store)
@@ -186,7 +243,28 @@ def routes(
         hits = queries.list_hits(store, queries.HitFilter(copy=doc["id"], limit=500))["hits"]
         exclusive = [h for h in hits if h["attribution"]["strength"] == "exclusive"]
         shared = [h for h in hits if h["attribution"]["strength"] in ("shared", "coded")]
-        ctx = {"copy": doc, "hits": hits, "exclusive": exclusive, "shared": shared}
+        lang = pick_lang(request.headers.get("accept-language"))
+        t, tz = TEXT[lang], org_zone(request)
+        contacted = admin_charts.contacted_canaries(doc["canaries"], hits)
+        issued = admin_view.as_datetime(doc["issued_at"]) or _now()
+        charts = [
+            admin_charts.over_time(
+                "chart-copy-hits",
+                t["chart_copy_hits"],
+                t["chart_copy_hits_desc"],
+                [(h["observed_at"], h["channel"]) for h in hits],
+                admin_charts.Span(issued, _now(), tz, lang, t),
+            ),
+            admin_charts.canary_grid(doc["canaries"], contacted, t),
+        ]
+        ctx = {
+            "copy": doc,
+            "hits": hits,
+            "exclusive": exclusive,
+            "shared": shared,
+            "charts": charts,
+            "contacted": contacted,
+        }
         return render(request, "copy.html", ctx, who=who)
 
     def bundle(request: Request) -> Response:
@@ -211,7 +289,14 @@ def routes(
         who = page_user(request, store)
         with store.session() as s:
             inc = history.incident_detail(s, request.path_params["incident_id"])
-        return render(request, "incident.html", {"inc": inc}, who=who)
+        lang = pick_lang(request.headers.get("accept-language"))
+        chart = admin_charts.timeline(inc["timeline"], org_zone(request), lang, TEXT[lang])
+        return render(request, "incident.html", {"inc": inc, "chart": chart}, who=who)
+
+    def alerts_page(request: Request) -> Response:
+        who = page_user(request, store)
+        overview = alert_overview(store, request)
+        return render(request, "alerts.html", {"ov": overview}, who=who)
 
     def search(request: Request) -> Response:
         who = page_user(request, store, "investigator")
@@ -288,6 +373,7 @@ def routes(
         Route("/copies/{copy_id}/bundle", bundle),
         Route("/hits/{hit_id:int}", hit_page),
         Route("/incidents/{incident_id:int}", incident_page),
+        Route("/alerts", alerts_page),
         Route("/search", search),
         Route("/identify", identify_form, methods=["GET"]),
         Route("/identify", identify_upload, methods=["POST"]),
@@ -296,6 +382,79 @@ def routes(
         Route("/users/remove", users_remove, methods=["POST"]),
         Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def alert_overview(store: Store, request: Request) -> admin_alerts.AlertOverview:
+    return admin_alerts.overview(store, getattr(request.app.state, "config", None))
+
+
+@dataclass(frozen=True)
+class Event:
+    observed_at: datetime
+    channel: str
+    copy: str  # the best candidate copy, as "recipient (id)"; "" when none
+
+
+MAX_EVENTS = 20_000
+
+
+def recent_events(store: Store, since: datetime) -> list[Event]:
+    """Hits since `since` (at most MAX_EVENTS, newest first): when, channel, best copy."""
+    with store.session() as s:
+        best = (
+            select(HitCopy.hit_id, Copy.id, Copy.recipient)
+            .join(Copy, Copy.id == HitCopy.copy_id)
+            .where(HitCopy.rank == 0)
+            .subquery()
+        )
+        rows = s.execute(
+            select(Hit.observed_at, Hit.channel, best.c.id, best.c.recipient)
+            .outerjoin(best, best.c.hit_id == Hit.id)
+            .where(Hit.observed_at >= since)
+            .order_by(Hit.observed_at.desc())
+            .limit(MAX_EVENTS)
+        ).all()
+    return [
+        Event(at, str(ch), f"{str(rcpt)[:40]} ({cid})" if cid else "") for at, ch, cid, rcpt in rows
+    ]
+
+
+@dataclass(frozen=True)
+class CopyFilter:
+    """The copies page's filters: dataset (exact), recipient (contains), issued between."""
+
+    dataset: str = ""
+    recipient: str = ""
+    since: str = ""
+    until: str = ""
+
+    @classmethod
+    def of(cls, request: Request) -> CopyFilter:
+        q = request.query_params
+        dates = []
+        for key in ("since", "until"):
+            v = q.get(key, "").strip()[:10]
+            try:
+                dates.append(date.fromisoformat(v).isoformat() if v else "")
+            except ValueError:
+                dates.append("")
+        return cls(q.get("dataset", "")[:200], q.get("recipient", "").strip()[:200], *dates)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.dataset or self.recipient or self.since or self.until)
+
+    def keeps(self, c: dict[str, Any]) -> bool:
+        if self.dataset and c["dataset"] != self.dataset:
+            return False
+        if self.recipient and self.recipient.casefold() not in str(c["recipient"]).casefold():
+            return False
+        day = str(c["issued_at"])[:10]
+        return not ((self.since and day < self.since) or (self.until and day > self.until))
 
 
 def _s(v: Any) -> str:
