@@ -19,9 +19,9 @@ from typing import Any
 
 from listeners.admin_view import MONTHS, as_datetime
 
-WIDTH = 720
-HEIGHT = 220
-LEFT, RIGHT, TOP, BOTTOM = 40, 12, 12, 30
+WIDTH = 480
+HEIGHT = 200
+LEFT, RIGHT, TOP, BOTTOM = 34, 8, 12, 30
 MAX_SERIES = 7  # the rest are drawn as one "other" series
 MAX_BUCKETS = 31
 PALETTE = 8
@@ -262,8 +262,8 @@ def timeline(
         return Chart("chart-timeline", title, desc, legend=legend)
     lanes = sorted({str(h.get("channel")) for _, h in points})
     height = TOP + BOTTOM + 34 * len(lanes) + 10
-    left = 110
-    plot_w = WIDTH - left - RIGHT - 10
+    left, width = 110, 720
+    plot_w = width - left - RIGHT - 10
     t0, t1 = min(dt for dt, _ in points), max(dt for dt, _ in points)
     span = max((t1 - t0).total_seconds(), 1.0)
     marks = []
@@ -303,6 +303,7 @@ def timeline(
         "chart-timeline",
         title,
         desc,
+        width=width,
         height=height,
         marks=marks,
         ticks=ticks,

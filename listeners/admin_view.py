@@ -63,7 +63,10 @@ def time_markup(value: Any, tz: tzinfo, *, relative: bool = True) -> Markup:
         return Markup("")
     iso = dt.isoformat(timespec="seconds").replace("+00:00", "Z")
     return Markup('<time datetime="{}" title="{}"{}>{}</time>').format(
-        iso, exact(dt, tz), Markup(' data-rel=""') if relative else Markup(""), short(dt, tz)
+        iso,
+        exact(dt, tz),
+        Markup(' data-rel=""') if relative else Markup(""),
+        short(dt, tz) if relative else exact(dt, tz),
     )
 
 
