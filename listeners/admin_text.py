@@ -270,6 +270,11 @@ TEXT["es"].update(
         "identifiers_found": "Identificadores hallados",
         "file": "Archivo",
         "more": "más",
+        "kind_first": "primer contacto",
+        "kind_digest": "resumen",
+        "kind_unattributed": "sin atribuir",
+        "kind_test": "prueba",
+        "kind_system": "sistema",
     }
 )
 TEXT["en"].update(
@@ -352,6 +357,11 @@ TEXT["en"].update(
         "identifiers_found": "Identifiers found",
         "file": "File",
         "more": "more",
+        "kind_first": "first hit",
+        "kind_digest": "digest",
+        "kind_unattributed": "unattributed",
+        "kind_test": "test",
+        "kind_system": "system",
     }
 )
 
