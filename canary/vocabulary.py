@@ -30,10 +30,19 @@ class Classification(StrEnum):
     UNATTRIBUTED = "unattributed"
     CONTROL = "control"  # a control canary: registered, never planted
     BURN_IN = "burn-in"  # a number contacted before its first use plus the burn-in period
+    NOISE = "noise"  # marked as noise by a person, with a reason (`canary hit ID --noise`)
 
 
 #: Classifications that are noise, never evidence against a copy.
-NOISE = frozenset({Classification.CONTROL, Classification.BURN_IN})
+NOISE = frozenset({Classification.CONTROL, Classification.BURN_IN, Classification.NOISE})
+
+
+class IncidentStatus(StrEnum):
+    """Where an incident's case stands (`canary incident ID --status`)."""
+
+    OPEN = "open"
+    INVESTIGATING = "investigating"
+    CLOSED = "closed"  # always with a resolution
 
 
 class IdentifierKind(StrEnum):

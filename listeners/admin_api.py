@@ -1,4 +1,5 @@
-"""The admin JSON API: hits, copies, trace, identify, incidents, alerts, bundles.
+"""The admin JSON API: hits, copies, trace, search, identify, incidents and their case
+workflow (status, assignee, notes, resolution; hits marked as noise), alerts, bundles.
 
 Thin handlers over the library (canary.investigate and canary.evidence); shapes as
 DESIGN's CLI documents. GET handlers are plain functions, so Starlette runs their
@@ -25,14 +26,14 @@ from starlette.routing import Route
 from canary.config import Config, load_config
 from canary.errors import InputError
 from canary.evidence import bundle, report, signing
-from canary.hits.attribution import coded_canary_ids
-from canary.investigate import history, queries
+from canary.hits import workflow
+from canary.investigate import history, queries, search
 from canary.investigate.limits import SERVER_LIMITS, bounded_identify
 from canary.investigate.trace import trace
 from canary.mail.parse import parse_message
 from canary.store.engine import Store
 from canary.store.models import Alert, Blob
-from listeners.admin_auth import check_csrf, require
+from listeners.admin_auth import Principal, check_csrf, require
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ def hit_document(store: Store, hit_id: int) -> dict[str, Any]:
     """A hit with evidence details, candidates and what its raw evidence is."""
     with store.session() as s:
         hit = history.get_hit(s, hit_id)
-        doc = history.hit_detail(hit, coded_canary_ids(s, [hit]))
+        doc = history.hit_case(s, hit)
         blob = s.get(Blob, hit.evidence_sha256) if hit.evidence_sha256 else None
         doc["evidence"] = (
             {"sha256": blob.sha256, "size": blob.size, "content_type": blob.content_type}
@@ -206,6 +207,97 @@ def bundle_bytes(store: Store, copy_id: str, lang: str, config: Config | None) -
     return data, f"case-{safe}.zip"
 
 
+SEARCH_FILTERS = ("copy", "channel", "strength")
+MAX_FIELDS = 20
+
+
+def search_filter(request: Request) -> search.SearchFilter:
+    """The search filters of a request's query string (copy, channel, since, until,
+    strength, limit)."""
+    kw: dict[str, Any] = {k: _param(request, k) for k in SEARCH_FILTERS}
+    since, until = _param(request, "since"), _param(request, "until")
+    kw["since"] = queries.parse_time(since) if since else None
+    kw["until"] = queries.parse_time(until, end_of_day=True) if until else None
+    kw["limit"] = min(_limit(request, search.DEFAULT_LIMIT), search.MAX_LIMIT)
+    return search.SearchFilter(**kw)
+
+
+async def posted(request: Request) -> dict[str, Any]:
+    """A POST's fields, from a JSON object or a form, after its CSRF check (a session's
+    token in the `csrf` field or the X-CSRF-Token header; bearer clients are exempt)."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    doc: dict[str, Any]
+    if ctype == "application/json":
+        try:
+            raw = await request.json()
+        except ValueError as exc:
+            raise InputError("the body is not valid JSON") from exc
+        if not isinstance(raw, dict) or len(raw) > MAX_FIELDS:
+            raise InputError("send a JSON object with the fields to change")
+        doc = raw
+    else:
+        form = await request.form(max_files=0, max_fields=MAX_FIELDS)
+        try:
+            doc = {k: v for k, v in form.items() if isinstance(v, str)}
+        finally:
+            await form.close()
+    check_csrf(request, _str(doc.get("csrf")))
+    return doc
+
+
+def text_field(doc: dict[str, Any], name: str, *, empty_is_none: bool = True) -> str | None:
+    """A text field of a posted document: None when absent (or empty, unless kept)."""
+    v = doc.get(name)
+    if v is None:
+        return None
+    if not isinstance(v, str):
+        raise InputError(f"{name}: text expected")
+    if len(v) > 20000:
+        raise InputError(f"{name}: too long")
+    return None if (empty_is_none and not v.strip()) else v
+
+
+def bool_field(doc: dict[str, Any], name: str, default: bool) -> bool:
+    v = doc.get(name)
+    if v is None or v == "":
+        return default
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, str) and v.lower() in ("true", "1", "on", "yes", "false", "0", "off", "no"):
+        return v.lower() in ("true", "1", "on", "yes")
+    raise InputError(f"{name}: true or false")
+
+
+def acting_name(who: Principal, doc: dict[str, Any]) -> str:
+    """Who a change is recorded as: the logged-in user; with the API token, the `by`
+    field if given (the token is shared, so a script names its human), else "api-token"."""
+    if who.via == "session":
+        return who.name
+    return text_field(doc, "by") or who.name
+
+
+def change_incident(
+    store: Store, incident_id: int, change: workflow.IncidentChange, by: str
+) -> dict[str, Any]:
+    """Apply a change to an incident; the incident (`incident_detail`) with `change`."""
+    made = workflow.update_incident(store, incident_id, change, by)
+    with store.session() as s:
+        doc = history.incident_detail(s, incident_id)
+    doc["change"] = made.to_json() if made else None
+    return doc
+
+
+def change_hit(store: Store, hit_id: int, noise: bool, reason: str, by: str) -> dict[str, Any]:
+    """Mark a hit as noise (or restore it); the hit (`hit_document`) with `change`."""
+    if noise:
+        made = workflow.mark_noise(store, hit_id, reason, by)
+    else:
+        made = workflow.restore_hit(store, hit_id, reason, by)
+    doc = hit_document(store, hit_id)
+    doc["change"] = made.to_json()
+    return doc
+
+
 def routes(store: Store) -> list[Route]:
     """The /api routes, bound to `store`."""
 
@@ -250,15 +342,47 @@ def routes(store: Store) -> list[Route]:
         path, _name = await save_upload(request)
         return Json(await run_in_threadpool(identify_upload_sync, store, path))
 
-    def api_incidents(request: Request) -> Response:
-        require(request, store)
-        with store.session() as s:
-            return Json({"incidents": history.list_incidents(s)})
-
     def api_incident(request: Request) -> Response:
         require(request, store)
         with store.session() as s:
             return Json(history.incident_detail(s, request.path_params["incident_id"]))
+
+    def api_incidents_filtered(request: Request) -> Response:
+        require(request, store)
+        status = _param(request, "status")
+        with store.session() as s:
+            return Json({"incidents": history.list_incidents(s, status=status)})
+
+    async def api_incident_update(request: Request) -> Response:
+        who = await run_in_threadpool(require, request, store, "investigator")
+        doc = await posted(request)
+        change = workflow.IncidentChange(
+            status=text_field(doc, "status"),
+            assignee=text_field(doc, "assignee", empty_is_none=False),
+            note=text_field(doc, "note"),
+            resolution=text_field(doc, "resolution"),
+        )
+        iid = request.path_params["incident_id"]
+        by = acting_name(who, doc)
+        return Json(await run_in_threadpool(change_incident, store, iid, change, by))
+
+    async def api_hit_noise(request: Request) -> Response:
+        who = await run_in_threadpool(require, request, store, "investigator")
+        doc = await posted(request)
+        noise = bool_field(doc, "noise", True)
+        reason = text_field(doc, "reason")
+        if reason is None:
+            raise InputError("reason: say why the hit is noise (or why it is not)")
+        hid = request.path_params["hit_id"]
+        by = acting_name(who, doc)
+        return Json(await run_in_threadpool(change_hit, store, hid, noise, reason, by))
+
+    def api_search(request: Request) -> Response:
+        require(request, store, "investigator")
+        q = _param(request, "q")
+        if not q:
+            raise InputError("q: give something to search for")
+        return Json(search.search(store, q, search_filter(request)).to_json())
 
     def api_alerts(request: Request) -> Response:
         require(request, store)
@@ -273,7 +397,10 @@ def routes(store: Store) -> list[Route]:
         Route("/api/copies/{copy_id}/bundle", api_bundle),
         Route("/api/trace", api_trace),
         Route("/api/identify", api_identify, methods=["POST"]),
-        Route("/api/incidents", api_incidents),
-        Route("/api/incidents/{incident_id:int}", api_incident),
+        Route("/api/incidents", api_incidents_filtered),
+        Route("/api/incidents/{incident_id:int}", api_incident, methods=["GET"]),
+        Route("/api/incidents/{incident_id:int}", api_incident_update, methods=["POST"]),
+        Route("/api/hits/{hit_id:int}/noise", api_hit_noise, methods=["POST"]),
+        Route("/api/search", api_search),
         Route("/api/alerts", api_alerts),
     ]

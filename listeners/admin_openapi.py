@@ -65,6 +65,28 @@ INCIDENT = _obj(
         "shared_hits": _int,
     }
 )
+INCIDENT_CASE = {
+    **INCIDENT,
+    "properties": {
+        **INCIDENT["properties"],
+        "noise_hits": _int,
+        "assignee": _nstr,
+        "resolution": _nstr,
+        "closed_at": _nstr,
+    },
+}
+CHANGE = {
+    "type": "object",
+    "nullable": True,
+    "properties": {
+        "event": _int,
+        "chain_seq": _int,
+        "at": _str,
+        "by": _str,
+        "changes": {"type": "object"},
+        "text": _str,
+    },
+}
 ERROR = _obj({"error": _str})
 
 
@@ -115,6 +137,69 @@ def _get(
 HIT_ID = _path("hit_id", {"type": "integer", "minimum": 0})
 COPY_ID = _path("copy_id", {"type": "string", "minLength": 1, "maxLength": 64})
 BINARY = {"type": "string", "format": "binary"}
+
+
+def _post(
+    summary: str,
+    ok: dict[str, Any],
+    body: dict[str, Any],
+    params: list[dict[str, Any]],
+    errors: tuple[int, ...] = (400, 401, 403, 404),
+) -> dict[str, Any]:
+    return {
+        "post": {
+            "summary": summary,
+            "parameters": params,
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": body},
+                    "application/x-www-form-urlencoded": {"schema": body},
+                },
+            },
+            "responses": {"200": ok, **_errors(*errors)},
+        }
+    }
+
+
+_text = {"type": "string", "maxLength": 2000}
+INCIDENT_ID = _path("incident_id", {"type": "integer", "minimum": 0})
+INCIDENT_UPDATE = {
+    "type": "object",
+    "properties": {
+        "status": {"type": "string", "enum": ["open", "investigating", "closed"]},
+        "assignee": {"type": "string", "maxLength": 200},
+        "note": _text,
+        "resolution": _text,
+        "by": {"type": "string", "maxLength": 200},
+        "csrf": _str,
+    },
+}
+NOISE_UPDATE = {
+    "type": "object",
+    "properties": {
+        "reason": _text,
+        "noise": {"type": "boolean"},
+        "by": {"type": "string", "maxLength": 200},
+        "csrf": _str,
+    },
+    "required": ["reason"],
+}
+SEARCH_RESULT = _obj(
+    {
+        "type": {"type": "string", "enum": ["canary", "hit"]},
+        "id": _int,
+        "rank": _int,
+        "matched": {
+            "type": "string",
+            "enum": ["identifier", "name", "sender", "subject", "text"],
+        },
+        "snippet": _str,
+        "copies": {"type": "array", "items": _str},
+        "incident": {"type": "integer", "nullable": True},
+        "when": _nstr,
+    }
+)
 
 
 def openapi() -> dict[str, Any]:
@@ -219,12 +304,69 @@ def openapi() -> dict[str, Any]:
             },
             "/api/incidents": _get(
                 "Incidents, most recently active first",
-                _json(_obj({"incidents": {"type": "array", "items": INCIDENT}})),
+                _json(_obj({"incidents": {"type": "array", "items": INCIDENT_CASE}})),
+                [
+                    _q(
+                        "status",
+                        "only incidents in this status",
+                        {"type": "string", "enum": ["open", "investigating", "closed"]},
+                    )
+                ],
             ),
-            "/api/incidents/{incident_id}": _get(
-                "One incident with its timeline",
-                _json(INCIDENT),
-                [_path("incident_id", {"type": "integer", "minimum": 0})],
+            "/api/incidents/{incident_id}": {
+                **_get(
+                    "One incident with its timeline, notes and history",
+                    _json(INCIDENT_CASE),
+                    [INCIDENT_ID],
+                ),
+                **_post(
+                    "Change an incident's status, assignee or resolution, or add a note "
+                    "(investigator; closing needs a resolution; `by` only with the API token)",
+                    _json(
+                        {
+                            **INCIDENT_CASE,
+                            "properties": {**INCIDENT_CASE["properties"], "change": CHANGE},
+                        }
+                    ),
+                    INCIDENT_UPDATE,
+                    [INCIDENT_ID],
+                ),
+            },
+            "/api/hits/{hit_id}/noise": _post(
+                "Mark a hit as noise with a reason, or restore it with `noise: false` "
+                "(investigator)",
+                _json({**HIT, "properties": {**HIT["properties"], "change": CHANGE}}),
+                NOISE_UPDATE,
+                [HIT_ID],
+            ),
+            "/api/search": _get(
+                "Canaries and hits matching a text, ranked: identifier, name, sender, "
+                "subject, text (investigator)",
+                _json(
+                    _obj(
+                        {
+                            "query": _str,
+                            "results": {"type": "array", "items": SEARCH_RESULT},
+                            "truncated": {"type": "boolean"},
+                        }
+                    )
+                ),
+                [
+                    {**_q("q", "what to look for (2 to 200 characters)"), "required": True},
+                    _q("copy", "copy id"),
+                    _q("channel", "smtp, smtp-probe, imap, sms, whatsapp, voice, webhook..."),
+                    _q("since", "ISO date or time"),
+                    _q("until", "ISO date or time"),
+                    _q(
+                        "strength",
+                        "exclusive, shared, coded, unattributed or pending",
+                        {
+                            "type": "string",
+                            "enum": ["exclusive", "shared", "coded", "unattributed", "pending"],
+                        },
+                    ),
+                    _q("limit", "1 to 200", {"type": "integer", "minimum": 1, "maximum": 200}),
+                ],
             ),
             "/api/alerts": _get(
                 "Recent alerts in the outbox", _json(_obj({"alerts": {"type": "array"}}))

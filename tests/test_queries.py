@@ -100,7 +100,7 @@ def test_copies_counts_canaries_evidence_hits_and_noise(store: Store) -> None:
     assert (verde["hits"], verde["shared_hits"]) == (0, 1)  # named only as one of two
     xyz = by_recipient["Consultora XYZ"]
     assert (xyz["hits"], xyz["shared_hits"]) == (0, 0)
-    assert doc["noise"] == {"control": 1, "burn-in": 0, "unattributed": 1}
+    assert doc["noise"] == {"control": 1, "burn-in": 0, "noise": 0, "unattributed": 1}
 
 
 def test_copy_detail_lists_canaries(store: Store) -> None:

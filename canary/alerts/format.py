@@ -130,6 +130,7 @@ CLASS_LABEL = {
     "unattributed": "UNATTRIBUTED (no copy named)",
     "control": "NOISE (control canary, never planted)",
     "burn-in": "NOISE (number in burn-in)",
+    "noise": "NOISE (marked as noise by the security team)",
 }
 
 

@@ -1,4 +1,4 @@
-"""`canary incidents`, `incident`, `report`, `verify`, `user ...`, `token rotate`."""
+"""`canary incidents`, `incident`, `hit`, `report`, `verify`, `user ...`, `token rotate`."""
 
 from __future__ import annotations
 
@@ -20,47 +20,172 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 
 
+def login_name() -> str:
+    """Who runs the command, for `--by`'s default: the login name."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name (a container without a passwd entry)
+        return "unknown"
+
+
+BY_OPTION = typer.Option(None, "--by", help="who makes the change (default: your login name)")
+
+
 @app.command()
-def incidents(as_json: bool = JSON_OPTION) -> None:
+def incidents(
+    status: str | None = typer.Option(
+        None, "--status", help="only incidents in this status: open, investigating, closed"
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
     """List incidents (hits grouped per copy), most recently active first."""
     from canary.investigate import history
 
     with state.store.session() as s:
-        rows = history.list_incidents(s)
+        rows = history.list_incidents(s, status=status)
     if as_json:
         emit_json({"incidents": rows})
         return
     for r in rows:
-        who = f"{r['copy']} ({r['recipient']})" if r["copy"] else r["key"]
+        who = f"{r['copy']} ({_safe(r['recipient'])})" if r["copy"] else _safe(r["key"])
+        assignee = f"  -> {_safe(r['assignee'], 60)}" if r["assignee"] else ""
         echo(
             f"#{r['id']}  {r['last_hit_at'][:19]}  {r['hits']:>5} hits "
-            f"({r['shared_hits']} shared)  {r['status']:<8} {who}"
+            f"({r['shared_hits']} shared, {r['noise_hits']} noise)  {r['status']:<13} "
+            f"{who}{assignee}"
         )
+
+
+def _safe(value: object, limit: int = 120) -> str:
+    from canary.text import safe_text
+
+    return safe_text(value, limit)
+
+
+def _show_change(change: dict[str, object] | None) -> None:
+    if change is None:
+        echo("no change: the incident already is as asked")
+    else:
+        echo(f"recorded as chain link #{change['chain_seq']} by {_safe(change['by'], 60)}")
 
 
 @app.command()
-def incident(incident_id: int, as_json: bool = JSON_OPTION) -> None:
-    """One incident with the timeline of its hits."""
+def incident(
+    incident_id: int,
+    status: str | None = typer.Option(
+        None, "--status", help="open | investigating | closed (closing needs --resolution)"
+    ),
+    assign: str | None = typer.Option(
+        None, "--assign", help='who works the case (any name; "" unassigns)'
+    ),
+    note: str | None = typer.Option(None, "--note", help="add a note to the case"),
+    resolution: str | None = typer.Option(
+        None, "--resolution", help="how the case ended: required with --status closed"
+    ),
+    by: str | None = BY_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """One incident with the timeline of its hits, its notes and history; with options,
+    change its status, assignee or resolution or add a note (each change a chain link)."""
+    from canary.hits import workflow
     from canary.investigate import history
 
+    change = workflow.IncidentChange(status, assign, note, resolution)
+    made = None
+    if not change.is_empty():
+        made = workflow.update_incident(state.store, incident_id, change, by or login_name())
     with state.store.session() as s:
         doc = history.incident_detail(s, incident_id)
+    if not change.is_empty():
+        doc["change"] = made.to_json() if made else None
     if as_json:
         emit_json(doc)
         return
-    echo(f"incident #{doc['id']}  {doc['key']}  {doc['status']}")
+    if not change.is_empty():
+        _show_change(doc["change"])
+    echo(f"incident #{doc['id']}  {_safe(doc['key'])}  {doc['status']}")
     if doc["copy"]:
-        echo(f"copy {doc['copy']} issued to {doc['recipient']!r}")
+        echo(f"copy {doc['copy']} issued to {_safe(doc['recipient'])!r}")
+    if doc["assignee"]:
+        echo(f"assigned to {_safe(doc['assignee'], 100)}")
+    if doc["resolution"]:
+        echo(f"closed {doc['closed_at'][:19]}: {_safe(doc['resolution'], 500)}")
     echo(
         f"opened {doc['opened_at']}, last hit {doc['last_hit_at']}, {doc['hits']} hits "
-        f"({doc['exclusive_hits']} exclusive, {doc['shared_hits']} shared with other copies)"
+        f"({doc['exclusive_hits']} exclusive, {doc['shared_hits']} shared with other copies, "
+        f"{doc['noise_hits']} marked as noise)"
     )
     for h in doc["timeline"]:
         mark = f"  SHARED with {' '.join(h['copies'])}" if h["shared"] else ""
+        if h["noise"]:
+            mark += f"  NOISE: {_safe(h['noise']['reason'], 80)}"
         echo(
-            f"  {h['observed_at'][:19]}  {h['channel']:<10} {h['identifier']}  from "
-            f"{h['sender']!r}{mark}"
+            f"  #{h['id']} {h['observed_at'][:19]}  {h['channel']:<10} "
+            f"{_safe(h['identifier'], 80)}  from {_safe(h['sender'], 80)!r}{mark}"
         )
+    if doc["history"]:
+        echo("history:")
+    for e in doc["history"]:
+        what = ", ".join(
+            f"{k} {_safe(v[0], 40) or '-'} -> {_safe(v[1], 40) or '-'}"
+            for k, v in e["changes"].items()
+        )
+        subject = f"hit #{e['hit']} " if e["kind"] == "noise" else ""
+        text = f'  "{_safe(e["text"], 300)}"' if e["text"] else ""
+        echo(f"  {e['at'][:19]}  {_safe(e['by'], 60)}: {subject}{what or 'note'}{text}")
+
+
+@app.command("hit")
+def hit_cmd(
+    hit_id: int,
+    noise: bool | None = typer.Option(
+        None,
+        "--noise/--not-noise",
+        help="mark the hit as noise (it stops counting as evidence against any copy), "
+        "or restore it; needs --reason",
+    ),
+    reason: str | None = typer.Option(None, "--reason", help="why it is (or is not) noise"),
+    by: str | None = BY_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """One hit with its evidence details, candidates and case history; `--noise --reason`
+    marks it as noise (a chain link)."""
+    from canary.hits import workflow
+    from canary.investigate import history
+
+    if noise is None and reason is not None:
+        raise typer.BadParameter("--reason goes with --noise or --not-noise", param_hint="--reason")
+    made = None
+    if noise is not None:
+        if reason is None:
+            raise typer.BadParameter("say why with --reason TEXT", param_hint="--reason")
+        mark = workflow.mark_noise if noise else workflow.restore_hit
+        made = mark(state.store, hit_id, reason, by or login_name())
+    with state.store.session() as s:
+        doc = history.hit_case(s, history.get_hit(s, hit_id))
+    if made is not None:
+        doc["change"] = made.to_json()
+    if as_json:
+        emit_json(doc)
+        return
+    if made is not None:
+        _show_change(doc["change"])
+    attr = doc["attribution"]
+    echo(
+        f"hit #{doc['id']}  {doc['observed_at'][:19]}  {doc['channel']}  "
+        f"{_safe(doc['identifier'], 100)}  from {_safe(doc['sender'], 100)!r}"
+    )
+    echo(f"summary: {_safe(doc['summary'], 300)}")
+    echo(f"classification: {doc['classification']}, strength {attr['strength']}")
+    if doc["noise"]:
+        n = doc["noise"]
+        echo(f"noise: marked by {_safe(n['by'], 60)} on {n['at'][:19]}: {_safe(n['reason'], 300)}")
+    for c in attr["candidates"]:
+        echo(f"  candidate {c['copy']}: {_safe(c['reason'], 300)}")
+    if doc["incident_id"]:
+        echo(f"incident #{doc['incident_id']}")
 
 
 @app.command("report")

@@ -1,4 +1,4 @@
-"""Investigator commands: `copies`, `copy ID`, `hits`, `trace`, `identify`.
+"""Investigator commands: `copies`, `copy ID`, `hits`, `trace`, `identify`, `search`.
 
 Thin: parse, call one function of canary.investigate.queries / trace / identify, print. Values
 shown on a terminal came from adversaries: control characters are dropped and Rich
@@ -87,7 +87,7 @@ def copies(as_json: bool = JSON_OPTION) -> None:
     n = doc["noise"]
     echo(
         f"noise: {n['control']} hit(s) on control canaries, {n['burn-in']} in burn-in, "
-        f"{n['unattributed']} unattributed"
+        f"{n['noise']} marked as noise, {n['unattributed']} unattributed"
     )
 
 
@@ -248,3 +248,56 @@ def identify(
         echo("addresses at canary domains matching no canary:")
         for a in found.unmatched:
             echo(f"  {_safe(a)}")
+
+
+@app.command("search")
+def search_cmd(
+    query: str = typer.Argument(
+        ..., help="an identifier, a name, a sender, words of a subject or text"
+    ),
+    copy: str | None = typer.Option(None, "--copy", help="only this copy's canaries and hits"),
+    channel: str | None = typer.Option(None, "--channel", help="only hits on this channel"),
+    since: str | None = typer.Option(None, "--since", help="hits from (ISO date or time)"),
+    until: str | None = typer.Option(None, "--until", help="hits up to (ISO date or time)"),
+    strength: str | None = typer.Option(
+        None,
+        "--strength",
+        help="only hits of this strength: exclusive, shared, coded, unattributed",
+    ),
+    limit: int = typer.Option(50, "--limit", min=1, max=200, help="at most this many results"),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Search canaries and hits: identifiers, canary names, senders, subjects, message text,
+    best match first."""
+    from canary.investigate.search import SearchFilter, search
+
+    flt = SearchFilter(
+        copy=copy,
+        channel=channel,
+        since=parse_time(since) if since else None,
+        until=parse_time(until, end_of_day=True) if until else None,
+        strength=strength,
+        limit=limit,
+    )
+    found = search(state.store, query, flt)
+    if as_json:
+        emit_json(found.to_json())
+        return
+    _table(
+        f"Search: {found.query}",
+        ["type", "id", "matched", "when", "copies", "incident", "snippet"],
+        [
+            [
+                r.type,
+                r.id,
+                r.matched.value,
+                (r.when or "")[:19],
+                " ".join(r.copies),
+                r.incident or "",
+                r.snippet,
+            ]
+            for r in found.results
+        ],
+    )
+    if found.truncated:
+        echo(f"more than {len(found.results)} results: narrow the search or raise --limit")

@@ -25,7 +25,7 @@ from canary.identifiers import normalize_email, normalize_phone
 from canary.store import chain
 from canary.store.engine import Store
 from canary.store.models import Blob, Hit, HitCopy
-from canary.text import safe_text
+from canary.text import fold, safe_text
 from canary.vocabulary import Channel
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 CHANNELS = tuple(Channel)
 MAX_SUMMARY = 500
 MAX_SENDER = 500
+#: How much of a message's text search keeps (folded), per hit.
+MAX_SEARCH_TEXT = 20000
 
 
 @dataclass
@@ -155,6 +157,7 @@ def record_in(session: Session, observations: list[Observation]) -> list[Recorde
             provider_message_id=msg_id,
             evidence_sha256=sha,
             details=obs.details,
+            search_text=fold(obs.text[: MAX_SEARCH_TEXT * 2])[:MAX_SEARCH_TEXT],
         )
         result = attribution.attribute(session, hit, text=obs.text, cache=lookups)
         hit.classification = result.classification

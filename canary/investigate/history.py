@@ -14,9 +14,11 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from canary.errors import NotFound
+from canary.errors import InputError, NotFound
+from canary.hits.attribution import coded_canary_ids
 from canary.investigate.queries import copy_hits, find_copy, hit_dict, hit_dicts
-from canary.store.models import Copy, Hit, Incident, IncidentHit
+from canary.store.models import CaseEvent, ChainLink, Copy, Hit, Incident, IncidentHit
+from canary.vocabulary import IncidentStatus
 
 
 def hit_detail(hit: Hit, coded: frozenset[int] = frozenset()) -> dict[str, Any]:
@@ -38,6 +40,15 @@ def hit_detail(hit: Hit, coded: frozenset[int] = frozenset()) -> dict[str, Any]:
 MAX_ID = 2**62
 
 
+def hit_case(session: Session, hit: Hit) -> dict[str, Any]:
+    """`hit_detail` with the hit's case: `history` (its case events, oldest first) and
+    `noise` (who marked it as noise, when and why; None unless it is marked)."""
+    doc = hit_detail(hit, coded_canary_ids(session, [hit]))
+    doc["history"] = hit_history(session, hit.id)
+    doc["noise"] = noise_mark(doc["history"]) if hit.classification == "noise" else None
+    return doc
+
+
 def get_hit(session: Session, hit_id: int) -> Hit:
     hit = session.get(Hit, hit_id) if 0 < hit_id < MAX_ID else None
     if hit is None:
@@ -55,25 +66,50 @@ def hits_of_copy(session: Session, copy_id: str) -> list[Hit]:
 
 
 def shared_counts(session: Session, incident_ids: list[int]) -> dict[int, int]:
-    """Per incident: how many shared hits joined it (see canary.hits.incidents)."""
+    """Per incident: how many shared hits joined it (see canary.hits.incidents), leaving
+    out hits marked as noise."""
     if not incident_ids:
         return {}
     rows = session.execute(
         select(IncidentHit.incident_id, func.count())
-        .where(IncidentHit.incident_id.in_(incident_ids))
+        .join(Hit, Hit.id == IncidentHit.hit_id)
+        .where(IncidentHit.incident_id.in_(incident_ids), Hit.classification != "noise")
         .group_by(IncidentHit.incident_id)
     )
     return {int(i): int(n) for i, n in rows}
 
 
+def noise_counts(session: Session, incident_ids: list[int]) -> dict[int, int]:
+    """Per incident: how many of its hits (filed or joined) are marked as noise."""
+    if not incident_ids:
+        return {}
+    filed = select(Hit.incident_id.label("iid"), Hit.id.label("hid")).where(
+        Hit.incident_id.in_(incident_ids), Hit.classification == "noise"
+    )
+    joined = (
+        select(IncidentHit.incident_id.label("iid"), IncidentHit.hit_id.label("hid"))
+        .join(Hit, Hit.id == IncidentHit.hit_id)
+        .where(IncidentHit.incident_id.in_(incident_ids), Hit.classification == "noise")
+    )
+    both = filed.union(joined).subquery()
+    rows = session.execute(select(both.c.iid, func.count()).group_by(both.c.iid))
+    return {int(i): int(n) for i, n in rows}
+
+
 def incident_summary(
-    session: Session, inc: Incident, shared: dict[int, int] | None = None
+    session: Session,
+    inc: Incident,
+    shared: dict[int, int] | None = None,
+    noise: dict[int, int] | None = None,
 ) -> dict[str, Any]:
     """An incident in brief: `hits` counts every hit filed in it, `shared_hits` those
-    shared with other copies' incidents."""
+    shared with other copies' incidents, `noise_hits` those marked as noise since; its
+    case: `status`, `assignee`, `resolution`, `closed_at`."""
     copy = session.get(Copy, inc.copy_id) if inc.copy_id else None
     if shared is None:
         shared = shared_counts(session, [inc.id])
+    if noise is None:
+        noise = noise_counts(session, [inc.id])
     return {
         "id": inc.id,
         "key": inc.key,
@@ -84,16 +120,79 @@ def incident_summary(
         "last_hit_at": inc.last_hit_at.isoformat(),
         "hits": inc.hit_count,
         "shared_hits": shared.get(inc.id, 0),
+        "noise_hits": noise.get(inc.id, 0),
+        "assignee": inc.assignee,
+        "resolution": inc.resolution,
+        "closed_at": inc.closed_at.isoformat() if inc.closed_at else None,
     }
 
 
-def list_incidents(session: Session, limit: int = 500) -> list[dict[str, Any]]:
-    """Incidents, most recently active first."""
+def parse_status(value: str) -> str:
+    """An incident status as typed (any case), checked: open, investigating or closed."""
+    try:
+        return IncidentStatus(value.strip().lower()).value
+    except ValueError:
+        choices = ", ".join(s.value for s in IncidentStatus)
+        raise InputError(f"status '{value[:40]}': use one of {choices}") from None
+
+
+def list_incidents(
+    session: Session, limit: int = 500, status: str | None = None
+) -> list[dict[str, Any]]:
+    """Incidents, most recently active first; only those in `status` when given."""
+    q = select(Incident)
+    if status is not None:
+        q = q.where(Incident.status == parse_status(status))
     rows = session.scalars(
-        select(Incident).order_by(Incident.last_hit_at.desc(), Incident.id.desc()).limit(limit)
+        q.order_by(Incident.last_hit_at.desc(), Incident.id.desc()).limit(limit)
     ).all()
-    shared = shared_counts(session, [i.id for i in rows])
-    return [incident_summary(session, i, shared) for i in rows]
+    ids = [i.id for i in rows]
+    shared, noise = shared_counts(session, ids), noise_counts(session, ids)
+    return [incident_summary(session, i, shared, noise) for i in rows]
+
+
+def event_dict(event: CaseEvent, seq: int | None = None) -> dict[str, Any]:
+    """A case event as shown in a history: who, when, what changed ([before, after] per
+    field), its text (the note, or the noise reason) and its chain link's seq."""
+    return {
+        "id": event.id,
+        "kind": event.kind,
+        "incident": event.incident_id,
+        "hit": event.hit_id,
+        "at": event.at.isoformat(),
+        "by": event.by,
+        "changes": dict(event.changes or {}),
+        "text": event.text,
+        "chain_seq": seq,
+    }
+
+
+def _events(session: Session, where: Any) -> list[dict[str, Any]]:
+    rows = session.scalars(select(CaseEvent).where(where).order_by(CaseEvent.id)).all()
+    seqs: dict[tuple[str, str], int] = {}
+    refs = [str(e.id) for e in rows]
+    for i in range(0, len(refs), 500):
+        q = select(ChainLink.kind, ChainLink.ref_id, ChainLink.seq).where(
+            ChainLink.kind.in_(("incident", "noise")), ChainLink.ref_id.in_(refs[i : i + 500])
+        )
+        seqs.update({(k, r): int(n) for k, r, n in session.execute(q)})
+    return [event_dict(e, seqs.get((e.kind, str(e.id)))) for e in rows]
+
+
+def hit_history(session: Session, hit_id: int) -> list[dict[str, Any]]:
+    """A hit's case events (marked as noise, restored), oldest first."""
+    return _events(session, CaseEvent.hit_id == hit_id)
+
+
+def noise_mark(history: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Who marked a hit as noise, when and why (its latest noise event), or None."""
+    for e in reversed(history):
+        if e["kind"] == "noise":
+            after = (e["changes"].get("classification") or [None, None])[1]
+            if after != "noise":
+                return None
+            return {"reason": e["text"], "by": e["by"], "at": e["at"]}
+    return None
 
 
 def incident_detail(session: Session, incident_id: int) -> dict[str, Any]:
@@ -115,8 +214,20 @@ def incident_detail(session: Session, incident_id: int) -> dict[str, Any]:
         senders[h.sender] = senders.get(h.sender, 0) + 1
         channels[h.channel] = channels.get(h.channel, 0) + 1
     doc["timeline"] = hit_dicts(session, list(hits))
+    its_hits = select(Hit.id).where(or_(Hit.incident_id == inc.id, Hit.id.in_(joined)))
+    noise_events = _events(session, CaseEvent.hit_id.in_(its_hits))
     for entry in doc["timeline"]:  # shared hits are marked as such in every incident
-        entry["shared"] = entry["attribution"]["strength"] in ("shared", "coded")
+        entry["shared"] = entry["attribution"]["strength"] in ("shared", "coded") or (
+            len(entry["copies"]) > 1
+        )
+        entry["noise"] = noise_mark([e for e in noise_events if e["hit"] == entry["id"]])
+    history = _events(session, CaseEvent.incident_id == inc.id) + noise_events
+    doc["history"] = sorted(history, key=lambda e: (e["at"], e["id"]))
+    doc["notes"] = [
+        {"id": e["id"], "at": e["at"], "by": e["by"], "text": e["text"]}
+        for e in doc["history"]
+        if e["kind"] == "incident" and e["text"]
+    ]
     doc["exclusive_hits"] = sum(
         1 for e in doc["timeline"] if e["attribution"]["strength"] == "exclusive"
     )

@@ -32,7 +32,7 @@ from canary.store.engine import Store
 from canary.store.models import Canary, Copy, Dataset, Hit, HitCopy
 
 #: Classifications that are background noise rather than evidence against a copy.
-NOISE = tuple(vocabulary.NOISE)
+NOISE = tuple(c.value for c in vocabulary.Classification if c in vocabulary.NOISE)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = (
     "id",
@@ -89,7 +89,8 @@ def hit_counts(session: Session, copy_id: str | None = None) -> dict[str, tuple[
 
 
 def noise(session: Session) -> dict[str, int]:
-    """How many hits are background noise (control canaries, burn-in) or unattributed."""
+    """How many hits are background noise (control canaries, burn-in, marked as noise by a
+    person) or unattributed."""
     rows = dict(
         session.execute(
             select(Hit.classification, func.count())

@@ -1,4 +1,5 @@
-"""Append-only hash chain over issuance records and hits (tamper evidence).
+"""Append-only hash chain over issuance records, hits, retirements and case events
+(tamper evidence).
 
 Each link hashes the previous link's hash with the SHA-256 of a canonical JSON
 record, so editing a copy or hit row behind the tool's back breaks the chain there.
@@ -15,12 +16,16 @@ from typing import Any, cast
 from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from canary.store.models import Canary, ChainLink, Copy, Domain, Hit, PhoneNumber
+from canary.store.models import Canary, CaseEvent, ChainLink, Copy, Domain, Hit, PhoneNumber
 
 GENESIS = "0" * 64
 #: Link kinds. Existing kinds and their records never change (old chains verify
 #: forever); a new event is a new kind.
 COPY, HIT, RETIRE = "copy", "hit", "retire"
+#: Case workflow (canary.hits.workflow): an incident changed or annotated, a hit marked as
+#: noise or restored. The link's ref_id is the CaseEvent's id.
+INCIDENT, NOISE = "incident", "noise"
+CASE_KINDS = (INCIDENT, NOISE)
 _LINKS = cast(Table, ChainLink.__table__)
 
 
@@ -142,6 +147,24 @@ def retire_record(row: Domain | PhoneNumber) -> dict[str, Any]:
     }
 
 
+def case_record(event: CaseEvent) -> dict[str, Any]:
+    """The fields of a case event (an incident change or a noise marking) the chain covers.
+
+    `changes` maps each changed field to [before, after]; `text` is the note (incident)
+    or the reason (noise).
+    """
+    return {
+        "id": event.id,
+        "kind": event.kind,
+        "incident": event.incident_id,
+        "hit": event.hit_id,
+        "at": event.at.astimezone(UTC).isoformat(),
+        "by": event.by,
+        "changes": event.changes,
+        "text": event.text,
+    }
+
+
 def record_sha256(record: dict[str, Any]) -> str:
     """SHA-256 (hex) of a record's canonical bytes."""
     return hashlib.sha256(canonical(record)).hexdigest()
@@ -198,6 +221,10 @@ def _load_batch(session: Session, links: list[ChainLink]) -> dict[tuple[str, str
     if numbers:
         q4 = select(PhoneNumber).where(PhoneNumber.number.in_(numbers))
         rows.update({(RETIRE, f"phone:{p.number}"): p for p in session.scalars(q4)})
+    events = [int(x.ref_id) for x in links if x.kind in CASE_KINDS and x.ref_id.isdigit()]
+    if events:
+        q5 = select(CaseEvent).where(CaseEvent.id.in_(events))
+        rows.update({(e.kind, str(e.id)): e for e in session.scalars(q5)})
     return rows
 
 
@@ -206,6 +233,8 @@ def _record(kind: str, row: Any) -> dict[str, Any]:
         return hit_record(row)
     if kind == RETIRE:
         return retire_record(row)
+    if kind in CASE_KINDS:
+        return case_record(row)
     return copy_record(row)
 
 

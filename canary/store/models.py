@@ -203,8 +203,14 @@ class Incident(Base):
     last_hit_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     hit_count: Mapped[int] = mapped_column(Integer, default=0)
     alerted_hit_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: open | investigating | closed (canary.vocabulary.IncidentStatus)
     status: Mapped[str] = mapped_column(String(20), default="open")
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: Who works the case: a free name (a dashboard user or anyone else), None when nobody.
+    assignee: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    #: Why it was closed (required to close; cleared when reopened, kept in its history).
+    resolution: Mapped[str | None] = mapped_column(Text, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Hit(Base):
@@ -224,11 +230,16 @@ class Hit(Base):
         ForeignKey("blobs.sha256"), nullable=True, index=True
     )
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    #: evidence | unattributed | control | burn-in
+    #: evidence | unattributed | control | burn-in | noise (marked by a person, see CaseEvent)
     classification: Mapped[str] = mapped_column(String(20), default="evidence")
     incident_id: Mapped[int | None] = mapped_column(
         ForeignKey("incidents.id"), nullable=True, index=True
     )
+
+    #: What search reads of the message besides its sender and summary: the text the
+    #: listener extracted (body, caller name), folded (canary.text.fold) and bounded.
+    #: Not evidence (the raw bytes are) and not in the hash chain.
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     candidates: Mapped[list[HitCopy]] = relationship(
         back_populates="hit", order_by="HitCopy.rank", cascade="all, delete-orphan"
@@ -269,6 +280,28 @@ class IncidentHit(Base):
     shared: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+class CaseEvent(Base):
+    """One change of the case workflow, by whom and when; append-only.
+
+    kind "incident": an incident's status, assignee or resolution changed and/or a note
+    added (`text`); kind "noise": a hit marked as noise, or restored, with the reason
+    (`text`). `changes` maps each changed field to [before, after]. Every row is covered
+    by a chain link of the same kind (canary.store.chain.case_record).
+    """
+
+    __tablename__ = "case_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(10))  # incident | noise
+    incident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("incidents.id"), nullable=True, index=True
+    )
+    hit_id: Mapped[int | None] = mapped_column(ForeignKey("hits.id"), nullable=True, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    by: Mapped[str] = mapped_column(String(200))
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    text: Mapped[str] = mapped_column(Text, default="")
+
+
 class Alert(Base):
     """An alert in the outbox, one row per channel, until the channel acknowledges it."""
 
@@ -303,7 +336,7 @@ class ChainLink(Base):
 
     __tablename__ = "chain"
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(10))  # copy | hit
+    kind: Mapped[str] = mapped_column(String(10))  # copy | hit | retire | incident | noise
     ref_id: Mapped[str] = mapped_column(String(64))
     record_sha256: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
