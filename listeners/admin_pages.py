@@ -26,11 +26,12 @@ from starlette.staticfiles import StaticFiles
 from canary.config import Config, zone
 from canary.errors import CanaryError, ConfigError, InputError
 from canary.evidence.templating import ItemFirstEnvironment
-from canary.investigate import history, queries
-from canary.investigate.trace import trace
+from canary.hits import workflow
+from canary.investigate import history, queries, search
 from canary.store import users
 from canary.store.engine import Store
 from canary.store.models import Copy, Hit, HitCopy
+from canary.vocabulary import Channel, IncidentStatus, Strength
 from listeners import admin_alerts, admin_api, admin_charts, admin_view
 from listeners.admin_auth import (
     SESSION_MAX_AGE,
@@ -141,8 +142,11 @@ def routes(
 
     def index(request: Request) -> Response:
         who = page_user(request, store)
+        status = request.query_params.get("status", "")
+        status = status if status in {st.value for st in IncidentStatus} else ""
         with store.session() as s:
-            incidents = history.list_incidents(s, limit=100)
+            incidents = history.list_incidents(s, limit=100, status=status or None)
+            every = incidents if not status else history.list_incidents(s, limit=500)
         hits = queries.list_hits(store, queries.HitFilter(limit=50))["hits"]
         lang = pick_lang(request.headers.get("accept-language"))
         t, tz, now = TEXT[lang], org_zone(request), _now()
@@ -150,7 +154,7 @@ def routes(
         events = recent_events(store, since)
         span = admin_charts.Span(since, now, tz, lang, t)
         charts = [
-            admin_charts.incidents_by_age(incidents, now, t),
+            admin_charts.incidents_by_age(every, now, t),
             admin_charts.over_time(
                 "chart-channels",
                 t["chart_channel"],
@@ -168,6 +172,7 @@ def routes(
         ]
         ctx = {
             "incidents": incidents,
+            "status": status,
             "hits": hits,
             "charts": charts,
             "alert_state": alert_overview(store, request),
@@ -275,44 +280,88 @@ def routes(
         )
         return admin_api.download(data, name, "application/zip")
 
-    def hit_page(request: Request) -> Response:
-        who = page_user(request, store)
+    def hit_page(
+        request: Request, who: Principal | None = None, error: str | None = None
+    ) -> Response:
+        who = who or page_user(request, store)
         hit = admin_api.hit_document(store, request.path_params["hit_id"])
         details = hit.get("details") or {}
         body = hit.get("text") or ""
         rows = [(str(k)[:200], show_value(v)) for k, v in details.items() if k not in BODY_KEYS]
-        return render(
-            request, "hit.html", {"hit": hit, "details": rows, "body": show_value(body)}, who=who
-        )
+        ctx = {"hit": hit, "details": rows, "body": show_value(body), "error": error}
+        return render(request, "hit.html", ctx, status=400 if error else 200, who=who)
 
-    def incident_page(request: Request) -> Response:
-        who = page_user(request, store)
+    def incident_page(
+        request: Request, who: Principal | None = None, error: str | None = None
+    ) -> Response:
+        who = who or page_user(request, store)
         with store.session() as s:
             inc = history.incident_detail(s, request.path_params["incident_id"])
         lang = pick_lang(request.headers.get("accept-language"))
         chart = admin_charts.timeline(inc["timeline"], org_zone(request), lang, TEXT[lang])
-        return render(request, "incident.html", {"inc": inc, "chart": chart}, who=who)
+        ctx = {
+            "inc": inc,
+            "chart": chart,
+            "error": error,
+            "statuses": [st.value for st in IncidentStatus],
+            "people": [u.username for u in users.list_users(store)],
+        }
+        return render(request, "incident.html", ctx, status=400 if error else 200, who=who)
+
+    async def incident_update(request: Request) -> Response:
+        who = await run_in_threadpool(page_user, request, store, "investigator")
+        doc = await admin_api.posted(request)
+        iid = request.path_params["incident_id"]
+        try:
+            change = workflow.IncidentChange(
+                status=admin_api.text_field(doc, "status"),
+                assignee=admin_api.text_field(doc, "assignee", empty_is_none=False),
+                note=admin_api.text_field(doc, "note"),
+                resolution=admin_api.text_field(doc, "resolution"),
+            )
+            await run_in_threadpool(workflow.update_incident, store, iid, change, who.name)
+        except InputError as exc:
+            return await run_in_threadpool(incident_page, request, who, str(exc)[:500])
+        return RedirectResponse(f"/incidents/{iid}#case", status_code=303)
+
+    async def hit_noise(request: Request) -> Response:
+        who = await run_in_threadpool(page_user, request, store, "investigator")
+        doc = await admin_api.posted(request)
+        hid = request.path_params["hit_id"]
+        try:
+            noise = admin_api.bool_field(doc, "noise", True)
+            reason = admin_api.text_field(doc, "reason")
+            if reason is None:
+                raise InputError(
+                    TEXT[pick_lang(request.headers.get("accept-language"))]["reason_needed"]
+                )
+            await run_in_threadpool(admin_api.change_hit, store, hid, noise, reason, who.name)
+        except InputError as exc:
+            return await run_in_threadpool(hit_page, request, who, str(exc)[:500])
+        return RedirectResponse(f"/hits/{hid}#case", status_code=303)
 
     def alerts_page(request: Request) -> Response:
         who = page_user(request, store)
         overview = alert_overview(store, request)
         return render(request, "alerts.html", {"ov": overview}, who=who)
 
-    def search(request: Request) -> Response:
+    def search_page(request: Request) -> Response:
         who = page_user(request, store, "investigator")
-        q = request.query_params.get("q", "").strip()[:300]
-        ctx: dict[str, Any] = {"q": q, "traced": None, "hits": None, "error": None}
-        if q:
+        form = SearchForm.of(request)
+        ctx: dict[str, Any] = {
+            "form": form,
+            "results": None,
+            "error": None,
+            "copies": queries.list_copies(store)["copies"],
+            "channels": [ch.value for ch in Channel],
+            "strengths": [st.value for st in Strength],
+        }
+        if form.q:
             try:
-                traced = trace(store, q)
-                if traced["canaries"] or traced["hits"]:
-                    ctx["traced"], ctx["hits"] = traced, traced["hits"]
-            except InputError:
-                pass
-            if ctx["hits"] is None:
-                flt = queries.HitFilter(sender=q, limit=200)
-                ctx["hits"] = queries.list_hits(store, flt)["hits"]
-        return render(request, "search.html", ctx, who=who)
+                ctx["results"] = search.search(store, form.q, form.search_filter())
+            except InputError as exc:
+                ctx["error"] = str(exc)[:500]
+        return render(request, "search.html", ctx, status=400 if ctx["error"] else 200, who=who)
 
     def identify_form(request: Request) -> Response:
         who = page_user(request, store, "investigator")
@@ -372,9 +421,11 @@ def routes(
         Route("/copies/{copy_id}", copy_page),
         Route("/copies/{copy_id}/bundle", bundle),
         Route("/hits/{hit_id:int}", hit_page),
-        Route("/incidents/{incident_id:int}", incident_page),
+        Route("/incidents/{incident_id:int}", incident_page, methods=["GET"]),
+        Route("/incidents/{incident_id:int}", incident_update, methods=["POST"]),
+        Route("/hits/{hit_id:int}/noise", hit_noise, methods=["POST"]),
         Route("/alerts", alerts_page),
-        Route("/search", search),
+        Route("/search", search_page),
         Route("/identify", identify_form, methods=["GET"]),
         Route("/identify", identify_upload, methods=["POST"]),
         Route("/users", users_page, methods=["GET"]),
@@ -423,6 +474,52 @@ def recent_events(store: Store, since: datetime) -> list[Event]:
     ]
 
 
+def _day(value: str) -> str:
+    """A date typed in a form as YYYY-MM-DD, or "" when it is not one."""
+    try:
+        return date.fromisoformat(value.strip()[:10]).isoformat() if value.strip() else ""
+    except ValueError:
+        return ""
+
+
+@dataclass(frozen=True)
+class SearchForm:
+    """The search page's query and filters as typed (bounded; bad dates dropped)."""
+
+    q: str = ""
+    copy: str = ""
+    channel: str = ""
+    since: str = ""
+    until: str = ""
+    strength: str = ""
+
+    @classmethod
+    def of(cls, request: Request) -> SearchForm:
+        p = request.query_params
+        return cls(
+            p.get("q", "").strip()[: search.MAX_QUERY],
+            p.get("copy", "").strip()[:64],
+            p.get("channel", "").strip()[:20],
+            _day(p.get("since", "")),
+            _day(p.get("until", "")),
+            p.get("strength", "").strip()[:20],
+        )
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.copy or self.channel or self.since or self.until or self.strength)
+
+    def search_filter(self) -> search.SearchFilter:
+        return search.SearchFilter(
+            copy=self.copy or None,
+            channel=self.channel or None,
+            since=queries.parse_time(self.since) if self.since else None,
+            until=queries.parse_time(self.until, end_of_day=True) if self.until else None,
+            strength=self.strength or None,
+            limit=search.MAX_LIMIT,
+        )
+
+
 @dataclass(frozen=True)
 class CopyFilter:
     """The copies page's filters: dataset (exact), recipient (contains), issued between."""
@@ -435,14 +532,12 @@ class CopyFilter:
     @classmethod
     def of(cls, request: Request) -> CopyFilter:
         q = request.query_params
-        dates = []
-        for key in ("since", "until"):
-            v = q.get(key, "").strip()[:10]
-            try:
-                dates.append(date.fromisoformat(v).isoformat() if v else "")
-            except ValueError:
-                dates.append("")
-        return cls(q.get("dataset", "")[:200], q.get("recipient", "").strip()[:200], *dates)
+        return cls(
+            q.get("dataset", "")[:200],
+            q.get("recipient", "").strip()[:200],
+            _day(q.get("since", "")),
+            _day(q.get("until", "")),
+        )
 
     @property
     def active(self) -> bool:

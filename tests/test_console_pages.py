@@ -212,3 +212,115 @@ def test_an_unknown_organisation_zone_is_a_config_error(tmp_path: Path) -> None:
         load_config(cfg)
     cfg.write_text('[console]\ntimezone = "America/Mexico_City"\n')
     assert load_config(cfg).console.timezone == "America/Mexico_City"
+
+
+def incident_of(c: httpx.Client, copy_id: str) -> int:
+    incidents = c.get("/api/incidents").json()["incidents"]
+    return next(int(i["id"]) for i in incidents if i["copy"] == copy_id)
+
+
+def test_an_incident_is_worked_from_its_page(bogota) -> None:
+    c, data = bogota
+    iid = incident_of(c, data.copies["c"])
+    token = csrf_of(c.get(f"/incidents/{iid}").text)
+    form = {"csrf": token, "status": "investigating", "assignee": "ivan", "resolution": ""}
+    r = c.post(f"/incidents/{iid}", data={**form, "note": "llamé <b>al proveedor</b>"})
+    assert r.status_code == 303 and r.headers["location"] == f"/incidents/{iid}#case"
+    doc = page(c, f"/incidents/{iid}")
+    assert doc.by_id("incident-status").text == "investigating"
+    assert doc.by_id("incident-assignee").text == "ivan"
+    events = [e for e in doc.by_id("case-history").all("li") if "data-event" in e.attrs]
+    assert len(events) == 1
+    assert events[0].one("strong", cls="by").text == "ana"  # the logged-in user, not a field
+    assert "status: open → investigating" in events[0].text
+    assert "assignee: — → ivan" in events[0].text
+    assert events[0].one("blockquote").text == "llamé <b>al proveedor</b>"  # as text
+
+    closing = {**form, "status": "closed", "note": ""}
+    r = c.post(f"/incidents/{iid}", data=closing)
+    assert r.status_code == 400
+    assert "needs a resolution" in parse(r.text).by_id("case-error").text
+    r = c.post(f"/incidents/{iid}", data={**closing, "resolution": "contract ended"})
+    assert r.status_code == 303
+    doc = page(c, f"/incidents/{iid}")
+    assert doc.by_id("incident-status").text == "closed"
+    assert doc.by_id("incident-resolution").text == "contract ended"
+    assert doc.by_id("incident-closed-at").one("time")
+
+    def listed(status: str) -> set[str]:
+        table = page(c, "/", params={"status": status} if status else None).by_id("incidents")
+        return {r.one("td", cls="copy").text for r in table.all("tr") if r.all(cls="copy")}
+
+    assert listed("closed") == {data.copies["c"]}
+    assert data.copies["c"] not in listed("open")
+    assert listed("") == set(data.copies.values())
+    age = page(c, "/").by_id("chart-incident-age").one("tbody").all("tr")
+    assert sum(int(r.cells()[-1]) for r in age) == 2  # a closed incident is not open
+
+
+def test_a_hit_is_marked_as_noise_and_restored_from_its_page(bogota) -> None:
+    c, data = bogota
+    hid = data.hits["probe_c"]
+    token = csrf_of(c.get(f"/hits/{hid}").text)
+    r = c.post(f"/hits/{hid}/noise", data={"csrf": token, "noise": "true", "reason": ""})
+    assert r.status_code == 400 and parse(r.text).by_id("case-error").text
+    r = c.post(
+        f"/hits/{hid}/noise", data={"csrf": token, "noise": "true", "reason": "our own list check"}
+    )
+    assert r.status_code == 303
+    doc = page(c, f"/hits/{hid}")
+    assert doc.by_id("hit-noise-reason").text == "Marked as noise by ana: our own list check"
+    assert doc.by_id("noise-submit").text == "Count it as evidence again"
+    iid = incident_of(c, data.copies["c"])
+    row = page(c, f"/incidents/{iid}").by_id("timeline").one("tr", data_hit=str(hid))
+    assert "is-noise" in row.attrs["class"] and "noise" in row.text
+    r = c.post(
+        f"/hits/{hid}/noise", data={"csrf": token, "noise": "false", "reason": "it was them"}
+    )
+    assert r.status_code == 303
+    doc = page(c, f"/hits/{hid}")
+    assert doc.by_id("hit-classification").text == "evidence"
+    assert len([e for e in doc.by_id("case-history").all("li") if "data-event" in e.attrs]) == 2
+
+
+def test_a_viewer_sees_the_case_but_cannot_change_it(tmp_path: Path, port: int) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'canary.db'}")
+    try:
+        data = seed_console(store)
+        with (
+            live_admin(store, port) as url,
+            httpx.Client(base_url=url, timeout=60, headers={"Accept-Language": "en"}) as c,
+        ):
+            assert login(c, "vera", PASSWORDS["vera"][1]).status_code == 303
+            iid = incident_of(c, data.copies["a"])
+            doc = page(c, f"/incidents/{iid}")
+            assert doc.by_id("case-history") and not doc.all(id="incident-form")
+            assert not page(c, f"/hits/{data.hits['fixed']}").all(id="noise-form")
+            token = csrf_of(c.get("/").text)
+            r = c.post(f"/incidents/{iid}", data={"csrf": token, "status": "closed"})
+            assert r.status_code == 403
+            r = c.post(f"/hits/{data.hits['fixed']}/noise", data={"csrf": token, "reason": "x"})
+            assert r.status_code == 403
+    finally:
+        store.dispose()
+
+
+def test_search_finds_a_canary_by_name_and_hits_by_sender_and_subject(bogota) -> None:
+    c, data = bogota
+    doc = page(c, "/search", params={"q": "lucía pérez 2"})
+    canaries = doc.by_id("search-canaries")
+    links = {a.attrs["href"] for a in canaries.all("a")}
+    assert any(h.startswith(f"/copies/{data.copies['a']}#canary-") for h in links)
+    hits = {r.attrs["data-hit"] for r in doc.by_id("search-hits").all("tr") if r.attrs}
+    assert str(data.hits["fixed"]) in hits  # luz@ is canary 2's address
+    doc = page(c, "/search", params={"q": "jefe"})
+    [row] = [r for r in doc.by_id("search-hits").all("tr") if r.attrs]
+    assert row.attrs["data-hit"] == str(data.hits["whatsapp_c"])
+    assert row.cells()[3] == "sender"
+    assert HOSTILE_RECIPIENT not in doc.by_id("search-hits").text
+    doc = page(c, "/search", params={"q": "promo", "channel": "smtp"})
+    assert not [r for r in doc.by_id("search-hits").all("tr") if r.attrs]
+    doc = page(c, "/search", params={"q": "promo", "channel": "sms", "strength": "shared"})
+    [row] = [r for r in doc.by_id("search-hits").all("tr") if r.attrs]
+    assert row.attrs["data-hit"] == str(data.hits["sms_shared"])
+    assert doc.by_id("search-channel").one("option", selected="").text == "sms"

@@ -215,6 +215,7 @@
         td.className = "status";
         const s = String(i.status || "");
         badge(td, "status-" + s.replace(/[^a-z-]/g, ""), word(s));
+        cell(tr, i.assignee || "").className = "assignee";
       },
     },
   };
@@ -224,7 +225,7 @@
     if (!spec) return;
     let resp;
     try {
-      resp = await fetch(spec.url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      resp = await fetch(table.dataset.src || spec.url, { credentials: "same-origin", headers: { Accept: "application/json" } });
     } catch (e) {
       return;
     }
