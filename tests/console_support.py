@@ -7,13 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
-
 from canary.hits.record import Observation, record
 from canary.store import users
 from canary.store.engine import Store
-from canary.store.models import Canary, Identifier
-from canary.text import fold
 from tests.case_support import XSS, mail_hit, make_copy
 
 #: Markup an adversary would put wherever we show text; none of it may run or render.
@@ -48,6 +44,7 @@ def seed_console(store: Store, now: datetime | None = None) -> Console:
         ["ana@canary.example", "eva@canary.example", "luz@canary.example"],
         [SHARED_PHONE],
         issued_at=start,
+        names=True,
     )
     b = make_copy(
         store,
@@ -55,17 +52,15 @@ def seed_console(store: Store, now: datetime | None = None) -> Console:
         ["beto@canary.example"],
         [SHARED_PHONE],
         issued_at=start + timedelta(days=1),
+        names=True,
     )
     c = make_copy(
         store,
         "Auditoría Externa",
         ["caro@canary.example", "dani@canary.example"],
         issued_at=start + timedelta(days=2),
+        names=True,
     )
-    with store.session() as s:  # names as `canary issue` registers them (folded)
-        for can in s.scalars(select(Canary).where(Canary.copy_id.in_((a, b, c)))):
-            name = str(can.values["nombre"])
-            s.add(Identifier(canary_id=can.id, kind="name", value=fold(name), raw=name))
     hits: dict[str, int] = {}
     hits["mail_a"] = mail_hit(store, "ana@canary.example")
     hits["mail_a2"] = mail_hit(store, "eva@canary.example", mid="m2")

@@ -52,6 +52,12 @@ document.addEventListener('securitypolicyviolation', e => {
   window.__csp.push(e.violatedDirective + ' ' + e.blockedURI);
 });
 """
+#: Form controls a screen reader could not name (no <label>, no aria-label).
+UNLABELLED = """
+Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea'))
+  .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
+  .map(e => e.name || e.id)
+"""
 SCREENSHOTS = Path(
     os.environ.get("CANARY_SCREENSHOTS") or Path(__file__).parent / "artifacts" / "screenshots"
 )
@@ -132,6 +138,8 @@ def check_page(w: Watched, where: str) -> None:
     assert w.page.locator("main img, main script, main iframe").count() == 0, where
     assert w.errors == [], (where, w.errors)
     assert w.dialogs == [], (where, w.dialogs)
+    unlabelled = w.page.evaluate(UNLABELLED)
+    assert unlabelled == [], (where, "form controls without a label", unlabelled)
 
 
 def crawl(w: Watched, url: str, checked: dict[str, int]) -> list[str]:
@@ -239,6 +247,96 @@ def test_times_are_shown_in_the_browsers_time_zone(browser, console) -> None:
         w.close()
 
 
+def test_the_case_workflow_end_to_end(browser, console) -> None:
+    data, url = console
+    iid, hid = _incident_of(data), data.hits["mail_a2"]
+    w = open_context(browser, locale="en-US", timezone_id="America/Mexico_City")
+    p = w.page
+    try:
+        log_in(p, url, "ivan")
+        p.click(f"#incidents a[href='/incidents/{iid}']")
+        p.wait_for_url(f"{url}/incidents/{iid}")
+        # assign and note
+        p.select_option("#case-status", "investigating")
+        p.fill("#case-assignee", "ana")
+        p.fill("#case-note", "Called the supplier <script>alert(4)</script>")
+        p.click("#case-save")
+        p.wait_for_url(f"{url}/incidents/{iid}#case")
+        check_page(w, "incident after assigning")
+        assert p.locator("#incident-status").text_content() == "investigating"
+        assert p.locator("#incident-assignee").text_content() == "ana"
+        event = p.locator("#case-history li[data-event]")
+        assert event.count() == 1
+        assert event.locator(".by").text_content() == "ivan"
+        assert event.locator("blockquote").text_content() == (
+            "Called the supplier <script>alert(4)</script>"
+        )
+        # mark one of its hits as noise, from the timeline
+        p.click(f"#timeline tr[data-hit='{hid}'] a")
+        p.wait_for_url(f"{url}/hits/{hid}")
+        p.fill("#noise-reason", "our own test message")
+        p.click("#noise-submit")
+        p.wait_for_url(f"{url}/hits/{hid}#case")
+        check_page(w, "hit marked as noise")
+        assert p.locator("#hit-noise-reason").text_content() == (
+            "Marked as noise by ivan: our own test message"
+        )
+        # close: refused without a resolution, then closed with one
+        p.goto(f"{url}/incidents/{iid}")
+        assert p.locator(f"#timeline tr[data-hit='{hid}'].is-noise").count() == 1
+        p.select_option("#case-status", "closed")
+        p.click("#case-save")
+        p.locator("#case-error").wait_for()
+        assert "needs a resolution" in p.locator("#case-error").text_content()
+        assert w.errors and all("400" in e for e in w.errors)  # the refusal, and only it
+        w.errors.clear()
+        p.select_option("#case-status", "closed")
+        p.fill("#case-resolution", "Supplier admitted the leak; contract ended")
+        p.click("#case-save")
+        p.wait_for_url(f"{url}/incidents/{iid}#case")
+        check_page(w, "incident closed")
+        assert p.locator("#incident-status").text_content() == "closed"
+        assert p.locator("#incident-resolution").text_content() == (
+            "Supplier admitted the leak; contract ended"
+        )
+        assert p.locator("#case-history li[data-event]").count() == 3  # with the noise mark
+        # the closed tab lists it, and keeps listing only closed ones as it refreshes
+        p.click("#nav-search")  # away and back through the navigation
+        p.click("header nav a[href='/']")
+        p.click("#status-closed")
+        p.wait_for_url(f"{url}/?status=closed")
+        p.wait_for_timeout(3500)  # one live refresh
+        rows = p.locator("#incidents tbody tr")
+        assert rows.count() == 1
+        assert rows.first.locator("td.copy").text_content() == data.copies["a"]
+        check_page(w, "closed incidents")
+    finally:
+        w.close()
+
+
+def test_keyboard_skip_link_and_search(browser, console) -> None:
+    data, url = console
+    w = open_context(browser, locale="en-US")
+    p = w.page
+    try:
+        log_in(p, url, "ivan")
+        p.keyboard.press("Tab")
+        assert p.evaluate("document.activeElement.className") == "skip"
+        p.keyboard.press("Enter")
+        assert p.evaluate("document.activeElement.id") == "main"
+        p.goto(f"{url}/search")
+        p.focus("#search-q")
+        p.keyboard.type("jefe")
+        p.keyboard.press("Enter")
+        p.wait_for_url(re.compile(r".*/search\?q=jefe.*"))
+        check_page(w, "search")
+        row = p.locator("#search-hits tbody tr")
+        assert row.count() == 1
+        assert row.get_attribute("data-hit") == str(data.hits["whatsapp_c"])
+    finally:
+        w.close()
+
+
 PAGES = {
     "login": "/login",
     "home": "/",
@@ -247,7 +345,7 @@ PAGES = {
     "incident": "/incidents/{incident}",
     "hit": "/hits/{hit}",
     "alerts": "/alerts",
-    "search": "/search?q=%2B506+8312+3456",
+    "search": "/search?q=l%C3%BAcia",
     "identify": "/identify",
     "users": "/users",
 }
