@@ -14,7 +14,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from listeners.admin_view import MONTHS, as_datetime
@@ -47,6 +47,8 @@ class Tick:
     y: float
     text: str
     anchor: str = "middle"
+    #: A time (UTC ISO) the browser rewrites the label as, in the viewer's zone.
+    iso: str = ""
 
 
 @dataclass(frozen=True)
@@ -296,6 +298,7 @@ def timeline(
                 height - 10,
                 f"{dt.day} {months[dt.month - 1]} {dt:%H:%M}",
                 anchor,
+                dt.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
             )
         )
     grid = [float(TOP + 17 + 34 * i) for i in range(len(lanes))]

@@ -31,6 +31,9 @@
   const SHORT = new Intl.DateTimeFormat(LOCALE, {
     year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
   });
+  const AXIS = new Intl.DateTimeFormat(LOCALE, {
+    month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
+  });
   const RELATIVE = typeof Intl.RelativeTimeFormat === "function"
     ? new Intl.RelativeTimeFormat(pageLang(), { numeric: "auto", style: "short" }) : null;
   const NUMBER = new Intl.NumberFormat(LOCALE);
@@ -72,8 +75,15 @@
     }
   }
 
+  // A chart's time axis label (<text data-datetime>), in the viewer's zone.
+  function axisTime(el) {
+    const when = new Date(el.getAttribute("data-datetime"));
+    if (!isNaN(when.getTime())) el.textContent = AXIS.format(when);
+  }
+
   function localise(root) {
     root.querySelectorAll("time[datetime]").forEach(localTime);
+    root.querySelectorAll("text[data-datetime]").forEach(axisTime);
     root.querySelectorAll("data.num, data.p").forEach(localNumber);
   }
 
