@@ -209,3 +209,44 @@ def test_a_shared_hit_marked_noise_leaves_every_candidate(cli: Store) -> None:
         assert (inc["shared_hits"], inc["noise_hits"]) == (0, 1)
         assert inc["timeline"][0]["shared"] and inc["timeline"][0]["noise"]["by"] == "ivan"
     assert verified()
+
+
+def test_a_new_hit_reopens_a_closed_incident(cli: Store) -> None:
+    shared = "+50683123456"
+    a = make_copy(cli, "Proveedor A", ["ana@canary.example"], [shared])
+    b = make_copy(cli, "Proveedor B", ["beto@canary.example"], [shared])
+    mail_hit(cli, "ana@canary.example")
+    mail_hit(cli, "beto@canary.example", mid="m2")
+    for copy_id in (a, b):
+        doc("incident", str(one_incident(copy_id)), "--status", "closed", "--resolution", "done")
+
+    later = mail_hit(cli, "ana@canary.example", mid="m3")
+    inc = doc("incident", str(one_incident(a)))
+    assert (inc["status"], inc["resolution"], inc["closed_at"]) == ("open", None, None)
+    last = inc["history"][-1]
+    assert last["by"] == "canary" and f"#{later}" in last["text"]
+    assert last["changes"] == {"status": ["closed", "open"], "resolution": ["done", None]}
+    assert doc("incident", str(one_incident(b)))["status"] == "closed"
+
+    [sms] = record(cli, [Observation("sms", shared, sender="+50688887777", summary="hola")])
+    reopened = doc("incident", str(one_incident(b)))  # a shared hit reopens each candidate's
+    assert reopened["status"] == "open" and f"#{sms.hit_id}" in reopened["history"][-1]["text"]
+    assert verified()
+
+
+def test_a_worked_case_still_makes_a_bundle_that_verifies(cli: Store, tmp_path) -> None:
+    from canary.evidence.bundle import write_bundle
+    from canary.evidence.verify import verify_bundle
+    from tests.bundle_support import SIGNER
+
+    copy_id = make_copy(cli, "Proveedor A", ["ana@canary.example"])
+    noise = mail_hit(cli, "ana@canary.example")
+    mail_hit(cli, "ana@canary.example", mid="m2")
+    mark_noise(cli, noise, "our own test mail", by="ivan")
+    inc = one_incident(copy_id)
+    update_incident(cli, inc, IncidentChange(status="closed", resolution="x"), by="ivan")
+    out = tmp_path / "case.zip"
+    b = write_bundle(cli, copy_id, out, SIGNER)
+    assert b.hits == 2  # the noise hit too: the bundle covers every hit naming the copy
+    check = verify_bundle(out, SIGNER.public, copy=copy_id, store=cli)
+    assert check.ok, check.problems

@@ -51,9 +51,10 @@ def incidents(
     for r in rows:
         who = f"{r['copy']} ({_safe(r['recipient'])})" if r["copy"] else _safe(r["key"])
         assignee = f"  -> {_safe(r['assignee'], 60)}" if r["assignee"] else ""
+        noise = f", {r['noise_hits']} noise" if r["noise_hits"] else ""
         echo(
             f"#{r['id']}  {r['last_hit_at'][:19]}  {r['hits']:>5} hits "
-            f"({r['shared_hits']} shared, {r['noise_hits']} noise)  {r['status']:<13} "
+            f"({r['shared_hits']} shared{noise})  {r['status']:<13} "
             f"{who}{assignee}"
         )
 
@@ -114,8 +115,8 @@ def incident(
         echo(f"closed {doc['closed_at'][:19]}: {_safe(doc['resolution'], 500)}")
     echo(
         f"opened {doc['opened_at']}, last hit {doc['last_hit_at']}, {doc['hits']} hits "
-        f"({doc['exclusive_hits']} exclusive, {doc['shared_hits']} shared with other copies, "
-        f"{doc['noise_hits']} marked as noise)"
+        f"({doc['exclusive_hits']} exclusive, {doc['shared_hits']} shared with other copies)"
+        + (f", {doc['noise_hits']} marked as noise" if doc["noise_hits"] else "")
     )
     for h in doc["timeline"]:
         mark = f"  SHARED with {' '.join(h['copies'])}" if h["shared"] else ""

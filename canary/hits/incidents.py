@@ -17,6 +17,9 @@ Alert policy:
 - liveness sentinels (our own probe mail, see canary.ops.liveness) are recorded but
   filed in no incident and alert no one.
 
+A closed incident that a new evidence or unattributed hit joins is reopened (a case
+event by "canary", see canary.hits.workflow).
+
 A shared hit (several candidate copies) is filed in the incident of its best
 candidate (`Hit.incident_id`, where its alert goes; the alert says it is shared and
 names every candidate) and joins the incident of each candidate copy, marked shared
@@ -42,6 +45,7 @@ from canary.alerts.messages import first_payload
 from canary.alerts.outbox import enqueue
 from canary.hits.attribution import coded_canary_ids, hit_attribution
 from canary.hits.sentinels import is_sentinel
+from canary.hits.workflow import reopen_on_hit
 from canary.store.models import Hit, Incident, IncidentHit, UTCDateTime
 
 log = logging.getLogger(__name__)
@@ -175,8 +179,18 @@ def finish(session: Session, plan: Plan) -> list[tuple[Incident, Hit, bool]]:
         )
         session.expire(inc, ["hit_count", "alerted_hit_count", "last_hit_at"])
         out.extend((inc, hit, opened and i == 0) for i, hit in enumerate(group))
+        _reopen(session, inc, group)
     _join_shared(session, plan.shared)
     return out
+
+
+def _reopen(session: Session, inc: Incident, hits: list[Hit]) -> None:
+    """A closed incident that new contact (evidence or unattributed) joins is open again."""
+    if inc.status != "closed":
+        return
+    first = next((h for h in hits if h.classification in IMMEDIATE), None)
+    if first is not None:
+        reopen_on_hit(session, inc, first)
 
 
 def _join_shared(session: Session, shared: list[Hit]) -> None:
@@ -197,6 +211,7 @@ def _join_shared(session: Session, shared: list[Hit]) -> None:
                 found[cand.copy_id] = inc
             links.append({"incident_id": inc.id, "hit_id": hit.id, "shared": True})
             if inc.id != hit.incident_id:
+                _reopen(session, inc, [hit])
                 session.connection().execute(
                     _BUMP, {"iid": inc.id, "n": 1, "alerted": 1, "latest": hit.observed_at}
                 )

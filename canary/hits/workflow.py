@@ -7,6 +7,8 @@ marked as noise, every change by whom and when, each one a link of the hash chai
   closes (`IncidentChange(status="closed", resolution="...")`); a resolution alone
   amends a closed incident's. Reopening (open or investigating) clears the resolution
   and the closing time; the history keeps them.
+- A closed incident that a new hit (evidence or unattributed) joins is reopened by the
+  tool itself (`reopen_on_hit`, recorded as by "canary").
 - `mark_noise(store, hit_id, reason, by=...)`: the hit's classification becomes
   "noise": it stays in the store, its incident and the chain, but it is no longer
   evidence (copies' exclusive and shared counts, attribution of other hits and of
@@ -209,6 +211,24 @@ def update_incident(
         raise InputError("nothing to change: give a status, an assignee, a note or a resolution")
     with store.session() as s:
         return change_incident(s, incident_id, change, by)
+
+
+#: Who the tool records as the author of the changes it makes itself.
+SYSTEM = "canary"
+
+
+def reopen_on_hit(session: Session, inc: Incident, hit: Hit) -> CaseChange:
+    """Reopen a closed incident that a new hit joined (inside the recording transaction):
+    new contact after closing is a new fact to look at. The closing resolution stays in
+    the history; the change is recorded as made by "canary"."""
+    changes: dict[str, list[Any]] = {"status": [inc.status, IncidentStatus.OPEN.value]}
+    if inc.resolution is not None:
+        changes["resolution"] = [inc.resolution, None]
+    inc.status = IncidentStatus.OPEN.value
+    inc.resolution = None
+    inc.closed_at = None
+    text = f"reopened: hit #{hit.id} arrived after the incident was closed"
+    return _event(session, chain.INCIDENT, SYSTEM, changes, text, incident_id=inc.id)
 
 
 def mark_hit_noise(session: Session, hit_id: int, reason: str, by: str) -> CaseChange:
