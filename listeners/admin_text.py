@@ -318,6 +318,10 @@ TEXT["es"].update(
         "truncated": "Hay más resultados: afine la búsqueda o los filtros.",
         "canary": "Canario",
         "text": "Texto",
+        "class_evidence": "evidencia",
+        "class_unattributed": "sin atribuir",
+        "class_control": "canario de control (nunca entregado)",
+        "class_burn-in": "número en periodo de prueba",
     }
 )
 TEXT["en"].update(
@@ -448,6 +452,10 @@ TEXT["en"].update(
         "truncated": "There are more results: narrow the query or the filters.",
         "canary": "Canary",
         "text": "Text",
+        "class_evidence": "evidence",
+        "class_unattributed": "unattributed",
+        "class_control": "control canary (never handed out)",
+        "class_burn-in": "number still in its burn-in period",
     }
 )
 
