@@ -22,9 +22,11 @@ def make_copy(
     *,
     issued_at: datetime | None = None,
     names: bool = False,
+    person: str = "Lucía Pérez",
 ) -> str:
     """Insert a dataset, a copy with one canary per email, and its chain link; the copy id.
-    `names`: register each canary's name too (folded, as `canary issue` does)."""
+    `names`: register each canary's name too (folded, as `canary issue` does); the
+    canaries are named `person` and their number."""
     issued_at = issued_at or datetime.now(UTC) - timedelta(days=2)
     phones = phones or []
     with store.session() as s:
@@ -60,7 +62,7 @@ def make_copy(
                 dataset_id=ds.id,
                 kind="planted",
                 position=10 + i,
-                values={"nombre": f"Lucía Pérez {i}", "email": email, "telefono": phone or ""},
+                values={"nombre": f"{person} {i}", "email": email, "telefono": phone or ""},
             )
             s.add(can)
             s.flush()

@@ -14,6 +14,7 @@ from tests.case_support import XSS, mail_hit, make_copy
 
 #: Markup an adversary would put wherever we show text; none of it may run or render.
 HOSTILE_RECIPIENT = 'Proveedor <script>alert("r")</script> & "Ñandú"'
+HOSTILE_NAME = '<b>Gustavo</b> <img src=x onerror=alert(5)> "Núñez"'
 HOSTILE_SENDER = '"<b>Jefe</b>" <img src=x onerror=alert(3)>@evil.example'
 SHARED_PHONE = "+50683123456"
 PASSWORDS = {
@@ -60,6 +61,7 @@ def seed_console(store: Store, now: datetime | None = None) -> Console:
         ["caro@canary.example", "dani@canary.example"],
         issued_at=start + timedelta(days=2),
         names=True,
+        person=HOSTILE_NAME,
     )
     hits: dict[str, int] = {}
     hits["mail_a"] = mail_hit(store, "ana@canary.example")

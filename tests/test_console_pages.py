@@ -318,6 +318,10 @@ def test_search_finds_a_canary_by_name_and_hits_by_sender_and_subject(bogota) ->
     assert row.attrs["data-hit"] == str(data.hits["whatsapp_c"])
     assert row.cells()[3] == "sender"
     assert HOSTILE_RECIPIENT not in doc.by_id("search-hits").text
+    doc = page(c, "/search", params={"q": "gustavo"})  # a name full of markup
+    cells = [r.cells() for r in doc.by_id("search-canaries").all("tr") if r.attrs]
+    assert len(cells) == 2 and all(row[1] == "canary name" for row in cells)
+    assert not doc.by_id("search-canaries").all("img")
     doc = page(c, "/search", params={"q": "promo", "channel": "smtp"})
     assert not [r for r in doc.by_id("search-hits").all("tr") if r.attrs]
     doc = page(c, "/search", params={"q": "promo", "channel": "sms", "strength": "shared"})
