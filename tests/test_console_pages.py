@@ -4,7 +4,9 @@ charts' text alternatives, identify's answer when no canary survived."""
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,9 +17,11 @@ from sqlalchemy import func, select
 
 from canary.config import AlertsConfig, Config, ConsoleConfig, load_config
 from canary.errors import ConfigError
+from canary.evidence.signing import SIGNING_KEY_ENV
 from canary.store.engine import open_store
 from canary.store.models import Alert
 from tests.admin_support import csrf_of, live_admin, login
+from tests.bundle_support import SIGNER
 from tests.console_support import HOSTILE_RECIPIENT, PASSWORDS, Console, seed_console
 from tests.html_support import Node, assert_no_repr, parse
 
@@ -328,3 +332,16 @@ def test_search_finds_a_canary_by_name_and_hits_by_sender_and_subject(bogota) ->
     [row] = [r for r in doc.by_id("search-hits").all("tr") if r.attrs]
     assert row.attrs["data-hit"] == str(data.hits["sms_shared"])
     assert doc.by_id("search-channel").one("option", selected="").text == "sms"
+
+
+def test_the_case_report_writes_times_in_the_organisations_zone(bogota, monkeypatch) -> None:
+    monkeypatch.setenv(SIGNING_KEY_ENV, SIGNER.private_base64())
+    c, data = bogota
+    r = c.get(f"/copies/{data.copies['a']}/bundle", params={"lang": "en"})
+    assert r.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
+        html = zf.read("report.html").decode()
+        hit_json = [zf.read(n).decode() for n in zf.namelist() if n.endswith(".json")]
+    assert data.fixed_at.strftime("%Y-%m-%d 13:30:00 -05") in html  # 18:30 UTC in Bogotá
+    assert not MICROSECONDS.search(html)
+    assert any(data.fixed_at.isoformat() in j for j in hit_json)  # the data stays UTC
