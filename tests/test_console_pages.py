@@ -345,3 +345,55 @@ def test_the_case_report_writes_times_in_the_organisations_zone(bogota, monkeypa
     assert data.fixed_at.strftime("%Y-%m-%d 13:30:00 -05") in html  # 18:30 UTC in Bogotá
     assert not MICROSECONDS.search(html)
     assert any(data.fixed_at.isoformat() in j for j in hit_json)  # the data stays UTC
+
+
+def test_identify_gives_the_dataset_answer_when_no_canary_survived() -> None:
+    from listeners.admin_pages import env
+    from listeners.admin_text import TEXT
+
+    result = {  # identify's document for a dump whose canaries were all stripped
+        "copies": [],
+        "explained": [],
+        "datasets": [
+            {
+                "id": "D1",
+                "name": "padron.csv",
+                "rows_matched": 1234,
+                "copies": [
+                    {
+                        "id": "C1",
+                        "recipient": "<b>Prov</b>",
+                        "issued_at": "2026-01-02T03:04:05.123456+00:00",
+                    },
+                    {"id": "C2", "recipient": "Otra", "issued_at": "2026-02-03T00:00:00+00:00"},
+                ],
+            }
+        ],
+        "unmatched_canary_domain_addresses": [],
+    }
+    html = env.get_template("identify.html").render(
+        t=TEXT["en"],
+        lang="en",
+        csrf="x",
+        user=None,
+        can_investigate=True,
+        is_admin=False,
+        path="/identify",
+        tz=UTC,
+        tz_name="UTC",
+        result=result,
+        filename="dump.csv",
+        error=None,
+    )
+    assert_no_repr(html)
+    assert not MICROSECONDS.search(html) and "<b>Prov</b>" not in html
+    doc = parse(html)
+    assert doc.by_id("identify-none").text == (
+        "No canary survived in this file. Still, the rows come from these datasets; any of "
+        "their recipients may have leaked them:"
+    )
+    [row] = [r for r in doc.by_id("identify-datasets").one("tbody").all("tr")]
+    cells = row.cells()
+    assert cells[0] == "padron.csv (D1)" and cells[1] == "1234"
+    assert cells[2] == "<b>Prov</b> (2026-01-02 03:04 UTC), Otra (2026-02-03 00:00 UTC)"
+    assert [a.attrs["href"] for a in row.all("a")] == ["/copies/C1", "/copies/C2"]
