@@ -11,6 +11,8 @@ The library under the `canary` command. Everything the CLI does is a call here::
     [copy] = canary.issue_copies(store, config, request)
     print(canary.identify(store, "found_dump.csv")["copies"])
     canary.record(store, [canary.Observation("sms", "+528441234567", text="Hola Ana")])
+    canary.search(store, "ana").results
+    canary.update_incident(store, 1, canary.IncidentChange(note="called the vendor"), by="ana")
 
 Names load on first use, so `import canary` stays cheap for the command line.
 """
@@ -44,18 +46,26 @@ _PUBLIC = {
     "verify_chain": "canary.store.chain",
     "add_domain": "canary.store.register",
     "add_phone": "canary.store.register",
+    "IncidentChange": "canary.hits.workflow",
+    "update_incident": "canary.hits.workflow",
+    "mark_noise": "canary.hits.workflow",
+    "restore_hit": "canary.hits.workflow",
+    "SearchFilter": "canary.investigate.search",
+    "search": "canary.investigate.search",
 }
 
 __all__ = [
     "CanaryError",
     "Config",
     "ConfigError",
+    "IncidentChange",
     "InputError",
     "IssueRequest",
     "IssuedCopy",
     "NotFound",
     "Observation",
     "Recorded",
+    "SearchFilter",
     "Store",
     "StoreError",
     "__version__",
@@ -64,9 +74,13 @@ __all__ = [
     "identify",
     "issue_copies",
     "load_config",
+    "mark_noise",
     "open_store",
     "record",
+    "restore_hit",
+    "search",
     "trace",
+    "update_incident",
     "verify_chain",
 ]
 
@@ -84,7 +98,9 @@ if TYPE_CHECKING:
     from canary.config import Config, load_config
     from canary.errors import CanaryError, ConfigError, InputError, NotFound, StoreError
     from canary.hits.record import Observation, Recorded, record
+    from canary.hits.workflow import IncidentChange, mark_noise, restore_hit, update_incident
     from canary.investigate.identify import identify
+    from canary.investigate.search import SearchFilter, search
     from canary.investigate.trace import trace
     from canary.issue.plant import IssuedCopy, IssueRequest, issue_copies
     from canary.store.chain import verify_chain

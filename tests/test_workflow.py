@@ -250,3 +250,36 @@ def test_a_worked_case_still_makes_a_bundle_that_verifies(cli: Store, tmp_path) 
     assert b.hits == 2  # the noise hit too: the bundle covers every hit naming the copy
     check = verify_bundle(out, SIGNER.public, copy=copy_id, store=cli)
     assert check.ok, check.problems
+
+
+def test_case_state_changed_behind_the_tools_back_fails_verify(cli: Store) -> None:
+    copy_id = make_copy(cli, "Proveedor A", ["ana@canary.example"])
+    first = mail_hit(cli, "ana@canary.example")
+    second = mail_hit(cli, "ana@canary.example", mid="m2")
+    inc = one_incident(copy_id)
+    change = update_incident(cli, inc, IncidentChange(assignee="ivan"), by="ivan")
+    assert change is not None and verified()
+
+    def sql(statement: str, **params: object) -> None:
+        with cli.engine.begin() as c:
+            c.execute(text(statement), params)
+
+    def tampered(statement: str, **params: object) -> str:
+        sql(statement, **params)
+        code, out = run("verify")
+        assert code == 1
+        return out
+
+    out = tampered("UPDATE incidents SET status = 'closed' WHERE id = :i", i=inc)
+    assert f"link #{change.seq} (incident {change.event_id})" in out and "'closed'" in out
+    tampered("UPDATE incidents SET status = 'open', assignee = 'mallory' WHERE id = :i", i=inc)
+    sql("UPDATE incidents SET assignee = 'ivan' WHERE id = :i", i=inc)
+    assert verified()
+
+    out = tampered("UPDATE hits SET classification = 'noise' WHERE id = :i", i=first)
+    assert f"hit {first}" in out and "no change marking it as noise" in out
+    sql("UPDATE hits SET classification = 'evidence' WHERE id = :i", i=first)
+    assert verified()
+    marked = mark_noise(cli, second, "test", by="ivan")
+    out = tampered("UPDATE hits SET classification = 'evidence' WHERE id = :i", i=second)
+    assert f"link #{marked.seq} (noise {marked.event_id})" in out

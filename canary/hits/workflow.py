@@ -163,7 +163,7 @@ def change_incident(
         else None
     )
     now = datetime.now(UTC)
-    status = _status(change.status) if change.status is not None else IncidentStatus(inc.status)
+    status = _status(change.status if change.status is not None else inc.status)
     if status != inc.status:
         changes["status"] = [inc.status, status.value]
     if status == IncidentStatus.CLOSED:

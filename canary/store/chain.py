@@ -16,7 +16,16 @@ from typing import Any, cast
 from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from canary.store.models import Canary, CaseEvent, ChainLink, Copy, Domain, Hit, PhoneNumber
+from canary.store.models import (
+    Canary,
+    CaseEvent,
+    ChainLink,
+    Copy,
+    Domain,
+    Hit,
+    Incident,
+    PhoneNumber,
+)
 
 GENESIS = "0" * 64
 #: Link kinds. Existing kinds and their records never change (old chains verify
@@ -244,7 +253,9 @@ def verify_chain(session: Session, batch: int = 500) -> BrokenLink | None:
     A link is broken when its hash does not follow from the link before it, or when
     the copy or hit row it covers no longer hashes to what was recorded (a row edited
     or deleted behind the tool's back). Links are read in batches, with the rows they
-    cover, so a long chain neither fills memory nor costs a query per link.
+    cover, so a long chain neither fills memory nor costs a query per link. Last, the
+    case state of incidents and hits is checked against their recorded changes
+    (`verify_case_state`).
     """
     prev = GENESIS
     expected_seq = 1
@@ -258,7 +269,7 @@ def verify_chain(session: Session, batch: int = 500) -> BrokenLink | None:
             )
         )
         if not links:
-            return None
+            return verify_case_state(session)
         rows = _load_batch(session, links)
         for link in links:
             if link.seq != expected_seq:
@@ -275,6 +286,95 @@ def verify_chain(session: Session, batch: int = 500) -> BrokenLink | None:
             prev = link.hash
             expected_seq += 1
         session.expunge_all()
+
+
+#: An incident's case fields as the workflow leaves them when nothing was ever recorded.
+_CASE_FIELDS = ("status", "assignee", "resolution")
+_CASE_DEFAULT: dict[str, Any] = {"status": "open", "assignee": None, "resolution": None}
+
+
+def verify_case_state(session: Session) -> BrokenLink | None:
+    """The incidents' and hits' case state must be what their last recorded change left.
+
+    The chain covers the case events; this checks the rows they changed: an incident's
+    status, assignee and resolution, and a hit's classification once marked as noise
+    (a hit never marked must not be "noise"). The first mismatch names the link of the
+    last change recorded for that row (#0 when none was).
+    """
+    want_inc: dict[int, dict[str, Any]] = {}
+    want_hit: dict[int, str] = {}
+    last: dict[tuple[str, int], int] = {}
+    rows = session.execute(
+        select(
+            CaseEvent.id, CaseEvent.kind, CaseEvent.incident_id, CaseEvent.hit_id, CaseEvent.changes
+        ).order_by(CaseEvent.id)
+    )
+    for eid, kind, incident_id, hit_id, changes in rows:
+        changes = changes or {}
+        if kind == INCIDENT and incident_id is not None:
+            state = want_inc.setdefault(incident_id, dict(_CASE_DEFAULT))
+            for f in _CASE_FIELDS:
+                if isinstance(changes.get(f), list) and len(changes[f]) == 2:
+                    state[f] = changes[f][1]
+            last[(INCIDENT, incident_id)] = eid
+        elif kind == NOISE and hit_id is not None:
+            after = changes.get("classification")
+            if isinstance(after, list) and len(after) == 2:
+                want_hit[hit_id] = str(after[1])
+            last[(NOISE, hit_id)] = eid
+    t = cast(Table, Incident.__table__).c
+    incidents = session.execute(
+        select(t.id, t.status, t.assignee, t.resolution).where(
+            (t.status != "open") | t.assignee.is_not(None) | t.resolution.is_not(None)
+        )
+    ).all()
+    seen = {int(r.id): dict(zip(_CASE_FIELDS, r[1:], strict=True)) for r in incidents}
+    for iid in sorted(set(seen) | set(want_inc)):
+        want = want_inc.get(iid, _CASE_DEFAULT)
+        now = seen.get(iid, _CASE_DEFAULT)
+        for f in _CASE_FIELDS:
+            if now[f] != want[f]:
+                return _state_broken(
+                    session,
+                    INCIDENT,
+                    last.get((INCIDENT, iid)),
+                    f"incident {iid}",
+                    f"its {f} is {now[f]!r} but the last recorded change left {want[f]!r} "
+                    "(changed behind the tool's back)",
+                )
+    h = cast(Table, Hit.__table__).c
+    marked = session.execute(
+        select(h.id, h.classification).where((h.classification == NOISE) | h.id.in_(list(want_hit)))
+    ).all()
+    for hid, classification in marked:
+        want_cls = want_hit.get(int(hid))
+        if want_cls is None or classification != want_cls:
+            return _state_broken(
+                session,
+                NOISE,
+                last.get((NOISE, int(hid))),
+                f"hit {hid}",
+                f"its classification is {classification!r} but "
+                + (
+                    f"the last recorded change left {want_cls!r}"
+                    if want_cls
+                    else "no change marking it as noise was recorded"
+                )
+                + " (changed behind the tool's back)",
+            )
+    return None
+
+
+def _state_broken(
+    session: Session, kind: str, event_id: int | None, what: str, reason: str
+) -> BrokenLink:
+    seq = 0
+    if event_id is not None:
+        found = session.scalar(
+            select(ChainLink.seq).where(ChainLink.kind == kind, ChainLink.ref_id == str(event_id))
+        )
+        seq = int(found or 0)
+    return BrokenLink(seq, kind, str(event_id or ""), f"{what}: {reason}")
 
 
 def count_links(session: Session) -> int:
