@@ -81,7 +81,24 @@
     if (!isNaN(when.getTime())) el.textContent = AXIS.format(when);
   }
 
+  // Tables that become cards on a phone: each cell carries its column's name, shown
+  // before the value by the style sheet (td::before { content: attr(data-label) }).
+  function labelCells(table) {
+    const heads = Array.from(table.querySelectorAll("thead th")).map(function (th) {
+      return th.textContent.trim();
+    });
+    Array.from(table.tBodies).forEach(function (tbody) {
+      Array.from(tbody.rows).forEach(function (tr) {
+        if (tr.cells.length !== heads.length) return; // a "nothing yet" row
+        Array.from(tr.cells).forEach(function (td, i) {
+          if (heads[i]) td.setAttribute("data-label", heads[i]);
+        });
+      });
+    });
+  }
+
   function localise(root) {
+    root.querySelectorAll("table.cards").forEach(labelCells);
     root.querySelectorAll("time[datetime]").forEach(localTime);
     root.querySelectorAll("text[data-datetime]").forEach(axisTime);
     root.querySelectorAll("data.num, data.p").forEach(localNumber);
@@ -258,6 +275,7 @@
       fresh.appendChild(tr);
     });
     table.replaceChild(fresh, tbody);
+    labelCells(table);
   }
 
   function startLive() {
