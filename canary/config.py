@@ -17,9 +17,11 @@ import json
 import os
 import tomllib
 from dataclasses import dataclass, field, is_dataclass
+from datetime import tzinfo
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_type_hints
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from canary.errors import ConfigError
 from canary.files import private_dir, write_private
@@ -168,6 +170,13 @@ class LiveConfig:
 
 
 @dataclass
+class ConsoleConfig:
+    #: The organisation's time zone (IANA name): the dashboard shows times in it until
+    #: the viewer's browser converts them to its own zone, and reports use it.
+    timezone: str = "UTC"
+
+
+@dataclass
 class Config:
     store: StoreConfig = field(default_factory=StoreConfig)
     listen: ListenConfig = field(default_factory=ListenConfig)
@@ -178,6 +187,7 @@ class Config:
     evidence: EvidenceConfig = field(default_factory=EvidenceConfig)
     mailbox: MailboxConfig = field(default_factory=MailboxConfig)
     live: LiveConfig = field(default_factory=LiveConfig)
+    console: ConsoleConfig = field(default_factory=ConsoleConfig)
     #: Where the file was read from (or would be), used to resolve relative paths.
     path: Path = field(default_factory=lambda: Path(DEFAULT_CONFIG_NAME).resolve())
 
@@ -310,7 +320,20 @@ def load_config(path: str | Path | None = None) -> Config:
     for i, ch in enumerate(cfg.alerts.channels):
         if not isinstance(ch, dict) or "type" not in ch:
             raise ConfigError(f"alerts.channels[{i}] needs a 'type'")
+    zone(cfg.console.timezone, p)
     return cfg
+
+
+def zone(name: str, path: Path | None = None) -> tzinfo:
+    """The time zone `[console] timezone` names; a ConfigError for an unknown name."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        where = f" in {path}" if path else ""
+        raise ConfigError(
+            f"'console.timezone'{where} must be an IANA time zone name such as "
+            f"America/Mexico_City or UTC, not {name[:60]!r}"
+        ) from exc
 
 
 DEFAULT_TOML = """\
@@ -382,6 +405,9 @@ burn_in_days = 0                   # hits on a new number before this are noise
 #                                   # (no password in it); empty: each copy's registered URL
 # check_password_env = ""           # variable holding that account's password
 # check_minutes = 60                # how often live canary rows are read back (0: never)
+
+[console]
+# timezone = "UTC"                 # IANA name, e.g. "America/Mexico_City"
 """
 
 

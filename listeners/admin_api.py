@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from canary.config import Config, load_config
+from canary.config import Config, load_config, zone
 from canary.errors import InputError
 from canary.evidence import bundle, report, signing
 from canary.hits import workflow
@@ -198,10 +198,12 @@ def bundle_bytes(store: Store, copy_id: str, lang: str, config: Config | None) -
     """A freshly built, signed evidence bundle for a copy, and its file name."""
     with store.session() as s:
         copy_id = history.get_copy(s, copy_id).id  # an unknown copy is a 404, key or not
-    signer = signing.load_signer(config or load_config())
+    cfg = config or load_config()
+    signer = signing.load_signer(cfg)
     with tempfile.TemporaryDirectory(prefix="canary-bundle-") as d:
         out = Path(d) / "case.zip"
-        bundle.write_bundle(store, copy_id, out, signer, lang=lang)
+        tz = zone(cfg.console.timezone)
+        bundle.write_bundle(store, copy_id, out, signer, lang=lang, tz=tz)
         data = out.read_bytes()
     safe = "".join(ch for ch in copy_id if ch.isalnum())[:40] or "copy"
     return data, f"case-{safe}.zip"

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
 from jinja2 import FileSystemLoader, select_autoescape
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -20,13 +23,16 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from canary.errors import CanaryError, InputError
+from canary.config import Config, zone
+from canary.errors import CanaryError, ConfigError, InputError
 from canary.evidence.templating import ItemFirstEnvironment
-from canary.investigate import history, queries
-from canary.investigate.trace import trace
+from canary.hits import workflow
+from canary.investigate import history, queries, search
 from canary.store import users
 from canary.store.engine import Store
-from listeners import admin_api
+from canary.store.models import Copy, Hit, HitCopy
+from canary.vocabulary import Channel, IncidentStatus, Strength
+from listeners import admin_alerts, admin_api, admin_charts, admin_view
 from listeners.admin_auth import (
     SESSION_MAX_AGE,
     LoginLimiter,
@@ -47,6 +53,18 @@ env = ItemFirstEnvironment(
     loader=FileSystemLoader(str(HERE / "templates")),
     autoescape=select_autoescape(default=True, default_for_string=True),
 )
+admin_view.install(env)
+
+
+def org_zone(request: Request) -> tzinfo:
+    """The organisation's time zone (`[console] timezone`), UTC without a config."""
+    config: Config | None = getattr(request.app.state, "config", None)
+    if config is None:
+        return UTC
+    try:
+        return zone(config.console.timezone)
+    except ConfigError:
+        return UTC
 
 
 def render(
@@ -58,6 +76,7 @@ def render(
 ) -> HTMLResponse:
     """A page in the browser's language, with the CSRF token and the user's rights."""
     lang = pick_lang(request.headers.get("accept-language"))
+    tz = org_zone(request)
     full = {
         "lang": lang,
         "t": TEXT[lang],
@@ -65,6 +84,9 @@ def render(
         "user": who,
         "can_investigate": bool(who and users.role_at_least(who.role, "investigator")),
         "is_admin": bool(who and who.role == "admin"),
+        "path": request.url.path,
+        "tz": tz,
+        "tz_name": str(tz),
         **ctx,
     }
     return HTMLResponse(env.get_template(name).render(**full), status_code=status)
@@ -120,13 +142,42 @@ def routes(
 
     def index(request: Request) -> Response:
         who = page_user(request, store)
+        status = request.query_params.get("status", "")
+        status = status if status in {st.value for st in IncidentStatus} else ""
         with store.session() as s:
-            incidents = history.list_incidents(s, limit=100)
+            incidents = history.list_incidents(s, limit=100, status=status or None)
+            every = incidents if not status else history.list_incidents(s, limit=500)
         hits = queries.list_hits(store, queries.HitFilter(limit=50))["hits"]
-        alerts = admin_api.recent_alerts(store)
-        return render(
-            request, "index.html", {"incidents": incidents, "hits": hits, "alerts": alerts}, who=who
-        )
+        lang = pick_lang(request.headers.get("accept-language"))
+        t, tz, now = TEXT[lang], org_zone(request), _now()
+        since = now - timedelta(days=29)
+        events = recent_events(store, since)
+        span = admin_charts.Span(since, now, tz, lang, t)
+        charts = [
+            admin_charts.incidents_by_age(every, now, t),
+            admin_charts.over_time(
+                "chart-channels",
+                t["chart_channel"],
+                t["chart_channel_desc"],
+                [(e.observed_at, e.channel) for e in events],
+                span,
+            ),
+            admin_charts.over_time(
+                "chart-copies",
+                t["chart_copy"],
+                t["chart_copy_desc"],
+                [(e.observed_at, e.copy) for e in events if e.copy],
+                span,
+            ),
+        ]
+        ctx = {
+            "incidents": incidents,
+            "status": status,
+            "hits": hits,
+            "charts": charts,
+            "alert_state": alert_overview(store, request),
+        }
+        return render(request, "index.html", ctx, who=who)
 
     def login_form(request: Request) -> Response:
         return render(request, "login.html", {"error": None})
@@ -177,7 +228,18 @@ def routes(
 
     def copies(request: Request) -> Response:
         who = page_user(request, store)
-        return render(request, "copies.html", queries.list_copies(store), who=who)
+        doc = queries.list_copies(store)
+        flt = CopyFilter.of(request)
+        shown = [c for c in doc["copies"] if flt.keeps(c)]
+        datasets = sorted({str(c["dataset"]) for c in doc["copies"]})
+        ctx = {
+            "copies": shown,
+            "total": len(doc["copies"]),
+            "noise": doc["noise"],
+            "flt": flt,
+            "datasets": datasets,
+        }
+        return render(request, "copies.html", ctx, who=who)
 
     def copy_page(request: Request) -> Response:
         who = page_user(request, store)
@@ -186,7 +248,28 @@ def routes(
         hits = queries.list_hits(store, queries.HitFilter(copy=doc["id"], limit=500))["hits"]
         exclusive = [h for h in hits if h["attribution"]["strength"] == "exclusive"]
         shared = [h for h in hits if h["attribution"]["strength"] in ("shared", "coded")]
-        ctx = {"copy": doc, "hits": hits, "exclusive": exclusive, "shared": shared}
+        lang = pick_lang(request.headers.get("accept-language"))
+        t, tz = TEXT[lang], org_zone(request)
+        contacted = admin_charts.contacted_canaries(doc["canaries"], hits)
+        issued = admin_view.as_datetime(doc["issued_at"]) or _now()
+        charts = [
+            admin_charts.over_time(
+                "chart-copy-hits",
+                t["chart_copy_hits"],
+                t["chart_copy_hits_desc"],
+                [(h["observed_at"], h["channel"]) for h in hits],
+                admin_charts.Span(issued, _now(), tz, lang, t),
+            ),
+            admin_charts.canary_grid(doc["canaries"], contacted, t),
+        ]
+        ctx = {
+            "copy": doc,
+            "hits": hits,
+            "exclusive": exclusive,
+            "shared": shared,
+            "charts": charts,
+            "contacted": contacted,
+        }
         return render(request, "copy.html", ctx, who=who)
 
     def bundle(request: Request) -> Response:
@@ -197,37 +280,88 @@ def routes(
         )
         return admin_api.download(data, name, "application/zip")
 
-    def hit_page(request: Request) -> Response:
-        who = page_user(request, store)
+    def hit_page(
+        request: Request, who: Principal | None = None, error: str | None = None
+    ) -> Response:
+        who = who or page_user(request, store)
         hit = admin_api.hit_document(store, request.path_params["hit_id"])
         details = hit.get("details") or {}
         body = hit.get("text") or ""
         rows = [(str(k)[:200], show_value(v)) for k, v in details.items() if k not in BODY_KEYS]
-        return render(
-            request, "hit.html", {"hit": hit, "details": rows, "body": show_value(body)}, who=who
-        )
+        ctx = {"hit": hit, "details": rows, "body": show_value(body), "error": error}
+        return render(request, "hit.html", ctx, status=400 if error else 200, who=who)
 
-    def incident_page(request: Request) -> Response:
-        who = page_user(request, store)
+    def incident_page(
+        request: Request, who: Principal | None = None, error: str | None = None
+    ) -> Response:
+        who = who or page_user(request, store)
         with store.session() as s:
             inc = history.incident_detail(s, request.path_params["incident_id"])
-        return render(request, "incident.html", {"inc": inc}, who=who)
+        lang = pick_lang(request.headers.get("accept-language"))
+        chart = admin_charts.timeline(inc["timeline"], org_zone(request), lang, TEXT[lang])
+        ctx = {
+            "inc": inc,
+            "chart": chart,
+            "error": error,
+            "statuses": [st.value for st in IncidentStatus],
+            "people": [u.username for u in users.list_users(store)],
+        }
+        return render(request, "incident.html", ctx, status=400 if error else 200, who=who)
 
-    def search(request: Request) -> Response:
+    async def incident_update(request: Request) -> Response:
+        who = await run_in_threadpool(page_user, request, store, "investigator")
+        doc = await admin_api.posted(request)
+        iid = request.path_params["incident_id"]
+        try:
+            change = workflow.IncidentChange(
+                status=admin_api.text_field(doc, "status"),
+                assignee=admin_api.text_field(doc, "assignee", empty_is_none=False),
+                note=admin_api.text_field(doc, "note"),
+                resolution=admin_api.text_field(doc, "resolution"),
+            )
+            await run_in_threadpool(workflow.update_incident, store, iid, change, who.name)
+        except InputError as exc:
+            return await run_in_threadpool(incident_page, request, who, str(exc)[:500])
+        return RedirectResponse(f"/incidents/{iid}#case", status_code=303)
+
+    async def hit_noise(request: Request) -> Response:
+        who = await run_in_threadpool(page_user, request, store, "investigator")
+        doc = await admin_api.posted(request)
+        hid = request.path_params["hit_id"]
+        try:
+            noise = admin_api.bool_field(doc, "noise", True)
+            reason = admin_api.text_field(doc, "reason")
+            if reason is None:
+                raise InputError(
+                    TEXT[pick_lang(request.headers.get("accept-language"))]["reason_needed"]
+                )
+            await run_in_threadpool(admin_api.change_hit, store, hid, noise, reason, who.name)
+        except InputError as exc:
+            return await run_in_threadpool(hit_page, request, who, str(exc)[:500])
+        return RedirectResponse(f"/hits/{hid}#case", status_code=303)
+
+    def alerts_page(request: Request) -> Response:
+        who = page_user(request, store)
+        overview = alert_overview(store, request)
+        return render(request, "alerts.html", {"ov": overview}, who=who)
+
+    def search_page(request: Request) -> Response:
         who = page_user(request, store, "investigator")
-        q = request.query_params.get("q", "").strip()[:300]
-        ctx: dict[str, Any] = {"q": q, "traced": None, "hits": None, "error": None}
-        if q:
+        form = SearchForm.of(request)
+        ctx: dict[str, Any] = {
+            "form": form,
+            "results": None,
+            "error": None,
+            "copies": queries.list_copies(store)["copies"],
+            "channels": [ch.value for ch in Channel],
+            "strengths": [st.value for st in Strength],
+        }
+        if form.q:
             try:
-                traced = trace(store, q)
-                if traced["canaries"] or traced["hits"]:
-                    ctx["traced"], ctx["hits"] = traced, traced["hits"]
-            except InputError:
-                pass
-            if ctx["hits"] is None:
-                flt = queries.HitFilter(sender=q, limit=200)
-                ctx["hits"] = queries.list_hits(store, flt)["hits"]
-        return render(request, "search.html", ctx, who=who)
+                ctx["results"] = search.search(store, form.q, form.search_filter())
+            except InputError as exc:
+                ctx["error"] = str(exc)[:500]
+        return render(request, "search.html", ctx, status=400 if ctx["error"] else 200, who=who)
 
     def identify_form(request: Request) -> Response:
         who = page_user(request, store, "investigator")
@@ -287,8 +421,11 @@ def routes(
         Route("/copies/{copy_id}", copy_page),
         Route("/copies/{copy_id}/bundle", bundle),
         Route("/hits/{hit_id:int}", hit_page),
-        Route("/incidents/{incident_id:int}", incident_page),
-        Route("/search", search),
+        Route("/incidents/{incident_id:int}", incident_page, methods=["GET"]),
+        Route("/incidents/{incident_id:int}", incident_update, methods=["POST"]),
+        Route("/hits/{hit_id:int}/noise", hit_noise, methods=["POST"]),
+        Route("/alerts", alerts_page),
+        Route("/search", search_page),
         Route("/identify", identify_form, methods=["GET"]),
         Route("/identify", identify_upload, methods=["POST"]),
         Route("/users", users_page, methods=["GET"]),
@@ -296,6 +433,123 @@ def routes(
         Route("/users/remove", users_remove, methods=["POST"]),
         Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def alert_overview(store: Store, request: Request) -> admin_alerts.AlertOverview:
+    return admin_alerts.overview(store, getattr(request.app.state, "config", None))
+
+
+@dataclass(frozen=True)
+class Event:
+    observed_at: datetime
+    channel: str
+    copy: str  # the best candidate copy, as "recipient (id)"; "" when none
+
+
+MAX_EVENTS = 20_000
+
+
+def recent_events(store: Store, since: datetime) -> list[Event]:
+    """Hits since `since` (at most MAX_EVENTS, newest first): when, channel, best copy."""
+    with store.session() as s:
+        best = (
+            select(HitCopy.hit_id, Copy.id, Copy.recipient)
+            .join(Copy, Copy.id == HitCopy.copy_id)
+            .where(HitCopy.rank == 0)
+            .subquery()
+        )
+        rows = s.execute(
+            select(Hit.observed_at, Hit.channel, best.c.id, best.c.recipient)
+            .outerjoin(best, best.c.hit_id == Hit.id)
+            .where(Hit.observed_at >= since)
+            .order_by(Hit.observed_at.desc())
+            .limit(MAX_EVENTS)
+        ).all()
+    return [
+        Event(at, str(ch), f"{str(rcpt)[:40]} ({cid})" if cid else "") for at, ch, cid, rcpt in rows
+    ]
+
+
+def _day(value: str) -> str:
+    """A date typed in a form as YYYY-MM-DD, or "" when it is not one."""
+    try:
+        return date.fromisoformat(value.strip()[:10]).isoformat() if value.strip() else ""
+    except ValueError:
+        return ""
+
+
+@dataclass(frozen=True)
+class SearchForm:
+    """The search page's query and filters as typed (bounded; bad dates dropped)."""
+
+    q: str = ""
+    copy: str = ""
+    channel: str = ""
+    since: str = ""
+    until: str = ""
+    strength: str = ""
+
+    @classmethod
+    def of(cls, request: Request) -> SearchForm:
+        p = request.query_params
+        return cls(
+            p.get("q", "").strip()[: search.MAX_QUERY],
+            p.get("copy", "").strip()[:64],
+            p.get("channel", "").strip()[:20],
+            _day(p.get("since", "")),
+            _day(p.get("until", "")),
+            p.get("strength", "").strip()[:20],
+        )
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.copy or self.channel or self.since or self.until or self.strength)
+
+    def search_filter(self) -> search.SearchFilter:
+        return search.SearchFilter(
+            copy=self.copy or None,
+            channel=self.channel or None,
+            since=queries.parse_time(self.since) if self.since else None,
+            until=queries.parse_time(self.until, end_of_day=True) if self.until else None,
+            strength=self.strength or None,
+            limit=search.MAX_LIMIT,
+        )
+
+
+@dataclass(frozen=True)
+class CopyFilter:
+    """The copies page's filters: dataset (exact), recipient (contains), issued between."""
+
+    dataset: str = ""
+    recipient: str = ""
+    since: str = ""
+    until: str = ""
+
+    @classmethod
+    def of(cls, request: Request) -> CopyFilter:
+        q = request.query_params
+        return cls(
+            q.get("dataset", "")[:200],
+            q.get("recipient", "").strip()[:200],
+            _day(q.get("since", "")),
+            _day(q.get("until", "")),
+        )
+
+    @property
+    def active(self) -> bool:
+        return bool(self.dataset or self.recipient or self.since or self.until)
+
+    def keeps(self, c: dict[str, Any]) -> bool:
+        if self.dataset and c["dataset"] != self.dataset:
+            return False
+        if self.recipient and self.recipient.casefold() not in str(c["recipient"]).casefold():
+            return False
+        day = str(c["issued_at"])[:10]
+        return not ((self.since and day < self.since) or (self.until and day > self.until))
 
 
 def _s(v: Any) -> str:

@@ -11,14 +11,15 @@ from contextlib import contextmanager
 import httpx
 import uvicorn
 
+from canary.config import Config
 from canary.store.engine import Store
 from listeners.admin import create_app
 
 
 @contextmanager
-def live_admin(store: Store, port: int) -> Iterator[str]:
-    """Serve create_app(store) on 127.0.0.1:port in a thread; yields the base URL."""
-    app = create_app(store, None)
+def live_admin(store: Store, port: int, config: Config | None = None) -> Iterator[str]:
+    """Serve create_app(store, config) on 127.0.0.1:port in a thread; yields the base URL."""
+    app = create_app(store, config)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )

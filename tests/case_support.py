@@ -9,6 +9,7 @@ from canary.mail.parse import parse_message
 from canary.store import chain
 from canary.store.engine import Store, new_id
 from canary.store.models import Canary, Copy, Dataset, Identifier
+from canary.text import fold
 
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -20,8 +21,12 @@ def make_copy(
     phones: list[str] | None = None,
     *,
     issued_at: datetime | None = None,
+    names: bool = False,
+    person: str = "Lucía Pérez",
 ) -> str:
-    """Insert a dataset, a copy with one canary per email, and its chain link; the copy id."""
+    """Insert a dataset, a copy with one canary per email, and its chain link; the copy id.
+    `names`: register each canary's name too (folded, as `canary issue` does); the
+    canaries are named `person` and their number."""
     issued_at = issued_at or datetime.now(UTC) - timedelta(days=2)
     phones = phones or []
     with store.session() as s:
@@ -57,12 +62,16 @@ def make_copy(
                 dataset_id=ds.id,
                 kind="planted",
                 position=10 + i,
-                values={"nombre": f"Lucía Pérez {i}", "email": email, "telefono": phone or ""},
+                values={"nombre": f"{person} {i}", "email": email, "telefono": phone or ""},
             )
             s.add(can)
             s.flush()
             s.add(Identifier(canary_id=can.id, kind="email", value=email, raw=email))
             idents.append(("email", email))
+            if names:
+                name = str(can.values["nombre"])
+                s.add(Identifier(canary_id=can.id, kind="name", value=fold(name), raw=name))
+                idents.append(("name", fold(name)))
             if phone:
                 s.add(Identifier(canary_id=can.id, kind="phone", value=phone, raw=phone))
                 idents.append(("phone", phone))

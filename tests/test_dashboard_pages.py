@@ -117,7 +117,7 @@ def test_copy_page_shows_its_issuance_and_both_kinds_of_hits(site) -> None:
     c, k = site
     doc = page(c, f"/copies/{k['a']}")
     assert doc.by_id("copy-title").text == f"Copy {k['a']}"
-    assert doc.one("title").text.startswith(f"Copy {k['a']}")
+    assert doc.one("head").one("title").text.startswith(f"Copy {k['a']}")
     assert doc.by_id("copy-recipient").one("td").text == "Proveedor Ñandú"
     assert doc.by_id("copy-issued-by").one("td").text == "custodio"
     assert doc.by_id("copy-purpose").one("td").text == "auditoría"

@@ -198,11 +198,13 @@ def report_cmd(
 ) -> None:
     """Write a copy's signed evidence bundle: report (HTML, PDF), issuance, raw hits, chain
     proof, manifest and its signature."""
+    from canary.config import zone
     from canary.evidence import bundle, signing
 
     store = state.store  # a missing store is the first thing to say
     signer = signing.load_signer(state.config)
-    b = bundle.write_bundle(store, copy_id, out, signer, lang=lang)
+    tz = zone(state.config.console.timezone)
+    b = bundle.write_bundle(store, copy_id, out, signer, lang=lang, tz=tz)
     if as_json:
         emit_json(
             {

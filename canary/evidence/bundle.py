@@ -33,7 +33,7 @@ import secrets
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -232,8 +232,11 @@ def _private_zip(out: Path) -> Iterator[zipfile.ZipFile]:
             os.unlink(tmp)
 
 
-def write_bundle(store: Store, copy_id: str, out: Path, signer: Signer, lang: str = "es") -> Bundle:
-    """Write the signed evidence bundle of `copy_id` to `out` (a .zip, 0600)."""
+def write_bundle(
+    store: Store, copy_id: str, out: Path, signer: Signer, lang: str = "es", tz: tzinfo = UTC
+) -> Bundle:
+    """Write the signed evidence bundle of `copy_id` to `out` (a .zip, 0600); the report
+    writes times in the organisation's zone `tz` (the JSON members keep UTC ISO 8601)."""
     if lang not in LANGS:
         raise InputError(f"--lang must be one of {', '.join(LANGS)}, not {lang[:10]!r}")
     with store.session() as s, _private_zip(out) as zf:
@@ -268,7 +271,7 @@ def write_bundle(store: Store, copy_id: str, out: Path, signer: Signer, lang: st
                 s.expunge(blob)  # one raw message in memory at a time
             view = report.hit_view(hit, n, raw_name, content_type, coded)
             members.write(f"{hit_name(n)}.json", report._json(view["hit"]))
-        rendered = report.render_report(s, copy, [hit for _seq, hit in hits], raw_names, lang)
+        rendered = report.render_report(s, copy, [hit for _seq, hit in hits], raw_names, lang, tz)
         members.write("report.html", rendered.html)
         members.write("report.pdf", rendered.pdf)
         del rendered

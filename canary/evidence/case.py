@@ -18,6 +18,7 @@ draws the same view as PDF. Spanish and English.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 from jinja2 import StrictUndefined
@@ -243,13 +244,20 @@ def opening(t: dict[str, str], copy_id: str, attr: CopyAttribution) -> str:
     return f"{head} {body}"
 
 
-def issuance_view(copy: Copy) -> Issuance:
+def local_time(dt: datetime, tz: tzinfo = UTC) -> str:
+    """`2026-11-29 15:03:11 CST`: a stored time in the organisation's zone (`[console]
+    timezone`), to the second, with the zone's name so a reader never guesses it."""
+    local = (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(tz)
+    return local.strftime("%Y-%m-%d %H:%M:%S ") + (local.tzname() or "")
+
+
+def issuance_view(copy: Copy, tz: tzinfo = UTC) -> Issuance:
     return Issuance(
         copy_id=copy.id,
         recipient=copy.recipient,
         purpose=copy.purpose,
         issued_by=copy.issued_by,
-        issued_at=copy.issued_at.isoformat(),
+        issued_at=local_time(copy.issued_at, tz),
         dataset=copy.dataset.name if copy.dataset else "",
         sha256=copy.sha256,
         canaries=tuple(
@@ -268,9 +276,10 @@ def build_case(
     lang: str = "es",
     chain_broken: str | None = None,
     generated: str = "",
+    tz: tzinfo = UTC,
 ) -> CaseReport:
     """The report's view of `copy` and the `hits` naming it (numbered in the given order;
-    `raw_names`: hit id -> the bundle member holding its raw evidence)."""
+    `raw_names`: hit id -> the bundle member holding its raw evidence; times in `tz`)."""
     if lang not in LANGS:
         raise InputError(f"--lang must be one of {', '.join(LANGS)}, not {lang[:10]!r}")
     raw_names = raw_names or {}
@@ -285,7 +294,7 @@ def build_case(
         view = HitView(
             number=n,
             id=hit.id,
-            observed_at=hit.observed_at.isoformat(),
+            observed_at=local_time(hit.observed_at, tz),
             channel=hit.channel,
             identifier=hit.identifier,
             sender=hit.sender,
@@ -300,7 +309,7 @@ def build_case(
     return CaseReport(
         lang=lang,
         t=TEXT[lang],
-        issuance=issuance_view(copy),
+        issuance=issuance_view(copy, tz),
         attribution=copy_attribution(copy.id, hits, coded, related_hits(session, copy.id, hits)),
         exclusive=tuple(exclusive),
         shared=tuple(shared),

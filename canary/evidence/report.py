@@ -11,13 +11,13 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from canary.errors import InputError
-from canary.evidence.case import LANGS, build_case, render_html
+from canary.evidence.case import LANGS, build_case, local_time, render_html
 from canary.evidence.pdf import render_pdf
 from canary.investigate import history
 from canary.investigate.queries import canary_dict
@@ -96,13 +96,16 @@ def render_report(
     hits: list[Hit],
     raw_names: dict[int, str],
     lang: str = "es",
+    tz: tzinfo = UTC,
 ) -> RenderedReport:
     """The case report (report.html and report.pdf) of a copy and the hits naming it;
-    `raw_names`: hit id -> the bundle member holding its raw evidence."""
+    `raw_names`: hit id -> the bundle member holding its raw evidence; times written in
+    the organisation's zone `tz`."""
     if lang not in LANGS:
         raise InputError(f"--lang must be one of {', '.join(LANGS)}, not {lang[:10]!r}")
     broken = chain.verify_chain(s)
-    generated = datetime.now(UTC).replace(microsecond=0).isoformat()
+    now = datetime.now(UTC).replace(microsecond=0)
+    generated = now.isoformat()
     view = build_case(
         s,
         copy,
@@ -110,6 +113,7 @@ def render_report(
         raw_names=raw_names,
         lang=lang,
         chain_broken=broken.describe() if broken else None,
-        generated=generated,
+        generated=local_time(now, tz),
+        tz=tz,
     )
     return RenderedReport(render_html(view).encode("utf-8"), render_pdf(view), generated)
