@@ -4,7 +4,8 @@ The SMTP sessions and the webhook requests hand their observations to
 `GroupCommitter.submit` and wait. One committer task takes everything queued (up to
 `max_batch` callers: whatever arrived while the previous commit ran, after a short
 wait for the SMTP sessions it has just answered, see `_linger`), records it with one
-`canary.hits.record.record_in` call in one transaction in its own worker thread, then wakes
+`canary.hits.record.record_in` call (or `receive_in`, see listeners.inbox) in one
+transaction in its own worker thread, then wakes
 each waiter with its own results. At low load a caller commits alone at once; under
 load many share one commit, which is what keeps SQLite (one writer) fast, while every
 caller still answers only after its hits are durable.
@@ -27,6 +28,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from canary.hits.record import Observation, Recorded, record_in
 from canary.store.engine import Store
@@ -42,6 +44,7 @@ ATTEMPTS = 5
 #: Pause before the next attempt, times the attempt number (s).
 BACKOFF = 0.02
 
+Record = Callable[[Session, list[Observation]], list[Recorded]]
 _Item = tuple[list[Observation], "asyncio.Future[list[Recorded]]", object | None]
 Outcome = list[Recorded] | BaseException
 
@@ -64,8 +67,12 @@ class GroupCommitter:
         max_linger: float = MAX_LINGER,
         alive: Callable[[object], bool] = lambda _source: True,
         name: str = "hit-commit",
+        record: Record = record_in,
     ) -> None:
         self.store = store
+        #: What each transaction does with the observations: `record_in` (attribute
+        #: too) or `canary.hits.record.receive_in` (store pending hits for the inbox).
+        self.record = record
         self.max_batch = max_batch
         self.max_linger = max_linger
         self.alive = alive
@@ -81,6 +88,8 @@ class GroupCommitter:
         #: Transactions and observations committed, for logs and benchmarks.
         self.commits = 0
         self.committed = 0
+        #: time.monotonic() of the last commit (the attribution worker yields to it).
+        self.last_commit = float("-inf")
 
     def start(self) -> None:
         """Get ready to commit (the worker thread); `submit` calls it too."""
@@ -191,7 +200,8 @@ class GroupCommitter:
             try:
                 with self.store.session() as session:
                     # One call for the whole batch: one duplicate query, flush and chain read.
-                    flat = record_in(session, [obs for g in groups for obs in g])
+                    flat = self.record(session, [obs for g in groups for obs in g])
+                self.last_commit = time.monotonic()
                 self.commits += 1
                 self.committed += len(flat)
                 out: list[Outcome] = []
@@ -211,7 +221,8 @@ class GroupCommitter:
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 with self.store.session() as session:
-                    result = record_in(session, group)
+                    result = self.record(session, group)
+                self.last_commit = time.monotonic()
                 self.commits += 1
                 self.committed += len(group)
                 return result

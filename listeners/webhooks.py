@@ -7,8 +7,12 @@ POST goes the same way, in this order:
 2. check the provider's signature on the raw bytes (403 when it is missing, wrong,
    stale, or when the provider's secret is not configured: nothing is stored);
 3. parse the payload into observations (400 when it cannot be read);
-4. commit the hits (group commit in a worker thread), and only then answer 2xx. A
-   provider retry with the same message id is acknowledged without a second hit.
+4. commit the hits as pending, with the raw request (group commit in a worker
+   thread), and only then answer 2xx. A provider retry with the same message id is
+   acknowledged without a second hit;
+5. after the answer, the attribution worker (listeners.inbox) attributes the pending
+   hits, files their incidents, queues their alerts and links them into the chain.
+   Until then `canary hits` shows them with strength "pending".
 
 The whole raw request (request line, headers, body) is kept as the hit's evidence.
 Routes and answers are the contract in DESIGN.md ("Webhook routes").
@@ -16,6 +20,7 @@ Routes and answers are the contract in DESIGN.md ("Webhook routes").
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -29,11 +34,12 @@ from starlette.routing import Route
 
 from canary import signatures
 from canary.config import Config
-from canary.hits.record import Observation, Recorded
+from canary.hits.record import PENDING, Observation, Recorded, receive_in
 from canary.store.engine import Store
 from listeners import payloads
 from listeners.batching import GroupCommitter
 from listeners.guards import QuietLog
+from listeners.inbox import Attributor
 from listeners.payloads import Malformed
 
 log = logging.getLogger(__name__)
@@ -118,13 +124,19 @@ class Webhooks:
         self.config = config
         self.max_body = max_body
         self.clock = clock
-        self.committer = GroupCommitter(store, name="webhook-commit")
+        self.committer = GroupCommitter(store, name="webhook-commit", record=receive_in)
+        self.attributor = Attributor(
+            store, last_commit=lambda: self.committer.last_commit, name="webhook-attribute"
+        )
+        self.attributor.start()  # first the hits an earlier run left pending
         self.quiet = QuietLog(log)
         self._warned: dict[str, float] = {}
 
     async def close(self) -> None:
-        """Commit what requests have queued, then stop the committer (after the server)."""
+        """Commit what requests have queued, stop the committer (after the server), then
+        attribute what is pending (for a while: the rest waits for the next start)."""
         await self.committer.close()
+        await asyncio.to_thread(self.attributor.close)
 
     # -- shared steps ------------------------------------------------------------------
 
@@ -177,6 +189,7 @@ class Webhooks:
         except Exception:
             log.exception("could not commit webhook hits; the provider will retry")
             return _text(503, "temporarily unavailable")
+        self.attributor.nudge()
         for obs, rec in zip(observations, recorded, strict=True):
             self._log_hit(obs, rec)
         return answer(recorded)
@@ -191,18 +204,16 @@ class Webhooks:
             )
             return
         log.info(
-            "hit %d recorded: channel=%s provider=%s copies=%s (%s)",
+            "hit %d recorded: channel=%s provider=%s (%s)",
             rec.hit_id,
             obs.channel,
             obs.provider,
-            ",".join(rec.copies) or "-",
             rec.classification,
             extra={
                 "event": "hit",
                 "hit_id": rec.hit_id,
                 "channel": obs.channel,
                 "provider": obs.provider,
-                "copies": rec.copies,
                 "classification": rec.classification,
             },
         )
@@ -366,7 +377,13 @@ class Webhooks:
 
         def answer(recorded: list[Recorded]) -> Response:
             hits: list[dict[str, Any]] = [
-                {"id": r.hit_id, "duplicate": r.duplicate, "copies": r.copies} for r in recorded
+                {
+                    "id": r.hit_id,
+                    "duplicate": r.duplicate,
+                    "copies": r.copies,  # empty until attributed
+                    "pending": r.classification == PENDING,
+                }
+                for r in recorded
             ]
             return JSONResponse({"hits": hits})
 
