@@ -109,6 +109,14 @@ def form_params(data: bytes) -> dict[str, list[str]]:
     return out
 
 
+def _form(request: Request, body: bytes) -> dict[str, list[str]]:
+    """`form_params` of the request's body, parsed once for the check and the payload."""
+    form: dict[str, list[str]] | None = request.scope.get("canary.form")
+    if form is None:
+        form = request.scope["canary.form"] = form_params(body)
+    return form
+
+
 class Webhooks:
     """The routes, sharing the store, the config and one group committer."""
 
@@ -185,7 +193,9 @@ class Webhooks:
         if not observations:
             return answer([])
         try:
-            recorded = await self.committer.submit(observations)
+            # The connection is the source: the committer briefly waits for the ones it
+            # just answered (their next request), so commits carry more requests each.
+            recorded = await self.committer.submit(observations, request.scope.get("client"))
         except Exception:
             log.exception("could not commit webhook hits; the provider will retry")
             return _text(503, "temporarily unavailable")
@@ -226,7 +236,7 @@ class Webhooks:
     def _twilio_params(self, request: Request, body: bytes) -> dict[str, list[str]]:
         if "bodySHA256" in request.query_params:
             return payloads.json_params(payloads.loads(body))
-        return form_params(body)
+        return _form(request, body)
 
     def _twilio_verify(self, request: Request) -> Callable[[bytes], bool]:
         def verify(body: bytes) -> bool:
@@ -235,7 +245,7 @@ class Webhooks:
             if not token or not signature:
                 return False
             url = self.public_url(request)
-            signed = {} if "bodySHA256" in request.query_params else form_params(body)
+            signed = {} if "bodySHA256" in request.query_params else _form(request, body)
             return signatures.check_twilio(
                 token,
                 url,
