@@ -67,10 +67,10 @@ class GroupCommitter:
         max_linger: float = MAX_LINGER,
         alive: Callable[[object], bool] = lambda _source: True,
         name: str = "hit-commit",
-        record: Record = record_in,
+        record: Record | None = None,
     ) -> None:
         self.store = store
-        #: What each transaction does with the observations: `record_in` (attribute
+        #: What each transaction does with the observations: `record_in` (None: attribute
         #: too) or `canary.hits.record.receive_in` (store pending hits for the inbox).
         self.record = record
         self.max_batch = max_batch
@@ -200,7 +200,7 @@ class GroupCommitter:
             try:
                 with self.store.session() as session:
                     # One call for the whole batch: one duplicate query, flush and chain read.
-                    flat = self.record(session, [obs for g in groups for obs in g])
+                    flat = self._record(session, [obs for g in groups for obs in g])
                 self.last_commit = time.monotonic()
                 self.commits += 1
                 self.committed += len(flat)
@@ -216,12 +216,15 @@ class GroupCommitter:
                 )
         return [self._commit_one(g) for g in groups]
 
+    def _record(self, session: Session, observations: list[Observation]) -> list[Recorded]:
+        return (self.record or record_in)(session, observations)
+
     def _commit_one(self, group: list[Observation]) -> Outcome:
         last: BaseException | None = None
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 with self.store.session() as session:
-                    result = self.record(session, group)
+                    result = self._record(session, group)
                 self.last_commit = time.monotonic()
                 self.commits += 1
                 self.committed += len(group)

@@ -7,14 +7,17 @@ It looks like an ordinary mail server for the canary domains (DESIGN, SMTP table
   unattributed `smtp-probe` hit (the catch-all test of list cleaners);
 - RCPT to any other domain: 550 5.7.1, nothing recorded (never an open relay);
 - a message over `smtp.max_message_bytes`: 552, nothing recorded;
-- DATA: 250 only once the hits are committed (451 4.3.0 if the store fails, so the
-  sender retries and nothing acknowledged is lost);
+- DATA: 250 only once the hits are committed with the raw message, as pending hits
+  (451 4.3.0 if the store fails, so the sender retries and nothing acknowledged is
+  lost); attribution, incident, alert and chain link follow the answer
+  (listeners.inbox, which also resumes what a crash left pending);
 - canary addresses RCPT'd and never followed by DATA (RSET, QUIT, disconnect,
   timeout, shutdown): one `smtp-probe` hit each, the earliest warning there is.
 
 `start_smtp` runs inside the caller's event loop (`canary serve`). Store work runs in
 worker threads: lookups in a small pool, commits in one committer thread that groups
-concurrent sessions into one transaction (`listeners.batching`).
+concurrent sessions into one transaction (`listeners.batching`), attribution in one
+worker thread (`listeners.inbox`).
 """
 
 from __future__ import annotations
@@ -33,11 +36,12 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from canary.config import Config
 from canary.errors import ConfigError
-from canary.hits.record import Observation
+from canary.hits.record import Observation, receive_in
 from canary.mail.parse import MAX_PARSE, ParsedMail, parse_message, safe_text
 from canary.store.engine import Store, new_id
 from listeners.batching import GroupCommitter
 from listeners.guards import ByteBudget, EvidenceQuota, PeerSlots, QuietLog, quiet_resource_errors
+from listeners.inbox import Attributor
 from listeners.smtp_directory import Directory, split_address
 
 log = logging.getLogger(__name__)
@@ -371,7 +375,12 @@ class CanaryHandler:
         self.lookups = ThreadPoolExecutor(max_workers=4, thread_name_prefix="smtp-lookup")
         self.directory = Directory(store, self.lookups)
         self.sessions: set[CanarySMTP] = set()
-        self.committer = GroupCommitter(store, alive=self._alive, name="smtp-commit")
+        self.committer = GroupCommitter(
+            store, alive=self._alive, name="smtp-commit", record=receive_in
+        )
+        self.attributor = Attributor(
+            store, last_commit=lambda: self.committer.last_commit, name="smtp-attribute"
+        )
         self.tasks: set[asyncio.Task[None]] = set()
         self.closing = False
         self.stats = _Stats()
@@ -441,6 +450,7 @@ class CanaryHandler:
         server.reset_timeout()
         try:
             await self.committer.submit(observations, server)
+            self.attributor.nudge()
         except Exception:
             log.exception("SMTP message from %s not recorded; answered 451", _peer(session))
             self.stats.failures += 1
@@ -582,6 +592,7 @@ class CanaryHandler:
             return
         try:
             await self.committer.submit(observations)
+            self.attributor.nudge()
             self.stats.probes += len(observations)
             log.info(
                 "smtp probe from %s: %d addresses (%s)", _peer(session), len(observations), ended_by
@@ -671,6 +682,7 @@ class SmtpListener:
         if h.tasks:
             await asyncio.wait(set(h.tasks), timeout=max(grace, 5.0))
         await h.committer.close()
+        await asyncio.to_thread(h.attributor.close)  # what is left waits for the next start
         h.lookups.shutdown(wait=True)
         await self.server.wait_closed()
         log.info("smtp listener on port %d closed", self.port)
@@ -699,10 +711,12 @@ async def start_smtp(store: Store, config: Config, host: str, port: int) -> Smtp
         )
 
     handler.committer.start()
+    handler.attributor.start()  # first the hits an earlier run left pending
     try:
         server = await loop.create_server(factory, host, port)
     except OSError as exc:
         await handler.committer.close()
+        await asyncio.to_thread(handler.attributor.close, 0.0)
         handler.lookups.shutdown(wait=False)
         raise ConfigError(
             f"cannot listen for SMTP on {host}:{port}: {exc.strerror or exc}; "
