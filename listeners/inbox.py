@@ -30,10 +30,12 @@ log = logging.getLogger(__name__)
 
 #: Hits attributed per transaction.
 BATCH = 64
+#: Hits per transaction while the listener is busy (a short hold of the write lock).
+BUSY_BATCH = 16
 #: While the listener commits, at most this long (s) between two batches.
 MAX_DELAY = 1.0
 #: The listener counts as busy this long (s) after its last commit.
-QUIET = 0.05
+QUIET = 0.25
 #: Seconds `close` keeps attributing before it leaves the rest for the next start.
 DRAIN = 30.0
 #: Pause (s) after a failed batch before the next try.
@@ -105,16 +107,13 @@ class Attributor:
                 if stopping and time.monotonic() > self._drain_until:
                     return
                 now = time.monotonic()
-                if (
-                    not stopping
-                    and now - max(self.last_commit(), batch_end) < QUIET
-                    and now - last_batch < self.max_delay
-                ):
-                    time.sleep(QUIET / 2)  # the listener is busy: let it answer first
+                busy = not stopping and now - max(self.last_commit(), batch_end) < QUIET
+                if busy and now - last_batch < self.max_delay:
+                    time.sleep(QUIET / 5)  # the listener is busy: let it answer first
                     continue
                 last_batch = time.monotonic()
                 try:
-                    done = self.attribute_batch()
+                    done = self.attribute_batch(BUSY_BATCH if busy else self.batch)
                     batch_end = time.monotonic()
                 except Exception:
                     log.exception("attributing pending hits failed; retrying")
@@ -126,10 +125,10 @@ class Attributor:
             if self._stop.is_set():
                 return
 
-    def attribute_batch(self) -> list[Recorded]:
+    def attribute_batch(self, limit: int | None = None) -> list[Recorded]:
         """Attribute one batch from the inbox (blocking); [] when it is empty."""
         with self.store.session() as session:
-            done = attribute_pending(session, self.batch)
+            done = attribute_pending(session, limit or self.batch)
         self.attributed += len(done)
         for rec in done:
             log.info(
