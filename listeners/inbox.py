@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from canary.hits.record import Recorded, attribute_pending
+from canary.hits.record import Recorded, attribute_pending, oldest_pending
 from canary.store.engine import Store
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,8 @@ class Attributor:
         self._lock = threading.Lock()
         #: Hits attributed, for logs and benchmarks.
         self.attributed = 0
+        #: Hits whose attribution fails on its own: left pending, so the rest go on.
+        self.failed: set[int] = set()
 
     def start(self) -> None:
         """Start the worker, which first takes what the inbox holds (a resume)."""
@@ -117,6 +119,7 @@ class Attributor:
                     batch_end = time.monotonic()
                 except Exception:
                     log.exception("attributing pending hits failed; retrying")
+                    self._isolate()
                     if self._stop.wait(RETRY):
                         return
                     continue
@@ -125,10 +128,30 @@ class Attributor:
             if self._stop.is_set():
                 return
 
+    def _isolate(self) -> None:
+        """After a failed batch, try the oldest pending hit alone; if it fails again, leave
+        it pending (its evidence is kept) so the hits after it are attributed."""
+        oldest = None
+        try:
+            with self.store.session() as session:
+                oldest = oldest_pending(session, self.failed)
+            if oldest is not None:
+                self.attribute_batch(1)
+        except Exception as exc:
+            if oldest is None:
+                return
+            self.failed.add(oldest)
+            log.error(
+                "hit %d stays pending: attributing it fails (%s); its evidence is kept and "
+                "the next start tries again",
+                oldest,
+                exc,
+            )
+
     def attribute_batch(self, limit: int | None = None) -> list[Recorded]:
         """Attribute one batch from the inbox (blocking); [] when it is empty."""
         with self.store.session() as session:
-            done = attribute_pending(session, limit or self.batch)
+            done = attribute_pending(session, limit or self.batch, self.failed)
         self.attributed += len(done)
         for rec in done:
             log.info(

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 import listeners.inbox
 from canary.cli import app
+from canary.hits import attribution
 from canary.hits.record import pending_count
 from canary.investigate.queries import list_hits
 from canary.store.chain import verify_chain
@@ -57,9 +58,9 @@ def held(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
     gate = threading.Event()
     real = listeners.inbox.attribute_pending
 
-    def gated(session, limit=64):  # type: ignore[no-untyped-def]
+    def gated(session, limit=64, skip=()):  # type: ignore[no-untyped-def]
         gate.wait(60)
-        return real(session, limit)
+        return real(session, limit, skip)
 
     monkeypatch.setattr(listeners.inbox, "attribute_pending", gated)
     yield gate
@@ -108,6 +109,29 @@ def test_a_retry_of_a_pending_hit_is_a_duplicate(
     assert len(list_hits(sqlite_store)["hits"]) == 1 and pending(sqlite_store) == 0
 
 
+def test_a_hit_whose_attribution_fails_stays_pending_and_the_rest_go_on(
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy_id = add_copy(sqlite_store, "Vendor A", phones=[CANARY])
+    real = attribution.attribute
+
+    def fragile(session, hit, **kw):  # type: ignore[no-untyped-def]
+        if "poison" in kw.get("text", ""):
+            raise RuntimeError("cannot attribute this one")
+        return real(session, hit, **kw)
+
+    monkeypatch.setattr(attribution, "attribute", fragile)
+    monkeypatch.setattr(listeners.inbox, "RETRY", 0.05)
+    with running(sqlite_store, signed_config()) as client:
+        for i, body in enumerate(["first", "poison", "third"]):
+            r = generic_post(client, {"id": f"f-{i}", "to": CANARY, "body": body})
+            assert r.status_code == 200
+        wait_for(lambda: pending(sqlite_store) == 1)
+        listed = {h["summary"]: h for h in list_hits(sqlite_store)["hits"]}
+        assert listed["poison"]["attribution"]["strength"] == "pending"
+        assert listed["first"]["copies"] == listed["third"]["copies"] == [copy_id]
+
+
 # --- a listener killed between its answers and their attribution ----------------------------
 
 CONFIG = """\
@@ -123,8 +147,9 @@ hostname = "mx.canary.example"
 NEVER_ATTRIBUTES = """\
 import threading
 import listeners.inbox
-listeners.inbox.attribute_pending = lambda session, limit=64: threading.Event().wait() or []
+listeners.inbox.attribute_pending = lambda *args: threading.Event().wait() or []
 from canary.cli import app
+from canary.hits import attribution
 app()
 """
 

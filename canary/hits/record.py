@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -332,18 +333,23 @@ def _copies_of(session: Session, hit_ids: list[int]) -> dict[int, list[str]]:
     return out
 
 
-def attribute_pending(session: Session, limit: int = 64) -> list[Recorded]:
+def attribute_pending(
+    session: Session, limit: int = 64, skip: Collection[int] = ()
+) -> list[Recorded]:
     """Attribute up to `limit` inbox hits, oldest first, in the caller's transaction.
 
     Claims the rows by deleting them first (another worker, in this process or
     another, cannot take them too: on PostgreSQL it skips rows already claimed; on
     SQLite the delete takes the write lock), then classifies each hit, writes its
     candidates, files its incident and queues its alert, and links it into the chain,
-    as `record_in` does in one go. Returns one `Recorded` per hit attributed.
+    as `record_in` does in one go. Returns one `Recorded` per hit attributed. Hits in
+    `skip` (whose attribution failed alone) are left in the inbox.
     """
     conn = session.connection()
     t = _INBOX.c
     oldest = select(t.hit_id).order_by(t.hit_id).limit(limit)
+    if skip:
+        oldest = oldest.where(t.hit_id.not_in(list(skip)))
     if conn.dialect.name == "postgresql":
         oldest = oldest.with_for_update(skip_locked=True)
     claimed = conn.execute(
@@ -372,6 +378,14 @@ def attribute_pending(session: Session, limit: int = 64) -> list[Recorded]:
     return [
         Recorded(h.id, False, [c.copy_id for c in h.candidates], h.classification) for h in hits
     ]
+
+
+def oldest_pending(session: Session, skip: Collection[int] = ()) -> int | None:
+    """The id of the oldest hit waiting in the inbox (not in `skip`), if any."""
+    q = select(_INBOX.c.hit_id).order_by(_INBOX.c.hit_id).limit(1)
+    if skip:
+        q = q.where(_INBOX.c.hit_id.not_in(list(skip)))
+    return session.scalar(q)
 
 
 def pending_count(session: Session) -> int:
