@@ -100,7 +100,7 @@ class Attributor:
 
     def _run(self) -> None:
         last_batch = time.monotonic()
-        batch_end = float("-inf")
+        batch_start = batch_end = float("-inf")
         while True:
             self._wake.wait()
             self._wake.clear()
@@ -109,11 +109,16 @@ class Attributor:
                 if stopping and time.monotonic() > self._drain_until:
                     return
                 now = time.monotonic()
-                busy = not stopping and now - max(self.last_commit(), batch_end) < QUIET
+                # A commit during our last batch likely waited for its lock: count the
+                # listener busy from the batch's end.
+                active = self.last_commit()
+                if active >= batch_start:
+                    active = max(active, batch_end)
+                busy = not stopping and now - active < QUIET
                 if busy and now - last_batch < self.max_delay:
                     time.sleep(QUIET / 5)  # the listener is busy: let it answer first
                     continue
-                last_batch = time.monotonic()
+                last_batch = batch_start = time.monotonic()
                 try:
                     done = self.attribute_batch(BUSY_BATCH if busy else self.batch)
                     batch_end = time.monotonic()
