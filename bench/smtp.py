@@ -84,8 +84,10 @@ async def serve_canary(port_file: Path, max_bytes: int, db: str) -> None:
     from smtp_support import make_config
 
     from canary.store.engine import open_store
+    from listeners.serve import share_the_interpreter
     from listeners.smtp import start_smtp
 
+    share_the_interpreter()  # as `canary serve` does
     store = open_store(db)
     cfg = make_config(max_message_bytes=max_bytes, command_timeout=300.0, max_commands=10**9)
     cfg.store.max_evidence_bytes = max_bytes

@@ -1,6 +1,7 @@
 """Webhook throughput: durable hits vs a bare Starlette endpoint, same server, same load.
 
 Run by hand:  python bench/webhooks.py [--runs 3] [--duration 10] [--connections 64]
+                                      [--db sqlite|postgresql+psycopg://...]
 
 Both servers are the same uvicorn settings (listeners.serve.uvicorn_config, plain
 asyncio loop, httptools) in a subprocess pinned to CPU 0; wrk (Debian's `wrk`)
@@ -8,11 +9,15 @@ runs pinned to CPU 1 and posts signed Twilio SMS webhooks, each with its own
 MessageSid (pre-signed with the twilio library, so every request makes a new hit).
 
 - bare: a Starlette route that reads the body and answers `<Response/>`, nothing stored;
-- canary: listeners.webhooks.create_app over a fresh SQLite store: signature check,
-  parse, attribution, incident, hash chain, commit (group commit), then 200.
+- canary: listeners.webhooks.create_app over a fresh store (SQLite file, or a fresh
+  schema on the PostgreSQL server given by --db): signature check, parse, the raw
+  request committed as a pending hit (group commit), then 200; attribution, incident,
+  alert and hash chain after the answer (listeners.inbox).
 
-Prints the median requests/second of each over the runs and the ratio, and checks
-that the canary store holds exactly one hit per 2xx answer.
+Prints the median requests/second of each over the runs and the ratio; the server
+process's CPU time per request of each (a ratio that holds when other work shares
+the machine); checks that the canary store holds one hit per 2xx answer; and how long
+the inbox took to drain after the load stopped (every hit attributed).
 """
 
 from __future__ import annotations
@@ -67,8 +72,8 @@ def serve(mode: str, port: int, db: str) -> None:
     from starlette.routing import Route
 
     from canary.config import Config
-    from canary.store.engine import open_store
-    from listeners.serve import QuietServer, bind, uvicorn_config
+    from canary.store.engine import open_store, sqlite_path
+    from listeners.serve import QuietServer, bind, share_the_interpreter, uvicorn_config
     from listeners.webhooks import create_app
 
     if mode == "bare":
@@ -82,9 +87,9 @@ def serve(mode: str, port: int, db: str) -> None:
         cfg = Config()
         cfg.listen.public_url = PUBLIC_URL
         cfg.providers.twilio.auth_token = TOKEN
-        store = open_store(f"sqlite:///{db}")
-        _plant(store)
+        store = open_store(db, create=sqlite_path(db) is not None)
         app = create_app(store, cfg)
+    share_the_interpreter()  # as `canary serve` does (both modes)
     server = QuietServer(uvicorn_config(app))
     asyncio.run(server.serve(sockets=[bind("127.0.0.1", port, "http")]))
 
@@ -95,6 +100,62 @@ def _plant(store: object) -> None:
 
     add_copy(store, "Vendor A", phones=[CANARY])  # type: ignore[arg-type]
     add_copy(store, "Vendor B", phones=["+525587654321"])  # type: ignore[arg-type]
+
+
+def fresh_store(kind: str, tmp: Path, tag: str) -> str:
+    """A new store with the two copies planted: a SQLite file, or a new PostgreSQL schema."""
+    from canary.store.engine import open_store
+
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp / f'{tag}.db'}"
+    else:
+        from sqlalchemy import create_engine, text
+
+        schema = f"bench_webhooks_{os.getpid()}_{tag}"
+        eng = create_engine(kind, isolation_level="AUTOCOMMIT")
+        with eng.connect() as c:
+            c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            c.execute(text(f'CREATE SCHEMA "{schema}"'))
+        eng.dispose()
+        SCHEMAS.append((kind, schema))
+        url = f"{kind}{'&' if '?' in kind else '?'}options=-csearch_path%3D{schema}"
+    store = open_store(url)
+    _plant(store)
+    store.dispose()
+    return url
+
+
+SCHEMAS: list[tuple[str, str]] = []
+
+
+def drop_schemas() -> None:
+    from sqlalchemy import create_engine, text
+
+    for url, schema in SCHEMAS:
+        eng = create_engine(url, isolation_level="AUTOCOMMIT")
+        with eng.connect() as c:
+            c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        eng.dispose()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def store_counts(url: str) -> tuple[int, int]:
+    """(hits, hits still pending in the inbox) of a store."""
+    from sqlalchemy import create_engine, text
+
+    eng = create_engine(url)
+    try:
+        with eng.connect() as c:
+            hits = int(c.execute(text("select count(*) from hits")).scalar() or 0)
+            pending = int(c.execute(text("select count(*) from hit_inbox")).scalar() or 0)
+    finally:
+        eng.dispose()
+    return hits, pending
 
 
 def make_requests(path: Path, count: int, tag: str) -> None:
@@ -145,15 +206,18 @@ def wrk_run(
     return rps, total, int(m.group(1)) if m else 0, lat.group(1) if lat else "?"
 
 
-def one(mode: str, tmp: Path, script: Path, reqs: Path, args: argparse.Namespace) -> float:
+def one(
+    mode: str, tmp: Path, script: Path, reqs: Path, args: argparse.Namespace
+) -> tuple[float, float]:
+    """(requests/s, server CPU ms per request) of one run of `mode`."""
     import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    db = tmp / f"{mode}-{time.monotonic_ns()}.db"
+    db = fresh_store(args.db, tmp, f"{mode}{time.monotonic_ns()}") if mode == "canary" else "-"
     proc = subprocess.Popen(
-        ["taskset", "-c", "0", sys.executable, __file__, "--serve", mode, str(port), str(db)]
+        ["taskset", "-c", "0", sys.executable, __file__, "--serve", mode, str(port), db]
     )
     try:
         deadline = time.monotonic() + 60
@@ -166,37 +230,48 @@ def one(mode: str, tmp: Path, script: Path, reqs: Path, args: argparse.Namespace
                     raise
                 time.sleep(0.1)
         time.sleep(0.5)
+        cpu0 = cpu_seconds(proc.pid)
         rps, total, bad, latency = wrk_run(port, script, reqs, args.duration, args.connections)
+        cpu = cpu_seconds(proc.pid) - cpu0
+        load_cpu = cpu
+        note = ""
+        if mode == "canary":
+            stopped = time.monotonic()
+            hits, pending = store_counts(db)
+            while pending:
+                time.sleep(0.2)
+                hits, pending = store_counts(db)
+            drain = time.monotonic() - stopped
+            # Requests still in flight when wrk stops are committed but not counted by wrk.
+            note = (
+                f"\n        hits stored {hits} (2xx answers {total - bad}); inbox drained"
+                f" {drain:.1f} s after the load stopped"
+            )
+            if hits < total - bad:
+                note += "  MISSING HITS"
+            cpu = cpu_seconds(proc.pid) - cpu0  # attribution included
+            note += (
+                f"; server CPU {1000 * load_cpu / max(total, 1):.3f} ms/request during the"
+                " load, the rest attributing"
+            )
     finally:
         proc.terminate()
         proc.wait(60)
-    note = ""
-    if mode == "canary":
-        from sqlalchemy import create_engine, text
-
-        eng = create_engine(f"sqlite:///{db}")
-        with eng.connect() as c:
-            hits = c.execute(text("select count(*) from hits")).scalar()
-        eng.dispose()
-        # Requests still in flight when wrk stops are committed but not counted by wrk.
-        note = f"  hits stored {hits} (2xx answers {total - bad}: every one has its hit)"
-        if hits is None or hits < total - bad:
-            note += "  MISSING HITS"
+    per = 1000 * cpu / max(total, 1)
     print(
         f"{mode:7s} {rps:9.0f} req/s  mean latency {latency}  ({total} requests, {bad} non-2xx)"
-        f"{note}",
+        f"  server CPU {per:.3f} ms/request{note}",
         flush=True,
     )
-    return rps
+    return rps, per
 
 
-def core_ceiling(tmp: Path, batches: int = 10, size: int = 64) -> float:
+def core_ceiling(kind: str, tmp: Path, batches: int = 10, size: int = 64) -> float:
     """Hits/s of canary.hits.record.record_in alone, batches of `size` (the durable-hit ceiling)."""
     from canary.hits.record import Observation, record_in
     from canary.store.engine import open_store
 
-    store = open_store(f"sqlite:///{tmp / f'core-{time.monotonic_ns()}.db'}")
-    _plant(store)
+    store = open_store(fresh_store(kind, tmp, f"core{time.monotonic_ns()}"))
     n = 0
     start = time.perf_counter()
     for _ in range(batches):
@@ -229,6 +304,7 @@ def main() -> None:
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--requests", type=int, default=200_000, help="distinct signed requests")
+    ap.add_argument("--db", default="sqlite", help="sqlite, or a PostgreSQL URL")
     ap.add_argument("--serve", nargs=3, metavar=("MODE", "PORT", "DB"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
@@ -241,24 +317,34 @@ def main() -> None:
         script = tmp / "post.lua"
         script.write_text(LUA)
         results: dict[str, list[float]] = {"bare": [], "canary": []}
+        cpu: dict[str, list[float]] = {"bare": [], "canary": []}
         for run in range(args.runs):
             reqs = tmp / f"reqs-{run}.tsv"
             make_requests(reqs, args.requests, f"r{run}x")
             for mode in ("bare", "canary"):
-                results[mode].append(one(mode, tmp, script, reqs, args))
+                rps, per = one(mode, tmp, script, reqs, args)
+                results[mode].append(rps)
+                cpu[mode].append(per)
             reqs.unlink()
-        ceiling = [core_ceiling(tmp) for _ in range(args.runs)]
+        ceiling = [core_ceiling(args.db, tmp) for _ in range(args.runs)]
         bare, ours = statistics.median(results["bare"]), statistics.median(results["canary"])
         spread = {k: f"{min(v):.0f}-{max(v):.0f}" for k, v in results.items()}
-        print(f"\nmedian bare Starlette: {bare:.0f} req/s (spread {spread['bare']})")
+        cpu_bare, cpu_ours = statistics.median(cpu["bare"]), statistics.median(cpu["canary"])
+        print(f"\nstore: {args.db.split('://')[0]}")
+        print(f"median bare Starlette: {bare:.0f} req/s (spread {spread['bare']})")
         print(f"median durable hits:   {ours:.0f} req/s (spread {spread['canary']})")
         print(f"ratio: {ours / bare:.2f} (target >= 0.50); cpu count {os.cpu_count()}")
         print(
+            f"server CPU per request: bare {cpu_bare:.3f} ms, ours {cpu_ours:.3f} ms with"
+            f" attribution; ratio {cpu_bare / cpu_ours:.2f}"
+        )
+        print(
             f"canary.hits.record.record_in alone, batches of 64, same store kind: "
-            f"{statistics.median(ceiling):.0f} hits/s (the ceiling for durable hits here)"
+            f"{statistics.median(ceiling):.0f} hits/s (attribution and all in one transaction)"
         )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        drop_schemas()
 
 
 if __name__ == "__main__":

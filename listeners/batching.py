@@ -4,7 +4,8 @@ The SMTP sessions and the webhook requests hand their observations to
 `GroupCommitter.submit` and wait. One committer task takes everything queued (up to
 `max_batch` callers: whatever arrived while the previous commit ran, after a short
 wait for the SMTP sessions it has just answered, see `_linger`), records it with one
-`canary.hits.record.record_in` call in one transaction in its own worker thread, then wakes
+`canary.hits.record.record_in` call (or `receive_in`, see listeners.inbox) in one
+transaction in its own worker thread, then wakes
 each waiter with its own results. At low load a caller commits alone at once; under
 load many share one commit, which is what keeps SQLite (one writer) fast, while every
 caller still answers only after its hits are durable.
@@ -27,6 +28,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from canary.hits.record import Observation, Recorded, record_in
 from canary.store.engine import Store
@@ -37,10 +39,24 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 256
 #: Longest wait (s) for sessions about to send again; also at most half a commit's time.
 MAX_LINGER = 0.02
+#: Evidence bytes from which a caller is committed alone, after the small ones.
+LARGE = 1024 * 1024
 #: Attempts for one caller's observations when the store reports a race or is busy.
 ATTEMPTS = 5
 #: Pause before the next attempt, times the attempt number (s).
 BACKOFF = 0.02
+
+Record = Callable[[Session, list[Observation]], list[Recorded]]
+
+
+def _size(observations: list[Observation]) -> int:
+    """Evidence bytes a caller's observations carry (shared evidence counted once)."""
+    seen: dict[int, int] = {}
+    for obs in observations:
+        if obs.evidence:
+            seen[id(obs.evidence)] = len(obs.evidence)
+    return sum(seen.values())
+
 
 _Item = tuple[list[Observation], "asyncio.Future[list[Recorded]]", object | None]
 Outcome = list[Recorded] | BaseException
@@ -64,16 +80,25 @@ class GroupCommitter:
         max_linger: float = MAX_LINGER,
         alive: Callable[[object], bool] = lambda _source: True,
         name: str = "hit-commit",
+        record: Record | None = None,
+        large: int = LARGE,
     ) -> None:
         self.store = store
+        #: What each transaction does with the observations: `record_in` (None: attribute
+        #: too) or `canary.hits.record.receive_in` (store pending hits for the inbox).
+        self.record = record
         self.max_batch = max_batch
         self.max_linger = max_linger
         self.alive = alive
         self.name = name
+        self.large = large
         self._arrived = asyncio.Event()
         self._queue: deque[_Item] = deque()
         self._executor: ThreadPoolExecutor | None = None
         self._task: asyncio.Task[None] | None = None
+        #: Large messages commit here, beside the small ones, when the store allows it.
+        self._side: ThreadPoolExecutor | None = None
+        self._side_tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         #: Sources in the last commit and how long it took (s), for `_linger`.
         self._previous: set[object] = set()
@@ -81,6 +106,8 @@ class GroupCommitter:
         #: Transactions and observations committed, for logs and benchmarks.
         self.commits = 0
         self.committed = 0
+        #: time.monotonic() of the last commit (the attribution worker yields to it).
+        self.last_commit = float("-inf")
 
     def start(self) -> None:
         """Get ready to commit (the worker thread); `submit` calls it too."""
@@ -88,6 +115,8 @@ class GroupCommitter:
             raise RuntimeError(f"the {self.name} committer is not running")
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self.name)
+            if self.store.engine.dialect.name != "sqlite":  # writers do not wait for each other
+                self._side = ThreadPoolExecutor(max_workers=2, thread_name_prefix=self.name)
 
     async def submit(
         self, observations: list[Observation], source: object | None = None
@@ -116,8 +145,12 @@ class GroupCommitter:
         self._arrived.set()  # no more lingering
         if self._task is not None and not self._task.done():
             await self._task
+        if self._side_tasks:
+            await asyncio.wait(set(self._side_tasks))
         if self._executor is not None:
             self._executor.shutdown(wait=True)
+        if self._side is not None:
+            self._side.shutdown(wait=True)
 
     def _take(self, batch: list[_Item]) -> None:
         """Move what is queued into `batch`, up to max_batch."""
@@ -160,22 +193,26 @@ class GroupCommitter:
                 self._take(batch)
                 if self._previous and self.max_linger > 0:
                     await self._linger(batch, min(self.max_linger, self._last / 2))
-                started = loop.time()
-                try:
-                    outcomes = await loop.run_in_executor(
-                        self._executor, self.commit, [item[0] for item in batch]
-                    )
-                except Exception as exc:  # the waiters get it; the task keeps running
-                    outcomes = [exc] * len(batch)
-                self._last = loop.time() - started
-                self._previous = {item[2] for item in batch if item[2] is not None}
-                for (_, fut, _src), outcome in zip(batch, outcomes, strict=True):
-                    if fut.done():
+                # Small callers first, in one commit; then one large message alone (the
+                # rest go back to the front of the queue), so a small message waits for
+                # one large commit at most, never for a commit carrying several.
+                small = [item for item in batch if _size(item[0]) < self.large]
+                large = [item for item in batch if _size(item[0]) >= self.large]
+                if large and self._side is not None:  # a store with concurrent writers
+                    for item in large:
+                        task = loop.create_task(self._commit_part(loop, [item], self._side))
+                        self._side_tasks.add(task)
+                        task.add_done_callback(self._side_tasks.discard)
+                    large = []
+                self._queue.extendleft(reversed(large[1:]))
+                self._previous = {item[2] for item in small if item[2] is not None}
+                for part in (small, large[:1]):
+                    if not part:
                         continue
-                    if isinstance(outcome, BaseException):
-                        fut.set_exception(outcome)
-                    else:
-                        fut.set_result(outcome)
+                    started = loop.time()
+                    await self._commit_part(loop, part)
+                    if part is small:
+                        self._last = loop.time() - started
         except asyncio.CancelledError:  # the loop is going away: nothing more will commit
             self._closed = True
             for _, fut, _src in [*batch, *self._queue]:
@@ -183,7 +220,30 @@ class GroupCommitter:
             self._queue.clear()
             if self._executor is not None:
                 self._executor.shutdown(wait=False)
+            if self._side is not None:
+                self._side.shutdown(wait=False)
             raise
+
+    async def _commit_part(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        part: list[_Item],
+        executor: ThreadPoolExecutor | None = None,
+    ) -> None:
+        """Commit `part` in a worker thread and wake its callers with their results."""
+        try:
+            outcomes = await loop.run_in_executor(
+                executor or self._executor, self.commit, [item[0] for item in part]
+            )
+        except Exception as exc:  # the waiters get it; the task keeps running
+            outcomes = [exc] * len(part)
+        for (_, fut, _src), outcome in zip(part, outcomes, strict=True):
+            if fut.done():
+                continue
+            if isinstance(outcome, BaseException):
+                fut.set_exception(outcome)
+            else:
+                fut.set_result(outcome)
 
     def commit(self, groups: Sequence[list[Observation]]) -> list[Outcome]:
         """Record each group (blocking): one transaction for all, else one per group."""
@@ -191,7 +251,8 @@ class GroupCommitter:
             try:
                 with self.store.session() as session:
                     # One call for the whole batch: one duplicate query, flush and chain read.
-                    flat = record_in(session, [obs for g in groups for obs in g])
+                    flat = self._record(session, [obs for g in groups for obs in g])
+                self.last_commit = time.monotonic()
                 self.commits += 1
                 self.committed += len(flat)
                 out: list[Outcome] = []
@@ -206,12 +267,16 @@ class GroupCommitter:
                 )
         return [self._commit_one(g) for g in groups]
 
+    def _record(self, session: Session, observations: list[Observation]) -> list[Recorded]:
+        return (self.record or record_in)(session, observations)
+
     def _commit_one(self, group: list[Observation]) -> Outcome:
         last: BaseException | None = None
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 with self.store.session() as session:
-                    result = record_in(session, group)
+                    result = self._record(session, group)
+                self.last_commit = time.monotonic()
                 self.commits += 1
                 self.committed += len(group)
                 return result

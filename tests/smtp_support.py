@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select
 
 from canary.config import Config
+from canary.hits.record import pending_count
 from canary.identifiers import normalize_domain
 from canary.store.engine import Store, new_id
 from canary.store.models import Canary, Copy, Dataset, Domain, Hit, Identifier
@@ -146,7 +147,10 @@ def make_config(**smtp: Any) -> Config:
     return cfg
 
 
-def hits(store: Store, **where: Any) -> list[Hit]:
+def hits(store: Store, *, attributed: bool = True, **where: Any) -> list[Hit]:
+    """The stored hits, oldest first; by default once the listener has attributed them."""
+    if attributed:
+        wait_for(lambda: pending(store) == 0)
     with store.session() as s:
         q = select(Hit).order_by(Hit.id)
         for k, v in where.items():
@@ -155,6 +159,12 @@ def hits(store: Store, **where: Any) -> list[Hit]:
         for h in rows:
             _ = h.candidates  # load while the session is open
         return rows
+
+
+def pending(store: Store) -> int:
+    """Hits stored and answered for but not attributed yet (the inbox)."""
+    with store.session() as s:
+        return pending_count(s)
 
 
 def hit_count(store: Store) -> int:

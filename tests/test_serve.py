@@ -152,7 +152,11 @@ def test_sigterm_mid_traffic_exits_0_and_keeps_every_acknowledged_hit(tmp_path: 
         ]
         hit_lines = [e for e in events if e.get("event") == "hit"]
         assert len(hit_lines) == len(stored)
-        assert all(e["copies"] == [copy_id] and e["channel"] == "webhook" for e in hit_lines)
+        assert all(e["channel"] == "webhook" for e in hit_lines)
+        # Attributed after the answers, all of them before the process stopped.
+        attributed = [e for e in events if e.get("event") == "attributed"]
+        assert sorted(e["hit_id"] for e in attributed) == sorted(e["hit_id"] for e in hit_lines)
+        assert all(e["copies"] == [copy_id] for e in attributed)
     finally:
         store.dispose()
 

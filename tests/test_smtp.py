@@ -395,9 +395,9 @@ def test_command_limit_ends_a_flood(sqlite_store: Store, seeded: Seeded) -> None
 def test_store_failure_answers_451_and_a_retry_is_recorded_once(
     server: Running, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import listeners.batching as commit_mod
-
-    real = commit_mod.record_in
+    committer = server.listener.handler.committer
+    real = committer.record
+    assert real is not None
     calls = {"n": 0}
 
     def failing_once(session, observations):  # type: ignore[no-untyped-def]
@@ -406,7 +406,7 @@ def test_store_failure_answers_451_and_a_retry_is_recorded_once(
             raise RuntimeError("disk full")
         return real(session, observations)
 
-    monkeypatch.setattr(commit_mod, "record_in", failing_once)
+    monkeypatch.setattr(committer, "record", failing_once)
     to = seeded.addresses[seeded.copies["vendor-a"]]
     with smtplib.SMTP("127.0.0.1", server.port, timeout=30) as c:
         with pytest.raises(smtplib.SMTPDataError) as err:

@@ -69,6 +69,7 @@ def running(store: Store, config: Config, **kwargs: Any) -> Iterator[httpx.Clien
     finally:
         server.should_exit = True
         thread.join(60)
+        app.state.webhooks.attributor.close()  # attribute what the requests left pending
 
 
 def count(store: Store, model: type = Hit) -> int:

@@ -113,7 +113,7 @@ def attribute(
     if not by_copy:
         return Attribution("unattributed")
     candidates = _rank(session, hit, list(by_copy.values()), text)
-    candidates = _apply_code(session, hit, candidates)
+    candidates = _apply_code(session, hit, candidates, cache)
     if hit.identifier_kind == "phone" and _in_burn_in(session, hit, burn_in_days, cache):
         return Attribution("burn-in", candidates)
     return Attribution("evidence", candidates)
@@ -194,12 +194,27 @@ def _rank(
     return out
 
 
-def _apply_code(session: Session, hit: Hit, candidates: list[HitCopy]) -> list[HitCopy]:
+def _apply_code(
+    session: Session,
+    hit: Hit,
+    candidates: list[HitCopy],
+    cache: dict[tuple[str, str], Any] | None = None,
+) -> list[HitCopy]:
     """A coded canary (`issue --collusion`) is held by several copies by design: score
     the code over every coded canary contacted so far, this one included, and rank the
-    candidates by the code's false-accusation bound (stated in each reason)."""
+    candidates by the code's false-accusation bound (stated in each reason).
+
+    Whether the candidates' canaries are coded is looked up once per batch (`cache`)."""
     ids = {c.canary_id for c in candidates if c.canary_id is not None}
-    if not ids or not coded_positions(session, ids):
+    if not ids:
+        return candidates
+    key = ("coded", ",".join(map(str, sorted(ids))))
+    coded = cache.get(key) if cache is not None else None
+    if coded is None:
+        coded = bool(coded_positions(session, ids))
+        if cache is not None:
+            cache[key] = coded
+    if not coded:
         return candidates
     earlier = session.scalars(
         select(HitCopy.canary_id)

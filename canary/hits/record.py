@@ -1,20 +1,26 @@
 """Recording hits: one observed contact in, a durable, attributed hit out.
 
-Listeners turn what they receive into `Observation`s and call `record`, which
-stores the evidence, attributes each hit to its candidate copies, files it in an
-incident and queues its alert, all in one transaction. Listeners acknowledge only
-after `record` returns.
+`record` stores the evidence, attributes each hit to its candidate copies, files it
+in an incident, queues its alert and links it into the hash chain, all in one
+transaction.
+
+The listeners split that in two so they can answer at the speed of a commit:
+`receive_in` stores the raw evidence and the hit as ``pending`` with a `HitInbox` row
+(the listener acknowledges once that is committed), and `attribute_pending` later
+takes inbox rows, oldest first, and does the rest in one transaction per batch. A
+crash between the two leaves the inbox rows, which the next `attribute_pending` takes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -24,7 +30,7 @@ from canary.hits import attribution, incidents
 from canary.identifiers import normalize_email, normalize_phone
 from canary.store import chain
 from canary.store.engine import Store
-from canary.store.models import Blob, Hit, HitCopy
+from canary.store.models import Blob, Hit, HitCopy, HitInbox
 from canary.text import fold, safe_text
 from canary.vocabulary import Channel
 
@@ -201,6 +207,12 @@ def _insert_hits(session: Session, new_hits: list[Hit]) -> None:
     ).scalars()
     for hit, hit_id in zip(new_hits, ids, strict=True):
         hit.id = hit_id
+    _link(session, new_hits, plan)
+
+
+def _link(session: Session, new_hits: list[Hit], plan: incidents.Plan) -> None:
+    """Candidates, incident counters and alerts, and chain links of hits that have ids."""
+    conn = session.connection()
     candidates = []
     for h in new_hits:
         for c in h.candidates:
@@ -212,6 +224,194 @@ def _insert_hits(session: Session, new_hits: list[Hit]) -> None:
     chain.append_many(session, [("hit", str(h.id), chain.hit_record(h)) for h in new_hits])
 
 
+def receive_in(session: Session, observations: list[Observation]) -> list[Recorded]:
+    """Store hits as pending with their evidence and inbox rows; attribute nothing.
+
+    What a listener commits before it answers: the raw evidence and the hit, bounded
+    and deduplicated as `record_in` does, without reading a canary. Plain rows and
+    bulk statements (no ORM objects): this is the cost every acknowledgement pays. A
+    repeated provider id is a duplicate of the stored hit, pending or attributed.
+    `attribute_pending` does the rest.
+    """
+    now = datetime.now(UTC)
+    prepared = []
+    for obs in observations:
+        kind, ident = normalize_observed(obs)
+        provider = clip(obs.provider, 30)
+        msg_id = clip(obs.provider_message_id, 300) if obs.provider_message_id else None
+        prepared.append((obs, kind, ident, provider, msg_id))
+    existing = _existing_ids(session, {(p, m, i) for _, _, i, p, m in prepared if m})
+    blobs: dict[str, tuple[bytes, str]] = {}
+    rows: list[dict[str, Any]] = []
+    texts: list[str] = []
+    slots: list[int | tuple[str, str, str]] = []
+    batch_keys: dict[tuple[str, str, str], int] = {}
+    for obs, kind, ident, provider, msg_id in prepared:
+        key = (provider, msg_id or "", ident)
+        if msg_id and (key in existing or key in batch_keys):
+            slots.append(key)
+            continue
+        sha = None
+        if obs.evidence:
+            sha = hashlib.sha256(obs.evidence).hexdigest()
+            blobs.setdefault(sha, (obs.evidence, obs.evidence_type))
+        rows.append(
+            {
+                "observed_at": (obs.observed_at or now).astimezone(UTC),
+                "channel": obs.channel if obs.channel in CHANNELS else "webhook",
+                "identifier": ident,
+                "identifier_kind": kind,
+                "sender": clip(obs.sender, MAX_SENDER),
+                "summary": clip(obs.summary, MAX_SUMMARY),
+                "provider": provider,
+                "provider_message_id": msg_id,
+                "evidence_sha256": sha,
+                "details": obs.details,
+                "classification": PENDING,
+                "incident_id": None,
+            }
+        )
+        texts.append(obs.text[:MAX_INBOX_TEXT])
+        slots.append(len(rows) - 1)
+        if msg_id:
+            batch_keys[key] = len(rows) - 1
+    _store_blobs(session, blobs)
+    ids: list[int] = []
+    if rows:
+        conn = session.connection()
+        ids = list(
+            conn.execute(
+                insert(_HITS).returning(_HITS.c.id, sort_by_parameter_order=True), rows
+            ).scalars()
+        )
+        conn.execute(
+            insert(_INBOX),
+            [
+                {"hit_id": hit_id, "text": text, "received_at": now}
+                for hit_id, text in zip(ids, texts, strict=True)
+            ],
+        )
+    copies = _copies_of(session, [existing[k][0] for k in existing if existing[k][1] != PENDING])
+    out: list[Recorded] = []
+    for slot in slots:
+        if isinstance(slot, int):
+            out.append(Recorded(ids[slot], False, [], PENDING))
+        elif slot in batch_keys:
+            out.append(Recorded(ids[batch_keys[slot]], True, [], PENDING))
+        else:
+            hit_id, cls = existing[slot]
+            out.append(Recorded(hit_id, True, copies.get(hit_id, []), cls))
+    return out
+
+
+def _existing_ids(
+    session: Session, keys: set[tuple[str, str, str]]
+) -> dict[tuple[str, str, str], tuple[int, str]]:
+    """(id, classification) of the stored hits with these (provider, message id, identifier)."""
+    if not keys:
+        return {}
+    h = _HITS.c
+    rows = session.connection().execute(
+        select(h.id, h.classification, h.provider, h.provider_message_id, h.identifier).where(
+            h.provider_message_id.in_({k[1] for k in keys})
+        )
+    )
+    found = {
+        (r.provider, r.provider_message_id or "", r.identifier): (r.id, r.classification)
+        for r in rows
+    }
+    return {k: v for k, v in found.items() if k in keys}
+
+
+def _copies_of(session: Session, hit_ids: list[int]) -> dict[int, list[str]]:
+    """Candidate copies of these hits, best first."""
+    if not hit_ids:
+        return {}
+    c = _CANDIDATES.c
+    out: dict[int, list[str]] = {}
+    for hit_id, copy_id in session.connection().execute(
+        select(c.hit_id, c.copy_id).where(c.hit_id.in_(hit_ids)).order_by(c.hit_id, c.rank)
+    ):
+        out.setdefault(hit_id, []).append(copy_id)
+    return out
+
+
+def attribute_pending(
+    session: Session, limit: int = 64, skip: Collection[int] = ()
+) -> list[Recorded]:
+    """Attribute up to `limit` inbox hits, oldest first, in the caller's transaction.
+
+    Claims the rows by deleting them first (another worker, in this process or
+    another, cannot take them too: on PostgreSQL it skips rows already claimed; on
+    SQLite the delete takes the write lock), then classifies each hit, writes its
+    candidates, files its incident and queues its alert, and links it into the chain,
+    as `record_in` does in one go. Returns one `Recorded` per hit attributed. Hits in
+    `skip` (whose attribution failed alone) are left in the inbox.
+    """
+    conn = session.connection()
+    t = _INBOX.c
+    oldest = select(t.hit_id).order_by(t.hit_id).limit(limit)
+    if skip:
+        oldest = oldest.where(t.hit_id.not_in(list(skip)))
+    if conn.dialect.name == "postgresql":
+        oldest = oldest.with_for_update(skip_locked=True)
+    claimed = conn.execute(
+        delete(_INBOX).where(t.hit_id.in_(oldest.scalar_subquery())).returning(t.hit_id, t.text)
+    ).all()
+    if not claimed:
+        return []
+    texts = {hit_id: text for hit_id, text in claimed}
+    rows = conn.execute(
+        select(_HITS).where(_HITS.c.id.in_(list(texts))).order_by(_HITS.c.id)
+    ).mappings()
+    hits = [Hit(**dict(row)) for row in rows]
+    lookups: dict[tuple[str, str], Any] = {}
+    for hit in hits:
+        result = attribution.attribute(session, hit, text=texts[hit.id], cache=lookups)
+        hit.classification = result.classification
+        hit.candidates = result.candidates
+    plan = incidents.assign(session, hits)
+    conn.execute(
+        update(_HITS)
+        .where(_HITS.c.id == bindparam("hid"))
+        .values(
+            classification=bindparam("cls"),
+            incident_id=bindparam("iid"),
+            search_text=bindparam("text"),
+        ),
+        [
+            {
+                "hid": h.id,
+                "cls": h.classification,
+                "iid": h.incident_id,
+                "text": fold(texts[h.id][: MAX_SEARCH_TEXT * 2])[:MAX_SEARCH_TEXT],
+            }
+            for h in hits
+        ],
+    )
+    _link(session, hits, plan)
+    return [
+        Recorded(h.id, False, [c.copy_id for c in h.candidates], h.classification) for h in hits
+    ]
+
+
+def oldest_pending(session: Session, skip: Collection[int] = ()) -> int | None:
+    """The id of the oldest hit waiting in the inbox (not in `skip`), if any."""
+    q = select(_INBOX.c.hit_id).order_by(_INBOX.c.hit_id).limit(1)
+    if skip:
+        q = q.where(_INBOX.c.hit_id.not_in(list(skip)))
+    return session.scalar(q)
+
+
+def pending_count(session: Session) -> int:
+    """How many hits wait in the inbox for attribution."""
+    return int(session.scalar(select(func.count()).select_from(_INBOX)) or 0)
+
+
+PENDING = "pending"
+#: Message text kept for attribution (as much as `attribution` reads of it).
+MAX_INBOX_TEXT = attribution.MAX_TEXT
+_INBOX = cast(Table, HitInbox.__table__)
 _HITS = cast(Table, Hit.__table__)
 _CANDIDATES = cast(Table, HitCopy.__table__)
 _HIT_COLUMNS = [c.key for c in _HITS.columns if c.key != "id"]

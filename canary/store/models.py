@@ -230,7 +230,8 @@ class Hit(Base):
         ForeignKey("blobs.sha256"), nullable=True, index=True
     )
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    #: evidence | unattributed | control | burn-in | noise (marked by a person, see CaseEvent)
+    #: evidence | unattributed | control | burn-in | pending (in the inbox, see HitInbox) |
+    #: noise (marked by a person, see CaseEvent)
     classification: Mapped[str] = mapped_column(String(20), default="evidence")
     incident_id: Mapped[int | None] = mapped_column(
         ForeignKey("incidents.id"), nullable=True, index=True
@@ -249,6 +250,22 @@ class Hit(Base):
             "provider", "provider_message_id", "identifier", name="uq_hits_provider_message"
         ),
     )
+
+
+class HitInbox(Base):
+    """A hit received and stored (classification "pending") but not attributed yet.
+
+    The listeners commit the raw evidence and this row before they acknowledge, and
+    attribute later (`canary.hits.record.attribute_pending`), which deletes the row in
+    the transaction that classifies the hit, files its incident, queues its alert and
+    links it into the chain. Rows left by a crash are attributed on the next start.
+    """
+
+    __tablename__ = "hit_inbox"
+    hit_id: Mapped[int] = mapped_column(ForeignKey("hits.id"), primary_key=True)
+    #: The message's free text, which attribution reads to narrow shared numbers.
+    text: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class HitCopy(Base):
