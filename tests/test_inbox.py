@@ -23,6 +23,7 @@ from canary.cli import app
 from canary.hits import attribution
 from canary.hits.record import pending_count
 from canary.investigate.queries import list_hits
+from canary.investigate.search import SearchFilter, search
 from canary.store.chain import verify_chain
 from canary.store.engine import Store, open_store
 from canary.store.models import Alert, Hit, HitInbox
@@ -95,6 +96,23 @@ def test_a_webhook_hit_is_pending_until_attributed(
         assert alerts(store) == 1
     with store.session() as s:
         assert verify_chain(s) is None
+
+
+def test_a_listener_hit_is_found_by_its_message_text_once_attributed(
+    sqlite_store: Store, held: threading.Event
+) -> None:
+    """The text the listener received reaches search through the inbox, not only `record`."""
+    add_copy(sqlite_store, "Vendor A", phones=[CANARY])
+    with running(sqlite_store, signed_config()) as client:
+        body = "Hola Gustavo. " + "Le escribimos por su registro. " * 30 + "Su cita en Saltillo"
+        assert generic_post(client, {"id": "p-s", "to": CANARY, "body": body}).status_code == 200
+        held.set()
+        wait_for(lambda: pending(sqlite_store) == 0)
+    with sqlite_store.session() as s:
+        (hit,) = s.scalars(select(Hit)).all()
+        assert "su cita en saltillo" in hit.search_text and "cita" not in hit.summary
+    (found,) = search(sqlite_store, "cita en saltillo", SearchFilter()).results
+    assert found.type == "hit" and found.matched == "text"
 
 
 def test_a_retry_of_a_pending_hit_is_a_duplicate(
