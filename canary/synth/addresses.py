@@ -57,6 +57,8 @@ EMAIL_TEMPLATES = (
         )
     ]
     + ["{first}", "{last}", "{fi}{l2i}{last}", "{fi}{last}{l2i}"]
+    # a surname with the given name cut short ("moraadr26", "lopezmar")
+    + ["{last}{f3}", "{last}.{f3}", "{last}_{f3}", "{f3}{last}"]
 )
 
 
@@ -74,6 +76,7 @@ def _tokens(given: str, paternal: str, maternal: str) -> dict[str, str]:
         "first": first,
         "first2": _plain_token(gw[1]) if len(gw) > 1 else first,
         "fi": first[:1],
+        "f3": first[:3],
         "last": last,
         "li": last[:1],
         "last2": last2,
@@ -83,7 +86,7 @@ def _tokens(given: str, paternal: str, maternal: str) -> dict[str, str]:
 
 def _render_template(template: str, tokens: dict[str, str]) -> str:
     out = template
-    for k in ("first2", "first", "last2", "last", "fi", "li", "l2i"):
+    for k in ("first2", "first", "last2", "last", "fi", "li", "l2i", "f3"):
         out = out.replace("{" + k + "}", tokens[k])
     return out
 
