@@ -514,10 +514,12 @@ class CanaryFactory:
         unique = self._unique_share.get(c.index)
         if unique is None:
             unique = self._unique_share[c.index] = c.distinct / max(len(c.values), 1)
-        if not value or unique < 0.5 or not re.search(r"\d", value):
+        if not value or not re.search(r"\d", value):
             return value
         if c.kind == "place" and not re.search(r"[^\W\d_]", value):
             return self._postcode(c, value, r)
+        if unique < 0.5:
+            return value
         # New numbers near the column's own (a street number within the column's range,
         # as long as its numbers are), the words as they are.
         runs = self._digit_runs(c)
