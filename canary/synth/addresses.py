@@ -103,6 +103,20 @@ def match_template(local: str, names: tuple[str, str, str]) -> str:
     return "{other}"
 
 
+def _swaps(template: str, tokens: dict[str, str]) -> list[str]:
+    """The template, then the same shape with the surnames swapped and with the second
+    given name (when the person has them): alternatives that keep the look."""
+    out = [template]
+    pairs = (("{last}", "{last2}", "last2"), ("{first}", "{first2}", "first2"))
+    for a, b, key in pairs:
+        if a not in template or not tokens[key] or tokens[key] == tokens[key.rstrip("2")]:
+            continue
+        swapped = template.replace(a, "\x00").replace(b, a).replace("\x00", b)
+        if swapped not in out:
+            out.append(swapped)
+    return out
+
+
 def learn_patterns(
     pairs: Iterable[tuple[str, tuple[str, str, str]]], fallback: dict[str, float]
 ) -> Counter[str]:
@@ -223,16 +237,21 @@ class EmailMaker:
                 # few names cover every given+surname pair): shapes with initials and the
                 # second surname still look like people's handles and copy no one.
                 template = self.rng.choice(FALLBACK_TEMPLATES)
-            local = self._render_local(template, tokens, birth, attempt)
             domain = self.rng.choices(self.domains, weights=self.weights)[0]
-            address = f"{local}@{domain}"
-            norm = normalize_email(address)
-            if norm in self.sample_emails or norm in self.issued or self.taken(norm):
-                continue
-            if self.copies_real(local):
-                continue
-            self.issued.add(norm)
-            return address.upper() if upper else address
+            # A shape whose letters are a real person's ("maria.lopez" when a Maria Lopez
+            # is in the table) is tried with the other surname or given name first: same
+            # shape, same length. Drawing another shape instead would leave canaries with
+            # fewer of the common long shapes than the column has.
+            for variant in _swaps(template, tokens):
+                local = self._render_local(variant, tokens, birth, attempt)
+                address = f"{local}@{domain}"
+                norm = normalize_email(address)
+                if norm in self.sample_emails or norm in self.issued or self.taken(norm):
+                    continue
+                if self.copies_real(local):
+                    continue
+                self.issued.add(norm)
+                return address.upper() if upper else address
         raise EmailExhausted("could not find an unused canary email address; add another domain")
 
     def copies_real(self, local: str) -> bool:
