@@ -451,3 +451,24 @@ def test_a_canarys_postal_code_is_as_common_in_the_copy_as_a_real_rows(seed: int
     assert all(re.fullmatch(r"2[57]\d{3}", c) for c in codes)
     canary = sum(held[c] + 1 for c in codes) / len(codes)  # the canary counts itself
     assert abs(canary - real) < 0.3, (canary, real)
+
+
+def test_a_shape_whose_letters_are_a_real_persons_keeps_its_look_with_the_other_surname() -> None:
+    from datetime import date
+
+    from canary.synth.addresses import EmailMaker
+
+    maker = EmailMaker(
+        ["avisos.example.mx"],
+        [1.0],
+        Counter({"{first}.{last}": 10}),
+        random.Random(1),
+        None,
+        lambda _a: False,
+        {"ana.lopez@gmail.com", "anita.lopez@gmail.com"},
+    )
+    # Ana Lopez is a real person here: the canary Ana Lopez Garza keeps the shape
+    # "first.surname" (not a shorter or longer one) with her other surname.
+    assert maker.make("Ana", "López", "Garza", date(1990, 1, 1), False) == (
+        "ana.garza@avisos.example.mx"
+    )
