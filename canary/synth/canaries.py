@@ -803,8 +803,8 @@ class CanaryFactory:
         filled = [x for x in self._row_nsn if x]
         if not codes or not filled:
             return 0.0
-        k = len(next(iter(codes)))
-        return sum(1 for x in filled if x[:k] not in codes) / len(filled)
+        prefixes = tuple(codes)  # area codes may differ in length (55, 844)
+        return sum(1 for x in filled if not x.startswith(prefixes)) / len(filled)
 
     def _area_code(self, e164: str) -> str:
         """The national area code digits of a pool number ("844"), or ""."""
