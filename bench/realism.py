@@ -14,6 +14,12 @@ is scored by 5-fold cross-validated AUC, with each real row's copies kept in one
 The figure is the mean over three seeds; 0.5 is chance. The strongest single
 features (their own AUC) show what gives a canary away.
 
+`--full-pool` gives the organisation canary numbers in every area code the table holds
+(by default two or three of its main ones); `--fresh` issues every copy from its own
+table drawn the same way, so that nothing learnt about one table's rows, value counts
+or places carries over: the figure is then what canaries give away in themselves, not
+what comparing copies of one table shows (docs/realism.md).
+
 The email's domain is left out by default (`--with-domain` puts it back): canary
 addresses live on the organisation's domains or its mailboxes, which is a question of
 which domains are registered, not of how rows are made.
