@@ -14,11 +14,17 @@ is scored by 5-fold cross-validated AUC, with each real row's copies kept in one
 The figure is the mean over three seeds; 0.5 is chance. The strongest single
 features (their own AUC) show what gives a canary away.
 
+`--full-pool` gives the organisation canary numbers in every area code the table holds
+(by default two or three of its main ones); `--fresh` issues every copy from its own
+table drawn the same way, so that nothing learnt about one table's rows, value counts
+or places carries over: the figure is then what canaries give away in themselves, not
+what comparing copies of one table shows (docs/realism.md).
+
 The email's domain is left out by default (`--with-domain` puts it back): canary
 addresses live on the organisation's domains or its mailboxes, which is a question of
 which domains are registered, not of how rows are made.
 
-Run: python bench/realism.py [--copies 12] [--seeds 3] [--only NAME] [--rows 400]
+Run: python bench/realism.py [--copies 12] [--seeds 3] [--only NAME] [--rows 400] [--full-pool]
 Needs scikit-learn (pip install -e '.[bench]').
 """
 
@@ -383,6 +389,31 @@ def pool_numbers(pools: list[tuple[str, int]], k: int) -> list[str]:
     ]
 
 
+def table_pools(
+    header: list[str], rows: list[list[str]], pools: list[tuple[str, int]]
+) -> list[tuple[str, int]]:
+    """A pool with numbers in every area code the table's phones hold (what `canary
+    issue` asks an operator to add when the pool lacks them); the table's own pools
+    where its numbers carry no area code."""
+    from canary.synth.canaries import area_code_length
+    from canary.synth.cells import national_number
+
+    region = {"+52": "MX", "+1": "US", "+34": "ES", "+506": "CR"}
+    cc = next(c for c in ("+506", "+52", "+34", "+1") if pools[0][0].startswith(c))
+    phone_cols = [j for j, h in enumerate(header) if re.search(r"tel|phone|celular", h, re.I)]
+    if not phone_cols:
+        return pools
+    out: dict[str, int] = {}
+    for row in rows:
+        nsn = national_number(row[phone_cols[0]], region[cc])
+        if not nsn:
+            continue
+        k = area_code_length(cc + nsn)
+        if k:
+            out[cc + nsn[:k]] = len(nsn) - k
+    return sorted(out.items()) or pools
+
+
 def write_table(path: Path, header: list[str], rows: list[list[str]], opts: dict[str, Any]) -> None:
     if opts.get("json"):
         objs = []
@@ -592,7 +623,15 @@ class Result:
     rows: int
 
 
-def run_table(name: str, seed: int, copies: int, rows: int, with_domain: bool) -> Result:
+def run_table(
+    name: str,
+    seed: int,
+    copies: int,
+    rows: int,
+    with_domain: bool,
+    full_pool: bool = False,
+    fresh: bool = False,
+) -> Result:
     from sqlalchemy import select
 
     from canary.config import Config
@@ -604,20 +643,34 @@ def run_table(name: str, seed: int, copies: int, rows: int, with_domain: bool) -
     make, pools = TABLES[name]
     r = random.Random(f"{name}:table")  # the table is fixed; the seed varies the copies
     header, body, opts = make(r, rows)
+    if full_pool:
+        pools = table_pools(header, body, pools)
     with tempfile.TemporaryDirectory() as tmp:
         t = Path(tmp)
-        src = t / name
-        write_table(src, header, body, opts)
         store = open_store(f"sqlite:///{t / 'canary.db'}")
         for d in ("correo-avisos.mx", "buzon-mx.com", "avisos-cr.com", "correo-es.com"):
             register.add_domain(store, d)
         for number in pool_numbers(pools, 60):
             register.add_phone(store, number, "twilio")
-        issued = issue_copies(
-            store,
-            Config(),
-            IssueRequest(str(src), [f"R{i}" for i in range(copies)], out_dir=t / "out", seed=seed),
+        # One table and its copies; with `fresh`, each copy of its own table drawn the
+        # same way (nothing one copy teaches about a particular row, value count or
+        # place carries over to another: only how canaries are made).
+        sources = (
+            [(header, body)]
+            if not fresh
+            else [make(random.Random(f"{name}:table:{seed}:{i}"), rows)[:2] for i in range(copies)]
         )
+        issued = []
+        for k, (hd, bd) in enumerate(sources):
+            src = t / f"{k}" / name
+            src.parent.mkdir()
+            write_table(src, hd, bd, opts)
+            recipients = [f"R{i}" for i in range(copies)] if not fresh else [f"R{k}"]
+            issued += issue_copies(
+                store,
+                Config(),
+                IssueRequest(str(src), recipients, out_dir=t / f"{k}" / "out", seed=seed),
+            )
         with store.session() as s:
             canaries = s.scalars(select(Canary).where(Canary.kind == "planted")).all()
             by_copy: dict[str | None, list[dict[str, Any]]] = {}
@@ -626,24 +679,38 @@ def run_table(name: str, seed: int, copies: int, rows: int, with_domain: bool) -
         store.dispose()
         X_parts, y_parts, groups = [], [], []
         fnames: list[str] = []
+        index: dict[str, int] = {}  # copies of fresh tables may see other categorical columns
         for copy in issued:
             h, got = read_copy(Path(copy.path), opts)
             planted = {tuple(str(v) for v in vals.values()) for vals in by_copy.get(copy.id, [])}
-            fnames, X = features(h, got, with_domain)
+            names_k, X = features(h, got, with_domain)
+            for f in names_k:
+                if f not in index:
+                    index[f] = len(fnames)
+                    fnames.append(f)
             labels = []
             for row in got:
                 key = tuple((row + [""] * len(h))[: len(h)])
                 labels.append(int(key in planted))
-                groups.append(hash(key) if key not in planted else hash((copy.id, key)))
+                own = key in planted or fresh
+                groups.append(hash((copy.id, key)) if own else hash(key))
             if sum(labels) != copy.canaries:
                 print(f"  ! {name}: {sum(labels)} labelled of {copy.canaries} canaries")
-            X_parts.append(X)
+            X_parts.append((names_k, X))
             y_parts.append(np.array(labels))
-    X = np.vstack(X_parts)
+    X = np.vstack([_aligned(nk, Xk, index) for nk, Xk in X_parts])
     y = np.concatenate(y_parts)
     return Result(
         name, cv_auc(X, y, np.array(groups), seed), top_features(X, y, fnames), int(y.sum()), len(y)
     )
+
+
+def _aligned(names: list[str], X: np.ndarray, index: dict[str, int]) -> np.ndarray:
+    """One copy's features in the pooled order (NaN for a feature this copy lacks)."""
+    out = np.full((X.shape[0], len(index)), np.nan)
+    for j, f in enumerate(names):
+        out[:, index[f]] = X[:, j]
+    return out
 
 
 def cv_auc(X: np.ndarray, y: np.ndarray, groups: np.ndarray, seed: int) -> float:
@@ -685,6 +752,18 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=400)
     ap.add_argument("--only", action="append", default=[])
     ap.add_argument("--with-domain", action="store_true")
+    ap.add_argument(
+        "--fresh",
+        action="store_true",
+        help="each copy from its own table drawn the same way: what canaries give away "
+        "in themselves, without what pooled copies of one table teach about its rows",
+    )
+    ap.add_argument(
+        "--full-pool",
+        action="store_true",
+        help="canary numbers in every area code the table holds (default: two or three "
+        "of its main ones, as an organisation starting out has)",
+    )
     args = ap.parse_args()
     import logging
 
@@ -695,7 +774,17 @@ def main() -> None:
         results = []
         for seed in range(args.seeds):
             try:
-                results.append(run_table(name, seed, args.copies, args.rows, args.with_domain))
+                results.append(
+                    run_table(
+                        name,
+                        seed,
+                        args.copies,
+                        args.rows,
+                        args.with_domain,
+                        args.full_pool,
+                        args.fresh,
+                    )
+                )
             except Exception as exc:  # the planter refused: say so, measure the others
                 print(f"{name:<20} seed {seed}: not issued: {exc}")
         if not results:

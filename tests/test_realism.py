@@ -7,6 +7,7 @@ import csv
 import io
 import random
 import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -332,3 +333,142 @@ def test_footer_rows_under_an_xlsx_sheet_stay_under_it(ready: Store, tmp_path: P
             got = openpyxl.load_workbook(copy.path).active
             last = [[c.value for c in row] for row in got.iter_rows()][-4:]
             assert [[v or "" for v in row] for row in last] == FOOTER
+
+
+# --- what pooled copies show: area codes, contact columns, gaps, postal codes ---------
+
+MUNIS = {"SALTILLO": "844", "RAMOS ARIZPE": "844", "TORREÓN": "871", "PIEDRAS NEGRAS": "878"}
+
+
+def places_table(r: random.Random, n: int) -> list[list[str]]:
+    """Folio, names, municipality, phone (its municipality's area code), email: 60% of
+    rows in Saltillo/Ramos Arizpe (844), 30% Torreón (871), 10% Piedras Negras (878);
+    a tenth without an email, a fifth without a phone, never both."""
+    rows = []
+    for i, (g, p, m, e, _ph) in enumerate(people(r, n)):
+        x = r.random()
+        muni = "SALTILLO" if x < 0.4 else "RAMOS ARIZPE" if x < 0.6 else "TORREÓN"
+        muni = "PIEDRAS NEGRAS" if x >= 0.9 else muni
+        phone = f"{MUNIS[muni]}{r.randint(2000000, 9999999)}"
+        y = r.random()
+        email, phone = ("", phone) if y < 0.1 else (e, "") if y < 0.3 else (e, phone)
+        rows.append([f"F-{i + 1:05d}", g, p, m, muni, phone, email])
+    return rows
+
+
+PLACES_HEADER = ["FOLIO", "NOMBRE", "PATERNO", "MATERNO", "MUNICIPIO", "TELEFONO", "CORREO"]
+
+
+def pool_store(store: Store, numbers: list[str]) -> Store:
+    registry.add_domain(store, "correo-avisos.mx")
+    for number in numbers:
+        registry.add_phone(store, number, "twilio")
+    return store
+
+
+def test_canary_area_codes_come_as_often_as_the_tables_and_agree_with_the_place(
+    sqlite_store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Ten numbers in each of 844 and 871: the rows there are 60% and 30% of the table,
+    # so 844 numbers go into twice as many copies; 878 (10% of rows) has none: a warning.
+    pool = [f"+52844{5550100 + i}" for i in range(10)] + [f"+52871{5550200 + i}" for i in range(10)]
+    store = pool_store(sqlite_store, pool)
+    src = tmp_path / "p.csv"
+    write_csv(src, PLACES_HEADER, places_table(random.Random(7), 300))
+    with caplog.at_level("WARNING"):
+        copies = issue(store, src, tmp_path, 1, copies=30)
+    assert any("area codes no canary number has" in m for m in caplog.messages)
+    canaries = issued_canaries(store, [c.id for c in copies])
+    codes = [c["TELEFONO"][:3] for c in canaries if c["TELEFONO"]]
+    assert len(codes) >= 50
+    assert 0.58 <= codes.count("844") / len(codes) <= 0.8  # 60/90 of the covered rows
+    for c in canaries:  # the place is one the table holds with the number's area code
+        if c["TELEFONO"]:
+            assert MUNIS[c["MUNICIPIO"]] == c["TELEFONO"][:3], c
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_canaries_leave_an_email_or_a_phone_empty_as_the_rows_do_never_both(seed: int) -> None:
+    rows = places_table(random.Random(50 + seed), 400)
+    sample = Sample(PLACES_HEADER, rows, True, len(rows))
+    f = CanaryFactory(
+        infer_schema(sample), sample, domains=["avisos.example.mx"], rng=random.Random(seed)
+    )
+    made = [f.make_row(f.persona(), phone="+528443104721") for _ in range(150)]
+    assert all(row is not None and (row[5] or row[6]) for row in made)
+    no_email = sum(1 for row in made if row is not None and not row[6]) / len(made)
+    no_phone = sum(1 for row in made if row is not None and not row[5]) / len(made)
+    assert 0.04 <= no_email <= 0.18 and 0.12 <= no_phone <= 0.3, (no_email, no_phone)
+
+
+def test_sorted_folios_take_gaps_where_their_steps_look_like_a_real_rows(
+    ready: Store, tmp_path: Path
+) -> None:
+    # Folios step by 1 mostly, by 2, 3 or 4 now and then: a canary in a gap of 2 sits
+    # one from each neighbour as most real rows do; in a gap of 4 it would not.
+    r = random.Random(11)
+    rows, folio = [], 0
+    for g, p, m, e, ph in people(r, 400):
+        folio += 1 if r.random() < 0.9 else r.choice([2, 3, 4])
+        rows.append([f"F-{folio:05d}", g, p, m, e, ph])
+    src = tmp_path / "g.csv"
+    write_csv(src, ["FOLIO", "NOMBRE", "PATERNO", "MATERNO", "CORREO", "TELEFONO"], rows)
+    ones = total = 0
+    for seed in SEEDS:
+        for copy in issue(ready, src, tmp_path, seed, copies=5):
+            mine = {c["FOLIO"] for c in issued_canaries(ready, [copy.id])}
+            with open(copy.path, encoding="utf-8", newline="") as fh:
+                numbers = [row[0] for row in list(csv.reader(fh))[1:]]
+            for i, value in enumerate(numbers):
+                if value in mine and 0 < i < len(numbers) - 1:
+                    n = [int(x[2:]) for x in numbers[i - 1 : i + 2]]
+                    assert n[0] < n[1] < n[2]
+                    total += 1
+                    ones += n[1] - n[0] == 1 and n[2] - n[1] == 1
+    # real rows: 0.9 * 0.9 = 81% step by one on both sides; a canary in any gap: ~1/3
+    assert total >= 40 and ones / total >= 0.7, (ones, total)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_canarys_postal_code_is_as_common_in_the_copy_as_a_real_rows(seed: int) -> None:
+    # 400 rows over 200 codes: a real row's code is held by 3 rows on average. A canary
+    # copying a real row's code would hold one more (itself), about 3.6.
+    r = random.Random(60 + seed)
+    rows = []
+    for g, p, m, e, ph in people(r, 400):
+        prov = r.choice(["25", "27"])
+        rows.append([g, p, m, e, ph, prov and "COAHUILA", f"{prov}{r.randint(0, 99):03d}"])
+    header = ["NOMBRE", "PATERNO", "MATERNO", "CORREO", "TELEFONO", "ESTADO", "CODIGO POSTAL"]
+    sample = Sample(header, rows, True, len(rows))
+    f = CanaryFactory(
+        infer_schema(sample), sample, domains=["avisos.example.mx"], rng=random.Random(seed)
+    )
+    assert f.schema.columns[6].kind == "place"
+    held = Counter(row[6] for row in rows)
+    real = sum(held[row[6]] for row in rows) / len(rows)
+    made = [f.make_row(f.persona(), phone="+528443104721") for _ in range(300)]
+    codes = [row[6] for row in made if row is not None]
+    assert all(re.fullmatch(r"2[57]\d{3}", c) for c in codes)
+    canary = sum(held[c] + 1 for c in codes) / len(codes)  # the canary counts itself
+    assert abs(canary - real) < 0.3, (canary, real)
+
+
+def test_a_shape_whose_letters_are_a_real_persons_keeps_its_look_with_the_other_surname() -> None:
+    from datetime import date
+
+    from canary.synth.addresses import EmailMaker
+
+    maker = EmailMaker(
+        ["avisos.example.mx"],
+        [1.0],
+        Counter({"{first}.{last}": 10}),
+        random.Random(1),
+        None,
+        lambda _a: False,
+        {"ana.lopez@gmail.com", "anita.lopez@gmail.com"},
+    )
+    # Ana Lopez is a real person here: the canary Ana Lopez Garza keeps the shape
+    # "first.surname" (not a shorter or longer one) with her other surname.
+    assert maker.make("Ana", "López", "Garza", date(1990, 1, 1), False) == (
+        "ana.garza@avisos.example.mx"
+    )

@@ -93,19 +93,33 @@ def test_every_canary_value_has_a_shape_the_real_column_has(registry, registry_c
 def test_emails_unique_on_canary_domains_and_never_real(registry, registry_canaries) -> None:
     _f, personas, rows = registry_canaries
     real = {r[column(registry, "CORREO ELECTRÓNICO")].lower() for r in registry.rows}
-    emails = [r[column(registry, "CORREO ELECTRÓNICO")] for r in rows]
-    assert all(emails) and len(set(emails)) == len(emails)
+    cells = [r[column(registry, "CORREO ELECTRÓNICO")] for r in rows]
+    emails = [e for e in cells if e]
+    assert len(set(emails)) == len(emails) > 0.8 * len(rows)
     assert not real & {e.lower() for e in emails}
     assert {e.split("@")[1] for e in emails} == set(DOMAINS)
-    assert [p.email for p in personas] == emails
+    # an email left empty (as often as the column's rows have none) is the persona's
+    assert all(cell in ("", p.email) for p, cell in zip(personas, cells, strict=True))
+
+
+def test_a_canary_leaves_its_email_or_phone_empty_as_the_rows_do_never_both(
+    registry, registry_canaries
+) -> None:
+    _f, _p, rows = registry_canaries
+    mail, cel = column(registry, "CORREO ELECTRÓNICO"), column(registry, "CELULAR")
+    real_empty = sum(1 for r in registry.rows if not r[mail]) / len(registry.rows)
+    empty = sum(1 for r in rows if not r[mail]) / len(rows)
+    assert real_empty > 0.05 and abs(empty - real_empty) < 0.08
+    assert all(r[mail] or r[cel] for r in rows)
 
 
 def test_domains_spread_like_the_columns_providers(registry, registry_canaries) -> None:
     """The sample is ~54% gmail, ~25% hotmail, ~7% outlook: the canary domains follow."""
     _f, _p, rows = registry_canaries
-    used = Counter(r[column(registry, "CORREO ELECTRÓNICO")].split("@")[1] for r in rows)
+    emails = [e for e in (r[column(registry, "CORREO ELECTRÓNICO")] for r in rows) if e]
+    used = Counter(e.split("@")[1] for e in emails)
     assert used[DOMAINS[0]] > used[DOMAINS[1]] > used[DOMAINS[2]]
-    assert 0.45 < used[DOMAINS[0]] / len(rows) < 0.8
+    assert 0.45 < used[DOMAINS[0]] / len(emails) < 0.8
 
 
 def test_phones_written_in_the_column_mask(registry, registry_canaries) -> None:
@@ -203,16 +217,21 @@ def test_sorted_folios_stay_sorted_and_unique(registry) -> None:
     for k in range(0, len(rows) - 1):
         prev, nxt = rows[k], rows[k + 1]
         row = f.make_row(f.persona(), phone="+528445559999", prev=prev, next=nxt)
-        if row is None:
+        if row is None:  # no room (contiguous folios), or a gap the canary passes by
             nones += 1
-            assert num(nxt[folio]) - num(prev[folio]) == 1  # no room: contiguous folios
             continue
         assert num(prev[folio]) < num(row[folio]) < num(nxt[folio])
         assert row[folio] not in real
         placed.append(row[folio])
         if len(placed) >= 60:
             break
-    assert nones > 0 and len(set(placed)) == len(placed) == 60
+    assert nones > 0 and len(set(placed)) == len(placed) >= 30
+    for k in range(len(rows) - 1):  # contiguous folios never take a canary
+        if num(rows[k + 1][folio]) - num(rows[k][folio]) == 1:
+            persona = f.persona()
+            assert (
+                f.make_row(persona, phone="+528445559999", prev=rows[k], next=rows[k + 1]) is None
+            )
     at_end = f.make_row(f.persona(), phone="+528445559999", prev=rows[-1], next=None)
     assert at_end is not None and num(at_end[folio]) > num(rows[-1][folio])
 

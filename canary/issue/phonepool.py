@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import random
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from math import comb
 
 from canary.errors import InputError
@@ -25,11 +25,15 @@ def assign_phone_sets(
     *,
     existing: Iterable[frozenset[str]] = (),
     rng: random.Random | None = None,
+    weights: Mapping[str, float] | None = None,
 ) -> list[list[str]]:
     """A list of numbers for each of `copies` new copies, `per_copy` each where possible.
 
     `existing` holds the number sets of copies already issued: new sets differ from
     them too, and their usage counts steer new choices toward the least-used numbers.
+    `weights` (number -> how often it should be used, relative) make numbers used in
+    proportion: a table with twice as many rows in one area code gets twice as many
+    canaries with that area code. Without them every number is used equally.
     """
     rng = rng or random.Random()
     if copies <= 0 or per_copy <= 0:
@@ -56,9 +60,10 @@ def assign_phone_sets(
             f"numbers, and {copies + len(taken)} copies{before} each need their own; "
             "add numbers with 'canary phone add NUMBER --provider PROVIDER'"
         )
+    scale = _scales(numbers, weights)
     result: list[list[str]] = []
     for _ in range(copies):
-        chosen = _choose(numbers, size, usage, together, taken, rng)
+        chosen = _choose(numbers, size, usage, together, taken, rng, scale)
         taken.add(frozenset(chosen))
         usage.update(chosen)
         together.update(frozenset(p) for p in itertools.combinations(sorted(chosen), 2))
@@ -73,7 +78,9 @@ def _choose(
     together: Counter[frozenset[str]],
     taken: set[frozenset[str]],
     rng: random.Random,
+    scale: dict[str, float] | None = None,
 ) -> list[str]:
+    scale = scale or {}
     for k in range(size, 0, -1):
         for _attempt in range(50):
             chosen: list[str] = []
@@ -83,7 +90,9 @@ def _choose(
                 best = min(
                     rest,
                     key=lambda n: (
-                        usage[n],
+                        # usage per unit of weight, whole units: equal weights keep the
+                        # plain least-used order, with the jitter breaking ties
+                        int((usage[n] + jitter[n]) / scale.get(n, 1.0)),
                         sum(together[frozenset((n, c))] for c in chosen),
                         jitter[n],
                     ),
@@ -101,9 +110,21 @@ def _choose(
         # Exhaustive fallback for this size: any unused combination, least used first.
         combos = sorted(
             itertools.combinations(numbers, k),
-            key=lambda c: (sum(usage[n] for n in c), rng.random()),
+            key=lambda c: (sum(usage[n] / scale.get(n, 1.0) for n in c), rng.random()),
         )
         for c in combos:
             if frozenset(c) not in taken:
                 return list(c)
     raise InputError("phone pool exhausted: add numbers with 'canary phone add NUMBER'")
+
+
+def _scales(numbers: list[str], weights: Mapping[str, float] | None) -> dict[str, float]:
+    """Each number's weight relative to the mean (1.0 each when all are equal); a
+    number weighted 0 gets a tiny share, used only when no other will do."""
+    if not weights:
+        return {}
+    raw = [max(float(weights.get(n, 0.0)), 0.0) for n in numbers]
+    mean = sum(raw) / len(raw) if raw else 0.0
+    if mean <= 0:
+        return {}
+    return {n: max(w / mean, 1e-3) for n, w in zip(numbers, raw, strict=True)}

@@ -220,8 +220,21 @@ def issue_copies(
     if schema.phone_columns:
         with store.session() as s:
             existing = _existing_phone_sets(s)
+        uncovered = factory.uncovered_area_share(phones)
+        if uncovered >= AREA_WARN_SHARE:
+            log.warning(
+                "%.0f%% of the table's phone numbers are in area codes no canary number has: "
+                "canaries never sit in those places, which a holder of copies can see; "
+                "add numbers there with 'canary phone add NUMBER --provider PROVIDER'",
+                100 * uncovered,
+            )
         phone_sets = assign_phone_sets(
-            phones, len(recipients), per_copy, existing=existing, rng=rng
+            phones,
+            len(recipients),
+            per_copy,
+            existing=existing,
+            rng=rng,
+            weights=factory.phone_weights(phones),
         )
     plans = [
         _Plan(
@@ -302,6 +315,10 @@ def issue_copies(
                 log.error("could not remove the copy at %s: %s", t.location, exc)
         raise
 
+
+#: The share of a table's phone rows in area codes the pool lacks above which `issue`
+#: warns (canaries never sit there).
+AREA_WARN_SHARE = 0.1
 
 #: Column kinds a canary can be found or contacted by; a table without one (a summary
 #: sheet, a pivot) cannot carry a canary anyone could ever trace.
@@ -753,6 +770,7 @@ def _mailbox_addresses(
                 continue
             mailbox, address = pool.pop()
             persona.email = address
+            persona.keep_email = True
             plan.mailbox[i] = (mailbox, address)
             used += 1
     if used:

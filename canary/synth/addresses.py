@@ -57,6 +57,8 @@ EMAIL_TEMPLATES = (
         )
     ]
     + ["{first}", "{last}", "{fi}{l2i}{last}", "{fi}{last}{l2i}"]
+    # a surname with the given name cut short ("moraadr26", "lopezmar")
+    + ["{last}{f3}", "{last}.{f3}", "{last}_{f3}", "{f3}{last}"]
 )
 
 
@@ -74,6 +76,7 @@ def _tokens(given: str, paternal: str, maternal: str) -> dict[str, str]:
         "first": first,
         "first2": _plain_token(gw[1]) if len(gw) > 1 else first,
         "fi": first[:1],
+        "f3": first[:3],
         "last": last,
         "li": last[:1],
         "last2": last2,
@@ -83,7 +86,7 @@ def _tokens(given: str, paternal: str, maternal: str) -> dict[str, str]:
 
 def _render_template(template: str, tokens: dict[str, str]) -> str:
     out = template
-    for k in ("first2", "first", "last2", "last", "fi", "li", "l2i"):
+    for k in ("first2", "first", "last2", "last", "fi", "li", "l2i", "f3"):
         out = out.replace("{" + k + "}", tokens[k])
     return out
 
@@ -98,6 +101,20 @@ def match_template(local: str, names: tuple[str, str, str]) -> str:
         if _render_template(t, tokens) == body and body:
             return t + (f"{{d{len(digits)}}}" if digits else "")
     return "{other}"
+
+
+def _swaps(template: str, tokens: dict[str, str]) -> list[str]:
+    """The template, then the same shape with the surnames swapped and with the second
+    given name (when the person has them): alternatives that keep the look."""
+    out = [template]
+    pairs = (("{last}", "{last2}", "last2"), ("{first}", "{first2}", "first2"))
+    for a, b, key in pairs:
+        if a not in template or not tokens[key] or tokens[key] == tokens[key.rstrip("2")]:
+            continue
+        swapped = template.replace(a, "\x00").replace(b, a).replace("\x00", b)
+        if swapped not in out:
+            out.append(swapped)
+    return out
 
 
 def learn_patterns(
@@ -220,16 +237,21 @@ class EmailMaker:
                 # few names cover every given+surname pair): shapes with initials and the
                 # second surname still look like people's handles and copy no one.
                 template = self.rng.choice(FALLBACK_TEMPLATES)
-            local = self._render_local(template, tokens, birth, attempt)
             domain = self.rng.choices(self.domains, weights=self.weights)[0]
-            address = f"{local}@{domain}"
-            norm = normalize_email(address)
-            if norm in self.sample_emails or norm in self.issued or self.taken(norm):
-                continue
-            if self.copies_real(local):
-                continue
-            self.issued.add(norm)
-            return address.upper() if upper else address
+            # A shape whose letters are a real person's ("maria.lopez" when a Maria Lopez
+            # is in the table) is tried with the other surname or given name first: same
+            # shape, same length. Drawing another shape instead would leave canaries with
+            # fewer of the common long shapes than the column has.
+            for variant in _swaps(template, tokens):
+                local = self._render_local(variant, tokens, birth, attempt)
+                address = f"{local}@{domain}"
+                norm = normalize_email(address)
+                if norm in self.sample_emails or norm in self.issued or self.taken(norm):
+                    continue
+                if self.copies_real(local):
+                    continue
+                self.issued.add(norm)
+                return address.upper() if upper else address
         raise EmailExhausted("could not find an unused canary email address; add another domain")
 
     def copies_real(self, local: str) -> bool:

@@ -32,7 +32,7 @@ from canary.synth.addresses import (
     match_template,
 )
 from canary.synth.cells import date_between, dni_letter, vary_digits, vary_number, write_phone
-from canary.synth.ids import PositionModel, new_id
+from canary.synth.ids import GapModel, PositionModel, new_id
 from canary.synth.infer import (
     NAME_KINDS,
     Column,
@@ -109,9 +109,7 @@ class CanaryFactory:
         self._primary = {x[0].index for x in (self._kind("email"), self._kind("phone")) if x}
         phones = self._kind("phone")
         self._row_nsn: list[str] = (
-            [national_number(r[phones[0].index], self.region) for r in self.rows]
-            if phones and self._kind("place")
-            else []
+            [national_number(r[phones[0].index], self.region) for r in self.rows] if phones else []
         )
         self._cell_cache: dict[int, list[str]] = {}
         self._unique_share: dict[int, float] = {}
@@ -120,9 +118,12 @@ class CanaryFactory:
         self._donors: dict[str, list[list[str]]] = {}
         self._id_owner: dict[tuple[int, str], int] = {}
         self._position_models: dict[int, PositionModel] = {}
+        self._gap_models: dict[int, GapModel] = {}
         self._upper_share: dict[int, float] = {}
         self._run_cache: dict[int, dict[int, list[list[str]]]] = {}
         self._new_share: dict[int, float] = {}
+        self._contact_patterns: list[frozenset[int]] | None = None
+        self._count_cache: dict[int, dict[str, int]] = {}
         self.emails = self._learn_emails()
         self.names = NameMaker(self.profile, self.rng, self.faker)
         people = self._people()
@@ -359,15 +360,36 @@ class CanaryFactory:
         if self.keep_sorted and (prev is not None or next is not None):
             self._fit_sorted_name(persona, prev, next)
         donor = self._place_donor(random.Random(f"{persona.seed}:{phone}"), phone)
+        blank = self._blank_contacts(persona, phone)
         row: list[str] = []
         for c in self.cols:
             # One stream per column: a choice in one column never shifts another's.
             r = random.Random(f"{persona.seed}:{phone}:{c.index}")
-            value = self._cell(c, persona, phone, donor, r, prev, next)
+            value = "" if c.index in blank else self._cell(c, persona, phone, donor, r, prev, next)
             if value is None:
                 return None
             row.append(value)
         return row
+
+    def _blank_contacts(self, p: Persona, phone: str | None) -> set[int]:
+        """The primary contact columns (email, phone) this canary leaves empty, as the
+        table's rows do: the pattern of a real row that has at least one of them, so a
+        canary is never without both, and an email that reaches a mailbox stays."""
+        if len(self._primary) < 2 or not phone or not p.email or not self.rows:
+            return set()
+        patterns = self._contact_patterns
+        if patterns is None:
+            patterns = self._contact_patterns = [
+                frozenset(i for i in self._primary if not row[i].strip())
+                for row in self.rows
+                if any(row[i].strip() for i in self._primary)
+            ]
+        if not patterns:
+            return set()
+        blank = set(random.Random(f"{p.seed}:contacts").choice(patterns))
+        if p.keep_email:
+            blank -= {c.index for c in self._kind("email")[:1]}
+        return blank
 
     def _empty(self, c: Column, r: random.Random) -> bool:
         return r.random() < c.empty_rate
@@ -450,6 +472,41 @@ class CanaryFactory:
             for c in emails[1:]:
                 p.other_emails[c.index] = self._unique_email(p, c)
 
+    def _postcode(self, c: Column, value: str, r: random.Random) -> str:
+        """A postal code near the donor row's (`value`) that is as common in the copy as
+        a real row's own code is in the table.
+
+        Copying the donor's code would make it one more frequent than the donor's own
+        count (the canary adds itself). A real row's code is held by k rows with the
+        probability that a random row's is; so with the donor's count k, the canary takes
+        a code held by k - 1 rows sharing the most leading digits with the donor's (k
+        once it is added), or, for k = 1, a code no row holds, sharing its leading digits.
+        """
+        counts = self._value_counts(c)
+        k = counts.get(value, 0)
+        if k <= 1:
+            for _ in range(10):
+                new = self._positions(c).draw(r, value)
+                if new and new not in counts:
+                    return new
+            return value
+        best, best_len = [], 2
+        for v, n in counts.items():
+            if n != k - 1:
+                continue
+            common = _common_prefix(v, value)
+            if common > best_len:
+                best, best_len = [v], common
+            elif common == best_len:
+                best.append(v)
+        return r.choice(sorted(best)) if best else value
+
+    def _value_counts(self, c: Column) -> dict[str, int]:
+        counts = self._count_cache.get(c.index)
+        if counts is None:
+            counts = self._count_cache[c.index] = dict(Counter(v.strip() for v in c.values))
+        return counts
+
     def _vary(self, c: Column, value: str, r: random.Random) -> str:
         """A value copied from a column where values are mostly unique (an address, a
         note) gets new digits of the same length, so the canary does not duplicate a
@@ -457,16 +514,11 @@ class CanaryFactory:
         unique = self._unique_share.get(c.index)
         if unique is None:
             unique = self._unique_share[c.index] = c.distinct / max(len(c.values), 1)
-        if not value or unique < 0.5 or not re.search(r"\d", value):
+        if not value or not re.search(r"\d", value):
             return value
         if c.kind == "place" and not re.search(r"[^\W\d_]", value):
-            # A postal code: the donor row's, or (as often as the column holds codes seen
-            # once) a new one sharing its leading digits, so it stays in the same place.
-            share = self._new_share.get(c.index)
-            if share is None:
-                share = self._new_share[c.index] = Predictive(c.values).new_share
-            if r.random() < share:
-                return self._positions(c).draw(r, value) or value
+            return self._postcode(c, value, r)
+        if unique < 0.5:
             return value
         # New numbers near the column's own (a street number within the column's range,
         # as long as its numbers are), the words as they are.
@@ -644,10 +696,11 @@ class CanaryFactory:
         between = sorted_ and (prev is not None or nxt is not None)
 
         def claim(value: str) -> bool:
-            # A numbering continued after the last row gives every copy the next
-            # number: ids are then shared across copies, never within one (the next
-            # canary there follows this one).
-            if between and (prev is None or nxt is None):
+            # In a sorted column a canary's number lies between its neighbours (or
+            # continues after the last row): copies may share one, a copy never holds
+            # it twice (the next canary in the same gap follows this one). Sequence ids
+            # are weak evidence that a canary's email or phone must back anyway.
+            if between:
                 return True
             return self._claim(c, value, p)
 
@@ -664,7 +717,15 @@ class CanaryFactory:
             between=between,
             donor=donor[c.index] if donor is not None and donor[c.index] else None,
             positions=self._positions(c) if not c.fmt.get("id") else None,
+            gaps=self._gaps(c) if between else None,
         )
+
+    def _gaps(self, c: Column) -> GapModel:
+        model = self._gap_models.get(c.index)
+        if model is None:
+            nums = [id_number(row[c.index]) for row in self.rows if row[c.index].strip()]
+            model = self._gap_models[c.index] = GapModel([n for n in nums if n is not None])
+        return model
 
     def _positions(self, c: Column) -> PositionModel:
         model = self._position_models.get(c.index)
@@ -697,7 +758,7 @@ class CanaryFactory:
         if not self._kind("place"):
             has_categories = any(self._kind(k) for k in ("category", "boolean", "constant"))
             return r.choice(self.rows) if has_categories else None
-        if phone and self._row_nsn:
+        if phone and self._row_nsn and any(self._row_nsn):
             matches = self._donors.get(phone)
             if matches is None:
                 nsn = national_number(phone, self.region)
@@ -716,6 +777,40 @@ class CanaryFactory:
             if matches:
                 return r.choice(matches)
         return r.choice(self.rows)
+
+    def phone_weights(self, numbers: Sequence[str]) -> dict[str, float]:
+        """How often each pool number should be used so that canaries' area codes come
+        as often as the table's rows hold them: the share of rows in the number's area
+        code, split among the pool's numbers there (0 for an area code no row has).
+        Numbers without an area code (mobiles in most countries) weigh the same."""
+        codes = {n: self._area_code(n) for n in numbers}
+        if not self._row_nsn or not any(codes.values()):
+            return {}
+        filled = [x for x in self._row_nsn if x]
+        if not filled:
+            return {}
+        share: dict[str, float] = {}
+        for code in {c for c in codes.values() if c}:
+            share[code] = sum(1 for x in filled if x.startswith(code)) / len(filled)
+        per_code = Counter(codes.values())
+        plain = 1.0 / len(numbers)  # a number without an area code: an equal share
+        return {n: (share[code] / per_code[code] if code else plain) for n, code in codes.items()}
+
+    def uncovered_area_share(self, numbers: Sequence[str]) -> float:
+        """The share of the table's phone rows whose area code no pool number has: canaries
+        never take those places, which is a tell (0 when numbers carry no area code)."""
+        codes = {c for c in (self._area_code(n) for n in numbers) if c}
+        filled = [x for x in self._row_nsn if x]
+        if not codes or not filled:
+            return 0.0
+        prefixes = tuple(codes)  # area codes may differ in length (55, 844)
+        return sum(1 for x in filled if not x.startswith(prefixes)) / len(filled)
+
+    def _area_code(self, e164: str) -> str:
+        """The national area code digits of a pool number ("844"), or ""."""
+        k = area_code_length(e164)
+        nsn = national_number(e164, self.region) if k else ""
+        return nsn[:k] if nsn else ""
 
     def _format_phone(self, c: Column, phone: str, r: random.Random) -> str:
         """The E.164 number written in one of the column's own masks."""
@@ -785,6 +880,16 @@ def _near(digits: str, r: random.Random, top: int) -> str:
     low = max(int(n * 0.85), 0 if digits[0] == "0" else 1)
     value = str(r.randint(min(low, n), max(min(int(n * 1.15), top), min(low, n))))
     return value.zfill(len(digits)) if digits[0] == "0" else value
+
+
+def _common_prefix(a: str, b: str) -> int:
+    """How many leading characters two strings share."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 def _split_full(text: str, order: str | None, spanish: bool) -> tuple[str, str, str]:

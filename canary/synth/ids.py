@@ -12,6 +12,7 @@ digit, a fixed "0") are copied from a real row (`donor`) so they agree with its 
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections import Counter
 from collections.abc import Callable
@@ -34,10 +35,12 @@ def new_id(
     between: bool = False,
     donor: str | None = None,
     positions: PositionModel | None = None,
+    gaps: GapModel | None = None,
 ) -> str | None:
     """A free id. `claim(value)` reserves it (False if another canary holds it);
     `between` asks for a value strictly between `prev` and `nxt` (either may be None
-    at the ends of the table)."""
+    at the ends of the table); `gaps` (a sorted column's steps) chooses which gaps a
+    canary takes and where inside them."""
     if not fmt:
         model = positions or PositionModel(values)
         for _ in range(50):
@@ -61,7 +64,9 @@ def new_id(
         b = id_number(nxt) if nxt is not None else None
         if (prev is not None and a is None) or (nxt is not None and b is None):
             return None
-        if a is not None and b is not None:
+        if a is not None and b is not None and gaps is not None and gaps.pairs:
+            candidates = gaps.split(a, b, r)
+        elif a is not None and b is not None:
             candidates = _free_numbers(a + 1, b - 1, taken, r)
         else:
             # At an end of the table: one of the column's own steps on from the last id.
@@ -96,6 +101,55 @@ def _step_order(steps: dict[int, int], r: random.Random) -> list[int]:
     first = r.choices(list(steps), weights=list(steps.values()))[0]
     rest = sorted(set(steps) | {1}, key=lambda k: -steps.get(k, 0))
     return [first, *[k for k in rest if k != first]]
+
+
+class GapModel:
+    """Where in a sorted numbering a canary goes, so that its steps to the rows above
+    and below look like a real row's.
+
+    A real row's two steps (`pairs`: how often the column shows step a then step b) are
+    what a holder compares a canary with; a canary inside a gap of g takes k and g - k.
+    Gaps are accepted as often as real rows' two steps add up to them, relative to how
+    often the column has such gaps (in a list numbered mostly by ones, gaps of 2 take
+    nearly every canary: it sits at 1 and 1 from its neighbours like most real rows);
+    the split follows the real pairs. Gaps whose size no real pair adds up to are
+    taken only when the column has no better one.
+    """
+
+    def __init__(self, numbers: list[int]) -> None:
+        steps = [b - a for a, b in itertools.pairwise(numbers) if b > a]
+        self.pairs: Counter[tuple[int, int]] = Counter(itertools.pairwise(steps))
+        self.gaps: Counter[int] = Counter(steps)
+        sums: Counter[int] = Counter()
+        for (x, y), n in self.pairs.items():
+            sums[x + y] += n
+        total_pairs = sum(self.pairs.values()) or 1
+        wide = sum(n for g, n in self.gaps.items() if g >= 2) or 1
+        #: gap size -> how often a canary meeting such a gap takes it
+        self.accept: dict[int, float] = {}
+        ratios = {g: (sums[g] / total_pairs) / (n / wide) for g, n in self.gaps.items() if g >= 2}
+        top = max(ratios.values(), default=0.0)
+        if top > 0:
+            self.accept = {g: x / top for g, x in ratios.items()}
+
+    def split(self, a: int, b: int, r: random.Random) -> list[int]:
+        """Numbers to try strictly between `a` and `b` (none: this gap is passed by)."""
+        g = b - a
+        if g < 2:
+            return []
+        if self.accept:
+            chance = self.accept.get(g)
+            if chance is None:  # a gap size the sample never showed: by its pairs alone
+                chance = 1.0 if any(self.pairs[(k, g - k)] for k in range(1, g)) else 0.0
+            if r.random() >= chance:
+                return []
+        ks = [k for k in range(1, g) if self.pairs[(k, g - k)]]
+        if not ks:
+            ks = list(range(1, min(g, 400)))
+            r.shuffle(ks)
+            return [a + k for k in ks]
+        first = r.choices(ks, weights=[self.pairs[(k, g - k)] for k in ks])[0]
+        return [a + first, *(a + k for k in ks if k != first)]
 
 
 class PositionModel:

@@ -34,6 +34,8 @@ class Persona:
     other_emails: dict[int, str] = field(default_factory=dict)
     #: Fixes every other choice made for this person, so make_row is repeatable.
     seed: int = 0
+    #: The email must stay in the row (it delivers to one of our mailboxes).
+    keep_email: bool = False
 
     @property
     def full_name(self) -> str:
