@@ -25,6 +25,7 @@ never used for a path or a query.
 from __future__ import annotations
 
 import bisect
+import codecs
 import logging
 import math
 import re
@@ -42,8 +43,9 @@ from canary.errors import InputError
 from canary.identifiers import id_kind, is_sequence_id, normalize_email
 from canary.investigate.coded import apply_codes
 from canary.investigate.datasets import DatasetAnswer, dataset_matcher
-from canary.investigate.readers import read_pieces
-from canary.investigate.sniff import detect_file_format
+from canary.investigate.readers import as_text, raw_blocks, read_pieces
+from canary.investigate.scan import EMAIL, PHONE, WORDS, Engine, char_start
+from canary.investigate.sniff import Format, Kind, detect_file_format
 from canary.store.engine import Store
 from canary.store.models import Canary, Copy, Domain, Identifier, PhoneNumber
 from canary.text import fold, words
@@ -51,7 +53,6 @@ from canary.vocabulary import Strength
 
 log = logging.getLogger(__name__)
 
-OVERLAP = 512
 MAX_UNMATCHED = 1000
 MIN_ID_LEN = 5
 PHONE_RUN = r"(?<![\d+])\+?\d[\d \t\r\n().\-/\u00a0]{%d,}\d"
@@ -310,48 +311,113 @@ def load_index(store: Store) -> Index:
     return idx
 
 
+#: Bytes of context read around a candidate hit before it is checked: an address's
+#: local part (64) before it, its domain after it, a phone number's prefixes.
+BEFORE = 128
+AFTER = 320
+#: Bytes of a piece scanned again with the next one, so a value cut by the piece
+#: boundary is whole in one of them: more than BEFORE + AFTER + a needle's spread.
+OVERLAP = 2048
+
+
 @dataclass
 class Scanner:
-    """Feed text in pieces; collects every canary identifier it sees."""
+    """Feed a dump in pieces (text or UTF-8 bytes); collects every canary identifier seen.
+
+    Every needle is looked for at once by `canary.investigate.scan.Engine` in the
+    piece's compact projection; each candidate is checked in a window of the piece
+    by the matcher of its kind (addresses, phone runs, folded words), so a needle is
+    only found where the whole-text rules would find it.
+    """
 
     index: Index
+    #: How the dump is read (`readers.as_text` makes a window's text as its reader would).
+    fmt: Format = field(default_factory=lambda: Format(Kind.TEXT))
     emails: set[str] = field(default_factory=set)
     phones: set[str] = field(default_factory=set)
     words: dict[tuple[str, str], list[_Holder]] = field(default_factory=dict)
     unmatched: set[str] = field(default_factory=set)
-    _carry: str = ""
+    _carry: bytes = b""
+    #: Whether the carried bytes begin the dump (nothing before them was cut off).
+    _at_start: bool = True
+    _engine: Engine | None = None
     _runs: re.Pattern[str] | None = None
     _domain_cache: dict[str, bool] = field(default_factory=dict)
 
     def feed(self, text: str, *, final: bool = False) -> None:
-        buf = self._carry + text
-        if "\\u" in buf:  # JSON written with ensure_ascii: "Mar\u00eda"
-            buf = JSON_ESCAPE_RE.sub(lambda m: _unescape(m.group(1)), buf)
+        self.feed_bytes(text.encode("utf-8", "replace"), final=final)
+
+    def feed_bytes(self, data: bytes, *, final: bool = False) -> None:
+        """A piece of the dump as UTF-8 bytes (a piece may end inside a character)."""
+        buf = self._carry + data
+        if b"\\u" in buf:  # JSON written with ensure_ascii: "Mar\u00eda"
+            text = buf.decode("utf-8", "replace")
+            buf = JSON_ESCAPE_RE.sub(lambda m: _unescape(m.group(1)), text).encode("utf-8")
+        pending = b""
+        if not final:  # keep a character cut at the end for the next piece
+            cut = char_start(buf, len(buf) - 1) if buf else 0
+            if buf and buf[cut] >= 0xC0 and cut + _utf8_length(buf[cut]) > len(buf):
+                buf, pending = buf[:cut], buf[cut:]
         self._scan(buf, final)
-        self._carry = "" if final else buf[-OVERLAP:]
+        if final:
+            self._carry = b""
+        else:
+            keep = char_start(buf, max(0, len(buf) - OVERLAP))
+            self._carry = buf[keep:] + pending
+            self._at_start = self._at_start and keep == 0
 
     def finish(self) -> None:
-        self.feed("", final=True)
+        self.feed_bytes(b"", final=True)
 
-    def _scan(self, buf: str, final: bool) -> None:
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = Engine(needles(self.index))
+        return self._engine
+
+    def _scan(self, buf: bytes, final: bool) -> None:
         end = len(buf)
-        for address, stop in emails_at(buf):
-            if stop == end and not final:
-                continue  # may continue in the next piece; the overlap sees it again
+        first = self._at_start
+        for hit in self.engine.scan(buf):
+            if hit.start < BEFORE and not first:
+                continue  # the previous piece saw it whole
+            if hit.end + AFTER > end and not final:
+                continue  # the next piece sees it whole
+            lo, hi = max(0, hit.start - BEFORE), min(end, hit.end + AFTER)
+            text = self._text(buf[lo:hi])
+            at_start = lo == 0 and first
+            at_end = hi == end and final
+            if hit.kinds & EMAIL:
+                self._emails(text, at_start, at_end)
+            if hit.kinds & PHONE:
+                self._phones(text, at_start, at_end)
+            if hit.kinds & WORDS:
+                self._scan_words(words(text), at_start, at_end)
+
+    def _text(self, window: bytes) -> str:
+        """A window of the dump as the readers would give it."""
+        return as_text(window.decode("utf-8", "replace"), self.fmt)
+
+    def _emails(self, text: str, at_start: bool, at_end: bool) -> None:
+        limit = len(text) - 64
+        for address, at, stop in addresses_at(text):
+            if (at < 64 and not at_start) or (stop > limit and not at_end):
+                continue  # the window may cut it: another hit's window holds it whole
             if address in self.index.emails:
                 self.emails.add(address)
             elif len(self.unmatched) < MAX_UNMATCHED and self._canary_domain(address):
                 self.unmatched.add(address)
-        if self.index.national:
-            if self._runs is None:  # runs long enough to hold the shortest canary number
-                shortest = min(self.index.national_lengths)
-                self._runs = re.compile(PHONE_RUN % max(shortest - 2, 0))
-            for m in self._runs.finditer(buf):
-                if m.end() == end and not final:
-                    continue
-                self.phones.update(self._phones_in_run(m.group(0)))
-        if self.index.words:
-            self._scan_words(words(buf), final)
+
+    def _phones(self, text: str, at_start: bool, at_end: bool) -> None:
+        if not self.index.national:
+            return
+        if self._runs is None:  # runs long enough to hold the shortest canary number
+            shortest = min(self.index.national_lengths)
+            self._runs = re.compile(PHONE_RUN % max(shortest - 2, 0))
+        for m in self._runs.finditer(text):
+            if (m.start() == 0 and not at_start) or (m.end() == len(text) and not at_end):
+                continue  # may run on past the window
+            self.phones.update(self._phones_in_run(m.group(0)))
 
     def _canary_domain(self, address: str) -> bool:
         domain = address.rpartition("@")[2]
@@ -385,15 +451,17 @@ class Scanner:
                     found.update(_pick_country(holders, digits[:s]))
         return found
 
-    def _scan_words(self, tokens: list[str], final: bool) -> None:
+    def _scan_words(self, tokens: list[str], at_start: bool, at_end: bool) -> None:
         last = len(tokens)
         first = self.index.words
         for i in [i for i, tok in enumerate(tokens) if tok in first]:
+            if i == 0 and not at_start:
+                continue  # the window may have cut this word
             for needle, kind, value, holder in first[tokens[i]]:
                 n = len(needle)
                 if tuple(tokens[i : i + n]) != needle:
                     continue
-                if i + n == last and not final:
+                if i + n == last and not at_end:
                     continue
                 self.words.setdefault((kind, value), [])
                 if holder not in self.words[(kind, value)]:
@@ -411,6 +479,30 @@ class Scanner:
         return judge(self.index, found, sorted(self.unmatched))
 
 
+def needles(index: Index) -> dict[str, int]:
+    """What the engine looks for: addresses and canary domains, the national part of
+    every canary number, every name and id (each word order a name is matched in)."""
+    out: dict[str, int] = {}
+
+    def add(text: str, kind: int) -> None:
+        out[text] = out.get(text, 0) | kind
+
+    for address in index.emails:
+        add(address, EMAIL)
+    for domain in index.domains:
+        add(domain, EMAIL)
+    for national in index.national:
+        add(national, PHONE)
+    for entries in index.words.values():
+        for needle, *_ in entries:
+            add("".join(needle), WORDS)
+    return out
+
+
+def _utf8_length(lead: int) -> int:
+    return 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
+
+
 def _unescape(hex4: str) -> str:
     ch = chr(int(hex4, 16))
     return ch if ch.isprintable() else " "
@@ -426,7 +518,13 @@ _DOMAIN_RE = re.compile(
 
 
 def emails_at(text: str) -> Iterator[tuple[str, int]]:
-    """(normalised address, end offset) of each email address in `text`.
+    """(normalised address, end offset) of each email address in `text`."""
+    for address, _, stop in addresses_at(text):
+        yield address, stop
+
+
+def addresses_at(text: str) -> Iterator[tuple[str, int, int]]:
+    """(normalised address, offset of its "@", end offset) of each address in `text`.
 
     Found from each "@" outwards, which is many times faster on large dumps than a
     regular expression tried at every position.
@@ -438,7 +536,7 @@ def emails_at(text: str) -> Iterator[tuple[str, int]]:
         if local and domain:
             part = local.group(0).lstrip(".")
             if part and not part.endswith(".") and ".." not in part:
-                yield f"{part}@{domain.group(0)}".lower(), domain.end()  # ASCII: lower is normal
+                yield f"{part}@{domain.group(0)}".lower(), at, domain.end()  # ASCII: lower
         at = text.find("@", at + 1)
 
 
@@ -478,9 +576,20 @@ def identify_dump(store: Store, path: str | Path) -> Identification:
     fmt = detect_file_format(p)
     scanner = Scanner(load_index(store))
     matcher = dataset_matcher(store, fmt)
-    for piece in read_pieces(p, fmt):
-        scanner.feed(piece)
-        matcher.feed(piece)
+    blocks = raw_blocks(p, fmt)
+    if blocks is not None:  # UTF-8 text: its bytes are scanned, decoded only for datasets
+        scanner.fmt = fmt
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        for block in blocks:
+            scanner.feed_bytes(block)
+            if not matcher.empty:
+                matcher.feed(as_text(decoder.decode(block), fmt))
+        if not matcher.empty:
+            matcher.feed(as_text(decoder.decode(b"", final=True), fmt))
+    else:
+        for piece in read_pieces(p, fmt):
+            scanner.feed(piece)
+            matcher.feed(piece)
     scanner.finish()
     matcher.finish()
     result = scanner.result()
