@@ -36,11 +36,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import phonenumbers
 from sqlalchemy import select
 
 from canary.errors import InputError
-from canary.identifiers import id_kind, is_sequence_id, normalize_email
+from canary.identifiers import id_kind, is_sequence_id, normalize_email, phone_parts
 from canary.investigate.coded import apply_codes
 from canary.investigate.datasets import DatasetAnswer, dataset_matcher
 from canary.investigate.readers import as_text, raw_blocks, read_pieces
@@ -272,16 +271,25 @@ def load_index(store: Store) -> Index:
         for cp in s.scalars(select(Copy)):
             idx.copies[cp.id] = {"recipient": cp.recipient, "issued_at": cp.issued_at}
         rows = s.execute(
-            select(Identifier.kind, Identifier.value, Canary.id, Canary.copy_id, Canary.kind).join(
-                Canary, Canary.id == Identifier.canary_id
-            )
+            select(
+                Identifier.kind,
+                Identifier.value,
+                Identifier.national,
+                Identifier.country_code,
+                Canary.id,
+                Canary.copy_id,
+                Canary.kind,
+            ).join(Canary, Canary.id == Identifier.canary_id)
         )
-        for kind, value, canary_id, copy_id, canary_kind in rows:
+        national: dict[str, tuple[str, str] | None] = {}
+        for kind, value, nsn, cc, canary_id, copy_id, canary_kind in rows:
             holder = _Holder(canary_id, None if canary_kind == "control" else copy_id)
             if kind == "email":
                 idx.emails.setdefault(normalize_email(value), []).append(holder)
             elif kind == "phone":
                 idx.phones.setdefault(value, []).append(holder)
+                if value not in national:
+                    national[value] = (nsn, cc) if nsn and cc else _parts(value)
             elif kind in ("name", "id"):
                 words = tuple(fold(value).split())
                 if not words or (kind == "name" and len(words) < 2):
@@ -297,16 +305,18 @@ def load_index(store: Store) -> Index:
                     variants.update((*words[k:], *words[:k]) for k in range(1, len(words)))
                 for w in variants:
                     idx.words.setdefault(w[0], []).append((w, kind, value, holder))
-        registered = list(s.scalars(select(PhoneNumber.number)))
-    for e164 in {*idx.phones, *registered}:
-        try:
-            parsed = phonenumbers.parse(e164)
-        except phonenumbers.NumberParseException:
+        codes = {
+            cc or (_parts(n) or ("", ""))[1]
+            for n, cc in s.execute(select(PhoneNumber.number, PhoneNumber.country_code))
+        }
+    for e164, parts in national.items():
+        if parts is None:
             continue
-        cc, nsn = str(parsed.country_code), phonenumbers.national_significant_number(parsed)
-        if e164 in idx.phones:
-            idx.national.setdefault(nsn, []).append((cc, e164))
-            idx.national_lengths.add(len(nsn))
+        nsn, cc = parts
+        idx.national.setdefault(nsn, []).append((cc, e164))
+        idx.national_lengths.add(len(nsn))
+        codes.add(cc)
+    for cc in codes - {""}:
         idx.prefixes.update({cc, cc + "1", "00" + cc, "00" + cc + "1"})
     return idx
 
@@ -497,6 +507,12 @@ def needles(index: Index) -> dict[str, int]:
         for needle, *_ in entries:
             add("".join(needle), WORDS)
     return out
+
+
+def _parts(e164: str) -> tuple[str, str] | None:
+    """(national number, country code) of a number stored before they were kept."""
+    parts = phone_parts(e164)
+    return None if parts is None else (parts[0], parts[1])
 
 
 def _utf8_length(lead: int) -> int:

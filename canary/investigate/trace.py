@@ -15,11 +15,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from canary.errors import InputError
-from canary.identifiers import id_kind, is_national_id, normalize_email, normalize_phone
+from canary.identifiers import (
+    id_kind,
+    is_national_id,
+    normalize_email,
+    normalize_phone,
+    phone_parts,
+)
 from canary.investigate.queries import HitFilter, canary_dict, hit_dicts, query_hits
 from canary.store.engine import Store
 from canary.store.models import Canary, Copy, Hit, Identifier, PhoneNumber
@@ -27,18 +33,39 @@ from canary.text import fold
 
 
 def registered_regions(session: Session) -> list[str]:
-    """Regions of the canary phone numbers, most common first (for national forms)."""
+    """Regions of the canary phone numbers (for national forms): the pool's, most
+    numbers first, then any other region a canary number has, in name order.
+
+    Read from the regions stored with each number (an indexed column): a few index
+    probes whatever the number of canaries, no number parsed.
+    """
     counts: dict[str, int] = {}
-    numbers = set(session.scalars(select(PhoneNumber.number)))
-    numbers |= set(session.scalars(select(Identifier.value).where(Identifier.kind == "phone")))
-    for number in numbers:
-        try:
-            region = phonenumbers.region_code_for_number(phonenumbers.parse(number))
-        except phonenumbers.NumberParseException:
-            continue
+    for number, region in session.execute(select(PhoneNumber.number, PhoneNumber.region)):
+        if region is None:  # a row older than the stored regions
+            parts = phone_parts(number)
+            region = parts[2] if parts else ""
         if region:
             counts[region] = counts.get(region, 0) + 1
-    return sorted(counts, key=lambda r: (-counts[r], r))
+    pool = sorted(counts, key=lambda r: (-counts[r], r))
+    return pool + [r for r in _identifier_regions(session) if r not in counts]
+
+
+def _identifier_regions(session: Session) -> list[str]:
+    """The distinct regions of canary phone identifiers, one index probe per region (a
+    loose index scan: SQLite and PostgreSQL would otherwise read every row)."""
+    out: list[str] = []
+    after = ""
+    while len(out) < 300:
+        region = session.scalar(
+            select(func.min(Identifier.region)).where(
+                Identifier.region.is_not(None), Identifier.region > after
+            )
+        )
+        if region is None:
+            break
+        out.append(region)
+        after = region
+    return out
 
 
 def _known(session: Session, kind: str, value: str) -> bool:

@@ -24,9 +24,13 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from canary.identifiers import phone_parts
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -92,6 +96,9 @@ class PhoneNumber(Base):
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     #: A fixed line registered with --voice-only: it takes calls, not SMS or WhatsApp.
     voice_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Its country calling code and region, set on insert (`phone_parts`).
+    country_code: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    region: Mapped[str | None] = mapped_column(String(3), nullable=True)
 
 
 class Dataset(Base):
@@ -176,9 +183,38 @@ class Identifier(Base):
     kind: Mapped[str] = mapped_column(String(10))  # email | phone | name | id
     value: Mapped[str] = mapped_column(String(500))
     raw: Mapped[str] = mapped_column(String(500), default="")
+    #: A phone's national significant number, country code and region, set on insert
+    #: (`canary.identifiers.phone_parts`): identify and trace read them, never parse.
+    national: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    country_code: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    region: Mapped[str | None] = mapped_column(String(3), nullable=True)
 
     canary: Mapped[Canary] = relationship(back_populates="identifiers")
-    __table_args__ = (Index("ix_identifiers_kind_value", "kind", "value"),)
+    __table_args__ = (
+        Index("ix_identifiers_kind_value", "kind", "value"),
+        Index(
+            "ix_identifiers_region",
+            "region",
+            sqlite_where=text("region IS NOT NULL"),
+            postgresql_where=text("region IS NOT NULL"),
+        ),
+    )
+
+
+@event.listens_for(Identifier, "before_insert")
+def _identifier_phone_parts(_mapper: Any, _connection: Any, target: Identifier) -> None:
+    if target.kind == "phone" and target.national is None:
+        parts = phone_parts(target.value)
+        if parts is not None:
+            target.national, target.country_code, target.region = parts
+
+
+@event.listens_for(PhoneNumber, "before_insert")
+def _pool_phone_parts(_mapper: Any, _connection: Any, target: PhoneNumber) -> None:
+    if target.region is None:
+        parts = phone_parts(target.number)
+        if parts is not None:
+            target.country_code, target.region = parts[1], parts[2]
 
 
 class Blob(Base):
