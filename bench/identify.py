@@ -36,7 +36,7 @@ from pathlib import Path
 from sqlalchemy import insert
 
 from canary.store.engine import open_store
-from canary.store.models import Canary, Copy, Dataset, Domain, Identifier
+from canary.store.models import Canary, Copy, Dataset, Domain, Identifier, name_key
 
 DOMAIN = "correo-seguro.test"
 PER_COPY = 100
@@ -100,6 +100,7 @@ def make_store(url: str, canaries: int) -> None:
                             "national": None,
                             "country_code": None,
                             "region": None,
+                            "folded": name_key(value) if kind == "name" else None,
                         }
                     )
                 # the parts `phone_parts` gives (a +52 844 number), as plant writes them
@@ -112,6 +113,7 @@ def make_store(url: str, canaries: int) -> None:
                         "national": phone[3:],
                         "country_code": "52",
                         "region": "MX",
+                        "folded": None,
                     }
                 )
             con.execute(insert(Identifier), rows)

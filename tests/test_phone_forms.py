@@ -1,5 +1,6 @@
-"""Phone numbers keep their national number, country code and region beside them, so
-identify and trace look them up instead of parsing every number in the store."""
+"""Phone numbers keep their national number, country code and region beside them, and
+names their sorted folded words, so identify and trace look them up instead of parsing
+or folding every identifier in the store."""
 
 from __future__ import annotations
 
@@ -82,13 +83,25 @@ def test_the_migration_fills_in_existing_numbers(store_url: str) -> None:
                 "'+528441234567', '' FROM canaries"
             )
         )
+        con.execute(
+            text(
+                "INSERT INTO identifiers (canary_id, kind, value, raw) SELECT id, 'name', "
+                "'María José Núñez', '' FROM canaries"
+            )
+        )
     engine.dispose()
     store = open_store(store_url)  # migrates to the head
     try:
         with store.session() as s:
-            assert s.execute(select(Identifier.national, Identifier.region)).all() == [
-                ("8441234567", "MX")
+            assert s.execute(
+                select(
+                    Identifier.kind, Identifier.national, Identifier.region, Identifier.folded
+                ).order_by(Identifier.id)
+            ).all() == [
+                ("phone", "8441234567", "MX", None),
+                ("name", None, None, "jose maria nunez"),
             ]
             assert registered_regions(s) == ["ES", "MX"]
+        assert trace(store, "NUÑEZ, maria jose")["identifier"] == "María José Núñez"
     finally:
         store.dispose()

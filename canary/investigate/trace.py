@@ -28,7 +28,7 @@ from canary.identifiers import (
 )
 from canary.investigate.queries import HitFilter, canary_dict, hit_dicts, query_hits
 from canary.store.engine import Store
-from canary.store.models import Canary, Copy, Hit, Identifier, PhoneNumber
+from canary.store.models import Canary, Copy, Hit, Identifier, PhoneNumber, name_key
 from canary.text import fold
 
 
@@ -170,11 +170,14 @@ def _stored_names(session: Session, v: str) -> list[str]:
         return []
     if _known(session, "name", folded):
         return [folded]
-    # Another order ("Núñez Peña, María José") or a name kept as written: compare the
-    # folded words as a multiset. Canary names number in the thousands at most.
-    want = sorted(words)
-    rows = session.scalars(select(Identifier.value).where(Identifier.kind == "name").distinct())
-    return sorted(n for n in rows if sorted(fold(n).split()) == want)
+    # Another order ("Núñez Peña, María José") or a name kept as written: the stored
+    # names with the same folded words, by their indexed key.
+    rows = session.scalars(
+        select(Identifier.value)
+        .where(Identifier.kind == "name", Identifier.folded == name_key(v))
+        .distinct()
+    )
+    return sorted(rows)
 
 
 def trace(store: Store, value: str) -> dict[str, Any]:
