@@ -43,7 +43,7 @@ from canary.identifiers import id_kind, is_sequence_id, normalize_email, phone_p
 from canary.investigate.coded import apply_codes
 from canary.investigate.datasets import DatasetAnswer, dataset_matcher
 from canary.investigate.readers import as_text, raw_blocks, read_pieces
-from canary.investigate.scan import EMAIL, PHONE, WORDS, Engine, char_start
+from canary.investigate.scan import Engine, char_start
 from canary.investigate.sniff import Format, Kind, detect_file_format
 from canary.store.engine import Store
 from canary.store.models import Canary, Copy, Domain, Identifier, PhoneNumber
@@ -397,12 +397,11 @@ class Scanner:
             text = self._text(buf[lo:hi])
             at_start = lo == 0 and first
             at_end = hi == end and final
-            if hit.kinds & EMAIL:
-                self._emails(text, at_start, at_end)
-            if hit.kinds & PHONE:
-                self._phones(text, at_start, at_end)
-            if hit.kinds & WORDS:
-                self._scan_words(words(text), at_start, at_end)
+            # Every kind, whatever the needle: a needle overlapped by this match (the
+            # engine reports the longest of overlapping ones) is in the window too.
+            self._emails(text, at_start, at_end)
+            self._phones(text, at_start, at_end)
+            self._scan_words(words(text), at_start, at_end)
 
     def _text(self, window: bytes) -> str:
         """A window of the dump as the readers would give it."""
@@ -489,23 +488,12 @@ class Scanner:
         return judge(self.index, found, sorted(self.unmatched))
 
 
-def needles(index: Index) -> dict[str, int]:
+def needles(index: Index) -> set[str]:
     """What the engine looks for: addresses and canary domains, the national part of
     every canary number, every name and id (each word order a name is matched in)."""
-    out: dict[str, int] = {}
-
-    def add(text: str, kind: int) -> None:
-        out[text] = out.get(text, 0) | kind
-
-    for address in index.emails:
-        add(address, EMAIL)
-    for domain in index.domains:
-        add(domain, EMAIL)
-    for national in index.national:
-        add(national, PHONE)
+    out = {*index.emails, *index.domains, *index.national}
     for entries in index.words.values():
-        for needle, *_ in entries:
-            add("".join(needle), WORDS)
+        out.update("".join(needle) for needle, *_ in entries)
     return out
 
 

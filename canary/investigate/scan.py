@@ -19,17 +19,12 @@ text is decoded and folded (`compact`), which gives the same bytes, slower.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import ahocorasick_rs
 
 from canary.text import compact
-
-#: Bits of what a needle stands for (one projected needle can stand for several).
-EMAIL = 1
-PHONE = 2
-WORDS = 4
 
 #: Needles shorter than this (projected) would hit everywhere: left out.
 MIN_NEEDLE = 4
@@ -135,9 +130,8 @@ class _Piece:
 
 @dataclass(frozen=True)
 class Hit:
-    """A needle's projection found: what it stands for and where, in the piece's bytes."""
+    """Where a needle's projection was found, in the piece's bytes."""
 
-    kinds: int
     start: int
     end: int
 
@@ -145,32 +139,38 @@ class Hit:
 class Engine:
     """One automaton for every needle; `scan` gives the candidate hits of a piece."""
 
-    def __init__(self, needles: dict[str, int]) -> None:
-        projected: dict[bytes, int] = {}
-        for text, kinds in needles.items():
-            key = compact(text).encode("ascii")
-            if len(key) >= MIN_NEEDLE:
-                projected[key] = projected.get(key, 0) | kinds
-        self._kinds = list(projected.values())
+    def __init__(self, needles: Iterable[str]) -> None:
+        projected = {
+            key: None
+            for key in (compact(text).encode("ascii") for text in needles)
+            if len(key) >= MIN_NEEDLE
+        }
+        self._size = len(projected)
+        # Leftmost-longest, contiguous: 2.5x faster to search than every overlapping match
+        # (0.20 s against 0.54 s of CPU for 150 MB and 500,000 needles), for about the same
+        # build. A needle hidden inside a longer match that overlaps it lies in that
+        # match's window, which the caller checks for every kind.
         self._automaton = (
             ahocorasick_rs.BytesAhoCorasick(
-                list(projected), implementation=ahocorasick_rs.Implementation.NoncontiguousNFA
+                list(projected),
+                matchkind=ahocorasick_rs.MATCHKIND_LEFTMOST_LONGEST,
+                implementation=ahocorasick_rs.Implementation.ContiguousNFA,
             )
             if projected
             else None
         )
 
     def __len__(self) -> int:
-        return len(self._kinds)
+        return self._size
 
     def scan(self, data: bytes) -> Iterator[Hit]:
         """Candidate hits in `data` (UTF-8), in the order they end."""
         if self._automaton is None:
             return
         text, fn = projected(data)
-        matches = self._automaton.find_matches_as_indexes(text, overlapping=True)
+        matches = self._automaton.find_matches_as_indexes(text)
         if not matches:
             return
         piece = _Piece(data, fn)
-        for index, start, end in matches:
-            yield Hit(self._kinds[index], piece.original(start), piece.original(end))
+        for _, start, end in matches:
+            yield Hit(piece.original(start), piece.original(end))
