@@ -54,6 +54,7 @@ def _tables() -> tuple[bytes, bytes]:
 
 
 _LATIN_LOWER, _LATIN_DELETE = _tables()
+_NEEDLE_DELETE = _LATIN_DELETE.replace(b"\n", b"")
 
 
 def _project_latin(data: bytes) -> bytes:
@@ -140,9 +141,15 @@ class Engine:
     """One automaton for every needle; `scan` gives the candidate hits of a piece."""
 
     def __init__(self, needles: Iterable[str]) -> None:
+        plain: list[str] = []
+        other: list[str] = []
+        for text in needles:
+            (plain if text.isascii() and "\n" not in text else other).append(text)
+        # ASCII needles projected in one translate, a newline between them
+        keys = "\n".join(plain).encode("ascii").translate(_LATIN_LOWER, _NEEDLE_DELETE)
         projected = {
             key: None
-            for key in (compact(text).encode("ascii") for text in needles)
+            for key in (*keys.split(b"\n"), *(compact(t).encode("ascii") for t in other))
             if len(key) >= MIN_NEEDLE
         }
         self._size = len(projected)

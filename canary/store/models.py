@@ -290,6 +290,10 @@ class Hit(Base):
         UniqueConstraint(
             "provider", "provider_message_id", "identifier", name="uq_hits_provider_message"
         ),
+        # `canary hits --channel/--classification`, newest first: the first page is read
+        # from the index in order instead of sorting every hit of that channel.
+        Index("ix_hits_channel_observed", "channel", "observed_at"),
+        Index("ix_hits_classification_observed", "classification", "observed_at"),
     )
 
 

@@ -6,7 +6,8 @@ canaries) and trace parsed every number in the store on every call to list the r
 of national forms. They are now written with the number (models' before_insert hooks)
 and read back; the region is indexed (only phone rows hold one). trace compared a
 typed name with every canary name in the store; the names' sorted folded words are
-now indexed.
+now indexed. `canary hits` filtered by channel or classification reads its first page
+from (channel, observed_at) and (classification, observed_at) indexes.
 
 Revision ID: 0007_scan_phone_forms
 Revises: 0006_mailboxes (re-chained at merge)
@@ -45,6 +46,10 @@ def upgrade() -> None:
         unique=False,
         sqlite_where=sa.text("region IS NOT NULL"),
         postgresql_where=sa.text("region IS NOT NULL"),
+    )
+    op.create_index("ix_hits_channel_observed", "hits", ["channel", "observed_at"], unique=False)
+    op.create_index(
+        "ix_hits_classification_observed", "hits", ["classification", "observed_at"], unique=False
     )
     op.create_index(
         "ix_identifiers_folded",
@@ -115,6 +120,8 @@ def _backfill_names(con: sa.Connection) -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_hits_classification_observed", table_name="hits")
+    op.drop_index("ix_hits_channel_observed", table_name="hits")
     op.drop_index("ix_identifiers_folded", table_name="identifiers")
     op.drop_index("ix_identifiers_region", table_name="identifiers")
     with op.batch_alter_table("phone_numbers", schema=None) as batch_op:
