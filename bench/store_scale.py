@@ -12,7 +12,8 @@ process, against the same calls on an empty store (the baseline):
 - identify's start-up before it reads a dump (`load_index` and the automaton), when
   the store is small enough to hold every needle in memory (at most --identify-max).
 
-    python bench/store_scale.py [--canaries N] [--copies N] [--hits N] [--backend sqlite|postgresql]
+    python bench/store_scale.py [--canaries N] [--copies N] [--hits N]
+        [--backend sqlite|postgresql] [--keep DIR | --reuse] [--identify-max N]
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, insert, text
@@ -247,12 +249,13 @@ def measure(
     return out
 
 
-def pg_url(schema: str) -> str:
+def pg_url(schema: str, *, drop: bool = True) -> str:
     base = os.environ.get("CANARY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
     admin = create_engine(base)
     with admin.begin() as con:
-        con.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        con.execute(text(f"CREATE SCHEMA {schema}"))
+        if drop:
+            con.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        con.execute(text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))
     admin.dispose()
     sep = "&" if "?" in base else "?"
     return f"{base}{sep}options=-csearch_path%3D{schema}"
@@ -266,21 +269,28 @@ def main() -> None:
     ap.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     ap.add_argument("--repeat", type=int, default=100)
     ap.add_argument("--identify-max", type=int, default=1_000_000)
+    ap.add_argument("--keep", help="SQLite: build the store in this folder, reuse it if there")
+    ap.add_argument("--reuse", action="store_true", help="PostgreSQL: reuse canary_scale")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as tmp:
-        urls = (
-            (f"sqlite:///{tmp}/empty.db", f"sqlite:///{tmp}/scale.db")
-            if a.backend == "sqlite"
-            else (pg_url("canary_scale_empty"), pg_url("canary_scale"))
-        )
+        keep = Path(a.keep) if a.keep else None
+        reuse = keep is not None and (keep / "scale.db").exists()
+        if a.backend == "sqlite":
+            where = keep or Path(tmp)
+            where.mkdir(parents=True, exist_ok=True)
+            urls = (f"sqlite:///{tmp}/empty.db", f"sqlite:///{where}/scale.db")
+        else:
+            reuse = a.reuse
+            urls = (pg_url("canary_scale_empty"), pg_url("canary_scale", drop=not reuse))
         empty, big = open_store(urls[0]), open_store(urls[1])
         build(empty, 0, 0, 0)
-        t = time.perf_counter()
-        build(big, a.canaries, a.copies, a.hits)
-        print(
-            f"{a.backend}: {a.canaries:,} canaries, {a.copies:,} copies, {a.hits:,} hits "
-            f"built in {time.perf_counter() - t:.0f} s"
-        )
+        if not reuse:
+            t = time.perf_counter()
+            build(big, a.canaries, a.copies, a.hits)
+            print(
+                f"{a.backend}: {a.canaries:,} canaries, {a.copies:,} copies, {a.hits:,} hits "
+                f"built in {time.perf_counter() - t:.0f} s"
+            )
         base = measure(empty, 0, 0, 0, a.repeat, a.identify_max)
         scale = measure(big, a.canaries, a.copies, a.hits, a.repeat, a.identify_max)
         targets = {"trace": 5.0, "hits": 100.0, "copies": 1000.0, "identify": 2000.0}

@@ -155,11 +155,19 @@ def _phone(session: Session, v: str, typed: str) -> Resolved:
 
 
 def _stored_id(session: Session, v: str) -> str | None:
-    """The stored form of an id typed in any case, if a canary holds it."""
-    for form in dict.fromkeys((v, v.upper(), v.lower())):
-        if _known(session, "id", form):
-            return form
-    return None
+    """The stored form of an id typed in any case, if a canary holds it (two indexed
+    queries for the three forms)."""
+    forms = list(dict.fromkeys((v, v.upper(), v.lower())))
+    known = set(
+        session.scalars(
+            select(Identifier.value).where(Identifier.kind == "id", Identifier.value.in_(forms))
+        )
+    )
+    if not known:
+        known = set(
+            session.scalars(select(Hit.identifier).where(Hit.identifier.in_(forms)).distinct())
+        )
+    return next((f for f in forms if f in known), None)
 
 
 def _stored_names(session: Session, v: str) -> list[str]:
