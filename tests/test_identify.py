@@ -435,3 +435,25 @@ def test_a_canary_value_inside_a_longer_value_is_not_found(
     path = tmp_path / "dump.txt"
     path.write_text(text, encoding="utf-8")
     assert identify(store, path)["copies"] == []
+
+
+def test_a_dump_repeating_one_value_costs_a_bounded_number_of_checks(
+    store: Store, reg: Register, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from canary.investigate import scan
+
+    monkeypatch.setattr(scan, "MAX_HITS_PER_NEEDLE", 50)
+    checked: list[int] = []
+    real = Scanner._phones
+
+    def counting(self: Scanner, text: str, at_start: bool, at_end: bool) -> None:
+        checked.append(1)
+        real(self, text, at_start, at_end)
+
+    monkeypatch.setattr(Scanner, "_phones", counting)
+    path = tmp_path / "flood.txt"
+    path.write_text("tel 844 123 4567\n" * 5000 + f"mj.nunez@{DOMAIN}\n", encoding="utf-8")
+    result = identify(store, path)
+    azul = reg.copies["Partido Azul"]
+    assert values(result, azul) == {"+528441234567", f"mj.nunez@{DOMAIN}"}
+    assert len(checked) < 200  # 50 for the number (with the piece overlaps), 1 for the address
