@@ -4,9 +4,10 @@ The dump may be anything a leaker hands over: the copy reformatted (columns drop
 or reordered, re-encoded, XLSX, JSON), a subset of rows, several copies merged, a chat
 export or a pasted list. Its format is told from its content (`sniff`), it is read as
 text piece by piece by the matching reader (`readers`; table cells come out separated,
-so a value never runs into its neighbour), with an overlap between pieces (memory
-stays flat, nothing is missed at a boundary), and every canary identifier is looked
-for in it:
+so a value never runs into its neighbour; UTF-8 text is scanned as its bytes), with an
+overlap between pieces (memory stays flat, nothing is missed at a boundary), and every
+canary identifier is looked for in it at once (`canary.investigate.scan`: one
+Aho-Corasick automaton, each candidate checked in its window by the rules below):
 
 - emails, case-insensitively;
 - phone numbers in any formatting: digit groups are matched against the national

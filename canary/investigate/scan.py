@@ -8,8 +8,8 @@ letters and digits kept and lowered, accents dropped, everything else deleted), 
 one automaton (`ahocorasick_rs`, a Rust Aho-Corasick, linear in the text whatever the
 number of needles) looks for the needles' compact forms in the projection. Each hit
 is only a candidate: its place in the original bytes is found again and a small
-window around it is checked by the exact matcher of its kind (`identify`), so the
-projection costs no precision, only a few verifications.
+window around it is checked by the exact matchers (`identify`: addresses, phone runs,
+folded words), so the projection costs no precision, only a few verifications.
 
 The projection is one `bytes.translate` for ASCII text and for UTF-8 whose only
 non-ASCII characters are Latin-1 letters (Spanish, Portuguese, French names); other
