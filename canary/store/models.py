@@ -216,14 +216,30 @@ def name_key(value: str) -> str:
     return " ".join(sorted(fold(value).split()))
 
 
+def identifier_forms(kind: str, value: str) -> dict[str, str | None]:
+    """The columns kept beside an identifier's value: a phone's national number,
+    country code and region, a name's key. Set on every ORM insert; a bulk insert
+    (SQLAlchemy core) must add them itself: `{**row, **identifier_forms(kind, value)}`."""
+    forms: dict[str, str | None] = {
+        "national": None,
+        "country_code": None,
+        "region": None,
+        "folded": None,
+    }
+    if kind == "name":
+        forms["folded"] = name_key(value)[:500]
+    elif kind == "phone":
+        parts = phone_parts(value)
+        if parts is not None:
+            forms["national"], forms["country_code"], forms["region"] = parts
+    return forms
+
+
 @event.listens_for(Identifier, "before_insert")
 def _identifier_forms(_mapper: Any, _connection: Any, target: Identifier) -> None:
-    if target.kind == "name" and target.folded is None:
-        target.folded = name_key(target.value)[:500]
-    if target.kind == "phone" and target.national is None:
-        parts = phone_parts(target.value)
-        if parts is not None:
-            target.national, target.country_code, target.region = parts
+    if target.national is None and target.folded is None:
+        for column, form in identifier_forms(target.kind, target.value).items():
+            setattr(target, column, form)
 
 
 @event.listens_for(PhoneNumber, "before_insert")
