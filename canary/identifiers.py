@@ -25,6 +25,8 @@ HOSTNAME_RE = re.compile(
 def normalize_email(address: str) -> str:
     """Lower-cased address without surrounding brackets or spaces; the domain as IDNA."""
     a = address.strip().strip("<>").strip()
+    if a.isascii() and a.isprintable() and " " not in a and not a.endswith("."):
+        return a.lower()  # what the steps below give for a plain ASCII address
     if "@" not in a:
         return a.lower()
     local, _, domain = a.rpartition("@")
@@ -34,6 +36,8 @@ def normalize_email(address: str) -> str:
 def normalize_domain(domain: str, *, strict: bool = True) -> str:
     """A hostname in lower case ASCII (IDNA); strict raises on anything invalid."""
     d = domain.strip().rstrip(".").lower()
+    if not strict and d.isascii():
+        return d  # IDNA leaves ASCII as it is (and loose mode keeps what it cannot check)
     try:
         d = d.encode("idna").decode("ascii")
     except UnicodeError as exc:
@@ -42,6 +46,21 @@ def normalize_domain(domain: str, *, strict: bool = True) -> str:
     if strict and not HOSTNAME_RE.match(d):
         raise InputError(f"'{domain}' is not a valid domain name (example: alerts.example.org)")
     return d
+
+
+def phone_parts(e164: str) -> tuple[str, str, str] | None:
+    """(national significant number, country code, region) of a number in E.164, as
+    the store keeps them beside it (so scanning and tracing never parse numbers); None
+    when it does not parse."""
+    try:
+        parsed = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:
+        return None
+    return (
+        phonenumbers.national_significant_number(parsed),
+        str(parsed.country_code),
+        phonenumbers.region_code_for_number(parsed) or "",
+    )
 
 
 def fix_mexican_mobile(e164: str) -> str:

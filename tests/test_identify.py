@@ -388,3 +388,72 @@ def test_names_written_surnames_first_are_found(store: Store, reg: Register) -> 
     azul, verde = reg.copies["Partido Azul"], reg.copies["Partido Verde"]
     assert set(ids(result)) == {azul, verde}
     assert {i["kind"] for c in result["copies"] for i in c["identifiers"]} == {"name", "phone"}
+
+
+@pytest.mark.parametrize("block", [7, 4099])
+def test_every_identifier_is_found_wherever_a_read_block_cuts_it(
+    store: Store, reg: Register, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    # The dump is read in blocks of `block` bytes: every value below is cut by a block
+    # boundary somewhere (7 bytes cuts each one, and the accents' two bytes, many times).
+    monkeypatch.setattr(readers, "CHUNK_BYTES", block)
+    filler = "".join(
+        f"Persona{i} Real, persona{i}@gmail.com, 81 {1000 + i} {2000 + i}\n" for i in range(90)
+    )
+    text = (
+        filler
+        + "NÚÑEZ PEÑA, María José: +52 1 (844) 123-4567\n"
+        + filler
+        + f"MJ.Nunez@{DOMAIN.upper()}\tF-009871\n"
+        + filler
+        + "tel. 844.555.0101 / Ana Ruiz Ortega\n"
+        + filler
+    )
+    path = tmp_path / "dump.txt"
+    path.write_text(text, encoding="utf-8")
+    result = identify(store, path)
+    azul = reg.copies["Partido Azul"]
+    assert ids(result) == [azul]
+    assert values(result, azul) == {
+        "+528441234567",
+        "+528445550101",
+        f"mj.nunez@{DOMAIN}",
+        "F-009871",
+        "María José Núñez Peña",
+        "Ana Ruiz Ortega",
+    }
+
+
+def test_a_canary_value_inside_a_longer_value_is_not_found(
+    store: Store, reg: Register, tmp_path: Path
+) -> None:
+    # The engine finds "8441234567" and "mjnunez..." inside these; the checks refuse them.
+    text = (
+        f"99984412345670 x{'mj.nunez'}@{DOMAIN}.evil.example 8441234567123\n"
+        "MaríaJosé Núñez Peñas F-0098711\n"
+    )
+    path = tmp_path / "dump.txt"
+    path.write_text(text, encoding="utf-8")
+    assert identify(store, path)["copies"] == []
+
+
+def test_a_dump_repeating_one_value_costs_a_bounded_number_of_checks(
+    store: Store, reg: Register, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from canary.investigate import scan
+
+    monkeypatch.setattr(scan, "MAX_HITS_PER_NEEDLE", 50)
+    checked: list[int] = []
+    real = Scanner._phones
+
+    def counting(self: Scanner, text: str, at_start: bool, at_end: bool) -> None:
+        checked.append(1)
+        real(self, text, at_start, at_end)
+
+    monkeypatch.setattr(Scanner, "_phones", counting)
+    path = tmp_path / "flood.txt"
+    path.write_text("tel 844 123 4567\n" * 5000 + f"mj.nunez@{DOMAIN}\n", encoding="utf-8")
+    result = identify(store, path)
+    azul = reg.copies["Partido Azul"]
+    assert values(result, azul) == {"+528441234567", f"mj.nunez@{DOMAIN}"}
+    assert len(checked) < 200  # 50 for the number (with the piece overlaps), 1 for the address

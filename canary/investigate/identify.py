@@ -4,9 +4,10 @@ The dump may be anything a leaker hands over: the copy reformatted (columns drop
 or reordered, re-encoded, XLSX, JSON), a subset of rows, several copies merged, a chat
 export or a pasted list. Its format is told from its content (`sniff`), it is read as
 text piece by piece by the matching reader (`readers`; table cells come out separated,
-so a value never runs into its neighbour), with an overlap between pieces (memory
-stays flat, nothing is missed at a boundary), and every canary identifier is looked
-for in it:
+so a value never runs into its neighbour; UTF-8 text is scanned as its bytes), with an
+overlap between pieces (memory stays flat, nothing is missed at a boundary), and every
+canary identifier is looked for in it at once (`canary.investigate.scan`: one
+Aho-Corasick automaton, each candidate checked in its window by the rules below):
 
 - emails, case-insensitively;
 - phone numbers in any formatting: digit groups are matched against the national
@@ -25,6 +26,7 @@ never used for a path or a query.
 from __future__ import annotations
 
 import bisect
+import codecs
 import logging
 import math
 import re
@@ -35,15 +37,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import phonenumbers
 from sqlalchemy import select
 
 from canary.errors import InputError
-from canary.identifiers import id_kind, is_sequence_id, normalize_email
+from canary.identifiers import id_kind, is_sequence_id, normalize_email, phone_parts
 from canary.investigate.coded import apply_codes
 from canary.investigate.datasets import DatasetAnswer, dataset_matcher
-from canary.investigate.readers import read_pieces
-from canary.investigate.sniff import detect_file_format
+from canary.investigate.readers import as_text, raw_blocks, read_pieces
+from canary.investigate.scan import Engine, char_start
+from canary.investigate.sniff import Format, Kind, detect_file_format
 from canary.store.engine import Store
 from canary.store.models import Canary, Copy, Domain, Identifier, PhoneNumber
 from canary.text import fold, words
@@ -51,7 +53,6 @@ from canary.vocabulary import Strength
 
 log = logging.getLogger(__name__)
 
-OVERLAP = 512
 MAX_UNMATCHED = 1000
 MIN_ID_LEN = 5
 PHONE_RUN = r"(?<![\d+])\+?\d[\d \t\r\n().\-/\u00a0]{%d,}\d"
@@ -271,16 +272,25 @@ def load_index(store: Store) -> Index:
         for cp in s.scalars(select(Copy)):
             idx.copies[cp.id] = {"recipient": cp.recipient, "issued_at": cp.issued_at}
         rows = s.execute(
-            select(Identifier.kind, Identifier.value, Canary.id, Canary.copy_id, Canary.kind).join(
-                Canary, Canary.id == Identifier.canary_id
-            )
+            select(
+                Identifier.kind,
+                Identifier.value,
+                Identifier.national,
+                Identifier.country_code,
+                Canary.id,
+                Canary.copy_id,
+                Canary.kind,
+            ).join(Canary, Canary.id == Identifier.canary_id)
         )
-        for kind, value, canary_id, copy_id, canary_kind in rows:
+        national: dict[str, tuple[str, str] | None] = {}
+        for kind, value, nsn, cc, canary_id, copy_id, canary_kind in rows:
             holder = _Holder(canary_id, None if canary_kind == "control" else copy_id)
             if kind == "email":
                 idx.emails.setdefault(normalize_email(value), []).append(holder)
             elif kind == "phone":
                 idx.phones.setdefault(value, []).append(holder)
+                if value not in national:
+                    national[value] = (nsn, cc) if nsn and cc else _parts(value)
             elif kind in ("name", "id"):
                 words = tuple(fold(value).split())
                 if not words or (kind == "name" and len(words) < 2):
@@ -296,62 +306,128 @@ def load_index(store: Store) -> Index:
                     variants.update((*words[k:], *words[:k]) for k in range(1, len(words)))
                 for w in variants:
                     idx.words.setdefault(w[0], []).append((w, kind, value, holder))
-        registered = list(s.scalars(select(PhoneNumber.number)))
-    for e164 in {*idx.phones, *registered}:
-        try:
-            parsed = phonenumbers.parse(e164)
-        except phonenumbers.NumberParseException:
+        codes = {
+            cc or (_parts(n) or ("", ""))[1]
+            for n, cc in s.execute(select(PhoneNumber.number, PhoneNumber.country_code))
+        }
+    for e164, parts in national.items():
+        if parts is None:
             continue
-        cc, nsn = str(parsed.country_code), phonenumbers.national_significant_number(parsed)
-        if e164 in idx.phones:
-            idx.national.setdefault(nsn, []).append((cc, e164))
-            idx.national_lengths.add(len(nsn))
+        nsn, cc = parts
+        idx.national.setdefault(nsn, []).append((cc, e164))
+        idx.national_lengths.add(len(nsn))
+        codes.add(cc)
+    for cc in codes - {""}:
         idx.prefixes.update({cc, cc + "1", "00" + cc, "00" + cc + "1"})
     return idx
 
 
+#: Bytes of context read around a candidate hit before it is checked: an address's
+#: local part (64) before it, its domain after it, a phone number's prefixes.
+BEFORE = 128
+AFTER = 320
+#: Bytes of a piece scanned again with the next one, so a value cut by the piece
+#: boundary is whole in one of them: more than BEFORE + AFTER + a needle's spread.
+OVERLAP = 2048
+
+
 @dataclass
 class Scanner:
-    """Feed text in pieces; collects every canary identifier it sees."""
+    """Feed a dump in pieces (text or UTF-8 bytes); collects every canary identifier seen.
+
+    Every needle is looked for at once by `canary.investigate.scan.Engine` in the
+    piece's compact projection; each candidate is checked in a window of the piece
+    by the matcher of its kind (addresses, phone runs, folded words), so a needle is
+    only found where the whole-text rules would find it.
+    """
 
     index: Index
+    #: How the dump is read (`readers.as_text` makes a window's text as its reader would).
+    fmt: Format = field(default_factory=lambda: Format(Kind.TEXT))
     emails: set[str] = field(default_factory=set)
     phones: set[str] = field(default_factory=set)
     words: dict[tuple[str, str], list[_Holder]] = field(default_factory=dict)
     unmatched: set[str] = field(default_factory=set)
-    _carry: str = ""
+    _carry: bytes = b""
+    #: Whether the carried bytes begin the dump (nothing before them was cut off).
+    _at_start: bool = True
+    _engine: Engine | None = None
     _runs: re.Pattern[str] | None = None
     _domain_cache: dict[str, bool] = field(default_factory=dict)
 
     def feed(self, text: str, *, final: bool = False) -> None:
-        buf = self._carry + text
-        if "\\u" in buf:  # JSON written with ensure_ascii: "Mar\u00eda"
-            buf = JSON_ESCAPE_RE.sub(lambda m: _unescape(m.group(1)), buf)
+        self.feed_bytes(text.encode("utf-8", "replace"), final=final)
+
+    def feed_bytes(self, data: bytes, *, final: bool = False) -> None:
+        """A piece of the dump as UTF-8 bytes (a piece may end inside a character)."""
+        buf = self._carry + data
+        if b"\\u" in buf:  # JSON written with ensure_ascii: "Mar\u00eda"
+            text = buf.decode("utf-8", "replace")
+            buf = JSON_ESCAPE_RE.sub(lambda m: _unescape(m.group(1)), text).encode("utf-8")
+        pending = b""
+        if not final:  # keep a character cut at the end for the next piece
+            cut = char_start(buf, len(buf) - 1) if buf else 0
+            if buf and buf[cut] >= 0xC0 and cut + _utf8_length(buf[cut]) > len(buf):
+                buf, pending = buf[:cut], buf[cut:]
         self._scan(buf, final)
-        self._carry = "" if final else buf[-OVERLAP:]
+        if final:
+            self._carry = b""
+        else:
+            keep = char_start(buf, max(0, len(buf) - OVERLAP))
+            self._carry = buf[keep:] + pending
+            self._at_start = self._at_start and keep == 0
 
     def finish(self) -> None:
-        self.feed("", final=True)
+        self.feed_bytes(b"", final=True)
 
-    def _scan(self, buf: str, final: bool) -> None:
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = Engine(needles(self.index))
+        return self._engine
+
+    def _scan(self, buf: bytes, final: bool) -> None:
         end = len(buf)
-        for address, stop in emails_at(buf):
-            if stop == end and not final:
-                continue  # may continue in the next piece; the overlap sees it again
+        first = self._at_start
+        for hit in self.engine.scan(buf):
+            if hit.start < BEFORE and not first:
+                continue  # the previous piece saw it whole
+            if hit.end + AFTER > end and not final:
+                continue  # the next piece sees it whole
+            lo, hi = max(0, hit.start - BEFORE), min(end, hit.end + AFTER)
+            text = self._text(buf[lo:hi])
+            at_start = lo == 0 and first
+            at_end = hi == end and final
+            # Every kind, whatever the needle: a needle overlapped by this match (the
+            # engine reports the longest of overlapping ones) is in the window too.
+            self._emails(text, at_start, at_end)
+            self._phones(text, at_start, at_end)
+            self._scan_words(words(text), at_start, at_end)
+
+    def _text(self, window: bytes) -> str:
+        """A window of the dump as the readers would give it."""
+        return as_text(window.decode("utf-8", "replace"), self.fmt)
+
+    def _emails(self, text: str, at_start: bool, at_end: bool) -> None:
+        limit = len(text) - 64
+        for address, at, stop in addresses_at(text):
+            if (at < 64 and not at_start) or (stop > limit and not at_end):
+                continue  # the window may cut it: another hit's window holds it whole
             if address in self.index.emails:
                 self.emails.add(address)
             elif len(self.unmatched) < MAX_UNMATCHED and self._canary_domain(address):
                 self.unmatched.add(address)
-        if self.index.national:
-            if self._runs is None:  # runs long enough to hold the shortest canary number
-                shortest = min(self.index.national_lengths)
-                self._runs = re.compile(PHONE_RUN % max(shortest - 2, 0))
-            for m in self._runs.finditer(buf):
-                if m.end() == end and not final:
-                    continue
-                self.phones.update(self._phones_in_run(m.group(0)))
-        if self.index.words:
-            self._scan_words(words(buf), final)
+
+    def _phones(self, text: str, at_start: bool, at_end: bool) -> None:
+        if not self.index.national:
+            return
+        if self._runs is None:  # runs long enough to hold the shortest canary number
+            shortest = min(self.index.national_lengths)
+            self._runs = re.compile(PHONE_RUN % max(shortest - 2, 0))
+        for m in self._runs.finditer(text):
+            if (m.start() == 0 and not at_start) or (m.end() == len(text) and not at_end):
+                continue  # may run on past the window
+            self.phones.update(self._phones_in_run(m.group(0)))
 
     def _canary_domain(self, address: str) -> bool:
         domain = address.rpartition("@")[2]
@@ -385,15 +461,17 @@ class Scanner:
                     found.update(_pick_country(holders, digits[:s]))
         return found
 
-    def _scan_words(self, tokens: list[str], final: bool) -> None:
+    def _scan_words(self, tokens: list[str], at_start: bool, at_end: bool) -> None:
         last = len(tokens)
         first = self.index.words
         for i in [i for i, tok in enumerate(tokens) if tok in first]:
+            if i == 0 and not at_start:
+                continue  # the window may have cut this word
             for needle, kind, value, holder in first[tokens[i]]:
                 n = len(needle)
                 if tuple(tokens[i : i + n]) != needle:
                     continue
-                if i + n == last and not final:
+                if i + n == last and not at_end:
                     continue
                 self.words.setdefault((kind, value), [])
                 if holder not in self.words[(kind, value)]:
@@ -411,6 +489,25 @@ class Scanner:
         return judge(self.index, found, sorted(self.unmatched))
 
 
+def needles(index: Index) -> set[str]:
+    """What the engine looks for: addresses and canary domains, the national part of
+    every canary number, every name and id (each word order a name is matched in)."""
+    out = {*index.emails, *index.domains, *index.national}
+    for entries in index.words.values():
+        out.update("".join(needle) for needle, *_ in entries)
+    return out
+
+
+def _parts(e164: str) -> tuple[str, str] | None:
+    """(national number, country code) of a number stored before they were kept."""
+    parts = phone_parts(e164)
+    return None if parts is None else (parts[0], parts[1])
+
+
+def _utf8_length(lead: int) -> int:
+    return 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
+
+
 def _unescape(hex4: str) -> str:
     ch = chr(int(hex4, 16))
     return ch if ch.isprintable() else " "
@@ -426,7 +523,13 @@ _DOMAIN_RE = re.compile(
 
 
 def emails_at(text: str) -> Iterator[tuple[str, int]]:
-    """(normalised address, end offset) of each email address in `text`.
+    """(normalised address, end offset) of each email address in `text`."""
+    for address, _, stop in addresses_at(text):
+        yield address, stop
+
+
+def addresses_at(text: str) -> Iterator[tuple[str, int, int]]:
+    """(normalised address, offset of its "@", end offset) of each address in `text`.
 
     Found from each "@" outwards, which is many times faster on large dumps than a
     regular expression tried at every position.
@@ -438,7 +541,7 @@ def emails_at(text: str) -> Iterator[tuple[str, int]]:
         if local and domain:
             part = local.group(0).lstrip(".")
             if part and not part.endswith(".") and ".." not in part:
-                yield f"{part}@{domain.group(0)}".lower(), domain.end()  # ASCII: lower is normal
+                yield f"{part}@{domain.group(0)}".lower(), at, domain.end()  # ASCII: lower
         at = text.find("@", at + 1)
 
 
@@ -478,9 +581,20 @@ def identify_dump(store: Store, path: str | Path) -> Identification:
     fmt = detect_file_format(p)
     scanner = Scanner(load_index(store))
     matcher = dataset_matcher(store, fmt)
-    for piece in read_pieces(p, fmt):
-        scanner.feed(piece)
-        matcher.feed(piece)
+    blocks = raw_blocks(p, fmt)
+    if blocks is not None:  # UTF-8 text: its bytes are scanned, decoded only for datasets
+        scanner.fmt = fmt
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        for block in blocks:
+            scanner.feed_bytes(block)
+            if not matcher.empty:
+                matcher.feed(as_text(decoder.decode(block), fmt))
+        if not matcher.empty:
+            matcher.feed(as_text(decoder.decode(b"", final=True), fmt))
+    else:
+        for piece in read_pieces(p, fmt):
+            scanner.feed(piece)
+            matcher.feed(piece)
     scanner.finish()
     matcher.finish()
     result = scanner.result()

@@ -113,24 +113,32 @@ def list_copies(store: Store) -> dict[str, Any]:
             ).all()
         )
         hits = hit_counts(s)
+        # Columns, not Copy objects: 100,000 copies load in a fraction of the time.
         rows = s.execute(
-            select(Copy, Dataset.name)
+            select(
+                Copy.id,
+                Copy.recipient,
+                Copy.purpose,
+                Copy.issued_at,
+                Copy.path,
+                Dataset.name,
+            )
             .join(Dataset, Dataset.id == Copy.dataset_id)
             .order_by(Copy.issued_at, Copy.id)
         ).all()
         copies = [
             {
-                "id": cp.id,
-                "recipient": cp.recipient,
-                "purpose": cp.purpose,
-                "issued_at": cp.issued_at.isoformat(),
+                "id": cid,
+                "recipient": recipient,
+                "purpose": purpose,
+                "issued_at": issued_at.isoformat(),
                 "dataset": name,
-                "path": cp.path,
-                "canaries": int(canaries.get(cp.id, 0)),
-                "hits": hits.get(cp.id, (0, 0))[0],
-                "shared_hits": hits.get(cp.id, (0, 0))[1],
+                "path": path,
+                "canaries": int(canaries.get(cid, 0)),
+                "hits": hits.get(cid, (0, 0))[0],
+                "shared_hits": hits.get(cid, (0, 0))[1],
             }
-            for cp, name in rows
+            for cid, recipient, purpose, issued_at, path, name in rows
         ]
         return {"copies": copies, "noise": noise(s)}
 

@@ -162,6 +162,37 @@ def raw_pieces(path: Path, fmt: Format, budget: Budget | None = None) -> Iterato
             yield printable_text(tail)
 
 
+#: Formats whose text is their bytes as they are (no table or archive to open).
+RAW_KINDS = (Kind.TEXT, Kind.DELIMITED, Kind.JSON, Kind.JSONL)
+
+
+def raw_blocks(path: Path, fmt: Format) -> Iterator[bytes] | None:
+    """The dump's bytes in blocks, when it is UTF-8 text its reader would only decode
+    (and, delimited, turn the separator into tabs: `as_text` does both): what
+    `identify` scans without decoding it. None for any other file."""
+    if fmt.kind not in RAW_KINDS:
+        return None
+    limits.check_file(path)
+    with path.open("rb") as f:
+        if detect_encoding(f.read(64 * 1024)) not in ("utf-8", "utf-8-sig"):
+            return None
+    return _blocks(path)
+
+
+def _blocks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as f:
+        while block := f.read(CHUNK_BYTES):
+            yield block
+
+
+def as_text(decoded: str, fmt: Format) -> str:
+    """Decoded text of a raw block as its reader gives it (`raw_pieces`, `delimited_pieces`)."""
+    text = printable_text(decoded)
+    if fmt.kind is Kind.DELIMITED and fmt.delimiter and fmt.delimiter != CELL_SEP:
+        text = text.replace(fmt.delimiter, CELL_SEP)
+    return text
+
+
 READERS: dict[Kind, Reader] = {
     Kind.SQLITE: sqlite_pieces,
     Kind.XLSX: xlsx_pieces,

@@ -15,30 +15,57 @@ from dataclasses import dataclass
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from canary.errors import InputError
-from canary.identifiers import id_kind, is_national_id, normalize_email, normalize_phone
+from canary.identifiers import (
+    id_kind,
+    is_national_id,
+    normalize_email,
+    normalize_phone,
+    phone_parts,
+)
 from canary.investigate.queries import HitFilter, canary_dict, hit_dicts, query_hits
 from canary.store.engine import Store
-from canary.store.models import Canary, Copy, Hit, Identifier, PhoneNumber
+from canary.store.models import Canary, Copy, Hit, Identifier, PhoneNumber, name_key
 from canary.text import fold
 
 
 def registered_regions(session: Session) -> list[str]:
-    """Regions of the canary phone numbers, most common first (for national forms)."""
+    """Regions of the canary phone numbers (for national forms): the pool's, most
+    numbers first, then any other region a canary number has, in name order.
+
+    Read from the regions stored with each number (an indexed column): a few index
+    probes whatever the number of canaries, no number parsed.
+    """
     counts: dict[str, int] = {}
-    numbers = set(session.scalars(select(PhoneNumber.number)))
-    numbers |= set(session.scalars(select(Identifier.value).where(Identifier.kind == "phone")))
-    for number in numbers:
-        try:
-            region = phonenumbers.region_code_for_number(phonenumbers.parse(number))
-        except phonenumbers.NumberParseException:
-            continue
+    for number, region in session.execute(select(PhoneNumber.number, PhoneNumber.region)):
+        if region is None:  # a row older than the stored regions
+            parts = phone_parts(number)
+            region = parts[2] if parts else ""
         if region:
             counts[region] = counts.get(region, 0) + 1
-    return sorted(counts, key=lambda r: (-counts[r], r))
+    pool = sorted(counts, key=lambda r: (-counts[r], r))
+    return pool + [r for r in _identifier_regions(session) if r not in counts]
+
+
+def _identifier_regions(session: Session) -> list[str]:
+    """The distinct regions of canary phone identifiers, one index probe per region (a
+    loose index scan: SQLite and PostgreSQL would otherwise read every row)."""
+    out: list[str] = []
+    after = ""
+    while len(out) < 300:
+        region = session.scalar(
+            select(func.min(Identifier.region)).where(
+                Identifier.region.is_not(None), Identifier.region > after
+            )
+        )
+        if region is None:
+            break
+        out.append(region)
+        after = region
+    return out
 
 
 def _known(session: Session, kind: str, value: str) -> bool:
@@ -128,11 +155,19 @@ def _phone(session: Session, v: str, typed: str) -> Resolved:
 
 
 def _stored_id(session: Session, v: str) -> str | None:
-    """The stored form of an id typed in any case, if a canary holds it."""
-    for form in dict.fromkeys((v, v.upper(), v.lower())):
-        if _known(session, "id", form):
-            return form
-    return None
+    """The stored form of an id typed in any case, if a canary holds it (two indexed
+    queries for the three forms)."""
+    forms = list(dict.fromkeys((v, v.upper(), v.lower())))
+    known = set(
+        session.scalars(
+            select(Identifier.value).where(Identifier.kind == "id", Identifier.value.in_(forms))
+        )
+    )
+    if not known:
+        known = set(
+            session.scalars(select(Hit.identifier).where(Hit.identifier.in_(forms)).distinct())
+        )
+    return next((f for f in forms if f in known), None)
 
 
 def _stored_names(session: Session, v: str) -> list[str]:
@@ -143,11 +178,14 @@ def _stored_names(session: Session, v: str) -> list[str]:
         return []
     if _known(session, "name", folded):
         return [folded]
-    # Another order ("Núñez Peña, María José") or a name kept as written: compare the
-    # folded words as a multiset. Canary names number in the thousands at most.
-    want = sorted(words)
-    rows = session.scalars(select(Identifier.value).where(Identifier.kind == "name").distinct())
-    return sorted(n for n in rows if sorted(fold(n).split()) == want)
+    # Another order ("Núñez Peña, María José") or a name kept as written: the stored
+    # names with the same folded words, by their indexed key.
+    rows = session.scalars(
+        select(Identifier.value)
+        .where(Identifier.kind == "name", Identifier.folded == name_key(v))
+        .distinct()
+    )
+    return sorted(rows)
 
 
 def trace(store: Store, value: str) -> dict[str, Any]:

@@ -24,9 +24,14 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from canary.identifiers import phone_parts
+from canary.text import fold
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -92,6 +97,9 @@ class PhoneNumber(Base):
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     #: A fixed line registered with --voice-only: it takes calls, not SMS or WhatsApp.
     voice_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Its country calling code and region, set on insert (`phone_parts`).
+    country_code: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    region: Mapped[str | None] = mapped_column(String(3), nullable=True)
 
 
 class Dataset(Base):
@@ -176,9 +184,70 @@ class Identifier(Base):
     kind: Mapped[str] = mapped_column(String(10))  # email | phone | name | id
     value: Mapped[str] = mapped_column(String(500))
     raw: Mapped[str] = mapped_column(String(500), default="")
+    #: A phone's national significant number, country code and region, set on insert
+    #: (`canary.identifiers.phone_parts`): identify and trace read them, never parse.
+    national: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    country_code: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    region: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    #: A name's folded words in sorted order (`name_key`): trace finds a name typed in
+    #: any order, case or accents with one index probe.
+    folded: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
     canary: Mapped[Canary] = relationship(back_populates="identifiers")
-    __table_args__ = (Index("ix_identifiers_kind_value", "kind", "value"),)
+    __table_args__ = (
+        Index("ix_identifiers_kind_value", "kind", "value"),
+        Index(
+            "ix_identifiers_region",
+            "region",
+            sqlite_where=text("region IS NOT NULL"),
+            postgresql_where=text("region IS NOT NULL"),
+        ),
+        Index(
+            "ix_identifiers_folded",
+            "folded",
+            sqlite_where=text("folded IS NOT NULL"),
+            postgresql_where=text("folded IS NOT NULL"),
+        ),
+    )
+
+
+def name_key(value: str) -> str:
+    """A name's folded words, sorted: "Núñez Peña, María" and "maria nunez pena" meet."""
+    return " ".join(sorted(fold(value).split()))
+
+
+def identifier_forms(kind: str, value: str) -> dict[str, str | None]:
+    """The columns kept beside an identifier's value: a phone's national number,
+    country code and region, a name's key. Set on every ORM insert; a bulk insert
+    (SQLAlchemy core) must add them itself: `{**row, **identifier_forms(kind, value)}`."""
+    forms: dict[str, str | None] = {
+        "national": None,
+        "country_code": None,
+        "region": None,
+        "folded": None,
+    }
+    if kind == "name":
+        forms["folded"] = name_key(value)[:500]
+    elif kind == "phone":
+        parts = phone_parts(value)
+        if parts is not None:
+            forms["national"], forms["country_code"], forms["region"] = parts
+    return forms
+
+
+@event.listens_for(Identifier, "before_insert")
+def _identifier_forms(_mapper: Any, _connection: Any, target: Identifier) -> None:
+    if target.national is None and target.folded is None:
+        for column, form in identifier_forms(target.kind, target.value).items():
+            setattr(target, column, form)
+
+
+@event.listens_for(PhoneNumber, "before_insert")
+def _pool_phone_parts(_mapper: Any, _connection: Any, target: PhoneNumber) -> None:
+    if target.region is None:
+        parts = phone_parts(target.number)
+        if parts is not None:
+            target.country_code, target.region = parts[1], parts[2]
 
 
 class Blob(Base):
@@ -249,6 +318,10 @@ class Hit(Base):
         UniqueConstraint(
             "provider", "provider_message_id", "identifier", name="uq_hits_provider_message"
         ),
+        # `canary hits --channel/--classification`, newest first: the first page is read
+        # from the index in order instead of sorting every hit of that channel.
+        Index("ix_hits_channel_observed", "channel", "observed_at"),
+        Index("ix_hits_classification_observed", "classification", "observed_at"),
     )
 
 

@@ -1,0 +1,193 @@
+"""Every canary needle at once, over a dump's bytes: an Aho-Corasick automaton.
+
+A found dump is searched for tens of thousands of identifiers written any way: an
+address in any case, a number with any separators, a name with or without accents.
+Rather than one search per needle (or a regular expression tried at every position),
+each piece of the dump is projected the way `canary.text.compact` folds text (ASCII
+letters and digits kept and lowered, accents dropped, everything else deleted), and
+one automaton (`ahocorasick_rs`, a Rust Aho-Corasick, linear in the text whatever the
+number of needles) looks for the needles' compact forms in the projection. Each hit
+is only a candidate: its place in the original bytes is found again and a small
+window around it is checked by the exact matchers (`identify`: addresses, phone runs,
+folded words), so the projection costs no precision, only a few verifications.
+
+The projection is one `bytes.translate` for ASCII text and for UTF-8 whose only
+non-ASCII characters are Latin-1 letters (Spanish, Portuguese, French names); other
+text is decoded and folded (`compact`), which gives the same bytes, slower.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+import ahocorasick_rs
+
+from canary.text import compact
+
+#: Needles shorter than this (projected) would hit everywhere: left out.
+MIN_NEEDLE = 4
+#: Candidates of one needle checked at most: a dump that repeats a value (a hostile
+#: file of one canary number over and over) costs one check per occurrence otherwise.
+#: Past this, the needle's value has been found, or its projection is common in this
+#: dump and the checks said no that many times.
+MAX_HITS_PER_NEEDLE = 10_000
+#: Bytes of the original a projected position is mapped back within (see `_Piece`).
+BLOCK = 4096
+
+
+def _tables() -> tuple[bytes, bytes]:
+    """translate() tables for ASCII and UTF-8 Latin-1 letters: (lower, delete)."""
+    lower = bytearray(range(256))
+    delete = bytearray()
+    for c in range(128):
+        if 65 <= c <= 90:
+            lower[c] = c + 32
+        elif not (48 <= c <= 57 or 97 <= c <= 122):
+            delete.append(c)
+    latin_lower, latin_delete = lower, delete
+    latin_delete.append(0xC3)  # the lead byte of U+00C0..U+00FF; its second byte says which
+    for cont in range(0x80, 0xC0):
+        folded = compact(chr(0xC0 + cont - 0x80))
+        if len(folded) == 1:
+            latin_lower[cont] = ord(folded)
+        elif not folded:
+            latin_delete.append(cont)
+        # else "ß" (two letters): left as it is, a piece holding it is decoded
+    return bytes(latin_lower), bytes(latin_delete)
+
+
+_LATIN_LOWER, _LATIN_DELETE = _tables()
+_NEEDLE_DELETE = _LATIN_DELETE.replace(b"\n", b"")
+
+
+def _project_latin(data: bytes) -> bytes:
+    return data.translate(_LATIN_LOWER, _LATIN_DELETE)
+
+
+def _project_text(data: bytes) -> bytes:
+    return compact(data.decode("utf-8", "replace")).encode("ascii")
+
+
+Projector = Callable[[bytes], bytes]
+
+
+def projected(data: bytes) -> tuple[bytes, Projector]:
+    """`compact` of UTF-8 bytes, as bytes, and the projection that made it.
+
+    One translate maps ASCII and the Latin-1 letters (0xC3 and their second byte);
+    anything else it leaves a byte >= 0x80 in the result, and the piece is decoded and
+    folded instead. (A stray second byte without its 0xC3, invalid UTF-8, is read as
+    that letter: the text would hold U+FFFD there.)
+    """
+    out = data.translate(_LATIN_LOWER, _LATIN_DELETE)
+    if out.isascii():
+        return out, _project_latin
+    return _project_text(data), _project_text
+
+
+def project(data: bytes) -> bytes:
+    """`compact` of UTF-8 bytes, as bytes: what the automaton searches."""
+    return projected(data)[0]
+
+
+def char_start(data: bytes, i: int) -> int:
+    """`i` moved back to the first byte of the UTF-8 character it falls in."""
+    floor = max(0, i - 3)
+    while i > floor and 0x80 <= data[i] < 0xC0:
+        i -= 1
+    return i
+
+
+@dataclass
+class _Piece:
+    """A projected piece and, built on the first hit, the way back to its bytes."""
+
+    data: bytes
+    project: Projector
+    _starts: list[int] = field(default_factory=list)  # byte offset of each block
+    _cumulative: list[int] = field(default_factory=list)  # projected length before it
+
+    def original(self, position: int) -> int:
+        """The byte offset from which the projection reaches `position`."""
+        if not self._starts:
+            self._blocks()
+        b = bisect.bisect_right(self._cumulative, position) - 1
+        start = self._starts[b]
+        stop = self._starts[b + 1] if b + 1 < len(self._starts) else len(self.data)
+        want = position - self._cumulative[b]
+        data, proj = self.data, self.project
+        return start + bisect.bisect_left(
+            range(stop - start + 1), want, key=lambda k: len(proj(data[start : start + k]))
+        )
+
+    def _blocks(self) -> None:
+        total, start, n = 0, 0, len(self.data)
+        while start < n:
+            stop = char_start(self.data, start + BLOCK) if start + BLOCK < n else n
+            if stop <= start:
+                stop = min(n, start + BLOCK)
+            self._starts.append(start)
+            self._cumulative.append(total)
+            total += len(self.project(self.data[start:stop]))
+            start = stop
+
+
+@dataclass(frozen=True)
+class Hit:
+    """Where a needle's projection was found, in the piece's bytes."""
+
+    start: int
+    end: int
+
+
+class Engine:
+    """One automaton for every needle; `scan` gives the candidate hits of a piece."""
+
+    def __init__(self, needles: Iterable[str]) -> None:
+        plain: list[str] = []
+        other: list[str] = []
+        for text in needles:
+            (plain if text.isascii() and "\n" not in text else other).append(text)
+        # ASCII needles projected in one translate, a newline between them
+        keys = "\n".join(plain).encode("ascii").translate(_LATIN_LOWER, _NEEDLE_DELETE)
+        projected = {
+            key: None
+            for key in (*keys.split(b"\n"), *(compact(t).encode("ascii") for t in other))
+            if len(key) >= MIN_NEEDLE
+        }
+        self._size = len(projected)
+        self._hits = [0] * self._size
+        # Leftmost-longest, contiguous: 2.5x faster to search than every overlapping match
+        # (0.20 s against 0.54 s of CPU for 150 MB and 500,000 needles), for about the same
+        # build. A needle hidden inside a longer match that overlaps it lies in that
+        # match's window, which the caller checks for every kind.
+        self._automaton = (
+            ahocorasick_rs.BytesAhoCorasick(
+                list(projected),
+                matchkind=ahocorasick_rs.MATCHKIND_LEFTMOST_LONGEST,
+                implementation=ahocorasick_rs.Implementation.ContiguousNFA,
+            )
+            if projected
+            else None
+        )
+
+    def __len__(self) -> int:
+        return self._size
+
+    def scan(self, data: bytes) -> Iterator[Hit]:
+        """Candidate hits in `data` (UTF-8), in the order they end."""
+        if self._automaton is None:
+            return
+        text, fn = projected(data)
+        matches = self._automaton.find_matches_as_indexes(text)
+        if not matches:
+            return
+        piece = _Piece(data, fn)
+        counts = self._hits
+        for index, start, end in matches:
+            if counts[index] >= MAX_HITS_PER_NEEDLE:
+                continue
+            counts[index] += 1
+            yield Hit(piece.original(start), piece.original(end))
