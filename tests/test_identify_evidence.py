@@ -287,10 +287,14 @@ def test_dashboard_upload_shows_strength_and_explained(site: tuple[Register, str
     norte, sur = reg.copies["Consultora Norte"], reg.copies["Consultora Sur"]
     row = re.search(rf'<tr class="identify-copy" data-copy="{norte}">(.*?)</tr>', r.text, re.S)
     assert row is not None
-    assert '<td class="strength">exclusiva</td>' in row.group(1)
-    assert '<td class="p">0.00</td>' in row.group(1)
+    strength = re.search(r'<td class="strength">(.*?)</td>', row.group(1), re.S)
+    assert strength is not None
+    assert re.sub(r"<[^>]+>", "", strength.group(1)).strip() == "exclusiva"
+    assert 'class="badge strength-exclusive"' in strength.group(1)
+    p = re.search(r'<td class="p"><data class="p" value="([^"]+)">', row.group(1))
+    assert p is not None and float(p.group(1)) == 0.0
     assert f'data-copy="{sur}"' not in r.text
-    explained = re.search(r'<p id="identify-explained">(.*?)</p>', r.text, re.S)
+    explained = re.search(r'<p id="identify-explained"[^>]*>(.*?)</p>', r.text, re.S)
     assert explained is not None and explained.group(1).startswith("1 copias")
     assert "{'kind'" not in r.text and "<built-in method" not in r.text
 
