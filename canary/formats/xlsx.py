@@ -9,7 +9,6 @@ dates). The workbook is loaded whole, once per copy (openpyxl cannot stream edit
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from copy import copy
 from pathlib import Path
@@ -25,7 +24,6 @@ from canary.formats._values import (
     from_text,
     header_index,
     place_rows,
-    share,
     to_text,
     typical_filled,
 )
@@ -143,23 +141,58 @@ class XlsxTable:
         )
 
     def write_copies(self, targets: list[CopyTarget], progress: Progress | None = None) -> None:
+        """Every copy in one read of the workbook, streamed (canary/formats/_xlsxstream.py);
+        through openpyxl, a copy at a time, when the sheet's XML is not one it can follow."""
+        from canary.formats._xlsxstream import CopyPlan, Unsupported, write_streamed
+
         scanner = NeedleScanner([n for t in targets for n in t.needles], "utf-8")
         scanner.scan_text("\x00".join(to_text(v) for r in self.values for v in r))
         with Outputs([t.path for t in targets], self.path) as outputs:
-            for k, (t, tmp) in enumerate(zip(targets, outputs.temps, strict=True)):
-                placed = place_rows(t, len(self.values), self._text)
-                wb = _load(self.path)
-                try:
-                    ws = wb[self.sheet]
-                    for k, row in reversed(placed):
-                        self._insert(ws, k, row)
-                    wb.save(tmp)
-                finally:
-                    wb.close()
-                t.sha256 = hashlib.sha256(tmp.read_bytes()).hexdigest()
-                if progress:
-                    progress(share(len(self.values), len(targets), k))
+            placed = [place_rows(t, len(self.values), self._text) for t in targets]
+            plans = [
+                CopyPlan(
+                    [(self.header_row + k + 2, self._cell_values(k, row)) for k, row in p], tmp
+                )
+                for p, tmp in zip(placed, outputs.temps, strict=True)
+            ]
+            try:
+                write_streamed(self.path, self.sheet, self.header_row + 2, plans)
+            except Unsupported as exc:
+                log.info("%s: %s; copying through openpyxl", self.path, exc)
+                self._write_openpyxl(placed, outputs.temps)
+            for t, tmp in zip(targets, outputs.temps, strict=True):
+                t.sha256 = sha256_file(tmp)
+            if progress:
+                progress(len(self.values))
             outputs.commit()
+
+    def _write_openpyxl(self, placed: list[list[tuple[int, list[str]]]], temps: list[Path]) -> None:
+        for rows, tmp in zip(placed, temps, strict=True):
+            wb = _load(self.path)
+            try:
+                ws = wb[self.sheet]
+                for k, row in reversed(rows):
+                    self._insert(ws, k, row)
+                wb.save(tmp)
+            finally:
+                wb.close()
+
+    def _cell_values(self, k: int, row: list[str]) -> list[Any]:
+        """A canary's cells before data row k, typed as the column (and the cell above) are."""
+        above = self.values[k - 1] if k >= 1 else [None] * len(self.header)
+        out: list[Any] = []
+        for c, text in enumerate(row[: len(self.header)]):
+            out.append(self._typed(c, text, above[c] if k >= 1 else self.header[c]))
+        return out
+
+    def _typed(self, c: int, text: str, ref: Any) -> Any:
+        kind = self.kinds[c]
+        if ref is not None:
+            kind = column_kind([ref]) if kind == "str" else kind
+        value = from_text(text, kind)
+        if isinstance(value, dict | list):
+            value = text
+        return value
 
     def _insert(self, ws: Any, k: int, row: list[str]) -> None:
         """Insert a row before data row k (sheet row k + 2 below the header), styled like
@@ -174,12 +207,7 @@ class XlsxTable:
         for c, text in enumerate(row[: len(self.header)], start=1):
             ref = ws.cell(row=above, column=c)
             cell = ws.cell(row=at, column=c)
-            kind = self.kinds[c - 1]
-            if ref.value is not None:
-                kind = column_kind([ref.value]) if kind == "str" else kind
-            value = from_text(text, kind)
-            if isinstance(value, dict | list):
-                value = text
+            value = self._typed(c - 1, text, ref.value)
             cell.value = value
             if ref.has_style:
                 cell._style = copy(ref._style)
