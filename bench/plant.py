@@ -192,6 +192,7 @@ import sys, time
 t0 = time.perf_counter()
 sys.path.insert(0, {root!r})
 import random
+import canary.issue.plant  # what `canary issue` imports (the store, formats)
 from canary.formats import open_table
 from canary.synth.canaries import CanaryFactory
 from canary.synth.infer import infer_schema

@@ -13,8 +13,6 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from openpyxl.formula.tokenizer import Token, Tokenizer
-
 #: A1-style reference part: "$E$2", "E2", "E:E" (whole columns) or "3:5" (whole rows).
 _CELL = re.compile(r"^(\$?[A-Za-z]{1,3})?(\$?)(\d+)$")
 
@@ -43,6 +41,8 @@ def shift_rows(wb: Any, sheet: str, at: int, n: int = 1, data_from: int | None =
 def _shift_formula(
     formula: str, sheet: str, same: bool, at: int, n: int, data_from: int | None = None
 ) -> str:
+    from openpyxl.formula.tokenizer import Token, Tokenizer  # not at import: 0.3 s
+
     try:
         tokenizer = Tokenizer(formula)
     except Exception:  # a formula openpyxl cannot read is left as it was
@@ -97,6 +97,8 @@ def map_formula(
     `grows(last)` is how many rows were inserted right under row `last`: a range from
     the data's top (row <= data_from) down to `last` takes them in.
     """
+    from openpyxl.formula.tokenizer import Token, Tokenizer
+
     try:
         tokenizer = Tokenizer(formula)
     except Exception:  # a formula openpyxl cannot read is left as it was
