@@ -83,12 +83,20 @@ def generate(path: Path, size: int) -> None:
     tmp.rename(path)
 
 
+#: CPU seconds (user + system, this process) of the last `timed` call's repetitions.
+CPU: list[float] = []
+
+
 def timed(fn, reps: int) -> list[float]:
     out = []
+    CPU.clear()
     for _ in range(reps):
+        r0 = resource.getrusage(resource.RUSAGE_SELF)
         t = time.perf_counter()
         fn()
         out.append(time.perf_counter() - t)
+        r1 = resource.getrusage(resource.RUSAGE_SELF)
+        CPU.append(r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)
     return out
 
 
@@ -259,15 +267,26 @@ def main() -> None:
         return statistics.median(timed(fn, args.reps))
 
     base1 = med(lambda: copies(src, out_dir, 1))
+    base1_cpu = statistics.median(CPU)
     base1_small = med(lambda: copies(small, out_dir, 1))
     one = med(lambda: ours(src, out_dir, 1))
+    one_cpu = statistics.median(CPU)
     one_small = med(lambda: ours(small, out_dir, 1))
+    one_small_cpu = statistics.median(CPU)
     per_base = (base1 - base1_small) / (size - small_size)
     per_ours = (one - one_small) / (size - small_size)
-    print(f"copyfile x1        {base1:7.2f} s  ({size / base1 / 1e6:.0f} MB/s)")
+    print(
+        f"copyfile x1        {base1:7.2f} s  ({size / base1 / 1e6:.0f} MB/s; CPU {base1_cpu:.2f} s)"
+    )
     print(
         f"ours, 1 copy       {one:7.2f} s  ({size / one / 1e6:.0f} MB/s, 1,000 rows in "
         f"{one_small:.3f} s)  per byte {per_ours / per_base:.2f}x copyfile (target <= 3x, goal 2x)"
+    )
+    print(
+        f"  CPU (user + system, all threads) {one_cpu:.2f} s, 1,000 rows {one_small_cpu:.2f} s: "
+        f"{(one_cpu - one_small_cpu) / size * 1e9:.2f} s per GB on one core; with two cores "
+        f"free, per byte {(one_cpu - one_small_cpu) / 2 / (size - small_size) / per_base:.2f}x "
+        "copyfile at best"
     )
 
     base10 = med(lambda: copies(src, out_dir, 10))
