@@ -202,7 +202,7 @@ def package(path: Path, rows: str, strings: list[str] | None = None) -> None:
         ),
     }
     if strings is not None:
-        items = "".join(f"<si><t>{x}</t></si>" for x in strings)
+        items = "".join(f"<si><t>{x}</t></si>" if x else "<si/>" for x in strings)
         parts["xl/sharedStrings.xml"] = (
             '<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
             f'2006/main" count="{len(strings)}" uniqueCount="{len(strings)}">{items}</sst>'
@@ -241,6 +241,27 @@ def test_canary_text_goes_to_the_shared_strings(tmp_path: Path) -> None:
     values = [[c.value for c in row] for row in ws.iter_rows(min_row=2)]
     assert values[r1 - 2] == [77, "Canario"] and values[r2 - 2] == [78, "P5"]
     assert ws.cell(row=r1, column=2).font.b
+
+
+def test_an_empty_shared_string_keeps_the_indexes_after_it(tmp_path: Path) -> None:
+    src = tmp_path / "empty.xlsx"
+    strings = ["folio", "nombre", "", *(f"P{r}" for r in range(3, 12))]
+    rows = "".join(
+        f'<row r="{r}">'
+        + (f'<c r="A{r}" t="s"><v>0</v></c>' if r == 1 else f'<c r="A{r}"><v>{r}</v></c>')
+        + f'<c r="B{r}" t="s"><v>{1 if r == 1 else r}</v></c></row>'
+        for r in range(1, 12)
+    )
+    package(src, rows, strings)
+    table = open_table(src)
+    assert table.sample().rows[:2] == [["2", ""], ["3", "P3"]]
+    t = CopyTarget(tmp_path / "c.xlsx", [Insertion(0.5, maker(["77", "Canario"]))])
+    table.write_copies([t])
+    with zipfile.ZipFile(t.path) as z:
+        sheet = z.read("xl/worksheets/sheet1.xml").decode()
+    assert f'<c r="B{t.positions[0] + 2}" t="s"><v>12</v></c>' in sheet
+    ws = openpyxl.load_workbook(t.path).active
+    assert ws.cell(row=t.positions[0] + 2, column=2).value == "Canario"
 
 
 def test_a_workbook_of_inline_strings_gets_inline_canaries(tmp_path: Path) -> None:

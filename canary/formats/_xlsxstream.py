@@ -369,8 +369,8 @@ class Strings:
 def read_strings(xml: bytes) -> dict[str, int]:
     """Plain shared strings (one <t>, no rich text) by text -> index."""
     out: dict[str, int] = {}
-    for i, m in enumerate(re.finditer(rb"<si>(.*?)</si>", xml, re.S)):
-        t = re.fullmatch(rb"\s*<t(?:\s[^>]*)?>(.*?)</t>\s*", m.group(1), re.S)
+    for i, m in enumerate(re.finditer(rb"<si>(.*?)</si>|<si/>", xml, re.S)):
+        t = re.fullmatch(rb"\s*<t(?:\s[^>]*)?>(.*?)</t>\s*", m.group(1) or b"", re.S)
         if t:
             out.setdefault(html.unescape(t.group(1).decode()), i)
     return out
@@ -471,7 +471,7 @@ def write_streamed(
 
 
 def _count_si(xml: bytes) -> int:
-    return xml.count(b"<si>") + xml.count(b"<si ")
+    return xml.count(b"<si>") + xml.count(b"<si/>")
 
 
 def _part_for(name: str, data: bytes, pkg: Package, plan: CopyPlan) -> bytes:
@@ -649,12 +649,11 @@ def _styles(zf: zipfile.ZipFile, workbook: str) -> _Styles:
 
 
 def _shared_texts(xml: bytes) -> list[str]:
-    """Every shared string's text (rich runs joined), in order."""
+    """Every shared string's text (rich runs joined), in order (an empty <si/> too)."""
     return [
-        html.unescape(b"".join(_T_TEXT.findall(m.group(1))).decode())
+        _text(b"".join(_T_TEXT.findall(m.group(1) or b"")))
         for m in re.finditer(rb"<si>(.*?)</si>|<si/>", xml, re.S)
-        if m.group(1) is not None
-    ] or []
+    ]
 
 
 def read_values(path: Path, sheet: str, limit: int | None = None) -> list[list[Any]]:
@@ -701,11 +700,9 @@ def read_values(path: Path, sheet: str, limit: int | None = None) -> list[list[A
                                 fm, ref.group(0)[3:-1].decode(), formulas, Translator
                             )
                         elif kind == b"inlineStr":
-                            isv = re.search(rb"<is>(.*?)</is>", body, re.S)
+                            isv = _IS.search(body)
                             if isv is not None:
-                                value = html.unescape(
-                                    b"".join(_T_TEXT.findall(isv.group(1))).decode()
-                                )
+                                value = _text(b"".join(_T_TEXT.findall(isv.group(1))))
                         else:
                             v = _V.search(body)
                             text = v.group(1) if v else b""
@@ -721,6 +718,14 @@ def read_values(path: Path, sheet: str, limit: int | None = None) -> list[list[A
                 if limit is not None and len(rows) >= limit:
                     break
     return rows
+
+
+_IS = re.compile(rb"<is>(.*?)</is>", re.S)
+
+
+def _text(raw: bytes) -> str:
+    text = raw.decode()
+    return html.unescape(text) if "&" in text else text
 
 
 def _col_index(letters: bytes) -> int:
@@ -770,4 +775,4 @@ def _typed_value(
         return bool(int(text))
     if kind == b"d":
         raise Unsupported("an ISO 8601 date cell")
-    return html.unescape(text.decode())  # str, e (errors)
+    return _text(text)  # str, e (errors)
