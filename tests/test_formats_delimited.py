@@ -391,10 +391,8 @@ def test_a_needle_across_a_chunk_seam_is_found(tmp_path, monkeypatch):
         assert listing(tmp_path) == ["t.csv"]
 
 
-@pytest.mark.parametrize("slice_bytes", [1 << 20, 7])
-def test_quote_marks_match_a_byte_by_byte_count(monkeypatch, slice_bytes):
+def test_quote_marks_match_a_byte_by_byte_count():
     """Quotes, terminators and quoted terminators of any buffer, from either quote state."""
-    monkeypatch.setattr(dialect_mod, "SLICE", slice_bytes)
     rnd = random.Random(5)
     for _ in range(500):
         buf = bytes(rnd.choice(b'"\n\r,a"') for _ in range(rnd.randint(0, 60)))

