@@ -34,3 +34,21 @@ def test_commands_are_dispatched_through_the_method_table_the_listener_wraps() -
     # CanarySMTP wraps every entry of _smtp_methods; aiosmtpd must look commands up there.
     source = inspect.getsource(SMTP._handle_client)
     assert "_smtp_methods" in source
+
+
+def test_asyncio_stream_reader_keeps_a_bytearray_buffer_the_listener_can_unread_into() -> None:
+    # listeners.smtp._unread puts bytes read past a message's final dot (pipelined
+    # commands) back in front of StreamReader._buffer; a Python that changes it fails here.
+    import asyncio
+
+    from listeners.smtp import _unread
+
+    async def check() -> bytes:
+        reader = asyncio.StreamReader()
+        assert isinstance(reader._buffer, bytearray)  # type: ignore[attr-defined]
+        reader.feed_data(b"QUIT\r\n")
+        _unread(reader, b"RSET\r\n")
+        reader.feed_eof()
+        return await reader.read()
+
+    assert asyncio.run(check()) == b"RSET\r\nQUIT\r\n"
