@@ -472,3 +472,50 @@ def test_a_shape_whose_letters_are_a_real_persons_keeps_its_look_with_the_other_
     assert maker.make("Ana", "López", "Garza", date(1990, 1, 1), False) == (
         "ana.garza@avisos.example.mx"
     )
+
+
+# --- tables sorted by a place ---------------------------------------------------------
+
+
+def sorted_by_place(r: random.Random, n: int) -> list[list[str]]:
+    """places_table sorted by municipality, its folios shuffled (no id order to keep)."""
+    rows = sorted(places_table(r, n), key=lambda row: row[4])
+    folios = [row[0] for row in rows]
+    r.shuffle(folios)
+    return [[f, *row[1:]] for f, row in zip(folios, rows, strict=True)]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_in_a_table_sorted_by_place_each_canary_sits_in_its_own_places_run(
+    ready: Store, tmp_path: Path, seed: int
+) -> None:
+    src = tmp_path / "sorted.csv"
+    data = write_csv(src, PLACES_HEADER, sorted_by_place(random.Random(80 + seed), 400))
+    real = set(data.decode().splitlines())
+    placed = 0
+    for copy in issue(ready, src, tmp_path, seed, copies=3):
+        lines = Path(copy.path).read_bytes().decode().splitlines()[1:]
+        rows = list(csv.reader(lines))
+        for i, line in enumerate(lines):
+            if line in real:
+                continue
+            placed += 1
+            around = {rows[j][4] for j in (i - 1, i + 1) if 0 <= j < len(rows)}
+            # Inside a run both neighbours agree; at a run's edge it takes one of them.
+            assert rows[i][4] in around, (rows[i], around)
+    assert placed >= 6
+
+
+def test_a_place_the_sample_never_showed_is_taken_from_the_neighbour() -> None:
+    # A large file sorted by state is sampled from its first rows: they show only the
+    # first municipalities. A canary going after a row of another one takes its place.
+    rows = [r for r in sorted_by_place(random.Random(9), 300) if r[4] != "PIEDRAS NEGRAS"]
+    sample = Sample(PLACES_HEADER, rows, False, 100_000)
+    f = CanaryFactory(
+        infer_schema(sample), sample, domains=["avisos.example.mx"], rng=random.Random(3)
+    )
+    last = ["F-00077", "Delia", "Garza", "Siller", "PIEDRAS NEGRAS", "8781234567", ""]
+    for _ in range(10):
+        row = f.make_row(f.persona(), phone="+528445550101", prev=last)
+        assert row is not None and row[4] == "PIEDRAS NEGRAS"
+        last = row

@@ -17,6 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
+from itertools import pairwise
 from typing import Any
 
 import phonenumbers
@@ -120,6 +121,10 @@ class CanaryFactory:
             else []
         )
         self._cell_cache: dict[int, list[str]] = {}
+        self._grouped: tuple[int, ...] | None = None
+        self._seen: dict[int, set[str]] = {}
+        self._groups: dict[tuple[str, ...], list[list[str]]] | None = None
+        self._area_of_row: dict[int, str] | None = None
         self._unique_share: dict[int, float] = {}
         self._sex_value: dict[tuple[int, str], str | None] = {}
         self._date_spans: dict[int, tuple[date, date]] = {}
@@ -367,13 +372,26 @@ class CanaryFactory:
             next = list(next) + [""] * (width - len(next))
         if self.keep_sorted and (prev is not None or next is not None):
             self._fit_sorted_name(persona, prev, next)
-        donor = self._place_donor(random.Random(f"{persona.seed}:{phone}"), phone)
+        neighbour = prev if prev is not None else next
+        donor = self._place_donor(random.Random(f"{persona.seed}:{phone}"), phone, neighbour)
+        # Ids and national ids follow the donor drawn without the neighbours, as the
+        # provisional row whose values were checked against the source was made: a
+        # value derived from the neighbour would reach the copy unchecked.
+        id_donor = (
+            donor
+            if neighbour is None
+            else self._place_donor(random.Random(f"{persona.seed}:{phone}"), phone)
+        )
         blank = self._blank_contacts(persona, phone)
         row: list[str] = []
         for c in self.cols:
             # One stream per column: a choice in one column never shifts another's.
             r = random.Random(f"{persona.seed}:{phone}:{c.index}")
-            value = "" if c.index in blank else self._cell(c, persona, phone, donor, r, prev, next)
+            value = (
+                ""
+                if c.index in blank
+                else self._cell(c, persona, phone, donor, r, prev, next, id_donor)
+            )
             if value is None:
                 return None
             row.append(value)
@@ -411,6 +429,7 @@ class CanaryFactory:
         r: random.Random,
         prev: list[str] | None,
         nxt: list[str] | None,
+        id_donor: list[str] | None = None,
     ) -> str | None:
         k = c.kind
         primary = self._primary
@@ -422,6 +441,11 @@ class CanaryFactory:
             if not phone or (c.index not in primary and self._empty(c, r)):
                 return ""
             return self._format_phone(c, phone, r)
+        if donor is not None and (
+            c.index in (self._grouped or ())
+            or (k in ("place", "category") and donor[c.index] not in self._seen_values(c))
+        ):
+            return donor[c.index]  # the run of rows it sits in, exactly as written
         if k == "place":
             copied = donor[c.index] if donor is not None else r.choice(self._cells(c))
             return self._vary(c, copied, r)
@@ -436,7 +460,7 @@ class CanaryFactory:
         never_empty = k in NAME_KINDS or (k == "id" and c.sorted)
         value: str | None = "" if not never_empty and self._empty(c, r) else None
         if value is None:
-            value = self._generated(c, p, donor, r, prev, nxt)
+            value = self._generated(c, p, id_donor if id_donor is not None else donor, r, prev, nxt)
         if value is None:
             return None
         if self.keep_sorted and c.sorted and k in ("full_name", "paternal", "surname"):
@@ -757,12 +781,93 @@ class CanaryFactory:
             return base
         return vary_number(base, c.fmt.get("number") or {}, r)
 
-    def _place_donor(self, r: random.Random, phone: str | None) -> list[str] | None:
+    def _grouped_columns(self) -> tuple[int, ...]:
+        """Place and category columns whose values come in runs (the table is sorted or
+        grouped by them): few more runs than distinct values, each value held by several
+        rows. A shuffled table has about as many runs as rows, so none qualifies."""
+        if self._grouped is not None:
+            return self._grouped
+        out: list[int] = []
+        n = len(self.rows)
+        for c in self.cols:
+            if c.kind not in ("place", "category"):
+                continue
+            values = [row[c.index] for row in self.rows if c.index < len(row)]
+            filled = [v for v in values if v.strip()]
+            distinct = len(set(filled))
+            if distinct < 2 or len(filled) < n * 0.9 or len(filled) < GROUP_MIN_ROWS * distinct:
+                continue
+            runs = 1 + sum(1 for a, b in pairwise(filled) if a != b)
+            if runs <= max(distinct * 1.2, distinct + 2):
+                out.append(c.index)
+        self._grouped = tuple(out)
+        return self._grouped
+
+    def _unseen(self, row: list[str]) -> bool:
+        """Whether a real row holds a place or category the sample never showed (a large
+        file sorted by state, sampled from its first rows, shows only the first states)."""
+        for c in self.cols:
+            if c.kind in ("place", "category") and row[c.index].strip():
+                if row[c.index] not in self._seen_values(c):
+                    return True
+        return False
+
+    def _seen_values(self, c: Column) -> set[str]:
+        seen = self._seen.get(c.index)
+        if seen is None:
+            seen = self._seen[c.index] = {row[c.index] for row in self.rows if c.index < len(row)}
+        return seen
+
+    def _group_rows(self) -> dict[tuple[str, ...], list[list[str]]]:
+        """The sampled rows by their values in the grouped columns."""
+        if self._groups is None:
+            grouped = self._grouped_columns()
+            self._groups = {}
+            for row in self.rows:
+                if len(row) >= len(self.cols):
+                    self._groups.setdefault(tuple(row[i] for i in grouped), []).append(row)
+        return self._groups
+
+    def _nsn_of_row(self) -> dict[int, str]:
+        """The national number of each donor row's phone, by the row's identity."""
+        if self._area_of_row is None:
+            self._area_of_row = {
+                id(row): nsn for row, nsn in zip(self._nsn_rows, self._row_nsn, strict=True) if nsn
+            }
+        return self._area_of_row
+
+    def _place_donor(
+        self, r: random.Random, phone: str | None, neighbour: list[str] | None = None
+    ) -> list[str] | None:
         """A real row to copy place and category columns from, so that they keep their
         joint frequencies (a district with its own parties); one whose phone shares the
-        canary's area code when there is one, so the place and the number agree."""
+        canary's area code when there is one, so the place and the number agree.
+
+        In a table grouped by some columns (a registry sorted by state, then
+        municipality), the donor shares the `neighbour` row's values there (the real row
+        the canary goes after, or before): a canary of another state inside a state's
+        run of rows would stand out to anyone reading down the column. When the sample
+        holds no such row (a large file's first part), the neighbour itself is the donor.
+        """
         if not self.rows:
             return None
+        if neighbour is not None and len(neighbour) >= len(self.cols) and self._unseen(neighbour):
+            return list(neighbour)
+        grouped = self._grouped_columns()
+        if grouped and neighbour is not None and len(neighbour) >= len(self.cols):
+            key = tuple(neighbour[i] for i in grouped)
+            same = self._group_rows().get(key)
+            if not same:
+                return list(neighbour)
+            if phone and self._row_nsn and any(self._row_nsn):
+                nsn = national_number(phone, self.region)
+                k = area_code_length(phone)
+                if k and nsn:
+                    of_row = self._nsn_of_row()
+                    near = [row for row in same if of_row.get(id(row), "")[:k] == nsn[:k]]
+                    if len(near) >= MIN_DONORS:
+                        return r.choice(near)
+            return r.choice(same)
         if not self._kind("place"):
             has_categories = any(self._kind(k) for k in ("category", "boolean", "constant"))
             return r.choice(self.rows) if has_categories else None
@@ -918,6 +1023,8 @@ def _split_full(text: str, order: str | None, spanish: bool) -> tuple[str, str, 
     return " ".join(given_words), surnames[0], surnames[1] if len(surnames) > 1 else ""
 
 
+#: A column counts as grouped only when each of its values is held by this many rows.
+GROUP_MIN_ROWS = 5
 #: Sampled rows whose phones are read for place donors, at most.
 MAX_DONORS = 3000
 #: Rows sharing a canary's area code needed before place columns follow it.
