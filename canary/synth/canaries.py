@@ -123,6 +123,7 @@ class CanaryFactory:
         self._cell_cache: dict[int, list[str]] = {}
         self._grouped: tuple[int, ...] | None = None
         self._seen: dict[int, set[str]] = {}
+        self._repeating_cols: list[Column] | None = None
         self._groups: dict[tuple[str, ...], list[list[str]]] | None = None
         self._area_of_row: dict[int, str] | None = None
         self._unique_share: dict[int, float] = {}
@@ -443,7 +444,7 @@ class CanaryFactory:
             return self._format_phone(c, phone, r)
         if donor is not None and (
             c.index in (self._grouped or ())
-            or (k in ("place", "category") and donor[c.index] not in self._seen_values(c))
+            or (c in self._repeating() and donor[c.index] not in self._seen_values(c))
         ):
             return donor[c.index]  # the run of rows it sits in, exactly as written
         if k == "place":
@@ -806,11 +807,25 @@ class CanaryFactory:
     def _unseen(self, row: list[str]) -> bool:
         """Whether a real row holds a place or category the sample never showed (a large
         file sorted by state, sampled from its first rows, shows only the first states)."""
-        for c in self.cols:
-            if c.kind in ("place", "category") and row[c.index].strip():
-                if row[c.index] not in self._seen_values(c):
-                    return True
+        for c in self._repeating():
+            if row[c.index].strip() and row[c.index] not in self._seen_values(c):
+                return True
         return False
+
+    def _repeating(self) -> list[Column]:
+        """Place and category columns whose values repeat (states, municipalities, parties),
+        unlike addresses: only there does a value the sample never showed mean the sample
+        missed part of the table."""
+        if self._repeating_cols is None:
+            self._repeating_cols = []
+            for c in self.cols:
+                if c.kind not in ("place", "category"):
+                    continue
+                filled = [row[c.index] for row in self.rows if c.index < len(row)]
+                filled = [v for v in filled if v.strip()]
+                if len(filled) >= 10 and len(set(filled)) <= REPEATING_SHARE * len(filled):
+                    self._repeating_cols.append(c)
+        return self._repeating_cols
 
     def _seen_values(self, c: Column) -> set[str]:
         seen = self._seen.get(c.index)
@@ -1025,6 +1040,8 @@ def _split_full(text: str, order: str | None, spanish: bool) -> tuple[str, str, 
 
 #: A column counts as grouped only when each of its values is held by this many rows.
 GROUP_MIN_ROWS = 5
+#: A column's values "repeat" when it has at most this many distinct values per row.
+REPEATING_SHARE = 0.2
 #: Sampled rows whose phones are read for place donors, at most.
 MAX_DONORS = 3000
 #: Rows sharing a canary's area code needed before place columns follow it.
