@@ -444,7 +444,10 @@ class CanaryFactory:
             return self._format_phone(c, phone, r)
         if donor is not None and (
             c.index in (self._grouped or ())
-            or (c in self._repeating() and donor[c.index] not in self._seen_values(c))
+            or (
+                c.index in {x.index for x in self._repeating()}
+                and donor[c.index] not in self._seen_values(c)
+            )
         ):
             return donor[c.index]  # the run of rows it sits in, exactly as written
         if k == "place":
