@@ -41,46 +41,20 @@ def shift_rows(wb: Any, sheet: str, at: int, n: int = 1, data_from: int | None =
 def _shift_formula(
     formula: str, sheet: str, same: bool, at: int, n: int, data_from: int | None = None
 ) -> str:
-    from openpyxl.formula.tokenizer import Token, Tokenizer  # not at import: 0.3 s
-
-    try:
-        tokenizer = Tokenizer(formula)
-    except Exception:  # a formula openpyxl cannot read is left as it was
-        return formula
-    changed = False
-    for tok in tokenizer.items:
-        if tok.type != Token.OPERAND or tok.subtype != Token.RANGE:
-            continue
-        prefix, _, ref = tok.value.rpartition("!")
-        if prefix:
-            name = prefix.strip("'").replace("''", "'")
-            if name != sheet:
-                continue
-        elif not same:
-            continue
-        parts = ref.split(":")
-        new = ":".join(_shift_part(p, at, n) for p in parts)
-        if len(parts) == 2 and data_from is not None:
-            first, last = _row_of(parts[0]), _row_of(parts[1])
-            if first is not None and last == at - 1 and first <= data_from:
-                new = f"{parts[0]}:{_shift_part(parts[1], at - 1, n)}"
-        if new != ref:
-            tok.value = f"{prefix}!{new}" if prefix else new
-            changed = True
-    return str(tokenizer.render()) if changed else formula
+    """`map_formula` for one insertion of `n` rows before row `at`."""
+    return map_formula(
+        formula,
+        sheet,
+        same,
+        row=lambda r: r + n if r >= at else r,
+        grows=lambda last: n if data_from is not None and last == at - 1 else 0,
+        data_from=data_from if data_from is not None else 0,
+    )
 
 
 def _row_of(part: str) -> int | None:
     m = _CELL.match(part)
     return int(m.group(3)) if m else None
-
-
-def _shift_part(part: str, at: int, n: int) -> str:
-    m = _CELL.match(part)
-    if not m:
-        return part  # a whole column ("E"), a name or something else: nothing to move
-    col, dollar, row = m.group(1) or "", m.group(2), int(m.group(3))
-    return f"{col}{dollar}{row + n if row >= at else row}"
 
 
 def map_formula(
@@ -92,7 +66,8 @@ def map_formula(
     data_from: int,
 ) -> str:
     """`formula` ("=...") with its references to `sheet`'s rows moved as `row` maps them,
-    all of a copy's inserted rows at once (the streamed writer's `_shift_formula`).
+    all of a copy's inserted rows at once (the streamed writer) or one insertion
+    (`_shift_formula`, openpyxl's path).
 
     `grows(last)` is how many rows were inserted right under row `last`: a range from
     the data's top (row <= data_from) down to `last` takes them in.
