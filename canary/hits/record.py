@@ -129,14 +129,57 @@ def _existing(session: Session, keys: set[tuple[str, str, str]]) -> dict[tuple[s
     return {k: h for k, h in found.items() if k in keys}
 
 
-def record_in(session: Session, observations: list[Observation]) -> list[Recorded]:
-    """`record` inside the caller's session: a whole batch in a few bulk statements."""
+_Prepared = tuple[Observation, str, str, str, str | None]
+
+
+def _prepare(observations: list[Observation]) -> list[_Prepared]:
+    """Each observation with its identifier's kind and normal form, provider and message
+    id, bounded: what deduplication and the hit row are made from."""
     prepared = []
     for obs in observations:
         kind, ident = normalize_observed(obs)
         provider = clip(obs.provider, 30)
         msg_id = clip(obs.provider_message_id, 300) if obs.provider_message_id else None
         prepared.append((obs, kind, ident, provider, msg_id))
+    return prepared
+
+
+def _hit_values(
+    obs: Observation,
+    kind: str,
+    ident: str,
+    provider: str,
+    msg_id: str | None,
+    blobs: dict[str, tuple[bytes, str]],
+    now: datetime,
+) -> dict[str, Any]:
+    """A hit row's columns for an observation, bounded; its evidence joins `blobs`."""
+    sha = None
+    if obs.evidence:
+        sha = hashlib.sha256(obs.evidence).hexdigest()
+        blobs.setdefault(sha, (obs.evidence, obs.evidence_type))
+    return {
+        "observed_at": (obs.observed_at or now).astimezone(UTC),
+        "channel": obs.channel if obs.channel in CHANNELS else "webhook",
+        "identifier": ident,
+        "identifier_kind": kind,
+        "sender": clip(obs.sender, MAX_SENDER),
+        "summary": clip(obs.summary, MAX_SUMMARY),
+        "provider": provider,
+        "provider_message_id": msg_id,
+        "evidence_sha256": sha,
+        "details": obs.details,
+    }
+
+
+def search_text(text: str) -> str:
+    """What search keeps of a message's text: folded and bounded."""
+    return fold(text[: MAX_SEARCH_TEXT * 2])[:MAX_SEARCH_TEXT]
+
+
+def record_in(session: Session, observations: list[Observation]) -> list[Recorded]:
+    """`record` inside the caller's session: a whole batch in a few bulk statements."""
+    prepared = _prepare(observations)
     existing = _existing(session, {(p, m, i) for _, _, i, p, m in prepared if m})
     blobs: dict[str, tuple[bytes, str]] = {}
     slots: list[Hit | tuple[str, str, str]] = []
@@ -148,22 +191,9 @@ def record_in(session: Session, observations: list[Observation]) -> list[Recorde
         if msg_id and (key in existing or key in batch_keys):
             slots.append(key)
             continue
-        sha = None
-        if obs.evidence:
-            sha = hashlib.sha256(obs.evidence).hexdigest()
-            blobs.setdefault(sha, (obs.evidence, obs.evidence_type))
         hit = Hit(
-            observed_at=(obs.observed_at or datetime.now(UTC)).astimezone(UTC),
-            channel=obs.channel if obs.channel in CHANNELS else "webhook",
-            identifier=ident,
-            identifier_kind=kind,
-            sender=clip(obs.sender, MAX_SENDER),
-            summary=clip(obs.summary, MAX_SUMMARY),
-            provider=provider,
-            provider_message_id=msg_id,
-            evidence_sha256=sha,
-            details=obs.details,
-            search_text=fold(obs.text[: MAX_SEARCH_TEXT * 2])[:MAX_SEARCH_TEXT],
+            **_hit_values(obs, kind, ident, provider, msg_id, blobs, datetime.now(UTC)),
+            search_text=search_text(obs.text),
         )
         result = attribution.attribute(session, hit, text=obs.text, cache=lookups)
         hit.classification = result.classification
@@ -234,12 +264,7 @@ def receive_in(session: Session, observations: list[Observation]) -> list[Record
     `attribute_pending` does the rest.
     """
     now = datetime.now(UTC)
-    prepared = []
-    for obs in observations:
-        kind, ident = normalize_observed(obs)
-        provider = clip(obs.provider, 30)
-        msg_id = clip(obs.provider_message_id, 300) if obs.provider_message_id else None
-        prepared.append((obs, kind, ident, provider, msg_id))
+    prepared = _prepare(observations)
     existing = _existing_ids(session, {(p, m, i) for _, _, i, p, m in prepared if m})
     blobs: dict[str, tuple[bytes, str]] = {}
     rows: list[dict[str, Any]] = []
@@ -251,22 +276,9 @@ def receive_in(session: Session, observations: list[Observation]) -> list[Record
         if msg_id and (key in existing or key in batch_keys):
             slots.append(key)
             continue
-        sha = None
-        if obs.evidence:
-            sha = hashlib.sha256(obs.evidence).hexdigest()
-            blobs.setdefault(sha, (obs.evidence, obs.evidence_type))
         rows.append(
             {
-                "observed_at": (obs.observed_at or now).astimezone(UTC),
-                "channel": obs.channel if obs.channel in CHANNELS else "webhook",
-                "identifier": ident,
-                "identifier_kind": kind,
-                "sender": clip(obs.sender, MAX_SENDER),
-                "summary": clip(obs.summary, MAX_SUMMARY),
-                "provider": provider,
-                "provider_message_id": msg_id,
-                "evidence_sha256": sha,
-                "details": obs.details,
+                **_hit_values(obs, kind, ident, provider, msg_id, blobs, now),
                 "classification": PENDING,
                 "incident_id": None,
             }
@@ -384,7 +396,7 @@ def attribute_pending(
                 "hid": h.id,
                 "cls": h.classification,
                 "iid": h.incident_id,
-                "text": fold(texts[h.id][: MAX_SEARCH_TEXT * 2])[:MAX_SEARCH_TEXT],
+                "text": search_text(texts[h.id]),
             }
             for h in hits
         ],
