@@ -23,24 +23,12 @@ import pytest
 from canary.evidence.signing import SIGNING_KEY_ENV
 from canary.store.engine import open_store
 from tests.admin_support import live_admin
+from tests.browser_support import WAIT_MS, chromium, needs_chromium
 from tests.bundle_support import SIGNER
 from tests.console_support import PASSWORDS, Console, seed_console
 from tests.html_support import assert_no_repr
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(
-    not os.path.exists(CHROMIUM),
-    reason=f"{CHROMIUM} missing: .ci/system-deps installs Debian's chromium package",
-)
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-WAIT_MS = 60_000
+pytestmark = needs_chromium
 MAX_PAGES = 120
 #: A Python dict or list of dicts printed into a page ({'kind': ..., [{'id': ...).
 RAW_DICT = re.compile(r"\{'[^'\n]{1,60}': |\[\{'|\{\"[^\"\n]{1,60}\": ")
@@ -65,14 +53,8 @@ SCREENSHOTS = Path(
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 @pytest.fixture
