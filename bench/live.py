@@ -26,6 +26,8 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from scratch import drop_schemas, scratch_schema
+
 from canary.config import Config
 from canary.issue.live import PlantRequest, plant_live, prepare_plant, unplant
 from canary.store import register
@@ -34,8 +36,6 @@ from canary.store.engine import open_store
 GIVEN = ["María", "José", "Guadalupe", "Juan", "Ana", "Luis", "Rosa", "Carlos", "Elena", "Jorge"]
 SURNAMES = ["López", "Hernández", "García", "Martínez", "Rodríguez", "Pérez", "Sánchez"]
 CANARIES = 5
-#: PostgreSQL schemas this run created (dropped at the end)
-SCHEMAS: list[tuple[str, str]] = []
 
 
 def make(url: str, rows: int) -> str:
@@ -44,11 +44,8 @@ def make(url: str, rows: int) -> str:
     schema = None
     if eng.dialect.name == "postgresql":
         schema = "bench_" + uuid.uuid4().hex[:8]
-        with eng.begin() as c:
-            c.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
         eng.dispose()
-        SCHEMAS.append((url, schema))
-        url = f"{url}?options=-csearch_path%3D{schema}"
+        url = scratch_schema(url, schema)
         eng = sa.create_engine(url)
     md = sa.MetaData()
     of = sa.Table(
@@ -135,11 +132,7 @@ def main() -> None:
     try:
         run(args, tmp, medians)
     finally:
-        for url, schema in SCHEMAS:
-            eng = sa.create_engine(url)
-            with eng.begin() as c:
-                c.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-            eng.dispose()
+        drop_schemas()
     growth = medians[args.large] / medians[args.small]
     print(f"plant on {args.large} rows / on {args.small} rows: {growth:.2f}x (target <= 1.5x)")
 

@@ -36,6 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from scratch import drop_schemas, scratch_schema  # noqa: E402
+
 CANARY_TO = "maria.quintero0@canary.example"
 BIG = 10 * 1024 * 1024
 
@@ -172,33 +174,11 @@ def fresh_db(kind: str, workdir: Path, rep: int) -> str:
     if kind == "sqlite":
         url = f"sqlite:///{workdir / f'bench-{rep}.db'}"
     else:  # a fresh schema on the server, so nobody else's tables are touched
-        from sqlalchemy import create_engine, text
-
-        schema = f"bench_{os.getpid()}_{rep}"
-        eng = create_engine(kind, isolation_level="AUTOCOMMIT")
-        with eng.connect() as c:
-            c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            c.execute(text(f'CREATE SCHEMA "{schema}"'))
-        eng.dispose()
-        SCHEMAS.append((kind, schema))
-        url = f"{kind}{'&' if '?' in kind else '?'}options=-csearch_path%3D{schema}"
+        url = scratch_schema(kind, f"bench_{os.getpid()}_{rep}")
     store = open_store(url)
     seed(store)
     store.dispose()
     return url
-
-
-SCHEMAS: list[tuple[str, str]] = []
-
-
-def drop_schemas() -> None:
-    from sqlalchemy import create_engine, text
-
-    for url, schema in SCHEMAS:
-        eng = create_engine(url, isolation_level="AUTOCOMMIT")
-        with eng.connect() as c:
-            c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        eng.dispose()
 
 
 def count_hits(url: str) -> int:

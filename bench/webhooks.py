@@ -37,6 +37,8 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scratch import drop_schemas, scratch_schema  # noqa: E402
+
 PUBLIC_URL = "https://hooks.example.org"
 TOKEN = "bench-token-0123456789abcdef0123"
 CANARY = "+525512345678"
@@ -109,33 +111,11 @@ def fresh_store(kind: str, tmp: Path, tag: str) -> str:
     if kind == "sqlite":
         url = f"sqlite:///{tmp / f'{tag}.db'}"
     else:
-        from sqlalchemy import create_engine, text
-
-        schema = f"bench_webhooks_{os.getpid()}_{tag}"
-        eng = create_engine(kind, isolation_level="AUTOCOMMIT")
-        with eng.connect() as c:
-            c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            c.execute(text(f'CREATE SCHEMA "{schema}"'))
-        eng.dispose()
-        SCHEMAS.append((kind, schema))
-        url = f"{kind}{'&' if '?' in kind else '?'}options=-csearch_path%3D{schema}"
+        url = scratch_schema(kind, f"bench_webhooks_{os.getpid()}_{tag}")
     store = open_store(url)
     _plant(store)
     store.dispose()
     return url
-
-
-SCHEMAS: list[tuple[str, str]] = []
-
-
-def drop_schemas() -> None:
-    from sqlalchemy import create_engine, text
-
-    for url, schema in SCHEMAS:
-        eng = create_engine(url, isolation_level="AUTOCOMMIT")
-        with eng.connect() as c:
-            c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        eng.dispose()
 
 
 def cpu_seconds(pid: int) -> float:
