@@ -123,7 +123,7 @@ class CanaryFactory:
         self._cell_cache: dict[int, list[str]] = {}
         self._grouped: tuple[int, ...] | None = None
         self._seen: dict[int, set[str]] = {}
-        self._repeating_cols: list[Column] | None = None
+        self._repeating_cols: dict[int, Column] | None = None
         self._groups: dict[tuple[str, ...], list[list[str]]] | None = None
         self._area_of_row: dict[int, str] | None = None
         self._unique_share: dict[int, float] = {}
@@ -444,10 +444,7 @@ class CanaryFactory:
             return self._format_phone(c, phone, r)
         if donor is not None and (
             c.index in (self._grouped or ())
-            or (
-                c.index in {x.index for x in self._repeating()}
-                and donor[c.index] not in self._seen_values(c)
-            )
+            or (c.index in self._repeating() and donor[c.index] not in self._seen_values(c))
         ):
             return donor[c.index]  # the run of rows it sits in, exactly as written
         if k == "place":
@@ -810,24 +807,24 @@ class CanaryFactory:
     def _unseen(self, row: list[str]) -> bool:
         """Whether a real row holds a place or category the sample never showed (a large
         file sorted by state, sampled from its first rows, shows only the first states)."""
-        for c in self._repeating():
+        for c in self._repeating().values():
             if row[c.index].strip() and row[c.index] not in self._seen_values(c):
                 return True
         return False
 
-    def _repeating(self) -> list[Column]:
+    def _repeating(self) -> dict[int, Column]:
         """Place and category columns whose values repeat (states, municipalities, parties),
         unlike addresses: only there does a value the sample never showed mean the sample
         missed part of the table."""
         if self._repeating_cols is None:
-            self._repeating_cols = []
+            self._repeating_cols = {}
             for c in self.cols:
                 if c.kind not in ("place", "category"):
                     continue
                 filled = [row[c.index] for row in self.rows if c.index < len(row)]
                 filled = [v for v in filled if v.strip()]
                 if len(filled) >= 10 and len(set(filled)) <= REPEATING_SHARE * len(filled):
-                    self._repeating_cols.append(c)
+                    self._repeating_cols[c.index] = c
         return self._repeating_cols
 
     def _seen_values(self, c: Column) -> set[str]:
