@@ -138,6 +138,7 @@ class CanaryFactory:
         self._new_share: dict[int, float] = {}
         self._contact_patterns: list[frozenset[int]] | None = None
         self._count_cache: dict[int, dict[str, int]] = {}
+        self._namesake_keep: float | None = None
         self.emails = self._learn_emails()
         self.names = NameMaker(self.profile, self.rng, self.faker)
         people = self._people()
@@ -147,6 +148,9 @@ class CanaryFactory:
         )
         self._female_share = self._learn_female_share()
         self._births = self._learn_births()
+        self._birth_span: tuple[date, date] = (
+            (min(self._births), max(self._births)) if self._births else (date.min, date.max)
+        )
         self._age_ref = self._learn_age_reference()
 
     # --- what the sample teaches ---------------------------------------------------
@@ -284,11 +288,15 @@ class CanaryFactory:
         spanish = self.profile.get("language") == "es"
         names = self.column_names
         if names is not None:
-            for _ in range(20):  # recombined parts: never a real row's whole name
-                given = names.given(sex, Counter({1: 1}))
+            if self._namesake_keep is None:
+                self._namesake_keep = names.namesake_keep(spanish)
+            for _ in range(20):  # recombined parts: a real row's whole name only as
+                given = names.given(sex, Counter({1: 1}))  # often as rows share one
                 paternal = names.surname()
                 maternal = names.surname(maternal=True) if spanish else ""
                 if not names.is_real(given, paternal, maternal):
+                    break
+                if r.random() < self._namesake_keep:
                     break
         else:
             given = self._given_name(sex)
@@ -334,8 +342,11 @@ class CanaryFactory:
 
     def _birth(self) -> date:
         if self._births:
+            # Near a real birth date, never outside the column's range (a voter born
+            # in 1939 in a list whose oldest was born in 1940 stands out).
             base = self.rng.choice(self._births)
-            return base + timedelta(days=self.rng.randint(-200, 200))
+            low, high = self._birth_span
+            return min(max(base + timedelta(days=self.rng.randint(-200, 200)), low), high)
         ages = self._kind("age")
         if ages:
             age = parse_number(self.rng.choice(ages[0].values)) or 40
@@ -1022,12 +1033,15 @@ def _common_prefix(a: str, b: str) -> int:
 
 def _split_full(text: str, order: str | None, spanish: bool) -> tuple[str, str, str]:
     """(given, paternal, maternal) of a whole name as its column orders it: in Spanish
-    the last two words (first two, surname first) are the surnames."""
+    the last two surnames (first two, surname first) are the surnames. A particle
+    ("de la Cruz", "del Río") belongs to the word after it: "Ana de la Cruz Pérez" has
+    the surnames "de la Cruz" and "Pérez", not "Cruz" and "Pérez" with a given name
+    "Ana de la"."""
     if order == "last_comma_first" and "," in text:
         before, _, given = text.partition(",")
-        surnames = before.split()
+        surnames = _name_units(before.split())
         return given.strip(), surnames[0] if surnames else "", " ".join(surnames[1:2])
-    words = text.replace(",", " ").split()
+    words = _name_units(text.replace(",", " ").split())
     if len(words) < 2:
         return "", "", ""
     k = 2 if spanish and len(words) >= 3 else 1
@@ -1036,6 +1050,29 @@ def _split_full(text: str, order: str | None, spanish: bool) -> tuple[str, str, 
     else:
         given_words, surnames = words[:-k], words[-k:]
     return " ".join(given_words), surnames[0], surnames[1] if len(surnames) > 1 else ""
+
+
+#: Words that open a compound name part: "de la Cruz", "del Carmen", "van der Berg".
+NAME_PARTICLES = frozenset(
+    {"de", "del", "la", "las", "los", "da", "das", "do", "dos", "van", "von", "der"}
+)
+
+
+def _name_units(words: list[str]) -> list[str]:
+    """A name's words with each run of particles joined to the word that follows it."""
+    out: list[str] = []
+    pending: list[str] = []
+    for w in words:
+        pending.append(w)
+        if fold(w) not in NAME_PARTICLES:
+            out.append(" ".join(pending))
+            pending = []
+    if pending:  # a trailing particle: keep it with the last part
+        if out:
+            out[-1] = " ".join([out[-1], *pending])
+        else:
+            out.append(" ".join(pending))
+    return out
 
 
 #: A column counts as grouped only when each of its values is held by this many rows.

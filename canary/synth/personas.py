@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import statistics
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -161,7 +161,11 @@ class ColumnNames:
     Each part comes from the column's own parts with their frequencies (given names of
     the persona's sex when the table tells sexes apart), or, as often as the column
     holds names seen once, from the locale's lists (a name the table does not hold). The
-    parts are recombined: no canary has the given name and surnames of a real row.
+    parts are recombined: a canary has the given name and surnames of a real row only as
+    often as real rows share one another's (`namesake_keep`): never in a registry whose
+    names are all distinct, as often as chance gives in a voter list where "MARY SMITH"
+    is many people (rejecting every such name would make canaries' names rarer than
+    real ones').
     """
 
     def __init__(
@@ -173,7 +177,8 @@ class ColumnNames:
         self.rng = rng
         self.fallback = fallback
         title = _title_name
-        self.real = {(fold(g), fold(p), fold(m)) for g, p, m, _s in people}
+        self.people = Counter((fold(g), fold(p), fold(m)) for g, p, m, _s in people)
+        self.real = set(self.people)
         by_sex: dict[str | None, list[str]] = {}
         for g, _p, _m, s in people:
             by_sex.setdefault(s, []).append(title(g))
@@ -194,6 +199,32 @@ class ColumnNames:
 
     def is_real(self, given: str, paternal: str, maternal: str) -> bool:
         return (fold(given), fold(paternal), fold(maternal)) in self.real
+
+    def namesake_keep(self, two_surnames: bool) -> float:
+        """The chance to keep a drawn name a real row has: the share of real rows whose
+        whole name another row also has, over the chance that parts drawn as canaries
+        draw them (given name, surname, and the second surname where the table has
+        two) land on a real row's name; at most 1, and 0 when no two rows share one."""
+        total = sum(self.people.values())
+        shared = sum(k for k in self.people.values() if k > 1)
+        if not total or not shared:
+            return 0.0
+
+        def chance(pool: Predictive) -> Callable[[str], float]:
+            by_fold: Counter[str] = Counter()
+            for v, k in pool.counts.items():
+                by_fold[fold(v)] += k
+            scale = (1 - pool.new_share) / pool.total if pool.total else 0.0
+            return lambda v: by_fold[v] * scale
+
+        given, paternal = chance(self.given_all), chance(self.paternal)
+        maternal = chance(self.maternal if self.maternal.total >= 5 else self.paternal)
+        hit = 0.0
+        for g, p, m in self.people:
+            if two_surnames != bool(m):
+                continue  # a canary with two surnames never draws a one-surname name
+            hit += given(g) * paternal(p) * (maternal(m) if two_surnames else 1.0)
+        return min(1.0, (shared / total) / hit) if hit else 0.0
 
 
 def _title_name(text: str) -> str:
