@@ -59,3 +59,19 @@ def test_pool_too_small_is_a_clear_error() -> None:
     assert len(assign_phone_sets(POOL[:2], copies=3, per_copy=2, existing=elsewhere)) == 3
     with pytest.raises(InputError, match="phone add"):
         assign_phone_sets([], copies=1, per_copy=1)
+
+
+def test_weights_hold_when_the_copies_need_fewer_numbers_than_the_pool_has() -> None:
+    # 60 numbers over six area codes, 12 copies of 3: each number used about once at
+    # most, yet area codes must come as often as the table's rows hold them.
+    shares = {"844": 0.4, "871": 0.2, "866": 0.15, "878": 0.1, "877": 0.1, "861": 0.05}
+    pool = [f"+52{code}{i:07d}" for code in shares for i in range(10)]
+    weights = {n: shares[n[3:6]] / 10 for n in pool}
+    picks: Counter[str] = Counter()
+    for seed in range(20):
+        sets = assign_phone_sets(pool, 12, 3, rng=random.Random(seed), weights=weights)
+        assert len({frozenset(s) for s in sets}) == 12
+        picks.update(n[3:6] for s in sets for n in s)
+    total = sum(picks.values())
+    for code, share in shares.items():
+        assert abs(picks[code] / total - share) <= 0.05, (code, picks[code] / total, share)

@@ -81,18 +81,49 @@ def _choose(
     scale: dict[str, float] | None = None,
 ) -> list[str]:
     scale = scale or {}
+    total = sum(scale.get(n, 1.0) for n in numbers)
+    weight_count = Counter(scale.get(n, 1.0) for n in numbers)
     for k in range(size, 0, -1):
         for _attempt in range(50):
             chosen: list[str] = []
             for _ in range(k):
                 rest = [n for n in numbers if n not in chosen]
                 jitter = {n: rng.random() for n in rest}
+                if scale:
+                    # Numbers of equal weight (an area code's) form a class; the class
+                    # furthest behind its share of the picks so far gives its least-used
+                    # number. Area codes then come as often as the weights say from the
+                    # first copies on, even when the copies need fewer numbers than the
+                    # pool holds (whole units of usage per weight, as below, left every
+                    # number at 0 there: canaries spread evenly over area codes).
+                    picks = sum(usage.values()) + len(chosen) + 1
+                    classes: dict[float, list[str]] = {}
+                    for n in rest:
+                        classes.setdefault(scale.get(n, 1.0), []).append(n)
+                    used = Counter({w: 0 for w in classes})
+                    for n in numbers:
+                        used[scale.get(n, 1.0)] += usage[n] + (n in chosen)
+                    group = max(
+                        classes,
+                        key=lambda w: (
+                            picks * w * weight_count[w] / total - used[w] + 0.3 * jitter[classes[w][0]]
+                        ),
+                    )
+                    best = min(
+                        classes[group],
+                        key=lambda n: (
+                            usage[n],
+                            sum(together[frozenset((n, c))] for c in chosen),
+                            jitter[n],
+                        ),
+                    )
+                    chosen.append(best)
+                    continue
                 best = min(
                     rest,
                     key=lambda n: (
-                        # usage per unit of weight, whole units: equal weights keep the
-                        # plain least-used order, with the jitter breaking ties
-                        int((usage[n] + jitter[n]) / scale.get(n, 1.0)),
+                        # equal weights: the plain least-used order, jitter breaking ties
+                        int(usage[n] + jitter[n]),
                         sum(together[frozenset((n, c))] for c in chosen),
                         jitter[n],
                     ),
