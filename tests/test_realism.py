@@ -594,3 +594,38 @@ def test_birth_dates_stay_inside_the_columns_range(seed: int) -> None:
     for row in canaries_of(sample, seed, 80):
         d = row[3]
         assert low <= int(d[-4:]) * 10000 + int(d[3:5]) * 100 + int(d[:2]) <= high, d
+
+
+COMMON_GIVEN = [*FEMALE, "Rosa", "Norma", "Olga", "Perla", "Silvia", "Karla", "Diana", "Nora"]
+COMMON_SURNAMES = [
+    *MX_SURNAMES, "Arizpe", "Cuellar", "Moncada", "Treviño", "Falcón", "Ramos", "Rivas",
+    "Nieto", "Salinas", "Muzquiz", "Cardona", "Fuentes", "Esquivel", "Villarreal", "Aguirre",
+    "Ibarra", "Reyes", "Morales", "Torres", "Ruiz", "Díaz", "Flores", "Pérez",
+]  # fmt: skip
+
+
+def test_canaries_keep_the_columns_address_shapes_in_a_table_of_common_names() -> None:
+    # "maria.lopez" for 60% of rows, whose common given name + surname pairs are taken
+    # by real addresses: canaries still take that shape as often (names are drawn until
+    # the shape is free for them), not fall back to handles ("reina_123").
+    def plain(s: str) -> str:
+        return s.lower().translate(str.maketrans("áéíóúñ", "aeioun"))
+
+    def zipf(r: random.Random, items: list[str]) -> str:
+        return r.choices(items, weights=[1 / (k + 1) for k in range(len(items))])[0]
+
+    dotted = re.compile(r"[a-z]+\.[a-z]+@")
+    real_share, canary_share = [], []
+    for seed in range(6):
+        r = random.Random(80 + seed)
+        rows = []
+        for _ in range(400):
+            g, p, m = zipf(r, COMMON_GIVEN), zipf(r, COMMON_SURNAMES), zipf(r, COMMON_SURNAMES)
+            local = f"{plain(g)}.{plain(p)}" if r.random() < 0.6 else f"reina_{r.randint(1, 999)}"
+            rows.append([g, p, m, f"{local}@hotmail.com"])
+        header = ["NOMBRE", "APELLIDO PATERNO", "APELLIDO MATERNO", "CORREO"]
+        made = canaries_of(Sample(header, rows, True, len(rows)), seed, 60)
+        real_share.append(sum(bool(dotted.match(row[3])) for row in rows) / len(rows))
+        canary_share.append(sum(bool(dotted.match(row[3].lower())) for row in made) / len(made))
+    real, canary = sum(real_share) / 6, sum(canary_share) / 6
+    assert abs(canary - real) <= 0.08, (canary, real)

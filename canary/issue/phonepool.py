@@ -106,7 +106,9 @@ def _choose(
                     group = max(
                         classes,
                         key=lambda w: (
-                            picks * w * weight_count[w] / total - used[w] + 0.3 * jitter[classes[w][0]]
+                            picks * w * weight_count[w] / total
+                            - used[w]
+                            + 0.3 * jitter[classes[w][0]]
                         ),
                     )
                     best = min(

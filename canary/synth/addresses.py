@@ -207,8 +207,9 @@ class EmailMaker:
         self.faker = faker
         self.taken = taken
         self.sample_emails = sample_emails
-        #: Normalised addresses handed out by this maker.
+        #: Normalised addresses handed out by this maker, and their local parts.
         self.issued: set[str] = set()
+        self.issued_locals: set[str] = set()
         #: The column's own local parts that follow no name shape ("sol_123", "reina84"):
         #: the "{other}" share is built like these, from their short words and digits.
         self.other_locals: list[str] = []
@@ -224,8 +225,37 @@ class EmailMaker:
         )
         self._long_automaton: AhoCorasick | None = None
 
-    def make(self, given: str, paternal: str, maternal: str, birth: date, upper: bool) -> str:
-        """A new address for this person, never seen before; upper case if the column is."""
+    def draw_template(self) -> str:
+        """One of the column's shapes, as often as the column uses it."""
+        return self.rng.choices(list(self.patterns), list(self.patterns.values()))[0]
+
+    def shape_free(self, template: str, given: str, paternal: str, maternal: str) -> bool:
+        """Whether a person of these names can have an address of this shape (itself or
+        with the other surname or given name first) that copies no real one's letters."""
+        if template == "{other}":
+            return True
+        tokens = _tokens(given, paternal, maternal)
+        for variant in _swaps(template, tokens):
+            local = _render_template(variant, tokens)
+            letters = re.sub(r"\{[a-z0-9]+\}", "", local)
+            if not letters or self.copies_real(letters):
+                continue
+            if local == letters and local in self.issued_locals:
+                continue  # no digits to vary: another canary has this one
+            return True
+        return False
+
+    def make(
+        self,
+        given: str,
+        paternal: str,
+        maternal: str,
+        birth: date,
+        upper: bool,
+        template: str | None = None,
+    ) -> str:
+        """A new address for this person, never seen before; upper case if the column is.
+        `template` is the shape tried first (one drawn for the person's names)."""
         if not self.domains:
             raise InputError(
                 "the table has an email column but no canary domain is registered: "
@@ -233,8 +263,10 @@ class EmailMaker:
             )
         tokens = _tokens(given, paternal, maternal)
         for attempt in range(MAX_EMAIL_TRIES):
-            if attempt < MAX_EMAIL_TRIES // 2:
-                template = self.rng.choices(list(self.patterns), list(self.patterns.values()))[0]
+            if attempt == 0 and template is not None:
+                pass
+            elif attempt < MAX_EMAIL_TRIES // 2:
+                template = self.draw_template()
             else:
                 # The column's own shapes are all taken or all real people's (a table whose
                 # few names cover every given+surname pair): shapes with initials and the
@@ -254,6 +286,7 @@ class EmailMaker:
                 if self.copies_real(local):
                     continue
                 self.issued.add(norm)
+                self.issued_locals.add(local.lower())
                 return address.upper() if upper else address
         raise EmailExhausted("could not find an unused canary email address; add another domain")
 
