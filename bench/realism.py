@@ -14,8 +14,11 @@ is scored by 5-fold cross-validated AUC, with each real row's copies kept in one
 The figure is the mean over three seeds; 0.5 is chance. The strongest single
 features (their own AUC) show what gives a canary away.
 
-`--full-pool` gives the organisation canary numbers in every area code the table holds
-(by default two or three of its main ones); `--fresh` issues every copy from its own
+By default the organisation has canary numbers in every area code the table holds, as
+`canary issue` asks (it warns when 10% or more of a table's phone rows are in area codes
+the pool lacks, a tell no synthesis removes: canaries never sit in those places);
+`--partial-pool` gives it numbers in two or three of the table's main area codes
+instead, to measure that tell. `--fresh` issues every copy from its own
 table drawn the same way, so that nothing learnt about one table's rows, value counts
 or places carries over: the figure is then what canaries give away in themselves, not
 what comparing copies of one table shows (docs/realism.md).
@@ -24,7 +27,14 @@ The email's domain is left out by default (`--with-domain` puts it back): canary
 addresses live on the organisation's domains or its mailboxes, which is a question of
 which domains are registered, not of how rows are made.
 
-Run: python bench/realism.py [--copies 12] [--seeds 3] [--only NAME] [--rows 400] [--full-pool]
+Tables whose rows are numbered densely in order (steps of 1 to 3, or none missing) also
+get a second figure, `w/o seq`: the same classifier without the numbering column's
+features and the row position. There the issue exempts the one tell no in-sequence
+placement removes (an inserted row's two steps add up to one real step; in a gapless
+list a new number can only go after the last), and the second figure shows whether
+anything else gives canaries away.
+
+Run: python bench/realism.py [--copies 12] [--seeds 3] [--only NAME] [--rows 1000] [--partial-pool]
 Needs scikit-learn (pip install -e '.[bench]').
 """
 
@@ -368,7 +378,8 @@ def table_json(r: random.Random, n: int) -> tuple[list[str], list[list[str]], di
 
 
 #: Each table with the prefixes of the organisation's canary numbers (ordinary numbers
-#: of the table's country and main area codes, the rest of their digits at random).
+#: of the table's country and main area codes, the rest of their digits at random): the
+#: `--partial-pool`; by default `table_pools` adds every area code the table holds.
 TABLES: dict[str, tuple[Callable[..., Any], list[tuple[str, int]]]] = {
     "mx_candidatas.csv": (table_mx, [("+52844", 7), ("+52871", 7), ("+52866", 7)]),
     "cr_clientes.csv": (table_cr, [("+50683", 6), ("+50688", 6)]),
@@ -378,6 +389,15 @@ TABLES: dict[str, tuple[Callable[..., Any], list[tuple[str, int]]]] = {
     "padron_pie.csv": (table_footer, [("+52844", 7), ("+52871", 7)]),
     "socios.xlsx": (table_xlsx, [("+346", 8)]),
     "loteria.json": (table_json, [("+52844", 7), ("+52871", 7)]),
+}
+
+
+#: The column that numbers the rows densely in order, where the table has one.
+SEQUENCE = {
+    "es_socios.csv": "Nº socio",
+    "socios.xlsx": "Nº socio",
+    "numerada.csv": "No.",
+    "padron_pie.csv": "Consecutivo",
 }
 
 
@@ -618,6 +638,8 @@ def features(
 class Result:
     table: str
     auc: float
+    #: The AUC without the dense numbering's features and the position (None: no such column).
+    auc_no_sequence: float | None
     top: list[tuple[str, float]]
     canaries: int
     rows: int
@@ -629,7 +651,7 @@ def run_table(
     copies: int,
     rows: int,
     with_domain: bool,
-    full_pool: bool = False,
+    partial_pool: bool = False,
     fresh: bool = False,
 ) -> Result:
     from sqlalchemy import select
@@ -643,7 +665,7 @@ def run_table(
     make, pools = TABLES[name]
     r = random.Random(f"{name}:table")  # the table is fixed; the seed varies the copies
     header, body, opts = make(r, rows)
-    if full_pool:
+    if not partial_pool:
         pools = table_pools(header, body, pools)
     with tempfile.TemporaryDirectory() as tmp:
         t = Path(tmp)
@@ -700,8 +722,19 @@ def run_table(
             y_parts.append(np.array(labels))
     X = np.vstack([_aligned(nk, Xk, index) for nk, Xk in X_parts])
     y = np.concatenate(y_parts)
+    g = np.array(groups)
+    no_seq = None
+    if name in SEQUENCE:
+        prefixes = {SEQUENCE[name][:k] for k in (12, 18)}
+        keep = [
+            j
+            for j, f in enumerate(fnames)
+            if f != "position"
+            and not any(f.startswith(p + ":") or f.startswith(f"joint:{p}/") for p in prefixes)
+        ]
+        no_seq = cv_auc(X[:, keep], y, g, seed)
     return Result(
-        name, cv_auc(X, y, np.array(groups), seed), top_features(X, y, fnames), int(y.sum()), len(y)
+        name, cv_auc(X, y, g, seed), no_seq, top_features(X, y, fnames), int(y.sum()), len(y)
     )
 
 
@@ -749,7 +782,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--copies", type=int, default=12)
     ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--rows", type=int, default=400)
+    ap.add_argument("--rows", type=int, default=1000)
     ap.add_argument("--only", action="append", default=[])
     ap.add_argument("--with-domain", action="store_true")
     ap.add_argument(
@@ -759,10 +792,10 @@ def main() -> None:
         "in themselves, without what pooled copies of one table teach about its rows",
     )
     ap.add_argument(
-        "--full-pool",
+        "--partial-pool",
         action="store_true",
-        help="canary numbers in every area code the table holds (default: two or three "
-        "of its main ones, as an organisation starting out has)",
+        help="canary numbers in two or three of the table's main area codes only (default: "
+        "in every area code it holds, as canary issue asks)",
     )
     args = ap.parse_args()
     import logging
@@ -781,7 +814,7 @@ def main() -> None:
                         args.copies,
                         args.rows,
                         args.with_domain,
-                        args.full_pool,
+                        args.partial_pool,
                         args.fresh,
                     )
                 )
@@ -797,6 +830,13 @@ def main() -> None:
                 feats[f] = max(feats[f], a)  # type: ignore[assignment]
         tops = ", ".join(f"{f} {a:.2f}" for f, a in sorted(feats.items(), key=lambda z: -z[1])[:3])
         print(f"{name:<20} {mean:5.2f}  {per:<18}  {tops}")
+        no_seq = [x.auc_no_sequence for x in results if x.auc_no_sequence is not None]
+        if no_seq:
+            per_ns = " ".join(f"{a:.2f}" for a in no_seq)
+            print(
+                f"{'  w/o seq':<20} {sum(no_seq) / len(no_seq):5.2f}  {per_ns:<18}  "
+                f"without {SEQUENCE[name]!r} and the row position (the exempt tell)"
+            )
         print(
             f"{'':<20}        ({results[0].canaries} canaries in {results[0].rows} rows per seed)"
         )
