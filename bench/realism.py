@@ -34,7 +34,7 @@ placement removes (an inserted row's two steps add up to one real step; in a gap
 list a new number can only go after the last), and the second figure shows whether
 anything else gives canaries away.
 
-Run: python bench/realism.py [--copies 12] [--seeds 3] [--only NAME] [--rows 1000] [--partial-pool]
+Run: python bench/realism.py [--copies 24] [--seeds 3] [--only NAME] [--rows 400] [--partial-pool]
 Needs scikit-learn (pip install -e '.[bench]').
 """
 
@@ -377,6 +377,79 @@ def table_json(r: random.Random, n: int) -> tuple[list[str], list[list[str]], di
     return header, rows, {"json": True}
 
 
+CO_GIVEN_F = "MARIA|LUZ|ANA|CLAUDIA|SANDRA|MARTHA|DIANA|PAOLA|ANDREA|CAROLINA|LINA|YULIANA|DAYANA|LEIDY|ANGIE|NATALIA|GLORIA|BLANCA".split(
+    "|"
+)
+CO_GIVEN_M = "JUAN|CARLOS|JOSE|LUIS|JORGE|ANDRES|DIEGO|JHON|OSCAR|CAMILO|FABIAN|WILSON|EDWIN|HERNAN|ALVARO|JAIRO|YEISON|BRAYAN".split(
+    "|"
+)
+CO_SECOND_F = "ALEJANDRA|MARCELA|PATRICIA|FERNANDA|CAMILA|ANDREA|CRISTINA".split("|")
+CO_SECOND_M = "ESTEBAN|FELIPE|DAVID|ALBERTO|ANDRES|JOSE|EDUARDO|ANTONIO".split("|")
+CO_SURNAMES = (
+    "RODRIGUEZ|GOMEZ|GONZALEZ|MARTINEZ|GARCIA|LOPEZ|HERNANDEZ|SANCHEZ|RAMIREZ|PEREZ|"
+    "DIAZ|MUÑOZ|ROJAS|MORENO|JIMENEZ|VARGAS|CASTRO|GUTIERREZ|OSORIO|CARDONA|RESTREPO|"
+    "OSPINA|GIRALDO|ZAPATA|CASTAÑO|QUINTERO|BETANCUR|ARANGO|VALENCIA|MEJIA|AGUDELO|"
+    "MONTOYA|SALAZAR|HENAO|LONDOÑO|ALZATE|BEDOYA|CIFUENTES|PATIÑO|CUARTAS"
+).split("|")
+CO_PLACES = {
+    "ANTIOQUIA": ["MEDELLIN", "BELLO", "ITAGUI", "ENVIGADO", "RIONEGRO", "APARTADO"],
+    "CALDAS": ["MANIZALES", "CHINCHINA", "LA DORADA", "VILLAMARIA"],
+    "RISARALDA": ["PEREIRA", "DOSQUEBRADAS", "SANTA ROSA DE CABAL"],
+    "QUINDIO": ["ARMENIA", "CALARCA", "MONTENEGRO"],
+    "VALLE DEL CAUCA": ["CALI", "PALMIRA", "TULUA", "BUGA", "CARTAGO"],
+}
+CO_STREETS = ["CALLE", "CARRERA", "CRA", "CL", "AVENIDA", "DIAGONAL", "TRANSVERSAL"]
+
+
+def table_co(r: random.Random, n: int) -> tuple[list[str], list[list[str]], dict[str, Any]]:
+    """A pipe-delimited export in capitals, written like one from an office system: title
+    rows above, totals and a source under it, cells left empty here and there, documents
+    without dots, mobiles without area code, addresses in the Colombian grid style."""
+    header = ["TIPO DOC", "NUMERO DOCUMENTO", "PRIMER NOMBRE", "SEGUNDO NOMBRE",
+              "PRIMER APELLIDO", "SEGUNDO APELLIDO", "FECHA NACIMIENTO", "DEPARTAMENTO",
+              "MUNICIPIO", "DIRECCION", "CELULAR", "EMAIL", "ESTRATO", "FECHA AFILIACION"]  # fmt: skip
+    rows = []
+    for _ in range(n):
+        female = r.random() < 0.52
+        g = pick(r, CO_GIVEN_F if female else CO_GIVEN_M, 0.7)
+        g2 = pick(r, CO_SECOND_F if female else CO_SECOND_M, 0.5) if r.random() < 0.55 else ""
+        p, m = pick(r, CO_SURNAMES, 0.6), pick(r, CO_SURNAMES, 0.6)
+        if r.random() < 0.03:
+            m = ""
+        birth = date(1950, 1, 1) + timedelta(days=r.randint(0, 365 * 55))
+        dept = pick(r, list(CO_PLACES), 0.8)
+        muni = pick(r, CO_PLACES[dept], 0.9)
+        a, b, c = r.randint(1, 120), r.randint(1, 99), r.randint(1, 99)
+        addr = f"{r.choice(CO_STREETS)} {a} # {b}-{c:02d}"
+        if r.random() < 0.15:
+            addr += f" APTO {r.randint(1, 15)}0{r.randint(1, 4)}"
+        tipo = "CC" if birth.year < 2007 else "TI"
+        doc = (
+            str(r.randint(1_000_000, 99_999_999))
+            if r.random() < 0.6
+            else str(r.randint(1_000_000_000, 1_130_000_000))
+        )
+        cel = f"3{r.choice(['00', '01', '04', '10', '11', '12', '13', '14', '15', '16', '17', '18', '20', '21', '50'])}{r.randint(1000000, 9999999)}"
+        if r.random() < 0.5:
+            cel = f"{cel[:3]} {cel[3:6]} {cel[6:]}"
+        local = email_local(r, g, p, m, birth).lower()
+        email = f"{local}@{pick(r, ['gmail.com', 'hotmail.com', 'yahoo.com', 'outlook.com', 'une.net.co'], 0.9)}"
+        rows.append(
+            [tipo, doc, g, g2, p, m, birth.isoformat(), dept, muni, addr,
+             cel if r.random() > 0.08 else "", email if r.random() > 0.3 else "",
+             str(r.choice([1, 2, 2, 3, 3, 3, 4, 4, 5, 6])) if r.random() > 0.05 else "",
+             (date(2015, 1, 1) + timedelta(days=r.randint(0, 3600))).strftime("%d/%m/%Y")]
+        )  # fmt: skip
+    w = len(header)
+    pad = [""] * (w - 1)
+    top = [
+        ["LISTADO DE AFILIADOS - CORTE 30/09/2027", *pad],
+        ["GENERADO POR: SISTEMA DE AFILIACIONES V3.2", *pad],
+    ]
+    bottom = [["TOTAL AFILIADOS", str(len(rows)), *pad[:-1]], ["FUENTE: REGISTRO INTERNO", *pad]]
+    return header, rows, {"delimiter": "|", "encoding": "utf-8", "top": top, "bottom": bottom}
+
+
 #: Each table with the prefixes of the organisation's canary numbers (ordinary numbers
 #: of the table's country and main area codes, the rest of their digits at random): the
 #: `--partial-pool`; by default `table_pools` adds every area code the table holds.
@@ -389,6 +462,7 @@ TABLES: dict[str, tuple[Callable[..., Any], list[tuple[str, int]]]] = {
     "padron_pie.csv": (table_footer, [("+52844", 7), ("+52871", 7)]),
     "socios.xlsx": (table_xlsx, [("+346", 8)]),
     "loteria.json": (table_json, [("+52844", 7), ("+52871", 7)]),
+    "co_afiliados.txt": (table_co, [("+57300", 7), ("+57310", 7), ("+57315", 7)]),
 }
 
 
@@ -418,8 +492,8 @@ def table_pools(
     from canary.synth.canaries import area_code_length
     from canary.synth.cells import national_number
 
-    region = {"+52": "MX", "+1": "US", "+34": "ES", "+506": "CR"}
-    cc = next(c for c in ("+506", "+52", "+34", "+1") if pools[0][0].startswith(c))
+    region = {"+52": "MX", "+1": "US", "+34": "ES", "+506": "CR", "+57": "CO"}
+    cc = next(c for c in ("+506", "+52", "+34", "+57", "+1") if pools[0][0].startswith(c))
     phone_cols = [j for j, h in enumerate(header) if re.search(r"tel|phone|celular", h, re.I)]
     if not phone_cols:
         return pools
@@ -780,9 +854,9 @@ def top_features(
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--copies", type=int, default=12)
+    ap.add_argument("--copies", type=int, default=24)
     ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--rows", type=int, default=1000)
+    ap.add_argument("--rows", type=int, default=400)
     ap.add_argument("--only", action="append", default=[])
     ap.add_argument("--with-domain", action="store_true")
     ap.add_argument(

@@ -629,3 +629,65 @@ def test_canaries_keep_the_columns_address_shapes_in_a_table_of_common_names() -
         canary_share.append(sum(bool(dotted.match(row[3].lower())) for row in made) / len(made))
     real, canary = sum(real_share) / 6, sum(canary_share) / 6
     assert abs(canary - real) <= 0.08, (canary, real)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_unsorted_document_numbers_keep_the_columns_digit_counts(seed: int) -> None:
+    # Old documents of 7-8 digits beside new ones of 10: none of 9 exists, so a canary's
+    # must not have 9 (drawn across the whole range, most did).
+    r = random.Random(90 + seed)
+    rows = []
+    for g, p, m, e, _ph in people(r, 300):
+        doc = (
+            r.randint(1_000_000, 99_999_999) if r.random() < 0.6 else r.randint(10**9, 113 * 10**7)
+        )
+        rows.append([str(doc), g, p, m, e])
+    sample = Sample(["NUMERO DOCUMENTO", "NOMBRE", "PATERNO", "MATERNO", "CORREO"], rows, True, 300)
+    real = Counter(len(row[0]) for row in rows)
+    made = Counter(len(row[0]) for row in canaries_of(sample, seed, 60))
+    assert set(made) <= set(real), made
+    assert made[10] >= 10 and made[7] + made[8] >= 20, made
+
+
+def test_a_middle_name_agrees_with_the_first_name() -> None:
+    # SEGUNDO NOMBRE sampled from the whole column gave "ANDRÉS CAMILA": now from rows
+    # with the same first name, else of the persona's sex.
+    r = random.Random(11)
+    female, male = ["ANA", "LUZ", "MARTHA", "CLAUDIA"], ["JUAN", "CARLOS", "JORGE", "LUIS"]
+    second_f, second_m = ["CAMILA", "PATRICIA", "FERNANDA"], ["ANDRÉS", "FELIPE", "DAVID"]
+    rows = []
+    for i in range(300):
+        is_f = r.random() < 0.5
+        g = r.choice(female if is_f else male)
+        g2 = r.choice(second_f if is_f else second_m) if r.random() < 0.6 else ""
+        rows.append([g, g2, r.choice(MX_SURNAMES).upper(), f"x{i}@hotmail.com"])
+    sample = Sample(
+        ["PRIMER NOMBRE", "SEGUNDO NOMBRE", "PRIMER APELLIDO", "EMAIL"], rows, True, 300
+    )
+    made = canaries_of(sample, 3, 80)
+    for row in made:
+        if row[1]:
+            assert (row[0] in female) == (row[1] in second_f), row
+    assert 0.2 <= sum(1 for row in made if not row[1]) / len(made) <= 0.6
+
+
+def test_a_colombian_list_is_read_with_colombian_numbers() -> None:
+    # No locale profile is Colombian: the phone column's numbers decide the country, so
+    # canary numbers and the table's own are read as Colombian, not Costa Rican.
+    r = random.Random(12)
+    rows = [
+        [
+            g,
+            p,
+            f"3{r.choice(['00', '10', '15', '20'])} {r.randint(100, 999)} {r.randint(1000, 9999)}",
+            e,
+        ]
+        for g, p, _m, e, _ph in people(r, 200)
+    ]
+    sample = Sample(["NOMBRES", "APELLIDOS", "CELULAR", "EMAIL"], rows, True, 200)
+    schema = infer_schema(sample)
+    assert schema.region == "CO"
+    f = CanaryFactory(schema, sample, domains=["avisos.example.co"], rng=random.Random(1))
+    assert f.accepts_phone("+573001234567") and not f.accepts_phone("+50683123456")
+    row = f.make_row(f.persona(), phone="+573001234567")
+    assert row is not None and row[2] == "300 123 4567"

@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from itertools import pairwise
-from typing import Any
+from typing import Any, cast
 
 import phonenumbers
 from faker import Faker
@@ -33,6 +33,7 @@ from canary.synth.addresses import (
     match_template,
 )
 from canary.synth.cells import date_between, dni_letter, vary_digits, vary_number, write_phone
+from canary.synth.headers import is_middle_name
 from canary.synth.ids import GapModel, PositionModel, new_id
 from canary.synth.infer import (
     NAME_KINDS,
@@ -55,6 +56,7 @@ from canary.synth.personas import (
     Predictive,
     age_reference,
     female_share_of_names,
+    name_sex,
 )
 from canary.synth.profiles import locale_profile
 
@@ -139,6 +141,7 @@ class CanaryFactory:
         self._contact_patterns: list[frozenset[int]] | None = None
         self._count_cache: dict[int, dict[str, int]] = {}
         self._namesake_keep: float | None = None
+        self._middle_cells: dict[int, dict[str, list[str]]] = {}
         self.emails = self._learn_emails()
         self.names = NameMaker(self.profile, self.rng, self.faker)
         people = self._people()
@@ -220,6 +223,8 @@ class CanaryFactory:
                 sex = sexes[0].fmt["sex"].get(row[sexes[0].index].strip())
             elif curps and len(row[curps[0].index].strip()) == 18:
                 sex = {"M": "F", "H": "M"}.get(row[curps[0].index].strip()[10].upper())
+            else:  # by the given name, so a canary's name and sex agree in any table
+                sex = name_sex(given, self.profile.get("given_female", {}))
             out.append((given, paternal, maternal, sex))
         return out
 
@@ -476,6 +481,8 @@ class CanaryFactory:
         if k == "place":
             copied = donor[c.index] if donor is not None else r.choice(self._cells(c))
             return self._vary(c, copied, r)
+        if k == "text" and is_middle_name(c.name):
+            return self._middle_name(c, p, r)
         if k in ("category", "boolean", "constant") and donor is not None:
             return donor[c.index]  # with the place, as the real row had them together
         if k in ("category", "boolean", "text", "constant", "empty"):
@@ -497,6 +504,37 @@ class CanaryFactory:
             if nxt is not None and key > fold(nxt[c.index]):
                 return None
         return value
+
+    def _middle_name(self, c: Column, p: Persona, r: random.Random) -> str:
+        """A second given name (or none) as real rows with the persona's first name have
+        them, else as rows of its sex do: "ANDRÉS CAMILA" is no one's name. Every cell of
+        the column when neither tells."""
+        groups = self._middle_cells.get(c.index)
+        if groups is None:
+            groups = {}
+            for row in self.rows:
+                names = self._row_names(row)
+                if names and fold(names[0]):
+                    groups.setdefault(fold(names[0]), []).append(row[c.index])
+                sex = self._row_sex(row)
+                if sex is not None:
+                    groups.setdefault(f"\x00{sex}", []).append(row[c.index])
+            self._middle_cells[c.index] = groups
+        same_name = groups.get(fold(p.given)) or []
+        if len(same_name) >= MIN_DONORS:
+            return r.choice(same_name)
+        same_sex = groups.get(f"\x00{p.sex}") or []
+        return r.choice(same_sex) if len(same_sex) >= MIN_NAME_ROWS else r.choice(self._cells(c))
+
+    def _row_sex(self, row: list[str]) -> str | None:
+        """A real row's sex: its sex column, its CURP, or its first given name."""
+        sexes, curps = self._kind("sex"), self._kind("curp")
+        if sexes:
+            return cast("str | None", sexes[0].fmt["sex"].get(row[sexes[0].index].strip()))
+        if curps and len(row[curps[0].index].strip()) == 18:
+            return {"M": "F", "H": "M"}.get(row[curps[0].index].strip()[10].upper())
+        names = self._row_names(row)
+        return name_sex(names[0], self.profile.get("given_female", {})) if names else None
 
     def _fit_sorted_name(self, p: Persona, prev: list[str] | None, nxt: list[str] | None) -> None:
         """In a table sorted by a name column, give the persona its neighbour's leading

@@ -248,6 +248,12 @@ def id_format_of(values: list[str]) -> dict[str, Any] | None:
     nums = [int(p.group(2)) for p in ps]
     #: Steps between consecutive ids where they increase (1 for a gapless numbering).
     steps = Counter(b - a for a, b in pairwise(nums) if b > a)
+    #: Digits -> [smallest, largest, how many]: identity documents of 7-8 digits beside
+    #: newer ones of 10 hold no 9-digit number between them.
+    lengths: dict[str, list[int]] = {}
+    for n in nums:
+        span = lengths.setdefault(str(len(str(n))), [n, n, 0])
+        span[0], span[1], span[2] = min(span[0], n), max(span[1], n), span[2] + 1
     return {
         "steps": dict(steps.most_common(20)),
         "prefix": prefixes.most_common(1)[0][0],
@@ -258,6 +264,7 @@ def id_format_of(values: list[str]) -> dict[str, Any] | None:
         "uniform": len(prefixes) == 1 and len(suffixes) == 1,
         #: Every prefix with its count ("A-", "B-"...), for tables that mix series.
         "prefixes": dict(prefixes.most_common(50)),
+        "lengths": lengths,
     }
 
 

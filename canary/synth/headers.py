@@ -55,6 +55,10 @@ PLACE_WORDS = (
     "delegacion",
 )
 
+#: Headers of a second given name: sampled from the column, from rows of the canary's sex.
+MIDDLE_NAME_PHRASES = ("middle name", "middle initial", "segundo nombre", "otros nombres")
+
+
 # Header phrases per kind, matched on the normalised header (no accents, lower case,
 # punctuation as spaces). Longer phrases win over shorter ones.
 HEADER_PHRASES: dict[str, tuple[str, ...]] = {
@@ -173,7 +177,7 @@ HEADER_PHRASES: dict[str, tuple[str, ...]] = {
         "pago",
     ),
     #: Cells sampled from the column as they are (a middle name is not a whole name).
-    "text": ("middle name", "middle initial", "segundo nombre", "observaciones", "notes"),
+    "text": (*MIDDLE_NAME_PHRASES, "observaciones", "notes"),
     "category": ("partido", "party", "status", "estatus", "tipo", "type", "cargo", "categoria"),
 }
 
@@ -234,3 +238,9 @@ _EN_WORDS = {
 
 def _en(header: str) -> str:
     return " ".join(w for w in norm_header(header).split() if w in _EN_WORDS and w != "id")
+
+
+def is_middle_name(name: str) -> bool:
+    """Whether a header names a second given name ("MIDDLE_NAME", "SEGUNDO NOMBRE")."""
+    h = norm_header(name)
+    return any(h == p or _contains(h.split(), p.split()) for p in MIDDLE_NAME_PHRASES)

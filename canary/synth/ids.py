@@ -80,10 +80,15 @@ def new_id(
             ]
     else:
         start, high = lo, hi
+        lengths: dict[str, list[int]] = fmt.get("lengths") or {}
+        if not sorted_ and len(lengths) > 1 and not fmt.get("width"):
+            # As many digits as a real id has, as often, inside that length's own range.
+            span = r.choices(list(lengths.values()), weights=[v[2] for v in lengths.values()])[0]
+            start, high = span[0], span[1]
         if sorted_:
             start, high = hi + 1, hi + max((hi - lo) // 20, 1000)
-        elif (hi - lo + 1) - len(taken) < 20:
-            high = hi + max((hi - lo) // 20, 20)
+        elif (high - start + 1) - len(taken) < 20:
+            high = high + max((high - start) // 20, 20)
         candidates = _free_numbers(start, high, taken, r)
     for n in candidates:
         if cap is not None and n > cap:

@@ -199,7 +199,49 @@ def detect_locale(header: list[str], rows: list[list[str]]) -> tuple[str, str]:
     elif spanish:
         score["es_MX"] += 1  # Spanish headers: Mexico unless the values say otherwise
     best = max(LOCALES, key=lambda loc: (score[loc], -LOCALES.index(loc)))
-    return best, profiles[best]["region"]
+    return best, _phone_region(header, rows, str(profiles[best]["region"]))
+
+
+#: Countries a table's phone numbers may belong to beyond the locale profiles' own.
+PHONE_REGIONS = (
+    "MX", "CR", "ES", "US", "CO", "PE", "AR", "CL", "EC", "VE", "GT", "HN", "SV", "NI",
+    "PA", "DO", "UY", "PY", "BO", "PR", "CU", "BR", "PT", "CA", "GB", "FR", "DE", "IT",
+)  # fmt: skip
+
+
+def _phone_region(header: list[str], rows: list[list[str]], region: str) -> str:
+    """The country of the phone column's numbers when they are not the profile's: a
+    Colombian list (mobiles 300 123 4567) read as Costa Rican would make every canary
+    number a foreign one and parse the table's numbers wrongly. The profile's region
+    when its numbers are valid there (half of them or more) or nothing else fits."""
+    cols = [i for i, h in enumerate(header) if kind_from_header(h) == "phone"]
+    cells = [
+        c
+        for row in rows[:2000]
+        for i in cols
+        if i < len(row) and (c := re.sub(r"[^\d+]", "", row[i])) and len(c) >= 7
+    ][:200]
+    if len(cells) < 10:
+        return region
+
+    def share(reg: str) -> float:
+        hits = 0
+        for cell in cells:
+            try:
+                n = phonenumbers.parse(cell, reg)
+            except phonenumbers.NumberParseException:
+                continue
+            hits += phonenumbers.is_valid_number(n) and (
+                phonenumbers.region_code_for_number(n) == reg
+            )
+        return hits / len(cells)
+
+    own = share(region)
+    if own >= 0.5:
+        return region
+    found = {reg: share(reg) for reg in PHONE_REGIONS if reg != region}
+    best = max(found, key=lambda reg: found[reg])
+    return best if found[best] >= 0.8 else region
 
 
 def infer_schema(sample: Any) -> Schema:

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from canary.synth.cells import DateFormat, fold, parse_number
@@ -86,25 +87,51 @@ class NameMaker:
         return str(self.faker.last_name())
 
 
-def female_share_of_names(first_names: Iterable[str], profile: dict[str, Any]) -> float:
-    """Share of women among people by their first given name (0.5 when fewer than 20
-    names are clearly female or male): a registry of women candidates has no sex
-    column but its canaries must be women too."""
+#: First words that decide a compound given name's sex whatever follows.
+FIRST_WORD_SEX = {"maria": "F", "ma": "F", "jose": "M"}
+
+
+@lru_cache(maxsize=1)
+def _sexed_names() -> tuple[frozenset[str], frozenset[str]]:
+    """Folded given names Faker's Spanish and English locales hold as female, as male."""
     from faker.providers.person.en_US import Provider as EnUS
     from faker.providers.person.es_ES import Provider as EsES
     from faker.providers.person.es_MX import Provider as EsMX
 
     female = {fold(n) for p in (EsMX, EsES, EnUS) for n in p.first_names_female}
     male = {fold(n) for p in (EsMX, EsES, EnUS) for n in p.first_names_male}
-    female.update(fold(k.split()[0]) for k in profile.get("given_female", {}))
+    return frozenset(female), frozenset(male)
+
+
+def name_sex(name: str, extra_female: Iterable[str] = ()) -> str | None:
+    """The sex ("F" or "M") a given name clearly has, by its first word ("María José" is
+    a woman, "José María" a man), else None."""
+    female, male = _sexed_names()
+    more = {fold(n.split()[0]) for n in extra_female if n.split()}
+    words = fold(name).replace(".", " ").split()
+    if not words:
+        return None
+    w = words[0]
+    if w in FIRST_WORD_SEX:  # Faker lists both under either sex ("José María" is a man)
+        return FIRST_WORD_SEX[w]
+    is_f, is_m = w in female or w in more, w in male
+    if is_f and not is_m:
+        return "F"
+    if is_m and not is_f:
+        return "M"
+    return None
+
+
+def female_share_of_names(first_names: Iterable[str], profile: dict[str, Any]) -> float:
+    """Share of women among people by their first given name (0.5 when fewer than 20
+    names are clearly female or male): a registry of women candidates has no sex
+    column but its canaries must be women too."""
+    extra = list(profile.get("given_female", {}))
     f = m = 0
     for name in first_names:
-        words = fold(name).split()
-        if not words:
-            continue
-        w = words[1] if len(words) > 1 and words[0] in ("maria", "jose", "ma.") else words[0]
-        f += w in female and w not in male
-        m += w in male and w not in female
+        sex = name_sex(name, extra)
+        f += sex == "F"
+        m += sex == "M"
     return f / (f + m) if f + m >= 20 else 0.5
 
 
@@ -131,14 +158,19 @@ class Predictive:
     one instead, so a canary's value is as often unique in the file as a real row's.
     """
 
-    def __init__(self, values: Iterable[str]) -> None:
+    def __init__(self, values: Iterable[str], extra: dict[str, float] | None = None) -> None:
         self.counts: Counter[str] = Counter(v for v in values if v)
         self.total = sum(self.counts.values())
         singles = sum(1 for k in self.counts.values() if k == 1)
         self.new_share = singles / self.total if self.total else 1.0
-        self._keys = list(self.counts)
-        self._weights = list(self.counts.values())
-        self._folded = {fold(v) for v in self.counts}
+        #: `extra` values weigh what they are given (names of unknown sex, a share each).
+        weights: dict[str, float] = dict(self.counts)
+        for v, w in (extra or {}).items():
+            if v and w > 0:
+                weights[v] = weights.get(v, 0.0) + w
+        self._keys = list(weights)
+        self._weights = list(weights.values())
+        self._folded = {fold(v) for v in weights}
 
     def seen(self, value: str) -> bool:
         return fold(value) in self._folded
@@ -183,7 +215,15 @@ class ColumnNames:
         for g, _p, _m, s in people:
             by_sex.setdefault(s, []).append(title(g))
         self.sexed = any(s is not None for s in by_sex)
-        self.given_by_sex = {s: Predictive(v) for s, v in by_sex.items()}
+        # Names of unknown sex (a name no list knows) go to each sex's pool in the share
+        # of that sex among known rows: the names keep their frequencies overall.
+        unknown = Counter(by_sex.get(None, []))
+        known = sum(len(v) for s, v in by_sex.items() if s is not None) or 1
+        self.given_by_sex = {
+            s: Predictive(v, {n: k * len(v) / known for n, k in unknown.items()})
+            for s, v in by_sex.items()
+            if s is not None
+        }
         self.given_all = Predictive(title(g) for g, _p, _m, _s in people)
         self.paternal = Predictive(title(p) for _g, p, _m, _s in people)
         self.maternal = Predictive(title(m) for _g, _p, m, _s in people if m)
@@ -228,9 +268,11 @@ class ColumnNames:
 
 
 def _title_name(text: str) -> str:
+    """A name part in title case, particles in lower case before the word they belong
+    to, as registries write them ("de León", "María del Carmen")."""
     small = {"de", "la", "del", "los", "las", "y", "da", "van", "von"}
     words = text.split()
     return " ".join(
-        w.lower() if i and w.lower() in small else w[:1].upper() + w[1:].lower()
+        w.lower() if i < len(words) - 1 and w.lower() in small else w[:1].upper() + w[1:].lower()
         for i, w in enumerate(words)
     )
