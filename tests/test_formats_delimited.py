@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import io
+import os
 import random
 import time
 from pathlib import Path
@@ -429,7 +431,7 @@ def test_copies_stay_whole_when_the_lanes_lag(tmp_path, monkeypatch, copies):
     bytes in order and a hash forked from the source's at the right block."""
     rnd = random.Random(11)
     monkeypatch.setattr(delimited_mod, "CHUNK_BYTES", 512)
-    for name in ("_update", "_hash_pieces", "_write_pieces", "_run_shared", "_run_own"):
+    for name in ("_update", "_hash_block", "_write_block", "_run_shared", "_run_own"):
         monkeypatch.setattr(stream_mod, name, _slowed(getattr(stream_mod, name), rnd))
     src = tmp_path / "t.csv"
     original = write_source(src, make_rows(300, multiline=True, delimiter=","))
@@ -485,4 +487,62 @@ def test_a_collision_stops_the_pass_before_any_later_canary_is_made(tmp_path, mo
     with pytest.raises(Collision):
         open_table(src).write_copies([t])
     assert [m.calls for m in later] == [[], [], [], []]
+    assert listing(tmp_path) == ["t.csv"]
+
+
+def _copy_one(tmp_path: Path) -> tuple[bytes, CopyTarget, Path]:
+    src = tmp_path / "t.csv"
+    original = write_source(src, make_rows(300, multiline=True, delimiter=","))
+    target = CopyTarget(
+        tmp_path / "c.csv",
+        [Insertion(f, Recorder(canary_row(k, ","))) for k, f in enumerate((0.2, 0.6))],
+    )
+    return original, target, src
+
+
+@pytest.mark.parametrize("code", [errno.EINVAL, errno.ENOSYS, errno.EXDEV])
+def test_a_kernel_that_will_not_copy_leaves_the_copy_to_the_buffer(tmp_path, monkeypatch, code):
+    """The source's stretches go by sendfile; where that is refused, from our buffer."""
+    calls = []
+
+    def refuse(*args):
+        calls.append(args)
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(delimited_mod, "CHUNK_BYTES", 1024)
+    monkeypatch.setattr(stream_mod.os, "sendfile", refuse)
+    original, target, src = _copy_one(tmp_path)
+    open_table(src).write_copies([target])
+    copy = target.path.read_bytes()
+    assert calls  # it was tried
+    assert target.sha256 == hashlib.sha256(copy).hexdigest()
+    assert strip_inserted(copy, target, "utf-8", ",") == original
+
+
+def test_a_failing_kernel_copy_keeps_nothing(tmp_path, monkeypatch):
+    def broken(*args):
+        raise OSError(errno.EIO, "I/O error")
+
+    monkeypatch.setattr(stream_mod.os, "sendfile", broken)
+    _original, target, src = _copy_one(tmp_path)
+    with pytest.raises(OSError):
+        open_table(src).write_copies([target])
+    assert listing(tmp_path) == ["t.csv"]
+
+
+def test_a_source_that_changes_during_the_pass_gives_no_copy(tmp_path, monkeypatch):
+    """The copy's bytes come from the file and its hash from what was read: a source
+    written to meanwhile would give a copy that is not what the register says."""
+    monkeypatch.setattr(delimited_mod, "CHUNK_BYTES", 1024)
+    _original, target, src = _copy_one(tmp_path)
+
+    class Appends(Recorder):
+        def __call__(self, prev, nxt):
+            with src.open("ab") as f:
+                f.write(b"F99999,Otro,otro@example.com,nota,1\r\n")
+            return super().__call__(prev, nxt)
+
+    target.insertions[0] = Insertion(0.2, Appends(canary_row(9, ",")))
+    with pytest.raises(InputError, match="changed while the copies were written"):
+        open_table(src).write_copies([target])
     assert listing(tmp_path) == ["t.csv"]

@@ -40,7 +40,7 @@ from canary.formats._dialect import (
 )
 from canary.formats._files import Outputs, sha256_file
 from canary.formats._needles import NeedleScanner
-from canary.formats._stream import MultiWriter, Piece, wait_ticket
+from canary.formats._stream import MultiWriter, wait_ticket
 from canary.formats._values import MAX_PREAMBLE, footer_start, header_index, typical_filled
 from canary.formats.table import CopyTarget, Insertion, Progress, Sample
 
@@ -285,7 +285,8 @@ class DelimitedTable:
                 needles, d.encoding, head[self.header_end : self.header_end + (256 << 10)]
             )
             del head
-            with MultiWriter(temps, None if scanner.empty else scanner.scan) as out:
+            scan = None if scanner.empty else scanner.scan
+            with MultiWriter(temps, self.path, scan) as out:
                 self._pass(src, states, out, scanner, progress)
                 shas = out.finish(durable=False)  # Outputs.commit fsyncs
                 self._sha = out.source_hash.hexdigest()
@@ -315,7 +316,7 @@ class DelimitedTable:
         src.seek(0)
         header = src.read(self.header_end) or b""
         out.scan(header)
-        out.submit([[header] for _ in targets], header)
+        out.submit(header, 0, [[] for _ in targets])
         if progress:
             progress(len(header))
         file_pos = self.header_end  # file offset of data[0]
@@ -372,23 +373,11 @@ class DelimitedTable:
                     out.scanned()
                     for st in states:
                         self._place_end(st, len(data), rows_before, tail_record)
-            mv = memoryview(data)
-            whole = mv[:lb] if lb < len(data) else data
-            per_output: list[list[Piece]] = []
+            block = memoryview(data)[:lb] if lb < len(data) else data
+            splices = [st.splices for st in states]
             for st in states:
-                if not st.splices:
-                    per_output.append([whole])
-                    continue
-                pieces: list[Piece] = []
-                pos = 0
-                for off, rec in st.splices:
-                    pieces.append(mv[pos:off])
-                    pieces.append(rec)
-                    pos = off
-                pieces.append(mv[pos:lb])
-                per_output.append(pieces)
                 st.splices = []
-            reader.hold(out.submit(per_output, whole))
+            reader.hold(out.submit(block, file_pos, splices))
             out.check()
             if progress and lb:
                 progress(lb)
