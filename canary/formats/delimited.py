@@ -570,7 +570,8 @@ class _Reader:
 
     def __init__(self, src: io.RawIOBase) -> None:
         self.src = src
-        self.bufs = [bytearray(CHUNK_BYTES) for _ in range(RING)]
+        #: Allocated on first use: a small file needs one (the pass reads it in one go).
+        self.bufs: list[bytearray | None] = [None] * RING
         self.tickets: list[list[Future[None]]] = [[] for _ in range(RING)]
         self.turn = 0
         self.current: int | None = None  # the ring buffer `next` returned last, if any
@@ -597,6 +598,8 @@ class _Reader:
         wait_ticket(self.tickets[i])
         self.tickets[i] = []
         buf = self.bufs[i]
+        if buf is None:
+            buf = self.bufs[i] = bytearray(CHUNK_BYTES)
         lc = len(carry)
         buf[:lc] = carry
         view = memoryview(buf)
