@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import io
+import os
 import random
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,8 @@ import pytest
 from canary.errors import InputError
 from canary.formats import Collision, CopyTarget, Insertion, open_table
 from canary.formats import _dialect as dialect_mod
+from canary.formats import _needles as needles_mod
+from canary.formats import _stream as stream_mod
 from canary.formats import delimited as delimited_mod
 from canary.formats._dialect import count_records, quote_marks
 
@@ -408,3 +413,136 @@ def test_quote_marks_match_a_byte_by_byte_count():
             assert quote_marks(bytearray(buf), b"\n", b'"', inside) == counts
             rows, after = count_records(buf, b"\n", b'"', inside)
             assert (rows, after) == (counts[1] - quoted, state)
+
+
+def _slowed(fn, rnd: random.Random):
+    """`fn`, sleeping up to 2 ms first: lanes fall behind the reader and each other."""
+
+    def slow(*args, **kwargs):
+        time.sleep(rnd.random() * 0.002)
+        return fn(*args, **kwargs)
+
+    return slow
+
+
+@pytest.mark.parametrize("copies", [1, 3])
+def test_copies_stay_whole_when_the_lanes_lag(tmp_path, monkeypatch, copies):
+    """Hashing and writing run on lanes behind the reader; each copy must still get its
+    bytes in order and a hash forked from the source's at the right block."""
+    rnd = random.Random(11)
+    monkeypatch.setattr(delimited_mod, "CHUNK_BYTES", 512)
+    for name in ("_update", "_hash_block", "_write_block", "_run_shared", "_run_own"):
+        monkeypatch.setattr(stream_mod, name, _slowed(getattr(stream_mod, name), rnd))
+    src = tmp_path / "t.csv"
+    original = write_source(src, make_rows(300, multiline=True, delimiter=","))
+    targets = [
+        CopyTarget(
+            tmp_path / f"c{c}.csv",
+            [Insertion(f, Recorder(canary_row(k, ","))) for k, f in enumerate((0.1, 0.5, 0.9))],
+            needles=["nadie@canary-mail.mx"],
+        )
+        for c in range(copies)
+    ]
+    table = open_table(src)
+    table.write_copies(targets)
+    assert table.source_sha256() == hashlib.sha256(original).hexdigest()
+    for t in targets:
+        copy = t.path.read_bytes()
+        assert t.sha256 == hashlib.sha256(copy).hexdigest()
+        assert strip_inserted(copy, t, "utf-8", ",") == original
+
+
+def test_a_collision_stops_the_pass_before_any_later_canary_is_made(tmp_path, monkeypatch):
+    """The needle check runs on its own lane, yet no make_row is called in or after the
+    block where a needle is found (as when the check ran before each block's canaries):
+    the factory sees the same calls whatever the threads' timing."""
+    monkeypatch.setattr(delimited_mod, "CHUNK_BYTES", 256)
+    rnd = random.Random(3)
+    monkeypatch.setattr(
+        needles_mod.NeedleScanner, "scan", _slowed(needles_mod.NeedleScanner.scan, rnd)
+    )
+    src = tmp_path / "t.csv"
+    needle = "canario77@canary-mail.mx"
+    body = b"".join(b"F%05d,Ana,persona%d@example.com,nota,%d\r\n" % (i, i, i) for i in range(200))
+    at = len(body) // 4
+    at = body.index(b"\r\n", at) + 2
+    src.write_bytes(
+        b"folio,nombre,correo,nota,monto\r\n"
+        + body[:at]
+        + b"F99999,Eva,"
+        + needle.encode()
+        + b",nota,1\r\n"
+        + body[at:]
+    )
+    # Canaries due in the needle's block and the next few (the reader runs ahead of
+    # the lanes by up to its ring of buffers).
+    span = len(body) + 40
+    later = [Recorder(canary_row(k, ",")) for k in range(4)]
+    fracs = [(at + k * 200) / span for k in range(4)]
+    t = CopyTarget(
+        tmp_path / "c.csv",
+        [Insertion(f, m) for f, m in zip(fracs, later, strict=True)],
+        needles=[needle],
+    )
+    with pytest.raises(Collision):
+        open_table(src).write_copies([t])
+    assert [m.calls for m in later] == [[], [], [], []]
+    assert listing(tmp_path) == ["t.csv"]
+
+
+def _copy_one(tmp_path: Path) -> tuple[bytes, CopyTarget, Path]:
+    src = tmp_path / "t.csv"
+    original = write_source(src, make_rows(300, multiline=True, delimiter=","))
+    target = CopyTarget(
+        tmp_path / "c.csv",
+        [Insertion(f, Recorder(canary_row(k, ","))) for k, f in enumerate((0.2, 0.6))],
+    )
+    return original, target, src
+
+
+@pytest.mark.parametrize("code", [errno.EINVAL, errno.ENOSYS, errno.EXDEV])
+def test_a_kernel_that_will_not_copy_leaves_the_copy_to_the_buffer(tmp_path, monkeypatch, code):
+    """The source's stretches go by sendfile; where that is refused, from our buffer."""
+    calls = []
+
+    def refuse(*args):
+        calls.append(args)
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(delimited_mod, "CHUNK_BYTES", 1024)
+    monkeypatch.setattr(stream_mod.os, "sendfile", refuse)
+    original, target, src = _copy_one(tmp_path)
+    open_table(src).write_copies([target])
+    copy = target.path.read_bytes()
+    assert calls  # it was tried
+    assert target.sha256 == hashlib.sha256(copy).hexdigest()
+    assert strip_inserted(copy, target, "utf-8", ",") == original
+
+
+def test_a_failing_kernel_copy_keeps_nothing(tmp_path, monkeypatch):
+    def broken(*args):
+        raise OSError(errno.EIO, "I/O error")
+
+    monkeypatch.setattr(stream_mod.os, "sendfile", broken)
+    _original, target, src = _copy_one(tmp_path)
+    with pytest.raises(OSError):
+        open_table(src).write_copies([target])
+    assert listing(tmp_path) == ["t.csv"]
+
+
+def test_a_source_that_changes_during_the_pass_gives_no_copy(tmp_path, monkeypatch):
+    """The copy's bytes come from the file and its hash from what was read: a source
+    written to meanwhile would give a copy that is not what the register says."""
+    monkeypatch.setattr(delimited_mod, "CHUNK_BYTES", 1024)
+    _original, target, src = _copy_one(tmp_path)
+
+    class Appends(Recorder):
+        def __call__(self, prev, nxt):
+            with src.open("ab") as f:
+                f.write(b"F99999,Otro,otro@example.com,nota,1\r\n")
+            return super().__call__(prev, nxt)
+
+    target.insertions[0] = Insertion(0.2, Appends(canary_row(9, ",")))
+    with pytest.raises(InputError, match="changed while the copies were written"):
+        open_table(src).write_copies([target])
+    assert listing(tmp_path) == ["t.csv"]

@@ -15,6 +15,8 @@ import csv
 import io
 import logging
 from bisect import bisect_right, insort
+from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +40,7 @@ from canary.formats._dialect import (
 )
 from canary.formats._files import Outputs, sha256_file
 from canary.formats._needles import NeedleScanner
-from canary.formats._stream import MultiWriter, Piece
+from canary.formats._stream import MultiWriter, wait_ticket
 from canary.formats._values import MAX_PREAMBLE, footer_start, header_index, typical_filled
 from canary.formats.table import CopyTarget, Insertion, Progress, Sample
 
@@ -267,7 +269,7 @@ class DelimitedTable:
         self, targets: list[CopyTarget], temps: list[Path], progress: Progress | None
     ) -> None:
         d = self.dialect
-        term, q, tb = d.term, d.q, d.term[-1:]
+        term = d.term
         span = self.data_end - self.header_end
         states = [_TargetState(t, self.header_end, span) for t in targets]
         if self.data_end < self._size:
@@ -277,107 +279,127 @@ class DelimitedTable:
                 for p in st.pending:
                     p.offset = min(p.offset, last)
         needles = [n for t in targets for n in t.needles]
-        with (
-            self.path.open("rb", buffering=0) as src,
-            MultiWriter(temps) as out,
-        ):
+        with self.path.open("rb", buffering=0) as src:
             head = src.read(min(self._size, HEAD_BYTES))
             scanner = NeedleScanner(
                 needles, d.encoding, head[self.header_end : self.header_end + (256 << 10)]
             )
-            src.seek(0)
-            header = src.read(self.header_end)
-            scanner.scan(header)
-            out.submit([[header] for _ in targets], header)
-            if progress:
-                progress(len(header))
-            file_pos = self.header_end  # file offset of data[0]
-            rows_before = 0
-            carry: bytes | bytearray = b""
-            prev_last: Buf | None = None  # last record of the previous block
-            seam: Buf = b""
-            reader = _Reader(src)
-            #: Blocks start at record boundaries while insertions before the end remain.
-            #: After that, blocks are plain chunks: records are only counted (for the
-            #: positions of canaries at the end), with the quote parity carried across.
-            aligned = True
-            inside = False  # chunk mode: does the block start inside a quoted field?
-            while True:
-                data, final = reader.next(carry)
-                placing = aligned and any(
-                    p.offset < self._size for st in states for p in st.pending[:1]
-                )
-                counting = not placing and any(st.pending for st in states)
-                qt = nt = inq = 0
-                if not placing:
-                    aligned = aligned and final
-                if final or not placing:
-                    # Past the last insertion no boundary is needed: blocks are chunks.
-                    lb = len(data)
-                else:
-                    qt, nt, inq = quote_marks(data, tb, q)
-                    lb = last_boundary(data, term, q, qt)
-                    if lb <= 0:
-                        carry = data
-                        continue
-                if not scanner.empty:
-                    scanner.scan(data)
-                    # A needle across the seam with the previous block's uncarried bytes.
-                    scanner.scan(seam + data[: scanner.longest])
-                    seam = data[max(lb - scanner.longest, 0) : lb]
-                if placing or (aligned and final):
-                    counts = _Prefix(data, tb, q)
-                    for st in states:
-                        self._place(st, data, lb, file_pos, final, prev_last, rows_before, counts)
-                elif counting:
-                    n, inside = count_records(data, tb, q, inside)
-                    rows_before += n
-                    if final:
-                        tail_record = self._tail_record(src, inside)
-                        for st in states:
-                            self._place_end(st, len(data), rows_before, tail_record)
-                mv = memoryview(data)
-                whole = mv[:lb] if lb < len(data) else data
-                per_output: list[list[Piece]] = []
-                for st in states:
-                    if not st.splices:
-                        per_output.append([whole])
-                        continue
-                    pieces: list[Piece] = []
-                    pos = 0
-                    for off, rec in st.splices:
-                        pieces.append(mv[pos:off])
-                        pieces.append(rec)
-                        pos = off
-                    pieces.append(mv[pos:lb])
-                    per_output.append(pieces)
-                    st.splices = []
-                out.submit(per_output, whole)
-                if progress and lb:
-                    progress(lb)
-                if final:
-                    break
-                if placing:
-                    # Records in this block, for the positions of later insertions.
-                    tail = data[lb:]
-                    rows_before += nt - data.count(tb, lb) - inq
-                    if qt:
-                        rows_before += quoted_terminators(tail, tb, q)
-                    prev_last = _last_record(data, lb, term, q, qt)
-                carry = data[lb:]
-                file_pos += lb
-            for st in states:
-                if st.pending:
-                    log.warning(
-                        "%s: %d canaries found no place (every later boundary refused)",
-                        st.target.path,
-                        len(st.pending),
-                    )
-            shas = out.finish(durable=False)  # Outputs.commit fsyncs
-            self._sha = out.source_hash.hexdigest()
+            del head
+            scan = None if scanner.empty else scanner.scan
+            with MultiWriter(temps, self.path, scan) as out:
+                self._pass(src, states, out, scanner, progress)
+                shas = out.finish(durable=False)  # Outputs.commit fsyncs
+                self._sha = out.source_hash.hexdigest()
         for st, sha in zip(states, shas, strict=True):
             st.target.sha256 = sha
             st.finish()
+
+    def _pass(
+        self,
+        src: io.RawIOBase,
+        states: list[_TargetState],
+        out: MultiWriter,
+        scanner: NeedleScanner,
+        progress: Progress | None,
+    ) -> None:
+        """Read the source once: count, place, and queue every block on `out`'s lanes.
+
+        The needle check of a block runs on its lane while the block's records are
+        counted here; a block where a canary is made waits for the checks up to its
+        end first, so `make_row` is called exactly as often as when the check ran
+        here, before the block's canaries (a collision stops the pass at the same
+        block).
+        """
+        d = self.dialect
+        term, q, tb = d.term, d.q, d.term[-1:]
+        targets = [st.target for st in states]
+        src.seek(0)
+        header = src.read(self.header_end) or b""
+        out.scan(header)
+        out.submit(header, 0, [[] for _ in targets])
+        if progress:
+            progress(len(header))
+        file_pos = self.header_end  # file offset of data[0]
+        rows_before = 0
+        carry: bytes | bytearray = b""
+        prev_last: Buf | None = None  # last record of the previous block
+        seam: Buf = b""
+        reader = _Reader(src)
+        #: Blocks start at record boundaries while insertions before the end remain.
+        #: After that, blocks are plain chunks: records are only counted (for the
+        #: positions of canaries at the end), with the quote parity carried across.
+        aligned = True
+        inside = False  # chunk mode: does the block start inside a quoted field?
+        while True:
+            data, final = reader.next(carry)
+            if not scanner.empty:
+                # A needle across the seam with the previous block's uncarried bytes.
+                reader.hold([out.scan(data), out.scan(seam + data[: scanner.longest])])
+            placing = aligned and any(
+                p.offset < self._size for st in states for p in st.pending[:1]
+            )
+            counting = not placing and any(st.pending for st in states)
+            counts: _Prefix | None = None
+            if not placing:
+                aligned = aligned and final
+            if final or not placing:
+                # Past the last insertion no boundary is needed: blocks are chunks.
+                lb = len(data)
+            else:
+                counts = _Prefix(data, tb, q)
+                # Quote and record counts where this block's insertions are due, in
+                # order, then at its end: each from the one before, one pass in all.
+                end = file_pos + len(data)
+                for off in sorted(
+                    {p.offset - file_pos for st in states for p in st.pending if p.offset < end}
+                ):
+                    if off > 0:
+                        counts.at(off)
+                lb = last_boundary(data, term, q, counts.at(len(data))[0])
+                if lb <= 0:
+                    carry = data
+                    continue
+            seam = data[max(lb - scanner.longest, 0) : lb]
+            if placing or (aligned and final):
+                out.scanned()  # make_row only once the bytes up to here are checked
+                counts = counts or _Prefix(data, tb, q)
+                for st in states:
+                    self._place(st, data, lb, file_pos, final, prev_last, rows_before, counts)
+            elif counting:
+                n, inside = count_records(data, tb, q, inside)
+                rows_before += n
+                if final:
+                    tail_record = self._tail_record(src, inside)
+                    out.scanned()
+                    for st in states:
+                        self._place_end(st, len(data), rows_before, tail_record)
+            block = memoryview(data)[:lb] if lb < len(data) else data
+            splices = [st.splices for st in states]
+            for st in states:
+                st.splices = []
+            reader.hold(out.submit(block, file_pos, splices))
+            out.check()
+            if progress and lb:
+                progress(lb)
+            if final:
+                break
+            if placing:
+                assert counts is not None
+                # Records in this block, for the positions of later insertions: those
+                # of the whole block less the carried tail's (it starts at a boundary).
+                qt, records = counts.at(len(data))
+                tail = data[lb:]
+                rows_before += records - (tail.count(tb) - quoted_terminators(tail, tb, q))
+                prev_last = _last_record(data, lb, term, q, qt)
+            carry = data[lb:]
+            file_pos += lb
+        for st in states:
+            if st.pending:
+                log.warning(
+                    "%s: %d canaries found no place (every later boundary refused)",
+                    st.target.path,
+                    len(st.pending),
+                )
 
     def _place(
         self,
@@ -521,7 +543,8 @@ class _Prefix:
             return got
         base = self.points[bisect_right(self.points, x) - 1]
         nq0, nr0 = self.known[base]
-        nq, nt, inq = quote_marks(self.data[base:x], self.tb, self.q, bool(nq0 & 1))
+        part = self.data if base == 0 and x == len(self.data) else self.data[base:x]
+        nq, nt, inq = quote_marks(part, self.tb, self.q, bool(nq0 & 1))
         got = self.known[x] = (nq0 + nq, nr0 + nt - inq)
         insort(self.points, x)
         return got
@@ -533,22 +556,35 @@ def _dropped(st: _TargetState) -> None:
     log.warning("%s: a canary found no place (make_row refused up to the end)", st.target.path)
 
 
+#: Blocks in flight: one being read and counted, the others on the lanes.
+RING = 4
+
+
 class _Reader:
-    """Fixed-size blocks (carry + new bytes) read into two alternating buffers.
+    """Fixed-size blocks (carry + new bytes) read into a ring of reused buffers.
 
     Reusing buffers avoids a fresh 8 MB allocation (and its page faults) per block.
-    A buffer is reused two blocks later, when the writer threads are done with it:
-    `MultiWriter.submit` waits for the previous block before queueing the next.
+    A buffer is refilled only once the tasks that read its last block (`hold`) are
+    done, so the lanes may run a few blocks behind the reader.
     """
 
     def __init__(self, src: io.RawIOBase) -> None:
         self.src = src
-        self.bufs = [bytearray(CHUNK_BYTES), bytearray(CHUNK_BYTES)]
+        #: Allocated on first use: a small file needs one (the pass reads it in one go).
+        self.bufs: list[bytearray | None] = [None] * RING
+        self.tickets: list[list[Future[None]]] = [[] for _ in range(RING)]
         self.turn = 0
+        self.current: int | None = None  # the ring buffer `next` returned last, if any
         self.eof = False
+
+    def hold(self, futures: Sequence[Future[None] | None]) -> None:
+        """Keep the last block's buffer until these tasks (which read it) are done."""
+        if self.current is not None:
+            self.tickets[self.current].extend(f for f in futures if f is not None)
 
     def next(self, carry: bytes | bytearray) -> tuple[bytes | bytearray, bool]:
         """(data, final): data starts with `carry`; final when the source is exhausted."""
+        self.current = None
         if self.eof:
             return carry, True
         if len(carry) > CHUNK_BYTES // 2:  # a huge record: plain allocation
@@ -557,8 +593,13 @@ class _Reader:
                 self.eof = True
                 return carry, True
             return bytes(carry) + more, False
-        buf = self.bufs[self.turn]
-        self.turn ^= 1
+        i = self.turn
+        self.turn = (i + 1) % RING
+        wait_ticket(self.tickets[i])
+        self.tickets[i] = []
+        buf = self.bufs[i]
+        if buf is None:
+            buf = self.bufs[i] = bytearray(CHUNK_BYTES)
         lc = len(carry)
         buf[:lc] = carry
         view = memoryview(buf)
@@ -571,6 +612,7 @@ class _Reader:
             got += n
         view.release()
         if got == CHUNK_BYTES:
+            self.current = i
             return buf, False
         if got == lc:
             return carry, True
