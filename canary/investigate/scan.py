@@ -19,7 +19,7 @@ text is decoded and folded (`compact`), which gives the same bytes, slower.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import ahocorasick_rs
@@ -33,6 +33,10 @@ MIN_NEEDLE = 4
 #: Past this, the needle's value has been found, or its projection is common in this
 #: dump and the checks said no that many times.
 MAX_HITS_PER_NEEDLE = 10_000
+#: Bytes of each needle the automaton holds (see `Engine`).
+KEY_PREFIX = 16
+#: Whole needles of one prefix compared with a hit, at most (the rest count as its prefix).
+MAX_GROUP = 64
 #: Bytes of the original a projected position is mapped back within (see `_Piece`).
 BLOCK = 4096
 
@@ -143,38 +147,53 @@ class Hit:
 
 
 class Engine:
-    """One automaton for every needle; `scan` gives the candidate hits of a piece."""
+    """One automaton for every needle; `scan` gives the candidate hits of a piece.
 
-    def __init__(self, needles: Iterable[str]) -> None:
-        plain: list[str] = []
-        other: list[str] = []
-        for text in needles:
-            (plain if text.isascii() and "\n" not in text else other).append(text)
-        # ASCII needles projected in one translate, a newline between them
-        keys = "\n".join(plain).encode("ascii").translate(_LATIN_LOWER, _NEEDLE_DELETE)
-        projected = {
-            key: None
-            for key in (*keys.split(b"\n"), *(compact(t).encode("ascii") for t in other))
-            if len(key) >= MIN_NEEDLE
-        }
-        self._size = len(projected)
-        self._hits = [0] * self._size
+    The automaton holds each needle's first KEY_PREFIX bytes only (sorted, each once):
+    building it is about linear in the bytes it holds, and 16 bytes of letters and
+    digits say as much as the whole value about where to look. Each hit is matched
+    against the whole needles of its prefix in the projection, so a value met many
+    times in a dump is counted (and capped) as that value, not as its prefix.
+    """
+
+    def __init__(self, keys: Sequence[bytes]) -> None:
+        """`keys`: needles in compact form (`canary.text.compact`), sorted, each once."""
+        self._full = [k for k in keys if len(k) >= MIN_NEEDLE]
+        prefixes: list[bytes] = []
+        group: list[int] = []  # index in _full of the first needle of each prefix
+        last = b""
+        for i, key in enumerate(self._full):
+            prefix = key[:KEY_PREFIX]
+            if prefix != last:
+                prefixes.append(prefix)
+                group.append(i)
+                last = prefix
+        group.append(len(self._full))
+        self._group = group
+        self._hits = [0] * len(self._full)
+        self._misses = [0] * len(prefixes)
         # Leftmost-longest, contiguous: 2.5x faster to search than every overlapping match
         # (0.20 s against 0.54 s of CPU for 150 MB and 500,000 needles), for about the same
         # build. A needle hidden inside a longer match that overlaps it lies in that
-        # match's window, which the caller checks for every kind.
+        # match's window, which the caller checks for every kind. Sorted needles build
+        # twice as fast as the same in any order.
         self._automaton = (
             ahocorasick_rs.BytesAhoCorasick(
-                list(projected),
+                prefixes,
                 matchkind=ahocorasick_rs.MATCHKIND_LEFTMOST_LONGEST,
                 implementation=ahocorasick_rs.Implementation.ContiguousNFA,
             )
-            if projected
+            if prefixes
             else None
         )
 
+    @classmethod
+    def of_needles(cls, needles: Iterable[str]) -> Engine:
+        """An engine for needles as they are written (each projected like the dump)."""
+        return cls(sorted({compact(t).encode("ascii") for t in needles}))
+
     def __len__(self) -> int:
-        return self._size
+        return len(self._full)
 
     def scan(self, data: bytes) -> Iterator[Hit]:
         """Candidate hits in `data` (UTF-8), in the order they end."""
@@ -185,9 +204,20 @@ class Engine:
         if not matches:
             return
         piece = _Piece(data, fn)
-        counts = self._hits
+        full, group, hits, misses = self._full, self._group, self._hits, self._misses
         for index, start, end in matches:
-            if counts[index] >= MAX_HITS_PER_NEEDLE:
+            whole = None  # the longest whole needle of this prefix that is there
+            for k in range(group[index], min(group[index + 1], group[index] + MAX_GROUP)):
+                if text.startswith(full[k], start) and (
+                    whole is None or len(full[k]) > len(full[whole])
+                ):
+                    whole = k
+            # A prefix whose whole needles are not there is still a candidate: a needle
+            # it overlaps (hidden by the leftmost-longest search) lies in its window.
+            counts, at = (hits, whole) if whole is not None else (misses, index)
+            if counts[at] >= MAX_HITS_PER_NEEDLE:
                 continue
-            counts[index] += 1
+            counts[at] += 1
+            if whole is not None:
+                end = start + len(full[whole])
             yield Hit(piece.original(start), piece.original(end))

@@ -1,0 +1,131 @@
+"""identify's needle index kept in the store: used while current, never once stale."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import delete, func, select, update
+
+from canary.investigate import needles
+from canary.investigate.identify import identify_text, load_index
+from canary.investigate.scan import KEY_PREFIX, Engine
+from canary.store.engine import Store
+from canary.store.models import Domain, Identifier, IdentifyGeneration, NeedleIndexPart
+from tests.registry_support import DOMAIN, Person, Register, build
+
+ANA = Person("Ana Ruiz Ortega", f"ana.ruiz@{DOMAIN}", "+52 844 123 4567", "F-009872")
+EVA = Person("Eva Soto Lara", f"eva.soto@{DOMAIN}", "+52 844 765 4321", "F-009873")
+
+
+@pytest.fixture
+def reg(store: Store) -> Register:
+    return build(store, {"Partido Azul": [ANA]})
+
+
+def copies(store: Store, text: str) -> list[str]:
+    return [c["id"] for c in identify_text(store, text)["copies"]]
+
+
+def stored_generation(store: Store) -> int | None:
+    with store.session() as s:
+        return s.scalar(select(NeedleIndexPart.generation).where(NeedleIndexPart.part == "meta"))
+
+
+def current_generation(store: Store) -> int:
+    with store.session() as s:
+        return s.scalars(select(IdentifyGeneration.value)).one()
+
+
+def test_the_index_is_stored_and_reused_while_nothing_changes(
+    store: Store, reg: Register, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert copies(store, f"contacto: {ANA.email}") == [reg.copies["Partido Azul"]]
+    assert stored_generation(store) == current_generation(store)
+
+    def no_rebuild(*_: object) -> None:
+        raise AssertionError("rebuilt although the register did not change")
+
+    monkeypatch.setattr(needles, "build", no_rebuild)
+    assert copies(store, "tel (844) 123-4567") == [reg.copies["Partido Azul"]]
+
+
+def test_a_canary_added_after_the_index_was_built_is_found(store: Store, reg: Register) -> None:
+    load_index(store)  # builds and stores the index of Ana alone
+    before = stored_generation(store)
+    later = build(store, {"Partido Verde": [EVA]})
+    assert current_generation(store) != before  # the insert moved the register on
+    dump = f"{EVA.email}; Eva Soto Lara; +52 (844) 765-4321"
+    assert copies(store, dump) == [later.copies["Partido Verde"]]
+    assert stored_generation(store) == current_generation(store)
+
+
+def test_a_deleted_identifier_is_never_matched_by_an_index_built_before(
+    store: Store, reg: Register
+) -> None:
+    load_index(store)
+    with store.session() as s:
+        s.execute(delete(Identifier).where(Identifier.value == ANA.email))
+    assert copies(store, f"contacto: {ANA.email}") == []
+    assert stored_generation(store) == current_generation(store)
+
+
+def test_an_index_read_after_the_delete_but_built_before_it_matches_nothing(
+    store: Store, reg: Register
+) -> None:
+    with store.engine.connect() as conn:
+        stale = needles.build(conn)  # holds Ana's address
+    assert stale.identifiers(b"anaruizcorreosegurotest") is not None
+    with store.session() as s:
+        s.execute(delete(Identifier).where(Identifier.value == ANA.email))
+    idx = load_index(store)
+    idx.needles = stale  # as if a scan had started before the delete
+    idx.ensure("anaruizcorreosegurotest")
+    assert idx.emails == {}  # the row is gone when the hit reads it
+
+
+def test_a_changed_value_is_looked_up_as_it_is_now(store: Store, reg: Register) -> None:
+    load_index(store)
+    new = f"ana.ortega@{DOMAIN}"
+    with store.session() as s:
+        s.execute(update(Identifier).where(Identifier.value == ANA.email).values(value=new))
+    assert copies(store, f"contacto: {ANA.email}") == []
+    assert copies(store, f"contacto: {new}") == [reg.copies["Partido Azul"]]
+
+
+def test_a_domain_added_later_reports_unknown_addresses_at_it(store: Store, reg: Register) -> None:
+    text = "escribe a quien@nuevo-dominio.test"
+    assert identify_text(store, text)["unmatched_canary_domain_addresses"] == []
+    with store.session() as s:
+        s.add(Domain(name="nuevo-dominio.test"))
+    assert identify_text(store, text)["unmatched_canary_domain_addresses"] == [
+        "quien@nuevo-dominio.test"
+    ]
+
+
+def test_an_index_split_over_many_rows_reads_back_whole(
+    store: Store, reg: Register, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(store, {"Partido Verde": [EVA]})
+    monkeypatch.setattr(needles, "PART_BYTES", 16)
+    built = needles.load(store)
+    with store.session() as s:
+        assert s.scalar(select(func.count()).select_from(NeedleIndexPart)) > 8
+    again = needles.load(store)
+    assert again.keys == built.keys and list(again.ids) == list(built.ids)
+    assert list(again.starts) == list(built.starts) and again.lengths == {10}
+    assert again.codes == {"52"} and again.word_len == built.word_len > 0
+
+
+def test_a_prefix_met_over_and_over_does_not_hide_another_needle_of_that_prefix(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from canary.investigate import scan
+
+    monkeypatch.setattr(scan, "MAX_HITS_PER_NEEDLE", 5)
+    common = b"mariagarcialopez"  # a real name, as long as the automaton's prefix
+    assert len(common) == KEY_PREFIX
+    engine = Engine([common, common + b"84correosegurotest"])
+    data = b"Maria Garcia Lopez\n" * 20 + b"MARIA.GARCIA.LOPEZ84@correo-seguro.test\n"
+    hits = list(engine.scan(data))
+    assert len(hits) == 6  # five of the name, then the address, counted apart
+    last = hits[-1]
+    assert data[last.start : last.end].strip() == b"MARIA.GARCIA.LOPEZ84@correo-seguro.test"
