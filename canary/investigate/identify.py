@@ -397,7 +397,9 @@ class Scanner:
     def feed_bytes(self, data: bytes, *, final: bool = False) -> None:
         """A piece of the dump as UTF-8 bytes (a piece may end inside a character)."""
         buf = self._carry + data
-        if b"\\u" in buf:  # JSON written with ensure_ascii: "Mar\u00eda"
+        # JSON written with ensure_ascii: "Mar\u00eda" (a backslash looked for first:
+        # one memchr, where `in` with two bytes costs about 2 ms per MB)
+        if buf.find(b"\\") != -1 and b"\\u" in buf:
             text = buf.decode("utf-8", "replace")
             buf = JSON_ESCAPE_RE.sub(lambda m: _unescape(m.group(1)), text).encode("utf-8")
         pending = b""
@@ -420,7 +422,7 @@ class Scanner:
     def engine(self) -> Engine:
         if self._engine is None:
             nx = self.index.needles
-            self._engine = Engine(nx.keys if nx is not None else [])
+            self._engine = Engine(nx.keys, nx.prefixes, nx.group) if nx is not None else Engine([])
         return self._engine
 
     def _scan(self, buf: bytes, final: bool) -> None:

@@ -25,17 +25,20 @@ and the identifiers' read (the counter is read first; a change after it moves it
 
 from __future__ import annotations
 
+import bisect
 import json
 import logging
 import sys
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from canary.identifiers import normalize_email, phone_parts
+from canary.investigate.scan import prefix_groups
 from canary.store.engine import Store
 from canary.store.models import Domain, Identifier, IdentifyGeneration, NeedleIndexPart
 from canary.text import compact, fold
@@ -50,6 +53,7 @@ BATCH = 50_000
 #: count: they would match real rows.
 MIN_ID_LEN = 5
 FORMAT = 1
+PARTS = ("meta", "keys", "starts", "ids", "prefixes", "group")
 
 
 @dataclass
@@ -65,14 +69,14 @@ class NeedleIndex:
     codes: set[str] = field(default_factory=set)
     #: The longest name or id needle (its words run together).
     word_len: int = 0
-    _position: dict[bytes, int] | None = None
+    #: The automaton's needles and where each one's keys begin (`scan.prefix_groups`).
+    prefixes: list[bytes] = field(default_factory=list)
+    group: array[int] = field(default_factory=lambda: array("q", [0]))
 
     def identifiers(self, key: bytes) -> tuple[int, array[int]] | None:
         """(needle number, identifier ids) of a compact key, None when no needle is it."""
-        if self._position is None:
-            self._position = {k: i for i, k in enumerate(self.keys)}
-        k = self._position.get(key)
-        if k is None:
+        k = bisect.bisect_left(self.keys, key)  # sorted: no dict of every key to build
+        if k == len(self.keys) or self.keys[k] != key:
             return None
         return k, self.ids[self.starts[k] : self.starts[k + 1]]
 
@@ -146,8 +150,18 @@ def build(conn: Connection) -> NeedleIndex:
     for key in keys:
         ids.extend(table[key])
         starts.append(len(ids))
+    encoded = [k.encode("ascii") for k in keys]
+    prefixes, group = prefix_groups(encoded)
     return NeedleIndex(
-        gen, [k.encode("ascii") for k in keys], starts, ids, lengths, codes - {""}, word_len
+        gen,
+        encoded,
+        starts,
+        ids,
+        lengths,
+        codes - {""},
+        word_len,
+        prefixes,
+        array("q", group),
     )
 
 
@@ -192,7 +206,7 @@ def _read(conn: Connection, gen: int) -> NeedleIndex | None:
     head = conn.execute(select(t.generation).where(t.part == "meta", t.seq == 0)).scalar()
     if head != gen:
         return None
-    parts: dict[str, list[bytes]] = {"meta": [], "keys": [], "starts": [], "ids": []}
+    parts: dict[str, list[bytes]] = {name: [] for name in PARTS}
     rows = conn.execute(select(t.part, t.generation, t.data).order_by(t.part, t.seq))
     for part, row_gen, data in rows:
         if row_gen != gen or part not in parts:
@@ -201,19 +215,36 @@ def _read(conn: Connection, gen: int) -> NeedleIndex | None:
     meta = json.loads(b"".join(parts["meta"]))
     if meta.get("format") != FORMAT:
         return None
-    starts, ids = array("q"), array("q")
-    starts.frombytes(b"".join(parts["starts"]))
-    ids.frombytes(b"".join(parts["ids"]))
-    if meta.get("byteorder") != sys.byteorder:
-        starts.byteswap()
-        ids.byteswap()
-    blob = b"".join(parts["keys"])
-    keys = blob.split(b"\n") if blob else []
+    starts, ids, group = (_numbers(parts[name], meta) for name in ("starts", "ids", "group"))
+    keys, prefixes = (_lines(parts[name]) for name in ("keys", "prefixes"))
     if len(keys) != meta.get("keys") or len(starts) != len(keys) + 1:
         return None
+    if len(group) != len(prefixes) + 1:
+        return None
     return NeedleIndex(
-        gen, keys, starts, ids, set(meta["lengths"]), set(meta["codes"]), meta["word_len"]
+        gen,
+        keys,
+        starts,
+        ids,
+        set(meta["lengths"]),
+        set(meta["codes"]),
+        meta["word_len"],
+        prefixes,
+        group,
     )
+
+
+def _numbers(chunks: list[bytes], meta: dict[str, Any]) -> array[int]:
+    out = array("q")
+    out.frombytes(b"".join(chunks))
+    if meta.get("byteorder") != sys.byteorder:
+        out.byteswap()
+    return out
+
+
+def _lines(chunks: list[bytes]) -> list[bytes]:
+    blob = b"".join(chunks)
+    return blob.split(b"\n") if blob else []
 
 
 def _chunks(data: bytes) -> Iterator[bytes]:
@@ -236,6 +267,8 @@ def _write(store: Store, index: NeedleIndex) -> None:
         "keys": b"\n".join(index.keys),
         "starts": index.starts.tobytes(),
         "ids": index.ids.tobytes(),
+        "prefixes": b"\n".join(index.prefixes),
+        "group": index.group.tobytes(),
     }
     rows = [
         {"part": part, "seq": seq, "generation": index.generation, "data": chunk}

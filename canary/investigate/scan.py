@@ -146,6 +146,26 @@ class Hit:
     end: int
 
 
+def prefix_groups(keys: Sequence[bytes]) -> tuple[list[bytes], list[int]]:
+    """The automaton's needles for sorted compact `keys`: each distinct first KEY_PREFIX
+    bytes of a key at least MIN_NEEDLE long, and where the keys of each begin in `keys`
+    (the last item: where the last one's end)."""
+    prefixes: list[bytes] = []
+    group: list[int] = []
+    last, end = b"", 0
+    for i, key in enumerate(keys):
+        if len(key) < MIN_NEEDLE:
+            continue
+        prefix = key[:KEY_PREFIX]
+        if prefix != last:
+            prefixes.append(prefix)
+            group.append(i)
+            last = prefix
+        end = i + 1
+    group.append(end)
+    return prefixes, group
+
+
 class Engine:
     """One automaton for every needle; `scan` gives the candidate hits of a piece.
 
@@ -156,21 +176,20 @@ class Engine:
     times in a dump is counted (and capped) as that value, not as its prefix.
     """
 
-    def __init__(self, keys: Sequence[bytes]) -> None:
-        """`keys`: needles in compact form (`canary.text.compact`), sorted, each once."""
-        self._full = [k for k in keys if len(k) >= MIN_NEEDLE]
-        prefixes: list[bytes] = []
-        group: list[int] = []  # index in _full of the first needle of each prefix
-        last = b""
-        for i, key in enumerate(self._full):
-            prefix = key[:KEY_PREFIX]
-            if prefix != last:
-                prefixes.append(prefix)
-                group.append(i)
-                last = prefix
-        group.append(len(self._full))
+    def __init__(
+        self,
+        keys: Sequence[bytes],
+        prefixes: Sequence[bytes] | None = None,
+        group: Sequence[int] | None = None,
+    ) -> None:
+        """`keys`: needles in compact form (`canary.text.compact`), sorted, each once;
+        `prefixes` and `group` as `prefix_groups` gives them (computed when not given)."""
+        if prefixes is None or group is None:
+            prefixes, group = prefix_groups(keys)
+        self._full = keys
         self._group = group
-        self._hits = [0] * len(self._full)
+        self._size = len(prefixes)
+        self._hits = [0] * len(keys)
         self._misses = [0] * len(prefixes)
         # Leftmost-longest, contiguous: 2.5x faster to search than every overlapping match
         # (0.20 s against 0.54 s of CPU for 150 MB and 500,000 needles), for about the same
@@ -193,7 +212,8 @@ class Engine:
         return cls(sorted({compact(t).encode("ascii") for t in needles}))
 
     def __len__(self) -> int:
-        return len(self._full)
+        """Needles (distinct prefixes) the automaton holds."""
+        return self._size
 
     def scan(self, data: bytes) -> Iterator[Hit]:
         """Candidate hits in `data` (UTF-8), in the order they end."""
