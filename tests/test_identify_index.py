@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import pytest
 from sqlalchemy import delete, func, select, update
 
+from canary.investigate import identify as identify_mod
 from canary.investigate import needles
-from canary.investigate.identify import identify_text, load_index
+from canary.investigate.identify import Scanner, identify, identify_text, load_index
 from canary.investigate.scan import KEY_PREFIX, Engine
 from canary.store.engine import Store
 from canary.store.models import Domain, Identifier, IdentifyGeneration, NeedleIndexPart
@@ -129,3 +135,63 @@ def test_a_prefix_met_over_and_over_does_not_hide_another_needle_of_that_prefix(
     assert len(hits) == 6  # five of the name, then the address, counted apart
     last = hits[-1]
     assert data[last.start : last.end].strip() == b"MARIA.GARCIA.LOPEZ84@correo-seguro.test"
+
+
+def test_a_dump_scanned_in_two_processes_finds_a_value_the_middle_cuts(
+    store: Store, reg: Register, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    verde = build(store, {"Partido Verde": [EVA]}).copies["Partido Verde"]
+    filler = "".join(
+        f"F-{i},Persona {i},persona{i}@gmail.com,81 {1000 + i} 2000\n" for i in range(300)
+    )
+    straddling = f"F-9,Eva Soto Lara,{EVA.email.upper()},+52 (844) 765-4321\n"
+    near_middle = f"F-8,x,{ANA.email},\n"  # in the child's overlap, before its first window
+    head = filler + near_middle
+    body = head + filler[: len(filler) - len(near_middle)]
+    assert len(body) > identify_mod.OVERLAP
+    text = "Ana Ruiz Ortega\n" + body + straddling + body + "tel. 844-123-4567\n"
+    middle = len(text.encode()) // 2
+    start = text.index(straddling)
+    assert start < middle < start + len(straddling)  # the middle cuts the line
+    path = tmp_path / "dump.csv"
+    path.write_text(text, encoding="utf-8")
+    sequential = identify(store, path)
+    halves: list[int] = []
+    real = identify_mod.scan_halves
+
+    def counting(scanner: Scanner, p: Path, size: int) -> None:
+        halves.append(size)
+        real(scanner, p, size)
+
+    monkeypatch.setattr(identify_mod, "PARALLEL_BYTES", 1)
+    monkeypatch.setattr(identify_mod, "scan_halves", counting)
+    parallel = identify(store, path)
+    assert halves == [len(text.encode())]
+    assert parallel == sequential
+    azul = reg.copies["Partido Azul"]
+    assert {c["id"] for c in parallel["copies"]} == {azul, verde}
+    found = {c["id"]: {i["value"] for i in c["identifiers"]} for c in parallel["copies"]}
+    assert found[verde] == {EVA.email, "+528447654321", "Eva Soto Lara"}
+    assert found[azul] == {ANA.email, "+528441234567", "Ana Ruiz Ortega"}
+
+
+def test_when_the_second_process_fails_this_one_scans_its_half(
+    store: Store, reg: Register, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "dump.txt"
+    path.write_text("x" * 5000 + f"\n{ANA.email}\n", encoding="utf-8")
+    monkeypatch.setattr(identify_mod, "PARALLEL_BYTES", 1)
+    monkeypatch.setattr(identify_mod.Scanner, "found_state", _fail_in_child(os.getpid()))
+    result = identify(store, path)
+    assert [c["id"] for c in result["copies"]] == [reg.copies["Partido Azul"]]
+
+
+def _fail_in_child(parent: int) -> Callable[[Scanner], dict[str, Any]]:
+    real = identify_mod.Scanner.found_state
+
+    def found_state(self: Scanner) -> dict[str, Any]:
+        if os.getpid() != parent:
+            raise RuntimeError("the child dies")
+        return real(self)
+
+    return found_state

@@ -27,9 +27,12 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import json
 import logging
 import math
+import os
 import re
+import threading
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -45,7 +48,7 @@ from canary.investigate import needles as needle_index
 from canary.investigate.coded import apply_codes
 from canary.investigate.datasets import DatasetAnswer, dataset_matcher
 from canary.investigate.needles import NeedleIndex, word_orders
-from canary.investigate.readers import as_text, raw_blocks, read_pieces
+from canary.investigate.readers import CHUNK_BYTES, as_text, raw_blocks, read_pieces
 from canary.investigate.scan import Engine, char_start
 from canary.investigate.sniff import Format, Kind, detect_file_format
 from canary.store.engine import Store
@@ -100,12 +103,22 @@ class Index:
         if self.needles is None or self.store is None:
             return
         found = self.needles.identifiers(key.encode("ascii", "replace"))
-        if found is None or found[0] in self._looked_up:
+        if found is not None:
+            self.ensure_needle(found[0])
+
+    def ensure_needle(self, k: int) -> None:
+        """Read the identifiers of needle number `k` from the store, once."""
+        nx, store = self.needles, self.store
+        if nx is None or store is None or k in self._looked_up:
             return
-        self._looked_up.add(found[0])
-        wanted = [i for i in found[1] if i not in self._read]
+        self._looked_up.add(k)
+        wanted = [i for i in nx.ids[nx.starts[k] : nx.starts[k + 1]] if i not in self._read]
         for lo in range(0, len(wanted), 500):
-            self._add_rows(self.store, wanted[lo : lo + 500])
+            self._add_rows(store, wanted[lo : lo + 500])
+
+    @property
+    def looked_up(self) -> set[int]:
+        return set(self._looked_up)
 
     def _add_rows(self, store: Store, ids: list[int]) -> None:
         query = (
@@ -390,6 +403,7 @@ class Scanner:
     _engine: Engine | None = None
     _runs: re.Pattern[str] | None = None
     _domain_cache: dict[str, bool] = field(default_factory=dict)
+    _finished: bool = False
 
     def feed(self, text: str, *, final: bool = False) -> None:
         self.feed_bytes(text.encode("utf-8", "replace"), final=final)
@@ -417,6 +431,11 @@ class Scanner:
 
     def finish(self) -> None:
         self.feed_bytes(b"", final=True)
+        self._finished = True
+
+    @property
+    def unfinished(self) -> bool:
+        return not self._finished
 
     @property
     def engine(self) -> Engine:
@@ -531,6 +550,36 @@ class Scanner:
                     break
                 self.index.ensure(key)
 
+    def found_state(self) -> dict[str, Any]:
+        """What this scanner found, as JSON (`merge` takes it)."""
+        return {
+            "emails": sorted(self.emails),
+            "phones": sorted(self.phones),
+            "words": [
+                [kind, value, [[h.canary_id, h.copy_id] for h in holders]]
+                for (kind, value), holders in self.words.items()
+            ],
+            "unmatched": sorted(self.unmatched),
+            "needles": sorted(self.index.looked_up),
+        }
+
+    def merge(self, state: dict[str, Any]) -> None:
+        """Add what another scanner of the same dump found (`found_state`)."""
+        for k in state["needles"]:
+            self.index.ensure_needle(k)  # its holders, for `result`
+        self.emails.update(state["emails"])
+        self.phones.update(state["phones"])
+        for kind, value, holders in state["words"]:
+            mine = self.words.setdefault((kind, value), [])
+            for canary_id, copy_id in holders:
+                holder = _Holder(canary_id, copy_id)
+                if holder not in mine:
+                    mine.append(holder)
+        for address in state["unmatched"]:
+            if len(self.unmatched) >= MAX_UNMATCHED:
+                break
+            self.unmatched.add(address)
+
     def result(self) -> Identification:
         """Copies best first, with their strength; explained copies and controls apart."""
         found: list[Found] = []
@@ -600,6 +649,68 @@ def _pick_country(holders: list[tuple[str, str]], before: str) -> list[str]:
     return chosen or [e for _, e in holders]
 
 
+#: A UTF-8 dump at least this large is scanned by two processes, each over half of its
+#: bytes: the automaton's search and the projection hold the GIL, threads would not help.
+PARALLEL_BYTES = 64 << 20
+
+
+def _can_fork() -> bool:
+    """Two cores, fork, and no other thread (a thread's locks would stay held in the child)."""
+    return hasattr(os, "fork") and (os.cpu_count() or 1) >= 2 and threading.active_count() == 1
+
+
+def _range_blocks(path: Path, lo: int, hi: int) -> Iterator[bytes]:
+    with path.open("rb") as f:
+        f.seek(lo)
+        while lo < hi and (block := f.read(min(CHUNK_BYTES, hi - lo))):
+            lo += len(block)
+            yield block
+
+
+def scan_halves(scanner: Scanner, path: Path, size: int) -> None:
+    """Scan a UTF-8 dump in two processes: this one the first half, a forked child the
+    second, from OVERLAP bytes before the middle, as one process would read its next
+    piece (a value the middle cuts is whole in the child's first piece; what the first
+    half saw whole near the middle, the child leaves). The child sends back what it
+    found and which needles it read; if it fails, this process scans its half too."""
+    middle = size // 2
+    engine = scanner.engine  # built once, before the fork: the child shares it
+    index = scanner.index
+    second = Scanner(index, scanner.fmt, _engine=engine, _at_start=False)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        status = 1
+        try:
+            os.close(read)
+            if index.store is not None:  # the parent's pooled connections are its own
+                index.store.engine.dispose(close=False)
+            for block in _range_blocks(path, max(0, middle - OVERLAP), size):
+                second.feed_bytes(block)
+            second.finish()
+            with os.fdopen(write, "wb") as out:
+                out.write(json.dumps(second.found_state()).encode())
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write)
+    for block in _range_blocks(path, 0, middle):
+        scanner.feed_bytes(block)  # never final: the child reads on past the middle
+    with os.fdopen(read, "rb") as inp:
+        payload = inp.read()
+    _, status = os.waitpid(pid, 0)
+    if status == 0 and payload:
+        scanner.merge(json.loads(payload))
+    else:
+        log.warning("identify: the second half's process failed; scanning it here")
+        second = Scanner(index, scanner.fmt, _engine=engine, _at_start=False)
+        for block in _range_blocks(path, max(0, middle - OVERLAP), size):
+            second.feed_bytes(block)
+        second.finish()
+        scanner.merge(second.found_state())
+    scanner._carry, scanner._finished = b"", True
+
+
 def identify_text(store: Store, text: str) -> dict[str, Any]:
     """`identify` for text already in memory (pasted lists, messages)."""
     scanner = Scanner(load_index(store))
@@ -628,7 +739,11 @@ def identify_dump(store: Store, path: str | Path) -> Identification:
     scanner = Scanner(load_index(store))
     matcher = dataset_matcher(store, fmt)
     blocks = raw_blocks(p, fmt)
-    if blocks is not None:  # UTF-8 text: its bytes are scanned, decoded only for datasets
+    size = p.stat().st_size
+    if blocks is not None and matcher.empty and size >= PARALLEL_BYTES and _can_fork():
+        scanner.fmt = fmt
+        scan_halves(scanner, p, size)
+    elif blocks is not None:  # UTF-8 text: its bytes are scanned, decoded only for datasets
         scanner.fmt = fmt
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
         for block in blocks:
@@ -641,7 +756,8 @@ def identify_dump(store: Store, path: str | Path) -> Identification:
         for piece in read_pieces(p, fmt):
             scanner.feed(piece)
             matcher.feed(piece)
-    scanner.finish()
+    if scanner.unfinished:
+        scanner.finish()
     matcher.finish()
     result = scanner.result()
     apply_codes(store, result)
