@@ -40,6 +40,7 @@ from sqlalchemy import insert
 from canary.store.engine import open_store
 from canary.store.models import Canary, Copy, Dataset, Domain, Identifier, name_key
 
+ROOT = str(Path(__file__).resolve().parents[1])
 DOMAIN = "correo-seguro.test"
 PER_COPY = 100
 LEAKED_COPIES = 5
@@ -165,7 +166,7 @@ def _child(fn: str, *args: str) -> dict[str, float]:
         check=True,
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")])},
     )
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
@@ -188,9 +189,18 @@ def child(fn: str, args: list[str]) -> None:
         imported = time.perf_counter()
         store = open_store(args[0])
         t, c = time.perf_counter(), time.process_time()
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
         result = identify(store, Path(args[1]))
         figures["seconds"] = time.perf_counter() - t
-        figures["cpu"] = time.process_time() - c
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)  # a forked half's CPU too
+        figures["cpu"] = (
+            time.process_time()
+            - c
+            + after.ru_utime
+            + after.ru_stime
+            - kids.ru_utime
+            - kids.ru_stime
+        )
         figures["imports"] = imported - started
         figures["copies"] = len(result["copies"])
     else:  # grep
@@ -263,9 +273,12 @@ def main() -> None:
             f"identify peak RSS: one line {i0['rss_mb']:.0f} MB, quarter dump "
             f"{iq['rss_mb']:.0f} MB, dump {i1['rss_mb']:.0f} MB"
         )
-        print(f"ratio identify/grep per byte: {ident_byte / grep_byte:.1f}x (target <= 2x)")
         print(
-            f"ratio identify/grep per byte, CPU time (a busy machine): {ident_cpu:.2f} s / "
+            f"ratio identify/grep per byte, wall: {ident_byte / grep_byte:.1f}x (target <= 2x; "
+            "identify scans a dump of 64 MB or more in two processes, grep uses one core)"
+        )
+        print(
+            f"ratio identify/grep per byte, CPU time (both processes): {ident_cpu:.2f} s / "
             f"{grep_cpu:.2f} s = {ident_cpu / grep_cpu:.1f}x; start-up CPU {i0['cpu']:.2f} s"
         )
         print(f"ratio identify/grep whole run: {i1['process'] / g1['seconds']:.1f}x")

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Connection, delete, func, select, update
 
 from canary.investigate import identify as identify_mod
-from canary.investigate import needles
+from canary.investigate import needles, scan
 from canary.investigate.identify import Scanner, identify, identify_text, load_index
 from canary.investigate.scan import KEY_PREFIX, Engine
 from canary.store.engine import Store
@@ -195,3 +195,49 @@ def _fail_in_child(parent: int) -> Callable[[Scanner], dict[str, Any]]:
         return real(self)
 
     return found_state
+
+
+def test_the_kept_automaton_is_read_back_not_built(
+    store: Store, reg: Register, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("daachorse")
+    assert needles.load(store).automaton  # built once, kept with the index
+
+    def no_build(*_: object) -> None:
+        raise AssertionError("automaton built although one is kept")
+
+    monkeypatch.setattr(scan, "double_array", no_build)
+    assert copies(store, f"contacto: {ANA.email}") == [reg.copies["Partido Azul"]]
+
+
+def test_an_index_kept_by_another_engine_is_rebuilt(
+    store: Store, reg: Register, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    needles.load(store)
+    monkeypatch.setattr(needles, "engine_name", lambda: "another-engine 9")
+    rebuilt: list[int] = []
+    real = needles.build
+
+    def counting(conn: Connection) -> needles.NeedleIndex:
+        rebuilt.append(1)
+        return real(conn)
+
+    monkeypatch.setattr(needles, "build", counting)
+    needles.load(store)
+    needles.load(store)
+    assert rebuilt == [1]  # rebuilt once, then kept for this engine
+
+
+def test_both_automata_find_the_same_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("daachorse")
+    keys = sorted(
+        {b"anaruizcorreosegurotest", b"8441234567", b"anaruizortega", b"ruizortegaana", b"ana1"}
+    )
+    data = (
+        "x,Ana RUIZ Ortega,ana.ruiz@correo-seguro.test,(844) 123-4567\n"
+        "Ruiz Ortega, Ana; ana1; Núñez 844.123.45.67\n"
+    ).encode() * 3
+    fast = [(h.start, h.end) for h in Engine(keys).scan(data)]
+    monkeypatch.setattr(scan, "_DAACHORSE", None)
+    assert [(h.start, h.end) for h in Engine(keys).scan(data)] == fast
+    assert len(fast) == 18

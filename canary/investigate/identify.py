@@ -441,7 +441,11 @@ class Scanner:
     def engine(self) -> Engine:
         if self._engine is None:
             nx = self.index.needles
-            self._engine = Engine(nx.keys, nx.prefixes, nx.group) if nx is not None else Engine([])
+            self._engine = (
+                Engine(nx.keys, nx.prefixes, nx.group, nx.automaton)
+                if nx is not None
+                else Engine([])
+            )
         return self._engine
 
     def _scan(self, buf: bytes, final: bool) -> None:

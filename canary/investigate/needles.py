@@ -38,7 +38,7 @@ from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from canary.identifiers import normalize_email, phone_parts
-from canary.investigate.scan import prefix_groups
+from canary.investigate.scan import engine_name, prefix_groups, serialized
 from canary.store.engine import Store
 from canary.store.models import Domain, Identifier, IdentifyGeneration, NeedleIndexPart
 from canary.text import compact, fold
@@ -52,8 +52,8 @@ BATCH = 50_000
 #: Identifier values shorter than this (all words run together) are ids too short to
 #: count: they would match real rows.
 MIN_ID_LEN = 5
-FORMAT = 1
-PARTS = ("meta", "keys", "starts", "ids", "prefixes", "group")
+FORMAT = 2
+PARTS = ("meta", "keys", "starts", "ids", "prefixes", "group", "automaton")
 
 
 @dataclass
@@ -72,6 +72,9 @@ class NeedleIndex:
     #: The automaton's needles and where each one's keys begin (`scan.prefix_groups`).
     prefixes: list[bytes] = field(default_factory=list)
     group: array[int] = field(default_factory=lambda: array("q", [0]))
+    #: The automaton over `prefixes` as bytes (`scan.serialized`), None when the engine
+    #: in use cannot keep one or it was made by another version.
+    automaton: bytes | None = None
 
     def identifiers(self, key: bytes) -> tuple[int, array[int]] | None:
         """(needle number, identifier ids) of a compact key, None when no needle is it."""
@@ -162,6 +165,7 @@ def build(conn: Connection) -> NeedleIndex:
         word_len,
         prefixes,
         array("q", group),
+        serialized(prefixes),
     )
 
 
@@ -213,14 +217,15 @@ def _read(conn: Connection, gen: int) -> NeedleIndex | None:
             return None  # rebuilt by another process while this one read
         parts[part].append(data)
     meta = json.loads(b"".join(parts["meta"]))
-    if meta.get("format") != FORMAT:
-        return None
+    if meta.get("format") != FORMAT or meta.get("engine") != engine_name():
+        return None  # made by another version: rebuilt (and kept) for this one
     starts, ids, group = (_numbers(parts[name], meta) for name in ("starts", "ids", "group"))
     keys, prefixes = (_lines(parts[name]) for name in ("keys", "prefixes"))
     if len(keys) != meta.get("keys") or len(starts) != len(keys) + 1:
         return None
     if len(group) != len(prefixes) + 1:
         return None
+    automaton = b"".join(parts["automaton"]) or None
     return NeedleIndex(
         gen,
         keys,
@@ -231,6 +236,7 @@ def _read(conn: Connection, gen: int) -> NeedleIndex | None:
         meta["word_len"],
         prefixes,
         group,
+        automaton,
     )
 
 
@@ -260,6 +266,7 @@ def _write(store: Store, index: NeedleIndex) -> None:
         "lengths": sorted(index.lengths),
         "codes": sorted(index.codes),
         "word_len": index.word_len,
+        "engine": engine_name(),
         "byteorder": sys.byteorder,
     }
     parts = {
@@ -269,6 +276,7 @@ def _write(store: Store, index: NeedleIndex) -> None:
         "ids": index.ids.tobytes(),
         "prefixes": b"\n".join(index.prefixes),
         "group": index.group.tobytes(),
+        "automaton": index.automaton or b"",
     }
     rows = [
         {"part": part, "seq": seq, "generation": index.generation, "data": chunk}
