@@ -26,6 +26,7 @@ and the identifiers' read (the counter is read first; a change after it moves it
 from __future__ import annotations
 
 import bisect
+import functools
 import json
 import logging
 import sys
@@ -45,8 +46,9 @@ from canary.text import compact, fold
 
 log = logging.getLogger(__name__)
 
-#: Bytes of one stored part (a row); a part larger than this is split over rows.
-PART_BYTES = 16 << 20
+#: Bytes of one stored part (a row); a part larger than this is split over rows (both
+#: backends take up to 1 GB in one value; a part of one row is used without a copy).
+PART_BYTES = 256 << 20
 #: Identifiers read per batch while the index is built.
 BATCH = 50_000
 #: Identifier values shorter than this (all words run together) are ids too short to
@@ -70,11 +72,16 @@ class NeedleIndex:
     #: The longest name or id needle (its words run together).
     word_len: int = 0
     #: The automaton's needles and where each one's keys begin (`scan.prefix_groups`).
-    prefixes: list[bytes] = field(default_factory=list)
+    prefix_lines: bytes = b""
     group: array[int] = field(default_factory=lambda: array("q", [0]))
     #: The automaton over `prefixes` as bytes (`scan.serialized`), None when the engine
     #: in use cannot keep one or it was made by another version.
     automaton: bytes | None = None
+
+    @functools.cached_property
+    def prefixes(self) -> list[bytes]:
+        """The automaton's needles (split only when it is built, not read back)."""
+        return _lines([self.prefix_lines])
 
     def identifiers(self, key: bytes) -> tuple[int, array[int]] | None:
         """(needle number, identifier ids) of a compact key, None when no needle is it."""
@@ -163,7 +170,7 @@ def build(conn: Connection) -> NeedleIndex:
         lengths,
         codes - {""},
         word_len,
-        prefixes,
+        b"\n".join(prefixes),
         array("q", group),
         serialized(prefixes),
     )
@@ -220,10 +227,11 @@ def _read(conn: Connection, gen: int) -> NeedleIndex | None:
     if meta.get("format") != FORMAT or meta.get("engine") != engine_name():
         return None  # made by another version: rebuilt (and kept) for this one
     starts, ids, group = (_numbers(parts[name], meta) for name in ("starts", "ids", "group"))
-    keys, prefixes = (_lines(parts[name]) for name in ("keys", "prefixes"))
+    keys = _lines(parts["keys"])
     if len(keys) != meta.get("keys") or len(starts) != len(keys) + 1:
         return None
-    if len(group) != len(prefixes) + 1:
+    prefix_lines = b"".join(parts["prefixes"])
+    if len(group) - 1 != (prefix_lines.count(b"\n") + 1 if prefix_lines else 0):
         return None
     automaton = b"".join(parts["automaton"]) or None
     return NeedleIndex(
@@ -234,7 +242,7 @@ def _read(conn: Connection, gen: int) -> NeedleIndex | None:
         set(meta["lengths"]),
         set(meta["codes"]),
         meta["word_len"],
-        prefixes,
+        prefix_lines,
         group,
         automaton,
     )
@@ -274,7 +282,7 @@ def _write(store: Store, index: NeedleIndex) -> None:
         "keys": b"\n".join(index.keys),
         "starts": index.starts.tobytes(),
         "ids": index.ids.tobytes(),
-        "prefixes": b"\n".join(index.prefixes),
+        "prefixes": index.prefix_lines,
         "group": index.group.tobytes(),
         "automaton": index.automaton or b"",
     }

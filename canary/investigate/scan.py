@@ -236,18 +236,19 @@ class Engine:
         automaton: bytes | None = None,
     ) -> None:
         """`keys`: needles in compact form (`canary.text.compact`), sorted, each once;
-        `prefixes` and `group` as `prefix_groups` gives them (computed when not given);
-        `automaton`: what `serialized` gave for these prefixes, when it is at hand."""
-        if prefixes is None or group is None:
+        `prefixes` and `group` as `prefix_groups` gives them (computed when not given;
+        the prefixes are needed only when there is no `automaton`, what `serialized` gave
+        for them)."""
+        if group is None:
             prefixes, group = prefix_groups(keys)
         self._full = keys
         self._group = group
-        self._size = len(prefixes)
+        self._size = len(group) - 1
         self._hits = [0] * len(keys)
-        self._misses = [0] * len(prefixes)
+        self._misses = [0] * self._size
         self._double_array: Any = None
         self._automaton: ahocorasick_rs.BytesAhoCorasick | None = None
-        if not prefixes:
+        if not self._size:
             return
         if automaton is not None and _DAACHORSE is not None:
             try:
@@ -255,6 +256,8 @@ class Engine:
                 return
             except Exception:  # another version's bytes: built again below
                 log.info("stored automaton not readable by this daachorse; building it")
+        if prefixes is None:
+            prefixes = prefix_groups(keys)[0]
         self._double_array = double_array(prefixes)
         if self._double_array is None:
             # Leftmost-longest, contiguous: 2.5x faster to search than every overlapping
