@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, delete, func, select, text, update
 
 from canary.investigate import identify as identify_mod
 from canary.investigate import needles, scan
@@ -241,3 +241,18 @@ def test_both_automata_find_the_same_candidates(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(scan, "_DAACHORSE", None)
     assert [(h.start, h.end) for h in Engine(keys).scan(data)] == fast
     assert len(fast) == 18
+
+
+def test_without_its_triggers_the_index_is_built_each_run_and_never_kept(
+    store: Store, reg: Register
+) -> None:
+    with store.engine.begin() as conn:
+        if store.dialect == "sqlite":
+            conn.execute(text("DROP TRIGGER identifiers_identify_generation_insert"))
+        else:
+            conn.execute(text("DROP TRIGGER identifiers_identify_generation ON identifiers"))
+        conn.execute(delete(NeedleIndexPart))
+    assert copies(store, f"contacto: {ANA.email}") == [reg.copies["Partido Azul"]]
+    later = build(store, {"Partido Verde": [EVA]})  # moves no generation now
+    assert copies(store, f"contacto: {EVA.email}") == [later.copies["Partido Verde"]]
+    assert stored_generation(store) is None

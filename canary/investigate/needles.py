@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from canary.identifiers import normalize_email, phone_parts
@@ -201,6 +201,11 @@ def load(store: Store) -> NeedleIndex:
     """The store's needle index: the stored one when it is current, else rebuilt and
     stored (a store that cannot take the write, read-only or busy, still gets it)."""
     with store.engine.connect() as conn:
+        if not watched(conn):  # nothing says when a kept index goes stale: built each run
+            log.warning("the register's change triggers are missing: needle index not kept")
+            index = build(conn)
+            index.generation = None
+            return index
         gen = generation(conn)
         if gen is not None:
             stored = _read(conn, gen)
@@ -210,6 +215,31 @@ def load(store: Store) -> NeedleIndex:
     if index.generation is not None:
         _write(store, index)
     return index
+
+
+def watched(conn: Connection) -> bool:
+    """Whether every trigger that moves the generation is there (SQLite loses a table's
+    triggers when a migration rebuilds the table)."""
+    try:
+        if conn.dialect.name == "sqlite":
+            found = conn.execute(
+                text(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' "
+                    "AND name LIKE '%identify_generation%'"
+                )
+            ).scalar()
+            return found == 6
+        if conn.dialect.name == "postgresql":
+            found = conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%identify_generation' "
+                    "AND tgrelid IN ('identifiers'::regclass, 'domains'::regclass)"
+                )
+            ).scalar()
+            return found == 2
+    except SQLAlchemyError:
+        return False
+    return False
 
 
 def _read(conn: Connection, gen: int) -> NeedleIndex | None:
