@@ -6,7 +6,10 @@ needles, sorted, and the identifier ids behind each are now kept in `needle_inde
 (a few binary parts), tagged with the generation they were built at.
 `identify_generation` holds one counter that triggers bump in the transaction of any
 insert, update or delete of an identifier or a canary domain, so an index built before
-a change is never used after it (`canary.investigate.needles`).
+a change is never used after it (`canary.investigate.needles`). A later migration
+that rebuilds `identifiers` or `domains` on SQLite (batch_alter_table copies the table)
+must create these triggers again: without them identify builds its index on every run
+and keeps none (`needles.watched`).
 
 Revision ID: 0011_identify_speed_needle_index
 Revises: 0010_phone_forms
