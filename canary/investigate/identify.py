@@ -27,9 +27,12 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import json
 import logging
 import math
+import os
 import re
+import threading
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -41,20 +44,21 @@ from sqlalchemy import select
 
 from canary.errors import InputError
 from canary.identifiers import id_kind, is_sequence_id, normalize_email, phone_parts
+from canary.investigate import needles as needle_index
 from canary.investigate.coded import apply_codes
 from canary.investigate.datasets import DatasetAnswer, dataset_matcher
-from canary.investigate.readers import as_text, raw_blocks, read_pieces
+from canary.investigate.needles import NeedleIndex, word_orders
+from canary.investigate.readers import CHUNK_BYTES, as_text, raw_blocks, read_pieces
 from canary.investigate.scan import Engine, char_start
 from canary.investigate.sniff import Format, Kind, detect_file_format
 from canary.store.engine import Store
 from canary.store.models import Canary, Copy, Domain, Identifier, PhoneNumber
-from canary.text import fold, words
+from canary.text import compact, words
 from canary.vocabulary import Strength
 
 log = logging.getLogger(__name__)
 
 MAX_UNMATCHED = 1000
-MIN_ID_LEN = 5
 PHONE_RUN = r"(?<![\d+])\+?\d[\d \t\r\n().\-/\u00a0]{%d,}\d"
 DIGIT_GROUP_RE = re.compile(r"\d+")
 JSON_ESCAPE_RE = re.compile(r"\\u([0-9a-fA-F]{4})")
@@ -68,7 +72,13 @@ class _Holder:
 
 @dataclass
 class Index:
-    """The canary identifiers of the store, in memory, for scanning."""
+    """The canary identifiers of the store met so far, for checking candidates.
+
+    The store's needle index (`canary.investigate.needles`) says which identifiers give
+    each needle; `ensure` reads those of a needle from the store the first time a
+    candidate is checked against it, so the dicts below hold every identifier of each
+    needle looked up, and nothing else.
+    """
 
     emails: dict[str, list[_Holder]] = field(default_factory=dict)
     phones: dict[str, list[_Holder]] = field(default_factory=dict)
@@ -80,9 +90,90 @@ class Index:
     words: dict[str, list[tuple[tuple[str, ...], str, str, _Holder]]] = field(default_factory=dict)
     domains: set[str] = field(default_factory=set)
     copies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    store: Store | None = None
+    needles: NeedleIndex | None = None
+    _looked_up: set[int] = field(default_factory=set)
+    _read: set[int] = field(default_factory=set)
 
     def phone_copies(self, e164: str) -> set[str]:
         return {h.copy_id for h in self.phones.get(e164, []) if h.copy_id}
+
+    def ensure(self, key: str) -> None:
+        """Read the identifiers of needle `key` (compact) from the store, once."""
+        if self.needles is None or self.store is None:
+            return
+        found = self.needles.identifiers(key.encode("ascii", "replace"))
+        if found is not None:
+            self.ensure_needle(found[0])
+
+    def ensure_needle(self, k: int) -> None:
+        """Read the identifiers of needle number `k` from the store, once."""
+        nx, store = self.needles, self.store
+        if nx is None or store is None or k in self._looked_up:
+            return
+        self._looked_up.add(k)
+        wanted = [i for i in nx.ids[nx.starts[k] : nx.starts[k + 1]] if i not in self._read]
+        for lo in range(0, len(wanted), 500):
+            self._add_rows(store, wanted[lo : lo + 500])
+
+    @property
+    def looked_up(self) -> set[int]:
+        return set(self._looked_up)
+
+    def _add_rows(self, store: Store, ids: list[int]) -> None:
+        query = (
+            select(
+                Identifier.id,
+                Identifier.kind,
+                Identifier.value,
+                Identifier.national,
+                Identifier.country_code,
+                Canary.id,
+                Canary.copy_id,
+                Canary.kind,
+            )
+            .join(Canary, Canary.id == Identifier.canary_id)
+            .where(Identifier.id.in_(ids))
+        )
+        with store.engine.connect() as conn:
+            for ident, kind, value, nsn, cc, canary_id, copy_id, canary_kind in conn.execute(query):
+                if ident in self._read:
+                    continue
+                self._read.add(ident)
+                self.add(
+                    kind,
+                    value,
+                    nsn,
+                    cc,
+                    _Holder(canary_id, None if canary_kind == "control" else copy_id),
+                )
+
+    def add(self, kind: str, value: str, nsn: str | None, cc: str | None, holder: _Holder) -> None:
+        """One identifier of a canary (`holder`)."""
+        if kind == "email":
+            self.emails.setdefault(normalize_email(value), []).append(holder)
+        elif kind == "phone":
+            known = value in self.phones
+            self.phones.setdefault(value, []).append(holder)
+            parts = (nsn, cc) if nsn and cc else _parts(value)
+            if not known and parts is not None:
+                self.national.setdefault(parts[0], []).append((parts[1], value))
+        elif kind in ("name", "id"):
+            for w in word_orders(kind, value):
+                self.words.setdefault(w[0], []).append((w, kind, value, holder))
+
+    def load_copies(self, copy_ids: set[str]) -> None:
+        """Recipient and issue date of the copies named (read once each)."""
+        wanted = sorted(c for c in copy_ids if c not in self.copies)
+        if not wanted or self.store is None:
+            return
+        with self.store.session() as s:
+            for lo in range(0, len(wanted), 500):
+                query = select(Copy.id, Copy.recipient, Copy.issued_at).where(
+                    Copy.id.in_(wanted[lo : lo + 500])
+                )
+                for cid, recipient, issued_at in s.execute(query):
+                    self.copies[cid] = {"recipient": recipient, "issued_at": issued_at}
 
 
 #: Chance that an identifier found in a dump came from another copy than the one that
@@ -265,59 +356,17 @@ def _corroborated(found: list[Found]) -> list[Found]:
 
 
 def load_index(store: Store) -> Index:
-    """Read every identifier, copy and canary domain once."""
-    idx = Index()
+    """The store's needle index (kept in the store, rebuilt when the register changed),
+    its canary domains and the phone rules; identifiers are read as needles are met."""
+    nx = needle_index.load(store)
+    idx = Index(store=store, needles=nx, national_lengths=set(nx.lengths))
     with store.session() as s:
         idx.domains = set(s.scalars(select(Domain.name)))
-        for cp in s.scalars(select(Copy)):
-            idx.copies[cp.id] = {"recipient": cp.recipient, "issued_at": cp.issued_at}
-        rows = s.execute(
-            select(
-                Identifier.kind,
-                Identifier.value,
-                Identifier.national,
-                Identifier.country_code,
-                Canary.id,
-                Canary.copy_id,
-                Canary.kind,
-            ).join(Canary, Canary.id == Identifier.canary_id)
-        )
-        national: dict[str, tuple[str, str] | None] = {}
-        for kind, value, nsn, cc, canary_id, copy_id, canary_kind in rows:
-            holder = _Holder(canary_id, None if canary_kind == "control" else copy_id)
-            if kind == "email":
-                idx.emails.setdefault(normalize_email(value), []).append(holder)
-            elif kind == "phone":
-                idx.phones.setdefault(value, []).append(holder)
-                if value not in national:
-                    national[value] = (nsn, cc) if nsn and cc else _parts(value)
-            elif kind in ("name", "id"):
-                words = tuple(fold(value).split())
-                if not words or (kind == "name" and len(words) < 2):
-                    continue  # a single word is too common to count
-                if kind == "id" and (
-                    len("".join(words)) < MIN_ID_LEN or not any(ch.isdigit() for ch in value)
-                ):
-                    continue  # ids without digits ("Garcia") would match real rows
-                variants = {words}
-                if (
-                    kind == "name"
-                ):  # also surnames first: "Hester, Richard", "Núñez Peña, María José"
-                    variants.update((*words[k:], *words[:k]) for k in range(1, len(words)))
-                for w in variants:
-                    idx.words.setdefault(w[0], []).append((w, kind, value, holder))
         codes = {
             cc or (_parts(n) or ("", ""))[1]
             for n, cc in s.execute(select(PhoneNumber.number, PhoneNumber.country_code))
         }
-    for e164, parts in national.items():
-        if parts is None:
-            continue
-        nsn, cc = parts
-        idx.national.setdefault(nsn, []).append((cc, e164))
-        idx.national_lengths.add(len(nsn))
-        codes.add(cc)
-    for cc in codes - {""}:
+    for cc in (codes | nx.codes) - {""}:
         idx.prefixes.update({cc, cc + "1", "00" + cc, "00" + cc + "1"})
     return idx
 
@@ -354,6 +403,7 @@ class Scanner:
     _engine: Engine | None = None
     _runs: re.Pattern[str] | None = None
     _domain_cache: dict[str, bool] = field(default_factory=dict)
+    _finished: bool = False
 
     def feed(self, text: str, *, final: bool = False) -> None:
         self.feed_bytes(text.encode("utf-8", "replace"), final=final)
@@ -361,7 +411,9 @@ class Scanner:
     def feed_bytes(self, data: bytes, *, final: bool = False) -> None:
         """A piece of the dump as UTF-8 bytes (a piece may end inside a character)."""
         buf = self._carry + data
-        if b"\\u" in buf:  # JSON written with ensure_ascii: "Mar\u00eda"
+        # JSON written with ensure_ascii: "Mar\u00eda" (a backslash looked for first:
+        # one memchr, where `in` with two bytes costs about 2 ms per MB)
+        if buf.find(b"\\") != -1 and b"\\u" in buf:
             text = buf.decode("utf-8", "replace")
             buf = JSON_ESCAPE_RE.sub(lambda m: _unescape(m.group(1)), text).encode("utf-8")
         pending = b""
@@ -379,11 +431,21 @@ class Scanner:
 
     def finish(self) -> None:
         self.feed_bytes(b"", final=True)
+        self._finished = True
+
+    @property
+    def unfinished(self) -> bool:
+        return not self._finished
 
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = Engine(needles(self.index))
+            nx = self.index.needles
+            self._engine = (
+                Engine(nx.keys, None if nx.automaton else nx.prefixes, nx.group, nx.automaton)
+                if nx is not None
+                else Engine([])
+            )
         return self._engine
 
     def _scan(self, buf: bytes, final: bool) -> None:
@@ -413,13 +475,14 @@ class Scanner:
         for address, at, stop in addresses_at(text):
             if (at < 64 and not at_start) or (stop > limit and not at_end):
                 continue  # the window may cut it: another hit's window holds it whole
+            self.index.ensure(compact(address))
             if address in self.index.emails:
                 self.emails.add(address)
             elif len(self.unmatched) < MAX_UNMATCHED and self._canary_domain(address):
                 self.unmatched.add(address)
 
     def _phones(self, text: str, at_start: bool, at_end: bool) -> None:
-        if not self.index.national:
+        if not self.index.national_lengths:
             return
         if self._runs is None:  # runs long enough to hold the shortest canary number
             shortest = min(self.index.national_lengths)
@@ -453,6 +516,7 @@ class Scanner:
                 s = e - length
                 if s < 0:
                     continue
+                idx.ensure(digits[s:e])
                 holders = idx.national.get(digits[s:e])
                 if not holders:
                     continue
@@ -463,6 +527,7 @@ class Scanner:
 
     def _scan_words(self, tokens: list[str], at_start: bool, at_end: bool) -> None:
         last = len(tokens)
+        self._look_up_words(tokens)
         first = self.index.words
         for i in [i for i, tok in enumerate(tokens) if tok in first]:
             if i == 0 and not at_start:
@@ -477,6 +542,48 @@ class Scanner:
                 if holder not in self.words[(kind, value)]:
                     self.words[(kind, value)].append(holder)
 
+    def _look_up_words(self, tokens: list[str]) -> None:
+        """Read the names and ids any run of `tokens` could be (`Index.ensure`)."""
+        nx = self.index.needles
+        longest = nx.word_len if nx is not None else 0
+        for i in range(len(tokens)):
+            key = ""
+            for tok in tokens[i:]:
+                key += tok
+                if len(key) > longest:
+                    break
+                self.index.ensure(key)
+
+    def found_state(self) -> dict[str, Any]:
+        """What this scanner found, as JSON (`merge` takes it)."""
+        return {
+            "emails": sorted(self.emails),
+            "phones": sorted(self.phones),
+            "words": [
+                [kind, value, [[h.canary_id, h.copy_id] for h in holders]]
+                for (kind, value), holders in self.words.items()
+            ],
+            "unmatched": sorted(self.unmatched),
+            "needles": sorted(self.index.looked_up),
+        }
+
+    def merge(self, state: dict[str, Any]) -> None:
+        """Add what another scanner of the same dump found (`found_state`)."""
+        for k in state["needles"]:
+            self.index.ensure_needle(k)  # its holders, for `result`
+        self.emails.update(state["emails"])
+        self.phones.update(state["phones"])
+        for kind, value, holders in state["words"]:
+            mine = self.words.setdefault((kind, value), [])
+            for canary_id, copy_id in holders:
+                holder = _Holder(canary_id, copy_id)
+                if holder not in mine:
+                    mine.append(holder)
+        for address in state["unmatched"]:
+            if len(self.unmatched) >= MAX_UNMATCHED:
+                break
+            self.unmatched.add(address)
+
     def result(self) -> Identification:
         """Copies best first, with their strength; explained copies and controls apart."""
         found: list[Found] = []
@@ -486,16 +593,8 @@ class Scanner:
             found.append(Found("phone", e164, self.index.phones[e164]))
         for (kind, value), holders in sorted(self.words.items()):
             found.append(Found(kind, value, holders))
+        self.index.load_copies({h.copy_id for f in found for h in f.holders if h.copy_id})
         return judge(self.index, found, sorted(self.unmatched))
-
-
-def needles(index: Index) -> set[str]:
-    """What the engine looks for: addresses and canary domains, the national part of
-    every canary number, every name and id (each word order a name is matched in)."""
-    out = {*index.emails, *index.domains, *index.national}
-    for entries in index.words.values():
-        out.update("".join(needle) for needle, *_ in entries)
-    return out
 
 
 def _parts(e164: str) -> tuple[str, str] | None:
@@ -554,6 +653,68 @@ def _pick_country(holders: list[tuple[str, str]], before: str) -> list[str]:
     return chosen or [e for _, e in holders]
 
 
+#: A UTF-8 dump at least this large is scanned by two processes, each over half of its
+#: bytes: the automaton's search and the projection hold the GIL, threads would not help.
+PARALLEL_BYTES = 64 << 20
+
+
+def _can_fork() -> bool:
+    """Two cores, fork, and no other thread (a thread's locks would stay held in the child)."""
+    return hasattr(os, "fork") and (os.cpu_count() or 1) >= 2 and threading.active_count() == 1
+
+
+def _range_blocks(path: Path, lo: int, hi: int) -> Iterator[bytes]:
+    with path.open("rb") as f:
+        f.seek(lo)
+        while lo < hi and (block := f.read(min(CHUNK_BYTES, hi - lo))):
+            lo += len(block)
+            yield block
+
+
+def scan_halves(scanner: Scanner, path: Path, size: int) -> None:
+    """Scan a UTF-8 dump in two processes: this one the first half, a forked child the
+    second, from OVERLAP bytes before the middle, as one process would read its next
+    piece (a value the middle cuts is whole in the child's first piece; what the first
+    half saw whole near the middle, the child leaves). The child sends back what it
+    found and which needles it read; if it fails, this process scans its half too."""
+    middle = size // 2
+    engine = scanner.engine  # built once, before the fork: the child shares it
+    index = scanner.index
+    second = Scanner(index, scanner.fmt, _engine=engine, _at_start=False)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        status = 1
+        try:
+            os.close(read)
+            if index.store is not None:  # the parent's pooled connections are its own
+                index.store.engine.dispose(close=False)
+            for block in _range_blocks(path, max(0, middle - OVERLAP), size):
+                second.feed_bytes(block)
+            second.finish()
+            with os.fdopen(write, "wb") as out:
+                out.write(json.dumps(second.found_state()).encode())
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write)
+    for block in _range_blocks(path, 0, middle):
+        scanner.feed_bytes(block)  # never final: the child reads on past the middle
+    with os.fdopen(read, "rb") as inp:
+        payload = inp.read()
+    _, status = os.waitpid(pid, 0)
+    if status == 0 and payload:
+        scanner.merge(json.loads(payload))
+    else:
+        log.warning("identify: the second half's process failed; scanning it here")
+        second = Scanner(index, scanner.fmt, _engine=engine, _at_start=False)
+        for block in _range_blocks(path, max(0, middle - OVERLAP), size):
+            second.feed_bytes(block)
+        second.finish()
+        scanner.merge(second.found_state())
+    scanner._carry, scanner._finished = b"", True
+
+
 def identify_text(store: Store, text: str) -> dict[str, Any]:
     """`identify` for text already in memory (pasted lists, messages)."""
     scanner = Scanner(load_index(store))
@@ -582,7 +743,11 @@ def identify_dump(store: Store, path: str | Path) -> Identification:
     scanner = Scanner(load_index(store))
     matcher = dataset_matcher(store, fmt)
     blocks = raw_blocks(p, fmt)
-    if blocks is not None:  # UTF-8 text: its bytes are scanned, decoded only for datasets
+    size = p.stat().st_size
+    if blocks is not None and matcher.empty and size >= PARALLEL_BYTES and _can_fork():
+        scanner.fmt = fmt
+        scan_halves(scanner, p, size)
+    elif blocks is not None:  # UTF-8 text: its bytes are scanned, decoded only for datasets
         scanner.fmt = fmt
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
         for block in blocks:
@@ -595,7 +760,8 @@ def identify_dump(store: Store, path: str | Path) -> Identification:
         for piece in read_pieces(p, fmt):
             scanner.feed(piece)
             matcher.feed(piece)
-    scanner.finish()
+    if scanner.unfinished:
+        scanner.finish()
     matcher.finish()
     result = scanner.result()
     apply_codes(store, result)

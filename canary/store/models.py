@@ -250,6 +250,28 @@ def _pool_phone_parts(_mapper: Any, _connection: Any, target: PhoneNumber) -> No
             target.country_code, target.region = parts[1], parts[2]
 
 
+class IdentifyGeneration(Base):
+    """One counter (id 1) that the store's triggers bump in the transaction of any insert,
+    update or delete of an identifier or a canary domain: a needle index built at
+    another value is stale (`canary.investigate.needles`)."""
+
+    __tablename__ = "identify_generation"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class NeedleIndexPart(Base):
+    """A part of identify's needle index (`canary.investigate.needles`): the folded
+    needles, the identifier ids behind each, and what the scan needs besides, split in
+    chunks; every row carries the generation the index was built at."""
+
+    __tablename__ = "needle_index"
+    part: Mapped[str] = mapped_column(String(20), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generation: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class Blob(Base):
     """Evidence bytes exactly as received, content-addressed."""
 
