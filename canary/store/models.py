@@ -152,6 +152,11 @@ class Copy(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     format: Mapped[str] = mapped_column(String(20))
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: Kept counts (canary.store.copy_counts): canaries planted, and evidence hits naming
+    #: this copy alone / among other candidates. `canary copies` reads them.
+    canary_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    exclusive_hits: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    shared_hits: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
     dataset: Mapped[Dataset] = relationship()
     canaries: Mapped[list[Canary]] = relationship(back_populates="copy", order_by="Canary.id")
@@ -248,6 +253,29 @@ def _pool_phone_parts(_mapper: Any, _connection: Any, target: PhoneNumber) -> No
         parts = phone_parts(target.number)
         if parts is not None:
             target.country_code, target.region = parts[1], parts[2]
+
+
+@event.listens_for(Canary, "after_insert")
+def _count_planted(_mapper: Any, connection: Any, target: Canary) -> None:
+    """Keep `Copy.canary_count` (bulk inserts bypass this: they count themselves)."""
+    if target.copy_id is not None:
+        copies = Copy.__table__
+        connection.execute(
+            copies.update()  # type: ignore[attr-defined]
+            .where(copies.c.id == target.copy_id)
+            .values(canary_count=copies.c.canary_count + 1)
+        )
+
+
+@event.listens_for(Canary, "after_delete")
+def _uncount_planted(_mapper: Any, connection: Any, target: Canary) -> None:
+    if target.copy_id is not None:
+        copies = Copy.__table__
+        connection.execute(
+            copies.update()  # type: ignore[attr-defined]
+            .where(copies.c.id == target.copy_id)
+            .values(canary_count=copies.c.canary_count - 1)
+        )
 
 
 class Blob(Base):
