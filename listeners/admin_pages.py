@@ -355,7 +355,7 @@ def routes(
             "form": form,
             "results": None,
             "error": None,
-            "copies": queries.list_copies(store)["copies"],
+            "copies": queries.copy_choices(store, MAX_CHOICES),
             "channels": [ch.value for ch in Channel],
             "strengths": [st.value for st in Strength],
         }
@@ -454,6 +454,8 @@ class Event:
 
 
 MAX_EVENTS = 20_000
+#: Up to this many copies, search offers them in a list; with more, the copy id is typed.
+MAX_CHOICES = 1000
 
 
 def recent_events(store: Store, since: datetime) -> list[Event]:

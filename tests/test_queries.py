@@ -351,3 +351,14 @@ def test_copies_page_is_the_register_filtered_and_cut_in_pages(store: Store) -> 
         "STRASSE Logística",
     ]
     assert copies_page(store, CopyFilter())["datasets"] == ["candidatas.csv"]
+
+
+def test_copy_choices_lists_copies_up_to_a_bound(store: Store) -> None:
+    from canary.investigate.queries import copy_choices
+
+    reg = populate(store)
+    assert copy_choices(store, 3) == [
+        {"id": reg.copies[r], "recipient": r}
+        for r in ("Partido Azul", "Partido Verde", "Consultora XYZ")
+    ]
+    assert copy_choices(store, 2) is None  # the search form asks for the id instead

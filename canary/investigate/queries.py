@@ -163,6 +163,18 @@ def copies_page(store: Store, flt: CopyFilter, page: int = 1, size: int = PAGE) 
         }
 
 
+def copy_choices(store: Store, most: int) -> list[dict[str, str]] | None:
+    """Every copy's id and recipient, oldest first, for a form's list of copies; None when
+    there are more than `most` (a list that long is typed into, not scrolled)."""
+    with store.session() as s:
+        rows = s.execute(
+            select(Copy.id, Copy.recipient).order_by(Copy.issued_at, Copy.id).limit(most + 1)
+        ).all()
+    if len(rows) > most:
+        return None
+    return [{"id": cid, "recipient": recipient} for cid, recipient in rows]
+
+
 def _not_ascii(session: Session, column: Any) -> Any:
     """A recipient holding any character outside ASCII."""
     if session.get_bind().dialect.name == "postgresql":
