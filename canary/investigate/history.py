@@ -147,8 +147,15 @@ def list_incidents(
         q.order_by(Incident.last_hit_at.desc(), Incident.id.desc()).limit(limit)
     ).all()
     ids = [i.id for i in rows]
+    # Their copies in one query: incident_summary's session.get finds them in the
+    # session (held here: the session keeps only weak references).
+    copies = session.scalars(
+        select(Copy).where(Copy.id.in_({i.copy_id for i in rows if i.copy_id}))
+    ).all()
     shared, noise = shared_counts(session, ids), noise_counts(session, ids)
-    return [incident_summary(session, i, shared, noise) for i in rows]
+    out = [incident_summary(session, i, shared, noise) for i in rows]
+    del copies
+    return out
 
 
 def event_dict(event: CaseEvent, seq: int | None = None) -> dict[str, Any]:
