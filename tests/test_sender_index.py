@@ -152,3 +152,26 @@ def test_common_and_rare_text_take_the_index_or_the_scan(
     monkeypatch.setattr(search_index, "CAP", 10_000)
     assert ids(sqlite_store, needle, index=True) == capped
     assert len(capped) == 20
+
+
+def test_without_pg_trgm_the_store_works_and_the_filter_scans(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL where the extension may not be installed: no index, same results."""
+    if store.dialect != "postgresql":
+        pytest.skip("pg_trgm is PostgreSQL's")
+    record(store, [Observation("smtp", f"x@{DOMAIN}", sender="100% Real_Deal <a@b.example>")])
+    monkeypatch.setattr(search_index, "_trgm_schema", lambda conn: None)
+    with store.engine.begin() as conn:
+        search_index.drop(conn)
+        assert search_index.create(conn) is False
+    with store.engine.connect() as conn:
+        names = conn.execute(
+            text(
+                "SELECT indexname FROM pg_indexes "
+                "WHERE tablename = 'hits' AND schemaname = current_schema()"
+            )
+        )
+        assert search_index.SENDER_TRGM not in set(names.scalars())
+    assert len(ids(store, "real_deal", index=False)) == 1
+    assert ids(store, "real%deal", index=False) == []
