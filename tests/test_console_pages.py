@@ -15,6 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+import listeners.admin_pages
 from canary.config import AlertsConfig, Config, ConsoleConfig, load_config
 from canary.errors import ConfigError
 from canary.evidence.signing import SIGNING_KEY_ENV
@@ -307,6 +308,15 @@ def test_a_viewer_sees_the_case_but_cannot_change_it(tmp_path: Path, port: int) 
             assert r.status_code == 403
     finally:
         store.dispose()
+
+
+def test_search_offers_a_list_of_copies_or_a_field_for_the_id(bogota, monkeypatch) -> None:
+    c, data = bogota
+    options = page(c, "/search").by_id("search-copy").all("option")
+    assert data.copies["a"] in {o.attrs.get("value") for o in options}
+    monkeypatch.setattr(listeners.admin_pages, "MAX_CHOICES", 1)  # more copies than that
+    field = page(c, "/search", params={"copy": data.copies["a"]}).by_id("search-copy")
+    assert field.tag == "input" and field.attrs["value"] == data.copies["a"]
 
 
 def test_search_finds_a_canary_by_name_and_hits_by_sender_and_subject(bogota) -> None:

@@ -292,3 +292,73 @@ def test_copy_and_report_find_a_copy_by_the_same_rules(store: Store, tmp_path) -
         assert history.get_copy(s, typed).id == cid
     with pytest.raises(NotFound, match="canary copies"):
         copy_detail(store, "NOSUCHCOPY")
+
+
+def test_copies_page_is_the_register_filtered_and_cut_in_pages(store: Store) -> None:
+    """The dashboard's register reads one page from the store; what it shows is what
+    filtering every copy in Python (casefold, as the page always did) and slicing gives."""
+    from datetime import date
+
+    from canary.investigate.queries import CopyFilter, copies_page
+
+    recipients = {
+        "Straße Daten GmbH": [Person("Uno Dos Tres", f"u1@{DOMAIN}")],
+        "STRASSE Logística": [Person("Cuatro Cinco", f"u2@{DOMAIN}")],
+        "Ñandú Consultores": [Person("Seis Siete", f"u3@{DOMAIN}")],
+        "Otra_empresa 100%": [Person("Ocho Nueve", f"u4@{DOMAIN}")],
+        "otraXempresa": [Person("Diez Once", f"u5@{DOMAIN}")],
+    }
+    issued = {r: T0 + timedelta(days=i) for i, r in enumerate(recipients)}
+    build(store, recipients, issued=issued)
+    every = list_copies(store)["copies"]
+
+    def expected(flt: CopyFilter) -> list[dict]:
+        return [
+            c
+            for c in every
+            if (not flt.dataset or c["dataset"] == flt.dataset)
+            and flt.recipient.casefold() in c["recipient"].casefold()
+            and (not flt.since or c["issued_at"][:10] >= flt.since.isoformat())
+            and (not flt.until or c["issued_at"][:10] <= flt.until.isoformat())
+        ]
+
+    day = T0.date()
+    filters = [
+        CopyFilter(),
+        CopyFilter(recipient="ss"),  # "Straße" casefolds to "strasse"
+        CopyFilter(recipient="STRASSE"),
+        CopyFilter(recipient="ñandú"),
+        CopyFilter(recipient="_empresa 100%"),
+        CopyFilter(recipient="%"),
+        CopyFilter(dataset="candidatas.csv", since=day + timedelta(days=1)),
+        CopyFilter(until=day + timedelta(days=2)),
+        CopyFilter(dataset="otro.csv"),
+        CopyFilter(since=date(2030, 1, 1)),
+    ]
+    for flt in filters:
+        want = expected(flt)
+        doc = copies_page(store, flt, 1, size=2)
+        assert (doc["matched"], doc["total"], doc["pages"]) == (
+            len(want),
+            5,
+            max(1, -(-len(want) // 2)),
+        ), flt
+        shown = doc["copies"] + copies_page(store, flt, 2, 2)["copies"]
+        shown += copies_page(store, flt, 3, 2)["copies"]
+        assert shown == want, flt
+    assert [c["recipient"] for c in expected(CopyFilter(recipient="ss"))] == [
+        "Straße Daten GmbH",
+        "STRASSE Logística",
+    ]
+    assert copies_page(store, CopyFilter())["datasets"] == ["candidatas.csv"]
+
+
+def test_copy_choices_lists_copies_up_to_a_bound(store: Store) -> None:
+    from canary.investigate.queries import copy_choices
+
+    reg = populate(store)
+    assert copy_choices(store, 3) == [
+        {"id": reg.copies[r], "recipient": r}
+        for r in ("Partido Azul", "Partido Verde", "Consultora XYZ")
+    ]
+    assert copy_choices(store, 2) is None  # the search form asks for the id instead

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from canary.hits import attribution, incidents
 from canary.identifiers import normalize_email, normalize_phone
-from canary.store import chain
+from canary.store import chain, copy_counts
 from canary.store.engine import Store
 from canary.store.models import Blob, Hit, HitCopy, HitInbox
 from canary.text import fold, safe_text
@@ -250,6 +250,14 @@ def _link(session: Session, new_hits: list[Hit], plan: incidents.Plan) -> None:
             candidates.append({k: getattr(c, k) for k in _CANDIDATE_COLUMNS})
     if candidates:
         conn.execute(insert(_CANDIDATES), candidates)
+    copy_counts.hits_changed(
+        conn,
+        [
+            ([c.copy_id for c in h.candidates], 1)
+            for h in new_hits
+            if h.classification == copy_counts.EVIDENCE and h.candidates
+        ],
+    )
     incidents.finish(session, plan)
     chain.append_many(session, [("hit", str(h.id), chain.hit_record(h)) for h in new_hits])
 

@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from canary.errors import InputError, NotFound
-from canary.store import chain
+from canary.store import chain, copy_counts
 from canary.store.engine import Store
 from canary.store.models import CaseEvent, Hit, Incident
 from canary.text import safe_text
@@ -231,6 +231,17 @@ def reopen_on_hit(session: Session, inc: Incident, hit: Hit) -> CaseChange:
     return _event(session, chain.INCIDENT, SYSTEM, changes, text, incident_id=inc.id)
 
 
+def _reclassify(session: Session, hit: Hit, classification: str) -> None:
+    """Change a hit's classification, and its candidates' kept hit counts with it."""
+    copy_counts.reclassified(
+        session.connection(),
+        [c.copy_id for c in hit.candidates],
+        hit.classification,
+        classification,
+    )
+    hit.classification = classification
+
+
 def mark_hit_noise(session: Session, hit_id: int, reason: str, by: str) -> CaseChange:
     """`mark_noise` inside the caller's transaction."""
     by = clean_by(by)
@@ -243,7 +254,7 @@ def mark_hit_noise(session: Session, hit_id: int, reason: str, by: str) -> CaseC
     changes: dict[str, list[Any]] = {
         "classification": [hit.classification, Classification.NOISE.value]
     }
-    hit.classification = Classification.NOISE.value
+    _reclassify(session, hit, Classification.NOISE.value)
     return _event(session, chain.NOISE, by, changes, why, hit_id=hit.id, incident_id=None)
 
 
@@ -275,7 +286,7 @@ def restore_hit_in(session: Session, hit_id: int, reason: str, by: str) -> CaseC
     before = (last.changes or {}).get("classification", [None])[0] if last else None
     previous = str(before) if before and before != Classification.NOISE else "evidence"
     changes: dict[str, list[Any]] = {"classification": [hit.classification, previous]}
-    hit.classification = previous
+    _reclassify(session, hit, previous)
     return _event(session, chain.NOISE, by, changes, why, hit_id=hit.id)
 
 

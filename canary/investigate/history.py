@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select, union
 from sqlalchemy.orm import Session, selectinload
 
 from canary.errors import InputError, NotFound
@@ -147,8 +147,15 @@ def list_incidents(
         q.order_by(Incident.last_hit_at.desc(), Incident.id.desc()).limit(limit)
     ).all()
     ids = [i.id for i in rows]
+    # Their copies in one query: incident_summary's session.get finds them in the
+    # session (held here: the session keeps only weak references).
+    copies = session.scalars(
+        select(Copy).where(Copy.id.in_({i.copy_id for i in rows if i.copy_id}))
+    ).all()
     shared, noise = shared_counts(session, ids), noise_counts(session, ids)
-    return [incident_summary(session, i, shared, noise) for i in rows]
+    out = [incident_summary(session, i, shared, noise) for i in rows]
+    del copies
+    return out
 
 
 def event_dict(event: CaseEvent, seq: int | None = None) -> dict[str, Any]:
@@ -201,10 +208,13 @@ def incident_detail(session: Session, incident_id: int) -> dict[str, Any]:
     if inc is None:
         raise NotFound(f"no incident {incident_id}: list them with `canary incidents`")
     joined = select(IncidentHit.hit_id).where(IncidentHit.incident_id == inc.id)
+    # Its hits, filed or joined: a union of two index lookups (an OR of the two made
+    # PostgreSQL read every hit: 1.2 s at a million hits).
+    its_ids = union(select(Hit.id).where(Hit.incident_id == inc.id), joined).subquery()
     hits = session.scalars(
         select(Hit)
         .options(selectinload(Hit.candidates))
-        .where(or_(Hit.incident_id == inc.id, Hit.id.in_(joined)))
+        .where(Hit.id.in_(select(its_ids.c.id)))
         .order_by(Hit.observed_at, Hit.id)
     ).all()
     doc = incident_summary(session, inc)
@@ -214,8 +224,7 @@ def incident_detail(session: Session, incident_id: int) -> dict[str, Any]:
         senders[h.sender] = senders.get(h.sender, 0) + 1
         channels[h.channel] = channels.get(h.channel, 0) + 1
     doc["timeline"] = hit_dicts(session, list(hits))
-    its_hits = select(Hit.id).where(or_(Hit.incident_id == inc.id, Hit.id.in_(joined)))
-    noise_events = _events(session, CaseEvent.hit_id.in_(its_hits))
+    noise_events = _events(session, CaseEvent.hit_id.in_(select(its_ids.c.id)))
     for entry in doc["timeline"]:  # shared hits are marked as such in every incident
         entry["shared"] = entry["attribution"]["strength"] in ("shared", "coded") or (
             len(entry["copies"]) > 1

@@ -14,10 +14,10 @@ import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from canary import vocabulary
@@ -28,6 +28,7 @@ from canary.hits.attribution import (
     hit_attribution,
     related_hits,
 )
+from canary.store import search_index
 from canary.store.engine import Store
 from canary.store.models import Canary, Copy, Dataset, Hit, HitCopy
 
@@ -64,30 +65,6 @@ def parse_time(value: str, *, end_of_day: bool = False) -> datetime:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
-def hit_counts(session: Session, copy_id: str | None = None) -> dict[str, tuple[int, int]]:
-    """Per copy: (evidence hits naming it alone, evidence hits naming it among others)."""
-    per_hit = (
-        select(HitCopy.hit_id, func.count().label("n"))
-        .join(Hit, Hit.id == HitCopy.hit_id)
-        .where(Hit.classification == "evidence")
-        .group_by(HitCopy.hit_id)
-        .subquery()
-    )
-    alone = case((per_hit.c.n == 1, 1), else_=0).label("alone")
-    q = (
-        select(HitCopy.copy_id, alone, func.count())
-        .join(per_hit, per_hit.c.hit_id == HitCopy.hit_id)
-        .group_by(HitCopy.copy_id, alone)
-    )
-    if copy_id is not None:
-        q = q.where(HitCopy.copy_id == copy_id)
-    out: dict[str, tuple[int, int]] = {}
-    for cid, is_alone, n in session.execute(q):
-        exclusive, shared = out.get(cid, (0, 0))
-        out[cid] = (exclusive + int(n), shared) if is_alone else (exclusive, shared + int(n))
-    return out
-
-
 def noise(session: Session) -> dict[str, int]:
     """How many hits are background noise (control canaries, burn-in, marked as noise by a
     person) or unattributed."""
@@ -103,44 +80,147 @@ def noise(session: Session) -> dict[str, int]:
 
 def list_copies(store: Store) -> dict[str, Any]:
     """Every issued copy, oldest first, with its canary count and its evidence hits:
-    `hits` those naming it alone, `shared_hits` those naming it among other candidates."""
+    `hits` those naming it alone, `shared_hits` those naming it among other candidates
+    (the counts kept on the copy, canary.store.copy_counts)."""
     with store.session() as s:
-        canaries = dict(
-            s.execute(
-                select(Canary.copy_id, func.count())
-                .where(Canary.copy_id.is_not(None))
-                .group_by(Canary.copy_id)
-            ).all()
-        )
-        hits = hit_counts(s)
-        # Columns, not Copy objects: 100,000 copies load in a fraction of the time.
-        rows = s.execute(
-            select(
-                Copy.id,
-                Copy.recipient,
-                Copy.purpose,
-                Copy.issued_at,
-                Copy.path,
-                Dataset.name,
-            )
-            .join(Dataset, Dataset.id == Copy.dataset_id)
-            .order_by(Copy.issued_at, Copy.id)
-        ).all()
-        copies = [
-            {
-                "id": cid,
-                "recipient": recipient,
-                "purpose": purpose,
-                "issued_at": issued_at.isoformat(),
-                "dataset": name,
-                "path": path,
-                "canaries": int(canaries.get(cid, 0)),
-                "hits": hits.get(cid, (0, 0))[0],
-                "shared_hits": hits.get(cid, (0, 0))[1],
-            }
-            for cid, recipient, purpose, issued_at, path, name in rows
-        ]
+        copies = _copy_rows(s, [])
         return {"copies": copies, "noise": noise(s)}
+
+
+#: Copies on one page of the dashboard's register.
+PAGE = 200
+
+
+@dataclass
+class CopyFilter:
+    """What the register of copies narrows by: dataset name (exact), recipient (contains,
+    any case: str.casefold), issued between two days (UTC, inclusive)."""
+
+    dataset: str = ""
+    recipient: str = ""
+    since: date | None = None
+    until: date | None = None
+
+
+def copies_page(store: Store, flt: CopyFilter, page: int = 1, size: int = PAGE) -> dict[str, Any]:
+    """One page of `list_copies` (oldest first) matching `flt`, without reading every copy:
+    {"copies": [...], "matched": copies matching, "total": every copy, "page", "pages",
+    "datasets": names of the datasets copies were issued from}. The recipient test is
+    Python's casefold, as the page always did: the store preselects the copies whose
+    recipient holds the text in ASCII case, or has any other character (casefold maps
+    a few of those, such as "ß", to ASCII), and Python decides."""
+    conds: list[Any] = []
+    if flt.dataset:
+        conds.append(Dataset.name == flt.dataset)
+    if flt.since:
+        conds.append(Copy.issued_at >= datetime.combine(flt.since, time(), UTC))
+    if flt.until:
+        conds.append(Copy.issued_at < datetime.combine(flt.until, time(), UTC) + timedelta(1))
+    page = max(1, page)
+    with store.session() as s:
+        if flt.recipient:
+            needle = flt.recipient.casefold()
+            q = select(Copy.id, Copy.recipient).join(Dataset, Dataset.id == Copy.dataset_id)
+            q = q.where(*conds)
+            if needle.isascii():
+                q = q.where(
+                    func.lower(Copy.recipient).contains(needle, autoescape=True)
+                    | _not_ascii(s, Copy.recipient)
+                )
+            ids = [
+                cid
+                for cid, rcpt in s.execute(q.order_by(Copy.issued_at, Copy.id))
+                if needle in rcpt.casefold()
+            ]
+            matched = len(ids)
+            chosen = ids[(page - 1) * size : page * size]
+            rows = _copy_rows(s, [Copy.id.in_(chosen)]) if chosen else []
+        else:
+            matched = int(
+                s.scalar(
+                    select(func.count())
+                    .select_from(Copy)
+                    .join(Dataset, Dataset.id == Copy.dataset_id)
+                    .where(*conds)
+                )
+                or 0
+            )
+            rows = _copy_rows(s, conds, (page - 1) * size, size)
+        total = int(s.scalar(select(func.count()).select_from(Copy)) or 0)
+        datasets = s.scalars(
+            select(Dataset.name)
+            .where(select(Copy.id).where(Copy.dataset_id == Dataset.id).exists())
+            .distinct()
+            .order_by(Dataset.name)
+        ).all()
+        return {
+            "copies": rows,
+            "matched": matched,
+            "total": total,
+            "page": page,
+            "pages": max(1, -(-matched // size)),
+            "datasets": [str(d) for d in datasets],
+        }
+
+
+def copy_choices(store: Store, most: int) -> list[dict[str, str]] | None:
+    """Every copy's id and recipient, oldest first, for a form's list of copies; None when
+    there are more than `most` (a list that long is typed into, not scrolled)."""
+    with store.session() as s:
+        rows = s.execute(
+            select(Copy.id, Copy.recipient).order_by(Copy.issued_at, Copy.id).limit(most + 1)
+        ).all()
+    if len(rows) > most:
+        return None
+    return [{"id": cid, "recipient": recipient} for cid, recipient in rows]
+
+
+def _not_ascii(session: Session, column: Any) -> Any:
+    """A recipient holding any character outside ASCII."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column.op("~")("[^\\x01-\\x7F]")
+    return column.op("GLOB")("*[^\x01-\x7f]*")
+
+
+def _copy_rows(
+    session: Session, conds: list[Any], offset: int = 0, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """The register's rows (as `list_copies`) of the copies matching `conds`, oldest first."""
+    q = (
+        select(
+            Copy.id,
+            Copy.recipient,
+            Copy.purpose,
+            Copy.issued_at,
+            Copy.path,
+            Dataset.name,
+            Copy.canary_count,
+            Copy.exclusive_hits,
+            Copy.shared_hits,
+        )
+        .join(Dataset, Dataset.id == Copy.dataset_id)
+        .where(*conds)
+        .order_by(Copy.issued_at, Copy.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return [
+        {
+            "id": cid,
+            "recipient": recipient,
+            "purpose": purpose,
+            "issued_at": issued_at.isoformat(),
+            "dataset": name,
+            "path": path,
+            "canaries": int(canaries),
+            "hits": int(exclusive),
+            "shared_hits": int(shared),
+        }
+        # Core rows (the session's connection), not ORM rows: a third less time per copy.
+        for cid, recipient, purpose, issued_at, path, name, canaries, exclusive, shared in (
+            session.connection().execute(q)
+        )
+    ]
 
 
 def find_copy(session: Session, ref: str) -> Copy:
@@ -170,7 +250,6 @@ def copy_detail(store: Store, copy_id: str) -> dict[str, Any]:
         hits = copy_hits(s, cp.id)
         related = related_hits(s, cp.id, hits)
         attr = copy_attribution(cp.id, hits, coded_canary_ids(s, hits + related), related)
-        exclusive, shared = hit_counts(s, cp.id).get(cp.id, (0, 0))
         return {
             "id": cp.id,
             "recipient": cp.recipient,
@@ -182,8 +261,8 @@ def copy_detail(store: Store, copy_id: str) -> dict[str, Any]:
             "path": cp.path,
             "format": cp.format,
             "sha256": cp.sha256,
-            "hits": exclusive,
-            "shared_hits": shared,
+            "hits": cp.exclusive_hits,
+            "shared_hits": cp.shared_hits,
             "attribution": attr.to_json(),
             "canaries": [canary_dict(c) for c in canaries],
         }
@@ -274,7 +353,13 @@ def query_hits(session: Session, flt: HitFilter) -> list[Hit]:
     if flt.until:
         q = q.where(Hit.observed_at <= flt.until)
     if flt.sender:
-        q = q.where(func.lower(Hit.sender).contains(flt.sender.lower(), autoescape=True))
+        needle = flt.sender.lower()
+        # SQLite: the trigram index narrows the rows first when it can (search_index);
+        # the LIKE below decides, so the result is the scan's either way.
+        narrowed = search_index.sender_rows(session.connection(), needle)
+        if narrowed is not None:
+            q = q.where(Hit.id.in_(narrowed.scalar_subquery()))
+        q = q.where(func.lower(Hit.sender).contains(needle, autoescape=True))
     if flt.classification:
         q = q.where(Hit.classification == flt.classification)
     if flt.identifier:

@@ -152,6 +152,11 @@ class Copy(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     format: Mapped[str] = mapped_column(String(20))
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: Kept counts (canary.store.copy_counts): canaries planted, and evidence hits naming
+    #: this copy alone / among other candidates. `canary copies` reads them.
+    canary_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    exclusive_hits: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    shared_hits: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
     dataset: Mapped[Dataset] = relationship()
     canaries: Mapped[list[Canary]] = relationship(back_populates="copy", order_by="Canary.id")
@@ -270,6 +275,29 @@ class NeedleIndexPart(Base):
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     generation: Mapped[int] = mapped_column(BigInteger)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+@event.listens_for(Canary, "after_insert")
+def _count_planted(_mapper: Any, connection: Any, target: Canary) -> None:
+    """Keep `Copy.canary_count` (bulk inserts bypass this: they count themselves)."""
+    if target.copy_id is not None:
+        copies = Copy.__table__
+        connection.execute(
+            copies.update()  # type: ignore[attr-defined]
+            .where(copies.c.id == target.copy_id)
+            .values(canary_count=copies.c.canary_count + 1)
+        )
+
+
+@event.listens_for(Canary, "after_delete")
+def _uncount_planted(_mapper: Any, connection: Any, target: Canary) -> None:
+    if target.copy_id is not None:
+        copies = Copy.__table__
+        connection.execute(
+            copies.update()  # type: ignore[attr-defined]
+            .where(copies.c.id == target.copy_id)
+            .values(canary_count=copies.c.canary_count - 1)
+        )
 
 
 class Blob(Base):

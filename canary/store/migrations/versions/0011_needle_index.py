@@ -11,7 +11,7 @@ that rebuilds `identifiers` or `domains` on SQLite (batch_alter_table copies the
 must create these triggers again: without them identify builds its index on every run
 and keeps none (`needles.watched`).
 
-Revision ID: 0011_identify_speed_needle_index
+Revision ID: 0011_needle_index
 Revises: 0010_phone_forms
 """
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011_identify_speed_needle_index"
+revision = "0011_needle_index"
 down_revision = "0010_phone_forms"
 branch_labels = None
 depends_on = None

@@ -1,0 +1,144 @@
+"""Benchmark the dashboard's pages on a store built by bench/store_scale.py (run by hand).
+
+Opens the store store_scale.py kept (SQLite: --keep's folder; PostgreSQL: the schema
+`canary_scale`, built without dropping it afterwards), adds what that build leaves out
+(an admin user; incidents: one per copy named by an evidence hit among the newest
+20,000 hits, those hits filed in it), and times each page in process (Starlette's test
+client: routing, the queries and the template, no server or network), as of a minute
+after the newest hit (so the home page's 30-day charts hold hits):
+
+- home (incidents, newest hits, charts), home filtered by status;
+- copies (the register), one copy's page (a copy with hits), an incident's page;
+- a hit's page; search (an address, a name, a sender's text); alerts.
+
+    python bench/dashboard_scale.py --url sqlite:////path/scale.db [--repeat N]
+    python bench/dashboard_scale.py --backend postgresql [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from datetime import timedelta
+
+from sqlalchemy import func, select, text
+from starlette.testclient import TestClient
+
+import listeners.admin_pages
+from canary.store import users
+from canary.store.engine import Store, open_store
+from canary.store.models import Hit, Incident, User
+from listeners.admin import create_app
+
+RECENT = 20_000
+
+
+def prepare(store: Store) -> None:
+    with store.session() as s:
+        if s.scalar(select(User).where(User.username == "bench")) is None:
+            users.add_user(store, "bench", "bench password", "admin")
+        if s.scalar(select(func.count()).select_from(Incident)):
+            return
+        top = int(s.scalar(select(func.max(Hit.id))) or 0)
+    t = time.perf_counter()
+    with store.engine.begin() as con:
+        con.execute(
+            text(
+                "INSERT INTO incidents (copy_id, key, opened_at, last_hit_at, hit_count, "
+                "alerted_hit_count, status, meta) "
+                "SELECT hc.copy_id, 'copy:' || hc.copy_id, min(h.observed_at), "
+                "max(h.observed_at), count(*), 1, 'open', '{}' FROM hit_copies hc "
+                "JOIN hits h ON h.id = hc.hit_id "
+                "WHERE h.id > :lo AND h.classification = 'evidence' GROUP BY hc.copy_id"
+            ),
+            {"lo": top - RECENT},
+        )
+        con.execute(
+            text(
+                "UPDATE hits SET incident_id = (SELECT i.id FROM incidents i "
+                "JOIN hit_copies hc ON hc.copy_id = i.copy_id WHERE hc.hit_id = hits.id) "
+                "WHERE id > :lo AND classification = 'evidence'"
+            ),
+            {"lo": top - RECENT},
+        )
+        con.execute(text("ANALYZE"))
+    print(f"  incidents for the newest {RECENT:,} hits filed in {time.perf_counter() - t:.1f} s")
+
+
+def timings(client: TestClient, path: str, repeat: int) -> tuple[float, float, float]:
+    """(p50, p99, p50 of this process's CPU time) in ms."""
+    times, cpu = [], []
+    for _ in range(repeat):
+        t, c = time.perf_counter(), time.process_time()
+        r = client.get(path)
+        times.append((time.perf_counter() - t) * 1000)
+        cpu.append((time.process_time() - c) * 1000)
+        assert r.status_code == 200, (path, r.status_code, r.text[:300])
+    times.sort()
+    return (
+        statistics.median(times),
+        times[min(len(times) - 1, int(len(times) * 0.99))],
+        statistics.median(cpu),
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--url", help="the store's URL (SQLite)")
+    ap.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    ap.add_argument("--repeat", type=int, default=30)
+    a = ap.parse_args()
+    if a.backend == "postgresql":
+        base = os.environ.get(
+            "CANARY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        )
+        sep = "&" if "?" in base else "?"
+        url = f"{base}{sep}options=-csearch_path%3Dcanary_scale"
+    else:
+        url = a.url
+    store = open_store(url)
+    prepare(store)
+    with store.session() as s:
+        newest = s.scalar(select(func.max(Hit.observed_at)))
+        hit = s.scalar(select(func.max(Hit.id)))
+        inc = s.scalar(select(Incident).order_by(Incident.last_hit_at.desc()).limit(1))
+        sender = s.scalar(select(Hit.sender).where(Hit.id == hit))
+        ident = s.scalar(select(Hit.identifier).where(Hit.id == hit))
+    assert newest is not None and inc is not None and inc.copy_id is not None
+    listeners.admin_pages._now = lambda: newest + timedelta(minutes=1)
+    pages = {
+        "home": "/",
+        "home, open incidents": "/?status=open",
+        "copies": "/copies",
+        "copies, recipient filter": "/copies?recipient=partido%20123",
+        "copy (with hits)": f"/copies/{inc.copy_id}",
+        "incident": f"/incidents/{inc.id}",
+        "hit": f"/hits/{hit}",
+        "search form": "/search",
+        "search, identifier": f"/search?q={ident}",
+        "search, sender text": f"/search?q={sender}",
+        "alerts": "/alerts",
+    }
+    with TestClient(create_app(store), headers={"Accept-Language": "en"}) as client:
+        token = client.get("/login").text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        r = client.post(
+            "/login",
+            data={"csrf": token, "username": "bench", "password": "bench password"},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303, r.status_code
+        print(f"  load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        for label, path in pages.items():
+            p50, p99, cpu = timings(client, path, a.repeat)
+            mark = "ok" if p99 <= 100 else "OVER"
+            print(
+                f"  {label:28} p50 {p50:8.1f} ms  p99 {p99:8.1f} ms  cpu p50 {cpu:7.1f} ms"
+                f"  (target 100 ms: {mark})"
+            )
+    store.dispose()
+
+
+if __name__ == "__main__":
+    main()
