@@ -691,3 +691,23 @@ def test_a_colombian_list_is_read_with_colombian_numbers() -> None:
     assert f.accepts_phone("+573001234567") and not f.accepts_phone("+50683123456")
     row = f.make_row(f.persona(), phone="+573001234567")
     assert row is not None and row[2] == "300 123 4567"
+
+
+def test_a_middle_name_does_not_copy_a_real_rows_pair_of_given_names() -> None:
+    # Middle names independent of first names (a US voter file): a canary's pair of
+    # given names is one a real row has about as often as real rows share theirs,
+    # not always (taking the middle name from rows with the same first name did).
+    r = random.Random(13)
+    firsts = [*FEMALE, *MALE]
+    middles = [*FEMALE, *MALE, "ANN", "LEE", "MARIE", "RAY", "LYNN", "JAMES", "MAE", "JO"]
+    rows = [
+        [r.choice(firsts).upper(), r.choice(middles).upper() if r.random() < 0.7 else "",
+         r.choice(MX_SURNAMES).upper(), r.choice("FM"), f"x{i}@aol.com"]
+        for i in range(400)
+    ]  # fmt: skip
+    header = ["FIRST_NAME", "MIDDLE_NAME", "LAST_NAME", "GENDER", "EMAIL"]
+    pairs = Counter((row[0], row[1]) for row in rows if row[1])
+    real = sum(pairs[(row[0], row[1])] > 1 for row in rows if row[1]) / sum(pairs.values())
+    made = [row for row in canaries_of(Sample(header, rows, True, 400), 2, 100) if row[1]]
+    canary = sum(pairs[(row[0], row[1])] > 0 for row in made) / len(made)
+    assert canary <= real + 0.15, (canary, real)

@@ -506,24 +506,30 @@ class CanaryFactory:
         return value
 
     def _middle_name(self, c: Column, p: Persona, r: random.Random) -> str:
-        """A second given name (or none) as real rows with the persona's first name have
-        them, else as rows of its sex do: "ANDRÉS CAMILA" is no one's name. Every cell of
-        the column when neither tells."""
+        """A second given name (or none) of a real row of the persona's sex: "ANDRÉS
+        CAMILA" is no one's name. A first name no list knows takes the sex its rows'
+        second names show. Drawn from the whole sex, not from rows with the same first
+        name: that would copy a real row's pair of given names. Every cell of the column
+        when sexes are unknown."""
         groups = self._middle_cells.get(c.index)
         if groups is None:
             groups = {}
             for row in self.rows:
-                names = self._row_names(row)
-                if names and fold(names[0]):
-                    groups.setdefault(fold(names[0]), []).append(row[c.index])
                 sex = self._row_sex(row)
+                names = self._row_names(row)
                 if sex is not None:
                     groups.setdefault(f"\x00{sex}", []).append(row[c.index])
+                elif names and fold(names[0]):  # unknown first name: its second names
+                    groups.setdefault(fold(names[0]), []).append(row[c.index])
             self._middle_cells[c.index] = groups
-        same_name = groups.get(fold(p.given)) or []
-        if len(same_name) >= MIN_DONORS:
-            return r.choice(same_name)
-        same_sex = groups.get(f"\x00{p.sex}") or []
+        sex = p.sex
+        own = groups.get(fold(p.given)) or []
+        if own:
+            votes = Counter(name_sex(v) for v in own if v.strip())
+            votes.pop(None, None)
+            if votes:
+                sex = votes.most_common(1)[0][0] or sex
+        same_sex = groups.get(f"\x00{sex}") or []
         return r.choice(same_sex) if len(same_sex) >= MIN_NAME_ROWS else r.choice(self._cells(c))
 
     def _row_sex(self, row: list[str]) -> str | None:
