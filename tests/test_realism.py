@@ -711,3 +711,23 @@ def test_a_middle_name_does_not_copy_a_real_rows_pair_of_given_names() -> None:
     made = [row for row in canaries_of(Sample(header, rows, True, 400), 2, 100) if row[1]]
     canary = sum(pairs[(row[0], row[1])] > 0 for row in made) / len(made)
     assert canary <= real + 0.15, (canary, real)
+
+
+def test_a_canarys_amount_repeats_a_real_one_about_as_often_as_real_ones_repeat() -> None:
+    # Balances mostly unique, small ones repeating: a canary's amount is a real one as
+    # often as a new row's would be; a varied amount that lands on another row's (38 ->
+    # 41) counted as new before and doubled the share.
+    import math
+
+    r = random.Random(14)
+    rows = []
+    for g, p, m, e, _ph in people(r, 400):
+        x = math.exp(r.uniform(1, 9))
+        amount = str(int(x)) if r.random() < 0.3 else f"{x:.2f}"
+        rows.append([f"{g} {p} {m}", e, amount])
+    sample = Sample(["Nombre completo", "Correo", "Saldo"], rows, True, 400)
+    counts = Counter(row[2] for row in rows)
+    real = sum(counts[row[2]] > 1 for row in rows) / len(rows)
+    made = canaries_of(sample, 5, 300)
+    canary = sum(counts[row[2]] > 0 for row in made) / len(made)
+    assert canary <= real + 0.06, (canary, real)

@@ -850,7 +850,16 @@ class CanaryFactory:
             share = self._new_share[c.index] = Predictive(c.values).new_share
         if not base or r.random() >= share:
             return base
-        return vary_number(base, c.fmt.get("number") or {}, r)
+        # A value no row holds, as often as a new row's would be (the share above): a
+        # varied "38" that lands on another row's "41" would make canaries' values
+        # repeat twice as often as real rows' do.
+        counts = self._value_counts(c)
+        value = base
+        for _ in range(NOVEL_TRIES):
+            value = vary_number(base, c.fmt.get("number") or {}, r)
+            if value.strip() not in counts:
+                break
+        return value
 
     def _grouped_columns(self) -> tuple[int, ...]:
         """Place and category columns whose values come in runs (the table is sorted or
@@ -1142,6 +1151,8 @@ REPEATING_SHARE = 0.2
 MAX_DONORS = 3000
 #: Rows sharing a canary's area code needed before place columns follow it.
 MIN_DONORS = 5
+#: Tries for a number near a real one that no row holds.
+NOVEL_TRIES = 10
 #: Names drawn for a persona until its address's shape is free for them.
 SHAPE_TRIES = 12
 
