@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -137,8 +140,26 @@ def test_a_prefix_met_over_and_over_does_not_hide_another_needle_of_that_prefix(
     assert data[last.start : last.end].strip() == b"MARIA.GARCIA.LOPEZ84@correo-seguro.test"
 
 
+TWO_PROCESSES = """
+import json, sys
+from pathlib import Path
+from canary.investigate import identify as m
+from canary.store.engine import open_store
+halves = []
+real = m.scan_halves
+def counting(scanner, path, size):
+    halves.append(size)
+    real(scanner, path, size)
+m.PARALLEL_BYTES = 1
+m.scan_halves = counting
+store = open_store(sys.argv[1])
+result = m.identify(store, Path(sys.argv[2]))
+print(json.dumps({"halves": halves, "result": result}, default=str))
+"""
+
+
 def test_a_dump_scanned_in_two_processes_finds_a_value_the_middle_cuts(
-    store: Store, reg: Register, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: Store, reg: Register, tmp_path: Path
 ) -> None:
     verde = build(store, {"Partido Verde": [EVA]}).copies["Partido Verde"]
     filler = "".join(
@@ -156,18 +177,20 @@ def test_a_dump_scanned_in_two_processes_finds_a_value_the_middle_cuts(
     path = tmp_path / "dump.csv"
     path.write_text(text, encoding="utf-8")
     sequential = identify(store, path)
-    halves: list[int] = []
-    real = identify_mod.scan_halves
-
-    def counting(scanner: Scanner, p: Path, size: int) -> None:
-        halves.append(size)
-        real(scanner, p, size)
-
-    monkeypatch.setattr(identify_mod, "PARALLEL_BYTES", 1)
-    monkeypatch.setattr(identify_mod, "scan_halves", counting)
-    parallel = identify(store, path)
-    assert halves == [len(text.encode())]
-    assert parallel == sequential
+    # In a fresh process: identify forks only while it is the process's one thread, and
+    # earlier tests in this one leave threads behind.
+    url = store.engine.url.render_as_string(hide_password=False)
+    out = subprocess.run(
+        [sys.executable, "-c", TWO_PROCESSES, url, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    got = json.loads(out.stdout)
+    assert got["halves"] == [len(text.encode())]
+    parallel = got["result"]
+    assert parallel == json.loads(json.dumps(sequential, default=str))
     azul = reg.copies["Partido Azul"]
     assert {c["id"] for c in parallel["copies"]} == {azul, verde}
     found = {c["id"]: {i["value"] for i in c["identifiers"]} for c in parallel["copies"]}
