@@ -280,23 +280,21 @@ class NeedleIndexPart(Base):
 @event.listens_for(Canary, "after_insert")
 def _count_planted(_mapper: Any, connection: Any, target: Canary) -> None:
     """Keep `Copy.canary_count` (bulk inserts bypass this: they count themselves)."""
-    if target.copy_id is not None:
-        copies = Copy.__table__
-        connection.execute(
-            copies.update()  # type: ignore[attr-defined]
-            .where(copies.c.id == target.copy_id)
-            .values(canary_count=copies.c.canary_count + 1)
-        )
+    _shift_canary_count(connection, target.copy_id, 1)
 
 
 @event.listens_for(Canary, "after_delete")
 def _uncount_planted(_mapper: Any, connection: Any, target: Canary) -> None:
-    if target.copy_id is not None:
+    _shift_canary_count(connection, target.copy_id, -1)
+
+
+def _shift_canary_count(connection: Any, copy_id: str | None, delta: int) -> None:
+    if copy_id is not None:
         copies = Copy.__table__
         connection.execute(
             copies.update()  # type: ignore[attr-defined]
-            .where(copies.c.id == target.copy_id)
-            .values(canary_count=copies.c.canary_count - 1)
+            .where(copies.c.id == copy_id)
+            .values(canary_count=copies.c.canary_count + delta)
         )
 
 
