@@ -194,9 +194,8 @@ class CanaryFactory:
 
     def _people(self) -> list[tuple[str, str, str, str | None]]:
         """(given, paternal, maternal, sex "F"/"M"/None) of the sample's rows, as far as
-        their columns tell (the sex from a sex column or the row's CURP)."""
+        their columns tell (the sex from a sex column, the row's CURP or the given name)."""
         spanish = self.profile.get("language") == "es"
-        sexes, curps = self._kind("sex"), self._kind("curp")
         out: list[tuple[str, str, str, str | None]] = []
         for row in self.rows[:5000]:
             given = paternal = maternal = ""
@@ -218,14 +217,7 @@ class CanaryFactory:
                     given, paternal, maternal = _split_full(v, c.fmt.get("order"), spanish)
             if not given or not paternal:
                 continue
-            sex: str | None = None
-            if sexes:
-                sex = sexes[0].fmt["sex"].get(row[sexes[0].index].strip())
-            elif curps and len(row[curps[0].index].strip()) == 18:
-                sex = {"M": "F", "H": "M"}.get(row[curps[0].index].strip()[10].upper())
-            else:  # by the given name, so a canary's name and sex agree in any table
-                sex = name_sex(given, self.profile.get("given_female", {}))
-            out.append((given, paternal, maternal, sex))
+            out.append((given, paternal, maternal, self._row_sex(row, given)))
         return out
 
     def _learn_emails(self) -> EmailMaker:
@@ -515,8 +507,8 @@ class CanaryFactory:
         if groups is None:
             groups = {}
             for row in self.rows:
-                sex = self._row_sex(row)
                 names = self._row_names(row)
+                sex = self._row_sex(row, names[0] if names else None)
                 if sex is not None:
                     groups.setdefault(f"\x00{sex}", []).append(row[c.index])
                 elif names and fold(names[0]):  # unknown first name: its second names
@@ -532,15 +524,15 @@ class CanaryFactory:
         same_sex = groups.get(f"\x00{sex}") or []
         return r.choice(same_sex) if len(same_sex) >= MIN_NAME_ROWS else r.choice(self._cells(c))
 
-    def _row_sex(self, row: list[str]) -> str | None:
-        """A real row's sex: its sex column, its CURP, or its first given name."""
+    def _row_sex(self, row: list[str], given: str | None) -> str | None:
+        """A real row's sex: its sex column, its CURP, or its given name (so a canary's
+        name and sex agree in any table)."""
         sexes, curps = self._kind("sex"), self._kind("curp")
         if sexes:
             return cast("str | None", sexes[0].fmt["sex"].get(row[sexes[0].index].strip()))
         if curps and len(row[curps[0].index].strip()) == 18:
             return {"M": "F", "H": "M"}.get(row[curps[0].index].strip()[10].upper())
-        names = self._row_names(row)
-        return name_sex(names[0], self.profile.get("given_female", {})) if names else None
+        return name_sex(given, self.profile.get("given_female", {})) if given else None
 
     def _fit_sorted_name(self, p: Persona, prev: list[str] | None, nxt: list[str] | None) -> None:
         """In a table sorted by a name column, give the persona its neighbour's leading
