@@ -396,6 +396,35 @@ def test_a_needle_across_a_chunk_seam_is_found(tmp_path, monkeypatch):
         assert listing(tmp_path) == ["t.csv"]
 
 
+class _EndsWhileChecked:
+    """A needle check that fails and ends between two looks at it: running at the
+    first look, done the next (what a lane finishing mid-`check` looks like)."""
+
+    def __init__(self) -> None:
+        self.looks = 0
+
+    def done(self) -> bool:
+        self.looks += 1
+        return self.looks > 1
+
+    def exception(self) -> BaseException | None:
+        return Collision("canario77@canary-mail.mx") if self.done() else None
+
+    def result(self) -> None:
+        raise Collision("canario77@canary-mail.mx")
+
+
+def test_a_check_that_fails_while_it_is_looked_at_is_not_lost(tmp_path):
+    """CI missed a collision under load: `check` looked at a task, then filtered the
+    finished ones out in a second look, dropping one that failed in between."""
+    (tmp_path / "c.csv").write_bytes(b"")
+    with stream_mod.MultiWriter([tmp_path / "c.csv"], None, lambda b: None) as out:
+        out._scans.append(_EndsWhileChecked())  # type: ignore[arg-type]
+        out.check()  # running: kept
+        with pytest.raises(Collision):
+            out.check()  # failed since: raised, not dropped
+
+
 def test_quote_marks_match_a_byte_by_byte_count():
     """Quotes, terminators and quoted terminators of any buffer, from either quote state."""
     rnd = random.Random(5)

@@ -262,11 +262,10 @@ class MultiWriter:
 
     def check(self) -> None:
         """Raise the failure of any finished task, without waiting for the others."""
-        for f in (*self._scans, *self.pending):
-            if f.done() and f.exception() is not None:
-                f.result()
-        self._scans = [f for f in self._scans if not f.done()]
-        self.pending = [f for f in self.pending if not f.done()]
+        # One look at each task: one that ends between a check and a filter would
+        # be dropped with its failure unseen (a collision missed under load).
+        self._scans = _unfinished(self._scans)
+        self.pending = _unfinished(self.pending)
 
     # -- blocks ----------------------------------------------------------------------
 
@@ -300,8 +299,8 @@ class MultiWriter:
                 else:
                     ticket.append(lane_.submit(_run_own, cp, outs, fks, block, at, sp))
         self.pending.extend(ticket)
-        if self.pending and len(self.pending) > 64:
-            self.pending = [f for f in self.pending if not f.done()]
+        if len(self.pending) > 64:
+            self.pending = _unfinished(self.pending)
         return ticket
 
     def wait(self) -> None:
@@ -338,6 +337,17 @@ class MultiWriter:
             for o in self.outs:
                 os.fsync(o.fd)
         return [(o.hash or self.source_hash).hexdigest() for o in self.outs]
+
+
+def _unfinished(tasks: list[Future[None]]) -> list[Future[None]]:
+    """The tasks still running; raise the first failure among those that ended."""
+    running: list[Future[None]] = []
+    for f in tasks:
+        if not f.done():
+            running.append(f)
+        elif f.exception() is not None:
+            f.result()
+    return running
 
 
 def _identity(path: Path | None) -> tuple[int, int, int] | None:
