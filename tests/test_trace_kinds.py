@@ -116,3 +116,58 @@ def test_cli_trace_of_a_curp(
     human = CliRunner().invoke(app, ["trace", CURP])
     dispose_all()  # the in-process CLI's engine, before the next opens
     assert human.exit_code == 0 and human.stdout.startswith(f"national_id {CURP}")
+
+
+def test_a_number_or_id_only_a_hit_was_on_is_traced_to_that_hit(
+    store: Store, reg: Register
+) -> None:
+    """A value no canary holds (a retired number, an id a message quoted) is still found
+    through the hits on it, in any form: national form, another case."""
+    record(
+        store,
+        [
+            Observation(
+                channel="sms",
+                identifier="+528449990011",
+                sender="+5215512345678",
+                summary="hola",
+                provider="twilio",
+                provider_message_id="SM-retired",
+            ),
+            Observation(
+                channel="webhook",
+                identifier="ZX-4471",
+                sender="someone",
+                summary="id",
+                provider="generic",
+                provider_message_id="G-1",
+            ),
+        ],
+    )
+    doc = trace(store, "844 999 0011")
+    assert (doc["kind"], doc["identifier"]) == ("phone", "+528449990011")
+    assert [h["summary"] for h in doc["hits"]] == ["hola"] and doc["canaries"] == []
+    doc = trace(store, "zx-4471")
+    assert doc["identifier"] == "ZX-4471"
+
+
+def test_a_name_lists_the_hits_on_all_its_contacts_newest_first(
+    store: Store, reg: Register
+) -> None:
+    record(
+        store,
+        [
+            Observation(
+                channel="smtp",
+                identifier=f"gam@{DOMAIN}",
+                sender="x@example.org",
+                summary="mail",
+                provider="smtp",
+                provider_message_id="M-1",
+            )
+        ],
+    )
+    doc = trace(store, "moreno aguilar GUADALUPE")
+    assert [h["identifier"] for h in doc["hits"]] == [f"gam@{DOMAIN}", "+528446008267"]
+    ids = [h["id"] for h in doc["hits"]]
+    assert ids == sorted(ids, reverse=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, literal, or_, select, union
 from sqlalchemy.orm import Session, selectinload
 
 from canary.errors import InputError
@@ -26,7 +26,7 @@ from canary.identifiers import (
     normalize_phone,
     phone_parts,
 )
-from canary.investigate.queries import HitFilter, canary_dict, hit_dicts, query_hits
+from canary.investigate.queries import canary_dict, hit_dicts
 from canary.store.engine import Store
 from canary.store.models import Canary, Copy, Hit, Identifier, PhoneNumber, name_key
 from canary.text import fold
@@ -77,6 +77,22 @@ def _known(session: Session, kind: str, value: str) -> bool:
     return (
         session.scalars(select(Hit.id).where(Hit.identifier == value).limit(1)).first() is not None
     )
+
+
+def _known_forms(session: Session, kind: str, forms: list[str]) -> set[str]:
+    """Those of `forms` a canary holds as `kind`; if none, those a hit was on (one
+    query: the hits are read only when no identifier answers)."""
+    if not forms:
+        return set()
+    held = select(literal(0).label("src"), Identifier.value.label("v")).where(
+        Identifier.kind == kind, Identifier.value.in_(forms)
+    )
+    on_hits = select(literal(1).label("src"), Hit.identifier.label("v")).where(
+        Hit.identifier.in_(forms),
+        ~select(Identifier.id).where(Identifier.kind == kind, Identifier.value.in_(forms)).exists(),
+    )
+    rows = session.execute(union(held, on_hits)).all()
+    return {v for _, v in rows}
 
 
 #: What a phone number may be written with: digits, +, spaces and the usual separators,
@@ -137,6 +153,9 @@ def resolve(session: Session, value: str) -> Resolved:
 
 
 def _phone(session: Session, v: str, typed: str) -> Resolved:
+    """The number as the store knows it: as written (international form), else in each
+    registered region's national form (the pool's first: usually the first try), the
+    first a canary or a hit holds; else the first valid form."""
     tried: list[str] = []
     for region in (None, *registered_regions(session)):
         e164 = normalize_phone(v, region, strict=False)
@@ -155,18 +174,10 @@ def _phone(session: Session, v: str, typed: str) -> Resolved:
 
 
 def _stored_id(session: Session, v: str) -> str | None:
-    """The stored form of an id typed in any case, if a canary holds it (two indexed
-    queries for the three forms)."""
+    """The stored form of an id typed in any case, if a canary holds it (or, failing
+    that, a hit was on it): one query for the three forms."""
     forms = list(dict.fromkeys((v, v.upper(), v.lower())))
-    known = set(
-        session.scalars(
-            select(Identifier.value).where(Identifier.kind == "id", Identifier.value.in_(forms))
-        )
-    )
-    if not known:
-        known = set(
-            session.scalars(select(Hit.identifier).where(Hit.identifier.in_(forms)).distinct())
-        )
+    known = _known_forms(session, "id", forms)
     return next((f for f in forms if f in known), None)
 
 
@@ -176,15 +187,22 @@ def _stored_names(session: Session, v: str) -> list[str]:
     words = folded.split()
     if len(words) < 2:
         return []
-    if _known(session, "name", folded):
-        return [folded]
-    # Another order ("Núñez Peña, María José") or a name kept as written: the stored
-    # names with the same folded words, by their indexed key.
-    rows = session.scalars(
-        select(Identifier.value)
-        .where(Identifier.kind == "name", Identifier.folded == name_key(v))
-        .distinct()
+    # The name as written, or in another order ("Núñez Peña, María José"), or kept as
+    # written: by its value and its indexed key in one query.
+    rows = set(
+        session.scalars(
+            select(Identifier.value)
+            .where(
+                Identifier.kind == "name",
+                or_(Identifier.value == folded, Identifier.folded == name_key(v)),
+            )
+            .distinct()
+        )
     )
+    if folded in rows:
+        return [folded]
+    if session.scalars(select(Hit.id).where(Hit.identifier == folded).limit(1)).first():
+        return [folded]
     return sorted(rows)
 
 
@@ -224,8 +242,18 @@ def trace(store: Store, value: str) -> dict[str, Any]:
             contacts = sorted(
                 {i.value for c in canaries for i in c.identifiers if i.kind in ("email", "phone")}
             )
-        hits = {h.id: h for ident in contacts for h in query_hits(s, HitFilter(identifier=ident))}
-        ordered = sorted(hits.values(), key=lambda h: (h.observed_at, h.id), reverse=True)
+        ordered = (
+            list(
+                s.scalars(
+                    select(Hit)
+                    .options(selectinload(Hit.candidates))
+                    .where(Hit.identifier.in_(contacts))
+                    .order_by(Hit.observed_at.desc(), Hit.id.desc())
+                )
+            )
+            if contacts
+            else []
+        )
         return {
             "identifier": found.value,
             "kind": found.kind,
