@@ -171,11 +171,15 @@ def detect_locale(header: list[str], rows: list[list[str]]) -> tuple[str, str]:
         folded_cells[fold(cell)] += n
     # Places count outside name columns only: León, Toledo and Soria are surnames too.
     names = {i for i, h in enumerate(header) if kind_from_header(h) in NAME_KINDS}
+    raw_places = Counter(
+        c
+        for r in rows[:2000]
+        for i, c in enumerate(r)
+        if c and i not in names and not c[:1].isdigit()
+    )
     place_cells: Counter[str] = Counter()
-    for r in rows[:2000]:
-        for i, c in enumerate(r):
-            if c and i not in names and not c[:1].isdigit():
-                place_cells[fold(c)] += 1
+    for c, n in raw_places.items():  # each distinct cell folded once
+        place_cells[fold(c)] += n
     for loc, prof in profiles.items():
         for w in prof["place_words"]:
             score[loc] += 3 * place_cells.get(fold(w), 0)
