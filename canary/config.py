@@ -342,7 +342,7 @@ def validate_config(data: dict[str, Any], path: Path) -> Config:
         raise ConfigError(f"unknown key 'path' in {path}")
     raw = json.dumps(data, default=str)  # TOML dates become strings; JSON mode takes tables
     plain = _plain(Config, json.loads(raw))
-    if plain is not None:
+    if isinstance(plain, Config):
         plain.path = path
         return plain
     from pydantic import ValidationError

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from canary.errors import StoreError
 from canary.files import create_private, private_dir
-from canary.store.models import Setting
+from canary.store.models import Setting, declare_postgresql
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,8 @@ def make_engine(url: str) -> Engine:
         else:
             if url.startswith("postgresql://"):
                 url = "postgresql+psycopg://" + url[len("postgresql://") :]
+            if url.startswith("postgresql"):
+                declare_postgresql()
             engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
         raise StoreError(f"cannot open store {safe_url(url)}: {exc}") from exc
