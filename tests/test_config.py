@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,73 @@ def test_config_written_by_init_is_private_whatever_the_umask(tmp_path: Path) ->
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "new" / "canary.toml").stat().st_mode) == 0o600
     assert stat.S_IMODE((tmp_path / "new").stat().st_mode) == 0o700
+
+
+PLAIN_CASES = [
+    "",
+    "[store]\nurl = 'sqlite:///x.db'\nmax_evidence_bytes = 5\n",
+    "[alerts]\ndigest_minutes = 15\nliveness_minutes = 2.5\n"
+    "[[alerts.channels]]\ntype = 'webhook'\nurl = 'https://example.org/h'\nretries = 3\n",
+    "[smtp]\nmx_hosts = ['mx1.example.org', 'mx2.example.org']\n",
+    "[providers.vonage]\nsignature_method = 'sha256'\n[listen]\nbehind_forwarder = true\n",
+    "[plant]\nburn_in_days = 0\ncontrol_share = 0.25\n",
+    # pydantic decides (and explains) each of these
+    "[store]\nmax_evidence_bytes = 5.0\n",
+    "[store]\nmax_evidence_bytes = true\n",
+    "[listen]\nbehind_forwarder = 1\n",
+    "[providers.vonage]\nsignature_method = 'sha3'\n",
+    "[smtp]\nmx_hosts = ['a', 1]\n",
+    "[alerts]\nchannels = ['webhook']\n",
+    "[alerts]\ndigest_minutes = inf\n",
+    "[alerts]\ndigest_minutes = 'soon'\n",
+    "[store]\nurll = 'x'\n",
+    "store = 'x'\n",
+    "[plant]\nissued_by = 1979-05-27\n",
+]
+
+
+@pytest.mark.parametrize("text", PLAIN_CASES)
+def test_plain_files_are_read_as_pydantic_reads_them(tmp_path: Path, text: str) -> None:
+    """Files that are plainly valid skip pydantic (it costs every command ~0.1 s to
+    start); whatever that check accepts, pydantic accepts with the same values, and what
+    it declines pydantic still judges."""
+    import json
+    import tomllib
+
+    from pydantic import ValidationError
+
+    from canary.config import Config, _plain, _validator
+
+    data = json.loads(json.dumps(tomllib.loads(text), default=str))
+    plain = _plain(Config, data)
+    try:
+        checked: Config | None = _validator().validate_json(json.dumps(data))
+    except ValidationError:
+        checked = None
+    if plain is not None:
+        assert checked is not None
+        assert plain == checked
+        assert [type(v) for v in vars(plain.alerts).values()] == [
+            type(v) for v in vars(checked.alerts).values()
+        ]
+    p = tmp_path / "canary.toml"
+    p.write_text(text)
+    if checked is None:
+        with pytest.raises(ConfigError):
+            load_config(p)
+    else:
+        assert load_config(p) == dataclasses.replace(checked, path=p.resolve())
+
+
+def test_written_defaults_are_read_without_pydantic(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    p = tmp_path / "canary.toml"
+    write_default_config(p)
+    code = (
+        "import sys\nfrom canary.config import load_config\n"
+        f"load_config({str(p)!r})\nprint('pydantic' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -7,15 +7,26 @@ tests them. See `outbox` for the delivery guarantees.
 
 from __future__ import annotations
 
-from canary.alerts.channels import Channel, ChannelError, parse_channels
-from canary.alerts.outbox import (
-    dispatch_due,
-    enqueue,
-    list_alerts,
-    retry,
-    run_digests,
-    send_test,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from canary.alerts.channels import Channel, ChannelError, parse_channels
+    from canary.alerts.outbox import (
+        dispatch_due,
+        enqueue,
+        list_alerts,
+        retry,
+        run_digests,
+        send_test,
+    )
+
+_CHANNELS = ("Channel", "ChannelError", "parse_channels")
+_OUTBOX = ("dispatch_due", "enqueue", "list_alerts", "retry", "run_digests", "send_test")
+_LAZY = {
+    **{n: "canary.alerts.channels" for n in _CHANNELS},
+    **{n: "canary.alerts.outbox" for n in _OUTBOX},
+}
 
 __all__ = [
     "Channel",
@@ -28,3 +39,14 @@ __all__ = [
     "run_digests",
     "send_test",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use: whoever imports `canary.alerts.messages` (incidents do) does
+    # not import the channels (httpx) and the outbox.
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

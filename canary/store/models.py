@@ -201,19 +201,21 @@ class Identifier(Base):
     canary: Mapped[Canary] = relationship(back_populates="identifiers")
     __table_args__ = (
         Index("ix_identifiers_kind_value", "kind", "value"),
-        Index(
-            "ix_identifiers_region",
-            "region",
-            sqlite_where=text("region IS NOT NULL"),
-            postgresql_where=text("region IS NOT NULL"),
-        ),
-        Index(
-            "ix_identifiers_folded",
-            "folded",
-            sqlite_where=text("folded IS NOT NULL"),
-            postgresql_where=text("folded IS NOT NULL"),
-        ),
+        # Partial on PostgreSQL too: `declare_postgresql` adds that dialect's `where`.
+        Index("ix_identifiers_region", "region", sqlite_where=text("region IS NOT NULL")),
+        Index("ix_identifiers_folded", "folded", sqlite_where=text("folded IS NOT NULL")),
     )
+
+
+def declare_postgresql() -> None:
+    """Give the partial indexes their PostgreSQL `where` (what `postgresql_where=` in the
+    models would say). Declared when a PostgreSQL engine is made rather than in the class:
+    a `postgresql_*` argument imports SQLAlchemy's PostgreSQL dialect (0.04 s of CPU) in
+    every command, on a SQLite store too."""
+    for index in Base.metadata.tables["identifiers"].indexes:
+        condition = index.dialect_options["sqlite"]["where"]
+        if condition is not None and index.dialect_options["postgresql"]["where"] is None:
+            index.dialect_options["postgresql"]["where"] = condition
 
 
 def name_key(value: str) -> str:

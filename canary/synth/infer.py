@@ -37,7 +37,9 @@ from canary.synth.cells import (
     national_number,
     number_format_of,
     parse_number,
+    parsed_phone,
     phone_masks_of,
+    valid_phone,
 )
 from canary.synth.headers import KINDS, PLACE_WORDS, _en, kind_from_header, norm_header
 from canary.synth.profiles import LOCALES, all_profiles
@@ -128,10 +130,7 @@ MAX_NATIONAL = 300
 
 
 def _valid_in(digits: str, region: str) -> bool:
-    try:
-        return bool(phonenumbers.is_valid_number(phonenumbers.parse(digits, region)))
-    except phonenumbers.NumberParseException:
-        return False
+    return valid_phone(digits, region)
 
 
 def detect_locale(header: list[str], rows: list[list[str]]) -> tuple[str, str]:
@@ -171,11 +170,15 @@ def detect_locale(header: list[str], rows: list[list[str]]) -> tuple[str, str]:
         folded_cells[fold(cell)] += n
     # Places count outside name columns only: León, Toledo and Soria are surnames too.
     names = {i for i, h in enumerate(header) if kind_from_header(h) in NAME_KINDS}
+    raw_places = Counter(
+        c
+        for r in rows[:2000]
+        for i, c in enumerate(r)
+        if c and i not in names and not c[:1].isdigit()
+    )
     place_cells: Counter[str] = Counter()
-    for r in rows[:2000]:
-        for i, c in enumerate(r):
-            if c and i not in names and not c[:1].isdigit():
-                place_cells[fold(c)] += 1
+    for c, n in raw_places.items():  # each distinct cell folded once
+        place_cells[fold(c)] += n
     for loc, prof in profiles.items():
         for w in prof["place_words"]:
             score[loc] += 3 * place_cells.get(fold(w), 0)
@@ -227,13 +230,10 @@ def _phone_region(header: list[str], rows: list[list[str]], region: str) -> str:
     def share(reg: str) -> float:
         hits = 0
         for cell in cells:
-            try:
-                n = phonenumbers.parse(cell, reg)
-            except phonenumbers.NumberParseException:
+            n = parsed_phone(cell, reg)
+            if n is None:
                 continue
-            hits += phonenumbers.is_valid_number(n) and (
-                phonenumbers.region_code_for_number(n) == reg
-            )
+            hits += valid_phone(cell, reg) and (phonenumbers.region_code_for_number(n) == reg)
         return hits / len(cells)
 
     own = share(region)
@@ -434,12 +434,8 @@ def _looks_like_phones(values: list[str], region: str) -> bool:
     ok = 0
     for v in values[:300]:
         nsn = national_number(v, region)
-        if nsn:
-            try:
-                p = phonenumbers.parse(v, region)
-                ok += phonenumbers.is_valid_number(p) or len(nsn) in (8, 10)
-            except phonenumbers.NumberParseException:
-                pass
+        if nsn and parsed_phone(v, region) is not None:
+            ok += valid_phone(v, region) or len(nsn) in (8, 10)
     return ok >= 0.7 * min(len(values), 300)
 
 

@@ -103,11 +103,17 @@ def _sexed_names() -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(female), frozenset(male)
 
 
+@lru_cache(maxsize=8)
+def _first_words(names: tuple[str, ...]) -> frozenset[str]:
+    """The folded first words of `names` (a profile's list, the same on every call)."""
+    return frozenset(fold(n.split()[0]) for n in names if n.split())
+
+
 def name_sex(name: str, extra_female: Iterable[str] = ()) -> str | None:
     """The sex ("F" or "M") a given name clearly has, by its first word ("María José" is
     a woman, "José María" a man), else None."""
     female, male = _sexed_names()
-    more = {fold(n.split()[0]) for n in extra_female if n.split()}
+    more = _first_words(tuple(extra_female))
     words = fold(name).replace(".", " ").split()
     if not words:
         return None
