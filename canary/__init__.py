@@ -19,8 +19,9 @@ Names load on first use, so `import canary` stays cheap for the command line.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from canary.lazy import lazy_attributes
 
 __version__ = "0.1.0"
 
@@ -85,14 +86,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _PUBLIC.get(name)
-    if module is None:
-        raise AttributeError(f"module 'canary' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
+__getattr__ = lazy_attributes(__name__, _PUBLIC)
 
 if TYPE_CHECKING:
     from canary.config import Config, load_config

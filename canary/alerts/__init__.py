@@ -7,8 +7,9 @@ tests them. See `outbox` for the delivery guarantees.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from canary.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from canary.alerts.channels import Channel, ChannelError, parse_channels
@@ -41,12 +42,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # Loaded on first use: whoever imports `canary.alerts.messages` (incidents do) does
-    # not import the channels (httpx) and the outbox.
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY)

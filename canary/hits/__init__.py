@@ -7,8 +7,9 @@ queues its alert in the same transaction.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from canary.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from canary.hits.record import CHANNELS, Observation, Recorded, record_in
@@ -25,12 +26,4 @@ _LAZY = {
 __all__ = ["CHANNELS", "Observation", "Recorded", "record_in"]
 
 
-def __getattr__(name: str) -> Any:
-    # Loaded on first use: importing one module of this package (as the command line
-    # does) must not import the others and what they import.
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY)

@@ -4,8 +4,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from canary.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from canary.investigate.queries import HitFilter, list_copies, list_hits
@@ -21,12 +22,4 @@ _LAZY = {
 __all__ = ["HitFilter", "list_copies", "list_hits"]
 
 
-def __getattr__(name: str) -> Any:
-    # Loaded on first use: importing one module of this package (as the command line
-    # does) must not import the others and what they import.
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY)
