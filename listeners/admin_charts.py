@@ -64,6 +64,8 @@ class Chart:
     legend: list[tuple[int, str]] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
     rows: list[list[str]] = field(default_factory=list)
+    #: Said under the title when the chart does not count everything it names.
+    note: str = ""
 
     @property
     def empty(self) -> bool:

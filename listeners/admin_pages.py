@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
@@ -171,6 +171,9 @@ def routes(
                 span,
             ),
         ]
+        if len(events) >= MAX_EVENTS:  # the charts over time stop at the newest hits
+            note = t["chart_capped"].format(n=MAX_EVENTS)
+            charts[1:] = [replace(c, note=note) for c in charts[1:]]
         ctx = {
             "incidents": incidents,
             "status": status,
