@@ -14,11 +14,12 @@ is scored by 5-fold cross-validated AUC, with each real row's copies kept in one
 The figure is the mean over three seeds; 0.5 is chance. The strongest single
 features (their own AUC) show what gives a canary away.
 
-By default the organisation has canary numbers in every area code the table holds, as
-`canary issue` asks (it warns when 10% or more of a table's phone rows are in area codes
-the pool lacks, a tell no synthesis removes: canaries never sit in those places);
-`--partial-pool` gives it numbers in two or three of the table's main area codes
-instead, to measure that tell. `--fresh` issues every copy from its own
+By default the organisation has canary numbers in every area code the table holds, or
+where the country has none in every operator block (Colombia's 300, 315...), as `canary
+issue` asks (it warns when 10% or more of a table's phone rows are in area codes or
+blocks the pool lacks, a tell no synthesis removes: canaries never sit in those places,
+nor start their numbers so); `--partial-pool` gives it numbers in two or three of the
+table's main area codes or blocks instead, to measure that tell. `--fresh` issues every copy from its own
 table drawn the same way, so that nothing learnt about one table's rows, value counts
 or places carries over: the figure is then what canaries give away in themselves, not
 what comparing copies of one table shows (docs/realism.md).
@@ -41,6 +42,7 @@ list a new number can only go after the last), and the second figure shows wheth
 anything else gives canaries away.
 
 Run: python bench/realism.py [--copies 24] [--seeds 3] [--only NAME] [--rows 400] [--partial-pool]
+     [--ablate] [--top N]
 Needs scikit-learn (pip install -e '.[bench]').
 """
 

@@ -1000,7 +1000,7 @@ class CanaryFactory:
             return {}
         held = {c for c in codes.values() if c}
         own = Counter(b for b, _geo in rows if b in held)
-        mass: Counter[str] = Counter(own)
+        mass: dict[str, float] = {b: float(k) for b, k in own.items()}
         for block, geographic in rows:
             if block in held or geographic:
                 continue
@@ -1008,9 +1008,12 @@ class CanaryFactory:
             near = _nearest_blocks(block, held)
             weight = sum(own[b] for b in near)
             for b in near:
-                mass[b] += own[b] / weight if weight else 1.0 / len(near)
+                share = own[b] / weight if weight else 1.0 / len(near)
+                mass[b] = mass.get(b, 0.0) + share
         per_code = Counter(codes.values())
-        return {n: (mass[c] / len(rows) / per_code[c] if c else 0.0) for n, c in codes.items()}
+        return {
+            n: (mass.get(c, 0.0) / len(rows) / per_code[c] if c else 0.0) for n, c in codes.items()
+        }
 
     def uncovered_blocks(self, numbers: Sequence[str]) -> list[tuple[str, float]]:
         """The table's number blocks (area codes, or operator blocks where the country has
