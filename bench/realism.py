@@ -14,11 +14,12 @@ is scored by 5-fold cross-validated AUC, with each real row's copies kept in one
 The figure is the mean over three seeds; 0.5 is chance. The strongest single
 features (their own AUC) show what gives a canary away.
 
-By default the organisation has canary numbers in every area code the table holds, as
-`canary issue` asks (it warns when 10% or more of a table's phone rows are in area codes
-the pool lacks, a tell no synthesis removes: canaries never sit in those places);
-`--partial-pool` gives it numbers in two or three of the table's main area codes
-instead, to measure that tell. `--fresh` issues every copy from its own
+By default the organisation has canary numbers in every area code the table holds, or
+where the country has none in every operator block (Colombia's 300, 315...), as `canary
+issue` asks (it warns when 10% or more of a table's phone rows are in area codes or
+blocks the pool lacks, a tell no synthesis removes: canaries never sit in those places,
+nor start their numbers so); `--partial-pool` gives it numbers in two or three of the
+table's main area codes or blocks instead, to measure that tell. `--fresh` issues every copy from its own
 table drawn the same way, so that nothing learnt about one table's rows, value counts
 or places carries over: the figure is then what canaries give away in themselves, not
 what comparing copies of one table shows (docs/realism.md).
@@ -41,6 +42,7 @@ list a new number can only go after the last), and the second figure shows wheth
 anything else gives canaries away.
 
 Run: python bench/realism.py [--copies 24] [--seeds 3] [--only NAME] [--rows 400] [--partial-pool]
+     [--ablate] [--top N]
 Needs scikit-learn (pip install -e '.[bench]').
 """
 
@@ -458,7 +460,8 @@ def table_co(r: random.Random, n: int) -> tuple[list[str], list[list[str]], dict
 
 #: Each table with the prefixes of the organisation's canary numbers (ordinary numbers
 #: of the table's country and main area codes, the rest of their digits at random): the
-#: `--partial-pool`; by default `table_pools` adds every area code the table holds.
+#: `--partial-pool`; by default `table_pools` adds every area code or operator block the
+#: table holds.
 TABLES: dict[str, tuple[Callable[..., Any], list[tuple[str, int]]]] = {
     "mx_candidatas.csv": (table_mx, [("+52844", 7), ("+52871", 7), ("+52866", 7)]),
     "cr_clientes.csv": (table_cr, [("+50683", 6), ("+50688", 6)]),
@@ -482,20 +485,32 @@ SEQUENCE = {
 
 
 def pool_numbers(pools: list[tuple[str, int]], k: int) -> list[str]:
+    """k numbers cycling over the prefixes, the rest of their digits at random (valid
+    numbers only: an operator gives no other)."""
+    import phonenumbers
+
     r = random.Random("pool")
-    return [
-        p + str(r.randint(2, 9)) + "".join(str(r.randint(0, 9)) for _ in range(d - 1))
-        for p, d in (pools[i % len(pools)] for i in range(k))
-    ]
+    out = []
+    for i in range(k):
+        p, d = pools[i % len(pools)]
+        for _try in range(100):
+            n = p + str(r.randint(2, 9)) + "".join(str(r.randint(0, 9)) for _ in range(d - 1))
+            if phonenumbers.is_valid_number(phonenumbers.parse(n, None)):
+                out.append(n)
+                break
+    return out
 
 
 def table_pools(
     header: list[str], rows: list[list[str]], pools: list[tuple[str, int]]
 ) -> list[tuple[str, int]]:
-    """A pool with numbers in every area code the table's phones hold (what `canary
-    issue` asks an operator to add when the pool lacks them); the table's own pools
-    where its numbers carry no area code."""
-    from canary.synth.canaries import area_code_length
+    """A pool with numbers in every block the table's phones hold: each area code, or
+    where the country has none each operator block (`number_block`: Colombia's 300,
+    315...; Costa Rica's 83, 62...), what `canary issue` asks an operator to add when
+    the pool lacks them; the table's own pools where no phone column is found."""
+    import phonenumbers
+
+    from canary.synth.canaries import number_block
     from canary.synth.cells import national_number
 
     region = {"+52": "MX", "+1": "US", "+34": "ES", "+506": "CR", "+57": "CO"}
@@ -508,9 +523,10 @@ def table_pools(
         nsn = national_number(row[phone_cols[0]], region[cc])
         if not nsn:
             continue
-        k = area_code_length(cc + nsn)
-        if k:
-            out[cc + nsn[:k]] = len(nsn) - k
+        block = number_block(cc + nsn)
+        valid = phonenumbers.is_valid_number(phonenumbers.parse(cc + nsn, None))
+        if block and valid:  # no operator gives numbers in a block the plan leaves free
+            out[cc + block] = len(nsn) - len(block)
     return sorted(out.items()) or pools
 
 
@@ -726,6 +742,8 @@ class Result:
     top: list[tuple[str, float]]
     canaries: int
     rows: int
+    #: With `ablate`: the AUC without each column's features (its own and its joints).
+    ablation: dict[str, float] | None = None
 
 
 def run_table(
@@ -736,6 +754,8 @@ def run_table(
     with_domain: bool,
     partial_pool: bool = False,
     fresh: bool = False,
+    ablate: bool = False,
+    top: int = 4,
 ) -> Result:
     from sqlalchemy import select
 
@@ -755,7 +775,7 @@ def run_table(
         store = open_store(f"sqlite:///{t / 'canary.db'}")
         for d in ("correo-avisos.mx", "buzon-mx.com", "avisos-cr.com", "correo-es.com"):
             register.add_domain(store, d)
-        for number in pool_numbers(pools, 60):
+        for number in pool_numbers(pools, max(60, len(pools))):
             register.add_phone(store, number, "twilio")
         # One table and its copies; with `fresh`, each copy of its own table drawn the
         # same way (nothing one copy teaches about a particular row, value count or
@@ -830,14 +850,30 @@ def run_table(
     canary_places = {p for p, label in zip(places, y, strict=True) if label}
     if not fresh and len(canary_places) >= 10:  # canaries after the last row share one place
         by_place = cv_auc(X, y, np.array(places), seed)
+    ablation = None
+    if ablate:
+        ablation = {}
+        for col in header:
+            p = col[:12]
+            drop = {
+                j
+                for j, f in enumerate(fnames)
+                if f.startswith(col[:18] + ":")
+                or f.startswith(p + ":")
+                or f.startswith(f"joint:{p}/")
+                or f.endswith("|" + p)
+            }
+            keep = [j for j in range(len(fnames)) if j not in drop]
+            ablation[col] = cv_auc(X[:, keep], y, g, seed)
     return Result(
         name,
         cv_auc(X, y, g, seed),
         no_seq,
         by_place,
-        top_features(X, y, fnames),
+        top_features(X, y, fnames, top),
         int(y.sum()),
         len(y),
+        ablation,
     )
 
 
@@ -900,6 +936,12 @@ def main() -> None:
         help="canary numbers in two or three of the table's main area codes only (default: "
         "in every area code it holds, as canary issue asks)",
     )
+    ap.add_argument(
+        "--ablate",
+        action="store_true",
+        help="also the AUC without each column's features (its own and its joints)",
+    )
+    ap.add_argument("--top", type=int, default=3, help="strongest single features to print")
     args = ap.parse_args()
     import logging
 
@@ -919,6 +961,8 @@ def main() -> None:
                         args.with_domain,
                         args.partial_pool,
                         args.fresh,
+                        args.ablate,
+                        max(args.top, 4),
                     )
                 )
             except Exception as exc:  # the planter refused: say so, measure the others
@@ -931,7 +975,9 @@ def main() -> None:
         for x in results:
             for f, a in x.top:
                 feats[f] = max(feats[f], a)  # type: ignore[assignment]
-        tops = ", ".join(f"{f} {a:.2f}" for f, a in sorted(feats.items(), key=lambda z: -z[1])[:3])
+        tops = ", ".join(
+            f"{f} {a:.2f}" for f, a in sorted(feats.items(), key=lambda z: -z[1])[: args.top]
+        )
         print(f"{name:<20} {mean:5.2f}  {per:<18}  {tops}")
         by_place = [x.auc_by_place for x in results if x.auc_by_place is not None]
         if by_place:
@@ -947,6 +993,10 @@ def main() -> None:
                 f"{'  w/o seq':<20} {sum(no_seq) / len(no_seq):5.2f}  {per_ns:<18}  "
                 f"without {SEQUENCE[name]!r} and the row position (the exempt tell)"
             )
+        if results[0].ablation is not None:
+            for col in results[0].ablation:
+                got = [x.ablation[col] for x in results if x.ablation]
+                print(f"{'  w/o ' + col[:14]:<20} {sum(got) / len(got):5.2f}")
         print(
             f"{'':<20}        ({results[0].canaries} canaries in {results[0].rows} rows per seed)"
         )

@@ -408,7 +408,7 @@ def test_canary_area_codes_come_as_often_as_the_tables_and_agree_with_the_place(
     write_csv(src, PLACES_HEADER, places_table(random.Random(7), 300))
     with caplog.at_level("WARNING"):
         copies = issue(store, src, tmp_path, 1, copies=30)
-    assert any("area codes no canary number has" in m for m in caplog.messages)
+    assert any("no canary number has (878" in m for m in caplog.messages)
     canaries = issued_canaries(store, [c.id for c in copies])
     codes = [c["TELEFONO"][:3] for c in canaries if c["TELEFONO"]]
     assert len(codes) >= 50
@@ -416,6 +416,83 @@ def test_canary_area_codes_come_as_often_as_the_tables_and_agree_with_the_place(
     for c in canaries:  # the place is one the table holds with the number's area code
         if c["TELEFONO"]:
             assert MUNIS[c["MUNICIPIO"]] == c["TELEFONO"][:3], c
+
+
+#: Colombian mobile blocks and their share of the rows: a number's first three digits
+#: name its operator's block, and no area code says where it is.
+CO_BLOCKS = {"300": 0.45, "311": 0.25, "315": 0.15, "320": 0.1, "350": 0.05}
+CO_HEADER = ["DOCUMENTO", "NOMBRE", "APELLIDO", "CELULAR", "CORREO"]
+
+
+def mobiles_table(r: random.Random, n: int) -> list[list[str]]:
+    """A Colombian list whose mobiles are spread over blocks as CO_BLOCKS says, written
+    "300 123 4567" or "3001234567"."""
+    rows = []
+    blocks = list(CO_BLOCKS)
+    given = ["YULIANA", "LEIDY", "JHON", "YEISON", "DAYANA", "WILSON", "BRAYAN", "ANGIE"]
+    surnames = ["OSPINA", "GIRALDO", "CASTAÑO", "BETANCUR", "HENAO", "LONDOÑO", "ALZATE"]
+    for i in range(n):
+        g, p = r.choice(given), r.choice(surnames)
+        block = r.choices(blocks, weights=list(CO_BLOCKS.values()))[0]
+        cel = f"{block}{r.randint(2000000, 9999999)}"
+        if i % 2:
+            cel = f"{cel[:3]} {cel[3:6]} {cel[6:]}"
+        local = f"{g}.{p}{i}".lower().replace("ñ", "n")
+        rows.append([str(r.randint(10_000_000, 99_999_999)), g, p, cel, f"{local}@gmail.com"])
+    return rows
+
+
+def test_canary_mobiles_start_as_often_as_the_tables_do_where_no_area_code_says_where(
+    sqlite_store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Eight numbers in each block, the blocks holding 45% down to 5% of the rows:
+    # canaries' numbers must start as the rows' do (they came evenly, 20% a block, when
+    # only area codes were weighted), and a full pool draws no warning.
+    pool = [f"+57{b}{5550100 + 13 * i}" for b in CO_BLOCKS for i in range(8)]
+    store = pool_store(sqlite_store, pool)
+    src = tmp_path / "co.csv"
+    write_csv(src, CO_HEADER, mobiles_table(random.Random(8), 400))
+    with caplog.at_level("WARNING"):
+        copies = issue(store, src, tmp_path, 1, copies=40)
+    assert not any("no canary number has" in m for m in caplog.messages)
+    canaries = issued_canaries(store, [c.id for c in copies])
+    blocks = [re.sub(r"\D", "", c["CELULAR"])[:3] for c in canaries if c["CELULAR"]]
+    assert len(blocks) >= 100
+    for block, share in CO_BLOCKS.items():
+        got = blocks.count(block) / len(blocks)
+        assert abs(got - share) <= 0.08, (block, got, share)
+
+
+def test_a_pool_missing_a_tables_mobile_blocks_is_warned_of_and_its_first_digits_kept(
+    tmp_path: Path,
+) -> None:
+    # Numbers in 300 and 350 only: 311, 315 and 320 (50% of the rows) are missing; the
+    # warning names them. Their rows count for the pool's blocks sharing their "3", in
+    # the ratio of those blocks' own rows (300 has 45%, 350 5%): canaries' numbers start
+    # with 3 as often as the rows' do, and 300 and 350 keep the table's 9 to 1.
+    rows = mobiles_table(random.Random(9), 400)
+    sample = Sample(CO_HEADER, rows, True, len(rows))
+    f = CanaryFactory(infer_schema(sample), sample, domains=["avisos.example.co"])
+    pool = [f"+57300{5550100 + i}" for i in range(5)] + [f"+57350{5550100 + i}" for i in range(5)]
+    missing = dict(f.uncovered_blocks(pool))
+    assert set(missing) == {"311", "315", "320"}
+    assert 0.4 <= f.uncovered_area_share(pool) <= 0.6
+    weights = f.phone_weights(pool)
+    assert sum(weights.values()) == pytest.approx(1.0)
+    in_300 = sum(w for n, w in weights.items() if n[3:6] == "300")
+    assert 0.8 <= in_300 <= 0.95, in_300
+
+
+def test_issue_names_the_mobile_blocks_the_pool_lacks(
+    sqlite_store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = pool_store(sqlite_store, [f"+57300{5550100 + i}" for i in range(10)])
+    src = tmp_path / "co.csv"
+    write_csv(src, CO_HEADER, mobiles_table(random.Random(10), 300))
+    with caplog.at_level("WARNING"):
+        issue(store, src, tmp_path, 1, copies=3)
+    warned = [m for m in caplog.messages if "no canary number has" in m]
+    assert warned and all(b in warned[0] for b in ("311", "315", "320", "350")), caplog.messages
 
 
 @pytest.mark.parametrize("seed", SEEDS)

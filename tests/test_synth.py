@@ -704,3 +704,32 @@ def test_a_numbered_series_with_a_year_prefix_continues_in_its_own_form() -> Non
     varied = [[f"Calle {i % 37} # {i * 13}", str(i)] for i in range(200)]
     s2 = Sample(header=["domicilio", "n"], rows=varied, complete=True, row_count=200)
     assert infer_schema(s2).columns[0].kind != "id"
+
+
+def test_a_document_column_is_an_id_and_its_kind_a_category_never_a_phone() -> None:
+    # A Colombian export: "DOCUMENTO" holds 8-digit cedulas, which parse as numbers of
+    # the country: read as a phone column, the canary's document was its phone number
+    # and its real mobile column was no longer the one it was contacted by.
+    r = random.Random(21)
+    header = ["TIPO DOCUMENTO", "DOCUMENTO", "NOMBRES", "APELLIDOS", "CELULAR", "CORREO"]
+    given = ["YULIANA", "LEIDY", "JHON", "YEISON", "DAYANA", "WILSON", "BRAYAN", "ANGIE"]
+    surnames = ["OSPINA", "GIRALDO", "CASTANO", "BETANCUR", "HENAO", "LONDONO", "ALZATE"]
+    rows = []
+    for i in range(200):
+        g, p = r.choice(given), r.choice(surnames)
+        rows.append(
+            [r.choice(["CC", "CC", "CC", "TI"]), str(r.randint(10_000_000, 99_999_999)), g, p,
+             f"3{r.choice(['00', '11', '15'])}{r.randint(2000000, 9999999)}",
+             f"{g.lower()}.{p.lower()}{i}@gmail.com"]
+        )  # fmt: skip
+    sample = Sample(header, rows, True, len(rows))
+    schema = infer_schema(sample)
+    kinds = {c.name: c.kind for c in schema.columns}
+    assert kinds["DOCUMENTO"] == "id" and kinds["TIPO DOCUMENTO"] == "category", kinds
+    assert kinds["CELULAR"] == "phone"
+    f = CanaryFactory(schema, sample, domains=["avisos.example.co"], rng=random.Random(2))
+    for _ in range(20):
+        row = f.make_row(f.persona(), phone="+573005550123")
+        assert row is not None
+        assert row[4] == "3005550123" and re.fullmatch(r"\d{8}", row[1]), row
+        assert row[0] in ("CC", "TI")

@@ -220,13 +220,17 @@ def issue_copies(
     if schema.phone_columns:
         with store.session() as s:
             existing = _existing_phone_sets(s)
-        uncovered = factory.uncovered_area_share(phones)
+        missing = factory.uncovered_blocks(phones)
+        uncovered = sum(share for _block, share in missing)
         if uncovered >= AREA_WARN_SHARE:
             log.warning(
-                "%.0f%% of the table's phone numbers are in area codes no canary number has: "
-                "canaries never sit in those places, which a holder of copies can see; "
-                "add numbers there with 'canary phone add NUMBER --provider PROVIDER'",
+                "%.0f%% of the table's phone numbers are in area codes or operator blocks "
+                "no canary number has (%s): canaries never sit in those places, nor do "
+                "their numbers start as those rows' do, which a holder of copies can see; "
+                "add numbers there, as many as the rows' shares say, with "
+                "'canary phone add NUMBER --provider PROVIDER'",
                 100 * uncovered,
+                _blocks_advice(missing),
             )
         phone_sets = assign_phone_sets(
             phones,
@@ -316,9 +320,20 @@ def issue_copies(
         raise
 
 
-#: The share of a table's phone rows in area codes the pool lacks above which `issue`
-#: warns (canaries never sit there).
+#: The share of a table's phone rows in area codes or operator blocks the pool lacks
+#: above which `issue` warns (canaries never sit there, nor start their numbers so).
 AREA_WARN_SHARE = 0.1
+
+
+def _blocks_advice(missing: list[tuple[str, float]], shown: int = 8) -> str:
+    """The missing blocks with their share of the table's rows, the largest first:
+    "316 7%, 311 7%, 320 6% and 9 more (41%)"."""
+    head = ", ".join(f"{block} {100 * share:.0f}%" for block, share in missing[:shown])
+    rest = missing[shown:]
+    if rest:
+        head += f" and {len(rest)} more ({100 * sum(s for _b, s in rest):.0f}%)"
+    return head
+
 
 #: Column kinds a canary can be found or contacted by; a table without one (a summary
 #: sheet, a pivot) cannot carry a canary anyone could ever trace.

@@ -11,6 +11,7 @@ the sequence (and kept sorted between their neighbours when the table is sorted)
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import re
@@ -156,6 +157,8 @@ class CanaryFactory:
         self._run_cache: dict[int, dict[int, list[list[str]]]] = {}
         self._new_share: dict[int, float] = {}
         self._contact_patterns: list[frozenset[int]] | None = None
+        self._blocks: list[tuple[str, bool]] | None = None
+        self._valid: set[str] | None = None
         self._count_cache: dict[int, dict[str, int]] = {}
         self._namesake_keep: float | None = None
         self._middle_cells: dict[int, dict[str, list[str]]] = {}
@@ -995,38 +998,77 @@ class CanaryFactory:
         return r.choice(self.rows)
 
     def phone_weights(self, numbers: Sequence[str]) -> dict[str, float]:
-        """How often each pool number should be used so that canaries' area codes come
-        as often as the table's rows hold them: the share of rows in the number's area
-        code, split among the pool's numbers there (0 for an area code no row has).
-        Numbers without an area code (mobiles in most countries) weigh the same."""
-        codes = {n: self._area_code(n) for n in numbers}
-        if not self._row_nsn or not any(codes.values()):
+        """How often each pool number should be used so that canaries' numbers start as
+        often as the table's do: the share of rows in the number's block (its area code,
+        or where the country has none its operator block: `number_block`), split among
+        the pool's numbers there.
+
+        Rows in an area code no pool number has count for none (a canary's place follows
+        its area code, and those places stay a tell `canary issue` warns of). Rows in an
+        operator block the pool lacks count for the pool's blocks that share the most
+        leading digits with theirs, as those blocks' own rows are shared (a table's 316
+        for the pool's 310 and 315, in their ratio), so that canaries' first digits
+        follow the table's even when the pool misses a block:
+        with Colombian numbers in fifteen 3xx blocks and a pool in 300, 310 and 315,
+        canaries' numbers were in those three at a third each, whatever the table held."""
+        codes = {n: number_block(n) for n in numbers}
+        rows = self._row_blocks()
+        if not rows or not any(codes.values()):
             return {}
-        filled = [x for x in self._row_nsn if x]
-        if not filled:
-            return {}
-        share: dict[str, float] = {}
-        for code in {c for c in codes.values() if c}:
-            share[code] = sum(1 for x in filled if x.startswith(code)) / len(filled)
+        held = {c for c in codes.values() if c}
+        own = Counter(b for b, _geo in rows if b in held)
+        mass: dict[str, float] = {b: float(k) for b, k in own.items()}
+        for block, geographic in rows:
+            if block in held or geographic:
+                continue
+            # shared as the nearest blocks' own rows are (their ratio stays the table's)
+            near = _nearest_blocks(block, held)
+            weight = sum(own[b] for b in near)
+            for b in near:
+                share = own[b] / weight if weight else 1.0 / len(near)
+                mass[b] = mass.get(b, 0.0) + share
         per_code = Counter(codes.values())
-        plain = 1.0 / len(numbers)  # a number without an area code: an equal share
-        return {n: (share[code] / per_code[code] if code else plain) for n, code in codes.items()}
+        return {
+            n: (mass.get(c, 0.0) / len(rows) / per_code[c] if c else 0.0) for n, c in codes.items()
+        }
+
+    def uncovered_blocks(self, numbers: Sequence[str]) -> list[tuple[str, float]]:
+        """The table's number blocks (area codes, or operator blocks where the country has
+        none) no pool number is in, each with its share of the table's phone rows, the
+        largest first: canaries' numbers never start as those rows' do."""
+        held = {c for c in (number_block(n) for n in numbers) if c}
+        rows = self._row_blocks()
+        if not held or not rows:
+            return []
+        # Numbers no operator could give (a typo, a block the plan leaves free) ask for
+        # no canary number: none exists there.
+        missing = Counter(b for b, _geo in rows if b not in held and b in self._valid_blocks())
+        return [(b, k / len(rows)) for b, k in missing.most_common()]
 
     def uncovered_area_share(self, numbers: Sequence[str]) -> float:
-        """The share of the table's phone rows whose area code no pool number has: canaries
-        never take those places, which is a tell (0 when numbers carry no area code)."""
-        codes = {c for c in (self._area_code(n) for n in numbers) if c}
-        filled = [x for x in self._row_nsn if x]
-        if not codes or not filled:
-            return 0.0
-        prefixes = tuple(codes)  # area codes may differ in length (55, 844)
-        return sum(1 for x in filled if not x.startswith(prefixes)) / len(filled)
+        """The share of the table's phone rows in blocks no pool number has (area codes:
+        canaries never take those places; operator blocks: canaries' numbers never start
+        as theirs do), a tell a holder of copies can see."""
+        return sum(share for _b, share in self.uncovered_blocks(numbers))
 
-    def _area_code(self, e164: str) -> str:
-        """The national area code digits of a pool number ("844"), or ""."""
-        k = area_code_length(e164)
-        nsn = national_number(e164, self.region) if k else ""
-        return nsn[:k] if nsn else ""
+    def _valid_blocks(self) -> set[str]:
+        """The blocks of the sampled rows' numbers that hold a valid number."""
+        if self._valid is None:
+            cc = f"+{self.country_code}"
+            self._valid = {
+                number_block(cc + x) for x in self._row_nsn if x and _valid_number(cc + x)
+            }
+        return self._valid
+
+    def _row_blocks(self) -> list[tuple[str, bool]]:
+        """The sampled rows' number blocks, each with whether it is an area code."""
+        if self._blocks is None:
+            cc = f"+{self.country_code}"
+            self._blocks = [
+                (number_block(cc + x), area_code_length(cc + x) > 0) for x in self._row_nsn if x
+            ]
+            self._blocks = [(b, geo) for b, geo in self._blocks if b]
+        return self._blocks
 
     def _format_phone(self, c: Column, phone: str, r: random.Random) -> str:
         """The E.164 number written in one of the column's own masks."""
@@ -1164,6 +1206,53 @@ MIN_DONORS = 5
 NOVEL_TRIES = 10
 #: Names drawn for a persona until its address's shape is free for them.
 SHAPE_TRIES = 12
+
+
+#: Digits an operator block leaves for the subscriber, at least: a block is a million
+#: numbers or more, as operators are given them (Costa Rica's 83, Colombia's 300).
+BLOCK_SUBSCRIBER_DIGITS = 6
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def number_block(e164: str) -> str:
+    """The leading national digits anyone reading a column of numbers groups them by:
+    the geographic area code where the country has one ("844" in Saltillo), else the
+    operator block, the national destination code's first digits leaving six or more
+    for the subscriber and at most three (Colombian mobiles "300", "315"; Costa Rican
+    "83", "62"; Spanish mobiles "612"). "" when it does not parse."""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return ""
+    nsn = phonenumbers.national_significant_number(parsed)
+    k = int(phonenumbers.length_of_geographical_area_code(parsed))
+    if not k:
+        ndc = int(phonenumbers.length_of_national_destination_code(parsed)) or 3
+        k = max(1, min(ndc, 3, len(nsn) - BLOCK_SUBSCRIBER_DIGITS))
+    return nsn[:k]
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _valid_number(e164: str) -> bool:
+    try:
+        return bool(phonenumbers.is_valid_number(phonenumbers.parse(e164, None)))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+def _nearest_blocks(block: str, held: set[str]) -> list[str]:
+    """The blocks of `held` sharing the most leading digits with `block` (one at least),
+    in sorted order; [] when none shares its first digit."""
+    best, out = 0, []
+    for b in sorted(held):
+        k = 0
+        while k < min(len(b), len(block)) and b[k] == block[k]:
+            k += 1
+        if k and k > best:
+            best, out = k, [b]
+        elif k and k == best:
+            out.append(b)
+    return out
 
 
 def area_code_length(e164: str) -> int:

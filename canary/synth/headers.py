@@ -163,6 +163,14 @@ HEADER_PHRASES: dict[str, tuple[str, ...]] = {
         "no cliente",
         "numero de cliente",
         "cedula",
+        # identity documents: a Colombian "DOCUMENTO" of 8 digits read as phones made
+        # the canary's document a phone number, and its real phone column a second one
+        "documento",
+        "doc",
+        "identificacion",
+        "dni",
+        "nit",
+        "pasaporte",
     ),
     "place": PLACE_WORDS,
     "number": (
@@ -178,7 +186,22 @@ HEADER_PHRASES: dict[str, tuple[str, ...]] = {
     ),
     #: Cells sampled from the column as they are (a middle name is not a whole name).
     "text": (*MIDDLE_NAME_PHRASES, "observaciones", "notes"),
-    "category": ("partido", "party", "status", "estatus", "tipo", "type", "cargo", "categoria"),
+    "category": (
+        "partido",
+        "party",
+        "status",
+        "estatus",
+        "tipo",
+        "type",
+        "cargo",
+        "categoria",
+        # the kind of document ("CC", "TI"), not its number
+        "tipo documento",
+        "tipo de documento",
+        "tipo doc",
+        "tipo identificacion",
+        "tipo de identificacion",
+    ),
 }
 
 
