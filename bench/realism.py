@@ -669,11 +669,11 @@ def features(
         digits = [re.sub(r"\D", "", v) for v in col]
         if sum(len(d) >= 7 for d in digits) > 0.5 * n:
             keys.append(
-                (header[j][:12] + "/area", [d[-10:-7] if len(d) >= 10 else d[:3] for d in digits])
+                (header[j][:18] + "/area", [d[-10:-7] if len(d) >= 10 else d[:3] for d in digits])
             )
         else:
             keys.append(
-                (header[j][:12] + "/first", [fold(v).split()[0] if v.split() else "" for v in col])
+                (header[j][:18] + "/first", [fold(v).split()[0] if v.split() else "" for v in col])
             )
     cat = [j for j in range(w) if 1 < len(set(cols[j])) <= min(40, 0.3 * n)]
     for a, (ka, kv) in enumerate(keys):
@@ -683,7 +683,7 @@ def features(
                 continue
             pc = Counter(zip(kv, cols[b], strict=True))
             add(
-                f"joint:{ka}|{header[b][:12]}",
+                f"joint:{ka}|{header[b][:18]}",
                 [pc[(kv[i], cols[b][i])] / kc[kv[i]] for i in range(n)],
             )
     # the email's agreement with the row's names
@@ -702,10 +702,10 @@ def features(
             covered = sum(len(t) for t in toks if t in letters)
             cover.append(min(covered / max(len(letters), 1), 1.0))
             anyname.append(float(any(t in letters for t in toks)))
-        add(f"{header[j][:12]}:name_cover", cover)
-        add(f"{header[j][:12]}:has_name", anyname)
+        add(f"{header[j][:18]}:name_cover", cover)
+        add(f"{header[j][:18]}:has_name", anyname)
         add(
-            f"{header[j][:12]}:upper_share",
+            f"{header[j][:18]}:upper_share",
             [sum(c.isupper() for c in v) / max(len(v), 1) for v in cols[j]],
         )
     return names, np.array(feats, dtype=float).T
@@ -728,7 +728,20 @@ class Result:
     rows: int
 
 
-def run_table(
+@dataclass
+class Pooled:
+    """The pooled per-row features of one table's copies, with labels and folds."""
+
+    X: np.ndarray
+    y: np.ndarray
+    #: Each real row's copies in one group (a canary its own).
+    groups: np.ndarray
+    #: As groups, with canaries in the group of the real row they follow.
+    places: np.ndarray
+    names: list[str]
+
+
+def collect(
     name: str,
     seed: int,
     copies: int,
@@ -736,7 +749,7 @@ def run_table(
     with_domain: bool,
     partial_pool: bool = False,
     fresh: bool = False,
-) -> Result:
+) -> Pooled:
     from sqlalchemy import select
 
     from canary.config import Config
@@ -814,8 +827,20 @@ def run_table(
             X_parts.append((names_k, X))
             y_parts.append(np.array(labels))
     X = np.vstack([_aligned(nk, Xk, index) for nk, Xk in X_parts])
-    y = np.concatenate(y_parts)
-    g = np.array(groups)
+    return Pooled(X, np.concatenate(y_parts), np.array(groups), np.array(places), fnames)
+
+
+def run_table(
+    name: str,
+    seed: int,
+    copies: int,
+    rows: int,
+    with_domain: bool,
+    partial_pool: bool = False,
+    fresh: bool = False,
+) -> Result:
+    pooled = collect(name, seed, copies, rows, with_domain, partial_pool, fresh)
+    X, y, g, places, fnames = pooled.X, pooled.y, pooled.groups, pooled.places, pooled.names
     no_seq = None
     if name in SEQUENCE:
         prefixes = {SEQUENCE[name][:k] for k in (12, 18)}
