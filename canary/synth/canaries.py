@@ -27,12 +27,22 @@ from canary.identifiers import normalize_email, normalize_phone
 from canary.synth.addresses import (
     EmailExhausted,
     EmailMaker,
+    birth_year_templates,
     domain_weights,
     fitting_domains,
+    learn_digit_suffixes,
     learn_patterns,
     match_template,
 )
-from canary.synth.cells import date_between, dni_letter, vary_digits, vary_number, write_phone
+from canary.synth.cells import (
+    apply_particles,
+    date_between,
+    dni_letter,
+    particle_forms,
+    vary_digits,
+    vary_number,
+    write_phone,
+)
 from canary.synth.headers import is_middle_name
 from canary.synth.ids import GapModel, PositionModel, new_id
 from canary.synth.infer import (
@@ -142,6 +152,10 @@ class CanaryFactory:
         self._count_cache: dict[int, dict[str, int]] = {}
         self._namesake_keep: float | None = None
         self._middle_cells: dict[int, dict[str, list[str]]] = {}
+        self._particle_cache: dict[int, dict[str, str]] = {}
+        #: Names that fit no shape drawn for them yet, by sex (see `persona`).
+        self._waiting_names: dict[str, list[tuple[int, tuple[str, str, str]]]] = {}
+        self._persona_count: Counter[str] = Counter()
         self.emails = self._learn_emails()
         self.names = NameMaker(self.profile, self.rng, self.faker)
         people = self._people()
@@ -224,13 +238,33 @@ class CanaryFactory:
         """What the sample's addresses teach: their shapes and their providers."""
         emails = self._kind("email")
         pairs: list[tuple[str, tuple[str, str, str]]] = []
+        births: list[date | None] = []
+        birth_cols = self._kind("birth_date")
+        birth_fmt: DateFormat | None = birth_cols[0].fmt["date"] if birth_cols else None
         if emails:
             col = emails[0].index
             for row in self.rows[:3000]:
                 addr, names = row[col].strip(), self._row_names(row)
                 if addr and "@" in addr and names is not None:
                     pairs.append((addr.rsplit("@", 1)[0].lower(), names))
+                    parsed = (
+                        birth_fmt.parse(row[birth_cols[0].index].strip())
+                        if birth_fmt is not None
+                        else None
+                    )
+                    births.append(parsed[0] if parsed else None)
         patterns = learn_patterns(pairs, self.profile["email_patterns"])
+        # Digits that are the row's birth year ("maria_lopez85" of a woman born in 1985)
+        # are the canary's own birth year: a holder can compare them with the row's date.
+        years = birth_year_templates(
+            patterns,
+            (
+                (match_template(local, names), local, birth)
+                for (local, names), birth in zip(pairs, births, strict=True)
+            ),
+        )
+        for old, new in years.items():
+            patterns[new] += patterns.pop(old)
         column_domains = emails[0].fmt.get("domains") if emails else None
         domains = fitting_domains(self.domains, column_domains, self.region)
         weights = domain_weights(column_domains, self.profile["email_providers"], len(domains))
@@ -243,6 +277,7 @@ class CanaryFactory:
             self.email_taken,
             self.sample_emails,
         )
+        maker.digit_suffixes = learn_digit_suffixes(local for local, _names in pairs)
         # ASCII only: an accented local part needs SMTPUTF8, which many senders lack.
         maker.other_locals = [
             ascii_local
@@ -288,11 +323,32 @@ class CanaryFactory:
         # to another shape when theirs copied a real address's letters left canaries
         # with a third of the column's "maria.lopez" shapes in a table of common names
         # (and twice its share of name-less handles): the shape is what anyone sees.
+        # Names drawn for a shape they do not fit (a real row holds "mary.smith") wait
+        # for a later persona's shape instead of being dropped, and after `NAME_WAIT`
+        # personas of their sex they are used with a shape that fits them. Dropping them
+        # made canaries' names rarer than real ones (common names are the ones whose
+        # shapes real rows hold: in a voter list canaries' surnames were a fifth rarer);
+        # never letting them through would leave them waiting in a table of common names.
         template = self.emails.draw_template() if emails else None
-        for _ in range(SHAPE_TRIES):
-            given, paternal, maternal = self._draw_names(sex)
-            if template is None or self.emails.shape_free(template, given, paternal, maternal):
+        waiting = self._waiting_names.setdefault(sex, [])
+        names: tuple[str, str, str] | None = None
+        if waiting and waiting[0][0] <= self._persona_count[sex] - NAME_WAIT and emails:
+            names = waiting.pop(0)[1]
+            template = self._fitting_template(names)
+        for i, (_at, candidate) in enumerate(waiting if names is None else []):
+            if template is None or self.emails.shape_free(template, *candidate):
+                names = candidate
+                del waiting[i]
                 break
+        for _ in range(SHAPE_TRIES if names is None else 0):
+            candidate = self._draw_names(sex)
+            if template is None or self.emails.shape_free(template, *candidate):
+                names = candidate
+                break
+            if len(waiting) < MAX_WAITING:
+                waiting.append((self._persona_count[sex], candidate))
+        self._persona_count[sex] += 1
+        given, paternal, maternal = names if names is not None else candidate
         birth = self._birth()
         p = Persona(given, paternal, maternal, sex, birth, None, seed=r.getrandbits(63))
         if emails:
@@ -305,6 +361,15 @@ class CanaryFactory:
                     raise
                 return self.persona(attempt + 1)  # a name whose addresses are taken
         return p
+
+    def _fitting_template(self, names: tuple[str, str, str]) -> str | None:
+        """One of the column's shapes, as often as the column uses it among those free
+        for these names (None: let the address maker find one)."""
+        for _ in range(SHAPE_TRIES * 4):
+            template = self.emails.draw_template()
+            if self.emails.shape_free(template, *names):
+                return template
+        return None
 
     def _draw_names(self, sex: str) -> tuple[str, str, str]:
         """(given, paternal, maternal) for a persona of this sex."""
@@ -720,7 +785,16 @@ class CanaryFactory:
                 text = f"{surnames}, {p.given}"
             else:
                 text = f"{p.given} {surnames}"
-        return apply_accents(apply_casing(text, c.casing), c.accents)
+        text = apply_particles(apply_casing(text, c.casing), self._particles(c))
+        return apply_accents(text, c.accents)
+
+    def _particles(self, c: Column) -> dict[str, str]:
+        """How the column writes particles ("Del" or "del"): title casing lowers them,
+        and a list written "María Del Carmen" would show canaries' "del" alone."""
+        forms = self._particle_cache.get(c.index)
+        if forms is None:
+            forms = self._particle_cache[c.index] = particle_forms(c.values)
+        return forms
 
     def _date(
         self,
@@ -1147,6 +1221,10 @@ MIN_DONORS = 5
 NOVEL_TRIES = 10
 #: Names drawn for a persona until its address's shape is free for them.
 SHAPE_TRIES = 12
+#: Names kept for later shapes, at most (per sex).
+MAX_WAITING = 200
+#: Personas of its sex a name waits for a shape before it takes one that fits it.
+NAME_WAIT = 2
 
 
 def area_code_length(e164: str) -> int:
