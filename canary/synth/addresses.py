@@ -170,6 +170,8 @@ def learn_patterns(
 
 
 GENERIC_TLDS = ("com", "net", "org")
+#: A swapped shape ("{first}.{last2}") is tried only when the column has this share of it.
+SWAP_SHARE = 0.02
 #: Digit suffixes of one length a column needs before canaries draw theirs from them.
 MIN_SUFFIXES = 5
 #: A canary's local part never has the letters of a real one this long or longer...
@@ -276,7 +278,7 @@ class EmailMaker:
         if template == "{other}":
             return True
         tokens = _tokens(given, paternal, maternal)
-        for variant in _swaps(template, tokens):
+        for variant in self._swaps(template, tokens):
             local = _render_template(variant, tokens)
             letters = re.sub(r"\{[a-z0-9]+\}", "", local)
             if not letters or self.copies_real(letters):
@@ -318,7 +320,7 @@ class EmailMaker:
             # is in the table) is tried with the other surname or given name first: same
             # shape, same length. Drawing another shape instead would leave canaries with
             # fewer of the common long shapes than the column has.
-            for variant in _swaps(template, tokens):
+            for variant in self._swaps(template, tokens):
                 local = self._render_local(variant, tokens, birth, attempt)
                 address = f"{local}@{domain}"
                 norm = normalize_email(address)
@@ -330,6 +332,14 @@ class EmailMaker:
                 self.issued_locals.add(local.lower())
                 return address.upper() if upper else address
         raise EmailExhausted("could not find an unused canary email address; add another domain")
+
+    def _swaps(self, template: str, tokens: dict[str, str]) -> list[str]:
+        """The template, then its swapped forms the column itself uses: where every
+        address has the first surname ("pablo.gonzalez" of Pablo González García), a
+        canary's "javier.martinez" of Javier Romero Martínez is a shape no row has."""
+        out = _swaps(template, tokens)
+        used = sum(self.patterns.values()) or 1
+        return [v for v in out if v == template or self.patterns.get(v, 0) >= SWAP_SHARE * used]
 
     def copies_real(self, local: str) -> bool:
         """True when a local part is a real row's, digits aside (six letters or more), or

@@ -332,9 +332,12 @@ class CanaryFactory:
         template = self.emails.draw_template() if emails else None
         waiting = self._waiting_names.setdefault(sex, [])
         names: tuple[str, str, str] | None = None
-        if waiting and waiting[0][0] <= self._persona_count[sex] - NAME_WAIT and emails:
-            names = waiting.pop(0)[1]
-            template = self._fitting_template(names)
+        while waiting and waiting[0][0] <= self._persona_count[sex] - NAME_WAIT and emails:
+            fitting = self._fitting_template(waiting[0][1])
+            if fitting is not None:  # names no shape of the column fits are dropped
+                names, template = waiting.pop(0)[1], fitting
+                break
+            waiting.pop(0)
         for i, (_at, candidate) in enumerate(waiting if names is None else []):
             if template is None or self.emails.shape_free(template, *candidate):
                 names = candidate
@@ -348,7 +351,10 @@ class CanaryFactory:
             if len(waiting) < MAX_WAITING:
                 waiting.append((self._persona_count[sex], candidate))
         self._persona_count[sex] += 1
-        given, paternal, maternal = names if names is not None else candidate
+        if names is None:  # none of the names drawn fits this shape: one that fits them
+            names = candidate
+            template = self._fitting_template(names) or template
+        given, paternal, maternal = names
         birth = self._birth()
         p = Persona(given, paternal, maternal, sex, birth, None, seed=r.getrandbits(63))
         if emails:
