@@ -497,7 +497,7 @@ def test_a_shape_whose_letters_are_a_real_persons_keeps_its_look_with_the_other_
     maker = EmailMaker(
         ["avisos.example.mx"],
         [1.0],
-        Counter({"{first}.{last}": 10}),
+        Counter({"{first}.{last}": 10, "{first}.{last2}": 1}),  # the column swaps too
         random.Random(1),
         None,
         lambda _a: False,

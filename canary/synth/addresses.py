@@ -256,6 +256,8 @@ class EmailMaker:
         #: mostly), else fresh digits; uniform digits gave "leticiagarcia8261" where the
         #: column writes years.
         self.digit_suffixes: dict[int, Predictive] = {}
+        #: How many addresses this maker made in each of the column's shapes.
+        self.used: Counter[str] = Counter()
         #: Letters of every real local part ("ibarraedu" of "IBARRAEDU@..."): a canary's
         #: never equals one (six letters or more) nor contains one of eight or more.
         self.real_letters = {
@@ -269,8 +271,18 @@ class EmailMaker:
         self._long_automaton: AhoCorasick | None = None
 
     def draw_template(self) -> str:
-        """One of the column's shapes, as often as the column uses it."""
-        return self.rng.choices(list(self.patterns), list(self.patterns.values()))[0]
+        """One of the column's shapes, as often as the column uses it, counting the
+        canaries made so far: a shape they hold less often than the column's share is
+        drawn more (names that fit no drawn shape take another one, and in a table of
+        common names those are the short ones: without the count canaries drifted from
+        the column's long shapes)."""
+        keys = list(self.patterns)
+        total = sum(self.patterns.values())
+        made = sum(self.used.values())
+        owed = [max(self.patterns[k] / total * (made + 1) - self.used[k], 0.0) for k in keys]
+        if not total or sum(owed) <= 0:
+            return self.rng.choices(keys, list(self.patterns.values()))[0]
+        return self.rng.choices(keys, owed)[0]
 
     def shape_free(self, template: str, given: str, paternal: str, maternal: str) -> bool:
         """Whether a person of these names can have an address of this shape (itself or
@@ -330,6 +342,8 @@ class EmailMaker:
                     continue
                 self.issued.add(norm)
                 self.issued_locals.add(local.lower())
+                if template in self.patterns:
+                    self.used[template] += 1
                 return address.upper() if upper else address
         raise EmailExhausted("could not find an unused canary email address; add another domain")
 
