@@ -893,3 +893,35 @@ def test_a_sorted_numbering_is_not_checked_against_the_source_before_placement()
         assert row[0] not in f.needles(p, row)
         placed = f.make_row(p, phone="+34612345678", prev=rows[10], next=rows[11])
         assert placed is None or int(rows[10][0]) < int(placed[0]) < int(rows[11][0])
+
+
+def test_a_second_given_name_is_as_often_alone_with_its_sex_as_a_real_rows() -> None:
+    # A voter export in capitals with many second given names, empty for a third of rows.
+    # A canary copied a real row of its sex's second name: its (name, sex) pair was then
+    # held by two rows at least, never by the canary alone as a real row's often is.
+    r = random.Random(12)
+    fake = Faker("en_US")
+    fake.seed_instance(12)
+    middles = sorted({fake.first_name().upper() for _ in range(400)})
+    rows = []
+    for _ in range(400):
+        sex = r.choice("FM")
+        m = r.choices(middles, weights=[1 / (i + 1) ** 0.5 for i in range(len(middles))])[0]
+        rows.append(
+            [
+                fake.last_name().upper(),
+                fake.first_name().upper(),
+                m if r.random() < 0.7 else "",
+                sex,
+            ]
+        )
+    sample = Sample(["LAST_NAME", "FIRST_NAME", "MIDDLE_NAME", "GENDER"], rows, True, len(rows))
+    pairs = Counter((row[2], row[3]) for row in rows if row[2])
+    real = sum(1 for row in rows if row[2] and pairs[(row[2], row[3])] == 1)
+    real_share = real / sum(1 for row in rows if row[2])
+    f = factory_for(sample, seed=3)
+    made = [f.make_row(f.persona()) for _ in range(300)]
+    filled = [row for row in made if row is not None and row[2]]
+    alone = sum(1 for row in filled if pairs[(row[2], row[3])] == 0) / len(filled)
+    assert real_share >= 0.1
+    assert alone >= 0.6 * real_share, (alone, real_share)

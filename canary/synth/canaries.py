@@ -593,7 +593,29 @@ class CanaryFactory:
             if votes:
                 sex = votes.most_common(1)[0][0] or sex
         same_sex = groups.get(f"\x00{sex}") or []
-        return r.choice(same_sex) if len(same_sex) >= MIN_NAME_ROWS else r.choice(self._cells(c))
+        if len(same_sex) < MIN_NAME_ROWS:
+            return r.choice(self._cells(c))
+        return self._one_rarer(same_sex, r.choice(same_sex), self._cells(c), r)
+
+    def _one_rarer(self, cells: list[str], value: str, others: list[str], r: random.Random) -> str:
+        """For a `value` drawn from `cells` (a real row's, held there by k rows), one held
+        there by k - 1 rows (for k = 1, one of `others` that `cells` lacks), so that once
+        the canary adds itself its value is as common in `cells` as a real row's own.
+
+        A value copied from a real row is held by that row and the canary: drawn this
+        way, a canary's second given name was never the only one of its sex with it, as a
+        real row's often is (the pair alone told canaries apart at 0.64 in a voter list).
+        Empty cells are kept. The value itself when no other fits.
+        """
+        if not value.strip():
+            return value
+        counts = Counter(cells)
+        k = counts[value]
+        if k == 1:
+            fits = sorted({v for v in others if v.strip() and v not in counts})
+        else:
+            fits = sorted(v for v, n in counts.items() if n == k - 1 and v.strip())
+        return r.choice(fits) if fits else value
 
     def _row_sex(self, row: list[str], given: str | None) -> str | None:
         """A real row's sex: its sex column, its CURP, or its given name (so a canary's
