@@ -353,6 +353,8 @@ class CanaryFactory:
         self._persona_count[sex] += 1
         if names is None:  # none of the names drawn fits this shape: one that fits them
             names = candidate
+            if waiting and waiting[-1][1] is candidate:
+                waiting.pop()  # used now: it waits no more
             template = self._fitting_template(names) or template
         given, paternal, maternal = names
         birth = self._birth()
