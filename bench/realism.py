@@ -19,8 +19,8 @@ where the country has none in every operator block (Colombia's 300, 315...), as 
 issue` asks (it warns when 10% or more of a table's phone rows are in area codes or
 blocks the pool lacks, a tell no synthesis removes: canaries never sit in those places,
 nor start their numbers so); `--partial-pool` gives it numbers in two or three of the
-table's main area codes or blocks instead, to measure that tell. `--fresh` issues every copy from its own
-table drawn the same way, so that nothing learnt about one table's rows, value counts
+table's main area codes or blocks instead, to measure that tell. `--fresh` issues every
+copy from its own table drawn the same way, so that nothing learnt about one table's rows, value counts
 or places carries over: the figure is then what canaries give away in themselves, not
 what comparing copies of one table shows (docs/realism.md).
 
@@ -42,7 +42,6 @@ list a new number can only go after the last), and the second figure shows wheth
 anything else gives canaries away.
 
 Run: python bench/realism.py [--copies 24] [--seeds 3] [--only NAME] [--rows 400] [--partial-pool]
-     [--ablate] [--top N]
 Needs scikit-learn (pip install -e '.[bench]').
 """
 
@@ -685,11 +684,11 @@ def features(
         digits = [re.sub(r"\D", "", v) for v in col]
         if sum(len(d) >= 7 for d in digits) > 0.5 * n:
             keys.append(
-                (header[j][:12] + "/area", [d[-10:-7] if len(d) >= 10 else d[:3] for d in digits])
+                (header[j][:18] + "/area", [d[-10:-7] if len(d) >= 10 else d[:3] for d in digits])
             )
         else:
             keys.append(
-                (header[j][:12] + "/first", [fold(v).split()[0] if v.split() else "" for v in col])
+                (header[j][:18] + "/first", [fold(v).split()[0] if v.split() else "" for v in col])
             )
     cat = [j for j in range(w) if 1 < len(set(cols[j])) <= min(40, 0.3 * n)]
     for a, (ka, kv) in enumerate(keys):
@@ -699,7 +698,7 @@ def features(
                 continue
             pc = Counter(zip(kv, cols[b], strict=True))
             add(
-                f"joint:{ka}|{header[b][:12]}",
+                f"joint:{ka}|{header[b][:18]}",
                 [pc[(kv[i], cols[b][i])] / kc[kv[i]] for i in range(n)],
             )
     # the email's agreement with the row's names
@@ -718,10 +717,10 @@ def features(
             covered = sum(len(t) for t in toks if t in letters)
             cover.append(min(covered / max(len(letters), 1), 1.0))
             anyname.append(float(any(t in letters for t in toks)))
-        add(f"{header[j][:12]}:name_cover", cover)
-        add(f"{header[j][:12]}:has_name", anyname)
+        add(f"{header[j][:18]}:name_cover", cover)
+        add(f"{header[j][:18]}:has_name", anyname)
         add(
-            f"{header[j][:12]}:upper_share",
+            f"{header[j][:18]}:upper_share",
             [sum(c.isupper() for c in v) / max(len(v), 1) for v in cols[j]],
         )
     return names, np.array(feats, dtype=float).T
@@ -742,11 +741,22 @@ class Result:
     top: list[tuple[str, float]]
     canaries: int
     rows: int
-    #: With `ablate`: the AUC without each column's features (its own and its joints).
-    ablation: dict[str, float] | None = None
 
 
-def run_table(
+@dataclass
+class Pooled:
+    """The pooled per-row features of one table's copies, with labels and folds."""
+
+    X: np.ndarray
+    y: np.ndarray
+    #: Each real row's copies in one group (a canary its own).
+    groups: np.ndarray
+    #: As groups, with canaries in the group of the real row they follow.
+    places: np.ndarray
+    names: list[str]
+
+
+def collect(
     name: str,
     seed: int,
     copies: int,
@@ -754,9 +764,7 @@ def run_table(
     with_domain: bool,
     partial_pool: bool = False,
     fresh: bool = False,
-    ablate: bool = False,
-    top: int = 4,
-) -> Result:
+) -> Pooled:
     from sqlalchemy import select
 
     from canary.config import Config
@@ -834,8 +842,20 @@ def run_table(
             X_parts.append((names_k, X))
             y_parts.append(np.array(labels))
     X = np.vstack([_aligned(nk, Xk, index) for nk, Xk in X_parts])
-    y = np.concatenate(y_parts)
-    g = np.array(groups)
+    return Pooled(X, np.concatenate(y_parts), np.array(groups), np.array(places), fnames)
+
+
+def run_table(
+    name: str,
+    seed: int,
+    copies: int,
+    rows: int,
+    with_domain: bool,
+    partial_pool: bool = False,
+    fresh: bool = False,
+) -> Result:
+    pooled = collect(name, seed, copies, rows, with_domain, partial_pool, fresh)
+    X, y, g, places, fnames = pooled.X, pooled.y, pooled.groups, pooled.places, pooled.names
     no_seq = None
     if name in SEQUENCE:
         prefixes = {SEQUENCE[name][:k] for k in (12, 18)}
@@ -850,30 +870,14 @@ def run_table(
     canary_places = {p for p, label in zip(places, y, strict=True) if label}
     if not fresh and len(canary_places) >= 10:  # canaries after the last row share one place
         by_place = cv_auc(X, y, np.array(places), seed)
-    ablation = None
-    if ablate:
-        ablation = {}
-        for col in header:
-            p = col[:12]
-            drop = {
-                j
-                for j, f in enumerate(fnames)
-                if f.startswith(col[:18] + ":")
-                or f.startswith(p + ":")
-                or f.startswith(f"joint:{p}/")
-                or f.endswith("|" + p)
-            }
-            keep = [j for j in range(len(fnames)) if j not in drop]
-            ablation[col] = cv_auc(X[:, keep], y, g, seed)
     return Result(
         name,
         cv_auc(X, y, g, seed),
         no_seq,
         by_place,
-        top_features(X, y, fnames, top),
+        top_features(X, y, fnames),
         int(y.sum()),
         len(y),
-        ablation,
     )
 
 
@@ -936,12 +940,6 @@ def main() -> None:
         help="canary numbers in two or three of the table's main area codes only (default: "
         "in every area code it holds, as canary issue asks)",
     )
-    ap.add_argument(
-        "--ablate",
-        action="store_true",
-        help="also the AUC without each column's features (its own and its joints)",
-    )
-    ap.add_argument("--top", type=int, default=3, help="strongest single features to print")
     args = ap.parse_args()
     import logging
 
@@ -961,8 +959,6 @@ def main() -> None:
                         args.with_domain,
                         args.partial_pool,
                         args.fresh,
-                        args.ablate,
-                        max(args.top, 4),
                     )
                 )
             except Exception as exc:  # the planter refused: say so, measure the others
@@ -975,9 +971,7 @@ def main() -> None:
         for x in results:
             for f, a in x.top:
                 feats[f] = max(feats[f], a)  # type: ignore[assignment]
-        tops = ", ".join(
-            f"{f} {a:.2f}" for f, a in sorted(feats.items(), key=lambda z: -z[1])[: args.top]
-        )
+        tops = ", ".join(f"{f} {a:.2f}" for f, a in sorted(feats.items(), key=lambda z: -z[1])[:3])
         print(f"{name:<20} {mean:5.2f}  {per:<18}  {tops}")
         by_place = [x.auc_by_place for x in results if x.auc_by_place is not None]
         if by_place:
@@ -993,10 +987,6 @@ def main() -> None:
                 f"{'  w/o seq':<20} {sum(no_seq) / len(no_seq):5.2f}  {per_ns:<18}  "
                 f"without {SEQUENCE[name]!r} and the row position (the exempt tell)"
             )
-        if results[0].ablation is not None:
-            for col in results[0].ablation:
-                got = [x.ablation[col] for x in results if x.ablation]
-                print(f"{'  w/o ' + col[:14]:<20} {sum(got) / len(got):5.2f}")
         print(
             f"{'':<20}        ({results[0].canaries} canaries in {results[0].rows} rows per seed)"
         )

@@ -328,3 +328,30 @@ def test_header_index_skips_titles_but_not_an_unnamed_first_column() -> None:
     assert header_index([["", "correo"], ["0", "ana@x.mx"]]) == 0  # a pandas index column
     assert header_index([["correo"], ["ana@x.mx"]]) == 0  # one column
     assert header_index([["folio", "nombre"], ["1", "a"]]) == 0
+
+
+def test_json_canary_amounts_are_floats_where_the_column_writes_floats(tmp_path):
+    # An export that writes every amount as a float ("200.0"): a canary's "200" went in
+    # as the integer 200, the one int in the column. A column mixing ints and floats
+    # keeps whole numbers as ints.
+    src = tmp_path / "t.json"
+    objs = [
+        {"id": i, "monto": float([50, 100, 200][i % 3]), "mix": [1, 2.5][i % 2]} for i in range(30)
+    ]
+    src.write_text(json.dumps(objs, indent=2), encoding="utf-8")
+    table = open_table(src)
+    t = CopyTarget(tmp_path / "c.json", [Insertion(0.5, maker(["999", "200", "3"]))])
+    table.write_copies([t])
+    got = json.loads(t.path.read_text(encoding="utf-8"))[t.positions[0]]
+    assert got == {"id": 999, "monto": 200.0, "mix": 3}
+    assert isinstance(got["monto"], float) and isinstance(got["mix"], int)
+    assert '"monto": 200.0' in t.path.read_text(encoding="utf-8")
+
+    lines = tmp_path / "t.jsonl"
+    lines.write_text("".join(json.dumps(o) + "\n" for o in objs), encoding="utf-8")
+    table = open_table(lines)
+    table.sample()
+    t = CopyTarget(tmp_path / "c.jsonl", [Insertion(0.5, maker(["999", "200", "3"]))])
+    table.write_copies([t])
+    written = [json.loads(x) for x in t.path.read_text(encoding="utf-8").splitlines()]
+    assert isinstance(written[t.positions[0]]["monto"], float)

@@ -195,7 +195,9 @@ def test_rows_are_repeatable_and_identifiers_normalised(registry_canaries) -> No
     name = next(v for k, v, _ in ids if k == "name")
     assert name == fold(p.full_name) and name.islower()
     assert {v for k, v, _ in ids if k == "id"} == {row[0], row[4]}
-    assert set(f.needles(p, row)) == {row[0], row[4], row[7], row[8]}  # one mask only
+    # One mask only; the sorted folio is decided where the canary goes, not checked here.
+    assert f.schema.columns[0].sorted
+    assert set(f.needles(p, row)) == {row[4], row[7], row[8]}
 
 
 def test_phone_needles_cover_every_mask_of_the_column(customers: Sample) -> None:
@@ -204,7 +206,9 @@ def test_phone_needles_cover_every_mask_of_the_column(customers: Sample) -> None
     row = f.make_row(p, phone="+50683124455")
     needles = f.needles(p, row)
     assert {"8312-4455", "83124455"} <= set(needles)
-    assert p.email in needles and row[0] in needles
+    assert p.email in needles
+    # The customer number is sorted: decided where the canary goes, not checked here.
+    assert f.schema.columns[0].sorted and row[0] not in needles
 
 
 def test_sorted_folios_stay_sorted_and_unique(registry) -> None:
@@ -733,3 +737,220 @@ def test_a_document_column_is_an_id_and_its_kind_a_category_never_a_phone() -> N
         assert row is not None
         assert row[4] == "3005550123" and re.fullmatch(r"\d{8}", row[1]), row
         assert row[0] in ("CC", "TI")
+
+
+def _voter_export(n: int = 400, seed: int = 3) -> Sample:
+    """A voter-file export in capitals: common names, emails mostly in name shapes with
+    the birth year's two digits or four, a few handles, empty cells here and there."""
+    r = random.Random(seed)
+    given_f = "MARY PATRICIA JENNIFER LINDA ELIZABETH BARBARA SUSAN JESSICA SARAH KAREN".split()
+    given_m = "JAMES ROBERT JOHN MICHAEL DAVID WILLIAM RICHARD JOSEPH THOMAS CHARLES".split()
+    surnames = (
+        "SMITH JOHNSON WILLIAMS BROWN JONES MILLER DAVIS WILSON ANDERSON TAYLOR THOMAS MOORE "
+        "JACKSON MARTIN LEE THOMPSON WHITE HARRIS CLARK LEWIS"
+    ).split()
+    rows = []
+    for _ in range(n):
+        sex = r.choice("FM")
+        g = r.choices(given_f if sex == "F" else given_m, weights=[1 / (i + 1) for i in range(10)])[
+            0
+        ]
+        s = r.choices(surnames, weights=[1 / (i + 1) ** 0.6 for i in range(20)])[0]
+        birth = date(1940 + r.randint(0, 60), r.randint(1, 12), r.randint(1, 28))
+        shape_ = r.random()
+        if shape_ < 0.4:
+            local = f"{g}.{s}".lower()
+        elif shape_ < 0.6:
+            local = f"{g}{s}{birth.year % 100:02d}".lower()
+        elif shape_ < 0.8:
+            local = f"{g[0]}{s}{birth.year}".lower()
+        else:
+            local = f"{r.choice(['sunny', 'tiger', 'blue'])}{r.randint(1, 999)}"
+        email = (
+            f"{local}@{r.choice(['gmail.com', 'yahoo.com', 'aol.com'])}" if r.random() < 0.7 else ""
+        )
+        rows.append([s, g, birth.strftime("%m/%d/%Y"), sex, email])
+    header = ["LAST_NAME", "FIRST_NAME", "DATE_OF_BIRTH", "GENDER", "EMAIL"]
+    return Sample(header, rows, True, len(rows))
+
+
+def test_canary_names_are_as_common_as_real_rows_names() -> None:
+    # Names whose address shape a real row already holds ("mary.smith") were dropped and
+    # redrawn: canaries' surnames came out a fifth rarer than real rows' (a holder counts
+    # them). Names that fit no shape now wait for a later one. In a table this full of
+    # common names not every name can keep its shape: canaries keep the column's shapes
+    # and come closer to its names (0.81 of real rows' surname counts before, 0.86 now).
+    sample = _voter_export()
+    counts = Counter(row[0] for row in sample.rows)
+    real = sum(counts[row[0]] for row in sample.rows) / len(sample.rows)
+    got = []
+    for seed in range(8):  # a run's worth of canaries at a time, as one issue makes
+        f = factory_for(sample, seed=seed)
+        got += [counts[f.persona().paternal.upper()] + 1 for _ in range(100)]  # and itself
+    assert sum(got) / len(got) >= 0.84 * real
+
+
+def test_email_digits_are_the_columns_own_or_the_canarys_birth_year() -> None:
+    # "gsmith1971" and "marysmith71" carry the row's birth year: a canary's digits are its
+    # own birth year there (they were any four digits: "leticiagarcia8261").
+    sample = _voter_export()
+    f = factory_for(sample, seed=2)
+    years = 0
+    for _ in range(150):
+        p = f.persona()
+        local = p.email.split("@")[0]
+        m = re.fullmatch(r"[a-z]+?(\d+)", local)
+        if not m or fold(p.paternal) not in local:
+            continue  # a handle ("tiger123"), not a name shape
+        digits = m.group(1)
+        if len(digits) == 4:
+            assert digits == str(p.birth.year)
+            years += 1
+        elif len(digits) == 2:
+            assert digits == p.birth.strftime("%y")
+            years += 1
+    assert years >= 30
+
+
+def test_email_digit_suffixes_come_from_the_columns_own() -> None:
+    # Without a birth column, a suffix of four digits is one the column shows (years
+    # 1975-1990 here), not any four digits.
+    r = random.Random(4)
+    given = (
+        "ana maria laura rosa elena carmen lucia sofia paula marta julia irene alba nuria "
+        "sara clara andrea diana olga silvia"
+    ).split()
+    surnames = (
+        "garcia lopez perez sanchez ramirez flores torres rivera gomez diaz cruz reyes "
+        "morales ortiz castillo romero vargas mendoza ruiz herrera"
+    ).split()
+    rows = []
+    for _ in range(200):
+        g, s = r.choice(given), r.choice(surnames)
+        rows.append([g.title(), s.title(), f"{g}{s}{r.randint(1975, 1990)}@gmail.com"])
+    sample = Sample(["Nombre", "Apellido", "Correo"], rows, True, len(rows))
+    f = factory_for(sample, seed=3)
+    shaped = 0
+    for _ in range(60):
+        m = re.fullmatch(r"[a-z]+(\d{4})", f.persona().email.split("@")[0])
+        if m:  # the column's shape (a few fall back to others when theirs are taken)
+            shaped += 1
+            assert 1975 <= int(m.group(1)) <= 1990
+    assert shaped >= 40
+
+
+def test_particles_are_written_as_the_column_writes_them() -> None:
+    # An export in title case that capitalises particles ("María Del Carmen", "De La
+    # Cruz"): canaries had "del" and "de la" in lower case, the only ones in the column.
+    r = random.Random(6)
+    given = ["María Del Carmen", "Ana", "Rosa María", "Laura", "María De Los Ángeles", "Lucía"]
+    surnames = ["De La Cruz", "García", "Del Río", "López", "Pérez", "De León", "Ramírez"]
+    rows = [
+        [
+            f"{r.choice(given)} {r.choice(surnames)} {r.choice(surnames)}",
+            f"55{r.randint(10**7, 10**8 - 1)}",
+        ]
+        for _ in range(150)
+    ]
+    sample = Sample(["NOMBRE COMPLETO", "TELEFONO"], rows, True, len(rows))
+    f = factory_for(sample, seed=8)
+    col = infer_schema(sample).columns[0]
+    particles = 0
+    for _ in range(80):
+        name = f._name_cell(col, f.persona())
+        for w in name.split()[1:]:
+            if fold(w) in ("de", "del", "la", "los"):
+                particles += 1
+                assert w[0].isupper(), name
+    assert particles >= 10
+
+
+def test_addresses_use_the_surname_the_column_uses() -> None:
+    # A members list whose addresses always take the first surname ("pablo.gonzalez" of
+    # Pablo González García): when a canary's shape was a real address's letters, the
+    # same shape was tried with the second surname ("javier.martinez" of Javier Romero
+    # Martínez), a third of canaries in a shape no row has.
+    r = random.Random(9)
+    given = (
+        "Antonio Manuel José Francisco David Juan Javier Daniel Carlos Miguel Rafael Pablo "
+        "María Carmen Laura Ana Lucía Isabel Cristina Marta Elena Paula Sara Raquel"
+    ).split()
+    surnames = (
+        "García Fernández González Rodríguez López Martínez Sánchez Pérez Gómez Ruiz "
+        "Jiménez Díaz Moreno Muñoz Álvarez Romero Alonso Navarro Torres Serrano"
+    ).split()
+    rows = []
+    for _ in range(300):
+        g, p, m = r.choice(given), r.choice(surnames), r.choice(surnames)
+        local = (
+            f"{fold(g)}.{fold(p)}"
+            if r.random() < 0.6
+            else f"{fold(g)}{fold(p)}{r.randint(1960, 1999)}"
+        )
+        rows.append([g, f"{p} {m}", f"{local}@gmail.com"])
+    sample = Sample(["Nombre", "Apellidos", "Email"], rows, True, len(rows))
+    f = factory_for(sample, seed=4)
+    for _ in range(60):
+        p = f.persona()
+        local = p.email.split("@")[0]
+        if fold(p.maternal) != fold(p.paternal) and fold(p.given.split()[0]) in local:
+            assert fold(p.maternal) not in local or fold(p.paternal) in local, (p, local)
+
+
+def test_a_sorted_numbering_is_not_checked_against_the_source_before_placement() -> None:
+    # A members list numbered 1003..1812 by steps of 1-3, with dates in 2010-2023: a
+    # canary's provisional number (after the last one, up to ~2800) was a needle, found
+    # in the source as a year ("03/08/2021"), and issue failed at random ("could not draw
+    # canaries that do not collide"). The number is decided between the neighbours.
+    r = random.Random(2)
+    rows, n = [], 1000
+    for _ in range(300):
+        n += r.randint(1, 3)
+        rows.append(
+            [
+                str(n),
+                f"{r.randint(1, 28):02d}/{r.randint(1, 12):02d}/{r.randint(2010, 2023)}",
+                f"6{r.randint(10**7, 10**8 - 1)}",
+            ]
+        )
+    sample = Sample(["Nº socio", "Alta", "Teléfono"], rows, True, len(rows))
+    f = factory_for(sample, seed=1)
+    for _ in range(20):
+        p = f.persona()
+        row = f.make_row(p, phone="+34612345678")
+        assert row is not None and int(row[0]) > n
+        assert row[0] not in f.needles(p, row)
+        placed = f.make_row(p, phone="+34612345678", prev=rows[10], next=rows[11])
+        assert placed is None or int(rows[10][0]) < int(placed[0]) < int(rows[11][0])
+
+
+def test_a_second_given_name_is_as_often_alone_with_its_sex_as_a_real_rows() -> None:
+    # A voter export in capitals with many second given names, empty for a third of rows.
+    # A canary copied a real row of its sex's second name: its (name, sex) pair was then
+    # held by two rows at least, never by the canary alone as a real row's often is.
+    r = random.Random(12)
+    fake = Faker("en_US")
+    fake.seed_instance(12)
+    middles = sorted({fake.first_name().upper() for _ in range(400)})
+    rows = []
+    for _ in range(400):
+        sex = r.choice("FM")
+        m = r.choices(middles, weights=[1 / (i + 1) ** 0.5 for i in range(len(middles))])[0]
+        rows.append(
+            [
+                fake.last_name().upper(),
+                fake.first_name().upper(),
+                m if r.random() < 0.7 else "",
+                sex,
+            ]
+        )
+    sample = Sample(["LAST_NAME", "FIRST_NAME", "MIDDLE_NAME", "GENDER"], rows, True, len(rows))
+    pairs = Counter((row[2], row[3]) for row in rows if row[2])
+    real = sum(1 for row in rows if row[2] and pairs[(row[2], row[3])] == 1)
+    real_share = real / sum(1 for row in rows if row[2])
+    f = factory_for(sample, seed=3)
+    made = [f.make_row(f.persona()) for _ in range(300)]
+    filled = [row for row in made if row is not None and row[2]]
+    alone = sum(1 for row in filled if pairs[(row[2], row[3])] == 0) / len(filled)
+    assert real_share >= 0.1
+    assert alone >= 0.6 * real_share, (alone, real_share)

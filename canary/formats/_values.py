@@ -70,6 +70,20 @@ def column_kind(values: list[Any]) -> str:
     return "str"
 
 
+def whole_floats(values: list[Any]) -> bool:
+    """True when a column's numbers are all floats (`200.0`, never `200`): a JSON export
+    writes its amounts one way, and a canary's `200` among `200.0`s would stand out."""
+    nums = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    return bool(nums) and all(isinstance(v, float) for v in nums)
+
+
+def as_written(value: Any, floats: bool) -> Any:
+    """A value from `from_text` as the column writes numbers (`floats`: as floats)."""
+    if floats and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
 def from_text(text: str, kind: str, nullable: bool = True) -> Any:
     """The canary's text as a value of the column's kind (the text if it does not fit)."""
     t = text.strip()

@@ -20,7 +20,15 @@ from canary.errors import InputError
 from canary.formats._files import Outputs, sha256_file
 from canary.formats._needles import NeedleScanner
 from canary.formats._nested import build, flat_paths, get, header_names
-from canary.formats._values import column_kind, from_text, place_rows, share, to_text
+from canary.formats._values import (
+    as_written,
+    column_kind,
+    from_text,
+    place_rows,
+    share,
+    to_text,
+    whole_floats,
+)
 from canary.formats.table import CopyTarget, Progress, Sample
 
 log = logging.getLogger(__name__)
@@ -66,6 +74,7 @@ class JsonTable:
         self.nulls = {
             h: any(v is None for v in c) for h, c in zip(self.header, columns, strict=True)
         }
+        self.floats = {h for h, c in zip(self.header, columns, strict=True) if whole_floats(c)}
         self.style = _json_style(text, raw)
         self.bom = raw.startswith(b"\xef\xbb\xbf")
 
@@ -107,7 +116,10 @@ class JsonTable:
 
     def _object(self, row: list[str]) -> dict[str, Any]:
         values = [
-            from_text(v, self.kinds[h], nullable=self.nulls[h] or self.kinds[h] != "str")
+            as_written(
+                from_text(v, self.kinds[h], nullable=self.nulls[h] or self.kinds[h] != "str"),
+                h in self.floats,
+            )
             for h, v in zip(self.header, row, strict=False)
         ]
         return build(self.paths, values)
@@ -209,6 +221,11 @@ class JsonlTable:
             h: column_kind([get(o, p) for o in objs])
             for h, p in zip(header, self.paths, strict=True)
         }
+        self.floats = {
+            h
+            for h, p in zip(header, self.paths, strict=True)
+            if whole_floats([get(o, p) for o in objs])
+        }
         rows = [[to_text(get(o, p)) for p in self.paths] for o in objs]
         count = len(rows) if complete else int(self._size / max(read / max(len(rows), 1), 1))
         self._sample = Sample(header, rows, complete, count, {"encoding": "utf-8"})
@@ -307,7 +324,7 @@ class JsonlTable:
         obj = build(
             self.paths,
             [
-                from_text(v, self.kinds.get(h, "str"))
+                as_written(from_text(v, self.kinds.get(h, "str")), h in self.floats)
                 for h, v in zip(self.header, row, strict=False)
             ],
         )

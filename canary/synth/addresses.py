@@ -22,6 +22,7 @@ from ahocorasick_rs import AhoCorasick
 from canary.errors import InputError
 from canary.identifiers import normalize_email
 from canary.synth.cells import fold
+from canary.synth.personas import Predictive
 
 MAX_EMAIL_TRIES = 500
 #: Handle shapes tried once the column's own patterns gave nothing usable.
@@ -119,6 +120,39 @@ def _swaps(template: str, tokens: dict[str, str]) -> list[str]:
     return out
 
 
+def learn_digit_suffixes(locals_: Iterable[str]) -> dict[int, Predictive]:
+    """The trailing digits of a column's local parts, by their length (those with at
+    least `MIN_SUFFIXES` of a length)."""
+    by_len: dict[int, list[str]] = {}
+    for local in locals_:
+        m = re.search(r"(\d+)$", local)
+        if m:
+            by_len.setdefault(len(m.group(1)), []).append(m.group(1))
+    return {k: Predictive(v) for k, v in by_len.items() if len(v) >= MIN_SUFFIXES}
+
+
+def birth_year_templates(
+    found: Counter[str], rows: Iterable[tuple[str, str, date | None]]
+) -> dict[str, str]:
+    """Templates whose digits are the row's birth year (`{d2}` -> `{yy}`, `{d4}` ->
+    `{yyyy}`) in most of the rows that show them: (template, local, birth) of real rows."""
+    hits: Counter[str] = Counter()
+    seen: Counter[str] = Counter()
+    for template, local, birth in rows:
+        m = re.search(r"\{d([24])\}$", template)
+        if not m or birth is None:
+            continue
+        seen[template] += 1
+        digits = re.sub(r"^.*?(\d+)$", r"\1", local)
+        if digits == (birth.strftime("%y") if m.group(1) == "2" else str(birth.year)):
+            hits[template] += 1
+    out = {}
+    for t, n in seen.items():
+        if n >= 5 and hits[t] >= 0.5 * n and t in found:
+            out[t] = t.replace("{d2}", "{yy}").replace("{d4}", "{yyyy}")
+    return out
+
+
 def learn_patterns(
     pairs: Iterable[tuple[str, tuple[str, str, str]]], fallback: dict[str, float]
 ) -> Counter[str]:
@@ -136,6 +170,10 @@ def learn_patterns(
 
 
 GENERIC_TLDS = ("com", "net", "org")
+#: A swapped shape ("{first}.{last2}") is tried only when the column has this share of it.
+SWAP_SHARE = 0.02
+#: Digit suffixes of one length a column needs before canaries draw theirs from them.
+MIN_SUFFIXES = 5
 #: A canary's local part never has the letters of a real one this long or longer...
 REAL_LOCAL_MIN = 6
 #: ...nor contains a real one's letters this long or longer.
@@ -213,6 +251,13 @@ class EmailMaker:
         #: The column's own local parts that follow no name shape ("sol_123", "reina84"):
         #: the "{other}" share is built like these, from their short words and digits.
         self.other_locals: list[str] = []
+        #: The column's own digit suffixes by length ("1980", "85", "493"): a canary's
+        #: {dN} is one of them as often as a new address would repeat one (years,
+        #: mostly), else fresh digits; uniform digits gave "leticiagarcia8261" where the
+        #: column writes years.
+        self.digit_suffixes: dict[int, Predictive] = {}
+        #: How many addresses this maker made in each of the column's shapes.
+        self.used: Counter[str] = Counter()
         #: Letters of every real local part ("ibarraedu" of "IBARRAEDU@..."): a canary's
         #: never equals one (six letters or more) nor contains one of eight or more.
         self.real_letters = {
@@ -226,8 +271,18 @@ class EmailMaker:
         self._long_automaton: AhoCorasick | None = None
 
     def draw_template(self) -> str:
-        """One of the column's shapes, as often as the column uses it."""
-        return self.rng.choices(list(self.patterns), list(self.patterns.values()))[0]
+        """One of the column's shapes, as often as the column uses it, counting the
+        canaries made so far: a shape they hold less often than the column's share is
+        drawn more (names that fit no drawn shape take another one, and in a table of
+        common names those are the short ones: without the count canaries drifted from
+        the column's long shapes)."""
+        keys = list(self.patterns)
+        total = sum(self.patterns.values())
+        made = sum(self.used.values())
+        owed = [max(self.patterns[k] / total * (made + 1) - self.used[k], 0.0) for k in keys]
+        if not total or sum(owed) <= 0:
+            return self.rng.choices(keys, list(self.patterns.values()))[0]
+        return self.rng.choices(keys, owed)[0]
 
     def shape_free(self, template: str, given: str, paternal: str, maternal: str) -> bool:
         """Whether a person of these names can have an address of this shape (itself or
@@ -235,7 +290,7 @@ class EmailMaker:
         if template == "{other}":
             return True
         tokens = _tokens(given, paternal, maternal)
-        for variant in _swaps(template, tokens):
+        for variant in self._swaps(template, tokens):
             local = _render_template(variant, tokens)
             letters = re.sub(r"\{[a-z0-9]+\}", "", local)
             if not letters or self.copies_real(letters):
@@ -277,7 +332,7 @@ class EmailMaker:
             # is in the table) is tried with the other surname or given name first: same
             # shape, same length. Drawing another shape instead would leave canaries with
             # fewer of the common long shapes than the column has.
-            for variant in _swaps(template, tokens):
+            for variant in self._swaps(template, tokens):
                 local = self._render_local(variant, tokens, birth, attempt)
                 address = f"{local}@{domain}"
                 norm = normalize_email(address)
@@ -287,8 +342,18 @@ class EmailMaker:
                     continue
                 self.issued.add(norm)
                 self.issued_locals.add(local.lower())
+                if template in self.patterns:
+                    self.used[template] += 1
                 return address.upper() if upper else address
         raise EmailExhausted("could not find an unused canary email address; add another domain")
+
+    def _swaps(self, template: str, tokens: dict[str, str]) -> list[str]:
+        """The template, then its swapped forms the column itself uses: where every
+        address has the first surname ("pablo.gonzalez" of Pablo González García), a
+        canary's "javier.martinez" of Javier Romero Martínez is a shape no row has."""
+        out = _swaps(template, tokens)
+        used = sum(self.patterns.values()) or 1
+        return [v for v in out if v == template or self.patterns.get(v, 0) >= SWAP_SHARE * used]
 
     def copies_real(self, local: str) -> bool:
         """True when a local part is a real row's, digits aside (six letters or more), or
@@ -352,7 +417,12 @@ class EmailMaker:
 
             def digits(m: re.Match[str]) -> str:
                 k = int(m.group(1))
-                return str(self.rng.randint(10 ** (k - 1) if k > 1 else 0, 10**k - 1))
+
+                def fresh() -> str:
+                    return str(self.rng.randint(10 ** (k - 1) if k > 1 else 0, 10**k - 1))
+
+                pool = self.digit_suffixes.get(k)
+                return pool.draw(self.rng, fresh) if pool is not None else fresh()
 
             local = re.sub(r"\{d(\d+)\}", digits, local)
             local = local.replace("{yyyy}", str(birth.year)).replace("{yy}", birth.strftime("%y"))

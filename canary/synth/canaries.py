@@ -27,12 +27,22 @@ from canary.identifiers import normalize_email, normalize_phone
 from canary.synth.addresses import (
     EmailExhausted,
     EmailMaker,
+    birth_year_templates,
     domain_weights,
     fitting_domains,
+    learn_digit_suffixes,
     learn_patterns,
     match_template,
 )
-from canary.synth.cells import date_between, dni_letter, vary_digits, vary_number, write_phone
+from canary.synth.cells import (
+    apply_particles,
+    date_between,
+    dni_letter,
+    particle_forms,
+    vary_digits,
+    vary_number,
+    write_phone,
+)
 from canary.synth.headers import is_middle_name
 from canary.synth.ids import GapModel, PositionModel, new_id
 from canary.synth.infer import (
@@ -162,6 +172,10 @@ class CanaryFactory:
         self._count_cache: dict[int, dict[str, int]] = {}
         self._namesake_keep: float | None = None
         self._middle_cells: dict[int, dict[str, list[str]]] = {}
+        self._particle_cache: dict[int, dict[str, str]] = {}
+        #: Names that fit no shape drawn for them yet, by sex (see `persona`).
+        self._waiting_names: dict[str, list[tuple[int, tuple[str, str, str]]]] = {}
+        self._persona_count: Counter[str] = Counter()
         self.emails = self._learn_emails()
         self.names = NameMaker(self.profile, self.rng, self.faker)
         people = self._people()
@@ -244,13 +258,33 @@ class CanaryFactory:
         """What the sample's addresses teach: their shapes and their providers."""
         emails = self._kind("email")
         pairs: list[tuple[str, tuple[str, str, str]]] = []
+        births: list[date | None] = []
+        birth_cols = self._kind("birth_date")
+        birth_fmt: DateFormat | None = birth_cols[0].fmt["date"] if birth_cols else None
         if emails:
             col = emails[0].index
             for row in self.rows[:3000]:
                 addr, names = row[col].strip(), self._row_names(row)
                 if addr and "@" in addr and names is not None:
                     pairs.append((addr.rsplit("@", 1)[0].lower(), names))
+                    parsed = (
+                        birth_fmt.parse(row[birth_cols[0].index].strip())
+                        if birth_fmt is not None
+                        else None
+                    )
+                    births.append(parsed[0] if parsed else None)
         patterns = learn_patterns(pairs, self.profile["email_patterns"])
+        # Digits that are the row's birth year ("maria_lopez85" of a woman born in 1985)
+        # are the canary's own birth year: a holder can compare them with the row's date.
+        years = birth_year_templates(
+            patterns,
+            (
+                (match_template(local, names), local, birth)
+                for (local, names), birth in zip(pairs, births, strict=True)
+            ),
+        )
+        for old, new in years.items():
+            patterns[new] += patterns.pop(old)
         column_domains = emails[0].fmt.get("domains") if emails else None
         domains = fitting_domains(self.domains, column_domains, self.region)
         weights = domain_weights(column_domains, self.profile["email_providers"], len(domains))
@@ -263,6 +297,7 @@ class CanaryFactory:
             self.email_taken,
             self.sample_emails,
         )
+        maker.digit_suffixes = learn_digit_suffixes(local for local, _names in pairs)
         # ASCII only: an accented local part needs SMTPUTF8, which many senders lack.
         maker.other_locals = [
             ascii_local
@@ -308,11 +343,40 @@ class CanaryFactory:
         # to another shape when theirs copied a real address's letters left canaries
         # with a third of the column's "maria.lopez" shapes in a table of common names
         # (and twice its share of name-less handles): the shape is what anyone sees.
+        # Names drawn for a shape they do not fit (a real row holds "mary.smith") wait
+        # for a later persona's shape instead of being dropped, and after `NAME_WAIT`
+        # personas of their sex they are used with a shape that fits them. Dropping them
+        # made canaries' names rarer than real ones (common names are the ones whose
+        # shapes real rows hold: in a voter list canaries' surnames were a fifth rarer);
+        # never letting them through would leave them waiting in a table of common names.
         template = self.emails.draw_template() if emails else None
-        for _ in range(SHAPE_TRIES):
-            given, paternal, maternal = self._draw_names(sex)
-            if template is None or self.emails.shape_free(template, given, paternal, maternal):
+        waiting = self._waiting_names.setdefault(sex, [])
+        names: tuple[str, str, str] | None = None
+        while waiting and waiting[0][0] <= self._persona_count[sex] - NAME_WAIT and emails:
+            fitting = self._fitting_template(waiting[0][1])
+            if fitting is not None:  # names no shape of the column fits are dropped
+                names, template = waiting.pop(0)[1], fitting
                 break
+            waiting.pop(0)
+        for i, (_at, candidate) in enumerate(waiting if names is None else []):
+            if template is None or self.emails.shape_free(template, *candidate):
+                names = candidate
+                del waiting[i]
+                break
+        for _ in range(SHAPE_TRIES if names is None else 0):
+            candidate = self._draw_names(sex)
+            if template is None or self.emails.shape_free(template, *candidate):
+                names = candidate
+                break
+            if len(waiting) < MAX_WAITING:
+                waiting.append((self._persona_count[sex], candidate))
+        self._persona_count[sex] += 1
+        if names is None:  # none of the names drawn fits this shape: one that fits them
+            names = candidate
+            if waiting and waiting[-1][1] is candidate:
+                waiting.pop()  # used now: it waits no more
+            template = self._fitting_template(names) or template
+        given, paternal, maternal = names
         birth = self._birth()
         p = Persona(given, paternal, maternal, sex, birth, None, seed=r.getrandbits(63))
         if emails:
@@ -325,6 +389,15 @@ class CanaryFactory:
                     raise
                 return self.persona(attempt + 1)  # a name whose addresses are taken
         return p
+
+    def _fitting_template(self, names: tuple[str, str, str]) -> str | None:
+        """One of the column's shapes, as often as the column uses it among those free
+        for these names (None: let the address maker find one)."""
+        for _ in range(SHAPE_TRIES * 4):
+            template = self.emails.draw_template()
+            if self.emails.shape_free(template, *names):
+                return template
+        return None
 
     def _draw_names(self, sex: str) -> tuple[str, str, str]:
         """(given, paternal, maternal) for a persona of this sex."""
@@ -542,7 +615,29 @@ class CanaryFactory:
             if votes:
                 sex = votes.most_common(1)[0][0] or sex
         same_sex = groups.get(f"\x00{sex}") or []
-        return r.choice(same_sex) if len(same_sex) >= MIN_NAME_ROWS else r.choice(self._cells(c))
+        if len(same_sex) < MIN_NAME_ROWS:
+            return r.choice(self._cells(c))
+        return self._one_rarer(same_sex, r.choice(same_sex), self._cells(c), r)
+
+    def _one_rarer(self, cells: list[str], value: str, others: list[str], r: random.Random) -> str:
+        """For a `value` drawn from `cells` (a real row's, held there by k rows), one held
+        there by k - 1 rows (for k = 1, one of `others` that `cells` lacks), so that once
+        the canary adds itself its value is as common in `cells` as a real row's own.
+
+        A value copied from a real row is held by that row and the canary: drawn this
+        way, a canary's second given name was never the only one of its sex with it, as a
+        real row's often is (the pair alone told canaries apart at 0.64 in a voter list).
+        Empty cells are kept. The value itself when no other fits.
+        """
+        if not value.strip():
+            return value
+        counts = Counter(cells)
+        k = counts[value]
+        if k == 1:
+            fits = sorted({v for v in others if v.strip() and v not in counts})
+        else:
+            fits = sorted(v for v, n in counts.items() if n == k - 1 and v.strip())
+        return r.choice(fits) if fits else value
 
     def _row_sex(self, row: list[str], given: str | None) -> str | None:
         """A real row's sex: its sex column, its CURP, or its given name (so a canary's
@@ -740,7 +835,16 @@ class CanaryFactory:
                 text = f"{surnames}, {p.given}"
             else:
                 text = f"{p.given} {surnames}"
-        return apply_accents(apply_casing(text, c.casing), c.accents)
+        text = apply_particles(apply_casing(text, c.casing), self._particles(c))
+        return apply_accents(text, c.accents)
+
+    def _particles(self, c: Column) -> dict[str, str]:
+        """How the column writes particles ("Del" or "del"): title casing lowers them,
+        and a list written "María Del Carmen" would show canaries' "del" alone."""
+        forms = self._particle_cache.get(c.index)
+        if forms is None:
+            forms = self._particle_cache[c.index] = particle_forms(c.values)
+        return forms
 
     def _date(
         self,
@@ -1086,6 +1190,14 @@ class CanaryFactory:
 
     # --- what gets registered -------------------------------------------------------
 
+    def _placed_id(self, c: Column) -> bool:
+        """A sorted id column's value, decided where the canary is placed (a free number
+        between its neighbours): the provisional row's number (after the last id) is never
+        written, and checking it against the source failed whole issues at random (a
+        members list numbered to 1812 with dates in 2010-2023: a provisional 2021 is in
+        the source as a year)."""
+        return c.kind == "id" and c.sorted and self.keep_sorted
+
     def identifiers(self, persona: Persona, row: list[str]) -> list[tuple[str, str, str]]:
         """(kind, normalised value, as written) for everything that identifies the canary."""
         out: list[tuple[str, str, str]] = []
@@ -1117,7 +1229,9 @@ class CanaryFactory:
         out = [
             row[c.index]
             for c in self.cols
-            if c.kind in ("email", "phone", "id", "curp", "rfc", "dni") and row[c.index]
+            if c.kind in ("email", "phone", "id", "curp", "rfc", "dni")
+            and row[c.index]
+            and not self._placed_id(c)
         ]
         for c in self._kind("phone"):
             e164 = normalize_phone(row[c.index], self.region, strict=False) if row[c.index] else ""
@@ -1206,6 +1320,10 @@ MIN_DONORS = 5
 NOVEL_TRIES = 10
 #: Names drawn for a persona until its address's shape is free for them.
 SHAPE_TRIES = 12
+#: Names kept for later shapes, at most (per sex).
+MAX_WAITING = 200
+#: Personas of its sex a name waits for a shape before it takes one that fits it.
+NAME_WAIT = 6
 
 
 #: Digits an operator block leaves for the subscriber, at least: a block is a million

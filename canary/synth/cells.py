@@ -108,7 +108,7 @@ def casing_of(values: list[str]) -> str:
 
 
 def _title(v: str) -> str:
-    small = {"de", "la", "del", "los", "las", "y", "da", "van", "von"}
+    small = PARTICLES
     out = []
     for i, w in enumerate(v.split(" ")):
         lw = w.lower()
@@ -124,6 +124,32 @@ def apply_casing(text: str, casing: str) -> str:
     if casing == "title":
         return _title(text)
     return text
+
+
+#: Words written in lower case inside a name or place ("María del Carmen") by title casing.
+PARTICLES = frozenset({"de", "la", "del", "los", "las", "y", "da", "van", "von"})
+
+
+def particle_forms(values: list[str]) -> dict[str, str]:
+    """How the column writes each particle inside a value ("del" -> "Del" in a list
+    written "María Del Carmen"), by its most common form after the first word."""
+    seen: dict[str, Counter[str]] = {}
+    for v in values[:5000]:
+        for w in v.split()[1:]:
+            lw = w.lower()
+            if lw in PARTICLES:
+                seen.setdefault(lw, Counter())[w] += 1
+    return {p: forms.most_common(1)[0][0] for p, forms in seen.items()}
+
+
+def apply_particles(text: str, forms: dict[str, str]) -> str:
+    """The particles inside `text` (after its first word) written as `forms` has them."""
+    if not forms:
+        return text
+    words = text.split(" ")
+    return " ".join(
+        forms.get(w.lower(), w) if i and w.lower() in forms else w for i, w in enumerate(words)
+    )
 
 
 def accents_of(values: list[str]) -> str:
