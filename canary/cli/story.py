@@ -38,7 +38,12 @@ from canary.synth.profiles import demo_dataset
 log = logging.getLogger(__name__)
 
 DOMAINS = ("avisos-registro.mx", "correo-candidatas.mx")
-PHONES = tuple(f"+52 844 410 {n:04d}" for n in range(2001, 2013))
+#: The demo's canary numbers: in every area code of the demo registry (Coahuila's),
+#: more where it has more rows, as `canary issue` asks an organisation to have them
+#: (with numbers in Saltillo's 844 alone it warned that canaries never sit in Torreón).
+AREA_CODES = {"844": 4, "871": 3, "866": 2, "877": 1, "878": 1, "872": 1, "861": 1}
+AREA_CODES |= {"842": 1, "862": 1, "864": 1, "869": 1}
+PHONES = tuple(f"+52 {code} 410 {2001 + i:04d}" for code, k in AREA_CODES.items() for i in range(k))
 RECIPIENTS = ("Dirección Jurídica", "Mensajería Express SA de CV", "Auditoría Interna")
 
 
