@@ -38,7 +38,9 @@ from canary.synth.cells import (
     apply_particles,
     date_between,
     dni_letter,
+    parsed_phone,
     particle_forms,
+    valid_phone,
     vary_digits,
     vary_number,
     write_phone,
@@ -1160,7 +1162,7 @@ class CanaryFactory:
         if self._valid is None:
             cc = f"+{self.country_code}"
             self._valid = {
-                number_block(cc + x) for x in self._row_nsn if x and _valid_number(cc + x)
+                number_block(cc + x) for x in self._row_nsn if x and valid_phone(cc + x, "")
             }
         return self._valid
 
@@ -1338,9 +1340,8 @@ def number_block(e164: str) -> str:
     operator block, the national destination code's first digits leaving six or more
     for the subscriber and at most three (Colombian mobiles "300", "315"; Costa Rican
     "83", "62"; Spanish mobiles "612"). "" when it does not parse."""
-    try:
-        parsed = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
+    parsed = parsed_phone(e164, "")
+    if parsed is None:
         return ""
     nsn = phonenumbers.national_significant_number(parsed)
     k = int(phonenumbers.length_of_geographical_area_code(parsed))
@@ -1348,14 +1349,6 @@ def number_block(e164: str) -> str:
         ndc = int(phonenumbers.length_of_national_destination_code(parsed)) or 3
         k = max(1, min(ndc, 3, len(nsn) - BLOCK_SUBSCRIBER_DIGITS))
     return nsn[:k]
-
-
-@functools.lru_cache(maxsize=1 << 14)
-def _valid_number(e164: str) -> bool:
-    try:
-        return bool(phonenumbers.is_valid_number(phonenumbers.parse(e164, None)))
-    except phonenumbers.NumberParseException:
-        return False
 
 
 def _nearest_blocks(block: str, held: set[str]) -> list[str]:
@@ -1376,7 +1369,5 @@ def _nearest_blocks(block: str, held: set[str]) -> list[str]:
 def area_code_length(e164: str) -> int:
     """Digits of the geographic area code of a number (0 where the country has none,
     as for Costa Rican mobiles: there the place cannot follow the number)."""
-    try:
-        return int(phonenumbers.length_of_geographical_area_code(phonenumbers.parse(e164, None)))
-    except phonenumbers.NumberParseException:
-        return 0
+    parsed = parsed_phone(e164, "")
+    return int(phonenumbers.length_of_geographical_area_code(parsed)) if parsed else 0
