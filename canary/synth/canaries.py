@@ -1151,12 +1151,6 @@ class CanaryFactory:
         missing = Counter(b for b, _geo in rows if b not in held and b in self._valid_blocks())
         return [(b, k / len(rows)) for b, k in missing.most_common()]
 
-    def uncovered_area_share(self, numbers: Sequence[str]) -> float:
-        """The share of the table's phone rows in blocks no pool number has (area codes:
-        canaries never take those places; operator blocks: canaries' numbers never start
-        as theirs do), a tell a holder of copies can see."""
-        return sum(share for _b, share in self.uncovered_blocks(numbers))
-
     def _valid_blocks(self) -> set[str]:
         """The blocks of the sampled rows' numbers that hold a valid number."""
         if self._valid is None:
