@@ -59,12 +59,18 @@ def twilio_signature(
     algorithm: str = "HMAC_SHA1",
 ) -> str:
     """base64 HMAC of `url` + each param name (sorted) + each of its distinct values (sorted)."""
+    return _twilio_mac(token, url, _twilio_signed_params(params or {}), algorithm)
+
+
+def _twilio_signed_params(params: Mapping[str, Iterable[str]]) -> str:
+    """What follows the URL in the signed string: names sorted, each with its distinct values
+    sorted."""
+    return "".join(name + value for name in sorted(params) for value in sorted(set(params[name])))
+
+
+def _twilio_mac(token: str, url: str, signed_params: str, algorithm: str) -> str:
     digest = TWILIO_ALGORITHMS[algorithm.upper()]
-    s = url
-    for name in sorted(params or {}):
-        for value in sorted(set((params or {})[name])):
-            s += name + value
-    mac = hmac.new(token.encode("utf-8"), s.encode("utf-8"), digest)
+    mac = hmac.new(token.encode("utf-8"), (url + signed_params).encode("utf-8"), digest)
     return base64.b64encode(mac.digest()).decode("ascii")
 
 
@@ -103,15 +109,17 @@ def check_twilio(
     if algorithm not in TWILIO_ALGORITHMS:
         return False
     # Blank values kept: `?bodySHA256=` (empty) must not drop the body from the check.
-    query = parse_qs(urlsplit(url).query, keep_blank_values=True)
+    query = parse_qs(urlsplit(url).query, keep_blank_values=True) if "?" in url else {}
     if "bodySHA256" in query:
         given = query["bodySHA256"]
         if len(given) != 1 or not _eq(hashlib.sha256(raw_body).hexdigest(), given[0].lower()):
             return False
         params = {}
+    signed_params = _twilio_signed_params(params)
+    signature = signature.strip()
     ok = False
     for variant in _url_variants(url):
-        ok |= _eq(twilio_signature(token, variant, params, algorithm), signature.strip())
+        ok |= _eq(_twilio_mac(token, variant, signed_params, algorithm), signature)
     return ok
 
 

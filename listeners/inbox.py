@@ -86,7 +86,8 @@ class Attributor:
         """Hits were committed to the inbox: attribute them (starts the worker if need be)."""
         if self._thread is None:
             self.start()
-        self._wake.set()
+        if not self._wake.is_set():  # set() takes the event's lock: skip it when already set
+            self._wake.set()
 
     def close(self, drain: float = DRAIN) -> None:
         """Attribute what the inbox holds for up to `drain` s, then stop the worker."""

@@ -5,12 +5,15 @@ from __future__ import annotations
 import concurrent.futures
 import socket
 import time
+from urllib.parse import parse_qsl
 
 import pytest
 from sqlalchemy import select
 
 from canary.store.engine import Store
 from canary.store.models import Blob
+from listeners.payloads import Malformed
+from listeners.webhooks import MAX_FORM_FIELDS, form_params
 from tests.alerts_support import add_copy
 from tests.webhooks_support import (
     META_VERIFY,
@@ -525,3 +528,30 @@ def test_whatsapp_handshake_refused_while_no_verify_token_is_configured(
             params={"hub.mode": "subscribe", "hub.verify_token": "", "hub.challenge": "42"},
         )
         assert r.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"a=1&b=2&a=3",
+        b"Body=Hola+mundo%21&From=%2B5218441234567",
+        b"x&=y&&z=&k==v",
+        b"n%C3%A1me=%C3%B1and%C3%BA&%zz=%2&plus=a+b%2Bc",
+        b"caf\xe9=ol\xe9&bad=%FF%FE",
+        b"semi;colon=1;2&a=%3B",
+    ],
+)
+def test_form_fields_read_as_the_standard_query_parser_reads_them(body: bytes) -> None:
+    """Twilio signs the fields as parsed: the quick reader must agree with parse_qsl."""
+    expected: dict[str, list[str]] = {}
+    for k, v in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
+        expected.setdefault(k, []).append(v)
+    assert form_params(body) == expected
+
+
+def test_a_form_of_too_many_fields_is_malformed() -> None:
+    with pytest.raises(Malformed):
+        form_params(b"&".join(b"f%d=1" % i for i in range(MAX_FORM_FIELDS + 1)))
+    fields = form_params(b"&".join(b"f%d=1" % i for i in range(MAX_FORM_FIELDS)))
+    assert len(fields) == MAX_FORM_FIELDS
