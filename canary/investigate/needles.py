@@ -6,8 +6,10 @@ a name) cost about 2.4 s of CPU per 100,000 canaries before the dump was even op
 The index keeps what the scan needs in a few binary parts of the `needle_index` table:
 
 - `keys`: every needle in its compact form (`canary.text.compact`: the automaton's
-  alphabet), sorted, one per line: an address, a phone's national number, each word
-  order a name is matched in, an id, a canary domain;
+  alphabet), sorted, run together (`key_ends` says where each ends): an address, a
+  phone's national number, each word order a name is matched in, an id, a canary
+  domain; read back as one bytes object, a needle sliced from it when it is looked at
+  (splitting millions of them into objects was most of the start-up);
 - `starts` / `ids`: for needle k, the ids of the identifiers that give it
   (`ids[starts[k]:starts[k + 1]]`); the identifiers themselves are read from the store
   only when a needle is met in a dump (`Index.ensure` in `identify`);
@@ -30,8 +32,9 @@ import functools
 import json
 import logging
 import sys
+import typing
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,8 +57,64 @@ BATCH = 50_000
 #: Identifier values shorter than this (all words run together) are ids too short to
 #: count: they would match real rows.
 MIN_ID_LEN = 5
-FORMAT = 2
-PARTS = ("meta", "keys", "starts", "ids", "prefixes", "group", "automaton")
+FORMAT = 3
+PARTS = ("meta", "keys", "key_ends", "starts", "ids", "prefixes", "group", "automaton")
+
+
+class Keys(Sequence[bytes]):
+    """Sorted needles held in one bytes object: needle i is `blob[ends[i]:ends[i + 1]]`.
+
+    A needle becomes an object only when it is looked at (a bisection, an automaton
+    hit), not millions of them at every start."""
+
+    __slots__ = ("_blob", "_ends")
+
+    def __init__(self, blob: bytes, ends: array[int]) -> None:
+        self._blob = blob
+        self._ends = ends  # len(keys) + 1 offsets, the first 0
+
+    @classmethod
+    def of(cls, keys: Sequence[bytes]) -> Keys:
+        ends = array("q", [0])
+        total = 0
+        for key in keys:
+            total += len(key)
+            ends.append(total)
+        return cls(b"".join(keys), ends)
+
+    def __len__(self) -> int:
+        return len(self._ends) - 1
+
+    @typing.overload
+    def __getitem__(self, i: int) -> bytes: ...
+
+    @typing.overload
+    def __getitem__(self, i: slice) -> Sequence[bytes]: ...
+
+    def __getitem__(self, i: int | slice) -> bytes | Sequence[bytes]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        ends = self._ends
+        return self._blob[ends[i] : ends[i + 1]]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Keys):
+            return self._blob == other._blob and self._ends == other._ends
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def blob(self) -> bytes:
+        return self._blob
+
+    @property
+    def ends(self) -> array[int]:
+        return self._ends
 
 
 @dataclass
@@ -63,7 +122,7 @@ class NeedleIndex:
     """Every needle of the store, sorted, and the identifier ids behind each."""
 
     generation: int | None
-    keys: list[bytes]
+    keys: Keys
     starts: array[int]
     ids: array[int]
     #: The lengths of the canary phones' national numbers, and their country codes.
@@ -164,7 +223,7 @@ def build(conn: Connection) -> NeedleIndex:
     prefixes, group = prefix_groups(encoded)
     return NeedleIndex(
         gen,
-        encoded,
+        Keys.of(encoded),
         starts,
         ids,
         lengths,
@@ -256,9 +315,17 @@ def _read(conn: Connection, gen: int) -> NeedleIndex | None:
     meta = json.loads(b"".join(parts["meta"]))
     if meta.get("format") != FORMAT or meta.get("engine") != engine_name():
         return None  # made by another version: rebuilt (and kept) for this one
-    starts, ids, group = (_numbers(parts[name], meta) for name in ("starts", "ids", "group"))
-    keys = _lines(parts["keys"])
-    if len(keys) != meta.get("keys") or len(starts) != len(keys) + 1:
+    starts, ids, group, ends = (
+        _numbers(parts[name], meta) for name in ("starts", "ids", "group", "key_ends")
+    )
+    keys = Keys(b"".join(parts["keys"]), ends)  # one row: that row, no copy
+    if (
+        len(keys) != meta.get("keys")
+        or len(starts) != len(keys) + 1
+        or not ends
+        or ends[0] != 0
+        or ends[-1] != len(keys.blob)
+    ):
         return None
     prefix_lines = b"".join(parts["prefixes"])
     if len(group) - 1 != (prefix_lines.count(b"\n") + 1 if prefix_lines else 0):
@@ -309,7 +376,8 @@ def _write(store: Store, index: NeedleIndex) -> None:
     }
     parts = {
         "meta": json.dumps(meta).encode(),
-        "keys": b"\n".join(index.keys),
+        "keys": index.keys.blob,
+        "key_ends": index.keys.ends.tobytes(),
         "starts": index.starts.tobytes(),
         "ids": index.ids.tobytes(),
         "prefixes": index.prefix_lines,

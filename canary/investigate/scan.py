@@ -244,8 +244,9 @@ class Engine:
         self._full = keys
         self._group = group
         self._size = len(group) - 1
-        self._hits = [0] * len(keys)
-        self._misses = [0] * self._size
+        # Candidates counted per whole needle or prefix met (few: not a slot per needle).
+        self._hits: dict[int, int] = {}
+        self._misses: dict[int, int] = {}
         self._double_array: Any = None
         self._automaton: ahocorasick_rs.BytesAhoCorasick | None = None
         if not self._size:
@@ -308,9 +309,10 @@ class Engine:
             # A prefix whose whole needles are not there is still a candidate: a needle
             # it overlaps (hidden by the leftmost-longest search) lies in its window.
             counts, at = (hits, whole) if whole is not None else (misses, index)
-            if counts[at] >= MAX_HITS_PER_NEEDLE:
+            seen = counts.get(at, 0)
+            if seen >= MAX_HITS_PER_NEEDLE:
                 continue
-            counts[at] += 1
+            counts[at] = seen + 1
             if whole is not None:
                 end = start + len(full[whole])
             yield Hit(piece.original(start), piece.original(end))
