@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import subprocess
@@ -279,3 +280,26 @@ def test_without_its_triggers_the_index_is_built_each_run_and_never_kept(
     later = build(store, {"Partido Verde": [EVA]})  # moves no generation now
     assert copies(store, f"contacto: {EVA.email}") == [later.copies["Partido Verde"]]
     assert stored_generation(store) is None
+
+
+def test_needles_held_run_together_read_and_sort_as_a_list() -> None:
+    listed = sorted([b"anaruiz", b"ana", b"5218441234567", b"zz", b"anaruizortega"])
+    keys = needles.Keys.of(listed)
+    assert len(keys) == 5 and list(keys) == listed and keys[-1] == b"zz"
+    assert keys[1:3] == listed[1:3]
+    for probe in (b"", b"ana", b"anar", b"anaruizortega", b"zzz", b"0"):
+        assert bisect.bisect_left(keys, probe) == bisect.bisect_left(listed, probe)
+    with pytest.raises(IndexError):
+        keys[5]
+
+
+def test_a_stored_index_whose_needle_ends_disagree_is_rebuilt(store: Store, reg: Register) -> None:
+    built = needles.load(store)
+    with store.session() as s:  # a torn write: where the needles end no longer fits them
+        s.execute(
+            update(NeedleIndexPart)
+            .where(NeedleIndexPart.part == "key_ends")
+            .values(data=built.keys.ends[:-1].tobytes())
+        )
+    assert needles.load(store).keys == built.keys
+    assert copies(store, f"contacto: {ANA.email}") == [reg.copies["Partido Azul"]]
