@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from canary.errors import InputError
-from canary.formats import Collision, CopyTarget, Insertion, open_table
+from canary.formats import Collision, CopyTarget, Insertion, _dialect, open_table
 from canary.formats import _dialect as dialect_mod
 from canary.formats import _needles as needles_mod
 from canary.formats import _stream as stream_mod
@@ -442,6 +442,39 @@ def test_quote_marks_match_a_byte_by_byte_count():
             assert quote_marks(bytearray(buf), b"\n", b'"', inside) == counts
             rows, after = count_records(buf, b"\n", b'"', inside)
             assert (rows, after) == (counts[1] - quoted, state)
+            # the walk by `find` (taken on buffers with few quotes) and the translate
+            assert _dialect._walk_quotes(buf, b"\n", b'"', inside, len(buf)) == (
+                counts[0],
+                quoted,
+            )
+            assert _dialect._translated_marks(buf, b"\n", b'"', inside) == counts
+
+
+def test_quote_marks_on_few_quotes_match_a_byte_by_byte_count():
+    """Blocks quoting a field here and there (the walk by `find`), quoted line breaks
+    and doubled quotes among them, and a block that turns dense past its first bytes."""
+    rnd = random.Random(6)
+    fields = [b"plain", b"x" * 90, b'"a, b"', b'"one\ntwo ""q"""', b'""', b'"\n\n"']
+    for k in range(60):
+        rows = [
+            b",".join(rnd.choice(fields[:2] if rnd.random() < 0.9 else fields) for _ in range(4))
+            for _ in range(rnd.randint(200, 2000))
+        ]
+        buf = b"\n".join(rows)
+        if k % 10 == 9:
+            buf += b'"a"\n' * 20000  # dense after the probe: the walk gives up
+        cut = rnd.randint(0, len(buf))
+        buf = buf[cut:]  # may start inside a quoted field
+        for inside in (False, True):
+            state, quoted = inside, 0
+            for ch in buf:
+                if ch == ord('"'):
+                    state = not state
+                elif ch == ord("\n") and state:
+                    quoted += 1
+            counts = (buf.count(b'"'), buf.count(b"\n"), quoted)
+            assert quote_marks(buf, b"\n", b'"', inside) == counts
+            assert quote_marks(bytearray(buf), b"\n", b'"', inside) == counts
 
 
 def _slowed(fn, rnd: random.Random):

@@ -367,15 +367,68 @@ def _others(keep: bytes) -> bytes:
     return bytes(b for b in range(256) if b not in keep)
 
 
+#: Quotes up to one per this many bytes are walked with `find` (memchr) rather than
+#: projected by `translate`: below it the walk costs less (measured on 8 MB blocks).
+SPARSE_QUOTES = 400
+#: The stretch whose quotes decide which of the two ways a buffer is counted.
+_PROBE = 1 << 16
+
+
 def quote_marks(buf: Buf, tb: bytes, q: bytes, inside: bool = False) -> tuple[int, int, int]:
     """(quote bytes, terminator bytes, terminator bytes inside quotes) of a buffer.
 
-    `inside` is the quote state at the buffer's start. One `translate` keeps only the
-    quote and terminator bytes (about as fast as a single `count`, where counting
-    each and splitting at the quotes took three passes and many small objects);
-    runs of quotes then shrink to their parity, so a line whose quotes pair up
-    vanishes and what is left to split is tiny.
+    `inside` is the quote state at the buffer's start. Two ways, the same counts:
+
+    - few quotes (most exports quote only the fields that need it): the terminators
+      are counted by `replace` (memchr, about half the CPU of `count`'s byte loop) and
+      the quotes are walked pair by pair with `find`; a pair's terminators are counted
+      only when the line's end falls inside it;
+    - many quotes: one `translate` keeps only the quote and terminator bytes; runs
+      of quotes then shrink to their parity, so a line whose quotes pair up vanishes
+      and what is left to split is tiny.
     """
+    n = len(buf)
+    probe = min(n, _PROBE)
+    if probe and buf.count(q, 0, probe) * SPARSE_QUOTES <= probe:
+        walked = _walk_quotes(buf, tb, q, inside, n // SPARSE_QUOTES * 2 + 2)
+        if walked is not None:
+            nq, inq = walked
+            return nq, n - len(buf.replace(tb, b"")), inq
+    return _translated_marks(buf, tb, q, inside)
+
+
+def _walk_quotes(
+    buf: Buf, tb: bytes, q: bytes, inside: bool, budget: int
+) -> tuple[int, int] | None:
+    """(quote bytes, terminator bytes inside quotes) by `find`; None past `budget` quotes."""
+    find, count = buf.find, buf.count
+    nq = inq = pos = 0
+    if inside:
+        j = find(q)
+        if j == -1:
+            return 0, count(tb)
+        nq, inq, pos = 1, count(tb, 0, j), j + 1
+    nl = -1  # the first terminator after the last opening quote (len(buf) if none)
+    while True:
+        i = find(q, pos)
+        if i == -1:
+            return nq, inq
+        j = find(q, i + 1)
+        if j == -1:
+            return nq + 1, inq + count(tb, i + 1)
+        nq += 2
+        if nq > budget:
+            return None
+        if nl < i:
+            nl = find(tb, i + 1)
+            if nl == -1:
+                nl = len(buf)
+        if nl < j:
+            inq += count(tb, i + 1, j)
+        pos = j + 1
+
+
+def _translated_marks(buf: Buf, tb: bytes, q: bytes, inside: bool) -> tuple[int, int, int]:
     delete = _others(q + tb)
     # One call over the whole block: slice by slice (to hand the GIL to the hashing and
     # writing threads sooner) copied every slice first and cost half as much again.
