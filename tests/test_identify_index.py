@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import json
 import os
+import random
 import subprocess
 import sys
 from collections.abc import Callable
@@ -303,3 +304,23 @@ def test_a_stored_index_whose_needle_ends_disagree_is_rebuilt(store: Store, reg:
         )
     assert needles.load(store).keys == built.keys
     assert copies(store, f"contacto: {ANA.email}") == [reg.copies["Partido Azul"]]
+
+
+@pytest.mark.parametrize("extra", ["", "€"])  # Latin text (one translate), other (decoded)
+def test_a_hit_maps_back_to_the_bytes_that_project_to_it_anywhere_in_a_piece(extra: str) -> None:
+    """The way back from the projection is built as hits ask for it (groups of blocks up
+    to the furthest hit, blocks only in the groups hit): hits at any place of a piece
+    larger than a group, asked in any order, map back to bytes projecting to them."""
+    rnd = random.Random(8)
+    alphabet = ["a", "B", ",", " ", "\n", "é", "Ñ", "8", "(", "-", extra or "o"]
+    data = "".join(rnd.choice(alphabet) * rnd.randint(1, 9) for _ in range(60_000)).encode()
+    assert len(data) > 4 * scan.BLOCK * scan.GROUP
+    text, project = scan.projected(data)
+    piece = scan._Piece(data, project)
+    spans = [tuple(sorted(rnd.sample(range(len(text) + 1), 2))) for _ in range(40)]
+    spans += [(0, 5), (len(text) - 5, len(text))]
+    rnd.shuffle(spans)
+    for start, end in spans:
+        lo, hi = piece.original(start), piece.original(end)
+        assert project(data[lo:hi]) == text[start:end]
+        assert len(project(data[:lo])) == start

@@ -135,38 +135,71 @@ def char_start(data: bytes, i: int) -> int:
     return i
 
 
+#: Groups of this many BLOCKs: the first look-up in a piece projects only the groups
+#: up to its position (once), then the blocks of one group.
+GROUP = 16
+
+
 @dataclass
 class _Piece:
-    """A projected piece and, built on the first hit, the way back to its bytes."""
+    """A projected piece and, built as hits ask for it, the way back to its bytes.
+
+    The piece is cut into groups of about GROUP * BLOCK bytes, and each group into
+    blocks of about BLOCK bytes (at character starts). The projected length before
+    each group is known up to the furthest hit so far, and before each block only in
+    the groups a hit fell in: a hit costs the groups up to it (once per piece) and a
+    few small projections, not a second projection of the whole piece in 4 KB calls.
+    """
 
     data: bytes
     project: Projector
-    _starts: list[int] = field(default_factory=list)  # byte offset of each block
-    _cumulative: list[int] = field(default_factory=list)  # projected length before it
+    _starts: list[int] = field(default_factory=lambda: [0])  # byte offset of each group
+    _cumulative: list[int] = field(default_factory=lambda: [0])  # projected length before it
+    _blocks: dict[int, tuple[list[int], list[int]]] = field(default_factory=dict)
 
     def original(self, position: int) -> int:
         """The byte offset from which the projection reaches `position`."""
-        if not self._starts:
-            self._blocks()
-        b = bisect.bisect_right(self._cumulative, position) - 1
-        start = self._starts[b]
-        stop = self._starts[b + 1] if b + 1 < len(self._starts) else len(self.data)
-        want = position - self._cumulative[b]
+        starts, cumulative, n = self._starts, self._cumulative, len(self.data)
+        while cumulative[-1] <= position and starts[-1] < n:
+            stop = self._next(starts[-1], BLOCK * GROUP)
+            cumulative.append(cumulative[-1] + len(self.project(self.data[starts[-1] : stop])))
+            starts.append(stop)
+        # The last start is the end of the piece or of the groups measured so far.
+        g = bisect.bisect_right(cumulative, position, 0, len(cumulative) - 1) - 1
+        if g < 0:
+            return 0
+        bstarts, bcumulative = self._group(g)
+        b = bisect.bisect_right(bcumulative, position) - 1
+        start = bstarts[b]
+        stop = bstarts[b + 1]
+        want = position - bcumulative[b]
         data, proj = self.data, self.project
         return start + bisect.bisect_left(
             range(stop - start + 1), want, key=lambda k: len(proj(data[start : start + k]))
         )
 
-    def _blocks(self) -> None:
-        total, start, n = 0, 0, len(self.data)
-        while start < n:
-            stop = char_start(self.data, start + BLOCK) if start + BLOCK < n else n
-            if stop <= start:
-                stop = min(n, start + BLOCK)
-            self._starts.append(start)
-            self._cumulative.append(total)
-            total += len(self.project(self.data[start:stop]))
-            start = stop
+    def _next(self, start: int, size: int = BLOCK) -> int:
+        """Where the block (or group) of `size` bytes starting at `start` ends: at the
+        start of a character."""
+        n = len(self.data)
+        stop = char_start(self.data, start + size) if start + size < n else n
+        return stop if stop > start else min(n, start + size)
+
+    def _group(self, g: int) -> tuple[list[int], list[int]]:
+        """(block starts and the end, projected length before each) of group `g`."""
+        got = self._blocks.get(g)
+        if got is None:
+            start, end = self._starts[g], self._starts[g + 1]
+            total = self._cumulative[g]
+            starts, cumulative = [start], [total]
+            while start < end:
+                stop = min(self._next(start), end)
+                total += len(self.project(self.data[start:stop]))
+                starts.append(stop)
+                cumulative.append(total)
+                start = stop
+            got = self._blocks[g] = (starts, cumulative[:-1])
+        return got
 
 
 @dataclass(frozen=True)
