@@ -370,8 +370,9 @@ def _others(keep: bytes) -> bytes:
 #: Quotes up to one per this many bytes are walked with `find` (memchr) rather than
 #: projected by `translate`: below it the walk costs less (measured on 8 MB blocks).
 SPARSE_QUOTES = 400
-#: The stretch whose quotes decide which of the two ways a buffer is counted.
-_PROBE = 1 << 16
+#: Stretches (at four places of a buffer) whose quotes decide which of the two ways the
+#: buffer is counted.
+_PROBE = 1 << 14
 
 
 def quote_marks(buf: Buf, tb: bytes, q: bytes, inside: bool = False) -> tuple[int, int, int]:
@@ -379,7 +380,8 @@ def quote_marks(buf: Buf, tb: bytes, q: bytes, inside: bool = False) -> tuple[in
 
     `inside` is the quote state at the buffer's start. Two ways, the same counts:
 
-    - few quotes (most exports quote only the fields that need it): the terminators
+    - few quotes (most exports quote only the fields that need it; judged on 16 KB at
+      four places of the buffer, and given up past twice that rate): the terminators
       are counted by `replace` (memchr, about half the CPU of `count`'s byte loop) and
       the quotes are walked pair by pair with `find`; a pair's terminators are counted
       only when the line's end falls inside it;
@@ -388,8 +390,12 @@ def quote_marks(buf: Buf, tb: bytes, q: bytes, inside: bool = False) -> tuple[in
       and what is left to split is tiny.
     """
     n = len(buf)
-    probe = min(n, _PROBE)
-    if probe and buf.count(q, 0, probe) * SPARSE_QUOTES <= probe:
+    if n >= 4 * _PROBE:
+        probes = [(k * (n // 4), k * (n // 4) + _PROBE) for k in range(4)]
+    else:
+        probes = [(0, n)]
+    seen = sum(buf.count(q, lo, hi) for lo, hi in probes)
+    if n and seen * SPARSE_QUOTES <= sum(hi - lo for lo, hi in probes):
         walked = _walk_quotes(buf, tb, q, inside, n // SPARSE_QUOTES * 2 + 2)
         if walked is not None:
             nq, inq = walked
