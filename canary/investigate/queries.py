@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 from canary import vocabulary
 from canary.errors import InputError, NotFound
 from canary.hits.attribution import (
+    StoredHit,
     coded_canary_ids,
     copy_attribution,
     hit_attribution,
@@ -305,7 +306,22 @@ class HitFilter:
     limit: int | None = None
 
 
-def hit_dict(hit: Hit, coded: frozenset[int] = frozenset()) -> dict[str, Any]:
+class HitRow(StoredHit, Protocol):
+    """What `hit_dict` reads of a hit: a `Hit`, or a plain row of it with its candidates."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def observed_at(self) -> datetime: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def sender(self) -> str: ...
+    @property
+    def summary(self) -> str: ...
+
+
+def hit_dict(hit: HitRow, coded: frozenset[int] = frozenset()) -> dict[str, Any]:
     """A hit in the contract's shape: its classification and its `attribution` (strength,
     scored candidates with their false-accusation probabilities), from the one builder
     `canary.hits.attribution.hit_attribution`; `candidates` repeats those candidates.
