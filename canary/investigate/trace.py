@@ -173,9 +173,15 @@ def _probe_query(n_ids: int, n_phones: int, n_hits: int, name: bool) -> Any:
     return legs[0] if len(legs) == 1 else union(*legs)
 
 
-def _first_id(forms: Sequence[str], found: set[tuple[int, str]]) -> str | None:
-    """The first of `forms` a canary holds as an id, else the first a hit was on."""
-    held = [f for f in forms if (ID, f) in found] or [f for f in forms if (HIT, f) in found]
+def _first_id(
+    forms: Sequence[str], found: set[tuple[int, str]], numbers: Iterable[str] = ()
+) -> str | None:
+    """The first of `forms` a canary holds as an id, else the first a hit was on, unless
+    that form is one of `numbers` (what was typed, read as a phone number: a hit on it
+    is a hit on the number, not on an id)."""
+    held = [f for f in forms if (ID, f) in found] or [
+        f for f in forms if (HIT, f) in found and f not in numbers
+    ]
     return held[0] if held else None
 
 
@@ -270,7 +276,7 @@ def _phone(con: Connection, v: str, typed: str, id_forms: list[str]) -> Resolved
         nonlocal ids
         found = _probe(con, ids=ids or (), phones=forms, hits=[*(ids or ()), *forms])
         if ids is not None:
-            as_id = _first_id(ids, found)
+            as_id = _first_id(ids, found, tried)
             if as_id is not None:
                 return Resolved(id_kind("id", as_id), as_id, (("id", as_id),))
             ids = None
