@@ -12,6 +12,7 @@ from sqlalchemy import select, text
 from typer.testing import CliRunner
 
 from canary.cli import app
+from canary.cli.common import emit_json, emit_json_rows
 from canary.config import Config
 from canary.investigate.queries import CopyFilter, copies_page, list_copies
 from canary.store.engine import Store, dispose_all
@@ -51,7 +52,7 @@ COPIES = [
         0,
     ),
     ("C3", "Partido Verde", "x", datetime(2025, 12, 31, 23, 59, 59, 999999, UTC), "D2", 7, 1, 0),
-    ("C4", "Rocío", "", datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=MEXICO), "D1", 2, 0, 0),
+    ("C4", "Rocío\u202e\x85", "", datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=MEXICO), "D1", 2, 0, 0),
 ]
 EXPECTED = [
     # oldest first; a tie in time (C0 and C1 at 19:00 UTC) by id
@@ -132,7 +133,12 @@ def test_cli_prints_the_register_byte_for_byte(
     dispose_all()
     assert as_json.exit_code == 0 and table.exit_code == 0, as_json.output + table.output
     doc = json.loads(as_json.stdout)
-    assert as_json.stdout == json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+    assert (
+        as_json.stdout
+        == json.dumps(doc, ensure_ascii=False, indent=2).replace("\u202e\x85", "\\u202e\\u0085")
+        + "\n"
+    )
+    assert '"recipient": "Rocío\\u202e\\u0085",' in as_json.stdout  # inert on a terminal
     assert [(c["id"], c["issued_at"]) for c in doc["copies"]] == [e[:2] for e in EXPECTED]
     assert '"recipient": "Consultora \\"XYZ\\", S.C.",' in as_json.stdout
     lines = table.stdout.splitlines()
@@ -161,3 +167,45 @@ def test_sqlite_issue_times_stored_in_another_form_read_as_before(
         "2026-05-01T19:00:00+00:00",
         "2026-01-02T09:04:05.500000+00:00",
     )
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"copies": [], "noise": {"control": 0, "unattributed": 2}},
+        {"copies": [{}, {"a": 1}], "noise": {}},
+        {
+            "copies": [
+                {"id": "C\u2066", "n": -3, "f": 0.1, "t": True, "x": None, "l": [1, {"b": []}]},
+                {"nested": {"k": ["v", 2.5e-9]}, "when": datetime(2026, 5, 1, tzinfo=UTC)},
+            ]
+            * 3000,
+            "noise": {"control": 1},
+            "after": "ok",
+        },
+        {
+            "copies": [
+                {
+                    "id": f"C{n}",
+                    "s": 'a "q" },\n      {\\ \u2028\x9b',
+                    "i": n,
+                    "f": 1 / 3,
+                    "b": False,
+                }
+                for n in range(4500)
+            ]
+            + [{"z": None}],
+            "noise": {"control": 0},
+        },
+        {"copies": [{"id": "a\x7fb", "n": 1}], "noise": {"c\x7f": "\x7f"}},
+        {"before": [1, 2], "copies": "not a list"},
+        {},
+    ],
+)
+def test_rows_written_one_by_one_are_emit_json_byte_for_byte(
+    doc: dict[str, object], capsys: pytest.CaptureFixture[str]
+) -> None:
+    emit_json(doc)
+    whole = capsys.readouterr().out
+    emit_json_rows(doc, "copies")
+    assert capsys.readouterr().out == whole
