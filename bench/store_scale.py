@@ -3,7 +3,7 @@
 Builds, with bulk inserts, a store of CANARIES canaries (default 10,000,000; each an
 email, a phone and a name), COPIES copies (100,000) and HITS hits (1,000,000, each on a
 canary's address or number, one candidate copy), on SQLite and PostgreSQL (a schema
-`canary_scale` of $CANARY_TEST_PG_URL's database, dropped first), then measures in
+`canary_scale` of $CANARY_TEST_PG_URL's database, or --schema; dropped first), then measures in
 process, against the same calls on an empty store (the baseline):
 
 - `trace` of an address, a number written in national form and a name: p50, p99;
@@ -331,7 +331,10 @@ def main() -> None:
     ap.add_argument("--identify-max", type=int, default=1_000_000)
     ap.add_argument("--only-identify", action="store_true", help="identify's start-up only")
     ap.add_argument("--keep", help="SQLite: build the store in this folder, reuse it if there")
-    ap.add_argument("--reuse", action="store_true", help="PostgreSQL: reuse canary_scale")
+    ap.add_argument("--reuse", action="store_true", help="PostgreSQL: reuse the schema")
+    ap.add_argument(
+        "--schema", default="canary_scale", help="PostgreSQL: the store's schema (and SCHEMA_empty)"
+    )
     a = ap.parse_args()
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as tmp:
         keep = Path(a.keep) if a.keep else None
@@ -342,7 +345,7 @@ def main() -> None:
             urls = (f"sqlite:///{tmp}/empty.db", f"sqlite:///{where}/scale.db")
         else:
             reuse = a.reuse
-            urls = (pg_url("canary_scale_empty"), pg_url("canary_scale", drop=not reuse))
+            urls = (pg_url(f"{a.schema}_empty"), pg_url(a.schema, drop=not reuse))
         empty, big = open_store(urls[0]), open_store(urls[1])
         build(empty, 0, 0, 0)
         if not reuse:

@@ -95,6 +95,16 @@ def test_a_phone_in_any_format(store: Store, reg: Register, typed: str) -> None:
     assert [h["channel"] for h in doc["hits"]] == ["sms"]
 
 
+def test_a_number_typed_in_e164_with_hits_on_it_is_the_number(store: Store, reg: Register) -> None:
+    """The number written exactly as stored (+528446008267, as a webhook or a copied
+    hit shows it) is the number, with its canaries and its hit; not an id no canary
+    holds because a hit was on that text."""
+    doc = trace(store, "+528446008267")
+    assert (doc["kind"], doc["identifier"]) == ("phone", "+528446008267")
+    assert {c["id"] for c in doc["copies"]} == set(reg.copies.values())
+    assert [(h["channel"], h["summary"]) for h in doc["hits"]] == [("sms", "Hola Guadalupe")]
+
+
 def test_nothing_to_trace_is_a_clear_error(store: Store, reg: Register) -> None:
     with pytest.raises(InputError, match="give an email address"):
         trace(store, " -- ")

@@ -14,7 +14,7 @@ from typing import Any
 
 import typer
 
-from canary.cli.common import JSON_OPTION, app, echo, emit_json, state
+from canary.cli.common import JSON_OPTION, app, echo, emit_json, emit_json_rows, state
 from canary.text import safe_text
 
 
@@ -58,7 +58,7 @@ def copies(as_json: bool = JSON_OPTION) -> None:
 
     doc = list_copies(state.store)
     if as_json:
-        emit_json(doc)
+        emit_json_rows(doc, "copies")
         return
     _table(
         "Issued copies",

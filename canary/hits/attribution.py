@@ -43,7 +43,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -514,7 +514,34 @@ class HitAttribution:
         }
 
 
-def hit_strength(hit: Hit, coded_canaries: Iterable[int] = ()) -> Strength:
+class StoredCandidate(Protocol):
+    """What attribution reads of a stored candidate: a `HitCopy`, or a plain row of it."""
+
+    @property
+    def copy_id(self) -> str: ...
+    @property
+    def score(self) -> float: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def canary_id(self) -> int | None: ...
+
+
+class StoredHit(Protocol):
+    """What attribution reads of a stored hit: a `Hit` with its candidates loaded (best
+    first), or a plain row of it (trace reads hits as table rows, not ORM objects)."""
+
+    @property
+    def classification(self) -> str: ...
+    @property
+    def identifier(self) -> str: ...
+    @property
+    def identifier_kind(self) -> str: ...
+    @property
+    def candidates(self) -> Sequence[StoredCandidate]: ...
+
+
+def hit_strength(hit: StoredHit, coded_canaries: Iterable[int] = ()) -> Strength:
     """The strength of a stored hit, from its classification and candidates."""
     if hit.classification == "pending":
         return Strength.PENDING
@@ -528,7 +555,7 @@ def hit_strength(hit: Hit, coded_canaries: Iterable[int] = ()) -> Strength:
     return Strength.SHARED
 
 
-def hit_evidence(hit: Hit) -> Evidence:
+def hit_evidence(hit: StoredHit) -> Evidence:
     """The hit as one item of `Evidence` (its stored scores are the likelihood ratios)."""
     return Evidence(
         {c.copy_id: float(c.score) for c in hit.candidates},
@@ -536,7 +563,7 @@ def hit_evidence(hit: Hit) -> Evidence:
     )
 
 
-def hit_attribution(hit: Hit, coded_canaries: Iterable[int] = ()) -> HitAttribution:
+def hit_attribution(hit: StoredHit, coded_canaries: Iterable[int] = ()) -> HitAttribution:
     """The attribution document of a stored hit (candidates loaded, best first)."""
     strength = hit_strength(hit, coded_canaries)
     if not hit.candidates:
