@@ -14,7 +14,8 @@ process, against the same calls on an empty store (the baseline):
   rebuild of that index that the first identify after a change of the register pays.
 
     python bench/store_scale.py [--canaries N] [--copies N] [--hits N]
-        [--backend sqlite|postgresql] [--keep DIR | --reuse] [--identify-max N]
+        [--backend sqlite|postgresql] [--keep DIR | --reuse] [--schema NAME]
+        [--identify-max N]
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from canary.investigate import needles
 from canary.investigate.identify import Scanner, load_index
 from canary.investigate.queries import HitFilter, list_copies, list_hits
 from canary.investigate.trace import trace
-from canary.store import copy_counts
+from canary.store import copy_counts, hit_tallies
 from canary.store.engine import Store, open_store
 from canary.store.models import (
     Canary,
@@ -171,6 +172,10 @@ def build(store: Store, canaries: int, copies: int, hits: int) -> None:
     with store.engine.begin() as con:
         copy_counts.backfill(con)
     print(f"  copy counts backfilled in {time.perf_counter() - t:.1f} s")
+    t = time.perf_counter()
+    with store.engine.begin() as con:  # and the hits per quarter of an hour (0013's)
+        hit_tallies.backfill(con)
+    print(f"  hit tallies backfilled in {time.perf_counter() - t:.1f} s")
     with store.engine.begin() as con:
         if store.dialect == "postgresql":  # ids were given: move the sequences past them
             for table in ("canaries", "identifiers", "hits"):
@@ -331,7 +336,8 @@ def main() -> None:
     ap.add_argument("--identify-max", type=int, default=1_000_000)
     ap.add_argument("--only-identify", action="store_true", help="identify's start-up only")
     ap.add_argument("--keep", help="SQLite: build the store in this folder, reuse it if there")
-    ap.add_argument("--reuse", action="store_true", help="PostgreSQL: reuse canary_scale")
+    ap.add_argument("--reuse", action="store_true", help="PostgreSQL: reuse the schema")
+    ap.add_argument("--schema", default="canary_scale", help="PostgreSQL: the schema")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as tmp:
         keep = Path(a.keep) if a.keep else None
@@ -342,7 +348,7 @@ def main() -> None:
             urls = (f"sqlite:///{tmp}/empty.db", f"sqlite:///{where}/scale.db")
         else:
             reuse = a.reuse
-            urls = (pg_url("canary_scale_empty"), pg_url("canary_scale", drop=not reuse))
+            urls = (pg_url(f"{a.schema}_empty"), pg_url(a.schema, drop=not reuse))
         empty, big = open_store(urls[0]), open_store(urls[1])
         build(empty, 0, 0, 0)
         if not reuse:

@@ -38,6 +38,7 @@ from canary.hits.attribution import coded_canary_ids, hit_strength
 from canary.identifiers import normalize_email, normalize_phone
 from canary.investigate.queries import hit_dict
 from canary.investigate.trace import looks_like_phone, resolve
+from canary.store import search_index
 from canary.store.engine import Store
 from canary.store.models import Canary, Copy, Hit, HitCopy, Identifier, Incident
 from canary.text import fold, safe_text
@@ -354,6 +355,7 @@ def search(store: Store, query: str, flt: SearchFilter | None = None) -> SearchR
                     Identifier.value.contains(folded, autoescape=True),
                     func.lower(Identifier.value).contains(lower, autoescape=True),
                 ),
+                *_name_index(s, folded, lower),
             )
             if not flt.hits_only():
                 rows = out.fetch(canaries.where(Canary.id.in_(named)))
@@ -366,14 +368,53 @@ def search(store: Store, query: str, flt: SearchFilter | None = None) -> SearchR
             out.hits_found(rows, Matched.NAME, lambda h: names.get(h.identifier, ""), folded)
 
         # 2. sender; 3. subject (summary); 4. message text (folded words)
-        rows = out.fetch(hits.where(func.lower(Hit.sender).contains(lower, autoescape=True)))
+        rows = out.fetch(
+            hits.where(
+                func.lower(Hit.sender).contains(lower, autoescape=True),
+                *_hit_index(s, search_index.SENDER, lower),
+            )
+        )
         out.hits_found(rows, Matched.SENDER, lambda h: h.sender, lower)
-        rows = out.fetch(hits.where(func.lower(Hit.summary).contains(lower, autoescape=True)))
+        rows = out.fetch(
+            hits.where(
+                func.lower(Hit.summary).contains(lower, autoescape=True),
+                *_hit_index(s, search_index.SUMMARY, lower),
+            )
+        )
         out.hits_found(rows, Matched.SUBJECT, lambda h: h.summary, lower)
         if folded:
-            rows = out.fetch(hits.where(Hit.search_text.contains(folded, autoescape=True)))
+            rows = out.fetch(
+                hits.where(
+                    Hit.search_text.contains(folded, autoescape=True),
+                    *_hit_index(s, search_index.TEXT, folded),
+                )
+            )
             out.hits_found(rows, Matched.TEXT, lambda h: h.search_text, folded)
         return SearchResults(q, out.results, out.truncated)
+
+
+def _hit_index(session: Session, index: search_index.Trigrams, needle: str) -> list[Any]:
+    """SQLite: the hits the trigram index names for `needle`, a superset of those the
+    LIKE beside it matches (none when the index cannot narrow usefully). PostgreSQL
+    uses its GIN index for the LIKE itself."""
+    rows = search_index.matching_rows(session.connection(), index, [needle])
+    return [] if rows is None else [Hit.id.in_(rows.scalar_subquery())]
+
+
+def _name_index(session: Session, folded: str, lower: str) -> list[Any]:
+    """A condition the name condition implies, that the trigram index of names serves.
+
+    SQLite: the names holding the trigrams of either text. PostgreSQL: `lower(value)`
+    contains either text; `value LIKE '%folded%'` implies `lower(value) LIKE
+    '%folded%'` (the folded text is lower case ASCII letters, digits and spaces, which
+    lower() leaves as they are), so the GIN index over `lower(value)` serves both sides
+    of the name condition's OR and the rows found are the same."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        low = func.lower(Identifier.value)
+        return [or_(low.contains(folded, autoescape=True), low.contains(lower, autoescape=True))]
+    rows = search_index.matching_rows(conn, search_index.NAME, [folded, lower])
+    return [] if rows is None else [Identifier.id.in_(rows.scalar_subquery())]
 
 
 def _names_by_contact(session: Session, contacts: list[str]) -> dict[str, str]:
