@@ -147,7 +147,9 @@ def routes(
         status = status if status in {st.value for st in IncidentStatus} else ""
         with store.session() as s:
             incidents = history.list_incidents(s, limit=100, status=status or None)
-            every = incidents if not status else history.list_incidents(s, limit=500)
+            # The ages chart: the same 100 unfiltered, else the 500 most recently active
+            # of any status, read as plain rows (500 incident summaries took 70 ms of CPU).
+            every = incidents if not status else history.incident_ages(s, limit=500)
         hits = queries.list_hits(store, queries.HitFilter(limit=50))["hits"]
         lang = pick_lang(request.headers.get("accept-language"))
         t, tz, now = TEXT[lang], org_zone(request), _now()

@@ -17,6 +17,7 @@ from sqlalchemy import inspect, select
 
 from canary.hits.record import Observation, receive_in, record
 from canary.hits.workflow import mark_noise, restore_hit
+from canary.investigate import history
 from canary.store import hit_tallies
 from canary.store.engine import Store, alembic_config, make_engine, open_store
 from canary.store.models import Copy, Hit, HitCopy
@@ -304,3 +305,19 @@ def test_a_hits_quarter_of_an_hour() -> None:
     assert Q(naive) == Q(naive.replace(tzinfo=UTC))
     bogota = datetime(2026, 3, 1, 4, 0, tzinfo=ZoneInfo("America/Bogota"))
     assert Q(bogota) == Q(datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
+
+
+def test_the_ages_chart_reads_plain_rows_with_the_same_figures(
+    busy: tuple[Store, datetime],
+) -> None:
+    store, now = busy
+    keys = ("id", "status", "opened_at", "hits", "shared_hits")
+    with store.session() as s:
+        full = history.list_incidents(s, limit=500)
+        lean = history.incident_ages(s, limit=500)
+    assert len(full) > 3
+    assert lean == [{k: d[k] for k in keys} for d in full]
+    t = TEXT["en"]
+    assert admin_charts.incidents_by_age(lean, now, t) == admin_charts.incidents_by_age(
+        full, now, t
+    )

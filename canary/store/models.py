@@ -418,7 +418,12 @@ class HitTally(Base):
     #: The channel, the copy's id, or "" (copied).
     key: Mapped[str] = mapped_column(String(32), primary_key=True)
     hits: Mapped[int] = mapped_column(Integer, default=0)
-    __table_args__ = (Index("ix_hit_tallies_series_key_slot", "series", "key", "slot"),)
+    __table_args__ = (
+        Index("ix_hit_tallies_series_key_slot", "series", "key", "slot"),
+        # SQLite: rows stored in key order, so a period's rows are read without a
+        # lookup each (a 30-day ranking of copies reads tens of thousands).
+        {"sqlite_with_rowid": False},
+    )
 
 
 class IncidentHit(Base):

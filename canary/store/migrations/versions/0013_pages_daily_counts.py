@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=32), nullable=False),
         sa.Column("hits", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("series", "slot", "key", name=op.f("pk_hit_tallies")),
+        sqlite_with_rowid=False,
     )
     op.create_index(
         "ix_hit_tallies_series_key_slot", "hit_tallies", ["series", "key", "slot"], unique=False
