@@ -398,7 +398,7 @@ def _hit_index(session: Session, index: search_index.Trigrams, needle: str) -> l
     LIKE beside it matches (none when the index cannot narrow usefully). PostgreSQL
     uses its GIN index for the LIKE itself."""
     rows = search_index.matching_rows(session.connection(), index, [needle])
-    return [] if rows is None else [Hit.id.in_(rows.scalar_subquery())]
+    return [] if rows is None else [Hit.id.in_(rows)]
 
 
 def _name_index(session: Session, folded: str, lower: str) -> list[Any]:
@@ -414,7 +414,7 @@ def _name_index(session: Session, folded: str, lower: str) -> list[Any]:
         low = func.lower(Identifier.value)
         return [or_(low.contains(folded, autoescape=True), low.contains(lower, autoescape=True))]
     rows = search_index.matching_rows(conn, search_index.NAME, [folded, lower])
-    return [] if rows is None else [Identifier.id.in_(rows.scalar_subquery())]
+    return [] if rows is None else [Identifier.id.in_(rows)]
 
 
 def _names_by_contact(session: Session, contacts: list[str]) -> dict[str, str]:

@@ -33,9 +33,7 @@ from dataclasses import dataclass
 from sqlalchemy import (
     Connection,
     Integer,
-    Select,
     column,
-    func,
     literal_column,
     select,
     table,
@@ -213,11 +211,12 @@ def sqlite_has_sender_index(conn: Connection) -> bool:
     return sqlite_has_index(conn, SENDER)
 
 
-def matching_rows(conn: Connection, t: Trigrams, needles: Sequence[str]) -> Select[int] | None:
-    """SQLite: a query of the ids of the rows whose column holds the trigrams of one of
-    `needles` in sequence (case folded): a superset of those whose column contains one
-    of them, ignoring ASCII case. None when the index cannot narrow the scan usefully:
-    no index, a needle under 3 characters, or more than CAP such rows."""
+def matching_rows(conn: Connection, t: Trigrams, needles: Sequence[str]) -> list[int] | None:
+    """SQLite: the ids of the rows whose column holds the trigrams of one of `needles`
+    in sequence (case folded): a superset of those whose column contains one of them,
+    ignoring ASCII case. None when the index cannot narrow the scan usefully: no index,
+    a needle under 3 characters, or more than CAP such rows. (The ids are read once:
+    the phrase query, which reads the posting list of every trigram, is the cost.)"""
     if conn.dialect.name != "sqlite" or t.fts is None or not needles:
         return None
     if any(len(n) < 3 or "\x00" in n for n in needles):
@@ -227,19 +226,18 @@ def matching_rows(conn: Connection, t: Trigrams, needles: Sequence[str]) -> Sele
     fts = table(t.fts, column("rowid"))
     query = " OR ".join('"' + n.replace('"', '""') + '"' for n in dict.fromkeys(needles))
     rows = (
-        select(literal_column("rowid", Integer).label("id"))
+        select(literal_column("rowid", Integer))
         .select_from(fts)
         .where(literal_column(t.fts).op("MATCH")(query))
+        .limit(CAP + 1)
     )
-    n = conn.execute(select(func.count()).select_from(rows.limit(CAP + 1).subquery())).scalar()
-    if n is None or n > CAP:
-        return None
-    return rows
+    ids = [int(i) for i in conn.execute(rows).scalars()]
+    return None if len(ids) > CAP else ids
 
 
-def sender_rows(conn: Connection, needle: str) -> Select[int] | None:
-    """SQLite: a query of the ids of the hits whose sender holds `needle`'s trigrams in
-    sequence (case folded): a superset of those whose sender contains it, ignoring ASCII
-    case. None when the index cannot narrow the scan usefully: no index, a needle under
-    3 characters, or more than CAP such hits."""
+def sender_rows(conn: Connection, needle: str) -> list[int] | None:
+    """SQLite: the ids of the hits whose sender holds `needle`'s trigrams in sequence
+    (case folded): a superset of those whose sender contains it, ignoring ASCII case.
+    None when the index cannot narrow the scan usefully: no index, a needle under 3
+    characters, or more than CAP such hits."""
     return matching_rows(conn, SENDER, [needle])
