@@ -9,10 +9,11 @@ after the newest hit (so the home page's 30-day charts hold hits):
 
 - home (incidents, newest hits, charts), home filtered by status;
 - copies (the register), one copy's page (a copy with hits), an incident's page;
-- a hit's page; search (an address, a name, a sender's text); alerts.
+- a hit's page; search (an address, a sender's text, a canary's name); alerts.
 
     python bench/dashboard_scale.py --url sqlite:////path/scale.db [--repeat N]
-    python bench/dashboard_scale.py --backend postgresql [--repeat N]
+    python bench/dashboard_scale.py --backend postgresql [--schema NAME] [--repeat N]
+        [--only TEXT]
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from starlette.testclient import TestClient
 import listeners.admin_pages
 from canary.store import users
 from canary.store.engine import Store, open_store
-from canary.store.models import Hit, Incident, User
+from canary.store.models import Hit, Identifier, Incident, User
 from listeners.admin import create_app
 
 RECENT = 20_000
@@ -89,13 +90,15 @@ def main() -> None:
     ap.add_argument("--url", help="the store's URL (SQLite)")
     ap.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     ap.add_argument("--repeat", type=int, default=30)
+    ap.add_argument("--schema", default="canary_scale", help="PostgreSQL: the schema")
+    ap.add_argument("--only", help="only the pages whose label contains this text")
     a = ap.parse_args()
     if a.backend == "postgresql":
         base = os.environ.get(
             "CANARY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
         )
         sep = "&" if "?" in base else "?"
-        url = f"{base}{sep}options=-csearch_path%3Dcanary_scale"
+        url = f"{base}{sep}options=-csearch_path%3D{a.schema}"
     else:
         url = a.url
     store = open_store(url)
@@ -106,6 +109,12 @@ def main() -> None:
         inc = s.scalar(select(Incident).order_by(Incident.last_hit_at.desc()).limit(1))
         sender = s.scalar(select(Hit.sender).where(Hit.id == hit))
         ident = s.scalar(select(Hit.identifier).where(Hit.id == hit))
+        name = s.scalar(
+            select(Identifier.value)
+            .where(Identifier.kind == "name")
+            .order_by(Identifier.id.desc())
+            .limit(1)
+        )
     assert newest is not None and inc is not None and inc.copy_id is not None
     listeners.admin_pages._now = lambda: newest + timedelta(minutes=1)
     pages = {
@@ -119,6 +128,7 @@ def main() -> None:
         "search form": "/search",
         "search, identifier": f"/search?q={ident}",
         "search, sender text": f"/search?q={sender}",
+        "search, a name": f"/search?q={name}",
         "alerts": "/alerts",
     }
     with TestClient(create_app(store), headers={"Accept-Language": "en"}) as client:
@@ -131,6 +141,8 @@ def main() -> None:
         assert r.status_code == 303, r.status_code
         print(f"  load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         for label, path in pages.items():
+            if a.only and a.only not in label:
+                continue
             p50, p99, cpu = timings(client, path, a.repeat)
             mark = "ok" if p99 <= 100 else "OVER"
             print(

@@ -14,7 +14,8 @@ process, against the same calls on an empty store (the baseline):
   rebuild of that index that the first identify after a change of the register pays.
 
     python bench/store_scale.py [--canaries N] [--copies N] [--hits N]
-        [--backend sqlite|postgresql] [--keep DIR | --reuse] [--identify-max N]
+        [--backend sqlite|postgresql] [--keep DIR | --reuse] [--schema NAME]
+        [--identify-max N]
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from canary.investigate import needles
 from canary.investigate.identify import Scanner, load_index
 from canary.investigate.queries import HitFilter, list_copies, list_hits
 from canary.investigate.trace import trace
-from canary.store import copy_counts
+from canary.store import copy_counts, hit_tallies
 from canary.store.engine import Store, open_store
 from canary.store.models import (
     Canary,
@@ -171,6 +172,10 @@ def build(store: Store, canaries: int, copies: int, hits: int) -> None:
     with store.engine.begin() as con:
         copy_counts.backfill(con)
     print(f"  copy counts backfilled in {time.perf_counter() - t:.1f} s")
+    t = time.perf_counter()
+    with store.engine.begin() as con:  # and the hits per quarter of an hour (0013's)
+        hit_tallies.backfill(con)
+    print(f"  hit tallies backfilled in {time.perf_counter() - t:.1f} s")
     with store.engine.begin() as con:
         if store.dialect == "postgresql":  # ids were given: move the sequences past them
             for table in ("canaries", "identifiers", "hits"):

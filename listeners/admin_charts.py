@@ -14,7 +14,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from listeners.admin_view import MONTHS, as_datetime
@@ -64,8 +64,6 @@ class Chart:
     legend: list[tuple[int, str]] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
     rows: list[list[str]] = field(default_factory=list)
-    #: Said under the title when the chart does not count everything it names.
-    note: str = ""
 
     @property
     def empty(self) -> bool:
@@ -178,33 +176,72 @@ class Span:
     words: Mapping[str, str]
 
 
+def _days(span: Span) -> tuple[date, date, int, list[date]]:
+    """The first and last days of `span` in its zone, the days per bucket, each
+    bucket's first day."""
+    first, last = span.start.astimezone(span.tz).date(), span.end.astimezone(span.tz).date()
+    if last < first:
+        first, last = last, first
+    size, starts = _buckets(first, last)
+    return first, last, size, starts
+
+
+def bucket_bounds(span: Span) -> list[datetime]:
+    """When each bucket of a chart over `span` begins (its first day's midnight in the
+    span's zone, as UTC), and when the last one ends: the counts kept in the store are
+    read between these."""
+    _, last, _, starts = _days(span)
+    ends = [*starts, last + timedelta(days=1)]
+    return [datetime.combine(d, time(0), span.tz).astimezone(UTC) for d in ends]
+
+
 def over_time(
     chart_id: str, title: str, desc: str, events: Iterable[tuple[Any, str]], span: Span
 ) -> Chart:
     """Events (time, series key) counted per day (or per few days) of `span` in its
-    zone, stacked by series: hits per channel, hits per copy."""
-    start, end, tz, lang, words = span.start, span.end, span.tz, span.lang, span.words
-    first, last = start.astimezone(tz).date(), end.astimezone(tz).date()
-    if last < first:
-        first, last = last, first
-    size, starts = _buckets(first, last)
-    dated: list[tuple[int, str]] = []
-    totals: Counter[str] = Counter()
+    zone, stacked by series: a copy's hits per channel."""
+    first, last, size, starts = _days(span)
+    per_key: dict[str, list[int]] = {}
     for when, key in events:
         dt = as_datetime(when)
         if dt is None:
             continue
-        d = dt.astimezone(tz).date()
-        if not first <= d <= last:
-            continue
-        dated.append(((d - first).days // size, key))
-        totals[key] += 1
-    series, names = _top_series(totals, words["other"])
+        d = dt.astimezone(span.tz).date()
+        if first <= d <= last:
+            per_key.setdefault(key, [0] * len(starts))[(d - first).days // size] += 1
+    return counted_over_time(chart_id, title, desc, per_key, span)
+
+
+def counted_over_time(
+    chart_id: str,
+    title: str,
+    desc: str,
+    per_key: Mapping[str, Sequence[int]],
+    span: Span,
+    rest: Sequence[int] | None = None,
+) -> Chart:
+    """A chart over `span` of counts already made per bucket (`bucket_bounds`) and
+    series key, stacked: the MAX_SERIES largest keys, the others as one "other" series.
+    `rest`: the per-bucket counts of keys left out of `per_key` (the caller picked the
+    largest), drawn as "other"."""
+    words = span.words
+    _, _, size, starts = _days(span)
+    totals: Counter[str] = Counter({k: sum(v) for k, v in per_key.items() if sum(v)})
+    if rest is None:
+        series, names = _top_series(totals, words["other"])
+    else:
+        series = sorted(totals, key=lambda k: (-totals[k], k))
+        names = {k: k for k in series}
+        series.append(words["other"])
     index = {s: j for j, s in enumerate(series)}
     counts = [[0] * len(series) for _ in starts]
-    for b, key in dated:
-        counts[b][index[names[key]]] += 1
-    months = MONTHS.get(lang, MONTHS["en"])
+    for key, row in per_key.items():
+        if key in names:
+            for b, n in enumerate(row):
+                counts[b][index[names[key]]] += n
+    for b, n in enumerate(rest or ()):
+        counts[b][index[words["other"]]] += n
+    months = MONTHS.get(span.lang, MONTHS["en"])
     cats = [f"{d.day} {months[d.month - 1]}" for d in starts]
     first_col = words["day"] if size == 1 else words["period"]
     return stacked(

@@ -214,7 +214,6 @@ TEXT["es"].update(
         "chart_channel": "Contactos por día y canal (últimos 30 días)",
         "chart_channel_desc": "Barras apiladas: contactos por día, un color por canal.",
         "chart_copy": "Contactos por día y copia (últimos 30 días)",
-        "chart_capped": "Solo cuenta los {n} contactos más recientes del periodo: hubo más.",
         "chart_copy_desc": "Barras apiladas: contactos por día, un color por copia "
         "(destinatario y copia).",
         "chart_copy_hits": "Contactos de esta copia por día y canal",
@@ -353,7 +352,6 @@ TEXT["en"].update(
         "chart_channel": "Hits per day and channel (last 30 days)",
         "chart_channel_desc": "Stacked bars: hits per day, one colour per channel.",
         "chart_copy": "Hits per day and copy (last 30 days)",
-        "chart_capped": "Counts only the newest {n} hits of the period: there were more.",
         "chart_copy_desc": "Stacked bars: hits per day, one colour per copy (recipient and copy).",
         "chart_copy_hits": "This copy's hits per day and channel",
         "chart_copy_hits_desc": "Stacked bars since the copy was issued: hits per day, one "

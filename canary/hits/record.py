@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from canary.hits import attribution, incidents
 from canary.identifiers import normalize_email, normalize_phone
-from canary.store import chain, copy_counts
+from canary.store import chain, copy_counts, hit_tallies
 from canary.store.engine import Store
 from canary.store.models import Blob, Hit, HitCopy, HitInbox
 from canary.text import fold, safe_text
@@ -237,6 +237,7 @@ def _insert_hits(session: Session, new_hits: list[Hit]) -> None:
     ).scalars()
     for hit, hit_id in zip(new_hits, ids, strict=True):
         hit.id = hit_id
+    hit_tallies.received(conn, [(h.observed_at, h.channel) for h in new_hits])
     _link(session, new_hits, plan)
 
 
@@ -256,6 +257,14 @@ def _link(session: Session, new_hits: list[Hit], plan: incidents.Plan) -> None:
             ([c.copy_id for c in h.candidates], 1)
             for h in new_hits
             if h.classification == copy_counts.EVIDENCE and h.candidates
+        ],
+    )
+    hit_tallies.attributed(
+        conn,
+        [
+            (h.observed_at, best)
+            for h in new_hits
+            if (best := next((c.copy_id for c in h.candidates if c.rank == 0), None))
         ],
     )
     incidents.finish(session, plan)
@@ -304,6 +313,7 @@ def receive_in(session: Session, observations: list[Observation]) -> list[Record
                 insert(_HITS).returning(_HITS.c.id, sort_by_parameter_order=True), rows
             ).scalars()
         )
+        hit_tallies.received(conn, [(r["observed_at"], r["channel"]) for r in rows])
         conn.execute(
             insert(_INBOX),
             [

@@ -158,6 +158,28 @@ def list_incidents(
     return out
 
 
+def incident_ages(session: Session, limit: int = 500) -> list[dict[str, Any]]:
+    """The most recently active incidents (any status), with only what a chart of their
+    ages reads: `status`, `opened_at`, `hits`, `shared_hits` (as `list_incidents`
+    counts them). Plain rows: no incident, copy or noise count loaded."""
+    rows = session.execute(
+        select(Incident.id, Incident.status, Incident.opened_at, Incident.hit_count)
+        .order_by(Incident.last_hit_at.desc(), Incident.id.desc())
+        .limit(limit)
+    ).all()
+    shared = shared_counts(session, [r.id for r in rows])
+    return [
+        {
+            "id": r.id,
+            "status": r.status,
+            "opened_at": r.opened_at.isoformat(),
+            "hits": r.hit_count,
+            "shared_hits": shared.get(r.id, 0),
+        }
+        for r in rows
+    ]
+
+
 def event_dict(event: CaseEvent, seq: int | None = None) -> dict[str, Any]:
     """A case event as shown in a history: who, when, what changed ([before, after] per
     field), its text (the note, or the noise reason) and its chain link's seq."""

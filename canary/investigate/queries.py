@@ -420,7 +420,7 @@ def query_hits(session: Session, flt: HitFilter) -> list[Hit]:
         # the LIKE below decides, so the result is the scan's either way.
         narrowed = search_index.sender_rows(session.connection(), needle)
         if narrowed is not None:
-            q = q.where(Hit.id.in_(narrowed.scalar_subquery()))
+            q = q.where(Hit.id.in_(narrowed))
         q = q.where(func.lower(Hit.sender).contains(needle, autoescape=True))
     if flt.classification:
         q = q.where(Hit.classification == flt.classification)

@@ -405,6 +405,27 @@ class HitCopy(Base):
     hit: Mapped[Hit] = relationship(back_populates="candidates")
 
 
+class HitTally(Base):
+    """Hits counted per quarter of an hour (UTC): per channel, per best candidate copy,
+    and those with a candidate at all (canary.store.hit_tallies). The home page's
+    charts over time read these instead of the hits."""
+
+    __tablename__ = "hit_tallies"
+    #: channel | copy | copied
+    series: Mapped[str] = mapped_column(String(10), primary_key=True)
+    #: Quarters of an hour since 1970-01-01 UTC of the hits' `observed_at`.
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The channel, the copy's id, or "" (copied).
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer, default=0)
+    __table_args__ = (
+        Index("ix_hit_tallies_series_key_slot", "series", "key", "slot"),
+        # SQLite: rows stored in key order, so a period's rows are read without a
+        # lookup each (a 30-day ranking of copies reads tens of thousands).
+        {"sqlite_with_rowid": False},
+    )
+
+
 class IncidentHit(Base):
     """A shared hit filed in the incident of each of its candidate copies.
 

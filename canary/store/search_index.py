@@ -1,33 +1,39 @@
-"""Trigram indexes serving `canary hits --sender/--recipient` (substring, any case).
+"""Trigram indexes serving substring searches (any case) that no B-tree serves.
 
-The filters are `lower(column) LIKE '%text%'` with the text's LIKE metacharacters
-escaped: a substring match no B-tree serves. What serves it:
+What they serve: `canary hits --sender/--recipient` (`lower(column) LIKE '%text%'`, the
+text's LIKE metacharacters escaped), and search (`canary.investigate.search`): canary
+names (`value LIKE '%folded%' OR lower(value) LIKE '%text%'`), hits' summaries
+(`lower(summary) LIKE`) and message text (`search_text LIKE '%folded%'`).
 
-- PostgreSQL: GIN indexes of pg_trgm on `lower(hits.sender)` and `lower(copies.recipient)`.
-  The planner uses them for the same LIKE (the index is lossy; PostgreSQL rechecks
-  every row with the LIKE itself), so the query does not change. pg_trgm must be
-  installed (`CREATE EXTENSION pg_trgm`, which PostgreSQL 13+ lets a database owner do);
-  when it cannot be, the indexes are skipped with a warning and the filters scan, as
-  before.
-- SQLite: an FTS5 table with the trigram tokenizer (SQLite 3.34+) over `hits.sender`,
-  kept by triggers on `hits` (every writer, bulk or not). It narrows the hits to the
-  rows holding the text's trigrams in sequence, case folded; the LIKE is still applied
-  to those rows, so the result is exactly the plain scan's. (Folding is per character,
-  so every row the LIKE matches, whose text differs from the pattern at most in ASCII
-  case, is among them.) Text under 3 characters, which trigrams cannot find, and text
-  so common that reading the newest hits finds a page sooner, scan as before.
+- PostgreSQL: GIN indexes of pg_trgm on the expressions the queries compare
+  (`lower(hits.sender)`, `lower(copies.recipient)`, `lower(hits.summary)`,
+  `hits.search_text`, `lower(identifiers.value)` of names). The planner uses them for
+  the same LIKE (the index is lossy; PostgreSQL rechecks every row with the LIKE
+  itself), so the queries do not change (search adds, for names, a condition on
+  `lower(value)` that the one it has implies). pg_trgm must be installed (`CREATE
+  EXTENSION pg_trgm`, which PostgreSQL 13+ lets a database owner do); when it cannot
+  be, the indexes are skipped with a warning and the searches scan, as before.
+- SQLite: FTS5 tables with the trigram tokenizer (SQLite 3.34+) over `hits.sender`,
+  `hits.summary`, `hits.search_text` and the names in `identifiers.value`, kept by
+  triggers on their tables (every writer, bulk or not). A query narrows the rows to
+  those holding the text's trigrams in sequence, case folded; the LIKE is still
+  applied to those rows, so the result is exactly the plain scan's. (Folding is per
+  character, so every row the LIKE matches, whose text differs from the pattern at
+  most in ASCII case, is among them.) Text under 3 characters, which trigrams cannot
+  find, and text so common that reading the rows in order finds a page sooner, scan
+  as before.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import (
     Connection,
     Integer,
-    Select,
     column,
-    func,
     literal_column,
     select,
     table,
@@ -37,78 +43,122 @@ from sqlalchemy.exc import DBAPIError
 
 log = logging.getLogger(__name__)
 
+
+@dataclass(frozen=True)
+class Trigrams:
+    """One column's trigram index: an FTS5 table on SQLite (None: not on SQLite), a GIN
+    index on PostgreSQL over `expr`; `where`: only the rows it holds (both backends)."""
+
+    table: str
+    column: str
+    fts: str | None
+    trgm: str
+    expr: str
+    where: str | None = None
+
+    def fts_objects(self) -> list[str]:
+        """The tables FTS5 makes for it (the models do not declare them)."""
+        if self.fts is None:
+            return []
+        return [
+            self.fts,
+            *(f"{self.fts}_{s}" for s in ("data", "idx", "docsize", "config", "content")),
+        ]
+
+
+SENDER = Trigrams("hits", "sender", "hits_sender_trigrams", "ix_hits_sender_trgm", "lower(sender)")
+RECIPIENT = Trigrams("copies", "recipient", None, "ix_copies_recipient_trgm", "lower(recipient)")
+SUMMARY = Trigrams(
+    "hits", "summary", "hits_summary_trigrams", "ix_hits_summary_trgm", "lower(summary)"
+)
+TEXT = Trigrams("hits", "search_text", "hits_text_trigrams", "ix_hits_text_trgm", "search_text")
+NAME = Trigrams(
+    "identifiers",
+    "value",
+    "identifier_name_trigrams",
+    "ix_identifiers_name_trgm",
+    "lower(value)",
+    "kind = 'name'",
+)
+#: Migration 0012's indexes (the filters of `canary hits`), and 0013's (search).
+FILTERS = (SENDER, RECIPIENT)
+SEARCH = (SUMMARY, TEXT, NAME)
+
 #: SQLite: the FTS5 table over hits.sender (external content: it stores only the index).
 SENDER_FTS = "hits_sender_trigrams"
 #: PostgreSQL: the GIN trigram indexes.
-SENDER_TRGM = "ix_hits_sender_trgm"
-RECIPIENT_TRGM = "ix_copies_recipient_trgm"
-#: Schema objects the models do not declare (the migration creates them when it can):
+SENDER_TRGM = SENDER.trgm
+RECIPIENT_TRGM = RECIPIENT.trgm
+#: Schema objects the models do not declare (the migrations create them when they can):
 #: compare the models with a store leaving these out.
-UNDECLARED = frozenset(
-    {
-        SENDER_TRGM,
-        RECIPIENT_TRGM,
-        SENDER_FTS,
-        *(f"{SENDER_FTS}_{s}" for s in ("data", "idx", "docsize", "config", "content")),
-    }
-)
-#: Above this many rows holding the text's trigrams, the newest hits are read in order
-#: instead (each hit then matches with a chance over 1 in 100, so a page of 100 comes
+UNDECLARED = frozenset(name for t in (*FILTERS, *SEARCH) for name in (t.trgm, *t.fts_objects()))
+#: Above this many rows holding the text's trigrams, the rows are read in order
+#: instead (each then matches with a chance over 1 in 100, so a page of 100 comes
 #: within about 10,000 * 100 / CAP rows read), under it the index's rows are read.
 CAP = 10_000
 
 
-def create(conn: Connection) -> bool:
+def create(conn: Connection, indexes: Sequence[Trigrams] = FILTERS) -> bool:
     """Create the trigram indexes for this backend and fill them; False when not possible."""
     if conn.dialect.name == "sqlite":
-        return _create_sqlite(conn)
+        return all([_create_sqlite(conn, t) for t in indexes if t.fts is not None])
     if conn.dialect.name == "postgresql":
-        return _create_postgresql(conn)
+        return _create_postgresql(conn, indexes)
     return False
 
 
-def drop(conn: Connection) -> None:
-    if conn.dialect.name == "sqlite":
-        for suffix in ("ai", "ad", "au"):
-            conn.execute(text(f"DROP TRIGGER IF EXISTS {SENDER_FTS}_{suffix}"))
-        conn.execute(text(f"DROP TABLE IF EXISTS {SENDER_FTS}"))
-    elif conn.dialect.name == "postgresql":
-        conn.execute(text(f"DROP INDEX IF EXISTS {SENDER_TRGM}"))
-        conn.execute(text(f"DROP INDEX IF EXISTS {RECIPIENT_TRGM}"))
+def drop(conn: Connection, indexes: Sequence[Trigrams] = FILTERS) -> None:
+    for t in indexes:
+        if conn.dialect.name == "sqlite" and t.fts is not None:
+            for suffix in ("ai", "ad", "au"):
+                conn.execute(text(f"DROP TRIGGER IF EXISTS {t.fts}_{suffix}"))
+            conn.execute(text(f"DROP TABLE IF EXISTS {t.fts}"))
+        elif conn.dialect.name == "postgresql":
+            conn.execute(text(f"DROP INDEX IF EXISTS {t.trgm}"))
 
 
-def _create_sqlite(conn: Connection) -> bool:
+def _create_sqlite(conn: Connection, t: Trigrams) -> bool:
+    fts, col = t.fts, t.column
     try:
         conn.execute(
             text(
-                f"CREATE VIRTUAL TABLE {SENDER_FTS} USING fts5(sender, content='hits', "
+                f"CREATE VIRTUAL TABLE {fts} USING fts5({col}, content='{t.table}', "
                 "content_rowid='id', tokenize='trigram')"
             )
         )
     except DBAPIError as exc:  # no FTS5, or SQLite before 3.34 (no trigram tokenizer)
-        log.warning("no trigram index for the sender filter (it scans): %s", exc.orig)
+        log.warning("no trigram index over %s.%s (searches scan): %s", t.table, col, exc.orig)
         return False
-    t = SENDER_FTS
+
+    def when(row: str) -> str:
+        return f"WHEN {row}.{t.where} " if t.where else ""
+
+    add = f"INSERT INTO {fts}(rowid, {col}) VALUES (new.id, new.{col});"
+    remove = f"INSERT INTO {fts}({fts}, rowid, {col}) VALUES ('delete', old.id, old.{col});"
     conn.execute(
-        text(
-            f"CREATE TRIGGER {t}_ai AFTER INSERT ON hits BEGIN "
-            f"INSERT INTO {t}(rowid, sender) VALUES (new.id, new.sender); END"
-        )
+        text(f"CREATE TRIGGER {fts}_ai AFTER INSERT ON {t.table} {when('new')}BEGIN {add} END")
     )
     conn.execute(
-        text(
-            f"CREATE TRIGGER {t}_ad AFTER DELETE ON hits BEGIN "
-            f"INSERT INTO {t}({t}, rowid, sender) VALUES ('delete', old.id, old.sender); END"
-        )
+        text(f"CREATE TRIGGER {fts}_ad AFTER DELETE ON {t.table} {when('old')}BEGIN {remove} END")
     )
+    if t.where:  # a row may move in or out of the rows indexed: two triggers' work in one
+        on = f"{t.column}, kind"
+        update = (
+            f"INSERT INTO {fts}({fts}, rowid, {col}) SELECT 'delete', old.id, old.{col} "
+            f"WHERE old.{t.where}; "
+            f"INSERT INTO {fts}(rowid, {col}) SELECT new.id, new.{col} WHERE new.{t.where};"
+        )
+    else:
+        on, update = col, remove + " " + add
     conn.execute(
-        text(
-            f"CREATE TRIGGER {t}_au AFTER UPDATE OF sender ON hits BEGIN "
-            f"INSERT INTO {t}({t}, rowid, sender) VALUES ('delete', old.id, old.sender); "
-            f"INSERT INTO {t}(rowid, sender) VALUES (new.id, new.sender); END"
-        )
+        text(f"CREATE TRIGGER {fts}_au AFTER UPDATE OF {on} ON {t.table} BEGIN {update} END")
     )
-    conn.execute(text(f"INSERT INTO {t}({t}) VALUES ('rebuild')"))
+    if t.where:
+        conn.execute(
+            text(f"INSERT INTO {fts}(rowid, {col}) SELECT id, {col} FROM {t.table} WHERE {t.where}")
+        )
+    else:
+        conn.execute(text(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')"))
     return True
 
 
@@ -128,53 +178,66 @@ def _trgm_schema(conn: Connection) -> str | None:
     except DBAPIError as exc:
         log.warning(
             "pg_trgm cannot be installed (%s): the sender and recipient filters of "
-            "`canary hits` scan; a superuser can run CREATE EXTENSION pg_trgm and "
-            "`canary` will index them on its next migration",
+            "`canary hits` and search scan; a superuser can run CREATE EXTENSION pg_trgm "
+            "and `canary` will index them on its next migration",
             str(exc.orig).strip().splitlines()[0],
         )
         return None
     return "public"
 
 
-def _create_postgresql(conn: Connection) -> bool:
+def _create_postgresql(conn: Connection, indexes: Sequence[Trigrams]) -> bool:
     schema = _trgm_schema(conn)
     if schema is None:
         return False
     ops = f'"{schema}".gin_trgm_ops'
-    conn.execute(text(f"CREATE INDEX {SENDER_TRGM} ON hits USING gin (lower(sender) {ops})"))
-    conn.execute(
-        text(f"CREATE INDEX {RECIPIENT_TRGM} ON copies USING gin (lower(recipient) {ops})")
-    )
+    for t in indexes:
+        where = f" WHERE {t.where}" if t.where else ""
+        conn.execute(text(f"CREATE INDEX {t.trgm} ON {t.table} USING gin ({t.expr} {ops}){where}"))
     return True
 
 
-def sqlite_has_sender_index(conn: Connection) -> bool:
+def sqlite_has_index(conn: Connection, t: Trigrams) -> bool:
     return (
         conn.execute(
             text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :n"),
-            {"n": SENDER_FTS},
+            {"n": t.fts},
         ).first()
         is not None
     )
 
 
-def sender_rows(conn: Connection, needle: str) -> Select[int] | None:
-    """SQLite: a query of the ids of the hits whose sender holds `needle`'s trigrams in
-    sequence (case folded): a superset of those whose sender contains it, ignoring ASCII
-    case. None when the index cannot narrow the scan usefully: no index, a needle under
-    3 characters, or more than CAP such hits."""
-    if conn.dialect.name != "sqlite" or len(needle) < 3 or "\x00" in needle:
+def sqlite_has_sender_index(conn: Connection) -> bool:
+    return sqlite_has_index(conn, SENDER)
+
+
+def matching_rows(conn: Connection, t: Trigrams, needles: Sequence[str]) -> list[int] | None:
+    """SQLite: the ids of the rows whose column holds the trigrams of one of `needles`
+    in sequence (case folded): a superset of those whose column contains one of them,
+    ignoring ASCII case. None when the index cannot narrow the scan usefully: no index,
+    a needle under 3 characters, or more than CAP such rows. (The ids are read once:
+    the phrase query, which reads the posting list of every trigram, is the cost.)"""
+    if conn.dialect.name != "sqlite" or t.fts is None or not needles:
         return None
-    if not sqlite_has_sender_index(conn):
+    if any(len(n) < 3 or "\x00" in n for n in needles):
         return None
-    fts = table(SENDER_FTS, column("rowid"))
-    phrase = '"' + needle.replace('"', '""') + '"'
+    if not sqlite_has_index(conn, t):
+        return None
+    fts = table(t.fts, column("rowid"))
+    query = " OR ".join('"' + n.replace('"', '""') + '"' for n in dict.fromkeys(needles))
     rows = (
-        select(literal_column("rowid", Integer).label("id"))
+        select(literal_column("rowid", Integer))
         .select_from(fts)
-        .where(literal_column(SENDER_FTS).op("MATCH")(phrase))
+        .where(literal_column(t.fts).op("MATCH")(query))
+        .limit(CAP + 1)
     )
-    n = conn.execute(select(func.count()).select_from(rows.limit(CAP + 1).subquery())).scalar()
-    if n is None or n > CAP:
-        return None
-    return rows
+    ids = [int(i) for i in conn.execute(rows).scalars()]
+    return None if len(ids) > CAP else ids
+
+
+def sender_rows(conn: Connection, needle: str) -> list[int] | None:
+    """SQLite: the ids of the hits whose sender holds `needle`'s trigrams in sequence
+    (case folded): a superset of those whose sender contains it, ignoring ASCII case.
+    None when the index cannot narrow the scan usefully: no index, a needle under 3
+    characters, or more than CAP such hits."""
+    return matching_rows(conn, SENDER, [needle])
