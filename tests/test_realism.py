@@ -539,6 +539,37 @@ def test_each_contact_is_left_empty_as_often_as_the_rows_leave_it_where_some_hav
         assert abs(canary - real) <= 0.05, (col, canary, real)
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_canarys_place_and_category_are_as_common_together_as_a_real_rows(seed: int) -> None:
+    # Copied from a donor row, a canary's municipality and stratum were held by two
+    # rows at least (the donor and itself) where a real row's pair is often its own
+    # alone. A stratum held by a row fewer in the donor's municipality makes the
+    # canary's pair as common, once it is in, as a real row's; the state, which the
+    # municipality decides, stays the donor's.
+    r = random.Random(70 + seed)
+    munis = [f"MUNICIPIO {i:02d}" for i in range(40)]
+    rows = []
+    for i, (g, p, m, e, _ph) in enumerate(people(r, 400)):
+        k = r.choices(range(40), weights=[1 / (j + 1) for j in range(40)])[0]
+        stratum = str(r.choices(range(1, 7), weights=[1 + (k + j) % 6 for j in range(6)])[0])
+        rows.append([f"F-{i + 1:05d}", g, p, m, f"ESTADO {k % 5}", munis[k], stratum, e])
+    header = ["FOLIO", "NOMBRE", "PATERNO", "MATERNO", "ESTADO", "MUNICIPIO", "ESTRATO", "CORREO"]
+    sample = Sample(header, rows, True, len(rows))
+    f = CanaryFactory(
+        infer_schema(sample), sample, domains=["avisos.example.mx"], rng=random.Random(seed)
+    )
+    made = [f.make_row(f.persona()) for _ in range(300)]
+    pairs = Counter((row[5], row[6]) for row in rows)
+    real_pairs = {(row[4], row[5]) for row in rows}
+    real_alone = sum(1 for row in rows if pairs[(row[5], row[6])] == 1) / len(rows)
+    alone = 0
+    for row in made:
+        assert row is not None and (row[4], row[5]) in real_pairs, row  # state with its own
+        alone += pairs[(row[5], row[6])] == 0  # once it is in, held by itself alone
+    assert real_alone > 0.05
+    assert abs(alone / len(made) - real_alone) <= 0.05, (alone / len(made), real_alone)
+
+
 def test_sorted_folios_take_gaps_where_their_steps_look_like_a_real_rows(
     ready: Store, tmp_path: Path
 ) -> None:

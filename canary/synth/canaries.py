@@ -176,6 +176,7 @@ class CanaryFactory:
         self._middle_cells: dict[int, dict[str, list[str]]] = {}
         self._particle_cache: dict[int, dict[str, str]] = {}
         self._shape_weight_cache: dict[str, float] | None = None
+        self._by_place: dict[tuple[int, int], dict[str, list[str]]] = {}
         self.emails = self._learn_emails()
         self.names = NameMaker(self.profile, self.rng, self.faker)
         people = self._people()
@@ -602,7 +603,8 @@ class CanaryFactory:
         if k == "text" and is_middle_name(c.name):
             return self._middle_name(c, p, r)
         if k in ("category", "boolean", "constant") and donor is not None:
-            return donor[c.index]  # with the place, as the real row had them together
+            # With the place, as the real row had them together, one row rarer there.
+            return self._category_with_place(c, donor, r)
         if k in ("category", "boolean", "text", "constant", "empty"):
             return self._vary(c, r.choice(self._cells(c)), r)
         if k == "number":
@@ -671,6 +673,55 @@ class CanaryFactory:
         else:
             fits = sorted(v for v, n in counts.items() if n == k - 1 and v.strip())
         return r.choice(fits) if fits else value
+
+    def _category_with_place(self, c: Column, donor: list[str], r: random.Random) -> str:
+        """The donor row's category, or one held by a row fewer among the rows of the
+        donor's place (its finest place column: a municipality rather than its state).
+
+        Copied as it is, the canary's pair of place and category is held by the donor and
+        the canary: one row more than the donor's own, so across copies a canary's
+        combination is never one a single row holds, as a real row's often is. As with
+        postal codes, a donor's pair held by k rows of its place gives the canary a
+        category held by k - 1 of them (one that place lacks, for k = 1): once the
+        canary is in, as common as a real row's own. Kept as the donor's where the place
+        decides the category (a state for its municipality: every place with one
+        value) and where no value is held by a row fewer.
+        """
+        place = self._finest_place()
+        if place is None or not self._varies_within_places(c, place):
+            return donor[c.index]
+        cells = self._place_cells(c, place).get(donor[place.index], [])
+        return self._one_rarer(cells, donor[c.index], self._cells(c), r)
+
+    def _finest_place(self) -> Column | None:
+        """The place column whose values repeat with the most distinct values (a
+        municipality, not its state nor a street address)."""
+        grouped = self._grouped_columns()
+        repeating = self._repeating()
+        places = [c for c in self._kind("place") if c.index in repeating and c.index not in grouped]
+        if not places:
+            return None
+        return max(places, key=lambda c: len(set(self._seen_values(c))))
+
+    def _place_cells(self, c: Column, place: Column) -> dict[str, list[str]]:
+        """Column `c`'s cells by the row's value in `place`."""
+        key = (c.index, place.index)
+        cached = self._by_place.get(key)
+        if cached is None:
+            cached = {}
+            for row in self.rows:
+                cached.setdefault(row[place.index], []).append(row[c.index])
+            self._by_place[key] = cached
+        return cached
+
+    def _varies_within_places(self, c: Column, place: Column) -> bool:
+        """Whether the place leaves `c` open: at least half of the places held by two rows
+        or more show two values of it or more (a state is one per municipality)."""
+        groups = [cells for cells in self._place_cells(c, place).values() if len(cells) >= 2]
+        if not groups:
+            return False
+        varied = sum(1 for cells in groups if len(set(cells)) > 1)
+        return varied >= PLACE_VARIED_SHARE * len(groups)
 
     def _row_sex(self, row: list[str], given: str | None) -> str | None:
         """A real row's sex: its sex column, its CURP, or its given name (so a canary's
@@ -1345,6 +1396,9 @@ MAX_DONORS = 3000
 MIN_DONORS = 5
 #: Tries for a number near a real one that no row holds.
 NOVEL_TRIES = 10
+#: Share of places showing several values of a category before it may differ from
+#: the donor's (below it, the place decides the category).
+PLACE_VARIED_SHARE = 0.5
 #: Names drawn to learn how often each address shape is free for the column's names.
 SHAPE_NAMES = 300
 #: Rounds of proportional fitting of the shapes' weights to the column's shares.
