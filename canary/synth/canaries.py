@@ -345,9 +345,16 @@ class CanaryFactory:
         # comes as often as the column uses it (`_shape_weights`). Drawing the shape
         # first and redrawing names until it was free for them made common names rare:
         # their shapes are the ones real rows hold (JUAN, 11.4% of a Colombian list's
-        # rows, was 6.7% of its canaries).
+        # rows, was 6.7% of its canaries). Only names for which none of the column's
+        # shapes is free are drawn again (a few times): the address maker would give them
+        # a shape no row has.
         names = self._draw_names(sex)
         template = self._shape_for(names) if emails else None
+        for _ in range(SHAPE_TRIES if emails and template is None else 0):
+            names = self._draw_names(sex)
+            template = self._shape_for(names)
+            if template is not None:
+                break
         given, paternal, maternal = names
         birth = self._birth()
         p = Persona(given, paternal, maternal, sex, birth, None, seed=r.getrandbits(63))
@@ -1399,6 +1406,8 @@ NOVEL_TRIES = 10
 #: Share of places showing several values of a category before it may differ from
 #: the donor's (below it, the place decides the category).
 PLACE_VARIED_SHARE = 0.5
+#: Names drawn again for a persona none of whose column's shapes is free for its names.
+SHAPE_TRIES = 12
 #: Names drawn to learn how often each address shape is free for the column's names.
 SHAPE_NAMES = 300
 #: Rounds of proportional fitting of the shapes' weights to the column's shares.
