@@ -206,7 +206,9 @@ def test_phone_needles_cover_every_mask_of_the_column(customers: Sample) -> None
     row = f.make_row(p, phone="+50683124455")
     needles = f.needles(p, row)
     assert {"8312-4455", "83124455"} <= set(needles)
-    assert p.email in needles
+    # The email is a needle where the row holds it (a canary may leave it empty, as
+    # often as the column's rows do).
+    assert (p.email in needles) == (p.email in row)
     # The customer number is sorted: decided where the canary goes, not checked here.
     assert f.schema.columns[0].sorted and row[0] not in needles
 

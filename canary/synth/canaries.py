@@ -168,16 +168,15 @@ class CanaryFactory:
         self._upper_share: dict[int, float] = {}
         self._run_cache: dict[int, dict[int, list[list[str]]]] = {}
         self._new_share: dict[int, float] = {}
-        self._contact_patterns: list[frozenset[int]] | None = None
+        self._contact_patterns: list[tuple[frozenset[int], float]] | None = None
         self._blocks: list[tuple[str, bool]] | None = None
         self._valid: set[str] | None = None
         self._count_cache: dict[int, dict[str, int]] = {}
         self._namesake_keep: float | None = None
         self._middle_cells: dict[int, dict[str, list[str]]] = {}
         self._particle_cache: dict[int, dict[str, str]] = {}
-        #: Names that fit no shape drawn for them yet, by sex (see `persona`).
-        self._waiting_names: dict[str, list[tuple[int, tuple[str, str, str]]]] = {}
-        self._persona_count: Counter[str] = Counter()
+        self._shape_weight_cache: dict[str, float] | None = None
+        self._by_place: dict[tuple[int, int], dict[str, list[str]]] = {}
         self.emails = self._learn_emails()
         self.names = NameMaker(self.profile, self.rng, self.faker)
         people = self._people()
@@ -340,44 +339,22 @@ class CanaryFactory:
         r = self.rng
         sex = "F" if r.random() < self._female_share else "M"
         emails = self._kind("email")
-        # The address's shape is drawn first, as often as the column uses it, and names
-        # are drawn until that shape is free for them. Drawing names first and moving
-        # to another shape when theirs copied a real address's letters left canaries
-        # with a third of the column's "maria.lopez" shapes in a table of common names
-        # (and twice its share of name-less handles): the shape is what anyone sees.
-        # Names drawn for a shape they do not fit (a real row holds "mary.smith") wait
-        # for a later persona's shape instead of being dropped, and after `NAME_WAIT`
-        # personas of their sex they are used with a shape that fits them. Dropping them
-        # made canaries' names rarer than real ones (common names are the ones whose
-        # shapes real rows hold: in a voter list canaries' surnames were a fifth rarer);
-        # never letting them through would leave them waiting in a table of common names.
-        template = self.emails.draw_template() if emails else None
-        waiting = self._waiting_names.setdefault(sex, [])
-        names: tuple[str, str, str] | None = None
-        while waiting and waiting[0][0] <= self._persona_count[sex] - NAME_WAIT and emails:
-            fitting = self._fitting_template(waiting[0][1])
-            if fitting is not None:  # names no shape of the column fits are dropped
-                names, template = waiting.pop(0)[1], fitting
+        # Names are drawn once, as the columns hold them, and the address's shape is
+        # then chosen among the column's shapes free for those names (none copies a
+        # real row's letters), weighted so that over names drawn this way each shape
+        # comes as often as the column uses it (`_shape_weights`). Drawing the shape
+        # first and redrawing names until it was free for them made common names rare:
+        # their shapes are the ones real rows hold (JUAN, 11.4% of a Colombian list's
+        # rows, was 6.7% of its canaries). Only names for which none of the column's
+        # shapes is free are drawn again (a few times): the address maker would give them
+        # a shape no row has.
+        names = self._draw_names(sex)
+        template = self._shape_for(names) if emails else None
+        for _ in range(SHAPE_TRIES if emails and template is None else 0):
+            names = self._draw_names(sex)
+            template = self._shape_for(names)
+            if template is not None:
                 break
-            waiting.pop(0)
-        for i, (_at, candidate) in enumerate(waiting if names is None else []):
-            if template is None or self.emails.shape_free(template, *candidate):
-                names = candidate
-                del waiting[i]
-                break
-        for _ in range(SHAPE_TRIES if names is None else 0):
-            candidate = self._draw_names(sex)
-            if template is None or self.emails.shape_free(template, *candidate):
-                names = candidate
-                break
-            if len(waiting) < MAX_WAITING:
-                waiting.append((self._persona_count[sex], candidate))
-        self._persona_count[sex] += 1
-        if names is None:  # none of the names drawn fits this shape: one that fits them
-            names = candidate
-            if waiting and waiting[-1][1] is candidate:
-                waiting.pop()  # used now: it waits no more
-            template = self._fitting_template(names) or template
         given, paternal, maternal = names
         birth = self._birth()
         p = Persona(given, paternal, maternal, sex, birth, None, seed=r.getrandbits(63))
@@ -392,14 +369,55 @@ class CanaryFactory:
                 return self.persona(attempt + 1)  # a name whose addresses are taken
         return p
 
-    def _fitting_template(self, names: tuple[str, str, str]) -> str | None:
-        """One of the column's shapes, as often as the column uses it among those free
-        for these names (None: let the address maker find one)."""
-        for _ in range(SHAPE_TRIES * 4):
-            template = self.emails.draw_template()
-            if self.emails.shape_free(template, *names):
-                return template
-        return None
+    def _shape_for(self, names: tuple[str, str, str]) -> str | None:
+        """One of the column's shapes free for these names, drawn by `_shape_weights`
+        (None, when none is: the address maker finds one)."""
+        weights = self._shape_weights()
+        free = [t for t in weights if self.emails.shape_free(t, *names)]
+        if not free:
+            return None
+        return self.rng.choices(free, [weights[t] for t in free])[0]
+
+    def _shape_weights(self) -> dict[str, float]:
+        """A weight for each of the column's address shapes such that names drawn as the
+        columns hold them, each taking one of the shapes free for it in proportion to
+        these weights, take each shape as often as the column uses it.
+
+        Learnt by iterative proportional fitting on `SHAPE_NAMES` names drawn as
+        personas' are: the table of which shapes are free for which names is scaled,
+        rows to one name each and columns to the shapes' shares, until both hold. A
+        shape few names can take ("maria.lopez" where most common pairs are real rows')
+        gets a large weight: the names that can take it mostly do. Where the shares
+        cannot all be met, names keep their frequencies (every name takes a shape) and
+        those shapes come as often as the names free for them allow.
+        """
+        if self._shape_weight_cache is not None:
+            return self._shape_weight_cache
+        patterns = self.emails.patterns
+        shapes = [t for t, n in patterns.items() if n > 0]
+        total = sum(patterns[t] for t in shapes) or 1
+        share = [patterns[t] / total for t in shapes]
+        free_of: list[list[int]] = []
+        for _ in range(SHAPE_NAMES):
+            sex = "F" if self.rng.random() < self._female_share else "M"
+            names = self._draw_names(sex)
+            free = [j for j, t in enumerate(shapes) if self.emails.shape_free(t, *names)]
+            if free:
+                free_of.append(free)
+        v = [1.0] * len(shapes)
+        for _ in range(SHAPE_FIT_ROUNDS):
+            held = [0.0] * len(shapes)
+            for free in free_of:
+                u = 1.0 / sum(v[j] for j in free)
+                for j in free:
+                    held[j] += u
+            for j, h in enumerate(held):
+                # A shape no sampled name could take: any name that can, takes it.
+                v[j] = share[j] / h * len(free_of) if h > 0 else v[j]
+            top = max(v) or 1.0
+            v = [x / top for x in v]  # scaled to the largest: no overflow over rounds
+        self._shape_weight_cache = dict(zip(shapes, v, strict=True))
+        return self._shape_weight_cache
 
     def _draw_names(self, sex: str) -> tuple[str, str, str]:
         """(given, paternal, maternal) for a persona of this sex."""
@@ -517,24 +535,45 @@ class CanaryFactory:
         return row
 
     def _blank_contacts(self, p: Persona, phone: str | None) -> set[int]:
-        """The primary contact columns (email, phone) this canary leaves empty, as the
-        table's rows do: the pattern of a real row that has at least one of them, so a
-        canary is never without both, and an email that reaches a mailbox stays."""
+        """The primary contact columns (email, phone) this canary leaves empty: each as
+        often as the table's rows leave it empty, never both (a canary keeps an
+        identifier we control), and an email that reaches a mailbox stays.
+
+        A row with neither counts for each column it leaves empty: the canary leaves
+        one of them empty instead. Drawn from the rows that have at least one, as
+        before, a phone was empty in 10% of a voter list's canaries against 22% of its
+        rows (8% have neither). What is left is the pair: no canary has both empty.
+        """
         if len(self._primary) < 2 or not phone or not p.email or not self.rows:
             return set()
         patterns = self._contact_patterns
         if patterns is None:
-            patterns = self._contact_patterns = [
-                frozenset(i for i in self._primary if not row[i].strip())
-                for row in self.rows
-                if any(row[i].strip() for i in self._primary)
-            ]
+            patterns = self._contact_patterns = self._learn_contact_patterns()
         if not patterns:
             return set()
-        blank = set(random.Random(f"{p.seed}:contacts").choice(patterns))
+        r = random.Random(f"{p.seed}:contacts")
+        blank = set(r.choices([b for b, _w in patterns], [w for _b, w in patterns])[0])
         if p.keep_email:
             blank -= {c.index for c in self._kind("email")[:1]}
         return blank
+
+    def _learn_contact_patterns(self) -> list[tuple[frozenset[int], float]]:
+        """(columns left empty, share) for a canary: each primary contact column empty
+        as often as in the table's rows, one at a time. Where the columns' empty shares
+        add up to more than one, they are scaled down to one (every canary leaves one
+        empty)."""
+        cols = sorted(self._primary)
+        empty = {i: sum(1 for row in self.rows if not row[i].strip()) for i in cols}
+        n = len(self.rows)
+        shares = {i: empty[i] / n for i in cols}
+        total = sum(shares.values())
+        if total > 1:
+            shares = {i: x / total for i, x in shares.items()}
+        out = [(frozenset({i}), x) for i, x in shares.items() if x > 0]
+        rest = 1 - sum(x for _b, x in out)
+        if rest > 0:
+            out.append((frozenset(), rest))
+        return out
 
     def _empty(self, c: Column, r: random.Random) -> bool:
         return r.random() < c.empty_rate
@@ -571,7 +610,8 @@ class CanaryFactory:
         if k == "text" and is_middle_name(c.name):
             return self._middle_name(c, p, r)
         if k in ("category", "boolean", "constant") and donor is not None:
-            return donor[c.index]  # with the place, as the real row had them together
+            # With the place, as the real row had them together, one row rarer there.
+            return self._category_with_place(c, donor, r)
         if k in ("category", "boolean", "text", "constant", "empty"):
             return self._vary(c, r.choice(self._cells(c)), r)
         if k == "number":
@@ -640,6 +680,55 @@ class CanaryFactory:
         else:
             fits = sorted(v for v, n in counts.items() if n == k - 1 and v.strip())
         return r.choice(fits) if fits else value
+
+    def _category_with_place(self, c: Column, donor: list[str], r: random.Random) -> str:
+        """The donor row's category, or one held by a row fewer among the rows of the
+        donor's place (its finest place column: a municipality rather than its state).
+
+        Copied as it is, the canary's pair of place and category is held by the donor and
+        the canary: one row more than the donor's own, so across copies a canary's
+        combination is never one a single row holds, as a real row's often is. As with
+        postal codes, a donor's pair held by k rows of its place gives the canary a
+        category held by k - 1 of them (one that place lacks, for k = 1): once the
+        canary is in, as common as a real row's own. Kept as the donor's where the place
+        decides the category (a state for its municipality: every place with one
+        value) and where no value is held by a row fewer.
+        """
+        place = self._finest_place()
+        if place is None or not self._varies_within_places(c, place):
+            return donor[c.index]
+        cells = self._place_cells(c, place).get(donor[place.index], [])
+        return self._one_rarer(cells, donor[c.index], self._cells(c), r)
+
+    def _finest_place(self) -> Column | None:
+        """The place column whose values repeat with the most distinct values (a
+        municipality, not its state nor a street address)."""
+        grouped = self._grouped_columns()
+        repeating = self._repeating()
+        places = [c for c in self._kind("place") if c.index in repeating and c.index not in grouped]
+        if not places:
+            return None
+        return max(places, key=lambda c: len(set(self._seen_values(c))))
+
+    def _place_cells(self, c: Column, place: Column) -> dict[str, list[str]]:
+        """Column `c`'s cells by the row's value in `place`."""
+        key = (c.index, place.index)
+        cached = self._by_place.get(key)
+        if cached is None:
+            cached = {}
+            for row in self.rows:
+                cached.setdefault(row[place.index], []).append(row[c.index])
+            self._by_place[key] = cached
+        return cached
+
+    def _varies_within_places(self, c: Column, place: Column) -> bool:
+        """Whether the place leaves `c` open: at least half of the places held by two rows
+        or more show two values of it or more (a state is one per municipality)."""
+        groups = [cells for cells in self._place_cells(c, place).values() if len(cells) >= 2]
+        if not groups:
+            return False
+        varied = sum(1 for cells in groups if len(set(cells)) > 1)
+        return varied >= PLACE_VARIED_SHARE * len(groups)
 
     def _row_sex(self, row: list[str], given: str | None) -> str | None:
         """A real row's sex: its sex column, its CURP, or its given name (so a canary's
@@ -1314,12 +1403,15 @@ MAX_DONORS = 3000
 MIN_DONORS = 5
 #: Tries for a number near a real one that no row holds.
 NOVEL_TRIES = 10
-#: Names drawn for a persona until its address's shape is free for them.
+#: Share of places showing several values of a category before it may differ from
+#: the donor's (below it, the place decides the category).
+PLACE_VARIED_SHARE = 0.5
+#: Names drawn again for a persona none of whose column's shapes is free for its names.
 SHAPE_TRIES = 12
-#: Names kept for later shapes, at most (per sex).
-MAX_WAITING = 200
-#: Personas of its sex a name waits for a shape before it takes one that fits it.
-NAME_WAIT = 6
+#: Names drawn to learn how often each address shape is free for the column's names.
+SHAPE_NAMES = 300
+#: Rounds of proportional fitting of the shapes' weights to the column's shares.
+SHAPE_FIT_ROUNDS = 50
 
 
 #: Digits an operator block leaves for the subscriber, at least: a block is a million
