@@ -123,3 +123,17 @@ def build(
                     )
                 )
     return reg
+
+
+#: A register where kept counts are tested: exclusive and shared evidence (one number
+#: in two parties' copies), a copy with only an address, and a control canary.
+SHARED = "+52 844 123 4567"
+COUNTED = {
+    "Partido Azul": [
+        Person("María José López García", f"mjlopez@{DOMAIN}", SHARED),
+        Person("Ana Ruiz Ortega", f"ana.ruiz@{DOMAIN}", "+52 844 987 6543"),
+    ],
+    "Partido Verde": [Person("Rocío Hernández Soto", f"rocio.h@{DOMAIN}", SHARED)],
+    "Consultora XYZ": [Person("Lucía Fernández Mora", f"lfmora@{DOMAIN}")],
+}
+COUNTED_CONTROL = Person("Julia Control Vega", f"julia.cv@{DOMAIN}")

@@ -15,18 +15,7 @@ from canary.store import copy_counts
 from canary.store.engine import Store, alembic_config, make_engine, open_store
 from canary.store.models import Copy
 from listeners.inbox import Attributor
-from tests.registry_support import DOMAIN, T0, Person, build
-
-SHARED = "+52 844 123 4567"
-PERSONS = {
-    "Partido Azul": [
-        Person("María José López García", f"mjlopez@{DOMAIN}", SHARED),
-        Person("Ana Ruiz Ortega", f"ana.ruiz@{DOMAIN}", "+52 844 987 6543"),
-    ],
-    "Partido Verde": [Person("Rocío Hernández Soto", f"rocio.h@{DOMAIN}", SHARED)],
-    "Consultora XYZ": [Person("Lucía Fernández Mora", f"lfmora@{DOMAIN}")],
-}
-CONTROL = Person("Julia Control Vega", f"julia.cv@{DOMAIN}")
+from tests.registry_support import COUNTED, COUNTED_CONTROL, DOMAIN, SHARED, T0, build
 
 
 def kept(store: Store) -> dict[str, tuple[int, int, int]]:
@@ -48,8 +37,8 @@ def obs(ident: str, n: int, **kw: str) -> Observation:
 
 
 def test_kept_counts_follow_every_change(store: Store) -> None:
-    reg = build(store, PERSONS, controls=[CONTROL])
-    azul, verde, xyz = (reg.copies[r] for r in PERSONS)
+    reg = build(store, COUNTED, controls=[COUNTED_CONTROL])
+    azul, verde, xyz = (reg.copies[r] for r in COUNTED)
     # Planted: the canaries each copy holds.
     assert kept(store) == {azul: (2, 0, 0), verde: (1, 0, 0), xyz: (1, 0, 0)}
 
@@ -103,7 +92,7 @@ def test_kept_counts_follow_every_change(store: Store) -> None:
 
 
 def test_list_copies_reads_the_kept_counts_and_a_recount_finds_drift(store: Store) -> None:
-    reg = build(store, PERSONS)
+    reg = build(store, COUNTED)
     azul = reg.copies["Partido Azul"]
     record(store, [obs(f"ana.ruiz@{DOMAIN}", 1)])
     with store.engine.begin() as conn:
@@ -119,7 +108,7 @@ def test_list_copies_reads_the_kept_counts_and_a_recount_finds_drift(store: Stor
 
 def test_the_migration_backfills_the_counts(store_url: str) -> None:
     store = open_store(store_url)
-    reg = build(store, PERSONS, controls=[CONTROL])
+    reg = build(store, COUNTED, controls=[COUNTED_CONTROL])
     record(store, [obs(f"mjlopez@{DOMAIN}", 1), obs(SHARED, 2), obs(f"julia.cv@{DOMAIN}", 3)])
     mark_noise(store, record(store, [obs(f"ana.ruiz@{DOMAIN}", 4)])[0].hit_id, "x", "ana")
     store.dispose()
@@ -131,5 +120,5 @@ def test_the_migration_backfills_the_counts(store_url: str) -> None:
         assert "canary_count" not in {c["name"] for c in inspect(con).get_columns("copies")}
         command.upgrade(cfg, "head")
     engine.dispose()
-    azul, verde, xyz = (reg.copies[r] for r in PERSONS)
+    azul, verde, xyz = (reg.copies[r] for r in COUNTED)
     assert kept(open_store(store_url)) == {azul: (2, 1, 1), verde: (1, 0, 1), xyz: (1, 0, 0)}

@@ -425,19 +425,25 @@ def test_a_check_that_fails_while_it_is_looked_at_is_not_lost(tmp_path):
             out.check()  # failed since: raised, not dropped
 
 
+def _counted_by_byte(buf: bytes, inside: bool) -> tuple[tuple[int, int, int], bool]:
+    """((quotes, line ends, quoted line ends), quote state at the end), a byte at a time."""
+    state, quoted = inside, 0
+    for ch in buf:
+        if ch == ord('"'):
+            state = not state
+        elif ch == ord("\n") and state:
+            quoted += 1
+    return (buf.count(b'"'), buf.count(b"\n"), quoted), state
+
+
 def test_quote_marks_match_a_byte_by_byte_count():
     """Quotes, terminators and quoted terminators of any buffer, from either quote state."""
     rnd = random.Random(5)
     for _ in range(500):
         buf = bytes(rnd.choice(b'"\n\r,a"') for _ in range(rnd.randint(0, 60)))
         for inside in (False, True):
-            state, quoted = inside, 0
-            for ch in buf:
-                if ch == ord('"'):
-                    state = not state
-                elif ch == ord("\n") and state:
-                    quoted += 1
-            counts = (buf.count(b'"'), buf.count(b"\n"), quoted)
+            counts, state = _counted_by_byte(buf, inside)
+            quoted = counts[2]
             assert quote_marks(buf, b"\n", b'"', inside) == counts
             assert quote_marks(bytearray(buf), b"\n", b'"', inside) == counts
             rows, after = count_records(buf, b"\n", b'"', inside)
@@ -466,13 +472,7 @@ def test_quote_marks_on_few_quotes_match_a_byte_by_byte_count():
         cut = rnd.randint(0, len(buf))
         buf = buf[cut:]  # may start inside a quoted field
         for inside in (False, True):
-            state, quoted = inside, 0
-            for ch in buf:
-                if ch == ord('"'):
-                    state = not state
-                elif ch == ord("\n") and state:
-                    quoted += 1
-            counts = (buf.count(b'"'), buf.count(b"\n"), quoted)
+            counts, _ = _counted_by_byte(buf, inside)
             assert quote_marks(buf, b"\n", b'"', inside) == counts
             assert quote_marks(bytearray(buf), b"\n", b'"', inside) == counts
     # past its budget of quotes the walk gives up (the translate counts instead)

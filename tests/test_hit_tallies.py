@@ -26,18 +26,8 @@ from listeners.admin_pages import hits_over_time
 from listeners.admin_text import TEXT
 from listeners.admin_view import MONTHS, as_datetime
 from listeners.inbox import Attributor
-from tests.registry_support import DOMAIN, T0, Person, build
+from tests.registry_support import COUNTED, COUNTED_CONTROL, DOMAIN, SHARED, T0, Person, build
 
-SHARED = "+52 844 123 4567"
-PERSONS = {
-    "Partido Azul": [
-        Person("María José López García", f"mjlopez@{DOMAIN}", SHARED),
-        Person("Ana Ruiz Ortega", f"ana.ruiz@{DOMAIN}", "+52 844 987 6543"),
-    ],
-    "Partido Verde": [Person("Rocío Hernández Soto", f"rocio.h@{DOMAIN}", SHARED)],
-    "Consultora XYZ": [Person("Lucía Fernández Mora", f"lfmora@{DOMAIN}")],
-}
-CONTROL = Person("Julia Control Vega", f"julia.cv@{DOMAIN}")
 Q = hit_tallies.slot_of
 
 
@@ -63,8 +53,8 @@ def series(tallies: dict[tuple[str, int, str], int], name: str) -> dict[tuple[in
 
 
 def test_kept_tallies_follow_every_change(store: Store) -> None:
-    reg = build(store, PERSONS, controls=[CONTROL])
-    azul, verde, xyz = (reg.copies[r] for r in PERSONS)
+    reg = build(store, COUNTED, controls=[COUNTED_CONTROL])
+    azul, verde, xyz = (reg.copies[r] for r in COUNTED)
     assert kept(store) == {}
     a = T0 + timedelta(days=1, minutes=3)  # 09:03: one quarter of an hour
     b = T0 + timedelta(days=1, minutes=14, seconds=59, microseconds=999_999)  # the same
@@ -130,7 +120,7 @@ def test_kept_tallies_follow_every_change(store: Store) -> None:
 
 def test_the_migration_backfills_the_tallies(store_url: str) -> None:
     store = open_store(store_url)
-    build(store, PERSONS, controls=[CONTROL])
+    build(store, COUNTED, controls=[COUNTED_CONTROL])
     at = T0 + timedelta(days=1)
     record(store, [obs(f"mjlopez@{DOMAIN}", 1, at), obs(SHARED, 2, at), obs(f"x@{DOMAIN}", 3, at)])
     with store.session() as s:
