@@ -21,7 +21,7 @@ from __future__ import annotations
 import bisect
 import importlib
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -312,11 +312,6 @@ class Engine:
         if self._automaton is not None:
             return self._automaton.find_matches_as_indexes(text)
         return []
-
-    @classmethod
-    def of_needles(cls, needles: Iterable[str]) -> Engine:
-        """An engine for needles as they are written (each projected like the dump)."""
-        return cls(sorted({compact(t).encode("ascii") for t in needles}))
 
     def __len__(self) -> int:
         """Needles (distinct prefixes) the automaton holds."""

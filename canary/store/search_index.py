@@ -84,11 +84,8 @@ NAME = Trigrams(
 FILTERS = (SENDER, RECIPIENT)
 SEARCH = (SUMMARY, TEXT, NAME)
 
-#: SQLite: the FTS5 table over hits.sender (external content: it stores only the index).
-SENDER_FTS = "hits_sender_trigrams"
-#: PostgreSQL: the GIN trigram indexes.
+#: PostgreSQL: the sender's GIN trigram index.
 SENDER_TRGM = SENDER.trgm
-RECIPIENT_TRGM = RECIPIENT.trgm
 #: Schema objects the models do not declare (the migrations create them when they can):
 #: compare the models with a store leaving these out.
 UNDECLARED = frozenset(name for t in (*FILTERS, *SEARCH) for name in (t.trgm, *t.fts_objects()))
@@ -205,10 +202,6 @@ def sqlite_has_index(conn: Connection, t: Trigrams) -> bool:
         ).first()
         is not None
     )
-
-
-def sqlite_has_sender_index(conn: Connection) -> bool:
-    return sqlite_has_index(conn, SENDER)
 
 
 def matching_rows(conn: Connection, t: Trigrams, needles: Sequence[str]) -> list[int] | None:
