@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import random
 import re
 from collections import Counter
@@ -177,6 +178,7 @@ class CanaryFactory:
         self._particle_cache: dict[int, dict[str, str]] = {}
         self._shape_weight_cache: dict[str, float] | None = None
         self._by_place: dict[tuple[int, int], dict[str, list[str]]] = {}
+        self._strengths: dict[tuple[int, int], float] = {}
         self.emails = self._learn_emails()
         self.names = NameMaker(self.profile, self.rng, self.faker)
         people = self._people()
@@ -682,23 +684,82 @@ class CanaryFactory:
         return r.choice(fits) if fits else value
 
     def _category_with_place(self, c: Column, donor: list[str], r: random.Random) -> str:
-        """The donor row's category, or one held by a row fewer among the rows of the
-        donor's place (its finest place column: a municipality rather than its state).
+        """A category for a canary in the donor row's place (its finest place column: a
+        municipality rather than its state), drawn as one more row of that place would
+        hold it: a real row of the place's value with probability n / (n + a), else a
+        value of the whole column, for a place of n rows (a Polya urn: the predictive
+        distribution of a Dirichlet-multinomial whose strength `a` is fitted to the
+        column, `_place_strength`).
 
-        Copied as it is, the canary's pair of place and category is held by the donor and
-        the canary: one row more than the donor's own, so across copies a canary's
-        combination is never one a single row holds, as a real row's often is. As with
-        postal codes, a donor's pair held by k rows of its place gives the canary a
-        category held by k - 1 of them (one that place lacks, for k = 1): once the
-        canary is in, as common as a real row's own. Kept as the donor's where the place
-        decides the category (a state for its municipality: every place with one
-        value) and where no value is held by a row fewer.
+        Copied as it is, the canary's pair of place and category is held by the donor
+        and the canary: one row more than the donor's own, so across copies a canary's
+        combination is never one a single row holds, as a real row's often is. Drawn
+        from the urn, the canary is one more row exchangeable with the real ones: its
+        pair is new to the place as often as a real row's is its own alone, and the
+        column keeps its frequencies. Where the place decides the category (a state for
+        its municipality) the fitted strength is about 0 and the place's value is kept;
+        where the category ignores the place (a fee) it is large and the value follows
+        the column's frequencies (taking a value held by a row fewer in the place, as
+        before, leaned a fee toward its rarer values).
         """
         place = self._finest_place()
-        if place is None or not self._varies_within_places(c, place):
+        if place is None:
             return donor[c.index]
         cells = self._place_cells(c, place).get(donor[place.index], [])
-        return self._one_rarer(cells, donor[c.index], self._cells(c), r)
+        strength = self._place_strength(c, place)
+        if not cells or r.random() * (len(cells) + strength) < strength:
+            return r.choice(self._cells(c))
+        return r.choice(cells)
+
+    def _place_strength(self, c: Column, place: Column) -> float:
+        """How far column `c` follows the place: the strength `a` of the urn of
+        `_category_with_place`, chosen so that the urn, asked for each real row's value
+        given the other rows of its place, finds it new to the place as often as the rows
+        do (a row whose pair of place and value is its own alone: the count a canary's
+        copied pair could never have). About 0 where the place decides the value (no row
+        of a place of two or more is alone), large where the value ignores the place.
+
+        Matched on that count rather than fitted by likelihood: it is the tell, and a
+        likelihood fit, which assumes the urn is how the table was made, left canaries'
+        pairs alone a third less often than real rows' on tables it was not."""
+        key = (c.index, place.index)
+        cached = self._strengths.get(key)
+        if cached is not None:
+            return cached
+        column = Counter(self._cells(c))
+        total = sum(column.values())
+        # For each real row of a place of n >= 2: the column's share of the values none
+        # of the place's other rows holds, and whether the row's own is one of them.
+        unseen: list[tuple[int, float]] = []
+        alone = 0
+        for cells in self._place_cells(c, place).values():
+            n = len(cells)
+            if n < 2:
+                continue
+            counts = Counter(cells)
+            held = sum(column[v] for v in counts) / total
+            for value, k in counts.items():
+                if k == 1:
+                    unseen.append((n, 1 - held + column[value] / total))
+                    alone += 1
+                else:
+                    unseen += [(n, 1 - held)] * k
+
+        def expected(a: float) -> float:
+            return sum(a * u / (n - 1 + a) for n, u in unseen)
+
+        low, high = PLACE_STRENGTH_RANGE
+        if not unseen or expected(high) <= alone:
+            strength = high
+        elif expected(low) >= alone:
+            strength = low
+        else:
+            for _ in range(60):  # bisection on log(a): expected() grows with a
+                mid = math.sqrt(low * high)
+                low, high = (mid, high) if expected(mid) < alone else (low, mid)
+            strength = math.sqrt(low * high)
+        self._strengths[key] = strength
+        return strength
 
     def _finest_place(self) -> Column | None:
         """The place column whose values repeat with the most distinct values (a
@@ -720,15 +781,6 @@ class CanaryFactory:
                 cached.setdefault(row[place.index], []).append(row[c.index])
             self._by_place[key] = cached
         return cached
-
-    def _varies_within_places(self, c: Column, place: Column) -> bool:
-        """Whether the place leaves `c` open: at least half of the places held by two rows
-        or more show two values of it or more (a state is one per municipality)."""
-        groups = [cells for cells in self._place_cells(c, place).values() if len(cells) >= 2]
-        if not groups:
-            return False
-        varied = sum(1 for cells in groups if len(set(cells)) > 1)
-        return varied >= PLACE_VARIED_SHARE * len(groups)
 
     def _row_sex(self, row: list[str], given: str | None) -> str | None:
         """A real row's sex: its sex column, its CURP, or its given name (so a canary's
@@ -1403,9 +1455,9 @@ MAX_DONORS = 3000
 MIN_DONORS = 5
 #: Tries for a number near a real one that no row holds.
 NOVEL_TRIES = 10
-#: Share of places showing several values of a category before it may differ from
-#: the donor's (below it, the place decides the category).
-PLACE_VARIED_SHARE = 0.5
+#: Bounds of the strength of the urn that draws a category in a place
+#: (`_place_strength`): from "the place decides" to "the place says nothing".
+PLACE_STRENGTH_RANGE = (1e-6, 1e7)
 #: Names drawn again for a persona none of whose column's shapes is free for its names.
 SHAPE_TRIES = 12
 #: Names drawn to learn how often each address shape is free for the column's names.
