@@ -741,6 +741,10 @@ class Result:
     top: list[tuple[str, float]]
     canaries: int
     rows: int
+    #: With `--oracle`: the AUC with each canary swapped for a held-out real row, and
+    #: the same without the numbering (None: not asked, or no numbering).
+    oracle: float | None = None
+    oracle_no_sequence: float | None = None
 
 
 @dataclass
@@ -754,6 +758,52 @@ class Pooled:
     #: As groups, with canaries in the group of the real row they follow.
     places: np.ndarray
     names: list[str]
+    #: With `--oracle`: the same rows' features with each canary swapped for a held-out
+    #: real row (same labels and folds).
+    X_oracle: np.ndarray | None = None
+
+
+class HeldOut:
+    """Real rows that no copy holds, to put where the canaries were: the `--oracle`
+    baseline. Drawn by the table's own generator (another seed), so they are what a
+    synthesis that made rows exactly as the table's were made would plant. Where a
+    drawn value repeats one of the table's in a column of unique values (the numbering,
+    a folio, an email the generator happens to draw twice) the canary's own value is
+    kept, so the baseline does not duplicate ids the planter keeps unique."""
+
+    def __init__(
+        self,
+        make: Callable[..., Any],
+        name: str,
+        seed: int,
+        header: list[str],
+        body: list[list[str]],
+    ) -> None:
+        self._make, self._name, self._seed, self._round = make, name, seed, 0
+        self._width = len(header)
+        self._pool: list[list[str]] = []
+        self._taken = {tuple(row) for row in body}
+        self._unique = {
+            j: {row[j] for row in body}
+            for j in range(len(header))
+            if len({row[j] for row in body if j < len(row)}) >= 0.9 * len(body)
+        }
+
+    def instead_of(self, canary: list[str]) -> list[str]:
+        while not self._pool:
+            self._round += 1
+            _, rows, _ = self._make(
+                random.Random(f"{self._name}:held-out:{self._seed}:{self._round}"), 400
+            )
+            self._pool = [r for r in rows if tuple(r) not in self._taken]
+            random.Random(self._round).shuffle(self._pool)
+        row = (self._pool.pop() + [""] * self._width)[: self._width]
+        self._taken.add(tuple(row))
+        for j, seen in self._unique.items():
+            if row[j] in seen:
+                row[j] = canary[j]
+            seen.add(row[j])
+        return row
 
 
 def collect(
@@ -764,6 +814,7 @@ def collect(
     with_domain: bool,
     partial_pool: bool = False,
     fresh: bool = False,
+    oracle: bool = False,
 ) -> Pooled:
     from sqlalchemy import select
 
@@ -811,13 +862,24 @@ def collect(
                 by_copy.setdefault(c.copy_id, []).append(c.values)
         store.dispose()
         X_parts, y_parts, groups = [], [], []
+        oracle_parts: list[tuple[list[str], np.ndarray]] = []
         places: list[int] = []
         fnames: list[str] = []
         index: dict[str, int] = {}  # copies of fresh tables may see other categorical columns
+        held_out = HeldOut(make, name, seed, header, body) if oracle else None
         for copy in issued:
             h, got = read_copy(Path(copy.path), opts)
             planted = {tuple(str(v) for v in vals.values()) for vals in by_copy.get(copy.id, [])}
             names_k, X = features(h, got, with_domain)
+            if held_out is not None:  # each canary swapped for a real row of no copy
+                swapped = [
+                    held_out.instead_of((row + [""] * len(h))[: len(h)])
+                    if tuple((row + [""] * len(h))[: len(h)]) in planted
+                    else row
+                    for row in got
+                ]
+                names_o, X_o = features(h, swapped, with_domain)
+                oracle_parts.append((names_o, X_o))
             for f in names_k:
                 if f not in index:
                     index[f] = len(fnames)
@@ -842,7 +904,16 @@ def collect(
             X_parts.append((names_k, X))
             y_parts.append(np.array(labels))
     X = np.vstack([_aligned(nk, Xk, index) for nk, Xk in X_parts])
-    return Pooled(X, np.concatenate(y_parts), np.array(groups), np.array(places), fnames)
+    X_oracle = None
+    if oracle_parts:
+        for nk, _ in oracle_parts:
+            for f in nk:
+                if f not in index:
+                    index[f] = len(fnames)
+                    fnames.append(f)
+        X = np.vstack([_aligned(nk, Xk, index) for nk, Xk in X_parts])
+        X_oracle = np.vstack([_aligned(nk, Xk, index) for nk, Xk in oracle_parts])
+    return Pooled(X, np.concatenate(y_parts), np.array(groups), np.array(places), fnames, X_oracle)
 
 
 def run_table(
@@ -853,8 +924,9 @@ def run_table(
     with_domain: bool,
     partial_pool: bool = False,
     fresh: bool = False,
+    oracle: bool = False,
 ) -> Result:
-    pooled = collect(name, seed, copies, rows, with_domain, partial_pool, fresh)
+    pooled = collect(name, seed, copies, rows, with_domain, partial_pool, fresh, oracle)
     X, y, g, places, fnames = pooled.X, pooled.y, pooled.groups, pooled.places, pooled.names
     no_seq = None
     if name in SEQUENCE:
@@ -870,6 +942,11 @@ def run_table(
     canary_places = {p for p, label in zip(places, y, strict=True) if label}
     if not fresh and len(canary_places) >= 10:  # canaries after the last row share one place
         by_place = cv_auc(X, y, np.array(places), seed)
+    oracle_auc = oracle_no_seq = None
+    if pooled.X_oracle is not None:
+        oracle_auc = cv_auc(pooled.X_oracle, y, g, seed)
+        if no_seq is not None:
+            oracle_no_seq = cv_auc(pooled.X_oracle[:, keep], y, g, seed)
     return Result(
         name,
         cv_auc(X, y, g, seed),
@@ -878,6 +955,8 @@ def run_table(
         top_features(X, y, fnames),
         int(y.sum()),
         len(y),
+        oracle_auc,
+        oracle_no_seq,
     )
 
 
@@ -940,6 +1019,13 @@ def main() -> None:
         help="canary numbers in two or three of the table's main area codes only (default: "
         "in every area code it holds, as canary issue asks)",
     )
+    ap.add_argument(
+        "--oracle",
+        action="store_true",
+        help="also score the baseline: the same copies with each canary swapped for a real "
+        "row of the table's generator that no copy holds (what a perfect synthesis would "
+        "plant); the difference is what our canaries give away beyond it",
+    )
     args = ap.parse_args()
     import logging
 
@@ -959,6 +1045,7 @@ def main() -> None:
                         args.with_domain,
                         args.partial_pool,
                         args.fresh,
+                        args.oracle,
                     )
                 )
             except Exception as exc:  # the planter refused: say so, measure the others
@@ -986,6 +1073,19 @@ def main() -> None:
             print(
                 f"{'  w/o seq':<20} {sum(no_seq) / len(no_seq):5.2f}  {per_ns:<18}  "
                 f"without {SEQUENCE[name]!r} and the row position (the exempt tell)"
+            )
+        oracle = [x.oracle for x in results if x.oracle is not None]
+        if oracle:
+            per_o = " ".join(f"{a:.2f}" for a in oracle)
+            print(
+                f"{'  baseline':<20} {sum(oracle) / len(oracle):5.2f}  {per_o:<18}  "
+                "the same copies, each canary swapped for a held-out real row"
+            )
+        oracle_ns = [x.oracle_no_sequence for x in results if x.oracle_no_sequence is not None]
+        if oracle_ns:
+            per_ons = " ".join(f"{a:.2f}" for a in oracle_ns)
+            print(
+                f"{'  baseline w/o seq':<20} {sum(oracle_ns) / len(oracle_ns):5.2f}  {per_ons:<18}"
             )
         print(
             f"{'':<20}        ({results[0].canaries} canaries in {results[0].rows} rows per seed)"
