@@ -447,7 +447,12 @@ def hits_over_time(store: Store, span: admin_charts.Span) -> list[admin_charts.C
     bounds = [hit_tallies.slot_of(at) for at in admin_charts.bucket_bounds(span)]
     with store.engine.connect() as conn:
         channels = hit_tallies.per_bucket(conn, hit_tallies.CHANNEL, bounds)
-        top, more = hit_tallies.largest(conn, hit_tallies.COPY, bounds, admin_charts.MAX_SERIES)
+        # The copies ranked from their totals kept in memory between page loads, brought
+        # up to date from the store (summing the period's rows took 80 ms at 86,000).
+        ranked = hit_tallies.copy_window(store.engine).largest(
+            conn, bounds, admin_charts.MAX_SERIES
+        )
+        top, more = ranked.top, ranked.more
         ids = [cid for cid, _ in top]
         recipients = {
             str(cid): str(r)
@@ -460,8 +465,7 @@ def hits_over_time(store: Store, span: admin_charts.Span) -> list[admin_charts.C
         per_copy = hit_tallies.per_bucket(conn, hit_tallies.COPY, bounds, chosen)
         rest = None
         if more:
-            n = len(bounds) - 1
-            copied = hit_tallies.per_bucket(conn, hit_tallies.COPIED, bounds).get("", [0] * n)
+            copied = hit_tallies.bucketed(ranked.copied, bounds)
             rest = [c - sum(v[b] for v in per_copy.values()) for b, c in enumerate(copied)]
     return [
         admin_charts.counted_over_time(
