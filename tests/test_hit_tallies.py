@@ -22,7 +22,7 @@ from canary.investigate import history
 from canary.store import hit_tallies
 from canary.store.engine import Store, alembic_config, make_engine, open_store
 from canary.store.models import Copy, Hit, HitCopy
-from listeners import admin_charts
+from listeners import admin_charts, admin_pages
 from listeners.admin_pages import hits_over_time
 from listeners.admin_text import TEXT
 from listeners.admin_view import MONTHS, as_datetime
@@ -381,3 +381,19 @@ def test_kept_copy_totals_follow_every_write_and_period(busy: tuple[Store, datet
     check(now, days=60)
     check(now + timedelta(days=400))
     check(now)
+
+
+def test_the_warm_up_reads_the_home_pages_copy_totals(
+    busy: tuple[Store, datetime], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`canary serve` reads the home page's copy totals before the first page load, for
+    the organisation's zone: the first load then only checks them."""
+    store, now = busy
+    monkeypatch.setattr(admin_pages, "_now", lambda: now)
+    admin_pages.warm(store, None)
+    span = admin_pages.home_span(now, UTC, "en")
+    bounds = [Q(b) for b in admin_charts.bucket_bounds(span)]
+    with store.engine.connect() as conn:
+        expected = hit_tallies.largest(conn, hit_tallies.COPY, bounds, 10**6)[0]
+    assert hit_tallies.copy_window(store.engine).totals() == dict(expected)
+    assert hits_over_time(store, span) == old_charts(store, span)
