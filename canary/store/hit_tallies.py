@@ -24,7 +24,7 @@ quarters of an hour: a local day is a whole number of slots.
 tests compare the two).
 
 Ranking the copies of a 30-day period sums every (quarter of an hour, copy) row of the
-period: at 1 million hits over 100,000 copies about 86,000 rows, 80 ms of SQLite's CPU
+period: at 1 million hits over 100,000 copies about 86,000 rows, 35-80 ms of SQLite's CPU
 per page load. `CopyWindow` keeps those rows' per-copy totals in memory between page
 loads and brings them up to date on each read: it reads the period's "copied" rows (one
 per quarter of an hour, at most 31 x 96) and re-reads the copy rows of the quarters whose
