@@ -4,6 +4,7 @@ charts drawn from them show what counting the hits showed."""
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections import Counter
 from collections.abc import Iterable
@@ -21,7 +22,7 @@ from canary.investigate import history
 from canary.store import hit_tallies
 from canary.store.engine import Store, alembic_config, make_engine, open_store
 from canary.store.models import Copy, Hit, HitCopy
-from listeners import admin_charts
+from listeners import admin_charts, admin_pages
 from listeners.admin_pages import hits_over_time
 from listeners.admin_text import TEXT
 from listeners.admin_view import MONTHS, as_datetime
@@ -311,3 +312,88 @@ def test_the_ages_chart_reads_plain_rows_with_the_same_figures(
     assert admin_charts.incidents_by_age(lean, now, t) == admin_charts.incidents_by_age(
         full, now, t
     )
+
+
+def test_kept_copy_totals_follow_every_write_and_period(busy: tuple[Store, datetime]) -> None:
+    """The copy ranking kept in memory between page loads equals the store's ranking
+    and a recount of the hits after new, late, pending-then-attributed, duplicate,
+    noise and restored hits, as the period slides by a day, changes zone or jumps."""
+    store, now = busy
+    window = hit_tallies.CopyWindow()
+    page = hit_tallies.copy_window(store.engine)
+    assert hit_tallies.copy_window(store.engine) is page
+    n = admin_charts.MAX_SERIES
+
+    def check(at: datetime, zone: str = "America/Bogota", days: int = 29) -> None:
+        span = admin_charts.Span(at - timedelta(days=days), at, ZoneInfo(zone), "en", TEXT["en"])
+        bounds = [Q(b) for b in admin_charts.bucket_bounds(span)]
+        with store.engine.connect() as conn:
+            got = window.largest(conn, bounds, n)
+            assert (got.top, got.more) == hit_tallies.largest(conn, hit_tallies.COPY, bounds, n)
+            recounted = hit_tallies.recount(conn)
+        per_copy: Counter[str] = Counter()
+        copied: dict[int, int] = {}
+        for (s, slot, key), hits in recounted.items():
+            if bounds[0] <= slot < bounds[-1]:
+                if s == hit_tallies.COPY:
+                    per_copy[key] += hits
+                elif s == hit_tallies.COPIED:
+                    copied[slot] = hits
+        assert window.totals() == dict(per_copy)
+        assert got.copied == copied
+        assert hit_tallies.bucketed(got.copied, bounds) == [
+            sum(h for sl, h in copied.items() if lo <= sl < hi)
+            for lo, hi in itertools.pairwise(bounds)
+        ]
+        assert hits_over_time(store, span) == old_charts(store, span)  # the page's window
+
+    check(now)
+    low = [f"p{i}@{DOMAIN}" for i in range(len(RECIPIENTS))][-4:]  # little hit copies
+    # New hits, now and in a quarter of an hour already read.
+    record(store, [obs(low[0], 1000 + i, now - timedelta(minutes=i)) for i in range(12)])
+    check(now)
+    # Late hits: recorded today, seen 20 days ago and before the period.
+    record(store, [obs(low[1], 1100 + i, now - timedelta(days=20, minutes=i)) for i in range(9)])
+    record(store, [obs(low[1], 1200, now - timedelta(days=45))])
+    check(now)
+    # Pending hits, counted by copy only once attributed (late, in an old quarter).
+    with store.session() as s:
+        receive_in(s, [obs(low[2], 1300 + i, now - timedelta(days=3, hours=i)) for i in range(8)])
+    check(now)
+    while Attributor(store).attribute_batch():
+        pass
+    check(now)
+    # A duplicate, noise and restored: no count changes.
+    assert record(store, [obs(low[0], 1000, now)])[0].duplicate
+    with store.session() as s:
+        some = s.scalars(select(Hit.id).order_by(Hit.id.desc()).limit(3)).all()
+    for hid in some:
+        mark_noise(store, hid, "prueba", "ana")
+    check(now)
+    for hid in some:
+        restore_hit(store, hid, "no era prueba", "ana")
+    check(now)
+    # The period slides a day, moves to other zones, grows, jumps past every hit and back.
+    check(now + timedelta(days=1))
+    record(store, [obs(low[3], 1400 + i, now + timedelta(days=1, minutes=i)) for i in range(5)])
+    for zone in ZONES:
+        check(now + timedelta(days=1), zone)
+    check(now, days=60)
+    check(now + timedelta(days=400))
+    check(now)
+
+
+def test_the_warm_up_reads_the_home_pages_copy_totals(
+    busy: tuple[Store, datetime], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`canary serve` reads the home page's copy totals before the first page load, for
+    the organisation's zone: the first load then only checks them."""
+    store, now = busy
+    monkeypatch.setattr(admin_pages, "_now", lambda: now)
+    admin_pages.warm(store, None)
+    span = admin_pages.home_span(now, UTC, "en")
+    bounds = [Q(b) for b in admin_charts.bucket_bounds(span)]
+    with store.engine.connect() as conn:
+        expected = hit_tallies.largest(conn, hit_tallies.COPY, bounds, 10**6)[0]
+    assert hit_tallies.copy_window(store.engine).totals() == dict(expected)
+    assert hits_over_time(store, span) == old_charts(store, span)
