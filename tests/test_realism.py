@@ -483,6 +483,33 @@ def test_a_pool_missing_a_tables_mobile_blocks_is_warned_of_and_its_first_digits
     assert 0.8 <= in_300 <= 0.95, in_300
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_canary_mobiles_blocks_are_as_common_once_in_as_a_real_rows_where_blocks_are_small(
+    seed: int,
+) -> None:
+    # Spanish mobiles over a hundred 6xx blocks, about four rows each, a pool number in
+    # every block. Taken as often as the rows hold it, a canary's block held, once the
+    # canary was in, one row more than a real row's own (6.0 against 5.0): a count any
+    # holder of copies reads off the column. Weighted as one more row drawn like the
+    # table's, it is 0.4-0.5 rows more (no canary can be in a block of its own, as 1%
+    # of the rows are, and the counts of a small table are smoothed).
+    r = random.Random(90 + seed)
+    rows = []
+    for i, (g, p, m, e, _ph) in enumerate(people(r, 400)):
+        mobile = f"6{r.randint(0, 99):02d} {r.randint(100, 999)} {r.randint(100, 999)}"
+        rows.append([f"{10_000_000 + 7 * i}", g, f"{p} {m}", mobile, e])
+    header = ["DNI", "NOMBRE", "APELLIDOS", "TELEFONO", "EMAIL"]
+    sample = Sample(header, rows, True, len(rows))
+    f = CanaryFactory(infer_schema(sample), sample, domains=["avisos.example.es"])
+    pool = [f"+346{b:02d}555{k:03d}" for b in range(100) for k in (101, 202)]
+    weights = f.phone_weights(pool)
+    assert sum(weights.values()) == pytest.approx(1.0)
+    held = Counter(row[3][:3] for row in rows)
+    real = sum(k * k for k in held.values()) / len(rows)  # a real row's block's count
+    canary = sum(w * (held[n[3:6]] + 1) for n, w in weights.items())  # once it is in
+    assert abs(canary - real) <= 0.6, (canary, real)
+
+
 def test_issue_names_the_mobile_blocks_the_pool_lacks(
     sqlite_store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
