@@ -41,7 +41,15 @@ placement removes (an inserted row's two steps add up to one real step; in a gap
 list a new number can only go after the last), and the second figure shows whether
 anything else gives canaries away.
 
-Run: python bench/realism.py [--copies 24] [--seeds 3] [--only NAME] [--rows 400] [--partial-pool]
+`--oracle` adds a baseline in the same run: the same copies with each canary swapped,
+where it sits, for a real row of the table's own generator that no copy holds (drawn
+with another seed; a column of unique values keeps the canary's value where the drawn
+one repeats the table's). That is what a synthesis making rows exactly as the table's
+were made would score: every count a planted row adds to its copy, its place in the
+file and the numbering are the same, only the row differs. Ours minus the baseline is
+what our canaries give away beyond what planting any row gives away.
+
+Run: python bench/realism.py [--copies 24] [--seeds 3] [--only NAME] [--rows 400] [--partial-pool] [--fresh] [--oracle]
 Needs scikit-learn (pip install -e '.[bench]').
 """
 
@@ -788,6 +796,8 @@ class HeldOut:
             for j in range(len(header))
             if len({row[j] for row in body if j < len(row)}) >= 0.9 * len(body)
         }
+        # A numbering or a folio in order: the planter's number for that place, always.
+        self._in_order = {j for j in self._unique if _in_order([row[j] for row in body])}
 
     def instead_of(self, canary: list[str]) -> list[str]:
         while not self._pool:
@@ -800,10 +810,19 @@ class HeldOut:
         row = (self._pool.pop() + [""] * self._width)[: self._width]
         self._taken.add(tuple(row))
         for j, seen in self._unique.items():
-            if row[j] in seen:
+            if row[j] in seen or j in self._in_order:
                 row[j] = canary[j]
             seen.add(row[j])
         return row
+
+
+def _in_order(values: list[str]) -> bool:
+    """Whether a column's numbers (its values' digits) rise from row to row, nine steps
+    in ten at least."""
+    keys = [int(d) for d in (re.sub(r"\D", "", v) for v in values) if d]
+    if len(keys) < 0.9 * len(values) or len(keys) < 3:
+        return False
+    return sum(b > a for a, b in pairwise(keys)) >= 0.9 * (len(keys) - 1)
 
 
 def collect(
@@ -867,8 +886,10 @@ def collect(
         fnames: list[str] = []
         index: dict[str, int] = {}  # copies of fresh tables may see other categorical columns
         held_out = HeldOut(make, name, seed, header, body) if oracle else None
-        for copy in issued:
+        for k, copy in enumerate(issued):
             h, got = read_copy(Path(copy.path), opts)
+            if oracle and fresh:  # the copy's own table (one copy each)
+                held_out = HeldOut(make, f"{name}:{k}", seed, *sources[k])
             planted = {tuple(str(v) for v in vals.values()) for vals in by_copy.get(copy.id, [])}
             names_k, X = features(h, got, with_domain)
             if held_out is not None:  # each canary swapped for a real row of no copy
