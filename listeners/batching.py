@@ -167,7 +167,8 @@ class GroupCommitter:
         commits while the other sends), and each commit carries half of them.
         Waiting a fraction of one commit's time for the other half doubles the batch.
         Only sessions still connected and not already in the batch are waited for,
-        so a lone client never waits; closing stops the wait.
+        and not those whose last message was large (they are not back within a
+        commit's time), so a lone client never waits; closing stops the wait.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + budget

@@ -17,7 +17,9 @@ It looks like an ordinary mail server for the canary domains (DESIGN, SMTP table
 `start_smtp` runs inside the caller's event loop (`canary serve`). Store work runs in
 worker threads: lookups in a small pool, commits in one committer thread that groups
 concurrent sessions into one transaction (`listeners.batching`), attribution in one
-worker thread (`listeners.inbox`).
+worker thread (`listeners.inbox`). A message's DATA past its first 512 KB is checked,
+unstuffed, spooled and hashed in two more worker threads, so the loop only reads while
+large messages stream in and small ones are answered between their blocks.
 """
 
 from __future__ import annotations
