@@ -58,7 +58,8 @@ def _size(observations: list[Observation]) -> int:
     return sum(seen.values())
 
 
-_Item = tuple[list[Observation], "asyncio.Future[list[Recorded]]", object | None]
+#: (observations, the caller's future, its source, bytes it received)
+_Item = tuple[list[Observation], "asyncio.Future[list[Recorded]]", object | None, int]
 Outcome = list[Recorded] | BaseException
 
 
@@ -119,19 +120,21 @@ class GroupCommitter:
                 self._side = ThreadPoolExecutor(max_workers=2, thread_name_prefix=self.name)
 
     async def submit(
-        self, observations: list[Observation], source: object | None = None
+        self, observations: list[Observation], source: object | None = None, size: int = 0
     ) -> list[Recorded]:
         """Queue `observations` and return their results once they are committed.
 
         `source` (the SMTP session) lets the committer wait briefly for sessions it
-        just answered, which are about to send their next message (see `_linger`).
-        The commit goes ahead even if the caller is cancelled (a client that hung
-        up): what was received whole is kept, just not acknowledged.
+        just answered, which are about to send their next message (see `_linger`),
+        unless the caller received `size` bytes or more than `large` (a sender of
+        large messages is not back within a commit's time: waiting for it would only
+        delay the others). The commit goes ahead even if the caller is cancelled (a
+        client that hung up): what was received whole is kept, just not acknowledged.
         """
         self.start()
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[list[Recorded]] = loop.create_future()
-        self._queue.append((observations, fut, source))
+        self._queue.append((observations, fut, source, size))
         self._arrived.set()
         if self._task is None or self._task.done():
             self._task = loop.create_task(self._run(), name=self.name)
@@ -164,7 +167,8 @@ class GroupCommitter:
         commits while the other sends), and each commit carries half of them.
         Waiting a fraction of one commit's time for the other half doubles the batch.
         Only sessions still connected and not already in the batch are waited for,
-        so a lone client never waits; closing stops the wait.
+        and not those whose last message was large (they are not back within a
+        commit's time), so a lone client never waits; closing stops the wait.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + budget
@@ -205,7 +209,9 @@ class GroupCommitter:
                         task.add_done_callback(self._side_tasks.discard)
                     large = []
                 self._queue.extendleft(reversed(large[1:]))
-                self._previous = {item[2] for item in small if item[2] is not None}
+                self._previous = {
+                    item[2] for item in small if item[2] is not None and item[3] < self.large
+                }
                 for part in (small, large[:1]):
                     if not part:
                         continue
@@ -215,8 +221,8 @@ class GroupCommitter:
                         self._last = loop.time() - started
         except asyncio.CancelledError:  # the loop is going away: nothing more will commit
             self._closed = True
-            for _, fut, _src in [*batch, *self._queue]:
-                fut.cancel()
+            for item in [*batch, *self._queue]:
+                item[1].cancel()
             self._queue.clear()
             if self._executor is not None:
                 self._executor.shutdown(wait=False)
@@ -237,7 +243,7 @@ class GroupCommitter:
             )
         except Exception as exc:  # the waiters get it; the task keeps running
             outcomes = [exc] * len(part)
-        for (_, fut, _src), outcome in zip(part, outcomes, strict=True):
+        for (_, fut, _src, _size), outcome in zip(part, outcomes, strict=True):
             if fut.done():
                 continue
             if isinstance(outcome, BaseException):

@@ -118,3 +118,47 @@ def test_an_overlong_line_is_refused_and_the_session_goes_on(
         c.send(b"Subject: fine\r\n\r\nok\r\n.\r\n")
         assert c.reply().startswith(b"250")
     assert evidence(server.store) == [b"Subject: fine\r\n\r\nok\r\n"]
+
+
+def test_a_large_message_taken_in_worker_threads_is_stored_byte_for_byte(
+    server: Running, seeded: Seeded
+) -> None:
+    """Past the inline size the blocks are unstuffed and hashed in worker threads: dots
+    anywhere, two recipients (one blob, keyed by the hash taken as the message came in)."""
+    to = [seeded.addresses[seeded.copies[r]] for r in ("vendor-a", "vendor-b")]
+    lines = [b".%07d dot" % i if i % 5 == 0 else b"%07d " % i + b"w" * 60 for i in range(40_000)]
+    body = b"Subject: large\r\n\r\n" + b"\r\n".join(lines) + b"\r\n..\r\n.\tend\r\n"
+    assert len(body) > 2 * 1024 * 1024
+    with RawClient(server.port) as c:
+        assert c.reply().startswith(b"220")
+        assert c.cmd(b"EHLO sender.example").startswith(b"250")
+        assert c.cmd(b"MAIL FROM:<a@sender.example>").startswith(b"250")
+        for address in to:
+            assert c.cmd(f"RCPT TO:<{address}>".encode()).startswith(b"250")
+        assert c.cmd(b"DATA").startswith(b"354")
+        c.send(stuffed(body))
+        assert c.reply().startswith(b"250")
+        assert c.cmd(b"QUIT").startswith(b"221")
+    stored = hits(server.store)
+    assert len(stored) == 2 and len({h.evidence_sha256 for h in stored}) == 1
+    (data,) = set(evidence(server.store))
+    assert data == body
+    assert stored[0].evidence_sha256 == hashlib.sha256(body).hexdigest()
+
+
+def test_an_overlong_line_deep_in_a_large_message_is_refused(
+    server: Running, seeded: Seeded
+) -> None:
+    to = seeded.addresses[seeded.copies["vendor-a"]]
+    head = b"Subject: deep\r\n\r\n" + (b"v" * 78 + b"\r\n") * 20_000  # 1.6 MB of fine lines
+    with RawClient(server.port) as c:
+        start_data(c, to)
+        c.send(stuffed(head + b"z" * 5000 + b"\r\nafter\r\n"))
+        assert c.reply().startswith(b"500")
+        assert c.cmd(b"MAIL FROM:<a@sender.example>").startswith(b"250")
+        assert c.cmd(f"RCPT TO:<{to}>".encode()).startswith(b"250")
+        assert c.cmd(b"DATA").startswith(b"354")
+        c.send(b"Subject: fine\r\n\r\nok\r\n.\r\n")
+        assert c.reply().startswith(b"250")
+    assert evidence(server.store) == [b"Subject: fine\r\n\r\nok\r\n"]
+    assert server.listener.handler.inflight.used == 0

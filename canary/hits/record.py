@@ -59,6 +59,9 @@ class Observation:
     observed_at: datetime | None = None
     #: Free text of the message, used to narrow shared phone numbers by canary names.
     text: str = ""
+    #: The SHA-256 (hex) of `evidence` when the listener already has it (a whole message
+    #: it hashed as it came in), so a large one is not hashed again in the commit.
+    evidence_sha256: str | None = None
 
 
 @dataclass
@@ -156,7 +159,7 @@ def _hit_values(
     """A hit row's columns for an observation, bounded; its evidence joins `blobs`."""
     sha = None
     if obs.evidence:
-        sha = hashlib.sha256(obs.evidence).hexdigest()
+        sha = obs.evidence_sha256 or hashlib.sha256(obs.evidence).hexdigest()
         blobs.setdefault(sha, (obs.evidence, obs.evidence_type))
     return {
         "observed_at": (obs.observed_at or now).astimezone(UTC),
