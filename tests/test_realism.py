@@ -637,6 +637,80 @@ def test_a_category_the_place_leaves_open_keeps_its_frequencies_among_canaries()
     assert sum(distances) / len(distances) <= 0.045, distances
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_an_ids_digits_follow_the_donors_place_only_where_the_place_decides_them(
+    seed: int,
+) -> None:
+    # Costa Rican cedulas: the province digit follows the province; the volume's first
+    # digit (1-9) does not. Copied from the donor with the province digit, the volume
+    # digit made the canary's cedula prefix and canton a pair the donor held too: never
+    # one row's alone (0% of canaries), as 30% of real rows' are here. Drawn, it is new
+    # 23-27% of the time: a little less, as a canary joins a canton of real rows and
+    # meets one row more there than a real row does.
+    r = random.Random(100 + seed)
+    provinces = {f"PROV{k}": [f"CANTON {k}{j}" for j in range(6)] for k in range(1, 8)}
+    rows = []
+    for i, (g, p, m, e, _ph) in enumerate(people(r, 400)):
+        k = r.choices(range(1, 8), weights=[8, 5, 4, 3, 2, 2, 1])[0]
+        cedula = f"{k}-0{r.randint(100, 999)}-0{r.randint(100, 999)}"
+        canton = r.choice(provinces[f"PROV{k}"])
+        rows.append([cedula, f"{g} {p} {m}", f"PROV{k}", canton, e])
+    header = ["CEDULA", "NOMBRE", "PROVINCIA", "CANTON", "CORREO"]
+    sample = Sample(header, rows, True, len(rows))
+    f = CanaryFactory(
+        infer_schema(sample), sample, domains=["avisos.example.cr"], rng=random.Random(seed)
+    )
+    made = [row for row in (f.make_row(f.persona()) for _ in range(300)) if row is not None]
+    assert len(made) >= 150
+    pairs = Counter((row[0][:4], row[3]) for row in rows)
+    real_alone = sum(1 for row in rows if pairs[(row[0][:4], row[3])] == 1) / len(rows)
+    new = sum(1 for row in made if pairs[(row[0][:4], row[3])] == 0) / len(made)
+    assert all(row[0][0] == row[2][-1] for row in made)  # the province digit agrees
+    assert real_alone > 0.05
+    assert 0.65 * real_alone <= new <= real_alone + 0.05, (new, real_alone)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_canarys_street_is_as_often_its_own_in_its_colonia_as_a_real_rows(seed: int) -> None:
+    # Streets named as in every Mexican town (HIDALGO, JUÁREZ...) whatever the colonia.
+    # Copied from the donor with new digits, a canary's street and colonia were a pair
+    # the donor held too, never one row's alone (0% of canaries, 24-28% of real rows).
+    r = random.Random(110 + seed)
+    streets = ["HIDALGO", "JUÁREZ", "MORELOS", "ALLENDE", "ZARAGOZA", "VICTORIA", "ABASOLO"]
+    streets += ["ALDAMA", "OCAMPO", "BRAVO", "GUERRERO", "MATAMOROS"]
+    rows = []
+    for i, (g, p, m, e, _ph) in enumerate(people(r, 400)):
+        k = r.choices(range(40), weights=[1 / (j + 1) for j in range(40)])[0]
+        colonia = f"COL. {['CENTRO', 'REPÚBLICA', 'ANALCO', 'BELLAVISTA'][k % 4]} {k // 4}"
+        street = f"{r.choices(streets, weights=range(12, 0, -1))[0]} {r.randint(1, 3999)}"
+        rows.append([f"F-{i + 1:05d}", g, p, m, "SALTILLO", colonia, street, e])
+    header = [
+        "FOLIO",
+        "NOMBRE",
+        "PATERNO",
+        "MATERNO",
+        "MUNICIPIO",
+        "COLONIA",
+        "DOMICILIO",
+        "CORREO",
+    ]
+    sample = Sample(header, rows, True, len(rows))
+    f = CanaryFactory(
+        infer_schema(sample), sample, domains=["avisos.example.mx"], rng=random.Random(seed)
+    )
+    made = [row for row in (f.make_row(f.persona()) for _ in range(300)) if row is not None]
+    assert len(made) >= 150
+
+    def pair(row: list[str]) -> tuple[str, str]:
+        return row[6].split()[0], row[5]
+
+    pairs = Counter(pair(row) for row in rows)
+    real_alone = sum(1 for row in rows if pairs[pair(row)] == 1) / len(rows)
+    new = sum(1 for row in made if pairs[pair(row)] == 0) / len(made)
+    assert real_alone > 0.03
+    assert 0.6 * real_alone <= new <= real_alone + 0.05, (new, real_alone)
+
+
 def test_sorted_folios_take_gaps_where_their_steps_look_like_a_real_rows(
     ready: Store, tmp_path: Path
 ) -> None:

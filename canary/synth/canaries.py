@@ -178,7 +178,7 @@ class CanaryFactory:
         self._particle_cache: dict[int, dict[str, str]] = {}
         self._shape_weight_cache: dict[str, float] | None = None
         self._by_place: dict[tuple[int, int], dict[str, list[str]]] = {}
-        self._strengths: dict[tuple[int, int], float] = {}
+        self._strengths: dict[tuple[int, int, bool], float] = {}
         self.emails = self._learn_emails()
         self.names = NameMaker(self.profile, self.rng, self.faker)
         people = self._people()
@@ -607,8 +607,9 @@ class CanaryFactory:
         ):
             return donor[c.index]  # the run of rows it sits in, exactly as written
         if k == "place":
-            copied = donor[c.index] if donor is not None else r.choice(self._cells(c))
-            return self._vary(c, copied, r)
+            if donor is None:
+                return self._vary(c, r.choice(self._cells(c)), r)
+            return self._vary(c, self._address_with_place(c, donor, r), r)
         if k == "text" and is_middle_name(c.name):
             return self._middle_name(c, p, r)
         if k in ("category", "boolean", "constant") and donor is not None:
@@ -711,7 +712,33 @@ class CanaryFactory:
             return r.choice(self._cells(c))
         return r.choice(cells)
 
-    def _place_strength(self, c: Column, place: Column) -> float:
+    def _address_with_place(self, c: Column, donor: list[str], r: random.Random) -> str:
+        """A street address (a place column of mostly distinct values) for a canary in the
+        donor's place, before its digits are made new: a real row's of the donor's
+        finest place, or of the whole column, as `_category_with_place` draws a category,
+        with the urn's strength matched on the addresses' first words (the street).
+
+        Copied from the donor with new digits, the canary's street and place were a pair
+        one more row held than the donor's own (in a registry whose streets are in every
+        municipality, "HIDALGO" in Saltillo was never a canary's alone, as it is some
+        real rows'). Other place columns (a municipality, its district) are the donor's."""
+        place = self._finest_place()
+        if place is None or place.index == c.index or self._unique(c) < 0.5:
+            return donor[c.index]
+        cells = self._place_cells(c, place).get(donor[place.index], [])
+        strength = self._place_strength(c, place, first_word=True)
+        if not cells or r.random() * (len(cells) + strength) < strength:
+            return r.choice(self._cells(c))
+        return r.choice(cells)
+
+    def _unique(self, c: Column) -> float:
+        """The share of column `c`'s values that are distinct."""
+        unique = self._unique_share.get(c.index)
+        if unique is None:
+            unique = self._unique_share[c.index] = c.distinct / max(len(c.values), 1)
+        return unique
+
+    def _place_strength(self, c: Column, place: Column, first_word: bool = False) -> float:
         """How far column `c` follows the place: the strength `a` of the urn of
         `_category_with_place`, chosen so that the urn, asked for each real row's value
         given the other rows of its place, finds it new to the place as often as the rows
@@ -722,11 +749,15 @@ class CanaryFactory:
         Matched on that count rather than fitted by likelihood: it is the tell, and a
         likelihood fit, which assumes the urn is how the table was made, left canaries'
         pairs alone a third less often than real rows' on tables it was not."""
-        key = (c.index, place.index)
+        key = (c.index, place.index, first_word)
         cached = self._strengths.get(key)
         if cached is not None:
             return cached
-        column = Counter(self._cells(c))
+
+        def word(value: str) -> str:
+            return (fold(value).split() or [""])[0] if first_word else value
+
+        column = Counter(word(v) for v in self._cells(c))
         total = sum(column.values())
         # For each real row of a place of n >= 2: the column's share of the values none
         # of the place's other rows holds, and whether the row's own is one of them.
@@ -736,7 +767,7 @@ class CanaryFactory:
             n = len(cells)
             if n < 2:
                 continue
-            counts = Counter(cells)
+            counts = Counter(word(v) for v in cells)
             held = sum(column[v] for v in counts) / total
             for value, k in counts.items():
                 if k == 1:
@@ -864,9 +895,7 @@ class CanaryFactory:
         """A value copied from a column where values are mostly unique (an address, a
         note) gets new digits of the same length, so the canary does not duplicate a
         real row's street number; repetitive columns are copied as they are."""
-        unique = self._unique_share.get(c.index)
-        if unique is None:
-            unique = self._unique_share[c.index] = c.distinct / max(len(c.values), 1)
+        unique = self._unique(c)
         if not value or not re.search(r"\d", value):
             return value
         if c.kind == "place" and not re.search(r"[^\W\d_]", value):
@@ -1090,9 +1119,20 @@ class CanaryFactory:
         return model
 
     def _positions(self, c: Column) -> PositionModel:
+        """Column `c`'s characters by position; for an id, with the place columns its
+        rows hold, so that only the positions the place decides follow the donor's."""
         model = self._position_models.get(c.index)
         if model is None:
-            model = self._position_models[c.index] = PositionModel(c.values)
+            places = self._kind("place") if c.kind != "place" else []
+            if places and self.rows:
+                held = [row for row in self.rows if row[c.index].strip()]
+                model = PositionModel(
+                    [row[c.index] for row in held],
+                    [tuple(row[p.index] for p in places) for row in held],
+                )
+            else:
+                model = PositionModel(c.values)
+            self._position_models[c.index] = model
         return model
 
     def _claim(self, c: Column, value: str, p: Persona) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from canary.synth.cells import ID_RE, SERIES_RE, id_number
@@ -165,22 +165,40 @@ class PositionModel:
     from those the column holds there, with their frequencies. Positions holding at most
     `FEW` distinct characters are copied from `donor` (a real row's value) when it has
     the same mask, so a province digit agrees with the row's place.
+
+    With `places` (each value's row's place columns, in the same order as `values`),
+    only the positions the place decides are copied: those a row's place predicts far
+    better than the column's commonest character does (`follows_place`). The others
+    are drawn: copied, a canary's first digits and place were a pair one more row held
+    than the donor's own (a Costa Rican cedula's province digit, with the first digit
+    of its volume, which the province leaves open).
     """
 
     FEW = 9
 
-    def __init__(self, values: list[str]) -> None:
-        by_mask: dict[str, list[str]] = {}
-        for v in values[:20000]:
-            by_mask.setdefault(_mask(v), []).append(v)
-        self.masks = {m: len(vs) for m, vs in by_mask.items()}
+    def __init__(self, values: list[str], places: list[tuple[str, ...]] | None = None) -> None:
+        by_mask: dict[str, list[int]] = {}
+        for k, v in enumerate(values[:20000]):
+            by_mask.setdefault(_mask(v), []).append(k)
+        self.masks = {m: len(ks) for m, ks in by_mask.items()}
         self.chars: dict[str, list[Counter[str]]] = {}
-        for m, vs in by_mask.items():
+        #: mask -> the positions copied from a donor of that mask
+        self.copied: dict[str, set[int]] = {}
+        for m, ks in by_mask.items():
             cols: list[Counter[str]] = [Counter() for _ in m]
-            for v in vs:
-                for i, ch in enumerate(v):
+            for k in ks:
+                for i, ch in enumerate(values[k]):
                     cols[i][ch] += 1
             self.chars[m] = cols
+            few = {i for i, counts in enumerate(cols) if len(counts) <= self.FEW}
+            if places is not None:
+                few = {
+                    i
+                    for i in few
+                    if len(cols[i]) > 1
+                    and follows_place([values[k][i] for k in ks], [places[k] for k in ks])
+                }
+            self.copied[m] = few
 
     def draw(self, r: random.Random, donor: str | None = None) -> str:
         if not self.masks:
@@ -189,12 +207,46 @@ class PositionModel:
         if donor is not None and _mask(donor) in self.masks:
             mask = _mask(donor)
         out = []
+        copied = self.copied[mask] if donor is not None and _mask(donor) == mask else set()
         for i, counts in enumerate(self.chars[mask]):
-            if donor is not None and _mask(donor) == mask and len(counts) <= self.FEW:
+            if i in copied:
+                assert donor is not None
                 out.append(donor[i])
             else:
                 out.append(r.choices(list(counts), weights=list(counts.values()))[0])
         return "".join(out)
+
+
+#: A position follows the place when a row's place predicts its character this much
+#: more often than the column's commonest character does (`follows_place`).
+PLACE_GAIN = 0.3
+
+
+def follows_place(chars: Sequence[str], places: Sequence[tuple[str, ...]]) -> bool:
+    """Whether some place column decides these characters: predicted for each row by the
+    commonest among the other rows of its place, they come out right `PLACE_GAIN` more
+    often (as a share of rows) than predicted by the commonest of all the other rows (a
+    province digit: nearly always against a third; a volume's first digit: neither)."""
+    if not chars or not places or not places[0]:
+        return False
+    base = _left_out_hits(chars, [""] * len(chars))
+    best = max(_left_out_hits(chars, [p[j] for p in places]) for j in range(len(places[0])))
+    return (best - base) / len(chars) >= PLACE_GAIN
+
+
+def _left_out_hits(chars: Sequence[str], groups: Sequence[str]) -> int:
+    """Rows whose character is the commonest (ties counting) among the other rows of
+    their group."""
+    counts: dict[str, Counter[str]] = {}
+    for ch, g in zip(chars, groups, strict=True):
+        counts.setdefault(g, Counter())[ch] += 1
+    hits = 0
+    for ch, g in zip(chars, groups, strict=True):
+        held = counts[g]
+        own = held[ch] - 1
+        if own > 0 and all(own >= n for other, n in held.items() if other != ch):
+            hits += 1
+    return hits
 
 
 def _mask(value: str) -> str:
