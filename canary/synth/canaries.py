@@ -722,10 +722,14 @@ class CanaryFactory:
         Copied from the donor with new digits, the canary's street and place were a pair
         one more row held than the donor's own (in a registry whose streets are in every
         municipality, "HIDALGO" in Saltillo was never a canary's alone, as it is some
-        real rows'). Other place columns (a municipality, its district) are the donor's."""
+        real rows'). Other place columns (a municipality, its district) are the donor's,
+        and so is a postal code (no letters), which `_postcode` keeps in the donor's
+        place: drawn from the urn, a Spanish member's code came from another province."""
         place = self._finest_place()
         if place is None or place.index == c.index or self._unique(c) < 0.5:
             return donor[c.index]
+        if not re.search(r"[^\W\d_]", donor[c.index]):
+            return donor[c.index]  # a postal code: it agrees with the place (`_postcode`)
         cells = self._place_cells(c, place).get(donor[place.index], [])
         strength = self._place_strength(c, place, first_word=True)
         if not cells or r.random() * (len(cells) + strength) < strength:
