@@ -761,6 +761,29 @@ def test_a_postal_code_as_distinct_as_a_street_stays_in_its_province() -> None:
     assert all(int(row[5][:2]) == provinces[row[4]] for row in made)
 
 
+def test_an_address_that_names_its_colonia_keeps_it() -> None:
+    # "HIDALGO 120, COL. LOMAS ALTA": an address drawn from another colonia's row would
+    # name that colonia beside the canary's own. (Digits in a colonia's name are made
+    # new with the street number's: left alone here.)
+    r = random.Random(140)
+    streets = ["HIDALGO", "JUÁREZ", "MORELOS", "ALLENDE", "ZARAGOZA", "VICTORIA"]
+    rows = []
+    for i, (g, p, m, e, _ph) in enumerate(people(r, 400)):
+        k = r.choices(range(30), weights=range(30, 0, -1))[0]
+        colonia = f"COL. {['LOMAS', 'VALLE', 'JARDINES', 'VISTA', 'PRADOS', 'REAL'][k % 6]} "
+        colonia += ["DEL SOL", "ALTA", "NORTE", "DORADO", "VERDE"][k // 6]
+        street = f"{r.choice(streets)} {r.randint(1, 3999)}, {colonia}"
+        rows.append([f"F-{i + 1:05d}", g, p, m, colonia, street, e])
+    header = ["FOLIO", "NOMBRE", "PATERNO", "MATERNO", "COLONIA", "DOMICILIO", "CORREO"]
+    sample = Sample(header, rows, True, len(rows))
+    f = CanaryFactory(
+        infer_schema(sample), sample, domains=["avisos.example.mx"], rng=random.Random(2)
+    )
+    made = [row for row in (f.make_row(f.persona()) for _ in range(200)) if row is not None]
+    assert len(made) >= 100
+    assert all(row[5].endswith(row[4]) for row in made)
+
+
 def test_sorted_folios_take_gaps_where_their_steps_look_like_a_real_rows(
     ready: Store, tmp_path: Path
 ) -> None:

@@ -180,6 +180,7 @@ class CanaryFactory:
         self._shape_weight_cache: dict[str, float] | None = None
         self._by_place: dict[tuple[int, int], dict[str, list[str]]] = {}
         self._strengths: dict[tuple[int, int, bool], float] = {}
+        self._naming: dict[int, bool] = {}
         self.emails = self._learn_emails()
         self.names = NameMaker(self.profile, self.rng, self.faker)
         people = self._people()
@@ -731,10 +732,28 @@ class CanaryFactory:
         if not re.search(r"[^\W\d_]", donor[c.index]):
             return donor[c.index]  # a postal code: it agrees with the place (`_postcode`)
         cells = self._place_cells(c, place).get(donor[place.index], [])
+        if self._names_places(c):  # "HIDALGO 12, COL. CENTRO": only the place's own
+            return r.choice(cells) if cells else donor[c.index]
         strength = self._place_strength(c, place, first_word=True)
         if not cells or r.random() * (len(cells) + strength) < strength:
             return r.choice(self._cells(c))
         return r.choice(cells)
+
+    def _names_places(self, c: Column) -> bool:
+        """Whether column `c`'s values name their row's other places ("HIDALGO 12, COL.
+        CENTRO, SALTILLO") in one row in twenty or more: another place's row would
+        bring its names along."""
+        cached = self._naming.get(c.index)
+        if cached is None:
+            places = [p for p in self._kind("place") if p.index != c.index]
+            named = 0
+            for row in self.rows:
+                text = fold(row[c.index])
+                named += any(
+                    len(v := fold(row[p.index]).strip()) >= 4 and v in text for p in places
+                )
+            cached = self._naming[c.index] = named >= 0.05 * max(len(self.rows), 1)
+        return cached
 
     def _unique(self, c: Column) -> float:
         """The share of column `c`'s values that are distinct."""
