@@ -17,7 +17,7 @@ import math
 import random
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 from itertools import pairwise
 from typing import Any, cast
@@ -70,7 +70,6 @@ from canary.synth.personas import (
     age_reference,
     female_share_of_names,
     name_sex,
-    one_more_row,
 )
 from canary.synth.profiles import locale_profile
 
@@ -1523,6 +1522,8 @@ MAX_DONORS = 3000
 MIN_DONORS = 5
 #: Tries for a number near a real one that no row holds.
 NOVEL_TRIES = 10
+#: Counts up to which `one_more_row` moves rows to the values held one row fewer.
+GOOD_TURING_MAX = 8
 #: Bounds of the strength of the urn that draws a category in a place
 #: (`_place_strength`): from "the place decides" to "the place says nothing".
 PLACE_STRENGTH_RANGE = (1e-6, 1e7)
@@ -1555,6 +1556,34 @@ def number_block(e164: str) -> str:
         ndc = int(phonenumbers.length_of_national_destination_code(parsed)) or 3
         k = max(1, min(ndc, 3, len(nsn) - BLOCK_SUBSCRIBER_DIGITS))
     return nsn[:k]
+
+
+def one_more_row(counts: Mapping[str, int]) -> dict[str, float]:
+    """How much each value should weigh for one more row drawn as the table's were (not
+    copied from one of them), on the scale of the counts (the weights sum to the rows).
+
+    A value held k times weighs (k + 1) n(k + 1) / n(k), n(k) being how many values are
+    held k times (Good-Turing's estimate of the next draw: the rows of the values held
+    k + 1 times spread over the values held k times), for k up to `GOOD_TURING_MAX`;
+    above it, and where no value is held k + 1 times, k itself (Katz's back-off). n is
+    averaged over k - 1, k and k + 1 first: a small table's n(k) jumps about (28 values
+    held 3 times, 14 held 4), and so would the weights.
+
+    Taken as often as rows hold it, a value is held, once the canary adds itself, by one
+    row more than a real row's own: with a hundred blocks of about four rows, canaries'
+    blocks came out at six rows where real rows' were at five. For Poisson-like counts
+    this gives every value about the same weight, as a new draw has; the large counts of
+    a real table's area codes keep their own."""
+    held = Counter(counts.values())
+
+    def n(k: int) -> float:
+        return (held[k - 1] + held[k] + held[k + 1]) / 3
+
+    out: dict[str, float] = {}
+    for value, k in counts.items():
+        out[value] = (k + 1) * n(k + 1) / n(k) if k <= GOOD_TURING_MAX and held[k + 1] else k
+    total, weight = sum(counts.values()), sum(out.values())
+    return {v: w * total / weight for v, w in out.items()} if weight else dict.fromkeys(out, 0.0)
 
 
 def _nearest_blocks(block: str, held: set[str]) -> list[str]:

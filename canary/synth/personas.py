@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import statistics
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -156,50 +156,12 @@ def age_reference(fmt: DateFormat, pairs: Iterable[tuple[str, str]]) -> date:
 MIN_NAME_ROWS = 30
 
 
-#: Counts up to which `one_more_row` moves rows to the values held one row fewer.
-GOOD_TURING_MAX = 8
-
-
-def one_more_row(counts: Mapping[str, int]) -> dict[str, float]:
-    """How much each value should weigh for one more row drawn as the table's were (not
-    copied from one of them), on the scale of the counts (the weights sum to the rows).
-
-    A value held k times weighs (k + 1) n(k + 1) / n(k), n(k) being how many values are
-    held k times (Good-Turing's estimate of the next draw: the rows of the values held
-    k + 1 times spread over the values held k times), for k up to `GOOD_TURING_MAX`;
-    above it, and where no value is held k + 1 times, k itself (Katz's back-off). From
-    k = 3, n is averaged over k - 1, k and k + 1 first: a small table's n(k) jumps about
-    (28 values held 3 times, 14 held 4), and so would the weights; n(1) and n(2) are
-    kept, since values held once are often far more than those held twice (538 against
-    34 given names in a registry) and an average across that cliff made them weigh two
-    rows each instead of a tenth of one.
-
-    Taken as often as rows hold it, a value is held, once the canary adds itself, by one
-    row more than a real row's own: with a hundred blocks of about four rows, canaries'
-    blocks came out at six rows where real rows' were at five. For Poisson-like counts
-    this gives every value about the same weight, as a new draw has; the large counts of
-    a real table's area codes keep their own."""
-    held = Counter(counts.values())
-
-    def n(k: int) -> float:  # values held once or twice as they are: n(1) is a cliff
-        return float(held[k]) if k <= 2 else (held[k - 1] + held[k] + held[k + 1]) / 3
-
-    out: dict[str, float] = {}
-    for value, k in counts.items():
-        out[value] = (k + 1) * n(k + 1) / n(k) if k <= GOOD_TURING_MAX and held[k + 1] else k
-    total, weight = sum(counts.values()), sum(out.values())
-    return {v: w * total / weight for v, w in out.items()} if weight else dict.fromkeys(out, 0.0)
-
-
 class Predictive:
     """Draws a value as a new row of a column would hold it.
 
-    With the probability that the next value is one never seen (singletons/N, the
-    Good-Turing estimate) it is a `novel` one, so a canary's value is as often unique in
-    the file as a real row's; else a value seen k times, weighted as one more row's
-    (`one_more_row`: about (k + 1) n(k + 1) / n(k), not k, for small k), so that once
-    the canary is in, its value is held as often as a real row's own. Drawn with
-    weight k, a surname was held, with the canary, by one row more than a real row's.
+    A value seen k times is drawn with probability k/N; with the probability that the
+    next value is one never seen (singletons/N, the Good-Turing estimate) it is a `novel`
+    one instead, so a canary's value is as often unique in the file as a real row's.
     """
 
     def __init__(self, values: Iterable[str], extra: dict[str, float] | None = None) -> None:
@@ -207,19 +169,13 @@ class Predictive:
         self.total = sum(self.counts.values())
         singles = sum(1 for k in self.counts.values() if k == 1)
         self.new_share = singles / self.total if self.total else 1.0
-        #: How many words the values seen once have: a new value stands for them (in a
-        #: registry, compound given names, "MARÍA GUADALUPE", are mostly seen once).
-        self.new_words: Counter[int] = Counter(
-            len(v.split()) for v, k in self.counts.items() if k == 1
-        )
         #: `extra` values weigh what they are given (names of unknown sex, a share each).
-        weights: dict[str, float] = one_more_row(self.counts)
+        weights: dict[str, float] = dict(self.counts)
         for v, w in (extra or {}).items():
             if v and w > 0:
                 weights[v] = weights.get(v, 0.0) + w
         self._keys = list(weights)
         self._weights = list(weights.values())
-        self.weights = weights
         self._folded = {fold(v) for v in weights}
 
     def seen(self, value: str) -> bool:
@@ -281,7 +237,7 @@ class ColumnNames:
     def given(self, sex: str, words: Counter[int]) -> str:
         pool = self.given_by_sex.get(sex) if self.sexed else None
         pool = pool if pool is not None and pool.total >= 5 else self.given_all
-        return pool.draw(self.rng, lambda: self.fallback.given(sex, pool.new_words or words))
+        return pool.draw(self.rng, lambda: self.fallback.given(sex, words))
 
     def surname(self, maternal: bool = False) -> str:
         pool = self.maternal if maternal and self.maternal.total >= 5 else self.paternal
@@ -301,12 +257,11 @@ class ColumnNames:
             return 0.0
 
         def chance(pool: Predictive) -> Callable[[str], float]:
-            by_fold: dict[str, float] = {}
-            for v in pool.counts:
-                by_fold[fold(v)] = by_fold.get(fold(v), 0.0) + pool.weights.get(v, 0.0)
-            weight = sum(by_fold.values())
-            scale = (1 - pool.new_share) / weight if weight else 0.0
-            return lambda v: by_fold.get(v, 0.0) * scale
+            by_fold: Counter[str] = Counter()
+            for v, k in pool.counts.items():
+                by_fold[fold(v)] += k
+            scale = (1 - pool.new_share) / pool.total if pool.total else 0.0
+            return lambda v: by_fold[v] * scale
 
         given, paternal = chance(self.given_all), chance(self.paternal)
         maternal = chance(self.maternal if self.maternal.total >= 5 else self.paternal)
