@@ -1024,6 +1024,15 @@ def top_features(
     return out[:k]
 
 
+def figure_line(label: str, figures: list[float | None], note: str) -> None:
+    """One printed line: the mean of the seeds' figures, each seed's, and a note (nothing
+    when no seed has the figure)."""
+    got = [a for a in figures if a is not None]
+    if got:
+        per = " ".join(f"{a:.2f}" for a in got)
+        print(f"{label:<20} {sum(got) / len(got):5.2f}  {per:<18}  {note}".rstrip())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--copies", type=int, default=24)
@@ -1084,33 +1093,23 @@ def main() -> None:
                 feats[f] = max(feats[f], a)  # type: ignore[assignment]
         tops = ", ".join(f"{f} {a:.2f}" for f, a in sorted(feats.items(), key=lambda z: -z[1])[:3])
         print(f"{name:<20} {mean:5.2f}  {per:<18}  {tops}")
-        by_place = [x.auc_by_place for x in results if x.auc_by_place is not None]
-        if by_place:
-            per_bp = " ".join(f"{a:.2f}" for a in by_place)
-            print(
-                f"{'  by place':<20} {sum(by_place) / len(by_place):5.2f}  {per_bp:<18}  "
-                "canaries at one place in several copies in one fold"
+        figure_line(
+            "  by place",
+            [x.auc_by_place for x in results],
+            "canaries at one place in several copies in one fold",
+        )
+        if name in SEQUENCE:
+            figure_line(
+                "  w/o seq",
+                [x.auc_no_sequence for x in results],
+                f"without {SEQUENCE[name]!r} and the row position (the exempt tell)",
             )
-        no_seq = [x.auc_no_sequence for x in results if x.auc_no_sequence is not None]
-        if no_seq:
-            per_ns = " ".join(f"{a:.2f}" for a in no_seq)
-            print(
-                f"{'  w/o seq':<20} {sum(no_seq) / len(no_seq):5.2f}  {per_ns:<18}  "
-                f"without {SEQUENCE[name]!r} and the row position (the exempt tell)"
-            )
-        oracle = [x.oracle for x in results if x.oracle is not None]
-        if oracle:
-            per_o = " ".join(f"{a:.2f}" for a in oracle)
-            print(
-                f"{'  baseline':<20} {sum(oracle) / len(oracle):5.2f}  {per_o:<18}  "
-                "the same copies, each canary swapped for a held-out real row"
-            )
-        oracle_ns = [x.oracle_no_sequence for x in results if x.oracle_no_sequence is not None]
-        if oracle_ns:
-            per_ons = " ".join(f"{a:.2f}" for a in oracle_ns)
-            print(
-                f"{'  baseline w/o seq':<20} {sum(oracle_ns) / len(oracle_ns):5.2f}  {per_ons:<18}"
-            )
+        figure_line(
+            "  baseline",
+            [x.oracle for x in results],
+            "the same copies, each canary swapped for a held-out real row",
+        )
+        figure_line("  baseline w/o seq", [x.oracle_no_sequence for x in results], "")
         print(
             f"{'':<20}        ({results[0].canaries} canaries in {results[0].rows} rows per seed)"
         )
