@@ -66,6 +66,15 @@ MESSAGE = (
 
 
 @pytest.mark.parametrize("piece", [1, 7, 4096, 1 << 20])
+def send_a_fine_message(c: RawClient, to: str) -> None:
+    """After a refused DATA the session goes on: the next message is taken."""
+    assert c.cmd(b"MAIL FROM:<a@sender.example>").startswith(b"250")
+    assert c.cmd(f"RCPT TO:<{to}>".encode()).startswith(b"250")
+    assert c.cmd(b"DATA").startswith(b"354")
+    c.send(b"Subject: fine\r\n\r\nok\r\n.\r\n")
+    assert c.reply().startswith(b"250")
+
+
 def test_a_message_cut_anywhere_is_stored_byte_for_byte(
     server: Running, seeded: Seeded, piece: int
 ) -> None:
@@ -112,11 +121,7 @@ def test_an_overlong_line_is_refused_and_the_session_goes_on(
         start_data(c, to)
         c.send(b"Subject: long\r\n\r\n" + b"z" * 300_000 + b"\r\nafter\r\n.\r\n")
         assert c.reply().startswith(b"500")
-        assert c.cmd(b"MAIL FROM:<a@sender.example>").startswith(b"250")
-        assert c.cmd(f"RCPT TO:<{to}>".encode()).startswith(b"250")
-        assert c.cmd(b"DATA").startswith(b"354")
-        c.send(b"Subject: fine\r\n\r\nok\r\n.\r\n")
-        assert c.reply().startswith(b"250")
+        send_a_fine_message(c, to)
     assert evidence(server.store) == [b"Subject: fine\r\n\r\nok\r\n"]
 
 
@@ -155,10 +160,6 @@ def test_an_overlong_line_deep_in_a_large_message_is_refused(
         start_data(c, to)
         c.send(stuffed(head + b"z" * 5000 + b"\r\nafter\r\n"))
         assert c.reply().startswith(b"500")
-        assert c.cmd(b"MAIL FROM:<a@sender.example>").startswith(b"250")
-        assert c.cmd(f"RCPT TO:<{to}>".encode()).startswith(b"250")
-        assert c.cmd(b"DATA").startswith(b"354")
-        c.send(b"Subject: fine\r\n\r\nok\r\n.\r\n")
-        assert c.reply().startswith(b"250")
+        send_a_fine_message(c, to)
     assert evidence(server.store) == [b"Subject: fine\r\n\r\nok\r\n"]
     assert server.listener.handler.inflight.used == 0
