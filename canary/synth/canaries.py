@@ -784,7 +784,8 @@ class CanaryFactory:
         total = sum(column.values())
         # For each real row of a place of n >= 2: the column's share of the values none
         # of the place's other rows holds, and whether the row's own is one of them.
-        unseen: list[tuple[int, float]] = []
+        # (n, share, rows): rows of a place of n with that share unseen.
+        unseen: list[tuple[int, float, int]] = []
         alone = 0
         for cells in self._place_cells(c, place).values():
             n = len(cells)
@@ -792,15 +793,18 @@ class CanaryFactory:
                 continue
             counts = Counter(word(v) for v in cells)
             held = sum(column[v] for v in counts) / total
+            shared = 0
             for value, k in counts.items():
                 if k == 1:
-                    unseen.append((n, 1 - held + column[value] / total))
+                    unseen.append((n, 1 - held + column[value] / total, 1))
                     alone += 1
                 else:
-                    unseen += [(n, 1 - held)] * k
+                    shared += k
+            if shared:
+                unseen.append((n, 1 - held, shared))
 
         def expected(a: float) -> float:
-            return sum(a * u / (n - 1 + a) for n, u in unseen)
+            return sum(rows * a * u / (n - 1 + a) for n, u, rows in unseen)
 
         low, high = PLACE_STRENGTH_RANGE
         if not unseen or expected(high) <= alone:

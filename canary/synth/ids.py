@@ -209,8 +209,7 @@ class PositionModel:
         out = []
         copied = self.copied[mask] if donor is not None and _mask(donor) == mask else set()
         for i, counts in enumerate(self.chars[mask]):
-            if i in copied:
-                assert donor is not None
+            if donor is not None and i in copied:
                 out.append(donor[i])
             else:
                 out.append(r.choices(list(counts), weights=list(counts.values()))[0])
