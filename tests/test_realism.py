@@ -747,6 +747,31 @@ def test_an_address_that_names_its_colonia_keeps_it() -> None:
     assert all(row[5].endswith(row[4]) for row in made)
 
 
+def test_numbers_in_an_address_are_written_as_the_columns_are() -> None:
+    # Colombian grid addresses, an apartment now and then: "CALLE 45 # 12-07 APTO 1203",
+    # the apartment always its floor, a 0 and its door (1-4). Made "near" a real row's
+    # (within 15%), an apartment came out 1119 or 1385, which no row writes; each run of
+    # digits is now another real row's there.
+    r = random.Random(150)
+    rows = []
+    for i, (g, p, m, e, _ph) in enumerate(people(r, 400)):
+        address = f"CALLE {r.randint(1, 120)} # {r.randint(1, 99)}-{r.randint(1, 99):02d}"
+        if r.random() < 0.3:
+            address += f" APTO {r.randint(1, 15)}0{r.randint(1, 4)}"
+        rows.append([f"F-{i + 1:05d}", g, p, m, "MEDELLÍN", address, e])
+    header = ["FOLIO", "NOMBRE", "PATERNO", "MATERNO", "MUNICIPIO", "DIRECCION", "CORREO"]
+    sample = Sample(header, rows, True, len(rows))
+    f = CanaryFactory(
+        infer_schema(sample), sample, domains=["avisos.example.co"], rng=random.Random(3)
+    )
+    made = [row for row in (f.make_row(f.persona()) for _ in range(300)) if row is not None]
+    flats = [row[5].split(" APTO ")[1] for row in made if " APTO " in row[5]]
+    assert len(flats) >= 30
+    assert all(re.fullmatch(r"(1[0-5]|[1-9])0[1-4]", flat) for flat in flats), flats
+    assert all(re.fullmatch(r"CALLE \d+ # \d+-\d\d( APTO \d+)?", row[5]) for row in made)
+    assert not {row[5] for row in made} & {row[5] for row in rows}  # no real row's address
+
+
 def test_sorted_folios_take_gaps_where_their_steps_look_like_a_real_rows(
     ready: Store, tmp_path: Path
 ) -> None:

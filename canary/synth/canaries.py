@@ -929,21 +929,41 @@ class CanaryFactory:
             return self._postcode(c, value, r)
         if unique < 0.5:
             return value
-        # New numbers near the column's own (a street number within the column's range,
-        # as long as its numbers are), the words as they are.
+        # A run of digits the column repeats (a block of a grid address, an apartment's
+        # "1201") as another real row writes it there, each from its own row, so it
+        # keeps the column's values and forms; a run mostly distinct (a street number)
+        # near a real one, so that it is as often its own as a real row's is. Near the
+        # column's own throughout where that would make a real row's whole value.
         runs = self._digit_runs(c)
         k = len(re.findall(r"\d+", value))
         pool = runs.get(k)
         if not pool:
             return vary_digits(value, r)
-        model = iter(enumerate(r.choice(pool)))
+        seen = self._seen_values(c)
+        words = re.split(r"\d+", value)  # k + 1 pieces around the k runs
         top = self._run_max(c, k)
+        repeated = self._repeated_runs(c, k)
+        for _ in range(NOVEL_TRIES):
+            numbers = [
+                r.choice(pool)[i] if repeated[i] else _near(r.choice(pool)[i], r, top[i])
+                for i in range(k)
+            ]
+            new = "".join(w + n for w, n in zip(words, [*numbers, ""], strict=True))
+            if new not in seen:
+                return new
+        model = iter(enumerate(r.choice(pool)))
 
         def near(_m: re.Match[str]) -> str:
             i, digits = next(model)
             return _near(digits, r, top[i])
 
         return re.sub(r"\d+", near, value)
+
+    def _repeated_runs(self, c: Column, k: int) -> list[bool]:
+        """For the column's values with k runs of digits, whether each run repeats (fewer
+        distinct numbers there than half the values)."""
+        pool = self._digit_runs(c).get(k) or []
+        return [len({x[i] for x in pool}) < 0.5 * len(pool) for i in range(k)]
 
     def _run_max(self, c: Column, k: int) -> list[int]:
         """The largest number at each of the k runs of digits of the column's values."""
