@@ -32,6 +32,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import func, select, text
 from starlette.testclient import TestClient
@@ -81,6 +82,16 @@ def prepare(store: Store) -> None:
     print(f"  incidents for the newest {RECENT:,} hits filed in {time.perf_counter() - t:.1f} s")
 
 
+T = TypeVar("T")
+
+
+def clocked(fn: Callable[[], T]) -> tuple[T, float, float]:
+    """`fn()`'s result, its wall time and this process's CPU time, in ms."""
+    t, c = time.perf_counter(), time.process_time()
+    out = fn()
+    return out, (time.perf_counter() - t) * 1000, (time.process_time() - c) * 1000
+
+
 def timings(
     client: TestClient, path: str, repeat: int, before: Callable[[int], None] | None = None
 ) -> tuple[float, float, float, float, float, float]:
@@ -91,10 +102,9 @@ def timings(
     for i in range(repeat):
         if before is not None:
             before(i)
-        t, c = time.perf_counter(), time.process_time()
-        r = client.get(path)
-        times.append((time.perf_counter() - t) * 1000)
-        cpu.append((time.process_time() - c) * 1000)
+        r, wall, used = clocked(lambda: client.get(path))
+        times.append(wall)
+        cpu.append(used)
         assert r.status_code == 200, (path, r.status_code, r.text[:300])
     first = (times[0], cpu[0])
     times.sort()
@@ -155,12 +165,8 @@ def parts(store: Store, repeat: int) -> None:
         "alerts' state": lambda: admin_alerts.overview(store, None),
     }
     for label, fn in calls.items():
-        times, cpu = [], []
-        for _ in range(repeat):
-            t, c = time.perf_counter(), time.process_time()
-            fn()
-            times.append((time.perf_counter() - t) * 1000)
-            cpu.append((time.process_time() - c) * 1000)
+        runs = [clocked(fn) for _ in range(repeat)]
+        times, cpu = [wall for _, wall, _ in runs], [used for _, _, used in runs]
         print(
             f"  part: {label:36} wall p50 {statistics.median(times):7.1f} ms"
             f"  cpu p50 {statistics.median(cpu):7.1f} ms"
@@ -223,13 +229,8 @@ def main() -> None:
         warm = getattr(listeners.admin_pages, "warm", None)
         settle = getattr(listeners.serve, "settle_heap", None)
         if warm is not None and settle is not None:
-            t, c = time.perf_counter(), time.process_time()
-            warm(store, None)
-            settle()
-            print(
-                f"  warm-up and heap settled: {(time.perf_counter() - t) * 1000:.0f} ms"
-                f" (cpu {(time.process_time() - c) * 1000:.0f} ms)"
-            )
+            _, wall, used = clocked(lambda: (warm(store, None), settle()))
+            print(f"  warm-up and heap settled: {wall:.0f} ms (cpu {used:.0f} ms)")
     if a.parts:
         parts(store, a.repeat)
     with TestClient(app, headers={"Accept-Language": "en"}) as client:
