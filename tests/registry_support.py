@@ -7,13 +7,17 @@ the invariants `canary issue` keeps (a bundle of such a copy verifies).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from alembic import command
+from sqlalchemy import Connection
+
 from canary.identifiers import normalize_email, normalize_phone
 from canary.store import chain
-from canary.store.engine import Store, new_id
+from canary.store.engine import Store, alembic_config, make_engine, new_id
 from canary.store.models import Canary, Copy, Dataset, Domain, Identifier, PhoneNumber
 
 DOMAIN = "correo-seguro.test"
@@ -137,3 +141,17 @@ COUNTED = {
     "Consultora XYZ": [Person("Lucía Fernández Mora", f"lfmora@{DOMAIN}")],
 }
 COUNTED_CONTROL = Person("Julia Control Vega", f"julia.cv@{DOMAIN}")
+
+
+def back_and_forth(store_url: str, revision: str, gone: Callable[[Connection], bool]) -> None:
+    """Migrate the store at `store_url` down to `revision`, check there that `gone(con)`
+    (what the later migrations added is not there), and up to the head again: their
+    backfill then rebuilds it from what the store holds."""
+    engine = make_engine(store_url)
+    cfg = alembic_config(engine)
+    with engine.begin() as con:
+        cfg.attributes["connection"] = con
+        command.downgrade(cfg, revision)
+        assert gone(con)
+        command.upgrade(cfg, "head")
+    engine.dispose()

@@ -5,17 +5,24 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from alembic import command
 from sqlalchemy import inspect, update
 
 from canary.hits.record import Observation, receive_in, record
 from canary.hits.workflow import mark_noise, restore_hit
 from canary.investigate.queries import copy_detail, list_copies
 from canary.store import copy_counts
-from canary.store.engine import Store, alembic_config, make_engine, open_store
+from canary.store.engine import Store, open_store
 from canary.store.models import Copy
 from listeners.inbox import Attributor
-from tests.registry_support import COUNTED, COUNTED_CONTROL, DOMAIN, SHARED, T0, build
+from tests.registry_support import (
+    COUNTED,
+    COUNTED_CONTROL,
+    DOMAIN,
+    SHARED,
+    T0,
+    back_and_forth,
+    build,
+)
 
 
 def kept(store: Store) -> dict[str, tuple[int, int, int]]:
@@ -112,13 +119,10 @@ def test_the_migration_backfills_the_counts(store_url: str) -> None:
     record(store, [obs(f"mjlopez@{DOMAIN}", 1), obs(SHARED, 2), obs(f"julia.cv@{DOMAIN}", 3)])
     mark_noise(store, record(store, [obs(f"ana.ruiz@{DOMAIN}", 4)])[0].hit_id, "x", "ana")
     store.dispose()
-    engine = make_engine(store_url)
-    cfg = alembic_config(engine)
-    with engine.begin() as con:  # back to before the counts, then forward again
-        cfg.attributes["connection"] = con
-        command.downgrade(cfg, "0011_needle_index")
-        assert "canary_count" not in {c["name"] for c in inspect(con).get_columns("copies")}
-        command.upgrade(cfg, "head")
-    engine.dispose()
+    back_and_forth(
+        store_url,
+        "0011_needle_index",
+        lambda con: "canary_count" not in {c["name"] for c in inspect(con).get_columns("copies")},
+    )
     azul, verde, xyz = (reg.copies[r] for r in COUNTED)
     assert kept(open_store(store_url)) == {azul: (2, 1, 1), verde: (1, 0, 1), xyz: (1, 0, 0)}

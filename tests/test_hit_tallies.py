@@ -13,21 +13,29 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from alembic import command
 from sqlalchemy import inspect, select
 
 from canary.hits.record import Observation, receive_in, record
 from canary.hits.workflow import mark_noise, restore_hit
 from canary.investigate import history
 from canary.store import hit_tallies
-from canary.store.engine import Store, alembic_config, make_engine, open_store
+from canary.store.engine import Store, open_store
 from canary.store.models import Copy, Hit, HitCopy
 from listeners import admin_charts, admin_pages
 from listeners.admin_pages import hits_over_time
 from listeners.admin_text import TEXT
 from listeners.admin_view import MONTHS, as_datetime
 from listeners.inbox import Attributor
-from tests.registry_support import COUNTED, COUNTED_CONTROL, DOMAIN, SHARED, T0, Person, build
+from tests.registry_support import (
+    COUNTED,
+    COUNTED_CONTROL,
+    DOMAIN,
+    SHARED,
+    T0,
+    Person,
+    back_and_forth,
+    build,
+)
 
 Q = hit_tallies.slot_of
 
@@ -129,14 +137,11 @@ def test_the_migration_backfills_the_tallies(store_url: str) -> None:
     with store.engine.connect() as conn:
         before = hit_tallies.stored(conn)
     store.dispose()
-    engine = make_engine(store_url)
-    cfg = alembic_config(engine)
-    with engine.begin() as con:  # back to before the tallies, then forward again
-        cfg.attributes["connection"] = con
-        command.downgrade(cfg, "0012_copy_counts")
-        assert "hit_tallies" not in inspect(con).get_table_names()
-        command.upgrade(cfg, "head")
-    engine.dispose()
+    back_and_forth(
+        store_url,
+        "0012_copy_counts",
+        lambda con: "hit_tallies" not in inspect(con).get_table_names(),
+    )
     store = open_store(store_url)
     try:
         assert kept(store) == before
