@@ -168,6 +168,9 @@ class CanaryFactory:
         self._gap_models: dict[int, GapModel] = {}
         self._upper_share: dict[int, float] = {}
         self._run_cache: dict[int, dict[int, list[list[str]]]] = {}
+        #: (column, runs) -> per run of digits: whether it repeats; its largest number
+        self._run_repeats: dict[tuple[int, int], list[bool]] = {}
+        self._run_tops: dict[tuple[int, int], list[int]] = {}
         self._new_share: dict[int, float] = {}
         self._contact_patterns: list[tuple[frozenset[int], float]] | None = None
         self._blocks: list[tuple[str, bool]] | None = None
@@ -961,14 +964,23 @@ class CanaryFactory:
 
     def _repeated_runs(self, c: Column, k: int) -> list[bool]:
         """For the column's values with k runs of digits, whether each run repeats (fewer
-        distinct numbers there than half the values)."""
-        pool = self._digit_runs(c).get(k) or []
-        return [len({x[i] for x in pool}) < 0.5 * len(pool) for i in range(k)]
+        distinct numbers there than half the values). Read once per column and k."""
+        repeated = self._run_repeats.get((c.index, k))
+        if repeated is None:
+            pool = self._digit_runs(c).get(k) or []
+            repeated = [len({x[i] for x in pool}) < 0.5 * len(pool) for i in range(k)]
+            self._run_repeats[(c.index, k)] = repeated
+        return repeated
 
     def _run_max(self, c: Column, k: int) -> list[int]:
-        """The largest number at each of the k runs of digits of the column's values."""
-        pool = self._digit_runs(c).get(k) or []
-        return [max(int(x[i]) for x in pool) for i in range(k)] if pool else []
+        """The largest number at each of the k runs of digits of the column's values.
+        Read once per column and k."""
+        top = self._run_tops.get((c.index, k))
+        if top is None:
+            pool = self._digit_runs(c).get(k) or []
+            top = [max(int(x[i]) for x in pool) for i in range(k)] if pool else []
+            self._run_tops[(c.index, k)] = top
+        return top
 
     def _digit_runs(self, c: Column) -> dict[int, list[list[str]]]:
         """The column's values' runs of digits, grouped by how many runs a value has."""
