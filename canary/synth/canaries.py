@@ -711,10 +711,7 @@ class CanaryFactory:
         if place is None:
             return donor[c.index]
         cells = self._place_cells(c, place).get(donor[place.index], [])
-        strength = self._place_strength(c, place)
-        if not cells or r.random() * (len(cells) + strength) < strength:
-            return r.choice(self._cells(c))
-        return r.choice(cells)
+        return self._from_urn(c, cells, self._place_strength(c, place), r)
 
     def _address_with_place(self, c: Column, donor: list[str], r: random.Random) -> str:
         """A street address (a place column of mostly distinct values) for a canary in the
@@ -736,7 +733,11 @@ class CanaryFactory:
         cells = self._place_cells(c, place).get(donor[place.index], [])
         if self._names_places(c):  # "HIDALGO 12, COL. CENTRO": only the place's own
             return r.choice(cells) if cells else donor[c.index]
-        strength = self._place_strength(c, place, first_word=True)
+        return self._from_urn(c, cells, self._place_strength(c, place, first_word=True), r)
+
+    def _from_urn(self, c: Column, cells: list[str], strength: float, r: random.Random) -> str:
+        """One draw of the urn: a cell of the place's (`cells`, n of them) with
+        probability n / (n + strength), else one of the whole column's."""
         if not cells or r.random() * (len(cells) + strength) < strength:
             return r.choice(self._cells(c))
         return r.choice(cells)
