@@ -728,8 +728,8 @@ class CanaryFactory:
         place = self._finest_place()
         if place is None or place.index == c.index or self._unique(c) < 0.5:
             return donor[c.index]
-        if not re.search(r"[^\W\d_]", donor[c.index]):
-            return donor[c.index]  # a postal code: it agrees with the place (`_postcode`)
+        if _is_code(donor[c.index]):
+            return donor[c.index]  # it agrees with the place (`_postcode`)
         cells = self._place_cells(c, place).get(donor[place.index], [])
         if self._names_places(c):  # "HIDALGO 12, COL. CENTRO": only the place's own
             return r.choice(cells) if cells else donor[c.index]
@@ -929,7 +929,7 @@ class CanaryFactory:
         unique = self._unique(c)
         if not value or not re.search(r"\d", value):
             return value
-        if c.kind == "place" and not re.search(r"[^\W\d_]", value):
+        if c.kind == "place" and _is_code(value):
             return self._postcode(c, value, r)
         if unique < 0.5:
             return value
@@ -1484,6 +1484,11 @@ class CanaryFactory:
                 if written not in out:
                     out.append(written)
         return out
+
+
+def _is_code(value: str) -> bool:
+    """Whether a place value is a code (a postal code: no letters), not a name."""
+    return not re.search(r"[^\W\d_]", value)
 
 
 def _near(digits: str, r: random.Random, top: int) -> str:
