@@ -1132,3 +1132,34 @@ def test_a_canarys_amount_repeats_a_real_one_about_as_often_as_real_ones_repeat(
     made = canaries_of(sample, 5, 300)
     canary = sum(counts[row[2]] > 0 for row in made) / len(made)
     assert canary <= real + 0.06, (canary, real)
+
+
+@pytest.mark.parametrize(
+    ("write", "form"),
+    [
+        # Chilean pesos: dots between thousands, no decimals ("$ 94.236" is 94,236 pesos)
+        (lambda x: "$ " + f"{int(x):,}".replace(",", "."), r"\$ \d{1,3}(?:\.\d{3})*"),
+        # euros as Spain writes them: dots between thousands, a decimal comma
+        (
+            lambda x: f"{x:,.2f}".replace(",", " ").replace(".", ",").replace(" ", "."),
+            r"\d{1,3}(?:\.\d{3})*,\d\d",
+        ),
+        # a space between thousands, a decimal comma (France)
+        (lambda x: f"{x:,.2f}".replace(",", " ").replace(".", ","), r"\d{1,3}(?: \d{3})*,\d\d"),
+    ],
+)
+def test_amounts_grouped_by_thousands_keep_the_columns_marks(write, form) -> None:
+    # A mark the column only writes between groups of three digits is its thousands
+    # mark, even where no value has decimals: "$ 214.040" varied came out "$ 214040.144"
+    # (the dot read as a decimal point, its groups as decimals).
+    import math
+
+    r = random.Random(15)
+    rows = []
+    for g, p, m, e, _ph in people(r, 300):
+        rows.append([f"{g} {p} {m}", e, write(math.exp(r.uniform(4, 15)))])
+    sample = Sample(["Nombre completo", "Correo", "Monto"], rows, True, 300)
+    assert infer_schema(sample).kinds()["Monto"] == "number"
+    for seed in SEEDS:
+        for row in canaries_of(sample, seed, 60):
+            assert re.fullmatch(form, row[2]), row[2]

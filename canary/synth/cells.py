@@ -210,25 +210,35 @@ def date_format_of(values: list[str], prefer_mdy: bool = False) -> DateFormat | 
 
 
 def number_format_of(values: list[str]) -> dict[str, Any] | None:
-    """Decimals, separators and affixes of a numeric column, or None if not numeric."""
+    """Decimals, separators and affixes of a numeric column, or None if not numeric.
+
+    A separator the column only ever writes between groups of three digits is its
+    thousands mark: "$ 1.234.567" and "94.236" in a Chilean amount column are whole
+    pesos, and the column's decimal point is then the other mark."""
     decimals: Counter[int] = Counter()
-    thousands: Counter[str] = Counter()
-    point = "."
+    grouping: Counter[str] = Counter()
+    points: Counter[str] = Counter()
     for v in values[:2000]:
         m = NUMBER_RE.match(v.strip())
         if not m:
             return None
         intpart, frac = m.group(3), m.group(4)
         if frac:
-            point = frac[0]
+            points[frac[0]] += 1
             decimals[len(frac) - 1] += 1
         else:
             decimals[0] += 1
         for sep in ",. ":
-            if sep in intpart and sep != point:
-                thousands[sep] += 1
-    if point in thousands:
+            if sep in intpart:
+                grouping[sep] += 1
+    if len(points) > 1:
         return None
+    if points:
+        point = next(iter(points))
+    else:  # no fraction anywhere: the point is the mark the column does not group with
+        point = "," if "." in grouping and "," not in grouping else "."
+    if point in grouping:
+        return None  # "1.234" beside "2.5": one mark for both, not a number we can write
     nums = [parse_number(v) for v in values[:2000]]
     if any(x is None for x in nums):
         return None
@@ -236,7 +246,7 @@ def number_format_of(values: list[str]) -> dict[str, Any] | None:
         "decimals": decimals.most_common(1)[0][0],
         "decimals_mix": dict(decimals),
         "point": point,
-        "thousands": thousands.most_common(1)[0][0] if thousands else "",
+        "thousands": grouping.most_common(1)[0][0] if grouping else "",
         "min": min(x for x in nums if x is not None),
         "max": max(x for x in nums if x is not None),
     }
@@ -363,24 +373,29 @@ def national_number(value: str, region: str) -> str:
 
 def vary_number(base: str, fmt: dict[str, Any], r: random.Random) -> str:
     """A number near `base` (within 15%), written as `base` is: same affixes, decimals,
-    decimal point and thousands separator; round amounts stay round."""
+    decimal point and thousands separator; round amounts stay round. A number that
+    grows past three digits takes the column's thousands mark when `base` is too short
+    to show whether the column writes one ("$ 950" -> "$ 1.050" where amounts are
+    written "$ 1.234.567")."""
     x = parse_number(base)
-    if not base or x is None:
-        return base
-    m = re.match(r"^([^\d\-+]*)([-+]?)([\d,. ]*?\d)([.,]\d+)?([^\d]*)$", base.strip())
-    if not m:
+    m = NUMBER_RE.match(base.strip())
+    if not base or x is None or m is None:
         return base
     point, thousands = fmt.get("point", "."), fmt.get("thousands", "")
-    decimals = len(m.group(4)) - 1 if m.group(4) else 0
+    intpart, frac = m.group(3), m.group(4) or ""
+    if frac and frac[0] != point:  # "1,5" in a column whose point is ",": as written
+        point = frac[0]
+    decimals = len(frac) - 1 if frac else 0
     y = x * r.uniform(0.85, 1.15)
     if "min" in fmt and "max" in fmt:  # inside the column's own range
         y = min(max(y, float(fmt["min"])), float(fmt["max"]))
     if decimals == 0 and x == int(x) and x % 10 == 0 and abs(x) >= 100:
         y = round(y, -1)
     text = f"{abs(y):,.{decimals}f}"
-    intpart, _, frac = text.partition(".")
-    intpart = intpart.replace(",", thousands if thousands in m.group(3) else "")
-    out = intpart + (point + frac if decimals else "")
+    whole, _, fraction = text.partition(".")
+    grouped = len(re.sub(r"\D", "", intpart)) <= 3 or (thousands != "" and thousands in intpart)
+    whole = whole.replace(",", thousands if grouped else "")
+    out = whole + (point + fraction if decimals else "")
     return f"{m.group(1)}{m.group(2)}{out}{m.group(5)}"
 
 
