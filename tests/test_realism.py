@@ -1163,3 +1163,38 @@ def test_amounts_grouped_by_thousands_keep_the_columns_marks(write, form) -> Non
     for seed in SEEDS:
         for row in canaries_of(sample, seed, 60):
             assert re.fullmatch(form, row[2]), row[2]
+
+
+def _digits(r: random.Random, k: int) -> str:
+    return "".join(str(r.randint(0, 9)) for _ in range(k))
+
+
+#: A value in each scheme's written form, its check characters left at zero.
+UNCHECKED = {
+    "cl.rut": lambda r: f"{r.randint(5_000_000, 24_999_999):,}".replace(",", ".") + "-0",
+    "br.cpf": lambda r: "{}.{}.{}-00".format(*re.findall("...", _digits(r, 9))),
+    "ar.cuit": lambda r: f"{r.choice(['20', '23', '27'])}-{r.randint(10_000_000, 45_000_000)}-0",
+    # a German account: no check inside the national part
+    "iban": lambda r: "DE00 " + " ".join(re.findall("..?.?.?", _digits(r, 18))),
+    "luhn": lambda r: " ".join(re.findall("....", "4" + _digits(r, 15))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNCHECKED))
+def test_a_canarys_national_id_or_account_passes_its_check_digit(name: str) -> None:
+    # A RUT, CPF, CUIT, IBAN or card number carries check characters anyone verifies
+    # in a line of code: drawn digit by digit like the column's, a canary's failed it
+    # ten times in eleven ("17.663.987-K" where the digits give 3).
+    from canary.synth.check_digits import SCHEMES, scheme_of, with_check
+
+    scheme = next(s for s in SCHEMES if s.name == name)
+    r = random.Random(16)
+    ids = [with_check(UNCHECKED[name](r), scheme) for _ in range(300)]
+    assert all(ids) and getattr(scheme_of([v or "" for v in ids]), "name", None) == name
+    rows = [[f"{g} {p} {m}", e, ids[i] or ""] for i, (g, p, m, e, _ph) in enumerate(people(r, 300))]
+    sample = Sample(["Nombre completo", "Correo", "Documento"], rows, True, 300)
+    masks = {re.sub(r"\d", "9", v or "") for v in ids}
+    for seed in SEEDS:
+        for row in canaries_of(sample, seed, 30):
+            assert scheme.valid(row[2]), row[2]
+            assert re.sub(r"\d", "9", row[2]) in masks or name == "cl.rut", row[2]  # K

@@ -46,6 +46,7 @@ from canary.synth.cells import (
     vary_number,
     write_phone,
 )
+from canary.synth.check_digits import Scheme, scheme_of, with_check
 from canary.synth.headers import is_middle_name
 from canary.synth.ids import GapModel, PositionModel, new_id
 from canary.synth.infer import (
@@ -183,6 +184,7 @@ class CanaryFactory:
         self._by_place: dict[tuple[int, int], dict[str, list[str]]] = {}
         self._strengths: dict[tuple[int, int, bool], float] = {}
         self._naming: dict[int, bool] = {}
+        self._checks: dict[int, Scheme | None] = {}
         self.emails = self._learn_emails()
         self.names = NameMaker(self.profile, self.rng, self.faker)
         people = self._people()
@@ -535,10 +537,45 @@ class CanaryFactory:
                 if c.index in blank
                 else self._cell(c, persona, phone, donor, r, prev, next, id_donor)
             )
+            if value and c.kind not in ("email", "phone"):
+                value = self._checked(c, value, persona, prev, next)
             if value is None:
                 return None
             row.append(value)
         return row
+
+    def _checked(
+        self,
+        c: Column,
+        value: str,
+        p: Persona,
+        prev: list[str] | None,
+        nxt: list[str] | None,
+    ) -> str | None:
+        """`value` with the check characters its column's scheme gives it (a RUT's, a
+        CPF's, an RFC's homoclave digit), or as it is where the column has none. A sorted
+        id whose check digit moves it out of its neighbours' order has no room there
+        (None), nor one another canary already holds."""
+        if c.index not in self._checks:
+            self._checks[c.index] = scheme_of(c.values)
+        scheme = self._checks[c.index]
+        if scheme is None:
+            return value
+        fixed = with_check(value, scheme)
+        if fixed is None or fixed == value:
+            return value if fixed is None else fixed
+        if c.kind == "id":
+            if not self._claim(c, fixed, p):
+                return None
+            if self.keep_sorted and c.sorted:
+                n = id_number(fixed)
+                below = id_number(prev[c.index]) if prev is not None else None
+                above = id_number(nxt[c.index]) if nxt is not None else None
+                if n is None or (below is not None and n <= below):
+                    return None
+                if above is not None and n >= above:
+                    return None
+        return fixed
 
     def _blank_contacts(self, p: Persona, phone: str | None) -> set[int]:
         """The primary contact columns (email, phone) this canary leaves empty: each as
