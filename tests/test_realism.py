@@ -1198,3 +1198,85 @@ def test_a_canarys_national_id_or_account_passes_its_check_digit(name: str) -> N
         for row in canaries_of(sample, seed, 30):
             assert scheme.valid(row[2]), row[2]
             assert re.sub(r"\d", "9", row[2]) in masks or name == "cl.rut", row[2]  # K
+
+
+AR_GIVEN = ["MARIA LAURA", "JUAN CARLOS", "SILVIA", "DANIEL", "GRACIELA", "LUCAS", "NATALIA"]
+AR_SURNAMES = ["GONZALEZ", "RODRIGUEZ", "GOMEZ", "FERNANDEZ", "LOPEZ", "SOSA", "TORRES"]
+
+
+def ar_padron(r: random.Random, n: int, numbered: bool = False) -> Sample:
+    """An Argentine roll: "SURNAMES, GIVEN NAMES" under "APELLIDO Y NOMBRE", sorted by
+    it, mobiles written locally with the "15" after the area code."""
+    people = sorted(
+        f"{r.choice(AR_SURNAMES)} {r.choice(AR_SURNAMES)}, {r.choice(AR_GIVEN)}" for _ in range(n)
+    )
+    rows = [
+        [name, f"351 15{r.randint(400, 699)}-{r.randint(1000, 9999)}", f"x{i}@gmail.com"]
+        for i, name in enumerate(people)
+    ]
+    header = ["APELLIDO Y NOMBRE", "TELEFONO", "MAIL"]
+    if numbered:
+        header, rows = ["ORDEN", *header], [[str(i + 1), *row] for i, row in enumerate(rows)]
+    return Sample(header, rows, True, n)
+
+
+def test_a_local_argentine_mobile_is_written_as_the_canarys_own_number() -> None:
+    # "351 15478-1733" is +54 9 351 478 1733: the digits written are not the national
+    # number's. Poured into the column's mask, a canary's number came out "393 51806-1021",
+    # which is no one's (or someone else's): a call to it would never reach us.
+    from canary.identifiers import normalize_phone
+
+    sample = ar_padron(random.Random(17), 200)
+    f = CanaryFactory(infer_schema(sample), sample, domains=["a.example"], rng=random.Random(1))
+    for k in range(20):
+        number = f"+549351{4000000 + 37 * k}"
+        row = f.make_row(f.persona(), phone=number)
+        assert row is not None
+        assert re.fullmatch(r"351 15\d{3}-\d{4}", row[1]), row[1]
+        assert normalize_phone(row[1], "AR") == number, row[1]
+
+
+def test_surnames_comma_given_names_stay_in_that_form_and_order() -> None:
+    # "APELLIDO Y NOMBRE" named a surname first, and canaries got "LOPEZ LOPEZ": no
+    # comma, no given name, in a column where every row has both.
+    sample = ar_padron(random.Random(18), 300)
+    schema = infer_schema(sample)
+    assert schema.kinds()["APELLIDO Y NOMBRE"] == "full_name"
+    for row in canaries_of(sample, 3, 30):
+        surnames, comma, given = row[0].partition(", ")
+        assert comma and surnames.split()[0] in AR_SURNAMES and given in AR_GIVEN, row[0]
+
+
+def test_a_roll_sorted_by_name_and_numbered_without_gaps_takes_canaries_at_its_end(
+    tmp_path: Path,
+) -> None:
+    # Sorted by "SURNAMES, GIVEN NAMES" and numbered 1..n: a canary can only follow the
+    # last row, and only with a name that sorts after it. Taking the last row's first
+    # surname alone left no canary that fits ("no canary row fits anywhere"): the
+    # second surname and a given name of the column's that sorts there are taken too.
+    from sqlalchemy import select
+
+    from canary.store.engine import open_store
+
+    store = open_store(f"sqlite:///{tmp_path / 'c.db'}")
+    registry.add_domain(store, "avisos.example.ar")
+    for i in range(12):
+        registry.add_phone(store, f"+549351{5000000 + 7919 * i}", "twilio")
+    sample = ar_padron(random.Random(19), 150, numbered=True)
+    src = tmp_path / "padron.csv"
+    write_csv(src, sample.header, sample.rows)
+    copies = issue(store, src, tmp_path, 1)
+    with store.session() as s:
+        made = [dict(c.values) for c in s.scalars(select(Canary).where(Canary.kind == "planted"))]
+    assert len(copies) == 3 and all(copy.canaries >= 2 for copy in copies)
+    last = fold_name(sample.rows[-1][1])
+    for values in made:
+        assert fold_name(values["APELLIDO Y NOMBRE"]) >= last
+        assert int(values["ORDEN"]) > 150
+    store.dispose()
+
+
+def fold_name(text: str) -> str:
+    from canary.text import fold
+
+    return fold(text)

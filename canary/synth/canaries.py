@@ -912,17 +912,56 @@ class CanaryFactory:
         if not words:
             return
         word = apply_casing(words[0], "title")
-        if col.kind == "full_name" and col.fmt.get("order", "first_last") == "first_last":
+        order = col.fmt.get("order", "first_last")
+        if col.kind == "full_name" and order == "first_last":
             p.given = word
         elif col.kind == "paternal":
             p.paternal = apply_casing(source[col.index], "title")
         else:
             p.paternal = word
+            if order == "last_comma_first" and col.kind == "full_name":
+                self._fit_after_surname(col, p, source[col.index], lo, hi)
         emails = self._kind("email")
         if emails:
             p.email = self._unique_email(p, emails[0])
             for c in emails[1:]:
                 p.other_emails[c.index] = self._unique_email(p, c)
+
+    def _fit_after_surname(
+        self, col: Column, p: Persona, source: str, lo: str | None, hi: str | None
+    ) -> None:
+        """In a list sorted by "SURNAMES, GIVEN NAMES" where the neighbour's first surname
+        is not enough (after the last row, "TORRES SUAREZ, VALENTINA" is only followed by
+        a name at least as late): its second surname too, then a given name of the
+        column's, of the persona's sex, that sorts here. As it was, left unchanged."""
+
+        def fits() -> bool:
+            key = fold(self._name_cell(col, p))
+            return (lo is None or lo <= key) and (hi is None or key <= hi)
+
+        if fits():
+            return
+        surnames, _, _given = source.partition(",")
+        second = surnames.split()[1:2]
+        was = (p.maternal, p.given)
+        p.maternal = apply_casing(second[0], "title") if second else ""
+        if fits():
+            return
+        givens = sorted(
+            {
+                g.strip()
+                for v in col.values[:5000]
+                if "," in v
+                for g in [v.partition(",")[2]]
+                if g.strip() and name_sex(g.strip()) in (p.sex, None)
+            }
+        )
+        random.Random(f"{p.seed}:sorted").shuffle(givens)
+        for g in givens:
+            p.given = apply_casing(g, "title")
+            if fits():
+                return
+        p.maternal, p.given = was
 
     def _postcode(self, c: Column, value: str, r: random.Random) -> str:
         """A postal code near the donor row's (`value`) that is as common in the copy as

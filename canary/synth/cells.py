@@ -320,7 +320,10 @@ def phone_masks_of(values: list[str], region: str) -> Counter[str]:
         nsn = national_number(v, region)
         if not nsn:
             continue
-        digits_left = len(nsn)
+        # Where the written digits do not end in the national number (Argentina's
+        # "351 15478-1733" is +54 9 351 478 1733), every digit is the number's.
+        ends = re.sub(r"\D", "", v).endswith(nsn)
+        digits_left = len(nsn) if ends else len(v)
         out = []
         for c in reversed(v):
             if c.isdigit() and digits_left:
@@ -445,23 +448,53 @@ def write_phone(
     r: random.Random,
 ) -> str:
     """An E.164 number written in one of a column's `masks` (weighted by use): one with
-    as many '#' as the national number has digits, and no literal country digits when
-    the number is foreign; else a `fallback` mask; else international format."""
+    as many '#' as the national number has digits (or as its national writing has:
+    Argentina's "351 15-478-1733" for +54 9 351 478 1733), and no literal country digits
+    when the number is foreign; else a `fallback` mask; else the national format (the
+    international one for a foreign number).
+
+    A number of the table's country is written only as it reads back: parsed in the
+    country, the text is `e164` again. A mask that would make it another number (the
+    national digits put where a "15" belongs) is passed over: a canary's number as
+    written must be ours, or a call to it reaches someone else."""
     try:
         parsed = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
         return e164
     nsn = phonenumbers.national_significant_number(parsed)
     same_country = parsed.country_code == country_code
-    fitting: dict[str, float] = {
-        m: n
-        for m, n in masks.items()
-        if m.count("#") == len(nsn) and (same_country or not re.search(r"\d", m))
-    }
-    if not fitting and same_country:
-        fitting = {m: w for m, w in fallback.items() if m.count("#") == len(nsn)}
-    if not fitting:
-        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-    mask = r.choices(list(fitting), weights=list(fitting.values()))[0]
-    digits = iter(nsn)
-    return "".join(next(digits) if ch == "#" else ch for ch in mask)
+    region = phonenumbers.region_code_for_number(parsed)
+    national = re.sub(r"\D", "", phonenumbers.format_number(parsed, NATIONAL))
+    forms = [nsn, national, national[1:] if national.startswith("0") else ""]
+
+    def written(mask: str) -> str | None:
+        for digits in dict.fromkeys(f for f in forms if f and mask.count("#") == len(f)):
+            it = iter(digits)
+            text = "".join(next(it) if ch == "#" else ch for ch in mask)
+            if not same_country or _reads_as(text, region, e164):
+                return text
+        return None
+
+    for pool in (masks, fallback if same_country else {}):
+        fitting = {
+            m: float(n)
+            for m, n in pool.items()
+            if (same_country or not re.search(r"\d", m)) and written(m) is not None
+        }
+        if fitting:
+            mask = r.choices(list(fitting), weights=list(fitting.values()))[0]
+            return written(mask) or e164
+    if same_country:
+        return phonenumbers.format_number(parsed, NATIONAL)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+NATIONAL = phonenumbers.PhoneNumberFormat.NATIONAL
+
+
+def _reads_as(text: str, region: str | None, e164: str) -> bool:
+    """Whether `text`, read in `region`, is the number `e164`."""
+    p = parsed_phone(re.sub(r"[^\d+]", "", text), region or "ZZ")
+    return (
+        p is not None and phonenumbers.format_number(p, phonenumbers.PhoneNumberFormat.E164) == e164
+    )

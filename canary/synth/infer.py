@@ -520,6 +520,13 @@ def _name_kind(values: list[str]) -> str | None:
     return None
 
 
+def _surname_comma_given(values: list[str], given: set[str]) -> bool:
+    """Most values are "SURNAMES, GIVEN NAMES": a comma, and a known given name after it."""
+    after = [fold(v.split(",", 1)[1]).split() for v in values if "," in v]
+    known = sum(1 for t in after if t and t[0] in given)
+    return len(after) > 0.5 * len(values) and known >= 0.5 * len(after)
+
+
 def _resolve_names(columns: list[Column]) -> None:
     """Name columns that depend on their neighbours: a lone "apellido" after a paternal
     one is the maternal surname; a "name" column of single words is a given name; a
@@ -531,6 +538,10 @@ def _resolve_names(columns: list[Column]) -> None:
                 c.kind = "maternal"
                 break
     lists = name_lists()
+    for c in columns:  # "GONZALEZ, MARIA LAURA" under a header naming the surname first
+        if c.kind == "surname" and _surname_comma_given(c.values[:500], lists["given"]):
+            c.kind = "full_name"
+    kinds = [c.kind for c in columns]
     has_surname = any(k in ("paternal", "maternal", "surname") for k in kinds)
     for c in columns:
         if c.kind == "given_name" and not has_surname:
