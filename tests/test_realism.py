@@ -1280,3 +1280,26 @@ def fold_name(text: str) -> str:
     from canary.text import fold
 
     return fold(text)
+
+
+def test_a_brazilian_cep_is_a_postal_code_not_a_phone() -> None:
+    # "24855-546" has a landline's eight digits: read as a second phone column, a canary's
+    # mobile was written in it, and its place was taken by the CEP's "area code".
+    r = random.Random(20)
+    cities = {"Niterói": ("21", "24"), "Campinas": ("19", "13"), "Belo Horizonte": ("31", "30")}
+    rows = []
+    for g, p, m, _e, _ph in people(r, 200):
+        city = r.choice(list(cities))
+        ddd, cep = cities[city]
+        rows.append(
+            [f"{g} {p} {m}", city, f"{cep}{r.randint(0, 999):03d}-{r.randint(0, 999):03d}",
+             f"({ddd}) 9{r.randint(6000, 9999)}-{r.randint(0, 9999):04d}"]
+        )  # fmt: skip
+    sample = Sample(["Nome", "Cidade", "CEP", "Celular"], rows, True, 200)
+    assert infer_schema(sample).kinds()["CEP"] == "place"
+    f = CanaryFactory(infer_schema(sample), sample, domains=["a.example"], rng=random.Random(2))
+    for k in range(20):
+        row = f.make_row(f.persona(), phone=f"+55{r.choice(['21', '19', '31'])}9{71000000 + k}")
+        assert row is not None and re.fullmatch(r"\d{5}-\d{3}", row[2]), row
+        ddd, cep = cities[row[1]]
+        assert row[2].startswith(cep) and row[3].startswith(f"({ddd})"), row

@@ -53,6 +53,20 @@ PLACE_WORDS = (
     "alcaldia",
     "barrio",
     "delegacion",
+    "comuna",
+    "parroquia",
+    # Portuguese (Brazil): a CEP of eight digits reads like a landline number
+    "cep",
+    "cidade",
+    "uf",
+    "bairro",
+    "endereco",
+    "logradouro",
+    # French, German
+    "code postal",
+    "ville",
+    "plz",
+    "stadt",
 )
 
 #: Headers of a second given name: sampled from the column, from rows of the canary's sex.
