@@ -493,8 +493,7 @@ NATIONAL = phonenumbers.PhoneNumberFormat.NATIONAL
 
 
 def _reads_as(text: str, region: str | None, e164: str) -> bool:
-    """Whether `text`, read in `region`, is the number `e164`."""
-    p = parsed_phone(re.sub(r"[^\d+]", "", text), region or "ZZ")
-    return (
-        p is not None and phonenumbers.format_number(p, phonenumbers.PhoneNumberFormat.E164) == e164
-    )
+    """Whether `text`, read in `region` as identify reads numbers, is the number `e164`."""
+    from canary.identifiers import normalize_phone
+
+    return normalize_phone(text, region, strict=False) == e164
