@@ -442,7 +442,13 @@ class Scanner:
         if self._engine is None:
             nx = self.index.needles
             self._engine = (
-                Engine(nx.keys, None if nx.automaton else nx.prefixes, nx.group, nx.automaton)
+                Engine(
+                    nx.keys,
+                    None if nx.automaton else nx.prefixes,
+                    nx.group,
+                    nx.automaton,
+                    nx.anchor,
+                )
                 if nx is not None
                 else Engine([])
             )
