@@ -227,7 +227,7 @@ def test_the_kept_automaton_is_read_back_not_built(
     store: Store, reg: Register, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("daachorse")
-    assert needles.load(store).automaton  # built once, kept with the index
+    assert needles.load(store).kept_automaton()  # built once, kept with the index
 
     def no_build(*_: object) -> None:
         raise AssertionError("automaton built although one is kept")

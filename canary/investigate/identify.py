@@ -443,12 +443,13 @@ class Scanner:
     def engine(self) -> Engine:
         if self._engine is None:
             nx = self.index.needles
+            automaton = nx.kept_automaton() if nx is not None else None
             self._engine = (
                 Engine(
                     nx.keys,
-                    None if nx.automaton else nx.prefixes,
+                    None if automaton else nx.prefixes,
                     nx.group,
-                    nx.automaton,
+                    automaton,
                     nx.anchor,
                 )
                 if nx is not None

@@ -187,7 +187,8 @@ class NeedleIndex:
     prefix_lines: bytes = b""
     group: Sequence[int] = field(default_factory=lambda: array("q", [0]))
     #: The automaton over `prefixes` as bytes (`scan.serialized`), None when the engine
-    #: in use cannot keep one or it was made by another version.
+    #: in use cannot keep one, it was made by another version, or it is in `file`
+    #: (`kept_automaton` gives it either way).
     automaton: bytes | None = None
     #: Bytes of each needle the automaton holds (KEY_PREFIX unless there are too many).
     anchor: int = KEY_PREFIX
@@ -200,6 +201,13 @@ class NeedleIndex:
     def prefixes(self) -> list[bytes]:
         """The automaton's needles (split only when it is built, not read back)."""
         return _lines([self.file.read("prefixes") if self.file else self.prefix_lines])
+
+    def kept_automaton(self) -> bytes | None:
+        """The kept automaton's bytes (read from the mapped file each time: the caller
+        lets go of them once its engine is made)."""
+        if self.file is not None:
+            return self.file.read("automaton") or None
+        return self.automaton
 
     def identifiers(self, key: bytes) -> tuple[int, Sequence[int]] | None:
         """(needle number, identifier ids) of a compact key, None when no needle is it."""
@@ -431,7 +439,6 @@ def _mapped(path: Path, meta: dict[str, Any], gen: int) -> NeedleIndex | None:
             or len(group) != meta.get("groups", -1) + 1
         ):
             raise ValueError("its parts do not fit together")
-        automaton = file.read("automaton") or None
     except (ValueError, needle_file.IndexFileChanged) as exc:
         log.info("needle index file %s not used: %s", path, exc)
         return None
@@ -445,7 +452,7 @@ def _mapped(path: Path, meta: dict[str, Any], gen: int) -> NeedleIndex | None:
         meta["word_len"],
         b"",
         group,
-        automaton,
+        None,  # read from the file (and checked) when the engine is made: `kept_automaton`
         meta.get("anchor", KEY_PREFIX),
         meta["token"],
         file,
@@ -465,7 +472,7 @@ def _sections(index: NeedleIndex) -> list[bytes]:
         ids,
         group,
         index.prefix_lines,
-        index.automaton or b"",
+        index.kept_automaton() or b"",
     ]
 
 
