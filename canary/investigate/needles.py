@@ -381,9 +381,11 @@ def load(store: Store) -> NeedleIndex:
                 return _keep_file(store, stored, meta)
         index = build(conn)
     if index.generation is not None:
-        meta = _write(store, index)
+        sections = _sections(index)
+        table = needle_file.digest_table(sections)
+        meta = _write(store, index, sections, table)
         if meta is not None:
-            return _keep_file(store, index, meta)
+            return _keep_file(store, index, meta, sections, table)
     return index
 
 
@@ -476,11 +478,17 @@ def _sections(index: NeedleIndex) -> list[bytes]:
     ]
 
 
-def _keep_file(store: Store, index: NeedleIndex, meta: dict[str, Any]) -> NeedleIndex:
+def _keep_file(
+    store: Store,
+    index: NeedleIndex,
+    meta: dict[str, Any],
+    sections: list[bytes] | None = None,
+    table: bytes | None = None,
+) -> NeedleIndex:
     """Write `index`'s file and map it (the in-memory index when it cannot be)."""
     path = index_path(store)
-    sections = _sections(index)
-    table = needle_file.digest_table(sections)
+    sections = sections if sections is not None else _sections(index)
+    table = table if table is not None else needle_file.digest_table(sections)
     if hashlib.sha256(table).hexdigest() != meta.get("table_sha256"):
         return index  # parts kept by a machine of the other byte order: read, not mapped
     header = {**_expect(meta, index.generation or 0), **_header_meta(index)}
@@ -616,11 +624,13 @@ def _chunks(data: bytes) -> Iterator[bytes]:
         yield data[i : i + PART_BYTES]
 
 
-def _write(store: Store, index: NeedleIndex) -> dict[str, Any] | None:
-    """Store `index`'s parts; its meta (with the digest its file will have) when stored."""
-    sections = _sections(index)
+def _write(
+    store: Store, index: NeedleIndex, sections: list[bytes], table: bytes
+) -> dict[str, Any] | None:
+    """Store `index`'s parts (`sections`, as `_sections` gives them, with `table`, their
+    block digests); its meta (with the digest of that table) when stored."""
     meta = _header_meta(index)
-    meta["table_sha256"] = hashlib.sha256(needle_file.digest_table(sections)).hexdigest()
+    meta["table_sha256"] = hashlib.sha256(table).hexdigest()
     parts = {"meta": json.dumps(meta).encode(), **dict(zip(FILE_PARTS, sections, strict=True))}
     parts = {name: parts[name] for name in PARTS}
     rows = [
