@@ -128,7 +128,8 @@ class Mapped:
         self._mm = mm
         self._start = start
         self._table = table
-        self._ok = bytearray(len(table) // 32)
+        #: 1 for each block checked (read as `ok[offset >> BLOCK_SHIFT]` on a hot path).
+        self.verified = bytearray(len(table) // 32)
         self.view = memoryview(mm)[start:]
         self._covered = self.sections["digests"][0]  # the digests cover what is before them
 
@@ -138,7 +139,7 @@ class Mapped:
 
     def check(self, lo: int, hi: int) -> None:
         """Verify the blocks holding data bytes [lo, hi) (offsets in the data area)."""
-        ok = self._ok
+        ok = self.verified
         for b in range(lo >> BLOCK_SHIFT, ((max(hi, lo + 1) - 1) >> BLOCK_SHIFT) + 1):
             if not ok[b]:
                 block = self.view[b << BLOCK_SHIFT : min((b + 1) << BLOCK_SHIFT, self._covered)]
@@ -175,7 +176,7 @@ class Ints(Sequence[int]):
         self._at = at
         self._n = n
         self._view = file.view[at : at + 8 * n].cast("q")
-        self._ok = file._ok
+        self._ok = file.verified
 
     def __len__(self) -> int:
         return self._n

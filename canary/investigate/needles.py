@@ -130,16 +130,20 @@ class Keys(Sequence[bytes]):
 
 
 class MappedKeys(Keys):
-    """`Keys` read from a mapped index file: a needle is read (and its block checked)
+    """`Keys` read from a mapped index file: a needle is read (and its blocks checked)
     when it is looked at."""
 
-    __slots__ = ("_at", "_file")
+    __slots__ = ("_at", "_base", "_ends_at", "_ev", "_file", "_mm", "_n", "_ok")
 
     def __init__(self, file: needle_file.Mapped) -> None:
-        at, _ = file.section("keys")
         super().__init__(b"", file.ints("key_ends"))  # type: ignore[arg-type]
         self._file = file
-        self._at = at
+        self._at, _ = file.section("keys")
+        self._ends_at, length = file.section("key_ends")
+        self._n = length // 8 - 1
+        self._ev = file.view[self._ends_at : self._ends_at + length].cast("q")
+        self._ok = file.verified
+        self._mm = file.view
 
     @typing.overload
     def __getitem__(self, i: int) -> bytes: ...
@@ -150,13 +154,18 @@ class MappedKeys(Keys):
     def __getitem__(self, i: int | slice) -> bytes | Sequence[bytes]:
         if isinstance(i, slice):
             return [self[k] for k in range(*i.indices(len(self)))]
-        n = len(self._ends) - 1
         if i < 0:
-            i += n
-        if not 0 <= i < n:
+            i += self._n
+        if not 0 <= i < self._n:
             raise IndexError(i)
-        ends, at = self._ends, self._at
-        return self._file.bytes_at(at + ends[i], at + ends[i + 1])
+        ok, shift = self._ok, needle_file.BLOCK_SHIFT
+        at = self._ends_at + 8 * i  # the two ends, then the needle: each within 2 blocks
+        if not (ok[at >> shift] and ok[(at + 15) >> shift]):
+            self._file.check(at, at + 16)
+        lo, hi = self._at + self._ev[i], self._at + self._ev[i + 1]
+        if not (ok[lo >> shift] and ok[max(lo, hi - 1) >> shift]):
+            self._file.check(lo, hi)
+        return self._mm[lo:hi].tobytes()
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Keys):
