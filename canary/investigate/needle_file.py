@@ -13,7 +13,7 @@ renamed, and used only when it is a regular file of ours that no other user can 
 
 It is trusted only as far as the store vouches for it: the store's index row (`meta`)
 holds the generation, a random token drawn when the index was built, and the SHA-256
-of the file's table of block digests (one SHA-256 per MiB of the parts). A file whose
+of the file's table of block digests (one SHA-256 per 64 KiB of the parts). A file whose
 header names another generation or token, or whose table does not hash to the store's,
 is not used (and written again). The automaton is checked whole when it is read; every
 other block when it is first read (`Mapped.check`): a block that does not match raises
@@ -40,8 +40,9 @@ from canary.files import private_dir
 log = logging.getLogger(__name__)
 
 MAGIC = b"CANARYNX"
-#: Bytes hashed per digest (a block is read and checked once per process).
-BLOCK_SHIFT = 20
+#: Bytes hashed per digest (a block is read and checked once per process): 64 KiB, so
+#: that a look-up's first bisection checks a few MB, not one MiB per probe.
+BLOCK_SHIFT = 16
 BLOCK = 1 << BLOCK_SHIFT
 _HEAD = struct.Struct("<8sQ")  # magic, header length
 _ALIGN = 8
@@ -95,6 +96,7 @@ def write(
     head = dict(header)
     head["sections"] = layout(names, sections)
     head["byteorder"] = sys.byteorder
+    head["block"] = BLOCK
     encoded = json.dumps(head, sort_keys=True).encode()
     start = _HEAD.size + len(encoded)
     start += -start % mmap.ALLOCATIONGRANULARITY  # the data area maps from a page
@@ -146,6 +148,18 @@ class Mapped:
                 if hashlib.sha256(block).digest() != self._table[32 * b : 32 * b + 32]:
                     raise IndexFileChanged(f"{self.path}: block {b} does not match the store's")
                 ok[b] = 1
+                self._let_go(b)
+
+    def _let_go(self, b: int) -> None:
+        """Unmap the pages hashed for block `b` from this process (they stay in the page
+        cache): only the pages a look-up then reads count in its memory."""
+        if hasattr(mmap, "MADV_DONTNEED"):
+            lo = self._start + (b << BLOCK_SHIFT)
+            n = min(BLOCK, len(self._mm) - lo)
+            try:
+                self._mm.madvise(mmap.MADV_DONTNEED, lo, n)
+            except (OSError, ValueError):
+                pass
 
     def section(self, name: str) -> tuple[int, int]:
         at, length = self.sections[name]
@@ -242,8 +256,8 @@ def _validated(path: Path, mm: mmap.mmap, expect: Mapping[str, Any]) -> Mapped |
     for key, value in expect.items():
         if key != "table_sha256" and header.get(key) != value:
             raise ValueError(f"{key} is not the store's")
-    if header.get("byteorder") != sys.byteorder:
-        raise ValueError("another byte order")
+    if header.get("byteorder") != sys.byteorder or header.get("block") != BLOCK:
+        raise ValueError("another byte order or block size")
     start = _HEAD.size + length
     start += -start % mmap.ALLOCATIONGRANULARITY
     sections = header["sections"]
