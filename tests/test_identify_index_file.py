@@ -192,3 +192,14 @@ def test_the_longest_needle_of_a_group_is_found_by_bisection(start: int) -> None
 def test_load_index_uses_the_file(store: Store, reg: Register) -> None:
     load_index(store)
     assert load_index(store).needles is not None and load_index(store).needles.file is not None
+
+
+def test_an_index_kept_with_another_block_size_is_rebuilt_and_mapped(
+    store: Store, reg: Register, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    needles.load(store)
+    monkeypatch.setattr(needle_file, "BLOCK_SHIFT", 12)
+    monkeypatch.setattr(needle_file, "BLOCK", 1 << 12)
+    index = needles.load(store)  # the store's digests were of other blocks: not a file's
+    assert index.file is not None and index.file.header["block"] == 1 << 12
+    assert copies(store, f"contacto: {ANA.email}") == [reg.copies["Partido Azul"]]

@@ -523,6 +523,7 @@ def _header_meta(index: NeedleIndex) -> dict[str, Any]:
         "byteorder": sys.byteorder,
         "anchor": index.anchor,
         "token": index.token,
+        "block": needle_file.BLOCK,
     }
 
 
@@ -538,7 +539,11 @@ def _meta(conn: Connection, gen: int) -> dict[str, Any] | None:
         return None
     if not isinstance(meta, dict):
         return None
-    if meta.get("format") != FORMAT or meta.get("engine") != engine_name():
+    if (
+        meta.get("format") != FORMAT
+        or meta.get("engine") != engine_name()
+        or meta.get("block") != needle_file.BLOCK
+    ):
         return None  # made by another version: rebuilt (and kept) for this one
     return meta
 
