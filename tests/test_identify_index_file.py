@@ -203,3 +203,22 @@ def test_an_index_kept_with_another_block_size_is_rebuilt_and_mapped(
     index = needles.load(store)  # the store's digests were of other blocks: not a file's
     assert index.file is not None and index.file.header["block"] == 1 << 12
     assert copies(store, f"contacto: {ANA.email}") == [reg.copies["Partido Azul"]]
+
+
+def test_a_look_up_through_the_fences_finds_what_a_bisection_of_every_needle_finds(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(needles, "FENCE", 3)
+    people = [
+        Person(f"Luz Mar{n} Paz", f"luz{n}@{DOMAIN}", f"+52 844 000 00{n:02d}") for n in range(9)
+    ]
+    build(store, {"Partido Azul": [ANA, EVA, *people]})
+    with store.engine.connect() as conn:
+        plain = needles.build(conn)
+    mapped = needles.load(store)
+    assert mapped.fences is not None and len(mapped.fences) == -(-len(plain.keys) // 3)
+    listed = list(plain.keys)
+    probes = [*listed, b"", b"0", b"zzzz", *(k + b"0" for k in listed), *(k[:-1] for k in listed)]
+    for probe in probes:
+        got, want = mapped.identifiers(probe), plain.identifiers(probe)
+        assert (got and (got[0], list(got[1]))) == (want and (want[0], list(want[1])))

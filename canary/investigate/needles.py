@@ -65,7 +65,21 @@ MIN_ID_LEN = 5
 FORMAT = 4
 PARTS = ("meta", "keys", "key_ends", "starts", "ids", "prefixes", "group", "automaton")
 #: The parts a mapped file holds, in its order (then the block digests).
-FILE_PARTS = ("keys", "key_ends", "starts", "ids", "group", "prefixes", "automaton")
+FILE_PARTS = (
+    "keys",
+    "key_ends",
+    "starts",
+    "ids",
+    "group",
+    "prefixes",
+    "automaton",
+    "fences",
+    "fence_ends",
+)
+#: Every FENCE-th needle is also kept apart in the file (`fences`), close together: a
+#: look-up bisects them first, then FENCE needles, so it reads a few pages of the file,
+#: not one per probe over millions of needles.
+FENCE = 64
 #: Distinct needle prefixes the automaton holds at most. Its size (and the time to read
 #: it back) grows with them: about 70 bytes each, read back at about 1.5 GB/s. Past this,
 #: the prefixes are cut shorter (`anchor_length`) until they fit: fewer, shorter
@@ -135,11 +149,13 @@ class MappedKeys(Keys):
 
     __slots__ = ("_at", "_base", "_ends_at", "_ev", "_file", "_mm", "_n", "_ok")
 
-    def __init__(self, file: needle_file.Mapped) -> None:
-        super().__init__(b"", file.ints("key_ends"))  # type: ignore[arg-type]
+    def __init__(
+        self, file: needle_file.Mapped, keys: str = "keys", ends: str = "key_ends"
+    ) -> None:
+        super().__init__(b"", file.ints(ends))  # type: ignore[arg-type]
         self._file = file
-        self._at, _ = file.section("keys")
-        self._ends_at, length = file.section("key_ends")
+        self._at, _ = file.section(keys)
+        self._ends_at, length = file.section(ends)
         self._n = length // 8 - 1
         self._ev = file.view[self._ends_at : self._ends_at + length].cast("q")
         self._ok = file.verified
@@ -205,6 +221,8 @@ class NeedleIndex:
     token: str = ""
     #: The mapped file the parts are read from (None: held in memory).
     file: needle_file.Mapped | None = None
+    #: keys[0], keys[FENCE], keys[2 * FENCE]... kept together (a mapped index's).
+    fences: Keys | None = None
 
     @functools.cached_property
     def prefixes(self) -> list[bytes]:
@@ -220,7 +238,12 @@ class NeedleIndex:
 
     def identifiers(self, key: bytes) -> tuple[int, Sequence[int]] | None:
         """(needle number, identifier ids) of a compact key, None when no needle is it."""
-        k = bisect.bisect_left(self.keys, key)  # sorted: no dict of every key to build
+        if self.fences is None:
+            k = bisect.bisect_left(self.keys, key)  # sorted: no dict of every key to build
+        else:  # keys[f * FENCE] <= key < keys[(f + 1) * FENCE]: bisect those FENCE only
+            f = bisect.bisect_right(self.fences, key) - 1
+            lo = max(f, 0) * FENCE
+            k = bisect.bisect_left(self.keys, key, lo, min(len(self.keys), (f + 1) * FENCE))
         if k == len(self.keys) or self.keys[k] != key:
             return None
         return k, self.ids[self.starts[k] : self.starts[k + 1]]
@@ -441,6 +464,7 @@ def _mapped(path: Path, meta: dict[str, Any], gen: int) -> NeedleIndex | None:
         return None
     try:
         keys = MappedKeys(file)
+        fences = MappedKeys(file, "fences", "fence_ends")
         starts, ids, group = file.ints("starts"), file.ints("ids"), file.ints("group")
         if (
             len(keys) != meta.get("keys")
@@ -448,9 +472,10 @@ def _mapped(path: Path, meta: dict[str, Any], gen: int) -> NeedleIndex | None:
             or keys.ends[0] != 0
             or keys.ends[-1] != file.section("keys")[1]
             or len(group) != meta.get("groups", -1) + 1
+            or len(fences) != -(-len(keys) // FENCE)
         ):
             raise ValueError("its parts do not fit together")
-    except (ValueError, needle_file.IndexFileChanged) as exc:
+    except (ValueError, KeyError, needle_file.IndexFileChanged) as exc:
         log.info("needle index file %s not used: %s", path, exc)
         return None
     return NeedleIndex(
@@ -467,6 +492,7 @@ def _mapped(path: Path, meta: dict[str, Any], gen: int) -> NeedleIndex | None:
         meta.get("anchor", KEY_PREFIX),
         meta["token"],
         file,
+        fences,
     )
 
 
@@ -476,14 +502,18 @@ def _sections(index: NeedleIndex) -> list[bytes]:
         n.tobytes() if isinstance(n, array | needle_file.Ints) else array("q", n).tobytes()
         for n in numbers
     )
+    keys = index.keys
+    fences = Keys.of([keys[i] for i in range(0, len(keys), FENCE)])
     return [
-        index.keys.blob,
+        keys.blob,
         ends,
         starts,
         ids,
         group,
         index.prefix_lines,
         index.kept_automaton() or b"",
+        fences.blob,
+        fences.ends.tobytes(),
     ]
 
 
