@@ -202,6 +202,8 @@ def test_an_index_kept_with_another_block_size_is_rebuilt_and_mapped(
     monkeypatch.setattr(needle_file, "BLOCK", 1 << 12)
     index = needles.load(store)  # the store's digests were of other blocks: not a file's
     assert index.file is not None and index.file.header["block"] == 1 << 12
+    monkeypatch.setattr(needles, "FENCE", 5)
+    assert needles.load(store).file is not None  # and with other fences
     assert copies(store, f"contacto: {ANA.email}") == [reg.copies["Partido Azul"]]
 
 

@@ -553,8 +553,14 @@ def _header_meta(index: NeedleIndex) -> dict[str, Any]:
         "byteorder": sys.byteorder,
         "anchor": index.anchor,
         "token": index.token,
-        "block": needle_file.BLOCK,
+        "layout": _layout(),
     }
+
+
+def _layout() -> list[Any]:
+    """What the file made from the stored parts depends on besides them: an index kept
+    with another layout is rebuilt (its file could never be vouched for)."""
+    return [needle_file.BLOCK, FENCE, *FILE_PARTS]
 
 
 def _meta(conn: Connection, gen: int) -> dict[str, Any] | None:
@@ -572,7 +578,7 @@ def _meta(conn: Connection, gen: int) -> dict[str, Any] | None:
     if (
         meta.get("format") != FORMAT
         or meta.get("engine") != engine_name()
-        or meta.get("block") != needle_file.BLOCK
+        or meta.get("layout") != _layout()
     ):
         return None  # made by another version: rebuilt (and kept) for this one
     return meta
