@@ -175,6 +175,11 @@ class Mapped:
         at, length = self.section(name)
         return Ints(self, at, length // 8)
 
+    def raw(self) -> tuple[mmap.mmap, int]:
+        """The mapping and where the data area starts in it (for reads whose blocks the
+        caller checks)."""
+        return self._mm, self._start
+
     def bytes_at(self, lo: int, hi: int) -> bytes:
         self.check(lo, hi)
         return self._mm[self._start + lo : self._start + hi]

@@ -147,7 +147,7 @@ class MappedKeys(Keys):
     """`Keys` read from a mapped index file: a needle is read (and its blocks checked)
     when it is looked at."""
 
-    __slots__ = ("_at", "_base", "_ends_at", "_ev", "_file", "_mm", "_n", "_ok")
+    __slots__ = ("_at", "_base", "_ends_at", "_ev", "_file", "_mm", "_n", "_ok", "_raw")
 
     def __init__(
         self, file: needle_file.Mapped, keys: str = "keys", ends: str = "key_ends"
@@ -160,6 +160,30 @@ class MappedKeys(Keys):
         self._ev = file.view[self._ends_at : self._ends_at + length].cast("q")
         self._ok = file.verified
         self._mm = file.view
+        self._raw, self._base = file.raw()
+
+    def bisect(self, key: bytes, lo: int = 0, hi: int | None = None, *, right: bool = False) -> int:
+        """`bisect.bisect_left` (or `_right`) of `key`, each probe read in place (the C
+        bisection calling `__getitem__` costs a Python call per probe)."""
+        ev, raw, ok, shift = self._ev, self._raw, self._ok, needle_file.BLOCK_SHIFT
+        ends_at, at, base = self._ends_at, self._at, self._base
+        hi = self._n if hi is None else hi
+        while lo < hi:
+            mid = (lo + hi) // 2
+            e = ends_at + 8 * mid
+            a, b = at + ev[mid], at + ev[mid + 1]
+            last = b - 1 if b > a else a
+            if not (
+                ok[e >> shift] and ok[(e + 15) >> shift] and ok[a >> shift] and ok[last >> shift]
+            ):
+                self._file.check(e, e + 16)
+                self._file.check(a, b)
+            probe = raw[base + a : base + b]
+            if probe < key or (right and probe == key):
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
 
     @typing.overload
     def __getitem__(self, i: int) -> bytes: ...
@@ -238,12 +262,12 @@ class NeedleIndex:
 
     def identifiers(self, key: bytes) -> tuple[int, Sequence[int]] | None:
         """(needle number, identifier ids) of a compact key, None when no needle is it."""
-        if self.fences is None:
-            k = bisect.bisect_left(self.keys, key)  # sorted: no dict of every key to build
+        keys, fences = self.keys, self.fences
+        if not isinstance(fences, MappedKeys) or not isinstance(keys, MappedKeys):
+            k = bisect.bisect_left(keys, key)  # sorted: no dict of every key to build
         else:  # keys[f * FENCE] <= key < keys[(f + 1) * FENCE]: bisect those FENCE only
-            f = bisect.bisect_right(self.fences, key) - 1
-            lo = max(f, 0) * FENCE
-            k = bisect.bisect_left(self.keys, key, lo, min(len(self.keys), (f + 1) * FENCE))
+            f = fences.bisect(key, right=True) - 1
+            k = keys.bisect(key, max(f, 0) * FENCE, min(len(keys), (f + 1) * FENCE))
         if k == len(self.keys) or self.keys[k] != key:
             return None
         return k, self.ids[self.starts[k] : self.starts[k + 1]]
