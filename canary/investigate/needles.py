@@ -23,6 +23,13 @@ value, and rebuilds (and stores) it otherwise: an identifier added after the ind
 was built is never missed, one deleted is never matched (its row is gone when a hit
 reads it), and concurrent writers cannot slip a change between the counter's read
 and the identifiers' read (the counter is read first; a change after it moves it on).
+
+The same parts are also kept in a file mapped into memory (`canary.investigate.
+needle_file`), which `load` uses when the store's `meta` row vouches for it: reading a
+million canaries' parts from the store took about a second and their memory, the file
+costs a header, the automaton and the pages a candidate's look-ups read. Past
+ANCHOR_BUDGET distinct 16-byte prefixes the automaton holds shorter ones
+(`anchor_length`), so that reading it back stays bounded whatever the register's size.
 """
 
 from __future__ import annotations
