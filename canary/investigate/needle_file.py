@@ -13,7 +13,7 @@ renamed, and used only when it is a regular file of ours that no other user can 
 
 It is trusted only as far as the store vouches for it: the store's index row (`meta`)
 holds the generation, a random token drawn when the index was built, and the SHA-256
-of the file's table of block digests (one SHA-256 per 64 KiB of the parts). A file whose
+of the file's table of block digests (one SHA-256 per 16 KiB of the parts). A file whose
 header names another generation or token, or whose table does not hash to the store's,
 is not used (and written again). The automaton is checked whole when it is read; every
 other block when it is first read (`Mapped.check`): a block that does not match raises
@@ -40,9 +40,10 @@ from canary.files import private_dir
 log = logging.getLogger(__name__)
 
 MAGIC = b"CANARYNX"
-#: Bytes hashed per digest (a block is read and checked once per process): 64 KiB, so
-#: that a look-up's first bisection checks a few MB, not one MiB per probe.
-BLOCK_SHIFT = 16
+#: Bytes hashed per digest (a block is read and checked once per process): 16 KiB, so
+#: that a candidate's look-ups check a few small blocks (about 12 us each), not 64 KiB
+#: (45 us) or 1 MiB per probe; the table is 2 MB per GB of index.
+BLOCK_SHIFT = 14
 BLOCK = 1 << BLOCK_SHIFT
 _HEAD = struct.Struct("<8sQ")  # magic, header length
 _ALIGN = 8
