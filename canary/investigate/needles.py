@@ -154,7 +154,7 @@ class MappedKeys(Keys):
     """`Keys` read from a mapped index file: a needle is read (and its blocks checked)
     when it is looked at."""
 
-    __slots__ = ("_at", "_base", "_ends_at", "_ev", "_file", "_mm", "_n", "_ok", "_raw")
+    __slots__ = ("_at", "_base", "_ends_at", "_ev", "_file", "_mm", "_n", "_ok", "_raw", "_whole")
 
     def __init__(
         self, file: needle_file.Mapped, keys: str = "keys", ends: str = "key_ends"
@@ -168,19 +168,28 @@ class MappedKeys(Keys):
         self._ok = file.verified
         self._mm = file.view
         self._raw, self._base = file.raw()
+        self._whole = False  # every block of these needles checked (`check_all`)
+
+    def check_all(self) -> None:
+        """Check every block of these needles at once (the fences: a few MB that every
+        look-up bisects), so that their probes need no check of their own."""
+        if not self._whole:
+            self._file.check(self._ends_at, self._ends_at + 8 * (self._n + 1))
+            self._file.check(self._at, self._at + self._ev[self._n])
+            self._whole = True
 
     def bisect(self, key: bytes, lo: int = 0, hi: int | None = None, *, right: bool = False) -> int:
         """`bisect.bisect_left` (or `_right`) of `key`, each probe read in place (the C
         bisection calling `__getitem__` costs a Python call per probe)."""
         ev, raw, ok, shift = self._ev, self._raw, self._ok, needle_file.BLOCK_SHIFT
-        ends_at, at, base = self._ends_at, self._at, self._base
+        ends_at, at, base, whole = self._ends_at, self._at, self._base, self._whole
         hi = self._n if hi is None else hi
         while lo < hi:
             mid = (lo + hi) // 2
             e = ends_at + 8 * mid
             a, b = at + ev[mid], at + ev[mid + 1]
             last = b - 1 if b > a else a
-            if not (
+            if not whole and not (
                 ok[e >> shift] and ok[(e + 15) >> shift] and ok[a >> shift] and ok[last >> shift]
             ):
                 self._file.check(e, e + 16)
@@ -273,6 +282,7 @@ class NeedleIndex:
         if not isinstance(fences, MappedKeys) or not isinstance(keys, MappedKeys):
             k = bisect.bisect_left(keys, key)  # sorted: no dict of every key to build
         else:  # keys[f * FENCE] <= key < keys[(f + 1) * FENCE]: bisect those FENCE only
+            fences.check_all()
             f = fences.bisect(key, right=True) - 1
             k = keys.bisect(key, max(f, 0) * FENCE, min(len(keys), (f + 1) * FENCE))
         if k == len(self.keys) or self.keys[k] != key:
