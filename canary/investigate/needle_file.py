@@ -140,25 +140,37 @@ class Mapped:
     def sections(self) -> dict[str, list[int]]:
         return typing.cast(dict[str, list[int]], self.header["sections"])
 
-    def check(self, lo: int, hi: int) -> None:
-        """Verify the blocks holding data bytes [lo, hi) (offsets in the data area)."""
+    def check(self, lo: int, hi: int, copy: bytes | None = None) -> None:
+        """Verify the blocks holding data bytes [lo, hi) (offsets in the data area);
+        with `copy` (those bytes, already read), the blocks it holds whole are hashed
+        from it, not from the mapping."""
         ok = self.verified
-        for b in range(lo >> BLOCK_SHIFT, ((max(hi, lo + 1) - 1) >> BLOCK_SHIFT) + 1):
-            if not ok[b]:
-                block = self.view[b << BLOCK_SHIFT : min((b + 1) << BLOCK_SHIFT, self._covered)]
-                if hashlib.sha256(block).digest() != self._table[32 * b : 32 * b + 32]:
-                    raise IndexFileChanged(f"{self.path}: block {b} does not match the store's")
-                ok[b] = 1
-                self._let_go(b)
+        first, last = lo >> BLOCK_SHIFT, (max(hi, lo + 1) - 1) >> BLOCK_SHIFT
+        hashed = False
+        for b in range(first, last + 1):
+            if ok[b]:
+                continue
+            hashed = True
+            start, end = b << BLOCK_SHIFT, min((b + 1) << BLOCK_SHIFT, self._covered)
+            if copy is not None and lo <= start and end <= hi:
+                block: bytes | memoryview = memoryview(copy)[start - lo : end - lo]
+            else:
+                block = self.view[start:end]
+            if hashlib.sha256(block).digest() != self._table[32 * b : 32 * b + 32]:
+                raise IndexFileChanged(f"{self.path}: block {b} does not match the store's")
+            ok[b] = 1
+        if hashed:
+            self._let_go(first << BLOCK_SHIFT, (last + 1) << BLOCK_SHIFT)
 
-    def _let_go(self, b: int) -> None:
-        """Unmap the pages hashed for block `b` from this process (they stay in the page
-        cache): only the pages a look-up then reads count in its memory."""
+    def _let_go(self, lo: int, hi: int) -> None:
+        """Unmap the pages of data bytes [lo, hi) from this process (they stay in the
+        page cache): only the pages a look-up then reads count in its memory."""
         if hasattr(mmap, "MADV_DONTNEED"):
-            lo = self._start + (b << BLOCK_SHIFT)
-            n = min(BLOCK, len(self._mm) - lo)
+            lo += self._start
+            n = min(hi + self._start, len(self._mm)) - lo
             try:
-                self._mm.madvise(mmap.MADV_DONTNEED, lo, n)
+                if n > 0:
+                    self._mm.madvise(mmap.MADV_DONTNEED, lo, n)
             except (OSError, ValueError):
                 pass
 
@@ -169,8 +181,9 @@ class Mapped:
     def read(self, name: str) -> bytes:
         """A whole section as bytes, checked."""
         at, length = self.section(name)
-        self.check(at, at + length)
-        return bytes(self.view[at : at + length])
+        data = bytes(self.view[at : at + length])  # read once, then checked from the copy
+        self.check(at, at + length, data)
+        return data
 
     def ints(self, name: str) -> Ints:
         at, length = self.section(name)
