@@ -31,6 +31,19 @@ def _pg_available() -> bool:
 _PG_OK: bool | None = None
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Files the tool keeps in the user's cache folder (a PostgreSQL store's needle
+    index) go to a temporary folder, not the user's."""
+    old = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if old is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = old
+
+
 @pytest.fixture(autouse=True)
 def _close_engines() -> Iterator[None]:
     """Close every engine a test opened, so no pooled connection outlives its test."""

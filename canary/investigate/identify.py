@@ -34,11 +34,11 @@ import os
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 
@@ -47,6 +47,7 @@ from canary.identifiers import id_kind, is_sequence_id, normalize_email, phone_p
 from canary.investigate import needles as needle_index
 from canary.investigate.coded import apply_codes
 from canary.investigate.datasets import DatasetAnswer, dataset_matcher
+from canary.investigate.needle_file import IndexFileChanged
 from canary.investigate.needles import NeedleIndex, word_orders
 from canary.investigate.readers import CHUNK_BYTES, as_text, raw_blocks, read_pieces
 from canary.investigate.scan import Engine, char_start
@@ -57,6 +58,7 @@ from canary.text import compact, words
 from canary.vocabulary import Strength
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 MAX_UNMATCHED = 1000
 PHONE_RUN = r"(?<![\d+])\+?\d[\d \t\r\n().\-/\u00a0]{%d,}\d"
@@ -441,8 +443,15 @@ class Scanner:
     def engine(self) -> Engine:
         if self._engine is None:
             nx = self.index.needles
+            automaton = nx.kept_automaton() if nx is not None else None
             self._engine = (
-                Engine(nx.keys, None if nx.automaton else nx.prefixes, nx.group, nx.automaton)
+                Engine(
+                    nx.keys,
+                    None if automaton else nx.prefixes,
+                    nx.group,
+                    automaton,
+                    nx.anchor,
+                )
                 if nx is not None
                 else Engine([])
             )
@@ -715,8 +724,24 @@ def scan_halves(scanner: Scanner, path: Path, size: int) -> None:
     scanner._carry, scanner._finished = b"", True
 
 
+def checked_index(store: Store, run: Callable[[], _T]) -> _T:
+    """`run()`, and once more if a block of the mapped needle index turned out not to be
+    what the store vouches for (the file is removed first: written again from the
+    store's parts, which are checked against the same digests)."""
+    try:
+        return run()
+    except IndexFileChanged as exc:
+        log.warning("identify: %s; the index is read from the store again", exc)
+        needle_index.discard_file(store)
+        return run()
+
+
 def identify_text(store: Store, text: str) -> dict[str, Any]:
     """`identify` for text already in memory (pasted lists, messages)."""
+    return checked_index(store, lambda: _identify_text(store, text))
+
+
+def _identify_text(store: Store, text: str) -> dict[str, Any]:
     scanner = Scanner(load_index(store))
     scanner.feed(text, final=True)
     matcher = dataset_matcher(store)
@@ -734,6 +759,10 @@ def identify(store: Store, path: str | Path) -> dict[str, Any]:
 
 def identify_dump(store: Store, path: str | Path) -> Identification:
     """Scan the file at `path`, read as its content says, for every copy's canaries."""
+    return checked_index(store, lambda: _identify_dump(store, path))
+
+
+def _identify_dump(store: Store, path: str | Path) -> Identification:
     p = Path(path)
     if p.is_dir():
         raise InputError(f"{path} is a folder; give the path of the found file itself")

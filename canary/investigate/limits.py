@@ -246,6 +246,12 @@ def bounded_identify(
     store: Store, path: Path, limits: ReadLimits = SERVER_LIMITS
 ) -> dict[str, Any]:
     """`identify` with the file read in a child process under `limits`."""
+    from canary.investigate.identify import checked_index
+
+    return checked_index(store, lambda: _bounded_identify(store, path, limits))
+
+
+def _bounded_identify(store: Store, path: Path, limits: ReadLimits) -> dict[str, Any]:
     from canary.investigate.datasets import dataset_matcher
     from canary.investigate.identify import Scanner, load_index
     from canary.investigate.sniff import detect_file_format

@@ -68,6 +68,9 @@ MAX_HITS_PER_NEEDLE = 10_000
 KEY_PREFIX = 16
 #: Whole needles of one prefix compared with a hit, at most (the rest count as its prefix).
 MAX_GROUP = 64
+#: Bytes of a projection compared with the needles of a large group (longer needles
+#: are not made: an address is at most 254 characters).
+LONGEST = 320
 #: Bytes of the original a projected position is mapped back within (see `_Piece`).
 BLOCK = 4096
 
@@ -231,8 +234,8 @@ def serialized(prefixes: Sequence[bytes]) -> bytes | None:
     return None if built is None else bytes(built.serialize())
 
 
-def prefix_groups(keys: Sequence[bytes]) -> tuple[list[bytes], list[int]]:
-    """The automaton's needles for sorted compact `keys`: each distinct first KEY_PREFIX
+def prefix_groups(keys: Sequence[bytes], length: int = KEY_PREFIX) -> tuple[list[bytes], list[int]]:
+    """The automaton's needles for sorted compact `keys`: each distinct first `length`
     bytes of a key at least MIN_NEEDLE long, and where the keys of each begin in `keys`
     (the last item: where the last one's end)."""
     prefixes: list[bytes] = []
@@ -241,7 +244,7 @@ def prefix_groups(keys: Sequence[bytes]) -> tuple[list[bytes], list[int]]:
     for i, key in enumerate(keys):
         if len(key) < MIN_NEEDLE:
             continue
-        prefix = key[:KEY_PREFIX]
+        prefix = key[:length]
         if prefix != last:
             prefixes.append(prefix)
             group.append(i)
@@ -249,6 +252,27 @@ def prefix_groups(keys: Sequence[bytes]) -> tuple[list[bytes], list[int]]:
         end = i + 1
     group.append(end)
     return prefixes, group
+
+
+def longest_at(full: Sequence[bytes], lo: int, hi: int, text: bytes, start: int) -> int | None:
+    """The longest of the sorted needles `full[lo:hi]` that `text` holds at `start`, by
+    bisection (a group too large to try each one)."""
+    probe = text[start : start + LONGEST]
+    j = bisect.bisect_right(full, probe, lo, hi) - 1
+    while j >= lo:
+        key = full[j]
+        if probe.startswith(key):
+            return j  # the largest needle <= probe that is a prefix of it is the longest
+        # A shorter needle that is a prefix of the probe sorts before `key` and is a
+        # prefix of what `key` and the probe share.
+        n = 0
+        for a, b in zip(key, probe, strict=False):
+            if a != b:
+                break
+            n += 1
+        probe = probe[:n]
+        j = bisect.bisect_right(full, probe, lo, j) - 1
+    return None
 
 
 class Engine:
@@ -267,13 +291,14 @@ class Engine:
         prefixes: Sequence[bytes] | None = None,
         group: Sequence[int] | None = None,
         automaton: bytes | None = None,
+        anchor: int = KEY_PREFIX,
     ) -> None:
         """`keys`: needles in compact form (`canary.text.compact`), sorted, each once;
         `prefixes` and `group` as `prefix_groups` gives them (computed when not given;
         the prefixes are needed only when there is no `automaton`, what `serialized` gave
         for them)."""
         if group is None:
-            prefixes, group = prefix_groups(keys)
+            prefixes, group = prefix_groups(keys, anchor)
         self._full = keys
         self._group = group
         self._size = len(group) - 1
@@ -291,7 +316,7 @@ class Engine:
             except Exception:  # another version's bytes: built again below
                 log.info("stored automaton not readable by this daachorse; building it")
         if prefixes is None:
-            prefixes = prefix_groups(keys)[0]
+            prefixes = prefix_groups(keys, anchor)[0]
         self._double_array = double_array(prefixes)
         if self._double_array is None:
             # Leftmost-longest, contiguous: 2.5x faster to search than every overlapping
@@ -328,8 +353,11 @@ class Engine:
         piece = _Piece(data, fn)
         full, group, hits, misses = self._full, self._group, self._hits, self._misses
         for index, start, end in matches:
+            lo, hi = group[index], group[index + 1]
             whole = None  # the longest whole needle of this prefix that is there
-            for k in range(group[index], min(group[index + 1], group[index] + MAX_GROUP)):
+            if hi - lo > MAX_GROUP:  # short prefixes (`needles.anchor_length`): bisect
+                whole = longest_at(full, lo, hi, text, start)
+            for k in range(lo, hi if hi - lo <= MAX_GROUP else lo):
                 if text.startswith(full[k], start) and (
                     whole is None or len(full[k]) > len(full[whole])
                 ):
