@@ -8,8 +8,9 @@ The index keeps what the scan needs in a few binary parts of the `needle_index` 
 - `keys`: every needle in its compact form (`canary.text.compact`: the automaton's
   alphabet), sorted, run together (`key_ends` says where each ends): an address, a
   phone's national number (and an Argentine mobile's local digits, `local_forms`),
-  each word order a name is matched in, an id, a canary domain; read back as one bytes object, a needle sliced from it when it is looked at
-  (splitting millions of them into objects was most of the start-up);
+  each word order a name is matched in, an id, a canary domain; read back as one bytes
+  object, a needle sliced from it when it is looked at (splitting millions of them
+  into objects was most of the start-up);
 - `starts` / `ids`: for needle k, the ids of the identifiers that give it
   (`ids[starts[k]:starts[k + 1]]`); the identifiers themselves are read from the store
   only when a needle is met in a dump (`Index.ensure` in `identify`);
