@@ -63,6 +63,31 @@ def phone_parts(e164: str) -> tuple[str, str, str] | None:
     )
 
 
+#: Country codes whose numbers are written locally with digits that are not the national
+#: number's: Argentina's mobiles ("351 15-478-1733" for +54 9 351 478 1733).
+LOCAL_FORM_CODES = frozenset({"54"})
+
+
+def local_forms(e164: str) -> list[str]:
+    """The digits a number is written with at home where they are not its national
+    number's (after a trunk "0"): "351154781733" for +54 9 351 478 1733. Asked only of
+    the countries in LOCAL_FORM_CODES (formatting a number costs about 20 us); [] for
+    the rest and where the national number is written as it is."""
+    code = e164[1:3]
+    if not e164.startswith("+") or code not in LOCAL_FORM_CODES:
+        return []
+    try:
+        parsed = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:
+        return []
+    nsn = phonenumbers.national_significant_number(parsed)
+    written = re.sub(
+        r"\D", "", phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+    )
+    written = written[1:] if written.startswith("0") else written
+    return [] if written.endswith(nsn) else [written]
+
+
 def fix_mexican_mobile(e164: str) -> str:
     """+521 + 10 digits (how WhatsApp and Twilio send Mexican mobiles) is +52 + 10 digits."""
     if e164.startswith("+521") and len(e164) == 14:

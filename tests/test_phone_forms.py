@@ -105,3 +105,15 @@ def test_the_migration_fills_in_existing_numbers(store_url: str) -> None:
         assert trace(store, "NUÑEZ, maria jose")["identifier"] == "María José Núñez"
     finally:
         store.dispose()
+
+
+def test_an_argentine_mobile_written_at_home_is_found(store: Store) -> None:
+    # "351 15-478-1733" is +54 9 351 478 1733: its digits are not the national number's
+    # (93514781733), so a dump holding only phones written the Argentine way (a
+    # WhatsApp group's list) was traced to no copy.
+    build(store, {"Partido Azul": [Person("Ana Ruiz Ortega", None, "+54 9 351 478 1733")]})
+    for written in ("351 15478-1733", "0351 15-478-1733", "(0351) 154781733", "+54 9 351 478-1733"):
+        doc = identify_text(store, f"contacto: {written}\n")
+        assert [i["value"] for i in doc["copies"][0]["identifiers"]] == ["+5493514781733"], written
+    # The national number alone, unchanged: another number's digits are not taken for it.
+    assert identify_text(store, "contacto: 351 15478-1734\n")["copies"] == []

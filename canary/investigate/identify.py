@@ -43,7 +43,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 
 from canary.errors import InputError
-from canary.identifiers import id_kind, is_sequence_id, normalize_email, phone_parts
+from canary.identifiers import id_kind, is_sequence_id, local_forms, normalize_email, phone_parts
 from canary.investigate import needles as needle_index
 from canary.investigate.coded import apply_codes
 from canary.investigate.datasets import DatasetAnswer, dataset_matcher
@@ -159,7 +159,8 @@ class Index:
             self.phones.setdefault(value, []).append(holder)
             parts = (nsn, cc) if nsn and cc else _parts(value)
             if not known and parts is not None:
-                self.national.setdefault(parts[0], []).append((parts[1], value))
+                for form in (parts[0], *local_forms(value)):  # "351 15-478-1733" too
+                    self.national.setdefault(form, []).append((parts[1], value))
         elif kind in ("name", "id"):
             for w in word_orders(kind, value):
                 self.words.setdefault(w[0], []).append((w, kind, value, holder))

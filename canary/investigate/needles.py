@@ -7,9 +7,10 @@ The index keeps what the scan needs in a few binary parts of the `needle_index` 
 
 - `keys`: every needle in its compact form (`canary.text.compact`: the automaton's
   alphabet), sorted, run together (`key_ends` says where each ends): an address, a
-  phone's national number, each word order a name is matched in, an id, a canary
-  domain; read back as one bytes object, a needle sliced from it when it is looked at
-  (splitting millions of them into objects was most of the start-up);
+  phone's national number (and an Argentine mobile's local digits, `local_forms`),
+  each word order a name is matched in, an id, a canary domain; read back as one bytes
+  object, a needle sliced from it when it is looked at (splitting millions of them
+  into objects was most of the start-up);
 - `starts` / `ids`: for needle k, the ids of the identifiers that give it
   (`ids[starts[k]:starts[k + 1]]`); the identifiers themselves are read from the store
   only when a needle is met in a dump (`Index.ensure` in `identify`);
@@ -52,7 +53,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from canary.identifiers import normalize_email, phone_parts
+from canary.identifiers import local_forms, normalize_email, phone_parts
 from canary.investigate import needle_file
 from canary.investigate.scan import KEY_PREFIX, MIN_NEEDLE, engine_name, prefix_groups, serialized
 from canary.store.engine import Store, sqlite_path
@@ -69,7 +70,7 @@ BATCH = 50_000
 #: Identifier values shorter than this (all words run together) are ids too short to
 #: count: they would match real rows.
 MIN_ID_LEN = 5
-FORMAT = 4
+FORMAT = 5
 PARTS = ("meta", "keys", "key_ends", "starts", "ids", "prefixes", "group", "automaton")
 #: The parts a mapped file holds, in its order (then the block digests).
 FILE_PARTS = (
@@ -302,7 +303,7 @@ def identifier_keys(kind: str, value: str, national: str | None) -> list[str]:
         return [compact(normalize_email(value))]
     if kind == "phone":
         nsn = national or (phone_parts(value) or ("",))[0]
-        return [nsn] if nsn else []
+        return [nsn, *local_forms(value)] if nsn else []
     if kind not in ("name", "id"):
         return []
     words = word_orders(kind, value)
@@ -346,7 +347,7 @@ def build(conn: Connection) -> NeedleIndex:
                 if parts is None:
                     continue
                 national = parts[0]
-                lengths.add(len(parts[0]))
+                lengths.update(len(form) for form in (parts[0], *local_forms(value)))
                 codes.add(parts[1])
             for key in identifier_keys(kind, value, national):
                 table.setdefault(key, []).append(ident)
