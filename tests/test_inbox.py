@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 import listeners.inbox
 from canary.cli import app
 from canary.hits import attribution
-from canary.hits.record import pending_count
+from canary.hits.record import Observation, attribute_pending, pending_count, receive_in
 from canary.investigate.queries import list_hits
 from canary.investigate.search import SearchFilter, search
 from canary.store.chain import verify_chain
@@ -248,3 +248,51 @@ def test_hits_answered_before_a_kill_are_attributed_on_the_next_start(
         assert alerts(store) == 2  # the first hit of each copy's incident
     finally:
         store.dispose()
+
+
+def _sms(n: int) -> Observation:
+    return Observation(
+        channel="sms",
+        identifier=CANARY,
+        sender="+528441234567",
+        summary=f"hola {n}",
+        provider="twilio",
+        provider_message_id=f"SM-batch-{n}",
+        evidence=f"POST /hooks/twilio/sms HTTP/1.1\r\n\r\nMessageSid=SM-batch-{n}".encode(),
+        evidence_type="message/http",
+        text=f"hola palabra{n}x",
+    )
+
+
+def test_a_batch_of_pending_hits_keeps_each_hit_its_own_row_and_text(store: Store) -> None:
+    """Many hits in one commit, then one attribution batch: each request's id is its own
+    row, each text its own hit's; on SQLite the hits are written in one INSERT and one
+    UPDATE (a statement per hit flushed the trigram indexes each time; SQLite's trace
+    repeats a statement's text at each trigger it runs, hence the sets)."""
+    copy_id = add_copy(store, "Vendor A", phones=[CANARY])
+    observations = [_sms(n) for n in range(40)] + [_sms(7)]
+    statements: list[str] = []
+    with store.session() as s:
+        raw = s.connection().connection.driver_connection
+        if store.engine.dialect.name == "sqlite":
+            raw.set_trace_callback(statements.append)  # type: ignore[union-attr]
+        try:
+            recorded = receive_in(s, observations)
+            inserts = {q for q in statements if q.startswith("INSERT INTO hits ")}
+            done = attribute_pending(s, 64)
+            updates = {q for q in statements if q.startswith("UPDATE hits ")}
+        finally:
+            if store.engine.dialect.name == "sqlite":
+                raw.set_trace_callback(None)  # type: ignore[union-attr]
+    assert [r.duplicate for r in recorded] == [False] * 40 + [True]
+    assert recorded[-1].hit_id == recorded[7].hit_id
+    assert sorted(r.hit_id for r in done) == sorted(r.hit_id for r in recorded[:40])
+    with store.session() as s:
+        rows = {h.id: h for h in s.scalars(select(Hit))}
+    for n, rec in enumerate(recorded[:40]):
+        hit = rows[rec.hit_id]
+        assert (hit.provider_message_id, hit.summary) == (f"SM-batch-{n}", f"hola {n}")
+        assert f"palabra{n}x" in hit.search_text and hit.classification != "pending"
+    assert all(r.copies == [copy_id] for r in done)
+    if store.engine.dialect.name == "sqlite":
+        assert (len(inserts), len(updates)) == (1, 1)
