@@ -21,7 +21,13 @@ from typer.testing import CliRunner
 import listeners.inbox
 from canary.cli import app
 from canary.hits import attribution
-from canary.hits.record import Observation, attribute_pending, pending_count, receive_in
+from canary.hits.record import (
+    Observation,
+    attribute_pending,
+    pending_count,
+    receive_in,
+    record_in,
+)
 from canary.investigate.queries import list_hits
 from canary.investigate.search import SearchFilter, search
 from canary.store.chain import verify_chain
@@ -296,3 +302,26 @@ def test_a_batch_of_pending_hits_keeps_each_hit_its_own_row_and_text(store: Stor
     assert all(r.copies == [copy_id] for r in done)
     if store.engine.dialect.name == "sqlite":
         assert (len(inserts), len(updates)) == (1, 1)
+
+
+def test_looking_for_an_earlier_delivery_searches_the_index(sqlite_store: Store) -> None:
+    """Both ways of storing a hit ask whether its provider's message id is stored already
+    through the (provider, message id, identifier) index, not by reading every hit's key
+    (SQLite's plan for what they send)."""
+    add_copy(sqlite_store, "Vendor A", phones=[CANARY])
+    statements: list[str] = []
+    with sqlite_store.session() as s:
+        raw = s.connection().connection.driver_connection
+        raw.set_trace_callback(statements.append)  # type: ignore[union-attr]
+        try:
+            receive_in(s, [_sms(1)])
+            record_in(s, [_sms(2)])
+        finally:
+            raw.set_trace_callback(None)  # type: ignore[union-attr]
+        lookups = [
+            q for q in statements if q.startswith("SELECT") and "provider_message_id IN" in q
+        ]
+        assert len(lookups) == 2
+        for q in lookups:
+            plan = " ".join(str(r) for r in raw.execute(f"EXPLAIN QUERY PLAN {q}"))  # type: ignore[union-attr]
+            assert "SEARCH hits" in plan and "SCAN hits" not in plan, plan

@@ -20,7 +20,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -126,11 +137,27 @@ def record(store: Store, observations: list[Observation]) -> list[Recorded]:
 def _existing(session: Session, keys: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], Hit]:
     if not keys:
         return {}
-    rows = session.scalars(
-        select(Hit).where(Hit.provider_message_id.in_({k[1] for k in keys}))
-    ).all()
+    rows = session.scalars(select(Hit).where(_stored_keys(keys))).all()
     found = {(h.provider, h.provider_message_id or "", h.identifier): h for h in rows}
     return {k: h for k, h in found.items() if k in keys}
+
+
+def _stored_keys(keys: set[tuple[str, str, str]]) -> ColumnElement[bool]:
+    """Hits whose provider and message id are among `keys` (provider, message id, identifier).
+
+    By provider, then message ids: the unique index on (provider, message id,
+    identifier) is searched, where message ids alone scanned all of it on every commit.
+    """
+    by_provider: dict[str, set[str]] = {}
+    for provider, msg_id, _ in keys:
+        by_provider.setdefault(provider, set()).add(msg_id)
+    h = _HITS.c
+    return or_(
+        *(
+            and_(h.provider == provider, h.provider_message_id.in_(sorted(ids)))
+            for provider, ids in sorted(by_provider.items())
+        )
+    )
 
 
 _Prepared = tuple[Observation, str, str, str, str | None]
@@ -365,7 +392,7 @@ def _existing_ids(
     h = _HITS.c
     rows = session.connection().execute(
         select(h.id, h.classification, h.provider, h.provider_message_id, h.identifier).where(
-            h.provider_message_id.in_({k[1] for k in keys})
+            _stored_keys(keys)
         )
     )
     found = {
