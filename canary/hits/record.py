@@ -321,7 +321,7 @@ def _link(session: Session, new_hits: list[Hit], plan: incidents.Plan) -> None:
         ],
     )
     incidents.finish(session, plan)
-    chain.append_many(session, [("hit", str(h.id), chain.hit_record(h)) for h in new_hits])
+    chain.extend(session, [("hit", str(h.id), chain.hit_record(h)) for h in new_hits])
 
 
 def receive_in(session: Session, observations: list[Observation]) -> list[Recorded]:
