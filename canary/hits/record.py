@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -37,7 +37,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, configure_mappers
 
 from canary.hits import attribution, incidents
 from canary.identifiers import normalize_email, normalize_phone
@@ -554,7 +554,7 @@ def attribute_pending(
     rows = conn.execute(
         select(_HITS).where(_HITS.c.id.in_(list(texts))).order_by(_HITS.c.id)
     ).mappings()
-    hits = [Hit(**dict(row)) for row in rows]
+    hits = [_hit_from_row(dict(row)) for row in rows]
     lookups: dict[tuple[str, str], Any] = {}
     for hit in hits:
         result = attribution.attribute(session, hit, text=texts[hit.id], cache=lookups)
@@ -568,6 +568,16 @@ def attribute_pending(
     return [
         Recorded(h.id, False, [c.copy_id for c in h.candidates], h.classification) for h in hits
     ]
+
+
+def _hit_from_row(row: Mapping[str, Any]) -> Hit:
+    """A transient Hit holding a stored row's values, put in its dict as the ORM's
+    loading does: `Hit(**row)` fired an attribute event per column, a sixth of the
+    attribution's time. Never added to a session: the batch writes it with statements."""
+    configure_mappers()  # what Hit() does first (at once once done): a fresh process
+    hit = _new_hit()
+    hit.__dict__.update(row)
+    return hit
 
 
 #: Rows per UPDATE ... FROM (VALUES ...) statement on SQLite (4 parameters each).
@@ -623,4 +633,5 @@ _INBOX = cast(Table, HitInbox.__table__)
 _HITS = cast(Table, Hit.__table__)
 _CANDIDATES = cast(Table, HitCopy.__table__)
 _HIT_COLUMNS = [c.key for c in _HITS.columns if c.key != "id"]
+_new_hit = cast(Callable[[], Hit], Hit.__mapper__.class_manager.new_instance)
 _CANDIDATE_COLUMNS = [c.key for c in _CANDIDATES.columns]
