@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
@@ -70,21 +71,29 @@ def _twilio_signed_params(params: Mapping[str, Iterable[str]]) -> str:
 
 def _twilio_mac(token: str, url: str, signed_params: str, algorithm: str) -> str:
     digest = TWILIO_ALGORITHMS[algorithm.upper()]
-    mac = hmac.new(token.encode("utf-8"), (url + signed_params).encode("utf-8"), digest)
-    return base64.b64encode(mac.digest()).decode("ascii")
+    mac = hmac.digest(token.encode("utf-8"), (url + signed_params).encode("utf-8"), digest)
+    return base64.b64encode(mac).decode("ascii")
 
 
-def _url_variants(url: str) -> list[str]:
-    """`url` without and with its port, as Twilio's validator tries both."""
+def _url_variants(url: str) -> tuple[str, ...]:
+    """`url` without and with its port, as Twilio's validator tries both (remembered for
+    short URLs: the listener sees the same few on every request)."""
+    return _known_url_variants(url) if len(url) <= 512 else _variants(url)
+
+
+def _variants(url: str) -> tuple[str, ...]:
     parts = urlsplit(url)
     try:
         port = parts.port
     except ValueError:
-        return [url]
+        return (url,)
     if port is None:
         default = 443 if parts.scheme == "https" else 80
-        return [url, urlunsplit(parts._replace(netloc=f"{parts.netloc}:{default}"))]
-    return [urlunsplit(parts._replace(netloc=parts.netloc.split(":")[0])), url]
+        return (url, urlunsplit(parts._replace(netloc=f"{parts.netloc}:{default}")))
+    return (urlunsplit(parts._replace(netloc=parts.netloc.split(":")[0])), url)
+
+
+_known_url_variants = functools.lru_cache(maxsize=256)(_variants)
 
 
 def check_twilio(

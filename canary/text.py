@@ -89,6 +89,8 @@ def safe_text(value: object, limit: int = 1000, *, keep_lines: bool = False) -> 
     undecodable bytes and lone surrogates become U+FFFD, every other control, bidi or
     zero-width character is dropped. At most `limit` characters ("…" marks a cut).
     """
+    if value.__class__ is str and len(value) <= limit and value.isascii() and value.isprintable():
+        return value if keep_lines else value.strip()  # the common case, as below, at once
     if value is None:
         return ""
     try:

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import unquote_plus, unquote_to_bytes
 
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
@@ -47,6 +48,8 @@ log = logging.getLogger(__name__)
 #: Largest request body accepted (provider webhooks are a few KB).
 MAX_BODY_BYTES = 256 * 1024
 MAX_FORM_FIELDS = 1000
+#: An escaped `&` or `=` in a form body (which splits differently once unquoted).
+_ESCAPED_SEPARATOR = re.compile(rb"%(?:26|3[dD])")
 #: Seconds between two "secret not configured" warnings for one provider.
 WARN_EVERY = 60.0
 
@@ -96,13 +99,24 @@ def raw_request(request: Request, body: bytes) -> bytes:
 def form_params(data: bytes) -> dict[str, list[str]]:
     """Form-encoded fields, every value kept (Twilio signs over all of them).
 
-    `urllib.parse.parse_qsl`'s reading (blank values kept, UTF-8 with replacement),
-    with its unquoting skipped for the parts that hold no `%` or `+` (most of them).
+    `urllib.parse.parse_qsl`'s reading (blank values kept, UTF-8 with replacement):
+    one unquoting of the whole body when it is ASCII and holds no escaped `&` or `=`
+    (a provider's form), else each part's, skipped for the parts without `%` or `+`.
     """
     text = data.decode("utf-8", "replace")
     if text.count("&") >= MAX_FORM_FIELDS:
         raise Malformed("too many form fields")
     out: dict[str, list[str]] = {}
+    if data.isascii() and not _ESCAPED_SEPARATOR.search(data):
+        # No escaped `&` or `=`: unquoting the whole body at once splits the same (an
+        # invalid UTF-8 sequence never takes the ASCII `&` or `=` after it).
+        if b"%" in data or b"+" in data:
+            text = unquote_to_bytes(data.replace(b"+", b" ")).decode("utf-8", "replace")
+        for part in text.split("&"):
+            if part:
+                name, _, value = part.partition("=")
+                out.setdefault(name, []).append(value)
+        return out
     for part in text.split("&"):
         if not part:
             continue

@@ -7,10 +7,13 @@ import json
 import os
 import signal
 import smtplib
+import sqlite3
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import closing
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
@@ -20,8 +23,14 @@ from typer.testing import CliRunner
 
 import listeners.inbox
 from canary.cli import app
-from canary.hits import attribution
-from canary.hits.record import pending_count
+from canary.hits import attribution, record
+from canary.hits.record import (
+    Observation,
+    attribute_pending,
+    pending_count,
+    receive_in,
+    record_in,
+)
 from canary.investigate.queries import list_hits
 from canary.investigate.search import SearchFilter, search
 from canary.store.chain import verify_chain
@@ -248,3 +257,110 @@ def test_hits_answered_before_a_kill_are_attributed_on_the_next_start(
         assert alerts(store) == 2  # the first hit of each copy's incident
     finally:
         store.dispose()
+
+
+def _sms(n: int) -> Observation:
+    return Observation(
+        channel="sms",
+        identifier=CANARY,
+        sender="+528441234567",
+        summary=f"hola {n}",
+        provider="twilio",
+        provider_message_id=f"SM-batch-{n}",
+        evidence=f"POST /hooks/twilio/sms HTTP/1.1\r\n\r\nMessageSid=SM-batch-{n}".encode(),
+        evidence_type="message/http",
+        text=f"hola palabra{n}x",
+    )
+
+
+def test_a_batch_of_pending_hits_keeps_each_hit_its_own_row_and_text(store: Store) -> None:
+    """Many hits in one commit, then one attribution batch: each request's id is its own
+    row, each text its own hit's; on SQLite the hits are written in one INSERT and one
+    UPDATE (a statement per hit flushed the trigram indexes each time; SQLite's trace
+    repeats a statement's text at each trigger it runs, hence the sets)."""
+    copy_id = add_copy(store, "Vendor A", phones=[CANARY])
+    observations = [_sms(n) for n in range(40)] + [_sms(7)]
+    statements: list[str] = []
+    with store.session() as s:
+        raw = s.connection().connection.driver_connection
+        if store.engine.dialect.name == "sqlite":
+            raw.set_trace_callback(statements.append)  # type: ignore[union-attr]
+        try:
+            recorded = receive_in(s, observations)
+            inserts = {q for q in statements if q.startswith("INSERT INTO hits ")}
+            done = attribute_pending(s, 64)
+            updates = {q for q in statements if q.startswith("UPDATE hits ")}
+        finally:
+            if store.engine.dialect.name == "sqlite":
+                raw.set_trace_callback(None)  # type: ignore[union-attr]
+    assert [r.duplicate for r in recorded] == [False] * 40 + [True]
+    assert recorded[-1].hit_id == recorded[7].hit_id
+    assert sorted(r.hit_id for r in done) == sorted(r.hit_id for r in recorded[:40])
+    with store.session() as s:
+        rows = {h.id: h for h in s.scalars(select(Hit))}
+    for n, rec in enumerate(recorded[:40]):
+        hit = rows[rec.hit_id]
+        assert (hit.provider_message_id, hit.summary) == (f"SM-batch-{n}", f"hola {n}")
+        assert f"palabra{n}x" in hit.search_text and hit.classification != "pending"
+    assert all(r.copies == [copy_id] for r in done)
+    if store.engine.dialect.name == "sqlite":
+        assert (len(inserts), len(updates)) == (1, 1)
+
+
+def test_looking_for_an_earlier_delivery_searches_the_index(sqlite_store: Store) -> None:
+    """Both ways of storing a hit ask whether its provider's message id is stored already
+    through the (provider, message id, identifier) index, not by reading every hit's key
+    (SQLite's plan for what they send)."""
+    add_copy(sqlite_store, "Vendor A", phones=[CANARY])
+    statements: list[str] = []
+    with sqlite_store.session() as s:
+        raw = s.connection().connection.driver_connection
+        raw.set_trace_callback(statements.append)  # type: ignore[union-attr]
+        try:
+            receive_in(s, [_sms(1)])
+            record_in(s, [_sms(2)])
+        finally:
+            raw.set_trace_callback(None)  # type: ignore[union-attr]
+        lookups = [
+            q for q in statements if q.startswith("SELECT") and "provider_message_id IN" in q
+        ]
+        assert len(lookups) == 2
+        for q in lookups:
+            plan = " ".join(str(r) for r in raw.execute(f"EXPLAIN QUERY PLAN {q}"))  # type: ignore[union-attr]
+            assert "SEARCH hits" in plan and "SCAN hits" not in plan, plan
+
+
+def test_pending_hits_on_sqlite_are_stored_as_sqlalchemy_stores_them(tmp_path: Path) -> None:
+    """The driver-level writes of pending hits on SQLite store the same values, byte for
+    byte, as the SQLAlchemy statements they stand for (times, JSON, evidence, inbox)."""
+    odd = Observation(
+        channel="email",
+        identifier="Ana@Example.org",
+        sender="x\ty",
+        summary="ñandú ☃",
+        evidence=b"\x00\xff raw",
+        details={"k": ["ü", 1, None], "n": {"x": 1.5}},
+        observed_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=-6))),
+        text="t",
+    )
+    observations = [_sms(n) for n in range(3)] + [odd]
+    now = datetime(2026, 11, 30, 12, 0, 0, 5, tzinfo=UTC)
+    tables = {}
+    for name, write in (("core", record._write_pending), ("driver", record._write_pending_sqlite)):
+        store = open_store(f"sqlite:///{tmp_path / name}.db")
+        with store.session() as s:
+            blobs: dict[str, tuple[bytes, str]] = {}
+            rows, texts = [], []
+            for obs, kind, ident, provider, msg_id in record._prepare(observations):
+                values = record._hit_values(obs, kind, ident, provider, msg_id, blobs, now)
+                rows.append({**values, "classification": record.PENDING, "incident_id": None})
+                texts.append(obs.text)
+            assert write(s, blobs, rows, texts, now) == [1, 2, 3, 4]
+        store.dispose()
+        with closing(sqlite3.connect(tmp_path / f"{name}.db")) as raw:
+            tables[name] = {
+                t: raw.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()
+                for t in ("blobs", "hits", "hit_inbox")
+            }
+    assert tables["driver"] == tables["core"]
+    assert [len(rows) for rows in tables["core"].values()] == [4, 4, 4]

@@ -540,6 +540,10 @@ def test_whatsapp_handshake_refused_while_no_verify_token_is_configured(
         b"n%C3%A1me=%C3%B1and%C3%BA&%zz=%2&plus=a+b%2Bc",
         b"caf\xe9=ol\xe9&bad=%FF%FE",
         b"semi;colon=1;2&a=%3B",
+        b"a%26b=c%3Dd&e=%C3&f=%A9",
+        b"k=%3d&x%3D=1+2",
+        b"a=%C3&b=%A9&c=%E2%82&=%AC&d=%F0%9F%98",
+        b"%C3=%A9&%C3%A9=+&%=%%&+=+",
     ],
 )
 def test_form_fields_read_as_the_standard_query_parser_reads_them(body: bytes) -> None:

@@ -59,6 +59,13 @@ def append_many(
     session: Session, entries: list[tuple[str, str, dict[str, Any]]]
 ) -> list[ChainLink]:
     """Add one link per (kind, ref_id, record), in order, reading the chain head once."""
+    return [ChainLink(**row) for row in extend(session, entries)]
+
+
+def extend(
+    session: Session, entries: list[tuple[str, str, dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """`append_many` giving the links' rows (no objects: the hits' batches add many)."""
     if not entries:
         return []
     session.flush()  # whatever the caller added goes before the link that covers it
@@ -69,39 +76,26 @@ def append_many(
     last = conn.execute(select(t.seq, t.hash).order_by(t.seq.desc()).limit(1)).first()
     prev = last.hash if last else GENESIS
     seq = last.seq if last else 0
-    links: list[ChainLink] = []
+    rows: list[dict[str, Any]] = []
     now = datetime.now(UTC)
     for kind, ref_id, record in entries:
         seq += 1
         rsha = record_sha256(record)
-        link = ChainLink(
-            seq=seq,
-            kind=kind,
-            ref_id=str(ref_id),
-            record_sha256=rsha,
-            prev_hash=prev,
-            hash=link_hash(prev, rsha),
-            created_at=now,
-        )
-        links.append(link)
-        prev = link.hash
-    # One bulk INSERT: the links are values, not objects the session tracks.
-    conn.execute(
-        insert(_LINKS),
-        [
+        prev_hash, prev = prev, link_hash(prev, rsha)
+        rows.append(
             {
-                "seq": link.seq,
-                "kind": link.kind,
-                "ref_id": link.ref_id,
-                "record_sha256": link.record_sha256,
-                "prev_hash": link.prev_hash,
-                "hash": link.hash,
+                "seq": seq,
+                "kind": kind,
+                "ref_id": str(ref_id),
+                "record_sha256": rsha,
+                "prev_hash": prev_hash,
+                "hash": prev,
                 "created_at": now,
             }
-            for link in links
-        ],
-    )
-    return links
+        )
+    # One bulk INSERT: the links are values, not objects the session tracks.
+    conn.execute(insert(_LINKS), rows)
+    return rows
 
 
 def copy_record(copy: Copy, identifiers: list[tuple[str, str]] | None = None) -> dict[str, Any]:
