@@ -128,10 +128,15 @@ class Keys(Sequence[bytes]):
     def __getitem__(self, i: int | slice) -> bytes | Sequence[bytes]:
         if isinstance(i, slice):
             return [self[k] for k in range(*i.indices(len(self)))]
+        n = len(self)
         if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
+            i += n
+        if not 0 <= i < n:
             raise IndexError(i)
+        return self._needle(i)
+
+    def _needle(self, i: int) -> bytes:
+        """Needle `i`, a valid index."""
         ends = self._ends
         return self._blob[ends[i] : ends[i + 1]]
 
@@ -202,19 +207,10 @@ class MappedKeys(Keys):
                 hi = mid
         return lo
 
-    @typing.overload
-    def __getitem__(self, i: int) -> bytes: ...
+    def __len__(self) -> int:
+        return self._n
 
-    @typing.overload
-    def __getitem__(self, i: slice) -> Sequence[bytes]: ...
-
-    def __getitem__(self, i: int | slice) -> bytes | Sequence[bytes]:
-        if isinstance(i, slice):
-            return [self[k] for k in range(*i.indices(len(self)))]
-        if i < 0:
-            i += self._n
-        if not 0 <= i < self._n:
-            raise IndexError(i)
+    def _needle(self, i: int) -> bytes:
         ok, shift = self._ok, needle_file.BLOCK_SHIFT
         at = self._ends_at + 8 * i  # the two ends, then the needle: each within 2 blocks
         if not (ok[at >> shift] and ok[(at + 15) >> shift]):
