@@ -88,6 +88,21 @@ def local_forms(e164: str) -> list[str]:
     return [] if written.endswith(nsn) else [written]
 
 
+#: Mexico's dialing prefixes before 2019, still in many lists: 044 and 045 before a
+#: mobile's ten digits, 01 before a long-distance landline's.
+_MX_DIALED = re.compile(r"(?:04[45]|01)(\d{10})")
+
+
+def without_dialing_prefix(digits: str, region: str | None) -> str:
+    """A national number's digits without the prefix once dialed before it at home
+    ("044 844 123 4567" is 844 123 4567 in Mexico); `digits` as they are elsewhere."""
+    if region == "MX":
+        m = _MX_DIALED.fullmatch(digits)
+        if m:
+            return m.group(1)
+    return digits
+
+
 def fix_mexican_mobile(e164: str) -> str:
     """+521 + 10 digits (how WhatsApp and Twilio send Mexican mobiles) is +52 + 10 digits."""
     if e164.startswith("+521") and len(e164) == 14:
@@ -124,6 +139,8 @@ def _normalize_phone(number: str, region: str | None, strict: bool) -> str:
         digits = "+" + digits
     if digits.startswith("+"):
         digits = fix_mexican_mobile(digits)
+    else:
+        digits = without_dialing_prefix(digits, region)
     try:
         parsed = phonenumbers.parse(digits or raw, region)
     except phonenumbers.NumberParseException as exc:

@@ -117,3 +117,16 @@ def test_an_argentine_mobile_written_at_home_is_found(store: Store) -> None:
         assert [i["value"] for i in doc["copies"][0]["identifiers"]] == ["+5493514781733"], written
     # The national number alone, unchanged: another number's digits are not taken for it.
     assert identify_text(store, "contacto: 351 15478-1734\n")["copies"] == []
+
+
+def test_mexicos_old_dialing_prefixes_are_read_as_the_number(store: Store) -> None:
+    # 044/045 before a mobile and 01 before a landline, as many Mexican lists still
+    # write them: trace read "044 844 123 4567" as +52 044 8441234567.
+    build(store, {"Partido Azul": [Person("Ana Ruiz Ortega", None, "+52 844 123 4567")]})
+    for written in (
+        "044 844 123 4567",
+        "045 844 123 4567",
+        "01 844 123 4567",
+        "(044) 844-123-4567",
+    ):
+        assert trace(store, written)["identifier"] == "+528441234567", written

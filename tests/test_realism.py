@@ -1303,3 +1303,20 @@ def test_a_brazilian_cep_is_a_postal_code_not_a_phone() -> None:
         assert row is not None and re.fullmatch(r"\d{5}-\d{3}", row[2]), row
         ddd, cep = cities[row[1]]
         assert row[2].startswith(cep) and row[3].startswith(f"({ddd})"), row
+
+
+def test_mobiles_written_with_mexicos_old_044_prefix_keep_it() -> None:
+    # "044 844 123 4567" (the prefix once dialed before a mobile) was read as a 13-digit
+    # number, so no mask of the column fit a canary's ten digits and canaries were the
+    # column's only numbers without it.
+    r = random.Random(21)
+    rows = [
+        [f"{g} {p} {m}", f"044 844 {r.randint(200, 999)} {r.randint(1000, 9999)}", e]
+        for g, p, m, e, _ph in people(r, 200)
+    ]
+    sample = Sample(["Nombre", "Celular", "Correo"], rows, True, 200)
+    f = CanaryFactory(infer_schema(sample), sample, domains=["a.example"], rng=random.Random(3))
+    for k in range(10):
+        number = f"+52844{3100000 + 91 * k}"
+        row = f.make_row(f.persona(), phone=number)
+        assert row is not None and row[1] == f"044 844 {number[6:9]} {number[9:]}", row[1]

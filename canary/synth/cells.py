@@ -19,6 +19,8 @@ from typing import Any
 
 import phonenumbers
 
+from canary.identifiers import without_dialing_prefix
+
 EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 CURP_RE = re.compile(r"^[A-Z][AEIOUX][A-Z]{2}\d{6}[HMX][A-Z]{5}[A-Z0-9]\d$")
 RFC_RE = re.compile(r"^[A-ZÑ&]{3,4}\d{6}[A-Z0-9]{3}$")
@@ -360,7 +362,7 @@ def national_number(value: str, region: str) -> str:
 
     Cached: inference and the canary factory parse the same sampled numbers (about
     35 us a parse, a third of the start-up on a 1,000-row table)."""
-    digits = re.sub(r"[^\d+]", "", value)
+    digits = without_dialing_prefix(re.sub(r"[^\d+]", "", value), region)
     if len(re.sub(r"\D", "", digits)) < 7:
         return ""
     p = parsed_phone(digits, region)

@@ -17,6 +17,7 @@ from typing import Any
 
 import phonenumbers
 
+from canary.identifiers import without_dialing_prefix
 from canary.synth.cells import (
     CURP_RE,
     DNI_RE,
@@ -230,10 +231,11 @@ def _phone_region(header: list[str], rows: list[list[str]], region: str) -> str:
     def share(reg: str) -> float:
         hits = 0
         for cell in cells:
-            n = parsed_phone(cell, reg)
+            digits = without_dialing_prefix(cell, reg)  # "044 844 123 4567" in Mexico
+            n = parsed_phone(digits, reg)
             if n is None:
                 continue
-            hits += valid_phone(cell, reg) and (phonenumbers.region_code_for_number(n) == reg)
+            hits += valid_phone(digits, reg) and (phonenumbers.region_code_for_number(n) == reg)
         return hits / len(cells)
 
     own = share(region)
