@@ -19,7 +19,7 @@ from typing import Any
 
 import phonenumbers
 
-from canary.identifiers import without_dialing_prefix
+from canary.identifiers import normalize_phone, without_dialing_prefix
 
 EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 CURP_RE = re.compile(r"^[A-Z][AEIOUX][A-Z]{2}\d{6}[HMX][A-Z]{5}[A-Z0-9]\d$")
@@ -442,6 +442,9 @@ def date_between(
     return fmt.format(d, tail)
 
 
+NATIONAL = phonenumbers.PhoneNumberFormat.NATIONAL
+
+
 def write_phone(
     e164: str,
     masks: Counter[str],
@@ -466,8 +469,10 @@ def write_phone(
     nsn = phonenumbers.national_significant_number(parsed)
     same_country = parsed.country_code == country_code
     region = phonenumbers.region_code_for_number(parsed)
-    national = re.sub(r"\D", "", phonenumbers.format_number(parsed, NATIONAL))
-    forms = [nsn, national, national[1:] if national.startswith("0") else ""]
+    forms = [nsn]
+    if same_country:  # a foreign number keeps the national number's digits alone
+        national = re.sub(r"\D", "", phonenumbers.format_number(parsed, NATIONAL))
+        forms += [national, national[1:] if national.startswith("0") else ""]
 
     def written(mask: str) -> str | None:
         for digits in dict.fromkeys(f for f in forms if f and mask.count("#") == len(f)):
@@ -491,11 +496,6 @@ def write_phone(
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
-NATIONAL = phonenumbers.PhoneNumberFormat.NATIONAL
-
-
 def _reads_as(text: str, region: str | None, e164: str) -> bool:
     """Whether `text`, read in `region` as identify reads numbers, is the number `e164`."""
-    from canary.identifiers import normalize_phone
-
     return normalize_phone(text, region, strict=False) == e164
