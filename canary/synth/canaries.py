@@ -563,7 +563,7 @@ class CanaryFactory:
             return value
         fixed = with_check(value, scheme)
         if fixed is None or fixed == value:
-            return value if fixed is None else fixed
+            return value
         if c.kind == "id":
             if not self._claim(c, fixed, p):
                 return None
