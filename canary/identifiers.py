@@ -70,9 +70,11 @@ LOCAL_FORM_CODES = frozenset({"54"})
 
 def local_forms(e164: str) -> list[str]:
     """The digits a number is written with at home where they are not its national
-    number's (after a trunk "0"): "351154781733" for +54 9 351 478 1733. Asked only of
-    the countries in LOCAL_FORM_CODES (formatting a number costs about 20 us); [] for
-    the rest and where the national number is written as it is."""
+    number's (after a trunk "0"): "351154781733" for +54 9 351 478 1733, and
+    "3514781733" (an Argentine mobile is often written without its 9 or its 15; the
+    range is a mobile operator's, so no landline has those digits). Asked only of the
+    countries in LOCAL_FORM_CODES (formatting a number costs about 20 us); [] for the
+    rest and where the national number is written as it is."""
     code = e164[1:3]
     if not e164.startswith("+") or code not in LOCAL_FORM_CODES:
         return []
@@ -85,7 +87,10 @@ def local_forms(e164: str) -> list[str]:
         r"\D", "", phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
     )
     written = written[1:] if written.startswith("0") else written
-    return [] if written.endswith(nsn) else [written]
+    forms = [] if written.endswith(nsn) else [written]
+    if code == "54" and nsn.startswith("9"):
+        forms.append(nsn[1:])
+    return forms
 
 
 #: Mexico's dialing prefixes before 2019, still in many lists: 044 and 045 before a

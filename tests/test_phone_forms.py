@@ -110,9 +110,16 @@ def test_the_migration_fills_in_existing_numbers(store_url: str) -> None:
 def test_an_argentine_mobile_written_at_home_is_found(store: Store) -> None:
     # "351 15-478-1733" is +54 9 351 478 1733: its digits are not the national number's
     # (93514781733), so a dump holding only phones written the Argentine way (a
-    # WhatsApp group's list) was traced to no copy.
+    # WhatsApp group's list) was traced to no copy; nor one written without its 15.
     build(store, {"Partido Azul": [Person("Ana Ruiz Ortega", None, "+54 9 351 478 1733")]})
-    for written in ("351 15478-1733", "0351 15-478-1733", "(0351) 154781733", "+54 9 351 478-1733"):
+    for written in (
+        "351 15478-1733",
+        "0351 15-478-1733",
+        "(0351) 154781733",
+        "+54 9 351 478-1733",
+        "351 478-1733",
+        "(0351) 4781733",
+    ):
         doc = identify_text(store, f"contacto: {written}\n")
         assert [i["value"] for i in doc["copies"][0]["identifiers"]] == ["+5493514781733"], written
     # The national number alone, unchanged: another number's digits are not taken for it.
