@@ -107,24 +107,20 @@ def form_params(data: bytes) -> dict[str, list[str]]:
     if text.count("&") >= MAX_FORM_FIELDS:
         raise Malformed("too many form fields")
     out: dict[str, list[str]] = {}
-    if data.isascii() and not _ESCAPED_SEPARATOR.search(data):
-        # No escaped `&` or `=`: unquoting the whole body at once splits the same (an
-        # invalid UTF-8 sequence never takes the ASCII `&` or `=` after it).
-        if b"%" in data or b"+" in data:
-            text = unquote_to_bytes(data.replace(b"+", b" ")).decode("utf-8", "replace")
-        for part in text.split("&"):
-            if part:
-                name, _, value = part.partition("=")
-                out.setdefault(name, []).append(value)
-        return out
+    # No escaped `&` or `=` in an ASCII body: unquoting the whole body at once splits the
+    # same (an invalid UTF-8 sequence never takes the ASCII `&` or `=` after it).
+    whole = data.isascii() and not _ESCAPED_SEPARATOR.search(data)
+    if whole and (b"%" in data or b"+" in data):
+        text = unquote_to_bytes(data.replace(b"+", b" ")).decode("utf-8", "replace")
     for part in text.split("&"):
         if not part:
             continue
         name, _, value = part.partition("=")
-        if "%" in name or "+" in name:
-            name = unquote_plus(name, errors="replace")
-        if "%" in value or "+" in value:
-            value = unquote_plus(value, errors="replace")
+        if not whole:
+            if "%" in name or "+" in name:
+                name = unquote_plus(name, errors="replace")
+            if "%" in value or "+" in value:
+                value = unquote_plus(value, errors="replace")
         out.setdefault(name, []).append(value)
     return out
 
