@@ -343,11 +343,12 @@ def build(conn: Connection) -> NeedleIndex:
                 if parts is None:
                     continue
                 national = parts[0]
-                lengths.update(len(form) for form in (parts[0], *local_forms(value)))
                 codes.add(parts[1])
             for key in identifier_keys(kind, value, national):
                 table.setdefault(key, []).append(ident)
-                if kind in ("name", "id"):
+                if kind == "phone":  # the national number and its local forms
+                    lengths.add(len(key))
+                elif kind in ("name", "id"):
                     word_len = max(word_len, len(key))
     for (name,) in conn.execute(select(Domain.name)):
         table.setdefault(compact(name), [])
