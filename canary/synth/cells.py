@@ -483,14 +483,13 @@ def write_phone(
         return None
 
     for pool in (masks, fallback if same_country else {}):
-        fitting = {
-            m: float(n)
+        fitting = [
+            (text, float(n))
             for m, n in pool.items()
-            if (same_country or not re.search(r"\d", m)) and written(m) is not None
-        }
+            if (same_country or not re.search(r"\d", m)) and (text := written(m)) is not None
+        ]
         if fitting:
-            mask = r.choices(list(fitting), weights=list(fitting.values()))[0]
-            return written(mask) or e164
+            return r.choices([t for t, _ in fitting], weights=[w for _, w in fitting])[0]
     if same_country:
         return phonenumbers.format_number(parsed, NATIONAL)
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
