@@ -1,7 +1,7 @@
 # ruff: noqa: E501
 """Can anyone tell canaries from real rows? A discriminator run on issued copies.
 
-For each of eight tables written here (with a fixed seed, as different as real exports
+For each of the tables written here (with a fixed seed, as different as real exports
 are), the library issues `--copies` copies (canary.issue.plant.issue_copies into a
 temporary store, at the planter's own density), and a holder's classifier looks at
 them: per-row features computed from each copy alone (each column's value and mask
@@ -392,6 +392,51 @@ def table_json(r: random.Random, n: int) -> tuple[list[str], list[list[str]], di
     return header, rows, {"json": True}
 
 
+CL_G = (
+    "María José|Camila|Valentina|Francisca|Constanza|Javiera|Catalina|Fernanda|Daniela|"
+    "Carolina|Paula|Macarena|Bárbara|Claudia|Patricia|Juan Pablo|José|Cristián|Felipe|"
+    "Sebastián|Matías|Rodrigo|Gonzalo|Pablo|Diego|Luis|Jorge|Ignacio|Nicolás|Francisco"
+).split("|")
+CL_S = (
+    "González|Muñoz|Rojas|Díaz|Pérez|Soto|Contreras|Silva|Martínez|Sepúlveda|Morales|"
+    "Rodríguez|López|Fuentes|Hernández|Torres|Araya|Flores|Espinoza|Valenzuela|Castillo|"
+    "Tapia|Reyes|Gutiérrez|Castro|Pizarro|Álvarez|Vásquez|Sánchez|Fernández"
+).split("|")
+#: comuna -> its landlines' area code (Santiago's numbers are "2 2xxx xxxx")
+CL_PLACES = {"Santiago": "2", "Providencia": "2", "Ñuñoa": "2", "Maipú": "2",
+             "La Florida": "2", "Puente Alto": "2", "Valparaíso": "32", "Viña del Mar": "32",
+             "Concepción": "41", "Talcahuano": "41", "Temuco": "45", "Antofagasta": "55"}  # fmt: skip
+
+
+def table_cl(r: random.Random, n: int) -> tuple[list[str], list[list[str]], dict[str, Any]]:
+    """A Chilean debtors list: RUT with its check digit, a landline column beside the
+    mobiles (the landline's area code is the comuna's), amounts "$ 1.234.567"."""
+    from stdnum.cl import rut
+
+    header = ["RUT", "Nombre", "Comuna", "Teléfono fijo", "Celular", "Correo", "Deuda"]
+    rows = []
+    for _ in range(n):
+        body = str(r.randint(5_000_000, 24_000_000))
+        number = f"{int(body):,}".replace(",", ".") + "-" + rut.calc_check_digit(body)
+        g, p, m = pick(r, CL_G, 0.7), pick(r, CL_S, 0.6), pick(r, CL_S, 0.6)
+        place = pick(r, list(CL_PLACES), 0.7)
+        code = CL_PLACES[place]
+        if r.random() < 0.35:
+            fijo = ""
+        elif code == "2":
+            fijo = f"+56 2 2{r.randint(200, 999)} {r.randint(1000, 9999)}"
+        else:
+            fijo = f"+56 {code} {r.randint(200, 999)} {r.randint(1000, 9999)}"
+        mobile = (
+            "" if r.random() < 0.05 else f"+56 9 {r.randint(2000, 9999)} {r.randint(1000, 9999)}"
+        )
+        local = email_local(r, g, p, m, date(1970 + r.randint(0, 30), 1, 1)).lower()
+        dom = pick(r, ["gmail.com", "hotmail.com", "yahoo.es", "outlook.com", "vtr.net"], 0.8)
+        debt = f"$ {r.choice([1, 2, 5, 10, 25]) * r.randint(10, 400) * 1000:,}".replace(",", ".")
+        rows.append([number, f"{g} {p} {m}", place, fijo, mobile, f"{local}@{dom}", debt])
+    return header, rows, {"delimiter": ";", "encoding": "utf-8"}
+
+
 CO_GIVEN_F = "MARIA|LUZ|ANA|CLAUDIA|SANDRA|MARTHA|DIANA|PAOLA|ANDREA|CAROLINA|LINA|YULIANA|DAYANA|LEIDY|ANGIE|NATALIA|GLORIA|BLANCA".split(
     "|"
 )
@@ -479,6 +524,10 @@ TABLES: dict[str, tuple[Callable[..., Any], list[tuple[str, int]]]] = {
     "socios.xlsx": (table_xlsx, [("+346", 8)]),
     "loteria.json": (table_json, [("+52844", 7), ("+52871", 7)]),
     "co_afiliados.txt": (table_co, [("+57300", 7), ("+57310", 7), ("+57315", 7)]),
+    "cl_deudores.csv": (
+        table_cl,
+        [("+569", 8), ("+5622", 7), ("+5632", 7), ("+5641", 7), ("+5645", 7), ("+5655", 7)],
+    ),
 }
 
 
@@ -520,14 +569,17 @@ def table_pools(
     from canary.synth.canaries import number_block
     from canary.synth.cells import national_number
 
-    region = {"+52": "MX", "+1": "US", "+34": "ES", "+506": "CR", "+57": "CO"}
-    cc = next(c for c in ("+506", "+52", "+34", "+57", "+1") if pools[0][0].startswith(c))
+    region = {"+52": "MX", "+1": "US", "+34": "ES", "+506": "CR", "+57": "CO", "+56": "CL"}
+    cc = next(c for c in ("+506", "+52", "+34", "+57", "+56", "+1") if pools[0][0].startswith(c))
     phone_cols = [j for j, h in enumerate(header) if re.search(r"tel|phone|celular", h, re.I)]
     if not phone_cols:
         return pools
+    written = ["+" + re.sub(r"\D", "", row[j]) for row in rows for j in phone_cols if row[j]]
+    if all(any(w.startswith(p) for p, _d in pools) for w in written):
+        return pools  # the table's own pools hold every number's prefix
     out: dict[str, int] = {}
-    for row in rows:
-        nsn = national_number(row[phone_cols[0]], region[cc])
+    for row, j in ((row, j) for row in rows for j in phone_cols):
+        nsn = national_number(row[j], region[cc])
         if not nsn:
             continue
         block = number_block(cc + nsn)
@@ -638,6 +690,13 @@ def features(
     add("position", [i / max(n - 1, 1) for i in range(n)])
     filled = [sum(1 for v in r if v.strip()) / w for r in rows]
     add("filled_share", filled)
+    # the same number (seven digits or more) in two columns of the row
+    digit_cells = [[re.sub(r"\D", "", v) for v in r] for r in rows]
+    add(
+        "number_twice_in_row",
+        [float(len([d for d in r if len(d) >= 7]) > len({d for d in r if len(d) >= 7}))
+         for r in digit_cells],
+    )  # fmt: skip
     word_freq: list[Counter[str]] = []
     for j, col in enumerate(cols):
         h = header[j][:18]

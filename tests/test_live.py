@@ -547,3 +547,50 @@ def test_doctor_says_whether_the_drift_check_can_read_each_live_copy(
     config.live.check_password_env = "CANARY_TEST_UNSET_READER_PASSWORD"
     report = run_doctor(ready, config, checks=("live",))
     assert not report.ok and "is not set" in report.findings[0].message
+
+
+def test_a_second_phone_column_gets_another_of_the_copys_numbers(
+    ready: Store, tmp_path: Path
+) -> None:
+    # Canaries planted into a table with "telefono_casa" and "celular" had the same number
+    # in both, which no customer has.
+    url = f"sqlite:///{tmp_path / 'contactos.db'}"
+    eng = sa.create_engine(url)
+    md = sa.MetaData()
+    contactos = sa.Table(
+        "contactos",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("nombre", sa.String(40), nullable=False),
+        sa.Column("apellido", sa.String(40), nullable=False),
+        sa.Column("correo", sa.String(80)),
+        sa.Column("telefono_casa", sa.String(20)),
+        sa.Column("celular", sa.String(20)),
+    )
+    rng = random.Random(8)
+    with eng.begin() as c:
+        md.create_all(c)
+        c.execute(
+            sa.insert(contactos),
+            [
+                {
+                    "nombre": GIVEN[i % len(GIVEN)],
+                    "apellido": SURNAMES[(i * 3) % len(SURNAMES)],
+                    "correo": f"{plain(GIVEN[i % len(GIVEN)])}{i}@{PROVIDERS[i % 4]}",
+                    "telefono_casa": f"844{rng.randint(1000000, 9999999)}",
+                    "celular": f"844{rng.randint(1000000, 9999999)}",
+                }
+                for i in range(ROWS)
+            ],
+        )
+    eng.dispose()
+    out = run("plant", url, "--table", "contactos", "--holder", "Call center", "--yes",
+              "--json", "--canaries", "4")  # fmt: skip
+    assert out.exit_code == 0, out.output
+    new = table_rows(url, "contactos")[ROWS:]
+    assert len(new) == 4
+    mobiles = {r[5] for r in new}
+    homes = [(r[4], r[5]) for r in new if r[4]]
+    assert homes
+    for home, mobile in homes:
+        assert home != mobile and home in mobiles, (home, mobile)

@@ -391,9 +391,9 @@ def test_a_copy_no_canary_fits_in_is_never_issued(
     make_csv(src, 100)
     real = CanaryFactory.make_row
 
-    def nowhere(self, persona, phone=None, prev=None, next=None):  # type: ignore[no-untyped-def]
+    def nowhere(self, persona, phone=None, prev=None, next=None, **kw):  # type: ignore[no-untyped-def]
         if prev is None and next is None:  # the provisional row for the collision scan
-            return real(self, persona, phone=phone)
+            return real(self, persona, phone=phone, **kw)
         return None
 
     monkeypatch.setattr(CanaryFactory, "make_row", nowhere)

@@ -1320,3 +1320,144 @@ def test_mobiles_written_with_mexicos_old_044_prefix_keep_it() -> None:
         number = f"+52844{3100000 + 91 * k}"
         row = f.make_row(f.persona(), phone=number)
         assert row is not None and row[1] == f"044 844 {number[6:9]} {number[9:]}", row[1]
+
+
+CL_PLACES = {"Santiago": "2", "Providencia": "2", "Valparaíso": "32", "Concepción": "41"}
+
+
+def cl_contacts(r: random.Random, n: int) -> Sample:
+    """A Chilean list with a landline column ("+56 2 2345 6789" in Santiago, "+56 32 234
+    5678" in Valparaíso: nine digits both, grouped by area code) beside the mobiles."""
+    rows = []
+    for g, p, m, _e, _ph in people(r, n):
+        place = r.choice(list(CL_PLACES))
+        code = CL_PLACES[place]
+        tail = f"2{r.randint(100, 999)} {r.randint(1000, 9999)}"
+        if code != "2":
+            tail = f"{r.randint(200, 299)} {r.randint(1000, 9999)}"
+        fijo = "" if r.random() < 0.3 else f"+56 {code} {tail}"
+        mobile = f"+56 9 {r.randint(5000, 9999)} {r.randint(1000, 9999)}"
+        rows.append([f"{g} {p} {m}", place, fijo, mobile])
+    return Sample(["Nombre", "Comuna", "Teléfono fijo", "Celular"], rows, True, n)
+
+
+@pytest.mark.parametrize("landlines", [True, False])
+def test_a_landline_column_beside_the_mobiles_gets_a_landline_of_ours_or_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, landlines: bool
+) -> None:
+    # "Teléfono fijo" came first, so canaries' numbers went in it and "Celular" held the
+    # same number again: every canary with both had one number twice, and with landlines
+    # in the pool Santiago landlines were written in the mobile column.
+    from sqlalchemy import select
+
+    from canary.store.engine import open_store
+    from canary.store.models import Identifier
+
+    store = open_store(f"sqlite:///{tmp_path / 'c.db'}")
+    registry.add_domain(store, "avisos.example.cl")
+    mobiles = [f"+569{71000000 + 7919 * i}" for i in range(8)]
+    fixed = [f"+5622{7100000 + 7919 * i}" for i in range(4)]
+    fixed += [f"+5632{2100000 + 7919 * i}" for i in range(2)]
+    fixed += [f"+5641{2100000 + 7919 * i}" for i in range(2)]
+    for number in mobiles:
+        registry.add_phone(store, number, "twilio")
+    for number in fixed if landlines else []:
+        registry.add_phone(store, number, "generic", voice_only=True)
+    sample = cl_contacts(random.Random(22), 300)
+    src = tmp_path / "contactos.csv"
+    write_csv(src, sample.header, sample.rows)
+    with caplog.at_level("WARNING"):
+        copies = issue(store, src, tmp_path, 2, copies=4)
+    with store.session() as s:
+        made = s.scalars(select(Canary).where(Canary.kind == "planted")).all()
+        holders: dict[str, set[str | None]] = {}
+        for c in made:
+            for i in s.scalars(select(Identifier).where(Identifier.canary_id == c.id)):
+                holders.setdefault(i.value, set()).add(c.copy_id)
+        rows = [(c.copy_id, dict(c.values)) for c in made]
+    assert len(copies) == 4 and len(rows) >= 8
+    with_landline = 0
+    for copy_id, values in rows:
+        mobile = "+" + re.sub(r"\D", "", values["Celular"])
+        assert mobile in mobiles, values
+        landline = values["Teléfono fijo"]
+        if not landline:
+            continue
+        with_landline += 1
+        number = "+" + re.sub(r"\D", "", landline)
+        assert number in fixed and number != mobile, values
+        # its place's area code, written as the column writes that area code's numbers
+        code = CL_PLACES[values["Comuna"]]
+        assert landline.startswith(f"+56 {code} "), values
+        assert len(landline.split()[2]) == (4 if code == "2" else 3), values
+        # registered as the canary's: a call to it traces to its copy (among the copies
+        # sharing that number where the pool is smaller than the copies need)
+        assert copy_id in holders[number]
+    if landlines:
+        assert with_landline >= len(rows) // 2
+    else:
+        assert with_landline == 0
+        assert any("no canary number fits the phone column" in m for m in caplog.messages)
+    store.dispose()
+
+
+def test_numbers_are_grouped_as_the_column_groups_their_area_code() -> None:
+    # Mexico City's "55 1234 5678" and Saltillo's "844 123 4567" have ten digits both: a
+    # Saltillo canary written "84 4123 4567" has its area code cut where no row's is.
+    r = random.Random(23)
+    rows = []
+    for g, p, m, e, _ph in people(r, 300):
+        if r.random() < 0.5:
+            phone = f"55 {r.randint(2000, 9999)} {r.randint(1000, 9999)}"
+        else:
+            phone = f"844 {r.randint(200, 999)} {r.randint(1000, 9999)}"
+        rows.append([f"{g} {p} {m}", phone, e])
+    sample = Sample(["Nombre", "Teléfono", "Correo"], rows, True, 300)
+    f = CanaryFactory(infer_schema(sample), sample, domains=["a.example"], rng=random.Random(4))
+    for k in range(20):
+        number = f"+52844{3100000 + 91 * k}" if k % 2 else f"+5255{31000000 + 91 * k}"
+        row = f.make_row(f.persona(), phone=number)
+        assert row is not None
+        head = "844 " if k % 2 else "55 "
+        assert row[1].startswith(head) and len(row[1]) == 12, row[1]
+
+
+def test_a_second_column_of_like_numbers_takes_another_of_the_copys_numbers(
+    tmp_path: Path,
+) -> None:
+    # A Mexican list with "Tel. casa" and "Celular", both Saltillo numbers a reader cannot
+    # tell apart: each canary's second number is another of its copy's own, never its
+    # first again.
+    from sqlalchemy import select
+
+    from canary.store.engine import open_store
+
+    store = open_store(f"sqlite:///{tmp_path / 'c.db'}")
+    registry.add_domain(store, "avisos.example.mx")
+    for i in range(12):
+        registry.add_phone(store, f"+52844{3100000 + 7919 * i}", "twilio")
+    r = random.Random(24)
+    rows = [
+        [f"{g} {p} {m}", f"844 {r.randint(200, 999)} {r.randint(1000, 9999)}",
+         f"844 {r.randint(200, 999)} {r.randint(1000, 9999)}", e]
+        for g, p, m, e, _ph in people(r, 300)
+    ]  # fmt: skip
+    src = tmp_path / "casa.csv"
+    write_csv(src, ["Nombre", "Tel. casa", "Celular", "Correo"], rows)
+    issue(store, src, tmp_path, 3, copies=3)
+    with store.session() as s:
+        made = [
+            (c.copy_id, dict(c.values))
+            for c in s.scalars(select(Canary).where(Canary.kind == "planted"))
+        ]
+    numbers: dict[str, set[str]] = {}
+    for copy_id, values in made:
+        numbers.setdefault(copy_id, set()).add(values["Celular"])
+    pairs = 0
+    for copy_id, values in made:
+        if values["Tel. casa"]:
+            pairs += 1
+            assert values["Tel. casa"] != values["Celular"], values
+            assert values["Tel. casa"] in numbers[copy_id], values
+    assert pairs >= len(made) // 2
+    store.dispose()

@@ -39,6 +39,7 @@ from canary.issue.plant import (
     _check_traceable,
     _dedupe,
     _existing_phone_sets,
+    _other_numbers,
     default_canary_count,
 )
 from canary.store import chain
@@ -85,6 +86,8 @@ class PlannedRow:
     values: dict[str, Any]
     statement: str
     text: list[str]
+    #: its numbers in the table's other phone columns (column index -> E.164)
+    more_phones: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -222,6 +225,9 @@ def prepare_plant(store: Store, config: Config, request: PlantRequest) -> LivePl
             schema, sample, domains=domains, rng=rng, email_taken=email_taken, keep_sorted=False
         )
         phones = [p for p in phones if factory.accepts_phone(p)] or phones
+        extra: dict[int, list[list[str]]] = {c: [] for c in factory.extra_phone_columns}
+        if extra:  # the mobile column beside a landline one takes the numbers fitting it
+            phones = [p for p in phones if factory.phone_fits(p)] or phones
         phone_set: list[str] = []
         if schema.phone_columns:
             with store.session() as s:
@@ -232,7 +238,8 @@ def prepare_plant(store: Store, config: Config, request: PlantRequest) -> LivePl
         with live.engine.connect() as conn:
             for k in range(count):
                 phone = phone_set[k % len(phone_set)] if phone_set else None
-                plan.rows.append(_draw_row(plan, conn, phone, rng, protected))
+                more = _other_numbers(factory, extra, phone_set, k, 0)
+                plan.rows.append(_draw_row(plan, conn, phone, rng, protected, more_phones=more))
             conn.rollback()
         return plan
     except BaseException:
@@ -249,6 +256,7 @@ def _draw_row(
     rng: random.Random,
     protected: set[str],
     donor_columns: set[str] | None = None,
+    more_phones: dict[int, str] | None = None,
 ) -> PlannedRow:
     """A canary whose values fit the table and repeat no unique key."""
     live, factory = plan.live, plan.factory
@@ -259,7 +267,7 @@ def _draw_row(
         persona = factory.persona()
         if getattr(persona, "email", None) and str(persona.email).lower() in taken:
             continue
-        text = factory.make_row(persona, phone=phone)
+        text = factory.make_row(persona, phone=phone, more_phones=more_phones)
         if text is None:
             continue
         try:
@@ -273,7 +281,9 @@ def _draw_row(
         if clash:
             why = f"the unique key ({clash}) was taken"
             continue
-        return PlannedRow(persona, phone, values, live.statement(values), text)
+        return PlannedRow(
+            persona, phone, values, live.statement(values), text, dict(more_phones or {})
+        )
     raise InputError(
         f"could not make a canary row that fits {live.table.name!r} ({why or 'no row fits'}); "
         "nothing was written"
@@ -371,7 +381,15 @@ def _redraw(
     saved = plan.rows
     plan.rows = others
     try:
-        return _draw_row(plan, conn, row.phone, rng, protected, donor_columns=checked)
+        return _draw_row(
+            plan,
+            conn,
+            row.phone,
+            rng,
+            protected,
+            donor_columns=checked,
+            more_phones=row.more_phones,
+        )
     finally:
         plan.rows = saved
 

@@ -137,6 +137,8 @@ class _Plan:
     phones: list[str | None]
     rows: dict[int, list[str]] = field(default_factory=dict)
     db: DbOutput | None = None
+    #: per own persona, its numbers for the table's other phone columns (column -> E.164)
+    more_phones: list[dict[int, str]] = field(default_factory=list)
     #: persona index -> code position, for coded personas (appended after its own)
     coded: dict[int, int] = field(default_factory=dict)
     #: persona index -> (mailbox, address delivering to it), for mailbox canaries
@@ -217,6 +219,13 @@ def issue_copies(
         return persona
 
     phone_sets: list[list[str]] = [[] for _ in recipients]
+    more_sets: dict[int, list[list[str]]] = {}
+    extra_columns = factory.extra_phone_columns if schema.phone_columns else []
+    pool = phones
+    if extra_columns:
+        # With a landline column beside the mobile one, the contact column takes the
+        # numbers that fit it, and numbers that fit only another column go there.
+        phones = [p for p in pool if factory.phone_fits(p)] or pool
     if schema.phone_columns:
         with store.session() as s:
             existing = _existing_phone_sets(s)
@@ -240,6 +249,11 @@ def issue_copies(
             rng=rng,
             weights=factory.phone_weights(phones),
         )
+        for column in extra_columns:
+            more_sets[column] = _other_column_sets(
+                factory, column, [p for p in pool if p not in phones], len(recipients),
+                per_copy, [*existing, *map(frozenset, phone_sets)], rng,
+            )  # fmt: skip
     plans = [
         _Plan(
             recipient=r,
@@ -250,9 +264,21 @@ def issue_copies(
                 (phone_sets[i][k % len(phone_sets[i])] if phone_sets[i] else None)
                 for k in range(per_copy)
             ],
+            more_phones=[
+                _other_numbers(factory, more_sets, phone_sets[i], k, i) for k in range(per_copy)
+            ],
         )
         for i, r in enumerate(recipients)
     ]
+    for column in extra_columns:
+        if not any(column in more for plan in plans for more in plan.more_phones):
+            log.warning(
+                "no canary number fits the phone column %r (its numbers are in other "
+                "area codes or of another line): canaries leave it empty, which a holder "
+                "of copies can see where its rows fill it; add numbers like its own with "
+                "'canary phone add NUMBER --provider PROVIDER' (--voice-only for landlines)",
+                schema.columns[column].name,
+            )
     controls = [new_persona() for _ in range(_control_count(per_copy, len(recipients), config))]
     if schema.email_columns:
         _mailbox_addresses(store, sample, schema.email_columns[0], plans, rng)
@@ -418,6 +444,56 @@ def _control_count(per_copy: int, copies: int, config: Config) -> int:
     return max(1, round(per_copy * copies * share / (1 - share)))
 
 
+def _other_column_sets(
+    factory: Any,
+    column: int,
+    spare: list[str],
+    copies: int,
+    per_copy: int,
+    existing: list[frozenset[str]],
+    rng: random.Random,
+) -> list[list[str]]:
+    """Each copy's numbers for one of the table's other phone columns (a landline column
+    beside the mobile one): drawn, as the contact column's are, from the pool numbers
+    that fit that column and not the contact one, so a copy's numbers stay its own.
+    Empty lists where none fits: the canaries then take another of their copy's numbers
+    that fits the column, if any (`_other_numbers`), or leave it empty."""
+    fit = [n for n in spare if factory.phone_fits(n, column)]
+    if not fit:
+        return [[] for _ in range(copies)]
+    try:
+        return assign_phone_sets(
+            fit,
+            copies,
+            per_copy,
+            existing=existing,
+            rng=rng,
+            weights=factory.phone_weights(fit, column),
+        )
+    except InputError:  # too few of them for distinct sets: the copies' own numbers
+        return [[] for _ in range(copies)]
+
+
+def _other_numbers(
+    factory: Any, more_sets: dict[int, list[list[str]]], own: list[str], k: int, i: int
+) -> dict[int, str]:
+    """The `k`th canary of copy `i`: a number for each other phone column, from the
+    column's own sets, else another of the copy's numbers (`own`) that fits there (not
+    the canary's own: the same number twice in a row gives a canary away). A column
+    with neither is left out, so the canary leaves it empty."""
+    out: dict[int, str] = {}
+    mine = own[k % len(own)] if own else None
+    for column, sets in more_sets.items():
+        chosen = sets[i] if sets and sets[i] else []
+        if chosen:
+            out[column] = chosen[k % len(chosen)]
+            continue
+        others = [n for n in own if n != mine and factory.phone_fits(n, column)]
+        if others:
+            out[column] = others[k % len(others)]
+    return out
+
+
 def _existing_phone_sets(session: Session) -> list[frozenset[str]]:
     rows = session.execute(
         select(Canary.copy_id, Identifier.value)
@@ -467,6 +543,7 @@ def _target(
     rng.shuffle(order)
     for frac, i in zip(fractions, order, strict=True):
         persona, phone = plan.personas[i], plan.phones[i]
+        more = plan.more_phones[i] if i < len(plan.more_phones) else None
 
         def make_row(
             prev: list[str] | None,
@@ -475,14 +552,17 @@ def _target(
             _i: int = i,
             _p: Any = persona,
             _ph: str | None = phone,
+            _more: dict[int, str] | None = more,
         ) -> list[str] | None:
-            row: list[str] | None = factory.make_row(_p, phone=_ph, prev=prev, next=nxt)
+            row: list[str] | None = factory.make_row(
+                _p, phone=_ph, prev=prev, next=nxt, more_phones=_more
+            )
             if row is not None:
                 plan.rows[_i] = row
             return row
 
         insertions.append(Insertion(fraction=frac, make_row=make_row))
-        provisional = factory.make_row(persona, phone=phone, prev=None, next=None)
+        provisional = factory.make_row(persona, phone=phone, prev=None, next=None, more_phones=more)
         if provisional is not None:
             needles.extend(n for n in factory.needles(persona, provisional) if n)
     if code is not None:

@@ -36,18 +36,22 @@ from canary.synth.addresses import (
     match_template,
 )
 from canary.synth.cells import (
+    FIXED,
+    MOBILE,
     apply_particles,
     date_between,
     dni_letter,
+    line_type,
     parsed_phone,
     particle_forms,
+    phone_mask,
     valid_phone,
     vary_digits,
     vary_number,
     write_phone,
 )
 from canary.synth.check_digits import Scheme, scheme_of, with_check
-from canary.synth.headers import is_middle_name
+from canary.synth.headers import is_middle_name, phone_line_of_header
 from canary.synth.ids import GapModel, PositionModel, new_id
 from canary.synth.infer import (
     NAME_KINDS,
@@ -140,9 +144,16 @@ class CanaryFactory:
             i: {n for n in (id_number(v) for v in vals) if n is not None}
             for i, vals in self.sample_ids.items()
         }
-        #: The first email and phone columns: always filled (they are what gets contacted).
-        self._primary = {x[0].index for x in (self._kind("email"), self._kind("phone")) if x}
         phones = self._kind("phone")
+        self._line_mix: dict[int, Counter[str]] = {}
+        #: The phone column a canary's own number goes in: the mobile one where the table
+        #: has a landline column beside it ("Teléfono fijo", "Celular").
+        self._phone_col: Column | None = self._contact_phone_column(phones)
+        #: The first email column and that phone column: always filled (they are what
+        #: gets contacted).
+        self._primary = {
+            c.index for c in [*self._kind("email")[:1], self._phone_col] if c is not None
+        }
         #: National numbers of the first rows' phones: the donors of place columns and
         #: the table's area-code shares (bounded: 20,000 parses took a second, and
         #: 3,000 rows hold every area code).
@@ -150,10 +161,12 @@ class CanaryFactory:
         #: would otherwise give every canary the first places' area codes.
         self._nsn_rows = self.rows[:: max(1, len(self.rows) // MAX_DONORS)][:MAX_DONORS]
         self._row_nsn: list[str] = (
-            [national_number(r[phones[0].index], self.region) for r in self._nsn_rows]
-            if phones
+            [national_number(r[self._phone_col.index], self.region) for r in self._nsn_rows]
+            if self._phone_col is not None
             else []
         )
+        self._column_nsn: dict[int, list[str]] = {}
+        self._mask_block_cache: dict[int, dict[str, set[int]]] = {}
         self._cell_cache: dict[int, list[str]] = {}
         self._grouped: tuple[int, ...] | None = None
         self._seen: dict[int, set[str]] = {}
@@ -163,7 +176,7 @@ class CanaryFactory:
         self._unique_share: dict[int, float] = {}
         self._sex_value: dict[tuple[int, str], str | None] = {}
         self._date_spans: dict[int, tuple[date, date]] = {}
-        self._donors: dict[str, list[list[str]]] = {}
+        self._donors: dict[tuple[int | None, str], list[list[str]]] = {}
         self._id_owner: dict[tuple[int, str], int] = {}
         self._position_models: dict[int, PositionModel] = {}
         self._gap_models: dict[int, GapModel] = {}
@@ -174,7 +187,7 @@ class CanaryFactory:
         self._run_tops: dict[tuple[int, int], list[int]] = {}
         self._new_share: dict[int, float] = {}
         self._contact_patterns: list[tuple[frozenset[int], float]] | None = None
-        self._blocks: list[tuple[str, bool]] | None = None
+        self._blocks: dict[int, list[tuple[str, bool]]] = {}
         self._valid: set[str] | None = None
         self._count_cache: dict[int, dict[str, int]] = {}
         self._namesake_keep: float | None = None
@@ -504,12 +517,18 @@ class CanaryFactory:
         phone: str | None = None,
         prev: list[str] | None = None,
         next: list[str] | None = None,
+        more_phones: Mapping[int, str] | None = None,
     ) -> list[str] | None:
         """The persona as a row of this table, or None when it cannot sit between
         `prev` and `next` (a sorted id or name column with no room there).
 
-        Repeatable: the same persona, phone and neighbours give the same row.
+        `phone` goes in the contact phone column; `more_phones` (column index -> E.164)
+        in the table's other phone columns, which stay empty without one (the same
+        number twice in a row gave every canary away).
+
+        Repeatable: the same persona, phones and neighbours give the same row.
         """
+        more_phones = more_phones or {}
         width = len(self.cols)
         if prev is not None and len(prev) < width:
             prev = list(prev) + [""] * (width - len(prev))
@@ -518,16 +537,25 @@ class CanaryFactory:
         if self.keep_sorted and (prev is not None or next is not None):
             self._fit_sorted_name(persona, prev, next)
         neighbour = prev if prev is not None else next
-        donor = self._place_donor(random.Random(f"{persona.seed}:{phone}"), phone, neighbour)
+        # The place follows the first number with an area code: a Chilean mobile has
+        # none, the landline beside it does.
+        area = self._area_phone(phone, more_phones)
+        donor = self._place_donor(random.Random(f"{persona.seed}:{phone}"), area, neighbour)
         # Ids and national ids follow the donor drawn without the neighbours, as the
         # provisional row whose values were checked against the source was made: a
         # value derived from the neighbour would reach the copy unchecked.
         id_donor = (
             donor
             if neighbour is None
-            else self._place_donor(random.Random(f"{persona.seed}:{phone}"), phone)
+            else self._place_donor(random.Random(f"{persona.seed}:{phone}"), area)
         )
         blank = self._blank_contacts(persona, phone)
+
+        def numbers(c: Column) -> str | None:
+            if c.kind == "phone" and c.index not in self._primary:
+                return more_phones.get(c.index)
+            return phone
+
         row: list[str] = []
         for c in self.cols:
             # One stream per column: a choice in one column never shifts another's.
@@ -535,7 +563,7 @@ class CanaryFactory:
             value = (
                 ""
                 if c.index in blank
-                else self._cell(c, persona, phone, donor, r, prev, next, id_donor)
+                else self._cell(c, persona, numbers(c), donor, r, prev, next, id_donor)
             )
             if value and c.kind not in ("email", "phone"):
                 value = self._checked(c, value, persona, prev, next)
@@ -1357,16 +1385,59 @@ class CanaryFactory:
                     self._groups.setdefault(tuple(row[i] for i in grouped), []).append(row)
         return self._groups
 
-    def _nsn_of_row(self) -> dict[int, str]:
+    def _nsn_of_column(self, column: int | None) -> list[str]:
+        """The national numbers of the donor rows' phones in `column` (the contact
+        phone column's by default), in the donor rows' order."""
+        if column is None or self._phone_col is None or column == self._phone_col.index:
+            return self._row_nsn
+        nsn = self._column_nsn.get(column)
+        if nsn is None:
+            nsn = self._column_nsn[column] = [
+                national_number(r[column], self.region) for r in self._nsn_rows
+            ]
+        return nsn
+
+    def _nsn_of_row(self, column: int | None = None) -> dict[int, str]:
         """The national number of each donor row's phone, by the row's identity."""
+        if column is not None and self._phone_col is not None and column != self._phone_col.index:
+            return {
+                id(row): nsn
+                for row, nsn in zip(self._nsn_rows, self._nsn_of_column(column), strict=True)
+                if nsn
+            }
         if self._area_of_row is None:
             self._area_of_row = {
                 id(row): nsn for row, nsn in zip(self._nsn_rows, self._row_nsn, strict=True) if nsn
             }
         return self._area_of_row
 
+    def _area_phone(
+        self, phone: str | None, more: Mapping[int, str]
+    ) -> tuple[int | None, str | None]:
+        """(column, number) the canary's place follows: its own number, or where that
+        has no area code (a Chilean or Costa Rican mobile) its number in another phone
+        column (a landline's), with that column (None for the contact one)."""
+        if phone and area_code_length(phone):
+            return None, phone
+        for column, number in sorted(more.items()):
+            if number:
+                return column, number
+        return None, phone
+
+    @staticmethod
+    def _area_length(phone: str, column: int | None) -> int:
+        """Leading digits of `phone` a donor row's number must share: its area code; in
+        another phone column, its block where the plan gives no area code (Chile's
+        landlines: "2" Santiago, "32" Valparaíso; a mobile's block says nothing of
+        place, but the landline column's numbers are all of one place each)."""
+        k = area_code_length(phone)
+        return k or (len(number_block(phone)) if column is not None else 0)
+
     def _place_donor(
-        self, r: random.Random, phone: str | None, neighbour: list[str] | None = None
+        self,
+        r: random.Random,
+        area: tuple[int | None, str | None],
+        neighbour: list[str] | None = None,
     ) -> list[str] | None:
         """A real row to copy place and category columns from, so that they keep their
         joint frequencies (a district with its own parties); one whose phone shares the
@@ -1380,6 +1451,8 @@ class CanaryFactory:
         """
         if not self.rows:
             return None
+        column, phone = area
+        row_nsn = self._nsn_of_column(column)
         if neighbour is not None and len(neighbour) >= len(self.cols) and self._unseen(neighbour):
             return list(neighbour)
         grouped = self._grouped_columns()
@@ -1388,11 +1461,11 @@ class CanaryFactory:
             same = self._group_rows().get(key)
             if not same:
                 return list(neighbour)
-            if phone and self._row_nsn and any(self._row_nsn):
+            if phone and row_nsn and any(row_nsn):
                 nsn = national_number(phone, self.region)
-                k = area_code_length(phone)
+                k = self._area_length(phone, column)
                 if k and nsn:
-                    of_row = self._nsn_of_row()
+                    of_row = self._nsn_of_row(column)
                     near = [row for row in same if of_row.get(id(row), "")[:k] == nsn[:k]]
                     if len(near) >= MIN_DONORS:
                         return r.choice(near)
@@ -1400,27 +1473,80 @@ class CanaryFactory:
         if not self._kind("place"):
             has_categories = any(self._kind(k) for k in ("category", "boolean", "constant"))
             return r.choice(self.rows) if has_categories else None
-        if phone and self._row_nsn and any(self._row_nsn):
-            matches = self._donors.get(phone)
+        if phone and row_nsn and any(row_nsn):
+            matches = self._donors.get((column, phone))
             if matches is None:
                 nsn = national_number(phone, self.region)
-                k = area_code_length(phone)
+                k = self._area_length(phone, column)
                 matches = []
                 if k and nsn:
                     matches = [
                         row
-                        for row, row_nsn in zip(self._nsn_rows, self._row_nsn, strict=True)
-                        if row_nsn and row_nsn[:k] == nsn[:k]
+                        for row, x in zip(self._nsn_rows, row_nsn, strict=True)
+                        if x and x[:k] == nsn[:k]
                     ]
                 # Too few rows with that area code would repeat one place in every canary.
                 if len(matches) < MIN_DONORS:
                     matches = []
-                self._donors[phone] = matches
+                self._donors[(column, phone)] = matches
             if matches:
                 return r.choice(matches)
         return r.choice(self.rows)
 
-    def phone_weights(self, numbers: Sequence[str]) -> dict[str, float]:
+    def _contact_phone_column(self, phones: list[Column]) -> Column | None:
+        """The phone column canaries' own numbers go in: of several, the one whose
+        header or numbers say mobile ("Celular" beside "Teléfono fijo"), where the
+        numbers we control are; the first where nothing tells them apart."""
+        if len(phones) < 2:
+            return phones[0] if phones else None
+
+        def score(c: Column) -> float:
+            header = phone_line_of_header(c.name)
+            mix = self._lines(c.index)
+            told = mix[MOBILE] + mix[FIXED]
+            values = (mix[MOBILE] - mix[FIXED]) / told if told else 0.0
+            return (header == MOBILE) - (header == FIXED) + values
+
+        return max(phones, key=lambda c: (score(c), -c.index))
+
+    @property
+    def extra_phone_columns(self) -> list[int]:
+        """The table's phone columns besides the contact one (a "Teléfono fijo" beside
+        "Celular"): a canary's other numbers go there (`make_row`'s `more_phones`)."""
+        main = self._phone_col.index if self._phone_col is not None else None
+        return [c.index for c in self._kind("phone") if c.index != main]
+
+    def phone_fits(self, e164: str, column: int | None = None) -> bool:
+        """Whether a number could stand among `column`'s (the contact phone column's by
+        default): its line, where the country's plan or the header tells (a mobile in a
+        column of landlines), is one the column holds, and its block (area code or
+        operator block) is one the column's rows are in or near (`phone_weights`)."""
+        col = column if column is not None else (self._phone_col.index if self._phone_col else 0)
+        line = line_type(e164)
+        if line in (MOBILE, FIXED):
+            mix = self._lines(col)
+            told = mix[MOBILE] + mix[FIXED]
+            if told and mix[line] < LINE_MIN_SHARE * told:
+                return False
+            header = phone_line_of_header(self.cols[col].name)
+            if not told and header and header != line:
+                return False
+        weights = self.phone_weights([e164], column)
+        return not weights or weights[e164] > 0
+
+    def _lines(self, column: int) -> Counter[str]:
+        """How many of a phone column's numbers (a sample of them) are mobiles, fixed
+        lines, or either (`line_type`)."""
+        mix = self._line_mix.get(column)
+        if mix is None:
+            values = [r[column] for r in self.rows if r[column].strip()]
+            step = max(1, len(values) // LINE_SAMPLE)
+            mix = self._line_mix[column] = Counter(
+                line_type(v, self.region) for v in values[::step][:LINE_SAMPLE]
+            )
+        return mix
+
+    def phone_weights(self, numbers: Sequence[str], column: int | None = None) -> dict[str, float]:
         """How often each pool number should be used so that canaries' numbers start as
         often as the table's do: the share of rows in the number's block (its area code,
         or where the country has none its operator block: `number_block`), split among
@@ -1433,9 +1559,11 @@ class CanaryFactory:
         for the pool's 310 and 315, in their ratio), so that canaries' first digits
         follow the table's even when the pool misses a block:
         with Colombian numbers in fifteen 3xx blocks and a pool in 300, 310 and 315,
-        canaries' numbers were in those three at a third each, whatever the table held."""
+        canaries' numbers were in those three at a third each, whatever the table held.
+
+        `column` is one of the table's other phone columns (the contact one by default)."""
         codes = {n: number_block(n) for n in numbers}
-        rows = self._row_blocks()
+        rows = self._row_blocks(column)
         if not rows or not any(codes.values()):
             return {}
         held = {c for c in codes.values() if c}
@@ -1481,20 +1609,52 @@ class CanaryFactory:
             }
         return self._valid
 
-    def _row_blocks(self) -> list[tuple[str, bool]]:
-        """The sampled rows' number blocks, each with whether it is an area code."""
-        if self._blocks is None:
+    def _row_blocks(self, column: int | None = None) -> list[tuple[str, bool]]:
+        """The sampled rows' number blocks (in the contact phone column, or `column`),
+        each with whether it is an area code."""
+        key = -1 if column is None else column
+        blocks = self._blocks.get(key)
+        if blocks is None:
             cc = f"+{self.country_code}"
-            self._blocks = [
-                (number_block(cc + x), area_code_length(cc + x) > 0) for x in self._row_nsn if x
+            pairs = [
+                (number_block(cc + x), area_code_length(cc + x) > 0)
+                for x in self._nsn_of_column(column)
+                if x
             ]
-            self._blocks = [(b, geo) for b, geo in self._blocks if b]
-        return self._blocks
+            blocks = self._blocks[key] = [(b, geo) for b, geo in pairs if b]
+        return blocks
 
     def _format_phone(self, c: Column, phone: str, r: random.Random) -> str:
-        """The E.164 number written in one of the column's own masks."""
+        """The E.164 number written in one of the column's own masks: one the column
+        writes numbers of the same block length in where it has one (a Santiago number,
+        area code 2, as "+56 2 2### ####"; one of Valparaíso's 32 as "+56 ## ### ####").
+        """
         masks: Counter[str] = c.fmt.get("masks") or Counter()
-        return write_phone(phone, masks, self.profile["phone_masks"], self.country_code, r)
+        lengths = self._mask_blocks(c.index)
+        n = len(number_block(phone))
+        return write_phone(
+            phone,
+            masks,
+            self.profile["phone_masks"],
+            self.country_code,
+            r,
+            prefer=(lambda m: n in lengths.get(m, ())) if len(lengths) > 1 else None,
+        )
+
+    def _mask_blocks(self, column: int) -> dict[str, set[int]]:
+        """Per mask of a phone column, the lengths of the blocks (area codes, operator
+        blocks) of the sampled numbers written in it."""
+        out = self._mask_block_cache.get(column)
+        if out is None:
+            out = self._mask_block_cache[column] = {}
+            values = [row[column] for row in self.rows if row[column].strip()]
+            cc = f"+{self.country_code}"
+            for v in values[:: max(1, len(values) // LINE_SAMPLE)][:LINE_SAMPLE]:
+                nsn = national_number(v, self.region)
+                block = number_block(cc + nsn) if nsn else ""
+                if block:
+                    out.setdefault(phone_mask(v, self.region), set()).add(len(block))
+        return out
 
     def accepts_phone(self, e164: str) -> bool:
         """True when a canary number belongs where this table's numbers do (same country):
@@ -1652,6 +1812,12 @@ SHAPE_NAMES = 300
 #: Rounds of proportional fitting of the shapes' weights to the column's shares.
 SHAPE_FIT_ROUNDS = 50
 
+
+#: A line (mobile, fixed) a phone column holds less often than this, among its numbers
+#: whose line the country's plan tells, is not one of its own.
+LINE_MIN_SHARE = 0.1
+#: Numbers of a phone column read to tell its lines (a parse is about 35 us).
+LINE_SAMPLE = 200
 
 #: Digits an operator block leaves for the subscriber, at least: a block is a million
 #: numbers or more, as operators are given them (Costa Rica's 83, Colombia's 300).

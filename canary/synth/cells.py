@@ -12,6 +12,7 @@ import random
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import pairwise
@@ -319,22 +320,29 @@ def phone_masks_of(values: list[str], region: str) -> Counter[str]:
     """
     masks: Counter[str] = Counter()
     for v in values[:3000]:
-        nsn = national_number(v, region)
-        if not nsn:
-            continue
-        # Where the written digits do not end in the national number (Argentina's
-        # "351 15478-1733" is +54 9 351 478 1733), every digit is the number's.
-        ends = re.sub(r"\D", "", v).endswith(nsn)
-        digits_left = len(nsn) if ends else len(v)
-        out = []
-        for c in reversed(v):
-            if c.isdigit() and digits_left:
-                out.append("#")
-                digits_left -= 1
-            else:
-                out.append(c)
-        masks["".join(reversed(out))] += 1
+        mask = phone_mask(v, region)
+        if mask:
+            masks[mask] += 1
     return masks
+
+
+def phone_mask(value: str, region: str) -> str:
+    """The mask of one number as written ("(844) ###-####"), or "" if it is not one."""
+    nsn = national_number(value, region)
+    if not nsn:
+        return ""
+    # Where the written digits do not end in the national number (Argentina's
+    # "351 15478-1733" is +54 9 351 478 1733), every digit is the number's.
+    ends = re.sub(r"\D", "", value).endswith(nsn)
+    digits_left = len(nsn) if ends else len(value)
+    out = []
+    for c in reversed(value):
+        if c.isdigit() and digits_left:
+            out.append("#")
+            digits_left -= 1
+        else:
+            out.append(c)
+    return "".join(reversed(out))
 
 
 @functools.lru_cache(maxsize=1 << 14)
@@ -374,6 +382,29 @@ def national_number(value: str, region: str) -> str:
     if not phonenumbers.is_possible_number(p) and len(nsn) < 7:
         return ""
     return nsn
+
+
+#: A number's line as a reader of a column of numbers tells it: a mobile, a fixed line,
+#: or either where the country's plan does not tell them apart (Mexico, the US).
+MOBILE, FIXED, EITHER = "mobile", "fixed", "either"
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def line_type(text: str, region: str = "") -> str:
+    """`MOBILE`, `FIXED` or `EITHER` for a phone as written ("" when it is no number):
+    Chile's "+56 2 2345 6789" is a fixed line and "+56 9 8765 4321" a mobile; a
+    Mexican number is either."""
+    p = parsed_phone(without_dialing_prefix(re.sub(r"[^\d+]", "", text), region), region)
+    if p is None:
+        return ""
+    kind = phonenumbers.number_type(p)
+    if kind == phonenumbers.PhoneNumberType.MOBILE:
+        return MOBILE
+    if kind in (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.VOIP):
+        return FIXED
+    if kind == phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE:
+        return EITHER
+    return ""
 
 
 def vary_number(base: str, fmt: dict[str, Any], r: random.Random) -> str:
@@ -451,6 +482,7 @@ def write_phone(
     fallback: dict[str, float],
     country_code: int,
     r: random.Random,
+    prefer: Callable[[str], bool] | None = None,
 ) -> str:
     """An E.164 number written in one of a column's `masks` (weighted by use): one with
     as many '#' as the national number has digits (or as its national writing has:
@@ -461,7 +493,11 @@ def write_phone(
     A number of the table's country is written only as it reads back: parsed in the
     country, the text is `e164` again. A mask that would make it another number (the
     national digits put where a "15" belongs) is passed over: a canary's number as
-    written must be ours, or a call to it reaches someone else."""
+    written must be ours, or a call to it reaches someone else.
+
+    Masks `prefer` accepts are tried first (those the column writes numbers of this
+    one's area code in: "+56 2 2### ####" for Santiago, "+56 ## ### ####" for the
+    regions' two-digit codes, both nine digits)."""
     try:
         parsed = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
@@ -482,7 +518,8 @@ def write_phone(
                 return text
         return None
 
-    for pool in (masks, fallback if same_country else {}):
+    first = Counter({m: n for m, n in masks.items() if prefer(m)}) if prefer else Counter()
+    for pool in (first, masks, fallback if same_country else {}):
         fitting = [
             (text, float(n))
             for m, n in pool.items()

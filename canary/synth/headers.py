@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from canary.synth.cells import fold
+from canary.synth.cells import FIXED, MOBILE, fold
 
 #: Kinds a column can have.
 KINDS = (
@@ -285,6 +285,27 @@ _EN_WORDS = {
 
 def _en(header: str) -> str:
     return " ".join(w for w in norm_header(header).split() if w in _EN_WORDS and w != "id")
+
+
+#: Words of a phone column's header that say which line it holds ("Celular",
+#: "Teléfono fijo", "Home phone").
+MOBILE_HEADER_WORDS = frozenset(
+    "celular celulares cel movil moviles mobile cell cellphone whatsapp".split()
+)
+FIXED_HEADER_WORDS = frozenset(
+    "fijo fijos fixo casa domicilio particular residencial residencia home landline "
+    "oficina office trabajo work laboral".split()
+)
+
+
+def phone_line_of_header(name: str) -> str:
+    """`MOBILE` or `FIXED` when a phone column's header names its line, else ""."""
+    words = set(norm_header(name).split())
+    if words & MOBILE_HEADER_WORDS:
+        return MOBILE
+    if words & FIXED_HEADER_WORDS:
+        return FIXED
+    return ""
 
 
 def is_middle_name(name: str) -> bool:
