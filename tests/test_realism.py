@@ -1461,3 +1461,33 @@ def test_a_second_column_of_like_numbers_takes_another_of_the_copys_numbers(
             assert values["Tel. casa"] in numbers[copy_id], values
     assert pairs >= len(made) // 2
     store.dispose()
+
+
+def test_coded_canaries_get_a_landline_of_their_holders_too(tmp_path: Path) -> None:
+    # A coded canary (`--collusion`) is one row written into several copies: its second
+    # number comes from the same copy's numbers its first does, never its first again.
+    from sqlalchemy import select
+
+    from canary.store.engine import open_store
+
+    store = open_store(f"sqlite:///{tmp_path / 'c.db'}")
+    registry.add_domain(store, "avisos.example.cl")
+    for i in range(12):
+        registry.add_phone(store, f"+569{71000000 + 7919 * i}", "twilio")
+    for i in range(12):
+        registry.add_phone(store, f"+5622{7100000 + 7919 * i}", "generic", voice_only=True)
+    sample = cl_contacts(random.Random(25), 400)
+    src = tmp_path / "contactos.csv"
+    write_csv(src, sample.header, sample.rows)
+    issue(store, src, tmp_path, 4, copies=6, collusion=2)
+    with store.session() as s:
+        made = [dict(c.values) for c in s.scalars(select(Canary).where(Canary.kind == "planted"))]
+    seen = Counter(tuple(v.values()) for v in made)
+    coded = [dict(zip(made[0], k, strict=True)) for k, n in seen.items() if n > 1]
+    assert coded
+    filled = [v for v in coded if v["Teléfono fijo"]]
+    assert filled
+    for values in filled:
+        assert values["Teléfono fijo"].startswith("+56 2 2"), values
+        assert values["Celular"].startswith("+56 9 "), values
+    store.dispose()

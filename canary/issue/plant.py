@@ -283,6 +283,12 @@ def issue_copies(
     if schema.email_columns:
         _mailbox_addresses(store, sample, schema.email_columns[0], plans, rng)
     code = _draw_code(request.collusion, plans, rng, new_persona)
+    if code is not None and extra_columns:
+        # numbers of the first holder's, as its own number is
+        for h, number in zip(code.holders, code.phones, strict=True):
+            own = [p for p in dict.fromkeys(plans[min(h)].phones) if p]
+            k = own.index(number) if number in own else 0
+            code.more_phones.append(_other_numbers(factory, more_sets, own, k, min(h)))
 
     at_end = only_end_fits(schema, sample)
     if at_end:
@@ -585,6 +591,8 @@ class _Code:
     phones: list[str | None]
     fractions: list[float]
     rows: dict[int, list[str]] = field(default_factory=dict)
+    #: per position, its numbers for the table's other phone columns
+    more_phones: list[dict[int, str]] = field(default_factory=list)
 
 
 def check_collusion(collusion: int | None, copies: int) -> None:
@@ -672,6 +680,7 @@ def _coded_insertions(
     out = []
     for i, j in plan.coded.items():
         persona, phone = code.personas[j], code.phones[j]
+        more = code.more_phones[j] if j < len(code.more_phones) else None
 
         def make_row(
             prev: list[str] | None,
@@ -681,10 +690,11 @@ def _coded_insertions(
             _j: int = j,
             _p: Any = persona,
             _ph: str | None = phone,
+            _more: dict[int, str] | None = more,
         ) -> list[str] | None:
             row = code.rows.get(_j)
             if row is None:
-                row = factory.make_row(_p, phone=_ph, prev=prev, next=nxt)
+                row = factory.make_row(_p, phone=_ph, prev=prev, next=nxt, more_phones=_more)
                 if row is None:
                     return None
                 code.rows[_j] = row
@@ -692,7 +702,7 @@ def _coded_insertions(
             return list(row)
 
         out.append(Insertion(fraction=1.0 if at_end else code.fractions[j], make_row=make_row))
-        provisional = factory.make_row(persona, phone=phone, prev=None, next=None)
+        provisional = factory.make_row(persona, phone=phone, prev=None, next=None, more_phones=more)
         if provisional is not None:
             needles.extend(n for n in factory.needles(persona, provisional) if n)
     return out
