@@ -1491,3 +1491,35 @@ def test_coded_canaries_get_a_landline_of_their_holders_too(tmp_path: Path) -> N
         assert values["Teléfono fijo"].startswith("+56 2 2"), values
         assert values["Celular"].startswith("+56 9 "), values
     store.dispose()
+
+
+def cl_debtors(r: random.Random, n: int) -> Sample:
+    """RUTs of 5 to 24 millions with their check digit, debts in whole thousands."""
+    from stdnum.cl import rut
+
+    rows = []
+    for g, p, m, _e, _ph in people(r, n):
+        body = str(r.randint(5_000_000, 24_000_000))
+        number = f"{int(body):,}".replace(",", ".") + "-" + rut.calc_check_digit(body)
+        debt = f"$ {r.choice([1, 2, 5, 10, 25]) * r.randint(10, 400) * 1000:,}".replace(",", ".")
+        rows.append([number, f"{g} {p} {m}", debt])
+    return Sample(["RUT", "Nombre", "Deuda"], rows, True, n)
+
+
+def test_a_rut_is_an_id_drawn_within_the_columns_magnitudes() -> None:
+    # "RUT" was read as free text and varied character by character ("19.90.880-1");
+    # as an id, its digits drawn one by one gave "29.956.832-6" in a column of 5 to 24
+    # millions (numbers handed out in order: the leading digits are a magnitude).
+    sample = cl_debtors(random.Random(26), 400)
+    assert infer_schema(sample).kinds()["RUT"] == "id"
+    for row in canaries_of(sample, 5, 60):
+        assert re.fullmatch(r"\d{1,2}\.\d{3}\.\d{3}-[\dK]", row[0]), row[0]
+        assert 5_000_000 <= int(re.sub(r"\D", "", row[0][:-2])) <= 24_999_999, row[0]
+
+
+def test_amounts_keep_the_roundness_of_the_columns() -> None:
+    # Debts in whole thousands ("$ 1.460.000") got canaries "$ 2.793.510": rounded to
+    # tens only.
+    sample = cl_debtors(random.Random(27), 400)
+    made = [row[2] for row in canaries_of(sample, 6, 80)]
+    assert all(int(re.sub(r"\D", "", v)) % 1000 == 0 for v in made), made

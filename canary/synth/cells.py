@@ -426,7 +426,11 @@ def vary_number(base: str, fmt: dict[str, Any], r: random.Random) -> str:
     if "min" in fmt and "max" in fmt:  # inside the column's own range
         y = min(max(y, float(fmt["min"])), float(fmt["max"]))
     if decimals == 0 and x == int(x) and x % 10 == 0 and abs(x) >= 100:
-        y = round(y, -1)
+        # As round as `base`, keeping two digits that vary: "$ 1.460.000" gives
+        # "$ 1.530.000", not "$ 1.532.410" in a column of whole thousands.
+        whole_digits = str(int(abs(x)))
+        zeros = len(whole_digits) - len(whole_digits.rstrip("0"))
+        y = round(y, -max(1, min(zeros, len(whole_digits) - 2)))
     text = f"{abs(y):,.{decimals}f}"
     whole, _, fraction = text.partition(".")
     grouped = len(re.sub(r"\D", "", intpart)) <= 3 or (thousands != "" and thousands in intpart)

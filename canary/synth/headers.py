@@ -195,6 +195,21 @@ HEADER_PHRASES: dict[str, tuple[str, ...]] = {
         "dni",
         "nit",
         "pasaporte",
+        # national and tax numbers by their names: Chile's RUT and RUN, Argentina's
+        # CUIT and CUIL, Brazil's CPF and CNPJ, Spain's NIF and NIE, Peru's RUC,
+        # Venezuela's RIF ("RUT" was read as free text: canaries "19.90.880-1")
+        "rut",
+        "run",
+        "cuit",
+        "cuil",
+        "cpf",
+        "cnpj",
+        "nif",
+        "nie",
+        "ruc",
+        "rif",
+        "national id",
+        "tax id",
     ),
     "place": PLACE_WORDS,
     "number": (

@@ -172,9 +172,15 @@ class PositionModel:
     are drawn: copied, a canary's first digits and place were a pair one more row held
     than the donor's own (a Costa Rican cedula's province digit, with the first digit
     of its volume, which the province leaves open).
+
+    A value's first `LEAD` digits (with what lies between them) are drawn together, as
+    one real value of the mask has them: national numbers are handed out in order, so
+    their leading digits are a magnitude, not independent characters. Drawn one by one,
+    a Chilean RUT of the column's 5 to 24 millions came out "29.956.832-6".
     """
 
     FEW = 9
+    LEAD = 2
 
     def __init__(self, values: list[str], places: list[tuple[str, ...]] | None = None) -> None:
         by_mask: dict[str, list[int]] = {}
@@ -184,7 +190,11 @@ class PositionModel:
         self.chars: dict[str, list[Counter[str]]] = {}
         #: mask -> the positions copied from a donor of that mask
         self.copied: dict[str, set[int]] = {}
+        #: mask -> its values' leads (through the LEAD-th digit), with counts
+        self.leads: dict[str, Counter[str]] = {}
         for m, ks in by_mask.items():
+            end = _lead_end(m, self.LEAD)
+            self.leads[m] = Counter(values[k][:end] for k in ks) if end else Counter()
             cols: list[Counter[str]] = [Counter() for _ in m]
             for k in ks:
                 for i, ch in enumerate(values[k]):
@@ -208,9 +218,13 @@ class PositionModel:
             mask = _mask(donor)
         out = []
         copied = self.copied[mask] if donor is not None and _mask(donor) == mask else set()
+        leads = self.leads[mask]
+        lead = r.choices(list(leads), weights=list(leads.values()))[0] if leads else ""
         for i, counts in enumerate(self.chars[mask]):
             if donor is not None and i in copied:
                 out.append(donor[i])
+            elif i < len(lead):
+                out.append(lead[i])
             else:
                 out.append(r.choices(list(counts), weights=list(counts.values()))[0])
         return "".join(out)
@@ -246,6 +260,17 @@ def _left_out_hits(chars: Sequence[str], groups: Sequence[str]) -> int:
         if own > 0 and all(own >= n for other, n in held.items() if other != ch):
             hits += 1
     return hits
+
+
+def _lead_end(mask: str, digits: int) -> int:
+    """Where a mask's first `digits` digits end (0 when it has fewer)."""
+    seen = 0
+    for i, ch in enumerate(mask):
+        if ch == "9":
+            seen += 1
+            if seen == digits:
+                return i + 1
+    return 0
 
 
 def _mask(value: str) -> str:
