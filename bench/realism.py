@@ -931,7 +931,14 @@ def collect(
             issued += issue_copies(
                 store,
                 Config(),
-                IssueRequest(str(src), recipients, out_dir=t / f"{k}" / "out", seed=seed),
+                # each fresh table's copy with its own seed: one seed for all put their
+                # canaries at the same row numbers, which the position feature learns
+                IssueRequest(
+                    str(src),
+                    recipients,
+                    out_dir=t / f"{k}" / "out",
+                    seed=seed if not fresh else seed * 1000 + k,
+                ),
             )
         with store.session() as s:
             canaries = s.scalars(select(Canary).where(Canary.kind == "planted")).all()

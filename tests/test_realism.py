@@ -8,6 +8,7 @@ import io
 import random
 import re
 from collections import Counter
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -1523,3 +1524,110 @@ def test_amounts_keep_the_roundness_of_the_columns() -> None:
     sample = cl_debtors(random.Random(27), 400)
     made = [row[2] for row in canaries_of(sample, 6, 80)]
     assert all(int(re.sub(r"\D", "", v)) % 1000 == 0 for v in made), made
+
+
+def school_roll(r: random.Random, n: int) -> Sample:
+    """Pupils with two given-name columns and a guardian whose first surname is the
+    pupil's second (a mother's), or first (a father's)."""
+    girls = "VALENTINA MARIANA SOFIA ISABELLA SALOME GABRIELA LAURA SARA ANTONELLA EMILY"
+    boys = "JUAN SANTIAGO JACOBO SAMUEL MATIAS NICOLAS SEBASTIAN DAVID THIAGO EMMANUEL"
+    girls, boys = girls.split(), boys.split()
+    seconds = {
+        "F": ["ALEJANDRA", "SOFIA", "LUCIA", "", ""],
+        "M": ["ESTEBAN", "CAMILO", "DAVID", ""],
+    }
+    mothers, fathers = ["SANDRA", "LUZ MARY", "DIANA", "MARIA"], ["JORGE", "EDWIN", "CARLOS"]
+    surnames = ["GARCIA", "CASTRO", "HENAO", "OSORIO", "PARRA", "CUARTAS", "MARTINEZ", "DIAZ"]
+    rows = []
+    for _ in range(n):
+        sex = r.choice("FM")
+        first = r.choice(girls if sex == "F" else boys)
+        second = r.choice([x for x in seconds[sex] if x != first])
+        s1, s2, s3 = r.choice(surnames), r.choice(surnames), r.choice(surnames)
+        mother = r.random() < 0.7
+        guardian = f"{r.choice(mothers)} {s2} {s3}" if mother else f"{r.choice(fathers)} {s1} {s3}"
+        rows.append([s1, s2, first, second, sex, guardian, "MADRE" if mother else "PADRE"])
+    return Sample(
+        ["APELLIDO1", "APELLIDO2", "NOMBRE1", "NOMBRE2", "GENERO", "ACUDIENTE", "PARENTESCO"],
+        rows,
+        True,
+        n,
+    )
+
+
+def test_a_second_given_name_column_and_a_guardian_are_not_the_canarys_own_name() -> None:
+    # "NOMBRE2" was a second given-name column, so it got the canary's first name again
+    # ("NICOLAS | NICOLAS"), and "ACUDIENTE" got the canary's whole name: every canary
+    # was its own guardian.
+    sample = school_roll(random.Random(28), 400)
+    guardians_given = {" ".join(r[5].split()[:-2]) for r in sample.rows}
+    shares = 0
+    made = canaries_of(sample, 7, 60)
+    for row in made:
+        s1, s2, first, second, _sex, guardian = row[:6]
+        assert second != first, row
+        assert " ".join(guardian.split()[:-2]) in guardians_given, row  # a parent's name
+        shares += s1 in guardian.split() or s2 in guardian.split()
+    assert shares >= len(made) // 2  # sharing a surname, as real guardians mostly do
+
+
+def test_a_spouse_column_holds_another_first_name() -> None:
+    # "Spouse/Partner" beside "First Name" held the canary's own first name in every
+    # filled cell ("Carol Hall, spouse Carol").
+    r = random.Random(29)
+    women = "Mary Linda Karen Susan Carol Nancy Lisa Betty Sandra Donna Ruth Sharon".split()
+    men = "John David Michael Peter James Robert William Richard Thomas Daniel Paul Mark".split()
+    rows = []
+    for _ in range(400):
+        woman = r.random() < 0.5
+        first = r.choice(women if woman else men)
+        spouse = "" if r.random() < 0.6 else r.choice(men if woman else women)
+        rows.append([first, r.choice(["Smith", "Hall", "Moore", "Nelson", "Lee"]), spouse])
+    sample = Sample(["First Name", "Last Name", "Spouse/Partner"], rows, True, 400)
+    made = canaries_of(sample, 8, 60)
+    assert any(row[2] for row in made)
+    for row in made:
+        assert row[2] != row[0], row
+        if row[2]:  # the other sex's name, as the column's rows of the canary's sex hold
+            assert (row[0] in women) == (row[2] in men), row
+
+
+def test_fecha_nac_is_a_birth_date() -> None:
+    from canary.synth.headers import kind_from_header
+
+    assert kind_from_header("FECHA NAC.") == "birth_date"
+    assert kind_from_header("Fecha de Nac.") == "birth_date"
+
+
+def test_dates_in_order_in_every_row_stay_in_order_in_canaries() -> None:
+    # "Joined" and "Last Gift Date" were drawn apart: 22% of a donor list's canaries gave
+    # their last gift before they joined, which no member does.
+    r = random.Random(30)
+    rows = []
+    for g, p, _m, e, _ph in people(r, 400):
+        joined = date(2005, 1, 1) + timedelta(days=r.randint(0, 6000))
+        last = joined + timedelta(days=r.randint(0, 1500))
+        rows.append([g, p, e, f"{joined:%m/%d/%Y}", f"{last:%m/%d/%Y}", f"{r.randint(1, 40)}.00"])
+    header = ["First Name", "Last Name", "Email", "Joined", "Last Gift Date", "Gift"]
+    sample = Sample(header, rows, True, 400)
+    for row in canaries_of(sample, 9, 80):
+        joined, last = (datetime.strptime(v, "%m/%d/%Y") for v in row[3:5])
+        assert last >= joined, row
+        assert row[5].endswith(".00"), row  # whole amounts stay whole
+
+
+def test_a_category_tied_to_another_takes_a_value_of_rows_like_the_canary() -> None:
+    # Dues were drawn apart from the membership level (69% of a donor list's canaries
+    # paid another level's), a class group apart from its grade ("GRADO 9", "GRUPO 102").
+    r = random.Random(31)
+    dues = {"Individual": "35.00", "Family": "85.00", "Patron": "250.00", "Student": "15.00"}
+    rows = []
+    for g, p, _m, e, _ph in people(r, 400):
+        level = r.choice(list(dues))
+        grade = r.randint(1, 11)
+        rows.append([g, p, e, level, dues[level], str(grade), f"{grade}0{r.randint(1, 3)}"])
+    header = ["Nombre", "Apellido", "Correo", "Nivel", "Cuota", "GRADO", "GRUPO"]
+    sample = Sample(header, rows, True, 400)
+    for row in canaries_of(sample, 10, 60):
+        assert row[4] == dues[row[3]], row
+        assert row[6].startswith(row[5]) and len(row[6]) == len(row[5]) + 2, row

@@ -52,7 +52,7 @@ from canary.synth.cells import (
 )
 from canary.synth.check_digits import Scheme, scheme_of, with_check
 from canary.synth.headers import is_middle_name, phone_line_of_header
-from canary.synth.ids import GapModel, PositionModel, new_id
+from canary.synth.ids import GapModel, PositionModel, new_id, prediction_gain
 from canary.synth.infer import (
     NAME_KINDS,
     Column,
@@ -166,6 +166,12 @@ class CanaryFactory:
             else []
         )
         self._column_nsn: dict[int, list[str]] = {}
+        self._other_cols: set[int] | None = None
+        self._orders: list[tuple[int, int, list[int]]] | None = None
+        self._deps: list[tuple[int, int]] | None = None
+        self._dep_values: dict[tuple[int, int], dict[str, list[str]]] = {}
+        self._sharing: dict[int, float] = {}
+        self._given_cells: dict[int, list[str]] = {}
         self._mask_block_cache: dict[int, dict[str, set[int]]] = {}
         self._cell_cache: dict[int, list[str]] = {}
         self._grouped: tuple[int, ...] | None = None
@@ -220,11 +226,12 @@ class CanaryFactory:
     def _row_names(self, row: list[str]) -> tuple[str, str, str] | None:
         """(given, paternal, maternal) of a real row, as far as its columns tell."""
         given = paternal = maternal = ""
+        others = self._other_person_columns()
         for c in self.cols:
             v = row[c.index].strip()
-            if not v:
+            if not v or c.index in others:
                 continue
-            if c.kind == "given_name":
+            if c.kind == "given_name" and not given:
                 given = v
             elif c.kind in ("paternal", "surname") and not paternal:
                 words = v.split()
@@ -570,7 +577,133 @@ class CanaryFactory:
             if value is None:
                 return None
             row.append(value)
+        self._follow_dependencies(row, persona)
+        self._keep_date_order(row, persona)
         return row
+
+    def _follow_dependencies(self, row: list[str], p: Persona) -> None:
+        """A category the table's rows tie to another of their columns takes a value
+        real rows with the canary's value there hold: dues by membership level, a class
+        group by grade ("GRADO 9" with "GRUPO 902", not "102"), a shift by grade. Drawn
+        apart, 69% of a donor list's canaries paid dues of another level."""
+        for parent, child in self._dependencies():
+            if not row[child].strip():
+                continue
+            held = self._dependent_values(parent, child).get(row[parent])
+            if held:
+                row[child] = random.Random(f"{p.seed}:follows:{child}").choice(held)
+
+    def _dependencies(self) -> list[tuple[int, int]]:
+        """(parent, child) column pairs, parents first: a child is a category, yes/no or
+        few-valued number column whose value its parent (a category or an age) predicts
+        far better than the column's commonest value does (`prediction_gain`). A child
+        that follows a place more is left to the place's donor row, as is a column in
+        runs (`_grouped_columns`)."""
+        if self._deps is None:
+            rows = self.rows[:: max(1, len(self.rows) // DEPENDENCE_ROWS)][:DEPENDENCE_ROWS]
+            few = [
+                c
+                for c in self.cols
+                if c.kind in ("category", "boolean", "number", "age", "place")
+                and 2 <= len({row[c.index] for row in rows}) <= DEPENDENCE_VALUES
+            ]
+            grouped = set(self._grouped_columns())
+            edges: list[tuple[float, int, int]] = []
+            for child in few:
+                if child.kind not in ("category", "boolean", "number") or child.index in grouped:
+                    continue
+                for parent in few:
+                    if parent is child:
+                        continue
+                    pairs = [
+                        (row[parent.index], row[child.index])
+                        for row in rows
+                        if row[parent.index].strip() and row[child.index].strip()
+                    ]
+                    if len(pairs) < MIN_DEPENDENCE_ROWS:
+                        continue
+                    gain = prediction_gain([y for _x, y in pairs], [x for x, _y in pairs])
+                    if gain >= DEPENDENCE_GAIN:
+                        edges.append((gain, parent.index, child.index))
+            parents: dict[int, int] = {}
+            for _gain, a, b in sorted(edges, reverse=True):
+                if b in parents:
+                    continue
+                line, x = {a}, a
+                while x in parents and parents[x] not in line:
+                    x = parents[x]
+                    line.add(x)
+                if b not in line:
+                    parents[b] = a
+            # a place's children are its donor row's already
+            parents = {b: a for b, a in parents.items() if self.cols[a].kind != "place"}
+            order: list[tuple[int, int]] = []
+            done: set[int] = set()
+            while len(order) < len(parents):
+                for b, a in sorted(parents.items()):
+                    if b not in done and (a not in parents or a in done):
+                        order.append((a, b))
+                        done.add(b)
+            self._deps = order
+        return self._deps
+
+    def _dependent_values(self, parent: int, child: int) -> dict[str, list[str]]:
+        """The child column's values of the rows holding each parent value."""
+        key = (parent, child)
+        if key not in self._dep_values:
+            out: dict[str, list[str]] = {}
+            for row in self.rows:
+                if row[parent].strip() and row[child].strip():
+                    out.setdefault(row[parent], []).append(row[child])
+            self._dep_values[key] = out
+        return self._dep_values[key]
+
+    def _keep_date_order(self, row: list[str], p: Persona) -> None:
+        """A date column that never comes before another in the table's rows (a last
+        gift after joining, a leaving date after the start) does not in the canary's
+        either: where it would, it is the earlier date plus a real row's gap between
+        the two. Drawn apart, 22% of a donor list's canaries gave their last gift before
+        they joined."""
+        for a, b, gaps in self._date_orders():
+            fa, fb = self.cols[a].fmt["date"], self.cols[b].fmt["date"]
+            da = fa.parse(row[a]) if row[a] else None
+            db = fb.parse(row[b]) if row[b] else None
+            if da is None or db is None or db[0] >= da[0]:
+                continue
+            if self.keep_sorted and self.cols[b].sorted:
+                continue  # its neighbours decide it
+            r = random.Random(f"{p.seed}:order:{b}")
+            _low, high = self._date_range(self.cols[b], fb)
+            row[b] = fb.format(max(min(da[0] + timedelta(days=r.choice(gaps)), high), da[0]), db[1])
+
+    def _date_orders(self) -> list[tuple[int, int, list[int]]]:
+        """(earlier column, later column, the rows' gaps in days) for pairs of date
+        columns in that order in nearly every row holding both."""
+        if self._orders is None:
+            self._orders = []
+            dated = [c for c in self.cols if c.kind in ("date", "birth_date")]
+            parsed = {
+                c.index: [c.fmt["date"].parse(row[c.index]) if row[c.index] else None
+                          for row in self.rows]
+                for c in dated
+            }  # fmt: skip
+            for a in dated:
+                for b in dated:
+                    if a.index == b.index or any(
+                        (x, y) == (b.index, a.index) for x, y, _g in self._orders
+                    ):
+                        continue
+                    pairs = [
+                        (x[0], y[0])
+                        for x, y in zip(parsed[a.index], parsed[b.index], strict=True)
+                        if x is not None and y is not None
+                    ]
+                    if len(pairs) < MIN_ORDERED_ROWS:
+                        continue
+                    gaps = [(y - x).days for x, y in pairs]
+                    if sum(g >= 0 for g in gaps) >= DATE_ORDER_SHARE * len(gaps):
+                        self._orders.append((a.index, b.index, [g for g in gaps if g >= 0]))
+        return self._orders
 
     def _checked(
         self,
@@ -679,8 +812,13 @@ class CanaryFactory:
             if donor is None:
                 return self._vary(c, r.choice(self._cells(c)), r)
             return self._vary(c, self._address_with_place(c, donor, r), r)
-        if k == "text" and is_middle_name(c.name):
+        if (k == "text" and is_middle_name(c.name)) or c.index in self._second_given():
             return self._middle_name(c, p, r)
+        if c.index in self._other_person_columns():
+            # a guardian's, a contact's name: another person's, not the canary's again
+            if self._empty(c, r):
+                return ""
+            return self._name_cell(c, self._other_person(p, c))
         if k in ("category", "boolean", "constant") and donor is not None:
             # With the place, as the real row had them together, one row rarer there.
             return self._category_with_place(c, donor, r)
@@ -703,6 +841,83 @@ class CanaryFactory:
             if nxt is not None and key > fold(nxt[c.index]):
                 return None
         return value
+
+    def _second_given(self) -> set[int]:
+        """Given-name columns after the first ("NOMBRE2" beside "NOMBRE1", a "Spouse"
+        beside "First Name"): drawn as a second given name is, from the column's own
+        cells of rows of the canary's sex, never the canary's first name again."""
+        return {c.index for c in self._kind("given_name")[1:]}
+
+    def _other_person_columns(self) -> set[int]:
+        """Whole-name columns that name someone else: a full name after the row's own
+        name columns ("ACUDIENTE" after "APELLIDO1", "NOMBRE1"), or a second one. The
+        canary's own name in them gave every canary away (a student who is their own
+        guardian)."""
+        if self._other_cols is None:
+            first = next((c.index for c in self.cols if c.kind in NAME_KINDS), None)
+            self._other_cols = {
+                c.index for c in self._kind("full_name") if first is not None and c.index != first
+            }
+        return self._other_cols
+
+    def _other_person(self, p: Persona, c: Column) -> Persona:
+        """The other person a name column holds for this canary (the same every time):
+        a given name of the column's own (a guardian's is a parent's, not a pupil's),
+        surnames drawn as the canary's are, sharing one of its surnames as often as the
+        column's names share one with their row's (a mother's first surname is her
+        child's second)."""
+        r = random.Random(f"{p.seed}:other:{c.index}")
+        own_given = self._column_given(c)
+        given = r.choice(own_given) if own_given else ""
+        sex = name_sex(given) or ("F" if r.random() < self._female_share else "M")
+        saved, names = self.rng, self.column_names
+        self.rng = r
+        if names is not None:
+            names.rng = r
+        try:
+            drawn, paternal, maternal = self._draw_names(sex)
+        finally:
+            self.rng = saved
+            if names is not None:
+                names.rng = saved
+        given = given or drawn
+        shared = self._surname_sharing(c)
+        if shared and p.paternal and r.random() < shared:
+            own = p.paternal if sex == "M" or not p.maternal else p.maternal
+            paternal = own
+        return Persona(given, paternal, maternal, sex, p.birth, None, seed=r.getrandbits(63))
+
+    def _column_given(self, c: Column) -> list[str]:
+        """The given names of a whole-name column's values, one per value."""
+        if c.index not in self._given_cells:
+            out = []
+            last_first = c.fmt.get("order", "first_last") != "first_last"
+            for v in self._cells(c):
+                _surnames, comma, tail = v.partition(",")
+                words = (tail if comma else v).split()
+                if comma or not last_first:
+                    keep = words if comma else words[: max(1, len(words) - 2)]
+                else:
+                    keep = words[2:] if len(words) >= 3 else words[1:]
+                if keep:
+                    out.append(" ".join(keep))
+            self._given_cells[c.index] = out
+        return self._given_cells[c.index]
+
+    def _surname_sharing(self, c: Column) -> float:
+        """The share of rows whose name in `c` holds one of the row's own surnames."""
+        if c.index not in self._sharing:
+            both = hits = 0
+            for row in self.rows:
+                names = self._row_names(row)
+                other = set(fold(row[c.index]).replace(",", " ").split())
+                if not names or not other or not names[1]:
+                    continue
+                both += 1
+                own = {fold(w) for w in (names[1], names[2]) if w}
+                hits += bool(own & other)
+            self._sharing[c.index] = hits / both if both >= MIN_NAME_ROWS else 0.0
+        return self._sharing[c.index]
 
     def _middle_name(self, c: Column, p: Persona, r: random.Random) -> str:
         """A second given name (or none) of a real row of the persona's sex: "ANDRÉS
@@ -741,7 +956,8 @@ class CanaryFactory:
         A value copied from a real row is held by that row and the canary: drawn this
         way, a canary's second given name was never the only one of its sex with it, as a
         real row's often is (the pair alone told canaries apart at 0.64 in a voter list).
-        Empty cells are kept. The value itself when no other fits.
+        Empty cells are kept. The value itself when no other fits, or no other of a
+        name's sex.
         """
         if not value.strip():
             return value
@@ -749,6 +965,11 @@ class CanaryFactory:
         k = counts[value]
         if k == 1:
             fits = sorted({v for v in others if v.strip() and v not in counts})
+            # a name of the same sex: drawn among a spouse column's rows of the canary's
+            # sex, the names those rows lack are the other sex's ("David", wife "John")
+            sex = name_sex(value)
+            if sex is not None:
+                fits = [v for v in fits if name_sex(v) == sex]
         else:
             fits = sorted(v for v, n in counts.items() if n == k - 1 and v.strip())
         return r.choice(fits) if fits else value
@@ -1812,6 +2033,20 @@ SHAPE_NAMES = 300
 #: Rounds of proportional fitting of the shapes' weights to the column's shares.
 SHAPE_FIT_ROUNDS = 50
 
+
+#: A column follows another when that one predicts its value this much better (as a
+#: share of rows) than its commonest value does (`prediction_gain`), judged on up to
+#: `DEPENDENCE_ROWS` rows of which `MIN_DEPENDENCE_ROWS` hold both, in columns of at
+#: most `DEPENDENCE_VALUES` values.
+DEPENDENCE_GAIN = 0.3
+DEPENDENCE_ROWS = 2000
+MIN_DEPENDENCE_ROWS = 30
+DEPENDENCE_VALUES = 40
+
+#: Two date columns are in order when one is on or after the other in this share of
+#: the rows holding both, of at least `MIN_ORDERED_ROWS`.
+DATE_ORDER_SHARE = 0.98
+MIN_ORDERED_ROWS = 20
 
 #: A line (mobile, fixed) a phone column holds less often than this, among its numbers
 #: whose line the country's plan tells, is not one of its own.

@@ -409,7 +409,8 @@ def line_type(text: str, region: str = "") -> str:
 
 def vary_number(base: str, fmt: dict[str, Any], r: random.Random) -> str:
     """A number near `base` (within 15%), written as `base` is: same affixes, decimals,
-    decimal point and thousands separator; round amounts stay round. A number that
+    decimal point and thousands separator; round amounts stay round ("$1,000.00" gives
+    "$1,110.00", "$ 1.460.000" gives "$ 1.530.000"). A number that
     grows past three digits takes the column's thousands mark when `base` is too short
     to show whether the column writes one ("$ 950" -> "$ 1.050" where amounts are
     written "$ 1.234.567")."""
@@ -425,7 +426,9 @@ def vary_number(base: str, fmt: dict[str, Any], r: random.Random) -> str:
     y = x * r.uniform(0.85, 1.15)
     if "min" in fmt and "max" in fmt:  # inside the column's own range
         y = min(max(y, float(fmt["min"])), float(fmt["max"]))
-    if decimals == 0 and x == int(x) and x % 10 == 0 and abs(x) >= 100:
+    if decimals and x == int(x):  # "$1,000.00": whole amounts stay whole
+        y = round(y)
+    if x == int(x) and x % 10 == 0 and abs(x) >= 100:
         # As round as `base`, keeping two digits that vary: "$ 1.460.000" gives
         # "$ 1.530.000", not "$ 1.532.410" in a column of whole thousands.
         whole_digits = str(int(abs(x)))

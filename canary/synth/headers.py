@@ -157,6 +157,9 @@ HEADER_PHRASES: dict[str, tuple[str, ...]] = {
         "fecha nacimiento",
         "f nacimiento",
         "fec nac",
+        "fecha nac",
+        "fecha de nac",
+        "f nac",
         "nacimiento",
         "date of birth",
         "birth date",
@@ -246,7 +249,9 @@ HEADER_PHRASES: dict[str, tuple[str, ...]] = {
 
 def norm_header(name: str) -> str:
     """A header as words: accents dropped, lower case, punctuation as single spaces."""
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", fold(name)).split())
+    # "NOMBRE1", "APELLIDO_2", "TEL1": a number ending a word is a word of its own
+    spaced = re.sub(r"(?<=[a-z])(?=\d)", " ", fold(name))
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", spaced).split())
 
 
 def kind_from_header(name: str) -> str | None:

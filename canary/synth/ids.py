@@ -247,6 +247,16 @@ def follows_place(chars: Sequence[str], places: Sequence[tuple[str, ...]]) -> bo
     return (best - base) / len(chars) >= PLACE_GAIN
 
 
+def prediction_gain(values: Sequence[str], groups: Sequence[str]) -> float:
+    """How much better each value is predicted by the commonest among the other rows of
+    its group than by the commonest of all the other rows, as a share of the rows
+    (0 when the groups tell nothing; near 1 when they decide the value)."""
+    if not values:
+        return 0.0
+    base = _left_out_hits(values, [""] * len(values))
+    return (_left_out_hits(values, groups) - base) / len(values)
+
+
 def _left_out_hits(chars: Sequence[str], groups: Sequence[str]) -> int:
     """Rows whose character is the commonest (ties counting) among the other rows of
     their group."""
