@@ -1631,3 +1631,46 @@ def test_a_category_tied_to_another_takes_a_value_of_rows_like_the_canary() -> N
     for row in canaries_of(sample, 10, 60):
         assert row[4] == dues[row[3]], row
         assert row[6].startswith(row[5]) and len(row[6]) == len(row[5]) + 2, row
+
+
+def test_a_postal_code_stays_in_its_town() -> None:
+    # A code held by k rows is replaced by one held by k - 1 sharing its leading digits:
+    # across the whole column, a third of a donor list's canaries got a neighbouring
+    # town's code ("Eugene OR 97302", a Salem code).
+    r = random.Random(32)
+    towns = {
+        "Portland": [f"972{i:02d}" for i in range(1, 21)],
+        "Salem": [f"973{i:02d}" for i in range(1, 7)],
+        "Eugene": [f"974{i:02d}" for i in range(1, 5)],
+        "Beaverton": [f"970{i:02d}" for i in range(5, 9)],
+    }
+    rows = []
+    for g, p, _m, e, _ph in people(r, 400):
+        town = r.choice(list(towns))
+        code = r.choice(towns[town])
+        rows.append([g, p, e, f"{r.randint(100, 9999)} SW Main St", town, "OR", code])
+    header = ["First Name", "Last Name", "Email", "Address", "City", "State", "ZIP"]
+    sample = Sample(header, rows, True, 400)
+    for row in canaries_of(sample, 11, 80):
+        assert row[6] in towns[row[4]], row
+
+
+def test_a_cuil_holds_the_canarys_own_dni() -> None:
+    # Drawn apart, no canary's CUIL held its DNI, as every real row's does, and half
+    # had the other sex's prefix (20 a man, 27 a woman).
+    from stdnum.ar import cuit
+
+    r = random.Random(33)
+    rows = []
+    for g, p, _m, _e, _ph in people(r, 400):
+        sex = r.choice("FM")
+        dni = str(r.randint(10_000_000, 45_000_000))
+        body = ("27" if sex == "F" else "20") + dni
+        number = f"{body[:2]}-{dni}-{cuit.calc_check_digit(body)}"
+        rows.append([f"{p.upper()}, {g.upper()}", dni, number, sex])
+    sample = Sample(["APELLIDO Y NOMBRE", "DNI", "CUIL", "SEXO"], rows, True, 400)
+    for row in canaries_of(sample, 12, 60):
+        prefix, dni, _check = row[2].split("-")
+        assert dni == row[1], row
+        assert prefix == ("27" if row[3] == "F" else "20"), row
+        assert cuit.is_valid(row[2]), row

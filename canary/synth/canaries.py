@@ -169,6 +169,9 @@ class CanaryFactory:
         self._other_cols: set[int] | None = None
         self._orders: list[tuple[int, int, list[int]]] | None = None
         self._deps: list[tuple[int, int]] | None = None
+        self._town_of_codes: dict[int, int | None] = {}
+        self._contain: list[tuple[int, int]] | None = None
+        self._container_cache: dict[tuple[int, int], list[tuple[str, int, int, str]]] = {}
         self._dep_values: dict[tuple[int, int], dict[str, list[str]]] = {}
         self._sharing: dict[int, float] = {}
         self._given_cells: dict[int, list[str]] = {}
@@ -579,7 +582,81 @@ class CanaryFactory:
             row.append(value)
         self._follow_dependencies(row, persona)
         self._keep_date_order(row, persona)
+        self._keep_containment(row, persona, prev, next)
         return row
+
+    def _keep_containment(
+        self, row: list[str], p: Persona, prev: list[str] | None, nxt: list[str] | None
+    ) -> None:
+        """A number whose rows hold another column's number inside it (an Argentine
+        CUIL "27-42980987-3" holds the DNI 42980987) holds the canary's: a real row's
+        value of the same sex (its "27" says a woman) with the canary's digits put in,
+        and its check characters made again. Drawn apart, no canary's CUIL held its
+        DNI."""
+        sex = next((c.index for c in self.cols if c.kind == "sex"), None)
+        for a, b in self._containments():
+            inner = re.sub(r"\D", "", row[a])
+            if len(inner) < MIN_CONTAINED_DIGITS or not row[b].strip():
+                continue
+            fits = [
+                (text, at)
+                for text, at, size, their_sex in self._containers(a, b)
+                if size == len(inner) and (sex is None or their_sex == row[sex])
+            ]
+            if not fits:
+                continue
+            text, at = random.Random(f"{p.seed}:holds:{b}").choice(fits)
+            digits = iter(inner)
+            out, k = [], 0
+            for ch in text:
+                if ch.isdigit():
+                    out.append(next(digits) if at <= k < at + len(inner) else ch)
+                    k += 1
+                else:
+                    out.append(ch)
+            value = self._checked(self.cols[b], "".join(out), p, prev, nxt)
+            if value is not None:
+                row[b] = value
+
+    def _containments(self) -> list[tuple[int, int]]:
+        """(inner, outer) column pairs: the outer's digits hold the inner's in nearly
+        every row holding both."""
+        if self._contain is None:
+            self._contain = []
+            cands = [c for c in self.cols if c.kind in ("id", "text", "number", "dni")]
+            digits = {
+                c.index: [re.sub(r"\D", "", row[c.index]) for row in self.rows[:2000]]
+                for c in cands
+            }
+            for a in cands:
+                for b in cands:
+                    if a is b:
+                        continue
+                    both = [
+                        (x, y)
+                        for x, y in zip(digits[a.index], digits[b.index], strict=True)
+                        if len(x) >= MIN_CONTAINED_DIGITS and len(y) > len(x)
+                    ]
+                    if len(both) >= MIN_ORDERED_ROWS and sum(x in y for x, y in both) >= (
+                        CONTAINED_SHARE * len(both)
+                    ):
+                        self._contain.append((a.index, b.index))
+        return self._contain
+
+    def _containers(self, a: int, b: int) -> list[tuple[str, int, int, str]]:
+        """Real outer values holding their row's inner digits: (text, where the inner
+        digits start among its digits, how many, the row's sex value)."""
+        key = (a, b)
+        if key not in self._container_cache:
+            sex = next((c.index for c in self.cols if c.kind == "sex"), None)
+            out = []
+            for row in self.rows:
+                inner, outer = re.sub(r"\D", "", row[a]), re.sub(r"\D", "", row[b])
+                at = outer.find(inner) if len(inner) >= MIN_CONTAINED_DIGITS else -1
+                if at >= 0:
+                    out.append((row[b], at, len(inner), row[sex] if sex is not None else ""))
+            self._container_cache[key] = out
+        return self._container_cache[key]
 
     def _follow_dependencies(self, row: list[str], p: Persona) -> None:
         """A category the table's rows tie to another of their columns takes a value
@@ -1231,8 +1308,11 @@ class CanaryFactory:
                     return new
             return value
         best, best_len = [], 2
+        # only the codes of the donor's own town: nearest by digits across the column,
+        # a Beaverton row's code went to a canary in Portland
+        local = self._codes_of_town(c, value)
         for v, n in counts.items():
-            if n != k - 1:
+            if n != k - 1 or (local is not None and v not in local):
                 continue
             common = _common_prefix(v, value)
             if common > best_len:
@@ -1240,6 +1320,25 @@ class CanaryFactory:
             elif common == best_len:
                 best.append(v)
         return r.choice(sorted(best)) if best else value
+
+    def _codes_of_town(self, c: Column, value: str) -> set[str] | None:
+        """The codes of a code column (a ZIP) found in rows of the towns rows with
+        `value` are in: the place column just coarser than the codes (the most values,
+        fewer than the codes'). None when the table has no such column."""
+        if c.index not in self._town_of_codes:
+            distinct = len({row[c.index] for row in self.rows})
+            coarser = [
+                (len({row[p.index] for row in self.rows}), p.index)
+                for p in self._kind("place")
+                if p.index != c.index
+            ]
+            coarser = [x for x in coarser if 1 < x[0] < distinct]
+            self._town_of_codes[c.index] = max(coarser)[1] if coarser else None
+        town = self._town_of_codes[c.index]
+        if town is None:
+            return None
+        towns = {row[town] for row in self.rows if row[c.index].strip() == value}
+        return {row[c.index].strip() for row in self.rows if row[town] in towns}
 
     def _value_counts(self, c: Column) -> dict[str, int]:
         counts = self._count_cache.get(c.index)
@@ -2042,6 +2141,11 @@ DEPENDENCE_GAIN = 0.3
 DEPENDENCE_ROWS = 2000
 MIN_DEPENDENCE_ROWS = 30
 DEPENDENCE_VALUES = 40
+
+#: A number holds another column's (a CUIL its DNI) when this share of the rows with
+#: both, of at least `MIN_ORDERED_ROWS`, hold its `MIN_CONTAINED_DIGITS` or more digits.
+CONTAINED_SHARE = 0.9
+MIN_CONTAINED_DIGITS = 6
 
 #: Two date columns are in order when one is on or after the other in this share of
 #: the rows holding both, of at least `MIN_ORDERED_ROWS`.
