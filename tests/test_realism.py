@@ -1674,3 +1674,17 @@ def test_a_cuil_holds_the_canarys_own_dni() -> None:
         assert dni == row[1], row
         assert prefix == ("27" if row[3] == "F" else "20"), row
         assert cuit.is_valid(row[2]), row
+
+
+def test_whole_names_have_one_surname_as_often_as_the_columns() -> None:
+    # "GONZALEZ, CAMILA" in four rows of five: every canary of an Argentine roll had
+    # two surnames ("TORRES DIAZ, GABRIELA").
+    r = random.Random(34)
+    rows = []
+    for g, p, m, _e, _ph in people(r, 400):
+        surnames = f"{p} {m}" if r.random() < 0.2 else p
+        rows.append([f"{surnames}, {g}".upper(), str(r.randint(10_000_000, 45_000_000))])
+    sample = Sample(["APELLIDO Y NOMBRE", "DNI"], rows, True, 400)
+    made = canaries_of(sample, 13, 100)
+    two = sum(len(row[0].partition(",")[0].split()) >= 2 for row in made)
+    assert 5 <= two <= 40, two
