@@ -8,6 +8,7 @@ import io
 import random
 import re
 from collections import Counter
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -68,6 +69,21 @@ def issued_canaries(store: Store, copy_ids: list[str]) -> list[dict[str, str]]:
     with store.session() as s:
         rows = s.scalars(select(Canary).where(Canary.copy_id.in_(copy_ids))).all()
         return [dict(c.values) for c in rows]
+
+
+def store_with(
+    tmp: Path, domain: str, numbers: Sequence[str], landlines: Sequence[str] = ()
+) -> Store:
+    """A store of the test's own with a canary domain, mobiles and voice-only landlines."""
+    from canary.store.engine import open_store
+
+    store = open_store(f"sqlite:///{tmp / 'c.db'}")
+    registry.add_domain(store, domain)
+    for number in numbers:
+        registry.add_phone(store, number, "twilio")
+    for number in landlines:
+        registry.add_phone(store, number, "generic", voice_only=True)
+    return store
 
 
 def issue(store: Store, src: Path, tmp: Path, seed: int, copies: int = 3, **kw):
@@ -1257,12 +1273,9 @@ def test_a_roll_sorted_by_name_and_numbered_without_gaps_takes_canaries_at_its_e
     # second surname and a given name of the column's that sorts there are taken too.
     from sqlalchemy import select
 
-    from canary.store.engine import open_store
-
-    store = open_store(f"sqlite:///{tmp_path / 'c.db'}")
-    registry.add_domain(store, "avisos.example.ar")
-    for i in range(12):
-        registry.add_phone(store, f"+549351{5000000 + 7919 * i}", "twilio")
+    store = store_with(
+        tmp_path, "avisos.example.ar", [f"+549351{5000000 + 7919 * i}" for i in range(12)]
+    )
     sample = ar_padron(random.Random(19), 150, numbered=True)
     src = tmp_path / "padron.csv"
     write_csv(src, sample.header, sample.rows)
@@ -1351,19 +1364,13 @@ def test_a_landline_column_beside_the_mobiles_gets_a_landline_of_ours_or_nothing
     # in the pool Santiago landlines were written in the mobile column.
     from sqlalchemy import select
 
-    from canary.store.engine import open_store
     from canary.store.models import Identifier
 
-    store = open_store(f"sqlite:///{tmp_path / 'c.db'}")
-    registry.add_domain(store, "avisos.example.cl")
     mobiles = [f"+569{71000000 + 7919 * i}" for i in range(8)]
     fixed = [f"+5622{7100000 + 7919 * i}" for i in range(4)]
     fixed += [f"+5632{2100000 + 7919 * i}" for i in range(2)]
     fixed += [f"+5641{2100000 + 7919 * i}" for i in range(2)]
-    for number in mobiles:
-        registry.add_phone(store, number, "twilio")
-    for number in fixed if landlines else []:
-        registry.add_phone(store, number, "generic", voice_only=True)
+    store = store_with(tmp_path, "avisos.example.cl", mobiles, fixed if landlines else [])
     sample = cl_contacts(random.Random(22), 300)
     src = tmp_path / "contactos.csv"
     write_csv(src, sample.header, sample.rows)
@@ -1431,12 +1438,9 @@ def test_a_second_column_of_like_numbers_takes_another_of_the_copys_numbers(
     # first again.
     from sqlalchemy import select
 
-    from canary.store.engine import open_store
-
-    store = open_store(f"sqlite:///{tmp_path / 'c.db'}")
-    registry.add_domain(store, "avisos.example.mx")
-    for i in range(12):
-        registry.add_phone(store, f"+52844{3100000 + 7919 * i}", "twilio")
+    store = store_with(
+        tmp_path, "avisos.example.mx", [f"+52844{3100000 + 7919 * i}" for i in range(12)]
+    )
     r = random.Random(24)
     rows = [
         [f"{g} {p} {m}", f"844 {r.randint(200, 999)} {r.randint(1000, 9999)}",
@@ -1469,14 +1473,12 @@ def test_coded_canaries_get_a_landline_of_their_holders_too(tmp_path: Path) -> N
     # number comes from the same copy's numbers its first does, never its first again.
     from sqlalchemy import select
 
-    from canary.store.engine import open_store
-
-    store = open_store(f"sqlite:///{tmp_path / 'c.db'}")
-    registry.add_domain(store, "avisos.example.cl")
-    for i in range(12):
-        registry.add_phone(store, f"+569{71000000 + 7919 * i}", "twilio")
-    for i in range(12):
-        registry.add_phone(store, f"+5622{7100000 + 7919 * i}", "generic", voice_only=True)
+    store = store_with(
+        tmp_path,
+        "avisos.example.cl",
+        [f"+569{71000000 + 7919 * i}" for i in range(12)],
+        [f"+5622{7100000 + 7919 * i}" for i in range(12)],
+    )
     sample = cl_contacts(random.Random(25), 400)
     src = tmp_path / "contactos.csv"
     write_csv(src, sample.header, sample.rows)
