@@ -75,3 +75,13 @@ def test_weights_hold_when_the_copies_need_fewer_numbers_than_the_pool_has() -> 
     total = sum(picks.values())
     for code, share in shares.items():
         assert abs(picks[code] / total - share) <= 0.05, (code, picks[code] / total, share)
+
+
+def test_an_earlier_copy_with_landlines_still_takes_its_mobiles_set() -> None:
+    # A copy of a table with a landline column holds mobiles and landlines; its set is
+    # no subset of the mobiles' pool, and was ignored: a later copy could get its mobiles.
+    pool = ["+56971000001", "+56971000002", "+56971000003"]
+    earlier = frozenset({pool[0], pool[1], "+56227100000"})
+    for seed in range(5):
+        sets = assign_phone_sets(pool, 5, 2, existing=[earlier], rng=random.Random(seed))
+        assert all(frozenset(s) != frozenset(pool[:2]) for s in sets), sets

@@ -42,10 +42,11 @@ def assign_phone_sets(
         raise InputError("no canary phone numbers: add some with 'canary phone add NUMBER'")
     numbers = sorted(set(pool))
     size = min(per_copy, len(numbers))
-    # Only sets drawn from these numbers can clash with a new one: copies of another
-    # country's table, on other numbers, take nothing from this pool's capacity.
+    # Only the numbers of a set drawn from this pool can clash with a new one: copies of
+    # another country's table take nothing from this pool's capacity, and a copy whose
+    # canaries also hold landlines (another column's numbers) clashes by its mobiles.
     pool_set = set(numbers)
-    taken: set[frozenset[str]] = {s for s in existing if s and s <= pool_set}
+    taken: set[frozenset[str]] = {s & pool_set for s in existing if s & pool_set}
     usage: Counter[str] = Counter()
     together: Counter[frozenset[str]] = Counter()
     for s in taken:
