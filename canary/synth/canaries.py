@@ -169,8 +169,12 @@ class CanaryFactory:
         self._other_cols: set[int] | None = None
         self._orders: list[tuple[int, int, list[int]]] | None = None
         self._deps: list[tuple[int, int]] | None = None
-        self._town_of_codes: dict[int, int | None] = {}
+        #: per code column: its codes' towns and the towns' codes (None: no town column)
+        self._town_of_codes: dict[int, tuple[dict[str, set[str]], dict[str, set[str]]] | None] = {}
         self._one_surname: float | None = None
+        #: (number, phone column) -> whether it fits there (`phone_fits`: planting asks
+        #: for every number of a copy's set for every canary)
+        self._fits: dict[tuple[str, int], bool] = {}
         self._contain: list[tuple[int, int]] | None = None
         self._container_cache: dict[tuple[int, int], list[tuple[str, int, int, str]]] = {}
         self._dep_values: dict[tuple[int, int], dict[str, list[str]]] = {}
@@ -182,7 +186,7 @@ class CanaryFactory:
         self._seen: dict[int, set[str]] = {}
         self._repeating_cols: dict[int, Column] | None = None
         self._groups: dict[tuple[str, ...], list[list[str]]] | None = None
-        self._area_of_row: dict[int, str] | None = None
+        self._area_of_row: dict[int | None, dict[int, str]] = {}
         self._unique_share: dict[int, float] = {}
         self._sex_value: dict[tuple[int, str], str | None] = {}
         self._date_spans: dict[int, tuple[date, date]] = {}
@@ -616,7 +620,8 @@ class CanaryFactory:
         value of the same sex (its "27" says a woman) with the canary's digits put in,
         and its check characters made again. Drawn apart, no canary's CUIL held its
         DNI."""
-        sex = next((c.index for c in self.cols if c.kind == "sex"), None)
+        sexes = self._kind("sex")
+        sex = sexes[0].index if sexes else None
         for a, b in self._containments():
             inner = re.sub(r"\D", "", row[a])
             if len(inner) < MIN_CONTAINED_DIGITS or not row[b].strip():
@@ -671,7 +676,8 @@ class CanaryFactory:
         digits start among its digits, how many, the row's sex value)."""
         key = (a, b)
         if key not in self._container_cache:
-            sex = next((c.index for c in self.cols if c.kind == "sex"), None)
+            sexes = self._kind("sex")
+            sex = sexes[0].index if sexes else None
             out = []
             for row in self.rows:
                 inner, outer = re.sub(r"\D", "", row[a]), re.sub(r"\D", "", row[b])
@@ -1356,12 +1362,20 @@ class CanaryFactory:
                 if p.index != c.index
             ]
             coarser = [x for x in coarser if 1 < x[0] < distinct]
-            self._town_of_codes[c.index] = max(coarser)[1] if coarser else None
-        town = self._town_of_codes[c.index]
-        if town is None:
+            towns_of: dict[str, set[str]] = {}
+            codes_of: dict[str, set[str]] = {}
+            if coarser:
+                town = max(coarser)[1]
+                for row in self.rows:
+                    code = row[c.index].strip()
+                    towns_of.setdefault(code, set()).add(row[town])
+                    codes_of.setdefault(row[town], set()).add(code)
+            self._town_of_codes[c.index] = (towns_of, codes_of) if coarser else None
+        maps = self._town_of_codes[c.index]
+        if maps is None:
             return None
-        towns = {row[town] for row in self.rows if row[c.index].strip() == value}
-        return {row[c.index].strip() for row in self.rows if row[town] in towns}
+        towns_of, codes_of = maps
+        return {code for t in towns_of.get(value, ()) for code in codes_of[t]}
 
     def _value_counts(self, c: Column) -> dict[str, int]:
         counts = self._count_cache.get(c.index)
@@ -1741,18 +1755,16 @@ class CanaryFactory:
         return nsn
 
     def _nsn_of_row(self, column: int | None = None) -> dict[int, str]:
-        """The national number of each donor row's phone, by the row's identity."""
-        if column is not None and self._phone_col is not None and column != self._phone_col.index:
-            return {
+        """The national number of each donor row's phone (in `column`, the contact
+        phone column's by default), by the row's identity."""
+        of_row = self._area_of_row.get(column)
+        if of_row is None:
+            of_row = self._area_of_row[column] = {
                 id(row): nsn
                 for row, nsn in zip(self._nsn_rows, self._nsn_of_column(column), strict=True)
                 if nsn
             }
-        if self._area_of_row is None:
-            self._area_of_row = {
-                id(row): nsn for row, nsn in zip(self._nsn_rows, self._row_nsn, strict=True) if nsn
-            }
-        return self._area_of_row
+        return of_row
 
     def _area_phone(
         self, phone: str | None, more: Mapping[int, str]
@@ -1865,6 +1877,13 @@ class CanaryFactory:
         column of landlines), is one the column holds, and its block (area code or
         operator block) is one the column's rows are in or near (`phone_weights`)."""
         col = column if column is not None else (self._phone_col.index if self._phone_col else 0)
+        known = self._fits.get((e164, col))
+        if known is not None:
+            return known
+        self._fits[(e164, col)] = fits = self._phone_fits(e164, col)
+        return fits
+
+    def _phone_fits(self, e164: str, col: int) -> bool:
         line = line_type(e164)
         if line in (MOBILE, FIXED):
             mix = self._lines(col)
@@ -1874,7 +1893,7 @@ class CanaryFactory:
             header = phone_line_of_header(self.cols[col].name)
             if not told and header and header != line:
                 return False
-        weights = self.phone_weights([e164], column)
+        weights = self.phone_weights([e164], col)
         return not weights or weights[e164] > 0
 
     def _lines(self, column: int) -> Counter[str]:
