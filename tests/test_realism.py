@@ -1690,3 +1690,62 @@ def test_whole_names_have_one_surname_as_often_as_the_columns() -> None:
     made = canaries_of(sample, 13, 100)
     two = sum(len(row[0].partition(",")[0].split()) >= 2 for row in made)
     assert 5 <= two <= 40, two
+
+
+def ar_births(r: random.Random, n: int) -> Sample:
+    """An Argentine roll whose DNIs were handed out in order of birth (about 650,000 a
+    year from 4 millions in 1940), written "23.456.789", with birth date and age."""
+    rows = []
+    for g, p, _m, _e, _ph in people(r, n):
+        born = date(1945, 1, 1) + timedelta(days=r.randint(0, 60 * 365))
+        number = 4_000_000 + int((born.year - 1940 + r.random()) * 650_000)
+        dni = f"{number:,}".replace(",", ".")
+        age = 2024 - born.year - ((born.month, born.day) > (6, 1))
+        rows.append([f"{p}, {g}".upper(), dni, f"{born:%d/%m/%Y}", str(age)])
+    return Sample(["APELLIDO Y NOMBRE", "DNI", "FECHA NAC.", "EDAD"], rows, True, n)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_dni_handed_out_by_birth_is_one_of_the_canarys_year(seed: int) -> None:
+    # Drawn from the whole column (as an amount, or digit by digit), 88% of an Argentine
+    # roll's canaries had a DNI no one born within two years of them holds.
+    sample = ar_births(random.Random(40 + seed), 400)
+    by_year: dict[int, list[int]] = {}
+    for row in sample.rows:
+        by_year.setdefault(int(row[2][-4:]), []).append(int(row[1].replace(".", "")))
+    real = {row[1] for row in sample.rows}
+    for row in canaries_of(sample, seed, 60):
+        year = int(row[2][-4:])
+        near = [n for y in range(year - 2, year + 3) for n in by_year.get(y, [])]
+        assert re.fullmatch(r"\d{1,2}\.\d{3}\.\d{3}", row[1]), row
+        assert row[1] not in real, row
+        assert min(near) <= int(row[1].replace(".", "")) <= max(near), row
+
+
+def test_a_document_type_agrees_with_the_number_and_the_birth() -> None:
+    # A Colombian roll: a civil registry number ("RC", ten digits from 1.1 billions)
+    # under 7, an identity card ("TI", from 1.0 billions) under 18, a citizen's card
+    # ("CC", eight digits) after. A canary's number follows its birth and its type
+    # its number.
+    r = random.Random(41)
+    rows = []
+    for g, p, _m, _e, _ph in people(r, 400):
+        born = date(1975, 1, 1) + timedelta(days=r.randint(0, 45 * 365))
+        age = 2024 - born.year
+        kind = "RC" if age < 7 else "TI" if age < 18 else "CC"
+        if kind == "CC":
+            number = 30_000_000 + (born.year - 1975) * 900_000 + r.randint(0, 900_000)
+        else:
+            base = 1_100_000_000 if kind == "RC" else 1_000_000_000
+            number = base + (born.year - 2000) * 2_000_000 + r.randint(0, 2_000_000)
+        rows.append([g, p, kind, str(number), f"{born:%Y-%m-%d}"])
+    sample = Sample(
+        ["NOMBRE", "APELLIDO", "TIPO DOC", "NUMERO DOC", "FECHA NACIMIENTO"], rows, True, 400
+    )
+    for row in canaries_of(sample, 14, 80):
+        age = 2024 - int(row[4][:4])
+        number = int(row[3])
+        kind = "CC" if number < 1_000_000_000 else "RC" if number >= 1_100_000_000 else "TI"
+        assert row[2] == kind, row
+        by_age = "RC" if age < 7 else "TI" if age < 18 else "CC"
+        assert kind == by_age or min(abs(age - 7), abs(age - 18)) <= 1, row

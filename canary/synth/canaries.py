@@ -52,7 +52,7 @@ from canary.synth.cells import (
 )
 from canary.synth.check_digits import Scheme, scheme_of, with_check
 from canary.synth.headers import is_middle_name, phone_line_of_header
-from canary.synth.ids import GapModel, PositionModel, new_id, prediction_gain
+from canary.synth.ids import BirthOrder, GapModel, PositionModel, new_id, prediction_gain
 from canary.synth.infer import (
     NAME_KINDS,
     Column,
@@ -169,6 +169,7 @@ class CanaryFactory:
         self._other_cols: set[int] | None = None
         self._orders: list[tuple[int, int, list[int]]] | None = None
         self._deps: list[tuple[int, int]] | None = None
+        self._born: list[tuple[Column, BirthOrder, list[int]]] | None = None
         #: per code column: its codes' towns and the towns' codes (None: no town column)
         self._town_of_codes: dict[int, tuple[dict[str, set[str]], dict[str, set[str]]] | None] = {}
         self._one_surname: float | None = None
@@ -609,8 +610,80 @@ class CanaryFactory:
             row.append(value)
         self._follow_dependencies(row, persona)
         self._keep_date_order(row, persona)
+        self._keep_ids_with_birth(row, persona)
         self._keep_containment(row, persona, prev, next)
         return row
+
+    def _keep_ids_with_birth(self, row: list[str], p: Persona) -> None:
+        """A national number handed out in order of birth (`BirthOrder`) is one of a
+        canary's birth: a number among those of the real rows born nearest to it, written
+        as one of them is, with its check characters made again; a category the number's
+        shape tells (a Colombian "TI" or "CC" beside it) is that row's. Drawn from the
+        whole column, 88% of an Argentine roll's canaries had a DNI no one of their year
+        holds. Only the persona decides it (never the neighbours), so the value checked
+        against the source is the one written."""
+        for c, order, ties in self._birth_orders():
+            if not row[c.index].strip():
+                continue
+            r = random.Random(f"{p.seed}:born:{c.index}")
+            source, values = order.draw(p.birth.toordinal(), r)
+            held = self._seen_values(c)
+            for text in values:
+                value = self._checked(c, text, p, None, None)
+                if value and value not in held and self._claim(c, value, p):
+                    row[c.index] = value
+                    for k in ties:
+                        row[k] = self.rows[source][k] or row[k]
+                    break
+
+    def _birth_orders(self) -> list[tuple[Column, BirthOrder, list[int]]]:
+        """(column, its order, the categories its values' shapes tell) for each id
+        column whose numbers follow the rows' births."""
+        if self._born is None:
+            self._born = []
+            births = self._row_births()
+            for c in self.cols:
+                if c.kind not in ("id", "dni") or (self.keep_sorted and c.sorted) or not births:
+                    continue
+                order = BirthOrder(births, [row[c.index].strip() for row in self.rows])
+                if order.follows:
+                    self._born.append((c, order, self._shape_ties(c)))
+        return self._born
+
+    def _row_births(self) -> list[int | None]:
+        """Each sample row's birth as a day ordinal, from its birth date or else its
+        age (empty when the table has neither)."""
+        births, ages = self._kind("birth_date"), self._kind("age")
+        if births:
+            fmt: DateFormat = births[0].fmt["date"]
+            days = (fmt.parse(row[births[0].index]) for row in self.rows)
+            return [d[0].toordinal() if d else None for d in days]
+        if ages:
+            years = (parse_number(row[ages[0].index]) for row in self.rows)
+            ref = self._age_ref.toordinal()
+            return [None if y is None else ref - int((y + 0.5) * 365.25) for y in years]
+        return []
+
+    def _shape_ties(self, c: Column) -> list[int]:
+        """Category columns the shape of `c`'s values (its mask and first two digits)
+        predicts, removing `SHAPE_TIE_GAIN` of the misses of guessing the commonest
+        value (`prediction_gain`): a document's type by its number."""
+        shapes = [
+            re.sub(r"\d", "9", v) + re.sub(r"\D", "", v)[:2]
+            for v in (row[c.index].strip() for row in self.rows)
+        ]
+        out = []
+        for k in self.cols:
+            if k.kind not in ("category", "boolean"):
+                continue
+            pairs = [(s, row[k.index]) for s, row in zip(shapes, self.rows, strict=True)]
+            pairs = [(s, v) for s, v in pairs if s and v.strip()]
+            if len(pairs) < MIN_DEPENDENCE_ROWS or len({v for _s, v in pairs}) < 2:
+                continue
+            values, groups = [v for _s, v in pairs], [s for s, _v in pairs]
+            if prediction_gain(values, groups, of_misses=True) >= SHAPE_TIE_GAIN:
+                out.append(k.index)
+        return out
 
     def _keep_containment(
         self, row: list[str], p: Persona, prev: list[str] | None, nxt: list[str] | None
@@ -2183,6 +2256,10 @@ DEPENDENCE_GAIN = 0.3
 DEPENDENCE_ROWS = 2000
 MIN_DEPENDENCE_ROWS = 30
 DEPENDENCE_VALUES = 40
+#: A category follows an id's shape (`_shape_ties`) when the shape removes this share
+#: of the misses of guessing the category's commonest value (a Colombian "TI" or "RC"
+#: beside a 10-digit number from 1.0 or 1.1 billions, "CC" beside 8 digits).
+SHAPE_TIE_GAIN = 0.6
 
 #: A number holds another column's (a CUIL its DNI) when this share of the rows with
 #: both, of at least `MIN_ORDERED_ROWS`, hold its `MIN_CONTAINED_DIGITS` or more digits.

@@ -12,8 +12,12 @@ digit, a fixed "0") are copied from a real row (`donor`) so they agree with its 
 
 from __future__ import annotations
 
+import bisect
 import itertools
+import math
 import random
+import re
+import statistics
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -247,14 +251,19 @@ def follows_place(chars: Sequence[str], places: Sequence[tuple[str, ...]]) -> bo
     return (best - base) / len(chars) >= PLACE_GAIN
 
 
-def prediction_gain(values: Sequence[str], groups: Sequence[str]) -> float:
+def prediction_gain(
+    values: Sequence[str], groups: Sequence[str], *, of_misses: bool = False
+) -> float:
     """How much better each value is predicted by the commonest among the other rows of
     its group than by the commonest of all the other rows, as a share of the rows
-    (0 when the groups tell nothing; near 1 when they decide the value)."""
+    (0 when the groups tell nothing; near 1 when they decide the value); `of_misses`:
+    as a share of the rows the commonest value misses (near 1 when the groups decide
+    the value, however rare its other values are)."""
     if not values:
         return 0.0
     base = _left_out_hits(values, [""] * len(values))
-    return (_left_out_hits(values, groups) - base) / len(values)
+    room = len(values) - base if of_misses else len(values)
+    return (_left_out_hits(values, groups) - base) / room if room else 0.0
 
 
 def _left_out_hits(chars: Sequence[str], groups: Sequence[str]) -> int:
@@ -323,3 +332,80 @@ def _id_prefix(value: str, default: str) -> str:
     """The prefix of an id as written ("F-" of "F-00012", "IEC-2024-" of "IEC-2024-00061")."""
     m = ID_RE.match(value) or SERIES_RE.match(value)
     return m.group(1) if m and m.group(1) else default
+
+
+class BirthOrder:
+    """An id column whose numbers follow the holder's birth: national numbers handed out
+    in order (an Argentine DNI of 1962 is near 10 millions, of 2004 near 45; a Chilean
+    RUN, a Colombian document). Drawn from the whole column, a canary born in 1990
+    with a DNI of 12 millions stands out to anyone who looks at the two columns.
+
+    Built from the rows' birth dates (as day ordinals) and values; `follows` says
+    whether the numbers of rows born close together are far nearer each other than
+    those of rows drawn at random (`FOLLOW_RATIO`, on the logarithm of the number: a
+    magnitude, whatever the column's range). `draw` gives a real row of a birth near
+    the canary's and values to try: numbers within those of its `NEAR` nearest rows by
+    birth, written over that row's value, digit for digit.
+    """
+
+    NEAR = 4
+    FOLLOW_RATIO = 0.5
+    MIN_ROWS = 30
+
+    def __init__(self, births: Sequence[int | None], values: Sequence[str]) -> None:
+        held = [
+            (b, n, k)
+            for k, (b, v) in enumerate(zip(births, values, strict=True))
+            if b is not None and (n := _number_of(v)) is not None
+        ]
+        # Rows born the same day (or of the same age) in no particular order: sorting
+        # them by their numbers too would make neighbours look alike by construction.
+        random.Random(0).shuffle(held)
+        held.sort(key=lambda t: t[0])
+        self.births = [b for b, _n, _k in held]
+        self.numbers = [n for _b, n, _k in held]
+        #: the sample row each entry comes from
+        self.rows = [k for _b, _n, k in held]
+        self.values = values
+        self.follows = len(held) >= self.MIN_ROWS and self._ratio() <= self.FOLLOW_RATIO
+
+    def _ratio(self) -> float:
+        logs = [math.log10(n + 1) for n in self.numbers]
+        near = statistics.median(abs(a - b) for a, b in itertools.pairwise(logs))
+        shuffled = logs[:]
+        random.Random(1).shuffle(shuffled)
+        far = statistics.median(abs(a - b) for a, b in zip(logs, shuffled, strict=True))
+        return near / far if far else 1.0
+
+    def draw(self, birth: int, r: random.Random, tries: int = 30) -> tuple[int, list[str]]:
+        """(the sample row drawn, values to try in order) for a holder born `birth`."""
+        at = bisect.bisect_left(self.births, birth)
+        half = self.NEAR // 2
+        window = range(max(0, at - half), min(len(self.births), at + half))
+        pick = r.choice(window)
+        text = self.values[self.rows[pick]]
+        width = len(re.sub(r"\D", "", text))
+        near = [
+            self.numbers[i]
+            for i in window
+            if len(re.sub(r"\D", "", self.values[self.rows[i]])) == width
+        ]
+        lo, hi = min(near), max(near)
+        if hi - lo < 2 * tries:
+            spread = max(tries, lo // 200)
+            lo, hi = max(lo - spread, 10 ** (width - 1)), min(hi + spread, 10**width - 1)
+        out = []
+        for n in (r.randint(lo, hi) for _ in range(tries)):
+            digits = iter(f"{n:0{width}d}")
+            out.append("".join(next(digits) if ch.isdigit() else ch for ch in text))
+        return self.rows[pick], out
+
+
+def _number_of(value: str) -> int | None:
+    """The number a value's digits spell, where they are most of it (5 to 15 digits, at
+    most two letters: "23.456.789", "12.345.678-K", "1.023.456.789"), else None."""
+    digits = re.sub(r"\D", "", value)
+    letters = sum(ch.isalpha() for ch in value)
+    if not 5 <= len(digits) <= 15 or letters > 2:
+        return None
+    return int(digits)
