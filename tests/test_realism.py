@@ -1749,3 +1749,20 @@ def test_a_document_type_agrees_with_the_number_and_the_birth() -> None:
         assert row[2] == kind, row
         by_age = "RC" if age < 7 else "TI" if age < 18 else "CC"
         assert kind == by_age or min(abs(age - 7), abs(age - 18)) <= 1, row
+
+
+def test_a_guardian_is_who_the_relationship_column_says() -> None:
+    # A mother's first surname is the child's second, a father's the child's first; drawn
+    # apart from "PARENTESCO", a canary's "MADRE" was named "JORGE" or carried the
+    # child's first surname.
+    sample = school_roll(random.Random(42), 400)
+    mothers, fathers = {"SANDRA", "LUZ MARY", "DIANA", "MARIA"}, {"JORGE", "EDWIN", "CARLOS"}
+    made = canaries_of(sample, 15, 80)
+    assert {row[6] for row in made} == {"MADRE", "PADRE"}
+    for row in made:
+        s1, s2, guardian, relation = row[0], row[1], row[5].split(), row[6]
+        given = " ".join(guardian[:-2])
+        if relation == "MADRE":
+            assert given in mothers and guardian[-2] == s2, row
+        else:
+            assert given in fathers and guardian[-2] == s1, row

@@ -179,8 +179,8 @@ class CanaryFactory:
         self._contain: list[tuple[int, int]] | None = None
         self._container_cache: dict[tuple[int, int], list[tuple[str, int, int, str]]] = {}
         self._dep_values: dict[tuple[int, int], dict[str, list[str]]] = {}
-        self._sharing: dict[int, float] = {}
-        self._given_cells: dict[int, list[str]] = {}
+        self._others: dict[int, list[tuple[str, str | None, int, str] | None]] = {}
+        self._other_tie_cache: dict[int, list[int]] = {}
         self._mask_block_cache: dict[int, dict[str, set[int]]] = {}
         self._cell_cache: dict[int, list[str]] = {}
         self._grouped: tuple[int, ...] | None = None
@@ -609,6 +609,7 @@ class CanaryFactory:
                 return None
             row.append(value)
         self._follow_dependencies(row, persona)
+        self._fill_other_people(row, persona, phone)
         self._keep_date_order(row, persona)
         self._keep_ids_with_birth(row, persona)
         self._keep_containment(row, persona, prev, next)
@@ -994,10 +995,7 @@ class CanaryFactory:
         if (k == "text" and is_middle_name(c.name)) or c.index in self._second_given():
             return self._middle_name(c, p, r)
         if c.index in self._other_person_columns():
-            # a guardian's, a contact's name: another person's, not the canary's again
-            if self._empty(c, r):
-                return ""
-            return self._name_cell(c, self._other_person(p, c))
+            return ""  # a guardian's, a contact's: `_fill_other_people`, once the row is
         if k in ("category", "boolean", "constant") and donor is not None:
             # With the place, as the real row had them together, one row rarer there.
             return self._category_with_place(c, donor, r)
@@ -1039,16 +1037,33 @@ class CanaryFactory:
             }
         return self._other_cols
 
-    def _other_person(self, p: Persona, c: Column) -> Persona:
-        """The other person a name column holds for this canary (the same every time):
-        a given name of the column's own (a guardian's is a parent's, not a pupil's),
-        surnames drawn as the canary's are, sharing one of its surnames as often as the
-        column's names share one with their row's (a mother's first surname is her
-        child's second)."""
+    def _fill_other_people(self, row: list[str], p: Persona, phone: str | None) -> None:
+        """Whole names of other people (`_other_person_columns`), made once the rest of
+        the row is: who they are follows the row's relationship column."""
+        for i in sorted(self._other_person_columns()):
+            c = self.cols[i]
+            if not self._empty(c, random.Random(f"{p.seed}:{phone}:{i}")):
+                row[i] = self._name_cell(c, self._other_person(p, c, row))
+
+    def _other_person(self, p: Persona, c: Column, row: list[str]) -> Persona:
+        """The other person a name column holds for this canary (the same every time),
+        made after a real row `like` the canary's: where a category column tells the
+        other person's sex and which of the row's surnames they carry ("MADRE": a woman
+        whose first surname is the child's second; "PADRE": a man with the child's first),
+        one of the rows holding the canary's value there. That row lends its other
+        person's given name (a guardian's is a parent's, not a pupil's), how many
+        surnames they have and which of the row's own they carry first; the rest is drawn
+        as the canary's names are. Drawn apart, a canary's "MADRE" was named "JOSE" and
+        carried the child's first surname."""
         r = random.Random(f"{p.seed}:other:{c.index}")
-        own_given = self._column_given(c)
-        given = r.choice(own_given) if own_given else ""
-        sex = name_sex(given) or ("F" if r.random() < self._female_share else "M")
+        parts = self._other_parts(c)
+        ties = self._other_ties(c)
+        held = [k for k, part in enumerate(parts) if part is not None]
+        like = [k for k in held if all(self.rows[k][t] == row[t] for t in ties if row[t])]
+        given, sex, count, carries = "", None, 2, ""
+        if like or held:
+            given, sex, count, carries = parts[r.choice(like or held)]  # type: ignore[misc]
+        sex = sex or ("F" if r.random() < self._female_share else "M")
         saved, names = self.rng, self.column_names
         self.rng = r
         if names is not None:
@@ -1059,44 +1074,65 @@ class CanaryFactory:
             self.rng = saved
             if names is not None:
                 names.rng = saved
-        given = given or drawn
-        shared = self._surname_sharing(c)
-        if shared and p.paternal and r.random() < shared:
-            own = p.paternal if sex == "M" or not p.maternal else p.maternal
-            paternal = own
-        return Persona(given, paternal, maternal, sex, p.birth, None, seed=r.getrandbits(63))
+        if carries == "P" and p.paternal:
+            paternal = p.paternal
+        elif carries == "M" and p.maternal:
+            paternal = p.maternal
+        if count == 1:
+            maternal = ""
+        return Persona(
+            given or drawn, paternal, maternal, sex, p.birth, None, seed=r.getrandbits(63)
+        )
 
-    def _column_given(self, c: Column) -> list[str]:
-        """The given names of a whole-name column's values, one per value."""
-        if c.index not in self._given_cells:
-            out = []
+    def _other_parts(self, c: Column) -> list[tuple[str, str | None, int, str] | None]:
+        """Per sample row, its other person in `c`: (given names, sex by the given name,
+        how many surnames, which of the row's own surnames comes first: "P" its paternal,
+        "M" its maternal, "" neither); None where the cell or the row's names are empty,
+        or its two surnames are one."""
+        if c.index not in self._others:
             last_first = c.fmt.get("order", "first_last") != "first_last"
-            for v in self._cells(c):
-                _surnames, comma, tail = v.partition(",")
-                words = (tail if comma else v).split()
-                if comma or not last_first:
-                    keep = words if comma else words[: max(1, len(words) - 2)]
-                else:
-                    keep = words[2:] if len(words) >= 3 else words[1:]
-                if keep:
-                    out.append(" ".join(keep))
-            self._given_cells[c.index] = out
-        return self._given_cells[c.index]
-
-    def _surname_sharing(self, c: Column) -> float:
-        """The share of rows whose name in `c` holds one of the row's own surnames."""
-        if c.index not in self._sharing:
-            both = hits = 0
+            spanish = self.profile.get("language") == "es"
+            out: list[tuple[str, str | None, int, str] | None] = []
             for row in self.rows:
                 names = self._row_names(row)
-                other = set(fold(row[c.index]).replace(",", " ").split())
-                if not names or not other or not names[1]:
+                given, surnames = _other_name(row[c.index], last_first, spanish)
+                if names is None or not given or not surnames or fold(names[1]) == fold(names[2]):
+                    out.append(None)  # (a child of two GARCIAs tells no one which is whose)
                     continue
-                both += 1
-                own = {fold(w) for w in (names[1], names[2]) if w}
-                hits += bool(own & other)
-            self._sharing[c.index] = hits / both if both >= MIN_NAME_ROWS else 0.0
-        return self._sharing[c.index]
+                first = fold(surnames[0])
+                carries = (
+                    "P"
+                    if first == fold(names[1])
+                    else "M"
+                    if names[2] and first == fold(names[2])
+                    else ""
+                )
+                out.append((given, name_sex(given), len(surnames), carries))
+            self._others[c.index] = out
+        return self._others[c.index]
+
+    def _other_ties(self, c: Column) -> list[int]:
+        """Category columns that tell who the other person in `c` is: removing at least
+        `SHAPE_TIE_GAIN` of the misses of guessing their sex and carried surname
+        (`prediction_gain`): a relationship column beside a guardian."""
+        if c.index not in self._other_tie_cache:
+            parts = self._other_parts(c)
+            out = []
+            for k in self.cols:
+                if k.kind not in ("category", "boolean") or k.index == c.index:
+                    continue
+                pairs = [
+                    (f"{part[1]}:{part[3]}", row[k.index])
+                    for part, row in zip(parts, self.rows, strict=True)
+                    if part is not None and row[k.index].strip()
+                ]
+                if len(pairs) < MIN_DEPENDENCE_ROWS:
+                    continue
+                who, value = [w for w, _v in pairs], [v for _w, v in pairs]
+                if prediction_gain(who, value, of_misses=True) >= SHAPE_TIE_GAIN:
+                    out.append(k.index)
+            self._other_tie_cache[c.index] = out
+        return self._other_tie_cache[c.index]
 
     def _middle_name(self, c: Column, p: Persona, r: random.Random) -> str:
         """A second given name (or none) of a real row of the persona's sex: "ANDRÉS
@@ -2206,6 +2242,22 @@ def _split_full(text: str, order: str | None, spanish: bool) -> tuple[str, str, 
 NAME_PARTICLES = frozenset(
     {"de", "del", "la", "las", "los", "da", "das", "do", "dos", "van", "von", "der"}
 )
+
+
+def _other_name(value: str, last_first: bool, spanish: bool) -> tuple[str, list[str]]:
+    """(given names, surnames) of another person's whole name as its column writes it
+    ("SANDRA DIAZ RUIZ"; "DIAZ RUIZ SANDRA"; "DIAZ RUIZ, SANDRA"): in Spanish two
+    surnames where the name has three words or more, else one."""
+    head, comma, tail = value.partition(",")
+    if comma:
+        return " ".join(tail.split()), head.split()
+    words = value.split()
+    if len(words) < 2:
+        return "", []
+    k = 2 if spanish and len(words) >= 3 else 1
+    if last_first:
+        return " ".join(words[k:]), words[:k]
+    return " ".join(words[:-k]), words[-k:]
 
 
 def _name_units(words: list[str]) -> list[str]:
