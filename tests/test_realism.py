@@ -1766,3 +1766,23 @@ def test_a_guardian_is_who_the_relationship_column_says() -> None:
             assert given in mothers and guardian[-2] == s2, row
         else:
             assert given in fathers and guardian[-2] == s1, row
+
+
+def test_a_grade_follows_the_year_of_birth() -> None:
+    # Pupils are in the grade of the year they were born (give or take one); with only a
+    # birth date beside it, a canary's grade was drawn from the whole column: 67% of a
+    # school roll's canaries sat in a grade no pupil of their age was in.
+    r = random.Random(43)
+    rows = []
+    for g, p, _m, _e, _ph in people(r, 400):
+        born = date(2008, 1, 1) + timedelta(days=r.randint(0, 11 * 365))
+        grade = max(0, 2018 - born.year - (r.random() < 0.1))
+        shift = "MAÑANA" if grade >= 6 else "TARDE"
+        rows.append([g, p, f"{born:%d/%m/%Y}", str(grade), shift])
+    sample = Sample(["NOMBRE", "APELLIDO", "FECHA NACIMIENTO", "GRADO", "JORNADA"], rows, True, 400)
+    grades: dict[str, set[str]] = {}
+    for row in sample.rows:
+        grades.setdefault(row[2][-4:], set()).add(row[3])
+    for row in canaries_of(sample, 16, 80):
+        assert row[3] in grades[row[2][-4:]], row
+        assert row[4] == ("MAÑANA" if int(row[3]) >= 6 else "TARDE"), row

@@ -769,23 +769,24 @@ class CanaryFactory:
         for parent, child in self._dependencies():
             if not row[child].strip():
                 continue
-            held = self._dependent_values(parent, child).get(row[parent])
+            held = self._dependent_values(parent, child).get(self._dep_key(parent, row[parent]))
             if held:
                 row[child] = random.Random(f"{p.seed}:follows:{child}").choice(held)
 
     def _dependencies(self) -> list[tuple[int, int]]:
         """(parent, child) column pairs, parents first: a child is a category, yes/no or
-        few-valued number column whose value its parent (a category or an age) predicts
-        far better than the column's commonest value does (`prediction_gain`). A child
-        that follows a place more is left to the place's donor row, as is a column in
-        runs (`_grouped_columns`)."""
+        few-valued number column whose value its parent (a category, an age, a birth
+        year) predicts far better than the column's commonest value does
+        (`prediction_gain`). A child that follows a place more is left to the place's
+        donor row, as is a column in runs (`_grouped_columns`)."""
         if self._deps is None:
             rows = self.rows[:: max(1, len(self.rows) // DEPENDENCE_ROWS)][:DEPENDENCE_ROWS]
+            key = self._dep_key
             few = [
                 c
                 for c in self.cols
-                if c.kind in ("category", "boolean", "number", "age", "place")
-                and 2 <= len({row[c.index] for row in rows}) <= DEPENDENCE_VALUES
+                if c.kind in ("category", "boolean", "number", "age", "place", "birth_date")
+                and 2 <= len({key(c.index, row[c.index]) for row in rows}) <= DEPENDENCE_VALUES
             ]
             grouped = set(self._grouped_columns())
             edges: list[tuple[float, int, int]] = []
@@ -796,9 +797,9 @@ class CanaryFactory:
                     if parent is child:
                         continue
                     pairs = [
-                        (row[parent.index], row[child.index])
+                        (key(parent.index, row[parent.index]), row[child.index])
                         for row in rows
-                        if row[parent.index].strip() and row[child.index].strip()
+                        if key(parent.index, row[parent.index]) and row[child.index].strip()
                     ]
                     if len(pairs) < MIN_DEPENDENCE_ROWS:
                         continue
@@ -828,15 +829,25 @@ class CanaryFactory:
         return self._deps
 
     def _dependent_values(self, parent: int, child: int) -> dict[str, list[str]]:
-        """The child column's values of the rows holding each parent value."""
+        """The child column's values of the rows holding each parent value (`_dep_key`)."""
         key = (parent, child)
         if key not in self._dep_values:
             out: dict[str, list[str]] = {}
             for row in self.rows:
-                if row[parent].strip() and row[child].strip():
-                    out.setdefault(row[parent], []).append(row[child])
+                value = self._dep_key(parent, row[parent])
+                if value and row[child].strip():
+                    out.setdefault(value, []).append(row[child])
             self._dep_values[key] = out
         return self._dep_values[key]
+
+    def _dep_key(self, column: int, value: str) -> str:
+        """A parent's value as dependencies group it: a birth date by its year (a pupil's
+        grade follows the year they were born), anything else as written ("" empty)."""
+        c = self.cols[column]
+        if c.kind != "birth_date" or not value.strip():
+            return value.strip() and value
+        day = c.fmt["date"].parse(value)
+        return str(day[0].year) if day else ""
 
     def _keep_date_order(self, row: list[str], p: Persona) -> None:
         """A date column that never comes before another in the table's rows (a last
