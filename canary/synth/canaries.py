@@ -16,10 +16,12 @@ import logging
 import math
 import random
 import re
+import statistics
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
-from itertools import pairwise
+from itertools import combinations, pairwise
 from typing import Any, cast
 
 import phonenumbers
@@ -48,6 +50,7 @@ from canary.synth.cells import (
     valid_phone,
     vary_digits,
     vary_number,
+    write_number,
     write_phone,
 )
 from canary.synth.check_digits import Scheme, scheme_of, with_check
@@ -98,6 +101,19 @@ class LazyFaker:
             self._faker = Faker(self._locale)
             self._faker.seed_instance(self._seed)
         return getattr(self._faker, name)
+
+
+@dataclass(frozen=True)
+class NumberRelation:
+    """What a numeric column obeys in the table's rows: `target` = `a` + `b` ("+"),
+    `a` * `b` ("*"; without `b`, `a` times the rows' one ratio `gaps[0]`: a tax), or
+    `target` >= `a` (">=", with the rows' positive differences in `gaps`)."""
+
+    op: str
+    target: int
+    a: int
+    b: int | None
+    gaps: list[float] = field(default_factory=list)
 
 
 class CanaryFactory:
@@ -170,6 +186,7 @@ class CanaryFactory:
         self._orders: list[tuple[int, int, list[int]]] | None = None
         self._deps: list[tuple[int, int]] | None = None
         self._born: list[tuple[Column, BirthOrder, list[int]]] | None = None
+        self._relations: list[NumberRelation] | None = None
         #: per code column: its codes' towns and the towns' codes (None: no town column)
         self._town_of_codes: dict[int, tuple[dict[str, set[str]], dict[str, set[str]]] | None] = {}
         self._one_surname: float | None = None
@@ -611,9 +628,102 @@ class CanaryFactory:
         self._follow_dependencies(row, persona)
         self._fill_other_people(row, persona, phone)
         self._keep_date_order(row, persona)
+        self._keep_number_relations(row, persona)
         self._keep_ids_with_birth(row, persona)
         self._keep_containment(row, persona, prev, next)
         return row
+
+    def _keep_number_relations(self, row: list[str], p: Persona) -> None:
+        """A number the rows make of two others of theirs (a total of a quantity times a
+        price, a subtotal plus its tax) is made so in the canary's, written as the
+        column writes it; a number never below another in the rows (lifetime giving and
+        the dues of a year) is not below it in the canary's: where it would be, it is
+        the other plus a real row's difference. Drawn apart, 39% of a donor list's
+        canaries had given less in all their years than their dues of one."""
+        # in a second pass, what a first made of numbers it made later (a tax made of a
+        # subtotal made of a quantity and a price, in any order of columns)
+        for rel in self._number_relations() * 2:
+            if not row[rel.target].strip():
+                continue
+            a = parse_number(row[rel.a])
+            b = parse_number(row[rel.b]) if rel.b is not None else rel.gaps[0] if rel.gaps else None
+            t = parse_number(row[rel.target])
+            if a is None or t is None or (rel.op != ">=" and b is None):
+                continue
+            if rel.op == "+":
+                value = a + (b or 0.0)
+            elif rel.op == "*":
+                value = a * (b or 0.0)
+            elif t < a:
+                value = a + random.Random(f"{p.seed}:above:{rel.target}").choice(rel.gaps)
+            else:
+                continue
+            c = self.cols[rel.target]
+            row[rel.target] = write_number(value, row[rel.target], c.fmt.get("number") or {})
+
+    def _number_relations(self) -> list[NumberRelation]:
+        """What the rows' numbers obey (`NumberRelation`): a sum or product of two others
+        in `RELATION_SHARE` of the rows holding all three, or one other times a fixed
+        ratio in that share of the rows holding both, else at least others in
+        `DATE_ORDER_SHARE` of the rows holding both (and above them in half: not a copy)."""
+        if self._relations is None:
+            self._relations = []
+            cols = [
+                c for c in self.cols if c.kind in ("number", "category") and c.fmt.get("number")
+            ][:RELATION_COLUMNS]
+            rows = self.rows[:: max(1, len(self.rows) // RELATION_ROWS)][:RELATION_ROWS]
+            nums = {c.index: [parse_number(row[c.index]) for row in rows] for c in cols}
+            for t in cols:
+                self._relations.extend(self._made_of(t.index, [c.index for c in cols], nums))
+        return self._relations
+
+    @staticmethod
+    def _made_of(
+        t: int, cols: list[int], nums: dict[int, list[float | None]]
+    ) -> list[NumberRelation]:
+        """`_number_relations` for one target column: a sum or product, else every
+        column it is never below (raising it above each keeps it above the others)."""
+        for op in ("+", "*"):
+            for a, b in combinations([c for c in cols if c != t], 2):
+                held = [
+                    (x, y, z)
+                    for x, y, z in zip(nums[a], nums[b], nums[t], strict=True)
+                    if x is not None and y is not None and z is not None
+                ]
+                if len(held) < MIN_ORDERED_ROWS or len({y for _x, y, _z in held}) < 2:
+                    continue
+                made = (x + y if op == "+" else x * y for x, y, _z in held)
+                hits = sum(
+                    abs(z - m) <= max(0.01, 0.005 * abs(z))
+                    for m, (_x, _y, z) in zip(made, held, strict=True)
+                )
+                if hits >= RELATION_SHARE * len(held):
+                    return [NumberRelation(op, t, a, b)]
+        for a in cols:
+            pairs = [(x, z) for x, z in zip(nums[a], nums[t], strict=True) if x and z is not None]
+            if len(pairs) < MIN_ORDERED_ROWS or a == t:
+                continue
+            k = statistics.median(z / x for x, z in pairs)
+            hits = sum(abs(z - k * x) <= max(0.01, 0.005 * abs(z)) for x, z in pairs)
+            if k != 1 and hits >= RELATION_SHARE * len(pairs):
+                return [NumberRelation("*", t, a, None, [k])]
+        out = []
+        for a in cols:
+            if a == t:
+                continue
+            pairs = [
+                (x, z)
+                for x, z in zip(nums[a], nums[t], strict=True)
+                if x is not None and z is not None
+            ]
+            if len(pairs) < MIN_ORDERED_ROWS:
+                continue
+            gaps = [z - x for x, z in pairs]
+            if sum(g >= 0 for g in gaps) >= DATE_ORDER_SHARE * len(gaps) and sum(
+                g > 0 for g in gaps
+            ) >= 0.5 * len(gaps):
+                out.append(NumberRelation(">=", t, a, None, [g for g in gaps if g > 0]))
+        return out
 
     def _keep_ids_with_birth(self, row: list[str], p: Persona) -> None:
         """A national number handed out in order of birth (`BirthOrder`) is one of a
@@ -2337,6 +2447,12 @@ PARTICLE_WORDS = frozenset(
 #: Two date columns are in order when one is on or after the other in this share of
 #: the rows holding both, of at least `MIN_ORDERED_ROWS`.
 DATE_ORDER_SHARE = 0.98
+#: A number is a sum or product of two others when it is so in this share of the rows
+#: holding all three (`_number_relations`), among the first `RELATION_COLUMNS` numeric
+#: columns, on up to `RELATION_ROWS` rows spread over the sample.
+RELATION_SHARE = 0.95
+RELATION_COLUMNS = 10
+RELATION_ROWS = 400
 MIN_ORDERED_ROWS = 20
 
 #: A line (mobile, fixed) a phone column holds less often than this, among its numbers

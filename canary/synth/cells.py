@@ -418,10 +418,7 @@ def vary_number(base: str, fmt: dict[str, Any], r: random.Random) -> str:
     m = NUMBER_RE.match(base.strip())
     if not base or x is None or m is None:
         return base
-    point, thousands = fmt.get("point", "."), fmt.get("thousands", "")
-    intpart, frac = m.group(3), m.group(4) or ""
-    if frac and frac[0] != point:  # "1,5" in a column whose point is ",": as written
-        point = frac[0]
+    frac = m.group(4) or ""
     decimals = len(frac) - 1 if frac else 0
     y = x * r.uniform(0.85, 1.15)
     if "min" in fmt and "max" in fmt:  # inside the column's own range
@@ -434,12 +431,29 @@ def vary_number(base: str, fmt: dict[str, Any], r: random.Random) -> str:
         whole_digits = str(int(abs(x)))
         zeros = len(whole_digits) - len(whole_digits.rstrip("0"))
         y = round(y, -max(1, min(zeros, len(whole_digits) - 2)))
-    text = f"{abs(y):,.{decimals}f}"
+    return write_number(y, base, fmt)
+
+
+def write_number(x: float, base: str, fmt: dict[str, Any]) -> str:
+    """`x` written as `base` is (a number of the column `fmt` describes): its affixes,
+    decimals, decimal point and thousands mark ("$ 1.234.567", "1,234.50"). A number
+    past three digits takes the column's thousands mark when `base` is too short to
+    show whether the column writes one."""
+    m = NUMBER_RE.match(base.strip())
+    if m is None:
+        return base
+    point, thousands = fmt.get("point", "."), fmt.get("thousands", "")
+    intpart, frac = m.group(3), m.group(4) or ""
+    if frac and frac[0] != point:  # "1,5" in a column whose point is ",": as written
+        point = frac[0]
+    decimals = len(frac) - 1 if frac else 0
+    text = f"{abs(x):,.{decimals}f}"
     whole, _, fraction = text.partition(".")
     grouped = len(re.sub(r"\D", "", intpart)) <= 3 or (thousands != "" and thousands in intpart)
     whole = whole.replace(",", thousands if grouped else "")
     out = whole + (point + fraction if decimals else "")
-    return f"{m.group(1)}{m.group(2)}{out}{m.group(5)}"
+    sign = "-" if x < 0 else "+" if m.group(2) == "+" else ""
+    return f"{m.group(1)}{sign}{out}{m.group(5)}"
 
 
 def vary_digits(value: str, r: random.Random) -> str:
