@@ -1820,3 +1820,21 @@ def test_numbers_the_rows_make_of_others_are_made_so_in_canaries() -> None:
         for v in row[4:8]:
             assert re.fullmatch(r"\d{1,3}(,\d{3})*\.\d\d", v), row
         assert re.fullmatch(r"\$\d{1,3}(,\d{3})*", row[9]), row
+
+
+def test_a_number_in_a_streets_name_is_kept() -> None:
+    # "19 DE ABRIL 455" came out "2219 DE ABRIL 455": the street's own number was varied
+    # as a house number is. Streets named for dates and numbered streets keep theirs.
+    r = random.Random(45)
+    streets = ["25 DE MAYO", "9 DE JULIO", "19 DE ABRIL", "SAN MARTIN", "BELGRANO", "CALLE 10"]
+    rows = []
+    for g, p, _m, e, _ph in people(r, 400):
+        floor = f" PISO {r.randint(1, 9)}" if r.random() < 0.2 else ""
+        rows.append([g, p, e, f"{r.choice(streets)} {r.randint(10, 3999)}{floor}", "CORDOBA"])
+    sample = Sample(["Nombre", "Apellido", "Correo", "DOMICILIO", "LOCALIDAD"], rows, True, 400)
+    held = {row[3] for row in sample.rows}
+    made = canaries_of(sample, 18, 80)
+    for row in made:
+        street = re.sub(r" \d+( PISO \d)?$", "", row[3])
+        assert street in streets, row
+        assert row[3] not in held, row

@@ -83,6 +83,9 @@ from canary.synth.profiles import locale_profile
 
 log = logging.getLogger(__name__)
 
+#: How a column's values are grouped to compare their numbers: (how many, shape or None).
+RunKey = tuple[int, str | None]
+
 
 class LazyFaker:
     """A seeded Faker for `locale`, made on first use: loading a locale's providers costs
@@ -213,10 +216,11 @@ class CanaryFactory:
         self._position_models: dict[int, PositionModel] = {}
         self._gap_models: dict[int, GapModel] = {}
         self._upper_share: dict[int, float] = {}
-        self._run_cache: dict[int, dict[int, list[list[str]]]] = {}
+        self._run_cache: dict[int, dict[RunKey, list[list[str]]]] = {}
+        self._named: dict[int, Counter[str]] = {}
         #: (column, runs) -> per run of digits: whether it repeats; its largest number
-        self._run_repeats: dict[tuple[int, int], list[bool]] = {}
-        self._run_tops: dict[tuple[int, int], list[int]] = {}
+        self._run_repeats: dict[tuple[int, RunKey], list[bool]] = {}
+        self._run_tops: dict[tuple[int, RunKey], list[int]] = {}
         self._new_share: dict[int, float] = {}
         self._contact_patterns: list[tuple[frozenset[int], float]] | None = None
         self._blocks: dict[int, list[tuple[str, bool]]] = {}
@@ -1629,18 +1633,39 @@ class CanaryFactory:
         # keeps the column's values and forms; a run mostly distinct (a street number)
         # near a real one, so that it is as often its own as a real row's is. Near the
         # column's own throughout where that would make a real row's whole value.
+        # Runs are compared with those of values of the same shape (the words after
+        # each run: "BELGRANO 455 PISO 3" with others "... PISO ..."), else with all
+        # values of as many runs: a floor drawn among house numbers came out "PISO 1548".
         runs = self._digit_runs(c)
-        k = len(re.findall(r"\d+", value))
-        pool = runs.get(k)
+        own = re.findall(r"\d+", value)
+        k = len(own)
+        key: RunKey = (k, _run_shape(value))
+        if len(runs.get(key, [])) < RUN_SHAPE_ROWS:
+            key = (k, None)
+        pool = runs.get(key)
         if not pool:
             return vary_digits(value, r)
         seen = self._seen_values(c)
         words = re.split(r"\d+", value)  # k + 1 pieces around the k runs
-        top = self._run_max(c, k)
-        repeated = self._repeated_runs(c, k)
+        top = self._run_max(c, key)
+        repeated = self._repeated_runs(c, key)
+        named = self._named_runs(c)
+        kept = [
+            any(
+                named[p] >= NAMED_RUN_ROWS and named[p] >= NAMED_RUN_SHARE * named[_any_number(p)]
+                for p in _run_phrases(value, i)
+            )
+            for i in range(k)
+        ]
+        if all(kept):
+            kept = [False] * k
         for _ in range(NOVEL_TRIES):
             numbers = [
-                r.choice(pool)[i] if repeated[i] else _near(r.choice(pool)[i], r, top[i])
+                own[i]
+                if kept[i]
+                else r.choice(pool)[i]
+                if repeated[i]
+                else _near(r.choice(pool)[i], r, top[i])
                 for i in range(k)
             ]
             new = "".join(w + n for w, n in zip(words, [*numbers, ""], strict=True))
@@ -1654,35 +1679,54 @@ class CanaryFactory:
 
         return re.sub(r"\d+", near, value)
 
-    def _repeated_runs(self, c: Column, k: int) -> list[bool]:
-        """For the column's values with k runs of digits, whether each run repeats (fewer
-        distinct numbers there than half the values). Read once per column and k."""
-        repeated = self._run_repeats.get((c.index, k))
+    def _named_runs(self, c: Column) -> Counter[str]:
+        """How many of the column's values hold each number with the word before or after
+        it (`_run_phrases`), and any number there (`_any_number`): a number that is part
+        of a street's name ("25 DE MAYO", "AV. 9 DE JULIO", "CALLE 10") is in many and
+        in a good share of those with a number beside that word, a house number ("MAIN
+        123") in few. A named number is kept as the donor's: varied, "19 de Abril" came
+        out "2219 de Abril"."""
+        named = self._named.get(c.index)
+        if named is None:
+            named = Counter()
+            for v in c.values[:20000]:
+                for i in range(len(re.findall(r"\d+", v))):
+                    phrases = set(_run_phrases(v, i))
+                    named.update(phrases | {_any_number(p) for p in phrases})
+            self._named[c.index] = named
+        return named
+
+    def _repeated_runs(self, c: Column, key: RunKey) -> list[bool]:
+        """For the column's values of a `_digit_runs` key, whether each run repeats
+        (fewer distinct numbers there than half the values). Read once per key."""
+        repeated = self._run_repeats.get((c.index, key))
         if repeated is None:
-            pool = self._digit_runs(c).get(k) or []
-            repeated = [len({x[i] for x in pool}) < 0.5 * len(pool) for i in range(k)]
-            self._run_repeats[(c.index, k)] = repeated
+            pool = self._digit_runs(c).get(key) or []
+            repeated = [len({x[i] for x in pool}) < 0.5 * len(pool) for i in range(key[0])]
+            self._run_repeats[(c.index, key)] = repeated
         return repeated
 
-    def _run_max(self, c: Column, k: int) -> list[int]:
-        """The largest number at each of the k runs of digits of the column's values.
-        Read once per column and k."""
-        top = self._run_tops.get((c.index, k))
+    def _run_max(self, c: Column, key: RunKey) -> list[int]:
+        """The largest number at each run of the column's values of a `_digit_runs`
+        key. Read once per key."""
+        top = self._run_tops.get((c.index, key))
         if top is None:
-            pool = self._digit_runs(c).get(k) or []
-            top = [max(int(x[i]) for x in pool) for i in range(k)] if pool else []
-            self._run_tops[(c.index, k)] = top
+            pool = self._digit_runs(c).get(key) or []
+            top = [max(int(x[i]) for x in pool) for i in range(key[0])] if pool else []
+            self._run_tops[(c.index, key)] = top
         return top
 
-    def _digit_runs(self, c: Column) -> dict[int, list[list[str]]]:
-        """The column's values' runs of digits, grouped by how many runs a value has."""
+    def _digit_runs(self, c: Column) -> dict[RunKey, list[list[str]]]:
+        """The column's values' runs of digits, grouped by how many runs a value has
+        and its shape (`_run_shape`), and by how many alone (shape None)."""
         runs = self._run_cache.get(c.index)
         if runs is None:
             runs = {}
             for v in c.values[:20000]:
                 found = re.findall(r"\d+", v)
                 if found:
-                    runs.setdefault(len(found), []).append(found)
+                    runs.setdefault((len(found), None), []).append(found)
+                    runs.setdefault((len(found), _run_shape(v)), []).append(found)
             self._run_cache[c.index] = runs
         return runs
 
@@ -2319,6 +2363,34 @@ def _is_code(value: str) -> bool:
     return not re.search(r"[^\W\d_]", value)
 
 
+def _run_phrases(value: str, i: int) -> list[str]:
+    """The `i`-th number of `value` with the word right before it and with the word
+    right after it ("MAYO 25", "25 DE" in "AV 25 DE MAYO 1234"), folded; none where no
+    word touches it."""
+    pieces = re.split(r"(\d+)", value)
+    before, number, after = "".join(pieces[: 2 * i + 1]), pieces[2 * i + 1], pieces[2 * i + 2]
+    out = []
+    if m := re.search(r"([^\W\d_]+)\.?\s*$", before):
+        out.append(f"{fold(m.group(1))} {number}")
+    if m := re.match(r"\s*([^\W\d_]+)", after):
+        out.append(f"{number} {fold(m.group(1))}")
+    return out
+
+
+def _run_shape(value: str) -> str:
+    """The words right after each number of a value, folded ("piso|" for "BELGRANO 455
+    PISO 3", "de|" for "25 DE MAYO 1234")."""
+    pieces = re.split(r"\d+", value)[1:]
+    return "|".join(
+        fold(m.group(1)) if (m := re.match(r"\s*([^\W\d_]+)", p)) else "" for p in pieces
+    )
+
+
+def _any_number(phrase: str) -> str:
+    """A `_run_phrases` phrase with its number as a wildcard ("de" after any number)."""
+    return re.sub(r"\d+", "#", phrase)
+
+
 def _near(digits: str, r: random.Random, top: int) -> str:
     """A number within 15% of a real one and at most `top` (the column's largest there),
     zero padding kept ("0417" stays four digits)."""
@@ -2408,6 +2480,13 @@ MAX_DONORS = 3000
 MIN_DONORS = 5
 #: Tries for a number near a real one that no row holds.
 NOVEL_TRIES = 10
+#: A number held with the same word beside it by this many of a column's values is
+#: part of a name (`_named_runs`), kept as the donor's.
+NAMED_RUN_ROWS = 3
+#: Runs of digits are drawn among values of their own shape when this many hold it.
+RUN_SHAPE_ROWS = 5
+#: ...and by this share of the values with any number beside that word.
+NAMED_RUN_SHARE = 0.1
 #: Counts up to which `one_more_row` moves rows to the values held one row fewer.
 GOOD_TURING_MAX = 8
 #: Bounds of the strength of the urn that draws a category in a place
