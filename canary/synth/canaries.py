@@ -11,6 +11,7 @@ the sequence (and kept sorted between their neighbours when the table is sorted)
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import math
@@ -18,7 +19,7 @@ import random
 import re
 import statistics
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import combinations, pairwise
@@ -190,6 +191,7 @@ class CanaryFactory:
         self._deps: list[tuple[int, int]] | None = None
         self._born: list[tuple[Column, BirthOrder, list[int]]] | None = None
         self._relations: list[NumberRelation] | None = None
+        self._side_faker: LazyFaker | None = None
         #: per code column: its codes' towns and the towns' codes (None: no town column)
         self._town_of_codes: dict[int, tuple[dict[str, set[str]], dict[str, set[str]]] | None] = {}
         self._one_surname: float | None = None
@@ -1189,16 +1191,8 @@ class CanaryFactory:
         if like or held:
             given, sex, count, carries = parts[r.choice(like or held)]  # type: ignore[misc]
         sex = sex or ("F" if r.random() < self._female_share else "M")
-        saved, names = self.rng, self.column_names
-        self.rng = r
-        if names is not None:
-            names.rng = r
-        try:
+        with self._drawing_from(r):
             drawn, paternal, maternal = self._draw_names(sex)
-        finally:
-            self.rng = saved
-            if names is not None:
-                names.rng = saved
         if carries == "P" and p.paternal:
             paternal = p.paternal
         elif carries == "M" and p.maternal:
@@ -1208,6 +1202,27 @@ class CanaryFactory:
         return Persona(
             given or drawn, paternal, maternal, sex, p.birth, None, seed=r.getrandbits(63)
         )
+
+    @contextlib.contextmanager
+    def _drawing_from(self, r: random.Random) -> Iterator[None]:
+        """Names drawn inside come from `r` alone, and Faker's from a second Faker seeded
+        from it, never from the factory's stream: another person's name is the same
+        each time its row is made (the provisional row and the one written are one)."""
+        if self._side_faker is None:
+            self._side_faker = LazyFaker(self.profile["faker_locale"], 0)
+        self._side_faker.seed_instance(r.getrandbits(32))
+        names, column_names = self.names, self.column_names
+        saved = (self.rng, names.rng, names.faker)
+        self.rng = names.rng = r
+        names.faker = self._side_faker
+        if column_names is not None:
+            column_names.rng = r
+        try:
+            yield
+        finally:
+            self.rng, names.rng, names.faker = saved
+            if column_names is not None:
+                column_names.rng = saved[0]
 
     def _other_parts(self, c: Column) -> list[tuple[str, str | None, int, str] | None]:
         """Per sample row, its other person in `c`: (given names, sex by the given name,
