@@ -248,7 +248,9 @@ class CanaryFactory:
         self._birth_span: tuple[date, date] = (
             (min(self._births), max(self._births)) if self._births else (date.min, date.max)
         )
-        self._age_ref = self._learn_age_reference()
+        self._age_span = self._learn_age_reference()
+        #: the day ages are computed on: the last the table's allow
+        self._age_ref = self._age_span[1]
 
     # --- what the sample teaches ---------------------------------------------------
 
@@ -385,10 +387,12 @@ class CanaryFactory:
         fmt: DateFormat = births[0].fmt["date"]
         return [d[0] for d in (fmt.parse(v) for v in births[0].values[:5000]) if d]
 
-    def _learn_age_reference(self) -> date:
+    def _learn_age_reference(self) -> tuple[date, date]:
+        """The first and last day the table's ages may have been computed on
+        (`age_reference`; today without both a birth date and an age)."""
         ages, births = self._kind("age"), self._kind("birth_date")
         if not ages or not births:
-            return date.today()
+            return date.today(), date.today()
         pairs = [(r[births[0].index], r[ages[0].index]) for r in self.rows[:3000]]
         return age_reference(births[0].fmt["date"], pairs)
 
@@ -553,13 +557,27 @@ class CanaryFactory:
             # in 1939 in a list whose oldest was born in 1940 stands out).
             base = self.rng.choice(self._births)
             low, high = self._birth_span
-            return min(max(base + timedelta(days=self.rng.randint(-200, 200)), low), high)
+            born = min(max(base + timedelta(days=self.rng.randint(-200, 200)), low), high)
+            return self._clear_of_age_span(born)
         ages = self._kind("age")
         if ages:
             age = parse_number(self.rng.choice(ages[0].values)) or 40
             days = int((age + self.rng.random()) * 365.25)
             return self._age_ref - timedelta(days=days)
         return date.today() - timedelta(days=self.rng.randint(18 * 365, 75 * 365))
+
+    def _clear_of_age_span(self, born: date) -> date:
+        """`born`, or a few days later where its birthday falls among the days the
+        table's ages may have been computed on (`_age_span`): its age would then depend
+        on which of those days it was, and a holder who knows could find it a year off."""
+        first, last = self._age_span
+        if first == last:
+            return born
+        for year in (first.year, last.year):
+            birthday = _birthday_in(born, year)
+            if first < birthday <= last:
+                return born + timedelta(days=(last - birthday).days + 1)
+        return born
 
     def _unique_email(self, p: Persona, col: Column, template: str | None = None) -> str:
         share = self._upper_share.get(col.index)
@@ -2371,6 +2389,14 @@ class CanaryFactory:
                 if written not in out:
                     out.append(written)
         return out
+
+
+def _birthday_in(born: date, year: int) -> date:
+    """Someone born on `born`'s birthday in `year` (1 March for 29 February)."""
+    try:
+        return born.replace(year=year)
+    except ValueError:
+        return date(year, 3, 1)
 
 
 def _is_code(value: str) -> bool:

@@ -9,7 +9,6 @@ follow the table's own distribution.
 from __future__ import annotations
 
 import random
-import statistics
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -141,15 +140,37 @@ def female_share_of_names(first_names: Iterable[str], profile: dict[str, Any]) -
     return f / (f + m) if f + m >= 20 else 0.5
 
 
-def age_reference(fmt: DateFormat, pairs: Iterable[tuple[str, str]]) -> date:
-    """The date a table's ages were computed at, from (birth date, age) cells of real
-    rows (today when none parse)."""
-    refs = []
+def age_reference(fmt: DateFormat, pairs: Iterable[tuple[str, str]]) -> tuple[date, date]:
+    """The days a table's ages may have been computed on, from (birth date, age) cells
+    of real rows (today when none parse): the first and last of the longest run of days
+    on which the most rows have the age they show. Each row allows a year of days (from
+    its birthday at that age to the next). An estimate from the median birth plus age
+    was a few weeks off, and canaries born in those weeks showed an age a year off."""
+    events: list[tuple[int, int]] = []
     for birth_text, age_text in pairs:
         b, a = fmt.parse(birth_text), parse_number(age_text)
-        if b and a is not None:
-            refs.append(b[0].toordinal() + int((a + 0.5) * 365.25))
-    return date.fromordinal(int(statistics.median(refs))) if refs else date.today()
+        if b and a is not None and a == int(a) and 0 <= a < 150:
+            start = _years_after(b[0], int(a))
+            events += [(start.toordinal(), 1), (_years_after(b[0], int(a) + 1).toordinal(), -1)]
+    if not events:
+        return date.today(), date.today()
+    events.sort()
+    best, span, held = -1, (events[0][0], events[0][0]), 0
+    for (day, step), (following, _s) in zip(events, [*events[1:], (events[-1][0], 0)], strict=True):
+        held += step
+        if following > day and (
+            held > best or (held == best and following - day > span[1] - span[0])
+        ):
+            best, span = held, (day, following)
+    return date.fromordinal(span[0]), date.fromordinal(max(span[1] - 1, span[0]))
+
+
+def _years_after(born: date, years: int) -> date:
+    """The day someone born on `born` turns `years` (1 March for 29 February)."""
+    try:
+        return born.replace(year=born.year + years)
+    except ValueError:
+        return date(born.year + years, 3, 1)
 
 
 #: Rows with names needed before a table's own names are used instead of Faker's.
