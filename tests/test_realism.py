@@ -1860,3 +1860,37 @@ def test_an_age_is_the_one_the_tables_rule_gives_the_birth_date(seed: int) -> No
     for row in canaries_of(sample, seed, 120):
         d, m, y = (int(x) for x in row[2].split("/"))
         assert row[3] == str(2024 - y - ((m, d) > (6, 1))), row
+
+
+def test_in_a_roll_sorted_by_grade_a_canary_sits_among_pupils_of_its_year(
+    tmp_path: Path,
+) -> None:
+    # Sorted by grade, a canary takes its neighbours' grade while its birth is its own:
+    # placed at random, 67% of a school roll's canaries sat in a grade no pupil of their
+    # age was in. It now goes where pupils born in its year are.
+    from sqlalchemy import select
+
+    r = random.Random(47)
+    rows = []
+    for g, p, _m, e, _ph in people(r, 300):
+        born = date(2008, 2, 1) + timedelta(days=r.randint(0, 10 * 365))
+        grade = 2023 - born.year - (born.month == 1)
+        rows.append([str(grade), f"{grade}0{r.randint(1, 2)}", p, g, f"{born:%d/%m/%Y}", e])
+    rows.sort(key=lambda x: (int(x[0]), x[1], x[2]))
+    header = ["GRADO", "GRUPO", "APELLIDO", "NOMBRE", "FECHA NACIMIENTO", "CORREO"]
+    src = tmp_path / "matricula.csv"
+    write_csv(src, header, rows)
+    store = store_with(
+        tmp_path, "avisos.example.mx", [f"+52844{3100000 + 37 * i}" for i in range(12)]
+    )
+    grades: dict[str, set[str]] = {}
+    for row in rows:
+        grades.setdefault(row[4][-4:], set()).add(row[0])
+    copies = issue(store, src, tmp_path, 5, copies=4)
+    with store.session() as s:
+        made = [dict(c.values) for c in s.scalars(select(Canary).where(Canary.kind == "planted"))]
+    assert len(made) >= 8 and all(copy.canaries >= 2 for copy in copies)
+    for values in made:
+        assert values["GRADO"] in grades[values["FECHA NACIMIENTO"][-4:]], values
+        assert values["GRUPO"].startswith(values["GRADO"]), values
+    store.dispose()

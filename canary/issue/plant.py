@@ -547,9 +547,10 @@ def _target(
     fractions.sort()
     order = list(range(own))
     rng.shuffle(order)
-    for frac, i in zip(fractions, order, strict=True):
+    for drawn, i in zip(fractions, order, strict=True):
         persona, phone = plan.personas[i], plan.phones[i]
         more = plan.more_phones[i] if i < len(plan.more_phones) else None
+        frac = drawn if at_end else factory.place_of(persona, drawn)
 
         def make_row(
             prev: list[str] | None,
@@ -573,7 +574,7 @@ def _target(
             needles.extend(n for n in factory.needles(persona, provisional) if n)
     if code is not None:
         insertions.extend(_coded_insertions(factory, plan, code, at_end, needles))
-        insertions.sort(key=lambda ins: ins.fraction)
+    insertions.sort(key=lambda ins: ins.fraction)
     return CopyTarget(path=plan.path, insertions=insertions, needles=needles, db=plan.db)
 
 

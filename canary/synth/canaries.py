@@ -142,6 +142,8 @@ class CanaryFactory:
         self.profile = locale_profile(schema.locale)
         self.faker: Any = LazyFaker(self.profile["faker_locale"], self.rng.getrandbits(32))
         width = len(schema.header)
+        #: whether `rows` is the whole table, in its order (`place_of`)
+        self.complete = bool(getattr(sample, "complete", False))
         self.rows: list[list[str]] = [
             (list(r) + [""] * width)[:width] for r in getattr(sample, "rows", [])
         ]
@@ -192,6 +194,9 @@ class CanaryFactory:
         self._born: list[tuple[Column, BirthOrder, list[int]]] | None = None
         self._relations: list[NumberRelation] | None = None
         self._side_faker: LazyFaker | None = None
+        self._runs_by_birth: list[int] | None = None
+        self._years: list[int | None] | None = None
+        self._seats: dict[int, list[int]] | None = None
         #: per code column: its codes' towns and the towns' codes (None: no town column)
         self._town_of_codes: dict[int, tuple[dict[str, set[str]], dict[str, set[str]]] | None] = {}
         self._one_surname: float | None = None
@@ -656,6 +661,71 @@ class CanaryFactory:
         self._keep_ids_with_birth(row, persona)
         self._keep_containment(row, persona, prev, next)
         return row
+
+    def place_of(self, p: Persona, fraction: float) -> float:
+        """Where in the table (a fraction of the way through) a canary goes, given the
+        place drawn for it: as drawn, except in a table whose rows come in runs of a value
+        tied to the year of birth (a school roll sorted by grade and group), where the
+        canary sits inside a run of rows born in its year, the one nearest the place
+        drawn. A canary takes its neighbours' run (`_grouped_columns`): placed at random,
+        a pupil born in 2009 sat among second-graders (67% of a school roll's canaries
+        were in a grade no pupil of their age was in)."""
+        runs = self._birth_runs()
+        if not runs or not self.complete:
+            return fraction
+        seats = self._seats_by_year(runs)
+        n = len(self.rows)
+        for spread in (0, 1):
+            near = [
+                k for y in range(p.birth.year - spread, p.birth.year + spread + 1)
+                for k in seats.get(y, [])
+            ]  # fmt: skip
+            if near:
+                k = min(near, key=lambda j: abs(j - fraction * n))
+                return (k + 0.5) / n
+        return fraction
+
+    def _seats_by_year(self, runs: list[int]) -> dict[int, list[int]]:
+        """Per year of birth, the sample rows born then in the middle half of their run
+        (rows with the same values in `runs`): a place in bytes lands a row or two off
+        the row it was drawn at, where rows differ in length."""
+        if self._seats is None:
+            self._seats = {}
+            keys = [tuple(row[c] for c in runs) for row in self.rows]
+            years = self._row_years()
+            start = 0
+            for end in range(1, len(keys) + 1):
+                if end < len(keys) and keys[end] == keys[start]:
+                    continue
+                margin = max(1, (end - start) // 4)
+                for k in range(start + margin, end - margin):
+                    if (y := years[k]) is not None:
+                        self._seats.setdefault(y, []).append(k)
+                start = end
+        return self._seats
+
+    def _birth_runs(self) -> list[int]:
+        """The columns in runs (`_grouped_columns`) whose values the rows' years of birth
+        predict (`prediction_gain` at least `DEPENDENCE_GAIN`)."""
+        if self._runs_by_birth is None:
+            years = self._row_years()
+            self._runs_by_birth = []
+            for c in self._grouped_columns() if years else ():
+                pairs = [(str(y), row[c]) for y, row in zip(years, self.rows, strict=True) if y]
+                values = [v for _y, v in pairs]
+                if len(pairs) >= MIN_DEPENDENCE_ROWS and (
+                    prediction_gain(values, [y for y, _v in pairs]) >= DEPENDENCE_GAIN
+                ):
+                    self._runs_by_birth.append(c)
+        return self._runs_by_birth
+
+    def _row_years(self) -> list[int | None]:
+        """Each sample row's year of birth (`_row_births`)."""
+        if self._years is None:
+            self._years = [
+                date.fromordinal(b).year if b is not None else None for b in self._row_births()
+            ]
+        return self._years
 
     def _keep_number_relations(self, row: list[str], p: Persona) -> None:
         """A number the rows make of two others of theirs (a total of a quantity times a
