@@ -1932,3 +1932,32 @@ def test_a_guardian_follows_a_relationship_column_that_tells_less() -> None:
         given = " ".join(row[4].split()[:-2])
         held = {"MADRE": mothers, "PADRE": fathers, "ABUELA": grannies}[row[5]]
         assert given in held, row
+
+
+def test_a_number_by_birth_keeps_away_from_other_series_and_zero_padding() -> None:
+    # A foreigner's card ("001920912", nine digits, zero-padded) among eight-digit DNIs
+    # made an empty range and failed the issue; foreigners' 92 millions among DNIs of
+    # 30 stretched the range, and canaries got DNIs of 70 millions no one holds.
+    from canary.synth.ids import BirthOrder
+
+    r = random.Random(50)
+    births, values = [], []
+    for k in range(400):
+        born = date(1950, 1, 1).toordinal() + r.randint(0, 50 * 365)
+        year = date.fromordinal(born).year
+        if k % 10 == 0:
+            values.append(f"{r.randint(1_000_000, 2_000_000):09d}")  # a foreigner's card
+        elif k % 10 == 1:
+            values.append(str(r.randint(92_000_000, 95_000_000)))  # a newcomer's DNI
+        else:
+            values.append(str(4_000_000 + int((year - 1940 + r.random()) * 650_000)))
+        births.append(born)
+    order = BirthOrder(births, values)
+    assert order.follows
+    for k in range(300):
+        born = date(1950, 1, 1).toordinal() + r.randint(0, 50 * 365)
+        row, texts = order.draw(born, random.Random(k))
+        source = int(values[row])
+        for text in texts:
+            assert len(text) == len(values[row]), (values[row], text)
+            assert abs(int(text) - source) <= 0.25 * source + 1000, (values[row], text)

@@ -351,6 +351,7 @@ class BirthOrder:
     NEAR = 4
     FOLLOW_RATIO = 0.5
     MIN_ROWS = 30
+    SPREAD = 0.2
 
     def __init__(self, births: Sequence[int | None], values: Sequence[str]) -> None:
         held = [
@@ -378,22 +379,31 @@ class BirthOrder:
         return near / far if far else 1.0
 
     def draw(self, birth: int, r: random.Random, tries: int = 30) -> tuple[int, list[str]]:
-        """(the sample row drawn, values to try in order) for a holder born `birth`."""
+        """(the sample row drawn, values to try in order) for a holder born `birth`: a
+        real row among the `NEAR` born nearest, and numbers between those of the rows
+        born nearest that are written with as many digits and within `SPREAD` of its
+        (a foreigner's 92 millions among Argentine DNIs of 30 stretched the range to
+        them, and canaries got DNIs of 70 millions no one holds)."""
         at = bisect.bisect_left(self.births, birth)
         half = self.NEAR // 2
         window = range(max(0, at - half), min(len(self.births), at + half))
         pick = r.choice(window)
         text = self.values[self.rows[pick]]
         width = len(re.sub(r"\D", "", text))
+        own = self.numbers[pick]
         near = [
             self.numbers[i]
             for i in window
             if len(re.sub(r"\D", "", self.values[self.rows[i]])) == width
+            and abs(self.numbers[i] - own) <= self.SPREAD * own
         ]
         lo, hi = min(near), max(near)
         if hi - lo < 2 * tries:
             spread = max(tries, lo // 200)
-            lo, hi = max(lo - spread, 10 ** (width - 1)), min(hi + spread, 10**width - 1)
+            lo, hi = lo - spread, hi + spread
+        # digits a value of this width can hold (a zero-padded "001920912" among
+        # eight-digit DNIs is 9 digits wide and under 10^8)
+        lo, hi = max(lo, 0), min(hi, 10**width - 1)
         out = []
         for n in (r.randint(lo, hi) for _ in range(tries)):
             digits = iter(f"{n:0{width}d}")
