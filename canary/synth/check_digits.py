@@ -44,6 +44,9 @@ class Scheme:
     valid: Callable[[str], bool]
     places: tuple[int, ...]
     alphabet: str
+    #: check characters made before these (a Spanish IBAN's account check, "CCC",
+    #: which its IBAN check digits cover)
+    first: Scheme | None = None
 
 
 def _stdnum(module: str, **kw: Any) -> Callable[[str], bool]:
@@ -72,6 +75,26 @@ def _digits_only(module: str) -> Callable[[str], bool]:
     return valid
 
 
+_ALNUM = re.compile(r"[0-9A-Za-z]")
+
+
+def _mod97(value: str) -> bool:
+    """The last two digits are the rest's remainder by 97 (a Spanish social security
+    number, "28/86848073/55")."""
+    if re.search(r"[^\d\s.\-/]", value):
+        return False
+    digits = re.sub(r"\D", "", value)
+    return len(digits) >= 8 and int(digits[:-2]) % 97 == int(digits[-2:])
+
+
+def _ccc_in_iban(value: str) -> bool:
+    """A Spanish IBAN's account number ("CCC") passes its own check."""
+    from stdnum.es import ccc
+
+    compact = "".join(_ALNUM.findall(value))
+    return len(compact) == 24 and ccc.is_valid(compact[4:])
+
+
 DIGITS = "0123456789"
 
 #: The schemes tried, national ids first; generic ones (Luhn, EAN) last, since a
@@ -87,13 +110,21 @@ SCHEMES: tuple[Scheme, ...] = (
     Scheme("ve.rif", _stdnum("ve.rif"), (-1,), DIGITS),
     Scheme("uy.rut", _stdnum("uy.rut"), (-1,), DIGITS),
     Scheme("mx.rfc", _stdnum("mx.rfc", validate_check_digits=True), (-1,), DIGITS + "A"),
+    # a Spanish IBAN holds the account's own check digits, which its IBAN check covers:
+    # made first (with the IBAN's alone, no canary's passed a Spanish IBAN's check)
+    Scheme(
+        "es.iban",
+        _stdnum("es.iban"),
+        (2, 3),
+        DIGITS,
+        first=Scheme("es.ccc", _ccc_in_iban, (12, 13), DIGITS),
+    ),
     Scheme("iban", _stdnum("iban"), (2, 3), DIGITS),
     Scheme("isbn", _stdnum("isbn"), (-1,), DIGITS + "X"),
+    Scheme("mod97", _mod97, (-2, -1), DIGITS),
     Scheme("ean", _digits_only("ean"), (-1,), DIGITS),
     Scheme("luhn", _digits_only("luhn"), (-1,), DIGITS),
 )
-
-_ALNUM = re.compile(r"[0-9A-Za-z]")
 
 
 def _plausible(values: Sequence[str]) -> bool:
@@ -123,6 +154,11 @@ def with_check(value: str, scheme: Scheme) -> str | None:
     value is not one the scheme takes)."""
     if not value or scheme.valid(value):
         return value
+    if scheme.first is not None:
+        made = with_check(value, scheme.first)
+        if made is None:
+            return None
+        value = made
     spots = [m.start() for m in _ALNUM.finditer(value)]
     if len(spots) <= max(abs(p) for p in scheme.places):
         return None
