@@ -109,14 +109,15 @@ class LazyFaker:
 
 @dataclass(frozen=True)
 class NumberRelation:
-    """What a numeric column obeys in the table's rows: `target` = `a` + `b` ("+"),
-    `a` * `b` ("*"; without `b`, `a` times the rows' one ratio `gaps[0]`: a tax), or
-    `target` >= `a` (">=", with the rows' positive differences in `gaps`)."""
+    """What a numeric column obeys in the table's rows: `target` is the sum of `parts`
+    ("+", two or three: a total of a base salary, seniority and a bonus), their product
+    ("*": a quantity times a price; one part times the rows' one ratio `gaps[0]`: a
+    tax), or at least its one part (">=", with the rows' positive differences in
+    `gaps`)."""
 
     op: str
     target: int
-    a: int
-    b: int | None
+    parts: tuple[int, ...]
     gaps: list[float] = field(default_factory=list)
 
 
@@ -728,38 +729,38 @@ class CanaryFactory:
         return self._years
 
     def _keep_number_relations(self, row: list[str], p: Persona) -> None:
-        """A number the rows make of two others of theirs (a total of a quantity times a
-        price, a subtotal plus its tax) is made so in the canary's, written as the
-        column writes it; a number never below another in the rows (lifetime giving and
-        the dues of a year) is not below it in the canary's: where it would be, it is
-        the other plus a real row's difference. Drawn apart, 39% of a donor list's
-        canaries had given less in all their years than their dues of one."""
+        """A number the rows make of others of theirs (`NumberRelation`: a total of a
+        quantity times a price, a subtotal plus its tax, a salary's parts) is made so in
+        the canary's, written as the column writes it; a number never below another in
+        the rows (lifetime giving and a last gift) is not below it in the canary's:
+        where it would be, it is the other plus a real row's difference. Drawn apart,
+        39% of a donor list's canaries had given less in all their years than one gift,
+        and 99% of a payroll's totals were not the sum of their parts."""
         # in a second pass, what a first made of numbers it made later (a tax made of a
         # subtotal made of a quantity and a price, in any order of columns)
         for rel in self._number_relations() * 2:
-            if not row[rel.target].strip():
+            t = parse_number(row[rel.target]) if row[rel.target].strip() else None
+            parts = [parse_number(row[k]) for k in rel.parts]
+            if t is None or None in parts:
                 continue
-            a = parse_number(row[rel.a])
-            b = parse_number(row[rel.b]) if rel.b is not None else rel.gaps[0] if rel.gaps else None
-            t = parse_number(row[rel.target])
-            if a is None or t is None or (rel.op != ">=" and b is None):
-                continue
+            xs = cast(list[float], parts)
             if rel.op == "+":
-                value = a + (b or 0.0)
+                value = sum(xs)
             elif rel.op == "*":
-                value = a * (b or 0.0)
-            elif t < a:
-                value = a + random.Random(f"{p.seed}:above:{rel.target}").choice(rel.gaps)
+                value = math.prod(xs) * (rel.gaps[0] if len(xs) == 1 else 1.0)
+            elif t < xs[0]:
+                value = xs[0] + random.Random(f"{p.seed}:above:{rel.target}").choice(rel.gaps)
             else:
                 continue
             c = self.cols[rel.target]
             row[rel.target] = write_number(value, row[rel.target], c.fmt.get("number") or {})
 
     def _number_relations(self) -> list[NumberRelation]:
-        """What the rows' numbers obey (`NumberRelation`): a sum or product of two others
-        in `RELATION_SHARE` of the rows holding all three, or one other times a fixed
-        ratio in that share of the rows holding both, else at least others in
-        `DATE_ORDER_SHARE` of the rows holding both (and above them in half: not a copy)."""
+        """What the rows' numbers obey (`NumberRelation`): a sum of two or three others
+        or a product of two in `RELATION_SHARE` of the rows holding them all, or one
+        other times a fixed ratio in that share of the rows holding both, else at least
+        others in `DATE_ORDER_SHARE` of the rows holding both (and above them in half:
+        not a copy)."""
         if self._relations is None:
             self._relations = []
             cols = [
@@ -768,56 +769,8 @@ class CanaryFactory:
             rows = self.rows[:: max(1, len(self.rows) // RELATION_ROWS)][:RELATION_ROWS]
             nums = {c.index: [parse_number(row[c.index]) for row in rows] for c in cols}
             for t in cols:
-                self._relations.extend(self._made_of(t.index, [c.index for c in cols], nums))
+                self._relations.extend(_made_of(t.index, [c.index for c in cols], nums))
         return self._relations
-
-    @staticmethod
-    def _made_of(
-        t: int, cols: list[int], nums: dict[int, list[float | None]]
-    ) -> list[NumberRelation]:
-        """`_number_relations` for one target column: a sum or product, else every
-        column it is never below (raising it above each keeps it above the others)."""
-        for op in ("+", "*"):
-            for a, b in combinations([c for c in cols if c != t], 2):
-                held = [
-                    (x, y, z)
-                    for x, y, z in zip(nums[a], nums[b], nums[t], strict=True)
-                    if x is not None and y is not None and z is not None
-                ]
-                if len(held) < MIN_ORDERED_ROWS or len({y for _x, y, _z in held}) < 2:
-                    continue
-                made = (x + y if op == "+" else x * y for x, y, _z in held)
-                hits = sum(
-                    abs(z - m) <= max(0.01, 0.005 * abs(z))
-                    for m, (_x, _y, z) in zip(made, held, strict=True)
-                )
-                if hits >= RELATION_SHARE * len(held):
-                    return [NumberRelation(op, t, a, b)]
-        for a in cols:
-            pairs = [(x, z) for x, z in zip(nums[a], nums[t], strict=True) if x and z is not None]
-            if len(pairs) < MIN_ORDERED_ROWS or a == t:
-                continue
-            k = statistics.median(z / x for x, z in pairs)
-            hits = sum(abs(z - k * x) <= max(0.01, 0.005 * abs(z)) for x, z in pairs)
-            if k != 1 and hits >= RELATION_SHARE * len(pairs):
-                return [NumberRelation("*", t, a, None, [k])]
-        out = []
-        for a in cols:
-            if a == t:
-                continue
-            pairs = [
-                (x, z)
-                for x, z in zip(nums[a], nums[t], strict=True)
-                if x is not None and z is not None
-            ]
-            if len(pairs) < MIN_ORDERED_ROWS:
-                continue
-            gaps = [z - x for x, z in pairs]
-            if sum(g >= 0 for g in gaps) >= DATE_ORDER_SHARE * len(gaps) and sum(
-                g > 0 for g in gaps
-            ) >= 0.5 * len(gaps):
-                out.append(NumberRelation(">=", t, a, None, [g for g in gaps if g > 0]))
-        return out
 
     def _keep_ids_with_birth(self, row: list[str], p: Persona) -> None:
         """A national number handed out in order of birth (`BirthOrder`) is one of a
@@ -2471,6 +2424,57 @@ def _birthday_in(born: date, year: int) -> date:
         return born.replace(year=year)
     except ValueError:
         return date(year, 3, 1)
+
+
+def _made_of(t: int, cols: list[int], nums: dict[int, list[float | None]]) -> list[NumberRelation]:
+    """`CanaryFactory._number_relations` for one target column: a sum or product, else
+    every column it is never below (raising it above each keeps it above the others)."""
+    others = [c for c in cols if c != t]
+    tries = [("+", combo) for k in (2, 3) for combo in combinations(others, k)]
+    tries += [("*", combo) for combo in combinations(others, 2)]
+    for op, combo in tries:
+        held = [
+            (z, xs)
+            for z, *xs in zip(nums[t], *(nums[c] for c in combo), strict=True)
+            if z is not None and None not in xs
+        ]
+        if len(held) < MIN_ORDERED_ROWS or any(
+            len({xs[i] for _z, xs in held}) < 2 for i in range(len(combo))
+        ):
+            continue
+
+        def fits(z: float, xs: list[float | None], op: str = op) -> bool:
+            made = sum(cast(list[float], xs)) if op == "+" else math.prod(cast(list[float], xs))
+            return abs(z - made) <= max(0.01, 0.005 * abs(z))
+
+        if (
+            sum(fits(z, xs) for z, xs in held[:MIN_ORDERED_ROWS])
+            < RELATION_SHARE * MIN_ORDERED_ROWS
+        ):
+            continue  # most combinations fail on the first rows: the rest is not read
+        if sum(fits(z, xs) for z, xs in held) >= RELATION_SHARE * len(held):
+            return [NumberRelation(op, t, combo)]
+    for a in others:
+        pairs = [(x, z) for x, z in zip(nums[a], nums[t], strict=True) if x and z is not None]
+        if len(pairs) < MIN_ORDERED_ROWS:
+            continue
+        k = statistics.median(z / x for x, z in pairs)
+        hits = sum(abs(z - k * x) <= max(0.01, 0.005 * abs(z)) for x, z in pairs)
+        if k != 1 and hits >= RELATION_SHARE * len(pairs):
+            return [NumberRelation("*", t, (a,), [k])]
+    out = []
+    for a in others:
+        pairs = [
+            (x, z) for x, z in zip(nums[a], nums[t], strict=True) if x is not None and z is not None
+        ]
+        if len(pairs) < MIN_ORDERED_ROWS:
+            continue
+        gaps = [z - x for x, z in pairs]
+        if sum(g >= 0 for g in gaps) >= DATE_ORDER_SHARE * len(gaps) and sum(
+            g > 0 for g in gaps
+        ) >= 0.5 * len(gaps):
+            out.append(NumberRelation(">=", t, (a,), [g for g in gaps if g > 0]))
+    return out
 
 
 def _is_code(value: str) -> bool:
