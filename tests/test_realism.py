@@ -1980,8 +1980,11 @@ def test_a_total_of_three_parts_is_their_sum() -> None:
         base = r.choice([1184.0, 1350.0, 1735.0, 2210.0])
         seniority = 31.0 * r.randint(0, 8)
         bonus = r.choice([0.0, 95.4, 120.4])
-        rows.append([g, p, e] + [f"{x:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".")
-                                 for x in (base, seniority, bonus, base + seniority + bonus)])  # fmt: skip
+        amounts = (base, seniority, bonus, base + seniority + bonus)
+        spanish = [
+            f"{x:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".") for x in amounts
+        ]
+        rows.append([g, p, e, *spanish])
     header = [
         "Nombre",
         "Apellidos",
