@@ -406,6 +406,22 @@ class EmailMaker:
 
         return re.sub(r"\d+", fresh, local)
 
+    def _tail_digits(self) -> str:
+        """Digits added to a local part whose shape is taken, as the column's own end in
+        digits: as many as theirs (a collision's one digit, "antonio.gonzalez3"), one of
+        theirs as often as a new address would repeat one; 1 to 999 where the column's
+        have none. Always three digits gave 47% of a payroll's canaries two digits or
+        more at the end, which no real address there had."""
+        if not self.digit_suffixes:
+            return str(self.rng.randint(1, 999))
+        lengths = list(self.digit_suffixes)
+        k = self.rng.choices(lengths, [self.digit_suffixes[x].total for x in lengths])[0]
+
+        def fresh() -> str:
+            return str(self.rng.randint(10 ** (k - 1) if k > 1 else 1, 10**k - 1))
+
+        return self.digit_suffixes[k].draw(self.rng, fresh)
+
     def _render_local(self, template: str, tokens: dict[str, str], birth: date, n: int) -> str:
         if template == "{other}" and self.other_locals:
             local = self._other_local(tokens)
@@ -427,7 +443,7 @@ class EmailMaker:
             local = re.sub(r"\{d(\d+)\}", digits, local)
             local = local.replace("{yyyy}", str(birth.year)).replace("{yy}", birth.strftime("%y"))
         if n >= 20:  # the common shapes are taken: add digits, as people do
-            local += str(self.rng.randint(1, 999))
+            local += self._tail_digits()
         local = re.sub(r"[._-]{2,}", ".", local).strip("._-")
         return local[:64] or "x"
 
