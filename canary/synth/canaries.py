@@ -764,7 +764,10 @@ class CanaryFactory:
         if self._relations is None:
             self._relations = []
             cols = [
-                c for c in self.cols if c.kind in ("number", "category") and c.fmt.get("number")
+                c
+                for c in self.cols
+                if (c.kind in ("number", "category") and c.fmt.get("number"))
+                or (c.kind == "constant" and parse_number(c.values[0]) is not None)
             ][:RELATION_COLUMNS]
             rows = self.rows[:: max(1, len(self.rows) // RELATION_ROWS)][:RELATION_ROWS]
             nums = {c.index: [parse_number(row[c.index]) for row in rows] for c in cols}
@@ -2438,10 +2441,10 @@ def _made_of(t: int, cols: list[int], nums: dict[int, list[float | None]]) -> li
             for z, *xs in zip(nums[t], *(nums[c] for c in combo), strict=True)
             if z is not None and None not in xs
         ]
-        if len(held) < MIN_ORDERED_ROWS or any(
+        if len(held) < MIN_ORDERED_ROWS or all(
             len({xs[i] for _z, xs in held}) < 2 for i in range(len(combo))
         ):
-            continue
+            continue  # (a part may be the same in every row: a bonus all are paid)
 
         def fits(z: float, xs: list[float | None], op: str = op) -> bool:
             made = sum(cast(list[float], xs)) if op == "+" else math.prod(cast(list[float], xs))
