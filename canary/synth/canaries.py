@@ -2011,11 +2011,25 @@ class CanaryFactory:
         # varied "38" that lands on another row's "41" would make canaries' values
         # repeat twice as often as real rows' do.
         counts = self._value_counts(c)
-        value = base
-        for _ in range(NOVEL_TRIES):
-            value = vary_number(base, c.fmt.get("number") or {}, r)
+        fmt = c.fmt.get("number") or {}
+        for attempt in range(NOVEL_TRIES):
+            # wider each time: a small whole amount ("5") has few neighbours within 15%
+            # and all may be held, which made canaries' amounts repeat real ones half as
+            # often again as real ones do
+            spread = min(0.15 * (1 + attempt), 0.6)
+            value = vary_number(base, fmt, r, spread)
             if value.strip() not in counts:
-                break
+                return value
+        # the nearest whole amount no row holds, within the column's range
+        x = parse_number(base)
+        if x is None or x != int(x):
+            return value
+        low, high = fmt.get("min", x), fmt.get("max", x)
+        for step in range(1, NEAREST_FREE + 1):
+            for y in (x + step, x - step):
+                free = write_number(y, base, fmt)
+                if low <= y <= high and free.strip() not in counts:
+                    return free
         return value
 
     def _grouped_columns(self) -> tuple[int, ...]:
@@ -2602,6 +2616,8 @@ MAX_DONORS = 3000
 MIN_DONORS = 5
 #: Tries for a number near a real one that no row holds.
 NOVEL_TRIES = 10
+#: How far from a whole amount `_number` looks for one no row holds.
+NEAREST_FREE = 50
 #: A number held with the same word beside it by this many of a column's values is
 #: part of a name (`_named_runs`), kept as the donor's.
 NAMED_RUN_ROWS = 3

@@ -407,8 +407,8 @@ def line_type(text: str, region: str = "") -> str:
     return ""
 
 
-def vary_number(base: str, fmt: dict[str, Any], r: random.Random) -> str:
-    """A number near `base` (within 15%), written as `base` is: same affixes, decimals,
+def vary_number(base: str, fmt: dict[str, Any], r: random.Random, spread: float = 0.15) -> str:
+    """A number near `base` (within `spread`, 15%), written as `base` is: same affixes, decimals,
     decimal point and thousands separator; round amounts stay round ("$1,000.00" gives
     "$1,110.00", "$ 1.460.000" gives "$ 1.530.000"). A number that
     grows past three digits takes the column's thousands mark when `base` is too short
@@ -420,7 +420,7 @@ def vary_number(base: str, fmt: dict[str, Any], r: random.Random) -> str:
         return base
     frac = m.group(4) or ""
     decimals = len(frac) - 1 if frac else 0
-    y = x * r.uniform(0.85, 1.15)
+    y = x * r.uniform(1 - spread, 1 + spread)
     if "min" in fmt and "max" in fmt:  # inside the column's own range
         y = min(max(y, float(fmt["min"])), float(fmt["max"]))
     if decimals and x == int(x):  # "$1,000.00": whole amounts stay whole
