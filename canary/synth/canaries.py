@@ -1016,14 +1016,15 @@ class CanaryFactory:
     def _keep_date_order(self, row: list[str], p: Persona) -> None:
         """A date column that never comes before another in the table's rows (a last
         gift after joining, a leaving date after the start) does not in the canary's
-        either: where it would, it is the earlier date plus a real row's gap between
-        the two. Drawn apart, 22% of a donor list's canaries gave their last gift before
-        they joined."""
+        either, nor nearer it than any row's (hired at 16 at the youngest): where it
+        would, it is the earlier date plus a real row's gap between the two. Drawn
+        apart, 22% of a donor list's canaries gave their last gift before they joined,
+        and 17% of a payroll's were hired before they were 16."""
         for a, b, gaps in self._date_orders():
             fa, fb = self.cols[a].fmt["date"], self.cols[b].fmt["date"]
             da = fa.parse(row[a]) if row[a] else None
             db = fb.parse(row[b]) if row[b] else None
-            if da is None or db is None or db[0] >= da[0]:
+            if da is None or db is None or (db[0] - da[0]).days >= min(gaps):
                 continue
             if self.keep_sorted and self.cols[b].sorted:
                 continue  # its neighbours decide it
