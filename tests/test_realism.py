@@ -2035,3 +2035,34 @@ def test_a_date_stays_as_far_from_another_as_every_rows_is() -> None:
     for row in canaries_of(sample, 23, 80):
         born, hired = (datetime.strptime(v, "%d/%m/%Y") for v in row[3:5])
         assert (hired - born).days >= int(365.25 * 16), row
+
+
+def test_a_given_name_is_of_the_canarys_generation() -> None:
+    # "NORMA" and "RAUL" born in the forties, "MICAELA" and "LAUTARO" in the 2000s: drawn
+    # from the whole column, 35% of an Argentine roll's canaries had a name no one of
+    # their generation holds ("RAMIREZ, MARTA" born in 1999).
+    r = random.Random(54)
+    names = {
+        "old": (["NORMA", "MIRTA", "ELSA"], ["RAUL", "OSVALDO", "HECTOR"]),
+        "mid": (["SILVIA", "CLAUDIA", "MARCELA"], ["GUSTAVO", "DIEGO", "SERGIO"]),
+        "young": (["MICAELA", "CAMILA", "JULIETA"], ["LAUTARO", "FACUNDO", "TOMAS"]),
+    }
+    rows = []
+    for _g, p, _m, _e, _ph in people(r, 400):
+        born = date(1940, 1, 1) + timedelta(days=r.randint(0, 65 * 365))
+        era = "old" if born.year < 1962 else "mid" if born.year < 1984 else "young"
+        sex = r.choice("FM")
+        given = r.choice(names[era][sex == "M"])
+        rows.append([f"{p.upper()}, {given}", sex, f"{born:%d/%m/%Y}"])
+    sample = Sample(["APELLIDO Y NOMBRE", "SEXO", "FECHA NAC."], rows, True, 400)
+    era_of = {n: era for era, pair in names.items() for group in pair for n in group}
+    made = canaries_of(sample, 24, 120)
+    off = 0
+    for row in made:
+        year = int(row[2][-4:])
+        given = row[0].partition(", ")[2]
+        era = era_of.get(given)
+        expected = "old" if year < 1962 else "mid" if year < 1984 else "young"
+        near_edge = min(abs(year - 1962), abs(year - 1984)) <= 6
+        off += era is not None and era != expected and not near_edge
+    assert off <= len(made) // 10, off

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -175,6 +175,8 @@ def _years_after(born: date, years: int) -> date:
 
 #: Rows with names needed before a table's own names are used instead of Faker's.
 MIN_NAME_ROWS = 30
+#: Given names of a birth year are those of this many rows born nearest it.
+NEAR_BIRTHS = 60
 
 
 class Predictive:
@@ -232,9 +234,17 @@ class ColumnNames:
         people: list[tuple[str, str, str, str | None]],
         fallback: NameMaker,
         rng: random.Random,
+        years: Sequence[int | None] = (),
     ) -> None:
         self.rng = rng
         self.fallback = fallback
+        #: (year of birth, title-cased given name, sex) of the rows whose birth is known
+        self.born = sorted(
+            (y, _title_name(g), s)
+            for (g, _p, _m, s), y in zip(people, years or [None] * len(people), strict=True)
+            if y is not None
+        )
+        self._near: dict[tuple[str, int], Predictive] = {}
         title = _title_name
         self.people = Counter((fold(g), fold(p), fold(m)) for g, p, m, _s in people)
         self.real = set(self.people)
@@ -255,10 +265,34 @@ class ColumnNames:
         self.paternal = Predictive(title(p) for _g, p, _m, _s in people)
         self.maternal = Predictive(title(m) for _g, _p, m, _s in people if m)
 
-    def given(self, sex: str, words: Counter[int]) -> str:
+    def given(self, sex: str, words: Counter[int], year: int | None = None) -> str:
+        """A given name of the sex; for a person born in `year`, one of the rows born
+        about then (`_born_near`), as often as names the column holds once show a name
+        it does not hold (drawn from the locale's lists then)."""
         pool = self.given_by_sex.get(sex) if self.sexed else None
         pool = pool if pool is not None and pool.total >= 5 else self.given_all
-        return pool.draw(self.rng, lambda: self.fallback.given(sex, words))
+        near = self._born_near(sex, year) if year is not None else None
+        if near is None:
+            return pool.draw(self.rng, lambda: self.fallback.given(sex, words))
+        if self.rng.random() < pool.new_share:
+            for _ in range(20):
+                name = self.fallback.given(sex, words)
+                if name and not pool.seen(name):
+                    return name
+        return near.draw(self.rng)
+
+    def _born_near(self, sex: str, year: int) -> Predictive | None:
+        """The given names of the `NEAR_BIRTHS` rows of the sex born nearest `year` (all
+        of the year's), or None where fewer rows tell their birth."""
+        key = (sex, year)
+        if key not in self._near:
+            rows = [(y, g) for y, g, s in self.born if s == sex or not self.sexed or s is None]
+            if len(rows) < NEAR_BIRTHS:
+                return None
+            rows.sort(key=lambda t: abs(t[0] - year))
+            reach = abs(rows[NEAR_BIRTHS - 1][0] - year)
+            self._near[key] = Predictive(g for y, g in rows if abs(y - year) <= reach)
+        return self._near[key]
 
     def surname(self, maternal: bool = False) -> str:
         pool = self.maternal if maternal and self.maternal.total >= 5 else self.paternal
