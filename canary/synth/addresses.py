@@ -256,6 +256,8 @@ class EmailMaker:
         #: mostly), else fresh digits; uniform digits gave "leticiagarcia8261" where the
         #: column writes years.
         self.digit_suffixes: dict[int, Predictive] = {}
+        #: How many of the column's local parts end in a run of digits of each length.
+        self.tail_lengths: Counter[int] = Counter()
         #: How many addresses this maker made in each of the column's shapes.
         self.used: Counter[str] = Counter()
         #: Letters of every real local part ("ibarraedu" of "IBARRAEDU@..."): a canary's
@@ -409,18 +411,17 @@ class EmailMaker:
     def _tail_digits(self) -> str:
         """Digits added to a local part whose shape is taken, as the column's own end in
         digits: as many as theirs (a collision's one digit, "antonio.gonzalez3"), one of
-        theirs as often as a new address would repeat one; 1 to 999 where the column's
-        have none. Always three digits gave 47% of a payroll's canaries two digits or
-        more at the end, which no real address there had."""
-        if not self.digit_suffixes:
-            return str(self.rng.randint(1, 999))
-        lengths = list(self.digit_suffixes)
-        k = self.rng.choices(lengths, [self.digit_suffixes[x].total for x in lengths])[0]
+        theirs as often as a new address would repeat one; one digit where the column's
+        have none. Always three digits gave 47% of a payroll's canaries two digits
+        or more at the end, which no real address there had."""
+        lengths = self.tail_lengths or Counter({1: 1})
+        k = self.rng.choices(list(lengths), list(lengths.values()))[0]
 
         def fresh() -> str:
             return str(self.rng.randint(10 ** (k - 1) if k > 1 else 1, 10**k - 1))
 
-        return self.digit_suffixes[k].draw(self.rng, fresh)
+        pool = self.digit_suffixes.get(k)
+        return pool.draw(self.rng, fresh) if pool is not None else fresh()
 
     def _render_local(self, template: str, tokens: dict[str, str], birth: date, n: int) -> str:
         if template == "{other}" and self.other_locals:

@@ -374,6 +374,9 @@ class CanaryFactory:
             self.sample_emails,
         )
         maker.digit_suffixes = learn_digit_suffixes(local for local, _names in pairs)
+        maker.tail_lengths = Counter(
+            len(m.group(1)) for local, _names in pairs if (m := re.search(r"(\d+)$", local))
+        )
         # ASCII only: an accented local part needs SMTPUTF8, which many senders lack.
         maker.other_locals = [
             ascii_local
