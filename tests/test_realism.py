@@ -834,7 +834,9 @@ def test_a_canarys_postal_code_is_as_common_in_the_copy_as_a_real_rows(seed: int
     assert f.schema.columns[6].kind == "place"
     held = Counter(row[6] for row in rows)
     real = sum(held[row[6]] for row in rows) / len(rows)
-    made = [f.make_row(f.persona(), phone="+528443104721") for _ in range(300)]
+    # 800 canaries: with 300 the mean's own spread (0.1) made a 0.3 bound fail on one
+    # seed in ten whenever the factory's stream moved
+    made = [f.make_row(f.persona(), phone="+528443104721") for _ in range(800)]
     codes = [row[6] for row in made if row is not None]
     assert all(re.fullmatch(r"2[57]\d{3}", c) for c in codes)
     canary = sum(held[c] + 1 for c in codes) / len(codes)  # the canary counts itself
