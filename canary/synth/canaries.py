@@ -1186,8 +1186,12 @@ class CanaryFactory:
             return self._middle_name(c, p, r)
         if c.index in self._other_person_columns():
             return ""  # a guardian's, a contact's: `_fill_other_people`, once the row is
-        if k in ("category", "boolean", "constant") and donor is not None:
-            # With the place, as the real row had them together, one row rarer there.
+        if donor is not None and (
+            k in ("category", "boolean", "constant") or (k == "text" and self._unique(c) < 0.5)
+        ):
+            # With the place, as the real row had them together, one row rarer there (a
+            # repeating text too: a health post's name, drawn from the whole column, sat
+            # in another city in 93% of a Peruvian list's canaries).
             return self._category_with_place(c, donor, r)
         if k in ("category", "boolean", "text", "constant", "empty"):
             return self._vary(c, r.choice(self._cells(c)), r)
