@@ -197,6 +197,7 @@ class CanaryFactory:
         self._side_faker: LazyFaker | None = None
         self._runs_by_birth: list[int] | None = None
         self._years: list[int | None] | None = None
+        self._births_of_rows: list[int | None] | None = None
         self._seats: dict[int, list[int]] | None = None
         #: per code column: its codes' towns and the towns' codes (None: no town column)
         self._town_of_codes: dict[int, tuple[dict[str, set[str]], dict[str, set[str]]] | None] = {}
@@ -827,17 +828,22 @@ class CanaryFactory:
 
     def _row_births(self) -> list[int | None]:
         """Each sample row's birth as a day ordinal, from its birth date or else its
-        age (empty when the table has neither)."""
+        age (empty when the table has neither). Read once: the id orders and the runs
+        by year both ask."""
+        if self._births_of_rows is not None:
+            return self._births_of_rows
         births, ages = self._kind("birth_date"), self._kind("age")
+        out: list[int | None] = []
         if births:
             fmt: DateFormat = births[0].fmt["date"]
             days = (fmt.parse(row[births[0].index]) for row in self.rows)
-            return [d[0].toordinal() if d else None for d in days]
-        if ages:
+            out = [d[0].toordinal() if d else None for d in days]
+        elif ages:
             years = (parse_number(row[ages[0].index]) for row in self.rows)
             ref = self._age_ref.toordinal()
-            return [None if y is None else ref - int((y + 0.5) * 365.25) for y in years]
-        return []
+            out = [None if y is None else ref - int((y + 0.5) * 365.25) for y in years]
+        self._births_of_rows = out
+        return out
 
     def _shape_ties(self, c: Column) -> list[int]:
         """Category columns the shape of `c`'s values (its mask and first two digits)
