@@ -70,6 +70,7 @@ from canary.synth.infer import (
     parse_number,
 )
 from canary.synth.national_ids import make_curp, make_rfc
+from canary.synth.order import RunOrder, fit_key, run_order
 from canary.synth.personas import (
     MIN_NAME_ROWS,
     ColumnNames,
@@ -199,6 +200,8 @@ class CanaryFactory:
         self._years: list[int | None] | None = None
         self._births_of_rows: list[int | None] | None = None
         self._seats: dict[int, list[int]] | None = None
+        self._order: tuple[RunOrder | None] | None = None
+        self._given_pools: dict[tuple[int, str], dict[str, int]] = {}
         #: per code column: its codes' towns and the towns' codes (None: no town column)
         self._town_of_codes: dict[int, tuple[dict[str, set[str]], dict[str, set[str]]] | None] = {}
         self._one_surname: float | None = None
@@ -636,6 +639,8 @@ class CanaryFactory:
             next = list(next) + [""] * (width - len(next))
         if self.keep_sorted and (prev is not None or next is not None):
             self._fit_sorted_name(persona, prev, next)
+            if not self._fit_run_order(persona, prev, next):
+                return None
         neighbour = prev if prev is not None else next
         # The place follows the first number with an area code: a Chilean mobile has
         # none, the landline beside it does.
@@ -753,7 +758,10 @@ class CanaryFactory:
         and 99% of a payroll's totals were not the sum of their parts."""
         # in a second pass, what a first made of numbers it made later (a tax made of a
         # subtotal made of a quantity and a price, in any order of columns)
+        grouped = self._grouped_columns()
         for rel in self._number_relations() * 2:
+            if rel.target in grouped:
+                continue  # the run's, as `_follow_dependencies` leaves it
             t = parse_number(row[rel.target]) if row[rel.target].strip() else None
             parts = [parse_number(row[k]) for k in rel.parts]
             if t is None or None in parts:
@@ -945,9 +953,12 @@ class CanaryFactory:
         """A category the table's rows tie to another of their columns takes a value
         real rows with the canary's value there hold: dues by membership level, a class
         group by grade ("GRADO 9" with "GRUPO 902", not "102"), a shift by grade. Drawn
-        apart, 69% of a donor list's canaries paid dues of another level."""
+        apart, 69% of a donor list's canaries paid dues of another level. A column in
+        runs (`_grouped_columns`) is left as the run's: its values came together from
+        one row, and the run is where the canary sits."""
+        grouped = self._grouped_columns()
         for parent, child in self._dependencies():
-            if not row[child].strip():
+            if not row[child].strip() or child in grouped:
                 continue
             held = self._dependent_values(parent, child).get(self._dep_key(parent, row[parent]))
             if held:
@@ -1603,11 +1614,90 @@ class CanaryFactory:
             p.paternal = word
             if order == "last_comma_first" and col.kind == "full_name":
                 self._fit_after_surname(col, p, source[col.index], lo, hi)
+        self._redraw_emails(p)
+
+    def _redraw_emails(self, p: Persona) -> None:
+        """The persona's addresses made again after its name changed."""
         emails = self._kind("email")
         if emails:
             p.email = self._unique_email(p, emails[0])
             for c in emails[1:]:
                 p.other_emails[c.index] = self._unique_email(p, c)
+
+    def _run_order(self) -> RunOrder | None:
+        """The name columns the rows are sorted by inside their runs (`run_order`): a
+        school roll by grade and group, then surnames and given name. None where a name
+        column is sorted over the whole table (`_fit_sorted_name` keeps that order)."""
+        if self._order is None:
+            skip = self._second_given() | self._other_person_columns()
+            names = [c for c in self.cols if c.kind in ORDER_KINDS and c.index not in skip]
+            whole = any(c.sorted for c in self.cols if c.kind in NAME_KINDS)
+            order = None
+            if self.keep_sorted and names and not whole:
+                candidates = [c.index for c in names]
+                order = run_order(self.rows, self._grouped_columns(), candidates)
+            self._order = (order,)
+        return self._order[0]
+
+    def _fit_run_order(self, p: Persona, prev: list[str] | None, nxt: list[str] | None) -> bool:
+        """In a table sorted by names inside runs (`_run_order`), give the persona names
+        that sort between its neighbours in its run (`fit_key`): placed at random, 93% of
+        a school roll's canaries broke the alphabetical order of their group, where 0.7%
+        of real rows did. False where only a neighbour's names would sort there (a real
+        person's again): the row goes a row further on."""
+        order = self._run_order()
+        if order is None:
+            return True
+        if prev is not None and nxt is not None and not order.same_run(prev, nxt):
+            nxt = None  # a new row takes the run of the row above it
+        cols = [self.cols[k] for k in order.keys]
+        own = [self._name_cell(c, p) for c in cols]
+        got = fit_key(
+            own,
+            [prev[c.index] for c in cols] if prev is not None else None,
+            [nxt[c.index] for c in cols] if nxt is not None else None,
+            [self._name_pool(c, p.sex) for c in cols],
+            random.Random(f"{p.seed}:order"),
+        )
+        if got == own:
+            return True
+        was = (p.given, p.paternal, p.maternal)
+        for c, value, mine in zip(cols, got, own, strict=True):
+            if value == mine:
+                continue
+            name = apply_casing(value.strip(), "title")
+            if c.kind == "given_name":
+                p.given = name
+            elif c.kind == "maternal":
+                p.maternal = name
+            else:
+                p.paternal = name
+                if c.kind == "surname" and not self._kind("maternal"):
+                    p.maternal = ""  # the column holds both: the value is both
+        names = [c for c in self.cols if c.kind in NAME_KINDS]
+        mine_now = [fold(self._name_cell(c, p)) for c in names]
+        if any(mine_now == [fold(row[c.index]) for c in names] for row in (prev, nxt) if row):
+            p.given, p.paternal, p.maternal = was
+            return False
+        self._redraw_emails(p)
+        return True
+
+    def _name_pool(self, c: Column, sex: str) -> dict[str, int]:
+        """A name column's values and how many rows hold each; a given name only of
+        rows of `sex` or of none known, so a canary keeps its sex."""
+        if c.kind != "given_name":
+            return self._value_counts(c)
+        key = (c.index, sex)
+        pool = self._given_pools.get(key)
+        if pool is None:
+            pool = self._given_pools[key] = dict(
+                Counter(
+                    row[c.index].strip()
+                    for row in self.rows
+                    if row[c.index].strip() and self._row_sex(row, row[c.index]) in (sex, None)
+                )
+            )
+        return pool
 
     def _fit_after_surname(
         self, col: Column, p: Persona, source: str, lo: str | None, hi: str | None
@@ -2079,15 +2169,16 @@ class CanaryFactory:
         return value
 
     def _grouped_columns(self) -> tuple[int, ...]:
-        """Place and category columns whose values come in runs (the table is sorted or
-        grouped by them): few more runs than distinct values, each value held by several
-        rows. A shuffled table has about as many runs as rows, so none qualifies."""
+        """Place, category and number columns whose values come in runs (the table is
+        sorted or grouped by them: a school roll's group "901"): few more runs than
+        distinct values, each value held by several rows. A shuffled table has about as
+        many runs as rows, so none qualifies."""
         if self._grouped is not None:
             return self._grouped
         out: list[int] = []
         n = len(self.rows)
         for c in self.cols:
-            if c.kind not in ("place", "category"):
+            if c.kind not in ("place", "category", "number"):
                 continue
             values = [row[c.index] for row in self.rows if c.index < len(row)]
             filled = [v for v in values if v.strip()]
@@ -2654,6 +2745,9 @@ def _name_units(words: list[str]) -> list[str]:
 
 #: A column counts as grouped only when each of its values is held by this many rows.
 GROUP_MIN_ROWS = 5
+#: Name columns a table may be sorted by inside runs (`_run_order`): a whole name is a
+#: real person's when copied, so it is not drawn from the column.
+ORDER_KINDS = ("paternal", "maternal", "surname", "given_name")
 #: A column's values "repeat" when it has at most this many distinct values per row.
 REPEATING_SHARE = 0.2
 #: Sampled rows whose phones are read for place donors, at most.
