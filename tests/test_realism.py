@@ -2146,3 +2146,33 @@ def test_a_roll_in_no_order_inside_its_groups_has_no_run_order() -> None:
     assert run_order(rows, (0, 1), (2, 3, 4)).keys == (2, 3, 4)  # type: ignore[union-attr]
     shuffled = sorted(rows, key=lambda x: (int(x[0]), x[1], random.Random(x[6]).random()))
     assert run_order(shuffled, (0, 1), (2, 3, 4)) is None
+
+
+def birth_coded(r: random.Random, n: int, form: str) -> Sample:
+    """A roll whose document numbers hold the holder's birth date: a Colombian "tarjeta
+    de identidad" of the old kind (YYMMDD and five digits), a Danish CPR (DDMMYY-NNNN)."""
+    rows = []
+    for g, p, m, _e, _ph in people(r, n):
+        born = date(2006, 1, 1) + timedelta(days=r.randint(0, 10 * 365))
+        serial = r.randint(0, 99999 if form == "ti" else 9999)
+        doc = f"{born:%y%m%d}{serial:05d}" if form == "ti" else f"{born:%d%m%y}-{serial:04d}"
+        rows.append([doc, f"{p} {m}".upper(), g.upper(), f"{born:%d/%m/%Y}"])
+    return Sample(["DOCUMENTO", "APELLIDOS", "NOMBRES", "FECHA DE NACIMIENTO"], rows, True, n)
+
+
+@pytest.mark.parametrize("form", ["ti", "cpr"])
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_document_that_holds_the_birth_date_holds_the_canarys(form: str, seed: int) -> None:
+    # A Colombian school roll's old "TI" numbers begin with the pupil's birth date: 95%
+    # of its canaries' numbers held another date than their birth column's.
+    sample = birth_coded(random.Random(60 + seed), 300, form)
+    real = {row[0] for row in sample.rows}
+    made = canaries_of(sample, seed, 40)
+    for row in made:
+        born = datetime.strptime(row[3], "%d/%m/%Y")
+        assert row[0] not in real, row
+        if form == "ti":
+            assert re.fullmatch(rf"{born:%y%m%d}\d{{5}}", row[0]), row
+        else:
+            assert re.fullmatch(rf"{born:%d%m%y}-\d{{4}}", row[0]), row
+    assert len({row[0] for row in made}) == len(made)

@@ -56,7 +56,15 @@ from canary.synth.cells import (
 )
 from canary.synth.check_digits import Scheme, scheme_of, with_check
 from canary.synth.headers import is_middle_name, phone_line_of_header
-from canary.synth.ids import BirthOrder, GapModel, PositionModel, new_id, prediction_gain
+from canary.synth.ids import (
+    BirthInId,
+    BirthOrder,
+    GapModel,
+    PositionModel,
+    births_in_ids,
+    new_id,
+    prediction_gain,
+)
 from canary.synth.infer import (
     NAME_KINDS,
     Column,
@@ -201,6 +209,7 @@ class CanaryFactory:
         self._births_of_rows: list[int | None] | None = None
         self._seats: dict[int, list[int]] | None = None
         self._order: tuple[RunOrder | None] | None = None
+        self._dated: list[tuple[Column, list[BirthInId]]] | None = None
         self._given_pools: dict[tuple[int, str], dict[str, int]] = {}
         #: per code column: its codes' towns and the towns' codes (None: no town column)
         self._town_of_codes: dict[int, tuple[dict[str, set[str]], dict[str, set[str]]] | None] = {}
@@ -680,6 +689,7 @@ class CanaryFactory:
         self._keep_date_order(row, persona)
         self._keep_number_relations(row, persona)
         self._keep_ids_with_birth(row, persona)
+        self._keep_births_in_ids(row, persona)
         self._keep_containment(row, persona, prev, next)
         return row
 
@@ -819,6 +829,41 @@ class CanaryFactory:
                     for k in ties:
                         row[k] = self.rows[source][k] or row[k]
                     break
+
+    def _keep_births_in_ids(self, row: list[str], p: Persona) -> None:
+        """A document number that holds its holder's birth date (`BirthInId`: an old
+        Colombian "TI", a Danish CPR) holds the canary's, its serial drawn again where
+        another holds that one and its check characters made again. Drawn apart, 95% of
+        a school roll's canaries had a number dated another day than their birth."""
+        for c, places in self._births_in_ids():
+            value = row[c.index]
+            place = next((b for b in places if b.fits(value)), None)
+            if place is None:
+                continue
+            r = random.Random(f"{p.seed}:dated:{c.index}")
+            held = self._seen_values(c)
+            for k in range(NOVEL_TRIES):
+                text = self._checked(c, place.write(value, p.birth, r, vary=k > 0), p, None, None)
+                if text and text.strip() not in held and self._claim(c, text.strip(), p):
+                    row[c.index] = text
+                    break
+
+    def _births_in_ids(self) -> list[tuple[Column, list[BirthInId]]]:
+        """(column, where its numbers hold the birth date) for each column that does,
+        in a table with a birth date column (an age tells no day)."""
+        if self._dated is None:
+            self._dated = []
+            births = self._kind("birth_date")
+            if births:
+                fmt: DateFormat = births[0].fmt["date"]
+                days = [fmt.parse(row[births[0].index]) for row in self.rows]
+                born = [d[0] if d else None for d in days]
+                for c in self.cols:
+                    if c.kind in DATED_KINDS and not (self.keep_sorted and c.sorted):
+                        places = births_in_ids(born, [row[c.index] for row in self.rows])
+                        if places:
+                            self._dated.append((c, places))
+        return self._dated
 
     def _birth_orders(self) -> list[tuple[Column, BirthOrder, list[int]]]:
         """(column, its order, the categories its values' shapes tell) for each id
@@ -2745,6 +2790,8 @@ def _name_units(words: list[str]) -> list[str]:
 
 #: A column counts as grouped only when each of its values is held by this many rows.
 GROUP_MIN_ROWS = 5
+#: Columns whose numbers may hold the birth date (`_births_in_ids`)
+DATED_KINDS = ("id", "dni", "number", "text")
 #: Name columns a table may be sorted by inside runs (`_run_order`): a whole name is a
 #: real person's when copied, so it is not drawn from the column.
 ORDER_KINDS = ("paternal", "maternal", "surname", "given_name")

@@ -20,6 +20,8 @@ import re
 import statistics
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from canary.synth.cells import ID_RE, SERIES_RE, id_number
@@ -419,3 +421,67 @@ def _number_of(value: str) -> int | None:
     if not 5 <= len(digits) <= 15 or letters > 2:
         return None
     return int(digits)
+
+
+#: How a birth date is written inside a document number: year, month and day in the
+#: orders national numbers use (an old Colombian "TI" and a South African id begin
+#: with YYMMDD; a Danish CPR and a Norwegian number with DDMMYY).
+DATE_FORMS = ("%y%m%d", "%d%m%y", "%Y%m%d", "%d%m%Y")
+
+
+@dataclass(frozen=True)
+class BirthInId:
+    """Ids of `width` digits whose holder's birth date is written at digit `at` in
+    `form` (a strftime format): `births_in_ids` finds them, `write` puts a date in."""
+
+    width: int
+    at: int
+    form: str
+
+    #: share of a width's rows holding their date at one place, and rows needed
+    SHARE = 0.9
+    MIN_ROWS = 20
+
+    def fits(self, value: str) -> bool:
+        return sum(ch.isdigit() for ch in value) == self.width
+
+    def write(self, value: str, born: date, r: random.Random, vary: bool = False) -> str:
+        """`value` with `born` written at its place, every other character as it was;
+        `vary` draws the digits after the date again (a serial another holder has)."""
+        stamp = born.strftime(self.form)
+        out, k = [], 0
+        end = self.at + len(stamp)
+        for ch in value:
+            if ch.isdigit():
+                if self.at <= k < end:
+                    ch = stamp[k - self.at]
+                elif vary and k >= end:
+                    ch = str(r.randrange(10))
+                k += 1
+            out.append(ch)
+        return "".join(out)
+
+
+def births_in_ids(births: Sequence[date | None], values: Sequence[str]) -> list[BirthInId]:
+    """Where a column's numbers hold their rows' birth dates: per count of digits, the
+    place and form at least `BirthInId.SHARE` of its rows (with a birth) hold theirs in.
+    A date of six digits falls in a random number of ten about once in 10^5 rows."""
+    rows: Counter[int] = Counter()
+    found: Counter[tuple[int, int, str]] = Counter()
+    for born, value in zip(births, values, strict=True):
+        digits = re.sub(r"\D", "", value)
+        if born is None or len(digits) < 6:
+            continue
+        rows[len(digits)] += 1
+        for form in DATE_FORMS:
+            stamp = born.strftime(form)
+            at = digits.find(stamp)
+            while at != -1:
+                found[(len(digits), at, form)] += 1
+                at = digits.find(stamp, at + 1)
+    out: list[BirthInId] = []
+    for (width, at, form), n in found.most_common():
+        if rows[width] >= BirthInId.MIN_ROWS and n >= BirthInId.SHARE * rows[width]:
+            if all(b.width != width for b in out):
+                out.append(BirthInId(width, at, form))
+    return out
