@@ -121,13 +121,16 @@ class NumberRelation:
     """What a numeric column obeys in the table's rows: `target` is the sum of `parts`
     ("+", two or three: a total of a base salary, seniority and a bonus), their product
     ("*": a quantity times a price; one part times the rows' one ratio `gaps[0]`: a
-    tax), or at least its one part (">=", with the rows' positive differences in
-    `gaps`)."""
+    tax), one part times the rate of the row's value in column `by` ("rate": three-year
+    terms of service times the pay of the employee's group, in `rates`), or at least its
+    one part (">=", with the rows' positive differences in `gaps`)."""
 
     op: str
     target: int
     parts: tuple[int, ...]
     gaps: list[float] = field(default_factory=list)
+    by: int | None = None
+    rates: dict[str, float] = field(default_factory=dict)
 
 
 class CanaryFactory:
@@ -781,6 +784,12 @@ class CanaryFactory:
                 value = sum(xs)
             elif rel.op == "*":
                 value = math.prod(xs) * (rel.gaps[0] if len(xs) == 1 else 1.0)
+            elif rel.op == "rate":
+                assert rel.by is not None
+                rate = rel.rates.get(row[rel.by].strip())
+                if rate is None:
+                    continue
+                value = xs[0] * rate
             elif t < xs[0]:
                 value = xs[0] + random.Random(f"{p.seed}:above:{rel.target}").choice(rel.gaps)
             else:
@@ -804,8 +813,14 @@ class CanaryFactory:
             ][:RELATION_COLUMNS]
             rows = self.rows[:: max(1, len(self.rows) // RELATION_ROWS)][:RELATION_ROWS]
             nums = {c.index: [parse_number(row[c.index]) for row in rows] for c in cols}
+            cats = {
+                c.index: [row[c.index].strip() for row in rows]
+                for c in self.cols
+                if c.kind == "category"
+                and 2 <= len(set(c.values[:DEPENDENCE_ROWS])) <= DEPENDENCE_VALUES
+            }
             for t in cols:
-                self._relations.extend(_made_of(t.index, [c.index for c in cols], nums))
+                self._relations.extend(_made_of(t.index, [c.index for c in cols], nums, cats))
         return self._relations
 
     def _keep_ids_with_birth(self, row: list[str], p: Persona) -> None:
@@ -2625,9 +2640,16 @@ def _birthday_in(born: date, year: int) -> date:
         return date(year, 3, 1)
 
 
-def _made_of(t: int, cols: list[int], nums: dict[int, list[float | None]]) -> list[NumberRelation]:
-    """`CanaryFactory._number_relations` for one target column: a sum or product, else
-    every column it is never below (raising it above each keeps it above the others)."""
+def _made_of(
+    t: int,
+    cols: list[int],
+    nums: dict[int, list[float | None]],
+    cats: Mapping[int, list[str]] | None = None,
+) -> list[NumberRelation]:
+    """`CanaryFactory._number_relations` for one target column: a sum or product, one
+    other times a fixed ratio or a rate by category (`cats`: category columns' values),
+    else every column it is never below (raising it above each keeps it above the
+    others)."""
     others = [c for c in cols if c != t]
     tries = [("+", combo) for k in (2, 3) for combo in combinations(others, k)]
     tries += [("*", combo) for combo in combinations(others, 2)]
@@ -2661,6 +2683,10 @@ def _made_of(t: int, cols: list[int], nums: dict[int, list[float | None]]) -> li
         hits = sum(abs(z - k * x) <= max(0.01, 0.005 * abs(z)) for x, z in pairs)
         if k != 1 and hits >= RELATION_SHARE * len(pairs):
             return [NumberRelation("*", t, (a,), [k])]
+    for a in others:
+        for by, values in (cats or {}).items():
+            if (rel := _rate_by(t, a, by, nums, values)) is not None:
+                return [rel]
     out = []
     for a in others:
         pairs = [
@@ -2674,6 +2700,31 @@ def _made_of(t: int, cols: list[int], nums: dict[int, list[float | None]]) -> li
         ) >= 0.5 * len(gaps):
             out.append(NumberRelation(">=", t, (a,), [g for g in gaps if g > 0]))
     return out
+
+
+def _rate_by(
+    t: int, a: int, by: int, nums: dict[int, list[float | None]], values: list[str]
+) -> NumberRelation | None:
+    """Column `t` as `a` times a rate of the row's value in `by`, in `RELATION_SHARE` of
+    the rows holding both numbers (`a` not zero), with two rates or more (one is a
+    fixed ratio) and each value's rate read off `MIN_RATE_ROWS` rows at least."""
+    ratios: dict[str, list[float]] = {}
+    pairs = []
+    for x, z, v in zip(nums[a], nums[t], values, strict=True):
+        if x and z is not None and v:
+            ratios.setdefault(v, []).append(z / x)
+            pairs.append((x, z, v))
+    if len(pairs) < MIN_ORDERED_ROWS:
+        return None
+    rates = {v: statistics.median(rs) for v, rs in ratios.items() if len(rs) >= MIN_RATE_ROWS}
+    if len({round(k, 6) for k in rates.values()}) < 2:
+        return None
+    hits = sum(
+        v in rates and abs(z - rates[v] * x) <= max(0.01, 0.005 * abs(z)) for x, z, v in pairs
+    )
+    if hits < RELATION_SHARE * len(pairs):
+        return None
+    return NumberRelation("rate", t, (a,), by=by, rates=rates)
 
 
 def _is_code(value: str) -> bool:
@@ -2862,6 +2913,8 @@ DATE_ORDER_SHARE = 0.98
 #: holding all three (`_number_relations`), among the first `RELATION_COLUMNS` numeric
 #: columns, on up to `RELATION_ROWS` rows spread over the sample.
 RELATION_SHARE = 0.95
+#: rows a category's rate is read off, at least (`_rate_by`)
+MIN_RATE_ROWS = 3
 RELATION_COLUMNS = 10
 RELATION_ROWS = 400
 MIN_ORDERED_ROWS = 20
