@@ -177,6 +177,8 @@ def _years_after(born: date, years: int) -> date:
 MIN_NAME_ROWS = 30
 #: Given names of a birth year are those of this many rows born nearest it.
 NEAR_BIRTHS = 60
+#: ... and those of every row born within this many years of it.
+NAME_ERA_YEARS = 5
 
 
 class Predictive:
@@ -283,14 +285,17 @@ class ColumnNames:
 
     def _born_near(self, sex: str, year: int) -> Predictive | None:
         """The given names of the `NEAR_BIRTHS` rows of the sex born nearest `year` (all
-        of the year's), or None where fewer rows tell their birth."""
+        of the year's), and of every row born within `NAME_ERA_YEARS` of it: fashions in
+        names move over decades, and a school roll's 60 nearest pupils were the
+        canary's grade, so its (grade, name) pair was held twice as often as a real
+        pupil's. None where fewer rows tell their birth."""
         key = (sex, year)
         if key not in self._near:
             rows = [(y, g) for y, g, s in self.born if s == sex or not self.sexed or s is None]
             if len(rows) < NEAR_BIRTHS:
                 return None
             rows.sort(key=lambda t: abs(t[0] - year))
-            reach = abs(rows[NEAR_BIRTHS - 1][0] - year)
+            reach = max(abs(rows[NEAR_BIRTHS - 1][0] - year), NAME_ERA_YEARS)
             self._near[key] = Predictive(g for y, g in rows if abs(y - year) <= reach)
         return self._near[key]
 
