@@ -259,6 +259,9 @@ class CanaryFactory:
         self._strengths: dict[tuple[int, int, bool], float] = {}
         self._naming: dict[int, bool] = {}
         self._checks: dict[int, Scheme | None] = {}
+        self._owner: tuple[Column | None] | None = None
+        #: (persona, the other person's name) -> the address made of that name
+        self._owner_emails: dict[tuple[int, str], str] = {}
         self.emails = self._learn_emails()
         self.names = NameMaker(self.profile, self.rng, self.faker)
         people, years = self._people()
@@ -354,10 +357,12 @@ class CanaryFactory:
         births: list[date | None] = []
         birth_cols = self._kind("birth_date")
         birth_fmt: DateFormat | None = birth_cols[0].fmt["date"] if birth_cols else None
+        owner = self._email_owner()
         if emails:
             col = emails[0].index
             for row in self.rows[:3000]:
-                addr, names = row[col].strip(), self._row_names(row)
+                addr = row[col].strip()
+                names = self._row_names(row) if owner is None else self._names_in(owner, row)
                 if addr and "@" in addr and names is not None:
                     pairs.append((addr.rsplit("@", 1)[0].lower(), names))
                     parsed = (
@@ -402,6 +407,55 @@ class CanaryFactory:
             and (ascii_local := re.sub(r"[^a-z0-9._+-]", "", fold(local)))
         ][:500]
         return maker
+
+    def _email_owner(self) -> Column | None:
+        """The other person's column (`_other_person_columns`: a guardian's, a
+        contact's) whose names the first email column's addresses follow, where they
+        follow its names far more often than the row's own (`OWNER_SHARE` of the rows at
+        least, twice the own names' share): a school roll's "CORREO ACUDIENTE". Built
+        from the pupil's name, a canary's address fitted its own row where real rows'
+        fit their guardians' (AUC 0.66 alone)."""
+        if self._owner is None:
+            owner = None
+            emails = self._kind("email")
+            for i in sorted(self._other_person_columns()) if emails else ():
+                c, own, theirs, n = self.cols[i], 0, 0, 0
+                for row in self.rows[:3000]:
+                    addr, names, other = row[emails[0].index].strip(), self._row_names(row), None
+                    if "@" in addr and names is not None and (other := self._names_in(c, row)):
+                        local = addr.rsplit("@", 1)[0].lower()
+                        n += 1
+                        own += match_template(local, names) != "{other}"
+                        theirs += match_template(local, other) != "{other}"
+                if n >= MIN_NAME_ROWS and theirs >= max(OWNER_SHARE * n, 2 * own):
+                    owner = c
+                    break
+            self._owner = (owner,)
+        return self._owner[0]
+
+    def _names_in(self, c: Column, row: list[str]) -> tuple[str, str, str] | None:
+        """(given, paternal, maternal) of the whole name in column `c` of a real row."""
+        v = " ".join(row[c.index].split())
+        names = _split_full(v, c.fmt.get("order"), self.profile.get("language") == "es")
+        return names if names[0] and names[1] else None
+
+    def _owners_email(self, row: list[str], p: Persona) -> None:
+        """Where the first email column is another person's (`_email_owner`), the
+        canary's address is made from that person's name, as written in the row, once
+        (the same each time the row is made with that name); an organisation's mailbox
+        address stays."""
+        owner, emails = self._email_owner(), self._kind("email")
+        if owner is None or p.keep_email or not row[emails[0].index]:
+            return
+        key = (p.seed, fold(row[owner.index]))
+        if key not in self._owner_emails:
+            other = self._names_in(owner, row)
+            if other is None:
+                return
+            them = Persona(*other, p.sex, p.birth, None, seed=p.seed)
+            self._owner_emails[key] = self._unique_email(them, emails[0])
+        p.email = self._owner_emails[key]
+        row[emails[0].index] = p.email
 
     def _learn_female_share(self) -> float:
         sexes = self._kind("sex")
@@ -692,6 +746,7 @@ class CanaryFactory:
             row.append(value)
         self._follow_dependencies(row, persona)
         self._fill_other_people(row, persona, phone)
+        self._owners_email(row, persona)
         self._keep_date_order(row, persona)
         self._keep_number_relations(row, persona)
         self._keep_ids_with_birth(row, persona)
@@ -1680,9 +1735,10 @@ class CanaryFactory:
         self._redraw_emails(p)
 
     def _redraw_emails(self, p: Persona) -> None:
-        """The persona's addresses made again after its name changed."""
+        """The persona's addresses made again after its name changed (not an
+        organisation's mailbox address, nor one made of another person's name)."""
         emails = self._kind("email")
-        if emails:
+        if emails and not p.keep_email and self._email_owner() is None:
             p.email = self._unique_email(p, emails[0])
             for c in emails[1:]:
                 p.other_emails[c.index] = self._unique_email(p, c)
@@ -2873,6 +2929,9 @@ def _name_units(words: list[str]) -> list[str]:
 
 #: A column counts as grouped only when each of its values is held by this many rows.
 GROUP_MIN_ROWS = 5
+#: Rows whose address follows another person's name, at least, for the email column to
+#: be that person's (`_email_owner`)
+OWNER_SHARE = 0.3
 #: How much more of a column's values repeat inside runs than by chance, at least, for
 #: the column to go with the runs (`_with_run`)
 RUN_TIE_MARGIN = 0.1
