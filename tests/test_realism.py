@@ -2281,3 +2281,26 @@ def test_a_guardians_email_is_made_of_the_guardians_name() -> None:
         ours += fold_name(row[2]) in local
     assert theirs >= 0.7 * len(made), [row[5:8] for row in made]
     assert ours <= 0.1 * len(made)
+
+
+def test_a_mailbox_address_stays_when_a_sorted_list_changes_the_canarys_name() -> None:
+    # In a list sorted by surname, a canary takes its neighbour's surname where its own
+    # would not sort there; its address was made again, an organisation's mailbox
+    # address too (where replies to the canary would be read).
+    rows = sorted(
+        ([p.upper(), g.upper(), e] for g, p, _m, e, _ph in people(random.Random(73), 200)),
+        key=lambda x: fold_name(x[0]),
+    )
+    sample = Sample(["APELLIDO", "NOMBRE", "CORREO"], rows, True, 200)
+    f = CanaryFactory(infer_schema(sample), sample, domains=["avisos.example.mx"])
+    assert f.schema.columns[0].sorted
+    moved = 0
+    for _ in range(20):
+        p = f.persona()
+        p.email, p.keep_email = "buzon.canario@gmail.com", True
+        prev, nxt = rows[0], rows[1]
+        was = p.paternal
+        row = f.make_row(p, prev=prev, next=nxt)
+        assert row is not None and row[2] == "buzon.canario@gmail.com"
+        moved += p.paternal != was
+    assert moved >= 5
