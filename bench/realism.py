@@ -56,6 +56,7 @@ Needs scikit-learn (pip install -e '.[bench]').
 from __future__ import annotations
 
 import argparse
+import bisect
 import csv
 import io
 import json
@@ -510,6 +511,72 @@ def table_co(r: random.Random, n: int) -> tuple[list[str], list[list[str]], dict
     return header, rows, {"delimiter": "|", "encoding": "utf-8", "top": top, "bottom": bottom}
 
 
+CO_KIDS_F = "VALENTINA|MARIANA|SOFIA|ISABELLA|SALOME|GABRIELA|LUCIANA|SARA|ANTONELLA|EMILY|MARIA JOSE|SAMANTHA|VALERIA|MARIA PAULA|JULIANA".split(
+    "|"
+)
+CO_KIDS_M = "SANTIAGO|SAMUEL|MATIAS|JUAN JOSE|NICOLAS|SEBASTIAN|JERONIMO|THIAGO|EMMANUEL|JACOBO|MIGUEL ANGEL|JUAN DAVID|ALEJANDRO|MARTIN|DAVID".split(
+    "|"
+)
+CO_BARRIOS = ["LA FLORESTA", "BELEN", "ROBLEDO", "MANRIQUE", "CASTILLA", "ARANJUEZ", "BOSTON",
+              "LAURELES", "LA AMERICA", "SAN JAVIER", "DOCE DE OCTUBRE", "VILLA HERMOSA"]  # fmt: skip
+
+
+def table_colegio(r: random.Random, n: int) -> tuple[list[str], list[list[str]], dict[str, Any]]:
+    """A school's enrolment roll as its system exports it: sorted by grade and group,
+    then by surnames and names inside each group; the pupil's document (an old "TI"
+    begins with the birth date, a newer NUIP grows with it; "RC" under seven), the
+    guardian's name (a mother's first surname is the pupil's second) and contact."""
+    header = ["GRADO", "GRUPO", "TIPO DOC", "DOCUMENTO", "PRIMER APELLIDO", "SEGUNDO APELLIDO",
+              "NOMBRES", "FECHA NACIMIENTO", "GENERO", "ACUDIENTE", "PARENTESCO",
+              "TELEFONO ACUDIENTE", "CORREO ACUDIENTE", "DIRECCION", "BARRIO"]  # fmt: skip
+    rows = []
+    for _ in range(n):
+        female = r.random() < 0.5
+        g = pick(r, CO_KIDS_F if female else CO_KIDS_M, 0.6)
+        p, m = pick(r, CO_SURNAMES, 0.6), pick(r, CO_SURNAMES, 0.6)
+        birth = date(2007, 3, 1) + timedelta(days=r.randint(0, 365 * 11))
+        grade = max(0, min(11, 2024 - birth.year - 6 - (birth.month < 3)))
+        group = f"{grade}0{r.randint(1, 3)}" if grade else f"T0{r.randint(1, 2)}"
+        age = 2024 - birth.year
+        if age < 7:
+            tipo, doc = (
+                "RC",
+                str(1_020_000_000 + (birth.year - 2010) * 9_000_000 + r.randint(0, 8_999_999)),
+            )
+        elif r.random() < 0.6:
+            tipo, doc = "TI", f"{birth:%y%m%d}{r.randint(0, 99999):05d}"
+        else:
+            tipo, doc = (
+                "TI",
+                str(1_000_000_000 + (birth.year - 2007) * 9_000_000 + r.randint(0, 8_999_999)),
+            )
+        mother = r.random() < 0.75
+        pg = pick(r, CO_GIVEN_F if mother else CO_GIVEN_M, 0.7)
+        gs = f"{m} {pick(r, CO_SURNAMES, 0.6)}" if mother else f"{p} {pick(r, CO_SURNAMES, 0.6)}"
+        cel = f"3{r.choice(['00', '01', '04', '10', '11', '12', '13', '14', '15', '16', '17', '18', '20', '21', '50'])}{r.randint(1000000, 9999999)}"
+        gl = email_local(r, pg, gs.split()[0], gs.split()[1], birth - timedelta(days=365 * 30))
+        email = (
+            f"{gl.lower()}@{pick(r, ['gmail.com', 'hotmail.com', 'yahoo.com', 'outlook.com'], 0.9)}"
+        )
+        a, b, c = r.randint(1, 120), r.randint(1, 99), r.randint(1, 99)
+        rows.append(
+            [f"{grade}" if grade else "TRANSICION", group, tipo, doc, p, m, g,
+             birth.strftime("%d/%m/%Y"), "F" if female else "M", f"{pg} {gs}",
+             "MADRE" if mother else "PADRE", cel if r.random() > 0.05 else "",
+             email if r.random() > 0.25 else "",
+             f"{r.choice(CO_STREETS)} {a} # {b}-{c:02d}", r.choice(CO_BARRIOS)]
+        )  # fmt: skip
+    rows.sort(key=colegio_order)
+    return header, rows, {"delimiter": ";", "encoding": "utf-8", "sort": colegio_order}
+
+
+def colegio_order(row: list[str]) -> tuple[Any, ...]:
+    """Grade, group, surnames and names: how `table_colegio` sorts its rows."""
+    grades = ["TRANSICION", *map(str, range(1, 12))]
+    grade = grades.index(row[0]) if row[0] in grades else len(grades)
+    return (grade, row[1], plain(row[4]), plain(row[5]), plain(row[6]))
+
+
 #: Each table with the prefixes of the organisation's canary numbers (ordinary numbers
 #: of the table's country and main area codes, the rest of their digits at random): the
 #: `--partial-pool`; by default `table_pools` adds every area code or operator block the
@@ -524,6 +591,7 @@ TABLES: dict[str, tuple[Callable[..., Any], list[tuple[str, int]]]] = {
     "socios.xlsx": (table_xlsx, [("+346", 8)]),
     "loteria.json": (table_json, [("+52844", 7), ("+52871", 7)]),
     "co_afiliados.txt": (table_co, [("+57300", 7), ("+57310", 7), ("+57315", 7)]),
+    "co_colegio.csv": (table_colegio, [("+57300", 7), ("+57310", 7), ("+57315", 7)]),
     "cl_deudores.csv": (
         table_cl,
         [("+569", 8), ("+5622", 7), ("+5632", 7), ("+5641", 7), ("+5645", 7), ("+5655", 7)],
@@ -826,8 +894,11 @@ class Pooled:
     places: np.ndarray
     names: list[str]
     #: With `--oracle`: the same rows' features with each canary swapped for a held-out
-    #: real row (same labels and folds).
+    #: real row, with their labels and folds (a sorted table's held-out rows go where
+    #: they sort, so the rows' order differs from `X`'s there).
     X_oracle: np.ndarray | None = None
+    y_oracle: np.ndarray | None = None
+    groups_oracle: np.ndarray | None = None
 
 
 class HeldOut:
@@ -873,6 +944,25 @@ class HeldOut:
                 row[j] = canary[j]
             seen.add(row[j])
         return row
+
+
+def sorted_in(
+    rows: list[tuple[list[str], bool]], key: Callable[[list[str]], Any]
+) -> list[tuple[list[str], bool]]:
+    """The copy's real rows as they are, each held-out row (flagged True) moved to where
+    it sorts among them (after those of an equal key)."""
+    real = [row for row, new in rows if not new]
+    keys = [key(row) for row in real]
+    at: dict[int, list[list[str]]] = {}
+    for row, new in rows:
+        if new:
+            at.setdefault(bisect.bisect_right(keys, key(row)), []).append(row)
+    out: list[tuple[list[str], bool]] = []
+    for i in range(len(real) + 1):
+        out.extend((row, True) for row in at.get(i, []))
+        if i < len(real):
+            out.append((real[i], False))
+    return out
 
 
 def _in_order(values: list[str]) -> bool:
@@ -948,6 +1038,8 @@ def collect(
         store.dispose()
         X_parts, y_parts, groups = [], [], []
         oracle_parts: list[tuple[list[str], np.ndarray]] = []
+        y_oracle: list[int] = []
+        g_oracle: list[int] = []
         places: list[int] = []
         fnames: list[str] = []
         index: dict[str, int] = {}  # copies of fresh tables may see other categorical columns
@@ -960,13 +1052,20 @@ def collect(
             names_k, X = features(h, got, with_domain)
             if held_out is not None:  # each canary swapped for a real row of no copy
                 swapped = [
-                    held_out.instead_of((row + [""] * len(h))[: len(h)])
+                    (held_out.instead_of((row + [""] * len(h))[: len(h)]), True)
                     if tuple((row + [""] * len(h))[: len(h)]) in planted
-                    else row
+                    else (row, False)
                     for row in got
                 ]
-                names_o, X_o = features(h, swapped, with_domain)
+                if "sort" in opts:  # a sorted table: each where it sorts, not where ours sat
+                    swapped = sorted_in(swapped, opts["sort"])
+                names_o, X_o = features(h, [row for row, _new in swapped], with_domain)
                 oracle_parts.append((names_o, X_o))
+                y_oracle.extend(int(new) for _row, new in swapped)
+                g_oracle.extend(
+                    hash((copy.id, tuple(row))) if new or fresh else hash(tuple(row))
+                    for row, new in swapped
+                )
             for f in names_k:
                 if f not in index:
                     index[f] = len(fnames)
@@ -1000,7 +1099,16 @@ def collect(
                     fnames.append(f)
         X = np.vstack([_aligned(nk, Xk, index) for nk, Xk in X_parts])
         X_oracle = np.vstack([_aligned(nk, Xk, index) for nk, Xk in oracle_parts])
-    return Pooled(X, np.concatenate(y_parts), np.array(groups), np.array(places), fnames, X_oracle)
+    return Pooled(
+        X,
+        np.concatenate(y_parts),
+        np.array(groups),
+        np.array(places),
+        fnames,
+        X_oracle,
+        np.array(y_oracle) if oracle_parts else None,
+        np.array(g_oracle) if oracle_parts else None,
+    )
 
 
 def run_table(
@@ -1031,9 +1139,11 @@ def run_table(
         by_place = cv_auc(X, y, np.array(places), seed)
     oracle_auc = oracle_no_seq = None
     if pooled.X_oracle is not None:
-        oracle_auc = cv_auc(pooled.X_oracle, y, g, seed)
+        yo, go = pooled.y_oracle, pooled.groups_oracle
+        assert yo is not None and go is not None
+        oracle_auc = cv_auc(pooled.X_oracle, yo, go, seed)
         if no_seq is not None:
-            oracle_no_seq = cv_auc(pooled.X_oracle[:, keep], y, g, seed)
+            oracle_no_seq = cv_auc(pooled.X_oracle[:, keep], yo, go, seed)
     return Result(
         name,
         cv_auc(X, y, g, seed),
