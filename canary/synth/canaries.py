@@ -1702,11 +1702,18 @@ class CanaryFactory:
             return {"M": "F", "H": "M"}.get(row[curps[0].index].strip()[10].upper())
         return name_sex(given, self.profile.get("given_female", {})) if given else None
 
-    def _fit_sorted_name(self, p: Persona, prev: list[str] | None, nxt: list[str] | None) -> None:
-        """In a table sorted by a name column, give the persona its neighbour's leading
-        name (a surname shared with the row above, as sorted registries show) when its
-        own would not sort here; its email is redrawn to match the new name."""
-        col = next(
+    def _fit_sorted_name(
+        self,
+        p: Persona,
+        prev: list[str] | None,
+        nxt: list[str] | None,
+        col: Column | None = None,
+    ) -> None:
+        """In a table sorted by a name column (`col`, else the one sorted over the whole
+        table), give the persona its neighbour's leading name (a surname shared with the
+        row above, as sorted registries show) when its own would not sort here; its
+        email is redrawn to match the new name."""
+        col = col or next(
             (c for c in self.cols if c.sorted and c.kind in ("full_name", "paternal", "surname")),
             None,
         )
@@ -1752,9 +1759,13 @@ class CanaryFactory:
             names = [c for c in self.cols if c.kind in ORDER_KINDS and c.index not in skip]
             whole = any(c.sorted for c in self.cols if c.kind in NAME_KINDS)
             order = None
-            if self.keep_sorted and names and not whole:
-                candidates = [c.index for c in names]
-                order = run_order(self.rows, self._grouped_columns(), candidates)
+            if self.keep_sorted and not whole:
+                runs = self._grouped_columns()
+                if names:
+                    order = run_order(self.rows, runs, [c.index for c in names])
+                full = [c for c in self._kind("full_name") if c.index not in skip][:1]
+                if order is None and full:  # "SURNAMES, NAMES" by department
+                    order = run_order(self.rows, runs, [full[0].index])
             self._order = (order,)
         return self._order[0]
 
@@ -1770,6 +1781,9 @@ class CanaryFactory:
         if prev is not None and nxt is not None and not order.same_run(prev, nxt):
             nxt = None  # a new row takes the run of the row above it
         cols = [self.cols[k] for k in order.keys]
+        if cols[0].kind == "full_name":  # one column of whole names: as a sorted one
+            self._fit_sorted_name(p, prev, nxt, cols[0])
+            return True
         own = [self._name_cell(c, p) for c in cols]
         got = fit_key(
             own,
