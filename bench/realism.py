@@ -46,8 +46,10 @@ where it sits, for a real row of the table's own generator that no copy holds (d
 with another seed; a column of unique values keeps the canary's value where the drawn
 one repeats the table's). That is what a synthesis making rows exactly as the table's
 were made would score: every count a planted row adds to its copy, its place in the
-file and the numbering are the same, only the row differs. Ours minus the baseline is
-what our canaries give away beyond what planting any row gives away.
+file and the numbering are the same, only the row differs. In a table whose generator
+gives its sort key (the school roll) the held-out row goes where it sorts instead: where
+our canary sat it would break the order. Ours minus the baseline is what our canaries
+give away beyond what planting any row gives away.
 
 Run: python bench/realism.py [--copies 24] [--seeds 3] [--only NAME] [--rows 400] [--partial-pool] [--fresh] [--oracle]
 Needs scikit-learn (pip install -e '.[bench]').
