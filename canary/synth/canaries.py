@@ -17,12 +17,10 @@ import logging
 import math
 import random
 import re
-import statistics
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import date, timedelta
-from itertools import combinations, pairwise
+from itertools import pairwise
 from typing import Any, cast
 
 import phonenumbers
@@ -90,6 +88,13 @@ from canary.synth.personas import (
     name_sex,
 )
 from canary.synth.profiles import locale_profile
+from canary.synth.relations import (
+    DATE_ORDER_SHARE,
+    MIN_ORDERED_ROWS,
+    NumberRelation,
+    keep_relations,
+    number_relations,
+)
 
 log = logging.getLogger(__name__)
 
@@ -114,23 +119,6 @@ class LazyFaker:
             self._faker = Faker(self._locale)
             self._faker.seed_instance(self._seed)
         return getattr(self._faker, name)
-
-
-@dataclass(frozen=True)
-class NumberRelation:
-    """What a numeric column obeys in the table's rows: `target` is the sum of `parts`
-    ("+", two or three: a total of a base salary, seniority and a bonus), their product
-    ("*": a quantity times a price; one part times the rows' one ratio `gaps[0]`: a
-    tax), one part times the rate of the row's value in column `by` ("rate": three-year
-    terms of service times the pay of the employee's group, in `rates`), or at least its
-    one part (">=", with the rows' positive differences in `gaps`)."""
-
-    op: str
-    target: int
-    parts: tuple[int, ...]
-    gaps: list[float] = field(default_factory=list)
-    by: int | None = None
-    rates: dict[str, float] = field(default_factory=dict)
 
 
 class CanaryFactory:
@@ -820,65 +808,24 @@ class CanaryFactory:
         return self._years
 
     def _keep_number_relations(self, row: list[str], p: Persona) -> None:
-        """A number the rows make of others of theirs (`NumberRelation`: a total of a
-        quantity times a price, a subtotal plus its tax, a salary's parts) is made so in
-        the canary's, written as the column writes it; a number never below another in
-        the rows (lifetime giving and a last gift) is not below it in the canary's:
-        where it would be, it is the other plus a real row's difference. Drawn apart,
-        39% of a donor list's canaries had given less in all their years than one gift,
-        and 99% of a payroll's totals were not the sum of their parts."""
-        # in a second pass, what a first made of numbers it made later (a tax made of a
-        # subtotal made of a quantity and a price, in any order of columns)
-        grouped = self._grouped_columns()
-        for rel in self._number_relations() * 2:
-            if rel.target in grouped:
-                continue  # the run's, as `_follow_dependencies` leaves it
-            t = parse_number(row[rel.target]) if row[rel.target].strip() else None
-            parts = [parse_number(row[k]) for k in rel.parts]
-            if t is None or None in parts:
-                continue
-            xs = cast(list[float], parts)
-            if rel.op == "+":
-                value = sum(xs)
-            elif rel.op == "*":
-                value = math.prod(xs) * (rel.gaps[0] if len(xs) == 1 else 1.0)
-            elif rel.op == "rate":
-                assert rel.by is not None
-                rate = rel.rates.get(row[rel.by].strip())
-                if rate is None:
-                    continue
-                value = xs[0] * rate
-            elif t < xs[0]:
-                value = xs[0] + random.Random(f"{p.seed}:above:{rel.target}").choice(rel.gaps)
-            else:
-                continue
-            c = self.cols[rel.target]
-            row[rel.target] = write_number(value, row[rel.target], c.fmt.get("number") or {})
+        """A number the rows make of others of theirs is made so in the canary's
+        (`keep_relations`); a run's own columns are left as the run's, as
+        `_follow_dependencies` leaves them. Drawn apart, 39% of a donor list's canaries
+        had given less in all their years than one gift, and 99% of a payroll's totals
+        were not the sum of their parts."""
+        keep_relations(row, self._number_relations(), self.cols, p.seed, self._grouped_columns())
 
     def _number_relations(self) -> list[NumberRelation]:
-        """What the rows' numbers obey (`NumberRelation`): a sum of two or three others
-        or a product of two in `RELATION_SHARE` of the rows holding them all, or one
-        other times a fixed ratio in that share of the rows holding both, else at least
-        others in `DATE_ORDER_SHARE` of the rows holding both (and above them in half:
-        not a copy)."""
+        """What the rows' numbers obey (`number_relations`), a rate read by the values
+        of category columns of a few values."""
         if self._relations is None:
-            self._relations = []
-            cols = [
+            groups = [
                 c
-                for c in self.cols
-                if (c.kind in ("number", "category") and c.fmt.get("number"))
-                or (c.kind == "constant" and parse_number(c.values[0]) is not None)
-            ][:RELATION_COLUMNS]
-            rows = self.rows[:: max(1, len(self.rows) // RELATION_ROWS)][:RELATION_ROWS]
-            nums = {c.index: [parse_number(row[c.index]) for row in rows] for c in cols}
-            cats = {
-                c.index: [row[c.index].strip() for row in rows]
                 for c in self.cols
                 if c.kind == "category"
                 and 2 <= len(set(c.values[:DEPENDENCE_ROWS])) <= DEPENDENCE_VALUES
-            }
-            for t in cols:
-                self._relations.extend(_made_of(t.index, [c.index for c in cols], nums, cats))
+            ]
+            self._relations = number_relations(self.cols, self.rows, groups)
         return self._relations
 
     def _keep_ids_with_birth(self, row: list[str], p: Persona) -> None:
@@ -2735,98 +2682,11 @@ def _birthday_in(born: date, year: int) -> date:
         return date(year, 3, 1)
 
 
-def _made_of(
-    t: int,
-    cols: list[int],
-    nums: dict[int, list[float | None]],
-    cats: Mapping[int, list[str]] | None = None,
-) -> list[NumberRelation]:
-    """`CanaryFactory._number_relations` for one target column: a sum or product, one
-    other times a fixed ratio or a rate by category (`cats`: category columns' values),
-    else every column it is never below (raising it above each keeps it above the
-    others)."""
-    others = [c for c in cols if c != t]
-    tries = [("+", combo) for k in (2, 3) for combo in combinations(others, k)]
-    tries += [("*", combo) for combo in combinations(others, 2)]
-    for op, combo in tries:
-        held = [
-            (z, xs)
-            for z, *xs in zip(nums[t], *(nums[c] for c in combo), strict=True)
-            if z is not None and None not in xs
-        ]
-        if len(held) < MIN_ORDERED_ROWS or all(
-            len({xs[i] for _z, xs in held}) < 2 for i in range(len(combo))
-        ):
-            continue  # (a part may be the same in every row: a bonus all are paid)
-
-        def fits(z: float, xs: list[float | None], op: str = op) -> bool:
-            made = sum(cast(list[float], xs)) if op == "+" else math.prod(cast(list[float], xs))
-            return abs(z - made) <= max(0.01, 0.005 * abs(z))
-
-        if (
-            sum(fits(z, xs) for z, xs in held[:MIN_ORDERED_ROWS])
-            < RELATION_SHARE * MIN_ORDERED_ROWS
-        ):
-            continue  # most combinations fail on the first rows: the rest is not read
-        if sum(fits(z, xs) for z, xs in held) >= RELATION_SHARE * len(held):
-            return [NumberRelation(op, t, combo)]
-    for a in others:
-        pairs = [(x, z) for x, z in zip(nums[a], nums[t], strict=True) if x and z is not None]
-        if len(pairs) < MIN_ORDERED_ROWS:
-            continue
-        k = statistics.median(z / x for x, z in pairs)
-        hits = sum(abs(z - k * x) <= max(0.01, 0.005 * abs(z)) for x, z in pairs)
-        if k != 1 and hits >= RELATION_SHARE * len(pairs):
-            return [NumberRelation("*", t, (a,), [k])]
-    for a in others:
-        for by, values in (cats or {}).items():
-            if (rel := _rate_by(t, a, by, nums, values)) is not None:
-                return [rel]
-    out = []
-    for a in others:
-        pairs = [
-            (x, z) for x, z in zip(nums[a], nums[t], strict=True) if x is not None and z is not None
-        ]
-        if len(pairs) < MIN_ORDERED_ROWS:
-            continue
-        gaps = [z - x for x, z in pairs]
-        if sum(g >= 0 for g in gaps) >= DATE_ORDER_SHARE * len(gaps) and sum(
-            g > 0 for g in gaps
-        ) >= 0.5 * len(gaps):
-            out.append(NumberRelation(">=", t, (a,), [g for g in gaps if g > 0]))
-    return out
-
-
 def _repeats_in_runs(keys: Sequence[tuple[str, ...]], values: Sequence[str]) -> float:
     """Share of the rows with a value whose (run, value) another row of theirs holds."""
     pairs = Counter((k, v) for k, v in zip(keys, values, strict=True) if v)
     held = sum(n for n in pairs.values())
     return sum(n for n in pairs.values() if n > 1) / held if held else 0.0
-
-
-def _rate_by(
-    t: int, a: int, by: int, nums: dict[int, list[float | None]], values: list[str]
-) -> NumberRelation | None:
-    """Column `t` as `a` times a rate of the row's value in `by`, in `RELATION_SHARE` of
-    the rows holding both numbers (`a` not zero), with two rates or more (one is a
-    fixed ratio) and each value's rate read off `MIN_RATE_ROWS` rows at least."""
-    ratios: dict[str, list[float]] = {}
-    pairs = []
-    for x, z, v in zip(nums[a], nums[t], values, strict=True):
-        if x and z is not None and v:
-            ratios.setdefault(v, []).append(z / x)
-            pairs.append((x, z, v))
-    if len(pairs) < MIN_ORDERED_ROWS:
-        return None
-    rates = {v: statistics.median(rs) for v, rs in ratios.items() if len(rs) >= MIN_RATE_ROWS}
-    if len({round(k, 6) for k in rates.values()}) < 2:
-        return None
-    hits = sum(
-        v in rates and abs(z - rates[v] * x) <= max(0.01, 0.005 * abs(z)) for x, z, v in pairs
-    )
-    if hits < RELATION_SHARE * len(pairs):
-        return None
-    return NumberRelation("rate", t, (a,), by=by, rates=rates)
 
 
 def _is_code(value: str) -> bool:
@@ -3014,18 +2874,6 @@ PARTICLE_WORDS = frozenset(
     {"de", "la", "las", "los", "del", "y", "da", "das", "do", "dos", "van", "von"}
 )
 
-#: Two date columns are in order when one is on or after the other in this share of
-#: the rows holding both, of at least `MIN_ORDERED_ROWS`.
-DATE_ORDER_SHARE = 0.98
-#: A number is a sum or product of two others when it is so in this share of the rows
-#: holding all three (`_number_relations`), among the first `RELATION_COLUMNS` numeric
-#: columns, on up to `RELATION_ROWS` rows spread over the sample.
-RELATION_SHARE = 0.95
-#: rows a category's rate is read off, at least (`_rate_by`)
-MIN_RATE_ROWS = 3
-RELATION_COLUMNS = 10
-RELATION_ROWS = 400
-MIN_ORDERED_ROWS = 20
 
 #: A line (mobile, fixed) a phone column holds less often than this, among its numbers
 #: whose line the country's plan tells, is not one of its own.
