@@ -55,3 +55,23 @@ def test_a_needle_is_found_at_any_offset_when_scanning_slice_by_slice(monkeypatc
         with pytest.raises(Collision):
             scanner.scan(data)
     scanner.scan(filler + needle.encode()[:-1])  # a partial needle is not one
+
+
+@pytest.mark.parametrize("split", [False, True, None])
+@pytest.mark.parametrize(
+    "needle", ["canario7@canary-mail.mx", "(844) 555-1007", "844 555 1007", "QX7731"]
+)
+def test_a_needle_of_every_kind_is_found_in_one_automaton_or_split(needle, split):
+    needles = [f"canario{i}@canary-mail.mx" for i in range(10)]
+    needles += [f"(844) 555-{1000 + i}" for i in range(20)]
+    needles += [f"844 555 {1000 + i}" for i in range(20)] + ["QX7731"]
+    scanner = NeedleScanner(needles, "utf-8", HEAD, split=split)
+    if split is not None:  # one automaton, or one per first byte: @, (, digits, letters
+        assert len(scanner._automata) == (4 if split else 1)
+    scanner.scan(HEAD[:1000])
+    data = HEAD[:70000] + b"X," + needle.encode() + b",y\n" + HEAD[70000:]
+    with pytest.raises(Collision) as exc:
+        scanner.scan(data)
+    assert exc.value.needle == needle
+    if "@" not in needle:  # exact needles stay whole values: inside a longer one, none
+        scanner.scan(HEAD[:70000] + b"X,9" + needle.encode() + b"9,y\n")
