@@ -57,17 +57,19 @@ def test_a_needle_is_found_at_any_offset_when_scanning_slice_by_slice(monkeypatc
     scanner.scan(filler + needle.encode()[:-1])  # a partial needle is not one
 
 
-@pytest.mark.parametrize("split", [False, True, None])
+@pytest.mark.parametrize("plan", ["one", "kinds", "each", None])
 @pytest.mark.parametrize(
     "needle", ["canario7@canary-mail.mx", "(844) 555-1007", "844 555 1007", "QX7731"]
 )
-def test_a_needle_of_every_kind_is_found_in_one_automaton_or_split(needle, split):
+def test_a_needle_of_every_kind_is_found_whichever_way_the_automata_are_made(needle, plan):
     needles = [f"canario{i}@canary-mail.mx" for i in range(10)]
     needles += [f"(844) 555-{1000 + i}" for i in range(20)]
     needles += [f"844 555 {1000 + i}" for i in range(20)] + ["QX7731"]
-    scanner = NeedleScanner(needles, "utf-8", HEAD, split=split)
-    if split is not None:  # one automaton, or one per first byte: @, (, digits, letters
-        assert len(scanner._automata) == (4 if split else 1)
+    scanner = NeedleScanner(needles, "utf-8", HEAD, plan=plan)
+    # The phones of each form share an anchor the head does not hold.
+    assert sorted(len(g.needles) for g in scanner.exact_groups) == [20, 20]
+    if plan == "one":
+        assert len(scanner._automata) == 1
     scanner.scan(HEAD[:1000])
     data = HEAD[:70000] + b"X," + needle.encode() + b",y\n" + HEAD[70000:]
     with pytest.raises(Collision) as exc:
@@ -75,3 +77,15 @@ def test_a_needle_of_every_kind_is_found_in_one_automaton_or_split(needle, split
     assert exc.value.needle == needle
     if "@" not in needle:  # exact needles stay whole values: inside a longer one, none
         scanner.scan(HEAD[:70000] + b"X,9" + needle.encode() + b"9,y\n")
+        scanner.scan(HEAD[:70000] + b"X," + needle.encode()[:-1] + b",y\n")
+
+
+def test_an_anchored_needle_is_found_at_the_edges_of_the_buffer():
+    needles = [f"844 555 {1000 + i}" for i in range(20)]
+    scanner = NeedleScanner(needles, "utf-8", HEAD)
+    assert len(scanner.exact_groups) == 1
+    for data in (b"844 555 1019", b"844 555 1019,x\n", b"x,844 555 1019"):
+        with pytest.raises(Collision):
+            scanner.scan(data)
+    scanner.scan(b"1844 555 1019")  # part of a longer number
+    scanner.scan(b"844 555 10190")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ahocorasick_rs import BytesAhoCorasick, Implementation
@@ -38,6 +38,10 @@ MIN_NEEDLE = 4
 SLICE = 8 << 20
 #: A head shorter than this is too little to time the automata on.
 SAMPLE_MIN = 64 << 10
+#: At most this many patterns are tried as one automaton each.
+EACH_MAX = 8
+#: Shared substrings of the exact needles looked up in the head, at most.
+CANDIDATES = 64
 
 
 class _Group:
@@ -47,8 +51,17 @@ class _Group:
         self.needles: list[tuple[bytes, str]] = []
 
 
-#: What a pattern stands for: an email group under its anchor, or (needle, whole).
-_What = _Group | tuple[str, bool]
+class _ExactGroup:
+    """Exact needles sharing a substring (the anchor) that is rare in the head."""
+
+    def __init__(self, anchor: bytes) -> None:
+        self.anchor = anchor
+        self.needles: list[tuple[bytes, tuple[str, bool]]] = []
+
+
+#: What a pattern stands for: an email group under its anchor, exact needles under
+#: theirs, or (needle, whole).
+_What = _Group | _ExactGroup | tuple[str, bool]
 Automata = list[tuple[BytesAhoCorasick, list[_What]]]
 
 
@@ -56,11 +69,11 @@ class NeedleScanner:
     """Raise `Collision` when any needle occurs in the scanned bytes."""
 
     def __init__(
-        self, needles: Iterable[str], encoding: str, head: bytes = b"", split: bool | None = None
+        self, needles: Iterable[str], encoding: str, head: bytes = b"", plan: str | None = None
     ) -> None:
         """`head`: the source's first bytes (anchors are chosen rare there, and the
-        automata timed on it); `split`: force one automaton (False) or one per kind of
-        first byte (True) instead of timing both (see `_plan`)."""
+        automata timed on it); `plan`: "one", "kinds" or "each" forces that way of
+        searching (see `_plan`) instead of timing them."""
         folded: dict[bytes, tuple[str, bool]] = {}
         #: needle bytes -> (needle, whole: matched only as a whole value)
         exact: dict[bytes, tuple[str, bool]] = {}
@@ -95,14 +108,19 @@ class NeedleScanner:
             else:
                 for key, text in g.needles:
                     exact.setdefault(key.upper(), (text, False))
-        for key, entry in exact.items():
+        #: Exact needles under shared anchors (each found in the window of a hit).
+        self.exact_groups, alone = _exact_anchors(exact, head)
+        for eg in self.exact_groups:
+            patterns.append(eg.anchor)
+            self._what.append(eg)
+        for key in alone:
             patterns.append(key)
-            self._what.append(entry)
+            self._what.append(exact[key])
         self._exact = exact
         self.longest = max((len(k) for k in (*folded, *exact)), default=0)
         self.empty = not patterns
         #: (automaton, what each of its patterns is), searched one after the other.
-        self._automata = _plan(patterns, self._what, head, split)
+        self._automata = _plan(patterns, self._what, head, plan)
 
     def scan(self, data: bytes | bytearray) -> None:
         """Check one buffer; needles spanning two buffers are the caller's concern.
@@ -129,6 +147,18 @@ class NeedleScanner:
             text, whole = what
             if not whole or _bounded_at(data, lo, hi):
                 raise Collision(text)
+            return
+        if isinstance(what, _ExactGroup):
+            # Every occurrence of a needle holds its anchor, so lies in this window; a
+            # byte more each side tells a whole value from part of a longer one.
+            lo0 = max(0, lo - self.longest - 1)
+            window = data[lo0 : hi + self.longest + 1]
+            for key, (text, whole) in what.needles:
+                pos = window.find(key)
+                while pos != -1:
+                    if not whole or _bounded_at(window, pos, pos + len(key)):
+                        raise Collision(text)
+                    pos = window.find(key, pos + 1)
             return
         window = data[max(0, lo - self.longest) : hi + self.longest].lower()
         for key, text in what.needles:
@@ -231,35 +261,74 @@ def _build(patterns: list[bytes], whats: list[_What]) -> tuple[BytesAhoCorasick,
     return BytesAhoCorasick(patterns, implementation=Implementation.DFA), whats
 
 
-def _plan(patterns: list[bytes], whats: list[_What], head: bytes, split: bool | None) -> Automata:
-    """One automaton for every pattern, or one per kind of first byte, whichever
-    searches `head` faster (or as `split` says).
+def _plan(patterns: list[bytes], whats: list[_What], head: bytes, plan: str | None) -> Automata:
+    """The automata to search: one for every pattern, one per kind of first byte, or
+    (a few patterns) one per pattern, whichever searches `head` fastest (or `plan`).
 
     The automaton's prefilter looks for at most three bytes that its patterns hold
-    (rare in text, by a fixed table): one set of needles with its own prefilter can
-    defeat another's. The bench's phones in two forms, "(844) 555-1018" and
-    "844 555 1018", with the emails' "@canary-mail.mx", searched 9 s per GB in one
-    automaton (the prefilter stopped at nearly every digit of the file) against
-    0.3-0.9 s each alone, 1.3-1.4 s in all. Where one automaton's prefilter holds
-    (the emails and the first form: 0.46 s against 0.56 s split), it stays one.
-    Without a head to time them on, split: its worst case is a pass per kind.
+    (rare in text, by a fixed table): one set of needles can defeat another's. The
+    bench's phones in two forms, "(844) 555-1018" and "844 555 1018", with the emails'
+    "@canary-mail.mx", searched 9 s per GB in one automaton (the prefilter stopped at
+    nearly every digit of the file) against 0.3-0.9 s each alone, 1.3-1.4 s in all;
+    an automaton of a single pattern searches it as a substring (memmem: 0.1 s per GB
+    here). Where one automaton's prefilter holds, it stays one. Without a head to time
+    them on: one per pattern if they are few, else one per kind (bounded worst cases).
     """
     if not patterns:
         return []
     kinds: dict[int, list[int]] = {}
     for i, p in enumerate(patterns):
         kinds.setdefault(_first_kind(p), []).append(i)
-    one = [_build(patterns, whats)]
-    if len(kinds) == 1 or split is False:
-        return one
-    parts = [_build([patterns[i] for i in ix], [whats[i] for i in ix]) for ix in kinds.values()]
-    if split or len(head) < SAMPLE_MIN:
-        return parts  # no sample to judge on: the split's worst case is bounded
+    ways: dict[str, Callable[[], Automata]] = {
+        "one": lambda: [_build(patterns, whats)],
+        "kinds": lambda: [
+            _build([patterns[i] for i in ix], [whats[i] for i in ix]) for ix in kinds.values()
+        ],
+    }
+    if len(patterns) <= EACH_MAX:
+        ways["each"] = lambda: [_build([p], [w]) for p, w in zip(patterns, whats, strict=True)]
+    if plan is not None:
+        return ways[plan]()
+    if len(head) < SAMPLE_MIN:
+        return ways["each" if "each" in ways else "kinds"]()
+    built = {name: make() for name, make in ways.items()}
     sample = memoryview(head)
-    best = [_timed(one, sample), _timed(parts, sample)]
-    for _ in range(2):  # alternated, the least of three each: the machine's load varies
-        best = [min(best[0], _timed(one, sample)), min(best[1], _timed(parts, sample))]
-    return parts if best[1] < best[0] else one
+    best = dict.fromkeys(built, float("inf"))
+    for _ in range(3):  # alternated, the least of three each: the machine's load varies
+        for name, automata in built.items():
+            best[name] = min(best[name], _timed(automata, sample))
+    return built[min(best, key=lambda name: best[name])]
+
+
+def _exact_anchors(
+    exact: dict[bytes, tuple[str, bool]], head: bytes
+) -> tuple[list[_ExactGroup], list[bytes]]:
+    """Anchors shared by exact needles (pool phones, ids of one shape): an 8-byte
+    substring that several needles hold and the head does not (at most RARE times).
+
+    Greedy: the substrings held by the most needles first; the head is searched for
+    at most CANDIDATES of them. Needles that share no rare substring stay patterns of
+    their own. Returns the groups and those needles.
+    """
+    holders: dict[bytes, list[bytes]] = {}
+    for key in exact:
+        # In order of position (not a set's): the same anchors in every run.
+        for gram in dict.fromkeys(
+            key[i : i + ANCHOR_LEN] for i in range(len(key) - ANCHOR_LEN + 1)
+        ):
+            holders.setdefault(gram, []).append(key)
+    ranked = sorted((g for g, ks in holders.items() if len(ks) > 1), key=lambda g: -len(holders[g]))
+    placed: set[bytes] = set()
+    groups: list[_ExactGroup] = []
+    for gram in ranked[:CANDIDATES]:
+        keys = [k for k in holders[gram] if k not in placed]
+        if len(keys) < 2 or head.count(gram) > RARE:
+            continue
+        group = _ExactGroup(gram)
+        group.needles = [(k, exact[k]) for k in keys]
+        placed.update(keys)
+        groups.append(group)
+    return groups, [k for k in exact if k not in placed]
 
 
 def _timed(automata: Automata, sample: memoryview) -> float:
