@@ -89,3 +89,13 @@ def test_an_anchored_needle_is_found_at_the_edges_of_the_buffer():
             scanner.scan(data)
     scanner.scan(b"1844 555 1019")  # part of a longer number
     scanner.scan(b"844 555 10190")
+
+
+def test_without_a_head_to_judge_on_every_needle_is_a_pattern_of_one_automaton():
+    """The formats that scan line by line give no head: no anchors chosen blind (a
+    substring of every phone may be common in the file), one call per line."""
+    needles = [f"844 555 {1000 + i}" for i in range(20)] + ["canario1@canary-mail.mx"]
+    scanner = NeedleScanner(needles, "utf-8")
+    assert scanner.exact_groups == [] and len(scanner._automata) == 1
+    with pytest.raises(Collision):
+        scanner.scan(b"x,844 555 1019\n")

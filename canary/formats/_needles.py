@@ -1,9 +1,11 @@
 """Finding canary values that already occur in a source, fast enough for gigabytes.
 
-One Aho-Corasick automaton (ahocorasick-rs, Rust, GIL released while it searches)
-finds every needle in one pass over each buffer, whatever their number: a separate
+Aho-Corasick automata (ahocorasick-rs, Rust, GIL released while it searches) find
+every needle in a pass over each buffer, whatever their number: a separate
 `bytes.find` per needle cost about 0.05 s per needle per GB (58,391 calls, 2.8 s, for
-20 pool numbers and one copy's ids over 400 MB).
+20 pool numbers and one copy's ids over 400 MB). Usually one automaton; where the
+patterns' prefilters defeat each other, one per kind of first byte, or one per pattern
+when they are a few (see `_plan`).
 
 Needles other than emails are matched exactly as written, as whole values: an id
 "1813" inside a DNI "18134567X" or a longer number is not a collision. Emails are
@@ -13,7 +15,9 @@ many addresses, rare or absent in the head of the source), in lower case and in
 capitals, and an anchor's hit is confirmed on the lower-cased window around it. An
 address whose anchor part (usually the domain) is written in mixed case in the source
 is not seen. Addresses in capitals as needles of their own were five times slower:
-patterns starting with common capitals defeat the automaton's prefilter.
+patterns starting with common capitals defeat the automaton's prefilter. Exact needles
+that share a substring rare in the head (a pool's phones: "844 555 ") are searched
+under it the same way, and confirmed as whole values in the window of a hit.
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ MIN_NEEDLE = 4
 #: Buffers are searched this much at a time (with an overlap of the longest pattern),
 #: so the list of hits one call returns stays small whatever the buffer.
 SLICE = 8 << 20
-#: A head shorter than this is too little to time the automata on.
+#: A head shorter than this is too little to time the automata on or to choose the
+#: exact needles' anchors by: one automaton of every needle, as written.
 SAMPLE_MIN = 64 << 10
 #: At most this many patterns are tried as one automaton each.
 EACH_MAX = 8
@@ -109,7 +114,9 @@ class NeedleScanner:
                 for key, text in g.needles:
                     exact.setdefault(key.upper(), (text, False))
         #: Exact needles under shared anchors (each found in the window of a hit).
-        self.exact_groups, alone = _exact_anchors(exact, head)
+        self.exact_groups, alone = (
+            _exact_anchors(exact, head) if len(head) >= SAMPLE_MIN else ([], list(exact))
+        )
         for eg in self.exact_groups:
             patterns.append(eg.anchor)
             self._what.append(eg)
@@ -271,8 +278,8 @@ def _plan(patterns: list[bytes], whats: list[_What], head: bytes, plan: str | No
     "@canary-mail.mx", searched 9 s per GB in one automaton (the prefilter stopped at
     nearly every digit of the file) against 0.3-0.9 s each alone, 1.3-1.4 s in all;
     an automaton of a single pattern searches it as a substring (memmem: 0.1 s per GB
-    here). Where one automaton's prefilter holds, it stays one. Without a head to time
-    them on: one per pattern if they are few, else one per kind (bounded worst cases).
+    here). Where one automaton's prefilter holds, it stays one, as it does without a
+    head to time them on (the formats that scan line by line call it per line).
     """
     if not patterns:
         return []
@@ -290,7 +297,7 @@ def _plan(patterns: list[bytes], whats: list[_What], head: bytes, plan: str | No
     if plan is not None:
         return ways[plan]()
     if len(head) < SAMPLE_MIN:
-        return ways["each" if "each" in ways else "kinds"]()
+        return ways["one"]()
     built = {name: make() for name, make in ways.items()}
     sample = memoryview(head)
     best = dict.fromkeys(built, float("inf"))
