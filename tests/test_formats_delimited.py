@@ -610,3 +610,17 @@ def test_a_source_that_changes_during_the_pass_gives_no_copy(tmp_path, monkeypat
     with pytest.raises(InputError, match="changed while the copies were written"):
         open_table(src).write_copies([target])
     assert listing(tmp_path) == ["t.csv"]
+
+
+def test_an_output_that_is_not_empty_is_truncated_before_it_is_written(tmp_path):
+    """The writer opens its outputs without O_TRUNC (ext4 flushes a truncated file when
+    it is closed); one that already holds bytes still ends up with only the new ones."""
+    src = tmp_path / "s.csv"
+    src.write_bytes(b"a,b\n1,2\n")
+    out_path = tmp_path / "c.csv"
+    out_path.write_bytes(b"old bytes, longer than the new ones\n" * 100)
+    with stream_mod.MultiWriter([out_path], src) as out:
+        out.submit(b"a,b\n1,2\n", 0, [[(4, b"x,y\n")]])
+        (sha,) = out.finish(durable=False)
+    assert out_path.read_bytes() == b"a,b\nx,y\n1,2\n"
+    assert sha == hashlib.sha256(b"a,b\nx,y\n1,2\n").hexdigest()
