@@ -8,7 +8,7 @@ import io
 import random
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -2101,6 +2101,25 @@ def roll_by_group(r: random.Random, n: int) -> list[list[str]]:
     return rows
 
 
+def pairs_in_runs(
+    copies: Sequence[object], mine: set[str], contact: int, same_run: Callable[..., bool]
+) -> list[tuple[list[str], list[str]]]:
+    """(row above, row below) around each canary of the copies (its value in column
+    `contact` among `mine`) where both rows are of one run (`same_run`)."""
+    pairs = []
+    for copy in copies:
+        with open(copy.path, encoding="utf-8", newline="") as fh:  # type: ignore[attr-defined]
+            table = list(csv.reader(fh))[1:]
+        for k, row in enumerate(table):
+            if row[contact] not in mine:
+                continue
+            if k and same_run(table[k - 1], row):
+                pairs.append((table[k - 1], row))
+            if k + 1 < len(table) and same_run(row, table[k + 1]):
+                pairs.append((row, table[k + 1]))
+    return pairs
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_in_a_roll_sorted_by_name_inside_each_group_a_canary_keeps_the_order(
     tmp_path: Path, seed: int
@@ -2117,24 +2136,11 @@ def test_in_a_roll_sorted_by_name_inside_each_group_a_canary_keeps_the_order(
     )
     copies = issue(store, src, tmp_path, seed, copies=4)
     ours = {c["CORREO"] for c in issued_canaries(store, [x.id for x in copies])}
-    checked = 0
-    for copy in copies:
-        with open(copy.path, encoding="utf-8", newline="") as fh:
-            table = list(csv.reader(fh))[1:]
-        for k, row in enumerate(table):
-            if row[6] not in ours:
-                continue
-            key = [fold_name(v) for v in row[2:5]]
-            for other in (
-                table[k - 1] if k else None,
-                table[k + 1] if k + 1 < len(table) else None,
-            ):
-                if other is None or other[:2] != row[:2]:
-                    continue
-                near = [fold_name(v) for v in other[2:5]]
-                assert (near <= key) if other is table[k - 1] else (key <= near), (other, row)
-                checked += 1
-    assert checked >= 10
+    pairs = pairs_in_runs(copies, ours, 6, lambda a, b: a[:2] == b[:2])
+    assert len(pairs) >= 10
+    for above, below in pairs:
+        key = [fold_name(v) for v in above[2:5]], [fold_name(v) for v in below[2:5]]
+        assert key[0] <= key[1], (above, below)
     store.dispose()
 
 
@@ -2325,18 +2331,8 @@ def test_in_a_payroll_sorted_by_whole_name_inside_each_department_a_canary_keeps
     )
     copies = issue(store, src, tmp_path, seed, copies=4)
     ours = {c["EMAIL"] for c in issued_canaries(store, [x.id for x in copies])}
-    checked = 0
-    for copy in copies:
-        with open(copy.path, encoding="utf-8", newline="") as fh:
-            table = list(csv.reader(fh))[1:]
-        for k, row in enumerate(table):
-            if row[2] not in ours:
-                continue
-            if k and table[k - 1][0] == row[0]:
-                assert fold_name(table[k - 1][1]) <= fold_name(row[1]), (table[k - 1], row)
-                checked += 1
-            if k + 1 < len(table) and table[k + 1][0] == row[0]:
-                assert fold_name(row[1]) <= fold_name(table[k + 1][1]), (row, table[k + 1])
-                checked += 1
-    assert checked >= 10
+    pairs = pairs_in_runs(copies, ours, 2, lambda a, b: a[0] == b[0])
+    assert len(pairs) >= 10
+    for above, below in pairs:
+        assert fold_name(above[1]) <= fold_name(below[1]), (above, below)
     store.dispose()
