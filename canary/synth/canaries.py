@@ -248,6 +248,7 @@ class CanaryFactory:
         self._naming: dict[int, bool] = {}
         self._checks: dict[int, Scheme | None] = {}
         self._owner: tuple[Column | None] | None = None
+        self._dates: list[date | None] | None = None
         #: (persona, the other person's name) -> the address made of that name
         self._owner_emails: dict[tuple[int, str], str] = {}
         self.emails = self._learn_emails()
@@ -312,8 +313,8 @@ class CanaryFactory:
         spanish = self.profile.get("language") == "es"
         out: list[tuple[str, str, str, str | None]] = []
         years: list[int | None] = []
-        births = self._kind("birth_date")
-        for row in self.rows[:5000]:
+        dates = self._birth_dates()
+        for k, row in enumerate(self.rows[:5000]):
             given = paternal = maternal = ""
             for c in self.cols:
                 v = " ".join(row[c.index].split())
@@ -334,9 +335,22 @@ class CanaryFactory:
             if not given or not paternal:
                 continue
             out.append((given, paternal, maternal, self._row_sex(row, given)))
-            born = births[0].fmt["date"].parse(row[births[0].index]) if births else None
-            years.append(born[0].year if born else None)
+            born = dates[k] if dates else None
+            years.append(born.year if born else None)
         return out, years
+
+    def _birth_dates(self) -> list[date | None]:
+        """Each sample row's birth date, from the first birth date column (empty when
+        the table has none). Read once: names by generation, dated documents and the
+        orders by birth all ask."""
+        if self._dates is None:
+            births = self._kind("birth_date")
+            self._dates = []
+            if births:
+                fmt: DateFormat = births[0].fmt["date"]
+                days = (fmt.parse(row[births[0].index]) for row in self.rows)
+                self._dates = [d[0] if d else None for d in days]
+        return self._dates
 
     def _learn_emails(self) -> EmailMaker:
         """What the sample's addresses teach: their shapes and their providers."""
@@ -873,11 +887,8 @@ class CanaryFactory:
         in a table with a birth date column (an age tells no day)."""
         if self._dated is None:
             self._dated = []
-            births = self._kind("birth_date")
-            if births:
-                fmt: DateFormat = births[0].fmt["date"]
-                days = [fmt.parse(row[births[0].index]) for row in self.rows]
-                born = [d[0] if d else None for d in days]
+            born = self._birth_dates()
+            if born:
                 for c in self.cols:
                     if c.kind in DATED_KINDS and not (self.keep_sorted and c.sorted):
                         places = births_in_ids(born, [row[c.index] for row in self.rows])
@@ -905,12 +916,10 @@ class CanaryFactory:
         by year both ask."""
         if self._births_of_rows is not None:
             return self._births_of_rows
-        births, ages = self._kind("birth_date"), self._kind("age")
+        ages = self._kind("age")
         out: list[int | None] = []
-        if births:
-            fmt: DateFormat = births[0].fmt["date"]
-            days = (fmt.parse(row[births[0].index]) for row in self.rows)
-            out = [d[0].toordinal() if d else None for d in days]
+        if self._kind("birth_date"):
+            out = [d.toordinal() if d else None for d in self._birth_dates()]
         elif ages:
             years = (parse_number(row[ages[0].index]) for row in self.rows)
             ref = self._age_ref.toordinal()
