@@ -1,4 +1,7 @@
-"""Choosing the `Table` for a source: by file extension, or a SQLAlchemy URL."""
+"""Choosing the `Table` for a source: by file extension, or a SQLAlchemy URL.
+
+The workbook, JSON and SQL readers are imported when a source of theirs is opened:
+issuing copies of a delimited file does not load them."""
 
 from __future__ import annotations
 
@@ -6,10 +9,7 @@ from pathlib import Path
 
 from canary.errors import InputError
 from canary.formats.delimited import DelimitedTable
-from canary.formats.jsonfile import JsonlTable, JsonTable
-from canary.formats.sql import SqliteFileTable, SqlUrlTable
 from canary.formats.table import Table
-from canary.formats.xlsx import XlsxTable
 
 DELIMITED = {".csv", ".tsv", ".txt"}
 SQLITE = {".sqlite", ".sqlite3", ".db"}
@@ -29,6 +29,8 @@ def open_table(source: str | Path, *, table: str | None = None, sheet: str | Non
     if "://" in text and not Path(text).exists():
         if not table:
             raise InputError("a database URL needs --table naming the table to copy")
+        from canary.formats.sql import SqlUrlTable
+
         return SqlUrlTable(text, table)
     path = Path(text)
     ext = path.suffix.lower()
@@ -42,12 +44,19 @@ def open_table(source: str | Path, *, table: str | None = None, sheet: str | Non
     if ext in DELIMITED:
         return DelimitedTable(path)
     if ext == ".xlsx":
+        from canary.formats.xlsx import XlsxTable
+
         return XlsxTable(path, sheet)
     if ext == ".json":
+        from canary.formats.jsonfile import JsonTable
+
         return JsonTable(path)
     if ext in (".jsonl", ".ndjson"):
+        from canary.formats.jsonfile import JsonlTable
+
         return JsonlTable(path)
     if not table:
         raise InputError(f"{path} is a SQLite file: name the table with --table")
+    from canary.formats.sql import SqliteFileTable
 
     return SqliteFileTable(path, table)

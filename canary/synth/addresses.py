@@ -9,6 +9,7 @@ in the sample, not issued before (the register), not issued in this run.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 import re
@@ -94,9 +95,12 @@ def _render_template(template: str, tokens: dict[str, str]) -> str:
     return out
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def match_template(local: str, names: tuple[str, str, str]) -> str:
     """The template a real local part follows given its row's (given, paternal,
-    maternal) names, with its digit suffix as {dN}; "{other}" when none fits."""
+    maternal) names, with its digit suffix as {dN}; "{other}" when none fits. Cached:
+    the factory asks it of each sampled address three times (the shapes' counts, the
+    birth-year digits, the other local parts)."""
     m = re.match(r"^(.*?)(\d*)$", fold(local))  # "núria.3" follows {first}.{d1} too
     body, digits = (m.group(1), m.group(2)) if m else (local, "")
     tokens = _tokens(*names)
