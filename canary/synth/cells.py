@@ -54,7 +54,14 @@ def fold(text: str) -> str:
     """Lower case without accents (ñ becomes n): how headers and names are compared."""
     if text.isascii():
         return text.lower()
+    if len(text) > FOLD_CACHED:
+        return _fold_accented.__wrapped__(text)
     return _fold_accented(text)
+
+
+#: Texts up to this long are folded through the cache (names, places): a long cell
+#: of a dump is folded as it is, so the cache stays small whatever the input holds.
+FOLD_CACHED = 200
 
 
 @functools.lru_cache(maxsize=1 << 14)
