@@ -341,8 +341,8 @@ class CanaryFactory:
 
     def _birth_dates(self) -> list[date | None]:
         """Each sample row's birth date, from the first birth date column (empty when
-        the table has none). Read once: names by generation, dated documents and the
-        orders by birth all ask."""
+        the table has none). Read once: the email shapes' birth years, names by
+        generation, dated documents and the orders by birth all ask."""
         if self._dates is None:
             births = self._kind("birth_date")
             self._dates = []
@@ -357,22 +357,16 @@ class CanaryFactory:
         emails = self._kind("email")
         pairs: list[tuple[str, tuple[str, str, str]]] = []
         births: list[date | None] = []
-        birth_cols = self._kind("birth_date")
-        birth_fmt: DateFormat | None = birth_cols[0].fmt["date"] if birth_cols else None
+        dates = self._birth_dates()
         owner = self._email_owner()
         if emails:
             col = emails[0].index
-            for row in self.rows[:3000]:
+            for k, row in enumerate(self.rows[:3000]):
                 addr = row[col].strip()
                 names = self._row_names(row) if owner is None else self._names_in(owner, row)
                 if addr and "@" in addr and names is not None:
                     pairs.append((addr.rsplit("@", 1)[0].lower(), names))
-                    parsed = (
-                        birth_fmt.parse(row[birth_cols[0].index].strip())
-                        if birth_fmt is not None
-                        else None
-                    )
-                    births.append(parsed[0] if parsed else None)
+                    births.append(dates[k] if dates else None)
         patterns = learn_patterns(pairs, self.profile["email_patterns"])
         # Digits that are the row's birth year ("maria_lopez85" of a woman born in 1985)
         # are the canary's own birth year: a holder can compare them with the row's date.
