@@ -60,6 +60,7 @@ from canary.synth.ids import (
     GapModel,
     PositionModel,
     births_in_ids,
+    date_stamps,
     new_id,
     prediction_gain,
 )
@@ -883,9 +884,10 @@ class CanaryFactory:
             self._dated = []
             born = self._birth_dates()
             if born:
+                stamps = date_stamps(born)
                 for c in self.cols:
                     if c.kind in DATED_KINDS and not (self.keep_sorted and c.sorted):
-                        places = births_in_ids(born, [row[c.index] for row in self.rows])
+                        places = births_in_ids(stamps, [row[c.index] for row in self.rows])
                         if places:
                             self._dated.append((c, places))
         return self._dated

@@ -462,19 +462,27 @@ class BirthInId:
         return "".join(out)
 
 
-def births_in_ids(births: Sequence[date | None], values: Sequence[str]) -> list[BirthInId]:
-    """Where a column's numbers hold their rows' birth dates: per count of digits, the
-    place and form at least `BirthInId.SHARE` of its rows (with a birth) hold theirs in.
-    A date of six digits falls in a random number of ten about once in 10^5 rows."""
+def date_stamps(births: Sequence[date | None]) -> list[tuple[str, ...] | None]:
+    """Each birth written in every form of `DATE_FORMS`, in that order: written once,
+    for every column `births_in_ids` looks at."""
+    return [None if b is None else tuple(b.strftime(f) for f in DATE_FORMS) for b in births]
+
+
+def births_in_ids(
+    stamps: Sequence[tuple[str, ...] | None], values: Sequence[str]
+) -> list[BirthInId]:
+    """Where a column's numbers hold their rows' birth dates (`stamps`, from
+    `date_stamps`): per count of digits, the place and form at least `BirthInId.SHARE`
+    of its rows (with a birth) hold theirs in. A date of six digits falls in a random
+    number of ten about once in 10^5 rows."""
     rows: Counter[int] = Counter()
     found: Counter[tuple[int, int, str]] = Counter()
-    for born, value in zip(births, values, strict=True):
+    for written, value in zip(stamps, values, strict=True):
         digits = re.sub(r"\D", "", value)
-        if born is None or len(digits) < 6:
+        if written is None or len(digits) < 6:
             continue
         rows[len(digits)] += 1
-        for form in DATE_FORMS:
-            stamp = born.strftime(form)
+        for form, stamp in zip(DATE_FORMS, written, strict=True):
             at = digits.find(stamp)
             while at != -1:
                 found[(len(digits), at, form)] += 1
