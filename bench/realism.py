@@ -579,6 +579,104 @@ def colegio_order(row: list[str]) -> tuple[Any, ...]:
     return (grade, row[1], plain(row[4]), plain(row[5]), plain(row[6]))
 
 
+AR_F = "MARIA LAURA|SILVIA|GRACIELA|MARIA JOSE|ANALIA|CLAUDIA|PATRICIA|NATALIA|CAROLINA|ROMINA|VANESA|GABRIELA|LORENA|SOLEDAD|MARIA EUGENIA|NORMA BEATRIZ|MIRTA|LUCIA|FLORENCIA|AGUSTINA|MICAELA|CAMILA".split(
+    "|"
+)
+AR_M = "JUAN CARLOS|JORGE|CARLOS ALBERTO|MARCELO|DANIEL|SERGIO|GUSTAVO|PABLO|MARTIN|DIEGO|HUGO|RUBEN DARIO|WALTER|FACUNDO|NICOLAS|MATIAS|LEANDRO|GONZALO|EZEQUIEL|FRANCO".split(
+    "|"
+)
+AR_S = (
+    "GONZALEZ|RODRIGUEZ|GOMEZ|FERNANDEZ|LOPEZ|DIAZ|MARTINEZ|PEREZ|GARCIA|SANCHEZ|ROMERO|"
+    "SOSA|ALVAREZ|TORRES|RUIZ|RAMIREZ|FLORES|BENITEZ|ACOSTA|MEDINA|HERRERA|SUAREZ|AGUIRRE|"
+    "GIMENEZ|GUTIERREZ|PEREYRA|ROJAS|MOLINA|CASTRO|ORTIZ|SILVA|NUÑEZ|LUNA|JUAREZ|CABRERA|"
+    "RIOS|FERREYRA|GODOY|MORALES|DOMINGUEZ|RUSSO|FERRARI|ROMANO|COLOMBO|BIANCHI"
+).split("|")
+#: localidad -> (partido, postal code, area code)
+AR_PLACES = {
+    "LA PLATA": ("LA PLATA", "1900", "221"), "CITY BELL": ("LA PLATA", "1896", "221"),
+    "BERISSO": ("BERISSO", "1923", "221"), "ENSENADA": ("ENSENADA", "1925", "221"),
+    "QUILMES": ("QUILMES", "1878", "11"), "BERNAL": ("QUILMES", "1876", "11"),
+    "LANUS": ("LANUS", "1824", "11"), "AVELLANEDA": ("AVELLANEDA", "1870", "11"),
+    "MAR DEL PLATA": ("GENERAL PUEYRREDON", "7600", "223"),
+    "BAHIA BLANCA": ("BAHIA BLANCA", "8000", "291"), "TANDIL": ("TANDIL", "7000", "249"),
+    "MORON": ("MORON", "1708", "11"), "CASTELAR": ("MORON", "1712", "11"),
+}  # fmt: skip
+AR_STREETS = ["AV. SAN MARTIN", "BELGRANO", "RIVADAVIA", "CALLE 7", "CALLE 12", "MITRE",
+              "SARMIENTO", "AV. 44", "MORENO", "ALSINA", "LAVALLE", "COLON", "9 DE JULIO"]  # fmt: skip
+
+
+def table_ar(r: random.Random, n: int) -> tuple[list[str], list[list[str]], dict[str, Any]]:
+    """A party's roll of members in Buenos Aires province as its system exports it:
+    "SURNAME, NAMES", the DNI with dots, the CUIL holding it (20 men, 27 women, 23 where
+    the check digit would be 10), birth date and age at the cut, the "clase" (birth
+    year), phones in the local forms people write ("221 15-456-7890", "(011) 4567-8901",
+    "+54 9 11 ..."), the postal code and area code of the locality, the date of
+    membership after the 18th birthday; about 500 a page, a source line at the end."""
+    import phonenumbers
+    from stdnum.ar import cuit
+
+    header = ["Nro. Afiliado", "Apellido y Nombre", "DNI", "CUIL", "Sexo", "Fecha Nac.",
+              "Clase", "Edad", "Domicilio", "Localidad", "Partido", "C.P.", "Telefono",
+              "Email", "Fecha Afiliacion"]  # fmt: skip
+    cut = date(2027, 6, 1)
+    rows = []
+    for _ in range(n):
+        female = r.random() < 0.53
+        g = pick(r, AR_F if female else AR_M, 0.6)
+        p = pick(r, AR_S, 0.6)
+        s2 = pick(r, AR_S, 0.6) if r.random() < 0.2 else ""
+        birth = date(1940, 1, 1) + timedelta(days=r.randint(0, 365 * 67))
+        dni_n = int(14_000_000 + (birth.year - 1960) * 700_000 + r.randint(-900_000, 900_000))
+        dni_n = max(dni_n, 1_000_000)
+        body8 = f"{dni_n:08d}"
+        pre = "27" if female else "20"
+        check = cuit.calc_check_digit(pre + body8)
+        if check == "10" or len(check) > 1:  # stdnum raises for 10 on some versions
+            pre = "23"
+            check = cuit.calc_check_digit(pre + body8)
+        loc = pick(r, list(AR_PLACES), 0.7)
+        partido, cp, area = AR_PLACES[loc]
+        age = cut.year - birth.year - ((cut.month, cut.day) < (birth.month, birth.day))
+        street = f"{r.choice(AR_STREETS)} {r.randint(1, 4999)}"
+        if r.random() < 0.2:
+            street += f" PISO {r.randint(1, 12)} DTO {r.choice('ABCDEF')}"
+        kind = r.random()
+        rest = 10 - len(area)
+        for _try in range(200):  # numbers the plan gives (a landline's or a mobile's)
+            sub = str(r.randint(2, 9)) + "".join(str(r.randint(0, 9)) for _ in range(rest - 1))
+            e164 = f"+54{'' if 0.65 <= kind < 0.85 else '9'}{area}{sub}"
+            if phonenumbers.is_valid_number(phonenumbers.parse(e164)):
+                break
+        if kind < 0.45:  # a mobile written locally
+            tel = f"{area} 15-{sub[:-4]}-{sub[-4:]}"
+        elif kind < 0.65:
+            tel = f"+54 9 {area} {sub[:-4]}-{sub[-4:]}"
+        elif kind < 0.85:  # a landline
+            tel = f"(0{area}) {sub[:-4]}-{sub[-4:]}"
+        else:
+            tel = ""
+        local = email_local(r, g, p, s2, birth).lower()
+        dom = pick(
+            r, ["gmail.com", "hotmail.com", "yahoo.com.ar", "outlook.com", "fibertel.com.ar"], 0.8
+        )
+        email = f"{local}@{dom}" if r.random() < 0.7 else ""
+        join = max(birth + timedelta(days=365 * 18 + 5), date(1983, 10, 30)) + timedelta(
+            days=r.randint(0, 3000)
+        )
+        join = min(join, cut - timedelta(days=1))
+        name = f"{p}{' ' + s2 if s2 else ''}, {g}"
+        rows.append(
+            ["", name, f"{dni_n:,}".replace(",", "."), f"{pre}-{body8}-{check}",
+             "F" if female else "M", birth.strftime("%d/%m/%Y"), str(birth.year), str(age),
+             street, loc, partido, cp, tel, email, join.strftime("%d/%m/%Y")]
+        )  # fmt: skip
+    rows.sort(key=lambda row: plain(row[1]))
+    for i, row in enumerate(rows):
+        row[0] = str(10_000 + 3 * i + r.randint(0, 2))
+    bottom = [["Fuente: Junta Electoral partidaria, corte 01/06/2027", *[""] * (len(header) - 1)]]
+    return header, rows, {"delimiter": ",", "encoding": "utf-8", "bottom": bottom}
+
+
 #: Each table with the prefixes of the organisation's canary numbers (ordinary numbers
 #: of the table's country and main area codes, the rest of their digits at random): the
 #: `--partial-pool`; by default `table_pools` adds every area code or operator block the
@@ -594,6 +692,7 @@ TABLES: dict[str, tuple[Callable[..., Any], list[tuple[str, int]]]] = {
     "loteria.json": (table_json, [("+52844", 7), ("+52871", 7)]),
     "co_afiliados.txt": (table_co, [("+57300", 7), ("+57310", 7), ("+57315", 7)]),
     "co_colegio.csv": (table_colegio, [("+57300", 7), ("+57310", 7), ("+57315", 7)]),
+    "ar_afiliados.csv": (table_ar, [("+54911", 8), ("+549221", 7)]),
     "cl_deudores.csv": (
         table_cl,
         [("+569", 8), ("+5622", 7), ("+5632", 7), ("+5641", 7), ("+5645", 7), ("+5655", 7)],
@@ -639,8 +738,18 @@ def table_pools(
     from canary.synth.canaries import number_block
     from canary.synth.cells import national_number
 
-    region = {"+52": "MX", "+1": "US", "+34": "ES", "+506": "CR", "+57": "CO", "+56": "CL"}
-    cc = next(c for c in ("+506", "+52", "+34", "+57", "+56", "+1") if pools[0][0].startswith(c))
+    region = {
+        "+54": "AR",
+        "+52": "MX",
+        "+1": "US",
+        "+34": "ES",
+        "+506": "CR",
+        "+57": "CO",
+        "+56": "CL",
+    }
+    cc = next(
+        c for c in ("+506", "+52", "+54", "+34", "+57", "+56", "+1") if pools[0][0].startswith(c)
+    )
     phone_cols = [j for j, h in enumerate(header) if re.search(r"tel|phone|celular", h, re.I)]
     if not phone_cols:
         return pools
@@ -732,6 +841,9 @@ def shape(v: str) -> str:
 
 
 NUM_RE = re.compile(r"\d+(?:[.,]\d+)?")
+DATE_RE = re.compile(
+    r"\b(?:\d{1,2}[/.-](?P<m>\d{1,2})[/.-](?P<y>\d{4})|(?P<y2>\d{4})-(?P<m2>\d{1,2})-\d{1,2})\b"
+)
 
 
 def fold(text: str) -> str:
@@ -838,6 +950,27 @@ def features(
                 f"joint:{ka}|{header[b][:18]}",
                 [pc[(kv[i], cols[b][i])] / kc[kv[i]] for i in range(n)],
             )
+    # a short number against the row's dates: a "clase" that is the year of birth
+    dated = {}
+    for j, col in enumerate(cols):
+        got = [DATE_RE.search(v) for v in col]
+        if sum(m is not None for m in got) > 0.5 * n:
+            dated[j] = [
+                (int(m["y"] or m["y2"]), int(m["m"] or m["m2"])) if m else None for m in got
+            ]
+    for j, col in enumerate(cols):
+        if j in dated or sum(v.isdigit() and len(v) <= 4 for v in col) <= 0.5 * n:
+            continue
+        for d, days in dated.items():
+            pair = f"{header[j][:18]}~{header[d][:18]}"
+            for part, k in (("year", 0), ("month", 1)):
+                add(
+                    f"{pair}:{part}",
+                    [
+                        float(bool(v.isdigit() and ym and int(v) in (ym[k], ym[k] % 100)))
+                        for v, ym in zip(col, days, strict=True)
+                    ],
+                )
     # the email's agreement with the row's names
     for j in email_cols:
         locals_ = [fold(rows[i][j].rsplit("@", 1)[0]) for i in range(n)]
@@ -1005,7 +1138,9 @@ def collect(
         for d in ("correo-avisos.mx", "buzon-mx.com", "avisos-cr.com", "correo-es.com"):
             register.add_domain(store, d)
         for number in pool_numbers(pools, max(60, len(pools))):
-            register.add_phone(store, number, "twilio")
+            # a landline column's canaries are landlines, heard by calls
+            fixed = register.line_type(number) == "fixed_line"
+            register.add_phone(store, number, "twilio", voice_only=fixed)
         # One table and its copies; with `fresh`, each copy of its own table drawn the
         # same way (nothing one copy teaches about a particular row, value count or
         # place carries over to another: only how canaries are made).

@@ -2336,3 +2336,25 @@ def test_in_a_payroll_sorted_by_whole_name_inside_each_department_a_canary_keeps
     for above, below in pairs:
         assert fold_name(above[1]) <= fold_name(below[1]), (above, below)
     store.dispose()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_column_holding_a_dates_year_or_month_holds_the_canarys(seed: int) -> None:
+    # An Argentine party roll's "Clase" is the year of birth, and a payments list's "Mes"
+    # the month of the payment ("03"): drawn apart, a canary's clase was the year of birth
+    # of no canary (every one a tell a holder sees at a glance).
+    r = random.Random(seed)
+    rows = []
+    for _ in range(300):
+        g, p, m = r.choice(MX_GIVEN), r.choice(MX_SURNAMES), r.choice(MX_SURNAMES)
+        born = date(1940, 1, 1) + timedelta(days=r.randint(0, 365 * 65))
+        paid = date(2024, 1, 1) + timedelta(days=r.randint(0, 364))
+        amount = f"{r.randint(100, 5000)}.00"
+        rows.append([g, p, m, born.strftime("%d/%m/%Y"), str(born.year), paid.isoformat(),
+                     f"{paid.month:02d}", amount])  # fmt: skip
+    header = ["NOMBRE", "PATERNO", "MATERNO", "FECHA NAC.", "CLASE", "FECHA PAGO", "MES", "IMPORTE"]
+    for row in canaries_of(Sample(header, rows, True, len(rows)), seed):
+        born = datetime.strptime(row[3], "%d/%m/%Y")
+        paid = date.fromisoformat(row[5])
+        assert row[4] == str(born.year), row
+        assert row[6] == f"{paid.month:02d}", row

@@ -92,7 +92,10 @@ from canary.synth.profiles import locale_profile
 from canary.synth.relations import (
     DATE_ORDER_SHARE,
     MIN_ORDERED_ROWS,
+    DatePart,
     NumberRelation,
+    date_parts,
+    keep_date_parts,
     keep_relations,
     number_relations,
 )
@@ -195,6 +198,7 @@ class CanaryFactory:
         self._deps: list[tuple[int, int]] | None = None
         self._born: list[tuple[Column, BirthOrder, list[int]]] | None = None
         self._relations: list[NumberRelation] | None = None
+        self._date_parts: list[DatePart] | None = None
         self._side_faker: LazyFaker | None = None
         self._runs_by_birth: list[int] | None = None
         self._years: list[int | None] | None = None
@@ -745,6 +749,7 @@ class CanaryFactory:
         self._fill_other_people(row, persona, phone)
         self._owners_email(row, persona)
         self._keep_date_order(row, persona)
+        self._keep_date_parts(row)
         self._keep_number_relations(row, persona)
         self._keep_ids_with_birth(row, persona)
         self._keep_births_in_ids(row, persona)
@@ -823,6 +828,13 @@ class CanaryFactory:
         had given less in all their years than one gift, and 99% of a payroll's totals
         were not the sum of their parts."""
         keep_relations(row, self._number_relations(), self.cols, p.seed, self._grouped_columns())
+
+    def _keep_date_parts(self, row: list[str]) -> None:
+        """A column holding the year or month of a date of the row (`date_parts`: a
+        voter's "clase") holds the canary's; a run's own columns are left as the run's."""
+        if self._date_parts is None:
+            self._date_parts = date_parts(self.cols, self.rows)
+        keep_date_parts(row, self._date_parts, self.cols, self._grouped_columns())
 
     def _number_relations(self) -> list[NumberRelation]:
         """What the rows' numbers obey (`number_relations`), a rate read by the values

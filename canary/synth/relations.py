@@ -1,25 +1,30 @@
 """Rules a table's numbers keep across a row's columns: a total of its parts, a
 quantity times a price, a tax at one rate, seniority pay at the rate of the row's group,
-a lifetime sum never below one gift. `number_relations` reads them off the rows;
-`keep_relations` makes a canary's numbers keep them."""
+a lifetime sum never below one gift, a year or month of the row's date. `number_relations`
+and `date_parts` read them off the rows; `keep_relations` and `keep_date_parts` make a
+canary's numbers keep them."""
 
 from __future__ import annotations
 
 import math
 import random
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from itertools import combinations
 from typing import cast
 
-from canary.synth.cells import parse_number, write_number
+from canary.synth.cells import DateFormat, parse_number, write_number
 from canary.synth.infer import Column
 
 __all__ = [
     "DATE_ORDER_SHARE",
     "MIN_ORDERED_ROWS",
+    "DatePart",
     "NumberRelation",
+    "date_parts",
+    "keep_date_parts",
     "keep_relations",
     "number_relations",
 ]
@@ -201,3 +206,84 @@ def _rate_by(
     if hits < RELATION_SHARE * len(pairs):
         return None
     return NumberRelation("rate", t, (a,), by=by, rates=rates)
+
+
+#: What of a date a number column may hold (`DatePart.part`), and how to read it.
+DATE_PARTS: dict[str, Callable[[date], int]] = {
+    "year": lambda d: d.year,
+    "yy": lambda d: d.year % 100,
+    "month": lambda d: d.month,
+}
+
+
+@dataclass(frozen=True)
+class DatePart:
+    """A column holding a part (`DATE_PARTS`) of the row's date in column `source`: a
+    voter's "clase" is the year of birth, a "mes" the month of a payment; `width` the
+    digits its values are padded to ("03"), 0 where they are not."""
+
+    target: int
+    source: int
+    part: str
+    width: int = 0
+
+
+def date_parts(cols: Sequence[Column], rows: Sequence[Sequence[str]]) -> list[DatePart]:
+    """The columns of whole numbers that hold a part of a date column's value in
+    `RELATION_SHARE` of the rows holding both (of `MIN_ORDERED_ROWS` at least, on up to
+    `RELATION_ROWS` rows spread over the sample): each with its first such date."""
+    rows = rows[:: max(1, len(rows) // RELATION_ROWS)][:RELATION_ROWS]
+    dated = [c for c in cols if c.kind in ("date", "birth_date") and c.fmt.get("date")]
+    if not dated:
+        return []
+    days = {
+        c.index: [_parsed(c.fmt["date"], row[c.index]) for row in rows] for c in dated
+    }  # fmt: skip
+    out: list[DatePart] = []
+    for t in cols:
+        if t.kind in ("date", "birth_date", "email", "phone"):
+            continue
+        cells = [row[t.index].strip() for row in rows]
+        filled = [v for v in cells if v]
+        if len(filled) < MIN_ORDERED_ROWS or not all(v.isdigit() and len(v) <= 4 for v in filled):
+            continue
+        part = _part_of(cells, dated, days)
+        if part is not None:
+            source, name = part
+            padded = any(len(v) > 1 and v[0] == "0" for v in filled)
+            width = max(len(v) for v in filled) if padded else 0
+            out.append(DatePart(t.index, source, name, width))
+    return out
+
+
+def _parsed(fmt: DateFormat, text: str) -> date | None:
+    got = fmt.parse(text) if text.strip() else None
+    return got[0] if got else None
+
+
+def _part_of(
+    cells: list[str], dated: Sequence[Column], days: Mapping[int, list[date | None]]
+) -> tuple[int, str] | None:
+    """(date column, part) whose value `cells` hold in `RELATION_SHARE` of the rows."""
+    for c in dated:
+        pairs = [(int(v), d) for v, d in zip(cells, days[c.index], strict=True) if v and d]
+        if len(pairs) < MIN_ORDERED_ROWS:
+            continue
+        for name, of in DATE_PARTS.items():
+            if sum(v == of(d) for v, d in pairs) >= RELATION_SHARE * len(pairs):
+                return c.index, name
+    return None
+
+
+def keep_date_parts(
+    row: list[str], parts: Sequence[DatePart], cols: Sequence[Column], skip: Sequence[int] = ()
+) -> None:
+    """Make `row`'s columns hold the parts of its dates the table's rows hold (an empty
+    cell stays empty, as a date it cannot read leaves it); columns in `skip` are left
+    as they are. Drawn apart, a roll's "clase" was the year of birth of no canary."""
+    for dp in parts:
+        if dp.target in skip or not row[dp.target].strip():
+            continue
+        d = _parsed(cols[dp.source].fmt["date"], row[dp.source])
+        if d is not None:
+            row[dp.target] = str(DATE_PARTS[dp.part](d)).zfill(dp.width)
