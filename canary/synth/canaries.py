@@ -90,13 +90,15 @@ from canary.synth.personas import (
 )
 from canary.synth.profiles import locale_profile
 from canary.synth.relations import (
-    DATE_ORDER_SHARE,
     MIN_ORDERED_ROWS,
+    DateOrder,
     DatePart,
     NumberRelation,
+    date_orders,
     date_parts,
     keep_date_parts,
     keep_relations,
+    later_date,
     number_relations,
 )
 
@@ -194,7 +196,7 @@ class CanaryFactory:
         )
         self._column_nsn: dict[int, list[str]] = {}
         self._other_cols: set[int] | None = None
-        self._orders: list[tuple[int, int, list[int]]] | None = None
+        self._orders: list[DateOrder] | None = None
         self._deps: list[tuple[int, int]] | None = None
         self._born: list[tuple[Column, BirthOrder, list[int]]] | None = None
         self._relations: list[NumberRelation] | None = None
@@ -1129,50 +1131,24 @@ class CanaryFactory:
     def _keep_date_order(self, row: list[str], p: Persona) -> None:
         """A date column that never comes before another in the table's rows (a last
         gift after joining, a leaving date after the start) does not in the canary's
-        either, nor nearer it than any row's (hired at 16 at the youngest): where it
-        would, it is the earlier date plus a real row's gap between the two. Drawn
-        apart, 22% of a donor list's canaries gave their last gift before they joined,
-        and 17% of a payroll's were hired before they were 16."""
-        for a, b, gaps in self._date_orders():
+        either, nor nearer it than any row's (hired at 16 at the youngest), and is drawn
+        as a row's whose earlier date is near the canary's (`later_date`). Drawn apart,
+        22% of a donor list's canaries gave their last gift before they joined, and 17%
+        of a payroll's were hired before they were 16."""
+        if self._orders is None:
+            self._orders = date_orders(self.cols, self.rows)
+        for order in self._orders:
+            a, b = order.earlier, order.later
             fa, fb = self.cols[a].fmt["date"], self.cols[b].fmt["date"]
             da = fa.parse(row[a]) if row[a] else None
             db = fb.parse(row[b]) if row[b] else None
-            if da is None or db is None or (db[0] - da[0]).days >= min(gaps):
+            if da is None or db is None:
                 continue
             if self.keep_sorted and self.cols[b].sorted:
                 continue  # its neighbours decide it
             r = random.Random(f"{p.seed}:order:{b}")
-            _low, high = self._date_range(self.cols[b], fb)
-            row[b] = fb.format(max(min(da[0] + timedelta(days=r.choice(gaps)), high), da[0]), db[1])
-
-    def _date_orders(self) -> list[tuple[int, int, list[int]]]:
-        """(earlier column, later column, the rows' gaps in days) for pairs of date
-        columns in that order in nearly every row holding both."""
-        if self._orders is None:
-            self._orders = []
-            dated = [c for c in self.cols if c.kind in ("date", "birth_date")]
-            parsed = {
-                c.index: [c.fmt["date"].parse(row[c.index]) if row[c.index] else None
-                          for row in self.rows]
-                for c in dated
-            }  # fmt: skip
-            for a in dated:
-                for b in dated:
-                    if a.index == b.index or any(
-                        (x, y) == (b.index, a.index) for x, y, _g in self._orders
-                    ):
-                        continue
-                    pairs = [
-                        (x[0], y[0])
-                        for x, y in zip(parsed[a.index], parsed[b.index], strict=True)
-                        if x is not None and y is not None
-                    ]
-                    if len(pairs) < MIN_ORDERED_ROWS:
-                        continue
-                    gaps = [(y - x).days for x, y in pairs]
-                    if sum(g >= 0 for g in gaps) >= DATE_ORDER_SHARE * len(gaps):
-                        self._orders.append((a.index, b.index, [g for g in gaps if g >= 0]))
-        return self._orders
+            span = self._date_range(self.cols[b], fb)
+            row[b] = fb.format(later_date(order, da[0], span, r), db[1])
 
     def _checked(
         self,

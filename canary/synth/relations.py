@@ -6,12 +6,13 @@ canary's numbers keep them."""
 
 from __future__ import annotations
 
+import bisect
 import math
 import random
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from itertools import combinations
 from typing import cast
 
@@ -21,11 +22,14 @@ from canary.synth.infer import Column
 __all__ = [
     "DATE_ORDER_SHARE",
     "MIN_ORDERED_ROWS",
+    "DateOrder",
     "DatePart",
     "NumberRelation",
+    "date_orders",
     "date_parts",
     "keep_date_parts",
     "keep_relations",
+    "later_date",
     "number_relations",
 ]
 
@@ -287,3 +291,89 @@ def keep_date_parts(
         d = _parsed(cols[dp.source].fmt["date"], row[dp.source])
         if d is not None:
             row[dp.target] = str(DATE_PARTS[dp.part](d)).zfill(dp.width)
+
+
+#: the rows nearest a canary's earlier date its later one is drawn from (`later_date`)
+NEAREST_ROWS = 10
+
+
+@dataclass(frozen=True)
+class DateOrder:
+    """Column `later` is on or after column `earlier` in nearly every row holding both
+    (`DATE_ORDER_SHARE`): joining after birth, leaving after hiring. `pairs` are the
+    rows' (earlier, later) days as ordinals, sorted; `gaps` their differences of zero
+    days or more; `shift` whether a row's later date follows from its earlier one (an
+    expiry ten years after the issue: the later date moves with the earlier) rather
+    than being drawn apart from it (a payment in 2024 whoever was born when)."""
+
+    earlier: int
+    later: int
+    gaps: list[int]
+    pairs: list[tuple[int, int]]
+    shift: bool
+
+
+def date_orders(cols: Sequence[Column], rows: Sequence[Sequence[str]]) -> list[DateOrder]:
+    """The pairs of date columns in order in `DATE_ORDER_SHARE` of the rows holding
+    both (of `MIN_ORDERED_ROWS` at least), each pair once."""
+    dated = [c for c in cols if c.kind in ("date", "birth_date") and c.fmt.get("date")]
+    days = {c.index: [_parsed(c.fmt["date"], row[c.index]) for row in rows] for c in dated}
+    out: list[DateOrder] = []
+    for a in dated:
+        for b in dated:
+            if a.index == b.index or any((o.earlier, o.later) == (b.index, a.index) for o in out):
+                continue
+            pairs = sorted(
+                (x.toordinal(), y.toordinal())
+                for x, y in zip(days[a.index], days[b.index], strict=True)
+                if x is not None and y is not None
+            )
+            if len(pairs) < MIN_ORDERED_ROWS:
+                continue
+            gaps = [y - x for x, y in pairs]
+            if sum(g >= 0 for g in gaps) >= DATE_ORDER_SHARE * len(gaps):
+                shift = _moves_with(pairs)
+                out.append(DateOrder(a.index, b.index, [g for g in gaps if g >= 0], pairs, shift))
+    return out
+
+
+def _moves_with(pairs: list[tuple[int, int]]) -> bool:
+    """Whether a row's later day is told better by its nearest row's (by the earlier
+    day) gap than by its nearest row's later day: the mean error of each, each row
+    against the `NEAREST_ROWS` nearest others."""
+    step = max(1, len(pairs) // RELATION_ROWS)
+    moved = kept = 0.0
+    for i in range(0, len(pairs), step):
+        x, y = pairs[i]
+        near = _nearest(pairs, x, NEAREST_ROWS + 1)
+        near = [k for k in near if k != i][:NEAREST_ROWS]
+        moved += sum(abs(x + (pairs[k][1] - pairs[k][0]) - y) for k in near) / len(near)
+        kept += sum(abs(pairs[k][1] - y) for k in near) / len(near)
+    return moved < kept
+
+
+def _nearest(pairs: list[tuple[int, int]], day: int, k: int) -> list[int]:
+    """The indices of the `k` pairs whose earlier day is nearest `day` (pairs sorted)."""
+    at = bisect.bisect_left(pairs, (day, -(10**9)))
+    lo, hi = at, at
+    while hi - lo < k and (lo > 0 or hi < len(pairs)):
+        left = day - pairs[lo - 1][0] if lo > 0 else None
+        right = pairs[hi][0] - day if hi < len(pairs) else None
+        if right is None or (left is not None and left <= right):
+            lo -= 1
+        else:
+            hi += 1
+    return list(range(lo, hi))
+
+
+def later_date(order: DateOrder, earlier: date, span: tuple[date, date], r: random.Random) -> date:
+    """A later date for a canary whose earlier one is `earlier`, as a row with an
+    earlier date near it has: that row's gap added (`shift`) or its later date, kept
+    inside the column's `span` and never nearer the earlier date than any row's gap.
+    Drawn apart and moved only where it broke the order, an Argentine party roll's
+    canaries joined the party in years no member their age had (the join year alone
+    told them apart with AUC 0.71)."""
+    x0, y0 = order.pairs[r.choice(_nearest(order.pairs, earlier.toordinal(), NEAREST_ROWS))]
+    day = earlier + timedelta(days=y0 - x0) if order.shift else date.fromordinal(y0)
+    low = max(span[0], earlier + timedelta(days=min(order.gaps)))
+    return max(min(day, span[1]), min(low, span[1]))
