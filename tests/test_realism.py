@@ -2391,3 +2391,36 @@ def test_a_later_date_follows_the_earlier_as_the_rows_with_one_near_it_do(seed: 
         issued, expires = date.fromisoformat(row[5]), date.fromisoformat(row[6])
         assert (expires - issued).days == 3652, row
     assert off <= 0.05 * len(canaries), off
+
+
+def test_an_argentine_roll_with_local_landlines_is_read_with_argentine_numbers() -> None:
+    # No locale profile is Argentine. A third of the roll's phones are landlines written
+    # without their area code ("4567-8901": eight digits, valid in Costa Rica's plan and
+    # in no country's as Argentine); the rest are mobiles in the forms people write
+    # ("221 15-456-7890", "+54 9 11 5016-8029"). Read as Costa Rican, canary phones came
+    # out as "(922) 3384-5868" among "221 15-606-4339"s.
+    import phonenumbers
+
+    r = random.Random(7)
+    rows = []
+    for g, p, _m, e, _ph in people(r, 240):
+        while True:
+            area = r.choice(["11", "221", "223"])
+            sub = str(r.randint(2, 9)) + "".join(str(r.randint(0, 9)) for _ in range(9 - len(area)))
+            if phonenumbers.is_valid_number(phonenumbers.parse(f"+549{area}{sub}")):
+                break
+        kind = r.random()
+        if kind < 0.35:
+            tel = f"4{r.randint(100, 999)}-{r.randint(1000, 9999)}"
+        elif kind < 0.7:
+            tel = f"{area} 15-{sub[:-4]}-{sub[-4:]}"
+        else:
+            tel = f"+54 9 {area} {sub[:-4]}-{sub[-4:]}"
+        rows.append([g, p, tel, e])
+    sample = Sample(["NOMBRES", "APELLIDOS", "TELEFONO", "EMAIL"], rows, True, len(rows))
+    schema = infer_schema(sample)
+    assert schema.region == "AR"
+    f = CanaryFactory(schema, sample, domains=["avisos.example.ar"], rng=random.Random(1))
+    row = f.make_row(f.persona(), phone="+5492216064339")
+    assert row is not None
+    assert row[2] in ("221 15-606-4339", "+54 9 221 606-4339"), row[2]

@@ -217,7 +217,8 @@ def _phone_region(header: list[str], rows: list[list[str]], region: str) -> str:
     """The country of the phone column's numbers when they are not the profile's: a
     Colombian list (mobiles 300 123 4567) read as Costa Rican would make every canary
     number a foreign one and parse the table's numbers wrongly. The profile's region
-    when its numbers are valid there (half of them or more) or nothing else fits."""
+    when its numbers are valid there (half of them or more) or no other country's plan
+    holds half of them and more than the profile's."""
     cols = [i for i, h in enumerate(header) if kind_from_header(h) == "phone"]
     cells = [
         c
@@ -243,7 +244,10 @@ def _phone_region(header: list[str], rows: list[list[str]], region: str) -> str:
         return region
     found = {reg: share(reg) for reg in PHONE_REGIONS if reg != region}
     best = max(found, key=lambda reg: found[reg])
-    return best if found[best] >= 0.8 else region
+    # Half the numbers at least, and more than the profile's: an Argentine roll whose
+    # landlines are written without area code ("4567-8901", valid in Costa Rica's plan
+    # too) has a third of its numbers no country's plan places.
+    return best if found[best] >= 0.5 and found[best] > own else region
 
 
 def infer_schema(sample: Any) -> Schema:
