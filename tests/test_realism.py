@@ -2376,11 +2376,18 @@ def test_a_later_date_follows_the_earlier_as_the_rows_with_one_near_it_do(seed: 
         joined += timedelta(days=r.randint(0, 3000))
         issued = date(2015, 1, 1) + timedelta(days=r.randint(0, 3000))
         expires = issued + timedelta(days=3652)
+        paid = date(2014, 1, 1) + timedelta(days=r.randint(0, 3650))  # whenever born
         rows.append([g, p, m, born.strftime("%d/%m/%Y"), joined.strftime("%d/%m/%Y"),
-                     issued.isoformat(), expires.isoformat()])  # fmt: skip
+                     issued.isoformat(), expires.isoformat(), paid.isoformat()])  # fmt: skip
     header = ["NOMBRE", "PATERNO", "MATERNO", "FECHA NAC.", "FECHA AFILIACION", "EMISION",
-              "VENCIMIENTO"]  # fmt: skip
+              "VENCIMIENTO", "ULTIMO PAGO"]  # fmt: skip
     canaries = canaries_of(Sample(header, rows, True, len(rows)), seed)
+    for k in (4, 7):
+        real = Counter(row[k] for row in rows)
+        repeats = sum(real[row[k]] > 1 for row in rows) / len(rows)
+        # a row's date taken whole: the canary's held by a real row as well
+        held = sum(row[k] in real for row in canaries) / len(canaries)
+        assert held <= repeats + 0.1, (k, held, repeats)
     off = 0
     for row in canaries:
         born = datetime.strptime(row[3], "%d/%m/%Y").date()

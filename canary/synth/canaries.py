@@ -90,6 +90,7 @@ from canary.synth.personas import (
 )
 from canary.synth.profiles import locale_profile
 from canary.synth.relations import (
+    DATE_JITTER,
     MIN_ORDERED_ROWS,
     DateOrder,
     DatePart,
@@ -2109,7 +2110,7 @@ class CanaryFactory:
         if parsed is None:
             return base_text
         low, high = self._date_range(c, fmt)
-        d = parsed[0] + timedelta(days=r.randint(-10, 10))
+        d = parsed[0] + timedelta(days=r.randint(-DATE_JITTER, DATE_JITTER))
         return fmt.format(min(max(d, low), high), tail)
 
     def _date_range(self, c: Column, fmt: DateFormat) -> tuple[date, date]:

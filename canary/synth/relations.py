@@ -20,6 +20,7 @@ from canary.synth.cells import DateFormat, parse_number, write_number
 from canary.synth.infer import Column
 
 __all__ = [
+    "DATE_JITTER",
     "DATE_ORDER_SHARE",
     "MIN_ORDERED_ROWS",
     "DateOrder",
@@ -295,6 +296,8 @@ def keep_date_parts(
 
 #: the rows nearest a canary's earlier date its later one is drawn from (`later_date`)
 NEAREST_ROWS = 10
+#: days a date drawn from a row's is moved by, at most, either way
+DATE_JITTER = 10
 
 
 @dataclass(frozen=True)
@@ -374,6 +377,9 @@ def later_date(order: DateOrder, earlier: date, span: tuple[date, date], r: rand
     canaries joined the party in years no member their age had (the join year alone
     told them apart with AUC 0.71)."""
     x0, y0 = order.pairs[r.choice(_nearest(order.pairs, earlier.toordinal(), NEAREST_ROWS))]
-    day = earlier + timedelta(days=y0 - x0) if order.shift else date.fromordinal(y0)
+    if order.shift:
+        day = earlier + timedelta(days=y0 - x0)
+    else:  # jittered as a drawn date is: copied whole, the row's date was held twice
+        day = date.fromordinal(y0) + timedelta(days=r.randint(-DATE_JITTER, DATE_JITTER))
     low = max(span[0], earlier + timedelta(days=min(order.gaps)))
     return max(min(day, span[1]), min(low, span[1]))
