@@ -2431,3 +2431,80 @@ def test_an_argentine_roll_with_local_landlines_is_read_with_argentine_numbers()
     row = f.make_row(f.persona(), phone="+5492216064339")
     assert row is not None
     assert row[2] in ("221 15-606-4339", "+54 9 221 606-4339"), row[2]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_new_postal_code_keeps_the_leading_digits_its_towns_codes_share(seed: int) -> None:
+    # Brazilian CEPs: every code of a city begins with the city's digits (Salvador 40,
+    # Guarulhos 07, Santos 110), the rest nearly unique. Drawn by position alone, a
+    # canary in Salvador got a CEP 47016-187.
+    r = random.Random(seed)
+    towns = {"Salvador": "40", "Guarulhos": "07", "Santos": "110", "Recife": "50",
+             "Curitiba": "80", "Campinas": "13", "Niterói": "240", "Fortaleza": "60"}  # fmt: skip
+    rows = []
+    for g, p, _m, e, _ph in people(r, 300):
+        town = r.choice(sorted(towns))
+        digits = towns[town] + "".join(str(r.randint(0, 9)) for _ in range(8 - len(towns[town])))
+        rows.append([g, p, e, f"{digits[:5]}-{digits[5:]}", town])
+    sample = Sample(["Nome", "Sobrenome", "E-mail", "CEP", "Cidade"], rows, True, len(rows))
+    for row in canaries_of(sample, seed):
+        assert row[3].startswith(towns[row[4]]), row
+
+
+def brazilian_names_table(r: random.Random, n: int, singular: float = 0.0) -> Sample:
+    """A Brazilian customer list: one whole-name column with compound given names and
+    particles ("Maria Ana dos Santos Silva"), the phone placing it in Brazil; a share
+    `singular` of the rows with a given name no other row has."""
+    female = ["Maria", "Ana", "Francisca", "Juliana", "Márcia", "Fernanda", "Aline", "Camila"]
+    male = ["José", "João", "Antônio", "Carlos", "Paulo", "Pedro", "Lucas", "Marcos"]
+    surnames = ["Silva", "Santos", "Oliveira", "Souza", "Ferreira", "Alves", "Lima", "Gomes"]
+    rare = iter(["Adalgisa", "Benedita", "Clarisse", "Doralice", "Edite", "Filomena", "Glória",
+                 "Iraci", "Jurema", "Lindalva", "Marlene", "Neide", "Odete", "Rosimeire",
+                 "Sebastiana", "Terezinha", "Valdirene", "Zuleide", "Aparecida", "Cleonice",
+                 "Dalva", "Eunice", "Gerusa", "Ivone", "Joana", "Leonor", "Mafalda", "Nair",
+                 "Olinda", "Quitéria", "Rosalina", "Zilda", "Abigail", "Bernadete", "Cacilda",
+                 "Dirce", "Elza", "Genoveva", "Hilda", "Isaura"])  # fmt: skip
+    rows = []
+    for _ in range(n):
+        sex = r.random() < 0.5
+        names = female if sex else male
+        given = r.choice(names)
+        if r.random() < singular and sex:
+            given = next(rare)
+        elif r.random() < 0.35:
+            given += " " + r.choice([x for x in names if x != given])
+        particle = r.choice(["da ", "dos ", "de ", "", ""])
+        name = f"{given} {particle}{r.choice(surnames)} {r.choice(surnames)}"
+        phone = f"(11) 9{r.randint(6000, 9999)}-{r.randint(0, 9999):04d}"
+        rows.append([name, "F" if sex else "M", phone])
+    return Sample(["Nome", "Sexo", "Celular"], rows, True, n)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_new_names_hold_new_words_only_as_often_as_the_columns_do(seed: int) -> None:
+    # Compound given names ("Maria Ana") are mostly held by one row each, though every
+    # word of them by many: each canary's new given name came from the locale's lists,
+    # and 37% of canaries had a word in their names no row had (none of the real rows).
+    sample = brazilian_names_table(random.Random(seed), 400)
+    words = {w.lower() for row in sample.rows for w in row[0].split()}
+    canaries = canaries_of(sample, seed, 60)
+    new = [row[0] for row in canaries if any(w.lower() not in words for w in row[0].split())]
+    assert len(new) <= 3, new
+    # the table writes its particles in lower case inside a name
+    assert not [row[0] for row in canaries if re.search(r" (Dos|Da|De|Das|Do) ", row[0])]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_new_name_outside_the_table_is_of_the_tables_country(seed: int) -> None:
+    # No locale profile is Brazilian: read with the Costa Rican or Mexican profile, an
+    # Argentine or Brazilian roll's new names were "Yorleny", "Randall", "Itzel".
+    from faker.providers.person.pt_BR import Provider as PtBR
+
+    brazilian = {w.lower() for n in PtBR.first_names for w in n.split()}
+    sample = brazilian_names_table(random.Random(seed), 400, singular=0.08)
+    schema = infer_schema(sample)
+    assert schema.region == "BR"
+    words = {w.lower() for row in sample.rows for w in row[0].split()}
+    for row in canaries_of(sample, seed, 60):
+        given = row[0].split()[0].lower()
+        assert given in words or given in brazilian, row[0]

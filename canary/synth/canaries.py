@@ -88,7 +88,7 @@ from canary.synth.personas import (
     female_share_of_names,
     name_sex,
 )
-from canary.synth.profiles import locale_profile
+from canary.synth.profiles import locale_profile, names_profile
 from canary.synth.relations import (
     DATE_JITTER,
     MIN_ORDERED_ROWS,
@@ -148,7 +148,9 @@ class CanaryFactory:
         self.domains = [d.strip().lower() for d in domains if d.strip()]
         self.email_taken = email_taken or (lambda _a: False)
         self.profile = locale_profile(schema.locale)
-        self.faker: Any = LazyFaker(self.profile["faker_locale"], self.rng.getrandbits(32))
+        #: the profile new names come from: the country's where the table's phones say
+        self.name_profile = names_profile(self.profile, schema.region)
+        self.faker: Any = LazyFaker(self.name_profile["faker_locale"], self.rng.getrandbits(32))
         width = len(schema.header)
         #: whether `rows` is the whole table, in its order (`place_of`)
         self.complete = bool(getattr(sample, "complete", False))
@@ -213,6 +215,7 @@ class CanaryFactory:
         self._given_pools: dict[tuple[int, str], dict[str, int]] = {}
         #: per code column: its codes' towns and the towns' codes (None: no town column)
         self._town_of_codes: dict[int, tuple[dict[str, set[str]], dict[str, set[str]]] | None] = {}
+        self._town_prefixes: dict[int, int] = {}
         self._one_surname: float | None = None
         #: (number, phone column) -> whether it fits there (`phone_fits`: planting asks
         #: for every number of a copy's set for every canary)
@@ -260,7 +263,7 @@ class CanaryFactory:
         #: (persona, the other person's name) -> the address made of that name
         self._owner_emails: dict[tuple[int, str], str] = {}
         self.emails = self._learn_emails()
-        self.names = NameMaker(self.profile, self.rng, self.faker)
+        self.names = NameMaker(self.name_profile, self.rng, self.faker)
         people, years = self._people()
         #: The table's own names, when it has enough of them (else Faker's, by locale).
         self.column_names = (
@@ -1352,7 +1355,7 @@ class CanaryFactory:
         from it, never from the factory's stream: another person's name is the same
         each time its row is made (the provisional row and the one written are one)."""
         if self._side_faker is None:
-            self._side_faker = LazyFaker(self.profile["faker_locale"], 0)
+            self._side_faker = LazyFaker(self.name_profile["faker_locale"], 0)
         self._side_faker.seed_instance(r.getrandbits(32))
         names, column_names = self.names, self.column_names
         saved = (self.rng, names.rng, names.faker)
@@ -1838,8 +1841,11 @@ class CanaryFactory:
         counts = self._value_counts(c)
         k = counts.get(value, 0)
         if k <= 1:
+            keep = self._town_prefix(c, value)
             for _ in range(10):
                 new = self._positions(c).draw(r, value)
+                if len(new) == len(value):
+                    new = value[:keep] + new[keep:]
                 if new and new not in counts:
                     return new
             return value
@@ -1856,6 +1862,31 @@ class CanaryFactory:
             elif common == best_len:
                 best.append(v)
         return r.choice(sorted(best)) if best else value
+
+    def _town_prefix(self, c: Column, value: str) -> int:
+        """How many leading characters a new code keeps of `value`, a code of its town
+        (`_codes_of_town`): those all the town's codes share, or where the town has one
+        code only, as many as the towns with more share (median). Drawn by position
+        alone, a Brazilian customer in Salvador (CEPs 40...) got a CEP 47016-187, one
+        in Guarulhos (07...) a CEP of São Paulo's."""
+        local = self._codes_of_town(c, value)
+        if local is None:
+            return 0
+        if len(local) > 1:
+            return min(_common_prefix(value, v) for v in local if v != value)
+        if c.index not in self._town_prefixes:
+            shared = []
+            for codes in self._town_of_codes_maps(c)[1].values():
+                if len(codes) > 1:
+                    first = min(codes)
+                    shared.append(min(_common_prefix(first, v) for v in codes if v != first))
+            self._town_prefixes[c.index] = sorted(shared)[len(shared) // 2] if shared else 0
+        return self._town_prefixes[c.index]
+
+    def _town_of_codes_maps(self, c: Column) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+        maps = self._town_of_codes.get(c.index)
+        assert maps is not None  # `_codes_of_town` found the towns
+        return maps
 
     def _codes_of_town(self, c: Column, value: str) -> set[str] | None:
         """The codes of a code column (a ZIP) found in rows of the towns rows with
