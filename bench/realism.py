@@ -677,6 +677,69 @@ def table_ar(r: random.Random, n: int) -> tuple[list[str], list[list[str]], dict
     return header, rows, {"delimiter": ",", "encoding": "utf-8", "bottom": bottom}
 
 
+BR_F = "Maria|Ana|Francisca|Antônia|Adriana|Juliana|Márcia|Fernanda|Patrícia|Aline|Sandra|Camila|Amanda|Bruna|Jéssica|Letícia|Júlia|Luciana|Vanessa|Mariana".split(
+    "|"
+)
+BR_M = "José|João|Antônio|Francisco|Carlos|Paulo|Pedro|Lucas|Luiz|Marcos|Luis|Gabriel|Rafael|Daniel|Marcelo|Bruno|Eduardo|Felipe|Raimundo|Rodrigo".split(
+    "|"
+)
+BR_S = (
+    "Silva|Santos|Oliveira|Souza|Rodrigues|Ferreira|Alves|Pereira|Lima|Gomes|Costa|Ribeiro|"
+    "Martins|Carvalho|Almeida|Lopes|Soares|Fernandes|Vieira|Barbosa|Rocha|Dias|Nascimento|"
+    "Andrade|Moreira|Nunes|Marques|Machado|Mendes|Freitas|Cardoso|Ramos|Gonçalves|Santana"
+).split("|")
+#: city -> (UF, DDD, CEP prefix)
+BR_PLACES = {
+    "São Paulo": ("SP", "11", "0"), "Guarulhos": ("SP", "11", "07"), "Campinas": ("SP", "19", "13"),
+    "Santos": ("SP", "13", "110"), "Rio de Janeiro": ("RJ", "21", "2"), "Niterói": ("RJ", "21", "240"),
+    "Belo Horizonte": ("MG", "31", "30"), "Contagem": ("MG", "31", "32"),
+    "Salvador": ("BA", "71", "40"), "Recife": ("PE", "81", "50"), "Fortaleza": ("CE", "85", "60"),
+    "Curitiba": ("PR", "41", "80"), "Porto Alegre": ("RS", "51", "90"),
+}  # fmt: skip
+
+
+def table_br(r: random.Random, n: int) -> tuple[list[str], list[list[str]], dict[str, Any]]:
+    """A Brazilian store's customer list: names in mixed case with their particles
+    ("Maria da Silva Santos"), the CPF with its two check digits, mobiles "(11)
+    98765-4321" with the city's DDD, the CEP of the city, a purchase total "R$ 1.234,56"."""
+    from stdnum.br import cpf
+
+    header = ["Nome", "CPF", "Data de Nascimento", "Celular", "E-mail", "CEP", "Cidade", "UF",
+              "Cliente desde", "Total de compras"]  # fmt: skip
+    rows = []
+    for _ in range(n):
+        female = r.random() < 0.55
+        g = pick(r, BR_F if female else BR_M, 0.7)
+        if r.random() < 0.3:
+            g += " " + pick(r, BR_F if female else BR_M, 0.7)
+        s1, s2 = pick(r, BR_S, 0.6), pick(r, BR_S, 0.6)
+        name = f"{g} {r.choice(['da ', 'dos ', 'de ', '', '', ''])}{s1} {s2}".replace("  ", " ")
+        body = f"{r.randint(0, 999_999_999):09d}"
+        number = body + cpf._calc_check_digits(body)
+        birth = date(1950, 1, 1) + timedelta(days=r.randint(0, 365 * 55))
+        city = pick(r, list(BR_PLACES), 0.8)
+        uf, ddd, cep = BR_PLACES[city]
+        cep_digits = cep + "".join(str(r.randint(0, 9)) for _ in range(8 - len(cep)))
+        mobile = (
+            f"({ddd}) 9{r.randint(6000, 9999)}-{r.randint(0, 9999):04d}" if r.random() < 0.9 else ""
+        )
+        local = email_local(r, g, s1, s2, birth).lower()
+        dom = pick(
+            r,
+            ["gmail.com", "hotmail.com", "yahoo.com.br", "outlook.com", "uol.com.br", "bol.com.br"],
+            0.8,
+        )
+        since = date(2012, 1, 1) + timedelta(days=r.randint(0, 4500))
+        total = r.lognormvariate(6, 1.2)
+        money = f"R$ {total:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".")
+        rows.append(
+            [name, f"{number[:3]}.{number[3:6]}.{number[6:9]}-{number[9:]}",
+             birth.strftime("%d/%m/%Y"), mobile, f"{local}@{dom}" if r.random() < 0.8 else "",
+             f"{cep_digits[:5]}-{cep_digits[5:]}", city, uf, since.strftime("%d/%m/%Y"), money]
+        )  # fmt: skip
+    return header, rows, {"delimiter": ";", "encoding": "utf-8"}
+
+
 #: Each table with the prefixes of the organisation's canary numbers (ordinary numbers
 #: of the table's country and main area codes, the rest of their digits at random): the
 #: `--partial-pool`; by default `table_pools` adds every area code or operator block the
@@ -692,6 +755,7 @@ TABLES: dict[str, tuple[Callable[..., Any], list[tuple[str, int]]]] = {
     "loteria.json": (table_json, [("+52844", 7), ("+52871", 7)]),
     "co_afiliados.txt": (table_co, [("+57300", 7), ("+57310", 7), ("+57315", 7)]),
     "co_colegio.csv": (table_colegio, [("+57300", 7), ("+57310", 7), ("+57315", 7)]),
+    "br_clientes.csv": (table_br, [("+55119", 8), ("+55219", 8)]),
     "ar_afiliados.csv": (table_ar, [("+54911", 8), ("+549221", 7)]),
     "cl_deudores.csv": (
         table_cl,
@@ -739,6 +803,7 @@ def table_pools(
     from canary.synth.cells import national_number
 
     region = {
+        "+55": "BR",
         "+54": "AR",
         "+52": "MX",
         "+1": "US",
@@ -748,7 +813,9 @@ def table_pools(
         "+56": "CL",
     }
     cc = next(
-        c for c in ("+506", "+52", "+54", "+34", "+57", "+56", "+1") if pools[0][0].startswith(c)
+        c
+        for c in ("+506", "+52", "+55", "+54", "+34", "+57", "+56", "+1")
+        if pools[0][0].startswith(c)
     )
     phone_cols = [j for j, h in enumerate(header) if re.search(r"tel|phone|celular", h, re.I)]
     if not phone_cols:

@@ -63,6 +63,16 @@ def by_name(schema, name: str) -> Column:
         ("correos", "email"),
         ("Emails", "email"),
         ("municipios", "place"),
+        # Portuguese: a birth date read as any date had canaries' emails and ages
+        # ignore it
+        ("Data de Nascimento", "birth_date"),
+        ("DT_NASC", "birth_date"),
+        ("Nome", "given_name"),
+        ("Nome completo", "full_name"),
+        ("Sobrenome", "surname"),
+        ("Telefone", "phone"),
+        ("Data de cadastro", "date"),
+        ("Idade", "age"),
     ],
 )
 def test_header_kinds(header: str, kind: str | None) -> None:

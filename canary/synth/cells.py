@@ -144,7 +144,11 @@ def apply_casing(text: str, casing: str) -> str:
 
 
 #: Words written in lower case inside a name or place ("María del Carmen") by title casing.
-PARTICLES = frozenset({"de", "la", "del", "los", "las", "y", "da", "van", "von"})
+#: Words of a name written in lower case inside it: Spanish "de la", "del", "y";
+#: Portuguese "da", "do", "dos", "das", "e" ("Maria dos Santos", "Costa e Silva"); Dutch,
+#: German "van", "von".
+PARTICLES = frozenset({"de", "la", "del", "los", "las", "y", "da", "do", "dos", "das", "e",
+                       "van", "von"})  # fmt: skip
 
 
 def particle_forms(values: list[str]) -> dict[str, str]:

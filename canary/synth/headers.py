@@ -1,4 +1,4 @@
-"""Reading column headers: which kind of value a Spanish or English header names.
+"""Reading column headers: which kind of value a Spanish, English or Portuguese header names.
 
 "NOMBRE(S)", "Apellido Paterno", "CORREO ELECTRÓNICO", "fecha_registro", "Customer ID":
 headers are compared as plain words (accents dropped, lower case, punctuation as
@@ -93,6 +93,9 @@ HEADER_PHRASES: dict[str, tuple[str, ...]] = {
         "cellphone",
         "numero de contacto",
         "telefono de contacto",
+        # Portuguese (Brazil, Portugal)
+        "telefone",
+        "telemovel",
     ),
     "given_name": (
         "nombre",
@@ -102,6 +105,9 @@ HEADER_PHRASES: dict[str, tuple[str, ...]] = {
         "firstname",
         "given name",
         "fname",
+        "nome",
+        "primeiro nome",
+        "prenome",
     ),
     "full_name": (
         "nombre completo",
@@ -123,6 +129,8 @@ HEADER_PHRASES: dict[str, tuple[str, ...]] = {
         "candidata",
         "candidato",
         "titular",
+        "nome completo",
+        "nome do cliente",
     ),
     "paternal": (
         "apellido paterno",
@@ -150,6 +158,8 @@ HEADER_PHRASES: dict[str, tuple[str, ...]] = {
         "surname",
         "family name",
         "lname",
+        "sobrenome",
+        "apelido",
     ),
     "sex": ("sexo", "genero", "gender", "sex"),
     "birth_date": (
@@ -166,9 +176,26 @@ HEADER_PHRASES: dict[str, tuple[str, ...]] = {
         "birthdate",
         "dob",
         "birthday",
+        "data de nascimento",
+        "data nascimento",
+        "data nasc",
+        "dt nascimento",
+        "dt nasc",
+        "nascimento",
     ),
-    "date": ("fecha", "date", "fecha de registro", "fecha registro", "registro", "alta", "created"),
-    "age": ("edad", "age"),
+    "date": (
+        "fecha",
+        "date",
+        "fecha de registro",
+        "fecha registro",
+        "registro",
+        "alta",
+        "created",
+        "data",
+        "data de cadastro",
+        "cadastro",
+    ),
+    "age": ("edad", "age", "idade"),
     "curp": ("curp",),
     "rfc": ("rfc",),
     "id": (

@@ -16,7 +16,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from canary.synth.cells import DateFormat, fold, parse_number
+from canary.synth.cells import PARTICLES, DateFormat, fold, parse_number
 
 
 @dataclass
@@ -202,9 +202,37 @@ class Predictive:
         self._keys = list(weights)
         self._weights = list(weights.values())
         self._folded = {fold(v) for v in weights}
+        #: the share of values holding a word no other value holds: how often a new
+        #: value has a new word, not only new words' order ("Maria Ana" of "Ana Maria")
+        words: Counter[str] = Counter()
+        self._lengths: Counter[int] = Counter()
+        self._at: list[Counter[str]] = []
+        for v, k in self.counts.items():
+            ws = v.split()
+            self._lengths[len(ws)] += k
+            for i, word in enumerate(ws):
+                words[word] += k
+                if i == len(self._at):
+                    self._at.append(Counter())
+                self._at[i][word] += k
+        lone = sum(k for v, k in self.counts.items() if any(words[x] == 1 for x in v.split()))
+        self.new_word_share = lone / self.total if self.total else 1.0
 
     def seen(self, value: str) -> bool:
         return fold(value) in self._folded
+
+    def recombined(self, r: random.Random) -> str:
+        """A value of the column's words: as many as its values hold, each drawn among
+        the words its values hold at that place, at their frequencies ("" when it has
+        none; never ending on a particle)."""
+        if not self._lengths:
+            return ""
+        for _ in range(10):
+            n = r.choices(list(self._lengths), weights=list(self._lengths.values()))[0]
+            ws = [r.choices(list(c), weights=list(c.values()))[0] for c in self._at[:n]]
+            if ws and ws[-1].lower() not in PARTICLES and len(set(ws)) == len(ws):
+                return " ".join(ws)
+        return ""
 
     def draw(self, r: random.Random, novel: Any = None) -> str:
         """A value; `novel()` makes an unseen one (None: always a seen one)."""
@@ -273,15 +301,31 @@ class ColumnNames:
         it does not hold (drawn from the locale's lists then)."""
         pool = self.given_by_sex.get(sex) if self.sexed else None
         pool = pool if pool is not None and pool.total >= 5 else self.given_all
+        novel = self._novel(pool, lambda: self.fallback.given(sex, words))
         near = self._born_near(sex, year) if year is not None else None
         if near is None:
-            return pool.draw(self.rng, lambda: self.fallback.given(sex, words))
+            return pool.draw(self.rng, novel)
         if self.rng.random() < pool.new_share:
             for _ in range(20):
-                name = self.fallback.given(sex, words)
+                name = novel()
                 if name and not pool.seen(name):
                     return name
         return near.draw(self.rng)
+
+    def _novel(self, pool: Predictive, outside: Callable[[], str]) -> Callable[[], str]:
+        """How a value the column does not hold is made: from the locale's lists
+        (`outside`) as often as the column's values hold a word no other does, else of
+        the column's own words (`Predictive.recombined`). A Brazilian list's compound
+        given names ("Maria Ana") made most given names singular, and every such new
+        name came from the lists: 37% of canaries had a word in their names no row
+        had, against none of the real rows."""
+
+        def make() -> str:
+            if pool.new_share and self.rng.random() < pool.new_word_share / pool.new_share:
+                return outside()
+            return pool.recombined(self.rng) or outside()
+
+        return make
 
     def _born_near(self, sex: str, year: int) -> Predictive | None:
         """The given names of the `NEAR_BIRTHS` rows of the sex born nearest `year` (all
@@ -301,7 +345,7 @@ class ColumnNames:
 
     def surname(self, maternal: bool = False) -> str:
         pool = self.maternal if maternal and self.maternal.total >= 5 else self.paternal
-        return pool.draw(self.rng, self.fallback.surname)
+        return pool.draw(self.rng, self._novel(pool, self.fallback.surname))
 
     def is_real(self, given: str, paternal: str, maternal: str) -> bool:
         return (fold(given), fold(paternal), fold(maternal)) in self.real
@@ -336,9 +380,10 @@ class ColumnNames:
 def _title_name(text: str) -> str:
     """A name part in title case, particles in lower case before the word they belong
     to, as registries write them ("de León", "María del Carmen")."""
-    small = {"de", "la", "del", "los", "las", "y", "da", "van", "von"}
     words = text.split()
     return " ".join(
-        w.lower() if i < len(words) - 1 and w.lower() in small else w[:1].upper() + w[1:].lower()
+        w.lower()
+        if i < len(words) - 1 and w.lower() in PARTICLES
+        else w[:1].upper() + w[1:].lower()
         for i, w in enumerate(words)
     )

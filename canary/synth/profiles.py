@@ -50,6 +50,26 @@ def locale_profile(locale: str) -> dict[str, Any]:
     return _load(locale)
 
 
+#: Faker's locales with names of their own for countries a table's phones may place it
+#: in (`infer.PHONE_REGIONS`) that no profile is of.
+REGION_NAME_LOCALES = {
+    "AR": "es_AR", "CL": "es_CL", "CO": "es_CO", "BR": "pt_BR", "PT": "pt_PT",
+    "FR": "fr_FR", "DE": "de_DE", "IT": "it_IT", "GB": "en_GB",
+}  # fmt: skip
+
+
+def names_profile(profile: dict[str, Any], region: str) -> dict[str, Any]:
+    """The profile names outside a table's own are drawn by: `profile` itself when it
+    is the table's country's or no other fits, else one whose Faker locale is the
+    country's (`REGION_NAME_LOCALES`) and without the profile's lists of frequent names.
+    An Argentine or Brazilian roll read with the Costa Rican profile got "Yorleny" and
+    "Randall" among its new names."""
+    locale = REGION_NAME_LOCALES.get(region)
+    if region == profile.get("region") or locale is None:
+        return profile
+    return {**profile, "faker_locale": locale, "given_share": 0, "surname_share": 0}
+
+
 def all_profiles() -> dict[str, dict[str, Any]]:
     """Every locale profile, by locale (for locale detection)."""
     return {loc: _load(loc) for loc in LOCALES}
