@@ -770,6 +770,7 @@ SEQUENCE = {
     "socios.xlsx": "Nº socio",
     "numerada.csv": "No.",
     "padron_pie.csv": "Consecutivo",
+    "ar_afiliados.csv": "Nro. Afiliado",
 }
 
 
