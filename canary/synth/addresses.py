@@ -22,7 +22,7 @@ from ahocorasick_rs import AhoCorasick
 
 from canary.errors import InputError
 from canary.identifiers import normalize_email
-from canary.synth.cells import fold
+from canary.synth.cells import PARTICLES, fold
 from canary.synth.personas import Predictive
 
 MAX_EMAIL_TRIES = 500
@@ -71,11 +71,19 @@ def _plain_token(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", fold(text))
 
 
-def _tokens(given: str, paternal: str, maternal: str) -> dict[str, str]:
+def _bare(surname: str) -> str:
+    """A surname without the particles it begins with ("dos Santos" -> "Santos")."""
+    words = surname.split()
+    while len(words) > 1 and words[0].lower() in PARTICLES:
+        words = words[1:]
+    return " ".join(words)
+
+
+def _tokens(given: str, paternal: str, maternal: str, bare: bool = False) -> dict[str, str]:
     gw = given.split()
     first = _plain_token(gw[0]) if gw else ""
-    last = _plain_token(paternal)
-    last2 = _plain_token(maternal)
+    last = _plain_token(_bare(paternal) if bare else paternal)
+    last2 = _plain_token(_bare(maternal) if bare else maternal)
     return {
         "first": first,
         "first2": _plain_token(gw[1]) if len(gw) > 1 else first,
@@ -103,11 +111,38 @@ def match_template(local: str, names: tuple[str, str, str]) -> str:
     birth-year digits, the other local parts)."""
     m = re.match(r"^(.*?)(\d*)$", fold(local))  # "núria.3" follows {first}.{d1} too
     body, digits = (m.group(1), m.group(2)) if m else (local, "")
-    tokens = _tokens(*names)
-    for t in EMAIL_TEMPLATES:
-        if _render_template(t, tokens) == body and body:
-            return t + (f"{{d{len(digits)}}}" if digits else "")
+    # a surname's particles in the address or not ("mariadossantos", "mariasantos")
+    for bare in (False, True) if _has_particle(names) else (False,):
+        tokens = _tokens(*names, bare=bare)
+        for t in EMAIL_TEMPLATES:
+            if _render_template(t, tokens) == body and body:
+                return t + (f"{{d{len(digits)}}}" if digits else "")
     return "{other}"
+
+
+def _has_particle(names: tuple[str, str, str]) -> bool:
+    return any(_bare(n) != n for n in names[1:])
+
+
+def drops_particles(rows: Iterable[tuple[str, str]]) -> bool:
+    """Whether a column's addresses leave out their surnames' particles ("maria.santos"
+    for Maria dos Santos) more often than they keep them ("maria.dossantos"), from
+    (local part, the row's names as written) pairs."""
+    kept = dropped = 0
+    for local, written in rows:
+        words = written.split()
+        letters = fold(local)
+        for particle, surname in itertools.pairwise(words):
+            if particle.lower() not in PARTICLES or surname.lower() in PARTICLES:
+                continue
+            bare = _plain_token(surname)
+            if len(bare) < 3:
+                continue
+            if _plain_token(particle) + bare in letters:
+                kept += 1
+            elif bare in letters:
+                dropped += 1
+    return dropped > kept
 
 
 def _swaps(template: str, tokens: dict[str, str]) -> list[str]:
@@ -249,6 +284,8 @@ class EmailMaker:
         self.faker = faker
         self.taken = taken
         self.sample_emails = sample_emails
+        #: Surnames go into addresses without their particles (`drops_particles`).
+        self.bare = False
         #: Normalised addresses handed out by this maker, and their local parts.
         self.issued: set[str] = set()
         self.issued_locals: set[str] = set()
@@ -295,7 +332,7 @@ class EmailMaker:
         with the other surname or given name first) that copies no real one's letters."""
         if template == "{other}":
             return True
-        tokens = _tokens(given, paternal, maternal)
+        tokens = _tokens(given, paternal, maternal, self.bare)
         for variant in self._swaps(template, tokens):
             local = _render_template(variant, tokens)
             letters = re.sub(r"\{[a-z0-9]+\}", "", local)
@@ -322,7 +359,7 @@ class EmailMaker:
                 "the table has an email column but no canary domain is registered: "
                 "add one with 'canary domain add DOMAIN'"
             )
-        tokens = _tokens(given, paternal, maternal)
+        tokens = _tokens(given, paternal, maternal, self.bare)
         for attempt in range(MAX_EMAIL_TRIES):
             if attempt == 0 and template is not None:
                 pass

@@ -31,6 +31,7 @@ from canary.synth.addresses import (
     EmailMaker,
     birth_year_templates,
     domain_weights,
+    drops_particles,
     fitting_domains,
     learn_digit_suffixes,
     learn_patterns,
@@ -363,6 +364,17 @@ class CanaryFactory:
                 self._dates = [d[0] if d else None for d in days]
         return self._dates
 
+    def _addresses_and_names(self, email: Column | None) -> list[tuple[str, str]]:
+        """(local part, the row's name cells as written) of the sample's rows."""
+        if email is None:
+            return []
+        names = [c.index for c in self.cols if c.kind in NAME_KINDS]
+        return [
+            (row[email.index].rsplit("@", 1)[0], " ".join(row[k] for k in names))
+            for row in self.rows[:3000]
+            if "@" in row[email.index]
+        ]
+
     def _learn_emails(self) -> EmailMaker:
         """What the sample's addresses teach: their shapes and their providers."""
         emails = self._kind("email")
@@ -403,6 +415,7 @@ class CanaryFactory:
             self.sample_emails,
         )
         maker.digit_suffixes = learn_digit_suffixes(local for local, _names in pairs)
+        maker.bare = drops_particles(self._addresses_and_names(emails[0] if emails else None))
         maker.tail_lengths = Counter(
             len(m.group(1)) for local, _names in pairs if (m := re.search(r"(\d+)$", local))
         )
