@@ -2541,3 +2541,33 @@ def test_a_surnames_particle_goes_into_an_address_as_the_columns_addresses_have_
         joined = (m[1] + m[2][:3]).lower()  # shortened where the whole is a real row's
         assert (joined in local) == keep, (row[0], local)
     assert with_particle >= 10
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_number_given_in_order_of_joining_is_one_of_the_canarys_joining_date(seed: int) -> None:
+    # Customer numbers handed out as customers join, the list sorted by name: a canary's
+    # number was drawn from the whole column and its joining date apart from it, so 30
+    # canaries of 30 had a number among those of customers who joined months or years
+    # before or after them.
+    import bisect
+
+    r = random.Random(seed)
+    days = sorted(r.randint(0, 3000) for _ in range(500))
+    rows = []
+    for i, d in enumerate(days):
+        g, p, m = r.choice(MX_GIVEN), r.choice(MX_SURNAMES), r.choice(MX_SURNAMES)
+        joined = date(2015, 1, 1) + timedelta(days=d)
+        number = str(100_000 + 7 * i + r.randint(0, 6))
+        rows.append([number, g, f"{p} {m}", joined.strftime("%d/%m/%Y"), str(r.randint(10, 900))])
+    rows.sort(key=lambda row: (row[2], row[1]))
+    sample = Sample(["ID CLIENTE", "NOMBRE", "APELLIDOS", "FECHA ALTA", "PUNTOS"], rows, True, 500)
+    by_number = sorted((int(row[0]), datetime.strptime(row[3], "%d/%m/%Y")) for row in rows)
+    numbers = [n for n, _d in by_number]
+    off = 0
+    for row in canaries_of(sample, seed):
+        k = bisect.bisect(numbers, int(row[0]))
+        before, after = by_number[max(k - 1, 0)][1], by_number[min(k, len(numbers) - 1)][1]
+        joined = datetime.strptime(row[3], "%d/%m/%Y")
+        # the real rows' own: a number's neighbours joined within days of each other
+        off += not before - timedelta(days=45) <= joined <= after + timedelta(days=45)
+    assert off <= 4, off

@@ -202,7 +202,7 @@ class CanaryFactory:
         self._other_cols: set[int] | None = None
         self._orders: list[DateOrder] | None = None
         self._deps: list[tuple[int, int]] | None = None
-        self._born: list[tuple[Column, BirthOrder, list[int]]] | None = None
+        self._born: list[tuple[Column, BirthOrder, list[int], int | None]] | None = None
         self._relations: list[NumberRelation] | None = None
         self._date_parts: list[DatePart] | None = None
         self._side_faker: LazyFaker | None = None
@@ -876,11 +876,19 @@ class CanaryFactory:
         whole column, 88% of an Argentine roll's canaries had a DNI no one of their year
         holds. Only the persona decides it (never the neighbours), so the value checked
         against the source is the one written."""
-        for c, order, ties in self._birth_orders():
+        for c, order, ties, dated in self._birth_orders():
             if not row[c.index].strip():
                 continue
+            if dated is None:
+                day = p.birth
+            else:  # the canary's own date in that column, as written
+                fmt = self.cols[dated].fmt["date"]
+                got = fmt.parse(row[dated]) if row[dated].strip() else None
+                if got is None:
+                    continue
+                day = got[0]
             r = random.Random(f"{p.seed}:born:{c.index}")
-            source, values = order.draw(p.birth.toordinal(), r)
+            source, values = order.draw(day.toordinal(), r)
             held = self._seen_values(c)
             for text in values:
                 value = self._checked(c, text, p, None, None)
@@ -923,19 +931,36 @@ class CanaryFactory:
                             self._dated.append((c, places))
         return self._dated
 
-    def _birth_orders(self) -> list[tuple[Column, BirthOrder, list[int]]]:
-        """(column, its order, the categories its values' shapes tell) for each id
-        column whose numbers follow the rows' births."""
+    def _birth_orders(self) -> list[tuple[Column, BirthOrder, list[int], int | None]]:
+        """(column, its order, the categories its values' shapes tell, the date column
+        it follows or None for the births) for each id column whose numbers follow the
+        rows' births, or else another date of theirs: a customer number given in order
+        of joining, in a list sorted by name (the canary's number was any, its joining
+        date any: 30 canaries of 30 had a number among those of customers who joined
+        years before or after them)."""
         if self._born is None:
             self._born = []
             births = self._row_births()
+            dated = [
+                (d.index, [x.toordinal() if x else None for x in self._column_dates(d)])
+                for d in self.cols
+                if d.kind == "date" and d.fmt.get("date")
+            ]
             for c in self.cols:
-                if c.kind not in ("id", "dni") or (self.keep_sorted and c.sorted) or not births:
+                if c.kind not in ("id", "dni") or (self.keep_sorted and c.sorted):
                     continue
-                order = BirthOrder(births, [row[c.index].strip() for row in self.rows])
-                if order.follows:
-                    self._born.append((c, order, self._shape_ties(c)))
+                values = [row[c.index].strip() for row in self.rows]
+                for source, days in ([(None, births)] if births else []) + dated:
+                    order = BirthOrder(days, values)
+                    if order.follows:
+                        self._born.append((c, order, self._shape_ties(c), source))
+                        break
         return self._born
+
+    def _column_dates(self, c: Column) -> list[date | None]:
+        """Each sample row's date in column `c` (None where it has none)."""
+        fmt = c.fmt["date"]
+        return [got[0] if (got := fmt.parse(row[c.index])) else None for row in self.rows]
 
     def _row_births(self) -> list[int | None]:
         """Each sample row's birth as a day ordinal, from its birth date or else its

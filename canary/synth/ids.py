@@ -400,9 +400,8 @@ class BirthOrder:
             and abs(self.numbers[i] - own) <= self.SPREAD * own
         ]
         lo, hi = min(near), max(near)
-        if hi - lo < 2 * tries:
-            spread = max(tries, lo // 200)
-            lo, hi = lo - spread, hi + spread
+        if hi - lo < tries:  # room for the tries, as near as the rows' own numbers
+            lo, hi = lo - tries // 2, hi + tries // 2
         # digits a value of this width can hold (a zero-padded "001920912" among
         # eight-digit DNIs is 9 digits wide and under 10^8)
         lo, hi = max(lo, 0), min(hi, 10**width - 1)
