@@ -400,24 +400,28 @@ class BirthOrder:
             and abs(self.numbers[i] - own) <= self.SPREAD * own
         ]
         lo, hi = min(near), max(near)
-        if hi - lo < tries:  # room for the tries, as near as the rows' own numbers
-            lo, hi = lo - tries // 2, hi + tries // 2
-        # digits a value of this width can hold (a zero-padded "001920912" among
-        # eight-digit DNIs is 9 digits wide and under 10^8)
-        lo, hi = max(lo, 0), min(hi, 10**width - 1)
+        # where the rows' numbers leave little room (a customer number among those of
+        # customers who joined the same week), later tries reach a little further out,
+        # up to half the tries either way: the first free one is taken
+        room = hi - lo < tries
         out = []
-        for n in (r.randint(lo, hi) for _ in range(tries)):
+        for t in range(tries):
+            pad = t // 2 if room else 0
+            # digits a value of this width can hold (a zero-padded "001920912" among
+            # eight-digit DNIs is 9 digits wide and under 10^8)
+            n = r.randint(max(lo - pad, 0), min(hi + pad, 10**width - 1))
             digits = iter(f"{n:0{width}d}")
             out.append("".join(next(digits) if ch.isdigit() else ch for ch in text))
         return self.rows[pick], out
 
 
 def _number_of(value: str) -> int | None:
-    """The number a value's digits spell, where they are most of it (5 to 15 digits, at
-    most two letters: "23.456.789", "12.345.678-K", "1.023.456.789"), else None."""
+    """The number a value's digits spell, where they are most of it (3 to 15 digits, at
+    most two letters: "23.456.789", "12.345.678-K", "1.023.456.789", a customer's
+    "1042"), else None."""
     digits = re.sub(r"\D", "", value)
     letters = sum(ch.isalpha() for ch in value)
-    if not 5 <= len(digits) <= 15 or letters > 2:
+    if not 3 <= len(digits) <= 15 or letters > 2:
         return None
     return int(digits)
 
