@@ -163,7 +163,11 @@ def test_checkout_guard_without_a_server() -> None:
         conn = _FakeConn(a)
         engine_mod._pg_checkout(conn, recent, None)  # quiet socket, recent: nothing sent
         assert conn.pinged == 0
-        engine_mod._pg_checkout(conn, _Record(None), None)  # never returned: pinged
+        engine_mod._pg_checkout(conn, _Record(None), None)  # just connected: not pinged
+        assert conn.pinged == 0
+        engine_mod._pg_checkout(
+            conn, _Record(time.monotonic() - engine_mod.PING_AFTER_IDLE - 1), None
+        )
         assert conn.pinged == 1
         old = _Record(time.monotonic() - engine_mod.PING_AFTER_IDLE - 1)
         with pytest.raises(DisconnectionError):  # idle, and the ping fails

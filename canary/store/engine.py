@@ -92,7 +92,8 @@ def _pg_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
     as before: a peer that vanished without closing (a host gone, a NAT that forgot the
     flow) shows nothing to a poll, and happens after idle time.
     """
-    if dbapi_conn.closed or dbapi_conn.broken:
+    # (`broken` is not on every psycopg release; a broken connection is also `closed`)
+    if dbapi_conn.closed or getattr(dbapi_conn, "broken", False):
         raise DisconnectionError("the connection is closed")
     try:
         if _readable(dbapi_conn.fileno()):
@@ -100,8 +101,8 @@ def _pg_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
     except (OSError, ValueError) as exc:
         raise DisconnectionError(f"the connection's socket: {exc}") from exc
     returned = record.info.get("returned")
-    if returned is not None and time.monotonic() - returned <= PING_AFTER_IDLE:
-        return
+    if returned is None or time.monotonic() - returned <= PING_AFTER_IDLE:
+        return  # just made (never returned: the pre-ping skipped those too), or busy
     try:
         with dbapi_conn.cursor() as cur:
             cur.execute("SELECT 1")
