@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import select as io_select
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, select, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from canary.errors import StoreError
@@ -58,6 +60,58 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+#: A pooled PostgreSQL connection back in the pool for longer than this is pinged (a
+#: round trip) before it is handed out; one used more recently only has its socket
+#: polled (no round trip). See `_pg_checkout`.
+PING_AFTER_IDLE = 10.0
+
+
+def _pg_checkin(_dbapi_conn: Any, record: Any) -> None:
+    record.info["returned"] = time.monotonic()
+
+
+def _readable(fd: int) -> bool:
+    """Whether the socket has bytes (or an end of file) waiting, without waiting."""
+    if hasattr(io_select, "poll"):
+        poller = io_select.poll()
+        poller.register(fd, io_select.POLLIN | io_select.POLLERR | io_select.POLLHUP)
+        return bool(poller.poll(0))
+    ready, _, _ = io_select.select([fd], [], [], 0)
+    return bool(ready)
+
+
+def _pg_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+    """Refuse a pooled connection the server has dropped, so the pool makes a new one.
+
+    This is what `pool_pre_ping` guarded, without its round trip (`SELECT 1`) on every
+    checkout: one of four round trips of a `trace`. Between two of our statements the
+    server sends nothing unless it is closing the connection (a restart, an idle or
+    `pg_terminate_backend` ending: a FATAL message, then the end of the stream; we do not
+    LISTEN), so a socket with bytes waiting is a dropped connection, seen by a poll with
+    no wait. A connection idle in the pool for longer than `PING_AFTER_IDLE` is pinged
+    as before: a peer that vanished without closing (a host gone, a NAT that forgot the
+    flow) shows nothing to a poll, and happens after idle time.
+    """
+    # (`broken` is not on every psycopg release; a broken connection is also `closed`)
+    if dbapi_conn.closed or getattr(dbapi_conn, "broken", False):
+        raise DisconnectionError("the connection is closed")
+    try:
+        if _readable(dbapi_conn.fileno()):
+            raise DisconnectionError("the server closed the connection")
+    except (OSError, ValueError) as exc:
+        raise DisconnectionError(f"the connection's socket: {exc}") from exc
+    returned = record.info.get("returned")
+    if returned is None or time.monotonic() - returned <= PING_AFTER_IDLE:
+        return  # just made (never returned: the pre-ping skipped those too), or busy
+    try:
+        with dbapi_conn.cursor() as cur:
+            cur.execute("SELECT 1")
+        if not dbapi_conn.autocommit:
+            dbapi_conn.rollback()
+    except Exception as exc:  # the driver's error for a dead connection, whatever its class
+        raise DisconnectionError(f"ping failed: {exc}") from exc
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`, with WAL and a busy timeout on SQLite."""
     try:
@@ -69,7 +123,15 @@ def make_engine(url: str) -> Engine:
                 url = "postgresql+psycopg://" + url[len("postgresql://") :]
             if url.startswith("postgresql"):
                 declare_postgresql()
-            engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+            from sqlalchemy.engine import make_url
+
+            # psycopg: its socket polled at checkout (`_pg_checkout`); another driver:
+            # SQLAlchemy's ping on every checkout.
+            ours = make_url(url).get_driver_name() == "psycopg"
+            engine = create_engine(url, pool_pre_ping=not ours, pool_size=10, max_overflow=20)
+            if ours:
+                event.listen(engine, "checkout", _pg_checkout)
+                event.listen(engine, "checkin", _pg_checkin)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
         raise StoreError(f"cannot open store {safe_url(url)}: {exc}") from exc
     ENGINES.add(engine)
