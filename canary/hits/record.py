@@ -500,17 +500,41 @@ def _existing_ids(
     """(id, classification) of the stored hits with these (provider, message id, identifier)."""
     if not keys:
         return {}
-    h = _HITS.c
-    rows = session.connection().execute(
-        select(h.id, h.classification, h.provider, h.provider_message_id, h.identifier).where(
-            _stored_keys(keys)
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":  # through the driver: building the statement cost more
+        rows: Any = _sqlite_stored_keys(conn, keys)
+    else:
+        h = _HITS.c
+        rows = conn.execute(
+            select(h.id, h.classification, h.provider, h.provider_message_id, h.identifier).where(
+                _stored_keys(keys)
+            )
         )
-    )
     found = {
         (r.provider, r.provider_message_id or "", r.identifier): (r.id, r.classification)
         for r in rows
     }
     return {k: v for k, v in found.items() if k in keys}
+
+
+def _sqlite_stored_keys(conn: Connection, keys: set[tuple[str, str, str]]) -> list[Any]:
+    """`_existing_ids`' rows on SQLite: one query per provider, searching the unique index
+    on (provider, message id, identifier) as `_stored_keys` does, its ids a page at a time."""
+    by_provider: dict[str, list[str]] = {}
+    for provider, msg_id, _ in sorted(keys):
+        by_provider.setdefault(provider, []).append(msg_id)
+    out: list[Any] = []
+    for provider, ids in by_provider.items():
+        ids = list(dict.fromkeys(ids))
+        for start in range(0, len(ids), _SQLITE_PAGE):
+            page = ids[start : start + _SQLITE_PAGE]
+            out += conn.exec_driver_sql(
+                "SELECT id, classification, provider, provider_message_id, identifier "
+                "FROM hits WHERE provider = ? AND provider_message_id IN "
+                f"({', '.join(['?'] * len(page))})",
+                (provider, *page),
+            ).all()
+    return out
 
 
 def _copies_of(session: Session, hit_ids: list[int]) -> dict[int, list[str]]:

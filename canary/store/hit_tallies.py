@@ -73,6 +73,11 @@ CHANNEL, COPY, COPIED = "channel", "copy", "copied"
 FIRST_READ = 200
 
 _TALLIES = cast(Table, HitTally.__table__)
+#: `_add`'s upsert on SQLite, written for the driver.
+_SQLITE_ADD = (
+    "INSERT INTO hit_tallies (series, slot, key, hits) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (series, slot, key) DO UPDATE SET hits = hit_tallies.hits + excluded.hits"
+)
 
 #: (series, slot, key) -> hits
 Tallies = dict[tuple[str, int, str], int]
@@ -112,6 +117,11 @@ def _add(conn: Connection, counts: Counter[tuple[str, int, str]]) -> None:
         return
     t = _TALLIES
     dialect = conn.dialect.name
+    if dialect == "sqlite":  # through the driver: the statement's build cost more than SQLite
+        conn.exec_driver_sql(
+            _SQLITE_ADD, [(r["series"], r["slot"], r["key"], r["hits"]) for r in rows]
+        )
+        return
     if dialect in ("sqlite", "postgresql"):
         stmt = (sqlite_insert if dialect == "sqlite" else pg_insert)(t)
         conn.execute(
