@@ -5,10 +5,13 @@ message text once attributed."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
+
 import pytest
 from alembic import command
 from sqlalchemy import func, select, text
 
+from canary.hits import record
 from canary.hits.record import Observation, attribute_pending, pending_count, receive_in
 from canary.investigate.queries import HitFilter, list_hits
 from canary.investigate.search import SearchFilter, search
@@ -17,6 +20,7 @@ from canary.store.engine import Store, alembic_config, make_engine, open_store
 from canary.store.models import Hit
 from listeners.inbox import Attributor
 from tests.alerts_support import add_copy, wait_for
+from tests.conftest import pg_schema_url
 
 CANARY = "+525512345678"
 
@@ -171,3 +175,54 @@ def test_the_migration_keeps_every_hit_and_indexes_attributed_ones(store_url: st
         assert {i for i, m in found(store, "monclova") if m == "text"} == {*attributed, waiting}
     finally:
         store.dispose()
+
+
+@pytest.mark.postgres
+def test_pending_hits_on_postgresql_are_stored_as_sqlalchemy_stores_them() -> None:
+    """The driver-level writes of pending hits on PostgreSQL (ids from the sequence first)
+    store the same values as the SQLAlchemy statements they stand for, and the tallies'
+    and the earlier-delivery lookup's driver statements agree with theirs."""
+    odd = Observation(
+        channel="email",
+        identifier="Ana@Example.org",
+        sender="x\ty",
+        summary="ñandú ☃",
+        evidence=b"\x00\xff raw",
+        details={"k": ["ü", 1, None], "n": {"x": 1.5}},
+        observed_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=-6))),
+        text="t",
+    )
+    observations = [_sms(n) for n in range(3)] + [odd]
+    now = datetime(2026, 11, 30, 12, 0, 0, 5, tzinfo=UTC)
+    tables = {}
+    for name, write in (
+        ("core", record._write_pending),
+        ("driver", record._write_pending_postgresql),
+    ):
+        urls = pg_schema_url()
+        url = next(urls)
+        store = open_store(url)
+        try:
+            with store.session() as s:
+                blobs: dict[str, tuple[bytes, str]] = {}
+                rows, texts = [], []
+                for obs, kind, ident, provider, msg_id in record._prepare(observations):
+                    values = record._hit_values(obs, kind, ident, provider, msg_id, blobs, now)
+                    rows.append({**values, "classification": record.PENDING, "incident_id": None})
+                    texts.append(obs.text)
+                assert write(s, blobs, rows, texts, now) == [1, 2, 3, 4]
+            with store.engine.connect() as c:
+                tables[name] = {
+                    t: c.execute(text(f"SELECT * FROM {t} ORDER BY 1")).all()
+                    for t in ("blobs", "hits", "hit_inbox")
+                }
+            with store.session() as s:  # the next hit gets the next id
+                (rec,) = receive_in(s, [_sms(9)])
+                assert rec.hit_id == 5
+                again = receive_in(s, [_sms(9), _sms(1)])
+                assert [(r.hit_id, r.duplicate) for r in again] == [(5, True), (2, True)]
+        finally:
+            store.dispose()
+            urls.close()
+    assert tables["driver"] == tables["core"]
+    assert [len(rows) for rows in tables["core"].values()] == [4, 4, 4]
