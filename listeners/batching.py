@@ -10,6 +10,11 @@ each waiter with its own results. At low load a caller commits alone at once; un
 load many share one commit, which is what keeps SQLite (one writer) fast, while every
 caller still answers only after its hits are durable.
 
+On PostgreSQL a committer may keep several commits in flight (`concurrent`, the
+webhooks' 3): the next batch is taken as soon as a commit slot is free and committed in
+another worker thread while the one before waits for its flush. SQLite has one writer:
+one commit at a time there.
+
 If a grouped commit fails, each caller's observations are committed alone, so one bad
 message or request never fails the others. Races with other processes sharing the
 store (the unique provider-message constraint, PostgreSQL deadlocks, a busy SQLite)
