@@ -10,6 +10,11 @@ each waiter with its own results. At low load a caller commits alone at once; un
 load many share one commit, which is what keeps SQLite (one writer) fast, while every
 caller still answers only after its hits are durable.
 
+On PostgreSQL a committer may keep several commits in flight (`concurrent`, the
+webhooks' 3): the next batch is taken as soon as a commit slot is free and committed in
+another worker thread while the one before waits for its flush. SQLite has one writer:
+one commit at a time there.
+
 If a grouped commit fails, each caller's observations are committed alone, so one bad
 message or request never fails the others. Races with other processes sharing the
 store (the unique provider-message constraint, PostgreSQL deadlocks, a busy SQLite)
@@ -45,6 +50,11 @@ LARGE = 1024 * 1024
 ATTEMPTS = 5
 #: Pause before the next attempt, times the attempt number (s).
 BACKOFF = 0.02
+#: Commits in flight at once by default: one (each batch waits for the last). A caller
+#: may allow more on a store whose writers do not wait for each other (PostgreSQL): while
+#: one waits for its flush, the next batch is written. SQLite has one writer, so one
+#: commit at a time there whatever is asked.
+CONCURRENT = 1
 
 Record = Callable[[Session, list[Observation]], list[Recorded]]
 
@@ -83,6 +93,7 @@ class GroupCommitter:
         name: str = "hit-commit",
         record: Record | None = None,
         large: int = LARGE,
+        concurrent: int = CONCURRENT,
     ) -> None:
         self.store = store
         #: What each transaction does with the observations: `record_in` (None: attribute
@@ -93,6 +104,9 @@ class GroupCommitter:
         self.alive = alive
         self.name = name
         self.large = large
+        self.concurrent = concurrent
+        #: Free commit slots (None: one commit at a time, awaited in turn).
+        self._slots: asyncio.Semaphore | None = None
         self._arrived = asyncio.Event()
         self._queue: deque[_Item] = deque()
         self._executor: ThreadPoolExecutor | None = None
@@ -115,8 +129,13 @@ class GroupCommitter:
         if self._closed:
             raise RuntimeError(f"the {self.name} committer is not running")
         if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self.name)
-            if self.store.engine.dialect.name != "sqlite":  # writers do not wait for each other
+            parallel = self.store.engine.dialect.name != "sqlite" and self.concurrent > 1
+            self._executor = ThreadPoolExecutor(
+                max_workers=self.concurrent if parallel else 1, thread_name_prefix=self.name
+            )
+            if parallel:  # writers do not wait for each other
+                self._slots = asyncio.Semaphore(self.concurrent)
+            if self.store.engine.dialect.name != "sqlite":
                 self._side = ThreadPoolExecutor(max_workers=2, thread_name_prefix=self.name)
 
     async def submit(
@@ -194,6 +213,12 @@ class GroupCommitter:
         try:
             while self._queue:
                 batch = []
+                if self._slots is not None:
+                    # A free slot first, so what queues meanwhile joins this batch.
+                    await self._slots.acquire()
+                    if not self._queue:
+                        self._slots.release()
+                        break
                 self._take(batch)
                 if self._previous and self.max_linger > 0:
                     await self._linger(batch, min(self.max_linger, self._last / 2))
@@ -212,6 +237,9 @@ class GroupCommitter:
                 self._previous = {
                     item[2] for item in small if item[2] is not None and item[3] < self.large
                 }
+                if self._slots is not None:
+                    self._dispatch(loop, small, large[:1])
+                    continue
                 for part in (small, large[:1]):
                     if not part:
                         continue
@@ -229,6 +257,28 @@ class GroupCommitter:
             if self._side is not None:
                 self._side.shutdown(wait=False)
             raise
+
+    def _dispatch(
+        self, loop: asyncio.AbstractEventLoop, small: list[_Item], large: list[_Item]
+    ) -> None:
+        """Commit `small`, then `large`, in a task holding the slot `_run` took, so the
+        next batch can commit beside it (stores with concurrent writers)."""
+
+        async def commit() -> None:
+            try:
+                for part in (small, large):
+                    if part:
+                        started = loop.time()
+                        await self._commit_part(loop, part)
+                        if part is small:
+                            self._last = loop.time() - started
+            finally:
+                assert self._slots is not None
+                self._slots.release()
+
+        task = loop.create_task(commit())
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
 
     async def _commit_part(
         self,

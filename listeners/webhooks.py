@@ -50,6 +50,9 @@ MAX_BODY_BYTES = 256 * 1024
 MAX_FORM_FIELDS = 1000
 #: An escaped `&` or `=` in a form body (which splits differently once unquoted).
 _ESCAPED_SEPARATOR = re.compile(rb"%(?:26|3[dD])")
+#: Commits of requests in flight at once on PostgreSQL (one on SQLite): a request waits
+#: for the flush of the commit before it, not for it to finish first.
+CONCURRENT_COMMITS = 3
 #: Seconds between two "secret not configured" warnings for one provider.
 WARN_EVERY = 60.0
 
@@ -153,7 +156,9 @@ class Webhooks:
         self.config = config
         self.max_body = max_body
         self.clock = clock
-        self.committer = GroupCommitter(store, name="webhook-commit", record=receive_in)
+        self.committer = GroupCommitter(
+            store, name="webhook-commit", record=receive_in, concurrent=CONCURRENT_COMMITS
+        )
         self.attributor = Attributor(
             store, last_commit=lambda: self.committer.last_commit, name="webhook-attribute"
         )

@@ -362,7 +362,7 @@ def receive_in(session: Session, observations: list[Observation]) -> list[Record
         if msg_id:
             batch_keys[key] = len(rows) - 1
     conn = session.connection()
-    write = _write_pending_sqlite if conn.dialect.name == "sqlite" else _write_pending
+    write = _WRITE_PENDING.get(conn.dialect.name, _write_pending)
     ids = write(session, blobs, rows, texts, now)
     if rows:
         hit_tallies.received(conn, [(r["observed_at"], r["channel"]) for r in rows])
@@ -494,23 +494,113 @@ def _write_pending_sqlite(
     return ids
 
 
+_PG_BLOBS = _SQLITE_BLOBS.replace("?", "%s")
+_PG_INBOX = _SQLITE_INBOX.replace("?", "%s")
+#: New hit ids, taken from the hits' sequence before the insert.
+_PG_IDS = "SELECT nextval(pg_get_serial_sequence('hits', 'id')) FROM generate_series(1, %s)"
+
+
+def _write_pending_postgresql(
+    session: Session,
+    blobs: dict[str, tuple[bytes, str]],
+    rows: list[dict[str, Any]],
+    texts: list[str],
+    now: datetime,
+) -> list[int]:
+    """`_write_pending` on PostgreSQL, through the driver (psycopg sends a batch's rows
+    of each statement together).
+
+    The same values SQLAlchemy would write (details as JSON), without its per-value
+    processing and the bookkeeping that keeps RETURNING in the parameters' order: the
+    ids are taken from the hits' sequence first, so each row is written with its own.
+    """
+    conn = session.connection()
+    if blobs:
+        conn.exec_driver_sql(
+            _PG_BLOBS,
+            [(sha, len(data), data, ctype, now) for sha, (data, ctype) in blobs.items()],
+        )
+    if not rows:
+        return []
+    ids = [int(i) for i in conn.exec_driver_sql(_PG_IDS, (len(rows),)).scalars()]
+    marks = ", ".join(["%s"] * (len(_PENDING_COLUMNS) + 1))
+    conn.exec_driver_sql(
+        f"INSERT INTO hits (id, {', '.join(_PENDING_COLUMNS)}) VALUES ({marks})",
+        [
+            (
+                hit_id,
+                r["observed_at"],
+                r["channel"],
+                r["identifier"],
+                r["identifier_kind"],
+                r["sender"],
+                r["summary"],
+                r["provider"],
+                r["provider_message_id"],
+                r["evidence_sha256"],
+                json.dumps(r["details"]),
+                r["classification"],
+                r["incident_id"],
+            )
+            for hit_id, r in zip(ids, rows, strict=True)
+        ],
+    )
+    conn.exec_driver_sql(
+        _PG_INBOX, [(hit_id, text, now) for hit_id, text in zip(ids, texts, strict=True)]
+    )
+    return ids
+
+
+_WRITE_PENDING = {"sqlite": _write_pending_sqlite, "postgresql": _write_pending_postgresql}
+
+
 def _existing_ids(
     session: Session, keys: set[tuple[str, str, str]]
 ) -> dict[tuple[str, str, str], tuple[int, str]]:
     """(id, classification) of the stored hits with these (provider, message id, identifier)."""
     if not keys:
         return {}
-    h = _HITS.c
-    rows = session.connection().execute(
-        select(h.id, h.classification, h.provider, h.provider_message_id, h.identifier).where(
-            _stored_keys(keys)
+    conn = session.connection()
+    if conn.dialect.name in _MARK:  # through the driver: building the statement cost more
+        rows: Any = _stored_key_rows(conn, keys)
+    else:
+        h = _HITS.c
+        rows = conn.execute(
+            select(h.id, h.classification, h.provider, h.provider_message_id, h.identifier).where(
+                _stored_keys(keys)
+            )
         )
-    )
     found = {
         (r.provider, r.provider_message_id or "", r.identifier): (r.id, r.classification)
         for r in rows
     }
     return {k: v for k, v in found.items() if k in keys}
+
+
+#: The driver's parameter mark, for the stores whose hits are written through it.
+_MARK = {"sqlite": "?", "postgresql": "%s"}
+
+
+def _stored_key_rows(conn: Connection, keys: set[tuple[str, str, str]]) -> list[Any]:
+    """`_existing_ids`' rows through the driver: one query per provider, searching the
+    unique index on (provider, message id, identifier) as `_stored_keys` does, its ids a
+    page at a time."""
+    mark = _MARK[conn.dialect.name]
+    by_provider: dict[str, list[str]] = {}
+    for provider, msg_id, _ in sorted(keys):
+        by_provider.setdefault(provider, []).append(msg_id)
+    out: list[Any] = []
+    for provider, ids in by_provider.items():
+        ids = list(dict.fromkeys(ids))
+        for start in range(0, len(ids), _SQLITE_PAGE):
+            page = ids[start : start + _SQLITE_PAGE]
+            out += conn.exec_driver_sql(
+                "SELECT id, classification, provider, provider_message_id, identifier "
+                f"FROM hits WHERE provider = {mark} AND provider_message_id IN "
+                f"({', '.join([mark] * len(page))})",
+                (provider, *page),
+            ).all()
+    return out
 
 
 def _copies_of(session: Session, hit_ids: list[int]) -> dict[int, list[str]]:

@@ -73,6 +73,12 @@ CHANNEL, COPY, COPIED = "channel", "copy", "copied"
 FIRST_READ = 200
 
 _TALLIES = cast(Table, HitTally.__table__)
+#: `_add`'s upsert, written for the driver (SQLite's and psycopg's parameter marks).
+_SQLITE_ADD = (
+    "INSERT INTO hit_tallies (series, slot, key, hits) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (series, slot, key) DO UPDATE SET hits = hit_tallies.hits + excluded.hits"
+)
+_DRIVER_ADD = {"sqlite": _SQLITE_ADD, "postgresql": _SQLITE_ADD.replace("?", "%s")}
 
 #: (series, slot, key) -> hits
 Tallies = dict[tuple[str, int, str], int]
@@ -112,6 +118,11 @@ def _add(conn: Connection, counts: Counter[tuple[str, int, str]]) -> None:
         return
     t = _TALLIES
     dialect = conn.dialect.name
+    if dialect in _DRIVER_ADD:  # through the driver: building the statement cost more
+        conn.exec_driver_sql(
+            _DRIVER_ADD[dialect], [(r["series"], r["slot"], r["key"], r["hits"]) for r in rows]
+        )
+        return
     if dialect in ("sqlite", "postgresql"):
         stmt = (sqlite_insert if dialect == "sqlite" else pg_insert)(t)
         conn.execute(

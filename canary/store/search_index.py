@@ -15,7 +15,9 @@ names (`value LIKE '%folded%' OR lower(value) LIKE '%text%'`), hits' summaries
   be, the indexes are skipped with a warning and the searches scan, as before.
 - SQLite: FTS5 tables with the trigram tokenizer (SQLite 3.34+) over `hits.sender`,
   `hits.summary`, `hits.search_text` and the names in `identifiers.value`, kept by
-  triggers on their tables (every writer, bulk or not). A query narrows the rows to
+  triggers on their tables (every writer, bulk or not); the hits' leave out pending
+  hits until attribution (`PENDING_LEFT_OUT`), which are added to the rows they name.
+  A query narrows the rows to
   those holding the text's trigrams in sequence, case folded; the LIKE is still
   applied to those rows, so the result is exactly the plain scan's. (Folding is per
   character, so every row the LIKE matches, whose text differs from the pattern at
@@ -55,6 +57,15 @@ class Trigrams:
     trgm: str
     expr: str
     where: str | None = None
+    #: SQLite only: the FTS table holds only the rows meeting this (the hits' tables:
+    #: attributed hits, see PENDING_LEFT_OUT), besides `where`.
+    fts_where: str | None = None
+    #: The column whose change moves a row in or out of the rows indexed.
+    moves: str = "kind"
+
+    def fts_condition(self) -> str | None:
+        """Which rows the FTS table holds (None: all)."""
+        return self.where or self.fts_where
 
     def fts_objects(self) -> list[str]:
         """The tables FTS5 makes for it (the models do not declare them)."""
@@ -66,12 +77,39 @@ class Trigrams:
         ]
 
 
-SENDER = Trigrams("hits", "sender", "hits_sender_trigrams", "ix_hits_sender_trgm", "lower(sender)")
+#: SQLite: the hits' FTS tables leave out pending hits (migration 0015). A listener's
+#: commit before its answer then writes no full-text index rows; the hit is indexed when
+#: attribution sets its classification (the update trigger), and `matching_rows` adds
+#: the pending hits to what the index names, so a search still finds them.
+PENDING_LEFT_OUT = "classification <> 'pending'"
+SENDER = Trigrams(
+    "hits",
+    "sender",
+    "hits_sender_trigrams",
+    "ix_hits_sender_trgm",
+    "lower(sender)",
+    fts_where=PENDING_LEFT_OUT,
+    moves="classification",
+)
 RECIPIENT = Trigrams("copies", "recipient", None, "ix_copies_recipient_trgm", "lower(recipient)")
 SUMMARY = Trigrams(
-    "hits", "summary", "hits_summary_trigrams", "ix_hits_summary_trgm", "lower(summary)"
+    "hits",
+    "summary",
+    "hits_summary_trigrams",
+    "ix_hits_summary_trgm",
+    "lower(summary)",
+    fts_where=PENDING_LEFT_OUT,
+    moves="classification",
 )
-TEXT = Trigrams("hits", "search_text", "hits_text_trigrams", "ix_hits_text_trgm", "search_text")
+TEXT = Trigrams(
+    "hits",
+    "search_text",
+    "hits_text_trigrams",
+    "ix_hits_text_trgm",
+    "search_text",
+    fts_where=PENDING_LEFT_OUT,
+    moves="classification",
+)
 NAME = Trigrams(
     "identifiers",
     "value",
@@ -83,6 +121,8 @@ NAME = Trigrams(
 #: Migration 0012's indexes (the filters of `canary hits`), and 0013's (search).
 FILTERS = (SENDER, RECIPIENT)
 SEARCH = (SUMMARY, TEXT, NAME)
+#: The hits' FTS tables, which hold attributed hits only (migration 0015).
+HITS = (SENDER, SUMMARY, TEXT)
 
 #: PostgreSQL: the sender's GIN trigram index.
 SENDER_TRGM = SENDER.trgm
@@ -127,8 +167,10 @@ def _create_sqlite(conn: Connection, t: Trigrams) -> bool:
         log.warning("no trigram index over %s.%s (searches scan): %s", t.table, col, exc.orig)
         return False
 
+    cond = t.fts_condition()
+
     def when(row: str) -> str:
-        return f"WHEN {row}.{t.where} " if t.where else ""
+        return f"WHEN {row}.{cond} " if cond else ""
 
     add = f"INSERT INTO {fts}(rowid, {col}) VALUES (new.id, new.{col});"
     remove = f"INSERT INTO {fts}({fts}, rowid, {col}) VALUES ('delete', old.id, old.{col});"
@@ -138,21 +180,21 @@ def _create_sqlite(conn: Connection, t: Trigrams) -> bool:
     conn.execute(
         text(f"CREATE TRIGGER {fts}_ad AFTER DELETE ON {t.table} {when('old')}BEGIN {remove} END")
     )
-    if t.where:  # a row may move in or out of the rows indexed: two triggers' work in one
-        on = f"{t.column}, kind"
+    if cond:  # a row may move in or out of the rows indexed: two triggers' work in one
+        on = f"{t.column}, {t.moves}"
         update = (
             f"INSERT INTO {fts}({fts}, rowid, {col}) SELECT 'delete', old.id, old.{col} "
-            f"WHERE old.{t.where}; "
-            f"INSERT INTO {fts}(rowid, {col}) SELECT new.id, new.{col} WHERE new.{t.where};"
+            f"WHERE old.{cond}; "
+            f"INSERT INTO {fts}(rowid, {col}) SELECT new.id, new.{col} WHERE new.{cond};"
         )
     else:
         on, update = col, remove + " " + add
     conn.execute(
         text(f"CREATE TRIGGER {fts}_au AFTER UPDATE OF {on} ON {t.table} BEGIN {update} END")
     )
-    if t.where:
+    if cond:
         conn.execute(
-            text(f"INSERT INTO {fts}(rowid, {col}) SELECT id, {col} FROM {t.table} WHERE {t.where}")
+            text(f"INSERT INTO {fts}(rowid, {col}) SELECT id, {col} FROM {t.table} WHERE {cond}")
         )
     else:
         conn.execute(text(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')"))
@@ -206,8 +248,9 @@ def sqlite_has_index(conn: Connection, t: Trigrams) -> bool:
 
 def matching_rows(conn: Connection, t: Trigrams, needles: Sequence[str]) -> list[int] | None:
     """SQLite: the ids of the rows whose column holds the trigrams of one of `needles`
-    in sequence (case folded): a superset of those whose column contains one of them,
-    ignoring ASCII case. None when the index cannot narrow the scan usefully: no index,
+    in sequence (case folded), and for the hits' indexes the pending hits, which they
+    do not hold yet: a superset of those whose column contains one of them, ignoring
+    ASCII case. None when the index cannot narrow the scan usefully: no index,
     a needle under 3 characters, or more than CAP such rows. (The ids are read once:
     the phrase query, which reads the posting list of every trigram, is the cost.)"""
     if conn.dialect.name != "sqlite" or t.fts is None or not needles:
@@ -225,7 +268,26 @@ def matching_rows(conn: Connection, t: Trigrams, needles: Sequence[str]) -> list
         .limit(CAP + 1)
     )
     ids = [int(i) for i in conn.execute(rows).scalars()]
-    return None if len(ids) > CAP else ids
+    if len(ids) > CAP:
+        return None
+    if t.fts_where is not None:  # (a store before 0015 holds them too: a superset still)
+        left_out = pending_hits(conn, CAP + 1 - len(ids))
+        if left_out is None:
+            return None
+        ids += left_out
+    return ids
+
+
+def pending_hits(conn: Connection, cap: int) -> list[int] | None:
+    """The ids of the pending hits (the inbox's: few, attributed within seconds), which
+    the hits' FTS tables do not hold yet; None when there are `cap` or more."""
+    ids = [
+        int(i)
+        for i in conn.execute(
+            text("SELECT id FROM hits WHERE classification = 'pending' LIMIT :n"), {"n": cap}
+        ).scalars()
+    ]
+    return None if len(ids) >= cap else ids
 
 
 def sender_rows(conn: Connection, needle: str) -> list[int] | None:
