@@ -701,7 +701,9 @@ BR_PLACES = {
 def table_br(r: random.Random, n: int) -> tuple[list[str], list[list[str]], dict[str, Any]]:
     """A Brazilian store's customer list: names in mixed case with their particles
     ("Maria da Silva Santos"), the CPF with its two check digits, mobiles "(11)
-    98765-4321" with the city's DDD, the CEP of the city, a purchase total "R$ 1.234,56"."""
+    98765-4321" with the city's DDD (any digit after the 9, as the organisation's own
+    numbers have: 6-9 only, as in numbers older than the ninth digit, read the pool's
+    numbers as foreign), the CEP of the city, a purchase total "R$ 1.234,56"."""
     from stdnum.br import cpf
 
     header = ["Nome", "CPF", "Data de Nascimento", "Celular", "E-mail", "CEP", "Cidade", "UF",
@@ -721,7 +723,7 @@ def table_br(r: random.Random, n: int) -> tuple[list[str], list[list[str]], dict
         uf, ddd, cep = BR_PLACES[city]
         cep_digits = cep + "".join(str(r.randint(0, 9)) for _ in range(8 - len(cep)))
         mobile = (
-            f"({ddd}) 9{r.randint(6000, 9999)}-{r.randint(0, 9999):04d}" if r.random() < 0.9 else ""
+            f"({ddd}) 9{r.randint(1000, 9999)}-{r.randint(0, 9999):04d}" if r.random() < 0.9 else ""
         )
         local = email_local(r, g, s1, s2, birth).lower()
         dom = pick(
