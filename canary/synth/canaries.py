@@ -941,10 +941,16 @@ class CanaryFactory:
         if self._born is None:
             self._born = []
             births = self._row_births()
+            # a date its neighbours decide (sorted, or a run's) would make the number
+            # written differ from the one checked against the source
+            runs = self._grouped_columns()
             dated = [
                 (d.index, [x.toordinal() if x else None for x in self._column_dates(d)])
                 for d in self.cols
-                if d.kind == "date" and d.fmt.get("date")
+                if d.kind == "date"
+                and d.fmt.get("date")
+                and not (self.keep_sorted and d.sorted)
+                and d.index not in runs
             ]
             for c in self.cols:
                 if c.kind not in ("id", "dni") or (self.keep_sorted and c.sorted):

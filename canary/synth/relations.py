@@ -371,8 +371,9 @@ def _nearest(pairs: list[tuple[int, int]], day: int, k: int) -> list[int]:
 
 def later_date(order: DateOrder, earlier: date, span: tuple[date, date], r: random.Random) -> date:
     """A later date for a canary whose earlier one is `earlier`, as a row with an
-    earlier date near it has: that row's gap added (`shift`) or its later date, kept
-    inside the column's `span` and never nearer the earlier date than any row's gap.
+    earlier date near it has: that row's gap added (`shift`) or its later date moved by
+    up to `DATE_JITTER` days, kept inside the column's `span` and never nearer the
+    earlier date than any row's gap.
     Drawn apart and moved only where it broke the order, an Argentine party roll's
     canaries joined the party in years no member their age had (the join year alone
     told them apart with AUC 0.71)."""
