@@ -427,6 +427,27 @@ _PENDING_COLUMNS = (
     "classification",
     "incident_id",
 )
+
+
+def _pending_values(r: dict[str, Any], observed: Any) -> tuple[Any, ...]:
+    """A pending hit's row in `_PENDING_COLUMNS`' order, its time as `observed` (as the
+    store's driver takes it), its details as JSON."""
+    return (
+        observed,
+        r["channel"],
+        r["identifier"],
+        r["identifier_kind"],
+        r["sender"],
+        r["summary"],
+        r["provider"],
+        r["provider_message_id"],
+        r["evidence_sha256"],
+        json.dumps(r["details"]),
+        r["classification"],
+        r["incident_id"],
+    )
+
+
 _SQLITE_BLOBS = (
     "INSERT INTO blobs (sha256, size, data, content_type, created_at) VALUES (?, ?, ?, ?, ?) "
     "ON CONFLICT (sha256) DO NOTHING"
@@ -459,22 +480,9 @@ def _write_pending_sqlite(
     ids: list[int] = []
     for start in range(0, len(rows), _SQLITE_PAGE):
         page = rows[start : start + _SQLITE_PAGE]
-        values = []
+        values: list[Any] = []
         for r in page:
-            values += [
-                sqlite_time(r["observed_at"]),
-                r["channel"],
-                r["identifier"],
-                r["identifier_kind"],
-                r["sender"],
-                r["summary"],
-                r["provider"],
-                r["provider_message_id"],
-                r["evidence_sha256"],
-                json.dumps(r["details"]),
-                r["classification"],
-                r["incident_id"],
-            ]
+            values += _pending_values(r, sqlite_time(r["observed_at"]))
         marks = "(" + ", ".join(["?"] * len(_PENDING_COLUMNS)) + ")"
         got = sorted(
             conn.exec_driver_sql(
@@ -527,21 +535,7 @@ def _write_pending_postgresql(
     conn.exec_driver_sql(
         f"INSERT INTO hits (id, {', '.join(_PENDING_COLUMNS)}) VALUES ({marks})",
         [
-            (
-                hit_id,
-                r["observed_at"],
-                r["channel"],
-                r["identifier"],
-                r["identifier_kind"],
-                r["sender"],
-                r["summary"],
-                r["provider"],
-                r["provider_message_id"],
-                r["evidence_sha256"],
-                json.dumps(r["details"]),
-                r["classification"],
-                r["incident_id"],
-            )
+            (hit_id, *_pending_values(r, r["observed_at"]))
             for hit_id, r in zip(ids, rows, strict=True)
         ],
     )
