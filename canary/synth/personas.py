@@ -8,9 +8,10 @@ follow the table's own distribution.
 
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -189,13 +190,24 @@ class Predictive:
     one instead, so a canary's value is as often unique in the file as a real row's.
     """
 
-    def __init__(self, values: Iterable[str], extra: dict[str, float] | None = None) -> None:
+    def __init__(
+        self,
+        values: Iterable[str],
+        extra: dict[str, float] | None = None,
+        discounts: Mapping[str, float] | None = None,
+    ) -> None:
         self.counts: Counter[str] = Counter(v for v in values if v)
         self.total = sum(self.counts.values())
         singles = sum(1 for k in self.counts.values() if k == 1)
         self.new_share = singles / self.total if self.total else 1.0
+        #: Each value's weight over its count when a new row is drawn (`next_row_discounts`;
+        #: 1 when not given): the values seen once stand for the new ones, drawn
+        #: `new_share` of the time, and counted again as seen ones they came out twice.
+        self.discounts: Mapping[str, float] = discounts if discounts is not None else {}
         #: `extra` values weigh what they are given (names of unknown sex, a share each).
-        weights: dict[str, float] = dict(self.counts)
+        weights: dict[str, float] = {
+            v: k * self.discounts.get(v, 1.0) for v, k in self.counts.items()
+        }
         for v, w in (extra or {}).items():
             if v and w > 0:
                 weights[v] = weights.get(v, 0.0) + w
@@ -246,6 +258,36 @@ class Predictive:
         return r.choices(self._keys, weights=self._weights)[0]
 
 
+def next_row_discounts(counts: Mapping[str, int]) -> dict[str, float]:
+    """Each value's weight over its count (k*/k) for one more row drawn as a column's
+    were, Good-Turing's k* = (k + 1) n(k + 1) / n(k) with n(k) the number of values held
+    k times: as it is for k under 5 where n(k + 1) is not 0, else from n(k) smoothed
+    log-linearly (n ~ k^b, Gale and Sampson's Z), b at most -1, so that no value weighs
+    more than its count. The values held once then weigh as little as the column's
+    doubles say, their mass being the new values' (`Predictive.new_share`)."""
+    held = Counter(counts.values())
+    ks = sorted(held)
+    if len(ks) < 3:
+        return dict.fromkeys(counts, 1.0)
+    xs, ys = [], []
+    for i, k in enumerate(ks):
+        q = ks[i - 1] if i else 0
+        t = ks[i + 1] if i + 1 < len(ks) else 2 * k - q
+        xs.append(math.log(k))
+        ys.append(math.log(held[k] / (0.5 * (t - q))))
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    spread = sum((x - mx) ** 2 for x in xs)
+    b = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / spread
+    b = min(b, -1.0)
+
+    def star(k: int) -> float:
+        if k < 5 and held[k + 1]:
+            return min((k + 1) * held[k + 1] / held[k], float(k))
+        return float(k * (1 + 1 / k) ** (1 + b))
+
+    return {v: star(k) / k for v, k in counts.items()}
+
+
 class ColumnNames:
     """Given names and surnames drawn from a table's own name columns.
 
@@ -287,13 +329,13 @@ class ColumnNames:
         unknown = Counter(by_sex.get(None, []))
         known = sum(len(v) for s, v in by_sex.items() if s is not None) or 1
         self.given_by_sex = {
-            s: Predictive(v, {n: k * len(v) / known for n, k in unknown.items()})
+            s: _drawn_as_new(v, {n: k * len(v) / known for n, k in unknown.items()})
             for s, v in by_sex.items()
             if s is not None
         }
-        self.given_all = Predictive(title(g) for g, _p, _m, _s in people)
-        self.paternal = Predictive(title(p) for _g, p, _m, _s in people)
-        self.maternal = Predictive(title(m) for _g, _p, m, _s in people if m)
+        self.given_all = _drawn_as_new([title(g) for g, _p, _m, _s in people])
+        self.paternal = _drawn_as_new([title(p) for _g, p, _m, _s in people])
+        self.maternal = _drawn_as_new([title(m) for _g, _p, m, _s in people if m])
 
     def given(self, sex: str, words: Counter[int], year: int | None = None) -> str:
         """A given name of the sex; for a person born in `year`, one of the rows born
@@ -340,7 +382,11 @@ class ColumnNames:
                 return None
             rows.sort(key=lambda t: abs(t[0] - year))
             reach = max(abs(rows[NEAR_BIRTHS - 1][0] - year), NAME_ERA_YEARS)
-            self._near[key] = Predictive(g for y, g in rows if abs(y - year) <= reach)
+            pool = self.given_by_sex.get(sex) if self.sexed else None
+            whole = pool if pool is not None else self.given_all
+            self._near[key] = Predictive(
+                (g for y, g in rows if abs(y - year) <= reach), discounts=whole.discounts
+            )
         return self._near[key]
 
     def surname(self, maternal: bool = False) -> str:
@@ -387,3 +433,8 @@ def _title_name(text: str) -> str:
         else w[:1].upper() + w[1:].lower()
         for i, w in enumerate(words)
     )
+
+
+def _drawn_as_new(values: list[str], extra: dict[str, float] | None = None) -> Predictive:
+    """A name pool whose values are drawn as a new row's (`next_row_discounts`)."""
+    return Predictive(values, extra, next_row_discounts(Counter(v for v in values if v)))
