@@ -657,11 +657,10 @@ class CanaryFactory:
         return self.names.given(sex, dist)
 
     def _given_words_in_full_names(self) -> Counter[int]:
-        """How many given names the whole-name column's values hold: the parts beyond
-        the surnames (two in Spanish), a particle with the surname it opens ("Maria Ana
-        dos Santos Silva" has two). Counted by words, a Brazilian list's particles made
-        canaries' given names compound twice as often as the rows' (names of five
-        words: 25% of canaries, 15% of rows)."""
+        """How many given names the whole-name column's values hold, for names drawn
+        from the locale's lists (a table with too few names of its own): the parts
+        beyond the surnames (two in Spanish), a particle with the surname it opens
+        ("Maria Ana dos Santos Silva" has two, where counting words made it three)."""
         if self._full_given is None:
             surnames = 2 if self.profile.get("language") == "es" else 1
             values = self._kind("full_name")[0].values[:3000]

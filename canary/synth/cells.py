@@ -143,8 +143,8 @@ def apply_casing(text: str, casing: str) -> str:
     return text
 
 
-#: Words written in lower case inside a name or place ("María del Carmen") by title casing.
-#: Words of a name written in lower case inside it: Spanish "de la", "del", "y";
+#: Words written in lower case inside a name or place by title casing: Spanish "de la",
+#: "del", "y" ("María del Carmen");
 #: Portuguese "da", "do", "dos", "das", "e" ("Maria dos Santos", "Costa e Silva"); Dutch,
 #: German "van", "von".
 PARTICLES = frozenset({"de", "la", "del", "los", "las", "y", "da", "do", "dos", "das", "e",
