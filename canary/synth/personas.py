@@ -8,6 +8,7 @@ follow the table's own distribution.
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from collections import Counter
@@ -214,34 +215,45 @@ class Predictive:
         self._keys = list(weights)
         self._weights = list(weights.values())
         self._folded = {fold(v) for v in weights}
-        #: the share of values holding a word no other value holds: how often a new
-        #: value has a new word, not only new words' order ("Maria Ana" of "Ana Maria")
-        words: Counter[str] = Counter()
-        self._lengths: Counter[int] = Counter()
-        self._at: list[Counter[str]] = []
-        for v, k in self.counts.items():
-            ws = v.split()
-            self._lengths[len(ws)] += k
-            for i, word in enumerate(ws):
-                words[word] += k
-                if i == len(self._at):
-                    self._at.append(Counter())
-                self._at[i][word] += k
-        lone = sum(k for v, k in self.counts.items() if any(words[x] == 1 for x in v.split()))
-        self.new_word_share = lone / self.total if self.total else 1.0
 
     def seen(self, value: str) -> bool:
         return fold(value) in self._folded
+
+    @functools.cached_property
+    def _words(self) -> tuple[Counter[int], list[Counter[str]], float]:
+        """(values by their number of words, the words at each place, the share of
+        values holding a word no other value holds), read on first use: most pools
+        are asked only for `new_share`."""
+        words: Counter[str] = Counter()
+        lengths: Counter[int] = Counter()
+        at: list[Counter[str]] = []
+        for v, k in self.counts.items():
+            ws = v.split()
+            lengths[len(ws)] += k
+            for i, word in enumerate(ws):
+                words[word] += k
+                if i == len(at):
+                    at.append(Counter())
+                at[i][word] += k
+        lone = sum(k for v, k in self.counts.items() if any(words[x] == 1 for x in v.split()))
+        return lengths, at, lone / self.total if self.total else 1.0
+
+    @property
+    def new_word_share(self) -> float:
+        """How often a new value has a new word, not only new words' order ("Maria Ana"
+        of "Ana Maria"): the share of values holding a word no other value holds."""
+        return self._words[2]
 
     def recombined(self, r: random.Random) -> str:
         """A value of the column's words: as many as its values hold, each drawn among
         the words its values hold at that place, at their frequencies ("" when it has
         none; never ending on a particle)."""
-        if not self._lengths:
+        lengths, at, _share = self._words
+        if not lengths:
             return ""
         for _ in range(10):
-            n = r.choices(list(self._lengths), weights=list(self._lengths.values()))[0]
-            ws = [r.choices(list(c), weights=list(c.values()))[0] for c in self._at[:n]]
+            n = r.choices(list(lengths), weights=list(lengths.values()))[0]
+            ws = [r.choices(list(c), weights=list(c.values()))[0] for c in at[:n]]
             if ws and ws[-1].lower() not in PARTICLES and len(set(ws)) == len(ws):
                 return " ".join(ws)
         return ""
@@ -341,8 +353,7 @@ class ColumnNames:
         """A given name of the sex; for a person born in `year`, one of the rows born
         about then (`_born_near`), as often as names the column holds once show a name
         it does not hold (drawn from the locale's lists then)."""
-        pool = self.given_by_sex.get(sex) if self.sexed else None
-        pool = pool if pool is not None and pool.total >= 5 else self.given_all
+        pool = self._given_pool(sex)
         novel = self._novel(pool, lambda: self.fallback.given(sex, words))
         near = self._born_near(sex, year) if year is not None else None
         if near is None:
@@ -353,6 +364,12 @@ class ColumnNames:
                 if name and not pool.seen(name):
                     return name
         return near.draw(self.rng)
+
+    def _given_pool(self, sex: str) -> Predictive:
+        """The given names of the sex (of all rows where the table does not tell sexes
+        apart or holds fewer than five of the sex)."""
+        pool = self.given_by_sex.get(sex) if self.sexed else None
+        return pool if pool is not None and pool.total >= 5 else self.given_all
 
     def _novel(self, pool: Predictive, outside: Callable[[], str]) -> Callable[[], str]:
         """How a value the column does not hold is made: from the locale's lists
@@ -382,10 +399,9 @@ class ColumnNames:
                 return None
             rows.sort(key=lambda t: abs(t[0] - year))
             reach = max(abs(rows[NEAR_BIRTHS - 1][0] - year), NAME_ERA_YEARS)
-            pool = self.given_by_sex.get(sex) if self.sexed else None
-            whole = pool if pool is not None else self.given_all
             self._near[key] = Predictive(
-                (g for y, g in rows if abs(y - year) <= reach), discounts=whole.discounts
+                (g for y, g in rows if abs(y - year) <= reach),
+                discounts=self._given_pool(sex).discounts,
             )
         return self._near[key]
 
