@@ -205,6 +205,8 @@ class CanaryFactory:
         self._born: list[tuple[Column, BirthOrder, list[int], int | None]] | None = None
         self._relations: list[NumberRelation] | None = None
         self._date_parts: list[DatePart] | None = None
+        #: each date column's rows, read (`_column_dates`)
+        self._days: dict[int, list[date | None]] = {}
         self._full_given: Counter[int] | None = None
         self._side_faker: LazyFaker | None = None
         self._runs_by_birth: list[int] | None = None
@@ -358,12 +360,16 @@ class CanaryFactory:
         generation, dated documents and the orders by birth all ask."""
         if self._dates is None:
             births = self._kind("birth_date")
-            self._dates = []
-            if births:
-                fmt: DateFormat = births[0].fmt["date"]
-                days = (fmt.parse(row[births[0].index]) for row in self.rows)
-                self._dates = [d[0] if d else None for d in days]
+            self._dates = self._column_dates(births[0]) if births else []
         return self._dates
+
+    def _dated_columns(self) -> dict[int, list[date | None]]:
+        """Each date column's rows, read (`_column_dates`), by column index."""
+        return {
+            c.index: self._column_dates(c)
+            for c in self.cols
+            if c.kind in ("date", "birth_date") and c.fmt.get("date")
+        }
 
     def _addresses_and_names(self, email: Column | None) -> list[tuple[str, str]]:
         """(local part, the row's name cells as written) of the sample's rows."""
@@ -864,7 +870,7 @@ class CanaryFactory:
         """A column holding the year or month of a date of the row (`date_parts`: a
         voter's "clase") holds the canary's; a run's own columns are left as the run's."""
         if self._date_parts is None:
-            self._date_parts = date_parts(self.cols, self.rows)
+            self._date_parts = date_parts(self.cols, self.rows, self._dated_columns())
         keep_date_parts(row, self._date_parts, self.cols, self._grouped_columns())
 
     def _number_relations(self) -> list[NumberRelation]:
@@ -976,9 +982,15 @@ class CanaryFactory:
         return self._born
 
     def _column_dates(self, c: Column) -> list[date | None]:
-        """Each sample row's date in column `c` (None where it has none)."""
-        fmt = c.fmt["date"]
-        return [got[0] if (got := fmt.parse(row[c.index])) else None for row in self.rows]
+        """Each sample row's date in column `c` (None where it has none), read once: the
+        birth dates, the date orders, the dates' parts and the ids in order of a date
+        all ask."""
+        if c.index not in self._days:
+            fmt: DateFormat = c.fmt["date"]
+            self._days[c.index] = [
+                got[0] if (got := fmt.parse(row[c.index])) else None for row in self.rows
+            ]
+        return self._days[c.index]
 
     def _row_births(self) -> list[int | None]:
         """Each sample row's birth as a day ordinal, from its birth date or else its
@@ -1196,7 +1208,7 @@ class CanaryFactory:
         22% of a donor list's canaries gave their last gift before they joined, and 17%
         of a payroll's were hired before they were 16."""
         if self._orders is None:
-            self._orders = date_orders(self.cols, self.rows)
+            self._orders = date_orders(self._dated_columns())
         for order in self._orders:
             a, b = order.earlier, order.later
             fa, fb = self.cols[a].fmt["date"], self.cols[b].fmt["date"]

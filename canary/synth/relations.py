@@ -233,17 +233,21 @@ class DatePart:
     width: int = 0
 
 
-def date_parts(cols: Sequence[Column], rows: Sequence[Sequence[str]]) -> list[DatePart]:
-    """The columns of whole numbers that hold a part of a date column's value in
-    `RELATION_SHARE` of the rows holding both (of `MIN_ORDERED_ROWS` at least, on up to
-    `RELATION_ROWS` rows spread over the sample): each with its first such date."""
-    rows = rows[:: max(1, len(rows) // RELATION_ROWS)][:RELATION_ROWS]
-    dated = [c for c in cols if c.kind in ("date", "birth_date") and c.fmt.get("date")]
-    if not dated:
+def date_parts(
+    cols: Sequence[Column],
+    rows: Sequence[Sequence[str]],
+    dates: Mapping[int, Sequence[date | None]],
+) -> list[DatePart]:
+    """The columns of whole numbers that hold a part of a date column's value (`dates`:
+    each date column's rows, read) in `RELATION_SHARE` of the rows holding both (of
+    `MIN_ORDERED_ROWS` at least, on up to `RELATION_ROWS` rows spread over the sample):
+    each with its first such date."""
+    if not dates:
         return []
-    days = {
-        c.index: [_parsed(c.fmt["date"], row[c.index]) for row in rows] for c in dated
-    }  # fmt: skip
+    step = max(1, len(rows) // RELATION_ROWS)
+    rows = rows[::step][:RELATION_ROWS]
+    days = {k: list(v[::step][:RELATION_ROWS]) for k, v in dates.items()}
+    dated = [cols[k] for k in days]
     out: list[DatePart] = []
     for t in cols:
         if t.kind in ("date", "birth_date", "email", "phone"):
@@ -267,7 +271,7 @@ def _parsed(fmt: DateFormat, text: str) -> date | None:
 
 
 def _part_of(
-    cells: list[str], dated: Sequence[Column], days: Mapping[int, list[date | None]]
+    cells: list[str], dated: Sequence[Column], days: Mapping[int, Sequence[date | None]]
 ) -> tuple[int, str] | None:
     """(date column, part) whose value `cells` hold in `RELATION_SHARE` of the rows."""
     for c in dated:
@@ -316,19 +320,18 @@ class DateOrder:
     shift: bool
 
 
-def date_orders(cols: Sequence[Column], rows: Sequence[Sequence[str]]) -> list[DateOrder]:
-    """The pairs of date columns in order in `DATE_ORDER_SHARE` of the rows holding
-    both (of `MIN_ORDERED_ROWS` at least), each pair once."""
-    dated = [c for c in cols if c.kind in ("date", "birth_date") and c.fmt.get("date")]
-    days = {c.index: [_parsed(c.fmt["date"], row[c.index]) for row in rows] for c in dated}
+def date_orders(dates: Mapping[int, Sequence[date | None]]) -> list[DateOrder]:
+    """The pairs of date columns (`dates`: each one's rows, read) in order in
+    `DATE_ORDER_SHARE` of the rows holding both (of `MIN_ORDERED_ROWS` at least), each
+    pair once."""
     out: list[DateOrder] = []
-    for a in dated:
-        for b in dated:
-            if a.index == b.index or any((o.earlier, o.later) == (b.index, a.index) for o in out):
+    for a in dates:
+        for b in dates:
+            if a == b or any((o.earlier, o.later) == (b, a) for o in out):
                 continue
             pairs = sorted(
                 (x.toordinal(), y.toordinal())
-                for x, y in zip(days[a.index], days[b.index], strict=True)
+                for x, y in zip(dates[a], dates[b], strict=True)
                 if x is not None and y is not None
             )
             if len(pairs) < MIN_ORDERED_ROWS:
@@ -336,7 +339,7 @@ def date_orders(cols: Sequence[Column], rows: Sequence[Sequence[str]]) -> list[D
             gaps = [y - x for x, y in pairs]
             if sum(g >= 0 for g in gaps) >= DATE_ORDER_SHARE * len(gaps):
                 shift = _moves_with(pairs)
-                out.append(DateOrder(a.index, b.index, [g for g in gaps if g >= 0], pairs, shift))
+                out.append(DateOrder(a, b, [g for g in gaps if g >= 0], pairs, shift))
     return out
 
 
