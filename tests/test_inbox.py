@@ -13,7 +13,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import closing
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -39,6 +39,7 @@ from canary.store.models import Alert, Hit, HitInbox
 from tests.alerts_support import add_copy, wait_for
 from tests.cli_support import canary
 from tests.conftest import free_port
+from tests.pending_support import ODD, write_pending
 from tests.smtp_support import seed
 from tests.webhooks_support import GENERIC_SECRET, generic_post, running, signed_config
 
@@ -333,29 +334,13 @@ def test_looking_for_an_earlier_delivery_searches_the_index(sqlite_store: Store)
 def test_pending_hits_on_sqlite_are_stored_as_sqlalchemy_stores_them(tmp_path: Path) -> None:
     """The driver-level writes of pending hits on SQLite store the same values, byte for
     byte, as the SQLAlchemy statements they stand for (times, JSON, evidence, inbox)."""
-    odd = Observation(
-        channel="email",
-        identifier="Ana@Example.org",
-        sender="x\ty",
-        summary="ñandú ☃",
-        evidence=b"\x00\xff raw",
-        details={"k": ["ü", 1, None], "n": {"x": 1.5}},
-        observed_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=-6))),
-        text="t",
-    )
-    observations = [_sms(n) for n in range(3)] + [odd]
+    observations = [_sms(n) for n in range(3)] + [ODD]
     now = datetime(2026, 11, 30, 12, 0, 0, 5, tzinfo=UTC)
     tables = {}
     for name, write in (("core", record._write_pending), ("driver", record._write_pending_sqlite)):
         store = open_store(f"sqlite:///{tmp_path / name}.db")
         with store.session() as s:
-            blobs: dict[str, tuple[bytes, str]] = {}
-            rows, texts = [], []
-            for obs, kind, ident, provider, msg_id in record._prepare(observations):
-                values = record._hit_values(obs, kind, ident, provider, msg_id, blobs, now)
-                rows.append({**values, "classification": record.PENDING, "incident_id": None})
-                texts.append(obs.text)
-            assert write(s, blobs, rows, texts, now) == [1, 2, 3, 4]
+            assert write_pending(write, s, observations, now) == [1, 2, 3, 4]
         store.dispose()
         with closing(sqlite3.connect(tmp_path / f"{name}.db")) as raw:
             tables[name] = {

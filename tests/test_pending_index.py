@@ -5,7 +5,7 @@ message text once attributed."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 
 import pytest
 from alembic import command
@@ -21,6 +21,7 @@ from canary.store.models import Hit
 from listeners.inbox import Attributor
 from tests.alerts_support import add_copy, wait_for
 from tests.conftest import pg_schema_url
+from tests.pending_support import ODD, write_pending
 
 CANARY = "+525512345678"
 
@@ -182,17 +183,7 @@ def test_pending_hits_on_postgresql_are_stored_as_sqlalchemy_stores_them() -> No
     """The driver-level writes of pending hits on PostgreSQL (ids from the sequence first)
     store the same values as the SQLAlchemy statements they stand for, and the tallies'
     and the earlier-delivery lookup's driver statements agree with theirs."""
-    odd = Observation(
-        channel="email",
-        identifier="Ana@Example.org",
-        sender="x\ty",
-        summary="ñandú ☃",
-        evidence=b"\x00\xff raw",
-        details={"k": ["ü", 1, None], "n": {"x": 1.5}},
-        observed_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=-6))),
-        text="t",
-    )
-    observations = [_sms(n) for n in range(3)] + [odd]
+    observations = [_sms(n) for n in range(3)] + [ODD]
     now = datetime(2026, 11, 30, 12, 0, 0, 5, tzinfo=UTC)
     tables = {}
     for name, write in (
@@ -204,13 +195,7 @@ def test_pending_hits_on_postgresql_are_stored_as_sqlalchemy_stores_them() -> No
         store = open_store(url)
         try:
             with store.session() as s:
-                blobs: dict[str, tuple[bytes, str]] = {}
-                rows, texts = [], []
-                for obs, kind, ident, provider, msg_id in record._prepare(observations):
-                    values = record._hit_values(obs, kind, ident, provider, msg_id, blobs, now)
-                    rows.append({**values, "classification": record.PENDING, "incident_id": None})
-                    texts.append(obs.text)
-                assert write(s, blobs, rows, texts, now) == [1, 2, 3, 4]
+                assert write_pending(write, s, observations, now) == [1, 2, 3, 4]
             with store.engine.connect() as c:
                 tables[name] = {
                     t: c.execute(text(f"SELECT * FROM {t} ORDER BY 1")).all()
