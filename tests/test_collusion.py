@@ -114,12 +114,13 @@ def test_intersection_of_two_real_copies_names_both(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     coded = {c["id"]: c for c in doc["copies"] if c.get("strength") == "coded"}
-    # The code never names an innocent copy and nothing in an intersection is exclusive
-    # to one copy; the colluders rank first, each with a lower P than any innocent copy.
-    # With only five copies the code is short: over 30 seeded runs it named both
-    # colluders in about three of four, one in most others, and none (P 0.013 and
-    # 0.025, innocents 0.25 and up) in one; tests/test_codes.py measures 10 and 50 copies.
-    assert set(coded) <= {a["id"], b["id"]}
+    # The code names both colluders and no innocent copy, and nothing in an intersection
+    # is exclusive to one copy; the colluders rank first, each with a lower P than any
+    # innocent copy. The intersection keeps every coded canary both hold (about 35 of
+    # the code's 384 for five copies): a copy holding all of them is bounded near
+    # 5 * 0.3^35, an innocent one holds about 30% and scores near 0. Over 100 seeded
+    # runs both colluders were named in each, no innocent copy in any.
+    assert set(coded) == {a["id"], b["id"]}
     assert not [c for c in doc["copies"] if c["strength"] == "exclusive"]
     for c in coded.values():
         assert 0 <= c["false_accusation_probability"] <= 1e-3
@@ -186,3 +187,113 @@ def test_contact_on_coded_canaries_is_ranked_by_the_code(store: Store, tmp_path:
             for c in s.scalars(select(HitCopy).where(HitCopy.hit_id == last.hit_id))
         }
     assert "the code names it" in reasons[b] and "false-accusation probability" in reasons[b]
+
+
+def _positions(store: Store) -> dict[int, set[str]]:
+    """Each code position's holders (copy ids)."""
+    held: dict[int, set[str]] = {}
+    with store.session() as s:
+        for pos, copy_id in s.execute(select(CodeMark.position, CodeMark.copy_id)):
+            held.setdefault(pos, set()).add(copy_id)
+    return held
+
+
+def test_a_pool_number_in_the_dump_counts_for_no_coded_canary(store: Store, tmp_path: Path) -> None:
+    """The code counts a coded canary as found only when the dump holds an identifier
+    of that person alone. The six pool numbers sit in coded rows of every copy: counting
+    the copies' canaries behind a number found (one per copy, as the copy list shows)
+    gave innocent copies positions the dump never held (82 counted where 23 were there)."""
+    from canary.investigate.identify import identify_dump
+
+    registry.add_domain(store, "correo-avisos.mx")
+    for i in range(6):
+        registry.add_phone(store, f"+52 844 555 {1000 + i:04d}", "twilio")
+    src = tmp_path / "registro.csv"
+    make_csv(src, 400)
+    copies = issue_copies(
+        store,
+        Config(),
+        IssueRequest(
+            str(src), list("ABCDE"), canaries=3, out_dir=tmp_path / "o", seed=3, collusion=2
+        ),
+    )
+    b, d = copies[1], copies[3]
+    dump = tmp_path / "found.csv"
+    intersect(Path(b.path), Path(d.path), dump)
+    result = identify_dump(store, dump)
+    held = _positions(store)
+    in_dump = [p for p, h in held.items() if {b.id, d.id} <= h]
+    assert "(844) 555-10" in dump.read_text(encoding="utf-8")  # a pool number, as written
+    coded = {c.id: c.code for c in result.copies if c.code is not None}
+    assert set(coded) == {c.id for c in copies}
+    for copy in copies:
+        doc = coded[copy.id]
+        assert doc["coded_found"] == len(in_dump)
+        assert doc["coded_held"] == sum(1 for p in in_dump if copy.id in held[p])
+    named = {c.id for c in result.copies if c.strength.value == "coded"}
+    assert named == {b.id, d.id}
+
+
+def test_contact_on_a_pool_number_counts_for_no_coded_canary(store: Store, tmp_path: Path) -> None:
+    """A message to a pool number that coded canaries of several copies carry says one
+    of them was contacted, not which: the code's count of canaries contacted is the
+    addresses' alone."""
+    from canary.hits.record import Observation, record
+    from canary.store.models import HitCopy, Identifier
+
+    _ready(store)
+    src = tmp_path / "registro.csv"
+    make_csv(src, 400)
+    copies = issue_copies(
+        store,
+        Config(),
+        IssueRequest(
+            str(src), list("ABCDE"), canaries=3, out_dir=tmp_path / "o", seed=9, collusion=2
+        ),
+    )
+    b, d = copies[1].id, copies[3].id
+    held = _positions(store)
+    with store.session() as s:
+        canary_of = dict(s.execute(select(CodeMark.position, CodeMark.canary_id)).all())
+        shared = [p for p, h in held.items() if {b, d} <= h][:12]
+        emails = [
+            s.scalar(
+                select(Identifier.value).where(
+                    Identifier.canary_id == canary_of[p], Identifier.kind == "email"
+                )
+            )
+            for p in shared
+        ]
+        numbers = sorted(
+            set(
+                s.scalars(
+                    select(Identifier.value)
+                    .join(CodeMark, CodeMark.canary_id == Identifier.canary_id)
+                    .where(Identifier.kind == "phone")
+                )
+            )
+        )
+    assert numbers and all(emails)
+    for i, number in enumerate(numbers):  # texts to the pool first: none counts
+        record(
+            store,
+            [
+                Observation(
+                    channel="sms", identifier=number, provider="t", provider_message_id=f"s{i}"
+                )
+            ],
+        )
+    last = None
+    for i, e in enumerate(emails):
+        [last] = record(
+            store,
+            [Observation(channel="smtp", identifier=e, provider="t", provider_message_id=f"m{i}")],
+        )
+    assert last is not None
+    with store.session() as s:
+        reasons = {
+            c.copy_id: c.reason
+            for c in s.scalars(select(HitCopy).where(HitCopy.hit_id == last.hit_id))
+        }
+    assert f"({len(emails)} of {len(emails)} coded canaries contacted" in reasons[b]
+    assert f"({len(emails)} of {len(emails)} coded canaries contacted" in reasons[d]

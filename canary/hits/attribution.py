@@ -48,7 +48,7 @@ from typing import Any, Protocol
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from canary.store.codes import coded_positions, coded_verdicts
+from canary.store.codes import coded_positions, coded_verdicts, singled_out_positions
 from canary.store.models import Canary, CodeMark, Copy, Hit, HitCopy, Identifier, PhoneNumber
 from canary.text import contains_words, fold
 from canary.vocabulary import Strength
@@ -113,7 +113,7 @@ def attribute(
     if not by_copy:
         return Attribution("unattributed")
     candidates = _rank(session, hit, list(by_copy.values()), text)
-    candidates = _apply_code(session, hit, candidates, cache)
+    candidates = _apply_code(session, candidates, {c.id for c, _cp in rows}, cache)
     if hit.identifier_kind == "phone" and _in_burn_in(session, hit, burn_in_days, cache):
         return Attribution("burn-in", candidates)
     return Attribution("evidence", candidates)
@@ -196,14 +196,17 @@ def _rank(
 
 def _apply_code(
     session: Session,
-    hit: Hit,
     candidates: list[HitCopy],
+    holders: set[int],
     cache: dict[tuple[str, str], Any] | None = None,
 ) -> list[HitCopy]:
     """A coded canary (`issue --collusion`) is held by several copies by design: score
     the code over every coded canary contacted so far, this one included, and rank the
     candidates by the code's false-accusation bound (stated in each reason).
 
+    A hit counts for the code only when every canary holding its identifier (`holders`
+    for this one) is the same coded person: a pool number several canaries carry says
+    one of them was contacted, not which (`singled_out_positions`).
     Whether the candidates' canaries are coded is looked up once per batch (`cache`)."""
     ids = {c.canary_id for c in candidates if c.canary_id is not None}
     if not ids:
@@ -216,13 +219,7 @@ def _apply_code(
             cache[key] = coded
     if not coded:
         return candidates
-    earlier = session.scalars(
-        select(HitCopy.canary_id)
-        .join(Hit, Hit.id == HitCopy.hit_id)
-        .where(Hit.classification == "evidence", HitCopy.canary_id.is_not(None))
-        .limit(MAX_RELATED * 10)
-    ).all()
-    found = ids | {c for c in earlier if c is not None}
+    found = singled_out_positions(session, [holders, *_earlier_coded_contacts(session)])
     verdicts = {v.copy_id: v for v in reversed(coded_verdicts(session, found))}
     for c in candidates:
         v = verdicts.get(c.copy_id)
@@ -243,6 +240,29 @@ def _apply_code(
     for rank, c in enumerate(ordered):
         c.rank = rank
     return ordered
+
+
+def _earlier_coded_contacts(session: Session) -> list[set[int]]:
+    """Every canary holding the identifier of each evidence hit on a coded canary so far
+    (one set per identifier)."""
+    contacted = (
+        select(Hit.identifier_kind.label("kind"), Hit.identifier.label("value"))
+        .join(HitCopy, HitCopy.hit_id == Hit.id)
+        .join(CodeMark, CodeMark.canary_id == HitCopy.canary_id)
+        .where(Hit.classification == "evidence")
+        .distinct()
+        .limit(MAX_RELATED * 10)
+        .subquery()
+    )
+    groups: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for kind, value, canary_id in session.execute(
+        select(contacted.c.kind, contacted.c.value, Identifier.canary_id).join(
+            Identifier,
+            (Identifier.kind == contacted.c.kind) & (Identifier.value == contacted.c.value),
+        )
+    ):
+        groups[(kind, value)].add(canary_id)
+    return list(groups.values())
 
 
 MAX_TEXT = 200_000

@@ -1,7 +1,10 @@
 """The collusion code's step of `identify`: score the coded canaries a dump holds.
 
-Runs after the identifiers are matched, on the canaries found (absence proves
-nothing: a partial dump only loses evidence). Each copy a code names gets
+Runs after the identifiers are matched, on the coded canaries found (absence proves
+nothing: a partial dump only loses evidence). A coded canary counts as found only when
+an identifier found is that synthetic person's alone: a number from the pool many
+canaries carry says one of them was there, not which, and guessing would let an
+innocent copy's own holdings decide what counts as found. Each copy a code names gets
 ``strength: "coded"`` and the code's false-accusation bound; a copy holding found
 coded canaries that the code does not name keeps its other evidence, with the bound
 stated so nobody reads the shared canary as proof.
@@ -11,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from canary.store.codes import CodedVerdict, coded_verdicts
+from canary.store.codes import CodedVerdict, coded_verdicts, singled_out_positions
 from canary.store.engine import Store
 from canary.vocabulary import Strength
 
@@ -19,22 +22,13 @@ if TYPE_CHECKING:
     from canary.investigate.identify import CopyMatch, Identification
 
 
-def found_canaries(copies: list[CopyMatch]) -> set[int]:
-    return {
-        int(item["canary"])
-        for copy in copies
-        for item in copy.identifiers
-        if item.get("canary") is not None
-    }
-
-
 def apply_codes(store: Store, result: Identification) -> list[CodedVerdict]:
     """Annotate `result` with the codes' verdicts (strength, P, `code`); returns them."""
-    canaries = found_canaries(result.copies)
-    if not canaries:
+    groups = result.evidence_groups()
+    if not groups:
         return []
     with store.session() as s:
-        verdicts = coded_verdicts(s, canaries)
+        verdicts = coded_verdicts(s, singled_out_positions(s, groups))
     if not verdicts:
         return []
     best: dict[str, CodedVerdict] = {}

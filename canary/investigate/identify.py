@@ -231,6 +231,16 @@ class Identification:
     controls: list[dict[str, Any]] = field(default_factory=list)
     datasets: list[DatasetAnswer] = field(default_factory=list)
     format: str = "text"
+    #: Every identifier found with all its holders, for the collusion code's step.
+    found: list[Found] = field(default_factory=list)
+
+    def evidence_groups(self) -> list[set[int]]:
+        """The holders of each strong identifier found (an address, a number, a national
+        id), one set per identifier. A name or a folio is left out: a real row of the
+        dump can hold it."""
+        return [
+            {h.canary_id for h in f.holders} for f in self.found if not _is_weak(f.kind, f.value)
+        ]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -324,7 +334,7 @@ def judge(index: Index, found: list[Found], unmatched: list[str]) -> Identificat
 
     copies.sort(key=rank)
     explained.sort(key=rank)
-    return Identification(copies, explained, unmatched, controls)
+    return Identification(copies, explained, unmatched, controls, found=found)
 
 
 def _is_weak(kind: str, value: str) -> bool:

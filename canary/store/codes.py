@@ -8,7 +8,7 @@ Identify and hit attribution both call `coded_verdicts`.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -66,26 +66,57 @@ def load_code(session: Session, code_id: str) -> StoredCode | None:
 
 def coded_positions(session: Session, canary_ids: Iterable[int]) -> dict[str, set[int]]:
     """The code positions (per code) that these canaries stand for."""
-    ids = sorted(set(canary_ids))
     found: dict[str, set[int]] = defaultdict(set)
-    for start in range(0, len(ids), 500):
-        rows = session.execute(
-            select(CodeMark.code_id, CodeMark.position).where(
-                CodeMark.canary_id.in_(ids[start : start + 500])
-            )
-        )
-        for code_id, position in rows:
-            found[code_id].add(position)
+    for code_id, position in _marks(session, canary_ids).values():
+        found[code_id].add(position)
     return dict(found)
 
 
-def coded_verdicts(session: Session, canary_ids: Iterable[int]) -> list[CodedVerdict]:
-    """Score every code that any of these canaries belongs to, using only those found.
+def singled_out_positions(
+    session: Session, groups: Iterable[Collection[int]]
+) -> dict[str, set[int]]:
+    """The code positions (per code) that a piece of evidence singles out.
+
+    Each group is every canary that one piece of evidence could stand for: all the
+    holders of an identifier found in a dump, all the candidates of one hit. A group
+    counts for a position only when each of its canaries is that position's (the same
+    synthetic person, planted in several copies); a group spanning persons (a pool
+    number many canaries carry) proves no one of them was there, and counting any of
+    them would let an innocent copy's holdings decide what was found, which the code's
+    bound assumes they never do.
+    """
+    groups = [set(g) for g in groups if g]
+    marks = _marks(session, set().union(*groups) if groups else set())
+    found: dict[str, set[int]] = defaultdict(set)
+    for group in groups:
+        persons = {marks.get(canary_id) for canary_id in group}
+        if len(persons) == 1 and (person := persons.pop()) is not None:
+            found[person[0]].add(person[1])
+    return dict(found)
+
+
+def _marks(session: Session, canary_ids: Iterable[int]) -> dict[int, tuple[str, int]]:
+    """canary id -> (code, position) for those of `canary_ids` that are coded."""
+    ids = sorted(set(canary_ids))
+    out: dict[int, tuple[str, int]] = {}
+    for start in range(0, len(ids), 500):
+        rows = session.execute(
+            select(CodeMark.canary_id, CodeMark.code_id, CodeMark.position).where(
+                CodeMark.canary_id.in_(ids[start : start + 500])
+            )
+        )
+        for canary_id, code_id, position in rows:
+            out[canary_id] = (code_id, position)
+    return out
+
+
+def coded_verdicts(session: Session, found: dict[str, set[int]]) -> list[CodedVerdict]:
+    """Score every code with the positions `found` of it (`singled_out_positions`).
 
     Returns one verdict per copy that holds a found coded canary, best first.
     """
     out: list[CodedVerdict] = []
-    for code_id, present in sorted(coded_positions(session, canary_ids).items()):
+    for code_id, present in sorted(found.items()):
         code = load_code(session, code_id)
         if code is None:
             continue
