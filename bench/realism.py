@@ -51,7 +51,7 @@ gives its sort key (the school roll) the held-out row goes where it sorts instea
 our canary sat it would break the order. Ours minus the baseline is what our canaries
 give away beyond what planting any row gives away.
 
-Run: python bench/realism.py [--copies 24] [--seeds 3] [--only NAME] [--rows 400] [--partial-pool] [--fresh] [--oracle]
+Run: python bench/realism.py [--copies 24] [--seeds 3] [--only NAME] [--rows 400] [--partial-pool] [--pool 60] [--fresh] [--oracle]
 Needs scikit-learn (pip install -e '.[bench]').
 """
 
@@ -1188,6 +1188,7 @@ def collect(
     partial_pool: bool = False,
     fresh: bool = False,
     oracle: bool = False,
+    pool: int = 60,
 ) -> Pooled:
     from sqlalchemy import select
 
@@ -1207,7 +1208,7 @@ def collect(
         store = open_store(f"sqlite:///{t / 'canary.db'}")
         for d in ("correo-avisos.mx", "buzon-mx.com", "avisos-cr.com", "correo-es.com"):
             register.add_domain(store, d)
-        for number in pool_numbers(pools, max(60, len(pools))):
+        for number in pool_numbers(pools, max(pool, len(pools))):
             # a landline column's canaries are landlines, heard by calls
             fixed = register.line_type(number) == "fixed_line"
             register.add_phone(store, number, "twilio", voice_only=fixed)
@@ -1327,8 +1328,9 @@ def run_table(
     partial_pool: bool = False,
     fresh: bool = False,
     oracle: bool = False,
+    pool: int = 60,
 ) -> Result:
-    pooled = collect(name, seed, copies, rows, with_domain, partial_pool, fresh, oracle)
+    pooled = collect(name, seed, copies, rows, with_domain, partial_pool, fresh, oracle, pool)
     X, y, g, places, fnames = pooled.X, pooled.y, pooled.groups, pooled.places, pooled.names
     no_seq = None
     if name in SEQUENCE:
@@ -1436,6 +1438,14 @@ def main() -> None:
         "in every area code it holds, as canary issue asks)",
     )
     ap.add_argument(
+        "--pool",
+        type=int,
+        default=60,
+        help="numbers in the phone pool, cycling over its blocks (each copy's canaries draw "
+        "from it, so a small pool repeats a number in the canaries of many copies, which "
+        "pooled copies show)",
+    )
+    ap.add_argument(
         "--oracle",
         action="store_true",
         help="also score the baseline: the same copies with each canary swapped for a real "
@@ -1462,6 +1472,7 @@ def main() -> None:
                         args.partial_pool,
                         args.fresh,
                         args.oracle,
+                        args.pool,
                     )
                 )
             except Exception as exc:  # the planter refused: say so, measure the others
