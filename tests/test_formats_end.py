@@ -235,3 +235,33 @@ def test_sql_places_every_canary_after_the_last_row(tmp_path, url):
         finally:
             con.close()
         assert got == ids(N_ROWS) + expected_ids()
+
+
+class OnlyAfter:
+    """A make_row with room in one place only: right after the row with id `folio` (a
+    table sorted by a name whose canaries filled the room after the last row)."""
+
+    def __init__(self, folio: str) -> None:
+        self.folio = folio
+
+    def __call__(self, prev: list[str] | None, nxt: list[str] | None) -> list[str] | None:
+        if prev is None or nxt is None or prev[0] != self.folio:
+            return None
+        return ["F-00010b", "Canario", "7"]
+
+
+def test_xlsx_a_canary_refused_after_its_place_goes_higher_up(tmp_path, caplog):
+    src = tmp_path / "t.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["id", "nombre", "monto"])
+    for i, f in enumerate(ids(N_ROWS)):
+        ws.append([f, "Peña", i])
+    wb.save(src)
+    wb.close()
+    t = CopyTarget(tmp_path / "c.xlsx", [Insertion(0.9, OnlyAfter("F-00010"))])
+    with caplog.at_level(logging.WARNING, logger="canary.formats"):
+        open_table(src).write_copies([t])
+    assert [r[0] for r in t.rows] == ["F-00010b"]
+    assert t.positions == [10]
+    assert "found no place" not in caplog.text

@@ -148,8 +148,9 @@ def place_rows(
     `taken(row)` may refuse a made row (a key already used), like make_row's None.
     Several canaries may share a boundary (a dense sorted key leaves room only after
     the last row): each later one gets the canary placed there before it as `prev`,
-    and goes after it. A fraction >= 1.0 goes straight to the end. A canary is dropped
-    (and logged) only when make_row refuses even at the end of the table.
+    and goes after it. A fraction >= 1.0 goes straight to the end. A refused canary
+    tries each boundary after its own, then each before it; it is dropped (and logged)
+    only when make_row refuses at every one.
     Fills target.positions and target.rows (copy order).
     """
     #: boundary -> the last canary row placed there (the `prev` of the next one).
@@ -157,10 +158,13 @@ def place_rows(
     placed: list[tuple[int, list[str]]] = []
     for ins in sorted(target.insertions, key=lambda i: i.fraction):
         if ins.fraction >= 1.0:
-            k = count
+            start = count
         else:
-            k = min(max(1, 1 + int(max(ins.fraction, 0.0) * count)), count)
-        while k <= count:
+            start = min(max(1, 1 + int(max(ins.fraction, 0.0) * count)), count)
+        # on from the drawn boundary to the end, then from the top down to it: a table
+        # sorted by a name whose canaries fill the room after the last row has room
+        # higher up (the third canary of a roll sorted by name found none at the end)
+        for k in (*range(start, count + 1), *range(1, start)):
             prev = last_at[k] if k in last_at else row_text(k - 1)
             nxt = row_text(k) if k < count else None
             row = ins.make_row(prev, nxt)
@@ -169,10 +173,9 @@ def place_rows(
                 placed.append((k, text))
                 last_at[k] = text
                 break
-            k += 1
         else:
             log.warning(
-                "%s: a canary found no place (make_row refused up to the end)", target.location
+                "%s: a canary found no place (make_row refused everywhere)", target.location
             )
     placed.sort(key=lambda p: p[0])  # stable: canaries sharing a boundary keep their order
     target.positions = [k + j for j, (k, _) in enumerate(placed)]
