@@ -111,13 +111,66 @@ def match_template(local: str, names: tuple[str, str, str]) -> str:
     birth-year digits, the other local parts)."""
     m = re.match(r"^(.*?)(\d*)$", fold(local))  # "núria.3" follows {first}.{d1} too
     body, digits = (m.group(1), m.group(2)) if m else (local, "")
+    suffix = f"{{d{len(digits)}}}" if digits else ""
     # a surname's particles in the address or not ("mariadossantos", "mariasantos")
-    for bare in (False, True) if _has_particle(names) else (False,):
+    variants = (False, True) if _has_particle(names) else (False,)
+    for bare in variants:
         tokens = _tokens(*names, bare=bare)
         for t in EMAIL_TEMPLATES:
             if _render_template(t, tokens) == body and body:
-                return t + (f"{{d{len(digits)}}}" if digits else "")
+                return t + suffix
+    for bare in variants:
+        parsed = _parse_shape(body, _tokens(*names, bare=bare), names[0])
+        if parsed is not None:
+            return parsed + suffix
     return "{other}"
+
+
+#: Name pieces a shape may be built of, longest kinds first (a whole name before the
+#: first three letters of it before an initial), and those of which a shape must hold
+#: at least one to be a name's shape.
+_PIECES = ("first2", "first", "last2", "last", "f3", "fi", "li", "l2i")
+_WHOLE = {"first", "first2", "last", "last2"}
+#: Name pieces one part of a shape (between separators) holds at most.
+_MAX_PIECES = 3
+
+
+def _parse_shape(body: str, tokens: dict[str, str], given: str) -> str | None:
+    """The shape of a local part made of its row's name pieces in any order and joined
+    any way ("mariacristina.mendoza": {first}{first2}.{last}), where the fixed shapes
+    miss it; None when some part is not made of them. A second given name counts only
+    where the row has one, a second surname only where it has one."""
+    usable = {
+        k: v
+        for k, v in tokens.items()
+        if k in _PIECES and v and not (k == "first2" and len(given.split()) < 2)
+    }
+    out: list[str] = []
+    for part in re.split(r"([._-])", body):
+        if part in ".-_":
+            out.append(part)
+            continue
+        pieces = _pieces_of(part, usable, _MAX_PIECES)
+        if pieces is None:
+            return None
+        out.extend("{" + k + "}" for k in pieces)
+    shape = "".join(out)
+    return shape if any("{" + k + "}" in shape for k in _WHOLE) else None
+
+
+def _pieces_of(text: str, usable: dict[str, str], room: int) -> list[str] | None:
+    """`text` as a run of at most `room` name pieces, longest kinds tried first."""
+    if not text:
+        return []
+    if room == 0:
+        return None
+    for k in _PIECES:
+        v = usable.get(k)
+        if v and text.startswith(v):
+            rest = _pieces_of(text[len(v) :], usable, room - 1)
+            if rest is not None:
+                return [k, *rest]
+    return None
 
 
 def _has_particle(names: tuple[str, str, str]) -> bool:
@@ -264,6 +317,12 @@ class EmailExhausted(InputError):
     """No fresh address fits this person's names (every shape is taken or a real one's)."""
 
 
+def names_fit(template: str, given: str) -> bool:
+    """Whether a person has the names a shape takes: a second given name for {first2}
+    (a single one stands in for it, "miguelmiguel.sanchez" of Miguel, otherwise)."""
+    return "{first2}" not in template or len(given.split()) >= 2
+
+
 class EmailMaker:
     """Draws unique canary addresses for one table."""
 
@@ -332,6 +391,8 @@ class EmailMaker:
         with the other surname or given name first) that copies no real one's letters."""
         if template == "{other}":
             return True
+        if not names_fit(template, given):
+            return False
         tokens = _tokens(given, paternal, maternal, self.bare)
         for variant in self._swaps(template, tokens):
             local = _render_template(variant, tokens)
@@ -370,6 +431,8 @@ class EmailMaker:
                 # few names cover every given+surname pair): shapes with initials and the
                 # second surname still look like people's handles and copy no one.
                 template = self.rng.choice(FALLBACK_TEMPLATES)
+            if not names_fit(template, given):
+                continue
             domain = self.rng.choices(self.domains, weights=self.weights)[0]
             # A shape whose letters are a real person's ("maria.lopez" when a Maria Lopez
             # is in the table) is tried with the other surname or given name first: same
