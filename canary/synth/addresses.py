@@ -317,7 +317,7 @@ class EmailExhausted(InputError):
     """No fresh address fits this person's names (every shape is taken or a real one's)."""
 
 
-def names_fit(template: str, given: str) -> bool:
+def _names_fit(template: str, given: str) -> bool:
     """Whether a person has the names a shape takes: a second given name for {first2}
     (a single one stands in for it, "miguelmiguel.sanchez" of Miguel, otherwise)."""
     return "{first2}" not in template or len(given.split()) >= 2
@@ -391,7 +391,7 @@ class EmailMaker:
         with the other surname or given name first) that copies no real one's letters."""
         if template == "{other}":
             return True
-        if not names_fit(template, given):
+        if not _names_fit(template, given):
             return False
         tokens = _tokens(given, paternal, maternal, self.bare)
         for variant in self._swaps(template, tokens):
@@ -431,7 +431,7 @@ class EmailMaker:
                 # few names cover every given+surname pair): shapes with initials and the
                 # second surname still look like people's handles and copy no one.
                 template = self.rng.choice(FALLBACK_TEMPLATES)
-            if not names_fit(template, given):
+            if not _names_fit(template, given):
                 continue
             domain = self.rng.choices(self.domains, weights=self.weights)[0]
             # A shape whose letters are a real person's ("maria.lopez" when a Maria Lopez
