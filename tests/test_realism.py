@@ -2657,3 +2657,41 @@ def test_a_compound_given_names_address_shape_is_learnt_not_filled_with_others_w
         given = [w for w in fold(row[0]).split()]
         if len(given) == 1:
             assert not local.startswith(given[0] * 2), row
+
+
+def gapless_customers(r: random.Random, n: int) -> Sample:
+    """Customer numbers 1001.. handed out in order of joining, none deleted, the list
+    sorted by name: a new customer's number comes after every row's."""
+    day = date(2016, 1, 4)
+    rows = []
+    for i in range(n):
+        day += timedelta(days=r.choice([0, 1, 1, 2, 3, 5, 8]))
+        g, p = r.choice(SINGLE), r.choice(SURNAMES_MX)
+        rows.append([str(1001 + i), g, f"{p} {r.choice(SURNAMES_MX)}", day.strftime("%d/%m/%Y")])
+    rows.sort(key=lambda row: (row[2], row[1]))
+    return Sample(["No. cliente", "Nombre", "Apellidos", "Fecha de alta"], rows, True, n)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_number_after_a_gapless_lists_last_joined_after_its_newest(seed: int) -> None:
+    """No number among the rows' is free, so a canary's is after the last; its date of
+    joining is then one after the newest customers' (drawn apart, customer 1418 had
+    joined in 2016 where customer 1400 joined in 2019)."""
+    sample = gapless_customers(random.Random(80 + seed), 400)
+    newest = max(datetime.strptime(row[3], "%d/%m/%Y") for row in sample.rows)
+    for row in canaries_of(sample, seed, 15):
+        if int(row[0]) > 1400:
+            joined = datetime.strptime(row[3], "%d/%m/%Y")
+            assert newest <= joined <= newest + timedelta(days=8), row
+
+
+def test_a_gapless_lists_numbers_last_for_the_canaries_of_many_copies() -> None:
+    """Seven copies' canaries took the twenty numbers past the last (1401..1420) and
+    an issue to twelve recipients failed; the numbers go on in blocks, written as the
+    column writes them (no "0999" below a list that starts at 1001)."""
+    sample = gapless_customers(random.Random(85), 400)
+    rows = canaries_of(sample, 1, 60)
+    numbers = [row[0] for row in rows]
+    assert len(set(numbers)) == 60
+    assert all(re.fullmatch(r"[1-9]\d{3}", n) for n in numbers), numbers
+    assert max(int(n) for n in numbers) <= 1400 + 120

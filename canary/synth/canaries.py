@@ -788,7 +788,10 @@ class CanaryFactory:
         self._keep_date_order(row, persona)
         self._keep_date_parts(row)
         self._keep_number_relations(row, persona)
-        self._keep_ids_with_birth(row, persona)
+        moved = self._keep_ids_with_birth(row, persona)
+        if moved:  # a date the id decided: what follows from it, again
+            self._keep_date_order(row, persona, after=moved)
+            self._keep_date_parts(row)
         self._keep_births_in_ids(row, persona)
         self._keep_containment(row, persona, prev, next)
         return row
@@ -886,14 +889,21 @@ class CanaryFactory:
             self._relations = number_relations(self.cols, self.rows, groups)
         return self._relations
 
-    def _keep_ids_with_birth(self, row: list[str], p: Persona) -> None:
+    def _keep_ids_with_birth(self, row: list[str], p: Persona) -> set[int]:
         """A national number handed out in order of birth (`BirthOrder`) is one of a
         canary's birth: a number among those of the real rows born nearest to it, written
         as one of them is, with its check characters made again; a category the number's
         shape tells (a Colombian "TI" or "CC" beside it) is that row's. Drawn from the
         whole column, 88% of an Argentine roll's canaries had a DNI no one of their year
         holds. Only the persona decides it (never the neighbours), so the value checked
-        against the source is the one written."""
+        against the source is the one written.
+
+        Where the number follows another date (a customer number by joining) and lies
+        past every row's (a gapless list, 1001..1400, none deleted, leaves no other), the
+        date is one past the newest customers' (`BirthOrder.beyond`), or the oldest's
+        for a number below every row's: customer 1418 had joined in 2016 where customer
+        1400 joined in 2019. Returns the date columns so moved."""
+        moved: set[int] = set()
         for c, order, ties, dated in self._birth_orders():
             if not row[c.index].strip():
                 continue
@@ -915,6 +925,14 @@ class CanaryFactory:
                     for k in ties:
                         row[k] = self.rows[source][k] or row[k]
                     break
+            outside = order.outside(row[c.index]) if dated is not None else 0
+            if dated is not None and outside:
+                fmt = self.cols[dated].fmt["date"]
+                was = fmt.parse(row[dated])
+                day = date.fromordinal(order.beyond(outside, r))
+                row[dated] = fmt.format(day, was[1] if was else "")
+                moved.add(dated)
+        return moved
 
     def _keep_births_in_ids(self, row: list[str], p: Persona) -> None:
         """A document number that holds its holder's birth date (`BirthInId`: an old
@@ -1200,17 +1218,20 @@ class CanaryFactory:
         day = c.fmt["date"].parse(value)
         return str(day[0].year) if day else ""
 
-    def _keep_date_order(self, row: list[str], p: Persona) -> None:
+    def _keep_date_order(self, row: list[str], p: Persona, after: set[int] | None = None) -> None:
         """A date column that never comes before another in the table's rows (a last
         gift after joining, a leaving date after the start) does not in the canary's
         either, nor nearer it than any row's (hired at 16 at the youngest), and is drawn
         as a row's whose earlier date is near the canary's (`later_date`). Drawn apart,
         22% of a donor list's canaries gave their last gift before they joined, and 17%
-        of a payroll's were hired before they were 16."""
+        of a payroll's were hired before they were 16. With `after`, only the dates that
+        follow one of those columns (moved since they were drawn)."""
         if self._orders is None:
             self._orders = date_orders(self._dated_columns())
         for order in self._orders:
             a, b = order.earlier, order.later
+            if after is not None and a not in after:
+                continue  # only the dates that follow one moved since
             fa, fb = self.cols[a].fmt["date"], self.cols[b].fmt["date"]
             da = fa.parse(row[a]) if row[a] else None
             db = fb.parse(row[b]) if row[b] else None

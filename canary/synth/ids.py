@@ -95,7 +95,34 @@ def new_id(
             start, high = hi + 1, hi + max((hi - lo) // 20, 1000)
         elif (high - start + 1) - len(taken) < 20:
             high = high + max((high - start) // 20, 20)
-        candidates = _free_numbers(start, high, taken, r)
+        # Once every number of the window is held (a gapless list of 400 customers gave
+        # its 1401..1420 to the canaries of seven copies, and an issue to twelve failed),
+        # the next block on, as long as the first step past the range.
+        block = max((hi - lo) // 20, 20)
+        for _ in range(MORE_BLOCKS + 1):
+            got = _claimed(
+                _free_numbers(start, high, taken, r), fmt, prefix, cap, taken_text, claim
+            )
+            if got is not None or sorted_ or (cap is not None and high >= cap):
+                return got
+            start, high = max(high, hi) + 1, max(high, hi) + block
+        return None
+    return _claimed(candidates, fmt, prefix, cap, taken_text, claim)
+
+
+#: Blocks past a full window an unsorted id column's canaries may move on to.
+MORE_BLOCKS = 50
+
+
+def _claimed(
+    candidates: list[int],
+    fmt: dict[str, Any],
+    prefix: str,
+    cap: int | None,
+    taken_text: set[str],
+    claim: Callable[[str], bool],
+) -> str | None:
+    """The first candidate, as written, that no row holds and `claim` grants."""
     for n in candidates:
         if cap is not None and n > cap:
             continue  # zero-padded ids keep their width
@@ -404,15 +431,37 @@ class BirthOrder:
         # customers who joined the same week), later tries reach a little further out,
         # up to half the tries either way: the first free one is taken
         room = hi - lo < tries
+        # no fewer digits than the row's, unless it is written with leading zeros
+        # (customer 999 of a list from 1001 came out "0999")
+        floor = 0 if re.sub(r"\D", "", text).startswith("0") else 10 ** (width - 1)
         out = []
         for t in range(tries):
             pad = t // 2 if room else 0
             # digits a value of this width can hold (a zero-padded "001920912" among
             # eight-digit DNIs is 9 digits wide and under 10^8)
-            n = r.randint(max(lo - pad, 0), min(hi + pad, 10**width - 1))
+            n = r.randint(max(lo - pad, floor), min(hi + pad, 10**width - 1))
             digits = iter(f"{n:0{width}d}")
             out.append("".join(next(digits) if ch.isdigit() else ch for ch in text))
         return self.rows[pick], out
+
+    def outside(self, value: str) -> int:
+        """1 where `value`'s number is above every row's, -1 where below, else 0."""
+        n = _number_of(value)
+        if n is None or not self.numbers:
+            return 0
+        return 1 if n > max(self.numbers) else -1 if n < min(self.numbers) else 0
+
+    def beyond(self, side: int, r: random.Random, last: int = 30) -> int:
+        """A day for a holder whose number lies past every row's on `side` (1: above):
+        the day of the row with the highest number (the lowest, for -1) moved on (back)
+        by one of the steps between the days of the `last` numbers at that end, taken
+        in order (customers who joined the same day, the next, a week on)."""
+        ends = sorted(range(len(self.numbers)), key=lambda i: self.numbers[i])
+        ends = ends[-last:] if side > 0 else ends[:last][::-1]
+        days = [self.births[i] for i in ends]
+        steps = [abs(b - a) for a, b in itertools.pairwise(days)] or [0]
+        edge = max(days) if side > 0 else min(days)
+        return edge + side * r.choice(steps)
 
 
 def _number_of(value: str) -> int | None:
