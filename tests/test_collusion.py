@@ -10,17 +10,26 @@ from sqlalchemy import func, select
 
 from canary.codes import spec_for
 from canary.config import Config
-from canary.issue.plant import IssueRequest, issue_copies
+from canary.hits.record import Observation, record
+from canary.investigate.identify import identify_dump
+from canary.issue.plant import IssuedCopy, IssueRequest, issue_copies
 from canary.store import register as registry
 from canary.store.engine import Store
-from canary.store.models import Canary, CodeMark, CodePosition, CollusionCode
+from canary.store.models import (
+    Canary,
+    CodeMark,
+    CodePosition,
+    CollusionCode,
+    HitCopy,
+    Identifier,
+)
 from tests.cli_support import canary
 from tests.test_plant import make_csv
 
 
-def _ready(store: Store) -> None:
+def _ready(store: Store, phones: int = 12) -> None:
     registry.add_domain(store, "correo-avisos.mx")
-    for i in range(12):
+    for i in range(phones):
         registry.add_phone(store, f"+52 844 555 {1000 + i:04d}", "twilio")
 
 
@@ -135,53 +144,54 @@ def test_intersection_of_two_real_copies_names_both(tmp_path: Path) -> None:
     assert all(c.get("false_accusation_probability", 1) > 1e-3 for c in others)
 
 
-def test_contact_on_coded_canaries_is_ranked_by_the_code(store: Store, tmp_path: Path) -> None:
-    """Mail to coded canaries that copies B and D share: after enough of them the code
-    names B and D, and each hit's reason states the bound."""
-    from canary.hits.record import Observation, record
-    from canary.store.models import CodeMark, Identifier
-
-    _ready(store)
+def _coded_copies(
+    store: Store, tmp_path: Path, seed: int = 9, phones: int = 12
+) -> list[IssuedCopy]:
+    """Five copies (A..E) of a 400-row registry coded against two colluders."""
+    _ready(store, phones)
     src = tmp_path / "registro.csv"
     make_csv(src, 400)
-    copies = issue_copies(
+    return issue_copies(
         store,
         Config(),
         IssueRequest(
-            str(src), list("ABCDE"), canaries=3, out_dir=tmp_path / "o", seed=9, collusion=2
+            str(src), list("ABCDE"), canaries=3, out_dir=tmp_path / "o", seed=seed, collusion=2
         ),
     )
-    b, d = copies[1].id, copies[3].id
+
+
+def _shared_addresses(store: Store, b: str, d: str, k: int) -> list[str]:
+    """The addresses of up to `k` coded canaries both copies hold."""
+    held = _positions(store)
     with store.session() as s:
-        by_pos: dict[int, set[str]] = {}
-        canary_of: dict[int, int] = {}
-        for pos, copy_id, canary_id in s.execute(
-            select(CodeMark.position, CodeMark.copy_id, CodeMark.canary_id)
-        ):
-            by_pos.setdefault(pos, set()).add(copy_id)
-            canary_of[pos] = canary_id
-        shared = [p for p, h in by_pos.items() if {b, d} <= h]
+        canary_of = dict(s.execute(select(CodeMark.position, CodeMark.canary_id)).all())
         emails = [
             s.scalar(
                 select(Identifier.value).where(
                     Identifier.canary_id == canary_of[p], Identifier.kind == "email"
                 )
             )
-            for p in shared[:25]
+            for p in [p for p, h in held.items() if {b, d} <= h][:k]
         ]
+    assert all(emails)
+    return [e for e in emails if e]
+
+
+def test_contact_on_coded_canaries_is_ranked_by_the_code(store: Store, tmp_path: Path) -> None:
+    """Mail to coded canaries that copies B and D share: after enough of them the code
+    names B and D, and each hit's reason states the bound."""
+    b, d = (c.id for c in _coded_copies(store, tmp_path)[1::2])
+    emails = _shared_addresses(store, b, d, 25)
     recorded = [  # one at a time, as contact arrives
         record(
             store,
             [Observation(channel="smtp", identifier=e, provider="t", provider_message_id=f"m{i}")],
         )[0]
         for i, e in enumerate(emails)
-        if e
     ]
     last = recorded[-1]
     assert set(last.copies[:2]) == {b, d}
     with store.session() as s:
-        from canary.store.models import HitCopy
-
         reasons = {
             c.copy_id: c.reason
             for c in s.scalars(select(HitCopy).where(HitCopy.hit_id == last.hit_id))
@@ -203,20 +213,7 @@ def test_a_pool_number_in_the_dump_counts_for_no_coded_canary(store: Store, tmp_
     of that person alone. The six pool numbers sit in coded rows of every copy: counting
     the copies' canaries behind a number found (one per copy, as the copy list shows)
     gave innocent copies positions the dump never held (82 counted where 23 were there)."""
-    from canary.investigate.identify import identify_dump
-
-    registry.add_domain(store, "correo-avisos.mx")
-    for i in range(6):
-        registry.add_phone(store, f"+52 844 555 {1000 + i:04d}", "twilio")
-    src = tmp_path / "registro.csv"
-    make_csv(src, 400)
-    copies = issue_copies(
-        store,
-        Config(),
-        IssueRequest(
-            str(src), list("ABCDE"), canaries=3, out_dir=tmp_path / "o", seed=3, collusion=2
-        ),
-    )
+    copies = _coded_copies(store, tmp_path, seed=3, phones=6)
     b, d = copies[1], copies[3]
     dump = tmp_path / "found.csv"
     intersect(Path(b.path), Path(d.path), dump)
@@ -238,32 +235,9 @@ def test_contact_on_a_pool_number_counts_for_no_coded_canary(store: Store, tmp_p
     """A message to a pool number that coded canaries of several copies carry says one
     of them was contacted, not which: the code's count of canaries contacted is the
     addresses' alone."""
-    from canary.hits.record import Observation, record
-    from canary.store.models import HitCopy, Identifier
-
-    _ready(store)
-    src = tmp_path / "registro.csv"
-    make_csv(src, 400)
-    copies = issue_copies(
-        store,
-        Config(),
-        IssueRequest(
-            str(src), list("ABCDE"), canaries=3, out_dir=tmp_path / "o", seed=9, collusion=2
-        ),
-    )
-    b, d = copies[1].id, copies[3].id
-    held = _positions(store)
+    b, d = (c.id for c in _coded_copies(store, tmp_path)[1::2])
+    emails = _shared_addresses(store, b, d, 12)
     with store.session() as s:
-        canary_of = dict(s.execute(select(CodeMark.position, CodeMark.canary_id)).all())
-        shared = [p for p, h in held.items() if {b, d} <= h][:12]
-        emails = [
-            s.scalar(
-                select(Identifier.value).where(
-                    Identifier.canary_id == canary_of[p], Identifier.kind == "email"
-                )
-            )
-            for p in shared
-        ]
         numbers = sorted(
             set(
                 s.scalars(
@@ -273,7 +247,7 @@ def test_contact_on_a_pool_number_counts_for_no_coded_canary(store: Store, tmp_p
                 )
             )
         )
-    assert numbers and all(emails)
+    assert numbers
     for i, number in enumerate(numbers):  # texts to the pool first: none counts
         record(
             store,

@@ -190,15 +190,20 @@ def test_json_places_every_canary_after_the_last_row(tmp_path):
     assert objs[:N_ROWS] == people()
 
 
-def test_xlsx_places_every_canary_after_the_last_row(tmp_path):
-    src = tmp_path / "t.xlsx"
+def write_xlsx(path: Path) -> Path:
+    """A sheet of N_ROWS rows numbered in order."""
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.append(["id", "nombre", "monto"])
     for i, f in enumerate(ids(N_ROWS)):
         ws.append([f, "Peña", i])
-    wb.save(src)
+    wb.save(path)
     wb.close()
+    return path
+
+
+def test_xlsx_places_every_canary_after_the_last_row(tmp_path):
+    src = write_xlsx(tmp_path / "t.xlsx")
     t = CopyTarget(tmp_path / "c.xlsx", insertions(5, 3))
     open_table(src).write_copies([t])
     check_target(t)
@@ -251,14 +256,7 @@ class OnlyAfter:
 
 
 def test_xlsx_a_canary_refused_after_its_place_goes_higher_up(tmp_path, caplog):
-    src = tmp_path / "t.xlsx"
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.append(["id", "nombre", "monto"])
-    for i, f in enumerate(ids(N_ROWS)):
-        ws.append([f, "Peña", i])
-    wb.save(src)
-    wb.close()
+    src = write_xlsx(tmp_path / "t.xlsx")
     t = CopyTarget(tmp_path / "c.xlsx", [Insertion(0.9, OnlyAfter("F-00010"))])
     with caplog.at_level(logging.WARNING, logger="canary.formats"):
         open_table(src).write_copies([t])
