@@ -2695,3 +2695,22 @@ def test_a_gapless_lists_numbers_last_for_the_canaries_of_many_copies() -> None:
     assert len(set(numbers)) == 60
     assert all(re.fullmatch(r"[1-9]\d{3}", n) for n in numbers), numbers
     assert max(int(n) for n in numbers) <= 1400 + 120
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_new_amount_is_made_near_one_held_once_not_near_a_common_one(seed: int) -> None:
+    """A customer list's "Total Spent": "$0.00" for one customer in ten, the others
+    amounts of their own. New amounts stand for those held once: varied from "$0.00",
+    one canary in ten had a "$1.00" no row holds."""
+    r = random.Random(90 + seed)
+    rows = []
+    for _ in range(400):
+        g, p = r.choice(SINGLE), r.choice(SURNAMES_MX)
+        spent = "$0.00" if r.random() < 0.1 else f"${r.randint(10, 5000):,}.{r.randint(0, 99):02d}"
+        rows.append([g, p, spent])
+    sample = Sample(["First Name", "Last Name", "Total Spent"], rows, True, len(rows))
+    made = canaries_of(sample, seed, 200)
+    amounts = [float(row[2].replace("$", "").replace(",", "")) for row in made]
+    assert not [a for a in amounts if 0 < a < 10], amounts  # none near the common $0.00
+    zero = sum(1 for a in amounts if a == 0) / len(amounts)
+    assert 0.04 <= zero <= 0.18, zero  # $0.00 itself as often as the rows hold it

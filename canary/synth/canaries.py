@@ -84,7 +84,6 @@ from canary.synth.personas import (
     ColumnNames,
     NameMaker,
     Persona,
-    Predictive,
     age_reference,
     female_share_of_names,
     name_sex,
@@ -249,7 +248,6 @@ class CanaryFactory:
         #: (column, runs) -> per run of digits: whether it repeats; its largest number
         self._run_repeats: dict[tuple[int, RunKey], list[bool]] = {}
         self._run_tops: dict[tuple[int, RunKey], list[int]] = {}
-        self._new_share: dict[int, float] = {}
         self._contact_patterns: list[tuple[frozenset[int], float]] | None = None
         self._blocks: dict[int, list[tuple[str, bool]]] = {}
         self._valid: set[str] | None = None
@@ -2329,18 +2327,18 @@ class CanaryFactory:
         return owner == p.seed
 
     def _number(self, c: Column, r: random.Random) -> str:
-        """A real value of the column (as often as a new row would repeat one: values
-        seen once make the share of new ones), else one near it, written as it is."""
+        """A real value of the column, else one near it, written as it is: a cell drawn
+        at random, kept where other cells hold its value too, and where it is the only
+        one, a value no row holds near it (values seen once stand for the new ones, as
+        Good-Turing has it). Deciding apart whether to make a new value and varying any
+        cell, a customer list's "$0.00" (one row in ten) gave one canary in ten a "$1.00"
+        no row holds."""
         base = r.choice(self._cells(c))
-        share = self._new_share.get(c.index)
-        if share is None:
-            share = self._new_share[c.index] = Predictive(c.values).new_share
-        if not base or r.random() >= share:
-            return base
-        # A value no row holds, as often as a new row's would be (the share above): a
-        # varied "38" that lands on another row's "41" would make canaries' values
-        # repeat twice as often as real rows' do.
         counts = self._value_counts(c)
+        if not base or counts.get(base.strip(), 0) != 1:
+            return base
+        # A value no row holds: a varied "38" that lands on another row's "41" would
+        # make canaries' values repeat twice as often as real rows' do.
         fmt = c.fmt.get("number") or {}
         for attempt in range(NOVEL_TRIES):
             # wider each time: a small whole amount ("5") has few neighbours within 15%
