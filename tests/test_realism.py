@@ -10,6 +10,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from canary.store import register as registry
 from canary.store.engine import Store
 from canary.store.models import Canary
 from canary.synth.canaries import CanaryFactory
-from canary.synth.cells import dni_letter
+from canary.synth.cells import dni_letter, fold
 from canary.synth.infer import infer_schema
 
 SEEDS = range(4)
@@ -2714,3 +2715,36 @@ def test_a_new_amount_is_made_near_one_held_once_not_near_a_common_one(seed: int
     assert not [a for a in amounts if 0 < a < 10], amounts  # none near the common $0.00
     zero = sum(1 for a in amounts if a == 0) / len(amounts)
     assert 0.04 <= zero <= 0.18, zero  # $0.00 itself as often as the rows hold it
+
+
+ES_GIVEN = ["MARÍA", "JOSÉ", "ÁNGEL", "ÓSCAR", "LUCÍA", "IÑIGO", "ELENA", "PABLO"]
+ES_SURNAMES = ["ÁLVAREZ", "ÑÚÑEZ", "MUÑOZ", "MUNUERA", "ÚBEDA", "GARCÍA", "GARCIA", "ZAPATA",
+               "ÉCIJA", "PÉREZ", "PEREA", "IBÁÑEZ", "IBARRA", "OLMO", "ÓRDENES"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("collation", "key"),
+    [("binary", str.upper), ("spanish", lambda v: fold(v.replace("Ñ", "N\x7f")))],
+)
+def test_canaries_sort_where_a_list_sorted_by_another_collation_puts_them(
+    ready: Store, tmp_path: Path, collation: str, key: Callable[[str], str]
+) -> None:
+    """A list sorted by "APELLIDOS, NOMBRE" in a database's binary order ("ÁLVAREZ"
+    after "ZAPATA") or a Spanish one (ñ after n): read as sorted only where every pair
+    was in accent-blind order, it was read as unsorted, and every canary sat at random,
+    out of order. Each copy is as sorted as the list."""
+    r = random.Random(7)
+    names = [
+        f"{r.choice(ES_SURNAMES)} {r.choice(ES_SURNAMES)}, {r.choice(ES_GIVEN)}" for _ in range(300)
+    ]
+    rows = [
+        [name, f"6{r.randint(10, 99)}{r.randint(100000, 999999)}"]
+        for name in sorted(names, key=key)
+    ]
+    src = tmp_path / "censo.csv"
+    write_csv(src, ["APELLIDOS, NOMBRE", "TELEFONO"], rows)
+    for copy in issue(ready, src, tmp_path, 1, copies=4):
+        with open(copy.path, encoding="utf-8", newline="") as fh:
+            got = [row[0] for row in list(csv.reader(fh))[1:]]
+        assert copy.canaries == 3 and len(got) == 300 + copy.canaries
+        assert all(key(a) <= key(b) for a, b in pairwise(got)), collation

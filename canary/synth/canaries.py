@@ -44,6 +44,7 @@ from canary.synth.cells import (
     date_between,
     dni_letter,
     line_type,
+    name_order,
     parsed_phone,
     particle_forms,
     phone_mask,
@@ -1372,10 +1373,11 @@ class CanaryFactory:
         if value is None:
             return None
         if self.keep_sorted and c.sorted and k in ("full_name", "paternal", "surname"):
-            key = fold(value)
-            if prev is not None and fold(prev[c.index]) > key:
+            order = name_order(c.fmt)
+            key = order(value)
+            if prev is not None and order(prev[c.index]) > key:
                 return None
-            if nxt is not None and key > fold(nxt[c.index]):
+            if nxt is not None and key > order(nxt[c.index]):
                 return None
         return value
 
@@ -1750,9 +1752,10 @@ class CanaryFactory:
         )
         if col is None:
             return
-        key = fold(self._name_cell(col, p))
-        lo = fold(prev[col.index]) if prev is not None else None
-        hi = fold(nxt[col.index]) if nxt is not None else None
+        order = name_order(col.fmt)
+        key = order(self._name_cell(col, p))
+        lo = order(prev[col.index]) if prev is not None else None
+        hi = order(nxt[col.index]) if nxt is not None else None
         if (lo is None or lo <= key) and (hi is None or key <= hi):
             return
         source = prev if prev is not None else nxt
@@ -1872,8 +1875,10 @@ class CanaryFactory:
         column's, of the persona's sex, that sorts here, else a second or first surname
         of the column's that does. As it was, left unchanged."""
 
+        order = name_order(col.fmt)
+
         def fits() -> bool:
-            key = fold(self._name_cell(col, p))
+            key = order(self._name_cell(col, p))
             return (lo is None or lo <= key) and (hi is None or key <= hi)
 
         if fits():

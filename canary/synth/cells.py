@@ -59,6 +59,30 @@ def fold(text: str) -> str:
     return _fold_accented(text)
 
 
+def spanish_key(text: str) -> str:
+    """A name as a Spanish collation sorts it: accents aside, ñ after n."""
+    return fold(text.replace("ñ", "n\x7f").replace("Ñ", "N\x7f"))
+
+
+def codepoint_key(text: str) -> str:
+    """A name as a binary collation sorts it (a database's "C" order): by its characters'
+    code points, case aside, so "ÁLVAREZ" comes after "ZAPATA"."""
+    return text.upper()
+
+
+#: The orders a sorted name column may follow, tried in turn (`name_order`).
+NAME_ORDERS: dict[str, Callable[[str], str]] = {
+    "fold": fold,
+    "spanish": spanish_key,
+    "codepoint": codepoint_key,
+}
+
+
+def name_order(c_fmt: dict[str, Any]) -> Callable[[str], str]:
+    """The sort key of a name column's order (`fmt["collation"]`; `fold` by default)."""
+    return NAME_ORDERS.get(str(c_fmt.get("collation", "fold")), fold)
+
+
 #: Texts up to this long are folded through the cache (names, places): a long cell
 #: of a dump is folded as it is, so the cache stays small whatever the input holds.
 FOLD_CACHED = 200

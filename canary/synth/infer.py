@@ -23,6 +23,7 @@ from canary.synth.cells import (
     DNI_RE,
     EMAIL_RE,
     FALSE_WORDS,
+    NAME_ORDERS,
     PHONE_CHARS_RE,
     RFC_RE,
     TRUE_WORDS,
@@ -295,9 +296,22 @@ def _infer_column(index: int, name: str, cells: list[str], region: str, locale: 
         days = [(d[0], d[1]) for d in (fmt.parse(v) for v in values) if d is not None]
         col.sorted = len({d for d, _t in days}) > 1 and all(a <= b for a, b in pairwise(days))
     elif col.kind in ("full_name", "paternal", "surname") and len(values) > 10:
-        keys = [fold(v) for v in values]
-        col.sorted = all(a <= b for a, b in pairwise(keys))
+        # In the order of some collation (accents aside; a Spanish one, ñ after n; a
+        # database's binary one, "ÁLVAREZ" after "ZAPATA"), a mistyped name aside: read
+        # as sorted only where every pair was in accent-blind order, a list sorted by a
+        # binary collation got its canaries at random places, out of order.
+        for collation, key in NAME_ORDERS.items():
+            keys = [key(v) for v in values]
+            kept = sum(1 for a, b in pairwise(keys) if a <= b)
+            if kept >= SORTED_NAMES * (len(keys) - 1):
+                col.sorted = True
+                col.fmt["collation"] = collation
+                break
     return col
+
+
+#: Share of neighbouring names in order, at least, for a name column to read as sorted.
+SORTED_NAMES = 0.98
 
 
 def _kind_from_values(
