@@ -300,13 +300,14 @@ def _infer_column(index: int, name: str, cells: list[str], region: str, locale: 
         # database's binary one, "ÁLVAREZ" after "ZAPATA"), a mistyped name aside: read
         # as sorted only where every pair was in accent-blind order, a list sorted by a
         # binary collation got its canaries at random places, out of order.
-        for collation, key in NAME_ORDERS.items():
-            keys = [key(v) for v in values]
-            kept = sum(1 for a, b in pairwise(keys) if a <= b)
-            if kept >= SORTED_NAMES * (len(keys) - 1):
-                col.sorted = True
-                col.fmt["collation"] = collation
-                break
+        kept = {
+            collation: sum(1 for a, b in pairwise(map(key, values)) if a <= b)
+            for collation, key in NAME_ORDERS.items()
+        }
+        best = max(kept, key=lambda k: kept[k])  # the first of those that keep the most
+        if kept[best] >= SORTED_NAMES * (len(values) - 1):
+            col.sorted = True
+            col.fmt["collation"] = best
     return col
 
 
