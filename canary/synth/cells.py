@@ -70,7 +70,8 @@ def codepoint_key(text: str) -> str:
     return text.upper()
 
 
-#: The orders a sorted name column may follow, tried in turn (`name_order`).
+#: The orders a sorted name column may follow; infer takes the one that keeps the most
+#: neighbouring names in order (`name_order` gives its key).
 NAME_ORDERS: dict[str, Callable[[str], str]] = {
     "fold": fold,
     "spanish": spanish_key,
