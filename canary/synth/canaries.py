@@ -924,8 +924,7 @@ class CanaryFactory:
                     for k in ties:
                         row[k] = self.rows[source][k] or row[k]
                     break
-            outside = order.outside(row[c.index]) if dated is not None else 0
-            if dated is not None and outside:
+            if dated is not None and (outside := order.outside(row[c.index])):
                 fmt = self.cols[dated].fmt["date"]
                 was = fmt.parse(row[dated])
                 day = date.fromordinal(order.beyond(outside, r))

@@ -13,6 +13,7 @@ digit, a fixed "0") are copied from a real row (`donor`) so they agree with its 
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import math
 import random
@@ -444,20 +445,25 @@ class BirthOrder:
             out.append("".join(next(digits) if ch.isdigit() else ch for ch in text))
         return self.rows[pick], out
 
+    @functools.cached_property
+    def _by_number(self) -> list[int]:
+        """The entries' indexes, lowest number first (read once: each canary asks)."""
+        return sorted(range(len(self.numbers)), key=lambda i: self.numbers[i])
+
     def outside(self, value: str) -> int:
         """1 where `value`'s number is above every row's, -1 where below, else 0."""
         n = _number_of(value)
         if n is None or not self.numbers:
             return 0
-        return 1 if n > max(self.numbers) else -1 if n < min(self.numbers) else 0
+        low, high = self.numbers[self._by_number[0]], self.numbers[self._by_number[-1]]
+        return 1 if n > high else -1 if n < low else 0
 
     def beyond(self, side: int, r: random.Random, last: int = 30) -> int:
         """A day for a holder whose number lies past every row's on `side` (1: above):
         the day of the row with the highest number (the lowest, for -1) moved on (back)
         by one of the steps between the days of the `last` numbers at that end, taken
         in order (customers who joined the same day, the next, a week on)."""
-        ends = sorted(range(len(self.numbers)), key=lambda i: self.numbers[i])
-        ends = ends[-last:] if side > 0 else ends[:last][::-1]
+        ends = self._by_number[-last:] if side > 0 else self._by_number[:last][::-1]
         days = [self.births[i] for i in ends]
         steps = [abs(b - a) for a, b in itertools.pairwise(days)] or [0]
         edge = max(days) if side > 0 else min(days)
