@@ -2748,3 +2748,84 @@ def test_canaries_sort_where_a_list_sorted_by_another_collation_puts_them(
             got = [row[0] for row in list(csv.reader(fh))[1:]]
         assert copy.canaries == 3 and len(got) == 300 + copy.canaries
         assert all(key(a) <= key(b) for a, b in pairwise(got)), collation
+
+
+VOTER_F = ["ANTONIA", "KARINA", "DANIELA", "LETICIA", "ROSARIO", "YOLANDA", "BERTA", "OLGA"]
+VOTER_M = ["HUMBERTO", "GONZALO", "ENRIQUE", "CLEMENTE", "TOMAS", "VICENTE", "GENARO", "LUCAS"]
+VOTER_SURNAMES = ["ACOSTA", "ZUNIGA", "BRIONES", "CASTRO", "GARAY", "PARRA", "VALENCIA",
+                  "MEDRANO", "ROJAS", "SORIA", "FUENTES", "ORELLANA", "CANTU", "NAVA"]  # fmt: skip
+
+
+def voter_rows(r: random.Random, n: int) -> list[list[str]]:
+    """A voter list sorted by its voters' keys: two letters of each surname and of the
+    given name, the birth date (YYMMDD), the state, H or M, three digits."""
+    rows = []
+    for _ in range(n):
+        female = r.random() < 0.5
+        g = r.choice(VOTER_F if female else VOTER_M)
+        p, m = r.choice(VOTER_SURNAMES), r.choice(VOTER_SURNAMES)
+        born = date(1940, 1, 1) + timedelta(days=r.randrange(60 * 365))
+        key = f"{p[:2]}{m[:2]}{g[:2]}{born:%y%m%d}05{'M' if female else 'H'}{r.randrange(1000):03d}"
+        rows.append([f"{g} {p} {m}", key, f"{born:%d/%m/%Y}", f"844{r.randint(1000000, 9999999)}"])
+    return sorted(rows, key=lambda row: row[1])
+
+
+VOTER_HEADER = ["NOMBRE COMPLETO", "CLAVE DE ELECTOR", "FECHA NACIMIENTO", "TELEFONO"]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_key_spelling_its_holders_names_and_sex_spells_the_canarys(seed: int) -> None:
+    """A voter's key holds two letters of each surname and of the given name, and H or
+    M for the sex. Drawn position by position (those of few letters copied from a real
+    row), a voter list's canaries had keys spelling other people's names, and a third
+    of them the other sex's letter."""
+    rows = voter_rows(random.Random(40 + seed), 500)
+    made = canaries_of(Sample(VOTER_HEADER, rows, True, len(rows)), seed, 60)
+    for name, key, born, _phone in made:
+        g, p, m = name.split()
+        assert key[:6] == p[:2] + m[:2] + g[:2], (name, key)
+        assert key[14] == ("M" if g in VOTER_F else "H"), (name, key)
+        assert key[6:12] == datetime.strptime(born, "%d/%m/%Y").strftime("%y%m%d"), (key, born)
+    assert len({row[1] for row in made}) == len(made)
+    assert not {row[1] for row in made} & {row[1] for row in rows}
+
+
+def curp_rows(r: random.Random, n: int) -> list[list[str]]:
+    """A registry sorted by CURP."""
+    from canary.synth.national_ids import make_curp
+
+    rows = []
+    for _ in range(n):
+        female = r.random() < 0.5
+        g = r.choice(VOTER_F if female else VOTER_M)
+        p, m = r.choice(VOTER_SURNAMES), r.choice(VOTER_SURNAMES)
+        born = date(1940, 1, 1) + timedelta(days=r.randrange(60 * 365))
+        curp = make_curp(g, p, m, born, "F" if female else "M", "CL", r.choice("AB0123456789"))
+        rows.append([curp, p, m, g, f"844{r.randint(1000000, 9999999)}"])
+    return sorted(rows)
+
+
+@pytest.mark.parametrize(
+    ("header", "rows", "col"),
+    [
+        (VOTER_HEADER, voter_rows(random.Random(5), 400), 1),
+        (["CURP", "PATERNO", "MATERNO", "NOMBRE", "TELEFONO"], curp_rows(random.Random(6), 400), 0),
+    ],
+    ids=["voter-key", "curp"],
+)
+def test_a_list_sorted_by_a_key_keeps_its_canaries_in_order(
+    ready: Store, tmp_path: Path, header: list[str], rows: list[list[str]], col: int
+) -> None:
+    """A voter list sorted by the voters' keys, a registry sorted by CURP: read as in
+    no order (a key is no number), every canary was placed at random, out of order.
+    Each copy is as sorted as the list, its canaries spread through it."""
+    src = tmp_path / "padron.csv"
+    write_csv(src, header, rows)
+    places = []
+    for copy in issue(ready, src, tmp_path, 2, copies=4, canaries=4):
+        with open(copy.path, encoding="utf-8", newline="") as fh:
+            got = [row[col] for row in list(csv.reader(fh))[1:]]
+        assert copy.canaries == 4 and len(got) == len(rows) + copy.canaries
+        assert all(a < b for a, b in pairwise(got)), copy.path
+        places += [k for k, key in enumerate(got) if key not in {row[col] for row in rows}]
+    assert len(places) == 16 and max(places) - min(places) > len(rows) // 2, places

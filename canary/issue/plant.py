@@ -550,7 +550,8 @@ def _target(
     for drawn, i in zip(fractions, order, strict=True):
         persona, phone = plan.personas[i], plan.phones[i]
         more = plan.more_phones[i] if i < len(plan.more_phones) else None
-        frac = drawn if at_end else factory.place_of(persona, drawn)
+        provisional = factory.make_row(persona, phone=phone, prev=None, next=None, more_phones=more)
+        frac = drawn if at_end else factory.place_of(persona, drawn, provisional)
 
         def make_row(
             prev: list[str] | None,
@@ -569,7 +570,6 @@ def _target(
             return row
 
         insertions.append(Insertion(fraction=frac, make_row=make_row))
-        provisional = factory.make_row(persona, phone=phone, prev=None, next=None, more_phones=more)
         if provisional is not None:
             needles.extend(n for n in factory.needles(persona, provisional) if n)
     if code is not None:
@@ -702,8 +702,9 @@ def _coded_insertions(
             plan.rows[_i] = list(row)
             return list(row)
 
-        out.append(Insertion(fraction=1.0 if at_end else code.fractions[j], make_row=make_row))
         provisional = factory.make_row(persona, phone=phone, prev=None, next=None, more_phones=more)
+        frac = 1.0 if at_end else factory.place_of(persona, code.fractions[j], provisional)
+        out.append(Insertion(fraction=frac, make_row=make_row))
         if provisional is not None:
             needles.extend(n for n in factory.needles(persona, provisional) if n)
     return out

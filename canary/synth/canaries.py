@@ -11,6 +11,7 @@ the sequence (and kept sorted between their neighbours when the table is sorted)
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import functools
 import logging
@@ -57,14 +58,18 @@ from canary.synth.cells import (
 from canary.synth.check_digits import Scheme, scheme_of, with_check
 from canary.synth.headers import is_middle_name, phone_line_of_header
 from canary.synth.ids import (
+    LETTER_ROWS,
     BirthInId,
     BirthOrder,
     GapModel,
+    LetterInId,
     PositionModel,
     births_in_ids,
     date_stamps,
+    letters_in_ids,
     new_id,
     prediction_gain,
+    write_letters,
 )
 from canary.synth.infer import (
     NAME_KINDS,
@@ -215,6 +220,8 @@ class CanaryFactory:
         self._seats: dict[int, list[int]] | None = None
         self._order: tuple[RunOrder | None] | None = None
         self._dated: list[tuple[Column, list[BirthInId]]] | None = None
+        self._lettered: list[tuple[Column, list[LetterInId]]] | None = None
+        self._keys: dict[int, list[str]] = {}
         self._run_ties: dict[int, bool] = {}
         self._given_pools: dict[tuple[int, str], dict[str, int]] = {}
         #: per code column: its codes' towns and the towns' codes (None: no town column)
@@ -791,18 +798,32 @@ class CanaryFactory:
         if moved:  # a date the id decided: what follows from it, again
             self._keep_date_order(row, persona, after=moved)
             self._keep_date_parts(row)
+        self._keep_letters_in_ids(row, persona)
         self._keep_births_in_ids(row, persona)
         self._keep_containment(row, persona, prev, next)
+        if not self._in_text_order(row, prev, next):
+            return None
         return row
 
-    def place_of(self, p: Persona, fraction: float) -> float:
+    def place_of(self, p: Persona, fraction: float, row: list[str] | None = None) -> float:
         """Where in the table (a fraction of the way through) a canary goes, given the
         place drawn for it: as drawn, except in a table whose rows come in runs of a value
         tied to the year of birth (a school roll sorted by grade and group), where the
         canary sits inside a run of rows born in its year, the one nearest the place
         drawn. A canary takes its neighbours' run (`_grouped_columns`): placed at random,
         a pupil born in 2009 sat among second-graders (67% of a school roll's canaries
-        were in a grade no pupil of their age was in)."""
+        were in a grade no pupil of their age was in).
+
+        In a table sorted by a key written as text (`text_order`: a voter list by its
+        voters' keys), the canary goes where `row`'s (made without neighbours) sorts, a
+        few rows early: a writer goes on from there to the first place it fits
+        (`make_row` refuses the others). Placed at random, every canary of a voter list
+        sorted by key stood out of order."""
+        keyed = self._text_ordered() if row is not None else []
+        if keyed and row is not None and row[keyed[0].index].strip():
+            keys = self._text_keys(keyed[0])
+            k = bisect.bisect_left(keys, row[keyed[0].index].strip().upper())
+            return max(k - TEXT_ORDER_MARGIN - 0.5, 0.0) / max(len(keys), 1)
         runs = self._birth_runs()
         if not runs or not self.complete:
             return fraction
@@ -817,6 +838,33 @@ class CanaryFactory:
                 k = min(near, key=lambda j: abs(j - fraction * n))
                 return (k + 0.5) / n
         return fraction
+
+    def _text_ordered(self) -> list[Column]:
+        """The columns the table is sorted by as text (`text_order`), when kept sorted
+        and the sample is the whole table (in a part of it, no place can be found)."""
+        if not self.keep_sorted or not self.complete:
+            return []
+        return [c for c in self.cols if c.fmt.get("text_order")]
+
+    def _text_keys(self, c: Column) -> list[str]:
+        """The sample's keys in column `c`, in row order (sorted, but for a few)."""
+        keys = self._keys.get(c.index)
+        if keys is None:
+            keys = self._keys[c.index] = [row[c.index].strip().upper() for row in self.rows]
+        return keys
+
+    def _in_text_order(self, row: list[str], prev: list[str] | None, nxt: list[str] | None) -> bool:
+        """Whether the row's keys in the columns sorted as text fall between its
+        neighbours' (an empty key anywhere: no order to keep)."""
+        for c in self._text_ordered():
+            key = row[c.index].strip().upper()
+            if not key:
+                continue
+            low = prev[c.index].strip().upper() if prev is not None else ""
+            high = nxt[c.index].strip().upper() if nxt is not None else ""
+            if (low and key < low) or (high and key > high):
+                return False
+        return True
 
     def _seats_by_year(self, runs: list[int]) -> dict[int, list[int]]:
         """Per year of birth, the sample rows born then in the middle half of their run
@@ -949,6 +997,62 @@ class CanaryFactory:
                 if text and text.strip() not in held and self._claim(c, text.strip(), p):
                     row[c.index] = text
                     break
+
+    def _keep_letters_in_ids(self, row: list[str], p: Persona) -> None:
+        """A key that holds letters of its holder's names, or a letter for the sex
+        (`LetterInId`: a Mexican voter's key) holds the canary's, read from its row as
+        the real rows' are, its check characters made again; where a real row holds the
+        result, its other digits are drawn again. Drawn apart, a voter list's canaries
+        had keys spelling other people's names, and a third of them the other sex's H/M."""
+        lettered = self._letters_in_ids()
+        if not lettered:
+            return
+        names = self._row_names(row)
+        if names is None:
+            return
+        for c, rules in lettered:
+            value = row[c.index]
+            if not value or all(rule.width != len(value) for rule in rules):
+                continue
+            written = write_letters(value, rules, names, p.sex)
+            if written == value:
+                continue
+            fixed = {rule.at for rule in rules}
+            r = random.Random(f"{p.seed}:lettered:{c.index}")
+            held = self._seen_values(c)
+            for k in range(NOVEL_TRIES):
+                if k:
+                    written = "".join(
+                        str(r.randrange(10)) if ch.isdigit() and i not in fixed else ch
+                        for i, ch in enumerate(written)
+                    )
+                text = self._checked(c, written, p, None, None)
+                if text and text.strip() not in held and self._claim(c, text.strip(), p):
+                    row[c.index] = text
+                    break
+
+    def _letters_in_ids(self) -> list[tuple[Column, list[LetterInId]]]:
+        """(column, the letters its values take from their holders' names or sex) for
+        each id column that does (`letters_in_ids`), in a table with names."""
+        if self._lettered is None:
+            self._lettered = []
+            candidates = [
+                c for c in self.cols
+                if c.kind in LETTERED_KINDS and any(ch.isalpha() for ch in "".join(c.values[:50]))
+            ]  # fmt: skip
+            if candidates:
+                people: list[tuple[tuple[str, str, str], str | None] | None] = []
+                for row in self.rows[:LETTER_ROWS]:
+                    names = self._row_names(row)
+                    people.append(None if names is None else (names, self._row_sex(row, names[0])))
+                if any(people):
+                    for c in candidates:
+                        rules = letters_in_ids(
+                            people, [row[c.index] for row in self.rows[:LETTER_ROWS]]
+                        )
+                        if rules:
+                            self._lettered.append((c, rules))
+        return self._lettered
 
     def _births_in_ids(self) -> list[tuple[Column, list[BirthInId]]]:
         """(column, where its numbers hold the birth date) for each column that does,
@@ -2925,6 +3029,11 @@ OWNER_SHARE = 0.3
 #: How much more of a column's values repeat inside runs than by chance, at least, for
 #: the column to go with the runs (`_with_run`)
 RUN_TIE_MARGIN = 0.1
+#: Rows before the place its key sorts at that a canary of a table sorted by a key
+#: is sent to (`place_of`): a place in bytes lands a row or two off.
+TEXT_ORDER_MARGIN = 2
+#: Columns whose values may hold letters of the names (`_letters_in_ids`)
+LETTERED_KINDS = ("id", "text")
 #: Columns whose numbers may hold the birth date (`_births_in_ids`)
 DATED_KINDS = ("id", "dni", "number", "text")
 #: Name columns a table may be sorted by inside runs (`_run_order`): a whole name is a

@@ -26,6 +26,7 @@ from datetime import date
 from typing import Any
 
 from canary.synth.cells import ID_RE, SERIES_RE, id_number
+from canary.synth.national_ids import name_letters, name_word
 
 
 def new_id(
@@ -551,3 +552,134 @@ def births_in_ids(
             if all(b.width != width for b in out):
                 out.append(BirthInId(width, at, form))
     return out
+
+
+#: How a letter of an id follows a name (`LetterInId`): the name's k-th letter, or its
+#: first "vowel" or "consonant" after the first letter.
+NAME_RULES = ("0", "1", "2", "3", "vowel", "consonant")
+
+
+def name_char(name: str, rule: str, word: bool) -> str:
+    """The letter `rule` (`NAME_RULES`) reads from `name` (upper case, accents dropped;
+    of its first significant word when `word`, else of all its letters); "" for none."""
+    text = name_word(name) if word else name_letters(name)
+    if rule.isdigit():
+        k = int(rule)
+        return text[k] if k < len(text) else ""
+    vowels = rule == "vowel"
+    return next((c for c in text[1:] if (c in "AEIOU") == vowels), "")
+
+
+@dataclass(frozen=True)
+class LetterInId:
+    """A character of ids `width` long that its holder's name or sex decides: at `at`,
+    the name part `part` (0 given, 1 paternal, 2 maternal) read by `rule` (`name_char`),
+    or with `part` -1 the letter `sexes` gives the holder's sex ("F"/"M"), unless the
+    rows of the holder's given name hold another there (`given`: "ROSARIO" a woman's
+    name in a list where a name list says a man's)."""
+
+    width: int
+    at: int
+    part: int
+    rule: str = ""
+    word: bool = False
+    sexes: tuple[tuple[str, str], ...] = ()
+    given: tuple[tuple[str, str], ...] = ()
+
+    #: share of a width's rows (with names) whose character the rule gives, at least;
+    #: and by how much of them more than the position's commonest character
+    SHARE = 0.85
+    GAIN = 0.3
+    MIN_ROWS = 20
+
+    def char(self, names: tuple[str, str, str], sex: str | None) -> str:
+        if self.part < 0:
+            held = dict(self.given).get(name_letters(names[0]))
+            return held or dict(self.sexes).get(sex or "", "")
+        return name_char(names[self.part], self.rule, self.word)
+
+
+def write_letters(
+    value: str, rules: Sequence[LetterInId], names: tuple[str, str, str], sex: str | None
+) -> str:
+    """`value` with the characters `rules` decide written from `names` and `sex`, in
+    the case the value has there; the rest as it was."""
+    out = list(value)
+    for rule in rules:
+        if rule.width != len(value):
+            continue
+        ch = rule.char(names, sex)
+        if ch:
+            out[rule.at] = ch.lower() if value[rule.at].islower() else ch
+    return "".join(out)
+
+
+#: Rows read for `letters_in_ids`, at most.
+LETTER_ROWS = 1000
+
+
+def letters_in_ids(
+    people: Sequence[tuple[tuple[str, str, str], str | None] | None], values: Sequence[str]
+) -> list[LetterInId]:
+    """Where a column's values hold letters of their rows' names, or a letter for their
+    sex (a Mexican voter's key "GOCAAL74092405M634": two letters of each surname and of
+    the given name, H or M for the sex): per length of value, each position at least
+    `LetterInId.SHARE` of its rows follow one rule at, far more than its commonest
+    character (`GAIN`). `people`: each row's ((given, paternal, maternal), sex) or None."""
+    by_width: dict[int, list[int]] = {}
+    for k, (who, value) in enumerate(zip(people[:LETTER_ROWS], values[:LETTER_ROWS], strict=False)):
+        if who is not None and value:
+            by_width.setdefault(len(value), []).append(k)
+    keys = [
+        (part, rule, word) for part in range(3) for rule in NAME_RULES for word in (False, True)
+    ]
+    out: list[LetterInId] = []
+    for width, ks in by_width.items():
+        if len(ks) < LetterInId.MIN_ROWS:
+            continue
+        reads = {
+            key: [name_char(people[k][0][key[0]], key[1], key[2]) for k in ks]  # type: ignore[index]
+            for key in keys
+        }
+        sexes = [people[k][1] for k in ks]  # type: ignore[index]
+        for at in range(width):
+            chars = [values[k][at].upper() for k in ks]
+            if sum(ch.isalpha() for ch in chars) < LetterInId.SHARE * len(ks):
+                continue
+            common = Counter(chars).most_common(1)[0][1]
+            hits, key = max((sum(map(str.__eq__, chars, reads[key])), key) for key in keys)
+            if hits >= LetterInId.SHARE * len(ks) and hits - common >= LetterInId.GAIN * len(ks):
+                out.append(LetterInId(width, at, key[0], key[1], key[2]))
+                continue
+            givens = [name_letters(people[k][0][0]) for k in ks]  # type: ignore[index]
+            rule = _sex_letter(width, at, chars, sexes, givens)
+            if rule is not None:
+                out.append(rule)
+    return out
+
+
+def _sex_letter(
+    width: int, at: int, chars: Sequence[str], sexes: Sequence[str | None], givens: Sequence[str]
+) -> LetterInId | None:
+    """The sex rule at `at` (`letters_in_ids`): each sex's commonest letter there, when
+    they differ and hold `SHARE` of the rows whose sex is known; with each given name's
+    commonest letter there."""
+    by_sex: dict[str, Counter[str]] = {"F": Counter(), "M": Counter()}
+    for ch, sex in zip(chars, sexes, strict=True):
+        if sex in by_sex and ch.isalpha():
+            by_sex[sex][ch] += 1
+    if not by_sex["F"] or not by_sex["M"]:
+        return None
+    (f, nf), (m, nm) = by_sex["F"].most_common(1)[0], by_sex["M"].most_common(1)[0]
+    known = sum(by_sex["F"].values()) + sum(by_sex["M"].values())
+    common = (by_sex["F"] + by_sex["M"]).most_common(1)[0][1]
+    if f == m or known < LetterInId.MIN_ROWS or nf + nm < LetterInId.SHARE * known:
+        return None
+    if nf + nm - common < LetterInId.GAIN * known:
+        return None
+    held: dict[str, Counter[str]] = {}
+    for ch, given in zip(chars, givens, strict=True):
+        if given and ch in (f, m):
+            held.setdefault(given, Counter())[ch] += 1
+    by_given = tuple(sorted((g, c.most_common(1)[0][0]) for g, c in held.items()))
+    return LetterInId(width, at, -1, sexes=(("F", f), ("M", m)), given=by_given)

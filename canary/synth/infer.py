@@ -308,7 +308,17 @@ def _infer_column(index: int, name: str, cells: list[str], region: str, locale: 
         if kept[best] >= SORTED_NAMES * (len(values) - 1):
             col.sorted = True
             col.fmt["collation"] = best
+    if not col.sorted and col.kind in CODE_KINDS and len(values) > 10:
+        keys = [v.strip().upper() for v in values]
+        if sum(1 for a, b in pairwise(keys) if a < b) >= SORTED_NAMES * (len(keys) - 1):
+            # sorted as text (a voter list by its keys, a registry by CURP): a canary's
+            # key must fall between its neighbours' (`text_order`)
+            col.fmt["text_order"] = True
     return col
+
+
+#: Columns of codes a table may be sorted by as text (`text_order` in their format).
+CODE_KINDS = ("id", "curp", "rfc", "dni")
 
 
 #: Share of neighbouring names in order, at least, for a name column to read as sorted.

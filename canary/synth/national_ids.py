@@ -52,6 +52,16 @@ def _word(name: str, *, given: bool = False) -> str:
     return words[0] if words else ""
 
 
+def name_letters(name: str) -> str:
+    """A name's letters, upper case, accents dropped (Ñ kept), without spaces."""
+    return _plain(name).replace(" ", "")
+
+
+def name_word(name: str) -> str:
+    """A (possibly compound) name's first word that is not a particle ("DE LA CRUZ": CRUZ)."""
+    return _word(name)
+
+
 def _first_inner(word: str, vowels: bool) -> str:
     for c in word[1:]:
         if (c in VOWELS) == vowels and c.isalpha():
