@@ -2829,3 +2829,101 @@ def test_a_list_sorted_by_a_key_keeps_its_canaries_in_order(
         assert all(a < b for a, b in pairwise(got)), copy.path
         places += [k for k, key in enumerate(got) if key not in {row[col] for row in rows}]
     assert len(places) == 16 and max(places) - min(places) > len(rows) // 2, places
+
+
+def test_random_hexadecimal_ids_get_new_values_of_their_shape() -> None:
+    """A CRM's UUIDs: each value its own mask of digits and letters, so every draw gave
+    back a real row's id, and a copy could not be issued at all."""
+    import uuid
+
+    r = random.Random(3)
+    rows = [
+        [str(uuid.UUID(int=r.getrandbits(128), version=4)), r.choice(SINGLE), r.choice(SURNAMES_MX)]
+        for _ in range(300)
+    ]
+    made = canaries_of(Sample(["id", "nombres", "apellidos"], rows, True, len(rows)), 1, 30)
+    shape = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+    assert all(shape.match(row[0]) for row in made), [row[0] for row in made]
+    assert len({row[0] for row in made}) == 30 and not {row[0] for row in made} & {
+        row[0] for row in rows
+    }
+
+
+def test_object_ids_sorted_by_their_time_stamps_keep_their_canaries_in_order(
+    ready: Store, tmp_path: Path
+) -> None:
+    """Database object ids (a time stamp, then random hexadecimal) in a list sorted by
+    them: drawn position by position, canaries' ids sorted before the first row or
+    after the last, and no place fit them."""
+    r = random.Random(8)
+    start = 1_600_000_000
+    rows = [
+        [
+            f"{start + k * 20_000 + r.randrange(9_000):08x}"
+            + "".join(r.choice("0123456789abcdef") for _ in range(16)),
+            f"{r.choice(SINGLE)} {r.choice(SURNAMES_MX)}",
+            f"844{r.randint(1000000, 9999999)}",
+        ]
+        for k in range(300)
+    ]
+    src = tmp_path / "contactos.csv"
+    write_csv(src, ["_id", "nombre", "telefono"], rows)
+    for copy in issue(ready, src, tmp_path, 3, copies=3, canaries=4):
+        with open(copy.path, encoding="utf-8", newline="") as fh:
+            got = [row[0] for row in list(csv.reader(fh))[1:]]
+        assert copy.canaries == 4 and len(got) == 304
+        assert all(a < b for a, b in pairwise(got))
+        assert all(re.fullmatch(r"[0-9a-f]{24}", v) for v in got)
+
+
+def test_a_time_of_day_is_made_anew_never_a_neighbours(ready: Store, tmp_path: Path) -> None:
+    """A CRM export sorted by "created_at" (to the second): each canary had its
+    neighbour's time stamp to the second. Its time now falls between its neighbours'."""
+    r = random.Random(9)
+    moment = datetime(2021, 3, 1, 9, 0, 0)
+    rows = []
+    for k in range(300):
+        moment += timedelta(seconds=r.randint(600, 40_000))
+        rows.append(
+            [str(48_000 + 2 * k), moment.strftime("%Y-%m-%dT%H:%M:%S-05:00"), r.choice(SINGLE),
+             f"844{r.randint(1000000, 9999999)}"]
+        )  # fmt: skip
+    src = tmp_path / "crm.csv"
+    write_csv(src, ["id", "created_at", "nombres", "celular"], rows)
+    real = {row[1] for row in rows}
+    for copy in issue(ready, src, tmp_path, 4, copies=3, canaries=5):
+        with open(copy.path, encoding="utf-8", newline="") as fh:
+            got = [row[1] for row in list(csv.reader(fh))[1:]]
+        assert all(a < b for a, b in pairwise(got)), copy.path
+        assert len([v for v in got if v not in real]) == 5
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_an_unsorted_time_stamp_keeps_no_real_rows_time_of_day(seed: int) -> None:
+    """A date drawn near a real row's kept that row's time of day to the second."""
+    r = random.Random(60 + seed)
+    rows = [
+        [r.choice(SINGLE), r.choice(SURNAMES_MX),
+         (datetime(2020, 1, 1) + timedelta(seconds=r.randrange(3 * 365 * 86400))).strftime(
+             "%d/%m/%Y %H:%M:%S")]
+        for _ in range(400)
+    ]  # fmt: skip
+    made = canaries_of(
+        Sample(["Nombre", "Apellido", "Fecha Alta"], rows, True, len(rows)), seed, 60
+    )
+    times = {row[2][-8:] for row in rows}
+    assert all(re.fullmatch(r"\d\d/\d\d/\d{4} \d\d:\d\d:\d\d", row[2]) for row in made)
+    assert sum(row[2][-8:] in times for row in made) <= 6
+
+
+def test_a_column_of_dates_at_midnight_keeps_its_canaries_at_midnight() -> None:
+    """Times of day are drawn per field from the column's: an Excel export's dates all
+    at "00:00:00" stay so (a random time would single canaries out)."""
+    r = random.Random(61)
+    rows = [
+        [r.choice(SINGLE), r.choice(SURNAMES_MX),
+         f"{date(2020, 1, 1) + timedelta(days=r.randrange(1000)):%Y-%m-%d} 00:00:00"]
+        for _ in range(300)
+    ]  # fmt: skip
+    made = canaries_of(Sample(["Nombre", "Apellido", "Alta"], rows, True, len(rows)), 2, 40)
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d 00:00:00", row[2]) for row in made)

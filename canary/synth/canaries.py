@@ -41,7 +41,9 @@ from canary.synth.addresses import (
 from canary.synth.cells import (
     FIXED,
     MOBILE,
+    Clocks,
     apply_particles,
+    clocks_of,
     date_between,
     dni_letter,
     line_type,
@@ -52,6 +54,7 @@ from canary.synth.cells import (
     valid_phone,
     vary_digits,
     vary_number,
+    vary_time,
     write_number,
     write_phone,
 )
@@ -69,6 +72,7 @@ from canary.synth.ids import (
     letters_in_ids,
     new_id,
     prediction_gain,
+    text_between,
     write_letters,
 )
 from canary.synth.infer import (
@@ -222,6 +226,7 @@ class CanaryFactory:
         self._dated: list[tuple[Column, list[BirthInId]]] | None = None
         self._lettered: list[tuple[Column, list[LetterInId]]] | None = None
         self._keys: dict[int, list[str]] = {}
+        self._clock_cache: dict[int, Clocks | None] = {}
         self._run_ties: dict[int, bool] = {}
         self._given_pools: dict[tuple[int, str], dict[str, int]] = {}
         #: per code column: its codes' towns and the towns' codes (None: no town column)
@@ -819,7 +824,7 @@ class CanaryFactory:
         few rows early: a writer goes on from there to the first place it fits
         (`make_row` refuses the others). Placed at random, every canary of a voter list
         sorted by key stood out of order."""
-        keyed = self._text_ordered() if row is not None else []
+        keyed = [c for c in self._text_ordered() if not self._keyed_between(c)]
         if keyed and row is not None and row[keyed[0].index].strip():
             keys = self._text_keys(keyed[0])
             k = bisect.bisect_left(keys, row[keyed[0].index].strip().upper())
@@ -845,6 +850,17 @@ class CanaryFactory:
         if not self.keep_sorted or not self.complete:
             return []
         return [c for c in self.cols if c.fmt.get("text_order")]
+
+    def _keyed_between(self, c: Column) -> bool:
+        """Whether column `c`, sorted as text, takes a canary's key made between its
+        neighbours' (a code nothing of the persona decides: an object id) rather than
+        the canary a place where its own key sorts (a CURP, a key spelling the name)."""
+        return (
+            c.kind == "id"
+            and not c.fmt.get("id")
+            and c in self._text_ordered()
+            and all(col is not c for col, _rules in self._letters_in_ids())
+        )
 
     def _text_keys(self, c: Column) -> list[str]:
         """The sample's keys in column `c`, in row order (sorted, but for a few)."""
@@ -2332,12 +2348,22 @@ class CanaryFactory:
                 prev[c.index] if prev is not None else None,
                 nxt[c.index] if nxt is not None else None,
                 r,
+                self._clocks(c),
             )
         if parsed is None:
             return base_text
         low, high = self._date_range(c, fmt)
         d = parsed[0] + timedelta(days=r.randint(-DATE_JITTER, DATE_JITTER))
-        return fmt.format(min(max(d, low), high), tail)
+        clocks = self._clocks(c)
+        return fmt.format(min(max(d, low), high), vary_time(tail, r, clocks) if clocks else tail)
+
+    def _clocks(self, c: Column) -> Clocks | None:
+        """The times of day column `c`'s dates hold (`clocks_of`), None for none."""
+        if c.index not in self._clock_cache:
+            fmt: DateFormat = c.fmt["date"]
+            tails = [got[1] for got in map(fmt.parse, c.values[:CLOCK_ROWS]) if got]
+            self._clock_cache[c.index] = clocks_of(tails)
+        return self._clock_cache[c.index]
 
     def _date_range(self, c: Column, fmt: DateFormat) -> tuple[date, date]:
         """The earliest and latest date of the column (a jittered date stays inside)."""
@@ -2377,6 +2403,16 @@ class CanaryFactory:
         prev: list[str] | None,
         nxt: list[str] | None,
     ) -> str | None:
+        if (prev is not None or nxt is not None) and self._keyed_between(c):
+            # sorted as text, nothing of the persona in it: made to fit between them
+            return text_between(
+                lambda: self._positions(c).draw(r),
+                prev[c.index] if prev is not None else None,
+                nxt[c.index] if nxt is not None else None,
+                r,
+                self.sample_ids.get(c.index, set()),
+                lambda value: self._claim(c, value, p),
+            )
         sorted_ = self.keep_sorted and c.sorted
         between = sorted_ and (prev is not None or nxt is not None)
 
@@ -3029,6 +3065,8 @@ OWNER_SHARE = 0.3
 #: How much more of a column's values repeat inside runs than by chance, at least, for
 #: the column to go with the runs (`_with_run`)
 RUN_TIE_MARGIN = 0.1
+#: A date column's cells read for its times of day (`_clocks`), at most.
+CLOCK_ROWS = 5000
 #: Rows before the place its key sorts at that a canary of a table sorted by a key
 #: is sent to (`place_of`): a place in bytes lands a row or two off.
 TEXT_ORDER_MARGIN = 2

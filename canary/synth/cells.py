@@ -12,7 +12,7 @@ import random
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import pairwise
@@ -512,10 +512,17 @@ def vary_digits(value: str, r: random.Random) -> str:
 
 
 def date_between(
-    fmt: DateFormat, prev: str | None, nxt: str | None, r: random.Random
+    fmt: DateFormat,
+    prev: str | None,
+    nxt: str | None,
+    r: random.Random,
+    clocks: Clocks | None = None,
 ) -> str | None:
     """A date (in `fmt`) between two neighbours' dates, either of which may be None at
-    the ends of a table; None when a neighbour's cell is not a date."""
+    the ends of a table; None when a neighbour's cell is not a date. A time of day in
+    the neighbours' cells is made anew from the column's `clocks`, between theirs on
+    their day (`vary_time`): copied, every canary of a CRM export had its neighbour's
+    "created_at" to the second."""
     a = fmt.parse(prev) if prev is not None else None
     b = fmt.parse(nxt) if nxt is not None else None
     if (prev is not None and a is None) or (nxt is not None and b is None):
@@ -530,11 +537,78 @@ def date_between(
     else:
         return None
     d = date.fromordinal(r.randint(low.toordinal(), high.toordinal()))
-    if a is not None and d == a[0]:
-        tail = a[1]
-    elif b is not None and d == b[0]:
-        tail = b[1]
-    return fmt.format(d, tail)
+    after = a[1] if a is not None and d == a[0] else None
+    before = b[1] if b is not None and d == b[0] else None
+    tail = after or before or tail
+    return fmt.format(d, vary_time(tail, r, clocks, after, before) if clocks else tail)
+
+
+#: A time of day in a date's tail: "T14:22:10", " 09:46", "14:22:10.123".
+TIME_RE = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2})(\.\d+)?)?")
+#: Draws `vary_time` tries for a time between its bounds.
+TIME_TRIES = 40
+
+
+@dataclass(frozen=True)
+class Clocks:
+    """A column's times of day (`clocks_of`): each row's hour, minute and second, and
+    whether its hours are written with two digits."""
+
+    times: tuple[tuple[int, int, int], ...]
+    padded: bool
+
+
+def clocks_of(tails: Sequence[str]) -> Clocks | None:
+    """The times of day the tails of a date column's cells hold (None without any)."""
+    times, hours = [], []
+    for tail in tails:
+        m = TIME_RE.search(tail)
+        if m is not None:
+            times.append((int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)))
+            hours.append(m.group(1))
+    if not times:
+        return None
+    return Clocks(tuple(times), all(len(h) == 2 for h in hours))
+
+
+def _seconds(tail: str | None) -> int | None:
+    got = TIME_RE.search(tail) if tail else None
+    if got is None:
+        return None
+    return int(got.group(1)) * 3600 + int(got.group(2)) * 60 + int(got.group(3) or 0)
+
+
+def vary_time(
+    tail: str,
+    r: random.Random,
+    clocks: Clocks,
+    after: str | None = None,
+    before: str | None = None,
+) -> str:
+    """`tail` (what follows a date: a time, a zone) with its time of day made anew, in
+    its own writing: hour, minute and second each a real row's (so a column whose times
+    are all "00:00:00", or all at ten past some hour, stays so), strictly after
+    `after`'s and before `before`'s when given (neighbours' tails on the same day). A
+    tail without a time, or whose bounds no draw fits, is kept."""
+    m = TIME_RE.search(tail)
+    if m is None:
+        return tail
+    low, high = _seconds(after), _seconds(before)
+    for _ in range(TIME_TRIES):
+        h = r.choice(clocks.times)[0]
+        mi = r.choice(clocks.times)[1]
+        se = r.choice(clocks.times)[2] if m.group(3) is not None else 0
+        t = h * 3600 + mi * 60 + se
+        if (low is None or t > low) and (high is None or t < high):
+            break
+    else:
+        return tail
+    text = f"{h:02d}:{mi:02d}" if clocks.padded else f"{h}:{mi:02d}"
+    if m.group(3) is not None:
+        text += f":{se:02d}"
+        if m.group(4):
+            text += "." + "".join(str(r.randrange(10)) for _ in m.group(4)[1:])
+    return tail[: m.start()] + text + tail[m.end() :]
 
 
 NATIONAL = phonenumbers.PhoneNumberFormat.NATIONAL

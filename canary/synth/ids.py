@@ -218,9 +218,15 @@ class PositionModel:
     LEAD = 2
 
     def __init__(self, values: list[str], places: list[tuple[str, ...]] | None = None) -> None:
+        values = values[:20000]
+        #: the masks: digit and letter apart, or where that leaves nearly a mask per
+        #: value (random hexadecimal: a UUID, a database's object id), one class for both
+        self.mask_of = _mask
+        if len({_mask(v) for v in values}) > max(COARSE_MASKS, COARSE_SHARE * len(values)):
+            self.mask_of = _coarse_mask
         by_mask: dict[str, list[int]] = {}
-        for k, v in enumerate(values[:20000]):
-            by_mask.setdefault(_mask(v), []).append(k)
+        for k, v in enumerate(values):
+            by_mask.setdefault(self.mask_of(v), []).append(k)
         self.masks = {m: len(ks) for m, ks in by_mask.items()}
         self.chars: dict[str, list[Counter[str]]] = {}
         #: mask -> the positions copied from a donor of that mask
@@ -228,7 +234,7 @@ class PositionModel:
         #: mask -> its values' leads (through the LEAD-th digit), with counts
         self.leads: dict[str, Counter[str]] = {}
         for m, ks in by_mask.items():
-            end = _lead_end(m, self.LEAD)
+            end = _lead_end(m, self.LEAD, "X" if self.mask_of is _coarse_mask else "9")
             self.leads[m] = Counter(values[k][:end] for k in ks) if end else Counter()
             cols: list[Counter[str]] = [Counter() for _ in m]
             for k in ks:
@@ -249,10 +255,10 @@ class PositionModel:
         if not self.masks:
             return ""
         mask = r.choices(list(self.masks), weights=list(self.masks.values()))[0]
-        if donor is not None and _mask(donor) in self.masks:
-            mask = _mask(donor)
+        if donor is not None and self.mask_of(donor) in self.masks:
+            mask = self.mask_of(donor)
         out = []
-        copied = self.copied[mask] if donor is not None and _mask(donor) == mask else set()
+        copied = self.copied[mask] if donor is not None and self.mask_of(donor) == mask else set()
         leads = self.leads[mask]
         lead = r.choices(list(leads), weights=list(leads.values()))[0] if leads else ""
         for i, counts in enumerate(self.chars[mask]):
@@ -312,11 +318,59 @@ def _left_out_hits(chars: Sequence[str], groups: Sequence[str]) -> int:
     return hits
 
 
-def _lead_end(mask: str, digits: int) -> int:
-    """Where a mask's first `digits` digits end (0 when it has fewer)."""
+def text_between(
+    draw: Callable[[], str],
+    prev: str | None,
+    nxt: str | None,
+    r: random.Random,
+    taken: set[str],
+    claim: Callable[[str], bool],
+) -> str | None:
+    """A new value of a column sorted as text (upper case) that falls strictly between
+    `prev` and `nxt` (None at an end): a value `draw` gives, with the neighbours' shared
+    start (and, every other try, the character after it too) of the one beside it.
+    Object ids sorted by their time stamps had canaries before the first row."""
+    lo = (prev or "").strip()
+    hi = (nxt or "").strip()
+    near = lo or hi
+    if not near:
+        return None
+    shared = _shared_start(lo.upper(), hi.upper()) if lo and hi else None
+    for k in range(BETWEEN_TRIES):
+        value = draw()
+        if len(value) == len(near):
+            cut = shared if shared is not None else r.randrange(len(near) // 2, len(near))
+            keep = min(cut + k % 2, len(near))
+            value = near[:keep] + value[keep:]
+        key = value.upper()
+        if (
+            value
+            and (not lo or lo.upper() < key)
+            and (not hi or key < hi.upper())
+            and value not in taken
+            and claim(value)
+        ):
+            return value
+    return None
+
+
+def _shared_start(a: str, b: str) -> int:
+    """How many leading characters `a` and `b` share."""
+    return next(
+        (i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b))
+    )
+
+
+#: Draws `text_between` tries.
+BETWEEN_TRIES = 60
+
+
+def _lead_end(mask: str, digits: int, digit: str = "9") -> int:
+    """Where a mask's first `digits` digits (or characters of class `digit`) end (0
+    when it has fewer)."""
     seen = 0
     for i, ch in enumerate(mask):
-        if ch == "9":
+        if ch == digit:
             seen += 1
             if seen == digits:
                 return i + 1
@@ -325,6 +379,17 @@ def _lead_end(mask: str, digits: int) -> int:
 
 def _mask(value: str) -> str:
     return "".join("9" if c.isdigit() else ("A" if c.isalpha() else c) for c in value)
+
+
+def _coarse_mask(value: str) -> str:
+    """A mask with digits and letters in one class ("3f2a-9c" -> "XXXX-XX")."""
+    return "".join("X" if c.isalnum() else c for c in value)
+
+
+#: A column of more masks than this, and than this share of its values, is masked
+#: coarsely (`_coarse_mask`): each value its own mask left no value to draw but itself.
+COARSE_MASKS = 20
+COARSE_SHARE = 0.3
 
 
 def _free_numbers(
