@@ -2927,3 +2927,45 @@ def test_a_column_of_dates_at_midnight_keeps_its_canaries_at_midnight() -> None:
     ]  # fmt: skip
     made = canaries_of(Sample(["Nombre", "Apellido", "Alta"], rows, True, len(rows)), 2, 40)
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\d 00:00:00", row[2]) for row in made)
+
+
+def test_surnames_in_capitals_before_the_comma_stay_so() -> None:
+    """ "MORENO, Maria Paz": surnames in capitals, given names in title case. The column
+    as a whole is neither, and canaries came out "Diaz, Agostina"."""
+    r = random.Random(12)
+    rows = [
+        [
+            f"{r.choice(SURNAMES_MX).upper()}, {r.choice(SINGLE)}",
+            f"{20 + k}-{r.randint(10**7, 10**8 - 1)}",
+        ]
+        for k in range(300)
+    ]
+    made = canaries_of(Sample(["Apellido y Nombre", "Cuenta"], rows, True, len(rows)), 1, 30)
+    for row in made:
+        before, _, after = row[0].partition(", ")
+        assert before == before.upper() and after and after == after.title(), row[0]
+
+
+def test_a_pool_of_another_country_or_too_few_numbers_is_warned_of(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Numbers of another country only (a Peruvian number in an Argentine list), and
+    fewer numbers than a copy's canaries (one number in several rows of a copy): each
+    is a tell issue now names, and still issues."""
+    r = random.Random(13)
+    rows = [[f"{r.choice(SINGLE)} {r.choice(SURNAMES_MX)}", f"844{r.randint(1000000, 9999999)}"]
+            for _ in range(300)]  # fmt: skip
+    src = tmp_path / "lista.csv"
+    write_csv(src, ["Nombre", "Telefono"], rows)
+    store = store_with(tmp_path, "avisos.example.mx", ["+51 926 514 077", "+51 926 514 078"])
+    with caplog.at_level("WARNING", logger="canary.issue.plant"):
+        copies = issue(store, src, tmp_path, 5, copies=1, canaries=4)
+    assert copies[0].canaries == 4
+    messages = [rec.getMessage() for rec in caplog.records]
+    assert any(
+        m.startswith("no canary number is in the country of the table's phone numbers (MX)")
+        for m in messages
+    ), messages
+    assert any(m.startswith("a copy's 4 canaries share 2 phone number(s)") for m in messages), (
+        messages
+    )

@@ -209,7 +209,15 @@ def issue_copies(
 
     factory = CanaryFactory(schema, sample, domains=domains, rng=rng, email_taken=email_taken)
     # Numbers of the table's own country first: a +506 number in a Mexican registry stands out.
-    phones = [p for p in phones if factory.accepts_phone(p)] or phones
+    own_country = [p for p in phones if factory.accepts_phone(p)]
+    if schema.phone_columns and phones and not own_country:
+        log.warning(
+            "no canary number is in the country of the table's phone numbers (%s): "
+            "canaries carry foreign numbers, which no real row has; add numbers there with "
+            "'canary phone add NUMBER --provider PROVIDER'",
+            schema.region,
+        )
+    phones = own_country or phones
 
     def new_persona() -> Any:
         persona = factory.persona()
@@ -270,6 +278,16 @@ def issue_copies(
         )
         for i, r in enumerate(recipients)
     ]
+    short = min((len(set(ps)) for ps in phone_sets), default=per_copy) if phones else per_copy
+    if schema.phone_columns and short < per_copy:
+        log.warning(
+            "a copy's %d canaries share %d phone number(s): one number in several rows of "
+            "a copy, which a holder can see where the table's numbers are each one "
+            "person's; add numbers with 'canary phone add NUMBER --provider PROVIDER' "
+            "or issue fewer canaries (--canaries)",
+            per_copy,
+            short,
+        )
     for column in extra_columns:
         if not any(column in more for plan in plans for more in plan.more_phones):
             log.warning(

@@ -2315,6 +2315,9 @@ class CanaryFactory:
                 text = f"{surnames} {p.given}"
             elif order == "last_comma_first":
                 text = f"{surnames}, {p.given}"
+                if "part_casing" in c.fmt:  # "MORENO, Maria Paz"
+                    before, after = c.fmt["part_casing"]
+                    text = f"{apply_casing(surnames, before)}, {apply_casing(p.given, after)}"
             else:
                 text = f"{p.given} {surnames}"
         text = apply_particles(apply_casing(text, c.casing), self._particles(c))

@@ -593,6 +593,12 @@ def _resolve_names(columns: list[Column]) -> None:
             last_given = sum(1 for t in toks if t and t[-1] in lists["given"])
             if comma > 0.5:
                 c.fmt["order"] = "last_comma_first"
+                # "MORENO, Maria Paz": each side of the comma written its own way
+                sides = [v.partition(",") for v in c.values[:500] if "," in v]
+                c.fmt["part_casing"] = (
+                    casing_of([a for a, _, _ in sides]),
+                    casing_of([b.strip() for _, _, b in sides]),
+                )
             elif last_given > first_given:
                 c.fmt["order"] = "last_first"
             else:
