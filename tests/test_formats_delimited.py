@@ -624,3 +624,22 @@ def test_an_output_that_is_not_empty_is_truncated_before_it_is_written(tmp_path)
         (sha,) = out.finish(durable=False)
     assert out_path.read_bytes() == b"a,b\nx,y\n1,2\n"
     assert sha == hashlib.sha256(b"a,b\nx,y\n1,2\n").hexdigest()
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"])
+def test_a_title_line_above_the_header_leaves_the_delimiter_found(tmp_path, delimiter):
+    """An export opening with a title line that holds no delimiter ("Listado de
+    clientes activos - Sucursal Central"), names with a comma in them: read from the
+    first line alone, the delimiter fell back to a comma and the file was refused."""
+    rows = [
+        ["Nro", "Apellido y Nombre", "Saldo"],
+        *[[str(100 + k), f"GOMEZ, Juan {k}", f"{k}.234,50"] for k in range(30)],
+    ]
+    text = "Listado de clientes activos - Sucursal Central\r\n" + "".join(
+        delimiter.join(r) + "\r\n" for r in rows
+    )
+    path = tmp_path / "clientes.csv"
+    path.write_text(text, encoding="latin-1")
+    sample = open_table(path).sample()
+    assert list(sample.header) == rows[0]
+    assert [list(r) for r in sample.rows] == rows[1:]

@@ -130,7 +130,11 @@ def detect_terminator(head: bytes, q: bytes) -> str:
 
 
 def detect_delimiter(text: str, preferred: str | None) -> str:
-    """The candidate that splits the first lines into the same number (>1) of fields."""
+    """The candidate that splits the first lines into the same number (>1) of fields
+    most often, blank lines aside; on a tie, into more fields. A title line above the
+    header ("Listado de clientes activos - Sucursal Central") is one field whatever the
+    delimiter: read from the first line, a semicolon file opening with one fell back to
+    commas and failed on its first name with a comma in it."""
     lines = text[:65536]
     best, best_score = preferred or ",", (-1.0, 0)
     for d in DELIMITERS:
@@ -139,11 +143,14 @@ def detect_delimiter(text: str, preferred: str | None) -> str:
         rows = _parse(lines, d, '"', limit=200)
         if len(rows) > 1:
             rows = rows[:-1]  # the last may be cut by the head's end
-        counts = [len(r) for r in rows if r]
-        if not counts or counts[0] < 2:
+        counts = [len(r) for r in rows if any(v.strip() for v in r)]
+        if not counts:
             continue
-        agree = sum(1 for c in counts if c == counts[0]) / len(counts)
-        score = (agree + (0.01 if d == preferred else 0.0), counts[0])
+        usual = Counter(counts).most_common(1)[0][0]
+        if usual < 2:
+            continue
+        agree = sum(1 for c in counts if c == usual) / len(counts)
+        score = (agree + (0.01 if d == preferred else 0.0), usual)
         if score > best_score:
             best, best_score = d, score
     return best
