@@ -1905,14 +1905,22 @@ class CanaryFactory:
 
     def _run_order(self) -> RunOrder | None:
         """The name columns the rows are sorted by inside their runs (`run_order`): a
-        school roll by grade and group, then surnames and given name. None where a name
-        column is sorted over the whole table (`_fit_sorted_name` keeps that order)."""
+        school roll by grade and group, then surnames and given name; over the whole
+        table where a name column is sorted over it and further name columns order the
+        rows it ties (else None: `_fit_sorted_name` keeps that order)."""
         if self._order is None:
             skip = self._second_given() | self._other_person_columns()
             names = [c for c in self.cols if c.kind in ORDER_KINDS and c.index not in skip]
             whole = any(c.sorted for c in self.cols if c.kind in NAME_KINDS)
             order = None
-            if self.keep_sorted and not whole:
+            if self.keep_sorted and whole and names:
+                # sorted over the whole table by a surname, then by the other names
+                # among rows it ties (a voter list by paternal, maternal, given names):
+                # kept by the first alone, 16 of 24 canaries broke the later keys
+                order = run_order(self.rows, [], [c.index for c in names])
+                if order is not None and len(order.keys) < 2:
+                    order = None
+            elif self.keep_sorted and not whole:
                 runs = self._grouped_columns()
                 if names:
                     order = run_order(self.rows, runs, [c.index for c in names])
