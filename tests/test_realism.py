@@ -2990,3 +2990,50 @@ def test_a_list_sorted_by_both_surnames_then_given_names_keeps_all_three_in_orde
             got = [row[:3] for row in list(csv.reader(fh))[1:]]
         assert copy.canaries == 6 and len(got) == 506
         assert all(a <= b for a, b in pairwise(got)), copy.path
+
+
+def _cuit(r: random.Random, female: bool) -> str:
+    from stdnum.ar import cuit
+
+    body = f"{27 if female else 20}{r.randint(10_000_000, 45_000_000)}"
+    for prefix in (body[:2], "23"):
+        got = body.replace(body[:2], prefix, 1)
+        check = cuit.calc_check_digit(got)
+        if len(check) == 1 and check.isdigit():
+            return f"{got[:2]}-{got[2:]}-{check}"
+    raise AssertionError(body)
+
+
+def test_a_cuits_prefix_follows_the_holders_sex() -> None:
+    """An Argentine CUIT opens with 20 for a man and 27 for a woman (23 either): drawn
+    position by position, 10 of 24 canaries had the other sex's."""
+    from stdnum.ar import cuit
+
+    r = random.Random(15)
+    rows = []
+    for _ in range(400):
+        female = r.random() < 0.5
+        g = r.choice(VOTER_F if female else VOTER_M)
+        rows.append([f"{r.choice(VOTER_SURNAMES)}, {g.title()}", _cuit(r, female)])
+    made = canaries_of(Sample(["Apellido y Nombre", "CUIT"], rows, True, len(rows)), 2, 40)
+    for name, number in made:
+        given = name.partition(", ")[2].upper()
+        assert number[:2] == ("27" if given in VOTER_F else "20"), (name, number)
+        assert cuit.is_valid(number), number
+
+
+def _clabe_check(body: str) -> str:
+    return str(
+        (10 - sum(int(d) * w % 10 for d, w in zip(body, [3, 7, 1] * 6, strict=False)) % 10) % 10
+    )
+
+
+def test_a_clabe_carries_its_check_digit() -> None:
+    """A Mexican CLABE's last digit is its others' weighted 3, 7, 1 mod 10."""
+    r = random.Random(16)
+    rows = []
+    for _ in range(300):
+        body = f"{r.choice(['002', '012', '014', '072'])}{r.randint(10**13, 10**14 - 1)}"
+        rows.append([f"{r.choice(SINGLE)} {r.choice(SURNAMES_MX)}", body + _clabe_check(body)])
+    made = canaries_of(Sample(["Nombre", "CLABE"], rows, True, len(rows)), 3, 40)
+    assert all(len(row[1]) == 18 and row[1][17] == _clabe_check(row[1][:17]) for row in made)

@@ -1,7 +1,7 @@
 """Check digits of the national ids and codes a column holds, kept right on canaries.
 
 A Chilean RUT (`17.663.987-3`), a Brazilian CPF, an Argentine CUIT, a Colombian NIT, a
-Mexican RFC's homoclave, an IBAN, a card or barcode number: each carries check
+Mexican RFC's homoclave or CLABE, an IBAN, a card or barcode number: each carries check
 characters that anyone can verify in a line of code. A canary whose digits are drawn
 like the column's but whose check character is not the one its digits give is found
 by that line alone, whatever else it looks like.
@@ -87,6 +87,16 @@ def _mod97(value: str) -> bool:
     return len(digits) >= 8 and int(digits[:-2]) % 97 == int(digits[-2:])
 
 
+def _clabe(value: str) -> bool:
+    """A Mexican CLABE: 18 digits, the last (10 - sum of the others weighted 3, 7, 1,
+    each product mod 10) mod 10."""
+    digits = re.sub(r"\D", "", value)
+    if len(digits) != 18 or len(value.strip()) > 24:
+        return False
+    total = sum(int(d) * w % 10 for d, w in zip(digits[:17], itertools.cycle((3, 7, 1))))
+    return (10 - total % 10) % 10 == int(digits[17])
+
+
 def _ccc_in_iban(value: str) -> bool:
     """A Spanish IBAN's account number ("CCC") passes its own check."""
     from stdnum.es import ccc
@@ -120,6 +130,7 @@ SCHEMES: tuple[Scheme, ...] = (
         first=Scheme("es.ccc", _ccc_in_iban, (12, 13), DIGITS),
     ),
     Scheme("iban", _stdnum("iban"), (2, 3), DIGITS),
+    Scheme("mx.clabe", _clabe, (-1,), DIGITS),
     Scheme("isbn", _stdnum("isbn"), (-1,), DIGITS + "X"),
     Scheme("mod97", _mod97, (-2, -1), DIGITS),
     Scheme("ean", _digits_only("ean"), (-1,), DIGITS),

@@ -686,9 +686,10 @@ LETTER_ROWS = 1000
 def letters_in_ids(
     people: Sequence[tuple[tuple[str, str, str], str | None] | None], values: Sequence[str]
 ) -> list[LetterInId]:
-    """Where a column's values hold letters of their rows' names, or a letter for their
-    sex (a Mexican voter's key "GOCAAL74092405M634": two letters of each surname and of
-    the given name, H or M for the sex): per length of value, each position at least
+    """Where a column's values hold letters of their rows' names, or a character for
+    their sex (a Mexican voter's key "GOCAAL74092405M634": two letters of each surname
+    and of the given name, H or M for the sex; an Argentine CUIT's 20 or 27): per
+    length of value, each position at least
     `LetterInId.SHARE` of its rows follow one rule at, far more than its commonest
     character (`GAIN`). `people`: each row's ((given, paternal, maternal), sex) or None."""
     by_width: dict[int, list[int]] = {}
@@ -709,13 +710,16 @@ def letters_in_ids(
         sexes = [people[k][1] for k in ks]  # type: ignore[index]
         for at in range(width):
             chars = [values[k][at].upper() for k in ks]
-            if sum(ch.isalpha() for ch in chars) < LetterInId.SHARE * len(ks):
+            if sum(ch.isalnum() for ch in chars) < LetterInId.SHARE * len(ks):
                 continue
-            common = Counter(chars).most_common(1)[0][1]
-            hits, key = max((sum(map(str.__eq__, chars, reads[key])), key) for key in keys)
-            if hits >= LetterInId.SHARE * len(ks) and hits - common >= LetterInId.GAIN * len(ks):
-                out.append(LetterInId(width, at, key[0], key[1], key[2]))
-                continue
+            if sum(ch.isalpha() for ch in chars) >= LetterInId.SHARE * len(ks):
+                common = Counter(chars).most_common(1)[0][1]
+                hits, key = max((sum(map(str.__eq__, chars, reads[key])), key) for key in keys)
+                if hits >= LetterInId.SHARE * len(ks) and hits - common >= LetterInId.GAIN * len(
+                    ks
+                ):
+                    out.append(LetterInId(width, at, key[0], key[1], key[2]))
+                    continue
             givens = [name_letters(people[k][0][0]) for k in ks]  # type: ignore[index]
             rule = _sex_letter(width, at, chars, sexes, givens)
             if rule is not None:
@@ -731,7 +735,7 @@ def _sex_letter(
     commonest letter there."""
     by_sex: dict[str, Counter[str]] = {"F": Counter(), "M": Counter()}
     for ch, sex in zip(chars, sexes, strict=True):
-        if sex in by_sex and ch.isalpha():
+        if sex in by_sex and ch.isalnum():
             by_sex[sex][ch] += 1
     if not by_sex["F"] or not by_sex["M"]:
         return None
