@@ -3037,3 +3037,21 @@ def test_a_clabe_carries_its_check_digit() -> None:
         rows.append([f"{r.choice(SINGLE)} {r.choice(SURNAMES_MX)}", body + _clabe_check(body)])
     made = canaries_of(Sample(["Nombre", "CLABE"], rows, True, len(rows)), 3, 40)
     assert all(len(row[1]) == 18 and row[1][17] == _clabe_check(row[1][:17]) for row in made)
+
+
+def test_names_written_surname_comma_given_give_addresses_of_the_given_name_and_surname() -> None:
+    """ "MORENO, Maria Paz" with "maria.moreno@...": the name was read as three words,
+    "Maria" a second surname, and canaries of one surname got "rodriguez@..." (9 of 24),
+    a shape no row has."""
+    r = random.Random(17)
+    rows = []
+    for _ in range(400):
+        g, p = r.choice(SINGLE), r.choice(SURNAMES_MX)
+        sep = r.choice([".", "_", ""])
+        local = f"{fold(g)}{sep}{fold(p)}{r.choice(['', str(r.randint(1, 99))])}"
+        rows.append([f"{p.upper()}, {g} {r.choice(MX_GIVEN)}", f"{local}@gmail.com"])
+    made = canaries_of(Sample(["Apellido y Nombre", "Email"], rows, True, len(rows)), 4, 40)
+    for name, address in made:
+        surname, _, given = name.partition(", ")
+        letters = re.sub(r"[^a-z]", "", fold(address.split("@")[0]))
+        assert letters != fold(surname) and letters.startswith(fold(given)[0]), (name, address)

@@ -33,6 +33,10 @@ FALLBACK_TEMPLATES = (
     "{fi}{li}{last2}",
     "{first2}.{last2}",
     "{fi}.{last2}.{last}",
+    # for people of one surname
+    "{fi}{last}",
+    "{first}{li}",
+    "{f3}.{last}",
 )
 
 #: Local-part shapes matched against a sample's own addresses (digits are a suffix).
@@ -317,10 +321,14 @@ class EmailExhausted(InputError):
     """No fresh address fits this person's names (every shape is taken or a real one's)."""
 
 
-def _names_fit(template: str, given: str) -> bool:
+def _names_fit(template: str, given: str, maternal: str | None = None) -> bool:
     """Whether a person has the names a shape takes: a second given name for {first2}
-    (a single one stands in for it, "miguelmiguel.sanchez" of Miguel, otherwise)."""
-    return "{first2}" not in template or len(given.split()) >= 2
+    (a single one stands in for it, "miguelmiguel.sanchez" of Miguel, otherwise); a
+    second surname for {last2} or {l2i} (`maternal`, when given: of one surname, the
+    fallback "{first2}.{last2}" made "zulema.27")."""
+    if "{first2}" in template and len(given.split()) < 2:
+        return False
+    return maternal is None or bool(maternal.strip()) or not re.search(r"\{(last2|l2i)\}", template)
 
 
 class EmailMaker:
@@ -391,7 +399,7 @@ class EmailMaker:
         with the other surname or given name first) that copies no real one's letters."""
         if template == "{other}":
             return True
-        if not _names_fit(template, given):
+        if not _names_fit(template, given, maternal):
             return False
         tokens = _tokens(given, paternal, maternal, self.bare)
         for variant in self._swaps(template, tokens):
@@ -431,7 +439,7 @@ class EmailMaker:
                 # few names cover every given+surname pair): shapes with initials and the
                 # second surname still look like people's handles and copy no one.
                 template = self.rng.choice(FALLBACK_TEMPLATES)
-            if not _names_fit(template, given):
+            if not _names_fit(template, given, maternal):
                 continue
             domain = self.rng.choices(self.domains, weights=self.weights)[0]
             # A shape whose letters are a real person's ("maria.lopez" when a Maria Lopez

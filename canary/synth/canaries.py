@@ -321,7 +321,17 @@ class CanaryFactory:
                 t = v.replace(",", " ").split()
                 if len(t) < 2:
                     continue
-                if c.fmt.get("order", "first_last") == "first_last":
+                if c.fmt.get("order") == "last_comma_first" and "," in v:
+                    # "MORENO, Maria Paz": the surnames before the comma (read as three
+                    # words, "Maria" was a second surname, and canaries' addresses of a
+                    # shape "{last2}.{last}" came out "rodriguez@" for one surname)
+                    surnames, _, names = v.partition(",")
+                    s_words, g_words = surnames.split(), names.split()
+                    if not s_words or not g_words:
+                        continue
+                    given, paternal = g_words[0], s_words[0]
+                    maternal = s_words[1] if len(s_words) > 1 else ""
+                elif c.fmt.get("order", "first_last") == "first_last":
                     given = t[0]
                     paternal, maternal = (t[-2], t[-1]) if len(t) >= 3 else (t[-1], "")
                 else:
