@@ -3055,3 +3055,22 @@ def test_names_written_surname_comma_given_give_addresses_of_the_given_name_and_
         surname, _, given = name.partition(", ")
         letters = re.sub(r"[^a-z]", "", fold(address.split("@")[0]))
         assert letters != fold(surname) and letters.startswith(fold(given)[0]), (name, address)
+
+
+def test_a_curps_17th_character_is_drawn_as_the_column_holds_it() -> None:
+    """The 17th character of a CURP is nearly always "0" (born before 2000) or "A"
+    (2000 on): drawn uniformly, 23 of 24 canaries of a payroll had another."""
+    from canary.synth.national_ids import check_digit, make_curp
+
+    r = random.Random(18)
+    rows = []
+    for _ in range(400):
+        female = r.random() < 0.5
+        g = r.choice(VOTER_F if female else VOTER_M)
+        p, m = r.choice(VOTER_SURNAMES), r.choice(VOTER_SURNAMES)
+        born = date(1950, 1, 1) + timedelta(days=r.randrange(20_000))
+        curp = make_curp(g, p, m, born, "F" if female else "M", "CL", "0")
+        body = curp[:16] + ("0" if born.year < 2000 else "A")
+        rows.append([f"{g} {p} {m}", body + check_digit(body)])
+    made = canaries_of(Sample(["NOMBRE", "CURP"], rows, True, len(rows)), 5, 40)
+    assert all(row[1][16] in "0A" and row[1][17] == check_digit(row[1][:17]) for row in made)
