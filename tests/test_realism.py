@@ -3074,3 +3074,42 @@ def test_a_curps_17th_character_is_drawn_as_the_column_holds_it() -> None:
         rows.append([f"{g} {p} {m}", body + check_digit(body)])
     made = canaries_of(Sample(["NOMBRE", "CURP"], rows, True, len(rows)), 5, 40)
     assert all(row[1][16] in "0A" and row[1][17] == check_digit(row[1][:17]) for row in made)
+
+
+def test_a_folio_that_starts_with_its_municipality_starts_with_the_canarys() -> None:
+    """Folios coded by municipality ("TOR-01986" of Torreón): drawn apart from the
+    municipality, 22 of 30 canaries had another's code."""
+    r = random.Random(19)
+    codes = {"SALTILLO": "SAL", "TORREON": "TOR", "MONCLOVA": "MON", "ACUÑA": "ACU"}
+    rows = []
+    for _ in range(400):
+        place = r.choice(list(codes))
+        rows.append(
+            [
+                f"{codes[place]}-{r.randint(1, 9999):05d}",
+                f"{r.choice(SINGLE)} {r.choice(SURNAMES_MX)}",
+                place,
+            ]
+        )
+    made = canaries_of(Sample(["FOLIO", "NOMBRE", "MUNICIPIO"], rows, True, len(rows)), 6, 40)
+    assert all(
+        row[0][:4] == codes[row[2]] + "-" and re.fullmatch(r"[A-Z]{3}-\d{5}", row[0])
+        for row in made
+    ), made
+    assert not {row[0] for row in made} & {row[0] for row in rows}
+
+
+def test_an_account_whose_bank_code_follows_the_bank_column_keeps_it() -> None:
+    """A CLABE's first three digits are its bank's code, beside a bank column."""
+    r = random.Random(20)
+    banks = {"BANAMEX": "002", "BBVA": "012", "SANTANDER": "014", "BANORTE": "072"}
+    rows = []
+    for _ in range(400):
+        bank = r.choice(list(banks))
+        body = f"{banks[bank]}{r.randint(10**13, 10**14 - 1)}"
+        rows.append(
+            [f"{r.choice(SINGLE)} {r.choice(SURNAMES_MX)}", bank, body + _clabe_check(body)]
+        )
+    made = canaries_of(Sample(["NOMBRE", "BANCO", "CLABE"], rows, True, len(rows)), 7, 40)
+    assert all(row[2][:3] == banks[row[1]] for row in made), made
+    assert all(row[2][17] == _clabe_check(row[2][:17]) for row in made)
