@@ -3113,3 +3113,59 @@ def test_an_account_whose_bank_code_follows_the_bank_column_keeps_it() -> None:
     made = canaries_of(Sample(["NOMBRE", "BANCO", "CLABE"], rows, True, len(rows)), 7, 40)
     assert all(row[2][:3] == banks[row[1]] for row in made), made
     assert all(row[2][17] == _clabe_check(row[2][:17]) for row in made)
+
+
+def _us_moment(text: str) -> datetime:
+    return datetime.strptime(text, "%m/%d/%Y %I:%M %p")
+
+
+def test_a_list_sorted_by_a_twelve_hour_time_stamp_keeps_its_canaries_in_order(
+    ready: Store, tmp_path: Path
+) -> None:
+    """A CRM export sorted by "Created Date" written "1/3/2022 2:15 PM": compared as
+    text, "2:15 PM" came before "11:32 AM", the column read as unsorted, and 24 of 24
+    canaries broke the order (30 days or more off the row above)."""
+    r = random.Random(21)
+    moment = datetime(2022, 1, 3, 7, 0)
+    rows = []
+    for k in range(400):
+        moment += timedelta(minutes=r.randint(20, 900))
+        stamp = (
+            f"{moment.month}/{moment.day}/{moment.year} {moment.strftime('%I:%M %p').lstrip('0')}"
+        )
+        rows.append(
+            [
+                f"00Q{5_000_000 + 7 * k}",
+                r.choice(SINGLE),
+                f"844{r.randint(1000000, 9999999)}",
+                stamp,
+            ]
+        )
+    src = tmp_path / "crm.csv"
+    write_csv(src, ["Record ID", "First Name", "Phone", "Created Date"], rows)
+    for copy in issue(ready, src, tmp_path, 7, copies=3, canaries=5):
+        with open(copy.path, encoding="utf-8", newline="") as fh:
+            got = [row[3] for row in list(csv.reader(fh))[1:]]
+        assert len(got) == 405
+        assert all(re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d\d [AP]M", v) for v in got)
+        assert all(_us_moment(a) <= _us_moment(b) for a, b in pairwise(got)), copy.path
+
+
+def test_canaries_after_the_last_row_keep_the_columns_rhythm(ready: Store, tmp_path: Path) -> None:
+    """A gapless numbered list registering someone every few minutes: canaries after its
+    last row were dated up to three days on, where no two real rows are an hour apart."""
+    r = random.Random(22)
+    moment = datetime(2024, 3, 1, 8, 0, 0)
+    rows = []
+    for k in range(300):
+        moment += timedelta(seconds=r.randint(60, 1800))
+        rows.append([f"PB-{k + 1:06d}", moment.strftime("%Y-%m-%dT%H:%M:%S"), r.choice(SINGLE),
+                     f"844{r.randint(1000000, 9999999)}"])  # fmt: skip
+    src = tmp_path / "padron.csv"
+    write_csv(src, ["folio", "fecha_registro", "nombre", "telefono"], rows)
+    for copy in issue(ready, src, tmp_path, 8, copies=3, canaries=4):
+        with open(copy.path, encoding="utf-8", newline="") as fh:
+            got = [datetime.fromisoformat(row[1]) for row in list(csv.reader(fh))[1:]]
+        assert len(got) == 304
+        steps = [(b - a).total_seconds() for a, b in pairwise(got[-5:])]
+        assert all(0 < s <= 1800 for s in steps), steps

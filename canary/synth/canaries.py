@@ -43,6 +43,7 @@ from canary.synth.cells import (
     MOBILE,
     Clocks,
     apply_particles,
+    clock_seconds,
     clocks_of,
     date_between,
     dni_letter,
@@ -230,6 +231,7 @@ class CanaryFactory:
         self._keys: dict[int, list[str]] = {}
         self._clock_cache: dict[int, Clocks | None] = {}
         self._homoclaves: dict[int, dict[bool, Counter[str]]] = {}
+        self._gap_cache: dict[int, list[int]] = {}
         self._prefixes: list[tuple[Column, int, dict[str, str]]] | None = None
         self._run_ties: dict[int, bool] = {}
         self._given_pools: dict[tuple[int, str], dict[str, int]] = {}
@@ -2444,6 +2446,7 @@ class CanaryFactory:
                 nxt[c.index] if nxt is not None else None,
                 r,
                 self._clocks(c),
+                self._date_gaps(c),
             )
         if parsed is None:
             return base_text
@@ -2451,6 +2454,19 @@ class CanaryFactory:
         d = parsed[0] + timedelta(days=r.randint(-DATE_JITTER, DATE_JITTER))
         clocks = self._clocks(c)
         return fmt.format(min(max(d, low), high), vary_time(tail, r, clocks) if clocks else tail)
+
+    def _date_gaps(self, c: Column) -> list[int]:
+        """Seconds between neighbouring cells of a sorted date column (its rhythm)."""
+        gaps = self._gap_cache.get(c.index)
+        if gaps is None:
+            fmt: DateFormat = c.fmt["date"]
+            moments = [
+                got[0].toordinal() * 86400 + (clock_seconds(got[1]) or 0)
+                for got in map(fmt.parse, c.values[:CLOCK_ROWS])
+                if got
+            ]
+            gaps = self._gap_cache[c.index] = [b - a for a, b in pairwise(moments) if b >= a]
+        return gaps
 
     def _clocks(self, c: Column) -> Clocks | None:
         """The times of day column `c`'s dates hold (`clocks_of`), None for none."""

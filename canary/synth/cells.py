@@ -517,12 +517,15 @@ def date_between(
     nxt: str | None,
     r: random.Random,
     clocks: Clocks | None = None,
+    gaps: Sequence[int] = (),
 ) -> str | None:
     """A date (in `fmt`) between two neighbours' dates, either of which may be None at
     the ends of a table; None when a neighbour's cell is not a date. A time of day in
     the neighbours' cells is made anew from the column's `clocks`, between theirs on
     their day (`vary_time`): copied, every canary of a CRM export had its neighbour's
-    "created_at" to the second."""
+    "created_at" to the second. At an end of the table, one of the column's `gaps`
+    (seconds between neighbouring rows) on from the neighbour's: a list registering a
+    person every 20 minutes had canaries days apart after its last row."""
     a = fmt.parse(prev) if prev is not None else None
     b = fmt.parse(nxt) if nxt is not None else None
     if (prev is not None and a is None) or (nxt is not None and b is None):
@@ -530,6 +533,10 @@ def date_between(
     if a is not None and b is not None:
         low, high = a[0], b[0]
         tail = a[1] if a[0] == b[0] else r.choice((a[1], b[1]))
+    elif a is not None and gaps:  # after the last row: one of the column's own steps on
+        return _stepped(fmt, a, r.choice(gaps), clocks, r)
+    elif b is not None and gaps:
+        return _stepped(fmt, b, -r.choice(gaps), clocks, r)
     elif a is not None:
         low, high, tail = a[0], a[0] + timedelta(days=r.randint(0, 3)), a[1]
     elif b is not None:
@@ -543,8 +550,22 @@ def date_between(
     return fmt.format(d, vary_time(tail, r, clocks, after, before) if clocks else tail)
 
 
-#: A time of day in a date's tail: "T14:22:10", " 09:46", "14:22:10.123".
-TIME_RE = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2})(\.\d+)?)?")
+#: A time of day in a date's tail: "T14:22:10", " 09:46", "14:22:10.123", "2:15 PM".
+TIME_RE = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2})(\.\d+)?)?(\s?[AaPp]\.?\s?[Mm]\.?)?")
+
+
+def clock_seconds(tail: str | None) -> int | None:
+    """The time of day a date's tail holds, in seconds after midnight ("2:15 PM" is
+    51300), or None without one."""
+    m = TIME_RE.search(tail) if tail else None
+    if m is None:
+        return None
+    hour = int(m.group(1))
+    if m.group(5):
+        hour = hour % 12 + (12 if m.group(5).strip()[0] in "Pp" else 0)
+    return hour * 3600 + int(m.group(2)) * 60 + int(m.group(3) or 0)
+
+
 #: Draws `vary_time` tries for a time between its bounds.
 TIME_TRIES = 40
 
@@ -559,23 +580,30 @@ class Clocks:
 
 
 def clocks_of(tails: Sequence[str]) -> Clocks | None:
-    """The times of day the tails of a date column's cells hold (None without any)."""
+    """The times of day the tails of a date column's cells hold (None without any),
+    hours counted from midnight ("2:15 PM" at 14)."""
     times, hours = [], []
     for tail in tails:
         m = TIME_RE.search(tail)
         if m is not None:
-            times.append((int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)))
+            t = clock_seconds(tail)
+            assert t is not None
+            times.append((t // 3600, t // 60 % 60, t % 60))
             hours.append(m.group(1))
     if not times:
         return None
     return Clocks(tuple(times), all(len(h) == 2 for h in hours))
 
 
-def _seconds(tail: str | None) -> int | None:
-    got = TIME_RE.search(tail) if tail else None
-    if got is None:
-        return None
-    return int(got.group(1)) * 3600 + int(got.group(2)) * 60 + int(got.group(3) or 0)
+def _stepped(
+    fmt: DateFormat, at: tuple[date, str], step: int, clocks: Clocks | None, r: random.Random
+) -> str:
+    """The date and time `step` seconds from `at` (a parsed cell), written as it is."""
+    moment = at[0].toordinal() * 86400 + (clock_seconds(at[1]) or 0) + step
+    tail = at[1]
+    if clocks is not None and TIME_RE.search(tail):
+        tail = write_clock(tail, moment % 86400, clocks, r)
+    return fmt.format(date.fromordinal(moment // 86400), tail)
 
 
 def vary_time(
@@ -593,7 +621,8 @@ def vary_time(
     m = TIME_RE.search(tail)
     if m is None:
         return tail
-    low, high = _seconds(after), _seconds(before)
+    low, high = clock_seconds(after), clock_seconds(before)
+    unit = 1 if m.group(3) is not None else 60
     for _ in range(TIME_TRIES):
         h = r.choice(clocks.times)[0]
         mi = r.choice(clocks.times)[1]
@@ -602,13 +631,41 @@ def vary_time(
         if (low is None or t > low) and (high is None or t < high):
             break
     else:
+        # the bounds leave few of the column's hours (after 8:51 PM on a day of office
+        # hours): a time between them at the tail's precision, in an hour the column
+        # holds, where there is one
+        first = (low // unit + 1) * unit if low is not None else 0
+        last = ((high - 1) // unit) * unit if high is not None else 86400 - unit
+        hours = sorted({h for h, _m, _s in clocks.times if first // 3600 <= h <= last // 3600})
+        if first > last or not hours:
+            return tail
+        h = r.choice(hours)
+        lo, hi = max(first, h * 3600), min(last, h * 3600 + 3600 - unit)
+        if lo > hi:
+            return tail
+        t = r.randint(-(-lo // unit), hi // unit) * unit
+    return write_clock(tail, t, clocks, r)
+
+
+def write_clock(tail: str, t: int, clocks: Clocks, r: random.Random) -> str:
+    """`tail` with its time of day `t` (seconds after midnight), written as the tail
+    writes its own (twelve-hour clock, seconds, fraction: drawn anew)."""
+    m = TIME_RE.search(tail)
+    if m is None:
         return tail
+    h, mi, se = t // 3600, t // 60 % 60, t % 60
+    meridiem = m.group(5) or ""
+    if meridiem:  # "11:34 PM": the hour on a twelve-hour clock, its half of the day
+        k = next(i for i, ch in enumerate(meridiem) if ch in "AaPp")
+        half = ("P" if h >= 12 else "A") if meridiem[k].isupper() else ("p" if h >= 12 else "a")
+        meridiem = meridiem[:k] + half + meridiem[k + 1 :]
+        h = h % 12 or 12
     text = f"{h:02d}:{mi:02d}" if clocks.padded else f"{h}:{mi:02d}"
     if m.group(3) is not None:
         text += f":{se:02d}"
         if m.group(4):
             text += "." + "".join(str(r.randrange(10)) for _ in m.group(4)[1:])
-    return tail[: m.start()] + text + tail[m.end() :]
+    return tail[: m.start()] + text + meridiem + tail[m.end() :]
 
 
 NATIONAL = phonenumbers.PhoneNumberFormat.NATIONAL

@@ -32,6 +32,7 @@ from canary.synth.cells import (
     apply_accents,
     apply_casing,
     casing_of,
+    clock_seconds,
     date_format_of,
     fold,
     id_format_of,
@@ -293,7 +294,12 @@ def _infer_column(index: int, name: str, cells: list[str], region: str, locale: 
         col.sorted = all(a is not None and b is not None and a < b for a, b in pairwise(nums))
     elif col.kind == "date" and len(values) > 10:
         fmt: DateFormat = col.fmt["date"]
-        days = [(d[0], d[1]) for d in (fmt.parse(v) for v in values) if d is not None]
+        # by day, then time of day ("1/3/2022 11:32 AM" before "1/3/2022 2:15 PM")
+        days = [
+            (d[0], clock_seconds(d[1]) or 0)
+            for d in (fmt.parse(v) for v in values)
+            if d is not None
+        ]
         col.sorted = len({d for d, _t in days}) > 1 and all(a <= b for a, b in pairwise(days))
     elif col.kind in ("full_name", "paternal", "surname") and len(values) > 10:
         # In the order of some collation (accents aside; a Spanish one, ñ after n; a
