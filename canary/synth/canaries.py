@@ -232,6 +232,7 @@ class CanaryFactory:
         self._clock_cache: dict[int, Clocks | None] = {}
         self._homoclaves: dict[int, dict[bool, Counter[str]]] = {}
         self._gap_cache: dict[int, list[int]] = {}
+        self._folded_cache: dict[int, set[str]] = {}
         self._prefixes: list[tuple[Column, int, dict[str, str]]] | None = None
         self._run_ties: dict[int, bool] = {}
         self._given_pools: dict[tuple[int, str], dict[str, int]] = {}
@@ -1972,6 +1973,10 @@ class CanaryFactory:
         order = col.fmt.get("order", "first_last")
         if col.kind == "full_name" and order == "first_last":
             p.given = word
+            # the neighbour's sex with its name: kept apart, 12 of 24 canaries of a list
+            # sorted by whole names had a sex column the other way from their name
+            p.sex = self._row_sex(source, word) or p.sex
+            self._fit_after_given(col, p, lo, hi)
         elif col.kind == "paternal":
             p.paternal = apply_casing(source[col.index], "title")
         else:
@@ -2078,6 +2083,42 @@ class CanaryFactory:
                 )
             )
         return pool
+
+    def _fit_after_given(self, col: Column, p: Persona, lo: str | None, hi: str | None) -> None:
+        """In a list sorted by whole names, given names first, where the neighbour's
+        first word is not enough ("Yasmin Aragão" after the last row, "Yasmin Siqueira"):
+        what follows the first word in one of the column's names that sorts here, and
+        makes no real row's whole name. As it was, left unchanged."""
+        order = name_order(col.fmt)
+        spanish = self.profile.get("language") == "es"
+
+        def key() -> str:
+            return order(self._name_cell(col, p))
+
+        if (lo is None or lo <= key()) and (hi is None or key() <= hi):
+            return
+        real = self._seen_folded(col)
+        rests = sorted({v.split(maxsplit=1)[1] for v in col.values[:5000] if len(v.split()) > 1})
+        random.Random(f"{p.seed}:sorted:rest").shuffle(rests)
+        was = (p.given, p.paternal, p.maternal)
+        for rest in rests:
+            text = f"{was[0]} {rest}"
+            if fold(text) in real:
+                continue
+            given, paternal, maternal = _split_full(text, "first_last", spanish)
+            if not paternal:
+                continue
+            p.given, p.paternal, p.maternal = given, paternal, maternal
+            if (lo is None or lo <= key()) and (hi is None or key() <= hi):
+                return
+        p.given, p.paternal, p.maternal = was
+
+    def _seen_folded(self, c: Column) -> set[str]:
+        """Column `c`'s values, folded."""
+        seen = self._folded_cache.get(c.index)
+        if seen is None:
+            seen = self._folded_cache[c.index] = {fold(v) for v in c.values}
+        return seen
 
     def _fit_after_surname(
         self, col: Column, p: Persona, source: str, lo: str | None, hi: str | None

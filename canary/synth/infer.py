@@ -262,6 +262,9 @@ def infer_schema(sample: Any) -> Schema:
         for i, name in enumerate(header)
     ]
     _resolve_names(columns)
+    for col in columns:  # a column the names' resolution made a name column
+        if col.kind in SORTED_NAME_KINDS and not col.sorted:
+            _name_order(col)
     return Schema(
         header=header,
         columns=columns,
@@ -301,19 +304,8 @@ def _infer_column(index: int, name: str, cells: list[str], region: str, locale: 
             if d is not None
         ]
         col.sorted = len({d for d, _t in days}) > 1 and all(a <= b for a, b in pairwise(days))
-    elif col.kind in ("full_name", "paternal", "surname") and len(values) > 10:
-        # In the order of some collation (accents aside; a Spanish one, ñ after n; a
-        # database's binary one, "ÁLVAREZ" after "ZAPATA"), a mistyped name aside: read
-        # as sorted only where every pair was in accent-blind order, a list sorted by a
-        # binary collation got its canaries at random places, out of order.
-        kept = {
-            collation: sum(1 for a, b in pairwise(map(key, values)) if a <= b)
-            for collation, key in NAME_ORDERS.items()
-        }
-        best = max(kept, key=lambda k: kept[k])  # the first of those that keep the most
-        if kept[best] >= SORTED_NAMES * (len(values) - 1):
-            col.sorted = True
-            col.fmt["collation"] = best
+    elif col.kind in SORTED_NAME_KINDS:
+        _name_order(col)
     if not col.sorted and col.kind in CODE_KINDS and len(values) > 10:
         keys = [v.strip().upper() for v in values]
         if sum(1 for a, b in pairwise(keys) if a < b) >= SORTED_NAMES * (len(keys) - 1):
@@ -329,6 +321,28 @@ CODE_KINDS = ("id", "curp", "rfc", "dni")
 
 #: Share of neighbouring names in order, at least, for a name column to read as sorted.
 SORTED_NAMES = 0.98
+#: Name columns a table may be sorted by over its whole length.
+SORTED_NAME_KINDS = ("full_name", "paternal", "surname")
+
+
+def _name_order(col: Column) -> None:
+    """Mark a name column sorted, with its collation, where its values keep one.
+
+    In the order of some collation (accents aside; a Spanish one, ñ after n; a
+    database's binary one, "ÁLVAREZ" after "ZAPATA"), a mistyped name aside: read as
+    sorted only where every pair was in accent-blind order, a list sorted by a binary
+    collation got its canaries at random places, out of order."""
+    values = col.values
+    if len(values) <= 10:
+        return
+    kept = {
+        collation: sum(1 for a, b in pairwise(map(key, values)) if a <= b)
+        for collation, key in NAME_ORDERS.items()
+    }
+    best = max(kept, key=lambda k: kept[k])  # the first of those that keep the most
+    if kept[best] >= SORTED_NAMES * (len(values) - 1):
+        col.sorted = True
+        col.fmt["collation"] = best
 
 
 def _kind_from_values(
@@ -538,6 +552,22 @@ def name_lists() -> dict[str, set[str]]:
     return _NAME_LISTS
 
 
+def _last_words_never_first(toks: list[list[str]]) -> bool:
+    """Whether the last words of values of several words (folded, split) open no
+    other value, but for `LAST_AS_FIRST` of them: surnames, not given names."""
+    firsts = Counter(t[0] for t in toks if t)
+    multi = [t for t in toks if len(t) >= 2]
+    if len(multi) < MIN_NAME_VALUES:
+        return False
+    return sum(1 for t in multi if firsts[t[-1]]) <= LAST_AS_FIRST * len(multi)
+
+
+#: Share of several-word names whose last word opens another, at most, for a column
+#: of names to hold surnames (`_last_words_never_first`); and values needed to tell.
+LAST_AS_FIRST = 0.1
+MIN_NAME_VALUES = 30
+
+
 def _name_kind(values: list[str]) -> str | None:
     """full_name/given_name/surname for a header-less column of names, from the values."""
     lists = name_lists()
@@ -587,6 +617,11 @@ def _resolve_names(columns: list[Column]) -> None:
             multi = sum(1 for t in toks if len(t) >= 2) / max(len(toks), 1)
             with_last = sum(1 for t in toks if any(w in lists["last"] for w in t[1:]))
             if multi >= 0.6 and with_last >= 0.4 * max(len(toks), 1):
+                c.kind = "full_name"
+            elif multi >= 0.8 and _last_words_never_first(toks):
+                # surnames no list knows ("Agatha Aragão Peixoto"): a compound given
+                # name's last word opens other names ("Maria Ana", "Ana Paula"), a
+                # surname does not
                 c.kind = "full_name"
         if c.kind == "full_name":
             toks = [fold(v).replace(",", " ").split() for v in c.values[:500]]
