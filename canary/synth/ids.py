@@ -559,8 +559,9 @@ def _number_of(value: str) -> int | None:
 
 #: How a birth date is written inside a document number: year, month and day in the
 #: orders national numbers use (an old Colombian "TI" and a South African id begin
-#: with YYMMDD; a Danish CPR and a Norwegian number with DDMMYY).
-DATE_FORMS = ("%y%m%d", "%d%m%y", "%Y%m%d", "%d%m%Y")
+#: with YYMMDD; a Danish CPR and a Norwegian number with DDMMYY), or the year alone (a
+#: Mexican social security number's digits 5 and 6).
+DATE_FORMS = ("%y%m%d", "%d%m%y", "%Y%m%d", "%d%m%Y", "%Y", "%y")
 
 
 @dataclass(frozen=True)
@@ -622,7 +623,8 @@ def births_in_ids(
                 found[(len(digits), at, form)] += 1
                 at = digits.find(stamp, at + 1)
     out: list[BirthInId] = []
-    for (width, at, form), n in found.most_common():
+    # the longest form first where two hold as often ("%y%m%d" holds "%y" too)
+    for (width, at, form), n in sorted(found.items(), key=lambda f: (-f[1], -len(f[0][2]))):
         if rows[width] >= BirthInId.MIN_ROWS and n >= BirthInId.SHARE * rows[width]:
             if all(b.width != width for b in out):
                 out.append(BirthInId(width, at, form))
