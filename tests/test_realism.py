@@ -3236,3 +3236,21 @@ def test_a_number_holding_the_year_of_birth_holds_the_canarys() -> None:
     made = canaries_of(Sample(["nombre", "fecha_nacimiento", "nss"], rows, True, len(rows)), 8, 40)
     for _name, born, nss in made:
         assert nss[4:6] == born[2:4] and nss[10] == _luhn_digit(nss[:10]), (born, nss)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_register_closed_at_weekends_gets_no_canary_on_a_weekend(seed: int) -> None:
+    """Registrations made on working days only: a date drawn near a real one, days
+    either way, fell on a Saturday or Sunday for two canaries in seven, where no real
+    row does."""
+    r = random.Random(70 + seed)
+    days = [
+        d for d in (date(2022, 1, 1) + timedelta(days=k) for k in range(900)) if d.weekday() < 5
+    ]
+    rows = [
+        [r.choice(SINGLE), r.choice(SURNAMES_MX), f"{r.choice(days):%d/%m/%Y}"] for _ in range(400)
+    ]
+    made = canaries_of(
+        Sample(["Nombre", "Apellido", "Fecha de registro"], rows, True, len(rows)), seed, 60
+    )
+    assert all(datetime.strptime(row[2], "%d/%m/%Y").weekday() < 5 for row in made)

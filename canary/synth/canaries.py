@@ -56,6 +56,7 @@ from canary.synth.cells import (
     vary_digits,
     vary_number,
     vary_time,
+    weekdays_of,
     write_number,
     write_phone,
 )
@@ -232,6 +233,7 @@ class CanaryFactory:
         self._clock_cache: dict[int, Clocks | None] = {}
         self._homoclaves: dict[int, dict[bool, Counter[str]]] = {}
         self._gap_cache: dict[int, list[int]] = {}
+        self._weekday_cache: dict[int, frozenset[int] | None] = {}
         self._folded_cache: dict[int, set[str]] = {}
         self._prefixes: list[tuple[Column, int, dict[str, str]]] | None = None
         self._run_ties: dict[int, bool] = {}
@@ -2488,13 +2490,30 @@ class CanaryFactory:
                 r,
                 self._clocks(c),
                 self._date_gaps(c),
+                self._weekdays(c),
             )
         if parsed is None:
             return base_text
         low, high = self._date_range(c, fmt)
         d = parsed[0] + timedelta(days=r.randint(-DATE_JITTER, DATE_JITTER))
+        weekdays = self._weekdays(c)
+        if weekdays and d.weekday() not in weekdays:  # a day the column never holds
+            step = 1 if d < high else -1
+            for _ in range(7):
+                d += timedelta(days=step)
+                if d.weekday() in weekdays:
+                    break
         clocks = self._clocks(c)
         return fmt.format(min(max(d, low), high), vary_time(tail, r, clocks) if clocks else tail)
+
+    def _weekdays(self, c: Column) -> frozenset[int] | None:
+        """The days of the week date column `c` holds, where it never holds some
+        (`weekdays_of`); None for a birth date, or where it holds every day."""
+        if c.index not in self._weekday_cache:
+            fmt: DateFormat = c.fmt["date"]
+            days = [got[0] for got in map(fmt.parse, c.values[:CLOCK_ROWS]) if got]
+            self._weekday_cache[c.index] = None if c.kind == "birth_date" else weekdays_of(days)
+        return self._weekday_cache[c.index]
 
     def _date_gaps(self, c: Column) -> list[int]:
         """Seconds between neighbouring cells of a sorted date column (its rhythm)."""

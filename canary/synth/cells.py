@@ -518,6 +518,7 @@ def date_between(
     r: random.Random,
     clocks: Clocks | None = None,
     gaps: Sequence[int] = (),
+    weekdays: frozenset[int] | None = None,
 ) -> str | None:
     """A date (in `fmt`) between two neighbours' dates, either of which may be None at
     the ends of a table; None when a neighbour's cell is not a date. A time of day in
@@ -525,7 +526,9 @@ def date_between(
     their day (`vary_time`): copied, every canary of a CRM export had its neighbour's
     "created_at" to the second. At an end of the table, one of the column's `gaps`
     (seconds between neighbouring rows) on from the neighbour's: a list registering a
-    person every 20 minutes had canaries days apart after its last row."""
+    person every 20 minutes had canaries days apart after its last row. A day of the
+    week the column never holds (`weekdays`: a register closed on Sundays) is passed
+    over where another lies between the neighbours."""
     a = fmt.parse(prev) if prev is not None else None
     b = fmt.parse(nxt) if nxt is not None else None
     if (prev is not None and a is None) or (nxt is not None and b is None):
@@ -534,16 +537,20 @@ def date_between(
         low, high = a[0], b[0]
         tail = a[1] if a[0] == b[0] else r.choice((a[1], b[1]))
     elif a is not None and gaps:  # after the last row: one of the column's own steps on
-        return _stepped(fmt, a, r.choice(gaps), clocks, r)
+        return _stepped(fmt, a, r.choice(gaps), clocks, r, weekdays)
     elif b is not None and gaps:
-        return _stepped(fmt, b, -r.choice(gaps), clocks, r)
+        return _stepped(fmt, b, -r.choice(gaps), clocks, r, weekdays)
     elif a is not None:
         low, high, tail = a[0], a[0] + timedelta(days=r.randint(0, 3)), a[1]
     elif b is not None:
         low, high, tail = b[0] - timedelta(days=r.randint(0, 3)), b[0], b[1]
     else:
         return None
-    d = date.fromordinal(r.randint(low.toordinal(), high.toordinal()))
+    days = [
+        k for k in range(low.toordinal(), high.toordinal() + 1)
+        if weekdays is None or date.fromordinal(k).weekday() in weekdays
+    ] or list(range(low.toordinal(), high.toordinal() + 1))  # fmt: skip
+    d = date.fromordinal(r.choice(days))
     after = a[1] if a is not None and d == a[0] else None
     before = b[1] if b is not None and d == b[0] else None
     tail = after or before or tail
@@ -552,6 +559,23 @@ def date_between(
 
 #: A time of day in a date's tail: "T14:22:10", " 09:46", "14:22:10.123", "2:15 PM".
 TIME_RE = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2})(\.\d+)?)?(\s?[AaPp]\.?\s?[Mm]\.?)?")
+
+
+def weekdays_of(days: Sequence[date]) -> frozenset[int] | None:
+    """The days of the week (0 Monday) a date column holds, where it holds some far
+    less than the others would by chance (fewer than `RARE_WEEKDAY` of its dates: a
+    register closed at weekends); None where it holds every day or tells too little."""
+    if len(days) < MIN_WEEKDAY_DATES:
+        return None
+    counts = Counter(d.weekday() for d in days)
+    held = frozenset(k for k in range(7) if counts[k] >= RARE_WEEKDAY * len(days))
+    return held if held and len(held) < 7 else None
+
+
+#: A day of the week held by fewer of a column's dates than this share is one it
+#: never holds (`weekdays_of`; each day holds a seventh by chance); dates needed to tell.
+RARE_WEEKDAY = 0.01
+MIN_WEEKDAY_DATES = 100
 
 
 def clock_seconds(tail: str | None) -> int | None:
@@ -596,10 +620,21 @@ def clocks_of(tails: Sequence[str]) -> Clocks | None:
 
 
 def _stepped(
-    fmt: DateFormat, at: tuple[date, str], step: int, clocks: Clocks | None, r: random.Random
+    fmt: DateFormat,
+    at: tuple[date, str],
+    step: int,
+    clocks: Clocks | None,
+    r: random.Random,
+    weekdays: frozenset[int] | None = None,
 ) -> str:
-    """The date and time `step` seconds from `at` (a parsed cell), written as it is."""
+    """The date and time `step` seconds from `at` (a parsed cell), written as it is, on
+    to the next day of `weekdays` (in the step's direction) where it falls on another."""
     moment = at[0].toordinal() * 86400 + (clock_seconds(at[1]) or 0) + step
+    if weekdays:
+        for _ in range(7):
+            if date.fromordinal(moment // 86400).weekday() in weekdays:
+                break
+            moment += 86400 if step >= 0 else -86400
     tail = at[1]
     if clocks is not None and TIME_RE.search(tail):
         tail = write_clock(tail, moment % 86400, clocks, r)
