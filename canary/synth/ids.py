@@ -639,7 +639,16 @@ NAME_RULES = ("0", "1", "2", "3", "vowel", "consonant")
 def name_char(name: str, rule: str, word: bool) -> str:
     """The letter `rule` (`NAME_RULES`) reads from `name` (upper case, accents dropped;
     of its first significant word when `word`, else of all its letters); "" for none."""
-    text = name_word(name) if word else name_letters(name)
+    return _read(_name_text(name, word), rule)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _name_text(name: str, word: bool) -> str:
+    return name_word(name) if word else name_letters(name)
+
+
+def _read(text: str, rule: str) -> str:
+    """The letter `rule` reads from a name already made plain (`_name_text`)."""
     if rule.isdigit():
         k = int(rule)
         return text[k] if k < len(text) else ""
@@ -671,7 +680,7 @@ class LetterInId:
 
     def char(self, names: tuple[str, str, str], sex: str | None) -> str:
         if self.part < 0:
-            held = dict(self.given).get(name_letters(names[0]))
+            held = dict(self.given).get(_name_text(names[0], False))
             return held or dict(self.sexes).get(sex or "", "")
         return name_char(names[self.part], self.rule, self.word)
 
@@ -715,16 +724,25 @@ def letters_in_ids(
     for width, ks in by_width.items():
         if len(ks) < LetterInId.MIN_ROWS:
             continue
-        reads = {
-            key: [name_char(people[k][0][key[0]], key[1], key[2]) for k in ks]  # type: ignore[index]
-            for key in keys
-        }
-        sexes = [people[k][1] for k in ks]  # type: ignore[index]
+        holders = [people[k] for k in ks]
+        names = [h[0] for h in holders if h is not None]
+        sexes = [h[1] for h in holders if h is not None]
+        givens = [_name_text(n[0], False) for n in names]
+        reads: dict[tuple[int, str, bool], list[str]] = {}
         for at in range(width):
             chars = [values[k][at].upper() for k in ks]
             if sum(ch.isalnum() for ch in chars) < LetterInId.SHARE * len(ks):
                 continue
             if sum(ch.isalpha() for ch in chars) >= LetterInId.SHARE * len(ks):
+                if not reads:  # read once, for the widths with letters only
+                    texts = {
+                        (part, word): [_name_text(n[part], word) for n in names]
+                        for part in range(3)
+                        for word in (False, True)
+                    }
+                    reads = {
+                        key: [_read(t, key[1]) for t in texts[(key[0], key[2])]] for key in keys
+                    }
                 common = Counter(chars).most_common(1)[0][1]
                 hits, key = max((sum(map(str.__eq__, chars, reads[key])), key) for key in keys)
                 if hits >= LetterInId.SHARE * len(ks) and hits - common >= LetterInId.GAIN * len(
@@ -732,7 +750,6 @@ def letters_in_ids(
                 ):
                     out.append(LetterInId(width, at, key[0], key[1], key[2]))
                     continue
-            givens = [name_letters(people[k][0][0]) for k in ks]  # type: ignore[index]
             rule = _sex_letter(width, at, chars, sexes, givens)
             if rule is not None:
                 out.append(rule)
