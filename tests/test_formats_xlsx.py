@@ -4,6 +4,7 @@ workbook, with what refers to the sheet's rows following the inserted ones."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zipfile
 from pathlib import Path
 
@@ -233,7 +234,7 @@ def test_canary_text_goes_to_the_shared_strings(tmp_path: Path) -> None:
     assert "inlineStr" not in sheet
     # A new text is appended, one the table holds ("P5") is shared with its real cell.
     assert 'count="14" uniqueCount="13"' in sst
-    assert sst.endswith('<si><t xml:space="preserve">Canario</t></si></sst>')
+    assert sst.endswith("<si><t>Canario</t></si></sst>")  # as the source writes its own
     r1, r2 = (p + 2 for p in t.positions)
     assert f'<c r="B{r1}" s="1" t="s"><v>12</v></c>' in sheet
     assert f'<c r="B{r2}" s="1" t="s"><v>5</v></c>' in sheet
@@ -281,10 +282,7 @@ def test_a_workbook_of_inline_strings_gets_inline_canaries(tmp_path: Path) -> No
         assert "xl/sharedStrings.xml" not in z.namelist()
     assert '<dimension ref="A1:B12"/>' in sheet
     r = t.positions[0] + 2
-    assert (
-        f'<c r="B{r}" s="1" t="inlineStr"><is><t xml:space="preserve">Canario &amp; Cía</t>'
-        in sheet
-    )
+    assert f'<c r="B{r}" s="1" t="inlineStr"><is><t>Canario &amp; Cía</t>' in sheet
     ws = openpyxl.load_workbook(t.path).active
     values = [[c.value for c in row] for row in ws.iter_rows(min_row=2)]
     assert values.pop(r - 2) == ["77", "Canario & Cía"]  # a column of text
@@ -329,3 +327,41 @@ def test_rows_start_and_end(tmp_path: Path, fraction: float) -> None:
     r = t.positions[0] + 2
     assert ws.cell(row=r, column=2).value == "Canario 0"
     assert ws.max_row == ROWS + 4
+
+
+def _skeleton(row: str) -> str:
+    """A row's XML without its references and values: how its cells are written."""
+    return re.sub(r">[^<]+<", "><", re.sub(r' r="[A-Z]*\d+"', "", row))
+
+
+def test_canary_rows_are_written_as_the_source_writes_its_rows(tmp_path: Path) -> None:
+    """openpyxl writes numbers with t="n", strings without xml:space="preserve" and
+    letters past ASCII as references ("MU&#209;OZ"): canary rows written with no t,
+    with xml:space on every string, "43075.0" for a date and raw UTF-8 were found by a
+    grep for "preserve", every one of them."""
+    src = tmp_path / "nomina.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["num", "nombre", "alta", "sueldo"])
+    for i in range(60):
+        ws.append([5000 + 3 * i, f"Muñoz Núñez {i}", dt.datetime(2010, 1, 1 + i % 28), 1000.5 + i])
+        ws.cell(row=i + 2, column=3).number_format = "dd/mm/yyyy"
+    wb.save(src)
+    rows = [
+        ["5077", "Peña Álvarez", "2011-05-03", "1200.0"],
+        ["5078", "Ibáñez Ruiz", "2012-06-04", "1300.25"],
+    ]
+    t = CopyTarget(
+        tmp_path / "c.xlsx", [Insertion(0.3, maker(rows[0])), Insertion(0.7, maker(rows[1]))]
+    )
+    open_table(src).write_copies([t])
+    with zipfile.ZipFile(src) as z:
+        before = z.read("xl/worksheets/sheet1.xml").decode("ascii")
+    with zipfile.ZipFile(t.path) as z:
+        after = z.read("xl/worksheets/sheet1.xml").decode("ascii")  # no raw UTF-8 either
+    real = {_skeleton(r) for r in re.findall(r"<row [^>]*>.*?</row>", before)[1:]}
+    rows_after = re.findall(r"<row [^>]*>.*?</row>", after)
+    added = [rows_after[p + 1] for p in t.positions]
+    assert len(added) == 2 and all(_skeleton(r) in real for r in added), added
+    assert "&#241;" in before and "&#193;" in added[0] and "xml:space" not in after
+    assert "<v>40666</v>" in added[0] and "<v>1200</v>" in added[0]

@@ -344,8 +344,15 @@ def above_cells(row_xml: bytes) -> tuple[bytes, dict[str, dict[str, str]]]:
     for m in _CELL.finditer(row_xml):
         a = {k.decode(): v.decode() for k, v in _ATTR.findall(m.group(1))}
         col = re.sub(r"\d", "", a.get("r", ""))
+        if m.group(2) and b'xml:space="preserve"' in m.group(2):
+            a[PRESERVE] = "1"
         cells[col] = a
     return attrs, cells
+
+
+#: Marks, among a source cell's attributes (`above_cells`), that its text is written
+#: with xml:space="preserve".
+PRESERVE = "_preserve"
 
 
 @dataclass
@@ -377,9 +384,14 @@ def read_strings(xml: bytes) -> dict[str, int]:
 
 
 def strings_xml(xml: bytes, strings: Strings) -> bytes:
+    """The shared strings with the new ones appended, written as the source writes its
+    own (xml:space="preserve" where it always has it, or where a text needs it;
+    characters past ASCII as references where it writes them so)."""
     if not strings.new:
         return xml
-    added = "".join(f'<si><t xml:space="preserve">{escape(s)}</t></si>' for s in strings.new)
+    every = xml.count(b"<t>") == 0 and b'<t xml:space="preserve">' in xml
+    refs = char_refs(xml)
+    added = "".join(f"<si>{_t_xml(s, every, refs)}</si>" for s in strings.new)
     head = re.search(rb"<sst\b[^>]*>", xml)
     if head is None:
         raise Unsupported("sharedStrings without <sst>")
@@ -392,22 +404,57 @@ def strings_xml(xml: bytes, strings: Strings) -> bytes:
     return xml[: head.start()] + tag + xml[head.end() : end] + added.encode() + xml[end:]
 
 
-def cell_xml(ref: str, value: Any, style: str | None, strings: Strings | None) -> str:
+def char_refs(xml: bytes) -> bool:
+    """Whether XML writes characters past ASCII as references ("MU&#209;OZ") only."""
+    return re.search(rb"&#x?[0-9A-Fa-f]+;", xml) is not None and not re.search(rb"[\x80-\xff]", xml)
+
+
+def _t_xml(text: str, preserve: bool, refs: bool) -> str:
+    """A `<t>` element of `text`: with xml:space="preserve" when asked or needed (spaces
+    at an end), characters past ASCII as references when `refs`."""
+    body = escape(text)
+    if refs:
+        body = body.encode("ascii", "xmlcharrefreplace").decode("ascii")
+    if preserve or text != text.strip():
+        return f'<t xml:space="preserve">{body}</t>'
+    return f"<t>{body}</t>"
+
+
+def _number(value: float) -> str:
+    """A number as a workbook writes it: 43075, not 43075.0."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else repr(value)
+
+
+def cell_xml(
+    ref: str,
+    value: Any,
+    style: str | None,
+    strings: Strings | None,
+    like: dict[str, str] | None = None,
+    refs: bool = False,
+) -> str:
+    """A canary's cell written as the cell above it in the source is (`like`, its
+    attributes: an explicit t="n", xml:space="preserve") and as the sheet writes its
+    characters (`refs`): written otherwise, every canary row of an openpyxl workbook was
+    found by grep."""
+    like = like or {}
     s = f' s="{style}"' if style is not None else ""
     if value is None:
         return f'<c r="{ref}"{s}/>' if s else ""
     if isinstance(value, bool):
         return f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>'
+    n = ' t="n"' if like.get("t") == "n" else ""
     if isinstance(value, int | float):
-        return f'<c r="{ref}"{s}><v>{value!r}</v></c>'
+        return f'<c r="{ref}"{s}{n}><v>{_number(value)}</v></c>'
     if isinstance(value, datetime | date):
         from openpyxl.utils.datetime import to_excel
 
-        return f'<c r="{ref}"{s}><v>{to_excel(value)!r}</v></c>'
+        return f'<c r="{ref}"{s}{n}><v>{_number(to_excel(value))}</v></c>'
     text = _XML_BAD.sub("", str(value))
     if strings is not None:
         return f'<c r="{ref}"{s} t="s"><v>{strings.get(text)}</v></c>'
-    return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{escape(text)}</t></is></c>'
+    t_xml = _t_xml(text, PRESERVE in like, refs)
+    return f'<c r="{ref}"{s} t="inlineStr"><is>{t_xml}</is></c>'
 
 
 def row_xml(r: int, attrs: bytes, cells: list[str]) -> bytes:
@@ -426,6 +473,8 @@ class CopyPlan:
     shift: Shift = field(init=False)
     strings: Strings | None = None
     zout: zipfile.ZipFile | None = None
+    #: the sheet writes characters past ASCII as references (`char_refs`)
+    refs: bool = False
 
     def __post_init__(self) -> None:
         self.shift = Shift([at for at, _ in self.rows], 0)
@@ -517,7 +566,10 @@ def _stream_sheet(
             pending = [0] * len(plans)  # next canary row of each plan
             last_num = 0
             last_xml = b""
-            for raw in chunks:
+            for k, raw in enumerate(chunks):
+                if k == 0:
+                    for plan in plans:
+                        plan.refs = char_refs(raw)
                 chunk = Chunk.cut(raw, last_num)
                 for p, (plan, w) in enumerate(zip(plans, writers, strict=True)):
                     pending[p] = _write_chunk(
@@ -588,8 +640,8 @@ def _canaries(
         xml = []
         for c, v in enumerate(values, start=1):
             col = _col_letters(c)
-            style = cells.get(col, {}).get("s")
-            xml.append(cell_xml(f"{col}{r}", v, style, plan.strings))
+            like = cells.get(col, {})
+            xml.append(cell_xml(f"{col}{r}", v, like.get("s"), plan.strings, like, plan.refs))
         out.append(row_xml(r, attrs, xml))
     return b"".join(out)
 
