@@ -235,7 +235,7 @@ class CanaryFactory:
         self._gap_cache: dict[int, list[int]] = {}
         self._weekday_cache: dict[int, frozenset[int] | None] = {}
         self._folded_cache: dict[int, set[str]] = {}
-        self._prefixes: list[tuple[Column, int, dict[str, str]]] | None = None
+        self._prefixes: list[tuple[Column, int, int, dict[str, str]]] | None = None
         self._run_ties: dict[int, bool] = {}
         self._given_pools: dict[tuple[int, str], dict[str, int]] = {}
         #: per code column: its codes' towns and the towns' codes (None: no town column)
@@ -802,13 +802,19 @@ class CanaryFactory:
             r = random.Random(f"{persona.seed}:{phone}:{c.index}")
             # the run's row for what goes with the run, the free one for the rest
             own = donor if id_donor is donor or self._with_run(c) else id_donor
-            value = (
-                ""
-                if c.index in blank
-                else self._cell(c, persona, numbers(c), own, r, prev, next, id_donor)
-            )
-            if value and c.kind not in ("email", "phone"):
-                value = self._checked(c, value, persona, prev, next)
+            value: str | None = None
+            # an id its scheme cannot complete (an Ecuadorian cedula drawn with a third
+            # digit over 5) is drawn again, on the column's own stream
+            for _ in range(NOVEL_TRIES if c.kind == "id" else 1):
+                value = (
+                    ""
+                    if c.index in blank
+                    else self._cell(c, persona, numbers(c), own, r, prev, next, id_donor)
+                )
+                if value and c.kind not in ("email", "phone"):
+                    value = self._checked(c, value, persona, prev, next)
+                if value is not None:
+                    break
             if value is None:
                 return None
             row.append(value)
@@ -1040,13 +1046,14 @@ class CanaryFactory:
         of the canary's value there start theirs, its check characters made again;
         where a real row holds the result, its digits after the start are drawn again.
         Drawn apart, 22 of 30 canaries had a folio of another municipality."""
-        for c, parent, starts in self._prefixed_ids():
+        for c, parent, digits, starts in self._prefixed_ids():
             value = row[c.index].strip()
             want = starts.get(self._dep_key(parent, row[parent]))
-            if not value or not want or id_start(value) == want:
+            start = id_start(value, digits)
+            if not value or not want or start == want:
                 continue
             r = random.Random(f"{p.seed}:prefix:{c.index}")
-            written = want + value[len(id_start(value)) :]
+            written = want + value[len(start) :]
             held = self._seen_values(c)
             for k in range(NOVEL_TRIES):
                 if k:
@@ -1059,10 +1066,11 @@ class CanaryFactory:
                     row[c.index] = text
                     break
 
-    def _prefixed_ids(self) -> list[tuple[Column, int, dict[str, str]]]:
-        """(id column, the column deciding its start, the commonest start of each of
-        that column's values) for each unsorted id column whose start (`id_start`) a
-        category or place column predicts (`prediction_gain` of the misses at least
+    def _prefixed_ids(self) -> list[tuple[Column, int, int, dict[str, str]]]:
+        """(id column, the column deciding its start, the digits of that start for ids
+        of digits alone, the commonest start of each of that column's values) for each
+        unsorted id column whose start (`id_start`: three digits, else two) a category
+        or place column predicts (`prediction_gain` of the misses at least
         `PREFIX_GAIN`), where the ids start in a few ways."""
         if self._prefixes is None:
             self._prefixes = []
@@ -1077,33 +1085,41 @@ class CanaryFactory:
             for c in self.cols:
                 if c.kind != "id" or (self.keep_sorted and (c.sorted or c.fmt.get("text_order"))):
                     continue
-                pairs = [
-                    (row, id_start(row[c.index].strip())) for row in rows if row[c.index].strip()
-                ]
-                starts = [st for _row, st in pairs]
-                if (
-                    len(pairs) < MIN_DEPENDENCE_ROWS
-                    or not 2 <= len(set(starts)) <= DEPENDENCE_VALUES
-                ):
-                    continue
-                best = max(
-                    parents,
-                    key=lambda k: prediction_gain(
-                        starts, [key(k, row[k]) for row, _st in pairs], of_misses=True
-                    ),
-                    default=None,
-                )
-                if best is None:
-                    continue
-                groups = [key(best, row[best]) for row, _st in pairs]
-                if prediction_gain(starts, groups, of_misses=True) < PREFIX_GAIN:
-                    continue
-                by_value: dict[str, Counter[str]] = {}
-                for group, start in zip(groups, starts, strict=True):
-                    by_value.setdefault(group, Counter())[start] += 1
-                common = {g: n.most_common(1)[0][0] for g, n in by_value.items()}
-                self._prefixes.append((c, best, common))
+                for digits in (3, 2):
+                    found = self._prefix_parent(c, digits, rows, parents)
+                    if found is not None:
+                        self._prefixes.append((c, found[0], digits, found[1]))
+                        break
         return self._prefixes
+
+    def _prefix_parent(
+        self, c: Column, digits: int, rows: list[list[str]], parents: list[int]
+    ) -> tuple[int, dict[str, str]] | None:
+        """The column among `parents` that decides how column `c`'s ids start
+        (`_prefixed_ids`), with the commonest start of each of its values; or None."""
+        key = self._dep_key
+        pairs = [
+            (row, id_start(row[c.index].strip(), digits)) for row in rows if row[c.index].strip()
+        ]
+        starts = [st for _row, st in pairs]
+        if len(pairs) < MIN_DEPENDENCE_ROWS or not 2 <= len(set(starts)) <= DEPENDENCE_VALUES:
+            return None
+        best = max(
+            parents,
+            key=lambda k: prediction_gain(
+                starts, [key(k, row[k]) for row, _st in pairs], of_misses=True
+            ),
+            default=None,
+        )
+        if best is None:
+            return None
+        groups = [key(best, row[best]) for row, _st in pairs]
+        if prediction_gain(starts, groups, of_misses=True) < PREFIX_GAIN:
+            return None
+        by_value: dict[str, Counter[str]] = {}
+        for group, start in zip(groups, starts, strict=True):
+            by_value.setdefault(group, Counter())[start] += 1
+        return best, {g: n.most_common(1)[0][0] for g, n in by_value.items()}
 
     def _keep_letters_in_ids(self, row: list[str], p: Persona) -> None:
         """A key that holds letters of its holder's names, or a character for the sex
@@ -1461,13 +1477,16 @@ class CanaryFactory:
         """`value` with the check characters its column's scheme gives it (a RUT's, a
         CPF's, an RFC's homoclave digit), or as it is where the column has none. A sorted
         id whose check digit moves it out of its neighbours' order has no room there
-        (None), nor one another canary already holds."""
+        (None), nor one another canary already holds, nor an id no check character makes
+        valid (a cedula whose third digit no person's has)."""
         if c.index not in self._checks:
             self._checks[c.index] = scheme_of(c.values)
         scheme = self._checks[c.index]
         if scheme is None:
             return value
         fixed = with_check(value, scheme)
+        if fixed is None and c.kind == "id":
+            return None  # no check character makes it valid: an id the scheme refuses
         if fixed is None or fixed == value:
             return value
         if c.kind == "id":

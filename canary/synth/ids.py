@@ -354,14 +354,14 @@ def text_between(
     return None
 
 
-def id_start(value: str) -> str:
+def id_start(value: str, digits: int = 3) -> str:
     """How an id starts, where a column of them may tell something by it: its letters
     and signs before the first digit ("TOR-" of "TOR-01986"), or for one of digits alone
-    its first three (a bank account's bank code)."""
+    its first `digits` (a bank account's bank code, an Ecuadorian cedula's province)."""
     m = re.match(r"\D+", value)
     if m is not None:
         return m.group(0)
-    return value[:3] if value.isdigit() else ""
+    return value[:digits] if value.isdigit() else ""
 
 
 def _shared_start(a: str, b: str) -> int:
