@@ -3282,3 +3282,20 @@ def test_a_cedula_keeps_its_provinces_code_and_a_valid_check_digit() -> None:
         Sample(["PROVINCIA", "CEDULA", "APELLIDOS Y NOMBRES"], rows, True, len(rows)), 9, 40
     )
     assert all(row[1][:2] == provinces[row[0]] and ci.is_valid(row[1]) for row in made), made
+
+
+def test_a_lone_contact_column_empty_in_most_rows_is_warned_of(
+    ready: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A voter file whose phone, its only contact column, is empty in two rows of three:
+    every canary fills it, which the issue now says."""
+    r = random.Random(26)
+    rows = [[f"{r.choice(SINGLE)} {r.choice(SURNAMES_MX)}",
+             f"844{r.randint(1000000, 9999999)}" if r.random() < 0.34 else ""]
+            for _ in range(300)]  # fmt: skip
+    src = tmp_path / "voters.csv"
+    write_csv(src, ["NAME", "PHONE"], rows)
+    with caplog.at_level("WARNING", logger="canary.issue.plant"):
+        issue(ready, src, tmp_path, 10, copies=1, canaries=3)
+    [message] = [m.getMessage() for m in caplog.records if "only contact column" in m.getMessage()]
+    assert message.startswith("the column 'PHONE', the table's only contact column, is empty in 7")
