@@ -3299,3 +3299,24 @@ def test_a_lone_contact_column_empty_in_most_rows_is_warned_of(
         issue(ready, src, tmp_path, 10, copies=1, canaries=3)
     [message] = [m.getMessage() for m in caplog.records if "only contact column" in m.getMessage()]
     assert message.startswith("the column 'PHONE', the table's only contact column, is empty in 7")
+
+
+def test_an_ibans_bank_code_is_one_the_column_holds() -> None:
+    """Spanish IBANs of customers of eight banks: drawn as a 22-digit number in the
+    column's range, every canary's bank code (digits 5 to 8) was one no row has."""
+    from stdnum import iban
+    from stdnum.es import ccc
+
+    r = random.Random(27)
+    banks = ["0049", "0081", "0182", "2100", "2085", "0128", "1465", "0075"]
+    rows = []
+    for _ in range(400):
+        bank, branch = r.choice(banks), f"{r.randint(0, 9999):04d}"
+        account = f"{r.randint(0, 10**10 - 1):010d}"
+        bban = bank + branch + ccc.calc_check_digits(bank + branch + "00" + account) + account
+        check = iban.calc_check_digits(f"ES00{bban}")
+        rows.append([f"{r.choice(SINGLE)} {r.choice(SURNAMES_MX)}", f"ES{check}{bban}"])
+    made = canaries_of(Sample(["Nombre", "IBAN"], rows, True, len(rows)), 11, 40)
+    assert all(row[1][4:8] in banks and len(row[1]) == 24 for row in made), made
+    assert all(iban.is_valid(row[1]) for row in made)
+    assert not {row[1] for row in made} & {row[1] for row in rows}

@@ -2625,6 +2625,12 @@ class CanaryFactory:
             )
         sorted_ = self.keep_sorted and c.sorted
         between = sorted_ and (prev is not None or nxt is not None)
+        fmt = c.fmt.get("id")
+        if fmt and not sorted_ and int(fmt.get("width") or 0) >= LONG_ID_DIGITS:
+            # an account or card number: no sequence, and parts (a bank's code) drawn
+            # whole by `PositionModel`; drawn as a number in the column's range, every
+            # canary's IBAN had a bank no row has
+            fmt = None
 
         def claim(value: str) -> bool:
             # In a sorted column a canary's number lies between its neighbours (or
@@ -2636,7 +2642,7 @@ class CanaryFactory:
             return self._claim(c, value, p)
 
         return new_id(
-            c.fmt.get("id"),
+            fmt,
             c.values,
             self.sample_id_numbers.get(c.index, set()),
             self.sample_ids.get(c.index, set()),
@@ -2647,7 +2653,7 @@ class CanaryFactory:
             nxt=nxt[c.index] if nxt is not None else None,
             between=between,
             donor=donor[c.index] if donor is not None and donor[c.index] else None,
-            positions=self._positions(c) if not c.fmt.get("id") else None,
+            positions=self._positions(c) if not fmt else None,
             gaps=self._gaps(c) if between else None,
         )
 
@@ -3278,6 +3284,9 @@ RUN_TIE_MARGIN = 0.1
 #: How much of what an id's commonest start misses another column must predict for
 #: the start to follow it (`_prefixed_ids`).
 PREFIX_GAIN = 0.8
+#: Digits of an id number from which it is an account or card number, not a sequence
+#: (`_id`: an IBAN's 22, a CLABE's 18, a card's 16).
+LONG_ID_DIGITS = 16
 #: A CURP column's cells read for its 17th characters (`_curp_homoclaves`), at most.
 HOMOCLAVE_ROWS = 5000
 #: A date column's cells read for its times of day (`_clocks`), at most.

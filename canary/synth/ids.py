@@ -233,6 +233,8 @@ class PositionModel:
         self.copied: dict[str, set[int]] = {}
         #: mask -> its values' leads (through the LEAD-th digit), with counts
         self.leads: dict[str, Counter[str]] = {}
+        #: mask -> runs of positions drawn together (`_segments`), with their values
+        self.segments: dict[str, list[tuple[tuple[int, int], Counter[str]]]] = {}
         for m, ks in by_mask.items():
             end = _lead_end(m, self.LEAD, "X" if self.mask_of is _coarse_mask else "9")
             self.leads[m] = Counter(values[k][:end] for k in ks) if end else Counter()
@@ -250,6 +252,7 @@ class PositionModel:
                     and follows_place([values[k][i] for k in ks], [places[k] for k in ks])
                 }
             self.copied[m] = few
+            self.segments[m] = _segments([values[k] for k in ks[:SEGMENT_ROWS]], cols)
 
     def draw(self, r: random.Random, donor: str | None = None) -> str:
         if not self.masks:
@@ -268,7 +271,50 @@ class PositionModel:
                 out.append(lead[i])
             else:
                 out.append(r.choices(list(counts), weights=list(counts.values()))[0])
+        for (a, b), held in self.segments[mask]:
+            if a < len(lead):
+                continue
+            if donor is not None and copied & set(range(a, b)):
+                out[a:b] = donor[a:b]  # the place decides part of it: the donor's whole
+            else:
+                out[a:b] = r.choices(list(held), weights=list(held.values()))[0]
         return "".join(out)
+
+
+def _segments(
+    values: Sequence[str], cols: Sequence[Counter[str]]
+) -> list[tuple[tuple[int, int], Counter[str]]]:
+    """Runs of two or more positions whose characters come together: they hold few
+    values (`SEGMENT_FEW`, or a fiftieth of the values) where their characters one by
+    one could make many more (an IBAN's bank code, four digits of which a list holds a
+    dozen: drawn digit by digit, every canary had a bank no row has)."""
+    few = max(SEGMENT_FEW, len(values) // 50)
+    out: list[tuple[tuple[int, int], Counter[str]]] = []
+    a, width = 0, len(cols)
+    while a < width - 1:
+        b, best = a + 1, None
+        while b < width:
+            held = Counter(v[a : b + 1] for v in values)
+            if len(held) > few:
+                break
+            if math.prod(len(cols[i]) for i in range(a, b + 1)) >= SEGMENT_SPREAD * len(held):
+                best = (b + 1, held)
+            b += 1
+        if best is not None:
+            out.append(((a, best[0]), best[1]))
+            a = best[0]
+        else:
+            a += 1
+    return out
+
+
+#: A run of positions holding at most this many values (or a fiftieth of the values)
+#: is drawn whole (`_segments`), where its characters one by one could make this many
+#: times more.
+SEGMENT_FEW = 12
+SEGMENT_SPREAD = 4
+#: Values a mask's segments are read from, at most.
+SEGMENT_ROWS = 2000
 
 
 #: A position follows the place when a row's place predicts its character this much
