@@ -2756,15 +2756,20 @@ VOTER_SURNAMES = ["ACOSTA", "ZUNIGA", "BRIONES", "CASTRO", "GARAY", "PARRA", "VA
                   "MEDRANO", "ROJAS", "SORIA", "FUENTES", "ORELLANA", "CANTU", "NAVA"]  # fmt: skip
 
 
+def voter(r: random.Random) -> tuple[bool, str, str, str, date]:
+    """(female, given name, paternal, maternal, birth date) of a voter."""
+    female = r.random() < 0.5
+    g = r.choice(VOTER_F if female else VOTER_M)
+    p, m = r.choice(VOTER_SURNAMES), r.choice(VOTER_SURNAMES)
+    return female, g, p, m, date(1940, 1, 1) + timedelta(days=r.randrange(60 * 365))
+
+
 def voter_rows(r: random.Random, n: int) -> list[list[str]]:
     """A voter list sorted by its voters' keys: two letters of each surname and of the
     given name, the birth date (YYMMDD), the state, H or M, three digits."""
     rows = []
     for _ in range(n):
-        female = r.random() < 0.5
-        g = r.choice(VOTER_F if female else VOTER_M)
-        p, m = r.choice(VOTER_SURNAMES), r.choice(VOTER_SURNAMES)
-        born = date(1940, 1, 1) + timedelta(days=r.randrange(60 * 365))
+        female, g, p, m, born = voter(r)
         key = f"{p[:2]}{m[:2]}{g[:2]}{born:%y%m%d}05{'M' if female else 'H'}{r.randrange(1000):03d}"
         rows.append([f"{g} {p} {m}", key, f"{born:%d/%m/%Y}", f"844{r.randint(1000000, 9999999)}"])
     return sorted(rows, key=lambda row: row[1])
@@ -2796,10 +2801,7 @@ def curp_rows(r: random.Random, n: int) -> list[list[str]]:
 
     rows = []
     for _ in range(n):
-        female = r.random() < 0.5
-        g = r.choice(VOTER_F if female else VOTER_M)
-        p, m = r.choice(VOTER_SURNAMES), r.choice(VOTER_SURNAMES)
-        born = date(1940, 1, 1) + timedelta(days=r.randrange(60 * 365))
+        female, g, p, m, born = voter(r)
         curp = make_curp(g, p, m, born, "F" if female else "M", "CL", r.choice("AB0123456789"))
         rows.append([curp, p, m, g, f"844{r.randint(1000000, 9999999)}"])
     return sorted(rows)
