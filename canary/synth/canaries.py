@@ -884,7 +884,7 @@ class CanaryFactory:
         return (
             c.kind == "id"
             and not c.fmt.get("id")
-            and c in self._text_ordered()
+            and any(col is c for col in self._text_ordered())
             and all(col is not c for col, _rules in self._letters_in_ids())
         )
 
