@@ -3322,3 +3322,29 @@ def test_an_ibans_bank_code_is_one_the_column_holds() -> None:
     assert all(row[1][4:8] in banks and len(row[1]) == 24 for row in made), made
     assert all(iban.is_valid(row[1]) for row in made)
     assert not {row[1] for row in made} & {row[1] for row in rows}
+
+
+def test_a_table_grouped_by_a_code_keeps_each_canary_in_its_neighbours_group(
+    ready: Store, tmp_path: Path
+) -> None:
+    """A payroll grouped by work-centre keys ("05DES0097Q"), read as free text: 24 of 24
+    canaries had a key neither neighbour had. A code column in runs is a group now."""
+    r = random.Random(28)
+    rows = []
+    for k in range(40):
+        centre = (
+            f"05D{r.choice(['ES', 'PR', 'JN'])}{1000 + 37 * k:04d}{r.choice('ABCDEFGHKLMNPQRTX')}"
+        )
+        for _ in range(r.randint(6, 14)):
+            rows.append([centre, f"{r.choice(SINGLE)} {r.choice(SURNAMES_MX)}",
+                         f"844{r.randint(1000000, 9999999)}"])  # fmt: skip
+    src = tmp_path / "nomina.csv"
+    write_csv(src, ["CCT", "NOMBRE", "TELEFONO"], rows)
+    for copy in issue(ready, src, tmp_path, 12, copies=3, canaries=6):
+        with open(copy.path, encoding="utf-8", newline="") as fh:
+            got = [row[0] for row in list(csv.reader(fh))[1:]]
+        assert len(got) == len(rows) + 6
+        runs = 1 + sum(1 for a, b in pairwise(got) if a != b)
+        assert runs == 1 + sum(1 for a, b in pairwise([row[0] for row in rows]) if a != b), (
+            copy.path
+        )
