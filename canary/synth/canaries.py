@@ -19,7 +19,7 @@ import math
 import random
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import date, timedelta
 from itertools import pairwise
 from typing import Any, cast
@@ -234,6 +234,7 @@ class CanaryFactory:
         self._homoclaves: dict[int, dict[bool, Counter[str]]] = {}
         self._gap_cache: dict[int, list[int]] = {}
         self._weekday_cache: dict[int, frozenset[int] | None] = {}
+        self._dated_cache: dict[int, list[tuple[date, str]]] = {}
         self._folded_cache: dict[int, set[str]] = {}
         self._prefixes: list[tuple[Column, int, int, dict[str, str]]] | None = None
         self._run_ties: dict[int, bool] = {}
@@ -1033,12 +1034,20 @@ class CanaryFactory:
             if place is None:
                 continue
             r = random.Random(f"{p.seed}:dated:{c.index}")
-            held = self._seen_values(c)
-            for k in range(NOVEL_TRIES):
-                text = self._checked(c, place.write(value, p.birth, r, vary=k > 0), p, None, None)
-                if text and text.strip() not in held and self._claim(c, text.strip(), p):
-                    row[c.index] = text
-                    break
+            tries = (place.write(value, p.birth, r, vary=k > 0) for k in range(NOVEL_TRIES))
+            if (text := self._first_free(c, p, tries)) is not None:
+                row[c.index] = text
+
+    def _first_free(self, c: Column, p: Persona, tries: Iterable[str]) -> str | None:
+        """The first of `tries` (values for id column `c`) that its check scheme
+        completes, that no real row holds and that no other canary has (now the
+        persona's); None when none is."""
+        held = self._seen_values(c)
+        for value in tries:
+            text = self._checked(c, value, p, None, None)
+            if text and text.strip() not in held and self._claim(c, text.strip(), p):
+                return text
+        return None
 
     def _keep_id_prefixes(self, row: list[str], p: Persona) -> None:
         """An id whose start another column decides (a folio "TOR-01986" of Torreón, a
@@ -1053,18 +1062,9 @@ class CanaryFactory:
             if not value or not want or start == want:
                 continue
             r = random.Random(f"{p.seed}:prefix:{c.index}")
-            written = want + value[len(start) :]
-            held = self._seen_values(c)
-            for k in range(NOVEL_TRIES):
-                if k:
-                    tail = "".join(
-                        str(r.randrange(10)) if ch.isdigit() else ch for ch in written[len(want) :]
-                    )
-                    written = want + tail
-                text = self._checked(c, written, p, None, None)
-                if text and text.strip() not in held and self._claim(c, text.strip(), p):
-                    row[c.index] = text
-                    break
+            text = self._first_free(c, p, _redrawn(want + value[len(start) :], r, len(want)))
+            if text is not None:
+                row[c.index] = text
 
     def _prefixed_ids(self) -> list[tuple[Column, int, int, dict[str, str]]]:
         """(id column, the column deciding its start, the digits of that start for ids
@@ -1143,17 +1143,9 @@ class CanaryFactory:
                 continue
             fixed = {rule.at for rule in rules}
             r = random.Random(f"{p.seed}:lettered:{c.index}")
-            held = self._seen_values(c)
-            for k in range(NOVEL_TRIES):
-                if k:
-                    written = "".join(
-                        str(r.randrange(10)) if ch.isdigit() and i not in fixed else ch
-                        for i, ch in enumerate(written)
-                    )
-                text = self._checked(c, written, p, None, None)
-                if text and text.strip() not in held and self._claim(c, text.strip(), p):
-                    row[c.index] = text
-                    break
+            text = self._first_free(c, p, _redrawn(written, r, 0, fixed))
+            if text is not None:
+                row[c.index] = text
 
     def _letters_in_ids(self) -> list[tuple[Column, list[LetterInId]]]:
         """(column, the letters its values take from their holders' names or sex) for
@@ -2529,8 +2521,7 @@ class CanaryFactory:
         """The days of the week date column `c` holds, where it never holds some
         (`weekdays_of`); None for a birth date, or where it holds every day."""
         if c.index not in self._weekday_cache:
-            fmt: DateFormat = c.fmt["date"]
-            days = [got[0] for got in map(fmt.parse, c.values[:CLOCK_ROWS]) if got]
+            days = [day for day, _tail in self._dated_cells(c)]
             self._weekday_cache[c.index] = None if c.kind == "birth_date" else weekdays_of(days)
         return self._weekday_cache[c.index]
 
@@ -2538,11 +2529,9 @@ class CanaryFactory:
         """Seconds between neighbouring cells of a sorted date column (its rhythm)."""
         gaps = self._gap_cache.get(c.index)
         if gaps is None:
-            fmt: DateFormat = c.fmt["date"]
             moments = [
-                got[0].toordinal() * 86400 + (clock_seconds(got[1]) or 0)
-                for got in map(fmt.parse, c.values[:CLOCK_ROWS])
-                if got
+                day.toordinal() * 86400 + (clock_seconds(tail) or 0)
+                for day, tail in self._dated_cells(c)
             ]
             gaps = self._gap_cache[c.index] = [b - a for a, b in pairwise(moments) if b >= a]
         return gaps
@@ -2550,10 +2539,19 @@ class CanaryFactory:
     def _clocks(self, c: Column) -> Clocks | None:
         """The times of day column `c`'s dates hold (`clocks_of`), None for none."""
         if c.index not in self._clock_cache:
-            fmt: DateFormat = c.fmt["date"]
-            tails = [got[1] for got in map(fmt.parse, c.values[:CLOCK_ROWS]) if got]
-            self._clock_cache[c.index] = clocks_of(tails)
+            self._clock_cache[c.index] = clocks_of([tail for _day, tail in self._dated_cells(c)])
         return self._clock_cache[c.index]
+
+    def _dated_cells(self, c: Column) -> list[tuple[date, str]]:
+        """Date column `c`'s first `CLOCK_ROWS` cells that read as dates, as (day, what
+        follows it), read once for its times, rhythm and days of the week."""
+        cells = self._dated_cache.get(c.index)
+        if cells is None:
+            fmt: DateFormat = c.fmt["date"]
+            cells = self._dated_cache[c.index] = [
+                got for got in map(fmt.parse, c.values[:CLOCK_ROWS]) if got
+            ]
+        return cells
 
     def _date_range(self, c: Column, fmt: DateFormat) -> tuple[date, date]:
         """The earliest and latest date of the column (a jittered date stays inside)."""
@@ -3286,6 +3284,20 @@ RUN_TIE_MARGIN = 0.1
 #: How much of what an id's commonest start misses another column must predict for
 #: the start to follow it (`_prefixed_ids`).
 PREFIX_GAIN = 0.8
+
+
+def _redrawn(value: str, r: random.Random, keep: int, fixed: Collection[int] = ()) -> Iterator[str]:
+    """`value`, then `NOVEL_TRIES - 1` times its digits after the first `keep`
+    characters (and outside `fixed` positions) drawn again, each draw from the last."""
+    yield value
+    for _ in range(NOVEL_TRIES - 1):
+        value = value[:keep] + "".join(
+            str(r.randrange(10)) if ch.isdigit() and i not in fixed else ch
+            for i, ch in enumerate(value[keep:], start=keep)
+        )
+        yield value
+
+
 #: Digits of an id number from which it is an account or card number, not a sequence
 #: (`_id`: an IBAN's 22, a CLABE's 18, a card's 16).
 LONG_ID_DIGITS = 16
