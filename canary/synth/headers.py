@@ -67,6 +67,25 @@ PLACE_WORDS = (
     "ville",
     "plz",
     "stadt",
+    "ort",
+    "wohnort",
+    "strasse",
+    "adresse",
+    "commune",
+    "departement",
+    # Italian, Portuguese (Portugal)
+    "cap",
+    "comune",
+    "citta",
+    "localita",
+    "indirizzo",
+    "residenza",
+    "luogo di nascita",
+    "luogo nascita",
+    "localidade",
+    "morada",
+    "concelho",
+    "freguesia",
 )
 
 #: Headers of a second given name: sampled from the column, from rows of the canary's sex.
@@ -96,6 +115,15 @@ HEADER_PHRASES: dict[str, tuple[str, ...]] = {
         # Portuguese (Brazil, Portugal)
         "telefone",
         "telemovel",
+        # French, Italian, German
+        "telephone",
+        "portable",
+        "tel portable",
+        "cellulare",
+        "telefono cellulare",
+        "handy",
+        "telefon",
+        "mobilnummer",
     ),
     "given_name": (
         "nombre",
@@ -108,6 +136,13 @@ HEADER_PHRASES: dict[str, tuple[str, ...]] = {
         "nome",
         "primeiro nome",
         "prenome",
+        # French, Italian, German, English (Britain)
+        "prenom",
+        "prenoms",
+        "vorname",
+        "forename",
+        "forenames",
+        "christian name",
     ),
     "full_name": (
         "nombre completo",
@@ -131,6 +166,13 @@ HEADER_PHRASES: dict[str, tuple[str, ...]] = {
         "titular",
         "nome completo",
         "nome do cliente",
+        "nom et prenom",
+        "nom prenom",
+        "nom complet",
+        "nome e cognome",
+        "cognome e nome",
+        "cognome nome",
+        "nominativo",
     ),
     "paternal": (
         "apellido paterno",
@@ -160,8 +202,15 @@ HEADER_PHRASES: dict[str, tuple[str, ...]] = {
         "lname",
         "sobrenome",
         "apelido",
+        "apelidos",
+        "nom",
+        "nom de famille",
+        "nom d usage",
+        "cognome",
+        "nachname",
+        "familienname",
     ),
-    "sex": ("sexo", "genero", "gender", "sex"),
+    "sex": ("sexo", "genero", "gender", "sex", "sexe", "sesso", "geschlecht"),
     "birth_date": (
         "fecha de nacimiento",
         "fecha nacimiento",
@@ -182,6 +231,11 @@ HEADER_PHRASES: dict[str, tuple[str, ...]] = {
         "dt nascimento",
         "dt nasc",
         "nascimento",
+        "date de naissance",
+        "date naissance",
+        "data di nascita",
+        "data nascita",
+        "geburtsdatum",
     ),
     "date": (
         "fecha",
@@ -240,6 +294,19 @@ HEADER_PHRASES: dict[str, tuple[str, ...]] = {
         "rif",
         "national id",
         "tax id",
+        # Italy's codice fiscale, Guatemala's DPI and CUI, Britain's National
+        # Insurance number, France's NIR, a member's or tenancy's reference
+        "codice fiscale",
+        "cf",
+        "dpi",
+        "cui",
+        "ni number",
+        "national insurance number",
+        "nino",
+        "nir",
+        "ref",
+        "reference",
+        "adherent",
     ),
     "place": PLACE_WORDS,
     "number": (
@@ -277,7 +344,9 @@ HEADER_PHRASES: dict[str, tuple[str, ...]] = {
 def norm_header(name: str) -> str:
     """A header as words: accents dropped, lower case, punctuation as single spaces."""
     # "NOMBRE1", "APELLIDO_2", "TEL1": a number ending a word is a word of its own
-    spaced = re.sub(r"(?<=[a-z])(?=\d)", " ", fold(name))
+    # "N° adhérent": a degree sign for the ordinal's º ("Nº cliente" folds to "no")
+    folded = re.sub(r"(?<![a-z])n\s*°", "no ", fold(name))
+    spaced = re.sub(r"(?<=[a-z])(?=\d)", " ", folded)
     return " ".join(re.sub(r"[^a-z0-9]+", " ", spaced).split())
 
 
