@@ -3348,3 +3348,148 @@ def test_a_table_grouped_by_a_code_keeps_each_canary_in_its_neighbours_group(
         assert runs == 1 + sum(1 for a, b in pairwise([row[0] for row in rows]) if a != b), (
             copy.path
         )
+
+
+# --- exports of other countries (a sixth adversary round) ----------------------------
+
+UK_TOWNS = {"Leeds": ["LS4", "LS5", "LS8", "LS9"], "Garforth": ["LS25"], "Otley": ["LS21"]}
+UK_WOMEN = ["Sarah", "Emma", "Julie", "Gemma", "Claire", "Karen", "Rachel"]
+UK_MEN = ["David", "John", "Richard", "James", "Mark", "Paul", "Steven"]
+
+
+def uk_tenants(r: random.Random, n: int) -> Sample:
+    """A council's tenants: a title saying the sex (Mrs, Miss, Ms, a few Dr), postcodes
+    whose district is the town's."""
+    rows = []
+    for i in range(n):
+        woman = r.random() < 0.55
+        forename = r.choice(UK_WOMEN if woman else UK_MEN)
+        title = (
+            "Dr"
+            if r.random() < 0.03
+            else r.choices(["Mrs", "Miss", "Ms"], [5, 3, 2])[0]
+            if woman
+            else "Mr"
+        )
+        town = r.choices(list(UK_TOWNS), [6, 2, 2])[0]
+        district = r.choice(UK_TOWNS[town])
+        unit = "".join(r.choice("ABDEFGHJLNPQRSTUWXYZ") for _ in range(2))
+        code = f"{district} {r.randint(1, 9)}{unit}"
+        mobile = f"07{r.choice('4589')}{r.randint(10, 99)} {r.randint(100000, 999999)}"
+        rows.append(
+            [f"TEN{400000 + i}", title, forename, r.choice(SURNAMES_UK), town, code, mobile]
+        )
+    return Sample(
+        ["Tenancy Ref", "Title", "Forename", "Surname", "Town", "Postcode", "Mobile"], rows, True, n
+    )
+
+
+SURNAMES_UK = ["Smith", "Jones", "Taylor", "Brown", "Wilson", "Firth", "Hirst", "Walker"]
+
+
+def test_a_title_column_says_the_canarys_sex_as_real_rows_write_it() -> None:
+    """ "Mr Gemma Wilson": the title was drawn apart from the forename (11 of 24 canaries
+    of a British list, as many of a French one's "Civilité"). Women's titles are drawn
+    at the column's frequencies: every canary a "Mrs" would be a tell of its own."""
+    sample = uk_tenants(random.Random(40), 500)
+    made = canaries_of(sample, 41, 80)
+    for row in made:
+        if row[1] != "Dr":
+            assert (row[1] == "Mr") == (row[2] in UK_MEN), row
+    assert {row[1] for row in made if row[2] in UK_WOMEN} >= {"Mrs", "Miss", "Ms"}
+
+
+def test_a_postcode_in_two_parts_keeps_the_district_of_the_canarys_town() -> None:
+    """Varied digit run by digit run, "LS25" (Garforth's) went to a canary in Leeds: 15
+    of 24 canaries had a district and town no real row had together."""
+    sample = uk_tenants(random.Random(42), 500)
+    held = {(row[4], row[5].split()[0]) for row in sample.rows}
+    for row in canaries_of(sample, 43, 60):
+        assert (row[4], row[5].split()[0]) in held, row
+        assert re.fullmatch(r"LS\d{1,2} \d[A-Z]{2}", row[5]), row
+
+
+def test_a_roll_numbered_without_gaps_whose_last_name_sorts_last_is_still_issued(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    """A Dominican roll numbered 1..N and sorted by surname, its last row's surname the
+    column's last: no canary could sort after it, and the whole issue was refused. The
+    canaries go after the last row, where the numbering puts them, out of the name's
+    order as they must be."""
+    registry.add_domain(sqlite_store, "avisos-partido.do")
+    for i in range(12):
+        registry.add_phone(sqlite_store, f"+1 829 {310 + i:03d} {4721 + 37 * i:04d}", "twilio")
+    r = random.Random(44)
+    names = sorted(
+        (r.choice(["ALMONTE", "BATISTA", "CUEVAS", "DIAZ", "PEREZ", "ZUNIGA"]), r.choice(SINGLE))
+        for _ in range(150)
+    )
+    rows = [
+        [str(i + 1), given, surname, f"829-{r.randint(200, 999)}-{r.randint(1000, 9999)}"]
+        for i, (surname, given) in enumerate(names)
+    ]
+    rows[-1][2] = "ZUNIGA ZUNIGA"
+    src = tmp_path / "padron.csv"
+    write_csv(src, ["NO.", "NOMBRES", "APELLIDOS", "CELULAR"], rows)
+    for copy in issue(sqlite_store, src, tmp_path, 3, copies=2, canaries=4):
+        with open(copy.path, encoding="utf-8", newline="") as fh:
+            got = list(csv.reader(fh))[1:]
+        assert got[: len(rows)] == rows
+        assert [row[0] for row in got[len(rows) :]] == [str(len(rows) + k) for k in range(1, 5)]
+
+
+def test_a_particle_stays_with_the_name_it_begins() -> None:
+    """New given names recombined word by word put "CARMEN" of "MARIA DEL CARMEN" alone
+    at the end of another name ("PAOLA MERCEDES CARMEN": 2 and 3 of 24 canaries of a
+    Dominican and a Guatemalan roll); "DEL CARMEN" is one part."""
+    from canary.synth.personas import Predictive
+
+    r = random.Random(45)
+    firsts = ["MARIA", "ANA", "ROSA", "PAOLA", "JUANA", "LUZ"]
+    seconds = ["DEL CARMEN", "MERCEDES", "ALTAGRACIA", "DE LOS ANGELES", "ESTHER", "MARIA"]
+    values = [f"{r.choice(firsts)} {r.choice(seconds)}" for _ in range(300)] + ["ANA"] * 40
+    pool = Predictive(values)
+    made = [pool.recombined(r) for _ in range(400)]
+    for name in made:
+        words = name.split()
+        assert "CARMEN" not in words or words[words.index("CARMEN") - 1] == "DEL", name
+        assert "ANGELES" not in words or " DE LOS ANGELES" in f" {name}", name
+    assert any("DEL CARMEN" in name for name in made)
+
+
+def test_where_the_plan_cannot_tell_lines_a_mobile_column_takes_no_landline(
+    sqlite_store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Dominican numbers (809, 829, 849) are mobiles and landlines alike in the plan:
+    a roll's canaries had the organisation's landlines (registered `--voice-only`) in
+    "CELULAR" and its mobiles in "TELEFONO"; and the warning for a lone sparse contact
+    column named "TELEFONO" beside a "CELULAR" filled in nine rows of ten."""
+    registry.add_domain(sqlite_store, "avisos-partido.do")
+    mobiles = [f"+1 {809 + 20 * (i % 3)} {310 + i:03d} {4721 + 37 * i:04d}" for i in range(8)]
+    landlines = [f"+1 {809 + 20 * (i % 3)} {520 + i:03d} {1433 + 41 * i:04d}" for i in range(8)]
+    for number in mobiles:
+        registry.add_phone(sqlite_store, number, "twilio")
+    for number in landlines:
+        registry.add_phone(sqlite_store, number, "generic", voice_only=True)
+    r = random.Random(46)
+    rows = []
+    for _ in range(300):
+        area = r.choice(["809", "829", "849"])  # either line in every area code
+        fijo = f"{area}-{r.randint(200, 999)}-{r.randint(1000, 9999)}" if r.random() < 0.35 else ""
+        cel = f"{r.choice(['809', '829', '849'])}-{r.randint(200, 999)}-{r.randint(1000, 9999)}"
+        rows.append(
+            [r.choice(SINGLE), r.choice(SURNAMES_MX), fijo, cel if r.random() < 0.9 else ""]
+        )
+    src = tmp_path / "afiliados.csv"
+    write_csv(src, ["NOMBRES", "APELLIDOS", "TELEFONO", "CELULAR"], rows)
+    with caplog.at_level("WARNING"):
+        copies = issue(sqlite_store, src, tmp_path, 4, copies=3, canaries=6)
+    assert "only contact column" not in caplog.text
+    made = issued_canaries(sqlite_store, [c.id for c in copies])
+    assert len(made) == 18
+    digits = lambda v: re.sub(r"\D", "", v)[-10:]  # noqa: E731
+    own, fixed = {digits(n) for n in mobiles}, {digits(n) for n in landlines}
+    for values in made:
+        assert digits(values["CELULAR"]) in own, values
+        if values["TELEFONO"]:
+            assert digits(values["TELEFONO"]) in fixed, values

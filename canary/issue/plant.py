@@ -15,6 +15,7 @@ import random
 import re
 import unicodedata
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -173,7 +174,9 @@ def issue_copies(
     schema = infer_schema(sample)
     _check_traceable(schema, sample, request.source)
     domains = list_domains(store)
-    phones = [p.number for p in list_phones(store)]
+    registered = list_phones(store)
+    phones = [p.number for p in registered]
+    voice = {p.number for p in registered if p.voice_only}
     if schema.email_columns and not domains:
         raise InputError(
             "the table has an email column but no canary domain is registered: "
@@ -184,7 +187,6 @@ def issue_copies(
             "the table has a phone column but no canary phone number is registered: "
             "add one with 'canary phone add NUMBER --provider PROVIDER'"
         )
-    _warn_of_a_lone_sparse_contact(schema)
     paths: list[Path | None] = [None] * len(recipients)
     dbs: list[DbOutput | None] = [None] * len(recipients)
     if request.out_url is not None:
@@ -209,6 +211,7 @@ def issue_copies(
         return bool(hit)
 
     factory = CanaryFactory(schema, sample, domains=domains, rng=rng, email_taken=email_taken)
+    _warn_of_a_lone_sparse_contact(schema, factory.extra_phone_columns)
     # Numbers of the table's own country first: a +506 number in a Mexican registry stands out.
     own_country = [p for p in phones if factory.accepts_phone(p)]
     if schema.phone_columns and phones and not own_country:
@@ -235,6 +238,7 @@ def issue_copies(
         # With a landline column beside the mobile one, the contact column takes the
         # numbers that fit it, and numbers that fit only another column go there.
         phones = [p for p in pool if factory.phone_fits(p)] or pool
+    phones = _of_line(phones, voice, factory.phone_line())
     if schema.phone_columns:
         with store.session() as s:
             existing = _existing_phone_sets(s)
@@ -261,7 +265,7 @@ def issue_copies(
         for column in extra_columns:
             more_sets[column] = _other_column_sets(
                 factory, column, [p for p in pool if p not in phones], len(recipients),
-                per_copy, [*existing, *map(frozenset, phone_sets)], rng,
+                per_copy, [*existing, *map(frozenset, phone_sets)], rng, voice,
             )  # fmt: skip
     plans = [
         _Plan(
@@ -462,12 +466,15 @@ def _file_outputs(request: IssueRequest, recipients: list[str], fmt: str) -> lis
     return paths
 
 
-def _warn_of_a_lone_sparse_contact(schema: Any) -> None:
-    """Warn where the table's one contact column (an email or a phone column, not both)
-    is empty in many rows: every canary fills it, so keeping the rows without one keeps
-    most real rows and no canary (a US voter file whose phone is empty in two rows of
-    three: 24 of 24 canaries had one)."""
-    contacts = [schema.columns[i] for i in (*schema.email_columns[:1], *schema.phone_columns[:1])]
+def _warn_of_a_lone_sparse_contact(schema: Any, other_phones: list[int]) -> None:
+    """Warn where the table's one contact column (an email or the phone column canaries'
+    own numbers go in, not both) is empty in many rows: every canary fills it, so
+    keeping the rows without one keeps most real rows and no canary (a US voter file
+    whose phone is empty in two rows of three: 24 of 24 canaries had one). Not a
+    landline column beside the mobile one (`other_phones`), which canaries leave
+    empty as often as the rows do."""
+    phones = [i for i in schema.phone_columns if i not in other_phones]
+    contacts = [schema.columns[i] for i in (*schema.email_columns[:1], *phones[:1])]
     if len(contacts) == 1 and contacts[0].empty_rate >= SPARSE_CONTACT:
         log.warning(
             "the column %r, the table's only contact column, is empty in %.0f%% of its "
@@ -498,13 +505,16 @@ def _other_column_sets(
     per_copy: int,
     existing: list[frozenset[str]],
     rng: random.Random,
+    voice: AbstractSet[str] = frozenset(),
 ) -> list[list[str]]:
     """Each copy's numbers for one of the table's other phone columns (a landline column
     beside the mobile one): drawn, as the contact column's are, from the pool numbers
     that fit that column and not the contact one, so a copy's numbers stay its own.
     Empty lists where none fits: the canaries then take another of their copy's numbers
     that fits the column, if any (`_other_numbers`), or leave it empty."""
-    fit = [n for n in spare if factory.phone_fits(n, column)]
+    fit = _of_line(
+        [n for n in spare if factory.phone_fits(n, column)], voice, factory.phone_line(column)
+    )
     if not fit:
         return [[] for _ in range(copies)]
     try:
@@ -518,6 +528,23 @@ def _other_column_sets(
         )
     except InputError:  # too few of them for distinct sets: the copies' own numbers
         return [[] for _ in range(copies)]
+
+
+def _of_line(numbers: list[str], voice: AbstractSet[str], line: str) -> list[str]:
+    """The numbers of a column's line, where the numbering plan does not tell a mobile
+    from a landline (the Dominican Republic's 809, 829, 849): those registered
+    `--voice-only` for a landline column, the others for a mobile one; all of them
+    where none is of the line. Placed by the plan alone, a Dominican roll's landlines
+    went in "CELULAR" and its mobiles in "TELEFONO" (3 of 3 and 7 of 7)."""
+    from canary.synth.cells import FIXED, MOBILE
+
+    if line == MOBILE:
+        kept = [n for n in numbers if n not in voice]
+    elif line == FIXED:
+        kept = [n for n in numbers if n in voice]
+    else:
+        return numbers
+    return kept or numbers
 
 
 def _other_numbers(
@@ -602,9 +629,7 @@ def _target(
             _ph: str | None = phone,
             _more: dict[int, str] | None = more,
         ) -> list[str] | None:
-            row: list[str] | None = factory.make_row(
-                _p, phone=_ph, prev=prev, next=nxt, more_phones=_more
-            )
+            row: list[str] | None = _row_at(factory, _p, _ph, prev, nxt, _more, at_end)
             if row is not None:
                 plan.rows[_i] = row
             return row
@@ -713,6 +738,29 @@ def _attach_code(plans: list[_Plan], code: _Code) -> None:
             plans[u].personas.append(code.personas[j])
 
 
+def _row_at(
+    factory: Any,
+    persona: Any,
+    phone: str | None,
+    prev: list[str] | None,
+    nxt: list[str] | None,
+    more: dict[int, str] | None,
+    at_end: bool,
+) -> list[str] | None:
+    """The persona's row between `prev` and `nxt`; after the last row of a table
+    numbered without gaps, where it must go, out of the table's other order when no
+    row fits it (the last row's name the column's last: a Dominican roll numbered
+    1..1250 and sorted by province, municipality and surname was refused whole)."""
+    row: list[str] | None = factory.make_row(
+        persona, phone=phone, prev=prev, next=nxt, more_phones=more
+    )
+    if row is None and at_end and nxt is None:
+        row = factory.make_row(
+            persona, phone=phone, prev=prev, next=nxt, more_phones=more, keep_order=False
+        )
+    return row
+
+
 def _coded_insertions(
     factory: Any, plan: _Plan, code: _Code, at_end: bool, needles: list[str]
 ) -> list[Insertion]:
@@ -735,7 +783,7 @@ def _coded_insertions(
         ) -> list[str] | None:
             row = code.rows.get(_j)
             if row is None:
-                row = factory.make_row(_p, phone=_ph, prev=prev, next=nxt, more_phones=_more)
+                row = _row_at(factory, _p, _ph, prev, nxt, _more, at_end)
                 if row is None:
                     return None
                 code.rows[_j] = row

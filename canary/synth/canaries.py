@@ -80,6 +80,7 @@ from canary.synth.ids import (
 )
 from canary.synth.infer import (
     NAME_KINDS,
+    SORTED_NAME_KINDS,
     Column,
     DateFormat,
     Schema,
@@ -259,7 +260,8 @@ class CanaryFactory:
         self._groups: dict[tuple[str, ...], list[list[str]]] | None = None
         self._area_of_row: dict[int | None, dict[int, str]] = {}
         self._unique_share: dict[int, float] = {}
-        self._sex_value: dict[tuple[int, str], str | None] = {}
+        self._sex_value: dict[tuple[int, str], Counter[str]] = {}
+        self._alnum_codes: dict[int, bool] = {}
         self._date_spans: dict[int, tuple[date, date]] = {}
         self._donors: dict[tuple[int | None, str], list[list[str]]] = {}
         self._id_owner: dict[tuple[int, str], int] = {}
@@ -757,9 +759,13 @@ class CanaryFactory:
         prev: list[str] | None = None,
         next: list[str] | None = None,
         more_phones: Mapping[int, str] | None = None,
+        keep_order: bool = True,
     ) -> list[str] | None:
         """The persona as a row of this table, or None when it cannot sit between
-        `prev` and `next` (a sorted id or name column with no room there).
+        `prev` and `next` (a sorted id or name column with no room there). Without
+        `keep_order`, names and keys sorted with the table need not follow `prev`: the
+        last resort after the last row of a table numbered without gaps, where no
+        name may sort after the last one.
 
         `phone` goes in the contact phone column; `more_phones` (column index -> E.164)
         in the table's other phone columns, which stay empty without one (the same
@@ -775,7 +781,7 @@ class CanaryFactory:
             next = list(next) + [""] * (width - len(next))
         if self.keep_sorted and (prev is not None or next is not None):
             self._fit_sorted_name(persona, prev, next)
-            if not self._fit_run_order(persona, prev, next):
+            if not self._fit_run_order(persona, prev, next) and keep_order:
                 return None
         neighbour = prev if prev is not None else next
         # The place follows the first number with an area code: a Chilean mobile has
@@ -810,7 +816,9 @@ class CanaryFactory:
                 value = (
                     ""
                     if c.index in blank
-                    else self._cell(c, persona, numbers(c), own, r, prev, next, id_donor)
+                    else self._cell(
+                        c, persona, numbers(c), own, r, prev, next, id_donor, keep_order
+                    )
                 )
                 if value and c.kind not in ("email", "phone"):
                     value = self._checked(c, value, persona, prev, next)
@@ -833,7 +841,7 @@ class CanaryFactory:
         self._keep_letters_in_ids(row, persona)
         self._keep_births_in_ids(row, persona)
         self._keep_containment(row, persona, prev, next)
-        if not self._in_text_order(row, prev, next):
+        if keep_order and not self._in_text_order(row, prev, next):
             return None
         return row
 
@@ -1548,6 +1556,7 @@ class CanaryFactory:
         prev: list[str] | None,
         nxt: list[str] | None,
         id_donor: list[str] | None = None,
+        keep_order: bool = True,
     ) -> str | None:
         k = c.kind
         primary = self._primary
@@ -1591,7 +1600,7 @@ class CanaryFactory:
             value = self._generated(c, p, id_donor if id_donor is not None else donor, r, prev, nxt)
         if value is None:
             return None
-        if self.keep_sorted and c.sorted and k in ("full_name", "paternal", "surname"):
+        if keep_order and self.keep_sorted and c.sorted and k in SORTED_NAME_KINDS:
             order = name_order(c.fmt)
             key = order(value)
             if prev is not None and order(prev[c.index]) > key:
@@ -1828,7 +1837,7 @@ class CanaryFactory:
         place = self._finest_place()
         if place is None or place.index == c.index or self._unique(c) < 0.5:
             return donor[c.index]
-        if _is_code(donor[c.index]):
+        if self._is_code(c, donor[c.index]):
             return donor[c.index]  # it agrees with the place (`_postcode`)
         cells = self._place_cells(c, place).get(donor[place.index], [])
         if self._names_places(c):  # "HIDALGO 12, COL. CENTRO": only the place's own
@@ -2200,7 +2209,12 @@ class CanaryFactory:
         counts = self._value_counts(c)
         k = counts.get(value, 0)
         if k <= 1:
-            keep = self._town_prefix(c, value)
+            # A code in two parts keeps the first, its area (Britain's district "LS25",
+            # Portugal's "4350" of "4350-325", a ZIP of a ZIP+4): drawn by position,
+            # "LS25" went to a canary in Leeds where it is Garforth's (15 of 24), a
+            # "4650" of Felgueiras to one in Porto.
+            area = re.match(r"[A-Za-z0-9]+[ -](?=[A-Za-z0-9]+$)", value)
+            keep = max(self._town_prefix(c, value), area.end() if area else 0)
             for _ in range(10):
                 new = self._positions(c).draw(r, value)
                 if len(new) == len(value):
@@ -2221,6 +2235,20 @@ class CanaryFactory:
             elif common == best_len:
                 best.append(v)
         return r.choice(sorted(best)) if best else value
+
+    def _is_code(self, c: Column, value: str) -> bool:
+        """Whether a place value is a code (`_is_code`: no letters), or one of a column of
+        codes holding letters (`ALNUM_CODE_RE`: Britain's "LS25 6YD", Canada's "K1A
+        0B1", the Netherlands' "1012 AB"). Varied digit run by digit run, a British
+        tenant's postcode district was another town's (15 of 24 canaries)."""
+        if _is_code(value):
+            return True
+        coded = self._alnum_codes.get(c.index)
+        if coded is None:
+            filled = [v.strip() for v in c.values[:2000] if v.strip()]
+            hits = sum(1 for v in filled if ALNUM_CODE_RE.match(v))
+            coded = self._alnum_codes[c.index] = bool(filled) and hits >= 0.9 * len(filled)
+        return coded and ALNUM_CODE_RE.match(value.strip()) is not None
 
     def _town_prefix(self, c: Column, value: str) -> int:
         """How many leading characters a new code keeps of `value`, a code of its town
@@ -2287,7 +2315,7 @@ class CanaryFactory:
         unique = self._unique(c)
         if not value or not re.search(r"\d", value):
             return value
-        if c.kind == "place" and _is_code(value):
+        if c.kind == "place" and self._is_code(c, value):
             return self._postcode(c, value, r)
         if unique < 0.5:
             return value
@@ -2415,15 +2443,19 @@ class CanaryFactory:
         if k in NAME_KINDS:
             return self._name_cell(c, p)
         if k == "sex":
+            # among the column's values of the persona's sex, at their frequencies:
+            # "Mrs", "Miss" and "Ms" all say a woman, and every canary a "Mrs" would
+            # be a tell of its own
             key = (c.index, p.sex)
             if key not in self._sex_value:
-                wanted = [v for v, s in c.fmt["sex"].items() if s == p.sex]
-                counts = Counter(v for v in c.values[:5000] if v in wanted)
-                self._sex_value[key] = (
-                    counts.most_common(1)[0][0] if counts else (wanted[0] if wanted else None)
-                )
-            value = self._sex_value[key]
-            return value if value is not None else r.choice(c.values)
+                mapping: dict[str, str] = c.fmt["sex"]
+                self._sex_value[key] = Counter(
+                    v for v in c.values[:5000] if mapping.get(v.strip()) == p.sex
+                ) or Counter([v for v, s in mapping.items() if s == p.sex][:1])
+            held = self._sex_value[key]
+            if not held:
+                return r.choice(c.values)
+            return r.choices(list(held), weights=list(held.values()))[0]
         if k in ("birth_date", "date"):
             return self._date(c, p, r, prev, nxt)
         if k == "age":
@@ -2926,6 +2958,22 @@ class CanaryFactory:
 
         return max(phones, key=lambda c: (score(c), -c.index))
 
+    def phone_line(self, column: int | None = None) -> str:
+        """`MOBILE` or `FIXED` where a phone column's header (else most of its numbers,
+        as the plan tells them) says which line it holds (the contact column's by
+        default), else ""."""
+        col = column if column is not None else (self._phone_col.index if self._phone_col else 0)
+        if col >= len(self.cols):
+            return ""
+        header = phone_line_of_header(self.cols[col].name)
+        if header:
+            return header
+        mix = self._lines(col)
+        told = mix[MOBILE] + mix[FIXED]
+        if told and max(mix[MOBILE], mix[FIXED]) >= LINE_MAJORITY * told:
+            return MOBILE if mix[MOBILE] > mix[FIXED] else FIXED
+        return ""
+
     @property
     def extra_phone_columns(self) -> list[int]:
         """The table's phone columns besides the contact one (a "Teléfono fijo" beside
@@ -3161,6 +3209,10 @@ def _repeats_in_runs(keys: Sequence[tuple[str, ...]], values: Sequence[str]) -> 
     return sum(n for n in pairs.values() if n > 1) / held if held else 0.0
 
 
+#: A postal code of capitals and digits, in one or two parts, a digit in it.
+ALNUM_CODE_RE = re.compile(r"^(?=[^ -]*\d|.*[ -][^ -]*\d)[A-Z0-9]{2,5}(?:[ -][A-Z0-9]{2,4})?$")
+
+
 def _is_code(value: str) -> bool:
     """Whether a place value is a code (a postal code: no letters), not a name."""
     return not re.search(r"[^\W\d_]", value)
@@ -3322,6 +3374,8 @@ MAX_DONORS = 3000
 #: Rows sharing a canary's area code needed before place columns follow it.
 MIN_DONORS = 5
 #: Tries for a number near a real one that no row holds.
+#: The share of a phone column's numbers of one line that makes it that line's.
+LINE_MAJORITY = 0.8
 NOVEL_TRIES = 10
 #: How far from a whole amount `_number` looks for one no row holds.
 NEAREST_FREE = 50

@@ -183,6 +183,22 @@ NEAR_BIRTHS = 60
 NAME_ERA_YEARS = 5
 
 
+def name_units(value: str) -> list[str]:
+    """A name's words, a particle held to the word after it ("MARIA DEL CARMEN": "MARIA",
+    "DEL CARMEN"): recombined word by word, "CARMEN" of "DEL CARMEN" came out alone
+    as a third given name, which no real row had."""
+    units: list[str] = []
+    held: list[str] = []
+    for word in value.split():
+        held.append(word)
+        if word.lower() not in PARTICLES:
+            units.append(" ".join(held))
+            held = []
+    if held:
+        units.append(" ".join(held))
+    return units
+
+
 class Predictive:
     """Draws a value as a new row of a column would hold it.
 
@@ -228,14 +244,14 @@ class Predictive:
         lengths: Counter[int] = Counter()
         at: list[Counter[str]] = []
         for v, k in self.counts.items():
-            ws = v.split()
+            ws = name_units(v)
             lengths[len(ws)] += k
             for i, word in enumerate(ws):
                 words[word] += k
                 if i == len(at):
                     at.append(Counter())
                 at[i][word] += k
-        lone = sum(k for v, k in self.counts.items() if any(words[x] == 1 for x in v.split()))
+        lone = sum(k for v, k in self.counts.items() if any(words[x] == 1 for x in name_units(v)))
         return lengths, at, lone / self.total if self.total else 1.0
 
     @property
