@@ -106,6 +106,7 @@ def _ccc_in_iban(value: str) -> bool:
 
 
 DIGITS = "0123456789"
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 #: The schemes tried, national ids first; generic ones (Luhn, EAN) last, since a
 #: national id may pass them too.
@@ -119,6 +120,17 @@ SCHEMES: tuple[Scheme, ...] = (
     Scheme("pe.ruc", _stdnum("pe.ruc"), (-1,), DIGITS),
     Scheme("ve.rif", _stdnum("ve.rif"), (-1,), DIGITS),
     Scheme("uy.rut", _stdnum("uy.rut"), (-1,), DIGITS),
+    Scheme("do.cedula", _stdnum("do.cedula"), (-1,), DIGITS),
+    Scheme("gt.nit", _stdnum("gt.nit"), (-1,), DIGITS + "K"),
+    # Europe's people: Spain's DNI and NIE are a kind of their own ("dni", their letter
+    # drawn right by cells.dni_letter), so they are not here
+    Scheme("it.codicefiscale", _stdnum("it.codicefiscale"), (-1,), LETTERS),
+    Scheme("pt.nif", _stdnum("pt.nif"), (-1,), DIGITS),
+    Scheme("py.ruc", _stdnum("py.ruc"), (-1,), DIGITS),
+    Scheme("fr.nir", _stdnum("fr.nir"), (-2, -1), DIGITS),
+    Scheme("pl.pesel", _stdnum("pl.pesel"), (-1,), DIGITS),
+    Scheme("ro.cnp", _stdnum("ro.cnp"), (-1,), DIGITS),
+    Scheme("nl.bsn", _stdnum("nl.bsn"), (-1,), DIGITS),
     Scheme("mx.rfc", _stdnum("mx.rfc", validate_check_digits=True), (-1,), DIGITS + "A"),
     # a Spanish IBAN holds the account's own check digits, which its IBAN check covers:
     # made first (with the IBAN's alone, no canary's passed a Spanish IBAN's check)
