@@ -7,8 +7,10 @@ like the column's but whose check character is not the one its digits give is fo
 by that line alone, whatever else it looks like.
 
 `scheme_of` names the scheme nearly every value of a column passes (tried on a few
-values first, so a column of plain numbers costs little); `with_check` rewrites a
-value's check characters, in place and in the column's case, so that the value passes.
+values first, so a column of plain numbers costs little), or else the linear check
+digit its values show (`learnt_checks`: a Uruguayan cedula's, which no library names);
+`with_check` rewrites a value's check characters, in place and in the column's case,
+so that the value passes.
 The schemes are python-stdnum's validators (the field's reference for national ids
 and their check digits); the check characters are found by trying each candidate in
 their place, which needs nothing of a scheme but its validator.
@@ -22,6 +24,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from canary.synth.learnt_checks import learn
 
 __all__ = ["Scheme", "scheme_of", "with_check"]
 
@@ -106,6 +110,7 @@ def _ccc_in_iban(value: str) -> bool:
 
 
 DIGITS = "0123456789"
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 #: The schemes tried, national ids first; generic ones (Luhn, EAN) last, since a
 #: national id may pass them too.
@@ -119,6 +124,17 @@ SCHEMES: tuple[Scheme, ...] = (
     Scheme("pe.ruc", _stdnum("pe.ruc"), (-1,), DIGITS),
     Scheme("ve.rif", _stdnum("ve.rif"), (-1,), DIGITS),
     Scheme("uy.rut", _stdnum("uy.rut"), (-1,), DIGITS),
+    Scheme("do.cedula", _stdnum("do.cedula"), (-1,), DIGITS),
+    Scheme("gt.nit", _stdnum("gt.nit"), (-1,), DIGITS + "K"),
+    # Europe's people: Spain's DNI and NIE are a kind of their own ("dni", their letter
+    # drawn right by cells.dni_letter), so they are not here
+    Scheme("it.codicefiscale", _stdnum("it.codicefiscale"), (-1,), LETTERS),
+    Scheme("pt.nif", _stdnum("pt.nif"), (-1,), DIGITS),
+    Scheme("py.ruc", _stdnum("py.ruc"), (-1,), DIGITS),
+    Scheme("fr.nir", _stdnum("fr.nir"), (-2, -1), DIGITS),
+    Scheme("pl.pesel", _stdnum("pl.pesel"), (-1,), DIGITS),
+    Scheme("ro.cnp", _stdnum("ro.cnp"), (-1,), DIGITS),
+    Scheme("nl.bsn", _stdnum("nl.bsn"), (-1,), DIGITS),
     Scheme("mx.rfc", _stdnum("mx.rfc", validate_check_digits=True), (-1,), DIGITS + "A"),
     # a Spanish IBAN holds the account's own check digits, which its IBAN check covers:
     # made first (with the IBAN's alone, no canary's passed a Spanish IBAN's check)
@@ -156,7 +172,18 @@ def scheme_of(values: Sequence[str]) -> Scheme | None:
             continue
         if sum(map(scheme.valid, vs)) >= PASSING * len(vs):
             return scheme
-    return None
+    return _learnt(vs)
+
+
+def _learnt(values: Sequence[str]) -> Scheme | None:
+    """The linear check digit the column's own values show (a Uruguayan cedula's, a
+    Guatemalan DPI's: no library names them), as a scheme `with_check` completes."""
+    rule = learn(values)
+    if rule is None:
+        return None
+    letter = rule.ten if rule.ten in ("K", "X") else ""
+    place = rule.place - rule.length  # from the end: the value's own letters and digits
+    return Scheme(f"learnt.mod{rule.modulus}", rule.valid, (place,), DIGITS + letter)
 
 
 def with_check(value: str, scheme: Scheme) -> str | None:
