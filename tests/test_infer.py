@@ -73,6 +73,9 @@ def by_name(schema, name: str) -> Column:
         ("Telefone", "phone"),
         ("Data de cadastro", "date"),
         ("Idade", "age"),
+        # Guatemala's identity document and its number
+        ("DPI", "id"),
+        ("No. de CUI", "id"),
     ],
 )
 def test_header_kinds(header: str, kind: str | None) -> None:

@@ -238,6 +238,10 @@ HEADER_PHRASES: dict[str, tuple[str, ...]] = {
         "nie",
         "ruc",
         "rif",
+        # Guatemala's DPI and the number it carries, the CUI: 13 digits read as an
+        # amount, its canaries' last four (department, municipality) drawn at random
+        "dpi",
+        "cui",
         "national id",
         "tax id",
     ),
