@@ -444,7 +444,10 @@ class IdPart:
 #: The parts of an id column read for a column deciding them: its start by three
 #: digits, else two; its end by four, else two (`IdPart`). The longer first: a
 #: Guatemalan DPI's last four digits are its department and municipality together.
-ID_PARTS = ((IdPart(end=False, digits=3), IdPart(end=False, digits=2)),)
+ID_PARTS = (
+    (IdPart(end=False, digits=3), IdPart(end=False, digits=2)),
+    (IdPart(end=True, digits=4), IdPart(end=True, digits=2)),
+)
 
 
 @dataclass(frozen=True)
