@@ -99,6 +99,7 @@ def by_name(schema, name: str) -> Column:
         ("NI Number", "id"),
         ("Tenancy Ref", "id"),
         ("DPI", "id"),
+        ("No. de CUI", "id"),
     ],
 )
 def test_header_kinds(header: str, kind: str | None) -> None:

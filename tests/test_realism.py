@@ -3117,6 +3117,69 @@ def test_an_account_whose_bank_code_follows_the_bank_column_keeps_it() -> None:
     assert all(row[2][17] == _clabe_check(row[2][:17]) for row in made)
 
 
+def _luhn_check(body: str) -> str:
+    total = 0
+    for i, d in enumerate(reversed(body)):
+        n = int(d) * (2 if i % 2 == 0 else 1)
+        total += n - 9 if n > 9 else n
+    return str((10 - total % 10) % 10)
+
+
+#: Dominican municipalities and the offices their cedulas start with ("036" Tamboril)
+DO_OFFICES = {"SANTIAGO": ["031"], "TAMBORIL": ["036"], "HIGUEY": ["028"], "LA ROMANA": ["026"],
+              "SANTO DOMINGO ESTE": ["223", "223", "402"], "DISTRITO NACIONAL": ["001"],
+              "LA VEGA": ["047"], "SAN FRANCISCO DE MACORIS": ["056"], "MOCA": ["054"],
+              "BANI": ["003"]}  # fmt: skip
+
+
+def test_a_dominican_cedula_starts_with_an_office_of_its_municipality() -> None:
+    """A Dominican cedula "036-2297113-7" starts with the issuing municipality's office:
+    the start of an id with separators was none, and 21 of 24 canaries had an office
+    their municipality never used ("036" of Tamboril on a row of Higüey)."""
+    r = random.Random(24)
+    rows = []
+    for _ in range(400):
+        place = r.choice(list(DO_OFFICES))
+        body = r.choice(DO_OFFICES[place]) + f"{r.randrange(10**7):07d}"
+        cedula = f"{body[:3]}-{body[3:]}-{_luhn_check(body)}"
+        rows.append([f"{r.choice(SINGLE)} {r.choice(SURNAMES_MX)}", cedula, place])
+    used: dict[str, set[str]] = {}
+    for row in rows:
+        used.setdefault(row[2], set()).add(row[1][:3])
+    made = canaries_of(Sample(["NOMBRE", "CEDULA", "MUNICIPIO"], rows, True, len(rows)), 8, 40)
+    assert all(row[1][:3] in used[row[2]] for row in made), made
+    assert all(re.fullmatch(r"\d{3}-\d{7}-\d", row[1]) for row in made), made
+    assert all(row[1][-1] == _luhn_check(row[1][:3] + row[1][4:11]) for row in made), made
+    assert not {row[1] for row in made} & {row[1] for row in rows}
+
+
+#: Guatemalan (department, municipality) and the last four digits of their DPIs
+GT_CODES = {("SOLOLA", "SOLOLA"): "0701", ("GUATEMALA", "MIXCO"): "0108",
+            ("GUATEMALA", "GUATEMALA"): "0101", ("QUETZALTENANGO", "QUETZALTENANGO"): "0901",
+            ("ESCUINTLA", "ESCUINTLA"): "0501", ("ALTA VERAPAZ", "COBAN"): "1601"}  # fmt: skip
+
+
+def test_a_guatemalan_dpi_ends_with_its_municipalitys_code() -> None:
+    """A Guatemalan DPI "NNNNNNNNCDDMM" ends with its department's and municipality's
+    codes: only an id's start followed another column, and 24 of 24 canaries ended
+    "...1268" on rows of Sololá where real rows end "...0701"."""
+    r = random.Random(25)
+    rows = []
+    for _ in range(400):
+        where = r.choice(list(GT_CODES))
+        first = f"{r.randrange(10**7, 10**8)}"
+        check = sum(int(d) * (i + 2) for i, d in enumerate(first)) % 11 % 10
+        rows.append(
+            [f"{r.choice(SINGLE)} {r.choice(SURNAMES_MX)}", f"{first}{check}{GT_CODES[where]}",
+             *where]
+        )  # fmt: skip
+    sample = Sample(["NOMBRE", "DPI", "DEPARTAMENTO", "MUNICIPIO"], rows, True, len(rows))
+    made = canaries_of(sample, 9, 40)
+    assert all(row[1][-4:] == GT_CODES[(row[2], row[3])] for row in made), made
+    assert all(re.fullmatch(r"\d{13}", row[1]) for row in made), made
+    assert not {row[1] for row in made} & {row[1] for row in rows}
+
+
 def _us_moment(text: str) -> datetime:
     return datetime.strptime(text, "%m/%d/%Y %I:%M %p")
 

@@ -292,14 +292,16 @@ HEADER_PHRASES: dict[str, tuple[str, ...]] = {
         "nie",
         "ruc",
         "rif",
-        "national id",
-        "tax id",
-        # Italy's codice fiscale, Guatemala's DPI and CUI, Britain's National
-        # Insurance number, France's NIR, a member's or tenancy's reference
-        "codice fiscale",
-        "cf",
+        # Guatemala's DPI and the number it carries, the CUI: 13 digits read as an
+        # amount, its canaries' last four (department, municipality) drawn at random
         "dpi",
         "cui",
+        "national id",
+        "tax id",
+        # Italy's codice fiscale, Britain's National Insurance number, France's NIR,
+        # a member's or tenancy's reference
+        "codice fiscale",
+        "cf",
         "ni number",
         "national insurance number",
         "nino",

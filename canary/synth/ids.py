@@ -20,7 +20,7 @@ import random
 import re
 import statistics
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -400,14 +400,65 @@ def text_between(
     return None
 
 
-def id_start(value: str, digits: int = 3) -> str:
-    """How an id starts, where a column of them may tell something by it: its letters
-    and signs before the first digit ("TOR-" of "TOR-01986"), or for one of digits alone
-    its first `digits` (a bank account's bank code, an Ecuadorian cedula's province)."""
-    m = re.match(r"\D+", value)
-    if m is not None:
-        return m.group(0)
-    return value[:digits] if value.isdigit() else ""
+@dataclass(frozen=True)
+class IdPart:
+    """A stretch of an id that another column may decide: its start (`end` False) or
+    its end, `digits` digits of it. A start is the letters and signs before the first
+    digit where there are some ("TOR-" of "TOR-01986"), else the first `digits` digits
+    (a bank account's bank code, an Ecuadorian cedula's province, the municipality's
+    office "036" of a Dominican cedula "036-2297113-7", whatever separators lie
+    between); an end is the last `digits` digits (a Guatemalan DPI's department and
+    municipality, "0701" of Solola). An id of no more digits than that has none: the
+    part would be the whole id."""
+
+    end: bool
+    digits: int
+
+    def spots(self, value: str) -> list[int]:
+        """Where in `value` this part's characters are (none: it has no such part)."""
+        if not self.end and (lead := re.match(r"\D+", value)) is not None:
+            return list(range(lead.end()))
+        at = [i for i, ch in enumerate(value) if ch.isdigit()]
+        if len(at) <= self.digits:
+            return []
+        return at[-self.digits :] if self.end else at[: self.digits]
+
+    def of(self, value: str) -> str:
+        """This part of `value` ("" for none)."""
+        return "".join(value[i] for i in self.spots(value))
+
+    def put(self, value: str, want: str) -> str:
+        """`value` with `want` for this part, its other characters (separators too) as
+        they were; as it is where it has no such part."""
+        at = self.spots(value)
+        if not at:
+            return value
+        if len(want) == len(at):
+            out = list(value)
+            for i, ch in zip(at, want, strict=True):
+                out[i] = ch
+            return "".join(out)
+        return value[: at[0]] + want + value[at[-1] + 1 :]  # a lead of another length
+
+
+#: The parts of an id column read for a column deciding them: its start by three
+#: digits, else two; its end by four, else two (`IdPart`). The longer first: a
+#: Guatemalan DPI's last four digits are its department and municipality together.
+ID_PARTS = (
+    (IdPart(end=False, digits=3), IdPart(end=False, digits=2)),
+    (IdPart(end=True, digits=4), IdPart(end=True, digits=2)),
+)
+
+
+@dataclass(frozen=True)
+class DecidedPart:
+    """A part (`IdPart`) of the ids of column `column` that column `parent` (a category
+    or a place) decides, with the commonest such part of each of the parent's values."""
+
+    column: int
+    part: IdPart
+    parent: int
+    commonest: Mapping[str, str]
 
 
 def _shared_start(a: str, b: str) -> int:
