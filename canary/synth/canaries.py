@@ -77,6 +77,7 @@ from canary.synth.ids import (
     letters_in_ids,
     new_id,
     prediction_gain,
+    share_gain,
     text_between,
     write_letters,
 )
@@ -1073,14 +1074,17 @@ class CanaryFactory:
             by_column.setdefault(decided.column, []).append(decided)
         for index, parts in by_column.items():
             value = text = row[index].strip()
+            r = random.Random(f"{p.seed}:prefix:{index}")
             for d in parts:
-                want = d.commonest.get(self._dep_key(d.parent, row[d.parent]))
+                group = self._dep_key(d.parent, row[d.parent])
+                if d.fits(group, d.part.of(text)):
+                    continue
+                want = d.draw(group, r)
                 if want:
                     text = d.part.put(text, want)
             if not value or text == value:
                 continue
             kept = {i for d in parts for i in d.part.spots(text)}
-            r = random.Random(f"{p.seed}:prefix:{index}")
             got = self._first_free(self.cols[index], p, _redrawn(text, r, 0, kept))
             if got is not None:
                 row[index] = got
@@ -1094,11 +1098,15 @@ class CanaryFactory:
             self._id_parts = []
             rows = self.rows[:: max(1, len(self.rows) // DEPENDENCE_ROWS)][:DEPENDENCE_ROWS]
             key = self._dep_key
+            # a parent of many values with enough rows each (a Guatemalan list's 135
+            # municipalities decide its DPIs' last four digits)
             parents = [
                 c.index
                 for c in self.cols
                 if c.kind in ("category", "place")
-                and 2 <= len({key(c.index, row[c.index]) for row in rows}) <= DEPENDENCE_VALUES
+                and 2
+                <= len({key(c.index, row[c.index]) for row in rows})
+                <= min(PART_VALUES, len(rows) / PART_ROWS)
             ]
             for c in self.cols:
                 if c.kind != "id" or (self.keep_sorted and (c.sorted or c.fmt.get("text_order"))):
@@ -1117,25 +1125,25 @@ class CanaryFactory:
         key = self._dep_key
         pairs = [(row, part.of(row[c.index].strip())) for row in rows if row[c.index].strip()]
         held = [st for _row, st in pairs]
-        if len(pairs) < MIN_DEPENDENCE_ROWS or not 2 <= len(set(held)) <= DEPENDENCE_VALUES:
+        if len(pairs) < MIN_DEPENDENCE_ROWS or not 2 <= len(set(held)) <= PART_VALUES:
             return None
         best = max(
             parents,
-            key=lambda k: prediction_gain(
-                held, [key(k, row[k]) for row, _st in pairs], of_misses=True
-            ),
+            key=lambda k: share_gain(held, [key(k, row[k]) for row, _st in pairs]),
             default=None,
         )
         if best is None:
             return None
         groups = [key(best, row[best]) for row, _st in pairs]
-        if prediction_gain(held, groups, of_misses=True) < PREFIX_GAIN:
+        if (
+            share_gain(held, groups) < PART_SHARE_GAIN
+            and prediction_gain(held, groups, of_misses=True) < PREFIX_GAIN
+        ):
             return None
         by_value: dict[str, Counter[str]] = {}
         for group, got in zip(groups, held, strict=True):
             by_value.setdefault(group, Counter())[got] += 1
-        commonest = {g: n.most_common(1)[0][0] for g, n in by_value.items()}
-        return DecidedPart(c.index, part, best, commonest)
+        return DecidedPart(c.index, part, best, by_value)
 
     def _keep_letters_in_ids(self, row: list[str], p: Persona) -> None:
         """A key that holds letters of its holder's names, or a character for the sex
@@ -3344,6 +3352,13 @@ RUN_TIE_MARGIN = 0.1
 #: How much of what an id's commonest start (or end) misses another column must predict
 #: for that part to follow it (`_decided_id_parts`).
 PREFIX_GAIN = 0.8
+#: ... or how much its values narrow the parts their rows hold (`share_gain`): a
+#: part is then drawn among those of rows of the canary's value, at their frequencies.
+PART_SHARE_GAIN = 0.3
+#: Distinct parts, and values of a column deciding them, at most; and rows per value
+#: of that column, at least.
+PART_VALUES = 400
+PART_ROWS = 3
 
 
 def _redrawn(value: str, r: random.Random, keep: int, fixed: Collection[int] = ()) -> Iterator[str]:

@@ -349,6 +349,32 @@ def prediction_gain(
     return (_left_out_hits(values, groups) - base) / room if room else 0.0
 
 
+def share_gain(values: Sequence[str], groups: Sequence[str]) -> float:
+    """How much more often a row's value is held by the other rows of its group than by
+    the other rows at large, as a share of what the latter leave: near 1 when the
+    groups decide the value, 0 when they tell nothing, and in between where a group
+    narrows it to a few (a Dominican municipality's cedulas start with its office's
+    code or the national "402"; `prediction_gain` of the commonest saw half of that)."""
+    n = len(values)
+    if n < 2:
+        return 0.0
+    total = Counter(values)
+    sizes = Counter(groups)
+    by: dict[str, Counter[str]] = {}
+    for v, g in zip(values, groups, strict=True):
+        by.setdefault(g, Counter())[v] += 1
+    at_large = sum((total[v] - 1) / (n - 1) for v in values) / n
+    in_group = (
+        sum(
+            (by[g][v] - 1) / (sizes[g] - 1)
+            for v, g in zip(values, groups, strict=True)
+            if sizes[g] > 1
+        )
+        / n
+    )
+    return (in_group - at_large) / (1 - at_large) if at_large < 1 else 0.0
+
+
 def _left_out_hits(chars: Sequence[str], groups: Sequence[str]) -> int:
     """Rows whose character is the commonest (ties counting) among the other rows of
     their group."""
@@ -453,12 +479,26 @@ ID_PARTS = (
 @dataclass(frozen=True)
 class DecidedPart:
     """A part (`IdPart`) of the ids of column `column` that column `parent` (a category
-    or a place) decides, with the commonest such part of each of the parent's values."""
+    or a place) decides or narrows, with the parts each of the parent's values holds
+    and how often."""
 
     column: int
     part: IdPart
     parent: int
-    commonest: Mapping[str, str]
+    held: Mapping[str, Counter[str]]
+
+    def fits(self, group: str, part: str) -> bool:
+        """Whether rows of the parent's value `group` hold `part` (True for a value
+        the sample never showed)."""
+        parts = self.held.get(group)
+        return parts is None or part in parts
+
+    def draw(self, group: str, r: random.Random) -> str | None:
+        """A part of `group`'s, at the frequency its rows hold it (None: no such rows)."""
+        parts = self.held.get(group)
+        if not parts:
+            return None
+        return r.choices(list(parts), weights=list(parts.values()))[0]
 
 
 def _shared_start(a: str, b: str) -> int:
