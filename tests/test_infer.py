@@ -100,6 +100,10 @@ def by_name(schema, name: str) -> Column:
         ("Tenancy Ref", "id"),
         ("DPI", "id"),
         ("No. de CUI", "id"),
+        # a guardian's whole name, not the pupil's given name; the guardian's phone
+        ("NOMBRE ACUDIENTE", "full_name"),
+        ("Guardian Name", "full_name"),
+        ("TELÉFONO ACUDIENTE", "phone"),
     ],
 )
 def test_header_kinds(header: str, kind: str | None) -> None:

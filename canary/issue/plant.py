@@ -486,6 +486,10 @@ def _warn_of_a_lone_sparse_contact(schema: Any, other_phones: list[int]) -> None
         )
 
 
+#: A share of an email column's addresses at mainstream providers that, with no mailbox
+#: registered, gets a warning (a hospital's patients all at gmail, hotmail, yahoo: every
+#: canary at the canary domain, found by that alone).
+MAINSTREAM_WARN = 0.8
 #: A lone contact column empty in this share of rows or more gets a warning.
 SPARSE_CONTACT = 0.3
 
@@ -937,6 +941,16 @@ def _mailbox_addresses(
     with store.session() as s:
         active = mailboxes_in(s, active_only=True)
         if not active:
+            if sum(mix.values()) >= MAINSTREAM_WARN:
+                log.warning(
+                    "%.0f%% of the email column's addresses are at mainstream providers "
+                    "(%s) and no mailbox is registered: every canary's address is on the "
+                    "canary domains, and keeping only the big providers' addresses removes "
+                    "them all; register mailboxes at those providers with 'canary mailbox "
+                    "add' (docs/mailboxes.md)",
+                    100 * sum(mix.values()),
+                    ", ".join(f"{d} {100 * x:.0f}%" for d, x in list(mix.items())[:4]),
+                )
             return
         pools: dict[str, list[tuple[str, str]]] = {}
         for m in active:

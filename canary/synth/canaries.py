@@ -74,6 +74,7 @@ from canary.synth.ids import (
     PositionModel,
     births_in_ids,
     date_stamps,
+    explained_share,
     letters_in_ids,
     new_id,
     prediction_gain,
@@ -265,6 +266,7 @@ class CanaryFactory:
         self._unique_share: dict[int, float] = {}
         self._sex_value: dict[tuple[int, str], Counter[str]] = {}
         self._alnum_codes: dict[int, bool] = {}
+        self._amount_parents: list[tuple[int, int, dict[str, AmountCells]]] | None = None
         self._date_spans: dict[int, tuple[date, date]] = {}
         self._donors: dict[tuple[int | None, str], list[list[str]]] = {}
         self._id_owner: dict[tuple[int, str], int] = {}
@@ -531,11 +533,23 @@ class CanaryFactory:
         return female_share_of_names(firsts, self.profile)
 
     def _learn_births(self) -> list[date]:
+        """The births canaries are drawn from: those of the rows with an email or a
+        phone, as every canary has one (where the table has such columns). From every
+        row, 5 of 24 canaries of an Italian registry were children under 14 with a
+        mobile or an email, which no child there had."""
         births = self._kind("birth_date")
         if not births:
             return []
         fmt: DateFormat = births[0].fmt["date"]
-        return [d[0] for d in (fmt.parse(v) for v in births[0].values[:5000]) if d]
+        contacts = [c.index for c in self.cols if c.kind in ("email", "phone")]
+        at = births[0].index
+        reached = [
+            row[at]
+            for row in self.rows
+            if row[at].strip() and any(row[k].strip() for k in contacts)
+        ]
+        values = reached if len(reached) >= MIN_BIRTHS else births[0].values
+        return [d[0] for d in (fmt.parse(v) for v in values[:5000]) if d]
 
     def _learn_age_reference(self) -> tuple[date, date]:
         """The first and last day the table's ages may have been computed on
@@ -835,6 +849,7 @@ class CanaryFactory:
         self._owners_email(row, persona)
         self._keep_date_order(row, persona)
         self._keep_date_parts(row)
+        self._keep_numbers_by_category(row, persona)
         self._keep_number_relations(row, persona)
         moved = self._keep_ids_with_birth(row, persona)
         if moved:  # a date the id decided: what follows from it, again
@@ -1377,6 +1392,70 @@ class CanaryFactory:
             if held:
                 row[child] = random.Random(f"{p.seed}:follows:{child}").choice(held)
 
+    def _keep_numbers_by_category(self, row: list[str], p: Persona) -> None:
+        """An amount a category sets the range of (a salary by job title, a rent by
+        bedrooms: `_numbers_by_category`) is drawn as `_number` draws it, from the cells
+        of the real rows of the canary's category. Drawn from the whole column, 14 of
+        24 canaries of a payroll earned outside every salary of their post."""
+        grouped = self._grouped_columns()
+        for child, parent, cells in self._numbers_by_category():
+            if not row[child].strip() or child in grouped:
+                continue
+            group = self._dep_key(parent, row[parent])
+            held = cells.get(group)
+            if held:
+                r = random.Random(f"{p.seed}:amount:{child}")
+                row[child] = self._number(self.cols[child], r, held[0], held[1])
+
+    def _numbers_by_category(self) -> list[tuple[int, int, dict[str, AmountCells]]]:
+        """(number column, category column, the number's cells by the category's value,
+        with the least and greatest of them)
+        where a category of a few values explains most of the number's spread
+        (`explained_share` of its logarithm at least `AMOUNT_SHARE`), and each value
+        has rows enough to draw from."""
+        if self._amount_parents is None:
+            self._amount_parents = []
+            rows = self.rows[:: max(1, len(self.rows) // DEPENDENCE_ROWS)][:DEPENDENCE_ROWS]
+            key = self._dep_key
+            parents = [
+                c.index
+                for c in self.cols
+                if c.kind in ("category", "place", "number", "age")
+                and 2
+                <= len({key(c.index, row[c.index]) for row in rows})
+                <= min(DEPENDENCE_VALUES, len(rows) / AMOUNT_ROWS)
+            ]
+            followed = {child for _parent, child in self._dependencies()}
+            for c in self.cols:
+                if c.kind != "number" or c.index in followed:
+                    continue
+                pairs = [
+                    (row, math.log1p(abs(x)))
+                    for row in rows
+                    if (x := parse_number(row[c.index])) is not None
+                ]
+                if len(pairs) < MIN_DEPENDENCE_ROWS:
+                    continue
+                scores = [
+                    (explained_share([x for _r, x in pairs], [key(k, r[k]) for r, _x in pairs]), k)
+                    for k in parents
+                    if k != c.index
+                ]
+                share, best = max(scores, default=(0.0, -1))
+                if share < AMOUNT_SHARE:
+                    continue
+                cells: dict[str, list[str]] = {}
+                spans: dict[str, list[float]] = {}
+                for row in self.rows:
+                    x = parse_number(row[c.index])
+                    if x is not None:
+                        group = key(best, row[best])
+                        cells.setdefault(group, []).append(row[c.index])
+                        spans.setdefault(group, []).append(x)
+                held = {g: (v, (min(spans[g]), max(spans[g]))) for g, v in cells.items()}
+                self._amount_parents.append((c.index, best, held))
+        return self._amount_parents
+
     def _dependencies(self) -> list[tuple[int, int]]:
         """(parent, child) column pairs, parents first: a child is a category, yes/no or
         few-valued number column whose value its parent (a category, an age, a birth
@@ -1519,14 +1598,17 @@ class CanaryFactory:
         return fixed
 
     def _blank_contacts(self, p: Persona, phone: str | None) -> set[int]:
-        """The primary contact columns (email, phone) this canary leaves empty: each as
-        often as the table's rows leave it empty, never both (a canary keeps an
-        identifier we control), and an email that reaches a mailbox stays.
+        """The primary contact columns (email, phone) this canary leaves empty: as the
+        table's rows with at least one of them leave them, both filled as often as
+        there (a canary keeps an identifier we control, so never neither), and an
+        email that reaches a mailbox stays.
 
-        A row with neither counts for each column it leaves empty: the canary leaves
-        one of them empty instead. Drawn from the rows that have at least one, as
-        before, a phone was empty in 10% of a voter list's canaries against 22% of its
-        rows (8% have neither). What is left is the pair: no canary has both empty.
+        Each column empty as often as among all rows (rows with neither counted for
+        one of them) made the pair a tell: an Italian registry's rows had both in 34%
+        and exactly one in 41%, its canaries both in 10% and exactly one in 90% (23 of
+        24). Drawn as the rows with a contact hold them, every pattern a canary can
+        have is as likely among canaries as among such rows; only rows with neither
+        stay the real rows' own.
         """
         if len(self._primary) < 2 or not phone or not p.email or not self.rows:
             return set()
@@ -1542,22 +1624,16 @@ class CanaryFactory:
         return blank
 
     def _learn_contact_patterns(self) -> list[tuple[frozenset[int], float]]:
-        """(columns left empty, share) for a canary: each primary contact column empty
-        as often as in the table's rows, one at a time. Where the columns' empty shares
-        add up to more than one, they are scaled down to one (every canary leaves one
-        empty)."""
+        """(primary contact columns left empty, share) among the rows with at least one
+        of them filled."""
         cols = sorted(self._primary)
-        empty = {i: sum(1 for row in self.rows if not row[i].strip()) for i in cols}
-        n = len(self.rows)
-        shares = {i: empty[i] / n for i in cols}
-        total = sum(shares.values())
-        if total > 1:
-            shares = {i: x / total for i, x in shares.items()}
-        out = [(frozenset({i}), x) for i, x in shares.items() if x > 0]
-        rest = 1 - sum(x for _b, x in out)
-        if rest > 0:
-            out.append((frozenset(), rest))
-        return out
+        held = Counter(
+            frozenset(i for i in cols if not row[i].strip())
+            for row in self.rows
+            if any(row[i].strip() for i in cols)
+        )
+        total = sum(held.values())
+        return [(blank, n / total) for blank, n in held.items()] if total else []
 
     def _empty(self, c: Column, r: random.Random) -> bool:
         return r.random() < c.empty_rate
@@ -2732,20 +2808,28 @@ class CanaryFactory:
         owner = self._id_owner.setdefault((c.index, value), p.seed)
         return owner == p.seed
 
-    def _number(self, c: Column, r: random.Random) -> str:
-        """A real value of the column, else one near it, written as it is: a cell drawn
-        at random, kept where other cells hold its value too, and where it is the only
-        one, a value no row holds near it (values seen once stand for the new ones, as
-        Good-Turing has it). Deciding apart whether to make a new value and varying any
-        cell, a customer list's "$0.00" (one row in ten) gave one canary in ten a "$1.00"
-        no row holds."""
-        base = r.choice(self._cells(c))
+    def _number(
+        self,
+        c: Column,
+        r: random.Random,
+        cells: Sequence[str] = (),
+        bounds: tuple[float, float] | None = None,
+    ) -> str:
+        """A real value of the column (of `cells`, where given, and within `bounds`),
+        else one near it, written as it is: a cell drawn at random, kept where other
+        cells hold its value too, and where it is the only one, a value no row holds
+        near it (values seen once stand for the new ones, as Good-Turing has it).
+        Deciding apart whether to make a new value and varying any cell, a customer
+        list's "$0.00" (one row in ten) gave one canary in ten a "$1.00" no row holds."""
+        base = r.choice(cells or self._cells(c))
         counts = self._value_counts(c)
         if not base or counts.get(base.strip(), 0) != 1:
             return base
         # A value no row holds: a varied "38" that lands on another row's "41" would
         # make canaries' values repeat twice as often as real rows' do.
         fmt = c.fmt.get("number") or {}
+        if bounds is not None:
+            fmt = {**fmt, "min": bounds[0], "max": bounds[1]}
         for attempt in range(NOVEL_TRIES):
             # wider each time: a small whole amount ("5") has few neighbours within 15%
             # and all may be held, which made canaries' amounts repeat real ones half as
@@ -3352,6 +3436,14 @@ RUN_TIE_MARGIN = 0.1
 #: How much of what an id's commonest start (or end) misses another column must predict
 #: for that part to follow it (`_decided_id_parts`).
 PREFIX_GAIN = 0.8
+#: Births of rows with a contact, at least, for canaries' births to be drawn from them.
+MIN_BIRTHS = 30
+#: An amount column's cells of one value of a category, and their least and greatest.
+AmountCells = tuple[list[str], tuple[float, float]]
+#: A category explaining this share of an amount's spread (of its logarithm) or more
+#: sets the amount's range (`_numbers_by_category`), with this many rows per value.
+AMOUNT_SHARE = 0.5
+AMOUNT_ROWS = 5
 #: ... or how much its values narrow the parts their rows hold (`share_gain`): a
 #: part is then drawn among those of rows of the canary's value, at their frequencies.
 PART_SHARE_GAIN = 0.3

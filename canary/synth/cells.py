@@ -346,6 +346,8 @@ def id_format_of(values: list[str]) -> dict[str, Any] | None:
         "uniform": len(prefixes) == 1 and len(suffixes) == 1,
         #: Every prefix with its count ("A-", "B-"...), for tables that mix series.
         "prefixes": dict(prefixes.most_common(50)),
+        #: ... and every suffix (a British National Insurance number's A to D).
+        "suffixes": dict(suffixes.most_common(50)),
         "lengths": lengths,
     }
 

@@ -166,6 +166,20 @@ HEADER_PHRASES: dict[str, tuple[str, ...]] = {
         "titular",
         "nome completo",
         "nome do cliente",
+        # someone else's whole name: a pupil's guardian, an emergency contact ("NOMBRE
+        # ACUDIENTE" read as a given name got the pupil's mother a name of no surname
+        # of the pupil's: 16 of 24)
+        "nombre acudiente",
+        "nombre del acudiente",
+        "nombre de acudiente",
+        "nombre del tutor",
+        "nombre del responsable",
+        "nombre de la madre",
+        "nombre del padre",
+        "contacto de emergencia",
+        "guardian name",
+        "parent name",
+        "emergency contact name",
         "nom et prenom",
         "nom prenom",
         "nom complet",

@@ -65,6 +65,9 @@ def new_id(
         prefix = _id_prefix(prev, prefix)
     elif sorted_ and nxt is not None:
         prefix = _id_prefix(nxt, prefix)
+    suffixes: dict[str, int] = fmt.get("suffixes") or {}
+    if len(suffixes) > 1:  # each at its own frequency: one for all was 22 of 24 "B"s
+        fmt = {**fmt, "suffix": r.choices(list(suffixes), weights=list(suffixes.values()))[0]}
     cap = 10 ** int(fmt["width"]) - 1 if fmt.get("width") else None
     steps: dict[int, int] = {int(k): v for k, v in (fmt.get("steps") or {}).items()}
     if between:
@@ -373,6 +376,25 @@ def share_gain(values: Sequence[str], groups: Sequence[str]) -> float:
         / n
     )
     return (in_group - at_large) / (1 - at_large) if at_large < 1 else 0.0
+
+
+def explained_share(values: Sequence[float], groups: Sequence[str]) -> float:
+    """The share of the values' spread (sum of squares about their mean) that their
+    groups' means explain, less what as many groups would explain by chance ((k - 1) /
+    (n - 1), so that a category telling nothing scores about 0)."""
+    n = len(values)
+    if n < 3:
+        return 0.0
+    mean = sum(values) / n
+    total = sum((x - mean) ** 2 for x in values)
+    if total <= 0:
+        return 0.0
+    sums: dict[str, list[float]] = {}
+    for x, g in zip(values, groups, strict=True):
+        sums.setdefault(g, []).append(x)
+    between = sum(len(xs) * (sum(xs) / len(xs) - mean) ** 2 for xs in sums.values())
+    chance = (len(sums) - 1) / (n - 1)
+    return (between / total - chance) / (1 - chance) if chance < 1 else 0.0
 
 
 def _left_out_hits(chars: Sequence[str], groups: Sequence[str]) -> int:
