@@ -3651,8 +3651,10 @@ def test_a_canarys_birth_is_one_of_a_row_with_a_contact() -> None:
         assert datetime.strptime(row[2], "%d/%m/%Y").date() <= date(2011, 1, 1), row
 
 
-@pytest.mark.parametrize(("domains", "warned"), [(["gmail.com", "hotmail.com"], True),
-                                                   (["empresa.com.mx", "gmail.com"], False)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("domains", "warned"),
+    [(["gmail.com", "hotmail.com"], True), (["empresa.com.mx", "gmail.com"], False)],
+)
 def test_an_email_column_at_the_big_providers_without_a_mailbox_is_warned_of(
     ready: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture, domains, warned
 ) -> None:
