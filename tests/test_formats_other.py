@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from canary.errors import InputError
 from canary.formats import Collision, CopyTarget, Insertion, open_table
+from canary.formats._values import RawFloat
 from tests.conftest import pg_schema_url
 
 
@@ -300,9 +301,9 @@ def test_collision_in_typed_formats_leaves_nothing(tmp_path):
     ("text", "kind", "value"),
     [
         ("12", "int", 12),
-        ("1,234.50", "float", 1234.5),
-        ("93916,70", "float", 93916.70),
-        ("93916.70", "float", 93916.70),
+        ("1,234.50", "float", RawFloat("1234.50")),
+        ("93916,70", "float", RawFloat("93916.70")),
+        ("93916.70", "float", RawFloat("93916.70")),
         ("7", "float", 7),
         ("abc", "float", "abc"),
         ("true", "bool", True),
@@ -318,6 +319,8 @@ def test_canary_text_becomes_the_column_type(text, kind, value):
 
     got = from_text(text, kind)
     assert got == value and type(got) is type(value)
+    if isinstance(value, RawFloat):  # written back as the column writes it
+        assert got.text == value.text
 
 
 def test_header_index_skips_titles_but_not_an_unnamed_first_column() -> None:
@@ -355,3 +358,67 @@ def test_json_canary_amounts_are_floats_where_the_column_writes_floats(tmp_path)
     table.write_copies([t])
     written = [json.loads(x) for x in t.path.read_text(encoding="utf-8").splitlines()]
     assert isinstance(written[t.positions[0]]["monto"], float)
+
+
+def _one_per_line(objs: list[dict]) -> str:
+    return "[\n  " + ",\n  ".join(json.dumps(o, ensure_ascii=False) for o in objs) + "\n]\n"
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        _one_per_line,  # an export of one object per line: reformatted whole before
+        lambda objs: json.dumps(objs),
+        lambda objs: (
+            "[\n\t" + ",\n\t".join(json.dumps(o, separators=(",", ":")) for o in objs) + "\n]"
+        ),
+        lambda objs: json.dumps(objs, indent=4, ensure_ascii=False) + "\n",
+    ],
+)
+def test_a_json_arrays_elements_are_kept_as_written(tmp_path, write):
+    """Written back whole in a style guessed from the start of the file, an array of one
+    object per line came out indented over several lines: every real row changed, which
+    the copy's contract forbids. Each element is now kept byte for byte, canaries
+    written in their neighbour's style."""
+    objs = people(30)
+    text = write(objs)
+    src = tmp_path / "t.json"
+    src.write_text(text, encoding="utf-8")
+    table = open_table(src)
+    table.sample()
+    t = CopyTarget(tmp_path / "c.json", [Insertion(f, maker(CANARY)) for f in (0.0, 0.5, 1.0)])
+    table.write_copies([t])
+    copy = t.path.read_text(encoding="utf-8")
+    got = json.loads(copy)
+    assert [o for i, o in enumerate(got) if i not in t.positions] == objs
+    assert all(got[k]["nombre"] == "Canario Pérez" for k in t.positions)
+    at = 0
+    decoder = json.JSONDecoder()
+    for _ in objs:  # each element's own text, as the source writes it
+        start = text.index("{", at)
+        _obj, end = decoder.raw_decode(text, start)
+        assert text[start:end] in copy, text[start:end]
+        at = end
+    if "\n" not in text.strip():
+        assert "\n" not in copy.strip()
+
+
+def test_json_numbers_keep_the_decimals_they_are_written_with(tmp_path):
+    """Parsed as floats, a JSON export's "saldo": 0.00 came back 0.0 in every row of an
+    array's copy, and a JSON Lines copy's canaries had 0.0 and 247.4 among 0.00s."""
+    lines = [
+        f'{{"id": {i}, "saldo": {["0.00", "12.50", "-131.32", "1000.00"][i % 4]}}}'
+        for i in range(40)
+    ]
+    array = tmp_path / "t.json"
+    array.write_text("[\n  " + ",\n  ".join(lines) + "\n]\n", encoding="utf-8")
+    jsonl = tmp_path / "t.jsonl"
+    jsonl.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for src in (array, jsonl):
+        table = open_table(src)
+        assert table.sample().rows[0] == ["0", "0.00"]
+        t = CopyTarget(tmp_path / f"c{src.suffix}", [Insertion(0.5, maker(["999", "247.40"]))])
+        table.write_copies([t])
+        copy = t.path.read_text(encoding="utf-8")
+        assert copy.count('"saldo": 0.00') == 10
+        assert '"saldo": 247.40' in copy

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import secrets
 import unicodedata
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
@@ -21,6 +22,50 @@ from canary.formats.table import CopyTarget
 log = logging.getLogger(__name__)
 
 _INT = re.compile(r"[-+]?\d+")
+#: A JSON number with a fraction or an exponent, as JSON writes one.
+_JSON_FLOAT = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?")
+
+
+class RawFloat(float):
+    """A JSON number with a fraction or an exponent, with the text it was written as
+    ("0.00", "247.40", "1e5"): parsed as a float, a JSON export's "0.00" came back
+    "0.0", in every row of a JSON array's copy and in a JSON Lines copy's canaries."""
+
+    text: str
+
+    def __new__(cls, text: str) -> RawFloat:
+        made = super().__new__(cls, text)
+        made.text = text
+        return made
+
+
+def loads(text: str) -> Any:
+    """JSON text, its numbers with a fraction or an exponent as `RawFloat`s."""
+    return json.loads(text, parse_float=RawFloat)
+
+
+def dumps(value: Any, **kw: Any) -> str:
+    """`json.dumps`, with `RawFloat`s written as their own text."""
+    raws: list[str] = []
+    mark = secrets.token_hex(8)
+
+    def swap(v: Any) -> Any:
+        if isinstance(v, RawFloat):
+            raws.append(v.text)
+            return f"\x00{mark}:{len(raws) - 1}\x00"
+        if isinstance(v, dict):
+            return {k: swap(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [swap(x) for x in v]
+        return v
+
+    text = json.dumps(swap(value), **kw)
+    if not raws:
+        return text
+    marked = re.compile(r'"\\u0000' + mark + r':(\d+)\\u0000"')
+    return marked.sub(lambda m: raws[int(m.group(1))], text)
+
+
 _FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 
@@ -30,6 +75,8 @@ def to_text(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, RawFloat):
+        return value.text
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
     if isinstance(value, datetime):
@@ -94,8 +141,10 @@ def from_text(text: str, kind: str, nullable: bool = True) -> Any:
             return int(t)
         if kind == "float":
             num = _plain_number(t)
-            if num is not None:
-                return int(num) if _INT.fullmatch(num) else float(num)
+            if num is not None and _INT.fullmatch(num):
+                return int(num)
+            if num is not None:  # as written where JSON could write it so ("12.50")
+                return RawFloat(num) if _JSON_FLOAT.fullmatch(num) else float(num)
         if kind == "bool" and t.lower() in ("true", "false", "1", "0", "yes", "no", "sí", "si"):
             return t.lower() in ("true", "1", "yes", "sí", "si")
         if kind == "datetime":

@@ -21,9 +21,12 @@ from canary.formats._files import Outputs, sha256_file
 from canary.formats._needles import NeedleScanner
 from canary.formats._nested import build, flat_paths, get, header_names
 from canary.formats._values import (
+    RawFloat,
     as_written,
     column_kind,
+    dumps,
     from_text,
+    loads,
     place_rows,
     share,
     to_text,
@@ -59,7 +62,7 @@ class JsonTable:
         self._size = len(raw)
         text = _decode(raw, self.path)
         try:
-            data = json.loads(text)
+            data = loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(f"{self.path}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
         if not isinstance(data, list) or not all(isinstance(o, dict) for o in data):
@@ -77,6 +80,8 @@ class JsonTable:
         self.floats = {h for h, c in zip(self.header, columns, strict=True) if whole_floats(c)}
         self.style = _json_style(text, raw)
         self.bom = raw.startswith(b"\xef\xbb\xbf")
+        self._source = text
+        self._spans = _element_spans(text, len(data))
 
     def size(self) -> int:
         return len(self.objs)
@@ -103,11 +108,13 @@ class JsonTable:
         with Outputs([t.path for t in targets], self.path) as outputs:
             for k, (t, tmp) in enumerate(zip(targets, outputs.temps, strict=True)):
                 placed = place_rows(t, len(self.objs), self._text)
-                objs = list(self.objs)
-                for k, row in reversed(placed):
-                    obj = self._object(row)
-                    objs.insert(k, obj)
-                data = self._dump(objs)
+                if self._spans is not None:
+                    data = self._spliced([(k, self._object(row)) for k, row in placed])
+                else:
+                    objs = list(self.objs)
+                    for k, row in reversed(placed):
+                        objs.insert(k, self._object(row))
+                    data = self._dump(objs)
                 tmp.write_bytes(data)
                 t.sha256 = hashlib.sha256(data).hexdigest()
                 if progress:
@@ -124,9 +131,39 @@ class JsonTable:
         ]
         return build(self.paths, values)
 
+    def _spliced(self, placed: list[tuple[int, dict[str, Any]]]) -> bytes:
+        """The source's own text with each canary object written into it before the
+        element at its place (after the last for the end), in the style of the element
+        beside it: every real element, and everything between them, as the source has
+        it. Written back whole in a guessed style, an array of one object per line came
+        out indented over several lines, every real row changed."""
+        text, spans = self._source, self._spans
+        assert spans is not None
+        out: list[str] = []
+        at = 0
+        for k, obj in placed:
+            if k < len(spans):
+                start = spans[k][0]
+                # the separator after element k ("," and what follows) goes after the canary
+                sep = text[spans[k][1] : spans[k + 1][0]] if k + 1 < len(spans) else None
+                if sep is None:
+                    sep = text[spans[k - 1][1] : start] if k > 0 else ",\n"
+                out.append(text[at:start])
+                out.append(_styled(obj, text, spans[k], self.style) + sep)
+                at = start
+            else:
+                end = spans[-1][1]
+                sep = text[spans[-2][1] : spans[-1][0]] if len(spans) > 1 else ",\n"
+                out.append(text[at:end])
+                out.append(sep + _styled(obj, text, spans[-1], self.style))
+                at = end
+        out.append(text[at:])
+        data = "".join(out).encode("utf-8")
+        return (b"\xef\xbb\xbf" + data) if self.bom else data
+
     def _dump(self, objs: list[dict[str, Any]]) -> bytes:
         s = self.style
-        text = json.dumps(
+        text = dumps(
             objs,
             indent=s["indent"],
             separators=(str(s["item_sep"]), str(s["key_sep"])),
@@ -136,6 +173,53 @@ class JsonTable:
             text += "\n"
         data = text.encode("utf-8")
         return (b"\xef\xbb\xbf" + data) if self.bom else data
+
+
+def _element_spans(text: str, count: int) -> list[tuple[int, int]] | None:
+    """Where each element of the top-level array in `text` starts and ends, or None
+    where the text is not one plain array of `count` elements."""
+    decoder = json.JSONDecoder(parse_float=RawFloat)
+    i = len(text) - len(text.lstrip())
+    if not text.startswith("[", i):
+        return None
+    i += 1
+    spans: list[tuple[int, int]] = []
+    space = re.compile(r"\s*")
+    while True:
+        i = space.match(text, i).end()  # type: ignore[union-attr]
+        if text.startswith("]", i) and not spans:
+            break
+        try:
+            _obj, end = decoder.raw_decode(text, i)
+        except json.JSONDecodeError:
+            return None
+        spans.append((i, end))
+        i = space.match(text, end).end()  # type: ignore[union-attr]
+        if text.startswith(",", i):
+            i += 1
+            continue
+        if text.startswith("]", i):
+            break
+        return None
+    return spans if len(spans) == count else None
+
+
+def _styled(obj: dict[str, Any], text: str, span: tuple[int, int], style: dict[str, Any]) -> str:
+    """`obj` written as the source writes the element at `span`: on one line with its
+    separators, or over several lines indented as it is."""
+    element = text[span[0] : span[1]]
+    key_sep = ": " if re.search(r'"\s*:\s', element) else ":"
+    ascii_only = bool(style["ensure_ascii"]) or "\\u" in element
+    if "\n" not in element:
+        item_sep = ", " if re.search(r",\s", element) else ","
+        return dumps(obj, separators=(item_sep, key_sep), ensure_ascii=ascii_only)
+    line_start = text.rfind("\n", 0, span[0]) + 1
+    base = text[line_start : span[0]]
+    inner = re.search(r"\n([ \t]*)\S", element)
+    step = inner.group(1)[len(base) :] if inner else "  "
+    indent: int | str = step if step.startswith("\t") or not step else len(step)
+    body = dumps(obj, indent=indent, separators=(",", key_sep), ensure_ascii=ascii_only)
+    return body.replace("\n", "\n" + base)
 
 
 def _json_style(text: str, raw: bytes) -> dict[str, Any]:
@@ -189,7 +273,7 @@ class JsonlTable:
 
     def _parse(self, line: bytes, lineno: int) -> dict[str, Any]:
         try:
-            obj = json.loads(_decode(line, self.path))
+            obj = loads(_decode(line, self.path))
         except json.JSONDecodeError as exc:
             raise InputError(f"{self.path}: line {lineno} is not valid JSON: {exc.msg}") from None
         if not isinstance(obj, dict):
@@ -232,7 +316,7 @@ class JsonlTable:
         return self._sample
 
     def _row_text(self, line: bytes) -> list[str]:
-        obj = json.loads(line.decode("utf-8-sig"))
+        obj = loads(line.decode("utf-8-sig"))
         return [to_text(get(obj, p)) for p in self.paths]
 
     def write_copies(self, targets: list[CopyTarget], progress: Progress | None = None) -> None:
@@ -328,7 +412,5 @@ class JsonlTable:
                 for h, v in zip(self.header, row, strict=False)
             ],
         )
-        text = json.dumps(
-            obj, separators=(self.item_sep, self.key_sep), ensure_ascii=self.ensure_ascii
-        )
+        text = dumps(obj, separators=(self.item_sep, self.key_sep), ensure_ascii=self.ensure_ascii)
         return text.encode("utf-8") + self.newline
