@@ -3670,3 +3670,17 @@ def test_an_email_column_at_the_big_providers_without_a_mailbox_is_warned_of(
         issue(ready, src, tmp_path, 5, copies=2, canaries=4)
     said = [rec for rec in caplog.records if "mainstream providers" in rec.getMessage()]
     assert bool(said) == warned
+
+
+def test_new_amounts_are_as_round_as_the_columns_amounts_of_their_size() -> None:
+    """Debts of whole thousands in multiples of 1, 2, 5, 10 or 25 (so above four
+    millions all of 25,000): rounded as the drawn amount alone said, canaries got "$
+    7.574.000", which no debt of that size is. A new amount takes the roundness of the
+    real ones nearest it."""
+    sample = cl_debtors(random.Random(56), 600)
+
+    def possible(thousands: int) -> bool:
+        return any(thousands % f == 0 and 10 <= thousands // f <= 400 for f in (1, 2, 5, 10, 25))
+
+    made = [int(re.sub(r"\D", "", row[2])) // 1000 for row in canaries_of(sample, 57, 120)]
+    assert sum(not possible(k) for k in made) <= 3, made

@@ -49,6 +49,7 @@ from canary.synth.cells import (
     dni_letter,
     line_type,
     name_order,
+    number_unit,
     parsed_phone,
     particle_forms,
     phone_mask,
@@ -59,6 +60,7 @@ from canary.synth.cells import (
     weekdays_of,
     write_number,
     write_phone,
+    written_decimals,
 )
 from canary.synth.check_digits import Scheme, scheme_of, with_check
 from canary.synth.headers import is_middle_name, phone_line_of_header
@@ -266,6 +268,7 @@ class CanaryFactory:
         self._unique_share: dict[int, float] = {}
         self._sex_value: dict[tuple[int, str], Counter[str]] = {}
         self._alnum_codes: dict[int, bool] = {}
+        self._units: dict[tuple[int, int], list[tuple[int, int]]] = {}
         self._amount_parents: list[tuple[int, int, dict[str, AmountCells]]] | None = None
         self._date_spans: dict[int, tuple[date, date]] = {}
         self._donors: dict[tuple[int | None, str], list[list[str]]] = {}
@@ -2835,7 +2838,7 @@ class CanaryFactory:
             # and all may be held, which made canaries' amounts repeat real ones half as
             # often again as real ones do
             spread = min(0.15 * (1 + attempt), 0.6)
-            value = vary_number(base, fmt, r, spread)
+            value = self._as_round(c, vary_number(base, fmt, r, spread), base, fmt, r)
             if value.strip() not in counts:
                 return value
         # the nearest whole amount no row holds, within the column's range
@@ -2849,6 +2852,54 @@ class CanaryFactory:
                 if low <= y <= high and free.strip() not in counts:
                     return free
         return value
+
+    def _as_round(
+        self, c: Column, value: str, base: str, fmt: dict[str, Any], r: random.Random
+    ) -> str:
+        """`value` (a new amount near `base`) as round as the column's values of its
+        size are: rounded to a unit (`number_unit`) drawn among those of the
+        `ROUND_NEIGHBOURS` real values nearest it, exactly that unit. Rounded as `base`
+        alone said (its zeros), a debt list's amounts in multiples of 25,000 above four
+        millions got canaries "$ 7.574.000"."""
+        x, decimals = parse_number(value), written_decimals(base)
+        if x is None or decimals is None or x == 0:
+            return value
+        scale = 10**decimals
+        held = self._units_of(c, decimals)
+        if len(held) < ROUND_NEIGHBOURS:
+            return value
+        n = round(abs(x) * scale)
+        at = bisect.bisect_left(held, (n, 0))
+        near = held[max(0, at - ROUND_NEIGHBOURS // 2) : at + ROUND_NEIGHBOURS // 2 + 1]
+        unit = r.choice(near)[1]
+        q = max(unit, round(n / unit) * unit)
+        for k in range(ROUND_NEIGHBOURS):  # the nearest multiple of exactly that unit
+            for cand in (q + k * unit, q - k * unit):
+                if cand > 0 and number_unit(cand) == unit:
+                    out = write_number(math.copysign(cand / scale, x), base, fmt)
+                    lo, hi = fmt.get("min"), fmt.get("max")
+                    if (lo is None or cand / scale >= abs(float(lo)) or x < 0) and (
+                        hi is None or cand / scale <= float(hi) or x < 0
+                    ):
+                        return out
+        return value
+
+    def _units_of(self, c: Column, decimals: int) -> list[tuple[int, int]]:
+        """(value, its unit) of the column's positive values written with `decimals`
+        decimals, as whole numbers of the last decimal, sorted."""
+        key = (c.index, decimals)
+        held = self._units.get(key)
+        if held is None:
+            scale = 10**decimals
+            found: list[tuple[int, int]] = []
+            for v in c.values[:20000]:
+                x = parse_number(v)
+                if x and written_decimals(v) == decimals:
+                    n = round(abs(x) * scale)
+                    if n > 0:
+                        found.append((n, number_unit(n)))
+            held = self._units[key] = sorted(found)
+        return held
 
     def _grouped_columns(self) -> tuple[int, ...]:
         """Place, category, number and code columns whose values come in runs (the
@@ -3436,6 +3487,8 @@ RUN_TIE_MARGIN = 0.1
 #: How much of what an id's commonest start (or end) misses another column must predict
 #: for that part to follow it (`_decided_id_parts`).
 PREFIX_GAIN = 0.8
+#: Real values nearest a new amount whose units it may take (`_as_round`).
+ROUND_NEIGHBOURS = 9
 #: Births of rows with a contact, at least, for canaries' births to be drawn from them.
 MIN_BIRTHS = 30
 #: An amount column's cells of one value of a category, and their least and greatest.

@@ -479,6 +479,26 @@ def vary_number(base: str, fmt: dict[str, Any], r: random.Random, spread: float 
     return write_number(y, base, fmt)
 
 
+def number_unit(n: int) -> int:
+    """The roundest unit dividing `n` (n > 0): the largest of 1, 2 and 5 times a power
+    of ten, and 25 times one, that does ("7575000": 25000; "1120000": 20000)."""
+    best, k = 1, 1
+    while k <= n:
+        for u in (k, 2 * k, 5 * k, 25 * k):
+            if u <= n and n % u == 0:
+                best = max(best, u)
+        k *= 10
+    return best
+
+
+def written_decimals(value: str) -> int | None:
+    """How many decimals a number is written with ("1.234,50": 2), None for no number."""
+    m = NUMBER_RE.match(value.strip())
+    if m is None:
+        return None
+    return len(m.group(4)) - 1 if m.group(4) else 0
+
+
 def write_number(x: float, base: str, fmt: dict[str, Any]) -> str:
     """`x` written as `base` is (a number of the column `fmt` describes): its affixes,
     decimals, decimal point and thousands mark ("$ 1.234.567", "1,234.50"). A number
