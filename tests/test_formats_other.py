@@ -222,8 +222,21 @@ def test_sqlite_missing_table_lists_the_tables(tmp_path):
     make_sqlite(src)
     with pytest.raises(InputError, match="no table 'people'.*otra, padron"):
         open_table(src, table="people")
-    with pytest.raises(InputError, match="--table"):
+    with pytest.raises(InputError, match="several tables: name one with --table .otra, padron"):
         open_table(src)
+
+
+def test_a_sqlite_file_of_one_table_needs_no_table_named(tmp_path):
+    """A customer list saved as a SQLite file of one table was refused without --table."""
+    src = tmp_path / "clientes.sqlite"
+    with sqlite3.connect(src) as conn:
+        conn.execute("CREATE TABLE clientes (id INTEGER PRIMARY KEY, nombre TEXT)")
+        conn.executemany("INSERT INTO clientes (nombre) VALUES (?)", [("Ana",), ("Luis",)])
+    assert open_table(src).sample().header == ["id", "nombre"]
+    empty = tmp_path / "vacia.sqlite"
+    sqlite3.connect(empty).close()
+    with pytest.raises(InputError, match="holds no table"):
+        open_table(empty)
 
 
 def check_url_copy(url: str, tmp_path: Path) -> None:

@@ -56,7 +56,30 @@ def open_table(source: str | Path, *, table: str | None = None, sheet: str | Non
 
         return JsonlTable(path)
     if not table:
-        raise InputError(f"{path} is a SQLite file: name the table with --table")
+        table = _only_table(path)
     from canary.formats.sql import SqliteFileTable
 
     return SqliteFileTable(path, table)
+
+
+def _only_table(path: Path) -> str:
+    """The one table of a SQLite file (its own `sqlite_` tables aside); a clear error
+    naming them where it holds several or none."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True) as conn:
+            names = [
+                str(name)
+                for (name,) in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' "
+                    "AND name NOT LIKE 'sqlite_%' ORDER BY name"
+                )
+            ]
+    except sqlite3.DatabaseError as exc:
+        raise InputError(f"{path} is not a readable SQLite file: {exc}") from None
+    if len(names) == 1:
+        return names[0]
+    if not names:
+        raise InputError(f"{path} holds no table")
+    raise InputError(f"{path} holds several tables: name one with --table ({', '.join(names)})")
