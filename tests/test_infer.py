@@ -365,3 +365,21 @@ def test_the_phones_country_is_the_one_the_emails_name_when_two_plans_hold_them(
     rows = [[f"COGNOME{i}", f"NOME{i}", phone(r), f"n{i}@{r.choice(domains)}"] for i in range(200)]
     schema = infer_schema(sample_of(["COGNOME", "NOME", header, "EMAIL"], rows))
     assert schema.region == region
+
+
+def test_the_organisations_own_numbers_decide_between_two_plans_that_hold_the_table() -> None:
+    """A Panamanian list's "6688-7214" is a valid Salvadoran number too, and nothing
+    else in it named the country: its canaries got the organisation's Salvadoran
+    numbers (more of them, starting 7 where the table's start 6), none of its Panamanian
+    ones. The pool's numbers decide, by country and by how they start."""
+    r = random.Random(9)
+    rows = [
+        [f"N{i}", f"6{r.randint(100, 999)}-{r.randint(1000, 9999)}", f"n{i}@gmail.com"]
+        for i in range(200)
+    ]
+    sample = sample_of(["nombre", "celular", "email"], rows)
+    panama = [f"+507 6{k}12 34{k}5" for k in range(8)]
+    salvador = [f"+503 7{k}12 34{k}5" for k in range(9)] + ["+503 2212 3456"]
+    honduras = [f"+504 9{k}12 34{k}5" for k in range(5)]
+    assert infer_schema(sample, pool=panama + salvador + honduras).region == "PA"
+    assert infer_schema(sample, pool=salvador).region == "SV"

@@ -3684,3 +3684,85 @@ def test_new_amounts_are_as_round_as_the_columns_amounts_of_their_size() -> None
 
     made = [int(re.sub(r"\D", "", row[2])) // 1000 for row in canaries_of(sample, 57, 120)]
     assert sum(not possible(k) for k in made) <= 3, made
+
+
+def test_a_social_insurance_number_keeps_its_check_digit() -> None:
+    """A Canadian donor list's SINs (Luhn; the first digit by province) were read as
+    amounts, drawn by province among the rows' and rounded as amounts are: 23 of 24
+    canaries failed the check."""
+    from stdnum import luhn
+
+    r = random.Random(58)
+    first = {"ON": "4", "QC": "2", "BC": "7", "MB": "6", "NS": "1"}
+    rows = []
+    for _ in range(400):
+        province = r.choice(list(first))
+        body = first[province] + f"{r.randint(0, 9999999):07d}"
+        sin = body + luhn.calc_check_digit(body)
+        rows.append([f"{r.choice(UK_WOMEN + UK_MEN)}", r.choice(SURNAMES_UK), province, sin])
+    made = canaries_of(
+        Sample(["First Name", "Last Name", "Province", "SIN"], rows, True, 400), 59, 40
+    )
+    for row in made:
+        assert luhn.is_valid(row[3]) and len(row[3]) == 9, row
+        assert row[3][0] == first[row[2]], row
+
+
+@pytest.mark.parametrize("header", ["IDENTIDAD", "PERSONAL"])
+def test_a_honduran_identity_starts_with_its_municipalitys_code(header: str) -> None:
+    """A Honduran identity "0801-1985-12345" starts with its department's and
+    municipality's four digits: a start of three digits at most was read, and 24 of 24
+    canaries had another municipality's. The column was read as free text, by its
+    header ("IDENTIDAD") or without one that says anything; one mask of digits is a
+    document's."""
+    r = random.Random(60)
+    codes = {f"MUNICIPIO {k}": f"{k // 20 + 1:02d}{k % 20 + 1:02d}" for k in range(60)}
+    rows = []
+    for _ in range(900):
+        place = r.choice(list(codes))
+        ident = f"{codes[place]}-{r.randint(1950, 2004)}-{r.randint(0, 99999):05d}"
+        rows.append([f"{r.choice(SINGLE)} {r.choice(SURNAMES_MX)}", ident, place])
+    made = canaries_of(Sample(["NOMBRE", header, "MUNICIPIO"], rows, True, len(rows)), 61, 40)
+    assert all(row[1][:4] == codes[row[2]] for row in made), made
+    assert all(re.fullmatch(r"\d{4}-\d{4}-\d{5}", row[1]) for row in made), made
+
+
+def test_an_unsorted_identity_number_is_drawn_near_a_real_one() -> None:
+    """A Peruvian roll's DNIs start 0, 40 to 48 and 70 to 77, handed out in blocks:
+    drawn over the column's whole range, 19 of 24 canaries started otherwise."""
+    r = random.Random(62)
+    starts = ["0", *[str(k) for k in range(40, 49)], *[str(k) for k in range(70, 78)]]
+    rows = []
+    for _ in range(600):
+        start = r.choice(starts)
+        dni = start + "".join(str(r.randint(0, 9)) for _ in range(8 - len(start)))
+        rows.append([dni, r.choice(SURNAMES_MX), r.choice(SINGLE)])
+    sample = Sample(["DNI", "APELLIDO PATERNO", "NOMBRES"], rows, True, len(rows))
+    made = canaries_of(sample, 63, 60)
+    assert all(len(row[0]) == 8 and any(row[0].startswith(s) for s in starts) for row in made), [
+        row[0] for row in made
+    ]
+
+
+def test_canaries_after_the_last_row_never_date_past_the_newest_row() -> None:
+    """A club's members numbered 1001.. in order of joining, one every few weeks: after
+    the last row, each canary stepped on from the one before, and 6 of 24 joined after
+    the list was exported (months past its newest member)."""
+    r = random.Random(64)
+    day = date(2010, 1, 4)
+    rows = []
+    for k in range(300):
+        day += timedelta(days=r.choice([3, 7, 14, 21, 35, 60]))
+        rows.append([str(1001 + k), r.choice(SINGLE), r.choice(SURNAMES_MX), f"{day:%d.%m.%Y}"])
+    newest = day
+    sample = Sample(["Mitgliedsnr.", "Vorname", "Nachname", "Mitglied seit"], rows, True, 300)
+    f = CanaryFactory(
+        infer_schema(sample), sample, domains=["post.example.de"], rng=random.Random(65)
+    )
+    prev = rows[-1]
+    for _ in range(12):
+        row = f.make_row(f.persona(), prev=prev)
+        assert row is not None
+        joined = datetime.strptime(row[3], "%d.%m.%Y").date()
+        assert datetime.strptime(prev[3], "%d.%m.%Y").date() <= joined <= newest, row
+        prev = row

@@ -171,11 +171,11 @@ def issue_copies(
     _check_out_url(request)
     table = open_table(request.source, table=request.table, sheet=request.sheet)
     sample: Sample = table.sample()
-    schema = infer_schema(sample)
-    _check_traceable(schema, sample, request.source)
-    domains = list_domains(store)
     registered = list_phones(store)
     phones = [p.number for p in registered]
+    schema = infer_schema(sample, pool=phones)
+    _check_traceable(schema, sample, request.source)
+    domains = list_domains(store)
     voice = {p.number for p in registered if p.voice_only}
     if schema.email_columns and not domains:
         raise InputError(
@@ -933,23 +933,22 @@ def _mailbox_addresses(
     before, or an unused registered alias), the canary gets it, else it keeps its canary
     domain address. A filter that keeps only the big providers then keeps these.
     """
-    from canary.synth.addresses import gmail_variants, provider_mix
+    from canary.synth.addresses import gmail_variants, provider_mix, public_share
 
     mix = provider_mix(r[column] for r in sample.rows if column < len(r) and r[column])
-    if not mix:
-        return
+    public = public_share(r[column] for r in sample.rows if column < len(r) and r[column])
     with store.session() as s:
         active = mailboxes_in(s, active_only=True)
-        if not active:
-            if sum(mix.values()) >= MAINSTREAM_WARN:
+        if not active or not mix:
+            if not active and sum(public.values()) >= MAINSTREAM_WARN:
                 log.warning(
                     "%.0f%% of the email column's addresses are at mainstream providers "
                     "(%s) and no mailbox is registered: every canary's address is on the "
                     "canary domains, and keeping only the big providers' addresses removes "
                     "them all; register mailboxes at those providers with 'canary mailbox "
                     "add' (docs/mailboxes.md)",
-                    100 * sum(mix.values()),
-                    ", ".join(f"{d} {100 * x:.0f}%" for d, x in list(mix.items())[:4]),
+                    100 * sum(public.values()),
+                    ", ".join(f"{d} {100 * x:.0f}%" for d, x in list(public.items())[:4]),
                 )
             return
         pools: dict[str, list[tuple[str, str]]] = {}

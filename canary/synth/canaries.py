@@ -1108,10 +1108,11 @@ class CanaryFactory:
                 row[index] = got
 
     def _decided_id_parts(self) -> list[DecidedPart]:
-        """The parts of unsorted id columns (`ID_PARTS`: a start of three digits, else
-        two; an end of four, else two) that a category or place column predicts
-        (`prediction_gain` of the misses at least `PREFIX_GAIN`), where the ids start
-        or end in a few ways."""
+        """The parts of unsorted id columns (`ID_PARTS`: a start of four digits, else
+        three, two, one; an end of four, else two) that a category or place column
+        decides (`prediction_gain` of the misses at least `PREFIX_GAIN`) or narrows
+        (`share_gain` at least `PART_SHARE_GAIN`), where the ids start or end in a few
+        hundred ways at most."""
         if self._id_parts is None:
             self._id_parts = []
             rows = self.rows[:: max(1, len(self.rows) // DEPENDENCE_ROWS)][:DEPENDENCE_ROWS]
@@ -1408,7 +1409,9 @@ class CanaryFactory:
             held = cells.get(group)
             if held:
                 r = random.Random(f"{p.seed}:amount:{child}")
-                row[child] = self._number(self.cols[child], r, held[0], held[1])
+                value = self._number(self.cols[child], r, held[0], held[1])
+                # its check digits made again (a Canadian SIN read as an amount)
+                row[child] = self._checked(self.cols[child], value, p, None, None) or value
 
     def _numbers_by_category(self) -> list[tuple[int, int, dict[str, AmountCells]]]:
         """(number column, category column, the number's cells by the category's value,
@@ -2629,6 +2632,7 @@ class CanaryFactory:
                 self._clocks(c),
                 self._date_gaps(c),
                 self._weekdays(c),
+                latest=self._date_range(c, fmt)[1],
             )
         if parsed is None:
             return base_text

@@ -541,6 +541,7 @@ def date_between(
     clocks: Clocks | None = None,
     gaps: Sequence[int] = (),
     weekdays: frozenset[int] | None = None,
+    latest: date | None = None,
 ) -> str | None:
     """A date (in `fmt`) between two neighbours' dates, either of which may be None at
     the ends of a table; None when a neighbour's cell is not a date. A time of day in
@@ -550,7 +551,10 @@ def date_between(
     (seconds between neighbouring rows) on from the neighbour's: a list registering a
     person every 20 minutes had canaries days apart after its last row. A day of the
     week the column never holds (`weekdays`: a register closed on Sundays) is passed
-    over where another lies between the neighbours."""
+    over where another lies between the neighbours. After the last row, never past
+    `latest` (the column's newest date: the table's export, at the latest), nor the
+    neighbour's day where that is later: canaries stepping on from one another joined
+    a club months after its list was exported."""
     a = fmt.parse(prev) if prev is not None else None
     b = fmt.parse(nxt) if nxt is not None else None
     if (prev is not None and a is None) or (nxt is not None and b is None):
@@ -558,12 +562,20 @@ def date_between(
     if a is not None and b is not None:
         low, high = a[0], b[0]
         tail = a[1] if a[0] == b[0] else r.choice((a[1], b[1]))
-    elif a is not None and gaps:  # after the last row: one of the column's own steps on
-        return _stepped(fmt, a, r.choice(gaps), clocks, r, weekdays)
+    elif a is not None and gaps and (latest is None or a[0] < latest):
+        # after the last row: one of the column's own steps on
+        out = _stepped(fmt, a, r.choice(gaps), clocks, r, weekdays)
+        got = fmt.parse(out)
+        if latest is None or (got is not None and got[0] <= latest):
+            return out
+        low, high, tail = latest, latest, a[1]
+    elif a is not None and latest is not None and a[0] >= latest:
+        low, high, tail = a[0], a[0], a[1]
     elif b is not None and gaps:
         return _stepped(fmt, b, -r.choice(gaps), clocks, r, weekdays)
     elif a is not None:
-        low, high, tail = a[0], a[0] + timedelta(days=r.randint(0, 3)), a[1]
+        high = a[0] + timedelta(days=r.randint(0, 3))
+        low, high, tail = a[0], high if latest is None else min(high, latest), a[1]
     elif b is not None:
         low, high, tail = b[0] - timedelta(days=r.randint(0, 3)), b[0], b[1]
     else:

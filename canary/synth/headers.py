@@ -123,7 +123,10 @@ HEADER_PHRASES: dict[str, tuple[str, ...]] = {
         "telefono cellulare",
         "handy",
         "telefon",
+        "telefonnummer",
+        "mobil",
         "mobilnummer",
+        "mobiltelefon",
     ),
     "given_name": (
         "nombre",
@@ -224,7 +227,7 @@ HEADER_PHRASES: dict[str, tuple[str, ...]] = {
         "nachname",
         "familienname",
     ),
-    "sex": ("sexo", "genero", "gender", "sex", "sexe", "sesso", "geschlecht"),
+    "sex": ("sexo", "genero", "gender", "sex", "sexe", "sesso", "geschlecht", "anrede"),
     "birth_date": (
         "fecha de nacimiento",
         "fecha nacimiento",
@@ -314,12 +317,19 @@ HEADER_PHRASES: dict[str, tuple[str, ...]] = {
         "tax id",
         # Italy's codice fiscale, Britain's National Insurance number, France's NIR,
         # a member's or tenancy's reference
+        "identidad",
+        "numero de identidad",
+        "tarjeta de identidad",
         "codice fiscale",
         "cf",
         "ni number",
         "national insurance number",
         "nino",
         "nir",
+        "sin",
+        "social insurance number",
+        "ssn",
+        "social security number",
         "ref",
         "reference",
         "adherent",
@@ -422,7 +432,8 @@ def _en(header: str) -> str:
 #: Words of a phone column's header that say which line it holds ("Celular",
 #: "Teléfono fijo", "Home phone").
 MOBILE_HEADER_WORDS = frozenset(
-    "celular celulares cel movil moviles mobile cell cellphone whatsapp".split()
+    "celular celulares cel movil moviles mobile cell cellphone whatsapp portable cellulare "
+    "handy mobil mobiltelefon telemovel".split()
 )
 FIXED_HEADER_WORDS = frozenset(
     "fijo fijos fixo casa domicilio particular residencial residencia home landline "

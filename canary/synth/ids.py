@@ -104,6 +104,12 @@ def new_id(
         # its 1401..1420 to the canaries of seven copies, and an issue to twelve failed),
         # the next block on, as long as the first step past the range.
         block = max((hi - lo) // 20, 20)
+        if not sorted_ and len(taken) >= NEAR_IDS:
+            # near a real number: "64558192" in a Peruvian roll whose DNIs start 0, 40
+            # to 48 and 70 to 77 (19 of 24 canaries drawn over the whole range)
+            got = _claimed(_near_numbers(taken, lo, hi, r), fmt, prefix, cap, taken_text, claim)
+            if got is not None:
+                return got
         for _ in range(MORE_BLOCKS + 1):
             got = _claimed(
                 _free_numbers(start, high, taken, r), fmt, prefix, cap, taken_text, claim
@@ -489,11 +495,17 @@ class IdPart:
         return value[: at[0]] + want + value[at[-1] + 1 :]  # a lead of another length
 
 
-#: The parts of an id column read for a column deciding them: its start by three
-#: digits, else two; its end by four, else two (`IdPart`). The longer first: a
-#: Guatemalan DPI's last four digits are its department and municipality together.
+#: The parts of an id column read for a column deciding them: its start by four
+#: digits, else three, two, one; its end by four, else two (`IdPart`). The longer
+#: first: a Guatemalan DPI's last four digits are its department and municipality
+#: together.
 ID_PARTS = (
-    (IdPart(end=False, digits=3), IdPart(end=False, digits=2)),
+    (
+        IdPart(end=False, digits=4),  # a Honduran identity's department and municipality
+        IdPart(end=False, digits=3),
+        IdPart(end=False, digits=2),
+        IdPart(end=False, digits=1),  # a Canadian SIN's province
+    ),
     (IdPart(end=True, digits=4), IdPart(end=True, digits=2)),
 )
 
@@ -559,6 +571,32 @@ def _coarse_mask(value: str) -> str:
 #: coarsely (`_coarse_mask`): each value its own mask left no value to draw but itself.
 COARSE_MASKS = 20
 COARSE_SHARE = 0.3
+
+
+#: Numbers a column of unsorted ids holds, at least, for a new one to be drawn near one
+#: of them (`_near_numbers`).
+NEAR_IDS = 50
+
+
+def _near_numbers(
+    taken: set[int], low: int, high: int, r: random.Random, k: int = 100
+) -> list[int]:
+    """Up to `k` numbers in [low, high] that no one holds, each a real one's first half
+    of its digits with the rest drawn: numbers handed out in blocks (a country's
+    identity numbers by office and period) keep the blocks' leading digits, as often
+    as the rows hold them."""
+    held = list(taken)
+    out: list[int] = []
+    for _ in range(4 * k):
+        digits = str(r.choice(held))
+        keep = (len(digits) + 1) // 2
+        tail = "".join(str(r.randint(0, 9)) for _ in range(len(digits) - keep))
+        n = int(digits[:keep] + tail)
+        if low <= n <= high and n not in taken and n not in out:
+            out.append(n)
+            if len(out) >= k:
+                break
+    return out
 
 
 def _free_numbers(
@@ -702,7 +740,9 @@ class BirthOrder:
         days = [self.births[i] for i in ends]
         steps = [abs(b - a) for a, b in itertools.pairwise(days)] or [0]
         edge = max(days) if side > 0 else min(days)
-        return edge + side * r.choice(steps)
+        if side > 0:  # never past the newest day the table holds, its export's at the latest
+            return min(edge + r.choice(steps), max(self.births))
+        return edge - r.choice(steps)
 
 
 def _number_of(value: str) -> int | None:

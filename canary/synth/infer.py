@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
@@ -136,8 +137,12 @@ def _valid_in(digits: str, region: str) -> bool:
     return valid_phone(digits, region)
 
 
-def detect_locale(header: list[str], rows: list[list[str]]) -> tuple[str, str]:
-    """(locale, region) the data shows: phone prefixes, email TLDs, places, header language."""
+def detect_locale(
+    header: list[str], rows: list[list[str]], pool: Collection[str] = ()
+) -> tuple[str, str]:
+    """(locale, region) the data shows: phone prefixes, email TLDs, places, header
+    language; `pool`, the organisation's canary numbers (E.164), decides between plans
+    that hold the table's numbers alike (`_phone_region`)."""
     profiles = all_profiles()
     score: dict[str, float] = dict.fromkeys(LOCALES, 0.0)
     cells = [c for r in rows[:2000] for c in r if c]
@@ -205,7 +210,7 @@ def detect_locale(header: list[str], rows: list[list[str]]) -> tuple[str, str]:
     elif spanish:
         score["es_MX"] += 1  # Spanish headers: Mexico unless the values say otherwise
     best = max(LOCALES, key=lambda loc: (score[loc], -LOCALES.index(loc)))
-    return best, _phone_region(header, rows, str(profiles[best]["region"]))
+    return best, _phone_region(header, rows, str(profiles[best]["region"]), pool)
 
 
 #: Countries a table's phone numbers may belong to beyond the locale profiles' own.
@@ -215,7 +220,9 @@ PHONE_REGIONS = (
 )  # fmt: skip
 
 
-def _phone_region(header: list[str], rows: list[list[str]], region: str) -> str:
+def _phone_region(
+    header: list[str], rows: list[list[str]], region: str, pool: Collection[str] = ()
+) -> str:
     """The country of the phone column's numbers when they are not the profile's: a
     Colombian list (mobiles 300 123 4567) read as Costa Rican would make every canary
     number a foreign one and parse the table's numbers wrongly. The profile's region
@@ -243,7 +250,11 @@ def _phone_region(header: list[str], rows: list[list[str]], region: str) -> str:
 
     own = share(region)
     mails = _email_countries(rows)
-    if own >= 0.5 and not any(mails[reg] > mails[region] for reg in PHONE_REGIONS):
+    if (
+        own >= 0.5
+        and not any(mails[reg] > mails[region] for reg in PHONE_REGIONS)
+        and (not pool or region in _pool_by_region(pool))
+    ):
         return region
     found = {reg: share(reg) for reg in PHONE_REGIONS if reg != region}
     found[region] = own
@@ -255,6 +266,19 @@ def _phone_region(header: list[str], rows: list[list[str]], region: str) -> str:
     named = [reg for reg, got in found.items() if got >= 0.5 and mails[reg]]
     if named:
         return max(named, key=lambda reg: (mails[reg], found[reg]))
+    # Else the country of the organisation's own numbers, among those whose plan holds
+    # as many: a Panamanian list's "6688-7214" is a Salvadoran number too, and its
+    # canaries got the organisation's Salvadoran numbers beside its Panamanian ones.
+    top = max(found.values())
+    ours = _pool_by_region(pool)
+    close = [reg for reg in ours if found.get(reg, 0.0) >= max(0.5, top - POOL_TIE)]
+    if close:
+        # of those, the country whose numbers start as the table's do (the Panamanian
+        # pool's 6... against the Salvadoran pool's 7...), then the most numbers
+        return max(
+            close,
+            key=lambda reg: (_starts_shared(cells, reg, ours[reg]), found[reg], len(ours[reg])),
+        )
     if own >= 0.5:
         return region
     best = max(found, key=lambda reg: found[reg])
@@ -262,6 +286,37 @@ def _phone_region(header: list[str], rows: list[list[str]], region: str) -> str:
     # landlines are written without area code ("4567-8901", valid in Costa Rica's plan
     # too) has a third of its numbers no country's plan places.
     return best if found[best] >= 0.5 and found[best] > own else region
+
+
+def _pool_by_region(pool: Collection[str]) -> dict[str, list[str]]:
+    """The organisation's numbers (E.164) by country, as national numbers."""
+    out: dict[str, list[str]] = {}
+    for e164 in pool:
+        try:
+            n = phonenumbers.parse(e164, None)
+        except phonenumbers.NumberParseException:
+            continue
+        region = phonenumbers.region_code_for_number(n)
+        if region:
+            out.setdefault(region, []).append(phonenumbers.national_significant_number(n))
+    return out
+
+
+def _starts_shared(cells: list[str], region: str, numbers: list[str]) -> float:
+    """The share of the table's numbers (`cells`, read in `region`) whose national
+    number starts with two digits one of the organisation's `numbers` starts with."""
+    starts = {n[:2] for n in numbers}
+    hits = 0
+    for cell in cells:
+        n = parsed_phone(without_dialing_prefix(cell, region), region)
+        if n is not None and phonenumbers.national_significant_number(n)[:2] in starts:
+            hits += 1
+    return hits / len(cells) if cells else 0.0
+
+
+#: How far below the best plan's share of a table's numbers a plan of the organisation's
+#: own numbers' country may hold and still be taken.
+POOL_TIE = 0.05
 
 
 def _email_countries(rows: list[list[str]]) -> Counter[str]:
@@ -277,11 +332,12 @@ def _email_countries(rows: list[list[str]]) -> Counter[str]:
     return out
 
 
-def infer_schema(sample: Any) -> Schema:
-    """The schema of a sample (canary.formats.Sample): every column's kind and format."""
+def infer_schema(sample: Any, pool: Collection[str] = ()) -> Schema:
+    """The schema of a sample (canary.formats.Sample): every column's kind and format;
+    `pool`, the organisation's canary numbers in E.164 (`detect_locale`)."""
     header: list[str] = list(sample.header)
     rows: list[list[str]] = [list(r) + [""] * (len(header) - len(r)) for r in sample.rows]
-    locale, region = detect_locale(header, rows)
+    locale, region = detect_locale(header, rows, pool)
     columns = [
         _infer_column(i, name, [r[i] for r in rows], region, locale)
         for i, name in enumerate(header)
@@ -461,10 +517,31 @@ def _kind_from_values(
     if numfmt is not None:
         col.fmt["number"] = numfmt
         return "number"
+    if distinct >= 0.95 * n and n >= 10 and _one_digit_mask(values):
+        # a document written "0801-1985-12345": read as free text, its digits were
+        # varied apart from its municipality's code
+        col.fmt["id"] = None
+        return "id"
     guess = _name_kind(values)
     if guess:
         return guess
     return "text"
+
+
+def _one_digit_mask(values: list[str]) -> bool:
+    """Whether nearly all values are written in one mask of digits and separators
+    ("####-####-#####"), five digits or more."""
+    masks = Counter(re.sub(r"\d", "#", v.strip()) for v in values[:2000])
+    mask, k = masks.most_common(1)[0]
+    return (
+        k >= PASSING_MASK * sum(masks.values())
+        and mask.count("#") >= 5
+        and not re.search(r"[^#\s.\-/]", mask)
+    )
+
+
+#: Share of a column's values in one mask for it to read as a masked document number.
+PASSING_MASK = 0.95
 
 
 #: Any address shape, also a local part with accents ("núria.3@...", SMTPUTF8) or one
