@@ -3766,3 +3766,49 @@ def test_canaries_after_the_last_row_never_date_past_the_newest_row() -> None:
         joined = datetime.strptime(row[3], "%d.%m.%Y").date()
         assert datetime.strptime(prev[3], "%d.%m.%Y").date() <= joined <= newest, row
         prev = row
+
+
+def test_a_census_grouped_by_district_keeps_a_canarys_postcode_in_its_district() -> None:
+    """A municipal census sorted by district: the canary took its district from the
+    rows it sits among and its postcode and section from another row, 22 of 24 with a
+    postcode no row of its district has."""
+    r = random.Random(66)
+    districts = {f"{k:02d}": [f"280{10 + 3 * k + j:02d}" for j in range(3)] for k in range(1, 8)}
+    rows = []
+    for district, codes in districts.items():
+        for _ in range(60):
+            code = r.choice(codes)
+            street = f"CALLE {r.choice(SURNAMES_MX).upper()} {r.randint(1, 120)}"
+            rows.append([r.choice(SINGLE), r.choice(SURNAMES_MX), district, street, code])
+    header = ["nombre", "apellido", "distrito", "direccion", "codigo_postal"]
+    sample = Sample(header, rows, True, len(rows))
+    held = {(row[2], row[4]) for row in rows}
+    f = CanaryFactory(infer_schema(sample), sample, domains=["x.example.es"], rng=random.Random(67))
+    for _ in range(40):
+        i = r.randrange(len(rows) - 1)
+        if rows[i][2] != rows[i + 1][2]:
+            continue
+        row = f.make_row(f.persona(), prev=rows[i], next=rows[i + 1])
+        assert row is not None and row[2] == rows[i][2], row
+        assert (row[2], row[4]) in held, row
+
+
+def test_a_list_numbered_in_steps_of_three_keeps_its_canaries_on_its_steps(
+    ready: Store, tmp_path: Path
+) -> None:
+    """A census numbered 2024000002, ...005, ...008: a number between two rows is off
+    its steps (24 of 24 canaries); none fits between, so canaries go after the last row,
+    on the column's step."""
+    r = random.Random(68)
+    rows = [
+        [str(2024000002 + 3 * k), r.choice(SINGLE), r.choice(SURNAMES_MX),
+         f"844{r.randint(1000000, 9999999)}"]
+        for k in range(200)
+    ]  # fmt: skip
+    src = tmp_path / "padron.csv"
+    write_csv(src, ["num_inscripcion", "nombre", "apellido", "telefono"], rows)
+    for copy in issue(ready, src, tmp_path, 9, copies=2, canaries=4):
+        with open(copy.path, encoding="utf-8", newline="") as fh:
+            got = [int(row[0]) for row in list(csv.reader(fh))[1:]]
+        assert all((n - int(rows[0][0])) % 3 == 0 for n in got), got
+        assert got == sorted(got)

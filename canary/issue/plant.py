@@ -584,7 +584,8 @@ def _existing_phone_sets(session: Session) -> list[frozenset[str]]:
 
 
 def only_end_fits(schema: Any, sample: Sample) -> bool:
-    """True when the table is sorted by an id sequence with no gaps (F-00001, F-00002...).
+    """True when the table is sorted by an id sequence with no gaps (F-00001, F-00002...,
+    or one step throughout: 2, 5, 8...).
 
     No new id fits between two rows of such a table, so the only place a canary can go
     without breaking the order or reusing an id is after the last row, where a growing
@@ -596,9 +597,12 @@ def only_end_fits(schema: Any, sample: Sample) -> bool:
         if col.kind != "id" or not getattr(col, "sorted", False):
             continue
         nums = [id_number(r[i]) for r in sample.rows if i < len(r) and r[i]]
-        if len(nums) >= 3 and all(
-            a is not None and b is not None and b - a == 1 for a, b in itertools.pairwise(nums)
-        ):
+        steps = [
+            b - a if a is not None and b is not None else 0 for a, b in itertools.pairwise(nums)
+        ]
+        # one step throughout: 1, or 3 in a census numbered 2, 5, 8 (a number between
+        # two of its rows would be off its steps: 24 of 24 canaries)
+        if len(nums) >= 3 and steps[0] >= 1 and all(s == steps[0] for s in steps):
             return True
     return False
 

@@ -828,7 +828,7 @@ class CanaryFactory:
             # One stream per column: a choice in one column never shifts another's.
             r = random.Random(f"{persona.seed}:{phone}:{c.index}")
             # the run's row for what goes with the run, the free one for the rest
-            own = donor if id_donor is donor or self._with_run(c) else id_donor
+            own = donor if id_donor is donor or self._follows_run(c) else id_donor
             value: str | None = None
             # an id its scheme cannot complete (an Ecuadorian cedula drawn with a third
             # digit over 5) is drawn again, on the column's own stream
@@ -2929,6 +2929,16 @@ class CanaryFactory:
                 out.append(c.index)
         self._grouped = tuple(out)
         return self._grouped
+
+    def _follows_run(self, c: Column) -> bool:
+        """Whether column `c` takes the run's row (`_with_run`), or is a place in a
+        table grouped by a place: a census sorted by district kept its canaries'
+        district from the run and their postcode and section from another row (22 of
+        24 with a postcode no row of the district had)."""
+        if self._with_run(c):
+            return True
+        grouped = self._grouped_columns()
+        return c.kind == "place" and any(self.cols[g].kind == "place" for g in grouped)
 
     def _with_run(self, c: Column) -> bool:
         """Whether column `c` goes with the runs (`_grouped_columns`): one of them, or

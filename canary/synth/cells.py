@@ -562,20 +562,19 @@ def date_between(
     if a is not None and b is not None:
         low, high = a[0], b[0]
         tail = a[1] if a[0] == b[0] else r.choice((a[1], b[1]))
-    elif a is not None and gaps and (latest is None or a[0] < latest):
-        # after the last row: one of the column's own steps on
+    elif a is not None and gaps:
+        # after the last row: one of the column's own steps on, within the newest day
         out = _stepped(fmt, a, r.choice(gaps), clocks, r, weekdays)
         got = fmt.parse(out)
-        if latest is None or (got is not None and got[0] <= latest):
+        last = a[0] if latest is None else max(latest, a[0])
+        if latest is None or (got is not None and got[0] <= last):
             return out
-        low, high, tail = latest, latest, a[1]
-    elif a is not None and latest is not None and a[0] >= latest:
-        low, high, tail = a[0], a[0], a[1]
+        low, high, tail = last, last, a[1]
     elif b is not None and gaps:
         return _stepped(fmt, b, -r.choice(gaps), clocks, r, weekdays)
     elif a is not None:
         high = a[0] + timedelta(days=r.randint(0, 3))
-        low, high, tail = a[0], high if latest is None else min(high, latest), a[1]
+        low, high, tail = a[0], high if latest is None else max(min(high, latest), a[0]), a[1]
     elif b is not None:
         low, high, tail = b[0] - timedelta(days=r.randint(0, 3)), b[0], b[1]
     else:

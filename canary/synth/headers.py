@@ -70,6 +70,8 @@ PLACE_WORDS = (
     "ort",
     "wohnort",
     "strasse",
+    "hausnummer",
+    "anschrift",
     "adresse",
     "commune",
     "departement",
@@ -371,7 +373,8 @@ def norm_header(name: str) -> str:
     """A header as words: accents dropped, lower case, punctuation as single spaces."""
     # "NOMBRE1", "APELLIDO_2", "TEL1": a number ending a word is a word of its own
     # "N° adhérent": a degree sign for the ordinal's º ("Nº cliente" folds to "no")
-    folded = re.sub(r"(?<![a-z])n\s*°", "no ", fold(name))
+    # "Straße": ß is two letters, not none
+    folded = re.sub(r"(?<![a-z])n\s*°", "no ", fold(name.replace("ß", "ss").replace("ẞ", "SS")))
     spaced = re.sub(r"(?<=[a-z])(?=\d)", " ", folded)
     return " ".join(re.sub(r"[^a-z0-9]+", " ", spaced).split())
 

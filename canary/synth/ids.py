@@ -167,6 +167,9 @@ class GapModel:
 
     def __init__(self, numbers: list[int]) -> None:
         steps = [b - a for a, b in itertools.pairwise(numbers) if b > a]
+        #: the step every step is a multiple of (3 for a census numbered 2, 5, 8...):
+        #: numbers off it would be no row's
+        self.unit = math.gcd(*steps) if steps else 1
         self.pairs: Counter[tuple[int, int]] = Counter(itertools.pairwise(steps))
         self.gaps: Counter[int] = Counter(steps)
         sums: Counter[int] = Counter()
@@ -184,7 +187,7 @@ class GapModel:
     def split(self, a: int, b: int, r: random.Random) -> list[int]:
         """Numbers to try strictly between `a` and `b` (none: this gap is passed by)."""
         g = b - a
-        if g < 2:
+        if g < 2 or g <= self.unit:
             return []
         if self.accept:
             chance = self.accept.get(g)
@@ -192,9 +195,9 @@ class GapModel:
                 chance = 1.0 if any(self.pairs[(k, g - k)] for k in range(1, g)) else 0.0
             if r.random() >= chance:
                 return []
-        ks = [k for k in range(1, g) if self.pairs[(k, g - k)]]
+        ks = [k for k in range(1, g) if self.pairs[(k, g - k)] and k % self.unit == 0]
         if not ks:
-            ks = list(range(1, min(g, 400)))
+            ks = [k for k in range(1, min(g, 400)) if k % self.unit == 0]
             r.shuffle(ks)
             return [a + k for k in ks]
         first = r.choices(ks, weights=[self.pairs[(k, g - k)] for k in ks])[0]
