@@ -22,7 +22,7 @@ from canary.formats.table import CopyTarget
 log = logging.getLogger(__name__)
 
 _INT = re.compile(r"[-+]?\d+")
-#: A JSON number with a fraction or an exponent, as JSON writes one.
+#: A number as JSON writes one (no "+", no leading zeros, no bare point).
 _JSON_FLOAT = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
 

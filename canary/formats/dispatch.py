@@ -66,9 +66,10 @@ def _only_table(path: Path) -> str:
     """The one table of a SQLite file (its own `sqlite_` tables aside); a clear error
     naming them where it holds several or none."""
     import sqlite3
+    from contextlib import closing
 
     try:
-        with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True) as conn:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
             names = [
                 str(name)
                 for (name,) in conn.execute(

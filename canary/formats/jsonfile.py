@@ -61,8 +61,9 @@ class JsonTable:
             raise InputError(f"{self.path} is empty: it must hold an array of objects")
         self._size = len(raw)
         text = _decode(raw, self.path)
+        elements = _elements(text)
         try:
-            data = loads(text)
+            data = elements[0] if elements is not None else loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(f"{self.path}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
         if not isinstance(data, list) or not all(isinstance(o, dict) for o in data):
@@ -81,7 +82,7 @@ class JsonTable:
         self.style = _json_style(text, raw)
         self.bom = raw.startswith(b"\xef\xbb\xbf")
         self._source = text
-        self._spans = _element_spans(text, len(data))
+        self._spans = elements[1] if elements is not None else None
 
     def size(self) -> int:
         return len(self.objs)
@@ -109,11 +110,11 @@ class JsonTable:
             for k, (t, tmp) in enumerate(zip(targets, outputs.temps, strict=True)):
                 placed = place_rows(t, len(self.objs), self._text)
                 if self._spans is not None:
-                    data = self._spliced([(k, self._object(row)) for k, row in placed])
+                    data = self._spliced([(at, self._object(row)) for at, row in placed])
                 else:
                     objs = list(self.objs)
-                    for k, row in reversed(placed):
-                        objs.insert(k, self._object(row))
+                    for at, row in reversed(placed):
+                        objs.insert(at, self._object(row))
                     data = self._dump(objs)
                 tmp.write_bytes(data)
                 t.sha256 = hashlib.sha256(data).hexdigest()
@@ -175,43 +176,50 @@ class JsonTable:
         return (b"\xef\xbb\xbf" + data) if self.bom else data
 
 
-def _element_spans(text: str, count: int) -> list[tuple[int, int]] | None:
-    """Where each element of the top-level array in `text` starts and ends, or None
-    where the text is not one plain array of `count` elements."""
+_SPACE = re.compile(r"\s*")
+#: A JSON string literal.
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _elements(text: str) -> tuple[list[Any], list[tuple[int, int]]] | None:
+    """The elements of the top-level array in `text` and where each starts and ends,
+    read in one pass; None where the text is not one plain array (then read it whole)."""
     decoder = json.JSONDecoder(parse_float=RawFloat)
-    i = len(text) - len(text.lstrip())
+    i = _SPACE.match(text, 0).end()  # type: ignore[union-attr]
     if not text.startswith("[", i):
         return None
     i += 1
+    objs: list[Any] = []
     spans: list[tuple[int, int]] = []
-    space = re.compile(r"\s*")
     while True:
-        i = space.match(text, i).end()  # type: ignore[union-attr]
+        i = _SPACE.match(text, i).end()  # type: ignore[union-attr]
         if text.startswith("]", i) and not spans:
             break
         try:
-            _obj, end = decoder.raw_decode(text, i)
+            obj, end = decoder.raw_decode(text, i)
         except json.JSONDecodeError:
             return None
+        objs.append(obj)
         spans.append((i, end))
-        i = space.match(text, end).end()  # type: ignore[union-attr]
+        i = _SPACE.match(text, end).end()  # type: ignore[union-attr]
         if text.startswith(",", i):
             i += 1
             continue
-        if text.startswith("]", i):
+        if text.startswith("]", i) and not text[i + 1 :].strip():
             break
         return None
-    return spans if len(spans) == count else None
+    return objs, spans
 
 
 def _styled(obj: dict[str, Any], text: str, span: tuple[int, int], style: dict[str, Any]) -> str:
     """`obj` written as the source writes the element at `span`: on one line with its
     separators, or over several lines indented as it is."""
     element = text[span[0] : span[1]]
-    key_sep = ": " if re.search(r'"\s*:\s', element) else ":"
+    bare = _STRING.sub('""', element)  # separators read outside strings ("Doe, John")
+    key_sep = ": " if re.search(r'"\s*:\s', bare) else ":"
     ascii_only = bool(style["ensure_ascii"]) or "\\u" in element
     if "\n" not in element:
-        item_sep = ", " if re.search(r",\s", element) else ","
+        item_sep = ", " if re.search(r",\s", bare) else ","
         return dumps(obj, separators=(item_sep, key_sep), ensure_ascii=ascii_only)
     line_start = text.rfind("\n", 0, span[0]) + 1
     base = text[line_start : span[0]]

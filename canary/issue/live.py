@@ -194,10 +194,10 @@ def prepare_plant(store: Store, config: Config, request: PlantRequest) -> LivePl
     lookup: Session | None = None
     try:
         sample = live.sample()
-        schema = infer_schema(sample)
+        phones = [p.number for p in list_phones(store)]
+        schema = infer_schema(sample, pool=phones)
         _check_traceable(schema, sample, bare)
         domains = list_domains(store)
-        phones = [p.number for p in list_phones(store)]
         if schema.email_columns and not domains:
             raise InputError(
                 "the table has an email column but no canary domain is registered: "

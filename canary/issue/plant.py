@@ -535,11 +535,12 @@ def _other_column_sets(
 
 
 def _of_line(numbers: list[str], voice: AbstractSet[str], line: str) -> list[str]:
-    """The numbers of a column's line, where the numbering plan does not tell a mobile
-    from a landline (the Dominican Republic's 809, 829, 849): those registered
-    `--voice-only` for a landline column, the others for a mobile one; all of them
-    where none is of the line. Placed by the plan alone, a Dominican roll's landlines
-    went in "CELULAR" and its mobiles in "TELEFONO" (3 of 3 and 7 of 7)."""
+    """The numbers of a column's line: for a landline column those registered
+    `--voice-only`, for a mobile one the others; all of them where none is of the line.
+    Where the numbering plan tells lines apart `phone_fits` has already sorted them;
+    where it does not (the Dominican Republic's 809, 829, 849) the registration is all
+    that tells: placed by the plan alone, a Dominican roll's landlines went in
+    "CELULAR" and its mobiles in "TELEFONO" (3 of 3 and 7 of 7)."""
     from canary.synth.cells import FIXED, MOBILE
 
     if line == MOBILE:
@@ -937,10 +938,11 @@ def _mailbox_addresses(
     before, or an unused registered alias), the canary gets it, else it keeps its canary
     domain address. A filter that keeps only the big providers then keeps these.
     """
-    from canary.synth.addresses import gmail_variants, provider_mix, public_share
+    from canary.synth.addresses import PUBLIC_DOMAINS, gmail_variants, provider_mix
 
-    mix = provider_mix(r[column] for r in sample.rows if column < len(r) and r[column])
-    public = public_share(r[column] for r in sample.rows if column < len(r) and r[column])
+    addresses = [r[column] for r in sample.rows if column < len(r) and r[column]]
+    mix = provider_mix(addresses)
+    public = provider_mix(addresses, PUBLIC_DOMAINS)
     with store.session() as s:
         active = mailboxes_in(s, active_only=True)
         if not active or not mix:

@@ -593,7 +593,7 @@ MAINSTREAM_DOMAINS = frozenset(
 )
 #: Public mail providers beyond those: national ones, and the big ones' national
 #: domains. A column held by them is one where canaries on the organisation's domains
-#: stand out (`public_share`).
+#: stand out.
 PUBLIC_DOMAINS = MAINSTREAM_DOMAINS | {
     "hotmail.co.uk", "hotmail.fr", "hotmail.it", "hotmail.de", "hotmail.ca", "live.ca",
     "outlook.fr", "outlook.de", "outlook.it", "yahoo.co.uk", "yahoo.fr", "yahoo.de",
@@ -608,21 +608,15 @@ PUBLIC_DOMAINS = MAINSTREAM_DOMAINS | {
 MAX_VARIANT_DOTS = 2
 
 
-def public_share(addresses: Iterable[str]) -> dict[str, float]:
-    """Share of the column's addresses at each public provider (`PUBLIC_DOMAINS`)."""
+def provider_mix(
+    addresses: Iterable[str], providers: frozenset[str] = MAINSTREAM_DOMAINS
+) -> dict[str, float]:
+    """Share of the column's addresses at each mainstream provider domain (each of
+    `providers`: `PUBLIC_DOMAINS` for the national ones too)."""
     domains = [a.rpartition("@")[2].lower() for a in addresses if "@" in a]
     if not domains:
         return {}
-    counts = Counter(d for d in domains if d in PUBLIC_DOMAINS)
-    return {d: n / len(domains) for d, n in counts.most_common()}
-
-
-def provider_mix(addresses: Iterable[str]) -> dict[str, float]:
-    """Share of the column's addresses at each mainstream provider domain."""
-    domains = [a.rpartition("@")[2].lower() for a in addresses if "@" in a]
-    if not domains:
-        return {}
-    counts = Counter(d for d in domains if d in MAINSTREAM_DOMAINS)
+    counts = Counter(d for d in domains if d in providers)
     return {d: n / len(domains) for d, n in counts.most_common()}
 
 

@@ -108,6 +108,7 @@ from canary.synth.personas import (
     age_reference,
     female_share_of_names,
     name_sex,
+    name_units,
 )
 from canary.synth.profiles import locale_profile, names_profile
 from canary.synth.relations import (
@@ -268,6 +269,7 @@ class CanaryFactory:
         self._unique_share: dict[int, float] = {}
         self._sex_value: dict[tuple[int, str], Counter[str]] = {}
         self._alnum_codes: dict[int, bool] = {}
+        self._id_number_lists: dict[int, tuple[int, ...]] = {}
         self._units: dict[tuple[int, int], list[tuple[int, int]]] = {}
         self._amount_parents: list[tuple[int, int, dict[str, AmountCells]]] | None = None
         self._date_spans: dict[int, tuple[date, date]] = {}
@@ -724,7 +726,7 @@ class CanaryFactory:
             surnames = 2 if self.profile.get("language") == "es" else 1
             values = self._kind("full_name")[0].values[:3000]
             self._full_given = Counter(
-                max(1, len(_name_units(v.replace(",", " ").split())) - surnames)
+                max(1, len(name_units(v.replace(",", " ").split())) - surnames)
                 for v in values
                 if v.strip()
             ) or Counter({1: 1})
@@ -1115,25 +1117,21 @@ class CanaryFactory:
         hundred ways at most."""
         if self._id_parts is None:
             self._id_parts = []
-            rows = self.rows[:: max(1, len(self.rows) // DEPENDENCE_ROWS)][:DEPENDENCE_ROWS]
-            key = self._dep_key
+            rows = self._dependence_rows()
             # a parent of many values with enough rows each (a Guatemalan list's 135
             # municipalities decide its DPIs' last four digits)
-            parents = [
-                c.index
-                for c in self.cols
-                if c.kind in ("category", "place")
-                and 2
-                <= len({key(c.index, row[c.index]) for row in rows})
-                <= min(PART_VALUES, len(rows) / PART_ROWS)
-            ]
+            parents = self._parents(rows, ("category", "place"), PART_VALUES, PART_ROWS)
             for c in self.cols:
                 if c.kind != "id" or (self.keep_sorted and (c.sorted or c.fmt.get("text_order"))):
                     continue
+                taken: set[int] = set()  # an end that overlaps the start is not one
+                sample = next((v.strip() for v in c.values if v.strip()), "")
                 for side in ID_PARTS:
                     found = (self._part_parent(c, part, rows, parents) for part in side)
-                    if (decided := next((d for d in found if d is not None), None)) is not None:
+                    decided = next((d for d in found if d is not None), None)
+                    if decided is not None and not taken & set(decided.part.spots(sample)):
                         self._id_parts.append(decided)
+                        taken |= set(decided.part.spots(sample))
         return self._id_parts
 
     def _part_parent(
@@ -1413,6 +1411,26 @@ class CanaryFactory:
                 # its check digits made again (a Canadian SIN read as an amount)
                 row[child] = self._checked(self.cols[child], value, p, None, None) or value
 
+    def _dependence_rows(self) -> list[list[str]]:
+        """The sample's rows relations between columns are read on: `DEPENDENCE_ROWS`
+        spread over it."""
+        return self.rows[:: max(1, len(self.rows) // DEPENDENCE_ROWS)][:DEPENDENCE_ROWS]
+
+    def _parents(
+        self, rows: list[list[str]], kinds: tuple[str, ...], most: int, per_value: int
+    ) -> list[int]:
+        """Columns of `kinds` that may decide another's values: two values at least,
+        `most` at most, and `per_value` rows of `rows` to each on average."""
+        key = self._dep_key
+        return [
+            c.index
+            for c in self.cols
+            if c.kind in kinds
+            and 2
+            <= len({key(c.index, row[c.index]) for row in rows})
+            <= min(most, len(rows) / per_value)
+        ]
+
     def _numbers_by_category(self) -> list[tuple[int, int, dict[str, AmountCells]]]:
         """(number column, category column, the number's cells by the category's value,
         with the least and greatest of them)
@@ -1421,16 +1439,10 @@ class CanaryFactory:
         has rows enough to draw from."""
         if self._amount_parents is None:
             self._amount_parents = []
-            rows = self.rows[:: max(1, len(self.rows) // DEPENDENCE_ROWS)][:DEPENDENCE_ROWS]
+            rows = self._dependence_rows()
             key = self._dep_key
-            parents = [
-                c.index
-                for c in self.cols
-                if c.kind in ("category", "place", "number", "age")
-                and 2
-                <= len({key(c.index, row[c.index]) for row in rows})
-                <= min(DEPENDENCE_VALUES, len(rows) / AMOUNT_ROWS)
-            ]
+            kinds = ("category", "place", "number", "age")
+            parents = self._parents(rows, kinds, DEPENDENCE_VALUES, AMOUNT_ROWS)
             followed = {child for _parent, child in self._dependencies()}
             for c in self.cols:
                 if c.kind != "number" or c.index in followed:
@@ -1458,7 +1470,11 @@ class CanaryFactory:
                         group = key(best, row[best])
                         cells.setdefault(group, []).append(row[c.index])
                         spans.setdefault(group, []).append(x)
-                held = {g: (v, (min(spans[g]), max(spans[g]))) for g, v in cells.items()}
+                held = {
+                    g: (v, (min(spans[g]), max(spans[g])))
+                    for g, v in cells.items()
+                    if len(v) >= AMOUNT_ROWS  # a value of one row has no range to draw in
+                }
                 self._amount_parents.append((c.index, best, held))
         return self._amount_parents
 
@@ -1935,7 +1951,7 @@ class CanaryFactory:
         place = self._finest_place()
         if place is None or place.index == c.index or self._unique(c) < 0.5:
             return donor[c.index]
-        if self._is_code(c, donor[c.index]):
+        if self._is_code_of(c, donor[c.index]):
             return donor[c.index]  # it agrees with the place (`_postcode`)
         cells = self._place_cells(c, place).get(donor[place.index], [])
         if self._names_places(c):  # "HIDALGO 12, COL. CENTRO": only the place's own
@@ -2311,7 +2327,7 @@ class CanaryFactory:
             # Portugal's "4350" of "4350-325", a ZIP of a ZIP+4): drawn by position,
             # "LS25" went to a canary in Leeds where it is Garforth's (15 of 24), a
             # "4650" of Felgueiras to one in Porto.
-            area = re.match(r"[A-Za-z0-9]+[ -](?=[A-Za-z0-9]+$)", value)
+            area = TWO_PART_CODE_RE.match(value)
             keep = max(self._town_prefix(c, value), area.end() if area else 0)
             for _ in range(10):
                 new = self._positions(c).draw(r, value)
@@ -2334,7 +2350,7 @@ class CanaryFactory:
                 best.append(v)
         return r.choice(sorted(best)) if best else value
 
-    def _is_code(self, c: Column, value: str) -> bool:
+    def _is_code_of(self, c: Column, value: str) -> bool:
         """Whether a place value is a code (`_is_code`: no letters), or one of a column of
         codes holding letters (`ALNUM_CODE_RE`: Britain's "LS25 6YD", Canada's "K1A
         0B1", the Netherlands' "1012 AB"). Varied digit run by digit run, a British
@@ -2345,7 +2361,7 @@ class CanaryFactory:
         if coded is None:
             filled = [v.strip() for v in c.values[:2000] if v.strip()]
             hits = sum(1 for v in filled if ALNUM_CODE_RE.match(v))
-            coded = self._alnum_codes[c.index] = bool(filled) and hits >= 0.9 * len(filled)
+            coded = self._alnum_codes[c.index] = bool(filled) and hits >= CODE_SHARE * len(filled)
         return coded and ALNUM_CODE_RE.match(value.strip()) is not None
 
     def _town_prefix(self, c: Column, value: str) -> int:
@@ -2413,7 +2429,7 @@ class CanaryFactory:
         unique = self._unique(c)
         if not value or not re.search(r"\d", value):
             return value
-        if c.kind == "place" and self._is_code(c, value):
+        if c.kind == "place" and self._is_code_of(c, value):
             return self._postcode(c, value, r)
         if unique < 0.5:
             return value
@@ -2784,7 +2800,17 @@ class CanaryFactory:
             donor=donor[c.index] if donor is not None and donor[c.index] else None,
             positions=self._positions(c) if not fmt else None,
             gaps=self._gaps(c) if between else None,
+            numbers=self._id_numbers(c) if fmt and not sorted_ else (),
         )
+
+    def _id_numbers(self, c: Column) -> tuple[int, ...]:
+        """The numbers of id column `c`'s sampled values, read once."""
+        held = self._id_number_lists.get(c.index)
+        if held is None:
+            held = self._id_number_lists[c.index] = tuple(
+                self.sample_id_numbers.get(c.index, set())
+            )
+        return held
 
     def _gaps(self, c: Column) -> GapModel:
         model = self._gap_models.get(c.index)
@@ -2880,12 +2906,10 @@ class CanaryFactory:
         for k in range(ROUND_NEIGHBOURS):  # the nearest multiple of exactly that unit
             for cand in (q + k * unit, q - k * unit):
                 if cand > 0 and number_unit(cand) == unit:
-                    out = write_number(math.copysign(cand / scale, x), base, fmt)
+                    y = math.copysign(cand / scale, x)
                     lo, hi = fmt.get("min"), fmt.get("max")
-                    if (lo is None or cand / scale >= abs(float(lo)) or x < 0) and (
-                        hi is None or cand / scale <= float(hi) or x < 0
-                    ):
-                        return out
+                    if (lo is None or y >= float(lo)) and (hi is None or y <= float(hi)):
+                        return write_number(y, base, fmt)
         return value
 
     def _units_of(self, c: Column, decimals: int) -> list[tuple[int, int]]:
@@ -3127,8 +3151,11 @@ class CanaryFactory:
         """`MOBILE` or `FIXED` where a phone column's header (else most of its numbers,
         as the plan tells them) says which line it holds (the contact column's by
         default), else ""."""
-        col = column if column is not None else (self._phone_col.index if self._phone_col else 0)
-        if col >= len(self.cols):
+        if column is not None:
+            col = column
+        elif self._phone_col is not None:
+            col = self._phone_col.index
+        else:
             return ""
         header = phone_line_of_header(self.cols[col].name)
         if header:
@@ -3374,6 +3401,10 @@ def _repeats_in_runs(keys: Sequence[tuple[str, ...]], values: Sequence[str]) -> 
     return sum(n for n in pairs.values() if n > 1) / held if held else 0.0
 
 
+#: The first part of a code in two parts ("LS25 " of "LS25 6YD", "4350-" of "4350-325").
+TWO_PART_CODE_RE = re.compile(r"[A-Za-z0-9]+[ -](?=[A-Za-z0-9]+$)")
+#: The share of a place column's values in `ALNUM_CODE_RE` that makes it a column of codes.
+CODE_SHARE = 0.9
 #: A postal code of capitals and digits, in one or two parts, a digit in it.
 ALNUM_CODE_RE = re.compile(r"^(?=[^ -]*\d|.*[ -][^ -]*\d)[A-Z0-9]{2,5}(?:[ -][A-Z0-9]{2,4})?$")
 
@@ -3438,9 +3469,9 @@ def _split_full(text: str, order: str | None, spanish: bool) -> tuple[str, str, 
     "Ana de la"."""
     if order == "last_comma_first" and "," in text:
         before, _, given = text.partition(",")
-        surnames = _name_units(before.split())
+        surnames = name_units(before.split())
         return given.strip(), surnames[0] if surnames else "", " ".join(surnames[1:2])
-    words = _name_units(text.replace(",", " ").split())
+    words = name_units(text.replace(",", " ").split())
     if len(words) < 2:
         return "", "", ""
     k = 2 if spanish and len(words) >= 3 else 1
@@ -3449,12 +3480,6 @@ def _split_full(text: str, order: str | None, spanish: bool) -> tuple[str, str, 
     else:
         given_words, surnames = words[:-k], words[-k:]
     return " ".join(given_words), surnames[0], surnames[1] if len(surnames) > 1 else ""
-
-
-#: Words that open a compound name part: "de la Cruz", "del Carmen", "van der Berg".
-NAME_PARTICLES = frozenset(
-    {"de", "del", "la", "las", "los", "da", "das", "do", "dos", "van", "von", "der"}
-)
 
 
 def _other_name(value: str, last_first: bool, spanish: bool) -> tuple[str, list[str]]:
@@ -3471,23 +3496,6 @@ def _other_name(value: str, last_first: bool, spanish: bool) -> tuple[str, list[
     if last_first:
         return " ".join(words[k:]), words[:k]
     return " ".join(words[:-k]), words[-k:]
-
-
-def _name_units(words: list[str]) -> list[str]:
-    """A name's words with each run of particles joined to the word that follows it."""
-    out: list[str] = []
-    pending: list[str] = []
-    for w in words:
-        pending.append(w)
-        if fold(w) not in NAME_PARTICLES:
-            out.append(" ".join(pending))
-            pending = []
-    if pending:  # a trailing particle: keep it with the last part
-        if out:
-            out[-1] = " ".join([out[-1], *pending])
-        else:
-            out.append(" ".join(pending))
-    return out
 
 
 #: A column counts as grouped only when each of its values is held by this many rows.
@@ -3555,9 +3563,9 @@ REPEATING_SHARE = 0.2
 MAX_DONORS = 3000
 #: Rows sharing a canary's area code needed before place columns follow it.
 MIN_DONORS = 5
-#: Tries for a number near a real one that no row holds.
 #: The share of a phone column's numbers of one line that makes it that line's.
 LINE_MAJORITY = 0.8
+#: Tries for a number near a real one that no row holds.
 NOVEL_TRIES = 10
 #: How far from a whole amount `_number` looks for one no row holds.
 NEAREST_FREE = 50

@@ -565,9 +565,10 @@ def date_between(
     elif a is not None and gaps:
         # after the last row: one of the column's own steps on, within the newest day
         out = _stepped(fmt, a, r.choice(gaps), clocks, r, weekdays)
-        got = fmt.parse(out)
-        last = a[0] if latest is None else max(latest, a[0])
-        if latest is None or (got is not None and got[0] <= last):
+        if latest is None:
+            return out
+        got, last = fmt.parse(out), max(latest, a[0])
+        if got is not None and got[0] <= last:
             return out
         low, high, tail = last, last, a[1]
     elif b is not None and gaps:

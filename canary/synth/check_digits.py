@@ -25,15 +25,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from canary.synth.learnt_checks import learn
+from canary.synth.learnt_checks import PASSING, learn
 
 __all__ = ["Scheme", "scheme_of", "with_check"]
 
 #: Values a column is tried on; a scheme must pass all but a few of them.
 TRIED = 400
-#: The share of a column's values a scheme must pass: a random check digit passes one
-#: value in ten or eleven, so a column passing this many is written with the scheme.
-PASSING = 0.97
 #: Fewer values than this say nothing about a scheme.
 MIN_VALUES = 20
 
@@ -182,8 +179,8 @@ def _learnt(values: Sequence[str]) -> Scheme | None:
     """The linear check digit the column's own values show (a Uruguayan cedula's, a
     Guatemalan DPI's: no library names them), as a scheme `with_check` completes."""
     rule = learn(values)
-    if rule is None:
-        return None
+    if rule is None or rule.place == 0:
+        return None  # a check written first: `with_check` places checks from the end
     letter = rule.ten if rule.ten in ("K", "X") else ""
     place = rule.place - rule.length  # from the end: the value's own letters and digits
     return Scheme(f"learnt.mod{rule.modulus}", rule.valid, (place,), DIGITS + letter)

@@ -326,13 +326,15 @@ HEADER_PHRASES: dict[str, tuple[str, ...]] = {
         "cf",
         "ni number",
         "national insurance number",
-        "nino",
         "nir",
         "sin",
         "social insurance number",
         "ssn",
         "social security number",
         "ref",
+        "ref no",
+        "tenancy ref",
+        "customer ref",
         "reference",
         "adherent",
     ),
@@ -393,12 +395,17 @@ def kind_from_header(name: str) -> str | None:
     return found
 
 
+#: Short words that name a kind only as the whole header: "Nom" is a surname, "Nom du
+#: produit" is not; "SIN" is Canada's number, "Sin cita" is Spanish for "without".
+WHOLE_ONLY = frozenset({"nom", "sin", "cf", "cap", "ort", "nir", "ref", "cui", "dpi"})
+
+
 def _best(h: str, words: list[str]) -> str | None:
     best: tuple[int, str] | None = None
     for kind, phrases in HEADER_PHRASES.items():
         for p in phrases:
             pw = p.split()
-            hit = h == p or _contains(words, pw)
+            hit = h == p or (p not in WHOLE_ONLY and _contains(words, pw))
             if hit and (best is None or len(p) > best[0]):
                 best = (len(p), kind)
     return best[1] if best else None

@@ -44,11 +44,13 @@ def new_id(
     donor: str | None = None,
     positions: PositionModel | None = None,
     gaps: GapModel | None = None,
+    numbers: Sequence[int] = (),
 ) -> str | None:
     """A free id. `claim(value)` reserves it (False if another canary holds it);
     `between` asks for a value strictly between `prev` and `nxt` (either may be None
     at the ends of the table); `gaps` (a sorted column's steps) chooses which gaps a
-    canary takes and where inside them."""
+    canary takes and where inside them; `numbers`, the real ids' numbers, that an
+    unsorted one's is drawn near."""
     if not fmt:
         model = positions or PositionModel(values)
         for _ in range(50):
@@ -104,10 +106,11 @@ def new_id(
         # its 1401..1420 to the canaries of seven copies, and an issue to twelve failed),
         # the next block on, as long as the first step past the range.
         block = max((hi - lo) // 20, 20)
-        if not sorted_ and len(taken) >= NEAR_IDS:
+        if not sorted_ and len(numbers) >= NEAR_IDS:
             # near a real number: "64558192" in a Peruvian roll whose DNIs start 0, 40
             # to 48 and 70 to 77 (19 of 24 canaries drawn over the whole range)
-            got = _claimed(_near_numbers(taken, lo, hi, r), fmt, prefix, cap, taken_text, claim)
+            near = _near_numbers(numbers, taken, lo, hi, r)
+            got = _claimed(near, fmt, prefix, cap, taken_text, claim)
             if got is not None:
                 return got
         for _ in range(MORE_BLOCKS + 1):
@@ -577,21 +580,27 @@ COARSE_SHARE = 0.3
 
 
 #: Numbers a column of unsorted ids holds, at least, for a new one to be drawn near one
-#: of them (`_near_numbers`).
+#: of them (`_near_numbers`); numbers tried, and draws per number tried.
 NEAR_IDS = 50
+NEAR_TRIES = 100
+NEAR_DRAWS = 4
 
 
 def _near_numbers(
-    taken: set[int], low: int, high: int, r: random.Random, k: int = 100
+    numbers: Sequence[int],
+    taken: set[int],
+    low: int,
+    high: int,
+    r: random.Random,
+    k: int = NEAR_TRIES,
 ) -> list[int]:
-    """Up to `k` numbers in [low, high] that no one holds, each a real one's first half
-    of its digits with the rest drawn: numbers handed out in blocks (a country's
-    identity numbers by office and period) keep the blocks' leading digits, as often
-    as the rows hold them."""
-    held = list(taken)
+    """Up to `k` numbers in [low, high] that no one holds (`taken`), each one of the
+    real `numbers`' first half of its digits with the rest drawn: numbers handed out in
+    blocks (a country's identity numbers by office and period) keep the blocks' leading
+    digits, as often as the rows hold them."""
     out: list[int] = []
-    for _ in range(4 * k):
-        digits = str(r.choice(held))
+    for _ in range(NEAR_DRAWS * k):
+        digits = str(r.choice(numbers))
         keep = (len(digits) + 1) // 2
         tail = "".join(str(r.randint(0, 9)) for _ in range(len(digits) - keep))
         n = int(digits[:keep] + tail)
@@ -670,6 +679,8 @@ class BirthOrder:
         random.Random(0).shuffle(held)
         held.sort(key=lambda t: t[0])
         self.births = [b for b, _n, _k in held]
+        #: the newest day the column holds
+        self.latest = max(self.births, default=0)
         self.numbers = [n for _b, n, _k in held]
         #: the sample row each entry comes from
         self.rows = [k for _b, _n, k in held]
@@ -744,7 +755,7 @@ class BirthOrder:
         steps = [abs(b - a) for a, b in itertools.pairwise(days)] or [0]
         edge = max(days) if side > 0 else min(days)
         if side > 0:  # never past the newest day the table holds, its export's at the latest
-            return min(edge + r.choice(steps), max(self.births))
+            return min(edge + r.choice(steps), self.latest)
         return edge - r.choice(steps)
 
 

@@ -321,15 +321,23 @@ POOL_TIE = 0.05
 
 def _email_countries(rows: list[list[str]]) -> Counter[str]:
     """Addresses per country their domain's country code names ("libero.it": IT,
-    "btinternet.co.uk": GB), over the first rows."""
+    "btinternet.co.uk": GB), over the first rows; a country named by fewer than
+    `MAIL_COUNTRY_SHARE` of the addresses is left out (one ".co" address in a list of
+    gmail.com ones says nothing)."""
     out: Counter[str] = Counter()
+    total = 0
     for row in rows[:2000]:
         for cell in row:
             if "@" in cell:
+                total += 1
                 label = cell.rsplit(".", 1)[-1].strip().lower()
                 if len(label) == 2 and label.isalpha():
                     out["GB" if label == "uk" else label.upper()] += 1
-    return out
+    return Counter({k: n for k, n in out.items() if n >= MAIL_COUNTRY_SHARE * total})
+
+
+#: Share of a table's addresses a country's domains must hold to name its country.
+MAIL_COUNTRY_SHARE = 0.1
 
 
 def infer_schema(sample: Any, pool: Collection[str] = ()) -> Schema:

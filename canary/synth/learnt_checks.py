@@ -24,7 +24,9 @@ from dataclasses import dataclass
 
 __all__ = ["Rule", "learn"]
 
-#: The share of a column's values a learnt rule must pass (as a named scheme's).
+#: The share of a column's values a scheme must pass, named (check_digits) or learnt: a
+#: random check digit passes one value in ten or eleven, so a column passing this many
+#: is written with the scheme.
 PASSING = 0.97
 #: Digits a value may have for a rule to be looked for: fewer leave too little to check.
 MIN_DIGITS, MAX_DIGITS = 6, 20
@@ -248,7 +250,7 @@ def learn(values: Sequence[str]) -> Rule | None:
     stripped) passes, or None."""
     parsed = [_chars(v) for v in values]
     rows = [c for c in parsed if c]
-    if len(rows) < PASSING * len(values):
+    if not rows or len(rows) < PASSING * len(values):
         return None
     length, n = Counter(map(len, rows)).most_common(1)[0]
     if not MIN_DIGITS <= length <= MAX_DIGITS or n < PASSING * len(values):

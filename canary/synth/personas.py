@@ -183,20 +183,30 @@ NEAR_BIRTHS = 60
 NAME_ERA_YEARS = 5
 
 
-def name_units(value: str) -> list[str]:
-    """A name's words, a particle held to the word after it ("MARIA DEL CARMEN": "MARIA",
-    "DEL CARMEN"): recombined word by word, "CARMEN" of "DEL CARMEN" came out alone
-    as a third given name, which no real row had."""
-    units: list[str] = []
-    held: list[str] = []
-    for word in value.split():
-        held.append(word)
-        if word.lower() not in PARTICLES:
-            units.append(" ".join(held))
-            held = []
-    if held:
-        units.append(" ".join(held))
-    return units
+#: Words that open a compound name part: "de la Cruz", "del Carmen", "van der Berg".
+NAME_PARTICLES = frozenset(
+    {"de", "del", "la", "las", "los", "da", "das", "do", "dos", "van", "von", "der"}
+)
+
+
+def name_units(words: Sequence[str]) -> list[str]:
+    """A name's words with each run of particles joined to the word that follows it
+    ("MARIA DEL CARMEN": "MARIA", "DEL CARMEN"); a trailing particle stays with the last
+    part. Recombined word by word, "CARMEN" of "DEL CARMEN" came out alone as a third
+    given name, which no real row had."""
+    out: list[str] = []
+    pending: list[str] = []
+    for w in words:
+        pending.append(w)
+        if fold(w) not in NAME_PARTICLES:
+            out.append(" ".join(pending))
+            pending = []
+    if pending:
+        if out:
+            out[-1] = " ".join([out[-1], *pending])
+        else:
+            out.append(" ".join(pending))
+    return out
 
 
 class Predictive:
@@ -244,14 +254,16 @@ class Predictive:
         lengths: Counter[int] = Counter()
         at: list[Counter[str]] = []
         for v, k in self.counts.items():
-            ws = name_units(v)
+            ws = name_units(v.split())
             lengths[len(ws)] += k
             for i, word in enumerate(ws):
                 words[word] += k
                 if i == len(at):
                     at.append(Counter())
                 at[i][word] += k
-        lone = sum(k for v, k in self.counts.items() if any(words[x] == 1 for x in name_units(v)))
+        lone = sum(
+            k for v, k in self.counts.items() if any(words[x] == 1 for x in name_units(v.split()))
+        )
         return lengths, at, lone / self.total if self.total else 1.0
 
     @property
