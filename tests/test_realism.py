@@ -3804,3 +3804,19 @@ def test_a_list_numbered_in_steps_of_three_keeps_its_canaries_on_its_steps(
             got = [int(row[0]) for row in list(csv.reader(fh))[1:]]
         assert all((n - int(rows[0][0])) % 3 == 0 for n in got), got
         assert got == sorted(got)
+
+
+@pytest.mark.parametrize(("domain", "warned"), [("telefonica.es", True), ("empresa.com", False)])
+def test_canary_domains_of_no_ending_the_table_uses_are_warned_of(
+    ready: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture, domain: str, warned: bool
+) -> None:
+    """A US list's ".com" addresses and only ".de", ".es", ".ca" canary domains: every
+    canary's address ended otherwise (24 of 24), and nothing said so."""
+    r = random.Random(69)
+    rows = [[g, p, m, f"{e.split('@')[0]}@{domain}", ph] for g, p, m, e, ph in people(r, 120)]
+    src = tmp_path / "lista.csv"
+    write_csv(src, ["NOMBRE", "PATERNO", "MATERNO", "CORREO", "TELEFONO"], rows)
+    with caplog.at_level("WARNING"):
+        issue(ready, src, tmp_path, 6, copies=2, canaries=4)
+    said = [rec for rec in caplog.records if "no canary domain ends" in rec.getMessage()]
+    assert bool(said) == warned

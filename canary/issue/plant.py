@@ -212,6 +212,7 @@ def issue_copies(
 
     factory = CanaryFactory(schema, sample, domains=domains, rng=rng, email_taken=email_taken)
     _warn_of_a_lone_sparse_contact(schema, factory.extra_phone_columns)
+    _warn_of_foreign_domains(schema, domains)
     # Numbers of the table's own country first: a +506 number in a Mexican registry stands out.
     own_country = [p for p in phones if factory.accepts_phone(p)]
     if schema.phone_columns and phones and not own_country:
@@ -492,6 +493,27 @@ def _warn_of_a_lone_sparse_contact(schema: Any, other_phones: list[int]) -> None
 MAINSTREAM_WARN = 0.8
 #: A lone contact column empty in this share of rows or more gets a warning.
 SPARSE_CONTACT = 0.3
+
+
+def _warn_of_foreign_domains(schema: Any, domains: list[str]) -> None:
+    """Warn where no canary domain has a top-level domain the table's addresses use:
+    every canary's address then ends otherwise than every real one's (a US list's
+    ".com" addresses beside canaries on the organisation's ".de" and ".es" domains: 24
+    of 24 found by that alone)."""
+    from canary.synth.addresses import column_tlds
+
+    if not schema.email_columns or not domains:
+        return
+    held = schema.columns[schema.email_columns[0]].fmt.get("domains")
+    tlds = column_tlds(held) if held else set()
+    if tlds and not any(d.rsplit(".", 1)[-1] in tlds for d in domains):
+        log.warning(
+            "no canary domain ends as the table's addresses do (%s): every canary's "
+            "address ends otherwise (%s), which a holder can filter on; add a domain "
+            "with one of those endings with 'canary domain add DOMAIN'",
+            ", ".join(f".{t}" for t in sorted(tlds)),
+            ", ".join(sorted({f".{d.rsplit('.', 1)[-1]}" for d in domains})),
+        )
 
 
 def _control_count(per_copy: int, copies: int, config: Config) -> int:

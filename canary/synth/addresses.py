@@ -293,17 +293,19 @@ def fitting_domains(
     ".com") got 18 of 24 canaries on the organisation's German, Spanish and Canadian
     domains, a Panamanian one 15 of 24 on its Salvadoran and Honduran ones.
     """
-    if column_domains:
-        total = sum(column_domains.values())
-        tlds: Counter[str] = Counter()
-        for d, k in column_domains.items():
-            tlds[d.rsplit(".", 1)[-1]] += k
-        wanted = {t for t, k in tlds.items() if k >= 0.05 * total}
-    else:
-        wanted = {region.lower(), *GENERIC_TLDS}
+    wanted = column_tlds(column_domains) if column_domains else {region.lower(), *GENERIC_TLDS}
     fit = [d for d in domains if d.rsplit(".", 1)[-1] in wanted]
     near = [d for d in domains if d.rsplit(".", 1)[-1] in {region.lower(), *GENERIC_TLDS}]
     return fit or near or list(domains)
+
+
+def column_tlds(column_domains: Counter[str]) -> set[str]:
+    """The top-level domains an email column's addresses use (5% of them or more)."""
+    total = sum(column_domains.values())
+    tlds: Counter[str] = Counter()
+    for d, k in column_domains.items():
+        tlds[d.rsplit(".", 1)[-1]] += k
+    return {t for t, k in tlds.items() if k >= 0.05 * total}
 
 
 def domain_weights(
