@@ -389,7 +389,7 @@ def table_json(r: random.Random, n: int) -> tuple[list[str], list[list[str]], di
             [str(r.randint(100000, 999999)), f"{g.title()} {p.title()} {m.title()}",
              f"{local}@{pick(r, [p.lower() for p in PROVIDERS_MX], 0.9)}",
              f"+52{MX_PLACES[muni][0]}{r.randint(1000000, 9999999)}", "Coahuila", muni.title(),
-             str(r.choice([50, 100, 200, 500, 20, 30])),
+             str(float(r.choice([50, 100, 200, 500, 20, 30]))),  # as the file writes it
              (datetime(2026, 1, 1) + timedelta(minutes=r.randint(0, 500000))).isoformat()]
         )  # fmt: skip
     return header, rows, {"json": True}
@@ -870,10 +870,10 @@ def write_table(path: Path, header: list[str], rows: list[list[str]], opts: dict
 
 def read_copy(path: Path, opts: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     """What a holder sees: the header and every row below it, footers included."""
-    from canary.formats._values import header_index, to_text
+    from canary.formats._values import header_index, loads, to_text
 
-    if opts.get("json"):
-        objs = json.loads(path.read_text(encoding="utf-8"))
+    if opts.get("json"):  # numbers as written ("12.50"), as the store holds the canaries'
+        objs = loads(path.read_text(encoding="utf-8"))
         header = list(objs[0])
         return header, [[to_text(o.get(h)) for h in header] for o in objs]
     if opts.get("xlsx"):
