@@ -73,6 +73,7 @@ from canary.synth.ids import (
     GapModel,
     IdPart,
     LetterInId,
+    NearNumbers,
     PositionModel,
     births_in_ids,
     date_stamps,
@@ -269,7 +270,7 @@ class CanaryFactory:
         self._unique_share: dict[int, float] = {}
         self._sex_value: dict[tuple[int, str], Counter[str]] = {}
         self._alnum_codes: dict[int, bool] = {}
-        self._id_number_lists: dict[int, tuple[int, ...]] = {}
+        self._near_numbers: dict[int, NearNumbers] = {}
         self._units: dict[tuple[int, int], list[tuple[int, int]]] = {}
         self._amount_parents: list[tuple[int, int, dict[str, AmountCells]]] | None = None
         self._date_spans: dict[int, tuple[date, date]] = {}
@@ -2800,17 +2801,17 @@ class CanaryFactory:
             donor=donor[c.index] if donor is not None and donor[c.index] else None,
             positions=self._positions(c) if not fmt else None,
             gaps=self._gaps(c) if between else None,
-            numbers=self._id_numbers(c) if fmt and not sorted_ else (),
+            near=self._near(c) if fmt and not sorted_ else None,
         )
 
-    def _id_numbers(self, c: Column) -> tuple[int, ...]:
-        """The numbers of id column `c`'s sampled values, read once."""
-        held = self._id_number_lists.get(c.index)
-        if held is None:
-            held = self._id_number_lists[c.index] = tuple(
-                self.sample_id_numbers.get(c.index, set())
-            )
-        return held
+    def _near(self, c: Column) -> NearNumbers:
+        """The numbers of id column `c`'s sampled values a new one is drawn near, read
+        once."""
+        near = self._near_numbers.get(c.index)
+        if near is None:
+            held = sorted(self.sample_id_numbers.get(c.index, set()))
+            near = self._near_numbers[c.index] = NearNumbers.of(held)
+        return near
 
     def _gaps(self, c: Column) -> GapModel:
         model = self._gap_models.get(c.index)

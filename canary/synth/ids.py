@@ -44,13 +44,13 @@ def new_id(
     donor: str | None = None,
     positions: PositionModel | None = None,
     gaps: GapModel | None = None,
-    numbers: Sequence[int] = (),
+    near: NearNumbers | None = None,
 ) -> str | None:
     """A free id. `claim(value)` reserves it (False if another canary holds it);
     `between` asks for a value strictly between `prev` and `nxt` (either may be None
     at the ends of the table); `gaps` (a sorted column's steps) chooses which gaps a
-    canary takes and where inside them; `numbers`, the real ids' numbers, that an
-    unsorted one's is drawn near."""
+    canary takes and where inside them; `near`, the real ids' numbers an unsorted one's
+    is drawn near (`NearNumbers`)."""
     if not fmt:
         model = positions or PositionModel(values)
         for _ in range(50):
@@ -106,11 +106,10 @@ def new_id(
         # its 1401..1420 to the canaries of seven copies, and an issue to twelve failed),
         # the next block on, as long as the first step past the range.
         block = max((hi - lo) // 20, 20)
-        if not sorted_ and len(numbers) >= NEAR_IDS:
+        if not sorted_ and near is not None and near.keep:
             # near a real number: "64558192" in a Peruvian roll whose DNIs start 0, 40
             # to 48 and 70 to 77 (19 of 24 canaries drawn over the whole range)
-            near = _near_numbers(numbers, taken, lo, hi, r)
-            got = _claimed(near, fmt, prefix, cap, taken_text, claim)
+            got = _claimed(near.draw(taken, lo, hi, r), fmt, prefix, cap, taken_text, claim)
             if got is not None:
                 return got
         for _ in range(MORE_BLOCKS + 1):
@@ -584,31 +583,55 @@ COARSE_SHARE = 0.3
 NEAR_IDS = 50
 NEAR_TRIES = 100
 NEAR_DRAWS = 4
+#: Share of real numbers a start may be held by alone and still be kept (`near_prefix`).
+NEAR_ALONE = 0.05
 
 
-def _near_numbers(
-    numbers: Sequence[int],
-    taken: set[int],
-    low: int,
-    high: int,
-    r: random.Random,
-    k: int = NEAR_TRIES,
-) -> list[int]:
-    """Up to `k` numbers in [low, high] that no one holds (`taken`), each one of the
-    real `numbers`' first half of its digits with the rest drawn: numbers handed out in
-    blocks (a country's identity numbers by office and period) keep the blocks' leading
-    digits, as often as the rows hold them."""
-    out: list[int] = []
-    for _ in range(NEAR_DRAWS * k):
-        digits = str(r.choice(numbers))
-        keep = (len(digits) + 1) // 2
-        tail = "".join(str(r.randint(0, 9)) for _ in range(len(digits) - keep))
-        n = int(digits[:keep] + tail)
-        if low <= n <= high and n not in taken and n not in out:
-            out.append(n)
-            if len(out) >= k:
+@dataclass(frozen=True)
+class NearNumbers:
+    """A column's real id numbers, for a new one drawn near one of them: `keep` leading
+    digits (of numbers written `width` digits wide, zeros in front) of a real one, the
+    rest drawn. Numbers handed out in blocks (a country's identity numbers by office and
+    period) then keep the blocks' leading digits, as often as the rows hold them: drawn
+    over the column's whole range, 19 of 24 Peruvian DNIs started as no real one does."""
+
+    numbers: tuple[int, ...]
+    keep: int
+    width: int
+
+    @classmethod
+    def of(cls, numbers: Sequence[int]) -> NearNumbers:
+        """`keep`: the most leading digits the real numbers still share, few of them
+        (`NEAR_ALONE`) holding such a start alone; 0 (no drawing near) for fewer than
+        `NEAR_IDS` numbers. Kept longer (half the digits), a canary's start was another
+        row's where real rows' are their own: a Colombian list's document start with the
+        row's names told canaries at 0.70."""
+        held = tuple(numbers)
+        if len(held) < NEAR_IDS:
+            return cls(held, 0, 0)
+        width = max(len(str(n)) for n in held)  # "0xxxxxxx" is read as a shorter number
+        keep = 0
+        for length in range(1, width):
+            starts = Counter(str(n).zfill(width)[:length] for n in held)
+            if sum(1 for k in starts.values() if k == 1) > NEAR_ALONE * len(held):
                 break
-    return out
+            keep = length
+        return cls(held, keep, width)
+
+    def draw(
+        self, taken: set[int], low: int, high: int, r: random.Random, k: int = NEAR_TRIES
+    ) -> list[int]:
+        """Up to `k` numbers in [low, high] near real ones that no one holds (`taken`)."""
+        out: list[int] = []
+        for _ in range(NEAR_DRAWS * k):
+            digits = str(r.choice(self.numbers)).zfill(self.width)
+            tail = "".join(str(r.randint(0, 9)) for _ in range(self.width - self.keep))
+            n = int(digits[: self.keep] + tail)
+            if low <= n <= high and n not in taken and n not in out:
+                out.append(n)
+                if len(out) >= k:
+                    break
+        return out
 
 
 def _free_numbers(
