@@ -32,6 +32,7 @@ from canary.issue.plant import IssuedCopy, IssueRequest, issue_copies
 from canary.signatures import twilio_signature
 from canary.store import register as registry
 from canary.store.engine import Store, open_store
+from canary.store.mailboxes import add_mailbox
 from canary.store.models import Canary, Identifier
 from canary.synth.profiles import demo_dataset
 
@@ -45,6 +46,11 @@ AREA_CODES = {"844": 4, "871": 3, "866": 2, "877": 1, "878": 1, "872": 1, "861":
 AREA_CODES |= {"842": 1, "862": 1, "864": 1, "869": 1}
 PHONES = tuple(f"+52 {code} 410 {2001 + i:04d}" for code, k in AREA_CODES.items() for i in range(k))
 RECIPIENTS = ("Dirección Jurídica", "Mensajería Express SA de CV", "Auditoría Interna")
+#: The demo's mailbox at a mainstream provider (`canary mailbox add`): the registry's
+#: addresses are at Gmail, Hotmail and Outlook, and canaries only on the organisation's
+#: domains would be the ones a "keep the big providers" filter drops. Registering reads
+#: nothing; the demo never connects to it.
+MAILBOX = ("registro.alertas.cdx@gmail.com", "imaps://imap.gmail.com", "CANARY_DEMO_GMAIL_PW")
 
 
 @dataclass
@@ -169,7 +175,12 @@ def _story(
         registry.add_domain(store, d)
     for p in PHONES:
         registry.add_phone(store, p, "twilio")
-    say(f"1. Registered canary domains {', '.join(DOMAINS)} and {len(PHONES)} phone numbers.")
+    address, imap, password_env = MAILBOX
+    add_mailbox(store, address, imap, address, password_env)
+    say(
+        f"1. Registered canary domains {', '.join(DOMAINS)}, {len(PHONES)} phone numbers "
+        f"and a Gmail mailbox ({address})."
+    )
 
     source = folder / "registro_candidatas.csv"
     write_private(source, demo_dataset("candidatas.csv").read_bytes())
@@ -210,7 +221,9 @@ def _story(
             .join(Canary)
             .where(Canary.copy_id == leaked.id, Identifier.kind.in_(["email", "phone"]))
         ).all()
-    email = next(v for k, v in idents if k == "email")
+    # a canary on our own domain: the local listener is its MX (the mailbox's are read
+    # over IMAP, which the demo does not reach)
+    email = next(v for k, v in idents if k == "email" and v.rsplit("@", 1)[-1] in DOMAINS)
     phone = next((v for k, v in idents if k == "phone"), None)
 
     with _Listeners(store, config):
