@@ -3821,3 +3821,59 @@ def test_canary_domains_of_no_ending_the_table_uses_are_warned_of(
     canary's address ended otherwise (24 of 24), and nothing said so."""
     said = _issue_warnings(ready, tmp_path, caplog, [domain], seed=69)
     assert any("no canary domain ends" in m for m in said) == warned
+
+
+def adults_by_age(r: random.Random, n: int) -> tuple[list[str], list[list[str]]]:
+    """A health insurer's list of all ages (0 to 88): the document type, the programme
+    and its fee follow the age, a status the age band ("PENSIONADO" from 62,
+    "ESTUDIANTE" under 23)."""
+    header = ["TIPO DOC", "NOMBRE", "APELLIDO", "CORREO", "EDAD", "PROGRAMA", "CUOTA", "ESTADO"]
+    rows = []
+    for g, p, _m, e, _ph in people(r, n):
+        age = r.randint(0, 88)
+        kind = "RC" if age < 7 else "TI" if age < 18 else "CC"
+        programme = "ADULTO MAYOR" if age >= 60 else "JOVENES" if age < 18 else "GENERAL"
+        fee = {"ADULTO MAYOR": "0", "JOVENES": "12000", "GENERAL": "45000"}[programme]
+        if age < 23:
+            status = "ESTUDIANTE"
+        elif age >= 62 and r.random() < 0.7:
+            status = "PENSIONADO"
+        else:
+            status = r.choice(["EMPLEADO", "INDEPENDIENTE", "DESEMPLEADO"])
+        rows.append([kind, g, p, e, str(age), programme, fee, status])
+    return header, rows
+
+
+def test_categories_an_adult_list_ties_to_age_follow_the_canarys_age() -> None:
+    # Eighty-nine ages are more than the forty values a parent column may have: the
+    # age was never a parent, and 18 of 24 canaries of such a list held a programme or
+    # a status of another age ("ADULTO MAYOR" at 31, "ESTUDIANTE" at 73).
+    header, rows = adults_by_age(random.Random(50), 900)
+    sample = Sample(header, rows, True, len(rows))
+    made = canaries_of(sample, 20, 80)
+    for row in made:
+        age = int(row[4])
+        assert row[0] == ("RC" if age < 7 else "TI" if age < 18 else "CC"), row
+        assert (row[5] == "ADULTO MAYOR") == (age >= 60), row
+        assert (row[7] == "ESTUDIANTE") == (age < 23), row
+        assert row[7] != "PENSIONADO" or age >= 62, row
+    assert {row[7] for row in made} >= {"ESTUDIANTE", "PENSIONADO", "EMPLEADO"}
+
+
+@pytest.mark.parametrize(
+    ("values", "kind"),
+    [
+        (["EMPLEADO", "PENSIONADO", "DESEMPLEADO", "ESTUDIANTE", "INDEPENDIENTE"], "category"),
+        (["ACTIVO", "INACTIVO", "SUSPENDIDO"], "category"),
+        (["active", "retired", "deceased"], "category"),
+        (["COAHUILA", "NUEVO LEON", "DURANGO", "JALISCO", "ZACATECAS", "SONORA"], "place"),
+        (["Colorado", "Florida", "Ohio", "Texas", "Utah", "Iowa", "Maine", "Idaho"], "place"),
+    ],
+)
+def test_a_place_word_over_statuses_is_a_category(values: list[str], kind: str) -> None:
+    # "ESTADO" is a Mexican state, and a status everywhere: read as a place, a status
+    # was copied from another row's place and followed nothing it goes with.
+    r = random.Random(51)
+    rows = [[f"NOMBRE {i}", r.choice(values)] for i in range(300)]
+    schema = infer_schema(Sample(["NOMBRE", "ESTADO"], rows, True, 300))
+    assert schema.columns[1].kind == kind

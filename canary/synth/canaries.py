@@ -1386,12 +1386,18 @@ class CanaryFactory:
         group by grade ("GRADO 9" with "GRUPO 902", not "102"), a shift by grade. Drawn
         apart, 69% of a donor list's canaries paid dues of another level. A column in
         runs (`_grouped_columns`) is left as the run's: its values came together from
-        one row, and the run is where the canary sits."""
+        one row, and the run is where the canary sits. An age or a birth year no real
+        row holds takes the nearest one's (a pensioner's programme at 91 where the
+        oldest row is 88)."""
         grouped = self._grouped_columns()
         for parent, child in self._dependencies():
             if not row[child].strip() or child in grouped:
                 continue
-            held = self._dependent_values(parent, child).get(self._dep_key(parent, row[parent]))
+            values = self._dependent_values(parent, child)
+            key = self._dep_key(parent, row[parent])
+            held = values.get(key)
+            if not held and self.cols[parent].kind in AGE_KINDS:
+                held = values.get(_nearest_key(key, values))
             if held:
                 row[child] = random.Random(f"{p.seed}:follows:{child}").choice(held)
 
@@ -1492,7 +1498,9 @@ class CanaryFactory:
                 c
                 for c in self.cols
                 if c.kind in ("category", "boolean", "number", "age", "place", "birth_date")
-                and 2 <= len({key(c.index, row[c.index]) for row in rows}) <= DEPENDENCE_VALUES
+                and 2
+                <= len({key(c.index, row[c.index]) for row in rows})
+                <= (AGE_KEYS if c.kind in AGE_KINDS else DEPENDENCE_VALUES)
             ]
             grouped = set(self._grouped_columns())
             edges: list[tuple[float, int, int]] = []
@@ -3387,6 +3395,22 @@ class CanaryFactory:
         return out
 
 
+def _nearest_key(key: str, keys: Iterable[str]) -> str:
+    """Of `keys` written as whole numbers (ages, years), the nearest to `key` ("" when
+    it or none of them is one; the lower of two as near)."""
+    try:
+        x = int(float(key))
+    except ValueError:
+        return ""
+    numeric = []
+    for k in keys:
+        try:
+            numeric.append((abs(int(float(k)) - x), int(float(k)), k))
+        except ValueError:
+            continue
+    return min(numeric)[2] if numeric else ""
+
+
 def _birthday_in(born: date, year: int) -> date:
     """Someone born on `born`'s birthday in `year` (1 March for 29 February)."""
     try:
@@ -3605,6 +3629,12 @@ OTHER_TIE_GAIN = 0.3
 DEPENDENCE_ROWS = 2000
 MIN_DEPENDENCE_ROWS = 30
 DEPENDENCE_VALUES = 40
+#: ...but an age or a birth year, keyed by the year, may hold this many: a programme,
+#: a document type or a fee that an adult list ties to age ("ADULTO MAYOR" from 60,
+#: "TI" under 18) has 80 years of ages to follow, and 18 of 24 canaries of such a list
+#: had a category of another age.
+AGE_KEYS = 150
+AGE_KINDS = frozenset({"age", "birth_date"})
 #: A category follows an id's shape (`_shape_ties`) when the shape removes this share
 #: of the misses of guessing the category's commonest value (a Colombian "TI" or "RC"
 #: beside a 10-digit number from 1.0 or 1.1 billions, "CC" beside 8 digits).

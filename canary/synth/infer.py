@@ -492,6 +492,8 @@ def _kind_from_values(
         return "age"
     if distinct == 1 and n >= 3:
         return "constant"
+    if hint == "place" and _is_status(values):
+        hint = "category"  # "ESTADO": EMPLEADO, PENSIONADO (a status, not a state)
     if hint == "place":
         return "place"
     idfmt = id_format_of(values)
@@ -600,6 +602,31 @@ def _looks_like_phones(values: list[str], region: str) -> bool:
         if nsn and parsed_phone(v, region) is not None:
             ok += valid_phone(v, region) or len(nsn) in (8, 10)
     return ok >= 0.7 * min(len(values), 300)
+
+
+#: Endings of the words a status is written in, Spanish, Portuguese and English
+#: participles and adjectives ("ACTIVO", "PENSIONADO", "VIGENTE", "retired", "active").
+STATUS_ENDINGS = (
+    "ado", "ada", "ados", "adas", "ido", "ida", "idos", "idas", "ivo", "iva", "ivos", "ivas",
+    "ante", "ente", "antes", "entes", "ed", "ive", "ing",
+)  # fmt: skip
+#: Distinct values a status column holds, at most ...
+MAX_STATUSES = 30
+#: ... and the share of them in `STATUS_ENDINGS`, at least (a US state column: Colorado,
+#: Florida, Nevada: 3 of 50).
+STATUS_SHARE = 0.5
+
+
+def _is_status(values: list[str]) -> bool:
+    """Whether a column a place word names ("ESTADO", "State") holds statuses instead:
+    a few values, most of them participles or adjectives ("EMPLEADO", "PENSIONADO",
+    "ESTUDIANTE"). Read as a place, a status was copied from a row of another age and
+    never followed the columns it goes with."""
+    distinct = {fold(v.strip()) for v in values if v.strip()}
+    if not 2 <= len(distinct) <= MAX_STATUSES:
+        return False
+    ending = sum(1 for v in distinct if v.split()[-1].endswith(STATUS_ENDINGS))
+    return ending >= STATUS_SHARE * len(distinct)
 
 
 def _is_boolean(values: list[str]) -> bool:
