@@ -3877,3 +3877,61 @@ def test_a_place_word_over_statuses_is_a_category(values: list[str], kind: str) 
     rows = [[f"NOMBRE {i}", r.choice(values)] for i in range(300)]
     schema = infer_schema(Sample(["NOMBRE", "ESTADO"], rows, True, 300))
     assert schema.columns[1].kind == kind
+
+
+def _cf_three(name: str, given: bool) -> str:
+    # the test's own reading of the rule: consonants (the 1st, 3rd and 4th of given
+    # names holding four), then vowels, then X
+    letters = [ch for ch in name.upper() if ch.isalpha()]
+    cons = [ch for ch in letters if ch not in "AEIOU"]
+    if given and len(cons) >= 4:
+        cons = [cons[0], cons[2], cons[3]]
+    return ("".join(cons) + "".join(ch for ch in letters if ch in "AEIOU") + "XXX")[:3]
+
+
+def italian_registry(r: random.Random, n: int) -> tuple[list[str], list[list[str]]]:
+    from stdnum.it import codicefiscale
+
+    women = ["Giulia", "Francesca", "Chiara", "Anna", "Maria Grazia", "Elena", "Sara", "Paola"]
+    men = ["Marco", "Giuseppe", "Luca", "Francesco", "Alessandro", "Andrea", "Matteo", "Gian Luca"]
+    surnames = "Rossi Russo Ferrari Esposito Bianchi Romano Colombo Ricci Marino Greco".split()
+    surnames += ["De Luca", "Bruno", "Gallo", "Conti", "Costa"]
+    towns = {"Roma": "H501", "Milano": "F205", "Napoli": "F839", "Torino": "L219", "Bari": "A662"}
+    rows = []
+    for _ in range(n):
+        sex = r.choice("FM")
+        given = r.choice(women if sex == "F" else men)
+        surname = r.choice(surnames)
+        born = date(1940, 1, 1) + timedelta(days=r.randint(0, 365 * 60))
+        town = r.choice(list(towns))
+        day = born.day + (40 if sex == "F" else 0)
+        body = (
+            _cf_three(surname, False) + _cf_three(given, True)
+            + f"{born.year % 100:02d}{'ABCDEHLMPRST'[born.month - 1]}{day:02d}{towns[town]}"
+        )  # fmt: skip
+        code = body + codicefiscale.calc_check_digit(body)
+        mail = f"{given.split()[0].lower()}.{surname.replace(' ', '').lower()}{r.randint(1, 99)}"
+        rows.append(
+            [surname, given, sex, born.strftime("%d/%m/%Y"), town, code, mail + "@libero.it"]
+        )
+    return ["COGNOME", "NOME", "SESSO", "DATA DI NASCITA", "COMUNE DI NASCITA",
+            "CODICE FISCALE", "EMAIL"], rows  # fmt: skip
+
+
+def test_a_codice_fiscale_spells_the_canarys_own_names_birth_and_sex() -> None:
+    # Drawn like the column's codes with their check character made right, 20 of 24
+    # canaries of a municipal registry held a code spelling no name of their row.
+    from stdnum.it import codicefiscale
+
+    header, rows = italian_registry(random.Random(52), 500)
+    towns = {row[4]: row[5][11:15] for row in rows}
+    sample = Sample(header, rows, True, len(rows))
+    for row in canaries_of(sample, 21, 40):
+        code = row[5]
+        assert codicefiscale.is_valid(code), row
+        assert code[:3] == _cf_three(row[0], False), row
+        assert code[3:6] == _cf_three(row[1], True), row
+        assert codicefiscale.get_birth_date(code).strftime("%d/%m/%Y") == row[3], row
+        assert codicefiscale.get_gender(code) == row[2], row
+        assert code[11:15] == towns[row[4]], row
+        assert code not in {real[5] for real in rows}

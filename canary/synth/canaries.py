@@ -99,7 +99,7 @@ from canary.synth.infer import (
     parse_number,
 )
 from canary.synth.national_ids import check_digit as curp_check_digit
-from canary.synth.national_ids import make_curp, make_rfc
+from canary.synth.national_ids import codice_fiscale_body, make_curp, make_rfc
 from canary.synth.order import RunOrder, fit_key, run_order
 from canary.synth.personas import (
     MIN_NAME_ROWS,
@@ -224,6 +224,7 @@ class CanaryFactory:
         self._other_cols: set[int] | None = None
         self._orders: list[DateOrder] | None = None
         self._deps: list[tuple[int, int]] | None = None
+        self._towns_of: dict[int, tuple[int, dict[str, list[str]]] | None] = {}
         self._born: list[tuple[Column, BirthOrder, list[int], int | None]] | None = None
         self._relations: list[NumberRelation] | None = None
         self._date_parts: list[DatePart] | None = None
@@ -864,6 +865,7 @@ class CanaryFactory:
         self._keep_id_parts(row, persona)
         self._keep_letters_in_ids(row, persona)
         self._keep_births_in_ids(row, persona)
+        self._keep_codici_fiscali(row, persona)
         self._keep_containment(row, persona, prev, next)
         if keep_order and not self._in_text_order(row, prev, next):
             return None
@@ -1069,6 +1071,63 @@ class CanaryFactory:
             tries = (place.write(value, p.birth, r, vary=k > 0) for k in range(NOVEL_TRIES))
             if (text := self._first_free(c, p, tries)) is not None:
                 row[c.index] = text
+
+    def _keep_codici_fiscali(self, row: list[str], p: Persona) -> None:
+        """An Italian codice fiscale spells its holder's surname, given names, birth
+        date and sex (`codice_fiscale_body`): a canary's spells its own, born on its
+        row's birth date, in the town of the code it was drawn with (else another the
+        column holds), its check character made again. Drawn like the column's codes,
+        20 of 24 canaries of a municipal registry held one whose letters spelled no name
+        of their row, and whose date was not their birth."""
+        for c in self.cols:
+            value = row[c.index].strip()
+            scheme = self._scheme(c) if c.kind == "id" and len(value) == 16 else None
+            if scheme is None or scheme.name != "it.codicefiscale":
+                continue
+            born = p.birth
+            for b in self._kind("birth_date"):
+                got = b.fmt["date"].parse(row[b.index]) if row[b.index].strip() else None
+                if got:
+                    born = got[0]
+                    break
+            r = random.Random(f"{p.seed}:codice:{c.index}")
+            towns = [value[11:15].upper()] + [
+                v.strip()[11:15].upper() for v in r.sample(c.values, min(len(c.values), 20))
+            ]
+            decided = self._birth_towns(c)
+            if decided is not None:  # the town of birth a column of the row names
+                held = decided[1].get(row[decided[0]].strip())
+                towns = [*r.sample(held, len(held)), *towns] if held else towns
+            surname = " ".join(x for x in (p.paternal, p.maternal) if x)
+            tries = (
+                codice_fiscale_body(surname, p.given, born, p.sex, town) + "X"
+                for town in towns
+                if len(town) == 4
+            )
+            if (text := self._first_free(c, p, tries)) is not None:
+                row[c.index] = text.lower() if c.casing == "lower" else text
+
+    def _birth_towns(self, c: Column) -> tuple[int, dict[str, list[str]]] | None:
+        """(a place column, the town codes its values' rows hold in codice fiscale
+        column `c`) where a place column decides the code's town (`prediction_gain` at
+        least `DEPENDENCE_GAIN`: a "COMUNE DI NASCITA"), else None."""
+        if c.index not in self._towns_of:
+            rows = self._dependence_rows()
+            codes = [row[c.index].strip()[11:15].upper() for row in rows]
+            best: tuple[float, int] = (DEPENDENCE_GAIN, -1)
+            for k in self._kind("place"):
+                gain = prediction_gain(codes, [row[k.index].strip() for row in rows])
+                best = max(best, (gain, k.index))
+            found = None
+            if best[1] >= 0:
+                held: dict[str, set[str]] = {}
+                for row in self.rows:
+                    held.setdefault(row[best[1]].strip(), set()).add(
+                        row[c.index].strip()[11:15].upper()
+                    )
+                found = (best[1], {k: sorted(v) for k, v in held.items()})
+            self._towns_of[c.index] = found
+        return self._towns_of[c.index]
 
     def _first_free(self, c: Column, p: Persona, tries: Iterable[str]) -> str | None:
         """The first of `tries` (values for id column `c`) that its check scheme
@@ -1592,6 +1651,12 @@ class CanaryFactory:
             span = self._date_range(self.cols[b], fb)
             row[b] = fb.format(later_date(order, da[0], span, r), db[1])
 
+    def _scheme(self, c: Column) -> Scheme | None:
+        """The check-digit scheme column `c`'s values pass (`scheme_of`), if any."""
+        if c.index not in self._checks:
+            self._checks[c.index] = scheme_of(c.values)
+        return self._checks[c.index]
+
     def _checked(
         self,
         c: Column,
@@ -1605,9 +1670,7 @@ class CanaryFactory:
         id whose check digit moves it out of its neighbours' order has no room there
         (None), nor one another canary already holds, nor an id no check character makes
         valid (a cedula whose third digit no person's has)."""
-        if c.index not in self._checks:
-            self._checks[c.index] = scheme_of(c.values)
-        scheme = self._checks[c.index]
+        scheme = self._scheme(c)
         if scheme is None:
             return value
         fixed = with_check(value, scheme)

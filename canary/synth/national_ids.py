@@ -1,4 +1,5 @@
-"""Mexican CURP and RFC built from a person's names, birth date and sex.
+"""Mexican CURP and RFC, and the first fifteen characters of an Italian codice fiscale,
+built from a person's names, birth date and sex.
 
 A canary in a Mexican registry needs a CURP that agrees with its own row (the first
 letters of its surnames and name, its birth date, its sex) and carries a valid check
@@ -123,3 +124,31 @@ def curp_valid(curp: str) -> bool:
 def make_rfc(given: str, paternal: str, maternal: str, birth: date, homoclave: str) -> str:
     """A person's RFC: the CURP's four letters, YYMMDD and a three-character homoclave."""
     return name_key(given, paternal, maternal) + birth.strftime("%y%m%d") + homoclave[:3].upper()
+
+
+#: The codice fiscale's month letters, January to December.
+CF_MONTHS = "ABCDEHLMPRST"
+
+
+def _cf_letters(name: str, *, given: bool) -> str:
+    """The three letters a codice fiscale takes of a surname (its consonants, then its
+    vowels, then X) or of given names (the first, third and fourth consonant where
+    they hold four or more)."""
+    letters = [c for c in _plain(name).replace("Ñ", "N") if "A" <= c <= "Z"]
+    consonants = [c for c in letters if c not in VOWELS]
+    if given and len(consonants) >= 4:
+        consonants = [consonants[0], consonants[2], consonants[3]]
+    return "".join([*consonants, *(c for c in letters if c in VOWELS), "X", "X", "X"][:3])
+
+
+def codice_fiscale_body(surname: str, given: str, birth: date, sex: str, town: str) -> str:
+    """An Italian codice fiscale without its check character: three letters of the
+    surname, three of the given names, the birth's year, month letter and day (plus 40
+    for a woman), and the four-character code of the town of birth."""
+    day = birth.day + (40 if sex == "F" else 0)
+    return (
+        _cf_letters(surname, given=False)
+        + _cf_letters(given, given=True)
+        + f"{birth.year % 100:02d}{CF_MONTHS[birth.month - 1]}{day:02d}"
+        + town.upper()
+    )
