@@ -3935,3 +3935,33 @@ def test_a_codice_fiscale_spells_the_canarys_own_names_birth_and_sex() -> None:
         assert codicefiscale.get_gender(code) == row[2], row
         assert code[11:15] == towns[row[4]], row
         assert code not in {real[5] for real in rows}
+
+
+def test_appointments_sorted_by_date_then_hour_keep_both_orders(tmp_path: Path) -> None:
+    # A hospital's appointments sorted by day, then by the hour in a column of its own,
+    # one patient to a slot: drawn freely, 24 of 24 canaries sat out of their hour's
+    # order (the day was kept).
+    r = random.Random(53)
+    rows: list[list[str]] = []
+    day = date(2026, 3, 2)
+    while len(rows) < 500:
+        if day.weekday() < 5:
+            for slot in sorted(r.sample(range(32, 60), r.randint(10, 20))):
+                g, p, _m, e, _ph = people(r, 1)[0]
+                rows.append(
+                    [day.strftime("%d/%m/%Y"), f"{slot // 4:02d}:{slot % 4 * 15:02d}",
+                     f"{p}, {g}", e, r.choice(["CARDIOLOGIA", "PEDIATRIA", "DERMATOLOGIA"])]
+                )  # fmt: skip
+        day += timedelta(days=1)
+    src = tmp_path / "citas.csv"
+    write_csv(src, ["FECHA", "HORA", "PACIENTE", "CORREO", "ESPECIALIDAD"], rows)
+    store = store_with(tmp_path, "avisos.example.mx", [])
+    copies = issue(store, src, tmp_path, 6, copies=3, canaries=8)
+    assert [copy.canaries for copy in copies] == [8, 8, 8]
+    for copy in copies:
+        got = list(csv.reader(io.StringIO(Path(copy.path).read_text(encoding="utf-8"))))[1:]
+        keys = [(datetime.strptime(row[0], "%d/%m/%Y"), row[1]) for row in got]
+        assert all(a <= b for a, b in pairwise(keys)), "out of order"
+        # one patient to a slot, but for a canary after the last row at the last hour
+        assert all(a < b for a, b in pairwise(keys[:-1])), "a slot taken twice"
+    store.dispose()

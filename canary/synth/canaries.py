@@ -100,7 +100,7 @@ from canary.synth.infer import (
 )
 from canary.synth.national_ids import check_digit as curp_check_digit
 from canary.synth.national_ids import codice_fiscale_body, make_curp, make_rfc
-from canary.synth.order import RunOrder, fit_key, run_order
+from canary.synth.order import RunOrder, TieOrder, fit_key, fit_tied, run_order, tie_orders
 from canary.synth.personas import (
     MIN_NAME_ROWS,
     ColumnNames,
@@ -225,6 +225,7 @@ class CanaryFactory:
         self._orders: list[DateOrder] | None = None
         self._deps: list[tuple[int, int]] | None = None
         self._towns_of: dict[int, tuple[int, dict[str, list[str]]] | None] = {}
+        self._ties: list[TieOrder] | None = None
         self._born: list[tuple[Column, BirthOrder, list[int], int | None]] | None = None
         self._relations: list[NumberRelation] | None = None
         self._date_parts: list[DatePart] | None = None
@@ -869,6 +870,8 @@ class CanaryFactory:
         self._keep_containment(row, persona, prev, next)
         if keep_order and not self._in_text_order(row, prev, next):
             return None
+        if not self._keep_tie_order(row, persona, prev, next) and keep_order:
+            return None
         return row
 
     def place_of(self, p: Persona, fraction: float, row: list[str] | None = None) -> float:
@@ -929,6 +932,45 @@ class CanaryFactory:
         if keys is None:
             keys = self._keys[c.index] = [row[c.index].strip().upper() for row in self.rows]
         return keys
+
+    def _keep_tie_order(
+        self, row: list[str], p: Persona, prev: list[str] | None, nxt: list[str] | None
+    ) -> bool:
+        """Where a sorted column's ties are sorted by another column (`tie_orders`:
+        appointments by date, then by hour), the canary's value there falls between
+        those of the neighbours sharing its value in the sorted one (`fit_tied`); False
+        where none does (no free slot between them; the row goes a row on). After the
+        last row a slot may be its. Drawn freely, 24 of 24 canaries of a day's
+        appointments sat out of their hour's order."""
+        if self._ties is None:
+            outer = [c.index for c in self.cols if c.sorted] if self.keep_sorted else []
+            inner = [
+                c.index
+                for c in self.cols
+                if c.kind in ("category", "number", "date", "text") and not c.sorted
+            ]
+            self._ties = tie_orders(self.rows, outer, inner)
+        for t in self._ties:
+            if not row[t.inner].strip():
+                continue
+            lo, hi = (
+                n[t.inner] if n is not None and n[t.outer] == row[t.outer] and n[t.inner].strip()
+                else None
+                for n in (prev, nxt)
+            )  # fmt: skip
+            if lo is None and hi is None:
+                continue
+            pool = self._value_counts(self.cols[t.inner])
+            r = random.Random(f"{p.seed}:tied:{t.inner}")
+            got = fit_tied(row[t.inner], lo, hi, pool, t.unique, r)
+            if got is None and nxt is None:
+                # after the last row, whose hour is the column's last: a slot shared
+                # with it, not a canary dropped from the copy
+                got = fit_tied(row[t.inner], lo, hi, pool, False, r)
+            if got is None:
+                return False
+            row[t.inner] = got
+        return True
 
     def _in_text_order(self, row: list[str], prev: list[str] | None, nxt: list[str] | None) -> bool:
         """Whether the row's keys in the columns sorted as text fall between its

@@ -2,18 +2,22 @@
 by both surnames and the given name. A canary placed in such a run takes names that sort
 between its neighbours', as a sibling's or a namesake's would.
 
-`run_order` finds the order from the rows; `fit_key` picks the names."""
+`run_order` finds the order from the rows; `fit_key` picks the names. `tie_orders` finds
+the columns a sorted column's ties are sorted by (appointments by date, then by the hour
+in a column of its own); `fit_tied` picks a value for one."""
 
 from __future__ import annotations
 
 import random
+import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
 from canary.synth.cells import fold
 
-__all__ = ["RunOrder", "fit_key", "run_order"]
+__all__ = ["RunOrder", "TieOrder", "fit_key", "fit_tied", "run_order", "tie_orders"]
 
 #: Share of neighbouring rows of a run whose names sort in order, at least, for the run
 #: to count as sorted by them (a mistyped name breaks it now and then; rows in no order
@@ -107,3 +111,73 @@ def fit_key(
         if b is not None and fold(out[j]) != b:
             high = None
     return out
+
+
+@dataclass(frozen=True)
+class TieOrder:
+    """Rows the sorted column `outer` ties come sorted by column `inner` (`natural_key`);
+    `unique`: no two rows hold the same pair (one appointment to a slot)."""
+
+    outer: int
+    inner: int
+    unique: bool
+
+
+def natural_key(value: str) -> tuple[tuple[int, int | str], ...]:
+    """A value's sort key with its numbers as numbers ("9:45" before "10:00")."""
+    parts = re.split(r"(\d+)", fold(value.strip()))
+    return tuple((0, int(x)) if x.isdigit() else (1, x) for x in parts if x)
+
+
+def tie_orders(
+    rows: Sequence[Sequence[str]], outer: Sequence[int], candidates: Sequence[int]
+) -> list[TieOrder]:
+    """For each sorted column of `outer`, the first of `candidates` its ties keep in
+    order (`IN_ORDER` of `MIN_PAIRS` neighbouring rows at least, not all equal)."""
+    out = []
+    for o in outer:
+        tied = [(a, b) for a, b in pairwise(rows) if a[o].strip() and a[o] == b[o]]
+        if len(tied) < MIN_PAIRS:
+            continue
+        for c in candidates:
+            if c == o:
+                continue
+            pairs = [(natural_key(a[c]), natural_key(b[c])) for a, b in tied]
+            if all(x == y for x, y in pairs):
+                continue
+            if sum(1 for x, y in pairs if x <= y) >= IN_ORDER * len(pairs):
+                held = Counter((row[o], natural_key(row[c])) for row in rows if row[c].strip())
+                unique = sum(k - 1 for k in held.values()) <= (1 - IN_ORDER) * len(rows)
+                out.append(TieOrder(o, c, unique))
+                break
+    return out
+
+
+def fit_tied(
+    own: str,
+    lo: str | None,
+    hi: str | None,
+    pool: Mapping[str, int],
+    unique: bool,
+    r: random.Random,
+) -> str | None:
+    """A value for a tie-sorted column between the values of the rows above and below
+    that share the canary's value in the sorted column (`lo`, `hi`; None: no bound):
+    `own` where it fits, else one of the column's values (`pool`, value -> rows) drawn
+    by how common it is among those that fit; strictly between where no two rows hold
+    the same pair. None where none fits."""
+    a = natural_key(lo) if lo is not None else None
+    b = natural_key(hi) if hi is not None else None
+
+    def fits(v: str) -> bool:
+        k = natural_key(v)
+        if unique:
+            return (a is None or a < k) and (b is None or k < b)
+        return (a is None or a <= k) and (b is None or k <= b)
+
+    if fits(own):
+        return own
+    between = [(v, n) for v, n in sorted(pool.items()) if fits(v)]
+    if not between:
+        return None
+    return r.choices([v for v, _n in between], [n for _v, n in between])[0]
