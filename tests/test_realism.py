@@ -3965,3 +3965,29 @@ def test_appointments_sorted_by_date_then_hour_keep_both_orders(tmp_path: Path) 
         # one patient to a slot, but for a canary after the last row at the last hour
         assert all(a < b for a, b in pairwise(keys[:-1])), "a slot taken twice"
     store.dispose()
+
+
+def test_a_tutors_columns_are_the_tutors_and_an_enrolment_number_is_an_id() -> None:
+    # "NOMBRE_TUTOR" read as a given name (the pupil's), "MATRICULA" as a phone: the
+    # tutor's email was built from the pupil's name (21 of 24 canaries) and the
+    # enrolment number written "(222) 234-1234" (24 of 24).
+    r = random.Random(54)
+    header = ["MATRICULA", "APELLIDO_PATERNO", "APELLIDO_MATERNO", "NOMBRE", "NOMBRE_TUTOR",
+              "PARENTESCO_TUTOR", "CORREO_TUTOR"]  # fmt: skip
+    rows = []
+    for i, (g, p, m, _e, _ph) in enumerate(people(r, 400)):
+        mother = r.random() < 0.6
+        tutor_given = r.choice(["MARIA", "ROSA", "LAURA"] if mother else ["PEDRO", "LUIS", "JUAN"])
+        tutor = f"{tutor_given} {m if mother else p} {r.choice(['LOPEZ', 'RUIZ', 'SOTO'])}"
+        mail = f"{tutor_given.lower()}.{tutor.split()[1].lower()}{r.randint(1, 99)}@gmail.com"
+        rows.append(
+            [str(20260001 + i), p, m, g, tutor, "MADRE" if mother else "PADRE", mail.lower()]
+        )
+    sample = Sample(header, rows, True, len(rows))
+    kinds = [c.kind for c in infer_schema(sample).columns]
+    assert kinds[0] == "id" and kinds[4] == "full_name" and kinds[5] == "category"
+    for row in canaries_of(sample, 22, 40):
+        assert row[0].isdigit() and len(row[0]) == 8, row
+        local = _plain(row[6].split("@")[0])
+        words = [_plain(w) for w in row[4].split() if len(w) >= 4]
+        assert any(w in local for w in words), row

@@ -178,6 +178,14 @@ HEADER_PHRASES: dict[str, tuple[str, ...]] = {
         "nombre del acudiente",
         "nombre de acudiente",
         "nombre del tutor",
+        "nombre tutor",
+        "nombre de tutor",
+        "tutor",
+        "nombre madre",
+        "nombre padre",
+        "madre",
+        "padre",
+        "nombre responsable",
         "nombre del responsable",
         "nombre de la madre",
         "nombre del padre",
@@ -294,6 +302,11 @@ HEADER_PHRASES: dict[str, tuple[str, ...]] = {
         # the canary's document a phone number, and its real phone column a second one
         "documento",
         "doc",
+        # a pupil's or a professional's registration number ("20260065": eight digits
+        # read as a Mexican phone, so canaries had "(222) 234-1234")
+        "matricula",
+        "expediente",
+        "legajo",
         "identificacion",
         "dni",
         "nit",
@@ -353,6 +366,10 @@ HEADER_PHRASES: dict[str, tuple[str, ...]] = {
     #: Cells sampled from the column as they are (a middle name is not a whole name).
     "text": (*MIDDLE_NAME_PHRASES, "observaciones", "notes"),
     "category": (
+        # how another person of the row is related ("PARENTESCO_TUTOR": MADRE, PADRE)
+        "parentesco",
+        "relacion",
+        "relationship",
         "partido",
         "party",
         "status",
