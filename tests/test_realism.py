@@ -3660,7 +3660,11 @@ def _issue_warnings(
 
 @pytest.mark.parametrize(
     ("domains", "warned"),
-    [(["gmail.com", "hotmail.com"], True), (["empresa.com.mx", "gmail.com"], False)],
+    [
+        (["gmail.com", "hotmail.com"], True),
+        (["gmail.com", "hotmail.com", "gmail.com", "hotmail.com", "alumni.uv.es"], True),
+        (["empresa.com.mx", "gmail.com"], False),
+    ],
 )
 def test_an_email_column_at_the_big_providers_without_a_mailbox_is_warned_of(
     ready: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture, domains, warned
