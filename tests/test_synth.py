@@ -1067,9 +1067,13 @@ def test_an_id_between_neighbours_of_a_column_sorted_per_group_keeps_the_order(
 
 def test_ids_of_one_series_or_one_counter_over_prefixes_are_not_grouped() -> None:
     """A plain series ("F-00012") and one counter shared by prefixes ("A-0001",
-    "B-0002") keep the handling of one series."""
+    "B-0002") keep the handling of one series; codes are no series."""
     from canary.synth.ids import GroupedSeries
 
     assert GroupedSeries.of([f"F-{n:05d}" for n in range(1, 200)]) is None
     assert GroupedSeries.of([f"{'AB'[n % 2]}-{n:04d}" for n in range(1, 200)]) is None
     assert GroupedSeries.of([str(n) for n in range(1, 200)]) is None
+    # codes whose numbers repeat from prefix to prefix but lie scattered inside each
+    r = random.Random(5)
+    codes = [f"A{r.randint(1, 600)}-{r.randint(1, 99):04d}" for _ in range(3000)]
+    assert GroupedSeries.of(codes) is None

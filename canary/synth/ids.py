@@ -1040,6 +1040,17 @@ def _sex_letter(
     return LetterInId(width, at, -1, sexes=(("F", f), ("M", m)), given=by_given)
 
 
+#: The median step between a group's numbers, at most, for a series.
+SERIES_STEP = 5
+
+
+def series_step(groups: Mapping[str, Sequence[int]]) -> float:
+    """The median step between the numbers of each group, lowest first (1 in a list
+    numbered without gaps)."""
+    steps = [b - a for ns in groups.values() for a, b in itertools.pairwise(sorted(set(ns)))]
+    return statistics.median(steps) if steps else math.inf
+
+
 #: Rows a group holds on average, at least, in a column numbered per group.
 GROUP_ROWS = 4
 #: Share of the rows outside an id column's largest group whose number another group
@@ -1143,12 +1154,13 @@ class GroupedSeries:
         if len(held) < 2 or len(held) * GROUP_ROWS > len(parts):
             return None  # one group, or groups of a row or two: a cedula "036-2297113-7"
         # the rows outside the largest group: their numbers are another group's too
-        sets = {g: {n for n, _w, _s in rows} for g, rows in held.items()}
+        groups_of = Counter(n for rows in held.values() for n in {n for n, _w, _s in rows})
         largest = max(held, key=lambda g: len(held[g]))
-        others = [(g, n) for g, rows in held.items() if g != largest for n, _w, _s in rows]
-        shared = sum(1 for g, n in others if any(n in ns for h, ns in sets.items() if h != g))
-        if shared < REPEAT_SHARE * len(others):
+        others = [n for g, rows in held.items() if g != largest for n, _w, _s in rows]
+        if sum(1 for n in others if groups_of[n] > 1) < REPEAT_SHARE * len(others):
             return None
+        if series_step({g: [n for n, _w, _s in rows] for g, rows in held.items()}) > SERIES_STEP:
+            return None  # numbers scattered inside each group: codes, not a series
         groups = {}
         for prefix, rows in held.items():
             nums = sorted({n for n, _w, _s in rows})
