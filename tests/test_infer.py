@@ -389,3 +389,19 @@ def test_the_organisations_own_numbers_decide_between_two_plans_that_hold_the_ta
     honduras = [f"+504 9{k}12 34{k}5" for k in range(5)]
     assert infer_schema(sample, pool=panama + salvador + honduras).region == "PA"
     assert infer_schema(sample, pool=salvador).region == "SV"
+
+
+@pytest.mark.parametrize("years", [4, 10])
+def test_a_file_number_of_a_years_series_is_an_id(years: int) -> None:
+    """A file number "2023/0457" (a year, then the year's series) is an id: read as a
+    Mexican phone number of eight digits, every canary's folio was a phone number. Over
+    ten years (ten prefixes in 300 rows) it was no numbering at all."""
+    r = random.Random(years)
+    rows = []
+    for year in range(2019, 2019 + years):
+        n = 0
+        for _ in range(300 // years):
+            n += 1 if r.random() > 0.08 else 2
+            rows.append([f"{year}/{n:04d}", "Ana López", f"844{r.randint(1000000, 9999999)}"])
+    schema = infer_schema(sample_of(["EXPEDIENTE", "NOMBRE", "TELEFONO"], rows))
+    assert [c.kind for c in schema.columns][::2] == ["id", "phone"]

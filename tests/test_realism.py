@@ -183,6 +183,111 @@ def test_a_short_id_inside_a_longer_value_is_no_collision() -> None:
         scanner.scan(b"1812,x\r\n1813,y\r\n")
 
 
+#: File numbers of a series restarted each year or kept per office, as exports write them
+YEAR_FILES = {
+    "exp": lambda g, n: f"EXP-{g}-{n:06d}",
+    "slash": lambda g, n: f"{g}/{n:04d}",
+    "plain": lambda g, n: f"{g}/{n}",
+    "office": lambda g, n: f"OF-{['CDMX', 'GDL', 'MTY', 'PUE'][g - 2019]}-{n:04d}",
+}
+
+
+def year_files(
+    r: random.Random, write: Callable[[int, int], str], *, shuffle: bool = False
+) -> list[list[str]]:
+    """Patients by file number (FOLIO, NOMBRE, PATERNO, MATERNO, CORREO, TELEFONO,
+    INGRESO): four groups (years 2019-2022, or offices), each numbered 1..k with a few
+    gaps of one to three numbers (files cancelled), admitted in the order of their
+    numbers; sorted by the file number unless `shuffle`."""
+    rows = []
+    them = iter(people(r, 400))
+    for year in range(2019, 2023):
+        n, day = 0, date(year, 1, 2)
+        for _ in range(r.randint(55, 80)):
+            n += 1 if r.random() > 0.08 else r.randint(2, 4)
+            day = min(day + timedelta(days=r.choice([0, 1, 2, 3, 5])), date(year, 12, 31))
+            g, p, m, e, ph = next(them)
+            rows.append([write(year, n), g, p, m, e, ph, day.strftime("%d/%m/%Y")])
+    if shuffle:
+        r.shuffle(rows)
+    return rows
+
+
+def real_order(rows: list[list[str]]) -> list[str]:
+    return [row[0] for row in rows]
+
+
+YEAR_HEADER = ["FOLIO", "NOMBRE", "PATERNO", "MATERNO", "CORREO", "TELEFONO", "INGRESO"]
+
+
+def _file_parts(value: str) -> tuple[str, int]:
+    m = re.fullmatch(r"(.*\D)(\d+)", value)
+    assert m is not None, value
+    return m.group(1), int(m.group(2))
+
+
+@pytest.mark.parametrize("shape", ["exp", "plain", "office"])
+def test_a_file_number_restarting_each_year_takes_a_canary_inside_its_series(
+    ready: Store, tmp_path: Path, shape: str
+) -> None:
+    """A file number whose series restarts each year ("EXP-2019-000236", then
+    "EXP-2020-000001"), rows sorted by it: read as one series, every low number was
+    some year's and canaries stood at a year's end with a jump (15 of 23); unpadded
+    ("2019/14") they stood anywhere, out of order. A canary's number now continues or
+    fills its group's series: in the file's order, steps to its neighbours no larger
+    than real rows', its group's last no more often than a row is by much."""
+    rows = year_files(random.Random(40), YEAR_FILES[shape])
+    src = tmp_path / "f.csv"
+    write_csv(src, YEAR_HEADER, rows)
+    real = {row[0] for row in rows}
+    groups = [_file_parts(row[0])[0] for row in rows]
+    top = max(b[1] - a[1] for a, b in pairwise(map(_file_parts, real_order(rows))) if a[0] == b[0])
+    year_of = {_file_parts(YEAR_FILES[shape](y, 1))[0]: y for y in range(2019, 2023)}
+    canaries = ends = 0
+    for seed in range(2):
+        for copy in issue(ready, src, tmp_path, seed, canaries=8):
+            with open(copy.path, encoding="utf-8", newline="") as f:
+                got = [row[0] for row in list(csv.reader(f))[1:]]
+            parts = [_file_parts(v) for v in got]
+            # still group by group, each group's numbers rising
+            assert [g for g, _n in parts] == sorted((g for g, _n in parts), key=groups.index)
+            assert all(a[1] < b[1] for a, b in pairwise(parts) if a[0] == b[0])
+            for k, value in enumerate(got):
+                if value in real:
+                    continue
+                canaries += 1
+                g, n = parts[k]
+                assert g in year_of and value == YEAR_FILES[shape](year_of[g], n), value
+                before = parts[k - 1] if k > 0 else None
+                assert before is not None and before[0] == g and 0 < n - before[1] <= top, value
+                if k + 1 == len(parts) or parts[k + 1][0] != g:
+                    ends += 1
+    assert canaries >= 40
+    assert ends <= 0.25 * canaries
+
+
+def test_a_file_number_restarting_each_year_unsorted_fills_its_years_series() -> None:
+    """Rows not sorted by the file number: a canary's number was drawn over every year's
+    range, where every low number is some year's, so past every year's end (and of any
+    year beside its admission's). Now one of its year's gaps or a step past its end,
+    padded as its year's, never a real one, of the year it was admitted."""
+    rows = year_files(random.Random(41), YEAR_FILES["exp"], shuffle=True)
+    real = {row[0] for row in rows}
+    tops: dict[str, int] = {}
+    for row in rows:
+        g, n = _file_parts(row[0])
+        tops[g] = max(tops.get(g, 0), n)
+    for seed in range(3):
+        made = canaries_of(Sample(YEAR_HEADER, rows, True, len(rows)), seed, 12)
+        for row in made:
+            assert re.fullmatch(r"EXP-20\d\d-\d{6}", row[0]), row[0]
+            assert row[0] not in real
+            g, n = _file_parts(row[0])
+            assert g in tops and 1 <= n <= tops[g] + 4, row[0]
+            assert g == f"EXP-{row[6][-4:]}-", row  # the year of its admission
+        assert len({row[0] for row in made}) == len(made)
+
+
 # --- structure around the table ------------------------------------------------------
 
 

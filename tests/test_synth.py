@@ -8,6 +8,7 @@ import random
 import re
 from collections import Counter
 from datetime import date
+from itertools import pairwise
 
 import pytest
 from faker import Faker
@@ -961,3 +962,118 @@ def test_a_second_given_name_is_as_often_alone_with_its_sex_as_a_real_rows() -> 
     alone = sum(1 for row in filled if pairs[(row[2], row[3])] == 0) / len(filled)
     assert real_share >= 0.1
     assert alone >= 0.6 * real_share, (alone, real_share)
+
+
+# --- ids numbered per group ------------------------------------------------------------
+
+
+def _grouped_table(
+    r: random.Random, shuffle: bool | None = None
+) -> tuple[list[str], dict[str, list[int]], int]:
+    """A column numbered as one series per group, shaped at random: groups that are
+    years or offices, written "EXP-2019-000236", "2019/0457", "2019/457", "OF-GDL-0012"
+    or "IEC-2024-00061-B"; each 1..k with gaps of one to three numbers at a random rate;
+    sorted by it or not (`shuffle`: at random). Returns the values, each group's
+    numbers and the padding."""
+    style = r.choice(["exp", "slash", "plain", "office", "suffix"])
+    width = {"exp": 6, "slash": 4, "plain": 0, "office": 4, "suffix": 5}[style]
+    names = r.sample(["CDMX", "GDL", "MTY", "PUE", "QRO", "TIJ"], r.randint(2, 6))
+    years = list(range(2019, 2019 + len(names)))
+    prefix = {
+        "exp": [f"EXP-{y}-" for y in years],
+        "slash": [f"{y}/" for y in years],
+        "plain": [f"{y}/" for y in years],
+        "office": [f"OF-{n}-" for n in names],
+        "suffix": [f"IEC-{y}-" for y in years],
+    }[style]
+    gap_rate = r.choice([0.0, 0.05, 0.2])
+    values, held = [], {}
+    for p in prefix:
+        n, nums = 0, []
+        for _ in range(r.randint(8, 90)):
+            n += 1 if r.random() >= gap_rate else r.randint(2, 4)
+            nums.append(n)
+            values.append(f"{p}{n:0{width}d}" + ("-B" if style == "suffix" else ""))
+        held[p] = nums
+    if shuffle if shuffle is not None else r.random() < 0.5:
+        r.shuffle(values)
+    return values, held, width
+
+
+def _id_parts(value: str) -> tuple[str, str, str]:
+    m = re.fullmatch(r"(.*\D)(\d+)(\D*)", value)
+    assert m is not None, value
+    return m[1], m[2], m[3]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_an_id_numbered_per_group_continues_or_fills_its_groups_series(seed: int) -> None:
+    """Property: whatever the groups, padding, gaps and order, a new id is one of a
+    real group, written as its ids are (prefix, padding, suffix), held by no row nor
+    by an earlier canary, and in its group's series: in one of its gaps or at most a
+    step of the column's past its end (the first draws, before every gap is held)."""
+    from canary.synth.ids import GroupedSeries
+
+    r = random.Random(seed)
+    values, held, width = _grouped_table(r)
+    series = GroupedSeries.of(values)
+    assert series is not None
+    keys = [(list(held).index(g), int(n)) for g, n, _s in map(_id_parts, values)]
+    assert series.ordered == (keys == sorted(keys))
+    taken, drawn = set(values), set()
+    top_step = max((b - a for nums in held.values() for a, b in pairwise(nums)), default=1)
+    for k in range(8):
+        value = series.draw(r, taken, lambda v: v not in drawn)
+        assert value is not None
+        group, digits, suffix = _id_parts(value)
+        assert group in held and suffix == _id_parts(values[0])[2], value
+        assert value not in taken and value not in drawn
+        drawn.add(value)
+        assert (len(digits) == width) if width else not digits.startswith("0"), value
+        nums = held[group]
+        n = int(digits)
+        assert n not in nums
+        assert 1 <= n <= nums[-1] + top_step + k, (value, nums[-1])
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_an_id_between_neighbours_of_a_column_sorted_per_group_keeps_the_order(
+    seed: int,
+) -> None:
+    """Property: between any two neighbours of a column sorted group by group, a new id
+    (where there is one) sorts strictly between them, is of the first's group and no
+    row's."""
+    from canary.synth.ids import GroupedSeries
+
+    r = random.Random(seed)
+    values, _held, _width = _grouped_table(r, shuffle=False)
+    series = GroupedSeries.of(values)
+    assert series is not None and series.ordered
+    taken = set(values)
+    made = 0
+    for a, b in zip([*values], [*values[1:], None]):
+        value = series.between(a, b, r, taken)
+        if value is None:
+            continue
+        made += 1
+        assert value not in taken
+        assert series.group_of(value) == series.group_of(a)
+        low, key = series.key(a), series.key(value)
+        assert low is not None and key is not None and low < key
+        high = series.key(b) if b is not None else None
+        assert high is None or key < high
+    assert made >= 1  # at least after the last row
+
+
+def test_ids_of_one_series_or_one_counter_over_prefixes_are_not_grouped() -> None:
+    """A plain series ("F-00012") and one counter shared by prefixes ("A-0001",
+    "B-0002") keep the handling of one series; codes are no series."""
+    from canary.synth.ids import GroupedSeries
+
+    assert GroupedSeries.of([f"F-{n:05d}" for n in range(1, 200)]) is None
+    assert GroupedSeries.of([f"{'AB'[n % 2]}-{n:04d}" for n in range(1, 200)]) is None
+    assert GroupedSeries.of([str(n) for n in range(1, 200)]) is None
+    # codes whose numbers repeat from prefix to prefix but lie scattered inside each
+    r = random.Random(5)
+    codes = [f"A{r.randint(1, 600)}-{r.randint(1, 99):04d}" for _ in range(3000)]
+    assert GroupedSeries.of(codes) is None

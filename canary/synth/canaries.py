@@ -71,6 +71,7 @@ from canary.synth.ids import (
     BirthOrder,
     DecidedPart,
     GapModel,
+    GroupedSeries,
     IdPart,
     LetterInId,
     NearNumbers,
@@ -280,6 +281,9 @@ class CanaryFactory:
         self._id_owner: dict[tuple[int, str], int] = {}
         self._position_models: dict[int, PositionModel] = {}
         self._gap_models: dict[int, GapModel] = {}
+        self._series_models: dict[int, GroupedSeries | None] = {}
+        self._series_keys: dict[int, list[tuple[int, int] | None]] = {}
+        self._years_of_series: list[tuple[Column, int]] | None = None
         self._upper_share: dict[int, float] = {}
         self._run_cache: dict[int, dict[RunKey, list[list[str]]]] = {}
         self._named: dict[int, Counter[str]] = {}
@@ -867,11 +871,14 @@ class CanaryFactory:
             self._keep_date_order(row, persona, after=moved)
             self._keep_date_parts(row)
         self._keep_id_parts(row, persona)
+        self._keep_series_years(row, persona)
         self._keep_letters_in_ids(row, persona)
         self._keep_births_in_ids(row, persona)
         self._keep_codici_fiscali(row, persona)
         self._keep_containment(row, persona, prev, next)
         if keep_order and not self._in_text_order(row, prev, next):
+            return None
+        if keep_order and not self._in_series_order(row, prev, next):
             return None
         return row
 
@@ -894,6 +901,13 @@ class CanaryFactory:
             keys = self._text_keys(keyed[0])
             k = bisect.bisect_left(keys, row[keyed[0].index].strip().upper())
             return max(k - TEXT_ORDER_MARGIN - 0.5, 0.0) / max(len(keys), 1)
+        # numbered per year and sorted by it: where its id sorts, as for a key
+        for c in self.cols if self.complete and row is not None else []:
+            series = self._ordered_series(c)
+            key = series.key(row[c.index]) if series is not None and row is not None else None
+            if key is not None:
+                k = bisect.bisect_left(self._series_order(c), key)
+                return max(k - TEXT_ORDER_MARGIN - 0.5, 0.0) / max(len(self.rows), 1)
         runs = self._birth_runs()
         if not runs or not self.complete:
             return fraction
@@ -908,6 +922,40 @@ class CanaryFactory:
                 k = min(near, key=lambda j: abs(j - fraction * n))
                 return (k + 0.5) / n
         return fraction
+
+    def _series_order(self, c: Column) -> list[tuple[int, int]]:
+        """The sample rows' keys (`GroupedSeries.key`) in an ordered series column, in
+        row order (sorted); a blank row's takes the key before it."""
+        if c.index not in self._series_keys:
+            series = self._series(c)
+            keys: list[tuple[int, int] | None] = []
+            for row in self.rows:
+                keys.append(series.key(row[c.index]) if series is not None else None)
+            self._series_keys[c.index] = keys
+        out: list[tuple[int, int]] = []
+        last = (-1, -1)
+        for key in self._series_keys[c.index]:
+            last = key if key is not None else last
+            out.append(last)
+        return out
+
+    def _in_series_order(
+        self, row: list[str], prev: list[str] | None, nxt: list[str] | None
+    ) -> bool:
+        """Whether the row's id falls between its neighbours' in each column the rows
+        are sorted by as one series per group (`GroupedSeries`)."""
+        for c in self.cols:
+            series = self._ordered_series(c)
+            if series is None:
+                continue
+            key = series.key(row[c.index])
+            if key is None:
+                continue
+            low = series.key(prev[c.index]) if prev is not None else None
+            high = series.key(nxt[c.index]) if nxt is not None else None
+            if (low is not None and key <= low) or (high is not None and key >= high):
+                return False
+        return True
 
     def _text_ordered(self) -> list[Column]:
         """The columns the table is sorted by as text (`text_order`), when kept sorted
@@ -1093,7 +1141,14 @@ class CanaryFactory:
             r = random.Random(f"{p.seed}:born:{c.index}")
             source, values = order.draw(day.toordinal(), r)
             held = self._seen_values(c)
-            for text in values:
+            series = self._series(c)
+            tries: Iterable[str] = values
+            if series is not None:
+                # files numbered per year: the year of the row born (or dated) nearest,
+                # the number inside its series (drawn between two years' rows, the digits
+                # made "2021/6652")
+                tries = self._series_near(c, series, self.rows[source][c.index], values, p, r)
+            for text in tries:
                 value = self._checked(c, text, p, None, None)
                 if value and value not in held and self._claim(c, value, p):
                     row[c.index] = value
@@ -1107,6 +1162,79 @@ class CanaryFactory:
                 row[dated] = fmt.format(day, was[1] if was else "")
                 moved.add(dated)
         return moved
+
+    def _keep_series_years(self, row: list[str], p: Persona) -> None:
+        """A file number of a year's series ("EXP-2021-000114") in a table not sorted by
+        it is of the year of the row's date its rows' numbers follow (`_series_years`):
+        drawn apart, 20 of 24 canaries of a hospital's patients had a file of another
+        year than their admission."""
+        for c, d in self._series_years():
+            series = self._series(c)
+            got = self.cols[d].fmt["date"].parse(row[d]) if row[d].strip() else None
+            if series is None or got is None or not row[c.index].strip():
+                continue
+            year = str(got[0].year)
+            if year in (series.group_of(row[c.index]) or ""):
+                continue
+            groups = [g for g in series.groups if year in g]
+            if len(groups) == 1:
+                r = random.Random(f"{p.seed}:year:{c.index}")
+                drawn = series.draw(
+                    r, self._seen_values(self.cols[c.index]), self._claimer(c, p), groups[0]
+                )
+                if drawn is not None:
+                    row[c.index] = drawn
+
+    def _series_years(self) -> list[tuple[Column, int]]:
+        """(id column, date column) where the id is one series per year
+        (`GroupedSeries`, not sorted by it) whose group holds the year of the row's date
+        in nearly every row (`SERIES_YEAR_SHARE`)."""
+        if self._years_of_series is None:
+            self._years_of_series = []
+            for c in self.cols:
+                series = self._series(c)
+                if series is None or (self.keep_sorted and series.ordered):
+                    continue
+                for d in self.cols:
+                    if d.kind != "date" or not d.fmt.get("date"):
+                        continue
+                    pairs = [
+                        (series.group_of(row[c.index]) or "", day.year)
+                        for row, day in zip(self.rows, self._column_dates(d), strict=True)
+                        if day is not None
+                    ]
+                    held = sum(1 for g, y in pairs if str(y) in g)
+                    if pairs and held >= SERIES_YEAR_SHARE * len(pairs):
+                        self._years_of_series.append((c, d.index))
+                        break
+        return self._years_of_series
+
+    def _series_near(
+        self,
+        c: Column,
+        series: GroupedSeries,
+        near: str,
+        values: list[str],
+        p: Persona,
+        r: random.Random,
+    ) -> Iterator[str]:
+        """Of `values` (ids drawn near the real id `near`), those in `near`'s group and
+        inside its series (up to a step past its end); then one of that group drawn as
+        any canary's (`GroupedSeries.draw`)."""
+        group = series.group_of(near)
+        if group is None:
+            yield from values
+            return
+        numbers = series.groups[group].numbers
+        top = numbers[-1] + max(series.model.gaps, default=1) if numbers else 0
+        yield from (
+            v
+            for v in values
+            if series.group_of(v) == group and (n := id_number(v)) is not None and n <= top
+        )
+        drawn = series.draw(r, self._seen_values(c), self._claimer(c, p), group)
+        if drawn is not None:
+            yield drawn
 
     def _keep_births_in_ids(self, row: list[str], p: Persona) -> None:
         """A document number that holds its holder's birth date (`BirthInId`: an old
@@ -1216,7 +1344,14 @@ class CanaryFactory:
             if not value or text == value:
                 continue
             kept = {i for d in parts for i in d.part.spots(text)}
-            got = self._first_free(self.cols[index], p, _redrawn(text, r, 0, kept))
+            col = self.cols[index]
+            series = self._series(col)
+            if series is not None and (kin := series.group_of(text)) is not None:
+                # one of that group's series (an office's files "OF-GDL-0412"), not
+                # digits drawn anew
+                got = series.draw(r, self._seen_values(col), self._claimer(col, p), kin)
+            else:
+                got = self._first_free(col, p, _redrawn(text, r, 0, kept))
             if got is not None:
                 row[index] = got
 
@@ -1235,6 +1370,8 @@ class CanaryFactory:
             for c in self.cols:
                 if c.kind != "id" or (self.keep_sorted and (c.sorted or c.fmt.get("text_order"))):
                     continue
+                if self._ordered_series(c) is not None:
+                    continue  # its place in the table decides it
                 taken: set[int] = set()  # an end that overlaps the start is not one
                 sample = next((v.strip() for v in c.values if v.strip()), "")
                 for side in ID_PARTS:
@@ -2900,6 +3037,10 @@ class CanaryFactory:
             # canary's IBAN had a bank no row has
             fmt = None
 
+        series = self._series(c) if fmt else None
+        if series is not None:
+            return self._series_id(c, series, p, r, prev, nxt)
+
         def claim(value: str) -> bool:
             # In a sorted column a canary's number lies between its neighbours (or
             # continues after the last row): copies may share one, a copy never holds
@@ -2925,6 +3066,47 @@ class CanaryFactory:
             gaps=self._gaps(c) if between else None,
             near=self._near(c) if fmt and not sorted_ else None,
         )
+
+    def _series(self, c: Column) -> GroupedSeries | None:
+        """Id column `c` as one series per group (`GroupedSeries`: files numbered
+        afresh each year), or None; read once."""
+        if c.index not in self._series_models:
+            numbered = c.kind == "id" and c.fmt.get("id")
+            values = [row[c.index] for row in self.rows] if numbered else []
+            self._series_models[c.index] = GroupedSeries.of(values) if values else None
+        return self._series_models[c.index]
+
+    def _ordered_series(self, c: Column) -> GroupedSeries | None:
+        """Column `c`'s series where the rows are sorted by it (group by group, each
+        group's numbers rising) and kept so."""
+        series = self._series(c) if self.keep_sorted and c.kind == "id" else None
+        return series if series is not None and series.ordered else None
+
+    def _series_id(
+        self,
+        c: Column,
+        series: GroupedSeries,
+        p: Persona,
+        r: random.Random,
+        prev: list[str] | None,
+        nxt: list[str] | None,
+    ) -> str | None:
+        """A canary's id in a column numbered per group (`GroupedSeries`). Where the
+        rows are sorted by it, made between its neighbours (as a sorted column's is: two
+        copies may share one, a copy never holds it twice); without neighbours, drawn
+        for the place `place_of` sends the canary to, where it sorts, and never written.
+        Else drawn by the persona alone, no other canary's."""
+        taken = self.sample_ids.get(c.index, set())
+        if series.ordered and self.keep_sorted:
+            if prev is not None or nxt is not None:
+                return series.between(
+                    prev[c.index] if prev is not None else None,
+                    nxt[c.index] if nxt is not None else None,
+                    r,
+                    taken,
+                )
+            return series.draw(r, taken, lambda _value: True)
+        return series.draw(r, taken, lambda value: self._claim(c, value, p))
 
     def _near(self, c: Column) -> NearNumbers:
         """The numbers of id column `c`'s sampled values a new one is drawn near, read
@@ -2958,6 +3140,10 @@ class CanaryFactory:
                 model = PositionModel(c.values)
             self._position_models[c.index] = model
         return model
+
+    def _claimer(self, c: Column, p: Persona) -> Callable[[str], bool]:
+        """`_claim` of column `c` for persona `p`, as a function of the value."""
+        return lambda value: self._claim(c, value, p)
 
     def _claim(self, c: Column, value: str, p: Persona) -> bool:
         """Reserve an id value for this persona; False if another persona holds it."""
@@ -3460,7 +3646,11 @@ class CanaryFactory:
         written, and checking it against the source failed whole issues at random (a
         members list numbered to 1812 with dates in 2010-2023: a provisional 2021 is in
         the source as a year)."""
-        return c.kind == "id" and c.sorted and self.keep_sorted
+        return (
+            c.kind == "id"
+            and self.keep_sorted
+            and (c.sorted or self._ordered_series(c) is not None)
+        )
 
     def identifiers(self, persona: Persona, row: list[str]) -> list[tuple[str, str, str]]:
         """(kind, normalised value, as written) for everything that identifies the canary."""
@@ -3704,6 +3894,9 @@ def _redrawn(value: str, r: random.Random, keep: int, fixed: Collection[int] = (
         yield value
 
 
+#: Share of rows whose id's group holds the year of their date, at least, for an id
+#: numbered per year to follow that date (`_series_years`).
+SERIES_YEAR_SHARE = 0.95
 #: Digits of an id number from which it is an account or card number, not a sequence
 #: (`_id`: an IBAN's 22, a CLABE's 18, a card's 16).
 LONG_ID_DIGITS = 16

@@ -322,12 +322,22 @@ def id_format_of(values: list[str]) -> dict[str, Any] | None:
         return None
     ps = [p for p in parts if p is not None]
     prefixes = Counter(p.group(1) for p in ps)
+    nums = [int(p.group(2)) for p in ps]
     if series and len(prefixes) > max(3, len(ps) // 100):
-        return None  # digits everywhere but no common series prefix: not a numbering
+        # digits everywhere but no common series prefix: not a numbering, unless one
+        # per prefix, numbers repeating from prefix to prefix (a file number of each
+        # year's series over ten years)
+        if len(nums) - len(set(nums)) < 0.5 * len(nums) or len(prefixes) > len(ps) // 5:
+            return None
+        by_prefix: dict[str, set[int]] = {}
+        for p in ps:
+            by_prefix.setdefault(p.group(1), set()).add(int(p.group(2)))
+        inside = sorted(b - a for ns in by_prefix.values() for a, b in pairwise(sorted(ns)))
+        if not inside or inside[len(inside) // 2] > 5:
+            return None  # numbers scattered inside each prefix: codes, not a series
     suffixes = Counter(p.group(3) for p in ps)
     widths = Counter(len(p.group(2)) for p in ps)
     padded = any(p.group(2).startswith("0") and len(p.group(2)) > 1 for p in ps)
-    nums = [int(p.group(2)) for p in ps]
     #: Steps between consecutive ids where they increase (1 for a gapless numbering).
     steps = Counter(b - a for a, b in pairwise(nums) if b > a)
     #: Digits -> [smallest, largest, how many]: identity documents of 7-8 digits beside

@@ -20,7 +20,7 @@ import random
 import re
 import statistics
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -167,12 +167,15 @@ class GapModel:
     taken only when the column has no better one.
     """
 
-    def __init__(self, numbers: list[int]) -> None:
-        steps = [b - a for a, b in itertools.pairwise(numbers) if b > a]
+    def __init__(self, numbers: list[int], series: Sequence[Sequence[int]] | None = None) -> None:
+        runs = [[b - a for a, b in itertools.pairwise(ns) if b > a] for ns in (series or [numbers])]
+        steps = [k for run in runs for k in run]
         #: the step every step is a multiple of (3 for a census numbered 2, 5, 8...):
         #: numbers off it would be no row's
         self.unit = math.gcd(*steps) if steps else 1
-        self.pairs: Counter[tuple[int, int]] = Counter(itertools.pairwise(steps))
+        self.pairs: Counter[tuple[int, int]] = Counter(
+            pair for run in runs for pair in itertools.pairwise(run)
+        )
         self.gaps: Counter[int] = Counter(steps)
         sums: Counter[int] = Counter()
         for (x, y), n in self.pairs.items():
@@ -186,17 +189,35 @@ class GapModel:
         if top > 0:
             self.accept = {g: x / top for g, x in ratios.items()}
 
+    @classmethod
+    def of_series(cls, series: Sequence[Sequence[int]]) -> GapModel:
+        """The model of several series at once (one per year of a file numbered afresh
+        each year): steps and pairs of steps within each, none across them."""
+        return cls([], series)
+
+    def chance(self, g: int) -> float:
+        """How often a canary meeting a gap of `g` takes it."""
+        if g < 2 or g <= self.unit:
+            return 0.0
+        if not self.accept:
+            return 1.0
+        chance = self.accept.get(g)
+        if chance is None:  # a gap size the sample never showed: by its pairs alone
+            chance = 1.0 if any(self.pairs[(k, g - k)] for k in range(1, g)) else 0.0
+        return chance
+
     def split(self, a: int, b: int, r: random.Random) -> list[int]:
         """Numbers to try strictly between `a` and `b` (none: this gap is passed by)."""
         g = b - a
         if g < 2 or g <= self.unit:
             return []
-        if self.accept:
-            chance = self.accept.get(g)
-            if chance is None:  # a gap size the sample never showed: by its pairs alone
-                chance = 1.0 if any(self.pairs[(k, g - k)] for k in range(1, g)) else 0.0
-            if r.random() >= chance:
-                return []
+        if self.accept and r.random() >= self.chance(g):
+            return []
+        return self.within(a, b, r)
+
+    def within(self, a: int, b: int, r: random.Random) -> list[int]:
+        """Numbers to try strictly between `a` and `b`, split as real rows' steps are."""
+        g = b - a
         ks = [k for k in range(1, g) if self.pairs[(k, g - k)] and k % self.unit == 0]
         if not ks:
             ks = [k for k in range(1, min(g, 400)) if k % self.unit == 0]
@@ -1017,3 +1038,245 @@ def _sex_letter(
             held.setdefault(given, Counter())[ch] += 1
     by_given = tuple(sorted((g, c.most_common(1)[0][0]) for g, c in held.items()))
     return LetterInId(width, at, -1, sexes=(("F", f), ("M", m)), given=by_given)
+
+
+#: The median step between a group's numbers, at most, for a series.
+SERIES_STEP = 5
+
+
+def series_step(groups: Mapping[str, Sequence[int]]) -> float:
+    """The median step between the numbers of each group, lowest first (1 in a list
+    numbered without gaps)."""
+    steps = [b - a for ns in groups.values() for a, b in itertools.pairwise(sorted(set(ns)))]
+    return statistics.median(steps) if steps else math.inf
+
+
+#: Rows a group holds on average, at least, in a column numbered per group.
+GROUP_ROWS = 4
+#: Share of the rows outside an id column's largest group whose number another group
+#: holds too, at least, for the column to be read as one series per group
+#: (`GroupedSeries`): files numbered afresh each year repeat their numbers year after
+#: year (January's few files, all of them); one counter shared by prefixes ("A-0001",
+#: "B-0002") never does.
+REPEAT_SHARE = 0.5
+
+
+def _series_parts(value: str) -> tuple[str, str, str] | None:
+    """(fixed part, number as written, suffix) of an id ("EXP-2019-", "000236", "")."""
+    m = ID_RE.match(value) or SERIES_RE.match(value)
+    return (m.group(1), m.group(2), m.group(3)) if m else None
+
+
+def _width(digits: str) -> int:
+    """The width a number is zero-padded to ("000236": 6), 0 for none ("236")."""
+    return len(digits) if digits.startswith("0") and len(digits) > 1 else 0
+
+
+@dataclass
+class SeriesGroup:
+    """One group of a `GroupedSeries`: its ids' numbers (lowest first), how its numbers
+    are written (zero-padded to a width, or 0: as they come) and its suffixes."""
+
+    prefix: str
+    numbers: list[int]
+    widths: Counter[int]
+    suffixes: Counter[str]
+
+    def write(self, n: int, r: random.Random) -> str | None:
+        """`n` written as this group's ids are (None: wider than its padding)."""
+        width = r.choices(list(self.widths), weights=list(self.widths.values()))[0]
+        if width and n >= 10**width:
+            return None
+        suffix = r.choices(list(self.suffixes), weights=list(self.suffixes.values()))[0]
+        return f"{self.prefix}{n:0{width}d}{suffix}"
+
+
+class GroupedSeries:
+    """An id column numbered as one series per group, the group being the id's fixed
+    part: a year ("EXP-2019-000236", "2023/0457", "IEC-2024-00061"), an office
+    ("OF-CDMX-0012"). Read as one series, a canary's number was one no group held
+    (every low number is some year's), past every group's end: 15 of 23 canaries of a
+    Mexican hospital's file numbers stood at a year's end with a jump.
+
+    A canary's id (`draw`) takes a place in one group's series: a gap of it, each as
+    often as `GapModel` (of the steps inside every group) takes a gap of its size,
+    split as real rows' steps are; or a group's end, one of that group's own steps on,
+    each end as often as a place in a gap on average, so that canaries are their
+    group's last as often as rows are (where no gap takes one, an end always). Written
+    with the group's padding and suffix. `ordered`: the rows come group by group, each
+    group's numbers rising, so that a canary goes where its id sorts (`key`).
+    """
+
+    def __init__(self, groups: dict[str, SeriesGroup], order: list[str], ordered: bool) -> None:
+        self.groups = groups
+        #: the groups in the order the rows first show them
+        self.rank = {g: k for k, g in enumerate(order)}
+        self.ordered = ordered
+        self.model = GapModel.of_series([s.numbers for s in groups.values()])
+        #: (group, number before the gap, number after it) with how often a canary
+        #: meeting it takes it
+        self.slots: list[tuple[str, int, int]] = []
+        self.chances: list[float] = []
+        for g, group in groups.items():
+            for a, b in itertools.pairwise(group.numbers):
+                if (chance := self.model.chance(b - a)) > 0:
+                    self.slots.append((g, a, b))
+                    self.chances.append(chance)
+        rows = sum(len(group.numbers) for group in groups.values())
+        inside = rows - len(groups)
+        #: how often a canary meeting a group's end takes it: as a place of a gap on
+        #: average (the ends alone where no gap takes one)
+        self.end = sum(self.chances) / inside if self.chances and inside > 0 else 1.0
+
+    @classmethod
+    def of(cls, values: Sequence[str]) -> GroupedSeries | None:
+        """The series of `values` (in row order, blanks left out), or None where they
+        are not one series per group: a single group, groups of few rows (`GROUP_ROWS`),
+        a value of no number, or numbers the groups do not share (`REPEAT_SHARE`)."""
+        parts = [_series_parts(v.strip()) for v in values if v.strip()]
+        if len(parts) < 2 or any(p is None for p in parts):
+            return None
+        held: dict[str, list[tuple[int, int, str]]] = {}
+        order: list[str] = []
+        ordered = True
+        last: tuple[str, int] | None = None
+        for p in parts:
+            assert p is not None
+            prefix, digits, suffix = p
+            n = int(digits)
+            if prefix not in held:
+                order.append(prefix)
+                held[prefix] = []
+            elif last is not None and (last[0] != prefix or n <= last[1]):
+                ordered = False  # a group again after another, or its numbers not rising
+            held[prefix].append((n, _width(digits), suffix))
+            last = (prefix, n)
+        if len(held) < 2 or len(held) * GROUP_ROWS > len(parts):
+            return None  # one group, or groups of a row or two: a cedula "036-2297113-7"
+        # the rows outside the largest group: their numbers are another group's too
+        groups_of = Counter(n for rows in held.values() for n in {n for n, _w, _s in rows})
+        largest = max(held, key=lambda g: len(held[g]))
+        others = [n for g, rows in held.items() if g != largest for n, _w, _s in rows]
+        if sum(1 for n in others if groups_of[n] > 1) < REPEAT_SHARE * len(others):
+            return None
+        if series_step({g: [n for n, _w, _s in rows] for g, rows in held.items()}) > SERIES_STEP:
+            return None  # numbers scattered inside each group: codes, not a series
+        groups = {}
+        for prefix, rows in held.items():
+            nums = sorted({n for n, _w, _s in rows})
+            # zero-padded ("0457"): every number to the group's commonest width
+            padded = Counter(w for _n, w, _s in rows if w)
+            widths = Counter({padded.most_common(1)[0][0] if padded else 0: 1})
+            groups[prefix] = SeriesGroup(prefix, nums, widths, Counter(s for _n, _w, s in rows))
+        return cls(groups, order, ordered)
+
+    def key(self, value: str) -> tuple[int, int] | None:
+        """Where `value` sorts among the rows of an ordered column: its group's place,
+        then its number (None: no group of the column's)."""
+        p = _series_parts(value.strip())
+        if p is None or p[0] not in self.rank:
+            return None
+        return (self.rank[p[0]], int(p[1]))
+
+    def group_of(self, value: str) -> str | None:
+        """The group of `value` (None: none of the column's)."""
+        p = _series_parts(value.strip())
+        return p[0] if p is not None and p[0] in self.groups else None
+
+    def draw(
+        self,
+        r: random.Random,
+        taken_text: set[str],
+        claim: Callable[[str], bool],
+        group: str | None = None,
+    ) -> str | None:
+        """A new id (`GroupedSeries`), in `group` where given; None when none is free.
+        A place another canary holds (`claim` False) is passed by and another drawn."""
+        mine = [k for k, sl in enumerate(self.slots) if group in (None, sl[0])]
+        slots = [self.slots[k] for k in mine]
+        ends = [g for g in self.groups if group in (None, g)]
+        weights = [self.chances[k] for k in mine] + [self.end] * len(ends)
+        for _ in range(DRAWS):
+            if sum(weights) <= 0:
+                break
+            pick = r.choices(range(len(weights)), weights=weights)[0]
+            if pick < len(slots):
+                g, a, b = slots[pick]
+                numbers = self.model.within(a, b, r)
+            else:
+                g = ends[pick - len(slots)]
+                numbers = self._after(self.groups[g], r)
+            got = self._first(self.groups[g], numbers, r, taken_text, claim)
+            if got is not None:
+                return got
+            weights[pick] = 0.0  # full: every number of it is another canary's
+        for g in ends:  # what is left: any end, one step on or more
+            s = self.groups[g]
+            top = s.numbers[-1] if s.numbers else 0
+            got = self._first(s, range(top + 1, top + TRIES), r, taken_text, claim)
+            if got is not None:
+                return got
+        return None
+
+    def _first(
+        self,
+        s: SeriesGroup,
+        numbers: Iterable[int],
+        r: random.Random,
+        taken_text: set[str],
+        claim: Callable[[str], bool],
+    ) -> str | None:
+        """The first of `numbers`, written in group `s`, that no row holds and `claim`
+        grants."""
+        held = set(s.numbers)
+        for n in numbers:
+            text = s.write(n, r) if n not in held else None
+            if text is not None and text not in taken_text and claim(text):
+                return text
+        return None
+
+    def between(
+        self, prev: str | None, nxt: str | None, r: random.Random, taken_text: set[str]
+    ) -> str | None:
+        """A new id strictly between `prev` and `nxt` of an ordered column (either None
+        at an end of the table): in a gap of their group, as `GapModel` takes one; after
+        the last of a group as often as an end is taken (`end`), after the table's last
+        row always (where a canary that found no place goes); None where there is no
+        room or the place is passed by."""
+        low = _series_parts(prev.strip()) if prev is not None else None
+        high = _series_parts(nxt.strip()) if nxt is not None else None
+        if low is None:
+            return None  # before the first row: no row's number comes before it
+        s = self.groups.get(low[0]) or SeriesGroup(
+            low[0], [int(low[1])], Counter({_width(low[1]): 1}), Counter({low[2]: 1})
+        )
+        a = int(low[1])
+        if high is not None and high[0] == low[0]:
+            numbers = self.model.split(a, int(high[1]), r)
+        elif high is None or r.random() < self.end:  # the table's end: the last group's
+            numbers = [a + k for k in self._steps(s, r)]
+        else:
+            return None
+        for n in numbers:
+            text = s.write(n, r)
+            if text is not None and text not in taken_text:
+                return text
+        return None
+
+    def _steps(self, s: SeriesGroup, r: random.Random) -> list[int]:
+        """Steps to try on from group `s`'s last number: its own, else every group's."""
+        steps = Counter(b - a for a, b in itertools.pairwise(s.numbers))
+        if not steps:
+            steps = self.model.gaps
+        return [k for k in _step_order(dict(steps), r) if k % self.model.unit == 0] or [1]
+
+    def _after(self, s: SeriesGroup, r: random.Random) -> list[int]:
+        """Numbers to try after group `s`'s last."""
+        top = s.numbers[-1] if s.numbers else 0
+        return [top + k for k in self._steps(s, r)]
+
+
+#: Places a canary's id in a `GroupedSeries` is drawn at, at most, and numbers tried
+#: after a group's end where every place drawn is full.
+DRAWS = 40
+TRIES = 400

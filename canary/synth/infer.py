@@ -46,6 +46,7 @@ from canary.synth.cells import (
     valid_phone,
 )
 from canary.synth.headers import KINDS, PLACE_WORDS, _en, kind_from_header, norm_header
+from canary.synth.ids import GroupedSeries
 from canary.synth.profiles import LOCALES, all_profiles
 
 #: What other modules import from here (the formats' helpers live in valueformats).
@@ -476,7 +477,9 @@ def _kind_from_values(
         if sum(masks.values()) >= 0.8 * min(n, 3000) and (
             hint == "phone" or any(not m.replace("#", "") == "" for m in masks) or distinct == n
         ):
-            if hint == "phone" or _looks_like_phones(values, region):
+            # a file number of a year's series ("2023/0457") is no phone
+            numbered = hint is None and GroupedSeries.of(values[:3000]) is not None
+            if hint == "phone" or (_looks_like_phones(values, region) and not numbered):
                 col.fmt["masks"] = masks
                 return "phone"
     if hint == "phone":
