@@ -4139,3 +4139,23 @@ def test_alumni_sorted_by_year_then_degree_keep_the_order_and_graduate_at_their_
         keys = [(row[4], row[3]) for row in got]
         assert keys == sorted(keys)
     store.dispose()
+
+
+def test_an_identity_cards_department_after_its_number_follows_the_rows_department() -> None:
+    # A Bolivian card "4567891 LP": "CI" was read as an amount, and then its end, kept
+    # wherever any row of the place held it, was another department's in 14 of 24
+    # canaries where 8% of real rows' are.
+    r = random.Random(56)
+    codes = {"La Paz": "LP", "Santa Cruz": "SC", "Cochabamba": "CB", "Oruro": "OR", "Tarija": "TJ"}
+    rows = []
+    for g, p, m, _e, ph in people(r, 600):
+        dep = r.choice(list(codes))
+        ext = codes[dep] if r.random() < 0.92 else r.choice(list(codes.values()))
+        rows.append([f"{r.randint(1_000_000, 13_999_999)} {ext}", g, p, m, dep, ph])
+    sample = Sample(
+        ["CI", "NOMBRES", "PATERNO", "MATERNO", "DEPARTAMENTO", "CELULAR"], rows, True, 600
+    )
+    assert infer_schema(sample).columns[0].kind == "id"
+    made = canaries_of(sample, 23, 80)
+    same = sum(row[0].split()[-1] == codes[row[4]] for row in made)
+    assert same >= 0.8 * len(made), same

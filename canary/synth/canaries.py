@@ -1335,11 +1335,11 @@ class CanaryFactory:
             value = text = row[index].strip()
             r = random.Random(f"{p.seed}:prefix:{index}")
             for d in parts:
-                group = self._dep_key(d.parent, row[d.parent])
-                if d.fits(group, d.part.of(text)):
-                    continue
-                want = d.draw(group, r)
-                if want:
+                # drawn at the group's own frequencies, whatever the value held: kept
+                # where its part was any the group's rows hold, 14 of 24 Bolivian
+                # canaries had a card of another department, where 8% of rows have
+                want = d.draw(group=self._dep_key(d.parent, row[d.parent]), r=r)
+                if want and want != d.part.of(text):
                     text = d.part.put(text, want)
             if not value or text == value:
                 continue

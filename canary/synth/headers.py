@@ -307,6 +307,12 @@ HEADER_PHRASES: dict[str, tuple[str, ...]] = {
         "matricula",
         "expediente",
         "legajo",
+        # a Bolivian identity card "4567891 LP" (its department after the number) read
+        # as an amount: its canaries' departments were drawn apart from the row's
+        "ci",
+        "carnet",
+        "carnet de identidad",
+        "cedula de identidad",
         "identificacion",
         "dni",
         "nit",
@@ -414,7 +420,7 @@ def kind_from_header(name: str) -> str | None:
 
 #: Short words that name a kind only as the whole header: "Nom" is a surname, "Nom du
 #: produit" is not; "SIN" is Canada's number, "Sin cita" is Spanish for "without".
-WHOLE_ONLY = frozenset({"nom", "sin", "cf", "cap", "ort", "nir", "ref", "cui", "dpi"})
+WHOLE_ONLY = frozenset({"nom", "sin", "cf", "cap", "ort", "nir", "ref", "cui", "dpi", "ci"})
 
 
 def _best(h: str, words: list[str]) -> str | None:

@@ -487,9 +487,11 @@ class IdPart:
     digit where there are some ("TOR-" of "TOR-01986"), else the first `digits` digits
     (a bank account's bank code, an Ecuadorian cedula's province, the municipality's
     office "036" of a Dominican cedula "036-2297113-7", whatever separators lie
-    between); an end is the last `digits` digits (a Guatemalan DPI's department and
-    municipality, "0701" of Solola). An id of no more digits than that has none: the
-    part would be the whole id."""
+    between); an end is the letters and signs after the last digit where there are
+    some (" LP" of a Bolivian identity card "4567891 LP", its department), else the
+    last `digits` digits (a Guatemalan DPI's department and municipality, "0701" of
+    Solola). An id of no more digits than that has none: the part would be the whole
+    id."""
 
     end: bool
     digits: int
@@ -498,6 +500,8 @@ class IdPart:
         """Where in `value` this part's characters are (none: it has no such part)."""
         if not self.end and (lead := re.match(r"\D+", value)) is not None:
             return list(range(lead.end()))
+        if self.end and (trail := re.search(r"\D+$", value)) and re.search(r"[^\W\d_]", trail[0]):
+            return list(range(trail.start(), len(value)))
         at = [i for i, ch in enumerate(value) if ch.isdigit()]
         if len(at) <= self.digits:
             return []
@@ -546,12 +550,6 @@ class DecidedPart:
     part: IdPart
     parent: int
     held: Mapping[str, Counter[str]]
-
-    def fits(self, group: str, part: str) -> bool:
-        """Whether rows of the parent's value `group` hold `part` (True for a value
-        the sample never showed)."""
-        parts = self.held.get(group)
-        return parts is None or part in parts
 
     def draw(self, group: str, r: random.Random) -> str | None:
         """A part of `group`'s, at the frequency its rows hold it (None: no such rows)."""
