@@ -4159,3 +4159,41 @@ def test_an_identity_cards_department_after_its_number_follows_the_rows_departme
     made = canaries_of(sample, 23, 80)
     same = sum(row[0].split()[-1] == codes[row[4]] for row in made)
     assert same >= 0.8 * len(made), same
+
+
+def test_a_roll_sorted_by_parish_then_surnames_first_names_keeps_the_order(
+    tmp_path: Path,
+) -> None:
+    # "ZAMBRANO VERA CARLOS LUIS" between "ZAMBRANO CEVALLOS ..." and "ZAMBRANO PAREDES
+    # ...": the canary took its neighbour's first surname and kept its own second, and
+    # 17 of 24 canaries of an Ecuadorian roll broke the order inside their parish.
+    r = random.Random(57)
+    parishes = ["CHONE", "MANTA", "PORTOVIEJO", "TOSAGUA"]
+    surnames = (
+        "ZAMBRANO VERA CEVALLOS PAREDES MOREIRA LOOR ALAVA MENDOZA INTRIAGO BRAVO CEDEÑO "
+        "GARCIA MACIAS PINARGOTE VELEZ DELGADO ANCHUNDIA CHAVEZ ZAMORA ARTEAGA MERA PICO "
+        "SANTANA SALTOS QUIJIJE PONCE ROLDAN VILLAVICENCIO BARRE ALCIVAR"
+    ).split()
+    women, men = ["MARIA JOSE", "ANA LUCIA", "MARTHA CECILIA"], ["CARLOS LUIS", "JOSE LUIS"]
+    rows = []
+    for i in range(600):
+        female = r.random() < 0.5
+        given = r.choice(women if female else men)
+        name = f"{r.choice(surnames)} {r.choice(surnames)} {given}"
+        parish = r.choice(parishes)
+        canton = "CHONE" if parish in ("CHONE", "TOSAGUA") else "PORTOVIEJO"
+        rows.append(
+            ["MANABI", canton, parish, name, "MUJER" if female else "HOMBRE", f"{i}@correo.ec"]
+        )
+    rows.sort(key=lambda row: (row[0], row[1], row[2], row[3]))
+    src = tmp_path / "padron.csv"
+    header = ["PROVINCIA", "CANTON", "PARROQUIA", "APELLIDOS NOMBRES", "SEXO", "CORREO"]
+    write_csv(src, header, rows)
+    store = store_with(tmp_path, "avisos.example.mx", [])
+    copies = issue(store, src, tmp_path, 8, copies=3, canaries=8)
+    assert [copy.canaries for copy in copies] == [8, 8, 8]
+    for copy in copies:
+        got = list(csv.reader(io.StringIO(Path(copy.path).read_text(encoding="utf-8"))))[1:]
+        keys = [(row[0], row[1], row[2], row[3]) for row in got]
+        assert keys == sorted(keys)
+    store.dispose()
