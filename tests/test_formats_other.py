@@ -435,3 +435,17 @@ def test_json_numbers_keep_the_decimals_they_are_written_with(tmp_path):
         copy = t.path.read_text(encoding="utf-8")
         assert copy.count('"saldo": 0.00') == 10
         assert '"saldo": 247.40' in copy
+
+
+def test_header_index_passes_a_row_of_group_labels_above_the_names() -> None:
+    from canary.formats._values import header_index
+
+    groups = ["DATOS PERSONALES", "", "", "CONTACTO", "", "NÓMINA"]
+    names = ["NÚM. EMPLEADO", "NOMBRE", "FECHA NAC.", "CORREO", "CELULAR", "SUELDO"]
+    data = [[str(1000 + i), f"Persona {i}", f"0{1 + i % 9}/03/1990", f"p{i}@x.mx",
+             f"84412345{i:02d}", "15600.50"] for i in range(10)]  # fmt: skip
+    assert header_index([groups, names, *data]) == 1
+    assert header_index([["REPORTE DE NÓMINA"], [], groups, names, *data]) == 3
+    # a header naming a few of its columns stays the header of its data rows
+    assert header_index([["ID", "", "NOMBRE", "", "", ""], *data]) == 0
+    assert header_index([names, *data]) == 0

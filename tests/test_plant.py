@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import random
+import re
 from pathlib import Path
 
 import openpyxl
@@ -448,6 +450,64 @@ def test_title_rows_above_the_header_are_kept_and_skipped(
         assert all(r) and r[2].endswith(("@correo-avisos.mx", "@buzon-mx.com"))
     folios = [r[0] for r in out[4:]]
     assert folios == sorted(folios)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_row_of_group_labels_above_the_header_is_kept_and_skipped(
+    ready: Store, tmp_path: Path, fmt: str
+) -> None:
+    # A payroll groups its columns under "DATOS PERSONALES | CONTACTO | NÓMINA" (merged
+    # in a workbook, empty cells between in a CSV): taken as the header, 24 of 24
+    # canaries had dates as text, phone numbers in the date column and no salary.
+    groups = ["DATOS PERSONALES", "", "", "CONTACTO", "", "NÓMINA", ""]
+    header = ["NÚM. EMPLEADO", "NOMBRE", "FECHA NAC.", "CORREO", "CELULAR", "FECHA INGRESO",
+              "SUELDO"]  # fmt: skip
+    rng = random.Random(8)
+    data = [
+        [str(1000 + i), f"PERSONA {i}", dt.date(1970 + i % 30, 1 + i % 12, 1 + i % 28),
+         f"emp{i}x@hotmail.com", f"844{rng.randint(1000000, 9999999)}",
+         dt.date(2010 + i % 15, 1 + i % 12, 1 + i % 27), round(rng.uniform(9000, 40000), 2)]
+        for i in range(120)
+    ]  # fmt: skip
+    src = tmp_path / f"plantilla.{fmt}"
+    if fmt == "csv":
+        lines = [",".join(groups), ",".join(header)]
+        lines += [",".join(v.strftime("%d/%m/%Y") if isinstance(v, dt.date) else str(v)
+                           for v in r) for r in data]  # fmt: skip
+        src.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+    else:
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        for r in [[g or None for g in groups], header, *data]:
+            ws.append(r)
+        for cells in ("A1:C1", "D1:E1", "F1:G1"):
+            ws.merge_cells(cells)
+        ws.append(["TOTAL", None, None, None, None, None, f"=SUM(G3:G{len(data) + 2})"])
+        wb.save(src)
+    [copy] = issue_copies(
+        ready, Config(), IssueRequest(str(src), ["A"], canaries=3, out_dir=tmp_path / "o")
+    )
+    if fmt == "csv":
+        out = [ln.split(",") for ln in Path(copy.path).read_text(encoding="utf-8").splitlines()]
+        assert out[0] == groups and out[1] == header
+        body = out[2:]
+        added = [r for r in body if r[0] not in {str(d[0]) for d in data}]
+        for r in added:
+            assert re.fullmatch(r"\d\d/\d\d/\d{4}", r[2]) and re.fullmatch(r"[\d.]+", r[6]), r
+    else:
+        ws = openpyxl.load_workbook(copy.path).active
+        rows = list(ws.iter_rows(values_only=True))
+        assert [to_text(v) for v in rows[0]] == groups and list(rows[1]) == header
+        assert sorted(str(m) for m in ws.merged_cells.ranges) == ["A1:C1", "D1:E1", "F1:G1"]
+        assert rows[-1][6] == f"=SUM(G3:G{len(data) + 5})"
+        body = rows[2:-1]
+        added = [r for r in body if r[0] not in {d[0] for d in data}]
+        for r in added:
+            assert isinstance(r[2], dt.datetime) and isinstance(r[5], dt.datetime), r
+            assert isinstance(r[6], float | int), r
+    assert len(added) == 3
+    assert all(all(v not in ("", None) for v in r) for r in added)
+    assert len(body) == len(data) + 3
 
 
 def test_xlsx_formulas_and_merged_cells_follow_inserted_rows(ready: Store, tmp_path: Path) -> None:

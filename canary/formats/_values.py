@@ -242,21 +242,61 @@ MAX_PREAMBLE = 20
 
 
 def header_index(rows: list[list[str]]) -> int:
-    """Which of a sheet's first rows is the header: the first with two or more cells.
+    """Which of a sheet's first rows is the header: the first with two or more cells,
+    or the row of names under it where that row only groups them (`_groups_over`).
 
     Exports from public bodies often open with a title ("REGISTRO DE CANDIDATAS
     2024", merged across the columns), a date line and a blank row. Those rows hold
     at most their first cell; they are kept as they are and the header is the row after
-    them. A one-column table (every row one cell) keeps its first row as the header.
+    them. Payrolls group their columns under a row of labels ("DATOS PERSONALES",
+    "CONTACTO", merged over their columns): kept as they are too, never sampled. A
+    one-column table (every row one cell) keeps its first row as the header.
     """
     for i, row in enumerate(rows[: MAX_PREAMBLE + 1]):
         filled = [j for j, v in enumerate(row) if v.strip()]
-        if len(filled) >= 2:
-            return i
-        if filled and filled != [0]:
-            # One named column after an unnamed one (",correo" from an index): a header.
+        if len(filled) >= 2 or (filled and filled != [0]):
+            # (one named column after an unnamed one, ",correo" from an index: a header)
+            while i + 1 < len(rows) and _groups_over(rows[i], rows[i + 1], rows[i + 2 :]):
+                i += 1
             return i
     return 0
+
+
+#: A group row fills at most this share of the cells the row of names under it fills.
+GROUP_SHARE = 0.5
+#: Column names, at least, in the row under a group row.
+MIN_GROUPED_NAMES = 3
+#: Data rows under the names looked at to tell the names from a row of data.
+GROUP_LOOKAHEAD = 20
+#: A cell that reads as a number, an amount or a date: never a column's name.
+_VALUE_CELL = re.compile(r"^[-+$€£]?\s*[\d.,:/\s%()-]*\d[\d.,:/\s%()-]*(?:[ T][\d:.]+)?$")
+
+
+def _groups_over(row: list[str], names: list[str], data: list[list[str]]) -> bool:
+    """Whether `row` groups the columns `names` names ("DATOS PERSONALES | CONTACTO |
+    DOMICILIO", each label merged across its columns) rather than being the header.
+
+    A group row fills few cells (each label stands over several columns, the rest
+    empty), every one of them over a named column; the row under it names at least
+    `MIN_GROUPED_NAMES` columns, none of them a number or a date, and at least one of
+    them stands over a column of numbers or dates (a data row would not). Taken as the
+    header, the group row made every canary of a payroll garbage: 24 of 24 had dates
+    written as text, phone numbers in the date columns and no salary.
+    """
+    top = {j for j, v in enumerate(row) if v.strip()}
+    under = {j for j, v in enumerate(names) if v.strip()}
+    if len(under) < MIN_GROUPED_NAMES or len(top) > GROUP_SHARE * len(under) or not top <= under:
+        return False
+    if any(_VALUE_CELL.match(row[j].strip()) for j in top):
+        return False
+    if any(_VALUE_CELL.match(names[j].strip()) for j in under):
+        return False
+    below = [r for r in data[:GROUP_LOOKAHEAD] if any(v.strip() for v in r)]
+    for j in under:
+        cells = [r[j].strip() for r in below if j < len(r) and r[j].strip()]
+        if cells and sum(1 for v in cells if _VALUE_CELL.match(v)) > len(cells) / 2:
+            return True
+    return False
 
 
 #: Words a footer row under a table opens with: a source, a total, a note, who made it.

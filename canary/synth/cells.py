@@ -97,16 +97,41 @@ def _fold_accented(text: str) -> str:
     return "".join(c for c in t if not unicodedata.combining(c)).lower()
 
 
+#: A DateFormat's order for Excel serial dates: days since 1899-12-30 ("44713").
+SERIAL = "serial"
+#: Day 0 of Excel's serial dates (its 1900 system, as exports write them past March 1900).
+EXCEL_EPOCH = date(1899, 12, 30)
+#: Serials a date column may hold: 1900-01-01 up to 2100-12-31.
+SERIAL_RANGE = (1, 73415)
+#: A serial date column's median, at least (1927): below it, days of a month, years
+#: ("2024") or counts, not dates.
+SERIAL_MEDIAN_MIN = 10000
+SERIAL_RE = re.compile(r"^[1-9]\d{0,4}$")
+
+
+def _serial_day(text: str) -> int | None:
+    """The day number an Excel serial date's text holds, None when it is not one."""
+    if not SERIAL_RE.match(text):
+        return None
+    day = int(text)
+    return day if SERIAL_RANGE[0] <= day <= SERIAL_RANGE[1] else None
+
+
 @dataclass
 class DateFormat:
-    """A date format as the column writes it: field order, separator, padding, time tail."""
+    """A date format as the column writes it: field order, separator, padding, time tail.
 
-    order: str  # "ymd", "dmy" or "mdy"
+    Order `SERIAL` is an Excel serial date written as a whole number ("44713" for
+    2022-06-01; `serial_dates_of`)."""
+
+    order: str  # "ymd", "dmy", "mdy" or SERIAL
     sep: str
     year_digits: int
     padded: bool
 
     def format(self, d: date, tail: str = "") -> str:
+        if self.order == SERIAL:
+            return str((d - EXCEL_EPOCH).days)
         y = f"{d.year:04d}" if self.year_digits == 4 else f"{d.year % 100:02d}"
         m = f"{d.month:02d}" if self.padded else str(d.month)
         dd = f"{d.day:02d}" if self.padded else str(d.day)
@@ -114,6 +139,9 @@ class DateFormat:
         return self.sep.join(parts[c] for c in self.order) + tail
 
     def parse(self, text: str) -> tuple[date, str] | None:
+        if self.order == SERIAL:
+            day = _serial_day(text.strip())
+            return None if day is None else (EXCEL_EPOCH + timedelta(days=day), "")
         m = DATE_RE.match(text.strip())
         if not m or m.group(2) != self.sep:
             return None
@@ -253,6 +281,21 @@ def date_format_of(values: list[str], prefer_mdy: bool = False) -> DateFormat | 
     if all(fmt.parse(v) is not None for v in values[:2000]):
         return fmt
     return None
+
+
+def serial_dates_of(values: list[str]) -> DateFormat | None:
+    """The Excel serial date format where every value is a serial of a day from 1900 to
+    2100 and half of them, at least, of a day after 1927 (`SERIAL_MEDIAN_MIN`); else
+    None. Only for a column known to hold dates (its header, `infer`): read as numbers,
+    a CSV's FECHA_REGISTRO written 44713, sorted, got canaries' serials out of order
+    (24 of 24), and ULTIMA_COMPRA after the export date."""
+    days = [_serial_day(v.strip()) for v in values[:2000]]
+    if not days or any(d is None for d in days):
+        return None
+    known = sorted(d for d in days if d is not None)
+    if known[len(known) // 2] < SERIAL_MEDIAN_MIN:
+        return None
+    return DateFormat(SERIAL, "", 4, False)
 
 
 def number_format_of(values: list[str]) -> dict[str, Any] | None:

@@ -27,6 +27,7 @@ from canary.synth.cells import (
     NAME_ORDERS,
     PHONE_CHARS_RE,
     RFC_RE,
+    SERIAL,
     TRUE_WORDS,
     DateFormat,
     accents_of,
@@ -43,9 +44,17 @@ from canary.synth.cells import (
     parse_number,
     parsed_phone,
     phone_masks_of,
+    serial_dates_of,
     valid_phone,
 )
-from canary.synth.headers import KINDS, PLACE_WORDS, _en, kind_from_header, norm_header
+from canary.synth.headers import (
+    HEADER_PHRASES,
+    KINDS,
+    PLACE_WORDS,
+    _en,
+    kind_from_header,
+    norm_header,
+)
 from canary.synth.ids import GroupedSeries
 from canary.synth.profiles import LOCALES, all_profiles
 
@@ -352,6 +361,7 @@ def infer_schema(sample: Any, pool: Collection[str] = ()) -> Schema:
         for i, name in enumerate(header)
     ]
     _resolve_names(columns)
+    _serial_siblings(columns)
     for col in columns:  # a column the names' resolution made a name column
         if col.kind in SORTED_NAME_KINDS and not col.sorted:
             _name_order(col)
@@ -385,15 +395,8 @@ def _infer_column(index: int, name: str, cells: list[str], region: str, locale: 
     if col.kind in ("id", "number", "age") and len(values) > 1:
         nums = [id_number(v) if col.kind == "id" else parse_number(v) for v in values]
         col.sorted = all(a is not None and b is not None and a < b for a, b in pairwise(nums))
-    elif col.kind == "date" and len(values) > 10:
-        fmt: DateFormat = col.fmt["date"]
-        # by day, then time of day ("1/3/2022 11:32 AM" before "1/3/2022 2:15 PM")
-        days = [
-            (d[0], clock_seconds(d[1]) or 0)
-            for d in (fmt.parse(v) for v in values)
-            if d is not None
-        ]
-        col.sorted = len({d for d, _t in days}) > 1 and all(a <= b for a, b in pairwise(days))
+    elif col.kind == "date":
+        _date_order(col)
     elif col.kind in SORTED_NAME_KINDS:
         _name_order(col)
     if not col.sorted and col.kind in CODE_KINDS and len(values) > 10:
@@ -403,6 +406,63 @@ def _infer_column(index: int, name: str, cells: list[str], region: str, locale: 
             # key must fall between its neighbours' (`text_order`)
             col.fmt["text_order"] = True
     return col
+
+
+def _date_order(col: Column) -> None:
+    """Mark a date column sorted where its dates never go back down the sample: by
+    day, then time of day ("1/3/2022 11:32 AM" before "1/3/2022 2:15 PM")."""
+    if len(col.values) <= 10:
+        return
+    fmt: DateFormat = col.fmt["date"]
+    days = [
+        (d[0], clock_seconds(d[1]) or 0)
+        for d in (fmt.parse(v) for v in col.values)
+        if d is not None
+    ]
+    col.sorted = len({d for d, _t in days}) > 1 and all(a <= b for a, b in pairwise(days))
+
+
+#: Values, at least, of an unnamed column read as serial dates beside named ones.
+MIN_SERIAL_VALUES = 20
+#: Share of an unnamed column's values, at most, that end in 0 for it to read as serial
+#: dates (a tenth do; amounts of 20,000 to 55,000 are mostly round).
+ROUND_SERIALS = 0.25
+
+
+def _serial_siblings(columns: list[Column]) -> None:
+    """Read as serial dates the unnamed columns of whole numbers beside a column whose
+    header names it a date and that holds Excel serials (`serial_dates_of`): an export
+    that writes one date so writes all of them. A CSV's ULTIMA_COMPRA (44713), read as
+    a number, gave 5 of 24 canaries a purchase after the export date.
+
+    Only columns whose header names no kind, with no value starting "0", with at least
+    `MIN_SERIAL_VALUES` values, few of them round (`ROUND_SERIALS`)."""
+    if not any(c.fmt.get("date") and c.fmt["date"].order == SERIAL for c in columns):
+        return
+    for col in columns:
+        values = col.values
+        if col.kind not in ("number", "id", "category") or len(values) < MIN_SERIAL_VALUES:
+            continue
+        if kind_from_header(col.name) is not None:
+            continue
+        fmt = serial_dates_of(values)
+        if fmt is None or sum(1 for v in values if v.strip().endswith("0")) > ROUND_SERIALS * len(
+            values
+        ):
+            continue
+        col.kind, col.fmt, col.sorted = "date", {"date": fmt}, False
+        _date_order(col)
+
+
+def _names_an_id(name: str) -> bool:
+    """Whether a header holds a word of an id's ("NUM_REGISTRO", "FOLIO ALTA"): its
+    numbers are not serial dates, whatever date word it holds too."""
+    words = norm_header(name).split()
+    return any(
+        p.split() == words[i : i + len(p.split())]
+        for p in HEADER_PHRASES["id"]
+        for i in range(len(words))
+    )
 
 
 #: Columns of codes a table may be sorted by as text (`text_order` in their format).
@@ -464,6 +524,11 @@ def _kind_from_values(
     if dfmt is not None and hint not in ("id", "number", "phone"):
         col.fmt["date"] = dfmt
         return "birth_date" if hint == "birth_date" else "date"
+    if hint in ("date", "birth_date") and not _names_an_id(col.name):
+        serial = serial_dates_of(values)
+        if serial is not None:
+            col.fmt["date"] = serial
+            return hint
     spanish = locale.startswith("es")
     titled = distinct <= MAX_TITLES and _is_titled(values)
     if hint == "sex" or ((distinct <= 3 or titled) and _sex_map(values, spanish)):
