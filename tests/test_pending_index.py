@@ -256,7 +256,8 @@ def test_receive_in_pipelined_on_postgresql_writes_what_one_statement_at_a_time_
                 with store.session() as s, pytest.raises(DBAPIError):
                     conn = s.connection()
                     raw = record._pipelined(conn)
-                    record._driver_errors(conn, raw, lambda: raw.cursor().execute("SELECT nope"))
+                    with record._driver_errors(conn), raw.pipeline():
+                        raw.cursor().execute("SELECT nope")
         finally:
             store.dispose()
             urls.close()

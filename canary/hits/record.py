@@ -16,7 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -576,13 +577,13 @@ def _pipelined(conn: Connection) -> Any:
     return raw if hasattr(raw, "pipeline") else None
 
 
-def _driver_errors(conn: Connection, raw: Any, work: Callable[[], None]) -> None:
-    """Run `work` in a pipeline of `raw`; a driver error comes out as SQLAlchemy's
-    (DBAPIError: the group committer retries a race with another process on it)."""
+@contextmanager
+def _driver_errors(conn: Connection) -> Iterator[None]:
+    """Statements sent through `conn`'s driver: its errors come out as SQLAlchemy's
+    (DBAPIError: the group committer retries a busy store or a race on it)."""
     dbapi = conn.dialect.loaded_dbapi
     try:
-        with raw.pipeline():
-            work()
+        yield
     except dbapi.Error as exc:
         raise DBAPIError.instance(None, None, exc, dbapi.Error) from exc
 
@@ -599,8 +600,7 @@ def _pg_existing_and_ids(
         by_provider.setdefault(provider, []).append(msg_id)
     found: list[Any] = []
     ids: list[int] = []
-
-    def work() -> None:
+    with _driver_errors(conn), raw.pipeline():
         lookups = []
         for provider, msg_ids in by_provider.items():
             cur = raw.cursor()
@@ -613,8 +613,6 @@ def _pg_existing_and_ids(
             found.extend(cur.fetchall())
         if wanted:
             ids.extend(int(row[0]) for row in numbers.fetchall())
-
-    _driver_errors(conn, raw, work)
     stored = {(p, m or "", i): (hit_id, cls) for hit_id, cls, p, m, i in found}
     return {k: v for k, v in stored.items() if k in keys}, ids
 
@@ -637,28 +635,25 @@ def _write_pending_pipelined(
         "postgresql", [(r["observed_at"], r["channel"]) for r in rows]
     )
 
-    def work() -> None:
+    with _driver_errors(conn), raw.pipeline():
         cur = raw.cursor()
         if blobs:
             cur.executemany(
                 _PG_BLOBS,
                 [(sha, len(data), data, ctype, now) for sha, (data, ctype) in blobs.items()],
             )
-        if not rows:
-            return
-        cur.executemany(
-            f"INSERT INTO hits (id, {', '.join(_PENDING_COLUMNS)}) VALUES ({marks})",
-            [
-                (hit_id, *_pending_values(r, r["observed_at"]))
-                for hit_id, r in zip(ids, rows, strict=True)
-            ],
-        )
-        cur.executemany(
-            _PG_INBOX, [(hit_id, text, now) for hit_id, text in zip(ids, texts, strict=True)]
-        )
-        cur.executemany(tally_sql, tally_rows)
-
-    _driver_errors(conn, raw, work)
+        if rows:
+            cur.executemany(
+                f"INSERT INTO hits (id, {', '.join(_PENDING_COLUMNS)}) VALUES ({marks})",
+                [
+                    (hit_id, *_pending_values(r, r["observed_at"]))
+                    for hit_id, r in zip(ids, rows, strict=True)
+                ],
+            )
+            cur.executemany(
+                _PG_INBOX, [(hit_id, text, now) for hit_id, text in zip(ids, texts, strict=True)]
+            )
+            cur.executemany(tally_sql, tally_rows)
 
 
 def _existing_ids(
