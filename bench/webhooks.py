@@ -75,7 +75,13 @@ def serve(mode: str, port: int, db: str) -> None:
 
     from canary.config import Config
     from canary.store.engine import open_store, sqlite_path
-    from listeners.serve import QuietServer, bind, share_the_interpreter, uvicorn_config
+    from listeners.serve import (
+        QuietServer,
+        bind,
+        settle_heap,
+        share_the_interpreter,
+        uvicorn_config,
+    )
     from listeners.webhooks import create_app
 
     if mode == "bare":
@@ -92,6 +98,7 @@ def serve(mode: str, port: int, db: str) -> None:
         store = open_store(db, create=sqlite_path(db) is not None)
         app = create_app(store, cfg)
     share_the_interpreter()  # as `canary serve` does (both modes)
+    settle_heap()  # likewise: start-up's objects out of the collector's passes
     server = QuietServer(uvicorn_config(app))
     asyncio.run(server.serve(sockets=[bind("127.0.0.1", port, "http")]))
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from itertools import islice
 from typing import Any
 
 from canary.hits.record import CHANNELS, Observation, clip
@@ -53,8 +54,12 @@ def _str(value: Any, limit: int = MAX_FIELD) -> str:
 def _fields(params: Mapping[str, list[str]]) -> dict[str, Any]:
     """Every received field, bounded, for `details` (one value or a list)."""
     out: dict[str, Any] = {}
-    for name in list(params)[:MAX_FIELDS]:
-        values = [clip(v, MAX_FIELD) for v in params[name][:20]]
+    for name in islice(params, MAX_FIELDS):
+        given = params[name]
+        if len(given) == 1:  # the usual field: no list made
+            out[clip(name, 100)] = clip(given[0], MAX_FIELD)
+            continue
+        values = [clip(v, MAX_FIELD) for v in given[:20]]
         out[clip(name, 100)] = values[0] if len(values) == 1 else values
     return out
 

@@ -16,6 +16,13 @@ POST goes the same way, in this order:
 
 The whole raw request (request line, headers, body) is kept as the hit's evidence.
 Routes and answers are the contract in DESIGN.md ("Webhook routes").
+
+The POST routes are plain ASGI apps (`Hook`) reading the scope and `receive` directly
+(`Incoming`), and `WebhookApp` hands a POST to its route's hook before Starlette sees
+it: no Request object, no routing or middleware on the path every provider takes.
+Everything else (the WhatsApp handshake, other methods, unknown paths) goes through
+Starlette, whose routes are the same hooks. The slow- and greedy-client guards sit
+below the app, in the HTTP protocol (listeners.httpguard), for either path.
 """
 
 from __future__ import annotations
@@ -24,14 +31,16 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import unquote_plus, unquote_to_bytes
 
 from starlette.applications import Starlette
+from starlette.datastructures import QueryParams, State
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import Message, Receive, Scope, Send
 
 from canary import signatures
 from canary.config import Config
@@ -72,22 +81,57 @@ def forbidden() -> Response:
     return _text(403, "forbidden")
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, at most `limit` bytes; TooLarge past it (streamed, not trusting headers)."""
+class Incoming:
+    """One webhook request as the routes read it: the ASGI scope, its headers (the first
+    of each name, latin-1, as Starlette's `Request.headers.get` gives them), its query
+    and its body through `receive`, without building a Starlette Request."""
+
+    __slots__ = ("_query", "form", "headers", "receive", "scope")
+
+    def __init__(self, scope: Scope, receive: Receive) -> None:
+        self.scope = scope
+        self.receive = receive
+        headers: dict[str, str] = {}
+        for name, value in scope["headers"]:
+            key = name.decode("latin-1")
+            if key not in headers:
+                headers[key] = value.decode("latin-1")
+        self.headers = headers
+        #: `form_params` of the body, once read (the check and the payload share it).
+        self.form: dict[str, list[str]] | None = None
+        self._query: QueryParams | None = None
+
+    @property
+    def query_params(self) -> QueryParams:
+        if self._query is None:
+            self._query = QueryParams(self.scope.get("query_string", b""))
+        return self._query
+
+
+async def read_body(request: Incoming, limit: int) -> bytes:
+    """The body, at most `limit` bytes; TooLarge past it (streamed, not trusting headers);
+    ClientDisconnect when the client goes before it is all in."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise TooLarge
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
+    while True:
+        message: Message = await request.receive()
+        if message["type"] == "http.request":
+            chunk: bytes = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise TooLarge
+            if not message.get("more_body", False):
+                return b"".join([*chunks, chunk]) if chunks else chunk
+            if chunk:
+                chunks.append(chunk)
+        elif message["type"] == "http.disconnect":
+            raise ClientDisconnect
 
 
-def raw_request(request: Request, body: bytes) -> bytes:
+def raw_request(request: Incoming, body: bytes) -> bytes:
     """The request as HTTP/1.1-like bytes: request line, headers as received, body."""
     scope = request.scope
     target = scope.get("raw_path") or scope["path"].encode("utf-8")
@@ -128,17 +172,52 @@ def form_params(data: bytes) -> dict[str, list[str]]:
     return out
 
 
-def signs_body(request: Request) -> bool:
+def signs_body(request: Incoming) -> bool:
     """Does the URL carry `bodySHA256` (a Twilio JSON body, signed by its hash)?"""
     return bool(request.scope.get("query_string")) and "bodySHA256" in request.query_params
 
 
-def _form(request: Request, body: bytes) -> dict[str, list[str]]:
+def _form(request: Incoming, body: bytes) -> dict[str, list[str]]:
     """`form_params` of the request's body, parsed once for the check and the payload."""
-    form: dict[str, list[str]] | None = request.scope.get("canary.form")
+    form = request.form
     if form is None:
-        form = request.scope["canary.form"] = form_params(body)
+        form = request.form = form_params(body)
     return form
+
+
+Handler = Callable[[Incoming], Awaitable[Response]]
+
+
+class Hook:
+    """One POST route as a plain ASGI app: the handler reads an `Incoming`, its answer
+    (a Starlette Response, itself an ASGI app) is sent as is."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.handler(Incoming(scope, receive))
+        await response(scope, receive, send)
+
+
+class WebhookApp:
+    """The app `create_app` gives: a POST to a webhook path goes straight to its `Hook`;
+    anything else to `fallback`, the Starlette app holding the same routes (its 404s,
+    405s, redirects and the WhatsApp handshake as before)."""
+
+    def __init__(self, webhooks: Webhooks, hooks: dict[str, Hook], fallback: Starlette) -> None:
+        self.webhooks = webhooks
+        self.hooks = hooks
+        self.fallback = fallback
+        self.state: State = fallback.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and not scope.get("root_path"):
+            hook = self.hooks.get(scope["path"])
+            if hook is not None:
+                await hook(scope, receive, send)
+                return
+        await self.fallback(scope, receive, send)
 
 
 class Webhooks:
@@ -165,6 +244,10 @@ class Webhooks:
         self.attributor.start()  # first the hits an earlier run left pending
         self.quiet = QuietLog(log)
         self._warned: dict[str, float] = {}
+        # The same answer to every Twilio message and call: built once (sending one
+        # changes nothing in it).
+        self._twiml_empty = Response(TWIML_EMPTY, media_type="text/xml")
+        self._twiml_reject = Response(TWIML_REJECT, media_type="text/xml")
 
     async def close(self) -> None:
         """Commit what requests have queued, stop the committer (after the server), then
@@ -193,7 +276,7 @@ class Webhooks:
 
     async def handle(
         self,
-        request: Request,
+        request: Incoming,
         verify: Callable[[bytes], bool],
         parse: Callable[[bytes, bytes], list[Observation]],
         answer: Callable[[list[Recorded]], Response],
@@ -227,8 +310,9 @@ class Webhooks:
             log.exception("could not commit webhook hits; the provider will retry")
             return _text(503, "temporarily unavailable")
         self.attributor.nudge()
-        for obs, rec in zip(observations, recorded, strict=True):
-            self._log_hit(obs, rec)
+        if log.isEnabledFor(logging.INFO):
+            for obs, rec in zip(observations, recorded, strict=True):
+                self._log_hit(obs, rec)
         return answer(recorded)
 
     def _log_hit(self, obs: Observation, rec: Recorded) -> None:
@@ -260,12 +344,12 @@ class Webhooks:
 
     # -- Twilio --------------------------------------------------------------------------
 
-    def _twilio_params(self, request: Request, body: bytes) -> dict[str, list[str]]:
+    def _twilio_params(self, request: Incoming, body: bytes) -> dict[str, list[str]]:
         if signs_body(request):
             return payloads.json_params(payloads.loads(body))
         return _form(request, body)
 
-    def _twilio_verify(self, request: Request) -> Callable[[bytes], bool]:
+    def _twilio_verify(self, request: Incoming) -> Callable[[bytes], bool]:
         def verify(body: bytes) -> bool:
             token = self.secret("twilio", "auth_token")
             signature = request.headers.get("x-twilio-signature", "")
@@ -284,7 +368,7 @@ class Webhooks:
 
         return verify
 
-    def public_url(self, request: Request) -> str:
+    def public_url(self, request: Incoming) -> str:
         """The URL the provider called: listen.public_url + path (+ query), as signed."""
         base = self.config.listen.public_url.rstrip("/")
         path: str = (request.scope.get("raw_path") or request.scope["path"].encode()).decode(
@@ -293,20 +377,20 @@ class Webhooks:
         query = request.scope.get("query_string", b"").decode("latin-1")
         return base + path + (f"?{query}" if query else "")
 
-    async def twilio_sms(self, request: Request) -> Response:
+    async def twilio_sms(self, request: Incoming) -> Response:
         return await self.handle(
             request,
             self._twilio_verify(request),
             lambda body, ev: payloads.twilio_message(self._twilio_params(request, body), ev),
-            lambda _: Response(TWIML_EMPTY, media_type="text/xml"),
+            lambda _: self._twiml_empty,
         )
 
-    async def twilio_voice(self, request: Request) -> Response:
+    async def twilio_voice(self, request: Incoming) -> Response:
         return await self.handle(
             request,
             self._twilio_verify(request),
             lambda body, ev: payloads.twilio_call(self._twilio_params(request, body), ev),
-            lambda _: Response(TWIML_REJECT, media_type="text/xml"),
+            lambda _: self._twiml_reject,
         )
 
     # -- Meta WhatsApp ---------------------------------------------------------------------
@@ -325,7 +409,7 @@ class Webhooks:
             return forbidden()
         return PlainTextResponse(challenge, headers={"X-Content-Type-Options": "nosniff"})
 
-    async def whatsapp(self, request: Request) -> Response:
+    async def whatsapp(self, request: Incoming) -> Response:
         def verify(body: bytes) -> bool:
             secret = self.secret("whatsapp", "app_secret")
             header = request.headers.get("x-hub-signature-256", "")
@@ -340,7 +424,7 @@ class Webhooks:
 
     # -- Vonage ----------------------------------------------------------------------------
 
-    async def vonage(self, request: Request) -> Response:
+    async def vonage(self, request: Incoming) -> Response:
         params: dict[str, str] = {}
 
         def verify(body: bytes) -> bool:
@@ -369,7 +453,7 @@ class Webhooks:
             lambda _: Response(status_code=204),
         )
 
-    def _vonage_params(self, request: Request, body: bytes) -> dict[str, str]:
+    def _vonage_params(self, request: Incoming, body: bytes) -> dict[str, str]:
         """Query and body parameters together (Vonage sends GET-style, form or JSON)."""
         merged = {k: v for k, v in request.query_params.multi_items()}
         ctype = request.headers.get("content-type", "")
@@ -383,7 +467,7 @@ class Webhooks:
 
     # -- Telnyx ----------------------------------------------------------------------------
 
-    async def telnyx(self, request: Request) -> Response:
+    async def telnyx(self, request: Incoming) -> Response:
         def verify(body: bytes) -> bool:
             key = self.secret("telnyx", "public_key")
             ts = request.headers.get("telnyx-timestamp", "")
@@ -401,7 +485,7 @@ class Webhooks:
 
     # -- generic ---------------------------------------------------------------------------
 
-    async def generic(self, request: Request) -> Response:
+    async def generic(self, request: Incoming) -> Response:
         def verify(body: bytes) -> bool:
             secret = self.secret("generic", "secret")
             ts = request.headers.get("x-canary-timestamp", "")
@@ -438,19 +522,19 @@ def create_app(
     *,
     max_body: int = MAX_BODY_BYTES,
     clock: Callable[[], float] = time.time,
-) -> Starlette:
+) -> WebhookApp:
     """The public webhook app (routes per DESIGN.md) over `store`."""
     hooks = Webhooks(store, config, max_body=max_body, clock=clock)
-    app = Starlette(
-        routes=[
-            Route("/hooks/twilio/sms", hooks.twilio_sms, methods=["POST"]),
-            Route("/hooks/twilio/voice", hooks.twilio_voice, methods=["POST"]),
-            Route("/hooks/whatsapp", hooks.whatsapp_verify, methods=["GET"]),
-            Route("/hooks/whatsapp", hooks.whatsapp, methods=["POST"]),
-            Route("/hooks/vonage/sms", hooks.vonage, methods=["POST"]),
-            Route("/hooks/telnyx", hooks.telnyx, methods=["POST"]),
-            Route("/hooks/generic", hooks.generic, methods=["POST"]),
-        ]
-    )
-    app.state.webhooks = hooks
-    return app
+    posts = {
+        "/hooks/twilio/sms": Hook(hooks.twilio_sms),
+        "/hooks/twilio/voice": Hook(hooks.twilio_voice),
+        "/hooks/whatsapp": Hook(hooks.whatsapp),
+        "/hooks/vonage/sms": Hook(hooks.vonage),
+        "/hooks/telnyx": Hook(hooks.telnyx),
+        "/hooks/generic": Hook(hooks.generic),
+    }
+    routes = [Route(path, hook, methods=["POST"]) for path, hook in posts.items()]
+    routes.insert(2, Route("/hooks/whatsapp", hooks.whatsapp_verify, methods=["GET"]))
+    fallback = Starlette(routes=routes)
+    fallback.state.webhooks = hooks
+    return WebhookApp(hooks, posts, fallback)

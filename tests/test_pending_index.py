@@ -5,11 +5,13 @@ message text once attributed."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 from alembic import command
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from canary.hits import record
 from canary.hits.record import Observation, attribute_pending, pending_count, receive_in
@@ -211,3 +213,67 @@ def test_pending_hits_on_postgresql_are_stored_as_sqlalchemy_stores_them() -> No
             urls.close()
     assert tables["driver"] == tables["core"]
     assert [len(rows) for rows in tables["core"].values()] == [4, 4, 4]
+
+
+@pytest.mark.postgres
+def test_receive_in_pipelined_on_postgresql_writes_what_one_statement_at_a_time_writes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Through psycopg, `receive_in` sends its lookups and ids, then its writes and tallies,
+    in two pipelines: the same rows and duplicates as its statements one at a time; an id
+    taken for a duplicate stays unused; a driver error comes out as SQLAlchemy's (which the
+    group committer retries)."""
+    at = datetime(2026, 11, 30, 12, 0, 0, 5, tzinfo=UTC)
+    batches = [
+        [replace(_sms(n), observed_at=at) for n in (1, 2, 1)] + [ODD],
+        [replace(_sms(n), observed_at=at) for n in (2, 3)],
+    ]
+    kept: dict[str, dict[str, list]] = {}
+    answers: dict[str, list] = {}
+    for name in ("pipelined", "one at a time"):
+        if name != "pipelined":
+            monkeypatch.setattr(record, "_pipelined", lambda _conn: None)
+        urls = pg_schema_url()
+        store = open_store(next(urls))
+        try:
+            with store.session() as s:
+                pipelined = record._pipelined(s.connection()) is not None
+                assert pipelined == (name == "pipelined")
+                answers[name] = [
+                    [(r.hit_id, r.duplicate) for r in receive_in(s, batch)] for batch in batches
+                ]
+            with store.engine.connect() as c:
+                kept[name] = {
+                    t: c.execute(text(f"SELECT {cols} FROM {t} ORDER BY 1, 2")).all()
+                    for t, cols in (
+                        ("blobs", "sha256, size, data, content_type"),
+                        ("hits", "*"),
+                        ("hit_inbox", "hit_id, text"),
+                        ("hit_tallies", "*"),
+                    )
+                }
+            if pipelined:
+                with store.session() as s, pytest.raises(DBAPIError):
+                    conn = s.connection()
+                    raw = record._pipelined(conn)
+                    with record._driver_errors(conn), raw.pipeline():
+                        raw.cursor().execute("SELECT nope")
+        finally:
+            store.dispose()
+            urls.close()
+    assert kept["pipelined"]["hit_tallies"] == kept["one at a time"]["hit_tallies"]
+    assert [len(rows) for rows in kept["pipelined"].values()] == [4, 4, 4, 2]  # sms, email
+    assert answers["one at a time"] == [
+        [(1, False), (2, False), (1, True), (3, False)],
+        [(2, True), (4, False)],
+    ]
+    # Ids were taken for the duplicates too: the next new hit comes after them.
+    assert answers["pipelined"] == [
+        [(1, False), (2, False), (1, True), (3, False)],
+        [(2, True), (5, False)],
+    ]
+    renumbered = [(4 if row[0] == 5 else row[0], *row[1:]) for row in kept["pipelined"]["hits"]]
+    assert renumbered == kept["one at a time"]["hits"]
+    inbox = [(4 if i == 5 else i, t) for i, t in kept["pipelined"]["hit_inbox"]]
+    assert inbox == kept["one at a time"]["hit_inbox"]
+    assert kept["pipelined"]["blobs"] == kept["one at a time"]["blobs"]

@@ -201,3 +201,17 @@ def test_generic_signature_and_timestamps() -> None:
     assert not sig.timestamp_fresh(ts, 1700000000 - 301)
     assert not sig.timestamp_fresh("17e8", 1700000000)
     assert not sig.timestamp_fresh("", 1700000000)
+
+
+def test_twilio_macs_from_the_kept_keys_are_each_requests_own() -> None:
+    """The keyed HMACs are kept per token and algorithm and copied for each request: the
+    same request signs the same every time, another token or algorithm differently, as
+    a fresh HMAC does."""
+    url = "https://hooks.example.org/hooks/twilio/sms"
+    for token in ("token-a", "token-b"):
+        for algorithm, digest in (("HMAC_SHA1", hashlib.sha1), ("HMAC_SHA256", hashlib.sha256)):
+            for params in ({"A": ["1"]}, {"B": ["2", "1"]}, {"A": ["1"]}):
+                signed = url + "".join(k + v for k in sorted(params) for v in sorted(params[k]))
+                fresh = hmac.new(token.encode(), signed.encode(), digest).digest()
+                expected = base64.b64encode(fresh).decode()
+                assert sig.twilio_signature(token, url, params, algorithm) == expected

@@ -96,6 +96,17 @@ def received(conn: Connection, hits: Iterable[tuple[datetime, str]]) -> None:
     _add(conn, Counter((CHANNEL, slot_of(at), channel) for at, channel in hits))
 
 
+def received_upsert(
+    dialect: str, hits: Iterable[tuple[datetime, str]]
+) -> tuple[str, list[tuple[str, int, str, int]]]:
+    """`received`'s upsert for the driver of `dialect` ("sqlite", "postgresql") and its
+    rows, in `_add`'s key order: for a caller that sends it along with other statements
+    (a PostgreSQL pipeline)."""
+    counts = Counter((CHANNEL, slot_of(at), channel) for at, channel in hits)
+    rows = [(s, slot, k, n) for (s, slot, k), n in sorted(counts.items()) if n]
+    return _DRIVER_ADD[dialect], rows
+
+
 def attributed(conn: Connection, hits: Iterable[tuple[datetime, str]]) -> None:
     """Count hits that got their candidates, (observed_at, best candidate copy id) each."""
     counts: Counter[tuple[str, int, str]] = Counter()
