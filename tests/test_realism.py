@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import random
 import re
 from collections import Counter
@@ -3964,4 +3965,83 @@ def test_appointments_sorted_by_date_then_hour_keep_both_orders(tmp_path: Path) 
         assert all(a <= b for a, b in pairwise(keys)), "out of order"
         # one patient to a slot, but for a canary after the last row at the last hour
         assert all(a < b for a, b in pairwise(keys[:-1])), "a slot taken twice"
+    store.dispose()
+
+
+def households_table(r: random.Random) -> tuple[list[str], list[list[str]]]:
+    """A household survey: households keyed "HOG-000123" (a few numbers skipped), sorted
+    by key and member; members numbered 1..k, the first the head, sharing the address
+    and the landline (empty in about half the households)."""
+    header = ["FOLIO", "NUM", "NOMBRE", "PATERNO", "MATERNO", "PARENTESCO", "EDAD",
+              "ESTADO_CIVIL", "TEL_FIJO", "CELULAR", "CALLE", "COLONIA", "MUNICIPIO"]  # fmt: skip
+    places = [("CENTRO", "SALTILLO"), ("BELLAVISTA", "SALTILLO"), ("LOS PINOS", "TORREON"),
+              ("ROMA", "MONCLOVA"), ("GUADALUPE", "TORREON")]  # fmt: skip
+    rows: list[list[str]] = []
+    folio = 0
+    while len(rows) < 600:
+        folio += r.choice([1, 1, 1, 2])
+        colonia, town = r.choice(places)
+        street = f"{r.choice(['HIDALGO', 'MORELOS', 'JUAREZ', 'ALLENDE'])} {r.randint(1, 900)}"
+        fijo = f"844{r.randint(1000000, 9999999)}" if r.random() < 0.5 else ""
+        head_age = r.randint(24, 80)
+        paternal = r.choice(MX_SURNAMES)
+        spouse = r.random() < 0.7
+        members = [("JEFE(A)", head_age, paternal, "CASADO(A)" if spouse else "SOLTERO(A)")]
+        if spouse:
+            members.append(
+                (
+                    "ESPOSO(A)",
+                    max(20, head_age + r.randint(-5, 5)),
+                    r.choice(MX_SURNAMES),
+                    "CASADO(A)",
+                )
+            )
+        for _ in range(r.choice([0, 1, 2, 3])):
+            members.append(("HIJO(A)", r.randint(0, max(0, head_age - 18)), paternal, "SOLTERO(A)"))
+        for k, (role, age, p1, civil) in enumerate(members, 1):
+            cel = f"844{r.randint(1000000, 9999999)}" if age >= 15 and r.random() < 0.8 else ""
+            rows.append([f"HOG-{folio:06d}", str(k), r.choice(MX_GIVEN), p1, r.choice(MX_SURNAMES),
+                         role, str(age), civil, fijo, cel, street, colonia, town])  # fmt: skip
+    return header, rows
+
+
+def test_a_canary_of_a_household_list_forms_a_household_of_its_own(tmp_path: Path) -> None:
+    # A household survey, members under the household's key sharing its address and
+    # landline: drawn as any row, 24 of 24 canaries held a real household's key with an
+    # address and landline none of its members had, inside another household's block,
+    # 19 repeating a member number, 13 a child or spouse of the wrong age.
+    header, rows = households_table(random.Random(61))
+    src = tmp_path / "hogares.csv"
+    write_csv(src, header, rows)
+    heads = [row for row in rows if row[1] == "1"]
+    store = store_with(
+        tmp_path,
+        "avisos.example.mx",
+        [f"+52 844 {310 + i:03d} {4721 + 37 * i:04d}" for i in range(30)],
+    )
+    copies = issue(store, src, tmp_path, 7, copies=3, canaries=8)
+    assert [copy.canaries for copy in copies] == [8, 8, 8]
+    real = Counter(tuple(row) for row in rows)
+    real_keys = {row[0] for row in rows}
+    for copy in copies:
+        got = list(csv.reader(io.StringIO(Path(copy.path).read_text(encoding="utf-8"))))[1:]
+        left = real.copy()
+        canaries = []
+        for row in got:
+            if left[tuple(row)]:
+                left[tuple(row)] -= 1
+            else:
+                canaries.append(row)
+        assert len(canaries) == 8
+        keys = [int(row[0][4:]) for row in got]
+        assert all(a <= b for a, b in pairwise(keys)), "out of the keys' order"
+        blocks = [k for k, _rows in itertools.groupby(row[0] for row in got)]
+        assert len(blocks) == len(set(blocks)), "a household split"
+        for row in canaries:
+            assert re.fullmatch(r"HOG-\d{6}", row[0]), row
+            assert row[0] not in real_keys, row
+            assert sum(1 for other in got if other[0] == row[0]) == 1, row
+            assert row[1] == "1" and row[5] == "JEFE(A)", row
+            assert min(int(h[6]) for h in heads) - 1 <= int(row[6]) <= 81, row
+            assert row[7] == "SOLTERO(A)", row  # a head living alone
     store.dispose()

@@ -63,6 +63,7 @@ from canary.synth.cells import (
     written_decimals,
 )
 from canary.synth.check_digits import Scheme, scheme_of, with_check
+from canary.synth.groups import GroupModel, find_groups, group_key
 from canary.synth.headers import is_middle_name, phone_line_of_header
 from canary.synth.ids import (
     ID_PARTS,
@@ -265,6 +266,8 @@ class CanaryFactory:
         self._mask_block_cache: dict[int, dict[str, set[int]]] = {}
         self._cell_cache: dict[int, list[str]] = {}
         self._grouped: tuple[int, ...] | None = None
+        self._group_models: tuple[GroupModel | None] | None = None
+        self._key_gaps: GapModel | None = None
         self._seen: dict[int, set[str]] = {}
         self._repeating_cols: dict[int, Column] | None = None
         self._groups: dict[tuple[str, ...], list[list[str]]] | None = None
@@ -553,10 +556,12 @@ class CanaryFactory:
         at = births[0].index
         reached = [
             row[at]
-            for row in self.rows
+            for row in self._modeled_rows(births=True)
             if row[at].strip() and any(row[k].strip() for k in contacts)
         ]
         values = reached if len(reached) >= MIN_BIRTHS else births[0].values
+        if self._group_model() is not None and reached:
+            values = reached  # a head's birth, however few heads there are
         return [d[0] for d in (fmt.parse(v) for v in values[:5000]) if d]
 
     def _learn_age_reference(self) -> tuple[date, date]:
@@ -748,7 +753,9 @@ class CanaryFactory:
             return self._clear_of_age_span(born)
         ages = self._kind("age")
         if ages:
-            age = parse_number(self.rng.choice(ages[0].values)) or 40
+            at = ages[0].index
+            held = [row[at] for row in self._modeled_rows(births=True) if row[at].strip()]
+            age = parse_number(self.rng.choice(held or ages[0].values)) or 40
             days = int((age + self.rng.random()) * 365.25)
             return self._age_ref - timedelta(days=days)
         return date.today() - timedelta(days=self.rng.randint(18 * 365, 75 * 365))
@@ -853,6 +860,7 @@ class CanaryFactory:
                 return None
             row.append(value)
         self._follow_dependencies(row, persona)
+        self._as_head(row, persona)
         self._fill_other_people(row, persona, phone)
         self._owners_email(row, persona)
         self._keep_date_order(row, persona)
@@ -868,6 +876,8 @@ class CanaryFactory:
         self._keep_births_in_ids(row, persona)
         self._keep_codici_fiscali(row, persona)
         self._keep_containment(row, persona, prev, next)
+        if not self._new_group_key(row, persona, prev, next):
+            return None
         if keep_order and not self._in_text_order(row, prev, next):
             return None
         if not self._keep_tie_order(row, persona, prev, next) and keep_order:
@@ -3068,6 +3078,96 @@ class CanaryFactory:
         self._grouped = tuple(out)
         return self._grouped
 
+    def _group_model(self) -> GroupModel | None:
+        """The table's small groups under a key (`find_groups`: a household survey's
+        households), where a canary forms a group of its own; None in a table of runs
+        (`_grouped_columns`), where it joins its neighbours', or of single rows. Only
+        where the groups show a structure of members (a member number, a head's role):
+        small runs of a code sharing a column alone may be departments, no place for a
+        new one."""
+        if self._group_models is None:
+            grouped = set(self._grouped_columns())
+            candidates = [
+                c.index for c in self.cols if c.kind in GROUP_KEY_KINDS and c.index not in grouped
+            ]
+            model = find_groups(self.rows, candidates, len(self.cols)) if candidates else None
+            if model is not None and model.member is None and not model.roles:
+                model = None
+            self._group_models = (model,)
+        return self._group_models[0]
+
+    def _modeled_rows(self, births: bool = False) -> list[list[str]]:
+        """The rows a canary's row is modeled on: in a table of groups (`_group_model`),
+        those of the groups of one (else the groups' heads), as a canary forms a group
+        of its own; else every row. For `births`, the heads' where the groups of one are
+        too few to draw births from (`MIN_BIRTHS`): a head's age, not a child's (drawn
+        from every row, canaries were heads aged 3 or 16)."""
+        model = self._group_model()
+        if model is None:
+            return self.rows
+        rows = model.model_rows
+        if births and len(rows) < MIN_BIRTHS:
+            rows = model.heads
+        return [self.rows[i] for i in rows]
+
+    def _as_head(self, row: list[str], p: Persona) -> None:
+        """In a table of groups (`_group_model`), the row of a group of one: member
+        number 1 and the head's role, and the columns a member holds apart from the
+        group (a civil status, schooling, an occupation) as the modeled row born
+        nearest the canary holds them (`_modeled_rows`: a head living alone). Drawn
+        from every row, canaries were 13 of 24 a child or spouse by role or age in a
+        household not theirs."""
+        model = self._group_model()
+        if model is None:
+            return
+        if model.member is not None:
+            row[model.member] = model.first
+        for c, value in model.roles.items():
+            row[c] = value
+        births = self._row_births()
+        r = random.Random(f"{p.seed}:head")
+        pool = model.model_rows
+        known = [i for i in pool if i < len(births) and births[i] is not None]
+        if known:
+            target = p.birth.toordinal()
+            pool = sorted(known, key=lambda i: (abs(cast(int, births[i]) - target), r.random()))
+        model_row = self.rows[pool[0]] if known else self.rows[r.choice(pool)]
+        fixed = {model.key, *model.shared, *model.roles}
+        if model.member is not None:
+            fixed.add(model.member)
+        for col in self.cols:
+            if col.index not in fixed and col.kind in HEAD_KINDS:
+                row[col.index] = model_row[col.index]
+
+    def _new_group_key(
+        self, row: list[str], p: Persona, prev: list[str] | None, nxt: list[str] | None
+    ) -> bool:
+        """In a table of groups (`_group_model`), give the row a key no group holds
+        (`group_key`: in sorted keys, in a gap between two groups); False where it
+        cannot sit between `prev` and `nxt` (inside a group, or no gap between them:
+        the row goes a row on). Copied from a row, 24 of 24 canaries of a household
+        survey held a real household's key with an address and landline none of its
+        members had, inside another household's block."""
+        model = self._group_model()
+        if model is None:
+            return True
+        col = self.cols[model.key]
+        if self._key_gaps is None:
+            nums = [id_number(k) for k in model.keys]
+            self._key_gaps = GapModel([n for n in nums if n is not None])
+        key = group_key(
+            model,
+            random.Random(f"{p.seed}:group"),
+            prev,
+            nxt,
+            lambda value: self._claim(col, value, p),
+            self._key_gaps,
+        )
+        if key is None:
+            return False
+        row[model.key] = key
+        return True
+
     def _follows_run(self, c: Column) -> bool:
         """Whether column `c` takes the run's row (`_with_run`), or is a place in a
         table grouped by a place: a census sorted by district kept its canaries'
@@ -3630,6 +3730,11 @@ def _other_name(value: str, last_first: bool, spanish: bool) -> tuple[str, list[
 
 #: A column counts as grouped only when each of its values is held by this many rows.
 GROUP_MIN_ROWS = 5
+#: Columns a table's small groups may be keyed by (`_group_model`): codes, not names,
+#: dates or contacts.
+GROUP_KEY_KINDS = ("id", "number", "category", "text")
+#: Columns a new group's one row takes from the head it is modeled on (`_as_head`).
+HEAD_KINDS = ("category", "boolean", "place")
 #: Rows whose address follows another person's name, at least, for the email column to
 #: be that person's (`_email_owner`)
 OWNER_SHARE = 0.3
