@@ -3968,21 +3968,28 @@ def test_appointments_sorted_by_date_then_hour_keep_both_orders(tmp_path: Path) 
     store.dispose()
 
 
+HOUSEHOLD_MOBILES = [
+    f"+52 {a} {310 + i:03d} {4721 + 37 * i:04d}" for a in ("844", "871") for i in range(15)
+]
+HOUSEHOLD_LANDLINES = ["+52 844 412 3456", "+52 844 415 8821", "+52 844 430 1177",
+                       "+52 871 712 4410", "+52 871 716 9032"]  # fmt: skip
+
+
 def households_table(r: random.Random) -> tuple[list[str], list[list[str]]]:
     """A household survey: households keyed "HOG-000123" (a few numbers skipped), sorted
     by key and member; members numbered 1..k, the first the head, sharing the address
     and the landline (empty in about half the households)."""
     header = ["FOLIO", "NUM", "NOMBRE", "PATERNO", "MATERNO", "PARENTESCO", "EDAD",
               "ESTADO_CIVIL", "TEL_FIJO", "CELULAR", "CALLE", "COLONIA", "MUNICIPIO"]  # fmt: skip
-    places = [("CENTRO", "SALTILLO"), ("BELLAVISTA", "SALTILLO"), ("LOS PINOS", "TORREON"),
-              ("ROMA", "MONCLOVA"), ("GUADALUPE", "TORREON")]  # fmt: skip
+    places = [("CENTRO", "SALTILLO", "844"), ("BELLAVISTA", "SALTILLO", "844"),
+              ("LOS PINOS", "TORREON", "871"), ("GUADALUPE", "TORREON", "871")]  # fmt: skip
     rows: list[list[str]] = []
     folio = 0
     while len(rows) < 600:
         folio += r.choice([1, 1, 1, 2])
-        colonia, town = r.choice(places)
+        colonia, town, area = r.choice(places)
         street = f"{r.choice(['HIDALGO', 'MORELOS', 'JUAREZ', 'ALLENDE'])} {r.randint(1, 900)}"
-        fijo = f"844{r.randint(1000000, 9999999)}" if r.random() < 0.5 else ""
+        fijo = f"{area}{r.randint(1000000, 9999999)}" if r.random() < 0.5 else ""
         head_age = r.randint(24, 80)
         paternal = r.choice(MX_SURNAMES)
         spouse = r.random() < 0.7
@@ -3999,7 +4006,7 @@ def households_table(r: random.Random) -> tuple[list[str], list[list[str]]]:
         for _ in range(r.choice([0, 1, 2, 3])):
             members.append(("HIJO(A)", r.randint(0, max(0, head_age - 18)), paternal, "SOLTERO(A)"))
         for k, (role, age, p1, civil) in enumerate(members, 1):
-            cel = f"844{r.randint(1000000, 9999999)}" if age >= 15 and r.random() < 0.8 else ""
+            cel = f"{area}{r.randint(1000000, 9999999)}" if age >= 15 and r.random() < 0.8 else ""
             rows.append([f"HOG-{folio:06d}", str(k), r.choice(MX_GIVEN), p1, r.choice(MX_SURNAMES),
                          role, str(age), civil, fijo, cel, street, colonia, town])  # fmt: skip
     return header, rows
@@ -4014,11 +4021,7 @@ def test_a_canary_of_a_household_list_forms_a_household_of_its_own(tmp_path: Pat
     src = tmp_path / "hogares.csv"
     write_csv(src, header, rows)
     heads = [row for row in rows if row[1] == "1"]
-    store = store_with(
-        tmp_path,
-        "avisos.example.mx",
-        [f"+52 844 {310 + i:03d} {4721 + 37 * i:04d}" for i in range(30)],
-    )
+    store = store_with(tmp_path, "avisos.example.mx", HOUSEHOLD_MOBILES)
     copies = issue(store, src, tmp_path, 7, copies=3, canaries=8)
     assert [copy.canaries for copy in copies] == [8, 8, 8]
     real = Counter(tuple(row) for row in rows)
@@ -4044,4 +4047,30 @@ def test_a_canary_of_a_household_list_forms_a_household_of_its_own(tmp_path: Pat
             assert row[1] == "1" and row[5] == "JEFE(A)", row
             assert min(int(h[6]) for h in heads) - 1 <= int(row[6]) <= 81, row
             assert row[7] == "SOLTERO(A)", row  # a head living alone
+    store.dispose()
+
+
+def test_a_copys_landlines_stand_in_one_household_each_of_the_canarys_city(
+    tmp_path: Path,
+) -> None:
+    # Five pool landlines handed round 24 canaries: a copy's three stood in two
+    # households each (8 of 24 canaries of a household survey) and some in another
+    # city than the canary's mobile and address (5 of 24). Short of numbers, a canary
+    # leaves the landline empty, as half the households do.
+    header, rows = households_table(random.Random(62))
+    src = tmp_path / "hogares.csv"
+    write_csv(src, header, rows)
+    store = store_with(tmp_path, "avisos.example.mx", HOUSEHOLD_MOBILES, HOUSEHOLD_LANDLINES)
+    copies = issue(store, src, tmp_path, 8, copies=3, canaries=8)
+    assert [copy.canaries for copy in copies] == [8, 8, 8]
+    pool = {re.sub(r"\D", "", n)[2:] for n in HOUSEHOLD_LANDLINES}
+    filled = 0
+    for copy in copies:
+        got = list(csv.reader(io.StringIO(Path(copy.path).read_text(encoding="utf-8"))))[1:]
+        ours = [row for row in got if row[8] in pool]
+        filled += len(ours)
+        assert len({row[8] for row in ours}) == len(ours), "a landline in two households"
+        for row in ours:
+            assert row[8][:3] == row[9][:3] == {"SALTILLO": "844", "TORREON": "871"}[row[12]], row
+    assert filled  # the pool's landlines are used where they fit
     store.dispose()

@@ -3113,7 +3113,8 @@ class CanaryFactory:
     def _as_head(self, row: list[str], p: Persona) -> None:
         """In a table of groups (`_group_model`), the row of a group of one: member
         number 1 and the head's role, and the columns a member holds apart from the
-        group (a civil status, schooling, an occupation) as the modeled row born
+        group's (a civil status, schooling, an occupation; not a state the group's
+        place decides, which stays the donor's) as the modeled row born
         nearest the canary holds them (`_modeled_rows`: a head living alone). Drawn
         from every row, canaries were 13 of 24 a child or spouse by role or age in a
         household not theirs."""
@@ -3132,7 +3133,7 @@ class CanaryFactory:
             target = p.birth.toordinal()
             pool = sorted(known, key=lambda i: (abs(cast(int, births[i]) - target), r.random()))
         model_row = self.rows[pool[0]] if known else self.rows[r.choice(pool)]
-        fixed = {model.key, *model.shared, *model.roles}
+        fixed = {model.key, *model.steady, *model.roles}
         if model.member is not None:
             fixed.add(model.member)
         for col in self.cols:
@@ -3386,6 +3387,20 @@ class CanaryFactory:
         "Celular"): a canary's other numbers go there (`make_row`'s `more_phones`)."""
         main = self._phone_col.index if self._phone_col is not None else None
         return [c.index for c in self._kind("phone") if c.index != main]
+
+    def same_area(self, own: str | None, other: str) -> bool:
+        """Whether `other` (a landline for another phone column) can stand in one row
+        with the canary's own number: the same area code where both have one, as a
+        household's landline and mobiles share their city's (a Puebla landline beside
+        a Mexico City mobile and address: 5 of 24 canaries of a household survey)."""
+        if not own:
+            return True
+        a, b = area_code_length(own), area_code_length(other)
+        if not a or not b:
+            return True
+        mine = national_number(own, self.region)
+        theirs = national_number(other, self.region)
+        return a == b and bool(mine) and mine[:a] == theirs[:b]
 
     def phone_fits(self, e164: str, column: int | None = None) -> bool:
         """Whether a number could stand among `column`'s (the contact phone column's by

@@ -67,8 +67,12 @@ class GroupModel:
     #: the key column and its keys, in the order the groups come
     key: int
     keys: list[str]
-    #: columns every member of a group holds alike (the key aside)
+    #: columns every member of a group holds alike (the key aside), more often than
+    #: by chance: what tells the grouping
     shared: tuple[int, ...]
+    #: those and any column one value throughout nearly every group, by chance or not
+    #: (a state of two values): the group's, never a member's own
+    steady: tuple[int, ...]
     #: the member-number column and its text at a group's first row ("1")
     member: int | None
     first: str
@@ -131,11 +135,12 @@ def _groups_by(rows: Sequence[Sequence[str]], key: int, width: int) -> GroupMode
     multi = [(a, b) for _k, a, b in blocks if b - a >= 2]
     if len(multi) < MIN_SHARED_GROUPS:
         return None
-    shared = tuple(c for c in range(width) if c != key and _is_shared(rows, multi, c))
+    steady = tuple(c for c in range(width) if c != key and _is_steady(rows, multi, c))
+    shared = tuple(c for c in steady if _is_shared(rows, multi, c))
     if not shared:
         return None
-    member, first = _member_number(rows, blocks, key, shared, width)
-    roles = _head_roles(rows, blocks, {key, *shared, *([member] if member is not None else [])})
+    member, first = _member_number(rows, blocks, key, steady, width)
+    roles = _head_roles(rows, blocks, {key, *steady, *([member] if member is not None else [])})
     alone = [a for _k, a, b in blocks if b - a == 1]
     heads = [a for _k, a, _b in blocks]
     model_rows = alone if len(alone) >= MIN_ALONE else heads
@@ -146,6 +151,7 @@ def _groups_by(rows: Sequence[Sequence[str]], key: int, width: int) -> GroupMode
         key=key,
         keys=keys,
         shared=shared,
+        steady=steady,
         member=member,
         first=first,
         roles=roles,
@@ -155,15 +161,19 @@ def _groups_by(rows: Sequence[Sequence[str]], key: int, width: int) -> GroupMode
     )
 
 
+def _is_steady(rows: Sequence[Sequence[str]], multi: list[tuple[int, int]], c: int) -> bool:
+    """Whether column `c` is one value throughout nearly every group of several rows."""
+    values = [row[c].strip() for row in rows]
+    held = sum(1 for a, b in multi if len(set(values[a:b])) == 1)
+    return held >= SHARED * len(multi)
+
+
 def _is_shared(rows: Sequence[Sequence[str]], multi: list[tuple[int, int]], c: int) -> bool:
-    """Whether column `c` is one value throughout nearly every group of several rows,
-    clearly more often than its values shuffled would be."""
+    """Whether steady column `c` (`_is_steady`) is so clearly more often than its
+    values shuffled would be."""
     values = [row[c].strip() for row in rows]
     if len(set(values)) < 2:
         return False  # a constant column is no group's
-    held = sum(1 for a, b in multi if len(set(values[a:b])) == 1)
-    if held < SHARED * len(multi):
-        return False
     shuffled = values[:]
     random.Random(0).shuffle(shuffled)
     chance = sum(1 for a, b in multi if len(set(shuffled[a:b])) == 1)
