@@ -537,7 +537,13 @@ class CanaryFactory:
         sexes = self._kind("sex")
         if sexes:
             mapping: dict[str, str] = sexes[0].fmt["sex"]
-            known = [s for s in (mapping.get(v.strip()) for v in sexes[0].values) if s]
+            at = sexes[0].index
+            cells = (
+                [row[at] for row in self._modeled_rows(births=True)]
+                if self._group_model() is not None
+                else sexes[0].values
+            )  # a head's sex (70% men in a household survey), not any member's
+            known = [s for s in (mapping.get(v.strip()) for v in cells) if s]
             if known:
                 return sum(1 for s in known if s == "F") / len(known)
         firsts = [n[0] for n in (self._row_names(r) for r in self.rows[:3000]) if n]
@@ -3100,8 +3106,8 @@ class CanaryFactory:
         """The rows a canary's row is modeled on: in a table of groups (`_group_model`),
         those of the groups of one (else the groups' heads), as a canary forms a group
         of its own; else every row. For `births`, the heads' where the groups of one are
-        too few to draw births from (`MIN_BIRTHS`): a head's age, not a child's (drawn
-        from every row, canaries were heads aged 3 or 16)."""
+        too few to draw births (and sexes) from (`MIN_BIRTHS`): a head's age, not a
+        child's (drawn from every row, canaries were heads aged 3 or 16)."""
         model = self._group_model()
         if model is None:
             return self.rows
