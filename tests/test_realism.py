@@ -4074,3 +4074,66 @@ def test_a_copys_landlines_stand_in_one_household_each_of_the_canarys_city(
             assert row[8][:3] == row[9][:3] == {"SALTILLO": "844", "TORREON": "871"}[row[12]], row
     assert filled  # the pool's landlines are used where they fit
     store.dispose()
+
+
+def test_a_new_household_sits_at_an_address_no_household_has() -> None:
+    # Streets and house numbers drawn apart from the household's: 1 of 24 canaries of
+    # a household survey sat at a real household's address, which no two share.
+    r = random.Random(63)
+    header = ["FOLIO", "NUM", "NOMBRE", "PATERNO", "PARENTESCO", "EDAD", "CALLE", "NUM_EXT",
+              "COLONIA", "CELULAR"]  # fmt: skip
+    taken: set[tuple[str, str, str]] = set()
+    rows: list[list[str]] = []
+    folio = 0
+    for _ in range(160):
+        folio += r.choice([1, 1, 2])
+        while True:
+            home = (
+                r.choice(["HIDALGO", "MORELOS"]),
+                str(r.randint(1, 90)),
+                r.choice(["CENTRO", "ROMA"]),
+            )
+            if home not in taken:
+                taken.add(home)
+                break
+        for k in range(1, r.choice([2, 3, 4]) + 1):
+            role = "JEFE(A)" if k == 1 else "HIJO(A)"
+            age = r.randint(30, 70) if k == 1 else r.randint(1, 25)
+            cel = f"844{r.randint(1000000, 9999999)}"
+            rows.append([f"F{folio:05d}", str(k), r.choice(MX_GIVEN), r.choice(MX_SURNAMES),
+                         role, str(age), home[0], home[1], home[2], cel])  # fmt: skip
+    sample = Sample(header, rows, True, len(rows))
+    f = CanaryFactory(
+        infer_schema(sample), sample, domains=["avisos.example.mx"], rng=random.Random(4)
+    )
+    assert f._group_model() is not None
+    starts = [i for i in range(1, len(rows)) if rows[i][1] == "1"]
+    made = 0
+    for i in starts[:40]:
+        row = f.make_row(f.persona(), "+52 844 310 4721", prev=rows[i - 1], next=rows[i])
+        if row is None:
+            continue
+        made += 1
+        assert (row[6], row[7], row[8]) not in taken, row
+        assert row[1] == "1" and row[4] == "JEFE(A)", row
+    assert made >= 8
+
+
+def test_small_runs_of_a_code_without_members_are_no_households() -> None:
+    # A payroll sorted by department code, two to four employees each, sharing the
+    # department's name: no member number, no head's role, so no new department.
+    r = random.Random(64)
+    rows = []
+    for d in range(1, 90):
+        name = f"DEPTO {r.choice(['NORTE', 'SUR', 'CENTRO'])} {d}"
+        for _ in range(r.randint(2, 4)):
+            g, p, m, e, ph = people(r, 1)[0]
+            rows.append(
+                [f"D{d:03d}", name, g, p, m, e, ph, r.choice(["ANALISTA", "JEFE", "AUXILIAR"])]
+            )
+    header = ["CLAVE", "DEPARTAMENTO", "NOMBRE", "PATERNO", "MATERNO", "CORREO", "TEL", "PUESTO"]
+    sample = Sample(header, rows, True, len(rows))
+    f = CanaryFactory(
+        infer_schema(sample), sample, domains=["avisos.example.mx"], rng=random.Random(5)
+    )
+    assert f._group_model() is None

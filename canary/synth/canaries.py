@@ -268,6 +268,7 @@ class CanaryFactory:
         self._grouped: tuple[int, ...] | None = None
         self._group_models: tuple[GroupModel | None] | None = None
         self._key_gaps: GapModel | None = None
+        self._group_places: set[tuple[str, ...]] | None = None
         self._seen: dict[int, set[str]] = {}
         self._repeating_cols: dict[int, Column] | None = None
         self._groups: dict[tuple[str, ...], list[list[str]]] | None = None
@@ -3173,7 +3174,27 @@ class CanaryFactory:
         if key is None:
             return False
         row[model.key] = key
+        self._own_address(row, p, model)
         return True
+
+    def _own_address(self, row: list[str], p: Persona, model: GroupModel) -> None:
+        """A new group's columns other than phones (its street, house number and
+        neighbourhood) are no real group's: where they are, the house number is drawn
+        again. Drawn from the neighbourhood's streets and the column's numbers, 1 of 24
+        canaries of a household survey sat at a real household's address, which no two
+        real households share."""
+        cols = [c for c in model.steady if self.cols[c].kind not in ("phone", "email")]
+        numbers = [c for c in cols if self.cols[c].kind == "number"]
+        if not cols or not numbers:
+            return
+        if self._group_places is None:
+            self._group_places = {tuple(self.rows[i][c] for c in cols) for i in model.heads}
+        for attempt in range(NOVEL_TRIES):
+            if tuple(row[c] for c in cols) not in self._group_places:
+                return
+            r = random.Random(f"{p.seed}:address:{attempt}")
+            for c in numbers:
+                row[c] = self._number(self.cols[c], r)
 
     def _follows_run(self, c: Column) -> bool:
         """Whether column `c` takes the run's row (`_with_run`), or is a place in a
