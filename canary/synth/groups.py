@@ -112,6 +112,11 @@ def _blocks(rows: Sequence[Sequence[str]], key: int) -> list[tuple[str, int, int
     """(key, first row, end) of each block of rows holding one key, or None where a key
     is empty or the blocks are not the keys' own (a key in several places)."""
     blocks: list[tuple[str, int, int]] = []
+    seen: set[str] = set()
+    # a key met again: too many, and no block can be the keys' own (read no further:
+    # most columns of a large table stop within its first rows)
+    most = (1 - CONTIGUOUS) * len(rows)
+    again = 0
     start = 0
     for i in range(1, len(rows) + 1):
         if i < len(rows) and rows[i][key].strip() == rows[start][key].strip():
@@ -119,10 +124,14 @@ def _blocks(rows: Sequence[Sequence[str]], key: int) -> list[tuple[str, int, int
         value = rows[start][key].strip()
         if not value:
             return None
+        if value in seen:
+            again += 1
+            if again > most:
+                return None
+        seen.add(value)
         blocks.append((value, start, i))
         start = i
-    distinct = len({k for k, _a, _b in blocks})
-    if distinct < CONTIGUOUS * len(blocks):
+    if len(seen) < CONTIGUOUS * len(blocks):
         return None
     return blocks
 
@@ -215,17 +224,17 @@ def _head_roles(
     the other rows nearly never hold: the head's role."""
     roles: dict[int, str] = {}
     firsts = {a for _k, a, _b in blocks}
+    others = [i for i in range(len(rows)) if i not in firsts]
     width = len(rows[0]) if rows else 0
     for c in range(width):
-        if c in skip:
+        if c in skip or not others:
             continue
         top = Counter(rows[a][c].strip() for a in firsts).most_common(1)
         if not top or not top[0][0] or top[0][1] < HEAD_SHARE * len(firsts):
             continue
         value = top[0][0]
-        others = [i for i in range(len(rows)) if i not in firsts]
         elsewhere = sum(1 for i in others if rows[i][c].strip() == value)
-        if others and elsewhere <= HEAD_ELSEWHERE * len(others):
+        if elsewhere <= HEAD_ELSEWHERE * len(others):
             roles[c] = value
     return roles
 
