@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import random
 import re
 from collections import Counter
@@ -4231,3 +4232,174 @@ def test_excel_serial_dates_in_a_csv_are_read_and_written_as_dates(
             born = epoch + timedelta(days=int(row[2]))
             assert 1940 <= born.year <= 2008, row
             assert int(row[6]) <= newest, row  # never after the export
+
+
+HOUSEHOLD_MOBILES = [
+    f"+52 {a} {310 + i:03d} {4721 + 37 * i:04d}" for a in ("844", "871") for i in range(15)
+]
+HOUSEHOLD_LANDLINES = ["+52 844 412 3456", "+52 844 415 8821", "+52 844 430 1177",
+                       "+52 871 712 4410", "+52 871 716 9032"]  # fmt: skip
+
+
+def households_table(r: random.Random) -> tuple[list[str], list[list[str]]]:
+    """A household survey: households keyed "HOG-000123" (a few numbers skipped), sorted
+    by key and member; members numbered 1..k, the first the head, sharing the address
+    and the landline (empty in about half the households)."""
+    header = ["FOLIO", "NUM", "NOMBRE", "PATERNO", "MATERNO", "PARENTESCO", "EDAD",
+              "ESTADO_CIVIL", "TEL_FIJO", "CELULAR", "CALLE", "COLONIA", "MUNICIPIO"]  # fmt: skip
+    places = [("CENTRO", "SALTILLO", "844"), ("BELLAVISTA", "SALTILLO", "844"),
+              ("LOS PINOS", "TORREON", "871"), ("GUADALUPE", "TORREON", "871")]  # fmt: skip
+    rows: list[list[str]] = []
+    folio = 0
+    while len(rows) < 600:
+        folio += r.choice([1, 1, 1, 2])
+        colonia, town, area = r.choice(places)
+        street = f"{r.choice(['HIDALGO', 'MORELOS', 'JUAREZ', 'ALLENDE'])} {r.randint(1, 900)}"
+        fijo = f"{area}{r.randint(1000000, 9999999)}" if r.random() < 0.5 else ""
+        head_age = r.randint(24, 80)
+        paternal = r.choice(MX_SURNAMES)
+        spouse = r.random() < 0.7
+        members = [("JEFE(A)", head_age, paternal, "CASADO(A)" if spouse else "SOLTERO(A)")]
+        if spouse:
+            members.append(
+                (
+                    "ESPOSO(A)",
+                    max(20, head_age + r.randint(-5, 5)),
+                    r.choice(MX_SURNAMES),
+                    "CASADO(A)",
+                )
+            )
+        for _ in range(r.choice([0, 1, 2, 3])):
+            members.append(("HIJO(A)", r.randint(0, max(0, head_age - 18)), paternal, "SOLTERO(A)"))
+        for k, (role, age, p1, civil) in enumerate(members, 1):
+            cel = f"{area}{r.randint(1000000, 9999999)}" if age >= 15 and r.random() < 0.8 else ""
+            rows.append([f"HOG-{folio:06d}", str(k), r.choice(MX_GIVEN), p1, r.choice(MX_SURNAMES),
+                         role, str(age), civil, fijo, cel, street, colonia, town])  # fmt: skip
+    return header, rows
+
+
+def test_a_canary_of_a_household_list_forms_a_household_of_its_own(tmp_path: Path) -> None:
+    # A household survey, members under the household's key sharing its address and
+    # landline: drawn as any row, 24 of 24 canaries held a real household's key with an
+    # address and landline none of its members had, inside another household's block,
+    # 19 repeating a member number, 13 a child or spouse of the wrong age.
+    header, rows = households_table(random.Random(61))
+    src = tmp_path / "hogares.csv"
+    write_csv(src, header, rows)
+    heads = [row for row in rows if row[1] == "1"]
+    store = store_with(tmp_path, "avisos.example.mx", HOUSEHOLD_MOBILES)
+    copies = issue(store, src, tmp_path, 7, copies=3, canaries=8)
+    assert [copy.canaries for copy in copies] == [8, 8, 8]
+    real = Counter(tuple(row) for row in rows)
+    real_keys = {row[0] for row in rows}
+    for copy in copies:
+        got = list(csv.reader(io.StringIO(Path(copy.path).read_text(encoding="utf-8"))))[1:]
+        left = real.copy()
+        canaries = []
+        for row in got:
+            if left[tuple(row)]:
+                left[tuple(row)] -= 1
+            else:
+                canaries.append(row)
+        assert len(canaries) == 8
+        keys = [int(row[0][4:]) for row in got]
+        assert all(a <= b for a, b in pairwise(keys)), "out of the keys' order"
+        blocks = [k for k, _rows in itertools.groupby(row[0] for row in got)]
+        assert len(blocks) == len(set(blocks)), "a household split"
+        for row in canaries:
+            assert re.fullmatch(r"HOG-\d{6}", row[0]), row
+            assert row[0] not in real_keys, row
+            assert sum(1 for other in got if other[0] == row[0]) == 1, row
+            assert row[1] == "1" and row[5] == "JEFE(A)", row
+            assert min(int(h[6]) for h in heads) - 1 <= int(row[6]) <= 81, row
+            assert row[7] == "SOLTERO(A)", row  # a head living alone
+    store.dispose()
+
+
+def test_a_copys_landlines_stand_in_one_household_each_of_the_canarys_city(
+    tmp_path: Path,
+) -> None:
+    # Five pool landlines handed round 24 canaries: a copy's three stood in two
+    # households each (8 of 24 canaries of a household survey) and some in another
+    # city than the canary's mobile and address (5 of 24). Short of numbers, a canary
+    # leaves the landline empty, as half the households do.
+    header, rows = households_table(random.Random(62))
+    src = tmp_path / "hogares.csv"
+    write_csv(src, header, rows)
+    store = store_with(tmp_path, "avisos.example.mx", HOUSEHOLD_MOBILES, HOUSEHOLD_LANDLINES)
+    copies = issue(store, src, tmp_path, 8, copies=3, canaries=8)
+    assert [copy.canaries for copy in copies] == [8, 8, 8]
+    pool = {re.sub(r"\D", "", n)[2:] for n in HOUSEHOLD_LANDLINES}
+    filled = 0
+    for copy in copies:
+        got = list(csv.reader(io.StringIO(Path(copy.path).read_text(encoding="utf-8"))))[1:]
+        ours = [row for row in got if row[8] in pool]
+        filled += len(ours)
+        assert len({row[8] for row in ours}) == len(ours), "a landline in two households"
+        for row in ours:
+            assert row[8][:3] == row[9][:3] == {"SALTILLO": "844", "TORREON": "871"}[row[12]], row
+    assert filled  # the pool's landlines are used where they fit
+    store.dispose()
+
+
+def test_a_new_household_sits_at_an_address_no_household_has() -> None:
+    # Streets and house numbers drawn apart from the household's: 1 of 24 canaries of
+    # a household survey sat at a real household's address, which no two share.
+    r = random.Random(63)
+    header = ["FOLIO", "NUM", "NOMBRE", "PATERNO", "PARENTESCO", "EDAD", "CALLE", "NUM_EXT",
+              "COLONIA", "CELULAR"]  # fmt: skip
+    taken: set[tuple[str, str, str]] = set()
+    rows: list[list[str]] = []
+    folio = 0
+    for _ in range(160):
+        folio += r.choice([1, 1, 2])
+        while True:
+            home = (
+                r.choice(["HIDALGO", "MORELOS"]),
+                str(r.randint(1, 90)),
+                r.choice(["CENTRO", "ROMA"]),
+            )
+            if home not in taken:
+                taken.add(home)
+                break
+        for k in range(1, r.choice([2, 3, 4]) + 1):
+            role = "JEFE(A)" if k == 1 else "HIJO(A)"
+            age = r.randint(30, 70) if k == 1 else r.randint(1, 25)
+            cel = f"844{r.randint(1000000, 9999999)}"
+            rows.append([f"F{folio:05d}", str(k), r.choice(MX_GIVEN), r.choice(MX_SURNAMES),
+                         role, str(age), home[0], home[1], home[2], cel])  # fmt: skip
+    sample = Sample(header, rows, True, len(rows))
+    f = CanaryFactory(
+        infer_schema(sample), sample, domains=["avisos.example.mx"], rng=random.Random(4)
+    )
+    assert f._group_model() is not None
+    starts = [i for i in range(1, len(rows)) if rows[i][1] == "1"]
+    made = 0
+    for i in starts[:40]:
+        row = f.make_row(f.persona(), "+52 844 310 4721", prev=rows[i - 1], next=rows[i])
+        if row is None:
+            continue
+        made += 1
+        assert (row[6], row[7], row[8]) not in taken, row
+        assert row[1] == "1" and row[4] == "JEFE(A)", row
+    assert made >= 8
+
+
+def test_small_runs_of_a_code_without_members_are_no_households() -> None:
+    # A payroll sorted by department code, two to four employees each, sharing the
+    # department's name: no member number, no head's role, so no new department.
+    r = random.Random(64)
+    rows = []
+    for d in range(1, 90):
+        name = f"DEPTO {r.choice(['NORTE', 'SUR', 'CENTRO'])} {d}"
+        for _ in range(r.randint(2, 4)):
+            g, p, m, e, ph = people(r, 1)[0]
+            rows.append(
+                [f"D{d:03d}", name, g, p, m, e, ph, r.choice(["ANALISTA", "JEFE", "AUXILIAR"])]
+            )
+    header = ["CLAVE", "DEPARTAMENTO", "NOMBRE", "PATERNO", "MATERNO", "CORREO", "TEL", "PUESTO"]
+    sample = Sample(header, rows, True, len(rows))
+    f = CanaryFactory(
+        infer_schema(sample), sample, domains=["avisos.example.mx"], rng=random.Random(5)
+    )
+    assert f._group_model() is None

@@ -278,9 +278,7 @@ def issue_copies(
                 (phone_sets[i][k % len(phone_sets[i])] if phone_sets[i] else None)
                 for k in range(per_copy)
             ],
-            more_phones=[
-                _other_numbers(factory, more_sets, phone_sets[i], k, i) for k in range(per_copy)
-            ],
+            more_phones=_copy_other_numbers(factory, more_sets, phone_sets[i], per_copy, i),
         )
         for i, r in enumerate(recipients)
     ]
@@ -593,6 +591,44 @@ def _other_numbers(
         if others:
             out[column] = others[k % len(others)]
     return out
+
+
+def _copy_other_numbers(
+    factory: Any, more_sets: dict[int, list[list[str]]], own: list[str], per_copy: int, i: int
+) -> list[dict[int, str]]:
+    """The other phone columns' numbers of copy `i`'s canaries (`_other_numbers`). In a
+    column its rows leave empty now and then (a landline), a number goes to one canary
+    of the copy only, and only to one whose own number has its area code
+    (`same_area`); the others leave it empty, as real rows do. Handed round, a copy's
+    three landlines stood in two households each (8 of 24 canaries of a household
+    survey), some in another city than the canary's mobile and address (5 of 24)."""
+    out = [_other_numbers(factory, more_sets, own, k, i) for k in range(per_copy)]
+    for column, sets in more_sets.items():
+        chosen = sets[i] if sets and sets[i] else []
+        if not chosen or factory.cols[column].empty_rate < EMPTY_NUMBERS:
+            continue
+        free = list(chosen)
+        short = 0
+        for k, numbers in enumerate(out):
+            mine = own[k % len(own)] if own else None
+            pick = next((n for n in free if factory.same_area(mine, n)), None)
+            if pick is None:
+                short += numbers.pop(column, None) is not None
+            else:
+                numbers[column] = pick
+                free.remove(pick)
+        if short:
+            log.info(
+                "%d of copy %d's canaries leave phone column %d empty: the pool has too few "
+                "numbers for it in their area codes (add some with --voice-only)",
+                short, i + 1, column,
+            )  # fmt: skip
+    return out
+
+
+#: Share of a phone column's rows left empty, at least, for its canaries to leave it
+#: empty rather than repeat a number or take one of another area (`_copy_other_numbers`).
+EMPTY_NUMBERS = 0.05
 
 
 def _existing_phone_sets(session: Session) -> list[frozenset[str]]:

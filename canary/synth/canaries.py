@@ -63,6 +63,7 @@ from canary.synth.cells import (
     written_decimals,
 )
 from canary.synth.check_digits import Scheme, scheme_of, with_check
+from canary.synth.groups import GroupModel, find_groups, group_key
 from canary.synth.headers import is_middle_name, phone_line_of_header
 from canary.synth.ids import (
     ID_PARTS,
@@ -266,6 +267,9 @@ class CanaryFactory:
         self._mask_block_cache: dict[int, dict[str, set[int]]] = {}
         self._cell_cache: dict[int, list[str]] = {}
         self._grouped: tuple[int, ...] | None = None
+        self._group_models: tuple[GroupModel | None] | None = None
+        self._key_gaps: GapModel | None = None
+        self._group_places: set[tuple[str, ...]] | None = None
         self._seen: dict[int, set[str]] = {}
         self._repeating_cols: dict[int, Column] | None = None
         self._groups: dict[tuple[str, ...], list[list[str]]] | None = None
@@ -538,7 +542,13 @@ class CanaryFactory:
         sexes = self._kind("sex")
         if sexes:
             mapping: dict[str, str] = sexes[0].fmt["sex"]
-            known = [s for s in (mapping.get(v.strip()) for v in sexes[0].values) if s]
+            at = sexes[0].index
+            cells = (
+                [row[at] for row in self._modeled_rows(births=True)]
+                if self._group_model() is not None
+                else sexes[0].values
+            )  # a head's sex (70% men in a household survey), not any member's
+            known = [s for s in (mapping.get(v.strip()) for v in cells) if s]
             if known:
                 return sum(1 for s in known if s == "F") / len(known)
         firsts = [n[0] for n in (self._row_names(r) for r in self.rows[:3000]) if n]
@@ -557,10 +567,12 @@ class CanaryFactory:
         at = births[0].index
         reached = [
             row[at]
-            for row in self.rows
+            for row in self._modeled_rows(births=True)
             if row[at].strip() and any(row[k].strip() for k in contacts)
         ]
         values = reached if len(reached) >= MIN_BIRTHS else births[0].values
+        if self._group_model() is not None and reached:
+            values = reached  # a head's birth, however few heads there are
         return [d[0] for d in (fmt.parse(v) for v in values[:5000]) if d]
 
     def _learn_age_reference(self) -> tuple[date, date]:
@@ -752,7 +764,9 @@ class CanaryFactory:
             return self._clear_of_age_span(born)
         ages = self._kind("age")
         if ages:
-            age = parse_number(self.rng.choice(ages[0].values)) or 40
+            at = ages[0].index
+            held = [row[at] for row in self._modeled_rows(births=True) if row[at].strip()]
+            age = parse_number(self.rng.choice(held or ages[0].values)) or 40
             days = int((age + self.rng.random()) * 365.25)
             return self._age_ref - timedelta(days=days)
         return date.today() - timedelta(days=self.rng.randint(18 * 365, 75 * 365))
@@ -860,6 +874,7 @@ class CanaryFactory:
         if not self._keep_tie_order(row, persona, prev, next) and keep_order:
             return None
         self._follow_dependencies(row, persona)
+        self._as_head(row, persona)
         self._fill_other_people(row, persona, phone)
         self._owners_email(row, persona)
         self._keep_date_order(row, persona)
@@ -876,6 +891,8 @@ class CanaryFactory:
         self._keep_births_in_ids(row, persona)
         self._keep_codici_fiscali(row, persona)
         self._keep_containment(row, persona, prev, next)
+        if not self._new_group_key(row, persona, prev, next):
+            return None
         if keep_order and not self._in_text_order(row, prev, next):
             return None
         if keep_order and not self._in_series_order(row, prev, next):
@@ -3258,6 +3275,117 @@ class CanaryFactory:
         self._grouped = tuple(out)
         return self._grouped
 
+    def _group_model(self) -> GroupModel | None:
+        """The table's small groups under a key (`find_groups`: a household survey's
+        households), where a canary forms a group of its own; None in a table of runs
+        (`_grouped_columns`), where it joins its neighbours', or of single rows. Only
+        where the groups show a structure of members (a member number, a head's role):
+        small runs of a code sharing a column alone may be departments, no place for a
+        new one."""
+        if self._group_models is None:
+            grouped = set(self._grouped_columns())
+            candidates = [
+                c.index for c in self.cols if c.kind in GROUP_KEY_KINDS and c.index not in grouped
+            ]
+            model = find_groups(self.rows, candidates, len(self.cols)) if candidates else None
+            if model is not None and model.member is None and not model.roles:
+                model = None
+            self._group_models = (model,)
+        return self._group_models[0]
+
+    def _modeled_rows(self, births: bool = False) -> list[list[str]]:
+        """The rows a canary's row is modeled on: in a table of groups (`_group_model`),
+        those of the groups of one (else the groups' heads), as a canary forms a group
+        of its own; else every row. For `births`, the heads' where the groups of one are
+        too few to draw births (and sexes) from (`MIN_BIRTHS`): a head's age, not a
+        child's (drawn from every row, canaries were heads aged 3 or 16)."""
+        model = self._group_model()
+        if model is None:
+            return self.rows
+        rows = model.model_rows
+        if births and len(rows) < MIN_BIRTHS:
+            rows = model.heads
+        return [self.rows[i] for i in rows]
+
+    def _as_head(self, row: list[str], p: Persona) -> None:
+        """In a table of groups (`_group_model`), the row of a group of one: member
+        number 1 and the head's role, and the columns a member holds apart from the
+        group's (a civil status, schooling, an occupation; not a state the group's
+        place decides, which stays the donor's) as the modeled row born
+        nearest the canary holds them (`_modeled_rows`: a head living alone). Drawn
+        from every row, canaries were 13 of 24 a child or spouse by role or age in a
+        household not theirs."""
+        model = self._group_model()
+        if model is None:
+            return
+        if model.member is not None:
+            row[model.member] = model.first
+        for c, value in model.roles.items():
+            row[c] = value
+        births = self._row_births()
+        r = random.Random(f"{p.seed}:head")
+        pool = model.model_rows
+        known = [i for i in pool if i < len(births) and births[i] is not None]
+        if known:
+            target = p.birth.toordinal()
+            pool = sorted(known, key=lambda i: (abs(cast(int, births[i]) - target), r.random()))
+        model_row = self.rows[pool[0]] if known else self.rows[r.choice(pool)]
+        fixed = {model.key, *model.steady, *model.roles}
+        if model.member is not None:
+            fixed.add(model.member)
+        for col in self.cols:
+            if col.index not in fixed and col.kind in HEAD_KINDS:
+                row[col.index] = model_row[col.index]
+
+    def _new_group_key(
+        self, row: list[str], p: Persona, prev: list[str] | None, nxt: list[str] | None
+    ) -> bool:
+        """In a table of groups (`_group_model`), give the row a key no group holds
+        (`group_key`: in sorted keys, in a gap between two groups); False where it
+        cannot sit between `prev` and `nxt` (inside a group, or no gap between them:
+        the row goes a row on). Copied from a row, 24 of 24 canaries of a household
+        survey held a real household's key with an address and landline none of its
+        members had, inside another household's block."""
+        model = self._group_model()
+        if model is None:
+            return True
+        col = self.cols[model.key]
+        if self._key_gaps is None:
+            nums = [id_number(k) for k in model.keys]
+            self._key_gaps = GapModel([n for n in nums if n is not None])
+        key = group_key(
+            model,
+            random.Random(f"{p.seed}:group"),
+            prev,
+            nxt,
+            lambda value: self._claim(col, value, p),
+            self._key_gaps,
+        )
+        if key is None:
+            return False
+        row[model.key] = key
+        self._own_address(row, p, model)
+        return True
+
+    def _own_address(self, row: list[str], p: Persona, model: GroupModel) -> None:
+        """A new group's columns other than phones (its street, house number and
+        neighbourhood) are no real group's: where they are, the house number is drawn
+        again. Drawn from the neighbourhood's streets and the column's numbers, 1 of 24
+        canaries of a household survey sat at a real household's address, which no two
+        real households share."""
+        cols = [c for c in model.steady if self.cols[c].kind not in ("phone", "email")]
+        numbers = [c for c in cols if self.cols[c].kind == "number"]
+        if not cols or not numbers:
+            return
+        if self._group_places is None:
+            self._group_places = {tuple(self.rows[i][c] for c in cols) for i in model.heads}
+        for attempt in range(NOVEL_TRIES):
+            if tuple(row[c] for c in cols) not in self._group_places:
+                return
+            r = random.Random(f"{p.seed}:address:{attempt}")
+            for c in numbers:
+                row[c] = self._number(self.cols[c], r)
+
     def _follows_run(self, c: Column) -> bool:
         """Whether column `c` takes the run's row (`_with_run`), or is a place in a
         table grouped by a place: a census sorted by district kept its canaries'
@@ -3476,6 +3604,20 @@ class CanaryFactory:
         "Celular"): a canary's other numbers go there (`make_row`'s `more_phones`)."""
         main = self._phone_col.index if self._phone_col is not None else None
         return [c.index for c in self._kind("phone") if c.index != main]
+
+    def same_area(self, own: str | None, other: str) -> bool:
+        """Whether `other` (a landline for another phone column) can stand in one row
+        with the canary's own number: the same area code where both have one, as a
+        household's landline and mobiles share their city's (a Puebla landline beside
+        a Mexico City mobile and address: 5 of 24 canaries of a household survey)."""
+        if not own:
+            return True
+        a, b = area_code_length(own), area_code_length(other)
+        if not a or not b:
+            return True
+        mine = national_number(own, self.region)
+        theirs = national_number(other, self.region)
+        return a == b and bool(mine) and mine[:a] == theirs[:b]
 
     def phone_fits(self, e164: str, column: int | None = None) -> bool:
         """Whether a number could stand among `column`'s (the contact phone column's by
@@ -3861,6 +4003,11 @@ def _other_name(value: str, last_first: bool, spanish: bool) -> tuple[str, list[
 
 #: A column counts as grouped only when each of its values is held by this many rows.
 GROUP_MIN_ROWS = 5
+#: Columns a table's small groups may be keyed by (`_group_model`): codes, not names,
+#: dates or contacts.
+GROUP_KEY_KINDS = ("id", "number", "category", "text")
+#: Columns a new group's one row takes from the head it is modeled on (`_as_head`).
+HEAD_KINDS = ("category", "boolean", "place")
 #: Rows whose address follows another person's name, at least, for the email column to
 #: be that person's (`_email_owner`)
 OWNER_SHARE = 0.3
