@@ -405,3 +405,18 @@ def test_a_file_number_of_a_years_series_is_an_id(years: int) -> None:
             rows.append([f"{year}/{n:04d}", "Ana López", f"844{r.randint(1000000, 9999999)}"])
     schema = infer_schema(sample_of(["EXPEDIENTE", "NOMBRE", "TELEFONO"], rows))
     assert [c.kind for c in schema.columns][::2] == ["id", "phone"]
+
+
+def test_a_code_with_a_hyphen_is_no_negative_number_and_a_civil_status_no_place() -> None:
+    # "HOG-000002" read as -2 (a sign after the code's letters), "ESTADO CIVIL" as a
+    # place by its word "ESTADO" (a household survey's)
+    from canary.synth.cells import parse_number
+
+    assert parse_number("HOG-000002") is None
+    assert parse_number("$ -1.250") == -1250
+    rows = [
+        [f"HOG-{i // 3:06d}", ["CASADO(A)", "SOLTERO(A)", "VIUDO(A)"][i % 3]] for i in range(90)
+    ]
+    columns = infer_schema(Sample(["FOLIO_HOGAR", "ESTADO_CIVIL"], rows, True, 90)).columns
+    assert columns[0].kind != "number"
+    assert columns[1].kind == "category"

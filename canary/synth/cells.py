@@ -346,6 +346,8 @@ def parse_number(v: str) -> float | None:
     if not m:
         return None
     sign, intpart, frac = m.group(2), m.group(3), m.group(4) or ""
+    if sign and m.group(1)[-1:].isalpha():
+        return None  # a code's hyphen ("HOG-000002"), not a minus sign: it read as -2
     digits = re.sub(r"\D", "", intpart)
     try:
         x = float(digits + ("." + frac[1:] if frac else ""))

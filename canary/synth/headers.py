@@ -372,6 +372,11 @@ HEADER_PHRASES: dict[str, tuple[str, ...]] = {
     #: Cells sampled from the column as they are (a middle name is not a whole name).
     "text": (*MIDDLE_NAME_PHRASES, "observaciones", "notes"),
     "category": (
+        # a civil status, not a state ("ESTADO CIVIL" read as a place)
+        "estado civil",
+        "estado conyugal",
+        "civil status",
+        "marital status",
         # how another person of the row is related ("PARENTESCO_TUTOR": MADRE, PADRE)
         "parentesco",
         "relacion",
