@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import random
 import re
 from collections import Counter
@@ -3965,3 +3966,54 @@ def test_appointments_sorted_by_date_then_hour_keep_both_orders(tmp_path: Path) 
         # one patient to a slot, but for a canary after the last row at the last hour
         assert all(a < b for a, b in pairwise(keys[:-1])), "a slot taken twice"
     store.dispose()
+
+
+# --- payrolls sorted by their hierarchy (issue 10) -----------------------------------
+
+MX_STREETS = ["AV. JUÁREZ", "CALLE HIDALGO", "ALDAMA", "FRESNO", "LAS ROSAS", "ROBLE", "ZARAGOZA",
+              "ALLENDE", "GUERRERO", "MATAMOROS", "LOS PINOS", "PINO SUÁREZ", "AV. UNIVERSIDAD",
+              "NICOLÁS BRAVO", "5 DE MAYO", "16 DE SEPTIEMBRE"]  # fmt: skip
+MX_AREAS = {
+    "DIRECCIÓN COMERCIAL": ["MERCADOTECNIA", "VENTAS", "ATENCIÓN A CLIENTES"],
+    "DIRECCIÓN DE FINANZAS": ["CONTABILIDAD", "TESORERÍA", "NÓMINA"],
+    "DIRECCIÓN DE OPERACIONES": ["LOGÍSTICA", "ALMACÉN", "MANTENIMIENTO", "CALIDAD"],
+}
+MX_RUNS = [(direction, area) for direction, areas in MX_AREAS.items() for area in areas]
+
+
+def test_a_payroll_whose_street_and_number_reads_as_an_id_places_every_canary(
+    ready: Store, tmp_path: Path
+) -> None:
+    """A payroll sorted by directorate, department and surnames, with the street and
+    its number in one column ("ALDAMA 37", "5 DE MAYO 12": an id of no one format):
+    drawn by position from a donor's "ALDAMA 37", whose first two digits are drawn
+    whole from real values, every draw was a real row's, and 12 of 24 canaries found no
+    place. Every canary is placed, in its run's directorate and department."""
+    r = random.Random(61)
+    rows = []
+    for direction, areas in MX_AREAS.items():
+        for area in areas:
+            staff = []
+            for _ in range(r.randint(30, 45)):
+                p, m = r.choice(SURNAMES_MX), r.choice(SURNAMES_MX)
+                staff.append([p.upper(), m.upper(), r.choice(SINGLE).upper(), direction, area,
+                              r.choice(["ANALISTA", "AUXILIAR", "JEFE DE ÁREA"]),
+                              f"844{r.randint(1000000, 9999999)}",
+                              f"{r.choice(MX_STREETS)} {r.randint(1, r.choice([99, 999]))}",
+                              r.choice(["CENTRO", "OBISPADO", "CONTRY"])])  # fmt: skip
+            rows.extend(sorted(staff, key=lambda s: (s[0], s[1], s[2])))
+    assert [k for k, _ in itertools.groupby((row[3], row[4]) for row in rows)] == list(MX_RUNS)
+    src = tmp_path / "plantilla.csv"
+    header = ["APELLIDO_PATERNO", "APELLIDO_MATERNO", "NOMBRE", "DIRECCION", "DEPARTAMENTO",
+              "PUESTO", "CELULAR", "CALLE_NUMERO", "COLONIA"]  # fmt: skip
+    write_csv(src, header, rows)
+    for copy in issue(ready, src, tmp_path, 62, copies=3, canaries=8):
+        with open(copy.path, encoding="utf-8", newline="") as fh:
+            got = list(csv.reader(fh))[1:]
+        assert len(got) == len(rows) + 8, copy.path
+        runs = [(row[3], row[4]) for row in got]
+        assert [k for k, _ in itertools.groupby(runs)] == list(MX_RUNS), copy.path
+        for _run, members in itertools.groupby(got, key=lambda row: (row[3], row[4])):
+            names = [(row[0], row[1]) for row in members]
+            assert names == sorted(names), copy.path
+
