@@ -4017,3 +4017,39 @@ def test_a_payroll_whose_street_and_number_reads_as_an_id_places_every_canary(
             names = [(row[0], row[1]) for row in members]
             assert names == sorted(names), copy.path
 
+
+def test_a_payroll_with_folios_per_directorate_keeps_each_canary_in_its_series(
+    ready: Store, tmp_path: Path
+) -> None:
+    """A payroll sorted by directorate, each numbering its folios ("DFI-0219") apart, its
+    areas each of one directorate: a canary's folio prefix was drawn at the column's
+    frequencies (10 of 17 named another directorate than its run's; 2 of 24 canaries
+    fitted their neighbours nowhere), its area from any row (14 of 17 under another
+    directorate). Every canary is placed, its folio of its run's series, in order, and
+    its area one of its directorate's."""
+    r = random.Random(63)
+    rows = []
+    prefixes = {"DIRECCIÓN COMERCIAL": "DCO-", "DIRECCIÓN DE FINANZAS": "DFI-",
+                "DIRECCIÓN DE OPERACIONES": "DOP-"}  # fmt: skip
+    for direction, areas in MX_AREAS.items():
+        folio, joined = 0, date(1990, 1, 8)
+        for _ in range(r.randint(120, 160)):
+            folio += r.choices([1, 2, 3], [6, 2, 1])[0]
+            joined += timedelta(days=r.randint(10, 90))
+            rows.append([f"{prefixes[direction]}{folio:04d}", r.choice(SINGLE),
+                         r.choice(SURNAMES_MX), direction, r.choice(areas),
+                         joined.strftime("%d/%m/%Y"),
+                         f"844{r.randint(1000000, 9999999)}"])  # fmt: skip
+    src = tmp_path / "nomina.csv"
+    header = ["No. de empleado", "Nombre", "Apellido", "Dirección", "Área", "Fecha de ingreso",
+              "Celular"]  # fmt: skip
+    write_csv(src, header, rows)
+    held = {(row[3], row[4]) for row in rows}
+    for copy in issue(ready, src, tmp_path, 64, copies=3, canaries=8):
+        with open(copy.path, encoding="utf-8", newline="") as fh:
+            got = list(csv.reader(fh))[1:]
+        assert len(got) == len(rows) + 8, copy.path
+        assert [row[0] for row in got] == sorted(row[0] for row in got), copy.path
+        for row in got:
+            assert row[0].startswith(prefixes[row[3]]), row
+            assert (row[3], row[4]) in held, row

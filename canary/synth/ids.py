@@ -67,9 +67,9 @@ def new_id(
     if len(prefixes) > 1 and not (sorted_ and between):
         prefix = r.choices(list(prefixes), weights=list(prefixes.values()))[0]
     elif sorted_ and prev is not None:
-        prefix = _id_prefix(prev, prefix)
+        prefix = id_prefix(prev, prefix)
     elif sorted_ and nxt is not None:
-        prefix = _id_prefix(nxt, prefix)
+        prefix = id_prefix(nxt, prefix)
     suffixes: dict[str, int] = fmt.get("suffixes") or {}
     if len(suffixes) > 1:  # each at its own frequency: one for all was 22 of 24 "B"s
         fmt = {**fmt, "suffix": r.choices(list(suffixes), weights=list(suffixes.values()))[0]}
@@ -702,7 +702,7 @@ def _format_id(n: int, fmt: dict[str, Any], prefix: str | None = None) -> str:
     return f"{lead}{n:0{width}d}{fmt.get('suffix', '')}"
 
 
-def _id_prefix(value: str, default: str) -> str:
+def id_prefix(value: str, default: str) -> str:
     """The prefix of an id as written ("F-" of "F-00012", "IEC-2024-" of "IEC-2024-00061")."""
     m = ID_RE.match(value) or SERIES_RE.match(value)
     return m.group(1) if m and m.group(1) else default
