@@ -4025,8 +4025,9 @@ def test_a_payroll_with_folios_per_directorate_keeps_each_canary_in_its_series(
     areas each of one directorate: a canary's folio prefix was drawn at the column's
     frequencies (10 of 17 named another directorate than its run's; 2 of 24 canaries
     fitted their neighbours nowhere), its area from any row (14 of 17 under another
-    directorate). Every canary is placed, its folio of its run's series, in order, and
-    its area one of its directorate's."""
+    directorate), its date of joining from the whole column (17 of 24 out of order with
+    their folio's neighbours'). Every canary is placed, its folio of its run's series,
+    in order, its area one of its directorate's, its date of joining in the series'."""
     r = random.Random(63)
     rows = []
     prefixes = {"DIRECCIÓN COMERCIAL": "DCO-", "DIRECCIÓN DE FINANZAS": "DFI-",
@@ -4053,3 +4054,6 @@ def test_a_payroll_with_folios_per_directorate_keeps_each_canary_in_its_series(
         for row in got:
             assert row[0].startswith(prefixes[row[3]]), row
             assert (row[3], row[4]) in held, row
+        for _direction, series in itertools.groupby(got, key=lambda row: row[3]):
+            joined = [datetime.strptime(row[5], "%d/%m/%Y") for row in series]
+            assert joined == sorted(joined), copy.path

@@ -254,6 +254,10 @@ class CanaryFactory:
         self._nested: dict[int, bool] = {}
         #: (column, prefix) -> the numbers of that series (`_series_numbers`)
         self._series: dict[tuple[int, str], set[int]] = {}
+        #: date column -> the id column in series its dates rise with (`_dating_series`)
+        self._dating: dict[int, Column | None] = {}
+        #: the date columns of the row being made that its series' neighbours decided
+        self._series_dated: set[int] = set()
         self._given_pools: dict[tuple[int, str], dict[str, int]] = {}
         #: per code column: its codes' towns and the towns' codes (None: no town column)
         self._town_of_codes: dict[int, tuple[dict[str, set[str]], dict[str, set[str]]] | None] = {}
@@ -804,6 +808,7 @@ class CanaryFactory:
         Repeatable: the same persona, phones and neighbours give the same row.
         """
         more_phones = more_phones or {}
+        self._series_dated = set()
         width = len(self.cols)
         if prev is not None and len(prev) < width:
             prev = list(prev) + [""] * (width - len(prev))
@@ -860,7 +865,8 @@ class CanaryFactory:
         self._follow_dependencies(row, persona)
         self._fill_other_people(row, persona, phone)
         self._owners_email(row, persona)
-        self._keep_date_order(row, persona)
+        if not self._keep_date_order(row, persona) and keep_order:
+            return None  # a date its series decides, too soon after the birth: on a row
         self._keep_date_parts(row)
         self._keep_numbers_by_category(row, persona)
         self._keep_number_relations(row, persona)
@@ -1673,14 +1679,18 @@ class CanaryFactory:
         day = c.fmt["date"].parse(value)
         return str(day[0].year) if day else ""
 
-    def _keep_date_order(self, row: list[str], p: Persona, after: set[int] | None = None) -> None:
+    def _keep_date_order(self, row: list[str], p: Persona, after: set[int] | None = None) -> bool:
         """A date column that never comes before another in the table's rows (a last
         gift after joining, a leaving date after the start) does not in the canary's
         either, nor nearer it than any row's (hired at 16 at the youngest), and is drawn
         as a row's whose earlier date is near the canary's (`later_date`). Drawn apart,
         22% of a donor list's canaries gave their last gift before they joined, and 17%
         of a payroll's were hired before they were 16. With `after`, only the dates that
-        follow one of those columns (moved since they were drawn)."""
+        follow one of those columns (moved since they were drawn).
+
+        A date its id series' neighbours decided (`_date_in_series`) stays; False where
+        it is nearer its earlier date than any row's (the canary too young for its place
+        in the series: it goes a row on)."""
         if self._orders is None:
             self._orders = date_orders(self._dated_columns())
         for order in self._orders:
@@ -1694,9 +1704,14 @@ class CanaryFactory:
                 continue
             if self.keep_sorted and self.cols[b].sorted:
                 continue  # its neighbours decide it
+            if b in self._series_dated:
+                if (db[0] - da[0]).days < min(order.gaps):
+                    return False
+                continue
             r = random.Random(f"{p.seed}:order:{b}")
             span = self._date_range(self.cols[b], fb)
             row[b] = fb.format(later_date(order, da[0], span, r), db[1])
+        return True
 
     def _scheme(self, c: Column) -> Scheme | None:
         """The check-digit scheme column `c`'s values pass (`scheme_of`), if any."""
@@ -2771,6 +2786,12 @@ class CanaryFactory:
                 self._weekdays(c),
                 latest=self._date_range(c, fmt)[1],
             )
+        series = self._dating_series(c) if prev is not None or nxt is not None else None
+        if series is not None:
+            got = self._date_in_series(c, series, r, prev, nxt)
+            if got is not None:
+                self._series_dated.add(c.index)
+                return got
         if parsed is None:
             return base_text
         low, high = self._date_range(c, fmt)
@@ -2784,6 +2805,68 @@ class CanaryFactory:
                     break
         clocks = self._clocks(c)
         return fmt.format(min(max(d, low), high), vary_time(tail, r, clocks) if clocks else tail)
+
+    def _dating_series(self, c: Column) -> Column | None:
+        """The id column numbered in series (`_in_series`) whose numbers rise, inside each
+        series, with date column `c`'s dates (a payroll's folios per directorate, given
+        in order of joining): in at least `SERIES_DATE_SHARE` of the sample's pairs of
+        neighbouring rows of one series."""
+        if c.index in self._dating:
+            return self._dating[c.index]
+        found: Column | None = None
+        fmt: DateFormat = c.fmt["date"]
+        for s in self._text_ordered():
+            if s.kind != "id" or s.sorted or not s.fmt.get("id"):
+                continue
+            kept = pairs = 0
+            for a, b in pairwise(self.rows):
+                if id_prefix(a[s.index].strip(), "") != id_prefix(b[s.index].strip(), ""):
+                    continue
+                da, db = fmt.parse(a[c.index]), fmt.parse(b[c.index])
+                if da is None or db is None:
+                    continue
+                pairs += 1
+                kept += da[0] <= db[0]
+            if pairs >= SERIES_DATE_PAIRS and kept >= SERIES_DATE_SHARE * pairs:
+                found = s
+                break
+        self._dating[c.index] = found
+        return found
+
+    def _date_in_series(
+        self,
+        c: Column,
+        series: Column,
+        r: random.Random,
+        prev: list[str] | None,
+        nxt: list[str] | None,
+    ) -> str | None:
+        """A date of column `c` between those of the neighbours in the canary's series
+        (`_dating_series`; the canary's is `prev`'s, else `nxt`'s, as its id's). Drawn
+        from the whole column, 17 of 24 canaries of a Jalisco payroll, their folios
+        between their neighbours', had a date of joining out of order with theirs (13 of
+        17 before the folios were). None where the neighbours' dates are themselves out
+        of order (then drawn as in any other row)."""
+        fmt: DateFormat = c.fmt["date"]
+        own = prev if prev is not None else nxt
+        assert own is not None
+        prefix = id_prefix(own[series.index].strip(), "")
+        low = prev[c.index] if prev is not None else None
+        high = (
+            nxt[c.index]
+            if nxt is not None and id_prefix(nxt[series.index].strip(), "") == prefix
+            else None
+        )
+        a = fmt.parse(low) if low is not None else None
+        b = fmt.parse(high) if high is not None else None
+        if (low is not None and a is None) or (high is not None and b is None):
+            return None
+        if a is not None and b is not None and a[0] > b[0]:
+            return None
+        return date_between(
+            fmt, low, high, r, self._clocks(c), (), self._weekdays(c),
+            latest=self._date_range(c, fmt)[1],
+        )  # fmt: skip
 
     def _weekdays(self, c: Column) -> frozenset[int] | None:
         """The days of the week date column `c` holds, where it never holds some
@@ -3728,6 +3811,11 @@ GROUP_MIN_ROWS = 5
 #: Share of a column's filled rows whose value sits under one group, at least, for the
 #: column to nest in the runs (`_nests_in_runs`)
 NEST_SHARE = 0.98
+#: Pairs of neighbouring rows of one id series, at least, and the share of them in
+#: the order of a date column, for the column's dates to rise with the series
+#: (`_dating_series`)
+SERIES_DATE_PAIRS = 20
+SERIES_DATE_SHARE = 0.95
 #: Kinds of columns that may nest in the runs (an area under its directorate)
 NESTED_KINDS = ("place", "category", "text")
 #: Rows whose address follows another person's name, at least, for the email column to
