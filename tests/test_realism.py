@@ -4057,3 +4057,35 @@ def test_a_payroll_with_folios_per_directorate_keeps_each_canary_in_its_series(
         for _direction, series in itertools.groupby(got, key=lambda row: row[3]):
             joined = [datetime.strptime(row[5], "%d/%m/%Y") for row in series]
             assert joined == sorted(joined), copy.path
+
+
+def test_an_employee_number_given_in_order_of_joining_follows_the_canarys_date() -> None:
+    """Employee numbers given in order of joining, in a payroll sorted by department and
+    surnames, beside the years of service (a category that narrows the number's start
+    only as the date's shadow): the number drawn near those of the rows joined nearest
+    the canary was drawn again with a start of the years of service's, and 22 of 24
+    canaries of a payroll had a number out of order with the dates of the rows numbered
+    nearest theirs."""
+    r = random.Random(65)
+    joined = sorted(date(2000, 1, 3) + timedelta(days=r.randint(0, 9000)) for _ in range(500))
+    staff, number = [], 10000
+    for day in joined:
+        number += r.choices([1, 2, 3], [6, 2, 1])[0]
+        staff.append([str(number), r.choice(SURNAMES_MX).upper(), r.choice(SINGLE).upper(),
+                      r.choice(["VENTAS", "NÓMINA", "ALMACÉN"]), day.strftime("%d/%m/%Y"),
+                      f"{(date(2026, 6, 1) - day).days // 365} AÑOS",
+                      f"844{r.randint(1000000, 9999999)}"])  # fmt: skip
+    staff.sort(key=lambda row: (row[3], row[1], row[2]))
+    header = ["NUM_EMPLEADO", "APELLIDO", "NOMBRE", "DEPARTAMENTO", "FECHA_INGRESO",
+              "ANTIGUEDAD", "CELULAR"]  # fmt: skip
+    sample = Sample(header, staff, True, len(staff))
+    schema = infer_schema(sample)
+    schema.columns[5].kind = "category"  # as a payroll's bare "0".."26" are read
+    f = CanaryFactory(schema, sample, domains=["avisos.example.mx"], rng=random.Random(66))
+    by_day = sorted((datetime.strptime(row[4], "%d/%m/%Y"), int(row[0])) for row in staff)
+    for _ in range(30):
+        row = f.make_row(f.persona(), phone="+528443101234")
+        assert row is not None
+        day = datetime.strptime(row[4], "%d/%m/%Y")
+        nearest = min(by_day, key=lambda d: abs((d[0] - day).days))[1]
+        assert abs(int(row[0]) - nearest) <= 12, row

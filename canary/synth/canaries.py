@@ -1234,8 +1234,13 @@ class CanaryFactory:
             # a parent of many values with enough rows each (a Guatemalan list's 135
             # municipalities decide its DPIs' last four digits)
             parents = self._parents(rows, ("category", "place"), PART_VALUES, PART_ROWS)
+            # a number a date decides (`_birth_orders`): a category that narrows its start
+            # (years of service) is the date's shadow, and rewrote the number the date gave
+            dated = {col.index for col, _order, _ties, _source in self._birth_orders()}
             for c in self.cols:
                 if c.kind != "id" or (self.keep_sorted and (c.sorted or c.fmt.get("text_order"))):
+                    continue
+                if c.index in dated:
                     continue
                 taken: set[int] = set()  # an end that overlaps the start is not one
                 sample = next((v.strip() for v in c.values if v.strip()), "")
