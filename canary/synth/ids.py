@@ -53,20 +53,23 @@ def new_id(
     is drawn near (`NearNumbers`)."""
     if not fmt:
         model = positions or PositionModel(values)
-        for _ in range(50):
+        drawn: list[str] = []
+        for _ in range(POSITION_DRAWS):
             v = model.draw(r, donor)
             if v and v not in taken_text and claim(v):
                 return v
-        return None
+            if v:
+                drawn.append(v)
+        return _renumbered(drawn, r, taken_text, claim)
     lo, hi = int(fmt["min"]), int(fmt["max"])
     prefix = str(fmt.get("prefix", ""))
     prefixes: dict[str, int] = fmt.get("prefixes") or {}
     if len(prefixes) > 1 and not (sorted_ and between):
         prefix = r.choices(list(prefixes), weights=list(prefixes.values()))[0]
     elif sorted_ and prev is not None:
-        prefix = _id_prefix(prev, prefix)
+        prefix = id_prefix(prev, prefix)
     elif sorted_ and nxt is not None:
-        prefix = _id_prefix(nxt, prefix)
+        prefix = id_prefix(nxt, prefix)
     suffixes: dict[str, int] = fmt.get("suffixes") or {}
     if len(suffixes) > 1:  # each at its own frequency: one for all was 22 of 24 "B"s
         fmt = {**fmt, "suffix": r.choices(list(suffixes), weights=list(suffixes.values()))[0]}
@@ -125,6 +128,39 @@ def new_id(
 
 #: Blocks past a full window an unsorted id column's canaries may move on to.
 MORE_BLOCKS = 50
+
+#: Draws of an id without a number (`PositionModel`) before its last digits are redrawn.
+POSITION_DRAWS = 50
+#: Tries at a drawn value's last digits redrawn (`_renumbered`), half at their own
+#: length, half a digit longer.
+RENUMBER_TRIES = 60
+#: The last run of digits in a value ("838" of "NICOLAS BRAVO 838").
+LAST_DIGITS_RE = re.compile(r"(\d+)(?=\D*$)")
+
+
+def _renumbered(
+    drawn: list[str], r: random.Random, taken_text: set[str], claim: Callable[[str], bool]
+) -> str | None:
+    """One of the `drawn` values, all held by rows (or other canaries), with its last
+    digits redrawn until no row holds it. A column the position model gives back whole
+    (a street and its number, "ALDAMA 37", read as an id of no one format: a value's
+    first `PositionModel.LEAD` digits are drawn together with what comes before them,
+    so a two-digit number comes back as a real row's) left 13 of 30 canaries of a
+    payroll with no value at all, and a canary with no value is dropped from the copy
+    (12 of 24 placed)."""
+    numbered = [v for v in drawn if LAST_DIGITS_RE.search(v)]
+    for k in range(RENUMBER_TRIES if numbered else 0):
+        v = r.choice(numbered)
+        m = LAST_DIGITS_RE.search(v)
+        assert m is not None
+        width = len(m.group(1)) + (k >= RENUMBER_TRIES // 2)
+        lead_zero = m.group(1).startswith("0") and len(m.group(1)) > 1
+        low = 0 if lead_zero or width == 1 else 10 ** (width - 1)
+        digits = str(r.randrange(low, 10**width)).zfill(width)
+        got = v[: m.start(1)] + digits + v[m.end(1) :]
+        if got not in taken_text and claim(got):
+            return got
+    return None
 
 
 def _claimed(
@@ -685,7 +721,7 @@ def _format_id(n: int, fmt: dict[str, Any], prefix: str | None = None) -> str:
     return f"{lead}{n:0{width}d}{fmt.get('suffix', '')}"
 
 
-def _id_prefix(value: str, default: str) -> str:
+def id_prefix(value: str, default: str) -> str:
     """The prefix of an id as written ("F-" of "F-00012", "IEC-2024-" of "IEC-2024-00061")."""
     m = ID_RE.match(value) or SERIES_RE.match(value)
     return m.group(1) if m and m.group(1) else default
