@@ -536,26 +536,38 @@ def _write_pending_postgresql(
     ids are taken from the hits' sequence first, so each row is written with its own.
     """
     conn = session.connection()
+    ids = [int(i) for i in conn.exec_driver_sql(_PG_IDS, (len(rows),)).scalars()] if rows else []
+    for sql, params in _pg_pending_statements(blobs, rows, texts, ids, now):
+        conn.exec_driver_sql(sql, params)
+    return ids
+
+
+def _pg_pending_statements(
+    blobs: dict[str, tuple[bytes, str]],
+    rows: list[dict[str, Any]],
+    texts: list[str],
+    ids: list[int],
+    now: datetime,
+) -> list[tuple[str, list[tuple[Any, ...]]]]:
+    """The statements that write a batch's evidence, pending hits (with the `ids`
+    taken for them) and inbox rows on PostgreSQL, each with its rows of parameters."""
+    out: list[tuple[str, list[tuple[Any, ...]]]] = []
     if blobs:
-        conn.exec_driver_sql(
-            _PG_BLOBS,
-            [(sha, len(data), data, ctype, now) for sha, (data, ctype) in blobs.items()],
+        out.append(
+            (
+                _PG_BLOBS,
+                [(sha, len(data), data, ctype, now) for sha, (data, ctype) in blobs.items()],
+            )
         )
-    if not rows:
-        return []
-    ids = [int(i) for i in conn.exec_driver_sql(_PG_IDS, (len(rows),)).scalars()]
-    marks = ", ".join(["%s"] * (len(_PENDING_COLUMNS) + 1))
-    conn.exec_driver_sql(
-        f"INSERT INTO hits (id, {', '.join(_PENDING_COLUMNS)}) VALUES ({marks})",
-        [
+    if rows:
+        marks = ", ".join(["%s"] * (len(_PENDING_COLUMNS) + 1))
+        hits = [
             (hit_id, *_pending_values(r, r["observed_at"]))
             for hit_id, r in zip(ids, rows, strict=True)
-        ],
-    )
-    conn.exec_driver_sql(
-        _PG_INBOX, [(hit_id, text, now) for hit_id, text in zip(ids, texts, strict=True)]
-    )
-    return ids
+        ]
+        out.append((f"INSERT INTO hits (id, {', '.join(_PENDING_COLUMNS)}) VALUES ({marks})", hits))
+        out.append((_PG_INBOX, [(i, text, now) for i, text in zip(ids, texts, strict=True)]))
+    return out
 
 
 _WRITE_PENDING = {"sqlite": _write_pending_sqlite, "postgresql": _write_pending_postgresql}
@@ -630,29 +642,14 @@ def _write_pending_pipelined(
     ids were taken beforehand, `_pg_existing_and_ids`)."""
     if not blobs and not rows:
         return
-    marks = ", ".join(["%s"] * (len(_PENDING_COLUMNS) + 1))
     tally_sql, tally_rows = hit_tallies.received_upsert(
         "postgresql", [(r["observed_at"], r["channel"]) for r in rows]
     )
-
     with _driver_errors(conn), raw.pipeline():
         cur = raw.cursor()
-        if blobs:
-            cur.executemany(
-                _PG_BLOBS,
-                [(sha, len(data), data, ctype, now) for sha, (data, ctype) in blobs.items()],
-            )
+        for sql, params in _pg_pending_statements(blobs, rows, texts, ids, now):
+            cur.executemany(sql, params)
         if rows:
-            cur.executemany(
-                f"INSERT INTO hits (id, {', '.join(_PENDING_COLUMNS)}) VALUES ({marks})",
-                [
-                    (hit_id, *_pending_values(r, r["observed_at"]))
-                    for hit_id, r in zip(ids, rows, strict=True)
-                ],
-            )
-            cur.executemany(
-                _PG_INBOX, [(hit_id, text, now) for hit_id, text in zip(ids, texts, strict=True)]
-            )
             cur.executemany(tally_sql, tally_rows)
 
 
