@@ -229,6 +229,7 @@ class CanaryFactory:
         self._deps: list[tuple[int, int]] | None = None
         self._towns_of: dict[int, tuple[int, dict[str, list[str]]] | None] = {}
         self._ties: list[TieOrder] | None = None
+        self._held_ages: list[str] | None = None
         self._born: list[tuple[Column, BirthOrder, list[int], int | None]] | None = None
         self._relations: list[NumberRelation] | None = None
         self._date_parts: list[DatePart] | None = None
@@ -773,9 +774,11 @@ class CanaryFactory:
             return self._clear_of_age_span(born)
         ages = self._kind("age")
         if ages:
-            at = ages[0].index
-            held = [row[at] for row in self._modeled_rows(births=True) if row[at].strip()]
-            age = parse_number(self.rng.choice(held or ages[0].values)) or 40
+            if self._held_ages is None:  # once: every persona drew from a new list
+                at = ages[0].index
+                rows = self._modeled_rows(births=True)
+                self._held_ages = [row[at] for row in rows if row[at].strip()] or ages[0].values
+            age = parse_number(self.rng.choice(self._held_ages)) or 40
             days = int((age + self.rng.random()) * 365.25)
             return self._age_ref - timedelta(days=days)
         return date.today() - timedelta(days=self.rng.randint(18 * 365, 75 * 365))
@@ -908,6 +911,8 @@ class CanaryFactory:
             return None
         if keep_order and not self._in_series_order(row, prev, next):
             return None
+        if keep_order and not self._keep_tie_order(row, persona, prev, next, fix=False):
+            return None
         return row
 
     def place_of(self, p: Persona, fraction: float, row: list[str] | None = None) -> float:
@@ -1011,7 +1016,12 @@ class CanaryFactory:
         return keys
 
     def _keep_tie_order(
-        self, row: list[str], p: Persona, prev: list[str] | None, nxt: list[str] | None
+        self,
+        row: list[str],
+        p: Persona,
+        prev: list[str] | None,
+        nxt: list[str] | None,
+        fix: bool = True,
     ) -> bool:
         """Where a sorted column's ties, or a column in runs, are sorted by another
         column (`tie_orders`: appointments by date, then by hour; alumni by year of
@@ -1019,17 +1029,19 @@ class CanaryFactory:
         those of the neighbours sharing its value in the sorted one (`fit_tied`); False
         where none does (no free slot between them; the row goes a row on). After the
         last row a slot may be its. Drawn freely, 24 of 24 canaries of a day's
-        appointments sat out of their hour's order."""
+        appointments sat out of their hour's order. Without `fix`, only whether the row
+        keeps the orders (checked again once the row is whole: what follows may have
+        moved a column the fit set)."""
         if self._ties is None:
             outer = (
                 [c.index for c in self.cols if c.sorted] + list(self._grouped_columns())
                 if self.keep_sorted
                 else []
             )
-            inner = [
+            inner = [  # not dates: written "d/m/y", their text does not sort by day
                 c.index
                 for c in self.cols
-                if c.kind in ("category", "number", "date", "text") and not c.sorted
+                if c.kind in ("category", "number", "text") and not c.sorted
             ]
             self._ties = tie_orders(self.rows, outer, inner)
         for t in self._ties:
@@ -1049,7 +1061,7 @@ class CanaryFactory:
                 # after the last row, whose hour is the column's last: a slot shared
                 # with it, not a canary dropped from the copy
                 got = fit_tied(row[t.inner], lo, hi, pool, False, r)
-            if got is None:
+            if got is None or (not fix and got != row[t.inner]):
                 return False
             row[t.inner] = got
         return True
@@ -1861,6 +1873,7 @@ class CanaryFactory:
         in the series: it goes a row on)."""
         if self._orders is None:
             self._orders = date_orders(self._dated_columns())
+        kept = True
         for order in self._orders:
             a, b = order.earlier, order.later
             if after is not None and a not in after:
@@ -1873,13 +1886,12 @@ class CanaryFactory:
             if self.keep_sorted and self.cols[b].sorted:
                 continue  # its neighbours decide it
             if b in self._series_dated:
-                if (db[0] - da[0]).days < min(order.gaps):
-                    return False
-                continue
+                kept = kept and (db[0] - da[0]).days >= min(order.gaps)
+                continue  # the other orders are still kept
             r = random.Random(f"{p.seed}:order:{b}")
             span = self._date_range(self.cols[b], fb)
             row[b] = fb.format(later_date(order, da[0], span, r), db[1])
-        return True
+        return kept
 
     def _scheme(self, c: Column) -> Scheme | None:
         """The check-digit scheme column `c`'s values pass (`scheme_of`), if any."""
@@ -1990,7 +2002,9 @@ class CanaryFactory:
         ):
             return donor[c.index]  # the run of rows it sits in, exactly as written
         if donor is not None and self._nests_in_runs(c):
-            return self._from_run(c, donor, r)
+            # the donor is a row of the canary's run (`_with_run`): its value, so that
+            # two nested columns (an area and its code) stay a pair real rows hold
+            return donor[c.index]
         if k == "place":
             if donor is None:
                 return self._vary(c, r.choice(self._cells(c)), r)
@@ -3592,14 +3606,6 @@ class CanaryFactory:
                 nested = alone >= NEST_SHARE * filled
         self._nested[c.index] = nested
         return nested
-
-    def _from_run(self, c: Column, donor: list[str], r: random.Random) -> str:
-        """A value of column `c` (nested in the runs, `_nests_in_runs`) as the rows of the
-        donor's group hold it, at their frequencies: the canary's area is one of its
-        directorate's, its pair with the directorate one real rows share."""
-        key = tuple(donor[g] for g in self._grouped_columns())
-        held = [row[c.index] for row in self._group_rows().get(key, []) if row[c.index].strip()]
-        return r.choice(held) if held else donor[c.index]
 
     def _unseen(self, row: list[str]) -> bool:
         """Whether a real row holds a place or category the sample never showed (a large

@@ -694,7 +694,8 @@ def _is_status(values: list[str]) -> bool:
     if not 2 <= len(distinct) <= MAX_STATUSES:
         return False
     ending = sum(1 for v in distinct if v.split()[-1].endswith(STATUS_ENDINGS))
-    return ending >= STATUS_SHARE * len(distinct)
+    # two at least: "AGUASCALIENTES" and one other state are no status
+    return ending >= max(STATUS_SHARE * len(distinct), 2)
 
 
 def _is_boolean(values: list[str]) -> bool:
