@@ -4526,3 +4526,20 @@ def test_an_employee_number_given_in_order_of_joining_follows_the_canarys_date()
         day = datetime.strptime(row[4], "%d/%m/%Y")
         nearest = min(by_day, key=lambda d: abs((d[0] - day).days))[1]
         assert abs(int(row[0]) - nearest) <= 12, row
+
+
+def test_a_table_in_runs_of_many_rows_is_no_table_of_households() -> None:
+    # a payroll keyed by work centre (ten to twenty people each, numbered inside it,
+    # sharing the centre's address) is a table of runs: read as households, each
+    # canary would have been a new work centre of one
+    from canary.synth.groups import find_groups
+
+    r = random.Random(58)
+    rows = []
+    for centre in range(30):
+        street = f"AV. {r.choice(['JUAREZ', 'HIDALGO', 'MORELOS'])} {r.randint(1, 900)}"
+        for member in range(1, r.randint(10, 20) + 1):
+            rows.append([f"CT-{centre:04d}", str(member), street, r.choice(["A", "B", "C"])])
+    assert find_groups(rows, [0], 4) is None
+    small = [row for row in rows if int(row[1]) <= 3]  # the same in threes: households
+    assert find_groups(small, [0], 4) is not None

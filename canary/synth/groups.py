@@ -37,6 +37,9 @@ MIN_SHARED_GROUPS = 10
 #: Rows per group on average: more than this, at least (fewer: nearly every key is its
 #: row's own, an id), and fewer than a run's least (`GROUP_MIN_ROWS` of the factory).
 MIN_MEAN_SIZE = 1.3
+#: ... and fewer than this, a run's least (`GROUP_MIN_ROWS` of the factory): a payroll
+#: keyed by work centre, its rows numbered inside each, is a table of runs.
+MAX_MEAN_SIZE = 5
 #: Share of the keys whose rows come in one block, at least (a key seen again further
 #: down is a typo or a merged export, not a grouping).
 CONTIGUOUS = 0.98
@@ -139,7 +142,9 @@ def _blocks(rows: Sequence[Sequence[str]], key: int) -> list[tuple[str, int, int
 def _groups_by(rows: Sequence[Sequence[str]], key: int, width: int) -> GroupModel | None:
     n = len(rows)
     blocks = _blocks(rows, key) if n else None
-    if not blocks or len(blocks) < MIN_GROUPS or n < MIN_MEAN_SIZE * len(blocks):
+    if not blocks or len(blocks) < MIN_GROUPS:
+        return None
+    if not MIN_MEAN_SIZE * len(blocks) <= n < MAX_MEAN_SIZE * len(blocks):
         return None
     multi = [(a, b) for _k, a, b in blocks if b - a >= 2]
     if len(multi) < MIN_SHARED_GROUPS:
