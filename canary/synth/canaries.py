@@ -2892,9 +2892,7 @@ class CanaryFactory:
         if k == "curp":
             return self._curp(c, p, donor, r)
         if k == "rfc":
-            alnum = "ABCDEFGHIJKLMNPQRSTUVWXYZ0123456789"
-            homo = "".join(r.choice(alnum) for _ in range(3))
-            return make_rfc(p.given, p.paternal, p.maternal, p.birth, homo)
+            return make_rfc(p.given, p.paternal, p.maternal, p.birth)
         if k == "dni":
             return self._dni(c, r)
         if k == "json":  # an empty container of the column's kind, never a real one

