@@ -230,6 +230,7 @@ class CanaryFactory:
         self._towns_of: dict[int, tuple[int, dict[str, list[str]]] | None] = {}
         self._ties: list[TieOrder] | None = None
         self._held_ages: list[str] | None = None
+        self._heads_born: list[int] | None = None
         self._born: list[tuple[Column, BirthOrder, list[int], int | None]] | None = None
         self._relations: list[NumberRelation] | None = None
         self._date_parts: list[DatePart] | None = None
@@ -3484,11 +3485,14 @@ class CanaryFactory:
         births = self._row_births()
         r = random.Random(f"{p.seed}:head")
         pool = model.model_rows
-        known = [i for i in pool if i < len(births) and births[i] is not None]
+        if self._heads_born is None:  # once, not per canary
+            self._heads_born = [i for i in pool if i < len(births) and births[i] is not None]
+        known = self._heads_born
         if known:
             target = p.birth.toordinal()
-            pool = sorted(known, key=lambda i: (abs(cast(int, births[i]) - target), r.random()))
-        model_row = self.rows[pool[0]] if known else self.rows[r.choice(pool)]
+            # the nearest (ties at random): a sort of every row per canary before
+            nearest = min(known, key=lambda i: (abs(cast(int, births[i]) - target), r.random()))
+        model_row = self.rows[nearest] if known else self.rows[r.choice(pool)]
         fixed = {model.key, *model.steady, *model.roles}
         if model.member is not None:
             fixed.add(model.member)

@@ -18,6 +18,7 @@ are the small ones, of fewer rows on average than such a run's least.
 
 from __future__ import annotations
 
+import functools
 import random
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -88,6 +89,12 @@ class GroupModel:
     heads: list[int]
     #: whether the keys increase group by group
     sorted: bool
+
+    @functools.cached_property
+    def key_format(self) -> tuple[dict[str, Any] | None, set[str], set[int]]:
+        """The keys' id format, the keys, and their numbers: read once, not per canary."""
+        numbers = {x for x in (id_number(k) for k in self.keys) if x is not None}
+        return id_format_of(self.keys), set(self.keys), numbers
 
     def at_boundary(self, prev: Sequence[str] | None, nxt: Sequence[str] | None) -> bool:
         """Whether a row between `prev` and `nxt` starts a group of its own rather than
@@ -258,9 +265,7 @@ def group_key(
     where the neighbours are one group, or leave no gap."""
     if not model.at_boundary(prev, nxt):
         return None
-    fmt: dict[str, Any] | None = id_format_of(model.keys)
-    held = set(model.keys)
-    numbers = {x for x in (id_number(k) for k in model.keys) if x is not None}
+    fmt, held, numbers = model.key_format
     lo = prev[model.key].strip() if prev is not None else None
     hi = nxt[model.key].strip() if nxt is not None else None
     between = model.sorted and (lo is not None or hi is not None)
