@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -92,13 +92,13 @@ def fit_key(
         b = high[j] if high is not None else None
         if a is None and b is None:
             return out  # no bound is left on this key: as it was
-        between = [
-            (v, n)
-            for v, n in sorted(pool.items())
-            if (a is None or a < fold(v)) and (b is None or fold(v) < b)
-        ]
-        if between:
-            out[j] = r.choices([v for v, _n in between], [n for _v, n in between])[0]
+
+        def strictly_between(v: str, a: str | None = a, b: str | None = b) -> bool:
+            return (a is None or a < fold(v)) and (b is None or fold(v) < b)
+
+        got = _drawn_between(pool, strictly_between, r)
+        if got is not None:
+            out[j] = got
             return out
         if lo is not None and a is not None:
             out[j] = lo[j]
@@ -177,6 +177,14 @@ def fit_tied(
 
     if fits(own):
         return own
+    return _drawn_between(pool, fits, r)
+
+
+def _drawn_between(
+    pool: Mapping[str, int], fits: Callable[[str], bool], r: random.Random
+) -> str | None:
+    """One of `pool`'s values (value -> rows holding it) that `fits`, drawn by how
+    common it is; None where none fits."""
     between = [(v, n) for v, n in sorted(pool.items()) if fits(v)]
     if not between:
         return None
